@@ -1,0 +1,124 @@
+"""Channel-neutral message models: one inbound message, one outbound reply.
+
+Every channel adapter turns its traffic into an :class:`InboundMessage` and
+renders :class:`OutboundMessage` objects back into its own format. The hub
+never sees WeChat XML or Telegram JSON.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Button:
+    """A quick reply: ``title`` is shown, ``payload`` is sent back (e.g. ``/faq``)."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A non-text part of an inbound message (image, voice, location, file)."""
+
+    kind: str  # "image" | "voice" | "location" | "file"
+    url: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One normalised message from a citizen on any channel.
+
+    ``conversation_id`` is stable per citizen and channel
+    (``"<channel>:<channel_user_id>"``) and is what Rasa sees as ``sender``.
+    ``message_id`` is unique per channel; duplicates are dropped by
+    ``(channel, message_id)``.
+    """
+
+    channel: str
+    channel_user_id: str
+    message_id: str
+    text: str | None = None
+    payload: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+    received_at: float = field(default_factory=time.time)
+
+    @property
+    def conversation_id(self) -> str:
+        return conversation_id_for(self.channel, self.channel_user_id)
+
+    @property
+    def rasa_text(self) -> str:
+        """What Rasa receives: a button payload wins over display text."""
+        return self.payload or self.text or ""
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["conversation_id"] = self.conversation_id
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InboundMessage:
+        data = dict(data)
+        data.pop("conversation_id", None)
+        data["attachments"] = tuple(Attachment(**a) for a in data.get("attachments", ()))
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    """One reply to a citizen: text, buttons, an image or link, or custom JSON."""
+
+    text: str | None = None
+    buttons: tuple[Button, ...] = ()
+    image: str | None = None
+    custom: dict[str, Any] | None = None
+    sender: str = "bot"  # "bot" | "agent:<name>" | "system"
+    created_at: float = field(default_factory=time.time)
+
+    def to_rasa_dict(self, recipient_id: str) -> dict[str, Any]:
+        """Rasa's REST channel reply shape."""
+        out: dict[str, Any] = {"recipient_id": recipient_id}
+        if self.text is not None:
+            out["text"] = self.text
+        if self.buttons:
+            out["buttons"] = [{"title": b.title, "payload": b.payload} for b in self.buttons]
+        if self.image:
+            out["image"] = self.image
+        if self.custom is not None:
+            out["custom"] = self.custom
+        return out
+
+    @classmethod
+    def from_rasa_dict(cls, data: dict[str, Any], sender: str = "bot") -> OutboundMessage:
+        """Build from one item of Rasa's REST reply list."""
+        buttons = tuple(
+            Button(title=str(b.get("title", "")), payload=str(b.get("payload", "")))
+            for b in data.get("buttons") or ()
+        )
+        return cls(
+            text=data.get("text"),
+            buttons=buttons,
+            image=data.get("image"),
+            custom=data.get("custom"),
+            sender=sender,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> OutboundMessage:
+        data = dict(data)
+        data["buttons"] = tuple(Button(**b) for b in data.get("buttons", ()))
+        return cls(**data)
+
+
+def conversation_id_for(channel: str, channel_user_id: str) -> str:
+    """The one place that builds a conversation id."""
+    return f"{channel}:{channel_user_id}"
