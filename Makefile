@@ -1,0 +1,50 @@
+# Dongguan 12345 hotline front door. `make help` lists the targets.
+SHELL := /bin/bash
+PY := .venv/bin/python
+export PYTHONPATH := $(CURDIR)
+
+.PHONY: help install up run knowledge train test test-fast validate conversation-tests evaluate benchmark lint services
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+install: ## create .venv (Python 3.10) with pinned packages; chromium for browser tests
+	@scripts/install.sh
+
+up: install ## set up everything and run it: action server, Rasa, front door on :8080
+	@scripts/run.sh
+
+run: ## run without reinstalling (trains first if the data changed)
+	@scripts/run.sh
+
+knowledge: ## regenerate Rasa training data from data/knowledge/*.yml
+	@$(PY) scripts/build_training_data.py
+
+train: knowledge ## train the Rasa model into models/ (skipped when up to date)
+	@$(PY) scripts/train.py
+
+services: ## start the local Redis and PostgreSQL when they are not running
+	@scripts/services.sh
+
+validate: ## rasa data validate + knowledge file checks
+	@$(PY) scripts/build_training_data.py --check
+	@.venv/bin/rasa data validate --domain domain.yml --data data --config config.yml
+
+test: install services ## the whole test suite (what CI runs)
+	@scripts/test.sh
+
+test-fast: ## unit and integration tests only (no Rasa training, no browser)
+	@$(PY) -m pytest -m "not rasa and not browser" -q
+
+conversation-tests: ## Rasa test stories against the trained model and the action server
+	@scripts/conversation_tests.sh
+
+evaluate: ## train on the training data and report quality on the held-out set
+	@$(PY) scripts/evaluate.py
+
+benchmark: ## load benchmark: front door vs Rasa directly (prints latency, throughput, memory)
+	@$(PY) scripts/benchmark.py
+
+lint: ## ruff and mypy
+	@.venv/bin/ruff check bot channels actions scripts tests
+	@.venv/bin/mypy

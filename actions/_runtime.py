@@ -1,0 +1,109 @@
+"""What every action family shares: the database handle and tracker helpers.
+
+The action server is its own process (rasa-sdk on sanic); it opens its own
+connection to the same SQL database as the front door, lazily, on first use,
+inside the server's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from bot.config import load_settings
+from bot.db import Database
+
+logger = logging.getLogger(__name__)
+
+_db: Database | None = None
+_db_lock: asyncio.Lock | None = None
+
+# Below this ResponseSelector confidence an FAQ answer is not given: the
+# citizen is asked to rephrase or offered a person instead (tuned with
+# `make evaluate`, see README).
+FAQ_MIN_CONFIDENCE = 0.35
+
+MENU_BUTTONS = [
+    {"title": "政策咨询", "payload": "/consult"},
+    {"title": "办事指南", "payload": "/request_service_guide"},
+    {"title": "投诉建议", "payload": "/complain"},
+    {"title": "查询工单", "payload": "/check_ticket"},
+    {"title": "转人工客服", "payload": "/request_human"},
+]
+
+
+async def get_db() -> Database:
+    """The action server's database, connected (and migrated) on first use."""
+    global _db, _db_lock
+    if _db is not None:
+        return _db
+    if _db_lock is None:
+        _db_lock = asyncio.Lock()
+    async with _db_lock:
+        if _db is None:
+            db = Database.from_settings(load_settings())
+            await db.connect()
+            _db = db
+    return _db
+
+
+def use_database(db: Database | None) -> None:
+    """Point the actions at ``db`` (tests; ``None`` resets to lazy creation)."""
+    global _db
+    _db = db
+
+
+async def record_event(kind: str, tracker: Tracker, **data: Any) -> None:
+    """Record a quality event; a failing database never breaks the dialogue."""
+    try:
+        db = await get_db()
+        await db.events.record(kind, conversation_id=tracker.sender_id, data=data or None)
+    except Exception:  # noqa: BLE001 - statistics must not take the answer down
+        logger.exception("could not record event %s", kind)
+
+
+def latest_text(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "").strip()
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return str((tracker.latest_message.get("intent") or {}).get("name") or "")
+
+
+def faq_prediction(parse_data: dict[str, Any]) -> tuple[str | None, float]:
+    """The FAQ id and confidence the ResponseSelector chose for one message."""
+    selector = (parse_data.get("response_selector") or {}).get("faq") or {}
+    response = selector.get("response") or {}
+    key = response.get("intent_response_key") or ""
+    confidence = float(response.get("confidence") or 0.0)
+    if not key.startswith("faq/"):
+        return None, 0.0
+    return key.split("/", 1)[1], confidence
+
+
+def was_understood(parse_data: dict[str, Any]) -> bool:
+    """False for a fallback, or an FAQ guess too unsure to answer."""
+    intent = (parse_data.get("intent") or {}).get("name")
+    if intent == "nlu_fallback":
+        return False
+    if intent == "faq":
+        return faq_prediction(parse_data)[1] >= FAQ_MIN_CONFIDENCE
+    return True
+
+
+def consecutive_misunderstandings(tracker: Tracker) -> int:
+    """How many of the latest user messages in a row were not understood."""
+    count = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        text = str(event.get("text") or "")
+        if text.startswith("/"):
+            break  # a button press is always understood
+        if was_understood(event.get("parse_data") or {}):
+            break
+        count += 1
+    return count

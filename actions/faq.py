@@ -1,0 +1,84 @@
+"""Consultation: answer frequent questions from data/knowledge/faq.yml, and
+handle what the assistant did not understand."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions._runtime import (
+    FAQ_MIN_CONFIDENCE,
+    MENU_BUTTONS,
+    consecutive_misunderstandings,
+    faq_prediction,
+    record_event,
+)
+from bot.knowledge import FaqEntry, load_faq
+
+logger = logging.getLogger(__name__)
+
+AFTER_ANSWER_BUTTONS = [
+    {"title": "问题解决了", "payload": "/thank"},
+    {"title": "继续咨询", "payload": "/consult"},
+    {"title": "没解决,转人工", "payload": "/request_human"},
+]
+
+
+def format_answer(entry: FaqEntry) -> str:
+    """The answer with its source and date, so the citizen can judge it."""
+    note = "示例内容,以官方最新发布为准" if entry.sample else "以官方最新发布为准"
+    return f"{entry.answer}\n(来源:{entry.source};更新于{entry.updated.isoformat()};{note})"
+
+
+def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    """First miss: ask to rephrase. Second miss in a row: offer a person."""
+    if consecutive_misunderstandings(tracker) >= 2:
+        dispatcher.utter_message(
+            text="抱歉,我还是没能理解您的问题。为您转接人工客服好吗?",
+            buttons=[
+                {"title": "转人工客服", "payload": "/request_human"},
+                {"title": "换个说法再问", "payload": "/consult"},
+            ],
+        )
+        return
+    dispatcher.utter_message(
+        text="抱歉,我没太理解您的意思。您可以换个说法,说得具体一些,或者选择下面的服务:",
+        buttons=MENU_BUTTONS,
+    )
+
+
+class ActionAnswerFaq(Action):
+    """Answer an FAQ the ResponseSelector recognised with enough confidence."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        faq_id, confidence = faq_prediction(tracker.latest_message)
+        entry = load_faq().get(faq_id or "")
+        if entry is None or confidence < FAQ_MIN_CONFIDENCE:
+            await record_event("fallback", tracker, reason="faq_unsure")
+            not_understood(dispatcher, tracker)
+            return []
+        dispatcher.utter_message(text=format_answer(entry), buttons=AFTER_ANSWER_BUTTONS)
+        await record_event("faq_answered", tracker, faq=entry.id)
+        return []
+
+
+class ActionHandleFallback(Action):
+    """The NLU fallback: never guess; ask again, then offer a person."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        await record_event("fallback", tracker, reason="nlu_fallback")
+        not_understood(dispatcher, tracker)
+        return []

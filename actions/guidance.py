@@ -1,0 +1,161 @@
+"""Service guidance (业务办理): which service, which way, answered from the
+service catalog in data/knowledge/services.yml."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions._runtime import latest_text, record_event
+from bot.knowledge import Service, load_services, match_service, service_by_id
+
+_ONLINE = re.compile(r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑")
+_OFFLINE = re.compile(r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去")
+
+
+def mode_from_text(text: str) -> str | None:
+    """'online' / 'offline' when the text says which way, else None."""
+    online, offline = bool(_ONLINE.search(text)), bool(_OFFLINE.search(text))
+    if online != offline:
+        return "online" if online else "offline"
+    return None
+
+
+def only_way(service: Service) -> str | None:
+    """The single way a service can be done, when there is only one."""
+    if service.online is None:
+        return "offline"
+    if service.offline is None:
+        return "online"
+    return None
+
+
+def render_online(service: Service) -> str:
+    assert service.online is not None
+    steps = "\n".join(f"{i}. {s}" for i, s in enumerate(service.online.steps, 1))
+    return f"【{service.name}·网上办理】\n办理入口:{service.online.entry}\n办理步骤:\n{steps}"
+
+
+def render_offline(service: Service) -> str:
+    assert service.offline is not None
+    way = service.offline
+    materials = "\n".join(f"{i}. {m}" for i, m in enumerate(way.materials, 1))
+    lines = [f"【{service.name}·线下办理】", f"办理地点:{way.office}"]
+    if way.address:
+        lines.append(f"地址:{way.address}")
+    lines += [f"办理时间:{way.hours}", f"所需材料:\n{materials}"]
+    if way.process:
+        lines.append("办理流程:" + " → ".join(way.process))
+    lines += [f"收费标准:{way.fees}", f"办理时限:{way.time_limit}"]
+    return "\n".join(lines)
+
+
+def render_guide(service: Service, mode: str) -> str:
+    body = render_online(service) if mode == "online" else render_offline(service)
+    note = "示例内容,以官方最新发布为准" if service.sample else "以官方最新发布为准"
+    return (
+        f"{body}\n承办部门:{service.department}\n"
+        f"(来源:{service.source};更新于{service.updated.isoformat()};{note})"
+    )
+
+
+def guide_buttons(service: Service, mode: str) -> list[dict[str, str]]:
+    buttons = []
+    other = "offline" if mode == "online" else "online"
+    if (service.offline if other == "offline" else service.online) is not None:
+        title = "看线下办理" if other == "offline" else "看网上办理"
+        payload = f'/request_service_guide{{"service":"{service.id}","service_mode":"{other}"}}'
+        buttons.append({"title": title, "payload": payload})
+    buttons += [
+        {"title": "查其他事项", "payload": "/request_service_guide"},
+        {"title": "转人工客服", "payload": "/request_human"},
+    ]
+    return buttons
+
+
+class ActionStartServiceGuide(Action):
+    """Pre-fill service and way from the request, so the form asks only what is missing."""
+
+    def name(self) -> str:
+        return "action_start_service_guide"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        text = latest_text(tracker)
+        service = service_by_id(str(tracker.get_slot("service") or "")) or match_service(text)
+        if service is None and tracker.latest_message.get("intent", {}).get("name") == (
+            "inform_service_mode"
+        ):
+            service = service_by_id(str(tracker.get_slot("last_service") or ""))
+        mode = tracker.get_slot("service_mode") or mode_from_text(text)
+        if service is not None and only_way(service):
+            mode = only_way(service)
+        return [
+            SlotSet("service", service.id if service else None),
+            SlotSet("service_mode", mode),
+        ]
+
+
+class ValidateServiceGuideForm(FormValidationAction):
+    """Map free text to a catalog service and to online/offline."""
+
+    def name(self) -> str:
+        return "validate_service_guide_form"
+
+    async def validate_service(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        service = service_by_id(str(value or "")) or match_service(str(value or ""))
+        if service is None:
+            names = "、".join(s.name for s in load_services()[:8])
+            dispatcher.utter_message(
+                text=f"抱歉,办事指南里暂时没有找到这个事项。目前可查询的事项有:{names}等。"
+                "您可以换个说法,或回复“取消”。"
+            )
+            return {"service": None}
+        slots: dict[str, Any] = {"service": service.id}
+        if only_way(service):
+            slots["service_mode"] = only_way(service)
+        return slots
+
+    async def validate_service_mode(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        mode = value if value in ("online", "offline") else mode_from_text(str(value or ""))
+        if mode is None:
+            dispatcher.utter_message(text="请回复“网上办理”或“线下办理”。")
+        return {"service_mode": mode}
+
+
+class ActionServiceGuide(Action):
+    """Answer with the catalog's steps for the chosen service and way."""
+
+    def name(self) -> str:
+        return "action_service_guide"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        service = service_by_id(str(tracker.get_slot("service") or ""))
+        mode = tracker.get_slot("service_mode")
+        if service is None or mode not in ("online", "offline"):
+            dispatcher.utter_message(response="utter_ask_service")
+            return [SlotSet("service", None), SlotSet("service_mode", None)]
+        if only_way(service) and only_way(service) != mode:
+            mode = only_way(service)
+            dispatcher.utter_message(
+                text="该事项目前只能" + ("线下办理。" if mode == "offline" else "网上办理。")
+            )
+        dispatcher.utter_message(text=render_guide(service, mode), buttons=guide_buttons(service, mode))
+        await record_event("guide_answered", tracker, service=service.id, mode=mode)
+        return [
+            SlotSet("last_service", service.id),
+            SlotSet("service", None),
+            SlotSet("service_mode", None),
+        ]

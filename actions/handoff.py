@@ -1,0 +1,117 @@
+"""Human help: signal a handoff to the front door, or offer one.
+
+The signal is a custom message ``{"handoff": {...}}``; the front door's hub
+hides it from the citizen and queues the conversation for an agent. It carries
+a short summary so the agent can pick up without the citizen repeating
+themselves (phone numbers masked).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions._runtime import consecutive_misunderstandings, latest_intent, record_event
+from bot.privacy import mask_phone
+
+SUMMARY_SLOTS = (
+    "complaint_type",
+    "complaint_what",
+    "complaint_where",
+    "complaint_when",
+    "contact_phone",
+    "service",
+    "last_service",
+    "last_ticket_no",
+)
+
+
+def handoff_reason(tracker: Tracker) -> tuple[str, str]:
+    """(reason, priority) for the queue: emergencies and anger go first."""
+    intent = latest_intent(tracker)
+    if intent == "emergency":
+        return "emergency", "urgent"
+    if intent == "angry" or _recent_intent(tracker, "angry"):
+        return "angry", "urgent"
+    if consecutive_misunderstandings(tracker) >= 2 or _recent_intent(tracker, "nlu_fallback"):
+        return "not_understood", "normal"
+    return "citizen_request", "normal"
+
+
+def _recent_intent(tracker: Tracker, name: str, turns: int = 3) -> bool:
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if ((event.get("parse_data") or {}).get("intent") or {}).get("name") == name:
+                return True
+            if seen >= turns:
+                break
+    return False
+
+
+def conversation_summary(tracker: Tracker, limit: int = 5) -> dict[str, Any]:
+    """Intent, filled slots and the last citizen messages, for the agent."""
+    slots = {}
+    for slot in SUMMARY_SLOTS:
+        value = tracker.get_slot(slot)
+        if value is not None:
+            slots[slot] = mask_phone(str(value)) if slot == "contact_phone" else value
+    texts = [
+        str(e.get("text")) for e in tracker.events
+        if e.get("event") == "user" and e.get("text") and not str(e.get("text")).startswith("/")
+    ]
+    return {"intent": latest_intent(tracker), "slots": slots, "last_messages": texts[-limit:]}
+
+
+class ActionHandoff(Action):
+    """Tell the citizen a person is coming and signal the handoff."""
+
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        reason, priority = handoff_reason(tracker)
+        dispatcher.utter_message(
+            text="好的,正在为您转接人工客服,请稍候。您可以先简单描述一下需要帮助的事情。"
+        )
+        dispatcher.utter_message(
+            json_message={
+                "handoff": {
+                    "reason": reason,
+                    "priority": priority,
+                    "summary": conversation_summary(tracker),
+                }
+            }
+        )
+        await record_event("handoff_requested", tracker, reason=reason, priority=priority)
+        events: list[dict[str, Any]] = []
+        if tracker.active_loop_name:
+            events += [ActiveLoop(None), SlotSet("requested_slot", None)]
+        return events
+
+
+class ActionOfferHuman(Action):
+    """An angry or frustrated message: apologise and offer a person."""
+
+    def name(self) -> str:
+        return "action_offer_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        dispatcher.utter_message(
+            text="非常抱歉让您着急了。需要我马上为您转接人工客服吗?",
+            buttons=[
+                {"title": "转人工客服", "payload": "/request_human"},
+                {"title": "我要投诉", "payload": "/complain"},
+                {"title": "继续咨询", "payload": "/consult"},
+            ],
+        )
+        await record_event("human_offered", tracker, reason="angry")
+        return []

@@ -1,0 +1,204 @@
+"""Tickets (工单): create one from a confirmed complaint or suggestion, and
+tell a citizen the status of their ticket."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions._runtime import MENU_BUTTONS, get_db, latest_text, record_event
+from actions.complaints import ANONYMOUS, NOT_GIVEN, _clear_complaint
+from bot.db.routing import load_routing
+
+logger = logging.getLogger(__name__)
+
+TICKET_NO = re.compile(r"(?<!\d)(\d{8})\s*[-—_ ]?\s*(\d{6})(?!\d)")
+LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+STATUS_TEXT = {
+    "new": ("已受理,正在分派承办部门", "工作人员会尽快将工单转交承办部门。"),
+    "assigned": ("已转交承办部门办理", "承办部门正在处理,办结后会通过本渠道告知您结果。"),
+    "accepted": ("承办部门已签收,正在办理", "办结后会通过本渠道告知您结果。"),
+    "returned": ("正在重新分派承办部门", "工作人员会尽快重新分派。"),
+    "replied": ("承办部门已答复", "请留意答复内容并为办理结果评价。"),
+    "reopened": ("已重新办理", "您对上次的答复不满意,工单已重新交办。"),
+    "closed": ("已办结", "如仍有问题,可以重新提交诉求。"),
+}
+
+
+def parse_ticket_no(text: str) -> str | None:
+    match = TICKET_NO.search(text or "")
+    return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+def _contact(tracker: Tracker) -> tuple[str | None, str | None, bool]:
+    phone = tracker.get_slot("contact_phone")
+    name = tracker.get_slot("contact_name")
+    anonymous = phone in (None, ANONYMOUS)
+    return (
+        None if name in (None, ANONYMOUS, NOT_GIVEN) else str(name),
+        None if anonymous else str(phone),
+        anonymous,
+    )
+
+
+class ActionCreateTicket(Action):
+    """Create exactly one ticket per confirmed submission, also when retried."""
+
+    def name(self) -> str:
+        return "action_create_ticket"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        submission = tracker.get_slot("complaint_submission_id")
+        what = tracker.get_slot("complaint_what")
+        if not submission or not what:
+            dispatcher.utter_message(text="目前没有待提交的投诉或建议。", buttons=MENU_BUTTONS)
+            return []
+        kind = tracker.get_slot("complaint_type") or "complaint"
+        routing = load_routing()
+        category = "suggestion" if kind == "suggestion" else routing.classify(str(what))
+        name, phone, anonymous = _contact(tracker)
+        try:
+            db = await get_db()
+            ticket, created = await db.tickets.create(
+                idempotency_key=f"{tracker.sender_id}:{submission}",
+                type=kind,
+                category=category,
+                description=str(what),
+                location=_given(tracker.get_slot("complaint_where")),
+                occurred_at=_given(tracker.get_slot("complaint_when")),
+                channel=tracker.sender_id.split(":", 1)[0] if ":" in tracker.sender_id else "rest",
+                conversation_id=tracker.sender_id,
+                contact_name=name,
+                contact_phone=phone,
+                anonymous=anonymous,
+            )
+        except Exception:  # noqa: BLE001 - the citizen must hear something
+            logger.exception("ticket creation failed")
+            dispatcher.utter_message(
+                text="抱歉,系统暂时无法登记工单,您的信息还在。请稍后回复“确认”重试,或转人工客服。",
+                buttons=[
+                    {"title": "确认提交", "payload": "/affirm"},
+                    {"title": "转人工客服", "payload": "/request_human"},
+                ],
+            )
+            return []
+        dispatcher.utter_message(text=_created_text(ticket, category, anonymous, routing))
+        dispatcher.utter_message(response="utter_anything_else")
+        if created:
+            await record_event("ticket_created", tracker, ticket=ticket.number, category=category)
+        return [*_clear_complaint(), SlotSet("last_ticket_no", ticket.number)]
+
+
+def _given(value: Any) -> str | None:
+    return None if value in (None, NOT_GIVEN) else str(value)
+
+
+def _created_text(ticket: Any, category: str, anonymous: bool, routing: Any) -> str:
+    kind = "建议" if ticket.type == "suggestion" else "投诉"
+    department = ticket.department_name or "12345热线分拨中心"
+    lines = [
+        f"您的{kind}已登记,工单编号:{ticket.number}。",
+        f"已转交{department}办理。{routing.reply_expectation(category)}",
+    ]
+    if ticket.deadline is not None:
+        lines.append(f"预计{ticket.deadline:%Y年%m月%d日}前答复。")
+    if anonymous:
+        lines.append("本工单为匿名提交,无法电话回访,也无法凭手机尾号查询进度,请保存好工单编号。")
+    else:
+        lines.append("办理结果会通过本渠道通知您;也可随时发送“查询工单”,凭工单编号和手机尾号查询进度。")
+    return "\n".join(lines)
+
+
+class ActionStartTicketQuery(Action):
+    """Pre-fill the ticket number and last four digits from the opening message."""
+
+    def name(self) -> str:
+        return "action_start_ticket_query"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        text = latest_text(tracker)
+        number = parse_ticket_no(text)
+        rest = TICKET_NO.sub(" ", text)
+        last4 = LAST4.search(rest)
+        return [
+            SlotSet("ticket_no", number),
+            SlotSet("ticket_phone_last4", last4.group(1) if last4 and number else None),
+        ]
+
+
+class ValidateTicketStatusForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_ticket_status_form"
+
+    async def validate_ticket_no(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        number = parse_ticket_no(str(value or ""))
+        if number is None:
+            dispatcher.utter_message(text="工单编号格式不对,应为8位日期加6位序号,如 20261127-000123。")
+        return {"ticket_no": number}
+
+    async def validate_ticket_phone_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        match = LAST4.search(str(value or ""))
+        if match is None:
+            dispatcher.utter_message(text="请输入4位数字,即登记时所留手机号码的后四位。")
+            return {"ticket_phone_last4": None}
+        return {"ticket_phone_last4": match.group(1)}
+
+
+class ActionTicketStatus(Action):
+    """Status, department and next step; the same answer for an unknown number
+    and a wrong phone, so nobody can probe other citizens' tickets."""
+
+    def name(self) -> str:
+        return "action_ticket_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        number = str(tracker.get_slot("ticket_no") or "")
+        last4 = str(tracker.get_slot("ticket_phone_last4") or "")
+        clear = [SlotSet("ticket_no", None), SlotSet("ticket_phone_last4", None)]
+        try:
+            ticket = await (await get_db()).tickets.get_for_citizen(number, last4)
+        except Exception:  # noqa: BLE001
+            logger.exception("ticket lookup failed")
+            dispatcher.utter_message(text="抱歉,系统暂时无法查询,请稍后再试或转人工客服。")
+            return clear
+        if ticket is None:
+            dispatcher.utter_message(
+                text="没有查到与该工单编号和手机尾号相符的工单,请核对后重试。",
+                buttons=[
+                    {"title": "重新查询", "payload": "/check_ticket"},
+                    {"title": "转人工客服", "payload": "/request_human"},
+                ],
+            )
+            await record_event("ticket_query", tracker, found=False)
+            return clear
+        dispatcher.utter_message(text=status_text(ticket), buttons=MENU_BUTTONS[:3])
+        await record_event("ticket_query", tracker, found=True)
+        return [*clear, SlotSet("last_ticket_no", ticket.number)]
+
+
+def status_text(ticket: Any) -> str:
+    label, next_step = STATUS_TEXT.get(ticket.status, ("处理中", "请耐心等待。"))
+    lines = [f"工单 {ticket.number}:{label}。"]
+    if ticket.department_name:
+        lines.append(f"承办部门:{ticket.department_name}。")
+    if ticket.deadline is not None and ticket.status not in ("replied", "closed"):
+        lines.append(f"答复期限:{ticket.deadline:%Y年%m月%d日}。")
+    lines.append(next_step)
+    return "\n".join(lines)

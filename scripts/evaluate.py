@@ -1,0 +1,225 @@
+"""Measure the assistant's language understanding on the held-out test set.
+
+Trains (or reuses) the model from the training data, then parses every
+sentence of ``eval/heldout/*.yml`` (never trained on) and reports:
+
+- intent macro-F1 over the in-scope intents (an FAQ counts as intent ``faq``),
+- FAQ top-1 accuracy (intent ``faq`` and the right FAQ entry),
+- out-of-scope rejection: share of off-topic sentences the assistant declines
+  (predicted ``out_of_scope``, the NLU fallback, or an FAQ guess below the
+  answer threshold), and the share of in-scope sentences wrongly declined,
+- a sweep of the fallback threshold, to tune ``config.yml``.
+
+Writes eval/report/report.json, confusion.md and confusion.png, and prints
+the figures. Usage: ``make evaluate`` (``python scripts/evaluate.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from actions._runtime import FAQ_MIN_CONFIDENCE  # noqa: E402
+
+REPORT_DIR = ROOT / "eval" / "report"
+REJECT = {"out_of_scope", "nlu_fallback"}
+
+
+def load_heldout(folder: Path) -> list[tuple[str, str, str | None]]:
+    """(text, intent, faq id or None) for every held-out example."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    rows = []
+    for path in sorted(folder.glob("*.yml")):
+        for example in load_data(str(path)).intent_examples:
+            intent = example.get("intent")
+            faq_id = None
+            key = example.get("intent_response_key") or ""
+            if "/" in key:
+                intent, faq_id = key.split("/", 1)
+            rows.append((example.get("text"), intent, faq_id))
+    return rows
+
+
+def raw_prediction(parse: dict[str, Any]) -> tuple[str, float]:
+    """The classifier's own top intent and confidence, before the fallback."""
+    for item in parse.get("intent_ranking") or []:
+        if item.get("name") != "nlu_fallback":
+            return str(item["name"]), float(item.get("confidence") or 0.0)
+    intent = parse.get("intent") or {}
+    return str(intent.get("name")), float(intent.get("confidence") or 0.0)
+
+
+def faq_choice(parse: dict[str, Any]) -> tuple[str | None, float]:
+    response = ((parse.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+    key = response.get("intent_response_key") or ""
+    return (key.split("/", 1)[1] if "/" in key else None), float(response.get("confidence") or 0)
+
+
+def decide(row: dict[str, Any], threshold: float, faq_threshold: float) -> str:
+    """What the assistant does with a message: an intent, or 'rejected'."""
+    if row["raw_intent"] in REJECT or row["raw_conf"] < threshold:
+        return "rejected"
+    if row["raw_intent"] == "faq" and row["faq_conf"] < faq_threshold:
+        return "rejected"
+    return str(row["raw_intent"])
+
+
+def macro_f1(gold: list[str], pred: list[str], labels: list[str]) -> float:
+    scores = []
+    for label in labels:
+        tp = sum(g == p == label for g, p in zip(gold, pred))
+        fp = sum(p == label and g != label for g, p in zip(gold, pred))
+        fn = sum(g == label and p != label for g, p in zip(gold, pred))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0)
+    return sum(scores) / len(scores) if scores else 0.0
+
+
+def figures(rows: list[dict[str, Any]], threshold: float, faq_threshold: float) -> dict[str, Any]:
+    in_scope = [r for r in rows if r["gold"] != "out_of_scope"]
+    oos = [r for r in rows if r["gold"] == "out_of_scope"]
+    for r in rows:
+        r["decision"] = decide(r, threshold, faq_threshold)
+    labels = sorted({r["gold"] for r in in_scope})
+    faq_rows = [r for r in in_scope if r["gold"] == "faq"]
+    faq_hits = sum(r["decision"] == "faq" and r["faq_pred"] == r["faq_gold"] for r in faq_rows)
+    return {
+        "threshold": threshold,
+        "faq_threshold": faq_threshold,
+        "in_scope_examples": len(in_scope),
+        "out_of_scope_examples": len(oos),
+        "intent_macro_f1": round(
+            macro_f1([r["gold"] for r in in_scope], [r["decision"] for r in in_scope], labels), 4
+        ),
+        "faq_examples": len(faq_rows),
+        "faq_top1_accuracy": round(faq_hits / len(faq_rows), 4) if faq_rows else None,
+        "oos_rejection_rate": round(
+            sum(r["decision"] == "rejected" for r in oos) / len(oos), 4
+        ) if oos else None,
+        "in_scope_false_rejection_rate": round(
+            sum(r["decision"] == "rejected" for r in in_scope) / len(in_scope), 4
+        ),
+    }
+
+
+async def parse_all(model: str, rows: list[tuple[str, str, str | None]]) -> list[dict[str, Any]]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model)
+    out = []
+    for text, intent, faq_id in rows:
+        parse = await agent.parse_message(text)
+        raw_intent, raw_conf = raw_prediction(parse)
+        faq_pred, faq_conf = faq_choice(parse)
+        out.append({
+            "text": text, "gold": intent, "faq_gold": faq_id, "raw_intent": raw_intent,
+            "raw_conf": raw_conf, "faq_pred": faq_pred, "faq_conf": faq_conf,
+        })
+    return out
+
+
+def configured_threshold() -> float:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
+    for component in config.get("pipeline", []):
+        if component.get("name") == "FallbackClassifier":
+            return float(component.get("threshold", 0.3))
+    return 0.0
+
+
+def write_reports(rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    (REPORT_DIR / "report.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    labels = sorted({r["gold"] for r in rows} | {"rejected"})
+    counts = Counter((r["gold"], r["decision"]) for r in rows)
+    lines = ["| gold \\ predicted | " + " | ".join(labels) + " |",
+             "|---" * (len(labels) + 1) + "|"]
+    for gold in labels:
+        if not any(r["gold"] == gold for r in rows):
+            continue
+        lines.append(f"| {gold} | " + " | ".join(str(counts[(gold, p)] or "") for p in labels) + " |")
+    (REPORT_DIR / "confusion.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    errors = [r for r in rows if (r["decision"] != r["gold"] and not (
+        r["gold"] == "out_of_scope" and r["decision"] == "rejected")) or (
+        r["gold"] == "faq" and r["faq_pred"] != r["faq_gold"])]
+    (REPORT_DIR / "errors.json").write_text(
+        json.dumps(errors, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    _plot(labels, counts, rows)
+
+
+def _plot(labels: list[str], counts: Counter, rows: list[dict[str, Any]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    gold_labels = [g for g in labels if any(r["gold"] == g for r in rows)]
+    matrix = [[counts[(g, p)] for p in labels] for g in gold_labels]
+    fig, ax = plt.subplots(figsize=(12, 9))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=70, fontsize=8)
+    ax.set_yticks(range(len(gold_labels)), gold_labels, fontsize=8)
+    for i, row in enumerate(matrix):
+        for j, value in enumerate(row):
+            if value:
+                ax.text(j, i, str(value), ha="center", va="center", fontsize=7)
+    ax.set_xlabel("predicted (after fallback and FAQ threshold)")
+    ax.set_ylabel("gold")
+    fig.tight_layout()
+    fig.savefig(REPORT_DIR / "confusion.png", dpi=110)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", help="a trained model (default: train/reuse models/)")
+    parser.add_argument("--heldout", default=str(ROOT / "eval" / "heldout"))
+    args = parser.parse_args()
+    model = args.model
+    if model is None:
+        import subprocess
+
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "build_training_data.py")], check=True)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py")], check=True)
+        model = str(max((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime))
+    heldout = load_heldout(Path(args.heldout))
+    rows = asyncio.run(parse_all(model, heldout))
+    threshold = configured_threshold()
+    result = figures(rows, threshold, FAQ_MIN_CONFIDENCE)
+    result["model"] = Path(model).name
+    result["sweep"] = [
+        figures([dict(r) for r in rows], t / 100, f / 100)
+        for t in range(20, 85, 5) for f in (20, 30, 35, 40, 50)
+    ]
+    figures(rows, threshold, FAQ_MIN_CONFIDENCE)  # restore decisions for the report
+    write_reports(rows, result)
+    targets = {"intent_macro_f1": 0.90, "faq_top1_accuracy": 0.90, "oos_rejection_rate": 0.90}
+    sys.stdout.write(f"held-out: {result['in_scope_examples']} in-scope, "
+                     f"{result['out_of_scope_examples']} out-of-scope sentences\n")
+    ok = True
+    for key, target in targets.items():
+        value = result[key]
+        ok &= value is not None and value >= target
+        sys.stdout.write(f"{key:32s} {value}  (target >= {target})\n")
+    false_rej = result["in_scope_false_rejection_rate"]
+    ok &= false_rej <= 0.05
+    sys.stdout.write(f"{'in_scope_false_rejection_rate':32s} {false_rej}  (target <= 0.05)\n")
+    sys.stdout.write(f"report: {REPORT_DIR}/report.json, confusion.md, confusion.png, errors.json\n")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""Actions run against a real SQL database: a SQLite file per test, and
+PostgreSQL over a real connection (a fresh database per test session)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from actions import _runtime
+from bot.db import Database
+
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    import psycopg2
+
+    name = f"hotline_actions_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(PG_ADMIN)
+    admin.autocommit = True
+    admin.cursor().execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> AsyncIterator[Database]:
+    monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path))
+    url = f"sqlite:///{tmp_path}/actions.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    database = Database(url)
+    await database.connect()
+    _runtime.use_database(database)
+    try:
+        yield database
+    finally:
+        _runtime.use_database(None)
+        await database.close()
+        if request.param == "postgres":
+            _truncate(url)
+
+
+def _truncate(url: str) -> None:
+    """Empty every table (not alembic's) so each test starts clean."""
+    import psycopg2
+
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    cur = conn.cursor()
+    cur.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+    )
+    tables = ", ".join(f'"{row[0]}"' for row in cur.fetchall())
+    if tables:
+        cur.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    conn.close()

@@ -1,0 +1,123 @@
+"""The complaint form's helpers and actions, run directly (rasa-sdk style)."""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.complaints import (
+    ActionCancelProcess,
+    ActionComplaintSummary,
+    ActionEditComplaint,
+    ActionStartComplaint,
+    ValidateComplaintForm,
+    is_descriptive,
+    normalise_phone,
+)
+from tests.actions.helpers import leaves_loop, parse_data, slot_events, tracker
+
+DOMAIN: dict = {}
+
+
+def test_phone_numbers_are_normalised_or_refused() -> None:
+    assert normalise_phone("我的电话是139 1234 5678") == "13912345678"
+    assert normalise_phone("０７６９-22123456") == "076922123456"
+    assert normalise_phone("1234") is None
+    assert normalise_phone("12912345678") is None  # no mobile starts with 12
+
+
+def test_only_descriptive_openings_prefill_the_complaint() -> None:
+    assert is_descriptive("楼下工地半夜施工太吵了")
+    assert not is_descriptive("我要投诉")
+    assert not is_descriptive("我想提个建议")
+
+
+async def test_start_complaint_prefills_what_and_sets_a_submission_id() -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("楼下工地半夜施工太吵了我要投诉", "complain"))
+    slots = slot_events(await ActionStartComplaint().run(dispatcher, t, DOMAIN))
+    assert slots["complaint_type"] == "complaint"
+    assert slots["complaint_what"] == "楼下工地半夜施工太吵了我要投诉"
+    assert len(slots["complaint_submission_id"]) == 32
+    assert "取消" in dispatcher.messages[0]["text"]
+
+
+async def test_suggestion_does_not_ask_when() -> None:
+    t = tracker(parse_data("我有个建议", "suggest"))
+    slots = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), t, DOMAIN))
+    assert slots["complaint_type"] == "suggestion"
+    assert slots["complaint_when"] == "未提供"
+    assert slots.get("complaint_what") is None
+
+
+async def test_invalid_phone_is_asked_again_and_anonymous_is_allowed() -> None:
+    form = ValidateComplaintForm()
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("138", "inform"))
+    assert await form.validate_contact_phone("138", dispatcher, t, DOMAIN) == {"contact_phone": None}
+    assert "匿名" in dispatcher.messages[0]["text"]
+    result = await form.validate_contact_phone("我想匿名", CollectingDispatcher(), t, DOMAIN)
+    assert result == {"contact_phone": "匿名", "contact_name": "匿名"}
+
+
+async def test_too_short_description_is_refused() -> None:
+    dispatcher = CollectingDispatcher()
+    result = await ValidateComplaintForm().validate_complaint_what(
+        "吵", dispatcher, tracker(parse_data("吵", "inform")), DOMAIN
+    )
+    assert result == {"complaint_what": None}
+    assert dispatcher.messages
+
+
+async def test_summary_lists_every_answer_with_edit_buttons() -> None:
+    slots = {
+        "complaint_type": "complaint",
+        "complaint_what": "工地夜间施工噪音",
+        "complaint_where": "南城区鸿福路",
+        "complaint_when": "每天晚上十一点后",
+        "contact_phone": "13812345678",
+        "contact_name": "王先生",
+    }
+    dispatcher = CollectingDispatcher()
+    await ActionComplaintSummary().run(dispatcher, tracker(parse_data("x", "inform"), slots), DOMAIN)
+    message = dispatcher.messages[0]
+    for value in slots.values():
+        if value != "complaint":
+            assert value in message["text"]
+    payloads = [b["payload"] for b in message["buttons"]]
+    assert payloads[0] == "/affirm"
+    assert '/edit_complaint{"field":"complaint_where"}' in payloads
+    assert payloads[-1] == "/stop"
+
+
+async def test_editing_clears_only_the_chosen_answer() -> None:
+    slots = {"complaint_submission_id": "abc", "edit_field": "complaint_where",
+             "complaint_where": "东城", "contact_phone": "13812345678"}
+    t = tracker(parse_data("/edit_complaint", "edit_complaint"), slots)
+    events = slot_events(await ActionEditComplaint().run(CollectingDispatcher(), t, DOMAIN))
+    assert events == {"edit_field": None, "complaint_where": None}
+
+
+async def test_editing_by_words_finds_the_field() -> None:
+    slots = {"complaint_submission_id": "abc", "contact_phone": "匿名", "contact_name": "匿名"}
+    t = tracker(parse_data("电话留错了", "edit_complaint"), slots)
+    events = slot_events(await ActionEditComplaint().run(CollectingDispatcher(), t, DOMAIN))
+    assert events["contact_phone"] is None and events["contact_name"] is None
+
+
+async def test_deny_after_summary_asks_what_to_change() -> None:
+    slots = {"complaint_submission_id": "abc", "complaint_type": "complaint"}
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("不对", "deny"), slots)
+    events = slot_events(await ActionEditComplaint().run(dispatcher, t, DOMAIN))
+    assert events == {"edit_field": None}
+    assert len(dispatcher.messages[0]["buttons"]) == 5
+
+
+async def test_cancel_leaves_the_form_and_forgets_the_complaint() -> None:
+    slots = {"complaint_submission_id": "abc", "complaint_what": "噪音"}
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("算了不投诉了", "stop"), slots, active_loop="complaint_form")
+    events = await ActionCancelProcess().run(dispatcher, t, DOMAIN)
+    assert leaves_loop(events)
+    assert slot_events(events)["complaint_submission_id"] is None
+    assert "没有生成工单" in dispatcher.messages[0]["text"]

@@ -1,0 +1,53 @@
+"""FAQ answers come from the knowledge file, and only when confident."""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions._runtime import FAQ_MIN_CONFIDENCE, consecutive_misunderstandings
+from actions.faq import ActionAnswerFaq, ActionHandleFallback
+from bot.db import Database
+from bot.knowledge import load_faq
+from tests.actions.helpers import faq_parse, parse_data, tracker, user_event
+
+
+def _first_faq():
+    return next(iter(load_faq().values()))
+
+
+async def test_confident_faq_is_answered_from_the_knowledge_file(db: Database) -> None:
+    entry = _first_faq()
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, tracker(faq_parse("问题", entry.id, 0.9)), {})
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith(entry.answer)
+    assert entry.source in text and entry.updated.isoformat() in text
+    assert (await db.events.counts("faq_answered")).get("faq_answered") == 1
+
+
+async def test_unsure_faq_is_not_answered(db: Database) -> None:
+    entry = _first_faq()
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(
+        dispatcher, tracker(faq_parse("嗯那个", entry.id, FAQ_MIN_CONFIDENCE - 0.01)), {}
+    )
+    assert entry.answer not in dispatcher.messages[0]["text"]
+    assert "没太理解" in dispatcher.messages[0]["text"]
+
+
+async def test_second_miss_in_a_row_offers_a_person(db: Database) -> None:
+    history = [user_event(parse_data("啊吧啊吧", "nlu_fallback"))]
+    t = tracker(parse_data("咿呀咿呀", "nlu_fallback"), history=history)
+    assert consecutive_misunderstandings(t) == 2
+    dispatcher = CollectingDispatcher()
+    await ActionHandleFallback().run(dispatcher, t, {})
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
+
+
+async def test_an_understood_message_resets_the_count(db: Database) -> None:
+    history = [user_event(parse_data("啊吧", "nlu_fallback")), user_event(parse_data("你好", "greet"))]
+    t = tracker(parse_data("咿呀", "nlu_fallback"), history=history)
+    assert consecutive_misunderstandings(t) == 1
+    dispatcher = CollectingDispatcher()
+    await ActionHandleFallback().run(dispatcher, t, {})
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/consult"

@@ -1,0 +1,47 @@
+"""Handoff signalling and the offer of a person."""
+
+from __future__ import annotations
+
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import ActionHandoff, ActionOfferHuman
+from tests.actions.helpers import leaves_loop, parse_data, tracker, user_event
+
+DOMAIN: dict = {}
+
+
+def _handoff(dispatcher: CollectingDispatcher) -> dict:
+    custom = [m["custom"] for m in dispatcher.messages if m.get("custom")]
+    assert len(custom) == 1
+    return custom[0]["handoff"]
+
+
+async def test_request_signals_a_normal_handoff_with_a_summary() -> None:
+    dispatcher = CollectingDispatcher()
+    history = [user_event(parse_data("我想问社保的事", "faq"))]
+    t = tracker(parse_data("转人工", "request_human"), {"contact_phone": "13812345678"}, history)
+    events = await ActionHandoff().run(dispatcher, t, DOMAIN)
+    handoff = _handoff(dispatcher)
+    assert handoff["reason"] == "citizen_request" and handoff["priority"] == "normal"
+    assert handoff["summary"]["slots"]["contact_phone"] == "138****5678"
+    assert "我想问社保的事" in handoff["summary"]["last_messages"]
+    assert "人工" in dispatcher.messages[0]["text"]
+    assert events == []
+
+
+async def test_emergency_is_urgent() -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionHandoff().run(dispatcher, tracker(parse_data("着火了", "emergency")), DOMAIN)
+    assert _handoff(dispatcher)["priority"] == "urgent"
+
+
+async def test_handoff_during_a_form_leaves_the_form() -> None:
+    t = tracker(parse_data("找人工", "request_human"), active_loop="complaint_form")
+    events = await ActionHandoff().run(CollectingDispatcher(), t, DOMAIN)
+    assert leaves_loop(events)
+
+
+async def test_angry_citizen_is_offered_a_person() -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionOfferHuman().run(dispatcher, tracker(parse_data("什么破系统", "angry")), DOMAIN)
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
