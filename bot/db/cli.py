@@ -1,0 +1,87 @@
+"""Command line for the data layer: ``python -m bot.db COMMAND``.
+
+migrate        bring the schema to the newest revision
+current        show the schema revision
+backup PATH    write every table to a gzip JSON-lines file
+restore PATH   load a backup into an empty database (--force replaces data)
+rotate-keys    re-encrypt personal data with the first key of HOTLINE_DATA_KEYS
+check-routing  validate data/routing.yml (or a given file)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.config import load_settings
+from bot.db import migrate
+from bot.db.backup import BackupError, backup
+from bot.db.crypto import DataKeyError, load_cipher
+from bot.db.database import Database
+from bot.db.engine import DatabaseUrl, parse_url
+from bot.db.keys import rotate_keys
+from bot.db.restore import restore
+from bot.db.routing import RoutingError, load_routing
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot.db", description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", help="default: DATABASE_URL, else var/hotline.db")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="upgrade the schema to head")
+    sub.add_parser("current", help="show the schema revision")
+    p_backup = sub.add_parser("backup", help="write a backup file")
+    p_backup.add_argument("path", type=Path)
+    p_restore = sub.add_parser("restore", help="restore a backup into an empty database")
+    p_restore.add_argument("path", type=Path)
+    p_restore.add_argument("--force", action="store_true", help="replace existing data")
+    sub.add_parser("rotate-keys", help="re-encrypt personal data with the current key")
+    p_routing = sub.add_parser("check-routing", help="validate the routing table")
+    p_routing.add_argument("path", type=Path, nargs="?")
+    return parser
+
+
+def _url(args: argparse.Namespace) -> DatabaseUrl:
+    if args.database_url:
+        return parse_url(args.database_url)
+    return Database.from_settings(load_settings()).url
+
+
+def run(args: argparse.Namespace) -> str:
+    """Execute one command; returns the line to show the operator."""
+    if args.command == "check-routing":
+        routing = load_routing(args.path)
+        sizes = f"{len(routing.categories)} categories, {len(routing.departments)} departments"
+        return f"routing OK: {sizes}"
+    url = _url(args)
+    if args.command == "migrate":
+        return f"schema at revision {migrate.upgrade(url)} ({url})"
+    if args.command == "current":
+        return f"schema at revision {migrate.current_revision(url) or 'none'} ({url})"
+    if args.command == "backup":
+        counts = backup(url, args.path)
+        return f"backup written to {args.path}: {_counts(counts)}"
+    if args.command == "restore":
+        counts = restore(url, args.path, force=args.force)
+        return f"restored {args.path} into {url}: {_counts(counts)}"
+    if args.command == "rotate-keys":
+        return f"re-encrypted {rotate_keys(url, load_cipher())} tickets"
+    raise AssertionError(args.command)
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in counts.items())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        print(run(args))
+    except (BackupError, DataKeyError, RoutingError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0

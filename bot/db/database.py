@@ -1,0 +1,142 @@
+"""The ``Database`` object: one per process and event loop, holding the engine
+and the repositories (tickets, transcripts, events).
+
+Nothing connects at construction; ``await db.connect()`` migrates the schema
+to head, opens the engine and checks that the data keys fit the stored data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.db import migrate
+from bot.db.crypto import Cipher, load_cipher
+from bot.db.engine import WRITE_OPTION, DatabaseUrl, create_async, parse_url
+from bot.db.events import EventRepo
+from bot.db.routing import Routing, load_routing
+from bot.db.tickets import TicketRepo
+from bot.db.transcripts import TranscriptRepo
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Database:
+    """Tickets, transcripts and quality events in SQLite or PostgreSQL."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        cipher: Cipher | None = None,
+        routing: Routing | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.url: DatabaseUrl = parse_url(url)
+        self._cipher = cipher
+        self._routing = routing
+        self._engine: AsyncEngine | None = None
+        self._write_engine: AsyncEngine | None = None
+        self.clock = clock
+        self.tickets = TicketRepo(self)
+        self.transcripts = TranscriptRepo(self)
+        self.events = EventRepo(self)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        cipher: Cipher | None = None,
+        routing: Routing | None = None,
+        clock: Clock = utc_now,
+    ) -> Database:
+        """``DATABASE_URL`` if set, else the SQLite file under ``var/``."""
+        url = settings.database_url
+        if not url:
+            path = settings.sqlite_path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            url = f"sqlite:///{path}"
+        return cls(url, cipher=cipher, routing=routing, clock=clock)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.is_sqlite
+
+    @property
+    def cipher(self) -> Cipher:
+        if self._cipher is None:
+            self._cipher = load_cipher()
+        return self._cipher
+
+    @property
+    def routing(self) -> Routing:
+        if self._routing is None:
+            self._routing = load_routing()
+        return self._routing
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("Database is not connected: await db.connect() first")
+        return self._engine
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    async def connect(self, *, run_migrations: bool = True) -> None:
+        """Migrate to head (in a worker thread), open the engine, check the keys."""
+        if self._engine is not None:
+            return
+        _ = self.cipher, self.routing  # fail early on a bad key or routing file
+        if run_migrations:
+            await asyncio.to_thread(migrate.upgrade, self.url)
+        self._engine = create_async(self.url)
+        self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
+        try:
+            await self.tickets.check_keys()
+        except BaseException:
+            await self.close()
+            raise
+        log.info("database ready (%s)", "sqlite" if self.is_sqlite else "postgresql")
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+        self._engine = self._write_engine = None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite), committed on success."""
+        if self._write_engine is None:
+            raise RuntimeError("Database is not connected: await db.connect() first")
+        async with self._write_engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only connection (its transaction is rolled back at the end)."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def __aenter__(self) -> Database:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()

@@ -1,0 +1,135 @@
+"""Database URLs and engines: asyncpg / aiosqlite at run time, psycopg2 / sqlite3
+for migrations and maintenance.
+
+SQLite is shared by the front door and the action server (two processes), so
+every connection uses WAL and a busy timeout, and write transactions start
+with ``BEGIN IMMEDIATE``: a writer waits for the lock up front instead of
+failing halfway when it upgrades a read lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, create_engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+SQLITE_BUSY_TIMEOUT_MS = 15000
+#: Execution option that makes a SQLite transaction take the write lock at BEGIN.
+WRITE_OPTION = "hotline_write"
+
+
+@dataclass(frozen=True)
+class DatabaseUrl:
+    """One database, spelled for the async run-time driver and the sync one."""
+
+    async_url: URL
+    sync_url: URL
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.async_url.get_backend_name() == "sqlite"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        return Path(self.async_url.database or "") if self.is_sqlite else None
+
+    def __str__(self) -> str:
+        return self.sync_url.render_as_string(hide_password=True)
+
+
+def parse_url(url: str) -> DatabaseUrl:
+    """Accept postgresql://, postgres://, postgresql+asyncpg://, sqlite:///path."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError("DATABASE_URL is not a valid database URL") from None
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return _postgres_urls(parsed)
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise ValueError("SQLite needs a file path (sqlite:///path/to/hotline.db)")
+        return DatabaseUrl(
+            parsed.set(drivername="sqlite+aiosqlite"), parsed.set(drivername="sqlite")
+        )
+    raise ValueError(f"unsupported database URL scheme {parsed.drivername!r}")
+
+
+def _postgres_urls(parsed: URL) -> DatabaseUrl:
+    driver = parsed.get_driver_name()
+    if driver not in ("", "asyncpg", "psycopg2"):
+        raise ValueError(f"unsupported PostgreSQL driver {driver!r} (use asyncpg)")
+    sync_url = parsed.set(drivername="postgresql+psycopg2")
+    async_url = parsed.set(drivername="postgresql+asyncpg")
+    sslmode = parsed.query.get("sslmode")
+    if sslmode is not None:
+        # libpq spells it sslmode, asyncpg spells it ssl
+        query = {k: v for k, v in parsed.query.items() if k != "sslmode"} | {"ssl": sslmode}
+        async_url = async_url.set(query=query)
+    return DatabaseUrl(async_url, sync_url)
+
+
+def create_async(url: DatabaseUrl) -> AsyncEngine:
+    """The run-time engine (asyncpg or aiosqlite).
+
+    ``hide_parameters``: SQL errors must not carry citizens' words into logs.
+    """
+    if url.is_sqlite:
+        _quiet_aiosqlite()
+        engine = create_async_engine(url.async_url, future=True, hide_parameters=True)
+        install_sqlite_setup(engine.sync_engine)
+        return engine
+    return create_async_engine(
+        url.async_url,
+        future=True,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+    )
+
+
+def _quiet_aiosqlite() -> None:
+    """aiosqlite logs every statement with its parameters at DEBUG: never allow that."""
+    logger = logging.getLogger("aiosqlite")
+    if logger.level < logging.INFO:
+        logger.setLevel(logging.INFO)
+
+
+def create_sync(url: DatabaseUrl, *, write: bool = True) -> Engine:
+    """A short-lived engine for migrations, backups and key rotation.
+
+    ``write=False`` (backups) keeps SQLite transactions deferred, so a backup
+    reads a consistent snapshot without blocking the running services.
+    """
+    engine = create_engine(url.sync_url, future=True, hide_parameters=True)
+    if url.is_sqlite:
+        install_sqlite_setup(engine, always_write=write)
+    return engine
+
+
+def install_sqlite_setup(engine: Engine, *, always_write: bool = False) -> None:
+    """WAL, busy timeout and foreign keys on every SQLite connection; explicit BEGIN."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we send BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = always_write or conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,0 +1,63 @@
+"""``EventRepo``: quality events (answered, fell back, handed off, ticket
+created, rated...) counted for the supervisors' figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from bot.db.schema import events
+from bot.db.ticket_store import like_pattern
+from bot.db.validation import optional, required
+
+if TYPE_CHECKING:
+    from bot.db.database import Database
+
+
+class EventRepo:
+    """Append-only quality events; ``kind`` is a dotted name such as ``ticket.created``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(
+        self,
+        kind: str,
+        *,
+        conversation_id: str | None = None,
+        ticket_number: str | None = None,
+        data: dict[str, Any] | None = None,
+        at: dt.datetime | None = None,
+    ) -> None:
+        """Record one event (``at`` defaults to now)."""
+        values = {
+            "kind": required(kind, "kind", 60),
+            "conversation_id": optional(conversation_id, "conversation_id", 200),
+            "ticket_number": optional(ticket_number, "ticket_number", 20),
+            "data": dict(data or {}),
+            "at": at or self._db.now(),
+        }
+        async with self._db.write() as conn:
+            await conn.execute(events.insert().values(**values))
+
+    async def counts(
+        self,
+        kind_prefix: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> dict[str, int]:
+        """Events per kind in ``[since, until)``, optionally only kinds starting
+        with ``kind_prefix``."""
+        stmt = sa.select(events.c.kind, sa.func.count()).group_by(events.c.kind)
+        if kind_prefix:
+            pattern = like_pattern(kind_prefix)[1:]  # prefix match: drop the leading %
+            stmt = stmt.where(events.c.kind.like(pattern, escape="\\"))
+        if since is not None:
+            stmt = stmt.where(events.c.at >= since)
+        if until is not None:
+            stmt = stmt.where(events.c.at < until)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {str(kind): int(count) for kind, count in rows}

@@ -1,0 +1,138 @@
+"""SQLAlchemy Core tables used by the repositories.
+
+The database itself is created and changed only by the Alembic migrations
+in ``bot/db/migrations``; a test checks that these tables match them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Dialect
+
+from bot.db.models import LOCAL_TZ
+
+metadata = sa.MetaData()
+
+#: Integer primary keys: BIGINT on PostgreSQL, INTEGER (the rowid) on SQLite.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+JsonData = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+
+class AwareDateTime(sa.types.TypeDecorator):  # type: ignore[type-arg]
+    """Aware datetimes, stored as UTC and read back in the hotline's time zone
+    (Asia/Shanghai), so that ``f"{ticket.deadline:%m月%d日}"`` is the local date.
+    SQLite keeps no zone: its naive values are UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime) or value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware datetimes")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(LOCAL_TZ)
+
+
+tickets = sa.Table(
+    "tickets",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("number", sa.String(20), nullable=False, unique=True),
+    sa.Column("idempotency_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("category", sa.String(40), nullable=False),
+    sa.Column("description", sa.Text(), nullable=False),
+    sa.Column("location", sa.Text(), nullable=True),
+    sa.Column("occurred_at", sa.String(100), nullable=True),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("conversation_id", sa.String(200), nullable=False, index=True),
+    sa.Column("contact_name_enc", sa.Text(), nullable=True),
+    sa.Column("contact_phone_enc", sa.Text(), nullable=True),
+    sa.Column("id_number_enc", sa.Text(), nullable=True),
+    sa.Column("anonymous", sa.Boolean(), nullable=False),
+    sa.Column("department", sa.String(60), nullable=False, index=True),
+    sa.Column("department_name", sa.String(100), nullable=False),
+    sa.Column("priority", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("deadline", AwareDateTime(), nullable=True),
+    sa.Column("escalated_at", AwareDateTime(), nullable=True),
+    sa.Column("rating", sa.SmallInteger(), nullable=True),
+    sa.Column("rating_comment", sa.Text(), nullable=True),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("created_at", AwareDateTime(), nullable=False),
+    sa.Column("updated_at", AwareDateTime(), nullable=False),
+    sa.Index("ix_tickets_status_deadline", "status", "deadline"),
+    sa.CheckConstraint(
+        "type IN ('consultation', 'complaint', 'suggestion', 'help', 'callback')",
+        name="ck_tickets_type",
+    ),
+    sa.CheckConstraint(
+        "status IN ('new', 'assigned', 'replied', 'closed', 'reopened')", name="ck_tickets_status"
+    ),
+    sa.CheckConstraint("priority IN ('normal', 'high', 'urgent')", name="ck_tickets_priority"),
+    sa.CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="ck_tickets_rating"),
+)
+
+ticket_events = sa.Table(
+    "ticket_events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("ticket_id", BigId, sa.ForeignKey("tickets.id"), nullable=False),
+    sa.Column("version", sa.Integer(), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("at", AwareDateTime(), nullable=False),
+    sa.Column("data", JsonData, nullable=False),
+    sa.UniqueConstraint("ticket_id", "version", name="uq_ticket_events_ticket_version"),
+)
+
+ticket_counters = sa.Table(
+    "ticket_counters",
+    metadata,
+    sa.Column("day", sa.String(8), primary_key=True),
+    sa.Column("value", sa.Integer(), nullable=False),
+)
+
+transcripts = sa.Table(
+    "transcripts",
+    metadata,
+    sa.Column("seq", BigId, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("direction", sa.String(3), nullable=False),
+    sa.Column("sender", sa.String(100), nullable=False),
+    sa.Column("message_id", sa.String(200), nullable=True),
+    sa.Column("text", sa.Text(), nullable=True),
+    sa.Column("data", JsonData, nullable=False),
+    sa.Column("created_at", AwareDateTime(), nullable=False),
+    sa.Index("ix_transcripts_conversation_seq", "conversation_id", "seq"),
+    sa.CheckConstraint("direction IN ('in', 'out')", name="ck_transcripts_direction"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(60), nullable=False),
+    sa.Column("conversation_id", sa.String(200), nullable=True),
+    sa.Column("ticket_number", sa.String(20), nullable=True),
+    sa.Column("data", JsonData, nullable=False),
+    sa.Column("at", AwareDateTime(), nullable=False),
+    sa.Index("ix_events_kind_at", "kind", "at"),
+    sa.Index("ix_events_at", "at"),
+)
+
+#: Tables in dependency order (backup, restore, truncate).
+ALL_TABLES = (tickets, ticket_events, ticket_counters, transcripts, events)

@@ -1,0 +1,89 @@
+"""``TranscriptRepo``: every message in and out of a conversation, in order.
+
+A transcript is a record of what was said, so it keeps the citizen's words;
+they are never written to a log line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Row
+
+from bot.db.models import LOCAL_TZ, TranscriptEntry
+from bot.db.schema import transcripts
+from bot.db.validation import optional, required
+
+if TYPE_CHECKING:
+    from bot.db.database import Database
+
+DIRECTIONS = ("in", "out")
+
+
+class TranscriptRepo:
+    """Append-only conversation transcripts ordered by ``seq``."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def append(
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        direction: str,
+        sender: str,
+        message_id: str | None,
+        text: str | None,
+        data: dict[str, Any] | None = None,
+    ) -> TranscriptEntry:
+        """Store one message; ``seq`` grows with every message across conversations."""
+        if direction not in DIRECTIONS:
+            raise ValueError("direction must be 'in' or 'out'")
+        entry = TranscriptEntry(
+            seq=0,
+            conversation_id=required(conversation_id, "conversation_id", 200),
+            channel=required(channel, "channel", 40),
+            direction=direction,
+            sender=required(sender, "sender", 100),
+            message_id=optional(message_id, "message_id", 200),
+            text=text,
+            data=dict(data or {}),
+            created_at=self._db.now().astimezone(LOCAL_TZ),
+        )
+        values = {k: v for k, v in entry.to_row().items() if k != "seq"}
+        async with self._db.write() as conn:
+            result = await conn.execute(transcripts.insert().values(**values))
+        return dataclasses.replace(entry, seq=int(result.inserted_primary_key[0]))
+
+    async def history(
+        self, conversation_id: str, limit: int = 200, after_seq: int | None = None
+    ) -> list[TranscriptEntry]:
+        """Oldest first: the latest ``limit`` messages, or the first ``limit`` after
+        ``after_seq`` (to catch up after a reconnect)."""
+        limit = max(1, min(limit, 1000))
+        stmt = sa.select(transcripts).where(transcripts.c.conversation_id == conversation_id)
+        if after_seq is not None:
+            stmt = stmt.where(transcripts.c.seq > after_seq).order_by(transcripts.c.seq)
+        else:
+            stmt = stmt.order_by(transcripts.c.seq.desc())
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt.limit(limit))).all()
+        entries = [_entry(row) for row in rows]
+        return entries if after_seq is not None else entries[::-1]
+
+
+def _entry(row: Row) -> TranscriptEntry:
+    return TranscriptEntry(
+        seq=row.seq,
+        conversation_id=row.conversation_id,
+        channel=row.channel,
+        direction=row.direction,
+        sender=row.sender,
+        message_id=row.message_id,
+        text=row.text,
+        data=dict(row.data or {}),
+        created_at=row.created_at,
+    )
