@@ -1,0 +1,122 @@
+"""The front door's aiohttp application: factory, lifecycle, middleware.
+
+``create_app()`` builds the objects (store, database, Rasa client, hub,
+channels) without opening any connection, because channels must add their
+routes before the app starts. The cleanup context connects the database,
+starts the hub and the channels, and closes everything in reverse order.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.config import Settings, load_settings
+from bot.health import HealthChecker
+from bot.hub import Hub
+from bot.rasa_client import RasaClient
+from bot.store import SharedStore, StoreUnavailable, make_store
+from channels.base import Channel
+from channels.registry import enabled_channels
+
+if TYPE_CHECKING:
+    from bot.db import Database
+
+logger = logging.getLogger(__name__)
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+STORE_KEY = web.AppKey("store", SharedStore)
+DB_KEY: web.AppKey[Database] = web.AppKey("db")
+RASA_KEY = web.AppKey("rasa", RasaClient)
+HUB_KEY = web.AppKey("hub", Hub)
+HEALTH_KEY = web.AppKey("health", HealthChecker)
+CHANNELS_KEY: web.AppKey[list[Channel]] = web.AppKey("channels")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    store: SharedStore | None = None,
+    db: Database | None = None,
+    rasa: RasaClient | None = None,
+) -> web.Application:
+    """The whole front door; pass ``store``/``db``/``rasa`` to replace them (tests)."""
+    settings = settings or load_settings()
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app.on_response_prepare.append(security_headers)  # type: ignore[arg-type]  # aiohttp 3.9 stub
+    if db is None:
+        from bot.db import Database
+
+        db = Database.from_settings(settings)
+    app[SETTINGS_KEY] = settings
+    app[STORE_KEY] = store = store or make_store(settings)
+    app[DB_KEY] = db
+    app[RASA_KEY] = rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_timeout)
+    app[HUB_KEY] = hub = Hub(store, db, rasa, settings)
+    app[HEALTH_KEY] = health = HealthChecker(rasa, settings.action_server_url, store)
+    health.add_routes(app)
+    app[CHANNELS_KEY] = channels = enabled_channels(hub, settings)
+    for channel in channels:
+        hub.register_channel(channel)
+        channel.add_routes(app)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """Connect and start on startup; stop and close on cleanup."""
+    await app[DB_KEY].connect()
+    await app[HUB_KEY].start()
+    for channel in app[CHANNELS_KEY]:
+        await channel.start()
+    logger.info("front door started")
+    yield
+    channels: list[Channel] = app[CHANNELS_KEY]
+    for channel in reversed(channels):
+        try:
+            await channel.stop()
+        except Exception as exc:  # keep closing the rest
+            logger.error("channel %s did not stop cleanly: %s", channel.name, type(exc).__name__)
+    await app[HUB_KEY].close()
+    await app[HEALTH_KEY].close()
+    await app[RASA_KEY].close()
+    await app[DB_KEY].close()
+    await app[STORE_KEY].close()
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A dead store is a 503; anything unexpected a JSON 500 without internals."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except StoreUnavailable as exc:
+        logger.warning("%s %s: %s", request.method, request.path, exc)
+        return web.json_response(
+            {"error": "service temporarily unavailable"}, status=503, headers={"Retry-After": "5"}
+        )
+    except Exception as exc:
+        # The frames say where; the exception text may hold citizen data, so it stays out.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        logger.error(
+            "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.path, frames
+        )
+        return web.json_response({"error": "internal server error"}, status=500)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Headers for every response, WebSocket handshakes and static files included."""
+    headers = response.headers
+    headers["Server"] = "hotline"
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    if response.content_type == "application/json":
+        headers.setdefault("Cache-Control", "no-store")

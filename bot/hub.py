@@ -1,0 +1,302 @@
+"""The conversation hub: every channel hands its inbound messages to it.
+
+One message: dedupe by (channel, message id), transcript, then serial
+processing per conversation across replicas. The message is appended to the
+conversation's inbox list in the shared store; whichever replica takes the
+conversation lock drains the inbox in arrival order, routes each message
+(bot/hub_routing.py), stores the result under ``result:<channel>:<id>`` and
+announces it on pub/sub. The replica that received the message waits for
+that result (pub/sub, with a polling fallback that also takes over the
+inbox of a crashed replica once its lock expires).
+
+Delivery is exactly once: the handler returning the replies and the push
+path (``channel.send``) both claim ``delivered:<channel>:<id>`` first.
+An entry leaves the inbox only after its result is stored, so a replica
+that dies mid-turn leaves it for the next lock holder.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from bot.config import Settings
+from bot.hub_routing import (
+    BUSY_TEXT,
+    HANDOFF_ACK_TEXT,
+    DataLayer,
+    HandleResult,
+    Router,
+    busy_result,
+)
+from bot.messages import InboundMessage, OutboundMessage
+from bot.rasa_client import RasaClient
+from bot.store.base import SharedStore, StoreUnavailable
+from channels.base import Channel
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BUSY_TEXT", "HANDOFF_ACK_TEXT", "HandleResult", "Hub"]
+
+DEDUPE_TTL = 24 * 3600.0
+INBOX_TTL = 24 * 3600.0
+RESULT_TTL = 3600.0
+LOCK_TTL = 10.0  # renewed every LOCK_TTL/3 while a replica works on the inbox
+POLL_INTERVAL = 0.5
+DELIVER_WINDOW = 600.0  # how long a pending reply may still be pushed
+RESULTS_CHANNEL = "hub:results"
+
+
+def _key(kind: str, msg: InboundMessage) -> str:
+    return f"{kind}:{msg.channel}:{msg.message_id}"
+
+
+def inbox_key(conversation_id: str) -> str:
+    return f"inbox:{conversation_id}"
+
+
+def lock_key(conversation_id: str) -> str:
+    return f"lock:conv:{conversation_id}"
+
+
+class Hub:
+    """Dedupe, order, route and deliver the messages of every channel."""
+
+    def __init__(
+        self, store: SharedStore, db: DataLayer, rasa: RasaClient, settings: Settings
+    ) -> None:
+        self.store = store
+        self.db = db
+        self.rasa = rasa
+        self.settings = settings
+        self.router = Router(store, db, rasa)
+        self.channels: dict[str, Channel] = {}
+        #: Upper bound of ``wait=None``: a few Rasa turns queued ahead, plus a lock expiry.
+        self.max_wait = max(60.0, 3 * settings.rasa_timeout + LOCK_TTL)
+        self._events: dict[str, asyncio.Event] = {}
+        self._kicked: set[str] = set()
+        self._drainers: dict[str, asyncio.Task[None]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._listener: asyncio.Task[None] | None = None
+
+    # --- lifecycle ----------------------------------------------------------
+    def register_channel(self, channel: Channel) -> None:
+        self.channels[channel.name] = channel
+
+    async def start(self) -> None:
+        """Listen for results finished by other replicas."""
+        self._listener = asyncio.create_task(self._listen(), name="hub-results")
+
+    async def close(self) -> None:
+        """Stop background work; unfinished inbox entries stay for other replicas."""
+        tasks = [*self._drainers.values(), *self._tasks]
+        if self._listener is not None:
+            tasks.append(self._listener)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    # --- public interface -----------------------------------------------------
+    async def handle(self, msg: InboundMessage, wait: float | None = None) -> HandleResult:
+        """Take one inbound message; see docs/interfaces.md for ``wait``.
+
+        Raises StoreUnavailable only when the store is down before anything
+        was recorded (the caller answers 503 and the client may retry); a
+        store failure after that gives the polite busy reply.
+        """
+        if not await self.store.claim(_key("dedupe", msg), DEDUPE_TTL):
+            logger.info("duplicate %s message dropped", msg.channel)
+            return HandleResult([], "duplicate")
+        await self.router.transcribe_in(msg)
+        try:
+            return await self._enqueue_and_wait(msg, wait)
+        except StoreUnavailable as exc:
+            logger.warning("store failed while handling a %s message: %s", msg.channel, exc)
+            result = busy_result()
+            await self.router.transcribe_out(msg.conversation_id, result.replies, msg.message_id)
+            return result
+
+    async def push(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
+        """Transcript out, then deliver through the conversation's channel."""
+        await self.router.transcribe_out(conversation_id, messages, None)
+        await self._send(conversation_id, messages)
+
+    async def history(
+        self, conversation_id: str, limit: int = 200, after_seq: int | None = None
+    ) -> list[Any]:
+        """The conversation's transcript entries, oldest first."""
+        return await self.db.transcripts.history(conversation_id, limit=limit, after_seq=after_seq)
+
+    async def conversation_state(self, conversation_id: str) -> str:
+        """``bot`` | ``queued`` | ``with_agent`` | ``closed``."""
+        return await self.router.state(conversation_id)
+
+    async def set_conversation_state(self, conversation_id: str, state: str) -> None:
+        await self.router.set_state(conversation_id, state)
+
+    # --- inbound path ---------------------------------------------------------
+    async def _enqueue_and_wait(self, msg: InboundMessage, wait: float | None) -> HandleResult:
+        deliver_after = None if wait is None else time.time() + wait
+        entry = {"message": msg.to_dict(), "deliver_after": deliver_after}
+        raw = json.dumps(entry, ensure_ascii=False, default=str)
+        await self.store.rpush(inbox_key(msg.conversation_id), raw, ttl=INBOX_TTL)
+        self._kick(msg.conversation_id)
+        if wait is not None and wait <= 0:
+            self._spawn(self._deliver_later(msg))
+            return HandleResult([], "pending")
+        result = await self._await_result(msg, self.max_wait if wait is None else wait)
+        if result is None:
+            if wait is None:
+                logger.warning(
+                    "no result within %.0fs for a %s message", self.max_wait, msg.channel
+                )
+                result = busy_result()
+                await self.router.transcribe_out(msg.conversation_id, result.replies, None)
+                return result
+            self._spawn(self._deliver_later(msg))
+            return HandleResult([], "pending")
+        if await self.store.claim(_key("delivered", msg), RESULT_TTL):
+            return result
+        return HandleResult([], "pending")  # the processing replica pushed it already
+
+    async def _await_result(self, msg: InboundMessage, timeout: float) -> HandleResult | None:
+        key = _key("result", msg)
+        event = self._events.setdefault(key, asyncio.Event())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        try:
+            while True:
+                raw = await self.store.get(key)
+                if raw is not None:
+                    return HandleResult.from_json(raw)
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    return None
+                try:
+                    await asyncio.wait_for(event.wait(), min(remaining, POLL_INTERVAL))
+                except asyncio.TimeoutError:
+                    self._kick(msg.conversation_id)  # take over if the lock holder died
+        finally:
+            if self._events.get(key) is event:
+                del self._events[key]
+
+    async def _deliver_later(self, msg: InboundMessage) -> None:
+        try:
+            result = await self._await_result(msg, DELIVER_WINDOW)
+            if result is None:
+                logger.warning("gave up delivering a pending %s reply", msg.channel)
+                return
+            await self._deliver_once(msg, result)
+        except StoreUnavailable as exc:
+            logger.warning("pending %s reply not delivered: %s", msg.channel, exc)
+
+    async def _deliver_once(self, msg: InboundMessage, result: HandleResult) -> None:
+        if not await self.store.claim(_key("delivered", msg), RESULT_TTL):
+            return
+        try:
+            await self._send(msg.conversation_id, result.replies)
+        except Exception as exc:  # the channel's API failed; the transcript keeps the reply
+            logger.error("push to %s failed: %s", msg.channel, type(exc).__name__)
+
+    async def _send(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
+        if not messages:
+            return
+        channel_name, user_id = conversation_id.split(":", 1)
+        channel = self.channels.get(channel_name)
+        if channel is None:
+            logger.warning(
+                "no channel %r registered; %d replies not sent", channel_name, len(messages)
+            )
+            return
+        await channel.send(user_id, messages)
+
+    # --- serial processing ----------------------------------------------------
+    def _kick(self, conversation_id: str) -> None:
+        """Make sure some task of this replica tries to drain the inbox."""
+        self._kicked.add(conversation_id)
+        if conversation_id not in self._drainers:
+            task = asyncio.create_task(self._drain(conversation_id))
+            self._drainers[conversation_id] = task
+
+    async def _drain(self, cid: str) -> None:
+        try:
+            while cid in self._kicked:
+                self._kicked.discard(cid)
+                if await self._drain_once(cid):
+                    self._kicked.add(cid)
+        except StoreUnavailable as exc:
+            logger.warning("inbox drain stopped: %s", exc)
+        except Exception as exc:
+            logger.error("inbox drain failed: %s", type(exc).__name__)
+        finally:
+            self._drainers.pop(cid, None)
+
+    async def _drain_once(self, cid: str) -> bool:
+        """Hold the lock and process the inbox; true when entries remain after release."""
+        held = await self.store.try_lock(lock_key(cid), LOCK_TTL)
+        if held is None:
+            return False  # the holder re-checks the inbox after it lets go
+        async with held:
+            while not held.lost:
+                raw = await self.store.lindex(inbox_key(cid), 0)
+                if raw is None:
+                    break
+                await self._process_entry(raw)
+                await self.store.lrem(inbox_key(cid), 1, raw)
+        return await self.store.llen(inbox_key(cid)) > 0
+
+    async def _process_entry(self, raw: str) -> None:
+        try:
+            entry = json.loads(raw)
+            msg = InboundMessage.from_dict(entry["message"])
+            deliver_after = entry.get("deliver_after")
+        except (ValueError, KeyError, TypeError):
+            logger.error("dropping a malformed inbox entry")
+            return
+        key = _key("result", msg)
+        stored = await self.store.get(key)  # set when a dead replica got this far
+        if stored is not None:
+            result = HandleResult.from_json(stored)
+        else:
+            result = await self._route(msg)
+            await self.router.transcribe_out(msg.conversation_id, result.replies, msg.message_id)
+            await self.store.set(key, result.to_json(), RESULT_TTL)
+        await self._announce(key)
+        if deliver_after is not None and time.time() >= float(deliver_after):
+            await self._deliver_once(msg, result)
+
+    async def _route(self, msg: InboundMessage) -> HandleResult:
+        try:
+            return await self.router.route(msg)
+        except StoreUnavailable:
+            raise
+        except Exception as exc:  # a bug must not leave the citizen without an answer
+            logger.error("routing a %s message failed: %s", msg.channel, type(exc).__name__)
+            return busy_result()
+
+    async def _announce(self, key: str) -> None:
+        event = self._events.get(key)
+        if event is not None:
+            event.set()
+        await self.store.publish(RESULTS_CHANNEL, key)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.store.subscribe(RESULTS_CHANNEL) as results:
+                    async for key in results:
+                        event = self._events.get(key)
+                        if event is not None:
+                            event.set()
+            except StoreUnavailable as exc:
+                logger.warning("results subscription lost: %s", exc)
+                await asyncio.sleep(1.0)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

@@ -1,0 +1,267 @@
+"""Where one inbound message goes: to Rasa, or to the agents holding it.
+
+The hub (bot/hub.py) keeps messages serial and delivers results; this module
+decides what a single message produces. Conversation state lives in the
+shared store (hash ``conv:<id>``, field ``state``): ``bot`` (default) and
+``closed`` go to Rasa; ``queued`` and ``with_agent`` go to the agents channel.
+A Rasa reply whose ``custom`` holds ``{"handoff": {...}}`` queues the
+conversation for an agent and is not shown to the citizen.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from bot.messages import InboundMessage, OutboundMessage
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.store.base import SharedStore
+
+logger = logging.getLogger(__name__)
+
+BUSY_TEXT = "系统繁忙，请稍后再试。如需人工帮助，请拨打12345热线。"
+HANDOFF_ACK_TEXT = "已收到，正在为您转接人工客服，请稍候。"
+
+STATES = ("bot", "queued", "with_agent", "closed")
+AGENT_STATES = ("queued", "with_agent")
+AGENTS_CHANNEL = "agents"
+HANDOFF_QUEUE = "handoff:queue"
+CONV_TTL = 30 * 24 * 3600.0
+QUEUE_TTL = 7 * 24 * 3600.0
+_PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
+
+
+def conv_key(conversation_id: str) -> str:
+    """Hash of one conversation's state (``state`` and handoff details)."""
+    return f"conv:{conversation_id}"
+
+
+def handoff_score(priority: str, at: float) -> float:
+    """Queue order: urgent before normal, then oldest first (ZRANGE ascending)."""
+    return _PRIORITY_RANK.get(priority, _PRIORITY_RANK["normal"]) * 1e10 + at
+
+
+@dataclass
+class HandleResult:
+    """What the hub made of one inbound message."""
+
+    replies: list[OutboundMessage]
+    status: str  # "ok" | "duplicate" | "pending" | "busy" | "to_agent"
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"status": self.status, "replies": [r.to_dict() for r in self.replies]},
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> HandleResult:
+        data = json.loads(raw)
+        return cls([OutboundMessage.from_dict(r) for r in data["replies"]], data["status"])
+
+
+def busy_result() -> HandleResult:
+    return HandleResult([OutboundMessage(text=BUSY_TEXT, sender="system")], "busy")
+
+
+class TranscriptLog(Protocol):
+    async def append(
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        direction: str,
+        sender: str,
+        message_id: str | None,
+        text: str | None,
+        data: dict[str, Any],
+    ) -> Any: ...
+
+    async def history(
+        self, conversation_id: str, limit: int = 200, after_seq: int | None = None
+    ) -> list[Any]: ...
+
+
+class EventLog(Protocol):
+    async def record(
+        self,
+        kind: str,
+        *,
+        conversation_id: str | None = None,
+        ticket_number: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Any: ...
+
+
+class DataLayer(Protocol):
+    """The part of ``bot.db.Database`` the hub uses."""
+
+    @property
+    def transcripts(self) -> TranscriptLog: ...
+
+    @property
+    def events(self) -> EventLog: ...
+
+
+class Router:
+    """Routes one message and keeps the transcript and quality events."""
+
+    def __init__(self, store: SharedStore, db: DataLayer, rasa: RasaClient) -> None:
+        self.store = store
+        self.db = db
+        self.rasa = rasa
+
+    async def state(self, conversation_id: str) -> str:
+        return await self.store.hget(conv_key(conversation_id), "state") or "bot"
+
+    async def set_state(
+        self, conversation_id: str, state: str, extra: Mapping[str, str] | None = None
+    ) -> None:
+        if state not in STATES:
+            raise ValueError(f"unknown conversation state {state!r}")
+        fields = {"state": state, "updated_at": f"{time.time():.3f}", **(extra or {})}
+        await self.store.hset(conv_key(conversation_id), fields, ttl=CONV_TTL)
+        if state != "queued":
+            await self.store.zrem(HANDOFF_QUEUE, conversation_id)
+
+    async def route(self, msg: InboundMessage) -> HandleResult:
+        """Produce the result of one message (runs under the conversation lock)."""
+        state = await self.state(msg.conversation_id)
+        if state in AGENT_STATES:
+            return await self._to_agents(msg, state)
+        return await self._rasa_turn(msg)
+
+    async def _to_agents(self, msg: InboundMessage, state: str) -> HandleResult:
+        payload = {
+            "type": "message",
+            "conversation_id": msg.conversation_id,
+            "message": msg.to_dict(),
+        }
+        await self.store.publish(
+            AGENTS_CHANNEL, json.dumps(payload, ensure_ascii=False, default=str)
+        )
+        await self.record("to_agent", msg.conversation_id, {"state": state})
+        ack = [OutboundMessage(text=HANDOFF_ACK_TEXT, sender="system")] if state == "queued" else []
+        return HandleResult(ack, "to_agent")
+
+    async def _rasa_turn(self, msg: InboundMessage) -> HandleResult:
+        try:
+            raw = await self.rasa.send(msg.conversation_id, msg.rasa_text, _rasa_metadata(msg))
+        except RasaUnavailable as exc:
+            logger.warning("rasa busy for a %s message: %s", msg.channel, exc)
+            await self.record("rasa_busy", msg.conversation_id, {"error": str(exc)[:200]})
+            return busy_result()
+        visible: list[OutboundMessage] = []
+        for item in raw:
+            handoff = _handoff_signal(item)
+            if handoff is None:
+                visible.append(OutboundMessage.from_rasa_dict(item))
+            else:
+                await self._request_handoff(msg, handoff)
+        await self.record("answered", msg.conversation_id, {"replies": len(visible)})
+        return HandleResult(visible, "ok")
+
+    async def _request_handoff(self, msg: InboundMessage, handoff: dict[str, Any]) -> None:
+        """Queue the conversation for an agent (the action server asked for one)."""
+        cid = msg.conversation_id
+        reason = str(handoff.get("reason") or "")[:200]
+        priority = str(handoff.get("priority") or "normal")
+        priority = priority if priority in _PRIORITY_RANK else "normal"
+        summary = handoff.get("summary") if isinstance(handoff.get("summary"), dict) else {}
+        now = time.time()
+        extra = {
+            "channel": msg.channel,
+            "channel_user_id": msg.channel_user_id,
+            "handoff_reason": reason,
+            "handoff_priority": priority,
+            "handoff_summary": json.dumps(summary, ensure_ascii=False, default=str),
+            "queued_at": f"{now:.3f}",
+        }
+        await self.set_state(cid, "queued", extra)
+        await self.store.zadd(HANDOFF_QUEUE, {cid: handoff_score(priority, now)}, ttl=QUEUE_TTL)
+        note = {
+            "type": "handoff",
+            "conversation_id": cid,
+            "reason": reason,
+            "priority": priority,
+            "summary": summary,
+        }
+        await self.store.publish(AGENTS_CHANNEL, json.dumps(note, ensure_ascii=False, default=str))
+        # The action server records "handoff_requested"; this is the queue entry.
+        await self.record("handoff_queued", cid, {"reason": reason, "priority": priority})
+
+    # --- transcript and events: never fatal to the conversation ------------
+    async def transcribe_in(self, msg: InboundMessage) -> None:
+        data = {
+            "payload": msg.payload,
+            "attachments": [asdict(a) for a in msg.attachments],
+            "metadata": msg.metadata,
+        }
+        await self._append(
+            msg.conversation_id, msg.channel, "in", "citizen", msg.message_id, msg.text, data
+        )
+
+    async def transcribe_out(
+        self, conversation_id: str, messages: Sequence[OutboundMessage], reply_to: str | None
+    ) -> None:
+        channel = conversation_id.split(":", 1)[0]
+        for i, message in enumerate(messages):
+            message_id = f"{reply_to}#{i}" if reply_to else None
+            await self._append(
+                conversation_id,
+                channel,
+                "out",
+                message.sender,
+                message_id,
+                message.text,
+                message.to_dict(),
+            )
+
+    async def _append(
+        self,
+        cid: str,
+        channel: str,
+        direction: str,
+        sender: str,
+        message_id: str | None,
+        text: str | None,
+        data: dict[str, Any],
+    ) -> None:
+        try:
+            await self.db.transcripts.append(
+                conversation_id=cid,
+                channel=channel,
+                direction=direction,
+                sender=sender,
+                message_id=message_id,
+                text=text,
+                data=data,
+            )
+        except Exception as exc:  # the citizen still gets an answer; details stay out of logs
+            logger.error("transcript %s append failed: %s", direction, type(exc).__name__)
+
+    async def record(self, kind: str, conversation_id: str, data: dict[str, Any]) -> None:
+        try:
+            await self.db.events.record(kind, conversation_id=conversation_id, data=data)
+        except Exception as exc:  # quality statistics must not break a conversation
+            logger.error("event %s not recorded: %s", kind, type(exc).__name__)
+
+
+def _rasa_metadata(msg: InboundMessage) -> dict[str, Any]:
+    metadata = dict(msg.metadata)
+    metadata.update(channel=msg.channel, message_id=msg.message_id)
+    if msg.attachments:
+        metadata["attachments"] = [asdict(a) for a in msg.attachments]
+    return metadata
+
+
+def _handoff_signal(item: dict[str, Any]) -> dict[str, Any] | None:
+    custom = item.get("custom")
+    if not isinstance(custom, dict) or "handoff" not in custom:
+        return None
+    handoff = custom["handoff"]
+    return handoff if isinstance(handoff, dict) else {}

@@ -1,0 +1,93 @@
+"""HTTP client of the Rasa server (loopback only; the front door is its only client)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import aiohttp
+
+logger = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    """Rasa did not give a usable answer: down, too slow, 5xx or not JSON."""
+
+
+class RasaClient:
+    """Sends one citizen turn to Rasa's REST webhook and reads its status.
+
+    The aiohttp session is created on first use (inside the running loop)
+    unless one is injected; :meth:`close` closes only a session it created.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._session = session
+        self._owns_session = session is None
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+            self._owns_session = True
+        return self._session
+
+    async def send(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """One turn: Rasa's reply list (``text``, ``buttons``, ``image``, ``custom``)."""
+        body = {"sender": sender, "message": message, "metadata": metadata or {}}
+        data = await self._request("POST", "/webhooks/rest/webhook", json=body)
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise RasaUnavailable("webhook answer is not a list of messages")
+        return data
+
+    async def status(self, timeout: float | None = None) -> dict[str, Any]:
+        """Rasa's ``GET /status``; an empty dict when no model is loaded (409)."""
+        data = await self._request("GET", "/status", allow_conflict=True, timeout=timeout)
+        return data if isinstance(data, dict) else {}
+
+    async def model_loaded(self, timeout: float | None = None) -> bool:
+        """True when Rasa answers and has a model loaded."""
+        return bool((await self.status(timeout)).get("model_file"))
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        allow_conflict: bool = False,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        limit = self.timeout if timeout is None else timeout
+        try:
+            async with self._http().request(
+                method,
+                self.base_url + path,
+                timeout=aiohttp.ClientTimeout(total=limit),
+                **kwargs,
+            ) as resp:
+                if allow_conflict and resp.status == 409:
+                    return {}
+                if resp.status >= 400:
+                    raise RasaUnavailable(f"rasa answered HTTP {resp.status} to {path}")
+                return await resp.json(content_type=None)
+        except asyncio.TimeoutError as exc:
+            raise RasaUnavailable(f"rasa timed out after {limit}s on {path}") from exc
+        except aiohttp.ClientError as exc:
+            raise RasaUnavailable(f"rasa unreachable on {path}: {type(exc).__name__}") from exc
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RasaUnavailable(f"rasa answered non-JSON on {path}") from exc
+
+    async def close(self) -> None:
+        if self._owns_session and self._session is not None:
+            await self._session.close()
+        self._session = None

@@ -1,0 +1,60 @@
+"""Which channels the front door serves, from the settings.
+
+REST and the web chat are always on; WeChat and Telegram only when their
+secret is configured. Channel modules are imported lazily, so a channel
+whose module is not there is skipped with a warning instead of taking the
+whole front door down.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from bot.config import Settings
+from channels.base import Channel
+from channels.rest import RestChannel
+
+if TYPE_CHECKING:
+    from bot.hub import Hub
+
+logger = logging.getLogger(__name__)
+
+#: (module, class, enabled?) of the channels beyond REST.
+OPTIONAL_CHANNELS: tuple[tuple[str, str, Callable[[Settings], bool]], ...] = (
+    ("channels.webchat", "WebChatChannel", lambda s: True),
+    ("channels.wechat", "WeChatChannel", lambda s: bool(s.wechat_token)),
+    ("channels.telegram", "TelegramChannel", lambda s: bool(s.telegram_bot_token)),
+)
+
+
+def enabled_channels(hub: Hub, settings: Settings) -> list[Channel]:
+    """Build every enabled channel: ``XChannel(hub, settings)``."""
+    channels: list[Channel] = [RestChannel(hub, settings)]
+    for module_name, class_name, enabled in OPTIONAL_CHANNELS:
+        if not enabled(settings):
+            logger.info("channel %s disabled (not configured)", module_name)
+            continue
+        channel_class = _load(module_name, class_name)
+        if channel_class is not None:
+            channels.append(channel_class(hub, settings))
+    logger.info("channels enabled: %s", ", ".join(c.name for c in channels))
+    return channels
+
+
+def _load(module_name: str, class_name: str) -> Callable[[Hub, Settings], Channel] | None:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise  # the module exists but one of its imports is missing: a real error
+        logger.warning("channel module %s not found; skipped", module_name)
+        return None
+    channel_class = getattr(module, class_name, None)
+    if not (isinstance(channel_class, type) and issubclass(channel_class, Channel)):
+        logger.warning("%s.%s is not a Channel; skipped", module_name, class_name)
+        return None
+    factory: Callable[[Hub, Settings], Channel] = channel_class  # XChannel(hub, settings)
+    return factory

@@ -1,0 +1,155 @@
+"""Rasa-compatible REST channel: ``POST /webhooks/rest/webhook``.
+
+Request ``{"sender": str, "message": str, "metadata"?: dict, "message_id"?: str}``;
+answer: Rasa's list of ``{"recipient_id", "text", "buttons", "image", "custom"}``,
+through the whole front door (dedupe, handoff, transcript). The header
+``X-Hotline-Status`` carries the hub's status (``ok``, ``busy``, ``to_agent``,
+``duplicate``), so a busy reply can be told apart from a normal answer.
+
+REST has no push channel: messages pushed to a REST sender (an agent's
+reply, a ticket result) wait in a store list for up to a day and are
+returned first on that sender's next request (they are in the transcript
+in any case). Without ``message_id`` every request is a new message.
+
+Errors: malformed JSON, missing or wrong-typed fields, an empty sender or a
+message over 5000 characters get 400 ``{"error": ...}``; a body over
+``MAX_BODY_BYTES`` gets 413. Neither touches the store, the transcript or
+Rasa. A dead shared store gets 503 with ``Retry-After`` (nothing was
+recorded, so the client may resend). Rasa down, too slow or erroring gets
+200 with one polite busy reply and ``X-Hotline-Status: busy``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.messages import InboundMessage, OutboundMessage
+from bot.store.base import StoreUnavailable
+from channels.base import Channel
+
+if TYPE_CHECKING:
+    from bot.hub import Hub
+
+logger = logging.getLogger(__name__)
+
+PATH = "/webhooks/rest/webhook"
+MAX_TEXT = 5000
+MAX_ID = 200
+OUTBOX_TTL = 24 * 3600.0
+STATUS_HEADER = "X-Hotline-Status"
+_dumps = functools.partial(json.dumps, ensure_ascii=False)
+
+
+class BadRequest(ValueError):
+    """The request body is not a valid REST message; the text is safe to return."""
+
+
+def parse_message(raw: bytes) -> tuple[str, str, dict[str, Any], str | None]:
+    """Validate a request body: (sender, message, metadata, message_id)."""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise BadRequest("malformed JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    sender = body.get("sender")
+    if not isinstance(sender, str) or not sender.strip():
+        raise BadRequest("'sender' must be a non-empty string")
+    if len(sender) > MAX_ID:
+        raise BadRequest(f"'sender' is longer than {MAX_ID} characters")
+    message = body.get("message")
+    if not isinstance(message, str) or not message.strip():
+        raise BadRequest("'message' must be a non-empty string")
+    if len(message) > MAX_TEXT:
+        raise BadRequest(f"'message' is longer than {MAX_TEXT} characters")
+    metadata = body.get("metadata")
+    if metadata is None:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        raise BadRequest("'metadata' must be an object")
+    message_id = body.get("message_id")
+    if message_id is not None and (
+        not isinstance(message_id, str) or not message_id or len(message_id) > MAX_ID
+    ):
+        raise BadRequest(f"'message_id' must be a string of 1 to {MAX_ID} characters")
+    return sender, message, metadata, message_id
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class RestChannel(Channel):
+    """Rasa's REST input channel, in front of the hub."""
+
+    name = "rest"
+
+    def __init__(self, hub: Hub, settings: Settings) -> None:
+        self.hub = hub
+        self.settings = settings
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_post(PATH, self.webhook)
+
+    async def webhook(self, request: web.Request) -> web.Response:
+        """One message in, the replies out (waits for Rasa)."""
+        limit = self.settings.max_body_bytes
+        if request.content_length is not None and request.content_length > limit:
+            return _error(413, f"body larger than {limit} bytes")
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, f"body larger than {limit} bytes")
+        if len(raw) > limit:
+            return _error(413, f"body larger than {limit} bytes")
+        try:
+            sender, text, metadata, message_id = parse_message(raw)
+        except BadRequest as exc:
+            return _error(400, str(exc))
+        inbound = InboundMessage(
+            channel=self.name,
+            channel_user_id=sender,
+            message_id=message_id or uuid.uuid4().hex,
+            text=text,
+            payload=text if text.startswith("/") else None,
+            metadata=metadata,
+        )
+        try:
+            result = await self.hub.handle(inbound, wait=None)
+        except StoreUnavailable as exc:
+            logger.warning("rest: store unavailable: %s", exc)
+            return web.json_response(
+                {"error": "service temporarily unavailable"},
+                status=503,
+                headers={"Retry-After": "5"},
+            )
+        replies = await self._take_outbox(sender) + list(result.replies)
+        body = [reply.to_rasa_dict(sender) for reply in replies]
+        return web.json_response(body, headers={STATUS_HEADER: result.status}, dumps=_dumps)
+
+    async def send(self, channel_user_id: str, messages: Sequence[OutboundMessage]) -> None:
+        """Keep pushed messages for the sender's next request."""
+        values = [json.dumps(m.to_dict(), ensure_ascii=False) for m in messages]
+        if values:
+            await self.hub.store.rpush(_outbox_key(channel_user_id), *values, ttl=OUTBOX_TTL)
+
+    async def _take_outbox(self, sender: str) -> list[OutboundMessage]:
+        taken: list[OutboundMessage] = []
+        try:
+            while (raw := await self.hub.store.lpop(_outbox_key(sender))) is not None:
+                taken.append(OutboundMessage.from_dict(json.loads(raw)))
+        except StoreUnavailable as exc:
+            logger.warning("rest: outbox not read: %s", exc)
+        return taken
+
+
+def _outbox_key(sender: str) -> str:
+    return f"rest:outbox:{sender}"

@@ -1,0 +1,102 @@
+"""In-memory stand-in for bot.db.Database's transcripts and events (hub unit tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class FakeTranscriptEntry:
+    seq: int
+    conversation_id: str
+    channel: str
+    direction: str
+    sender: str
+    message_id: str | None
+    text: str | None
+    data: dict[str, Any]
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+
+
+@dataclass
+class FakeEvent:
+    kind: str
+    conversation_id: str | None
+    ticket_number: str | None
+    data: dict[str, Any]
+
+
+class FakeTranscripts:
+    def __init__(self) -> None:
+        self.entries: list[FakeTranscriptEntry] = []
+
+    async def append(
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        direction: str,
+        sender: str,
+        message_id: str | None,
+        text: str | None,
+        data: dict[str, Any],
+    ) -> FakeTranscriptEntry:
+        assert direction in ("in", "out")
+        entry = FakeTranscriptEntry(
+            len(self.entries) + 1,
+            conversation_id,
+            channel,
+            direction,
+            sender,
+            message_id,
+            text,
+            dict(data),
+        )
+        self.entries.append(entry)
+        return entry
+
+    async def history(
+        self, conversation_id: str, limit: int = 200, after_seq: int | None = None
+    ) -> list[FakeTranscriptEntry]:
+        rows = [
+            e
+            for e in self.entries
+            if e.conversation_id == conversation_id and (after_seq is None or e.seq > after_seq)
+        ]
+        return rows[-limit:] if after_seq is None else rows[:limit]
+
+
+class FakeEvents:
+    def __init__(self) -> None:
+        self.items: list[FakeEvent] = []
+
+    async def record(
+        self,
+        kind: str,
+        conversation_id: str | None = None,
+        ticket_number: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> FakeEvent:
+        event = FakeEvent(kind, conversation_id, ticket_number, dict(data or {}))
+        self.items.append(event)
+        return event
+
+    def kinds(self) -> list[str]:
+        return [e.kind for e in self.items]
+
+
+class FakeDatabase:
+    """Has the attributes and lifecycle the hub and the app use."""
+
+    def __init__(self) -> None:
+        self.transcripts = FakeTranscripts()
+        self.events = FakeEvents()
+        self.connected = False
+
+    async def connect(self) -> None:
+        self.connected = True
+
+    async def close(self) -> None:
+        self.connected = False

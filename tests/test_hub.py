@@ -1,0 +1,307 @@
+"""bot/hub: dedupe, transcript, routing, handoff, delivery; Rasa failures.
+
+Two-replica ordering tests live in tests/test_hub_replicas.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
+
+import pytest
+
+from bot.config import Settings
+from bot.hub import BUSY_TEXT, HANDOFF_ACK_TEXT, Hub
+from bot.hub_routing import AGENTS_CHANNEL, HANDOFF_QUEUE, conv_key
+from bot.messages import InboundMessage, OutboundMessage
+from bot.rasa_client import RasaClient
+from bot.store import MemoryStore, SharedStore, StoreUnavailable
+from bot.store.redis import RedisStore
+from channels.base import Channel
+from tests.fakes.db import FakeDatabase
+from tests.fakes.rasa import FakeRasa
+
+HubFactory = Callable[..., Hub]
+
+
+class RecordingChannel(Channel):
+    """A push-capable channel that remembers what it was asked to send."""
+
+    name = "test"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, list[OutboundMessage]]] = []
+
+    def add_routes(self, app: Any) -> None:
+        pass
+
+    async def send(self, channel_user_id: str, messages: Sequence[OutboundMessage]) -> None:
+        self.sent.append((channel_user_id, list(messages)))
+
+
+def msg(text: str, mid: str, user: str = "u1", channel: str = "test") -> InboundMessage:
+    return InboundMessage(channel=channel, channel_user_id=user, message_id=mid, text=text)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def make_hub(
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[HubFactory]:
+    made: list[Hub] = []
+
+    def make(
+        store: SharedStore, rasa_url: str, db: FakeDatabase | None = None, **settings: Any
+    ) -> Hub:
+        conf = make_settings(rasa_url=rasa_url, **settings)
+        hub = Hub(store, db or FakeDatabase(), RasaClient(rasa_url, conf.rasa_timeout), conf)
+        hub.register_channel(RecordingChannel())
+        made.append(hub)
+        return hub
+
+    yield make
+    for hub in made:
+        await hub.close()
+        await hub.rasa.close()
+
+
+def sent(hub: Hub) -> list[tuple[str, list[OutboundMessage]]]:
+    channel = hub.channels["test"]
+    assert isinstance(channel, RecordingChannel)
+    return channel.sent
+
+
+async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        assert loop.time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_rasa_turn_is_answered_and_transcribed(
+    store: SharedStore, fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    hub = make_hub(store, fake_rasa.url)
+    result = await hub.handle(msg("你好", "m1"), wait=None)
+    assert result.status == "ok"
+    assert [r.text for r in result.replies] == ["echo: 你好"]
+    call = fake_rasa.calls[0]
+    assert call["sender"] == "test:u1"
+    assert call["metadata"]["channel"] == "test" and call["metadata"]["message_id"] == "m1"
+    entries = await hub.history("test:u1")
+    assert [(e.direction, e.text) for e in entries] == [("in", "你好"), ("out", "echo: 你好")]
+    assert hub.db.events.kinds() == ["answered"]  # type: ignore[attr-defined]
+    assert sent(hub) == []
+
+
+async def test_duplicate_message_id_gets_no_second_turn(
+    store: SharedStore, fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    hub = make_hub(store, fake_rasa.url)
+    assert (await hub.handle(msg("你好", "m1"), wait=None)).status == "ok"
+    again = await hub.handle(msg("你好", "m1"), wait=None)
+    assert again.status == "duplicate" and again.replies == []
+    assert len(fake_rasa.calls) == 1
+    assert len(await hub.history("test:u1")) == 2
+    # The same id on another channel is another message.
+    other = await hub.handle(msg("你好", "m1", channel="other"), wait=None)
+    assert other.status == "ok"
+
+
+@pytest.mark.parametrize("failure", ["down", "slow", "http500", "not_json"])
+async def test_rasa_failure_gives_polite_busy_reply(
+    failure: str, fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    url = fake_rasa.url
+    if failure == "down":
+        url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    elif failure == "slow":
+        fake_rasa.delay = (1.0, 1.0)
+    elif failure == "http500":
+        fake_rasa.status_code = 500
+    else:
+        fake_rasa.non_json = True
+    hub = make_hub(MemoryStore(), url, rasa_timeout=0.3)
+    result = await hub.handle(msg("办证", "m1"), wait=None)
+    assert result.status == "busy"
+    assert [r.text for r in result.replies] == [BUSY_TEXT]
+    assert hub.db.events.kinds() == ["rasa_busy"]  # type: ignore[attr-defined]
+    entries = await hub.history("test:u1")
+    assert [e.direction for e in entries] == ["in", "out"]
+    # The conversation keeps going once Rasa is back.
+    fake_rasa.delay, fake_rasa.status_code, fake_rasa.non_json = (0.0, 0.0), 200, False
+    hub.rasa.base_url = fake_rasa.url
+    assert (await hub.handle(msg("办证", "m2"), wait=None)).status == "ok"
+
+
+async def test_handoff_signal_queues_conversation_and_is_hidden(
+    store: SharedStore, fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    fake_rasa.replies["转人工"] = [
+        {"text": "好的，正在为您转接人工客服。"},
+        {"custom": {"handoff": {"reason": "citizen_request", "priority": "normal"}}},
+    ]
+    fake_rasa.replies["着火了"] = [
+        {"custom": {"handoff": {"reason": "emergency", "priority": "urgent"}}},
+    ]
+    hub = make_hub(store, fake_rasa.url)
+    async with store.subscribe(AGENTS_CHANNEL) as agents:
+        result = await hub.handle(msg("转人工", "m1", user="a"), wait=None)
+        note = json.loads(await asyncio.wait_for(agents.__anext__(), 2))
+    assert result.status == "ok"
+    assert [r.text for r in result.replies] == ["好的，正在为您转接人工客服。"]
+    assert all(r.custom is None for r in result.replies)
+    assert note["type"] == "handoff" and note["conversation_id"] == "test:a"
+    assert await hub.conversation_state("test:a") == "queued"
+    state = await store.hgetall(conv_key("test:a"))
+    assert state["handoff_reason"] == "citizen_request"
+    assert "handoff_queued" in hub.db.events.kinds()  # type: ignore[attr-defined]
+    # A later urgent handoff goes ahead of the earlier normal one.
+    await hub.handle(msg("着火了", "m2", user="b"), wait=None)
+    assert await store.zrange(HANDOFF_QUEUE) == ["test:b", "test:a"]
+    out = [e for e in await hub.history("test:a") if e.direction == "out"]
+    assert [e.text for e in out] == ["好的，正在为您转接人工客服。"]
+
+
+@pytest.mark.parametrize(("state", "ack"), [("queued", [HANDOFF_ACK_TEXT]), ("with_agent", [])])
+async def test_agent_conversation_skips_rasa(
+    state: str, ack: list[str], store: SharedStore, fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    hub = make_hub(store, fake_rasa.url)
+    await hub.set_conversation_state("test:u1", state)
+    async with store.subscribe(AGENTS_CHANNEL) as agents:
+        result = await hub.handle(msg("我的问题是…", "m1"), wait=None)
+        forwarded = json.loads(await asyncio.wait_for(agents.__anext__(), 2))
+    assert result.status == "to_agent"
+    assert [r.text for r in result.replies] == ack
+    assert fake_rasa.calls == []
+    assert forwarded["type"] == "message"
+    assert forwarded["conversation_id"] == "test:u1"
+    assert forwarded["message"]["message_id"] == "m1"
+    assert hub.db.events.kinds() == ["to_agent"]  # type: ignore[attr-defined]
+
+
+async def test_push_goes_to_the_conversations_channel(
+    fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    hub = make_hub(MemoryStore(), fake_rasa.url)
+    reply = OutboundMessage(text="您好，我是人工客服小李。", sender="agent:li")
+    await hub.push("test:user:with:colons", [reply])
+    assert sent(hub) == [("user:with:colons", [reply])]
+    entries = await hub.history("test:user:with:colons")
+    assert [(e.direction, e.sender, e.text) for e in entries] == [
+        ("out", "agent:li", "您好，我是人工客服小李。")
+    ]
+    await hub.push("nochannel:x", [reply])  # unknown channel: logged, transcript kept
+    assert len(await hub.history("nochannel:x")) == 1
+
+
+async def test_wait_zero_always_pushes_exactly_once(
+    store: SharedStore, fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    hub = make_hub(store, fake_rasa.url)
+    result = await hub.handle(msg("你好", "m1"), wait=0)
+    assert result == type(result)([], "pending")
+    await eventually(lambda: len(sent(hub)) == 1)
+    await asyncio.sleep(0.3)
+    assert [(u, [m.text for m in ms]) for u, ms in sent(hub)] == [("u1", ["echo: 你好"])]
+
+
+async def test_slow_answer_is_pending_then_pushed(
+    store: SharedStore, fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    fake_rasa.delay = (0.4, 0.4)
+    hub = make_hub(store, fake_rasa.url)
+    result = await hub.handle(msg("慢", "m1"), wait=0.1)
+    assert result.status == "pending" and result.replies == []
+    await eventually(lambda: len(sent(hub)) == 1)
+    await asyncio.sleep(0.3)
+    assert len(sent(hub)) == 1
+    # In time: returned, never pushed.
+    fake_rasa.delay = (0.0, 0.0)
+    quick = await hub.handle(msg("快", "m2"), wait=2)
+    assert quick.status == "ok" and [r.text for r in quick.replies] == ["echo: 快"]
+    await asyncio.sleep(0.3)
+    assert len(sent(hub)) == 1
+
+
+async def test_dead_store_before_anything_recorded_raises(
+    fake_rasa: FakeRasa, make_hub: HubFactory, redis_prefix: str
+) -> None:
+    hub = make_hub(RedisStore("redis://127.0.0.1:1/0", redis_prefix), fake_rasa.url)
+    with pytest.raises(StoreUnavailable):
+        await hub.handle(msg("你好", "m1"), wait=None)
+    assert await hub.history("test:u1") == []
+    assert fake_rasa.calls == []
+
+
+class FailingInboxStore(MemoryStore):
+    async def rpush(self, key: str, *values: str, ttl: float) -> int:
+        raise StoreUnavailable("simulated outage")
+
+
+async def test_store_failing_after_claim_gives_busy_reply(
+    fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    hub = make_hub(FailingInboxStore(), fake_rasa.url)
+    result = await hub.handle(msg("你好", "m1"), wait=None)
+    assert result.status == "busy" and [r.text for r in result.replies] == [BUSY_TEXT]
+    entries = await hub.history("test:u1")
+    assert [e.direction for e in entries] == ["in", "out"]  # the citizen's words are kept
+
+
+async def test_history_after_seq(fake_rasa: FakeRasa, make_hub: HubFactory) -> None:
+    hub = make_hub(MemoryStore(), fake_rasa.url)
+    for i in range(3):
+        await hub.handle(msg(f"问题{i}", f"m{i}"), wait=None)
+    entries = await hub.history("test:u1")
+    assert len(entries) == 6
+    later = await hub.history("test:u1", after_seq=entries[3].seq)
+    assert [e.text for e in later] == ["问题2", "echo: 问题2"]
+    assert [e.text for e in await hub.history("test:u1", limit=2)] == ["问题2", "echo: 问题2"]
+
+
+async def test_hub_with_the_real_database_on_sqlite(
+    tmp_path: Any, fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from bot.db import Database
+    from bot.db.crypto import Cipher
+
+    db = Database(f"sqlite:///{tmp_path}/hub.db", cipher=Cipher([Fernet.generate_key()]))
+    await db.connect()
+    try:
+        fake_rasa.replies["转人工"] = [
+            {"text": "好的"},
+            {"custom": {"handoff": {"reason": "citizen_request", "priority": "normal"}}},
+        ]
+        hub = make_hub(MemoryStore(), fake_rasa.url, db=db)  # type: ignore[arg-type]
+        assert (await hub.handle(msg("你好", "m1"), wait=None)).status == "ok"
+        assert (await hub.handle(msg("转人工", "m2"), wait=None)).status == "ok"
+        assert (await hub.handle(msg("人呢", "m3"), wait=None)).status == "to_agent"
+        await hub.push("test:u1", [OutboundMessage(text="您好，我是小李", sender="agent:li")])
+        entries = await hub.history("test:u1")
+        assert [(e.direction, e.text) for e in entries] == [
+            ("in", "你好"),
+            ("out", "echo: 你好"),
+            ("in", "转人工"),
+            ("out", "好的"),
+            ("in", "人呢"),
+            ("out", HANDOFF_ACK_TEXT),
+            ("out", "您好，我是小李"),
+        ]
+        assert entries[1].message_id == "m1#0" and entries[-1].sender == "agent:li"
+        counts = await db.events.counts()
+        assert counts == {"answered": 2, "handoff_queued": 1, "to_agent": 1}
+    finally:
+        await db.close()

@@ -1,0 +1,145 @@
+"""Two hub replicas sharing one real Redis keep each conversation serial and in order.
+
+The fake Rasa sleeps a random time per turn and records, per sender, the
+order of the messages it saw and any overlap of two turns of one sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from bot.config import Settings
+from bot.hub import HandleResult, Hub
+from bot.rasa_client import RasaClient
+from bot.store import MemoryStore, SharedStore
+from bot.store.redis import RedisStore
+from tests.fakes.db import FakeDatabase
+from tests.fakes.rasa import FakeRasa
+from tests.test_hub import RecordingChannel, eventually, msg
+
+CONVERSATIONS = 6
+MESSAGES = 8
+
+
+@pytest.fixture
+async def replicas(
+    request: pytest.FixtureRequest,
+    fake_rasa: FakeRasa,
+    make_settings: Callable[..., Settings],
+    redis_prefix: str,
+) -> AsyncIterator[list[Hub]]:
+    """Two hubs on separate Redis clients (or one hub on the memory store)."""
+    backend, listening = request.param
+    settings = make_settings(rasa_url=fake_rasa.url, rasa_timeout=5.0)
+    db = FakeDatabase()  # replicas share the SQL database
+    stores: list[SharedStore]
+    if backend == "redis":
+        url = request.getfixturevalue("redis_url")
+        stores = [RedisStore(url, redis_prefix), RedisStore(url, redis_prefix)]
+    else:
+        stores = [MemoryStore()]
+    hubs = [Hub(s, db, RasaClient(fake_rasa.url, 5.0), settings) for s in stores]
+    for hub in hubs:
+        hub.register_channel(RecordingChannel())
+        if listening:
+            await hub.start()
+    fake_rasa.delay = (0.0, 0.03)
+    yield hubs
+    for hub in hubs:
+        await hub.close()
+        await hub.rasa.close()
+        await hub.store.close()
+
+
+def pushed_texts(hubs: list[Hub]) -> list[str]:
+    texts = []
+    for hub in hubs:
+        channel = hub.channels["test"]
+        assert isinstance(channel, RecordingChannel)
+        texts += [m.text or "" for _, messages in channel.sent for m in messages]
+    return texts
+
+
+REPLICA_SETUPS = [
+    pytest.param(("redis", True), marks=pytest.mark.redis, id="redis-pubsub"),
+    pytest.param(("redis", False), marks=pytest.mark.redis, id="redis-polling"),
+    pytest.param(("memory", True), id="memory-one-replica"),
+]
+
+
+@pytest.mark.parametrize("replicas", REPLICA_SETUPS, indirect=True)
+async def test_interleaved_conversations_stay_in_order(
+    replicas: list[Hub], fake_rasa: FakeRasa
+) -> None:
+    returned: list[str] = []
+
+    async def citizen(c: int) -> None:
+        for i in range(MESSAGES):
+            hub = replicas[i % len(replicas)]
+            wait = random.choice([0, 0.0, 0.02, 0.05])
+            result = await hub.handle(msg(f"c{c}-{i}", f"c{c}-{i}", user=f"u{c}"), wait=wait)
+            assert result.status in ("ok", "pending")
+            returned.extend(r.text or "" for r in result.replies)
+
+    await asyncio.gather(*(citizen(c) for c in range(CONVERSATIONS)))
+    total = CONVERSATIONS * MESSAGES
+    await eventually(lambda: len(returned) + len(pushed_texts(replicas)) >= total, 15)
+    await asyncio.sleep(0.3)  # a duplicate delivery would show up now
+
+    for c in range(CONVERSATIONS):
+        assert fake_rasa.by_sender[f"test:u{c}"] == [f"c{c}-{i}" for i in range(MESSAGES)]
+    assert fake_rasa.overlaps == []
+    assert fake_rasa.max_parallel > 1  # different conversations ran in parallel
+    delivered = Counter(returned + pushed_texts(replicas))
+    expected = {f"echo: c{c}-{i}": 1 for c in range(CONVERSATIONS) for i in range(MESSAGES)}
+    assert delivered == expected  # none lost, none twice
+
+
+@pytest.mark.parametrize("replicas", REPLICA_SETUPS[:2], indirect=True)
+async def test_concurrent_waiting_handlers_across_replicas(
+    replicas: list[Hub], fake_rasa: FakeRasa
+) -> None:
+    """Every REST-style caller (wait=None) gets the answer to its own message."""
+
+    async def send(c: int, i: int) -> tuple[str, HandleResult]:
+        await asyncio.sleep(random.uniform(0, 0.05))
+        hub = replicas[(c + i) % 2]
+        return f"c{c}-{i}", await hub.handle(msg(f"c{c}-{i}", f"c{c}-{i}", user=f"u{c}"))
+
+    results = await asyncio.gather(*(send(c, i) for c in range(4) for i in range(6)))
+    for text, result in results:
+        assert result.status == "ok"
+        assert [r.text for r in result.replies] == [f"echo: {text}"]
+    assert fake_rasa.overlaps == []
+    for c in range(4):
+        assert sorted(fake_rasa.by_sender[f"test:u{c}"]) == sorted(f"c{c}-{i}" for i in range(6))
+    assert pushed_texts(replicas) == []
+
+
+@pytest.mark.parametrize("replicas", REPLICA_SETUPS[:1], indirect=True)
+async def test_same_message_on_both_replicas_is_one_turn(
+    replicas: list[Hub], fake_rasa: FakeRasa
+) -> None:
+    one, two = replicas
+    results = await asyncio.gather(
+        one.handle(msg("重复", "dup-1"), wait=None), two.handle(msg("重复", "dup-1"), wait=None)
+    )
+    assert sorted(r.status for r in results) == ["duplicate", "ok"]
+    assert fake_rasa.by_sender["test:u1"] == ["重复"]
+
+
+@pytest.mark.parametrize("replicas", REPLICA_SETUPS[:1], indirect=True)
+async def test_inbox_of_a_crashed_replica_is_taken_over(
+    replicas: list[Hub], fake_rasa: FakeRasa
+) -> None:
+    """A lock held by a dead replica expires; the waiting replica then drains."""
+    one, two = replicas
+    dead = await one.store.acquire_lock("lock:conv:test:u1", "dead-replica", 0.6)
+    assert dead
+    result = await two.handle(msg("还在吗", "m1"), wait=None)
+    assert result.status == "ok" and [r.text for r in result.replies] == ["echo: 还在吗"]
