@@ -1,0 +1,648 @@
+/*
+ * 东莞12345在线服务 web chat widget.
+ *
+ * Embed on any page with one tag:
+ *   <script src="https://<front door>/widget.js" defer></script>
+ * The front door's origin is taken from this script's own src. The widget
+ * lives in a Shadow DOM, so it neither takes nor gives CSS to the host page.
+ * Optional hooks on the host page: an element with data-dg12345-ask="问题"
+ * opens the widget and asks that question; data-dg12345-open just opens it.
+ * Script API: window.DG12345Chat.open(), .close(), .ask(text).
+ *
+ * Only the session token (and messages not yet acknowledged by the server)
+ * are kept in localStorage; the conversation itself always comes from the
+ * server's transcript over the WebSocket (see channels/webchat.py).
+ */
+(function () {
+  "use strict";
+
+  if (window.DG12345Chat) return; // embedded twice
+
+  var script = document.currentScript || findOwnScript();
+  var ORIGIN = new URL(script ? script.src : "/widget.js", location.href).origin;
+  var WS_ORIGIN = ORIGIN.replace(/^http/, "ws");
+
+  var KEY_TOKEN = "dg12345.webchat.token";
+  var KEY_OUTBOX = "dg12345.webchat.outbox";
+  var KEY_OPEN = "dg12345.webchat.open"; // sessionStorage: this tab had the panel open
+  var KEY_ACTIVE = "dg12345.webchat.active"; // sessionStorage: this tab has chatted
+  var MAX_CHARS = 2000;
+  var TYPING_TIMEOUT_MS = 15000;
+  var MAX_BACKOFF_MS = 15000;
+  var PING_EVERY_MS = 25000;
+  var PONG_TIMEOUT_MS = 10000;
+  var RETRY_LATER_MS = 2000;
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var URL_RE = /https?:\/\/[^\s<>"'\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+/g;
+  var ICONS = {
+    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm5 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm5 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3z",
+    headset: "M12 2a9 9 0 0 0-9 9v6a3 3 0 0 0 3 3h2v-8H5v-1a7 7 0 0 1 14 0v1h-3v8h2.5a1 1 0 0 1-1 1H13v2h4.5a3 3 0 0 0 3-3V11a9 9 0 0 0-8.5-9z",
+    close: "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z",
+  };
+  var STARTERS = ["办事指南", "我要投诉", "查询工单进度", "转人工客服"];
+
+  var ui = {};
+  var state = {
+    token: load(localStorage, KEY_TOKEN),
+    sessionId: null,
+    ws: null,
+    generation: 0,
+    connecting: false,
+    attempt: 0,
+    reconnectTimer: null,
+    pingTimer: null,
+    pongTimer: null,
+    typingTimer: null,
+    lastSeq: null,
+    lastOutSeq: -1,
+    outbox: loadOutbox(),
+    bySeq: new Map(),
+    byId: new Map(),
+    unread: 0,
+    loadedAt: Date.now(),
+  };
+
+  // ---- small helpers -------------------------------------------------------
+
+  function findOwnScript() {
+    var all = document.querySelectorAll("script[src]");
+    for (var i = all.length - 1; i >= 0; i--) {
+      if (/\/widget\.js(\?|$)/.test(all[i].src)) return all[i];
+    }
+    return null;
+  }
+
+  function load(storage, key) {
+    try { return storage.getItem(key); } catch (e) { return null; }
+  }
+
+  function save(storage, key, value) {
+    try {
+      if (value === null) storage.removeItem(key); else storage.setItem(key, value);
+    } catch (e) { /* storage disabled: the widget still works for this page view */ }
+  }
+
+  function loadOutbox() {
+    try {
+      var items = JSON.parse(load(localStorage, KEY_OUTBOX) || "[]");
+      return Array.isArray(items) ? items.filter(function (m) { return m && m.id; }) : [];
+    } catch (e) { return []; }
+  }
+
+  function saveOutbox() {
+    var items = state.outbox.map(function (m) {
+      return { id: m.id, text: m.text, payload: m.payload, title: m.title, at: m.at };
+    });
+    save(localStorage, KEY_OUTBOX, items.length ? JSON.stringify(items) : null);
+  }
+
+  function newId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return (b + 256).toString(16).slice(1);
+    }).join("");
+  }
+
+  /** Build an element; text goes through textContent only, never innerHTML. */
+  function el(tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      var value = attrs[name];
+      if (value === null || value === undefined || value === false) return;
+      if (name === "text") node.textContent = value;
+      else node.setAttribute(name, value === true ? "" : value);
+    });
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+
+  function icon(name) {
+    var svg = document.createElementNS(SVG_NS, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", ICONS[name]);
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function safeUrl(value) {
+    try {
+      var url = new URL(value);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) { return null; }
+  }
+
+  function hhmm(date) {
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+    return pad(date.getHours()) + ":" + pad(date.getMinutes());
+  }
+
+  function senderLabel(direction, sender) {
+    if (direction === "in") return "我";
+    if (sender && sender.indexOf("agent:") === 0) return "人工客服 " + sender.slice(6);
+    if (sender === "system") return "系统消息";
+    return "智能助手";
+  }
+
+  // ---- building the widget ---------------------------------------------------
+
+  function build() {
+    var host = el("div", { id: "dg12345-webchat", hidden: true });
+    var root = host.attachShadow({ mode: "open" });
+    var css = el("link", { rel: "stylesheet", href: ORIGIN + "/widget.css" });
+    css.addEventListener("load", function () { host.hidden = false; });
+    css.addEventListener("error", function () { host.hidden = false; });
+    root.appendChild(css);
+
+    ui.badge = el("span", { class: "dgc-badge", hidden: true, "aria-hidden": "true" });
+    ui.launcher = el("button", {
+      type: "button", class: "dgc-launcher", "aria-label": "在线咨询，打开东莞12345在线服务对话窗口",
+      "aria-expanded": "false", "aria-controls": "dgc-panel",
+    }, [icon("chat"), el("span", { text: "在线咨询" }), ui.badge]);
+    ui.launcher.addEventListener("click", open);
+
+    ui.panel = el("section", {
+      id: "dgc-panel", class: "dgc-panel", role: "dialog", "aria-modal": "false",
+      "aria-labelledby": "dgc-title", "aria-describedby": "dgc-subtitle", hidden: true,
+    }, [buildHeader(), buildStatus(), buildScroll(), buildComposer(),
+        el("div", { class: "dgc-footer", text: "东莞市12345政务服务便民热线 · 智能助手24小时在线" })]);
+    ui.panel.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.preventDefault(); close(); }
+    });
+
+    root.appendChild(ui.launcher);
+    root.appendChild(ui.panel);
+    document.body.appendChild(host);
+  }
+
+  function buildHeader() {
+    ui.subtitle = el("p", { id: "dgc-subtitle", class: "dgc-subtitle", text: "智能助手为您服务" });
+    ui.close = el("button", { type: "button", class: "dgc-close", "aria-label": "关闭对话窗口" },
+      [icon("close")]);
+    ui.close.addEventListener("click", close);
+    return el("header", { class: "dgc-header" }, [
+      el("div", { class: "dgc-logo", "aria-hidden": "true" }, [icon("headset")]),
+      el("div", { class: "dgc-heading" }, [
+        el("h2", { id: "dgc-title", class: "dgc-title", text: "东莞12345在线服务" }), ui.subtitle,
+      ]),
+      ui.close,
+    ]);
+  }
+
+  function buildStatus() {
+    ui.status = el("div", { class: "dgc-status", role: "status", hidden: true });
+    return ui.status;
+  }
+
+  function buildScroll() {
+    ui.log = el("div", {
+      class: "dgc-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
+      "aria-label": "对话记录",
+    }, [buildIntro()]);
+    ui.typing = el("div", { class: "dgc-typing", role: "status", "aria-label": "对方正在输入", hidden: true },
+      [el("span"), el("span"), el("span")]);
+    ui.scroll = el("div", { class: "dgc-scroll", tabindex: "0", "aria-label": "对话记录，可用方向键滚动" },
+      [ui.log, ui.typing]);
+    return ui.scroll;
+  }
+
+  function buildIntro() {
+    var chips = el("div", { class: "dgc-buttons", role: "group", "aria-label": "常用服务" },
+      STARTERS.map(function (text) {
+        var chip = el("button", { type: "button", class: "dgc-choice", text: text });
+        chip.addEventListener("click", function () { ask(text); });
+        return chip;
+      }));
+    return el("div", { class: "dgc-intro" }, [
+      el("p", { text: "您好！欢迎使用东莞12345在线服务。我是智能助手，可以为您解答政策咨询、提供办事指南，也可以受理投诉、求助和建议。请问有什么可以帮您？" }),
+      chips,
+      el("p", { class: "dgc-note", text: "温馨提示：如遇紧急情况，请直接拨打110、119、120。" }),
+    ]);
+  }
+
+  function buildComposer() {
+    ui.input = el("textarea", {
+      class: "dgc-input", rows: "1", maxlength: String(MAX_CHARS),
+      "aria-label": "输入您的问题", placeholder: "请输入您的问题，按回车发送",
+    });
+    ui.input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
+        event.preventDefault();
+        submitInput();
+      }
+    });
+    ui.input.addEventListener("input", autoGrow);
+    var send = el("button", { type: "submit", class: "dgc-send", "aria-label": "发送消息", text: "发送" });
+    var form = el("form", { class: "dgc-composer", "aria-label": "发送消息" }, [ui.input, send]);
+    form.addEventListener("submit", function (event) { event.preventDefault(); submitInput(); });
+    return form;
+  }
+
+  function autoGrow() {
+    ui.input.style.height = "auto";
+    ui.input.style.height = Math.min(ui.input.scrollHeight + 2, 120) + "px";
+  }
+
+  // ---- open / close ------------------------------------------------------------
+
+  function open() {
+    ui.panel.hidden = false;
+    ui.launcher.hidden = true;
+    ui.launcher.setAttribute("aria-expanded", "true");
+    state.unread = 0;
+    renderBadge();
+    save(sessionStorage, KEY_OPEN, "1");
+    connect();
+    scrollToEnd(true);
+    ui.input.focus();
+  }
+
+  function close() {
+    ui.panel.hidden = true;
+    ui.launcher.hidden = false;
+    ui.launcher.setAttribute("aria-expanded", "false");
+    save(sessionStorage, KEY_OPEN, null);
+    ui.launcher.focus();
+  }
+
+  function renderBadge() {
+    ui.badge.hidden = state.unread === 0;
+    ui.badge.textContent = state.unread > 99 ? "99+" : String(state.unread);
+    ui.launcher.setAttribute("aria-label", state.unread
+      ? "在线咨询，您有" + state.unread + "条新消息"
+      : "在线咨询，打开东莞12345在线服务对话窗口");
+  }
+
+  // ---- rendering messages ----------------------------------------------------------
+
+  function renderText(text) {
+    var bubble = el("div", { class: "dgc-bubble" });
+    var last = 0;
+    String(text).replace(URL_RE, function (match, offset) {
+      var href = safeUrl(match);
+      bubble.appendChild(document.createTextNode(text.slice(last, offset)));
+      bubble.appendChild(href
+        ? el("a", { href: href, target: "_blank", rel: "noopener noreferrer nofollow", text: match })
+        : document.createTextNode(match));
+      last = offset + match.length;
+      return match;
+    });
+    bubble.appendChild(document.createTextNode(text.slice(last)));
+    return bubble;
+  }
+
+  function renderImage(src) {
+    var href = src ? safeUrl(src) : null;
+    if (!href) return null;
+    var img = el("img", { src: href, alt: "图片消息", loading: "lazy" });
+    var link = el("a", { class: "dgc-image", href: href, target: "_blank", rel: "noopener noreferrer",
+      "aria-label": "查看大图" }, [img]);
+    img.addEventListener("error", function () {
+      link.textContent = "图片加载失败，点击查看";
+      link.removeAttribute("aria-label");
+    });
+    return link;
+  }
+
+  function renderButtons(buttons) {
+    if (!buttons || !buttons.length) return null;
+    return el("div", { class: "dgc-buttons", role: "group", "aria-label": "快捷回复" },
+      buttons.map(function (b) {
+        var href = safeUrl(b.payload);
+        if (href) {
+          return el("a", { class: "dgc-choice", href: href, target: "_blank",
+            rel: "noopener noreferrer", text: b.title });
+        }
+        var button = el("button", { type: "button", class: "dgc-choice", text: b.title });
+        button.addEventListener("click", function () { choose(b); });
+        return button;
+      }));
+  }
+
+  function renderMessage(m) {
+    var when = new Date(m.at || Date.now());
+    if (isNaN(when.getTime())) when = new Date();
+    var role = m.direction === "in" ? "in" : "out";
+    var kind = m.sender === "system" ? " dgc-msg--system" : "";
+    var node = el("div", { class: "dgc-msg dgc-msg--" + role + kind });
+    var who = senderLabel(m.direction, m.sender);
+    node.appendChild(el("span", { class: "dgc-sr-only", text: who + "说：" }));
+    if (m.text) node.appendChild(renderText(m.text));
+    var image = renderImage(m.image);
+    if (image) node.appendChild(image);
+    var buttons = renderButtons(m.buttons);
+    if (buttons) node.appendChild(buttons);
+    var status = el("span", { class: "dgc-state" });
+    node.appendChild(el("div", { class: "dgc-meta" }, [
+      el("span", { text: who, "aria-hidden": "true" }),
+      el("time", { datetime: when.toISOString(), text: hhmm(when) }),
+      status,
+    ]));
+    node.dgcState = status;
+    if (m.seq !== undefined && m.seq !== null) node.setAttribute("data-seq", String(m.seq));
+    return node;
+  }
+
+  /** Place a node by seq; pending (unsequenced) bubbles stay at the end. */
+  function insertBySeq(node, seq) {
+    var items = ui.log.querySelectorAll(".dgc-msg");
+    for (var i = 0; i < items.length; i++) {
+      var other = items[i].getAttribute("data-seq");
+      if (items[i] !== node && (other === null || Number(other) > seq)) {
+        ui.log.insertBefore(node, items[i]);
+        return;
+      }
+    }
+    ui.log.appendChild(node);
+  }
+
+  function setBubbleState(node, text, failed) {
+    if (!node) return;
+    node.dgcState.textContent = text;
+    node.dgcState.className = "dgc-state" + (failed ? " dgc-state--failed" : "");
+  }
+
+  function nearEnd() {
+    var s = ui.scroll;
+    return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+  }
+
+  function scrollToEnd(force) {
+    if (force || nearEnd()) {
+      requestAnimationFrame(function () { ui.scroll.scrollTop = ui.scroll.scrollHeight; });
+    }
+  }
+
+  // ---- server frames ------------------------------------------------------------------
+
+  function onFrame(frame) {
+    if (!frame || typeof frame !== "object") return;
+    if (frame.type === "message") onMessage(frame);
+    else if (frame.type === "ack") onAck(frame);
+    else if (frame.type === "typing") setTyping(frame.on);
+    else if (frame.type === "error") onError(frame);
+    else if (frame.type === "pong") clearTimeout(state.pongTimer);
+  }
+
+  function onMessage(m) {
+    if (typeof m.seq !== "number" || state.bySeq.has(m.seq)) return;
+    var stick = nearEnd();
+    var node = m.direction === "in" && m.id ? state.byId.get(m.id) : null;
+    if (node) {
+      node.setAttribute("data-seq", String(m.seq));
+      setBubbleState(node, "", false);
+    } else {
+      node = renderMessage(m);
+      if (m.id) state.byId.set(m.id, node);
+    }
+    insertBySeq(node, m.seq);
+    state.bySeq.set(m.seq, node);
+    state.lastSeq = state.lastSeq === null ? m.seq : Math.max(state.lastSeq, m.seq);
+    if (m.direction === "out") onReply(m);
+    if (stick) scrollToEnd(true);
+  }
+
+  function onReply(m) {
+    setTyping(false);
+    if (m.seq > state.lastOutSeq && m.sender !== "system") {
+      state.lastOutSeq = m.seq;
+      var agent = m.sender && m.sender.indexOf("agent:") === 0;
+      ui.subtitle.textContent = agent ? "人工客服 " + m.sender.slice(6) + " 为您服务" : "智能助手为您服务";
+    }
+    if (ui.panel.hidden && Date.parse(m.at) > state.loadedAt - 5000) {
+      state.unread += 1;
+      renderBadge();
+    }
+  }
+
+  function onAck(frame) {
+    var index = state.outbox.findIndex(function (m) { return m.id === frame.id; });
+    if (index >= 0) {
+      state.outbox.splice(index, 1);
+      saveOutbox();
+    }
+    var node = state.byId.get(frame.id);
+    if (node && !node.hasAttribute("data-seq")) setBubbleState(node, "已发送", false);
+    if (frame.status === "to_agent" || frame.status === "duplicate") setTyping(false);
+  }
+
+  function onError(frame) {
+    var pending = frame.id && state.outbox.find(function (m) { return m.id === frame.id; });
+    if (!pending) { notice(frame.message || "出错了，请稍后再试", true); return; }
+    if (frame.code === "rate_limited" || frame.code === "server_error") {
+      pending.sentOn = null; // send again a little later; nothing is lost
+      notice(frame.message, true);
+      setTimeout(flush, RETRY_LATER_MS);
+      return;
+    }
+    state.outbox.splice(state.outbox.indexOf(pending), 1);
+    saveOutbox();
+    setTyping(false);
+    setBubbleState(state.byId.get(frame.id), "发送失败：" + (frame.message || ""), true);
+    if (pending.text && !ui.input.value) { ui.input.value = pending.text; autoGrow(); }
+  }
+
+  function setTyping(on) {
+    clearTimeout(state.typingTimer);
+    ui.typing.hidden = !on;
+    if (on) {
+      state.typingTimer = setTimeout(function () { ui.typing.hidden = true; }, TYPING_TIMEOUT_MS);
+      scrollToEnd(false);
+    }
+  }
+
+  var noticeTimer = null;
+  function notice(text, isError) {
+    clearTimeout(noticeTimer);
+    ui.status.textContent = text;
+    ui.status.className = "dgc-status" + (isError ? " dgc-status--error" : "");
+    ui.status.hidden = false;
+    noticeTimer = setTimeout(renderConnection, 4000);
+  }
+
+  function renderConnection() {
+    var online = state.ws && state.ws.readyState === WebSocket.OPEN;
+    ui.status.className = "dgc-status";
+    ui.status.textContent = online ? "" : "连接中…";
+    ui.status.hidden = online;
+  }
+
+  // ---- sending --------------------------------------------------------------------------
+
+  function submitInput() {
+    var text = ui.input.value.trim();
+    if (!text) { ui.input.focus(); return; }
+    if (text.length > MAX_CHARS) { notice("消息过长，请控制在" + MAX_CHARS + "字以内。", true); return; }
+    ui.input.value = "";
+    autoGrow();
+    enqueue({ id: newId(), text: text });
+  }
+
+  function ask(text) {
+    if (ui.panel.hidden) open();
+    enqueue({ id: newId(), text: String(text).slice(0, MAX_CHARS) });
+  }
+
+  function choose(button) {
+    enqueue({ id: newId(), payload: button.payload, title: button.title });
+  }
+
+  function enqueue(m) {
+    save(sessionStorage, KEY_ACTIVE, "1");
+    m.at = new Date().toISOString();
+    state.outbox.push(m);
+    saveOutbox();
+    showPending(m);
+    setTyping(true);
+    connect();
+    flush();
+  }
+
+  function showPending(m) {
+    if (state.byId.has(m.id)) return;
+    var node = renderMessage({ direction: "in", sender: "citizen", text: m.text || m.title, at: m.at });
+    setBubbleState(node, "发送中…", false);
+    state.byId.set(m.id, node);
+    ui.log.appendChild(node);
+    scrollToEnd(true);
+  }
+
+  function flush() {
+    var ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    state.outbox.forEach(function (m) {
+      if (m.sentOn === state.generation) return;
+      m.sentOn = state.generation;
+      var frame = { type: "message", id: m.id };
+      if (m.payload) { frame.payload = m.payload; frame.title = m.title; } else frame.text = m.text;
+      ws.send(JSON.stringify(frame));
+    });
+  }
+
+  // ---- connection ---------------------------------------------------------------------------
+
+  function connect() {
+    if (state.connecting || state.ws) return;
+    state.connecting = true;
+    clearTimeout(state.reconnectTimer);
+    renderConnection();
+    startSession().then(openSocket, function () {
+      state.connecting = false;
+      scheduleReconnect();
+    });
+  }
+
+  function startSession() {
+    return fetch(ORIGIN + "/webchat/session", {
+      method: "POST",
+      mode: "cors",
+      credentials: "omit",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(state.token ? { token: state.token } : {}),
+    }).then(function (response) {
+      if (!response.ok) throw new Error("session " + response.status);
+      return response.json();
+    }).then(function (data) {
+      if (state.sessionId && data.session_id !== state.sessionId) resetTranscript();
+      state.sessionId = data.session_id;
+      state.token = data.token;
+      save(localStorage, KEY_TOKEN, data.token);
+    });
+  }
+
+  function openSocket() {
+    var url = WS_ORIGIN + "/webchat/ws?token=" + encodeURIComponent(state.token);
+    if (state.lastSeq !== null) url += "&after_seq=" + state.lastSeq;
+    var ws = new WebSocket(url);
+    state.ws = ws;
+    state.generation += 1;
+    ws.addEventListener("open", function () {
+      state.connecting = false;
+      state.attempt = 0;
+      renderConnection();
+      flush();
+      startPing(ws);
+    });
+    ws.addEventListener("message", function (event) {
+      try { onFrame(JSON.parse(event.data)); } catch (e) { /* ignore a malformed frame */ }
+    });
+    ws.addEventListener("close", function () {
+      if (state.ws !== ws) return;
+      state.ws = null;
+      state.connecting = false;
+      stopPing();
+      renderConnection();
+      scheduleReconnect();
+    });
+  }
+
+  function scheduleReconnect() {
+    clearTimeout(state.reconnectTimer);
+    var delay = Math.min(1000 * Math.pow(2, state.attempt), MAX_BACKOFF_MS);
+    state.attempt += 1;
+    state.reconnectTimer = setTimeout(connect, delay);
+  }
+
+  function reconnectNow() {
+    if (!state.sessionId || state.ws || state.connecting) return;
+    state.attempt = 0;
+    connect();
+  }
+
+  function startPing(ws) {
+    stopPing();
+    state.pingTimer = setInterval(function () {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      ws.send(JSON.stringify({ type: "ping" }));
+      clearTimeout(state.pongTimer);
+      state.pongTimer = setTimeout(function () { ws.close(); }, PONG_TIMEOUT_MS);
+    }, PING_EVERY_MS);
+  }
+
+  function stopPing() {
+    clearInterval(state.pingTimer);
+    clearTimeout(state.pongTimer);
+  }
+
+  /** The server gave a new session (old token expired): start a clean page. */
+  function resetTranscript() {
+    state.bySeq.clear();
+    state.lastSeq = null;
+    state.lastOutSeq = -1;
+    Array.prototype.slice.call(ui.log.querySelectorAll(".dgc-msg[data-seq]")).forEach(function (n) {
+      n.remove();
+    });
+  }
+
+  // ---- start ------------------------------------------------------------------------------------
+
+  function onHostClick(event) {
+    var target = event.target.closest && event.target.closest("[data-dg12345-ask],[data-dg12345-open]");
+    if (!target) return;
+    event.preventDefault();
+    var question = target.getAttribute("data-dg12345-ask");
+    if (question) ask(question); else open();
+  }
+
+  function start() {
+    build();
+    document.addEventListener("click", onHostClick);
+    window.addEventListener("online", reconnectNow);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden) reconnectNow();
+    });
+    state.outbox.forEach(showPending);
+    // A returning visitor connects when opening the panel; a tab that is
+    // mid-conversation reconnects at once so replies raise the unread badge.
+    if (state.outbox.length || load(sessionStorage, KEY_ACTIVE)) connect();
+    if (load(sessionStorage, KEY_OPEN)) open();
+  }
+
+  window.DG12345Chat = { open: function () { open(); }, close: function () { close(); }, ask: ask };
+  if (document.body) start(); else document.addEventListener("DOMContentLoaded", start);
+})();

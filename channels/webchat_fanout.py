@@ -1,0 +1,167 @@
+"""One store subscription per connected web chat session on this replica.
+
+``channel.send`` publishes an event on ``webchat:<session id>`` in the shared
+store; whichever replica holds the session's sockets receives it and tells
+each socket to catch up from the transcript. The subscription opens with the
+session's first socket and closes with its last one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.store.base import SharedStore, StoreUnavailable, Subscription
+
+log = logging.getLogger(__name__)
+
+
+class Listener(Protocol):
+    """A connected socket that reacts to its session's events."""
+
+    async def on_event(self, event: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class _Session:
+    listeners: set[Listener] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+
+
+def topic(session_id: str) -> str:
+    """The store channel of one session."""
+    return f"webchat:{session_id}"
+
+
+class Fanout:
+    """Tracks this replica's sockets per session and feeds them store events."""
+
+    def __init__(self, store: Callable[[], SharedStore]) -> None:
+        self._store = store  # looked up late: the hub opens its store at startup
+        self._sessions: dict[str, _Session] = {}
+        self._lock = asyncio.Lock()
+
+    async def publish(self, session_id: str, event: dict[str, Any]) -> None:
+        """Send ``event`` to every socket of the session on every replica."""
+        try:
+            await self._store().publish(topic(session_id), json.dumps(event, ensure_ascii=False))
+        except StoreUnavailable:
+            log.warning("store unavailable: live event for a web chat session not published")
+
+    async def join(self, session_id: str, listener: Listener) -> None:
+        """Register a socket; the subscription is live when this returns."""
+        async with self._lock:
+            session = self._sessions.setdefault(session_id, _Session())
+            session.listeners.add(listener)
+            if session.task is None:
+                try:
+                    subscription = await self._open(session_id)
+                except BaseException:
+                    self._drop(session_id, listener)
+                    raise
+                session.task = asyncio.create_task(self._pump(session_id, subscription))
+
+    async def leave(self, session_id: str, listener: Listener) -> None:
+        """Unregister a socket; the last one closes the subscription."""
+        async with self._lock:
+            session = self._drop(session_id, listener)
+        if session is not None:
+            await _close(session)
+
+    def connected(self, session_id: str) -> int:
+        """How many sockets of the session this replica holds."""
+        session = self._sessions.get(session_id)
+        return len(session.listeners) if session else 0
+
+    async def close(self) -> None:
+        """Close every subscription (application shutdown)."""
+        async with self._lock:
+            sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await _close(session)
+
+    def _drop(self, session_id: str, listener: Listener) -> _Session | None:
+        session = self._sessions.get(session_id)
+        if session is None:
+            return None
+        session.listeners.discard(listener)
+        if session.listeners:
+            return None
+        del self._sessions[session_id]
+        return session
+
+    async def _open(self, session_id: str) -> Subscription:
+        subscription = self._store().subscribe(topic(session_id))
+        try:
+            await subscription.open()
+        except BaseException:
+            with contextlib.suppress(StoreUnavailable):
+                await subscription.aclose()
+            raise
+        return subscription
+
+    async def _pump(self, session_id: str, subscription: Subscription) -> None:
+        """Feed events to the session's sockets; resubscribe after a store failure."""
+        current = subscription
+        try:
+            while True:
+                await self._forward(session_id, current)
+                with contextlib.suppress(StoreUnavailable):
+                    await current.aclose()
+                current = await self._reopen(session_id)
+                # Events published while unsubscribed are lost: let the sockets catch up.
+                await self._notify(session_id, {"type": "sync"})
+        finally:
+            with contextlib.suppress(StoreUnavailable):
+                await current.aclose()
+
+    async def _forward(self, session_id: str, subscription: Subscription) -> None:
+        try:
+            async for raw in subscription:
+                event = _decode(raw)
+                if event is not None:
+                    await self._notify(session_id, event)
+        except StoreUnavailable:
+            log.warning("web chat subscription lost; resubscribing")
+
+    async def _reopen(self, session_id: str) -> Subscription:
+        delay = 0.5
+        while True:
+            await asyncio.sleep(delay)
+            try:
+                return await self._open(session_id)
+            except StoreUnavailable:
+                delay = min(delay * 2, 10.0)
+
+    async def _notify(self, session_id: str, event: dict[str, Any]) -> None:
+        session = self._sessions.get(session_id)
+        if session is not None:
+            await _deliver(list(session.listeners), event)
+
+
+async def _deliver(listeners: list[Listener], event: dict[str, Any]) -> None:
+    calls: list[Awaitable[None]] = [listener.on_event(event) for listener in listeners]
+    for result in await asyncio.gather(*calls, return_exceptions=True):
+        if isinstance(result, Exception):
+            log.warning("web chat socket failed to take an event: %r", result)
+
+
+async def _close(session: _Session) -> None:
+    if session.task is not None:
+        session.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await session.task
+
+
+def _decode(raw: str) -> dict[str, Any] | None:
+    try:
+        event = json.loads(raw)
+    except ValueError:
+        log.warning("ignoring a malformed web chat event")
+        return None
+    return event if isinstance(event, dict) else None

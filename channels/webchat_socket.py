@@ -1,0 +1,195 @@
+"""One connected widget socket: reads citizen frames, writes transcript frames.
+
+The transcript is the single source of what the widget shows: on connect, on
+``resume``, after each accepted message and on every store event for the
+session, the socket sends the entries after the last ``seq`` it sent. That
+makes replay and live delivery the same code path, in order and without gaps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Protocol
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from bot.messages import InboundMessage
+from bot.store.base import StoreUnavailable
+from channels.webchat_fanout import Fanout
+from channels.webchat_protocol import (
+    ClientMessage,
+    FrameError,
+    Ping,
+    Resume,
+    TokenBucket,
+    entry_frame,
+    error_frame,
+    parse_frame,
+)
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "webchat"
+HISTORY_BATCH = 200
+MAX_BATCHES = 50  # at most 10 000 entries replayed per catch-up
+_WAITING = {"ok", "pending"}  # the bot is still working on an answer
+
+
+class HubLike(Protocol):
+    """The part of ``bot.hub.Hub`` the web chat uses."""
+
+    async def handle(self, msg: InboundMessage, wait: float | None) -> Any: ...
+
+    async def history(
+        self, conversation_id: str, limit: int = 200, after_seq: int | None = None
+    ) -> list[Any]: ...
+
+    async def conversation_state(self, conversation_id: str) -> str: ...
+
+
+class Connection:
+    """The server side of one widget WebSocket of one session."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        hub: HubLike,
+        fanout: Fanout,
+        session_id: str,
+        bucket: TokenBucket,
+        after_seq: int | None = None,
+    ) -> None:
+        self.ws = ws
+        self.session_id = session_id
+        self._hub = hub
+        self._fanout = fanout
+        self._bucket = bucket
+        self._last_seq = after_seq
+        self._last_direction: str | None = None
+        self._sync_lock = asyncio.Lock()
+        self._send_lock = asyncio.Lock()
+
+    @property
+    def conversation_id(self) -> str:
+        return f"{CHANNEL}:{self.session_id}"
+
+    async def run(self) -> None:
+        """Subscribe, replay the transcript, then serve frames until the socket closes."""
+        try:
+            await self._fanout.join(self.session_id, self)
+        except StoreUnavailable:
+            log.warning("store unavailable: web chat socket refused")
+            await self._send(error_frame("server_error"))
+            await self.ws.close(code=WSCloseCode.TRY_AGAIN_LATER)
+            return
+        try:
+            await self.sync()
+            async for msg in self.ws:
+                if msg.type == WSMsgType.TEXT:
+                    await self._on_text(msg.data)
+                elif msg.type == WSMsgType.BINARY:
+                    await self._send(error_frame("bad_frame"))
+        finally:
+            await self._fanout.leave(self.session_id, self)
+
+    async def on_event(self, event: dict[str, Any]) -> None:
+        """A store event for this session: a typing signal, or new transcript entries."""
+        if event.get("type") == "typing":
+            await self._send({"type": "typing", "on": bool(event.get("on"))})
+        else:
+            await self.sync()
+
+    async def sync(self) -> None:
+        """Send every transcript entry after the last one this socket sent."""
+        async with self._sync_lock:
+            await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        try:
+            for _ in range(MAX_BATCHES):
+                entries = await self._hub.history(
+                    self.conversation_id, limit=HISTORY_BATCH, after_seq=self._last_seq
+                )
+                for entry in entries:
+                    await self._send_entry(entry)
+                if len(entries) < HISTORY_BATCH:
+                    return
+        except Exception as exc:  # the next event or ping catches up; the socket stays
+            log.warning("web chat transcript catch-up failed: %s", type(exc).__name__)
+
+    async def _send_entry(self, entry: Any) -> None:
+        if self._last_seq is not None and entry.seq <= self._last_seq:
+            return
+        await self._send(entry_frame(entry, id_prefix=f"{self.session_id}:"))
+        self._last_seq = entry.seq
+        self._last_direction = entry.direction
+
+    async def _on_text(self, raw: str) -> None:
+        try:
+            frame = parse_frame(raw)
+        except FrameError as exc:
+            await self._send(error_frame(exc.code, exc.client_id))
+            return
+        if isinstance(frame, ClientMessage):
+            await self._on_message(frame)
+        elif isinstance(frame, Resume):
+            async with self._sync_lock:
+                self._last_seq = frame.after_seq
+                await self._catch_up()
+        elif isinstance(frame, Ping):
+            await self._send({"type": "pong"})
+            await self.sync()  # safety net should a live event have been missed
+
+    async def _on_message(self, frame: ClientMessage) -> None:
+        if not self._bucket.take():
+            await self._send(error_frame("rate_limited", frame.client_id))
+            return
+        try:
+            result = await self._hub.handle(self._inbound(frame), wait=0)
+        except Exception as exc:  # the widget keeps the message and sends it again
+            log.error("hub did not accept a web chat message: %s", type(exc).__name__)
+            await self._send(error_frame("server_error", frame.client_id))
+            return
+        status = str(getattr(result, "status", "ok"))
+        await self._send({"type": "ack", "id": frame.client_id, "status": status})
+        async with self._sync_lock:  # the hint must not overtake a reply
+            await self._catch_up()
+            await self._typing_hint(status)
+        await self._fanout.publish(self.session_id, {"type": "sync"})  # the session's other tabs
+
+    def _inbound(self, frame: ClientMessage) -> InboundMessage:
+        # Scoping the id by session keeps one session from suppressing another's
+        # messages through the hub's (channel, message id) dedupe.
+        return InboundMessage(
+            channel=CHANNEL,
+            channel_user_id=self.session_id,
+            message_id=f"{self.session_id}:{frame.client_id}",
+            text=frame.text or frame.title,
+            payload=frame.payload,
+            metadata={"client_id": frame.client_id},
+        )
+
+    async def _typing_hint(self, status: str) -> None:
+        """Typing on while the bot works on this message; off when a person will answer."""
+        if status in _WAITING and self._last_direction == "in" and await self._bot_answers():
+            await self._send({"type": "typing", "on": True})
+        elif status in _WAITING or status == "to_agent":
+            await self._send({"type": "typing", "on": False})
+
+    async def _bot_answers(self) -> bool:
+        try:
+            return await self._hub.conversation_state(self.conversation_id) == "bot"
+        except Exception as exc:  # only a hint: assume the bot
+            log.debug("conversation state unavailable: %s", type(exc).__name__)
+            return True
+
+    async def _send(self, frame: dict[str, Any]) -> None:
+        if self.ws.closed:
+            return
+        async with self._send_lock:
+            try:
+                await self.ws.send_str(json.dumps(frame, ensure_ascii=False))
+            except ConnectionError:
+                log.debug("web chat socket closed while sending")
