@@ -1,0 +1,214 @@
+"""Check data/knowledge/faq.yml (the FAQ knowledge file) for the rules its editors follow.
+
+Usage: ``.venv/bin/python scripts/check_knowledge_faq.py [path/to/faq.yml]``.
+Prints every problem found and exits 1 if there is any, else prints a summary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+FAQ = ROOT / "data" / "knowledge" / "faq.yml"
+SERVICES = ROOT / "data" / "knowledge" / "services.yml"
+
+MIN_ENTRIES = 66
+MIN_DOMAINS = 13
+PER_DOMAIN = (5, 6)
+MIN_EXAMPLES = 10
+MAX_ANSWER_CHARS = 220
+REQUIRED = ("id", "domain", "question", "answer", "source", "updated", "sample", "examples")
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+PREFIX = {
+    "social_insurance": "si_",
+    "medical_insurance": "mi_",
+    "housing_provident_fund": "hpf_",
+    "household_registration": "hr_",
+    "education": "edu_",
+    "business": "biz_",
+    "tax": "tax_",
+    "traffic": "tr_",
+    "utilities": "ut_",
+    "labour": "lab_",
+    "housing": "hs_",
+    "healthcare": "hc_",
+    "civil_affairs": "ca_",
+}
+# Well-known public numbers an answer may cite; any other 5+ digit number is suspicious.
+KNOWN_NUMBERS = {"12345", "12333", "12329", "12366", "12315", "12348", "95598", "12123"}
+SHORT_NUMBERS = {"110", "119", "120", "122"}
+# Phrasings owned by other intents: service guides (how/where/materials) and complaints/tickets.
+FORBIDDEN_IN_EXAMPLES = (
+    "投诉",
+    "我想办",
+    "我要办",
+    "想办理",
+    "怎么办理",
+    "办理流程",
+    "什么材料",
+    "要带什么",
+    "要带啥",
+    "在哪里办",
+    "在哪办",
+    "去哪办",
+    "去哪里办",
+    "进度",
+    "工单",
+    "帮我办",
+)
+_NOISE = re.compile(r"[\s,,。.!!??、::;;\"'“”‘’()()]+")
+
+
+def norm(text: str) -> str:
+    return _NOISE.sub("", text).lower()
+
+
+def check(path: Path) -> tuple[list[str], dict]:
+    errors: list[str] = []
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        return [f"{path}: top level is not a mapping"], {}
+    domains = data.get("domains") or {}
+    entries = data.get("entries") or []
+    if data.get("version") != 1:
+        errors.append("version must be 1")
+    for key in domains:
+        if key not in PREFIX:
+            errors.append(f"domain {key!r} has no id prefix in this checker")
+
+    ids: set[str] = set()
+    seen_examples: dict[str, str] = {}
+    per_domain: Counter[str] = Counter()
+    questions = {}
+    total_examples = 0
+    for i, raw in enumerate(entries):
+        where = f"entry #{i} {raw.get('id', '?')}"
+        for key in REQUIRED:
+            if raw.get(key) in (None, "", []):
+                errors.append(f"{where}: missing {key}")
+        entry_id = str(raw.get("id", ""))
+        if not ID_RE.match(entry_id):
+            errors.append(f"{where}: id is not ascii snake_case")
+        if entry_id in ids:
+            errors.append(f"{where}: duplicate id")
+        ids.add(entry_id)
+        domain = raw.get("domain")
+        if domain not in domains:
+            errors.append(f"{where}: domain {domain!r} not declared")
+        else:
+            per_domain[domain] += 1
+            if not entry_id.startswith(PREFIX.get(domain, "\0")):
+                errors.append(f"{where}: id should start with {PREFIX.get(domain)!r}")
+        question = str(raw.get("question", "")).strip()
+        answer = str(raw.get("answer", "")).strip()
+        questions[entry_id] = question
+        if len(answer) > MAX_ANSWER_CHARS:
+            errors.append(f"{where}: answer has {len(answer)} chars (> {MAX_ANSWER_CHARS})")
+        if "\n" in answer:
+            errors.append(f"{where}: answer spans several lines")
+        for number in re.findall(r"\d{5,}", answer):
+            if number not in KNOWN_NUMBERS:
+                errors.append(f"{where}: answer cites unknown number {number}")
+        for match in re.finditer(r"(?:拨打|热线|电话)\D{0,6}?(\d{3,})", answer):
+            if match.group(1) not in KNOWN_NUMBERS | SHORT_NUMBERS:
+                errors.append(f"{where}: phone number {match.group(1)} not in the known list")
+        if raw.get("sample") is not True:
+            errors.append(f"{where}: sample must be true")
+        updated = raw.get("updated")
+        if not isinstance(updated, dt.date) or (updated.year, updated.month) != (2026, 11):
+            errors.append(f"{where}: updated must be a 2026-11-xx date, got {updated!r}")
+        if not str(raw.get("source", "")).startswith("示例内容"):
+            errors.append(f"{where}: source should start with 示例内容")
+        examples = raw.get("examples") or []
+        if not isinstance(examples, list) or len(examples) < MIN_EXAMPLES:
+            errors.append(f"{where}: needs >= {MIN_EXAMPLES} examples, has {len(examples)}")
+            continue
+        total_examples += len(examples)
+        verbatim = 0
+        for example in examples:
+            if not isinstance(example, str) or not example.strip():
+                errors.append(f"{where}: example {example!r} is not a non-empty string")
+                continue
+            key = norm(example)
+            if key == norm(question):
+                verbatim += 1
+            if key in seen_examples:
+                other = seen_examples[key]
+                errors.append(f"{where}: example {example!r} duplicates one in {other}")
+            seen_examples[key] = entry_id
+            for phrase in FORBIDDEN_IN_EXAMPLES:
+                if phrase in example:
+                    errors.append(f"{where}: example {example!r} uses {phrase!r} (other intent)")
+        if verbatim > 1:
+            errors.append(f"{where}: question repeated verbatim {verbatim} times in examples")
+
+    # An example must not be another entry's canonical question.
+    for entry_id, question in questions.items():
+        owner = seen_examples.get(norm(question))
+        if owner and owner != entry_id:
+            errors.append(f"{entry_id}: question is an example of {owner}")
+
+    # Nor one of the service catalog's examples (those route to the service guide).
+    if SERVICES.exists():
+        services = yaml.safe_load(SERVICES.read_text(encoding="utf-8")) or {}
+        for service in services.get("services") or []:
+            for example in service.get("examples") or []:
+                owner = seen_examples.get(norm(str(example)))
+                if owner:
+                    errors.append(f"{owner}: example {example!r} is also a services.yml example")
+
+    if len(entries) < MIN_ENTRIES:
+        errors.append(f"only {len(entries)} entries (need >= {MIN_ENTRIES})")
+    if len(per_domain) < MIN_DOMAINS:
+        errors.append(f"only {len(per_domain)} domains used (need >= {MIN_DOMAINS})")
+    for domain in domains:
+        count = per_domain.get(domain, 0)
+        if not PER_DOMAIN[0] <= count <= PER_DOMAIN[1]:
+            low, high = PER_DOMAIN
+            errors.append(f"domain {domain}: {count} entries (want {low}-{high})")
+
+    # The application's own loader must accept the file too.
+    sys.path.insert(0, str(ROOT))
+    try:
+        from bot.knowledge import parse_faq
+
+        parse_faq(data)
+    except ImportError:
+        pass
+    except ValueError as exc:
+        errors.append(f"bot.knowledge.parse_faq rejects the file: {exc}")
+
+    summary = {
+        "entries": len(entries),
+        "domains": len(per_domain),
+        "examples": total_examples,
+        "per_domain": dict(per_domain),
+        "longest_answer": max((len(str(e.get("answer", "")).strip()) for e in entries), default=0),
+    }
+    return errors, summary
+
+
+def main(argv: list[str]) -> int:
+    path = Path(argv[1]) if len(argv) > 1 else FAQ
+    errors, summary = check(path)
+    for error in errors:
+        print(f"ERROR {error}")
+    if errors:
+        print(f"{len(errors)} problem(s) in {path}")
+        return 1
+    print(
+        f"OK {path}: {summary['entries']} entries, {summary['domains']} domains, "
+        f"{summary['examples']} examples, longest answer {summary['longest_answer']} chars"
+    )
+    print("per domain: " + ", ".join(f"{k}={v}" for k, v in summary["per_domain"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
