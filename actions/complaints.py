@@ -38,7 +38,9 @@ _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{7,8})(?!\d)")
 _ANONYMOUS = re.compile(r"匿名|不留|不想留|不方便留|保密|不给")
 _NONE = re.compile(r"^(无|没有|不知道|不清楚|不记得|忘了|说不清)[。.!!]*$")
-_FILLER = re.compile(r"我(要|想)?|投诉|举报|反映|建议|一下|一个|问题|意见|提|有|个|的|了|[,,。.!!??\s]")
+_FILLER = re.compile(
+    r"我(要|想)?|投诉|举报|反映|建议|一下|一个|问题|意见|提|有|个|的|了|[,,。.!!??\s]"
+)
 
 MAX_TEXT = 1000
 
@@ -156,9 +158,11 @@ def complaint_summary(tracker: Tracker) -> str:
 
 
 def edit_buttons(tracker: Tracker) -> list[dict[str, str]]:
-    fields = [s for s in COMPLAINT_SLOTS if not (
-        s == "complaint_when" and tracker.get_slot("complaint_type") == "suggestion"
-    )]
+    fields = [
+        s
+        for s in COMPLAINT_SLOTS
+        if not (s == "complaint_when" and tracker.get_slot("complaint_type") == "suggestion")
+    ]
     return [
         {"title": f"修改{FIELD_TITLES[s]}", "payload": f'/edit_complaint{{"field":"{s}"}}'}
         for s in fields

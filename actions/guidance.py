@@ -152,7 +152,9 @@ class ActionServiceGuide(Action):
             dispatcher.utter_message(
                 text="该事项目前只能" + ("线下办理。" if mode == "offline" else "网上办理。")
             )
-        dispatcher.utter_message(text=render_guide(service, mode), buttons=guide_buttons(service, mode))
+        dispatcher.utter_message(
+            text=render_guide(service, mode), buttons=guide_buttons(service, mode)
+        )
         await record_event("guide_answered", tracker, service=service.id, mode=mode)
         return [
             SlotSet("last_service", service.id),

@@ -61,7 +61,8 @@ def conversation_summary(tracker: Tracker, limit: int = 5) -> dict[str, Any]:
         if value is not None:
             slots[slot] = mask_phone(str(value)) if slot == "contact_phone" else value
     texts = [
-        str(e.get("text")) for e in tracker.events
+        str(e.get("text"))
+        for e in tracker.events
         if e.get("event") == "user" and e.get("text") and not str(e.get("text")).startswith("/")
     ]
     return {"intent": latest_intent(tracker), "slots": slots, "last_messages": texts[-limit:]}

@@ -114,7 +114,9 @@ def _created_text(ticket: Any, category: str, anonymous: bool, routing: Any) -> 
     if anonymous:
         lines.append("本工单为匿名提交,无法电话回访,也无法凭手机尾号查询进度,请保存好工单编号。")
     else:
-        lines.append("办理结果会通过本渠道通知您;也可随时发送“查询工单”,凭工单编号和手机尾号查询进度。")
+        lines.append(
+            "办理结果会通过本渠道通知您;也可随时发送“查询工单”,凭工单编号和手机尾号查询进度。"
+        )
     return "\n".join(lines)
 
 
@@ -146,7 +148,9 @@ class ValidateTicketStatusForm(FormValidationAction):
     ) -> dict[str, Any]:
         number = parse_ticket_no(str(value or ""))
         if number is None:
-            dispatcher.utter_message(text="工单编号格式不对,应为8位日期加6位序号,如 20261127-000123。")
+            dispatcher.utter_message(
+                text="工单编号格式不对,应为8位日期加6位序号,如 20261127-000123。"
+            )
         return {"ticket_no": number}
 
     async def validate_ticket_phone_last4(

@@ -76,9 +76,9 @@ def decide(row: dict[str, Any], threshold: float, faq_threshold: float) -> str:
 def macro_f1(gold: list[str], pred: list[str], labels: list[str]) -> float:
     scores = []
     for label in labels:
-        tp = sum(g == p == label for g, p in zip(gold, pred))
-        fp = sum(p == label and g != label for g, p in zip(gold, pred))
-        fn = sum(g == label and p != label for g, p in zip(gold, pred))
+        tp = sum(g == p == label for g, p in zip(gold, pred, strict=True))
+        fp = sum(p == label and g != label for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == label and p != label for g, p in zip(gold, pred, strict=True))
         precision = tp / (tp + fp) if tp + fp else 0.0
         recall = tp / (tp + fn) if tp + fn else 0.0
         scores.append(2 * precision * recall / (precision + recall) if precision + recall else 0)
@@ -103,9 +103,9 @@ def figures(rows: list[dict[str, Any]], threshold: float, faq_threshold: float) 
         ),
         "faq_examples": len(faq_rows),
         "faq_top1_accuracy": round(faq_hits / len(faq_rows), 4) if faq_rows else None,
-        "oos_rejection_rate": round(
-            sum(r["decision"] == "rejected" for r in oos) / len(oos), 4
-        ) if oos else None,
+        "oos_rejection_rate": round(sum(r["decision"] == "rejected" for r in oos) / len(oos), 4)
+        if oos
+        else None,
         "in_scope_false_rejection_rate": round(
             sum(r["decision"] == "rejected" for r in in_scope) / len(in_scope), 4
         ),
@@ -121,10 +121,17 @@ async def parse_all(model: str, rows: list[tuple[str, str, str | None]]) -> list
         parse = await agent.parse_message(text)
         raw_intent, raw_conf = raw_prediction(parse)
         faq_pred, faq_conf = faq_choice(parse)
-        out.append({
-            "text": text, "gold": intent, "faq_gold": faq_id, "raw_intent": raw_intent,
-            "raw_conf": raw_conf, "faq_pred": faq_pred, "faq_conf": faq_conf,
-        })
+        out.append(
+            {
+                "text": text,
+                "gold": intent,
+                "faq_gold": faq_id,
+                "raw_intent": raw_intent,
+                "raw_conf": raw_conf,
+                "faq_pred": faq_pred,
+                "faq_conf": faq_conf,
+            }
+        )
     return out
 
 
@@ -145,16 +152,23 @@ def write_reports(rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
     )
     labels = sorted({r["gold"] for r in rows} | {"rejected"})
     counts = Counter((r["gold"], r["decision"]) for r in rows)
-    lines = ["| gold \\ predicted | " + " | ".join(labels) + " |",
-             "|---" * (len(labels) + 1) + "|"]
+    lines = ["| gold \\ predicted | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
     for gold in labels:
         if not any(r["gold"] == gold for r in rows):
             continue
-        lines.append(f"| {gold} | " + " | ".join(str(counts[(gold, p)] or "") for p in labels) + " |")
+        lines.append(
+            f"| {gold} | " + " | ".join(str(counts[(gold, p)] or "") for p in labels) + " |"
+        )
     (REPORT_DIR / "confusion.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    errors = [r for r in rows if (r["decision"] != r["gold"] and not (
-        r["gold"] == "out_of_scope" and r["decision"] == "rejected")) or (
-        r["gold"] == "faq" and r["faq_pred"] != r["faq_gold"])]
+    errors = [
+        r
+        for r in rows
+        if (
+            r["decision"] != r["gold"]
+            and not (r["gold"] == "out_of_scope" and r["decision"] == "rejected")
+        )
+        or (r["gold"] == "faq" and r["faq_pred"] != r["faq_gold"])
+    ]
     (REPORT_DIR / "errors.json").write_text(
         json.dumps(errors, ensure_ascii=False, indent=1), encoding="utf-8"
     )
@@ -192,7 +206,9 @@ def main() -> int:
     if model is None:
         import subprocess
 
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "build_training_data.py")], check=True)
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "build_training_data.py")], check=True
+        )
         subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py")], check=True)
         model = str(max((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime))
     heldout = load_heldout(Path(args.heldout))
@@ -202,13 +218,16 @@ def main() -> int:
     result["model"] = Path(model).name
     result["sweep"] = [
         figures([dict(r) for r in rows], t / 100, f / 100)
-        for t in range(20, 85, 5) for f in (20, 30, 35, 40, 50)
+        for t in range(20, 85, 5)
+        for f in (20, 30, 35, 40, 50)
     ]
     figures(rows, threshold, FAQ_MIN_CONFIDENCE)  # restore decisions for the report
     write_reports(rows, result)
     targets = {"intent_macro_f1": 0.90, "faq_top1_accuracy": 0.90, "oos_rejection_rate": 0.90}
-    sys.stdout.write(f"held-out: {result['in_scope_examples']} in-scope, "
-                     f"{result['out_of_scope_examples']} out-of-scope sentences\n")
+    sys.stdout.write(
+        f"held-out: {result['in_scope_examples']} in-scope, "
+        f"{result['out_of_scope_examples']} out-of-scope sentences\n"
+    )
     ok = True
     for key, target in targets.items():
         value = result[key]
@@ -217,7 +236,9 @@ def main() -> int:
     false_rej = result["in_scope_false_rejection_rate"]
     ok &= false_rej <= 0.05
     sys.stdout.write(f"{'in_scope_false_rejection_rate':32s} {false_rej}  (target <= 0.05)\n")
-    sys.stdout.write(f"report: {REPORT_DIR}/report.json, confusion.md, confusion.png, errors.json\n")
+    sys.stdout.write(
+        f"report: {REPORT_DIR}/report.json, confusion.md, confusion.png, errors.json\n"
+    )
     return 0 if ok else 1
 
 

@@ -32,7 +32,11 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def db(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> AsyncIterator[Database]:
     monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path))
-    url = f"sqlite:///{tmp_path}/actions.db" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    url = (
+        f"sqlite:///{tmp_path}/actions.db"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
     database = Database(url)
     await database.connect()
     _runtime.use_database(database)
@@ -53,7 +57,8 @@ def _truncate(url: str) -> None:
     conn.autocommit = True
     cur = conn.cursor()
     cur.execute(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+        "SELECT tablename FROM pg_tables"
+        " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
     )
     tables = ", ".join(f'"{row[0]}"' for row in cur.fetchall())
     if tables:

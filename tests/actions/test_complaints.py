@@ -53,7 +53,9 @@ async def test_invalid_phone_is_asked_again_and_anonymous_is_allowed() -> None:
     form = ValidateComplaintForm()
     dispatcher = CollectingDispatcher()
     t = tracker(parse_data("138", "inform"))
-    assert await form.validate_contact_phone("138", dispatcher, t, DOMAIN) == {"contact_phone": None}
+    assert await form.validate_contact_phone("138", dispatcher, t, DOMAIN) == {
+        "contact_phone": None
+    }
     assert "匿名" in dispatcher.messages[0]["text"]
     result = await form.validate_contact_phone("我想匿名", CollectingDispatcher(), t, DOMAIN)
     assert result == {"contact_phone": "匿名", "contact_name": "匿名"}
@@ -78,7 +80,9 @@ async def test_summary_lists_every_answer_with_edit_buttons() -> None:
         "contact_name": "王先生",
     }
     dispatcher = CollectingDispatcher()
-    await ActionComplaintSummary().run(dispatcher, tracker(parse_data("x", "inform"), slots), DOMAIN)
+    await ActionComplaintSummary().run(
+        dispatcher, tracker(parse_data("x", "inform"), slots), DOMAIN
+    )
     message = dispatcher.messages[0]
     for value in slots.values():
         if value != "complaint":
@@ -90,8 +94,12 @@ async def test_summary_lists_every_answer_with_edit_buttons() -> None:
 
 
 async def test_editing_clears_only_the_chosen_answer() -> None:
-    slots = {"complaint_submission_id": "abc", "edit_field": "complaint_where",
-             "complaint_where": "东城", "contact_phone": "13812345678"}
+    slots = {
+        "complaint_submission_id": "abc",
+        "edit_field": "complaint_where",
+        "complaint_where": "东城",
+        "contact_phone": "13812345678",
+    }
     t = tracker(parse_data("/edit_complaint", "edit_complaint"), slots)
     events = slot_events(await ActionEditComplaint().run(CollectingDispatcher(), t, DOMAIN))
     assert events == {"edit_field": None, "complaint_where": None}

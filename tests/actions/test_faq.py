@@ -45,7 +45,10 @@ async def test_second_miss_in_a_row_offers_a_person(db: Database) -> None:
 
 
 async def test_an_understood_message_resets_the_count(db: Database) -> None:
-    history = [user_event(parse_data("啊吧", "nlu_fallback")), user_event(parse_data("你好", "greet"))]
+    history = [
+        user_event(parse_data("啊吧", "nlu_fallback")),
+        user_event(parse_data("你好", "greet")),
+    ]
     t = tracker(parse_data("咿呀", "nlu_fallback"), history=history)
     assert consecutive_misunderstandings(t) == 1
     dispatcher = CollectingDispatcher()

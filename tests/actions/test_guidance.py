@@ -63,7 +63,9 @@ async def test_answer_comes_from_the_catalog_with_source_and_buttons() -> None:
     service = service_by_id("residence_permit")
     assert service is not None and service.offline is not None
     dispatcher = CollectingDispatcher()
-    t = tracker(parse_data("线下", "inform"), {"service": "residence_permit", "service_mode": "offline"})
+    t = tracker(
+        parse_data("线下", "inform"), {"service": "residence_permit", "service_mode": "offline"}
+    )
     events = slot_events(await ActionServiceGuide().run(dispatcher, t, DOMAIN))
     text = dispatcher.messages[0]["text"]
     assert service.offline.office in text and service.offline.materials[0] in text

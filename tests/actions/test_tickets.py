@@ -35,7 +35,9 @@ def test_ticket_numbers_are_found_in_free_text() -> None:
     assert parse_ticket_no("工单123") is None
 
 
-async def test_confirmed_complaint_creates_one_ticket_and_tells_number_and_time(db: Database) -> None:
+async def test_confirmed_complaint_creates_one_ticket_and_tells_number_and_time(
+    db: Database,
+) -> None:
     dispatcher = CollectingDispatcher()
     t = tracker(parse_data("确认", "affirm"), COMPLAINT)
     events = await ActionCreateTicket().run(dispatcher, t, DOMAIN)
@@ -62,10 +64,16 @@ async def test_retried_action_creates_exactly_one_ticket(db: Database) -> None:
 
 
 async def test_anonymous_complaint_is_created_without_contact(db: Database) -> None:
-    slots = {**COMPLAINT, "contact_phone": "匿名", "contact_name": "匿名",
-             "complaint_submission_id": "anon-1"}
+    slots = {
+        **COMPLAINT,
+        "contact_phone": "匿名",
+        "contact_name": "匿名",
+        "complaint_submission_id": "anon-1",
+    }
     dispatcher = CollectingDispatcher()
-    events = await ActionCreateTicket().run(dispatcher, tracker(parse_data("确认", "affirm"), slots), DOMAIN)
+    events = await ActionCreateTicket().run(
+        dispatcher, tracker(parse_data("确认", "affirm"), slots), DOMAIN
+    )
     ticket = await db.tickets.get(slot_events(events)["last_ticket_no"])
     assert ticket is not None and ticket.anonymous and ticket.contact_phone is None
     assert "匿名" in dispatcher.messages[0]["text"]
@@ -73,7 +81,9 @@ async def test_anonymous_complaint_is_created_without_contact(db: Database) -> N
 
 async def test_nothing_to_submit_creates_nothing(db: Database) -> None:
     dispatcher = CollectingDispatcher()
-    events = await ActionCreateTicket().run(dispatcher, tracker(parse_data("确认", "affirm")), DOMAIN)
+    events = await ActionCreateTicket().run(
+        dispatcher, tracker(parse_data("确认", "affirm")), DOMAIN
+    )
     assert events == []
     assert await db.tickets.list(limit=5) == []
 
@@ -86,13 +96,17 @@ async def test_status_needs_the_right_last_four_digits(db: Database) -> None:
 
     wrong = CollectingDispatcher()
     await ActionTicketStatus().run(
-        wrong, tracker(parse_data("0000", "inform"), {"ticket_no": number, "ticket_phone_last4": "0000"}), DOMAIN
+        wrong,
+        tracker(parse_data("0000", "inform"), {"ticket_no": number, "ticket_phone_last4": "0000"}),
+        DOMAIN,
     )
     assert "没有查到" in wrong.messages[0]["text"] and "南城" not in wrong.messages[0]["text"]
 
     right = CollectingDispatcher()
     await ActionTicketStatus().run(
-        right, tracker(parse_data("5678", "inform"), {"ticket_no": number, "ticket_phone_last4": "5678"}), DOMAIN
+        right,
+        tracker(parse_data("5678", "inform"), {"ticket_no": number, "ticket_phone_last4": "5678"}),
+        DOMAIN,
     )
     text = right.messages[0]["text"]
     assert number in text and "承办部门" in text and "13812345678" not in text
@@ -116,5 +130,7 @@ async def test_query_validation_refuses_malformed_input() -> None:
     dispatcher = CollectingDispatcher()
     t = tracker(parse_data("abc", "inform"))
     assert await form.validate_ticket_no("abc", dispatcher, t, DOMAIN) == {"ticket_no": None}
-    assert await form.validate_ticket_phone_last4("12", dispatcher, t, DOMAIN) == {"ticket_phone_last4": None}
+    assert await form.validate_ticket_phone_last4("12", dispatcher, t, DOMAIN) == {
+        "ticket_phone_last4": None
+    }
     assert len(dispatcher.messages) == 2

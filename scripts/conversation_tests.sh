@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Rasa test stories (tests/conversations/): every flow, predicted by the
+# trained model from the citizen's own words; fails on any prediction error.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD"
+out=var/conversation-results
+rm -rf "$out"
+.venv/bin/rasa test core --stories tests/conversations --model models \
+  --endpoints endpoints.yml --out "$out" --fail-on-prediction-errors --no-plot
+echo "conversation tests passed: $(grep -c '^  - story:' tests/conversations/*.yml | awk -F: '{s+=$2} END {print s}') stories"

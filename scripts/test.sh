@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`make test`): knowledge checks, Rasa's
+# data validation, model training (cached: skipped when data and config are
+# unchanged), Rasa conversation tests, then pytest (unit, integration against
+# real Redis/PostgreSQL, Rasa dialogue end to end, headless browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONPATH="$PWD"
+PY=.venv/bin/python
+
+echo "==> knowledge files and generated training data"
+$PY scripts/check_knowledge_faq.py
+$PY scripts/check_knowledge_services.py
+$PY scripts/build_training_data.py --check
+
+echo "==> rasa data validate"
+.venv/bin/rasa data validate --domain domain.yml --data data --config config.yml
+
+echo "==> training the model (skipped when up to date)"
+$PY scripts/train.py
+
+echo "==> Rasa conversation tests"
+scripts/conversation_tests.sh
+
+echo "==> pytest"
+$PY -m pytest -q "$@"
