@@ -24,7 +24,7 @@ _db_lock: asyncio.Lock | None = None
 # Below this ResponseSelector confidence an FAQ answer is not given: the
 # citizen is asked to rephrase or offered a person instead (tuned with
 # `make evaluate`, see README).
-FAQ_MIN_CONFIDENCE = 0.35
+FAQ_MIN_CONFIDENCE = 0.2
 
 MENU_BUTTONS = [
     {"title": "政策咨询", "payload": "/consult"},

@@ -37,10 +37,14 @@ def _free_port() -> int:
 def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     var = tmp_path_factory.mktemp("action-server")
     port = _free_port()
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
     env = {
         **os.environ,
         "SANIC_HOST": "127.0.0.1",
         "HOTLINE_VAR_DIR": str(var),
+        "HOTLINE_DATA_KEYS": key,
         "PYTHONPATH": str(ROOT),
     }
     env.pop("DATABASE_URL", None)
@@ -62,7 +66,7 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
                 if proc.poll() is not None:
                     raise RuntimeError((var / "actions.log").read_text()) from None
                 time.sleep(0.5)
-        yield {"url": url, "var": str(var)}
+        yield {"url": url, "var": str(var), "keys": key}
     finally:
         proc.terminate()
         proc.wait(timeout=20)

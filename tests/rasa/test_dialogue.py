@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.db import Database
+from bot.db.crypto import KEYS_ENV, load_cipher
 from bot.knowledge import load_faq
 
 pytestmark = pytest.mark.rasa
@@ -33,7 +34,8 @@ def payloads(replies: list[dict[str, Any]]) -> list[str]:
 
 
 async def action_db(action_server: dict[str, str]) -> Database:
-    db = Database(f"sqlite:///{Path(action_server['var']) / 'hotline.db'}")
+    cipher = load_cipher(env={KEYS_ENV: action_server["keys"]})
+    db = Database(f"sqlite:///{Path(action_server['var']) / 'hotline.db'}", cipher=cipher)
     await db.connect()
     return db
 

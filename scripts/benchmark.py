@@ -1,0 +1,390 @@
+"""Load benchmark of the front door against Rasa directly (issue 3).
+
+    .venv/bin/python scripts/benchmark.py            # full run (about 15 minutes)
+    .venv/bin/python scripts/benchmark.py --quick    # a few minutes
+    make benchmark
+
+It starts its own action server, Rasa (the newest model in models/) and
+front door on free loopback ports with a throwaway var directory (or reuses
+running ones: --rasa-url, --frontdoor-url), waits for /healthz, and drives
+simulated citizens with scripted Chinese conversations on these paths in
+the same run:
+
+- ``rasa``: Rasa's own REST channel, directly (the reference);
+- ``frontdoor-rest``: the front door's ``POST /webhooks/rest/webhook``;
+- ``frontdoor-ws``: the web widget (``POST /webchat/session`` + WebSocket);
+- ``frontdoor-wechat``: signed plaintext ``POST /webhooks/wechat`` requests,
+  pushed replies going to a fake WeChat API served by this script.
+
+Loads: a single conversation at a time (paths interleaved turn by turn);
+human-paced (50 citizens pausing 3-10 s, seeded); saturation (no pauses,
+increasing concurrency; Rasa and the front door's REST alternate per level);
+a WeChat run (paced, then a burst). Every reply is checked against the
+replies Rasa gave directly for the same conversation (lost, duplicated,
+reordered, wrong), widget acks and transcript frames are checked, and at the
+end the front door's transcript is audited. The report goes to stdout and
+to var/benchmark/report.json; process logs to var/benchmark/logs/.
+
+Exit status: 0 when every target passes, 1 when one fails, 2 on an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import resource
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmark_load import (
+    Load,
+    Reference,
+    Run,
+    record_reference,
+    run_load,
+    sequential,
+    warm_up,
+)
+from benchmark_paths import ClientPath, FakeWeChatApi, RestPath, WebChatPath, WeChatPath
+from benchmark_procs import (
+    ROOT,
+    Options,
+    Services,
+    free_port,
+    load_average,
+)
+from benchmark_report import (
+    audit_transcripts,
+    evaluate,
+    format_report,
+    summarize,
+)
+
+log = logging.getLogger("benchmark")
+
+OUT_DIR = ROOT / "var" / "benchmark"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How long and how hard each load runs."""
+
+    human_duration: float
+    citizens: int
+    pause: tuple[float, float]
+    levels: tuple[int, ...]
+    level_duration: float
+    rounds: int
+    wechat_citizens: int
+    wechat_duration: float
+    wechat_burst: int
+    wechat_burst_duration: float
+    seed: int
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Front door vs Rasa: latency, throughput, memory, correctness."
+    )
+    parser.add_argument("--quick", action="store_true", help="a few minutes instead of ~15")
+    parser.add_argument("--duration", type=float, help="human-paced seconds per path (120)")
+    parser.add_argument("--citizens", type=int, default=50, help="human-paced concurrency")
+    parser.add_argument("--levels", help="saturation concurrencies, e.g. 1,4,8,16,32")
+    parser.add_argument("--level-duration", type=float, help="seconds per saturation level")
+    parser.add_argument("--rounds", type=int, help="single-conversation rounds of all scripts")
+    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--redis", action="store_true", help="front door store in Redis")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--rasa-url", help="reuse a running Rasa (with --enable-api)")
+    parser.add_argument("--action-server-url", help="its action server (with --rasa-url)")
+    parser.add_argument("--frontdoor-url", help="reuse a running front door (needs --rasa-url)")
+    parser.add_argument("--wechat-token", help="WECHAT_TOKEN of a reused front door")
+    parser.add_argument("--skip-wechat", action="store_true")
+    parser.add_argument("--startup-timeout", type=float, default=900.0)
+    parser.add_argument("--json", type=Path, default=OUT_DIR / "report.json")
+    return parser.parse_args(argv)
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    quick = args.quick
+    levels = args.levels or ("1,8,32" if quick else "1,4,8,16,32")
+    return Plan(
+        human_duration=args.duration or (20.0 if quick else 120.0),
+        citizens=args.citizens,
+        pause=(3.0, 10.0),
+        levels=tuple(int(x) for x in levels.split(",")),
+        level_duration=args.level_duration or (6.0 if quick else 20.0),
+        rounds=args.rounds or (1 if quick else 4),
+        wechat_citizens=5 if quick else 10,
+        wechat_duration=15.0 if quick else 60.0,
+        wechat_burst=32,
+        wechat_burst_duration=6.0 if quick else 15.0,
+        seed=args.seed,
+    )
+
+
+# --- resources around each measured run ------------------------------------------
+
+
+class Probe:
+    """Memory at the end of each run, CPU per answered message, load average."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.samples: dict[str, dict[str, Any]] = {}
+
+    async def measure(self, label: str, work: Any) -> Run:
+        cpu_before, self_before = self.services.cpu(), _own_cpu()
+        load_before = load_average()[0]
+        run: Run = await work
+        answered = max(1, sum(1 for t in run.turns if t.error is None))
+        cpu_after = self.services.cpu() | {"benchmark": _own_cpu()}
+        cpu_before["benchmark"] = self_before
+        self.samples[label] = {
+            "rss_mb": self.services.memory(),
+            "cpu_ms_per_msg": {
+                name: round((after - (cpu_before.get(name) or 0)) * 1000 / answered, 1)
+                for name, after in cpu_after.items()
+                if after is not None
+            },
+            "loadavg": [load_before, load_average()[0]],
+        }
+        return run
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# --- the phases ----------------------------------------------------------------------
+
+
+@dataclass
+class Paths:
+    rasa: RestPath
+    rest: RestPath
+    ws: WebChatPath
+    wechat: WeChatPath | None
+
+    def all(self) -> list[ClientPath]:
+        return [p for p in (self.rasa, self.rest, self.ws, self.wechat) if p is not None]
+
+
+async def phase_reference(paths: Paths, reference: Reference) -> dict[str, Any]:
+    log.info("recording the reference replies on Rasa directly, warming up")
+    runs = [await record_reference(paths.rasa, reference)]
+    runs += [await warm_up(path, reference) for path in (paths.rest, paths.ws)]
+    warm = {run.path: summarize(run) for run in runs}
+    return {"replies": reference.as_dict(), "warm_up": warm, "runs": runs}
+
+
+async def phase_sequential(
+    paths: Paths, plan: Plan, reference: Reference, probe: Probe
+) -> dict[str, Run]:
+    log.info("single conversation, %d rounds, paths interleaved", plan.rounds)
+    runs: dict[str, Run] = {}
+
+    async def all_paths() -> Run:
+        runs.update(await sequential([paths.rasa, paths.rest, paths.ws], plan.rounds, reference))
+        merged = Run("all", 0.0)
+        merged.turns = [turn for run in runs.values() for turn in run.turns]
+        return merged
+
+    await probe.measure("sequential (all paths)", all_paths())
+    return runs
+
+
+async def phase_human(
+    paths: Paths, plan: Plan, reference: Reference, probe: Probe
+) -> dict[str, Run]:
+    load = Load(plan.citizens, plan.human_duration, plan.pause, plan.seed)
+    runs = {}
+    for path in (paths.rasa, paths.rest, paths.ws):
+        log.info("human-paced: %d citizens, %.0fs on %s", load.citizens, load.duration, path.name)
+        work = run_load(path, load, reference, f"human-{path.name}")
+        runs[path.name] = await probe.measure(f"human {path.name}", work)
+    return runs
+
+
+async def phase_saturation(
+    paths: Paths, plan: Plan, reference: Reference, probe: Probe
+) -> list[tuple[int, dict[str, Run]]]:
+    levels = []
+    for number, citizens in enumerate(plan.levels):
+        load = Load(citizens, plan.level_duration, None, plan.seed + number)
+        order = [paths.rasa, paths.rest] if number % 2 == 0 else [paths.rest, paths.rasa]
+        runs = {}
+        for path in order:
+            log.info("saturation: %d citizens, %.0fs on %s", citizens, load.duration, path.name)
+            work = run_load(path, load, reference, f"sat{citizens}-{path.name}")
+            runs[path.name] = await probe.measure(f"sat c={citizens} {path.name}", work)
+        levels.append((citizens, runs))
+    return levels
+
+
+async def phase_wechat(
+    path: WeChatPath, plan: Plan, reference: Reference, probe: Probe
+) -> dict[str, Run]:
+    paced = Load(plan.wechat_citizens, plan.wechat_duration, (1.0, 3.0), plan.seed)
+    burst = Load(plan.wechat_burst, plan.wechat_burst_duration, None, plan.seed)
+    runs = {}
+    for name, load in (("paced", paced), (f"burst c={burst.citizens}", burst)):
+        log.info("wechat %s: %d citizens, %.0fs", name, load.citizens, load.duration)
+        work = run_load(path, load, reference, f"wechat-{name[:5]}")
+        runs[name] = await probe.measure(f"wechat {name}", work)
+    return runs
+
+
+# --- the whole run -------------------------------------------------------------------
+
+
+def open_paths(services: Services, api: FakeWeChatApi, skip_wechat: bool) -> Paths:
+    front = services.services["frontdoor"].url
+    token = services.wechat_token
+    wechat = None if skip_wechat or not token else WeChatPath(front, token, api)
+    return Paths(
+        RestPath("rasa", services.services["rasa"].url, front_door=False),
+        RestPath("frontdoor-rest", front, front_door=True),
+        WebChatPath(front),
+        wechat,
+    )
+
+
+async def run_benchmark(services: Services, plan: Plan, args: argparse.Namespace) -> dict[str, Any]:
+    api = FakeWeChatApi(services.wechat_app_id, services.wechat_app_secret)
+    await api.start(services.options.wechat_api_port)
+    await services.wait_ready()
+    paths = open_paths(services, api, args.skip_wechat)
+    probe = Probe(services)
+    reference = Reference()
+    report: dict[str, Any] = {"meta": meta(services, plan, args), "phases": {}}
+    all_runs: list[Run] = []
+    try:
+        ref = await phase_reference(paths, reference)
+        all_runs += ref.pop("runs")
+        report["reference"] = ref
+        await _phases(paths, plan, reference, probe, report, all_runs)
+        report["audit"] = audit_transcripts(services.transcript_db, all_runs)
+    finally:
+        for path in paths.all():
+            await path.close()
+        await api.close()
+    report["resources"] = probe.samples
+    report["meta"]["loadavg_end"] = load_average()
+    report["targets"] = [asdict(t) | {"verdict": t.verdict} for t in evaluate(report)]
+    return report
+
+
+async def _phases(
+    paths: Paths,
+    plan: Plan,
+    reference: Reference,
+    probe: Probe,
+    report: dict[str, Any],
+    all_runs: list[Run],
+) -> None:
+    phases = report["phases"]
+    seq = await phase_sequential(paths, plan, reference, probe)
+    phases["sequential"] = {name: summarize(run) for name, run in seq.items()}
+    human = await phase_human(paths, plan, reference, probe)
+    phases["human"] = {name: summarize(run) for name, run in human.items()}
+    sat = await phase_saturation(paths, plan, reference, probe)
+    phases["saturation"] = [
+        {"concurrency": c, **{name: summarize(run) for name, run in runs.items()}}
+        for c, runs in sat
+    ]
+    all_runs += [*seq.values(), *human.values(), *(r for _, runs in sat for r in runs.values())]
+    if paths.wechat is not None:
+        wechat = await phase_wechat(paths.wechat, plan, reference, probe)
+        phases["wechat"] = {name: summarize(run) for name, run in wechat.items()}
+        all_runs += wechat.values()
+
+
+def meta(services: Services, plan: Plan, args: argparse.Namespace) -> dict[str, Any]:
+    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return {
+        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join(sys.argv),
+        "git_commit": _git_commit(),
+        "python": platform.python_version(),
+        "cpus": _cpu_count(),
+        "loadavg_start": load_average(),
+        "model": models[-1].name if models else None,
+        "store": "redis" if args.redis else "memory",
+        "services": {n: {"url": s.url, "pid": s.pid} for n, s in services.services.items()},
+        "plan": asdict(plan),
+    }
+
+
+def _cpu_count() -> int:
+    return os.cpu_count() or 0
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
+def _stop_on_sigterm(*_args: object) -> None:
+    raise KeyboardInterrupt
+
+
+def check_model(args: argparse.Namespace) -> None:
+    if not args.rasa_url and not any((ROOT / "models").glob("*.tar.gz")):
+        raise SystemExit("no trained model in models/: run `make train` first")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    args = parse_args(argv)
+    check_model(args)
+    plan = make_plan(args)
+    options = Options(
+        rasa_url=args.rasa_url,
+        frontdoor_url=args.frontdoor_url,
+        action_server_url=args.action_server_url,
+        redis=args.redis,
+        redis_url=args.redis_url,
+        wechat_token=args.wechat_token,
+        wechat_api_port=free_port(),
+        log_dir=OUT_DIR / "logs",
+        startup_timeout=args.startup_timeout,
+    )
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    started = time.monotonic()
+    try:
+        with Services(options) as services:
+            report = asyncio.run(run_benchmark(services, plan, args))
+    except KeyboardInterrupt:
+        log.warning("interrupted: every process started by the benchmark was stopped")
+        return 130
+    except RuntimeError as exc:
+        log.error("benchmark failed: %s (logs in %s)", exc, options.log_dir)
+        return 2
+    report["meta"]["duration_s"] = round(time.monotonic() - started, 1)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    sys.stdout.write(format_report(report) + f"\n\nJSON report: {args.json}\n")
+    return 0 if all(t["verdict"] != "FAIL" for t in report["targets"]) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
