@@ -15,6 +15,7 @@ from actions._runtime import (
     consecutive_misunderstandings,
     faq_prediction,
     record_event,
+    warn_if_danger,
 )
 from bot.knowledge import FaqEntry, load_faq
 
@@ -59,6 +60,7 @@ class ActionAnswerFaq(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        warn_if_danger(dispatcher, tracker)
         faq_id, confidence = faq_prediction(tracker.latest_message)
         entry = load_faq().get(faq_id or "")
         if entry is None or confidence < FAQ_MIN_CONFIDENCE:
@@ -80,5 +82,11 @@ class ActionHandleFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         await record_event("fallback", tracker, reason="nlu_fallback")
+        if warn_if_danger(dispatcher, tracker):
+            dispatcher.utter_message(
+                text="需要人工帮助请点下方按钮。",
+                buttons=[{"title": "转人工客服", "payload": "/request_human"}],
+            )
+            return []
         not_understood(dispatcher, tracker)
         return []

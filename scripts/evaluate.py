@@ -1,7 +1,10 @@
 """Measure the assistant's language understanding on the held-out test set.
 
 Trains (or reuses) the model from the training data, then parses every
-sentence of ``eval/heldout/*.yml`` (never trained on) and reports:
+sentence of two sets that were never trained on, written independently of the
+training data: ``eval/heldout/`` (used to tune thresholds and to find weak
+spots) and ``eval/final/`` (written after tuning, reported as the final
+figures). For each it reports:
 
 - intent macro-F1 over the in-scope intents (an FAQ counts as intent ``faq``),
 - FAQ top-1 accuracy (intent ``faq`` and the right FAQ entry),
@@ -10,8 +13,8 @@ sentence of ``eval/heldout/*.yml`` (never trained on) and reports:
   answer threshold), and the share of in-scope sentences wrongly declined,
 - a sweep of the fallback threshold, to tune ``config.yml``.
 
-Writes eval/report/report.json, confusion.md and confusion.png, and prints
-the figures. Usage: ``make evaluate`` (``python scripts/evaluate.py``).
+Writes eval/report/<set>/report.json, confusion.md, confusion.png and
+errors.json, and prints the figures. Usage: ``make evaluate`` (``python scripts/evaluate.py``).
 """
 
 from __future__ import annotations
@@ -145,9 +148,9 @@ def configured_threshold() -> float:
     return 0.0
 
 
-def write_reports(rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
-    REPORT_DIR.mkdir(parents=True, exist_ok=True)
-    (REPORT_DIR / "report.json").write_text(
+def write_reports(rows: list[dict[str, Any]], result: dict[str, Any], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8"
     )
     labels = sorted({r["gold"] for r in rows} | {"rejected"})
@@ -159,7 +162,7 @@ def write_reports(rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
         lines.append(
             f"| {gold} | " + " | ".join(str(counts[(gold, p)] or "") for p in labels) + " |"
         )
-    (REPORT_DIR / "confusion.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (out / "confusion.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     errors = [
         r
         for r in rows
@@ -169,13 +172,13 @@ def write_reports(rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
         )
         or (r["gold"] == "faq" and r["faq_pred"] != r["faq_gold"])
     ]
-    (REPORT_DIR / "errors.json").write_text(
+    (out / "errors.json").write_text(
         json.dumps(errors, ensure_ascii=False, indent=1), encoding="utf-8"
     )
-    _plot(labels, counts, rows)
+    _plot(labels, counts, rows, out)
 
 
-def _plot(labels: list[str], counts: Counter, rows: list[dict[str, Any]]) -> None:
+def _plot(labels: list[str], counts: Counter, rows: list[dict[str, Any]], out: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -194,13 +197,54 @@ def _plot(labels: list[str], counts: Counter, rows: list[dict[str, Any]]) -> Non
     ax.set_xlabel("predicted (after fallback and FAQ threshold)")
     ax.set_ylabel("gold")
     fig.tight_layout()
-    fig.savefig(REPORT_DIR / "confusion.png", dpi=110)
+    fig.savefig(out / "confusion.png", dpi=110)
+
+
+TARGETS = {"intent_macro_f1": 0.90, "faq_top1_accuracy": 0.90, "oos_rejection_rate": 0.90}
+MAX_FALSE_REJECTION = 0.05
+
+
+def evaluate_set(model: str, folder: Path, name: str) -> tuple[dict[str, Any], bool]:
+    """Figures for one evaluation set, its report files, and whether targets are met."""
+    rows = asyncio.run(parse_all(model, load_heldout(folder)))
+    threshold = configured_threshold()
+    result = figures(rows, threshold, FAQ_MIN_CONFIDENCE)
+    result["set"] = name
+    result["model"] = Path(model).name
+    result["sweep"] = [
+        figures([dict(r) for r in rows], t / 100, f / 100)
+        for t in range(20, 85, 5)
+        for f in (10, 15, 20, 25, 30, 35)
+    ]
+    figures(rows, threshold, FAQ_MIN_CONFIDENCE)  # restore decisions for the report
+    write_reports(rows, result, REPORT_DIR / name)
+    sys.stdout.write(
+        f"[{name}] {result['in_scope_examples']} in-scope, "
+        f"{result['out_of_scope_examples']} out-of-scope sentences "
+        f"(fallback threshold {threshold}, FAQ threshold {FAQ_MIN_CONFIDENCE})\n"
+    )
+    ok = True
+    for key, target in TARGETS.items():
+        value = result[key]
+        ok &= value is not None and value >= target
+        sys.stdout.write(f"  {key:32s} {value}  (target >= {target})\n")
+    false_rej = result["in_scope_false_rejection_rate"]
+    ok &= false_rej <= MAX_FALSE_REJECTION
+    sys.stdout.write(
+        f"  {'in_scope_false_rejection_rate':32s} {false_rej}  (target <= {MAX_FALSE_REJECTION})\n"
+    )
+    return result, ok
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", help="a trained model (default: train/reuse models/)")
-    parser.add_argument("--heldout", default=str(ROOT / "eval" / "heldout"))
+    parser.add_argument(
+        "--sets",
+        nargs="+",
+        default=["heldout", "final"],
+        help="folders under eval/: heldout (tuning) and final (reported once)",
+    )
     args = parser.parse_args()
     model = args.model
     if model is None:
@@ -211,34 +255,11 @@ def main() -> int:
         )
         subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py")], check=True)
         model = str(max((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime))
-    heldout = load_heldout(Path(args.heldout))
-    rows = asyncio.run(parse_all(model, heldout))
-    threshold = configured_threshold()
-    result = figures(rows, threshold, FAQ_MIN_CONFIDENCE)
-    result["model"] = Path(model).name
-    result["sweep"] = [
-        figures([dict(r) for r in rows], t / 100, f / 100)
-        for t in range(20, 85, 5)
-        for f in (20, 30, 35, 40, 50)
-    ]
-    figures(rows, threshold, FAQ_MIN_CONFIDENCE)  # restore decisions for the report
-    write_reports(rows, result)
-    targets = {"intent_macro_f1": 0.90, "faq_top1_accuracy": 0.90, "oos_rejection_rate": 0.90}
-    sys.stdout.write(
-        f"held-out: {result['in_scope_examples']} in-scope, "
-        f"{result['out_of_scope_examples']} out-of-scope sentences\n"
-    )
     ok = True
-    for key, target in targets.items():
-        value = result[key]
-        ok &= value is not None and value >= target
-        sys.stdout.write(f"{key:32s} {value}  (target >= {target})\n")
-    false_rej = result["in_scope_false_rejection_rate"]
-    ok &= false_rej <= 0.05
-    sys.stdout.write(f"{'in_scope_false_rejection_rate':32s} {false_rej}  (target <= 0.05)\n")
-    sys.stdout.write(
-        f"report: {REPORT_DIR}/report.json, confusion.md, confusion.png, errors.json\n"
-    )
+    for name in args.sets:
+        _, set_ok = evaluate_set(model, ROOT / "eval" / name, name)
+        ok &= set_ok
+    sys.stdout.write(f"reports: {REPORT_DIR}/<set>/report.json, confusion.md, confusion.png\n")
     return 0 if ok else 1
 
 

@@ -54,3 +54,25 @@ async def test_an_understood_message_resets_the_count(db: Database) -> None:
     dispatcher = CollectingDispatcher()
     await ActionHandleFallback().run(dispatcher, t, {})
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/consult"
+
+
+async def test_a_misrouted_emergency_still_gets_the_numbers_first(db: Database) -> None:
+    entry = _first_faq()
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(
+        dispatcher, tracker(faq_parse("楼道里好大煤气味", entry.id, 0.9)), {}
+    )
+    assert "119" in dispatcher.messages[0]["text"]
+    fallback = CollectingDispatcher()
+    await ActionHandleFallback().run(
+        fallback, tracker(parse_data("有人晕倒了快来", "nlu_fallback")), {}
+    )
+    assert "120" in fallback.messages[0]["text"]
+    assert fallback.messages[1]["buttons"][0]["payload"] == "/request_human"
+
+
+async def test_ordinary_questions_get_no_emergency_warning(db: Database) -> None:
+    entry = _first_faq()
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, tracker(faq_parse(entry.question, entry.id, 0.9)), {})
+    assert len(dispatcher.messages) == 1 and "119" not in dispatcher.messages[0]["text"]
