@@ -1,16 +1,28 @@
-"""Train the Rasa model into models/ unless one for the same data exists.
+"""Train the Rasa model into models/ unless one for the same inputs exists.
 
-Rasa fingerprints config, domain and data; an unchanged project reuses the
-newest model instead of training again. Prints Rasa's progress bars.
+The inputs (config, domain, every file under data/) are hashed; a model
+trained from the same hash is reused instead of training again. When
+training does run, Rasa's own cache (.rasa/cache) still skips components
+whose inputs did not change, and its progress bars show each component.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def inputs_hash(config: Path) -> str:
+    digest = hashlib.sha256()
+    files = [config, ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml"))]
+    for path in files:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def main() -> int:
@@ -20,21 +32,16 @@ def main() -> int:
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args()
 
+    out = Path(args.out)
+    stamp = out / f".trained-{inputs_hash(Path(args.config))}"
+    if not args.force and stamp.exists():
+        model = out / stamp.read_text(encoding="utf-8").strip()
+        if model.exists():
+            sys.stdout.write(f"model is up to date: {model}\n")
+            return 0
+
     from rasa.api import train
 
-    out = Path(args.out)
-    if not args.force and any(out.glob("*.tar.gz")):
-        check = train(
-            domain=str(ROOT / "domain.yml"),
-            config=args.config,
-            training_files=[str(ROOT / "data")],
-            output=args.out,
-            dry_run=True,
-        )
-        if check.code == 0:
-            newest = max(out.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-            sys.stdout.write(f"model is up to date: {newest}\n")
-            return 0
     result = train(
         domain=str(ROOT / "domain.yml"),
         config=args.config,
@@ -45,6 +52,12 @@ def main() -> int:
     if result.code != 0 or not result.model:
         sys.stderr.write("training failed\n")
         return 1
+    for old in out.glob(".trained-*"):
+        old.unlink()
+    for old in out.glob("*.tar.gz"):  # models are ~240 MB; keep only the new one
+        if old.name != Path(result.model).name:
+            old.unlink()
+    stamp.write_text(Path(result.model).name, encoding="utf-8")
     sys.stdout.write(f"model: {result.model}\n")
     return 0
 
