@@ -12,6 +12,7 @@ echo "==> knowledge files and generated training data"
 $PY scripts/check_knowledge_faq.py
 $PY scripts/check_knowledge_services.py
 $PY scripts/build_training_data.py --check
+$PY eval/check_sets.py   # evaluation sets stay independent of the training data
 
 echo "==> rasa data validate"
 .venv/bin/rasa data validate --domain domain.yml --data data --config config.yml

@@ -1,0 +1,318 @@
+"""Check the NLU evaluation sets: held-out (eval/heldout/) and final (eval/final/).
+
+For each set, loads faq.yml, intents.yml and out_of_scope.yml with Rasa's load_data,
+prints the counts per intent and per FAQ id, and asserts (minimums in SETS below):
+
+- at least the set's minimum of in-scope sentences (faq + intents), of
+  out_of_scope sentences and of intents.yml sentences,
+- every FAQ id of data/knowledge/faq.yml has the set's minimum of phrasings, every
+  faq.yml example is labelled faq/<id>, and no FAQ id of the set is unknown,
+- every conversational intent has its minimum count, exists in domain.yml and is not
+  faq / out_of_scope (those belong in their own files),
+- out_of_scope.yml holds only out_of_scope examples,
+- no sentence is empty after normalisation or duplicated within or across the files,
+- independence: no sentence appears verbatim (after normalise(): NFKC, lower-case,
+  without whitespace and punctuation) in data/nlu/*.yml, in the examples / questions
+  of data/knowledge/*.yml, or in the other evaluation sets listed in `independent_of`
+  (the final set must not repeat eval/heldout/*.yml).
+
+Only sentences of the set being checked are printed, never training text (nor
+held-out text while checking the final set).
+
+Usage: .venv/bin/python eval/check_sets.py [heldout|final]
+       (no argument: both sets; exit code 0 when every checked set passes)
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import yaml
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+logging.disable(logging.WARNING)
+
+ROOT = Path(__file__).resolve().parent.parent
+FILES = ("faq.yml", "intents.yml", "out_of_scope.yml")
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    directory: str  # relative to ROOT
+    title: str
+    min_in_scope: int  # faq.yml + intents.yml
+    min_out_of_scope: int
+    min_intents_file: int  # intents.yml alone
+    min_per_faq: int  # phrasings per FAQ id of data/knowledge/faq.yml
+    min_per_intent: Mapping[str, int]
+    independent_of: tuple[str, ...] = ()  # other eval dirs that must not share sentences
+
+
+SETS: dict[str, EvalSet] = {
+    "heldout": EvalSet(
+        directory="eval/heldout",
+        title="held-out set",
+        min_in_scope=300,
+        min_out_of_scope=120,
+        min_intents_file=130,
+        min_per_faq=3,
+        min_per_intent={
+            "greet": 8, "goodbye": 8, "thank": 8, "affirm": 6, "deny": 6,
+            "ask_identity": 8, "request_human": 10, "emergency": 10, "angry": 8,
+            "stop": 8, "request_service_guide": 20, "inform_service_mode": 6,
+            "complain": 16, "suggest": 8, "check_ticket": 8, "rate": 6, "consult": 4,
+        },
+    ),
+    "final": EvalSet(
+        directory="eval/final",
+        title="final test set",
+        min_in_scope=300,
+        min_out_of_scope=120,
+        min_intents_file=160,
+        min_per_faq=2,
+        min_per_intent={
+            "greet": 8, "goodbye": 8, "thank": 8, "affirm": 6, "deny": 6,
+            "ask_identity": 8, "consult": 5, "request_human": 10, "emergency": 12,
+            "angry": 8, "stop": 8, "request_service_guide": 24,
+            "inform_service_mode": 6, "complain": 18, "suggest": 9,
+            "check_ticket": 9, "rate": 6,
+        },
+        independent_of=("eval/heldout",),
+    ),
+}  # fmt: skip
+
+
+class Row(NamedTuple):
+    text: str
+    intent: str
+    faq_id: str | None
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower-case, without whitespace and punctuation."""
+    return "".join(
+        ch
+        for ch in unicodedata.normalize("NFKC", text).lower()
+        if not ch.isspace() and not unicodedata.category(ch).startswith(("P", "Z"))
+    )
+
+
+def load_rows(path: Path) -> list[Row]:
+    """(text, intent, faq id or None) for every example of one NLU file."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    rows = []
+    for example in load_data(str(path)).intent_examples:
+        intent = example.get("intent")
+        faq_id = None
+        key = example.get("intent_response_key") or ""
+        if "/" in key:
+            intent, faq_id = key.split("/", 1)
+        rows.append(Row(example.get("text"), intent, faq_id))
+    return rows
+
+
+def _example_lines(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        for line in value.splitlines():
+            line = line.strip()
+            if line.startswith("- "):
+                line = line[2:]
+            if line:
+                yield line
+    elif isinstance(value, list):
+        for item in value:
+            yield from _example_lines(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _example_lines(item)
+
+
+def _yaml_texts(node: Any) -> Iterable[str]:
+    """Strings under any 'examples', 'question' or 'questions' key."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in ("examples", "question", "questions"):
+                yield from _example_lines(value)
+            else:
+                yield from _yaml_texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _yaml_texts(item)
+
+
+def _read_yaml(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def reference_texts(extra_dirs: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
+    """(normalised sentence -> file it comes from, problems) for the training data
+    (data/nlu/*.yml, examples/questions of data/knowledge/*.yml) and extra_dirs/*.yml.
+
+    NLU files are compared both as Rasa parses them (entity markup removed) and as
+    written. A file that is not valid YAML is reported by name only, because a YAML
+    error message would quote the offending (reference) line.
+    """
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    nlu_files = sorted((ROOT / "data" / "nlu").glob("*.yml"))
+    for directory in extra_dirs:
+        nlu_files += sorted((ROOT / directory).glob("*.yml"))
+    knowledge_files = sorted((ROOT / "data" / "knowledge").glob("*.yml"))
+
+    out: dict[str, str] = {}
+    problems: list[str] = []
+    for path in nlu_files + knowledge_files:
+        rel = str(path.relative_to(ROOT))
+        texts: list[str] = []
+        if path in nlu_files:
+            try:
+                texts = [m.get("text") for m in load_data(str(path)).intent_examples]
+            except Exception:  # not an NLU file Rasa can read: raw YAML only
+                texts = []
+        try:
+            texts += _yaml_texts(_read_yaml(path))
+        except (OSError, yaml.YAMLError) as exc:
+            problems.append(f"{rel}: cannot be read ({type(exc).__name__}), not compared")
+        for text in texts:
+            if text:
+                out.setdefault(normalise(text), rel)
+    out.pop("", None)
+    return out, problems
+
+
+def faq_ids() -> list[str]:
+    data = _read_yaml(ROOT / "data" / "knowledge" / "faq.yml")
+    return [entry["id"] for entry in data["entries"]]
+
+
+def domain_intents() -> set[str]:
+    domain = _read_yaml(ROOT / "domain.yml")
+    return {i if isinstance(i, str) else next(iter(i)) for i in domain.get("intents", [])}
+
+
+def check_set(cfg: EvalSet) -> bool:
+    """Print the counts of one evaluation set and check it; True when it passes."""
+    errors: list[str] = []
+    data = {name: load_rows(ROOT / cfg.directory / name) for name in FILES}
+
+    for name, rows in data.items():
+        print(f"== {name}: {len(rows)} sentences")
+        if name == "faq.yml":
+            continue  # listed per FAQ id below
+        for intent, n in sorted(Counter(r.intent for r in rows).items()):
+            print(f"   {intent:24s} {n}")
+
+    # FAQ coverage
+    faq_rows = data["faq.yml"]
+    per_faq = Counter(r.faq_id for r in faq_rows)
+    known = faq_ids()
+    print(f"== FAQ ids: {len(per_faq)} covered of {len(known)} in data/knowledge/faq.yml")
+    for fid in known:
+        print(f"   faq/{fid:34s} {per_faq[fid]}")
+        if per_faq[fid] < cfg.min_per_faq:
+            errors.append(f"faq/{fid}: {per_faq[fid]} phrasings (< {cfg.min_per_faq})")
+    for fid in sorted(set(per_faq) - set(known), key=str):
+        errors.append(f"faq/{fid}: not an id of data/knowledge/faq.yml")
+    for text, intent, fid in faq_rows:
+        if intent != "faq" or fid is None:
+            errors.append(f"faq.yml: {text!r} is not labelled faq/<id> (got {intent})")
+    lo, hi = min(per_faq.values(), default=0), max(per_faq.values(), default=0)
+    print(f"   per id: min {lo}, max {hi}")
+
+    # conversational intents
+    intent_rows = data["intents.yml"]
+    intent_counts = Counter(r.intent for r in intent_rows)
+    valid = domain_intents()
+    for intent, minimum in cfg.min_per_intent.items():
+        if intent_counts[intent] < minimum:
+            errors.append(f"intent {intent}: {intent_counts[intent]} (< {minimum})")
+    for intent in intent_counts:
+        if intent not in valid:
+            errors.append(f"intent {intent}: not in domain.yml")
+        if intent in ("faq", "out_of_scope"):
+            errors.append(f"intents.yml: intent {intent} belongs in its own file")
+    if len(intent_rows) < cfg.min_intents_file:
+        errors.append(f"intents.yml: {len(intent_rows)} sentences (< {cfg.min_intents_file})")
+
+    # out of scope
+    oos = data["out_of_scope.yml"]
+    if any(r.intent != "out_of_scope" for r in oos):
+        errors.append("out_of_scope.yml: every example must be intent out_of_scope")
+    if len(oos) < cfg.min_out_of_scope:
+        errors.append(f"out_of_scope: {len(oos)} (< {cfg.min_out_of_scope})")
+
+    in_scope = len(faq_rows) + len(intent_rows)
+    print(
+        f"== in-scope total {in_scope} (faq {len(faq_rows)} + intents {len(intent_rows)}), "
+        f"out_of_scope {len(oos)}, all {in_scope + len(oos)}"
+    )
+    if in_scope < cfg.min_in_scope:
+        errors.append(f"in-scope total {in_scope} (< {cfg.min_in_scope})")
+
+    # duplicates within / across the files of this set
+    seen: dict[str, str] = {}
+    for name, rows in data.items():
+        for text, intent, fid in rows:
+            label = f"{name}:{intent}{'/' + fid if fid else ''}"
+            key = normalise(text)
+            if not key:
+                errors.append(f"{label}: {text!r} is empty after removing punctuation")
+            elif key in seen:
+                errors.append(f"duplicate: {text!r} in {label} and {seen[key]}")
+            else:
+                seen[key] = label
+
+    # independence from the training data (and from other evaluation sets)
+    ref, problems = reference_texts(cfg.independent_of)
+    errors += problems
+    sources = ["data/nlu/*.yml", "examples/questions of data/knowledge/*.yml"]
+    sources += [f"{d}/*.yml" for d in cfg.independent_of]
+    print(f"== compared with {len(ref)} distinct reference sentences ({', '.join(sources)})")
+    collisions = 0
+    for name, rows in data.items():
+        for row in rows:
+            source = ref.get(normalise(row.text))
+            if source:
+                collisions += 1
+                errors.append(f"verbatim in {source}: {name} {row.text!r}")
+    print(f"   verbatim collisions: {collisions}")
+
+    if errors:
+        print(f"\nFAILED: {cfg.title} ({len(errors)} problems):")
+        for err in errors:
+            print("  -", err)
+        return False
+    print(f"\nOK: {cfg.title} passes all checks")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("set", nargs="?", choices=sorted(SETS), help="default: all sets")
+    args = parser.parse_args(argv)
+    names = [args.set] if args.set else list(SETS)
+
+    results: dict[str, bool] = {}
+    for i, name in enumerate(names):
+        if i:
+            print()
+        print(f"##### {name} ({SETS[name].directory})")
+        results[name] = check_set(SETS[name])
+    if len(names) > 1:
+        summary = ", ".join(f"{n} {'OK' if ok else 'FAILED'}" for n, ok in results.items())
+        print(f"\n##### {summary}")
+    return 0 if all(results.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
