@@ -1,0 +1,367 @@
+"use strict";
+/* Ticket console: list with filters, details, timeline and actions.
+   Data comes from /console/api/tickets*; every change sends X-CSRF-Token and
+   the version the page showed, so a ticket changed by someone else is not
+   overwritten. Text from the server is only ever set with textContent. */
+(function () {
+  var PAGE_SIZE = 20;
+  var ROLE_NAMES = { agent: "客服坐席", supervisor: "班长/质检", department: "承办部门" };
+  var CHANNEL_NAMES = { webchat: "网页咨询", wechat: "微信公众号", telegram: "Telegram", rest: "接口" };
+  var EVENT_NAMES = {
+    created: "受理", assigned: "派发", transferred: "转派", accepted: "签收",
+    returned: "退回", replied: "答复", notified: "已告知市民", rated: "市民评价",
+    reopened: "重新办理", closed: "办结", note: "备注", escalated: "督办",
+    priority_changed: "调整优先级", merged: "合并"
+  };
+  var RATING_NAMES = ["", "非常不满意", "不满意", "基本满意", "满意", "非常满意"];
+  var OPEN = ["new", "assigned", "reopened"];
+
+  var state = { me: null, meta: null, offset: 0, total: 0, current: null, names: {} };
+
+  function $(id) { return document.getElementById(id); }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined && text !== null) { node.textContent = String(text); }
+    return node;
+  }
+
+  function fmt(iso) {
+    if (!iso) { return "—"; }
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) { return iso; }
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " +
+      two(d.getHours()) + ":" + two(d.getMinutes());
+  }
+
+  function shortDate(iso) {
+    var full = fmt(iso);
+    return full.length > 5 ? full.slice(5) : full;  // "12-04 23:59" in the list
+  }
+
+  function actorName(actor) {
+    if (actor === "citizen") { return "市民"; }
+    if (actor === "system") { return "系统"; }
+    if (actor === "bot") { return "智能助手"; }
+    if (actor.indexOf("api:") === 0) { return "工单系统（" + actor.slice(4) + "）"; }
+    return actor;
+  }
+
+  function api(path, options) {
+    options = options || {};
+    var init = { credentials: "same-origin", headers: { "Accept": "application/json" } };
+    if (options.body !== undefined) {
+      init.method = "POST";
+      init.headers["Content-Type"] = "application/json";
+      init.headers["X-CSRF-Token"] = state.me ? state.me.csrf_token : "";
+      init.body = JSON.stringify(options.body);
+    }
+    return fetch(path, init).then(function (resp) {
+      if (resp.status === 401) {
+        window.location.assign("/console/login");
+        throw new Error("signed out");
+      }
+      return resp.json().then(function (body) { return { status: resp.status, body: body }; });
+    });
+  }
+
+  function fill(select, items, keepFirst) {
+    while (select.options.length > (keepFirst ? 1 : 0)) { select.remove(select.options.length - 1); }
+    items.forEach(function (item) {
+      var option = el("option", null, item.name);
+      option.value = item.key;
+      select.appendChild(option);
+    });
+  }
+
+  function can(action) { return state.meta.actions.indexOf(action) >= 0; }
+
+  // --- list -----------------------------------------------------------------
+  function query() {
+    var form = $("tk-filters");
+    var params = new URLSearchParams();
+    ["q", "status", "department", "category", "priority"].forEach(function (name) {
+      var value = form.elements[name].value.trim();
+      if (value) { params.set(name, value); }
+    });
+    var flag = form.querySelector("input[name=flag]:checked").value;
+    if (flag) { params.set("flag", flag); }
+    params.set("limit", String(PAGE_SIZE));
+    params.set("offset", String(state.offset));
+    return params.toString();
+  }
+
+  function badge(text, kind) { return el("span", "tk-badge tk-badge-" + kind, text); }
+
+  function deadlineCell(ticket) {
+    var cell = el("td", "tk-deadline");
+    var when = el("span", null, shortDate(ticket.deadline));
+    when.title = fmt(ticket.deadline);
+    cell.appendChild(when);
+    var marks = el("div", "tk-marks");
+    if (ticket.flags.overdue) { marks.appendChild(badge("超期", "danger")); }
+    else if (ticket.flags.due_soon) { marks.appendChild(badge("临期", "warn")); }
+    if (ticket.flags.escalated) { marks.appendChild(badge("督办", "danger-outline")); }
+    if (marks.childNodes.length) { cell.appendChild(marks); }
+    return cell;
+  }
+
+  function row(ticket) {
+    var tr = el("tr");
+    tr.tabIndex = 0;
+    tr.dataset.number = ticket.number;
+    if (ticket.flags.overdue) { tr.classList.add("is-overdue"); }
+    else if (ticket.flags.due_soon) { tr.classList.add("is-due-soon"); }
+    if (state.current && state.current.number === ticket.number) { tr.classList.add("is-selected"); }
+    tr.appendChild(el("td", "tk-number", ticket.number));
+    var kind = el("td", "tk-kind", ticket.category_name);
+    kind.appendChild(el("small", null, ticket.type_name));
+    tr.appendChild(kind);
+    tr.appendChild(el("td", "tk-desc-cell", ticket.description));
+    tr.appendChild(el("td", "tk-dept-cell", ticket.department_name));
+    var status = el("td");
+    status.appendChild(badge(ticket.status_name, "status-" + ticket.status));
+    tr.appendChild(status);
+    tr.appendChild(el("td", "tk-prio-" + ticket.priority, state.names.priority[ticket.priority]));
+    tr.appendChild(deadlineCell(ticket));
+    tr.addEventListener("click", function () { openTicket(ticket.number); });
+    tr.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { openTicket(ticket.number); }
+    });
+    return tr;
+  }
+
+  function loadList() {
+    return api("/console/api/tickets?" + query()).then(function (result) {
+      var rows = $("tk-rows");
+      rows.textContent = "";
+      if (result.status !== 200) {
+        $("tk-summary").textContent = result.body.message || "查询失败";
+        return;
+      }
+      var page = result.body;
+      state.total = page.total;
+      page.items.forEach(function (ticket) { rows.appendChild(row(ticket)); });
+      $("tk-empty").hidden = page.items.length > 0;
+      var overdue = page.items.filter(function (t) { return t.flags.overdue; }).length;
+      $("tk-summary").textContent = "共 " + page.total + " 张工单" +
+        (overdue ? "，本页 " + overdue + " 张已超期" : "");
+      var pages = Math.max(1, Math.ceil(page.total / PAGE_SIZE));
+      $("tk-page").textContent = "第 " + (Math.floor(state.offset / PAGE_SIZE) + 1) + " / " + pages + " 页";
+      $("tk-prev").disabled = state.offset === 0;
+      $("tk-next").disabled = state.offset + PAGE_SIZE >= page.total;
+    });
+  }
+
+  // --- one ticket -------------------------------------------------------------
+  function accepted(ticket) {
+    for (var i = ticket.events.length - 1; i >= 0; i--) {
+      var kind = ticket.events[i].kind;
+      if (kind === "accepted") { return true; }
+      if (kind === "assigned" || kind === "transferred") { return false; }
+    }
+    return false;
+  }
+
+  function allowed(action, ticket) {
+    if (!can(action)) { return false; }
+    var open = OPEN.indexOf(ticket.status) >= 0;
+    switch (action) {
+      case "reply": return ticket.status === "assigned";
+      case "accept": return ticket.status === "assigned" && !accepted(ticket);
+      case "return": return ticket.status === "assigned";
+      case "assign": return open;
+      case "note": return true;
+      default: return ticket.status !== "closed";
+    }
+  }
+
+  function eventDetail(event) {
+    var d = event.data || {};
+    var parts = [];
+    if (d.department_name) { parts.push("→ " + d.department_name); }
+    if (d.deadline && event.kind !== "escalated") { parts.push("期限 " + fmt(d.deadline)); }
+    if (d.to) { parts.push(state.names.priority[d.from] + " → " + state.names.priority[d.to]); }
+    if (d.rating) { parts.push(d.rating + " 分（" + RATING_NAMES[d.rating] + "）"); }
+    if (d.into) { parts.push("并入 " + d.into); }
+    if (d.channel && event.kind === "notified") { parts.push(CHANNEL_NAMES[d.channel] || d.channel); }
+    if (d.reason) { parts.push("说明：" + d.reason); }
+    return parts.join(" · ");
+  }
+
+  function timeline(ticket) {
+    var list = $("d-timeline");
+    list.textContent = "";
+    ticket.events.slice().reverse().forEach(function (event) {
+      var item = el("li", "tk-event tk-event-" + event.kind);
+      var head = el("div", "tk-event-head");
+      head.appendChild(el("strong", null, EVENT_NAMES[event.kind] || event.kind));
+      head.appendChild(el("span", "tk-event-actor", actorName(event.actor)));
+      head.appendChild(el("time", null, fmt(event.at)));
+      item.appendChild(head);
+      var detail = eventDetail(event);
+      if (detail) { item.appendChild(el("p", "tk-event-detail", detail)); }
+      if (event.data && event.data.text) { item.appendChild(el("p", "tk-event-text", event.data.text)); }
+      list.appendChild(item);
+    });
+  }
+
+  function badges(ticket) {
+    var box = $("d-badges");
+    box.textContent = "";
+    box.appendChild(badge(ticket.status_name, "status-" + ticket.status));
+    if (ticket.flags.overdue) { box.appendChild(badge("已超期", "danger")); }
+    else if (ticket.flags.due_soon) { box.appendChild(badge("24小时内到期", "warn")); }
+    if (ticket.flags.escalated) { box.appendChild(badge("已督办", "danger-outline")); }
+  }
+
+  function show(ticket) {
+    state.current = ticket;
+    $("tk-placeholder").hidden = true;
+    $("tk-ticket").hidden = false;
+    $("d-number").textContent = "工单 " + ticket.number;
+    $("d-sub").textContent = ticket.type_name + " · " + ticket.category_name;
+    badges(ticket);
+    $("d-description").textContent = ticket.description;
+    $("d-location").textContent = ticket.location || "—";
+    $("d-occurred").textContent = ticket.occurred_at || "—";
+    $("d-channel").textContent = CHANNEL_NAMES[ticket.channel] || ticket.channel;
+    $("d-created").textContent = fmt(ticket.created_at);
+    $("d-name").textContent = ticket.anonymous ? "匿名" : (ticket.contact_name || "未留");
+    $("d-phone").textContent = ticket.contact_phone || "未留";
+    $("d-id").textContent = ticket.id_number || "未留";
+    $("d-department").textContent = ticket.department_name;
+    $("d-deadline").textContent = fmt(ticket.deadline);
+    $("d-priority").textContent = state.names.priority[ticket.priority];
+    $("d-notified").textContent = ticket.reply ? (ticket.notified ? "已告知" : "未送达，请电话告知") : "—";
+    $("d-rating").textContent = ticket.rating ? ticket.rating + " 分（" + RATING_NAMES[ticket.rating] + "）" : "—";
+    $("d-reply-box").hidden = !ticket.reply;
+    $("d-reply").textContent = ticket.reply || "";
+    var comments = $("d-comments");
+    comments.textContent = "";
+    ticket.citizen_comments.forEach(function (c) { comments.appendChild(el("li", null, c)); });
+    $("d-comments-box").hidden = ticket.citizen_comments.length === 0;
+    var any = false;
+    document.querySelectorAll(".tk-action").forEach(function (form) {
+      form.hidden = !allowed(form.dataset.action, ticket);
+      any = any || !form.hidden;
+    });
+    $("d-actions").hidden = !any;
+    $("d-error").hidden = true;
+    timeline(ticket);
+    document.querySelectorAll("#tk-rows tr").forEach(function (tr) {
+      tr.classList.toggle("is-selected", tr.dataset.number === ticket.number);
+    });
+  }
+
+  function openTicket(number) {
+    return api("/console/api/tickets/" + encodeURIComponent(number)).then(function (result) {
+      if (result.status === 200) {
+        $("d-notice").hidden = true;
+        show(result.body.ticket);
+      } else {
+        $("tk-ticket").hidden = true;
+        $("tk-placeholder").hidden = false;
+        $("tk-placeholder").textContent = result.body.message || "工单不存在";
+      }
+    });
+  }
+
+  function submitAction(form) {
+    var ticket = state.current;
+    var body = { version: ticket.version };
+    Array.prototype.forEach.call(form.elements, function (field) {
+      if (field.name && field.value.trim()) { body[field.name] = field.value.trim(); }
+    });
+    var button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    api("/console/api/tickets/" + encodeURIComponent(ticket.number) + "/" + form.dataset.action,
+      { body: body }).then(function (result) {
+      if (result.status === 200) {
+        form.reset();
+        show(result.body.ticket);
+        var notice = $("d-notice");
+        notice.hidden = false;
+        notice.textContent = form.dataset.action === "reply"
+          ? (result.body.notified ? "办理结果已提交，并已告知市民。" : "办理结果已提交，但未能送达市民，请电话告知。")
+          : "操作成功。";
+        return loadList();
+      }
+      var error = $("d-error");
+      error.hidden = false;
+      error.textContent = (result.body.message || "操作失败") +
+        (result.status === 400 && result.body.error ? "（" + result.body.error + "）" : "");
+      if (result.status === 404) { return loadList(); }
+      return null;
+    }).catch(function () {
+      $("d-error").hidden = false;
+      $("d-error").textContent = "网络异常，请稍后重试";
+    }).finally(function () { button.disabled = false; });
+  }
+
+  // --- start ------------------------------------------------------------------
+  function setUp(me, meta) {
+    state.me = me;
+    state.meta = meta;
+    state.names.priority = {};
+    meta.priorities.forEach(function (p) { state.names.priority[p.key] = p.name; });
+    $("tk-user-name").textContent = me.display_name;
+    $("tk-user-role").textContent = ROLE_NAMES[me.role] || me.role;
+    $("tk-desk-link").hidden = me.role === "department";
+    fill($("f-status"), meta.statuses, true);
+    fill($("f-department"), meta.departments, true);
+    fill($("f-category"), meta.categories, true);
+    fill($("f-priority"), meta.priorities, true);
+    fill($("a-department"), meta.assignable, false);
+    fill($("a-priority"), meta.priorities, false);
+    if (me.role === "department") {
+      $("f-department").hidden = true;
+      var dept = meta.departments.filter(function (d) { return d.key === me.department; })[0];
+      if (dept) { $("tk-user-role").textContent = dept.name; }
+    }
+  }
+
+  function bind() {
+    $("tk-filters").addEventListener("submit", function (event) {
+      event.preventDefault();
+      state.offset = 0;
+      loadList();
+    });
+    $("tk-reset").addEventListener("click", function () {
+      $("tk-filters").reset();
+      state.offset = 0;
+      loadList();
+    });
+    $("tk-prev").addEventListener("click", function () {
+      state.offset = Math.max(0, state.offset - PAGE_SIZE);
+      loadList();
+    });
+    $("tk-next").addEventListener("click", function () {
+      state.offset += PAGE_SIZE;
+      loadList();
+    });
+    document.querySelectorAll(".tk-action").forEach(function (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        submitAction(form);
+      });
+    });
+    $("tk-logout").addEventListener("click", function () {
+      api("/console/logout", { body: {} }).finally(function () {
+        window.location.assign("/console/login");
+      });
+    });
+  }
+
+  Promise.all([api("/console/api/me"), api("/console/api/ticket-meta")]).then(function (results) {
+    setUp(results[0].body, results[1].body);
+    bind();
+    var wanted = new URLSearchParams(window.location.search).get("ticket");
+    return loadList().then(function () { if (wanted) { return openTicket(wanted); } return null; });
+  }).catch(function () {
+    $("tk-summary").textContent = "加载失败，请刷新页面";
+  });
+  window.setInterval(function () { if (state.meta) { loadList(); } }, 60000);
+})();

@@ -1,0 +1,82 @@
+"""Tickets (工单): the loop from citizen to department and back.
+
+``setup_tickets(app, hub, settings)`` mounts on the front door:
+
+- the REST API for the city's case system (``bot.tickets.api``, ``/api/v1``);
+- the console's ticket pages and JSON views (``bot.tickets.console``,
+  ``/console/tickets``);
+- the hub interceptor that takes the citizens' rating buttons
+  (``bot.tickets.rating``);
+- the deadline sweep as a background task (``bot.tickets.sweep``).
+
+A front door without a ticket database (unit tests with a fake one) gets
+none of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.tickets import api, console
+from bot.tickets.config import TOKENS_ENV, env_value, parse_tokens, sweep_seconds
+from bot.tickets.context import TICKETS_KEY, TicketContext
+from bot.tickets.notify import Notifier
+from bot.tickets.rating import RatingInterceptor
+from bot.tickets.service import TicketService
+from bot.tickets.sweep import Sweeper, run_forever
+
+if TYPE_CHECKING:
+    from bot.db import Database
+    from bot.hub import Hub
+
+__all__ = ["TICKETS_KEY", "TicketContext", "setup_tickets"]
+
+log = logging.getLogger(__name__)
+
+
+def setup_tickets(app: web.Application, hub: Hub, settings: Settings) -> TicketContext | None:
+    """Mount the ticket loop; call after the channels are registered on ``hub``."""
+    if getattr(hub.db, "tickets", None) is None:
+        log.info("no ticket database; ticket API, console pages and sweep are off")
+        return None
+    db: Database = hub.db  # type: ignore[assignment]  # the hub only needs a DataLayer
+    clients = parse_tokens(env_value(TOKENS_ENV, settings.extra), db.routing.departments)
+    notifier = Notifier(hub, db)
+    ctx = TicketContext(
+        db=db,
+        hub=hub,
+        store=hub.store,
+        notifier=notifier,
+        service=TicketService(db, notifier),
+        sweeper=Sweeper(db, hub.store, notifier),
+        api_clients=clients,
+        sweep_seconds=sweep_seconds(settings.extra),
+    )
+    app[TICKETS_KEY] = ctx
+    hub.add_interceptor(RatingInterceptor(db, hub.store))
+    api.add_routes(app)
+    console.add_routes(app)
+    app.cleanup_ctx.append(_sweep_job)
+    if not clients:
+        log.info("%s unset: the ticket REST API refuses every request", TOKENS_ENV)
+    return ctx
+
+
+async def _sweep_job(app: web.Application) -> AsyncIterator[None]:
+    """Run the deadline sweep in the background while the app runs."""
+    ctx = app[TICKETS_KEY]
+    task = None
+    if ctx.sweep_seconds > 0:
+        task = asyncio.create_task(run_forever(ctx.sweeper, ctx.sweep_seconds), name="ticket-sweep")
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

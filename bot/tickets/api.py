@@ -1,0 +1,145 @@
+"""REST API for the city's case system: ``/api/v1/tickets``.
+
+``GET  /api/v1/tickets``                    list (filters, ``limit``/``offset``)
+``GET  /api/v1/tickets/{number}``           one ticket with its timeline
+``POST /api/v1/tickets/{number}/assign``    ``{"department", "reason"?, "version"?}``
+``POST /api/v1/tickets/{number}/reply``     ``{"text", "version"?}`` (the citizen is told)
+``POST /api/v1/tickets/{number}/close``     ``{"reason"?, "version"?}``
+``POST /api/v1/tickets/{number}/notes``     ``{"text", "version"?}``
+``GET  /api/v1/openapi.json``               the OpenAPI 3 description (docs/openapi.yaml)
+
+Every request but the description carries ``Authorization: Bearer <token>``
+with a token of ``CASE_API_TOKENS``; the token is checked (constant time,
+against every configured token) before the body is read. Errors are
+``{"error": "..."}`` with 400 (bad input), 401 (token), 403 (not allowed for
+this token), 404 (unknown ticket, or another department's ticket for a
+department-bound token), 409 (invalid transition; stale ``version``, with
+``current_version``) or 413 (body too large); nothing is changed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import yaml
+from aiohttp import web
+
+from bot import config
+from bot.tickets.access import Principal, detail, summary
+from bot.tickets.config import ApiClient
+from bot.tickets.context import context
+from bot.tickets.errors import BadInput, TicketError
+from bot.tickets.http import json_ok, read_json
+from bot.tickets.query import list_tickets, parse_filter
+
+PREFIX = "/api/v1"
+OPENAPI_PATH = config.ROOT / "docs" / "openapi.yaml"
+ACTIONS = {"assign": "assign", "reply": "reply", "close": "close", "notes": "note"}
+UNAUTHORIZED_ZH = "未授权：缺少或错误的访问令牌"
+
+ApiHandler = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
+
+
+def find_client(header: str, clients: list[ApiClient]) -> ApiClient | None:
+    """The client whose token the ``Authorization`` header carries, or None.
+
+    Every configured token is compared (``hmac.compare_digest``), so the time
+    taken does not tell which one came closest.
+    """
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    given = token.strip().encode()
+    found = None
+    for client in clients:
+        if hmac.compare_digest(given, client.token.encode()):
+            found = client
+    return found
+
+
+def authenticated(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        client = find_client(request.headers.get("Authorization", ""), context(request).api_clients)
+        if client is None:
+            return web.json_response(
+                {"error": "missing or wrong bearer token", "message": UNAUTHORIZED_ZH},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="hotline-tickets"'},
+            )
+        try:
+            return await handler(request, Principal(client.actor, "api", client.department))
+        except TicketError as exc:
+            return exc.response()
+
+    return guarded
+
+
+@authenticated
+async def list_view(request: web.Request, principal: Principal) -> web.StreamResponse:
+    ctx = context(request)
+    params = dict(request.query)
+    if principal.scoped:
+        if params.get("department") not in (None, "", principal.department):
+            return json_ok({"items": [], "total": 0, "limit": 0, "offset": 0, "next_offset": None})
+        params["department"] = principal.department or ""
+    try:
+        f = parse_filter(params, ctx.db)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    page = await list_tickets(ctx.db, f)
+    now = ctx.db.now()
+    end = f.offset + len(page.items)
+    return json_ok(
+        {
+            "items": [summary(t, ctx.db.routing, now) for t in page.items],
+            "total": page.total,
+            "limit": f.limit,
+            "offset": f.offset,
+            "next_offset": end if end < page.total else None,
+        }
+    )
+
+
+@authenticated
+async def get_view(request: web.Request, principal: Principal) -> web.StreamResponse:
+    ctx = context(request)
+    ticket = await ctx.service.get(principal, request.match_info["number"])
+    return json_ok({"ticket": detail(ticket, principal, ctx.db.routing, ctx.db.now())})
+
+
+@authenticated
+async def action_view(request: web.Request, principal: Principal) -> web.StreamResponse:
+    ctx = context(request)
+    number, action = request.match_info["number"], ACTIONS[request.match_info["action"]]
+    body = await read_json(request)
+    outcome = await ctx.service.act(principal, number, action, body)
+    data: dict[str, object] = {
+        "ticket": detail(outcome.ticket, principal, ctx.db.routing, ctx.db.now())
+    }
+    if outcome.notified is not None:
+        data["notified"] = outcome.notified
+    return json_ok(data)
+
+
+@functools.lru_cache(maxsize=1)
+def openapi_document(path: Path = OPENAPI_PATH) -> dict[str, object]:
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict):
+        raise ValueError(f"{path}: not an OpenAPI document")
+    return loaded
+
+
+async def openapi_view(request: web.Request) -> web.StreamResponse:
+    return json_ok(openapi_document())
+
+
+def add_routes(app: web.Application) -> None:
+    actions = "|".join(ACTIONS)
+    app.router.add_get(f"{PREFIX}/openapi.json", openapi_view)
+    app.router.add_get(f"{PREFIX}/tickets", list_view)
+    app.router.add_get(PREFIX + "/tickets/{number}", get_view)
+    app.router.add_post(PREFIX + "/tickets/{number}/{action:(" + actions + ")}", action_view)
