@@ -42,8 +42,8 @@ conversation-tests: ## Rasa test stories against the trained model and the actio
 evaluate: ## train on the training data and report quality on the held-out set
 	@$(PY) scripts/evaluate.py
 
-benchmark: ## load benchmark: front door vs Rasa directly (prints latency, throughput, memory)
-	@$(PY) scripts/benchmark.py
+benchmark: ## load benchmark, front door vs Rasa directly (ARGS=--quick for a 4-minute run)
+	@$(PY) scripts/benchmark.py $(ARGS)
 
 lint: ## ruff and mypy
 	@.venv/bin/ruff check bot channels actions scripts tests

@@ -10,6 +10,7 @@ conversation for an agent and is not shown to the citizen.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -107,6 +108,22 @@ class DataLayer(Protocol):
     def events(self) -> EventLog: ...
 
 
+class RouteHooks(Protocol):
+    """Front-door handling around routing (the console's handoff: cancel, callback, rating).
+
+    ``before_route`` may answer a message itself (it then reaches neither Rasa
+    nor the agents); ``after_route`` sees every Rasa turn's result, e.g. to add
+    the queue position after a handoff signal. Both run under the
+    conversation's lock.
+    """
+
+    async def before_route(self, msg: InboundMessage, state: str) -> HandleResult | None: ...
+
+    async def after_route(
+        self, msg: InboundMessage, state_before: str, result: HandleResult
+    ) -> HandleResult: ...
+
+
 class Router:
     """Routes one message and keeps the transcript and quality events."""
 
@@ -114,6 +131,8 @@ class Router:
         self.store = store
         self.db = db
         self.rasa = rasa
+        self.hooks: RouteHooks | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     async def state(self, conversation_id: str) -> str:
         return await self.store.hget(conv_key(conversation_id), "state") or "bot"
@@ -131,9 +150,16 @@ class Router:
     async def route(self, msg: InboundMessage) -> HandleResult:
         """Produce the result of one message (runs under the conversation lock)."""
         state = await self.state(msg.conversation_id)
+        if self.hooks is not None:
+            answered = await self.hooks.before_route(msg, state)
+            if answered is not None:
+                return answered
         if state in AGENT_STATES:
             return await self._to_agents(msg, state)
-        return await self._rasa_turn(msg)
+        result = await self._rasa_turn(msg)
+        if self.hooks is not None:
+            result = await self.hooks.after_route(msg, state, result)
+        return result
 
     async def _to_agents(self, msg: InboundMessage, state: str) -> HandleResult:
         payload = {
@@ -162,7 +188,8 @@ class Router:
                 visible.append(OutboundMessage.from_rasa_dict(item))
             else:
                 await self._request_handoff(msg, handoff)
-        await self.record("answered", msg.conversation_id, {"replies": len(visible)})
+        # Statistics only: recorded off the citizen's critical path.
+        self.record_soon("answered", msg.conversation_id, {"replies": len(visible)})
         return HandleResult(visible, "ok")
 
     async def _request_handoff(self, msg: InboundMessage, handoff: dict[str, Any]) -> None:
@@ -243,6 +270,17 @@ class Router:
             )
         except Exception as exc:  # the citizen still gets an answer; details stay out of logs
             logger.error("transcript %s append failed: %s", direction, type(exc).__name__)
+
+    def record_soon(self, kind: str, conversation_id: str, data: dict[str, Any]) -> None:
+        """Record an event in the background (kept referenced until done)."""
+        task = asyncio.get_running_loop().create_task(self.record(kind, conversation_id, data))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def flush(self) -> None:
+        """Wait for background event writes (shutdown, tests)."""
+        if self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
 
     async def record(self, kind: str, conversation_id: str, data: dict[str, Any]) -> None:
         try:

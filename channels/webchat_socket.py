@@ -98,8 +98,11 @@ class Connection:
         """A store event for this session: a typing signal, or new transcript entries."""
         if event.get("type") == "typing":
             await self._send({"type": "typing", "on": bool(event.get("on"))})
-        else:
-            await self.sync()
+            return
+        upto = event.get("upto")
+        if isinstance(upto, int) and self._last_seq is not None and self._last_seq >= upto:
+            return  # this socket already sent everything the event announces
+        await self.sync()
 
     async def sync(self) -> None:
         """Send every transcript entry after the last one this socket sent."""
@@ -157,7 +160,8 @@ class Connection:
         async with self._sync_lock:  # the hint must not overtake a reply
             await self._catch_up()
             await self._typing_hint(status)
-        await self._fanout.publish(self.session_id, {"type": "sync"})  # the session's other tabs
+        # The session's other tabs; "upto" lets this socket skip its own echo.
+        await self._fanout.publish(self.session_id, {"type": "sync", "upto": self._last_seq})
 
     def _inbound(self, frame: ClientMessage) -> InboundMessage:
         # Scoping the id by session keeps one session from suppressing another's

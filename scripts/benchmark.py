@@ -38,6 +38,7 @@ import logging
 import os
 import platform
 import resource
+import shlex
 import signal
 import subprocess
 import sys
@@ -73,6 +74,7 @@ from benchmark_report import (
 log = logging.getLogger("benchmark")
 
 OUT_DIR = ROOT / "var" / "benchmark"
+PHASES = ("sequential", "human", "saturation", "wechat")
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class Plan:
     wechat_burst: int
     wechat_burst_duration: float
     seed: int
+    phases: tuple[str, ...]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -109,7 +112,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--action-server-url", help="its action server (with --rasa-url)")
     parser.add_argument("--frontdoor-url", help="reuse a running front door (needs --rasa-url)")
     parser.add_argument("--wechat-token", help="WECHAT_TOKEN of a reused front door")
+    parser.add_argument(
+        "--wechat-api-port",
+        type=int,
+        help="port of the fake WeChat API (a reused front door's WECHAT_API_BASE_URL)",
+    )
+    parser.add_argument("--wechat-app-id", help="WECHAT_APP_ID of a reused front door")
+    parser.add_argument("--wechat-app-secret", help="WECHAT_APP_SECRET of a reused front door")
     parser.add_argument("--skip-wechat", action="store_true")
+    parser.add_argument(
+        "--phases",
+        default=",".join(PHASES),
+        help="which loads to run, comma-separated (default: all of %(default)s)",
+    )
+    parser.add_argument(
+        "--frontdoor-cmd",
+        help="command that starts the front door instead of `python -m bot` "
+        "(a branch, a profiler: 'py-spy record -o fd.svg -- .venv/bin/python -m bot')",
+    )
     parser.add_argument("--startup-timeout", type=float, default=900.0)
     parser.add_argument("--json", type=Path, default=OUT_DIR / "report.json")
     return parser.parse_args(argv)
@@ -130,6 +150,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
         wechat_burst=32,
         wechat_burst_duration=6.0 if quick else 15.0,
         seed=args.seed,
+        phases=tuple(p for p in args.phases.split(",") if p in PHASES),
     )
 
 
@@ -294,18 +315,23 @@ async def _phases(
     report: dict[str, Any],
     all_runs: list[Run],
 ) -> None:
-    phases = report["phases"]
-    seq = await phase_sequential(paths, plan, reference, probe)
-    phases["sequential"] = {name: summarize(run) for name, run in seq.items()}
-    human = await phase_human(paths, plan, reference, probe)
-    phases["human"] = {name: summarize(run) for name, run in human.items()}
-    sat = await phase_saturation(paths, plan, reference, probe)
-    phases["saturation"] = [
-        {"concurrency": c, **{name: summarize(run) for name, run in runs.items()}}
-        for c, runs in sat
-    ]
-    all_runs += [*seq.values(), *human.values(), *(r for _, runs in sat for r in runs.values())]
-    if paths.wechat is not None:
+    phases, wanted = report["phases"], plan.phases
+    if "sequential" in wanted:
+        seq = await phase_sequential(paths, plan, reference, probe)
+        phases["sequential"] = {name: summarize(run) for name, run in seq.items()}
+        all_runs += seq.values()
+    if "human" in wanted:
+        human = await phase_human(paths, plan, reference, probe)
+        phases["human"] = {name: summarize(run) for name, run in human.items()}
+        all_runs += human.values()
+    if "saturation" in wanted:
+        sat = await phase_saturation(paths, plan, reference, probe)
+        phases["saturation"] = [
+            {"concurrency": c, **{name: summarize(run) for name, run in runs.items()}}
+            for c, runs in sat
+        ]
+        all_runs += [run for _, runs in sat for run in runs.values()]
+    if paths.wechat is not None and "wechat" in wanted:
         wechat = await phase_wechat(paths.wechat, plan, reference, probe)
         phases["wechat"] = {name: summarize(run) for name, run in wechat.items()}
         all_runs += wechat.values()
@@ -350,13 +376,7 @@ def check_model(args: argparse.Namespace) -> None:
         raise SystemExit("no trained model in models/: run `make train` first")
 
 
-def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    args = parse_args(argv)
-    check_model(args)
-    plan = make_plan(args)
+def build_services(args: argparse.Namespace) -> Services:
     options = Options(
         rasa_url=args.rasa_url,
         frontdoor_url=args.frontdoor_url,
@@ -364,25 +384,44 @@ def main(argv: list[str] | None = None) -> int:
         redis=args.redis,
         redis_url=args.redis_url,
         wechat_token=args.wechat_token,
-        wechat_api_port=free_port(),
+        wechat_api_port=args.wechat_api_port or free_port(),
         log_dir=OUT_DIR / "logs",
         startup_timeout=args.startup_timeout,
+        frontdoor_cmd=shlex.split(args.frontdoor_cmd) if args.frontdoor_cmd else None,
     )
+    services = Services(options)
+    services.wechat_app_id = args.wechat_app_id or services.wechat_app_id
+    services.wechat_app_secret = args.wechat_app_secret or services.wechat_app_secret
+    return services
+
+
+def write_report(report: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+    sys.stdout.write(format_report(report) + f"\n\nJSON report: {path}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    args = parse_args(argv)
+    check_model(args)
+    plan = make_plan(args)
+    services = build_services(args)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.monotonic()
     try:
-        with Services(options) as services:
+        with services:
             report = asyncio.run(run_benchmark(services, plan, args))
     except KeyboardInterrupt:
         log.warning("interrupted: every process started by the benchmark was stopped")
         return 130
-    except RuntimeError as exc:
-        log.error("benchmark failed: %s (logs in %s)", exc, options.log_dir)
+    except Exception as exc:  # the processes are stopped; say where to look
+        log.exception("benchmark failed: %s (logs in %s)", exc, services.options.log_dir)
         return 2
     report["meta"]["duration_s"] = round(time.monotonic() - started, 1)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2))
-    sys.stdout.write(format_report(report) + f"\n\nJSON report: {args.json}\n")
+    write_report(report, args.json)
     return 0 if all(t["verdict"] != "FAIL" for t in report["targets"]) else 1
 
 

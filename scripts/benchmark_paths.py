@@ -43,6 +43,13 @@ TURN_TIMEOUT = 30.0
 WS_SETTLE = 0.2  # wait for straggling frames before a widget conversation is judged
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=TURN_TIMEOUT)
 _SPACE = re.compile(r"\s+")
+#: Start of the front door's polite busy reply (bot.hub_routing.BUSY_TEXT): Rasa
+#: was down or slower than RASA_TIMEOUT. Counted as an error, not a wrong reply.
+BUSY_MARKER = "系统繁忙"
+
+
+def _busy(texts: Sequence[str]) -> bool:
+    return any(text.startswith(BUSY_MARKER) for text in texts)
 
 
 @dataclass
@@ -239,7 +246,11 @@ class WebChatConversation(Conversation):
                 turn.error = failure
                 return
             acked = any(f.get("type") == "ack" and f.get("id") == client_id for f in self.frames)
-            if acked and len(_replies_after(self.frames, client_id)) >= wanted:
+            replies = _replies_after(self.frames, client_id)
+            if acked and _busy(replies):
+                turn.error = "busy reply"
+                return
+            if acked and len(replies) >= wanted:
                 return
             if self.reader.done():
                 turn.error = "socket closed"
@@ -419,6 +430,8 @@ class WeChatConversation(Conversation):
             await asyncio.wait_for(self._until_delivered(turn, delivered), TURN_TIMEOUT)
         turn.replies = delivered
         turn.latency = time.perf_counter() - started
+        if _busy(delivered):
+            turn.error = "busy reply"
 
     async def _post(self, text: str) -> str | None:
         timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
@@ -442,7 +455,7 @@ class WeChatConversation(Conversation):
         pushes = self.path.api.pushes
         event = self.path.api.event(self.openid)
         while compare_wechat(delivered, turn.expected) not in ("ok", "duplicated"):
-            if turn.expected is None and delivered:
+            if (turn.expected is None and delivered) or _busy(delivered):
                 return
             event.clear()
             fresh = pushes.get(self.openid, [])[self.pushed_seen :]

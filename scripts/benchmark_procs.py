@@ -161,6 +161,7 @@ class Options:
     wechat_api_port: int
     log_dir: Path
     startup_timeout: float
+    frontdoor_cmd: list[str] | None = None  # default: python -m bot
 
 
 @dataclass
@@ -276,7 +277,7 @@ class Services:
         if self.options.redis:
             self.redis_prefix = f"hotline-bench-{secrets.token_hex(4)}"
             env |= {"REDIS_URL": self.options.redis_url, "REDIS_PREFIX": self.redis_prefix}
-        argv = [str(VENV_BIN / "python"), "-m", "bot"]
+        argv = self.options.frontdoor_cmd or [str(VENV_BIN / "python"), "-m", "bot"]
         self._spawn("frontdoor", f"http://127.0.0.1:{port}", argv, env)
 
     # --- readiness -------------------------------------------------------

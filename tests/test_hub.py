@@ -99,6 +99,7 @@ async def test_rasa_turn_is_answered_and_transcribed(
     assert call["metadata"]["channel"] == "test" and call["metadata"]["message_id"] == "m1"
     entries = await hub.history("test:u1")
     assert [(e.direction, e.text) for e in entries] == [("in", "你好"), ("out", "echo: 你好")]
+    await hub.router.flush()  # the "answered" statistic is written in the background
     assert hub.db.events.kinds() == ["answered"]  # type: ignore[attr-defined]
     assert sent(hub) == []
 
@@ -301,6 +302,7 @@ async def test_hub_with_the_real_database_on_sqlite(
             ("out", "您好，我是小李"),
         ]
         assert entries[1].message_id == "m1#0" and entries[-1].sender == "agent:li"
+        await hub.router.flush()
         counts = await db.events.counts()
         assert counts == {"answered": 2, "handoff_queued": 1, "to_agent": 1}
     finally:
