@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.config import Settings, load_settings
+from bot.console import setup_console
 from bot.health import HealthChecker
 from bot.hub import Hub
 from bot.rasa_client import RasaClient
 from bot.store import SharedStore, StoreUnavailable, make_store
+from bot.tickets import setup_tickets
 from channels.base import Channel
 from channels.registry import enabled_channels
 
@@ -66,6 +68,8 @@ def create_app(
         hub.register_channel(channel)
         channel.add_routes(app)
     app.cleanup_ctx.append(_lifecycle)
+    setup_console(app, hub)  # after _lifecycle: its sweep and sockets need the database
+    setup_tickets(app, hub, settings)  # after _lifecycle: its sweep needs the database
     return app
 
 

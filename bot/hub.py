@@ -21,7 +21,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from bot.config import Settings
@@ -50,6 +50,11 @@ POLL_INTERVAL = 0.5
 DELIVER_WINDOW = 600.0  # how long a pending reply may still be pushed
 RESULTS_CHANNEL = "hub:results"
 
+#: A hook that may answer a message itself (e.g. a ticket rating button) before
+#: it is routed to Rasa or an agent; ``None`` lets it through. Runs under the
+#: conversation lock, so it is serial with the conversation's other messages.
+Interceptor = Callable[[InboundMessage], Awaitable["HandleResult | None"]]
+
 
 def _key(kind: str, msg: InboundMessage) -> str:
     return f"{kind}:{msg.channel}:{msg.message_id}"
@@ -75,6 +80,7 @@ class Hub:
         self.settings = settings
         self.router = Router(store, db, rasa)
         self.channels: dict[str, Channel] = {}
+        self.interceptors: list[Interceptor] = []
         #: Upper bound of ``wait=None``: a few Rasa turns queued ahead, plus a lock expiry.
         self.max_wait = max(60.0, 3 * settings.rasa_timeout + LOCK_TTL)
         self._events: dict[str, asyncio.Event] = {}
@@ -86,6 +92,10 @@ class Hub:
     # --- lifecycle ----------------------------------------------------------
     def register_channel(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
+
+    def add_interceptor(self, interceptor: Interceptor) -> None:
+        """Let ``interceptor`` answer messages before routing (see :data:`Interceptor`)."""
+        self.interceptors.append(interceptor)
 
     async def start(self) -> None:
         """Listen for results finished by other replicas."""
@@ -99,6 +109,7 @@ class Hub:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.router.flush()
 
     # --- public interface -----------------------------------------------------
     async def handle(self, msg: InboundMessage, wait: float | None = None) -> HandleResult:
@@ -137,6 +148,10 @@ class Hub:
 
     async def set_conversation_state(self, conversation_id: str, state: str) -> None:
         await self.router.set_state(conversation_id, state)
+
+    def wake(self, conversation_id: str) -> None:
+        """Drain the conversation's inbox now (after someone else held its lock)."""
+        self._kick(conversation_id)
 
     # --- inbound path ---------------------------------------------------------
     async def _enqueue_and_wait(self, msg: InboundMessage, wait: float | None) -> HandleResult:
@@ -271,6 +286,10 @@ class Hub:
 
     async def _route(self, msg: InboundMessage) -> HandleResult:
         try:
+            for intercept in self.interceptors:
+                answered = await intercept(msg)
+                if answered is not None:
+                    return answered
             return await self.router.route(msg)
         except StoreUnavailable:
             raise

@@ -29,7 +29,15 @@ log = logging.getLogger(__name__)
 
 _BATCH = 500
 #: Serial primary keys whose PostgreSQL sequences must follow restored ids.
-_SERIALS = {"tickets": "id", "ticket_events": "id", "transcripts": "seq", "events": "id"}
+_SERIALS = {
+    "tickets": "id",
+    "ticket_events": "id",
+    "transcripts": "seq",
+    "events": "id",
+    "users": "id",
+    "handoffs": "id",
+    "handoff_notes": "id",
+}
 
 
 def restore(url: DatabaseUrl, path: Path, *, force: bool = False) -> dict[str, int]:

@@ -134,5 +134,66 @@ events = sa.Table(
     sa.Index("ix_events_at", "at"),
 )
 
+# --- console (migration 0003) ---------------------------------------------
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(40), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(60), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("department", sa.String(60), nullable=True),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("created_at", AwareDateTime(), nullable=False),
+    sa.Column("failed_attempts", sa.Integer(), nullable=False),
+    sa.Column("locked_until", AwareDateTime(), nullable=True),
+    sa.CheckConstraint("role IN ('agent', 'supervisor', 'department')", name="ck_users_role"),
+)
+
+handoffs = sa.Table(
+    "handoffs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(200), nullable=False, index=True),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("priority", sa.String(10), nullable=False),
+    sa.Column("summary", JsonData, nullable=False),
+    sa.Column("queued_at", AwareDateTime(), nullable=False, index=True),
+    sa.Column("claimed_at", AwareDateTime(), nullable=True),
+    sa.Column("claimed_by", sa.String(40), nullable=True),
+    sa.Column("first_agent_message_at", AwareDateTime(), nullable=True),
+    sa.Column("ended_at", AwareDateTime(), nullable=True, index=True),
+    sa.Column("outcome", sa.String(20), nullable=True),
+    sa.Column("rating", sa.SmallInteger(), nullable=True),
+    sa.Column("comment", sa.Text(), nullable=True),
+    sa.CheckConstraint(
+        "outcome IS NULL OR outcome IN "
+        "('handed_back', 'closed', 'abandoned', 'callback', 'requeued')",
+        name="ck_handoffs_outcome",
+    ),
+    sa.CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="ck_handoffs_rating"),
+)
+
+handoff_notes = sa.Table(
+    "handoff_notes",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("conversation_id", sa.String(200), nullable=False, index=True),
+    sa.Column("author", sa.String(60), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("created_at", AwareDateTime(), nullable=False),
+)
+
 #: Tables in dependency order (backup, restore, truncate).
-ALL_TABLES = (tickets, ticket_events, ticket_counters, transcripts, events)
+ALL_TABLES = (
+    tickets,
+    ticket_events,
+    ticket_counters,
+    transcripts,
+    events,
+    users,
+    handoffs,
+    handoff_notes,
+)

@@ -118,10 +118,11 @@ class HeldLock:
     async def release(self) -> None:
         """Stop renewing and delete the lock if it is still ours."""
         if self._renewer is not None:
-            self._renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewer
-            self._renewer = None
+            renewer, self._renewer = self._renewer, None
+            renewer.cancel()
+            # asyncio.wait never raises the renewer's CancelledError, so a
+            # cancellation of the caller itself is not swallowed here.
+            await asyncio.wait([renewer])
         try:
             await self.store.release_lock(self.name, self.token)
         except StoreUnavailable:

@@ -1,0 +1,5 @@
+"""``python -m bot.console``: see :mod:`bot.console.cli`."""
+
+from bot.console.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,229 @@
+"""The agents' live WebSocket, ``GET /console/ws``.
+
+Authentication: the session cookie plus the session's CSRF token, either as
+``?csrf=`` (checked before the upgrade) or in the first frame
+``{"type": "auth", "csrf_token": ...}`` within 10 s. Roles agent and
+supervisor only.
+
+Client -> server: ``{"type": "heartbeat", "status": "online"|"away"}`` (every
+~20 s; keeps presence alive and returns a fresh snapshot),
+``{"type": "watch", "conversation_id": ...}`` (the chat open on screen),
+``{"type": "ping"}``.
+
+Server -> client: ``hello`` (the user), ``queue`` (snapshot: ``items`` waiting,
+``active`` held conversations, ``agents`` present), ``conversation`` (something
+changed in one conversation: fetch its new entries), ``claimed`` (who took a
+queue entry), ``notice`` (a message for this agent), ``error``.
+
+Every replica subscribes once to the hub's ``agents`` channel and to
+``console:events`` and forwards to its own sockets, so a citizen's message
+reaches the holding agent's browsers wherever they are connected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from bot.console.auth import current_session, user_for_socket
+from bot.console.context import Console
+from bot.console.events import CONSOLE_CHANNEL, WATCH_TTL, watch_key
+from bot.console.snapshot import snapshot
+from bot.console.users import User
+from bot.hub_routing import AGENTS_CHANNEL
+from bot.store.base import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+AUTH_TIMEOUT = 10.0
+MAX_FRAME = 16 * 1024
+SOCKET_ROLES = ("agent", "supervisor")
+
+
+@dataclass(eq=False)
+class Seat:
+    ws: web.WebSocketResponse
+    user: User
+    watching: set[str] = field(default_factory=set)
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if not self.ws.closed:
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await self.ws.send_json(frame)
+
+
+class AgentSockets:
+    """The sockets of this replica and the subscriptions that feed them."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.seats: set[Seat] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._snapshot_due: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        for channel in (AGENTS_CHANNEL, CONSOLE_CHANNEL):
+            self._tasks.append(
+                asyncio.create_task(self._listen(channel), name=f"console-{channel}")
+            )
+
+    async def stop(self) -> None:
+        tasks = [*self._tasks, *([self._snapshot_due] if self._snapshot_due else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for seat in list(self.seats):
+            await seat.ws.close(message=b"server shutdown")
+
+    # --- the socket ------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        if await current_session(request) is None:
+            raise web.HTTPUnauthorized(text="sign in first")
+        user = None
+        if "csrf" in request.query:
+            user = await user_for_socket(request, request.query["csrf"])
+            if user is None:
+                raise web.HTTPForbidden(text="forbidden")
+        ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
+        await ws.prepare(request)
+        user = user or await self._first_frame_auth(request, ws)
+        if user is None or user.role not in SOCKET_ROLES:
+            await ws.send_json({"type": "error", "code": "unauthorized", "message": "请重新登录"})
+            await ws.close(code=4401, message=b"unauthorized")
+            return ws
+        seat = Seat(ws, user)
+        self.seats.add(seat)
+        try:
+            await self._welcome(seat)
+            await self._read(seat)
+        finally:
+            self.seats.discard(seat)
+        return ws
+
+    async def _first_frame_auth(
+        self, request: web.Request, ws: web.WebSocketResponse
+    ) -> User | None:
+        try:
+            msg = await ws.receive(timeout=AUTH_TIMEOUT)
+        except asyncio.TimeoutError:
+            return None
+        if msg.type != WSMsgType.TEXT:
+            return None
+        try:
+            frame = json.loads(msg.data)
+        except ValueError:
+            return None
+        if not isinstance(frame, dict) or frame.get("type") != "auth":
+            return None
+        token = frame.get("csrf_token")
+        return await user_for_socket(request, token if isinstance(token, str) else None)
+
+    async def _welcome(self, seat: Seat) -> None:
+        await seat.send({"type": "hello", "user": seat.user.to_dict()})
+        if await self.console.presence.beat(seat.user, "online"):
+            await self.console.notifier.presence_changed()
+        await seat.send(await snapshot(self.console))
+
+    async def _read(self, seat: Seat) -> None:
+        async for msg in seat.ws:
+            if msg.type != WSMsgType.TEXT:
+                continue
+            try:
+                frame = json.loads(msg.data)
+            except ValueError:
+                await seat.send({"type": "error", "code": "bad_json", "message": "格式错误"})
+                continue
+            if isinstance(frame, dict):
+                await self._frame(seat, frame)
+
+    async def _frame(self, seat: Seat, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "heartbeat":
+            status = frame.get("status") if frame.get("status") in ("online", "away") else "online"
+            if await self.console.presence.beat(seat.user, str(status)):
+                await self.console.notifier.presence_changed()
+            for watched in seat.watching:
+                await self.console.store.set(watch_key(watched), "1", WATCH_TTL)
+            await seat.send(await snapshot(self.console))
+        elif kind == "watch":
+            cid = frame.get("conversation_id")
+            seat.watching = {cid} if isinstance(cid, str) and len(cid) <= 200 else set()
+            for watched in seat.watching:
+                await self.console.store.set(watch_key(watched), "1", WATCH_TTL)
+        elif kind == "ping":
+            await seat.send({"type": "pong"})
+        else:
+            await seat.send({"type": "error", "code": "bad_frame", "message": "未知的消息类型"})
+
+    # --- fan-out ---------------------------------------------------------------
+    async def _listen(self, channel: str) -> None:
+        while True:
+            try:
+                async with self.console.store.subscribe(channel) as sub:
+                    async for raw in sub:
+                        await self._dispatch(raw)
+            except StoreUnavailable as exc:
+                log.warning("console subscription %s lost: %s", channel, exc)
+                await asyncio.sleep(1.0)
+            except Exception as exc:  # one bad event must not stop the console
+                log.error("console event failed: %s", type(exc).__name__)
+                await asyncio.sleep(0.1)
+
+    async def _dispatch(self, raw: str) -> None:
+        try:
+            event = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(event, dict) or not self.seats:
+            return
+        kind = event.get("type")
+        if kind in ("queue", "presence", "handoff"):
+            self._schedule_snapshot()
+        elif kind in ("message", "conversation"):
+            await self._conversation(
+                str(event.get("conversation_id")), event.get("kind", "message")
+            )
+        elif kind == "claimed":
+            await self._to_all(event)
+        elif kind == "notice":
+            for seat in list(self.seats):
+                if seat.user.id == event.get("user_id"):
+                    await seat.send(event)
+
+    async def _conversation(self, cid: str, kind: str) -> None:
+        conv = await self.console.conv(cid)
+        holder = conv.get("agent_id")
+        frame = {"type": "conversation", "conversation_id": cid, "kind": kind}
+        for seat in list(self.seats):
+            if (
+                str(seat.user.id) == holder
+                or seat.user.role == "supervisor"
+                or cid in seat.watching
+            ):
+                await seat.send(frame)
+        if conv.get("state") == "queued" or kind == "state":
+            self._schedule_snapshot()
+
+    async def _to_all(self, frame: dict[str, Any]) -> None:
+        for seat in list(self.seats):
+            await seat.send(frame)
+
+    def _schedule_snapshot(self) -> None:
+        """Coalesce bursts of changes into one snapshot per replica."""
+        if self._snapshot_due is None or self._snapshot_due.done():
+            self._snapshot_due = asyncio.create_task(self._send_snapshot())
+
+    async def _send_snapshot(self) -> None:
+        await asyncio.sleep(0.05)
+        try:
+            frame = await snapshot(self.console)
+        except StoreUnavailable as exc:
+            log.warning("queue snapshot failed: %s", exc)
+            return
+        await self._to_all(frame)

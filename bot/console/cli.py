@@ -1,0 +1,99 @@
+"""Command line for the console: ``python -m bot.console COMMAND``.
+
+create-user   create a console user (the first supervisor, agents, departments);
+              the password comes from the prompt or CONSOLE_PASSWORD, never argv
+stats         service level of the human handoff over a period
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import getpass
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from bot.config import load_settings
+from bot.console.users import ROLES, UserExists, UserRepo
+from bot.db.database import Database
+from bot.db.models import LOCAL_TZ
+
+
+def build_parser() -> argparse.ArgumentParser:
+    summary = (__doc__ or "").split("\n")[0]
+    parser = argparse.ArgumentParser(prog="python -m bot.console", description=summary)
+    parser.add_argument("--database-url", help="default: DATABASE_URL, else var/hotline.db")
+    sub = parser.add_subparsers(dest="command", required=True)
+    create = sub.add_parser("create-user", help="create a console user")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--department", help="a department key of data/routing.yml")
+    create.add_argument("--display-name", help="the name shown to citizens and colleagues")
+    stats = sub.add_parser("stats", help="handoff service level over a period")
+    stats.add_argument("--since", required=True, type=_date, help="YYYY-MM-DD (local time)")
+    stats.add_argument("--until", type=_date, help="YYYY-MM-DD, exclusive (default: now)")
+    return parser
+
+
+def _date(value: str) -> dt.datetime:
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a date like 2026-11-01") from None
+    return dt.datetime.combine(day, dt.time(), LOCAL_TZ)
+
+
+def _database(args: argparse.Namespace) -> Database:
+    if args.database_url:
+        return Database(args.database_url)
+    return Database.from_settings(load_settings())
+
+
+def _password() -> str:
+    from_env = os.environ.get("CONSOLE_PASSWORD")
+    if from_env:
+        return from_env
+    first = getpass.getpass("密码 / password: ")
+    if first != getpass.getpass("再次输入 / again: "):
+        raise ValueError("the two passwords differ")
+    return first
+
+
+async def _create_user(args: argparse.Namespace) -> int:
+    password = _password()
+    async with _database(args) as db:
+        try:
+            user = await UserRepo(db).create(
+                username=args.username, password=password, role=args.role,
+                display_name=args.display_name, department=args.department,
+            )  # fmt: skip
+        except UserExists:
+            sys.stderr.write(f"user {args.username!r} exists already\n")
+            return 1
+    sys.stdout.write(f"created {user.role} {user.username} ({user.display_name})\n")
+    return 0
+
+
+async def _stats(args: argparse.Namespace) -> int:
+    from bot.console.stats import handoff_stats, render
+
+    until = args.until or dt.datetime.now(LOCAL_TZ)
+    async with _database(args) as db:
+        figures = await handoff_stats(db, args.since, until)
+    sys.stdout.write(render(figures, args.since, until))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "create-user":
+            return asyncio.run(_create_user(args))
+        return asyncio.run(_stats(args))
+    except ValueError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2

@@ -1,0 +1,187 @@
+"""What agents do with a conversation: claim, talk, hand back, close, requeue.
+
+Every way out of a queue entry (an agent's claim, the citizen's cancel, a
+callback, giving up) first sets the entry's claim key with SET NX, so
+exactly one of them happens whatever the number of replicas. Ways out of a
+held conversation end its SQL row with ``ended_at IS NULL`` as the guard.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from bot.console import texts
+from bot.console.context import Console
+from bot.console.queue import Estimator, claim_key, front_score, tell_positions
+from bot.console.users import User
+from bot.hub_routing import CONV_TTL, HANDOFF_QUEUE, conv_key
+from bot.messages import OutboundMessage
+
+log = logging.getLogger(__name__)
+
+CLAIM_TTL = 7 * 24 * 3600.0
+MAX_MESSAGE = 2000
+CITIZEN_CLAIM = "citizen|"
+SYSTEM_CLAIM = "system|"
+AGENT_FIELDS = ("agent_id", "agent_name", "agent_username", "claimed_at", "told_position")
+
+
+class DeskError(Exception):
+    """An action that cannot be done; ``message`` is shown to the agent (Chinese)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def taken_error(holder_token: str | None) -> DeskError:
+    """The answer to a losing claim, naming who won."""
+    who, _, name = (holder_token or "").partition("|")
+    if who == "citizen":
+        return DeskError(409, "cancelled", "市民已取消排队")
+    if who == "system":
+        return DeskError(409, "gone", "该会话已转为回电登记或已结束排队")
+    return DeskError(409, "taken", f"已被 {name or '其他坐席'} 接入")
+
+
+def agent_token(user: User) -> str:
+    return f"{user.id}|{user.display_name}"
+
+
+@dataclass
+class Desk:
+    """Agent actions; each tells the citizen, the SQL record and the consoles."""
+
+    console: Console
+    estimator: Estimator
+
+    async def claim(self, user: User, cid: str) -> None:
+        conv = await self.console.conv(cid)
+        state = conv.get("state", "bot")
+        if state == "with_agent":
+            raise taken_error(f"{conv.get('agent_id')}|{conv.get('agent_name')}")
+        if state != "queued":
+            raise DeskError(409, "gone", "该会话已不在排队中")
+        handoff_id = conv.get("handoff_id")
+        if not handoff_id:
+            raise DeskError(409, "not_ready", "会话正在进入队列，请稍后重试")
+        store = self.console.store
+        if not await store.acquire_lock(claim_key(handoff_id), agent_token(user), CLAIM_TTL):
+            raise taken_error(await store.get(claim_key(handoff_id)))
+        await self.seat(user, cid, handoff_id)
+
+    async def seat(self, user: User, cid: str, handoff_id: str) -> None:
+        """Give the conversation to ``user`` (the claim key is theirs already)."""
+        if not await self.console.handoffs.claim(int(handoff_id), user.username):
+            log.warning("handoff %s was claimed in SQL already", handoff_id)
+        fields = {
+            "agent_id": str(user.id),
+            "agent_name": user.display_name,
+            "agent_username": user.username,
+            "claimed_at": f"{time.time():.3f}",
+            "handoff_id": handoff_id,
+        }
+        await self.console.hub.router.set_state(cid, "with_agent", fields)
+        await self.console.hub.push(cid, [texts.agent_joined(user.display_name)])
+        await self.console.hub.router.record("handoff_claimed", cid, {"handoff_id": handoff_id})
+        await self.console.notifier.claimed(cid, user.id, user.display_name)
+        await self.queue_changed()
+
+    async def holder_conv(self, user: User, cid: str, *, supervisor_ok: bool) -> dict[str, str]:
+        """The conversation's fields if ``user`` may act on it as its agent."""
+        conv = await self.console.conv(cid)
+        if conv.get("state") != "with_agent" or not conv.get("handoff_id"):
+            raise DeskError(409, "not_held", "该会话当前不在人工服务中")
+        mine = conv.get("agent_id") == str(user.id)
+        if not mine and not (supervisor_ok and user.role == "supervisor"):
+            raise DeskError(403, "not_yours", f"该会话由 {conv.get('agent_name')} 负责")
+        return conv
+
+    async def send(self, user: User, cid: str, text: str) -> None:
+        text = (text or "").strip()
+        if not text:
+            raise DeskError(400, "empty", "消息不能为空")
+        if len(text) > MAX_MESSAGE:
+            raise DeskError(400, "too_long", f"消息不能超过 {MAX_MESSAGE} 字")
+        conv = await self.holder_conv(user, cid, supervisor_ok=False)
+        message = OutboundMessage(text=text, sender=f"agent:{user.display_name}")
+        await self.console.hub.push(cid, [message])
+        await self.console.handoffs.agent_message(int(conv["handoff_id"]))
+        await self.console.notifier.conversation_changed(cid)
+
+    async def hand_back(self, user: User, cid: str) -> None:
+        await self._end(user, cid, "handed_back")
+
+    async def close(self, user: User, cid: str) -> None:
+        await self._end(user, cid, "closed")
+
+    async def _end(self, user: User, cid: str, outcome: str) -> None:
+        conv = await self.holder_conv(user, cid, supervisor_ok=True)
+        handoff_id = conv["handoff_id"]
+        if not await self.console.handoffs.end(int(handoff_id), outcome):
+            raise DeskError(409, "ended", "该会话已结束")
+        await self.console.store.hdel(conv_key(cid), *AGENT_FIELDS)
+        router = self.console.hub.router
+        if outcome == "closed":
+            await router.set_state(cid, "closed", {"rating_pending": handoff_id})
+            await self.console.hub.push(cid, [texts.closed_with_rating()])
+        else:
+            await router.set_state(cid, "bot")
+            await self.console.hub.push(cid, [texts.assistant(texts.HANDED_BACK)])
+        await router.record("handoff_ended", cid, {"handoff_id": handoff_id, "outcome": outcome})
+        await self.console.notifier.conversation_changed(cid, "state")
+        await self.console.notifier.queue_changed()
+
+    async def requeue(self, cid: str, note: str) -> bool:
+        """Put a held conversation back at the front of its priority (its agent is gone)."""
+        conv = await self.console.conv(cid)
+        handoff_id = conv.get("handoff_id")
+        row = await self.console.handoffs.get(int(handoff_id)) if handoff_id else None
+        if row is None or not await self.console.handoffs.end(row.id, "requeued"):
+            return False
+        first = float(conv.get("first_queued_at") or conv.get("queued_at") or time.time())
+        new_id = await self.console.handoffs.open(
+            conversation_id=cid, channel=row.channel, reason=row.reason,
+            priority=row.priority, summary=row.summary,
+        )  # fmt: skip
+        await self.console.store.hdel(conv_key(cid), *AGENT_FIELDS)
+        fields = {
+            "handoff_id": str(new_id),
+            "queued_at": f"{time.time():.3f}",
+            "first_queued_at": f"{first:.3f}",
+            "handoff_priority": row.priority,
+        }
+        await self.console.hub.router.set_state(cid, "queued", fields)
+        score = front_score(row.priority, first)
+        await self.console.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=CONV_TTL)
+        await self.console.notes.add(cid, "系统", note)
+        await self.console.hub.push(cid, [texts.system(texts.REQUEUED)])
+        await self.console.hub.router.record("handoff_requeued", cid, {"handoff_id": new_id})
+        await self.console.notifier.conversation_changed(cid, "state")
+        await self.queue_changed()
+        return True
+
+    async def leave_queue(
+        self, cid: str, handoff_id: str, token: str, outcome: str, callback: str = ""
+    ) -> bool:
+        """Take a queued conversation out of the queue unless an agent claimed it first."""
+        if not handoff_id:
+            return False
+        if not await self.console.store.acquire_lock(claim_key(handoff_id), token, CLAIM_TTL):
+            return False
+        await self.console.handoffs.end(int(handoff_id), outcome)
+        fields = {"callback": callback, "callback_handoff": handoff_id, "told_position": ""}
+        await self.console.hub.router.set_state(cid, "bot", fields)
+        await self.console.hub.router.record("handoff_left", cid, {"outcome": outcome})
+        await self.queue_changed()
+        return True
+
+    async def queue_changed(self) -> None:
+        """Tell the consoles, then the queued citizens whose place moved."""
+        self.estimator.forget()
+        await self.console.notifier.queue_changed()
+        await tell_positions(self.console, self.estimator)

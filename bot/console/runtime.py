@@ -1,0 +1,77 @@
+"""Wiring of the handoff console: build the parts, hook the router, run the tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from bot.console.agent_socket import AgentSockets
+from bot.console.auth import USERS_KEY
+from bot.console.canned import CannedReplies
+from bot.console.citizen import HandoffHooks
+from bot.console.config import load_console_config
+from bot.console.context import CONSOLE_KEY, Console
+from bot.console.desk import Desk
+from bot.console.events import Notifier
+from bot.console.presence import Presence
+from bot.console.queue import Estimator
+from bot.console.records import HandoffRepo, NoteRepo
+from bot.console.sweep import Sweeper
+
+if TYPE_CHECKING:
+    from bot.db.database import Database
+    from bot.hub import Hub
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    console: Console
+    desk: Desk
+    sockets: AgentSockets
+    canned: CannedReplies
+    sweeper: Sweeper
+
+
+RUNTIME_KEY = web.AppKey("console_runtime", Runtime)
+
+
+def build_runtime(app: web.Application, hub: Hub, db: Database) -> Runtime:
+    config = load_console_config()
+    console = Console(
+        hub=hub, db=db, config=config, users=app[USERS_KEY], handoffs=HandoffRepo(db),
+        notes=NoteRepo(db), presence=Presence(hub.store, config.presence_ttl),
+        notifier=Notifier(hub.store),
+    )  # fmt: skip
+    desk = Desk(console, Estimator(console))
+    hub.router.hooks = HandoffHooks(desk)
+    runtime = Runtime(console, desk, AgentSockets(console), CannedReplies(), Sweeper(desk))
+    app[CONSOLE_KEY] = console
+    app[RUNTIME_KEY] = runtime
+    app.router.add_get("/console/ws", runtime.sockets.handle)
+    app.cleanup_ctx.append(_lifecycle)
+    return runtime
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    """After the database is connected: sockets' subscriptions and the sweep."""
+    runtime = app[RUNTIME_KEY]
+    await runtime.sockets.start()
+    sweep = asyncio.create_task(runtime.sweeper.run_forever(), name="console-sweep")
+    yield
+    runtime.sweeper.stopped = True
+    # A cancellation that lands while a store lock is being released can be
+    # swallowed (HeldLock.release), so cancel until the task has really ended.
+    while not sweep.done():
+        sweep.cancel()
+        await asyncio.wait([sweep], timeout=0.5)
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        sweep.result()
+    await runtime.sockets.stop()

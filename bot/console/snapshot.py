@@ -1,0 +1,57 @@
+"""The console's live picture: who waits, who is being served, who is present."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bot.console.context import Console
+from bot.console.queue import CHANNEL_NAMES, PRIORITY_NAMES, REASON_NAMES, queue_items
+
+
+async def active_items(console: Console) -> list[dict[str, Any]]:
+    """Conversations held by an agent now (open, claimed SQL rows)."""
+    items = []
+    for row in await console.handoffs.open_rows():
+        if row.claimed_by is None:
+            continue
+        conv = await console.conv(row.conversation_id)
+        items.append(
+            {
+                "conversation_id": row.conversation_id,
+                "channel": row.channel,
+                "channel_name": CHANNEL_NAMES.get(row.channel, row.channel),
+                "agent_id": int(conv["agent_id"]) if conv.get("agent_id", "").isdigit() else None,
+                "agent_name": conv.get("agent_name") or row.claimed_by,
+                "agent_username": row.claimed_by,
+                "claimed_at": row.claimed_at.timestamp() if row.claimed_at else None,
+                "priority": row.priority,
+                "priority_name": PRIORITY_NAMES.get(row.priority, row.priority),
+                "reason_name": REASON_NAMES.get(row.reason, row.reason),
+                "summary": row.summary,
+            }
+        )
+    return items
+
+
+async def agents(console: Console) -> list[dict[str, Any]]:
+    return [
+        {
+            "id": a.user_id,
+            "username": a.username,
+            "display_name": a.display_name,
+            "role": a.role,
+            "status": a.status,
+        }
+        for a in await console.presence.all()
+    ]
+
+
+async def snapshot(console: Console) -> dict[str, Any]:
+    return {
+        "type": "queue",
+        "at": time.time(),
+        "items": await queue_items(console),
+        "active": await active_items(console),
+        "agents": await agents(console),
+    }

@@ -1,0 +1,170 @@
+"""The handoff sweep: no conversation stranded, whatever restarted.
+
+Every ``sweep_interval`` seconds (and at start-up) one replica at a time
+(store lock ``console:sweep``) compares the open SQL handoff rows with the
+store and presence:
+
+- held by an agent whose presence expired (browser closed, network gone):
+  back to the front of the queue with an internal note, the citizen told;
+- held by a present agent but the store forgot it (Redis restarted): the
+  state ``with_agent`` is restored;
+- queued in SQL but missing from the store queue: put back in the queue;
+- queued longer than ``max_queue_wait``: a callback is offered instead;
+- store queue entries without an open row: given a row (or dropped when the
+  conversation is no longer queued).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+
+from bot.console import texts
+from bot.console.context import Console
+from bot.console.desk import SYSTEM_CLAIM, Desk
+from bot.console.queue import parse_summary
+from bot.console.records import Handoff
+from bot.hub_routing import CONV_TTL, HANDOFF_QUEUE, conv_key, handoff_score
+from bot.store.base import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "console:sweep"
+LOCK_TTL = 60.0
+LEFT_AFTER = dt.timedelta(minutes=10)  # no message this long while queued: the citizen left
+
+
+@dataclass
+class SweepReport:
+    ran: bool = True
+    requeued: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    given_up: list[str] = field(default_factory=list)
+
+
+class Sweeper:
+    """Checks open handoffs against the store and presence."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self.console: Console = desk.console
+        self.stopped = False
+
+    async def run_once(self) -> SweepReport:
+        held = await self.console.store.try_lock(LOCK_NAME, LOCK_TTL)
+        if held is None:
+            return SweepReport(ran=False)
+        report = SweepReport()
+        async with held:
+            rows = await self.console.handoffs.open_rows()
+            present = {a.username for a in await self.console.presence.all()}
+            for row in rows:
+                if row.claimed_by is None:
+                    await self._queued(row, report)
+                else:
+                    await self._held(row, row.claimed_by in present, report)
+            await self._stray_entries({r.id for r in rows}, report)
+        if report.requeued or report.restored or report.given_up:
+            log.info(
+                "handoff sweep: %d requeued, %d restored, %d given up",
+                len(report.requeued), len(report.restored), len(report.given_up),
+            )  # fmt: skip
+        return report
+
+    async def _held(self, row: Handoff, present: bool, report: SweepReport) -> None:
+        cid = row.conversation_id
+        conv = await self.console.conv(cid)
+        if conv.get("handoff_id") != str(row.id) or conv.get("state") != "with_agent":
+            await self._restore_held(row)
+            if present:
+                report.restored.append(cid)
+        if present:
+            return
+        seconds = int(self.console.config.presence_ttl)
+        note = f"坐席 {row.claimed_by} 连接中断超过 {seconds} 秒，会话已自动退回队列"
+        if await self.desk.requeue(cid, note):
+            report.requeued.append(cid)
+
+    async def _restore_held(self, row: Handoff) -> None:
+        user = await self.console.users.get_by_username(row.claimed_by or "")
+        fields = self._row_fields(row)
+        if user is not None:
+            fields.update(
+                agent_id=str(user.id), agent_name=user.display_name, agent_username=user.username
+            )
+        await self.console.hub.router.set_state(row.conversation_id, "with_agent", fields)
+
+    async def _queued(self, row: Handoff, report: SweepReport) -> None:
+        cid = row.conversation_id
+        conv = await self.console.conv(cid)
+        if conv.get("handoff_id") not in (None, str(row.id)):
+            await self.console.handoffs.end(row.id, "abandoned")  # superseded by a newer row
+            return
+        waited = self.console.handoffs.now() - row.queued_at
+        if waited.total_seconds() > self.console.config.max_queue_wait:
+            await self._give_up(row, report)
+            return
+        if conv.get("state") != "queued" or conv.get("handoff_id") is None:
+            await self.console.hub.router.set_state(cid, "queued", self._row_fields(row))
+            report.restored.append(cid)
+        if await self.console.store.zscore(HANDOFF_QUEUE, cid) is None:
+            score = handoff_score(row.priority, row.queued_at.timestamp())
+            await self.console.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=CONV_TTL)
+            await self.console.notifier.queue_changed()
+
+    async def _give_up(self, row: Handoff, report: SweepReport) -> None:
+        cid = row.conversation_id
+        outcome = "abandoned" if await self._citizen_left(cid) else "callback"
+        if await self.desk.leave_queue(cid, str(row.id), SYSTEM_CLAIM, outcome, "offered"):
+            await self.console.hub.push(cid, [texts.waited_too_long()])
+            report.given_up.append(cid)
+
+    async def _citizen_left(self, cid: str) -> bool:
+        entries = await self.console.hub.history(cid, limit=20)
+        last_in = max((e.created_at for e in entries if e.direction == "in"), default=None)
+        return last_in is None or self.console.handoffs.now() - last_in > LEFT_AFTER
+
+    async def _stray_entries(self, open_ids: set[int], report: SweepReport) -> None:
+        for cid in await self.console.store.zrange(HANDOFF_QUEUE):
+            conv = await self.console.conv(cid)
+            if conv.get("state") != "queued":
+                await self.console.store.zrem(HANDOFF_QUEUE, cid)
+                continue
+            handoff_id = conv.get("handoff_id")
+            if handoff_id and int(handoff_id) in open_ids:
+                continue
+            new_id = await self.console.handoffs.open(
+                conversation_id=cid, channel=conv.get("channel") or cid.split(":", 1)[0],
+                reason=conv.get("handoff_reason") or "citizen_request",
+                priority=conv.get("handoff_priority") or "normal",
+                summary=parse_summary(conv.get("handoff_summary")),
+            )  # fmt: skip
+            await self.console.store.hset(conv_key(cid), {"handoff_id": str(new_id)}, ttl=CONV_TTL)
+            report.restored.append(cid)
+
+    @staticmethod
+    def _row_fields(row: Handoff) -> dict[str, str]:
+        channel_user_id = row.conversation_id.split(":", 1)[1]
+        return {
+            "channel": row.channel,
+            "channel_user_id": channel_user_id,
+            "handoff_id": str(row.id),
+            "handoff_reason": row.reason,
+            "handoff_priority": row.priority,
+            "handoff_summary": json.dumps(row.summary, ensure_ascii=False),
+            "queued_at": f"{row.queued_at.timestamp():.3f}",
+        }
+
+    async def run_forever(self) -> None:
+        """The periodic task: first sweep at once (rebuild after a restart)."""
+        while not self.stopped:
+            try:
+                await self.run_once()
+            except StoreUnavailable as exc:
+                log.warning("handoff sweep skipped: %s", exc)
+            except Exception as exc:  # keep sweeping; the next round may succeed
+                log.error("handoff sweep failed: %s", type(exc).__name__)
+            await asyncio.sleep(self.console.config.sweep_interval)

@@ -1,0 +1,512 @@
+"use strict";
+/* 东莞12345 在线坐席工作台: live queue, chat with citizens, notes, tickets. */
+(function () {
+  var HEARTBEAT_MS = 20000;
+  var LIVE_POLL_MS = 15000;
+  var $ = function (id) { return document.getElementById(id); };
+  var S = {
+    me: null, csrf: "", ws: null, retry: 0, snapshot: null, offset: 0,
+    open: null, detail: null, lastSeq: 0, tab: "queue", live: [], canned: []
+  };
+
+  // ---------- helpers ----------
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+  function toast(text, kind) {
+    var t = el("div", "toast" + (kind ? " toast-" + kind : ""), text);
+    $("toasts").appendChild(t);
+    setTimeout(function () { t.remove(); }, 4000);
+  }
+  function api(method, path, body) {
+    var opts = { method: method, credentials: "same-origin", headers: {} };
+    if (method !== "GET") {
+      opts.headers["X-CSRF-Token"] = S.csrf;
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body || {});
+    }
+    return fetch(path, opts).then(function (resp) {
+      if (resp.status === 401) { window.location.assign("/console/login"); }
+      return resp.json().catch(function () { return {}; }).then(function (data) {
+        return { ok: resp.ok, status: resp.status, body: data };
+      });
+    });
+  }
+  function act(path, body, okText) {
+    return api("POST", path, body).then(function (r) {
+      if (!r.ok) { toast(r.body.message || "操作失败，请重试", "error"); }
+      else if (okText) { toast(okText, "ok"); }
+      return r;
+    }).catch(function () { toast("网络异常，请稍后重试", "error"); return { ok: false, body: {} }; });
+  }
+  function convPath(cid, action) {
+    return "/console/api/conversations/" + encodeURIComponent(cid) + (action ? "/" + action : "");
+  }
+  function duration(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    if (seconds < 60) return seconds + "秒";
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    if (m < 60) return m + "分" + (s < 10 ? "0" : "") + s + "秒";
+    return Math.floor(m / 60) + "小时" + (m % 60) + "分";
+  }
+  var INTENTS = {
+    greet: "问候", goodbye: "告别", thank: "致谢", affirm: "肯定", deny: "否定", ask_identity: "询问身份",
+    consult: "政策咨询", request_service_guide: "办事指南", inform_service_mode: "选择办理方式",
+    complain: "投诉", suggest: "建议", inform: "补充信息", edit_complaint: "修改投诉",
+    check_ticket: "查询工单", request_human: "要求转人工", emergency: "紧急求助", angry: "情绪激动",
+    stop: "中止", rate: "评价", out_of_scope: "超出服务范围", nlu_fallback: "未能理解"
+  };
+  var SLOT_VALUES = { complaint: "投诉", suggestion: "建议", online: "线上", offline: "线下" };
+  function slotText(value) { var v = String(value); return SLOT_VALUES[v] || v; }
+  function now() { return Date.now() / 1000 + S.offset; }
+  function shortId(cid) { var id = cid.split(":").slice(1).join(":"); return id.slice(-6); }
+  function hhmm(iso) { var d = new Date(iso); return ("0" + d.getHours()).slice(-2) + ":" + ("0" + d.getMinutes()).slice(-2); }
+  function requestId() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID();
+    return "r" + Date.now().toString(16) + Math.random().toString(16).slice(2, 12);
+  }
+
+  // ---------- socket ----------
+  function connect() {
+    var proto = window.location.protocol === "https:" ? "wss:" : "ws:";
+    var ws = new WebSocket(proto + "//" + window.location.host + "/console/ws?csrf=" + encodeURIComponent(S.csrf));
+    S.ws = ws;
+    ws.onopen = function () {
+      S.retry = 0;
+      setConn(true);
+      heartbeat();
+      if (S.open) { watch(S.open); loadDetail(); }
+    };
+    ws.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      onFrame(frame);
+    };
+    ws.onclose = function () {
+      setConn(false);
+      S.retry = Math.min(S.retry + 1, 6);
+      setTimeout(connect, 500 * Math.pow(2, S.retry - 1));
+    };
+  }
+  function setConn(on) {
+    var node = $("conn-state");
+    node.textContent = on ? "已连接" : "连接中断，正在重连…";
+    node.className = "conn " + (on ? "conn--on" : "conn--off");
+  }
+  function send(frame) { if (S.ws && S.ws.readyState === 1) S.ws.send(JSON.stringify(frame)); }
+  function heartbeat() { send({ type: "heartbeat", status: $("my-status").value }); }
+  function watch(cid) { send({ type: "watch", conversation_id: cid }); }
+
+  function onFrame(f) {
+    if (f.type === "queue") {
+      S.snapshot = f;
+      S.offset = f.at - Date.now() / 1000;
+      renderLists();
+      renderAgents();
+    } else if (f.type === "conversation") {
+      if (f.conversation_id === S.open) {
+        if (f.kind === "message") {
+          fetchNew();
+          setTimeout(fetchNew, 800);  // the assistant's reply is written just after the turn
+        } else { loadDetail(); }
+      }
+    } else if (f.type === "claimed") {
+      if (S.me && f.by_id !== S.me.id && f.conversation_id === S.open) {
+        toast("已被 " + f.by + " 接入");
+        loadDetail();
+      }
+    } else if (f.type === "notice") {
+      toast(f.text, "ok");
+      if (f.conversation_id) openConv(f.conversation_id);
+    } else if (f.type === "error" && f.code === "unauthorized") {
+      window.location.assign("/console/login");
+    }
+  }
+
+  // ---------- lists ----------
+  function convItem(cid, opts) {
+    var li = el("li", "conv" + (cid === S.open ? " is-open" : "") + (opts.urgent ? " is-urgent" : ""));
+    li.tabIndex = 0;
+    li.dataset.cid = cid;
+    var top = el("div", "conv-top");
+    top.appendChild(el("span", "badge badge-channel", opts.channel));
+    top.appendChild(el("span", "conv-name", opts.title));
+    if (opts.badge) top.appendChild(el("span", "badge " + (opts.badgeClass || ""), opts.badge));
+    if (opts.since) {
+      var wait = el("span", "conv-wait", "");
+      wait.dataset.since = opts.since;
+      top.appendChild(wait);
+    }
+    li.appendChild(top);
+    if (opts.sub) li.appendChild(el("div", "conv-sub", opts.sub));
+    li.addEventListener("click", function () { openConv(cid); });
+    li.addEventListener("keydown", function (e) { if (e.key === "Enter") openConv(cid); });
+    return li;
+  }
+  function meaningful(texts) {
+    var said = texts.filter(function (t) { return t && t.indexOf("/") !== 0; });
+    var real = said.filter(function (t) { return t.indexOf("人工") < 0 && t.length > 3; });
+    var pick = real.length ? real : said;
+    return pick.length ? pick[pick.length - 1] : "";
+  }
+  function summaryLine(item) {
+    var s = item.summary || {};
+    var slots = s.slots || {};
+    var facts = [slots.complaint_type, slots.complaint_where, slots.service].filter(Boolean).map(slotText);
+    var said = meaningful(s.last_messages || []);
+    if (!said) {
+      said = meaningful((item.tail || []).filter(function (t) { return t.direction === "in"; })
+        .map(function (t) { return t.text; }));
+    }
+    var parts = facts.length ? [facts.join(" · ")] : [item.reason_name];
+    if (said) parts.push("“" + said + "”");
+    return parts.join("  ");
+  }
+  function renderLists() {
+    var snap = S.snapshot || { items: [], active: [], agents: [] };
+    var queue = $("list-queue");
+    queue.replaceChildren();
+    snap.items.forEach(function (item) {
+      queue.appendChild(convItem(item.conversation_id, {
+        channel: item.channel_name, title: "市民 " + shortId(item.conversation_id),
+        badge: item.priority !== "normal" ? item.priority_name : "",
+        badgeClass: "badge-" + item.priority, urgent: item.priority === "urgent",
+        since: item.queued_at, sub: summaryLine(item)
+      }));
+    });
+    var mine = $("list-mine");
+    mine.replaceChildren();
+    var held = snap.active.filter(function (a) { return S.me && a.agent_id === S.me.id; });
+    held.forEach(function (a) {
+      mine.appendChild(convItem(a.conversation_id, {
+        channel: a.channel_name, title: "市民 " + shortId(a.conversation_id),
+        badge: "服务中", badgeClass: "badge-state-with_agent", since: a.claimed_at,
+        sub: summaryLine(a)
+      }));
+    });
+    $("queue-count").textContent = snap.items.length;
+    $("mine-count").textContent = held.length;
+    renderLive();
+    tick();
+  }
+  function renderLive() {
+    var list = $("list-live");
+    list.replaceChildren();
+    S.live.forEach(function (c) {
+      list.appendChild(convItem(c.conversation_id, {
+        channel: c.channel_name, title: "市民 " + shortId(c.conversation_id),
+        badge: c.state_name, badgeClass: "badge-state-" + c.state,
+        sub: (c.agent_name ? "坐席：" + c.agent_name + " · " : "") + "最近消息 " + duration(c.idle_seconds || 0) + "前"
+      }));
+    });
+  }
+  function pollLive() {
+    if (!S.me || S.me.role !== "supervisor") return;
+    api("GET", "/console/api/live").then(function (r) { if (r.ok) { S.live = r.body.items; renderLive(); } });
+  }
+  function renderAgents() {
+    var agents = (S.snapshot && S.snapshot.agents) || [];
+    var list = $("agent-list");
+    list.replaceChildren();
+    var online = 0;
+    agents.forEach(function (a) {
+      if (a.status === "online") online += 1;
+      var li = el("li");
+      li.appendChild(el("span", "dot dot-" + a.status));
+      li.appendChild(el("span", "", a.display_name + (S.me && a.id === S.me.id ? "（我）" : "")));
+      li.appendChild(el("span", "muted small", a.status === "online" ? "在线" : "暂离"));
+      list.appendChild(li);
+    });
+    $("online-count").textContent = online + " 人在线";
+    var select = $("transfer-to");
+    var keep = select.value;
+    select.replaceChildren(el("option", "", "转接给…"));
+    select.firstChild.value = "";
+    agents.forEach(function (a) {
+      if (S.me && a.id === S.me.id) return;
+      var opt = el("option", "", a.display_name + (a.status === "away" ? "（暂离）" : ""));
+      opt.value = String(a.id);
+      select.appendChild(opt);
+    });
+    select.value = keep;
+  }
+  function tick() {
+    document.querySelectorAll("[data-since]").forEach(function (node) {
+      var secs = now() - parseFloat(node.dataset.since);
+      node.textContent = duration(secs);
+      node.classList.toggle("is-long", secs > 60);
+    });
+  }
+  function setTab(tab) {
+    S.tab = tab;
+    document.querySelectorAll(".tab").forEach(function (b) {
+      var on = b.dataset.tab === tab;
+      b.classList.toggle("is-active", on);
+      b.setAttribute("aria-selected", on ? "true" : "false");
+    });
+    $("list-queue").hidden = tab !== "queue";
+    $("list-mine").hidden = tab !== "mine";
+    $("list-live").hidden = tab !== "live";
+    if (tab === "live") pollLive();
+  }
+
+  // ---------- conversation ----------
+  function openConv(cid) {
+    S.open = cid;
+    S.lastSeq = 0;
+    watch(cid);
+    document.querySelectorAll(".conv").forEach(function (n) { n.classList.toggle("is-open", n.dataset.cid === cid); });
+    loadDetail();
+  }
+  function loadDetail() {
+    var cid = S.open;
+    if (!cid) return;
+    api("GET", convPath(cid)).then(function (r) {
+      if (cid !== S.open) return;
+      if (!r.ok) { toast(r.body.message || "无法打开会话", "error"); return; }
+      S.detail = r.body;
+      renderChat();
+    });
+  }
+  function fetchNew() {
+    var cid = S.open;
+    api("GET", convPath(cid, "history") + "?after_seq=" + S.lastSeq).then(function (r) {
+      if (cid !== S.open || !r.ok) return;
+      r.body.entries.forEach(appendEntry);
+      scrollDown();
+    });
+  }
+  function who(e) {
+    if (e.direction === "in") return "市民";
+    if (e.sender === "bot") return "智能助手";
+    if (e.sender.indexOf("agent:") === 0) return e.sender.slice(6);
+    return "系统";
+  }
+  function appendEntry(e) {
+    if (e.seq <= S.lastSeq) return;
+    S.lastSeq = e.seq;
+    var kind = e.direction === "in" ? "msg-in" : e.sender === "system" ? "msg-system"
+      : e.sender.indexOf("agent:") === 0 ? "msg-out msg-agent" : "msg-out msg-bot";
+    var li = el("li", "msg " + kind);
+    if (e.sender !== "system") li.appendChild(el("span", "msg-who", who(e) + " · " + hhmm(e.at)));
+    li.appendChild(el("div", "bubble", e.text || (e.payload ? "［点击按钮］" : "")));
+    if (e.buttons && e.buttons.length) li.appendChild(el("div", "msg-buttons", "按钮：" + e.buttons.join(" / ")));
+    $("transcript").appendChild(li);
+  }
+  function scrollDown() { var t = $("transcript"); t.scrollTop = t.scrollHeight; }
+  function renderChat() {
+    var d = S.detail;
+    $("chat-empty").hidden = true;
+    $("chat").hidden = false;
+    $("detail-empty").hidden = true;
+    $("detail").hidden = false;
+    $("chat-title").textContent = d.channel_name + "市民 " + shortId(d.conversation_id);
+    var states = { bot: "智能助手服务中", queued: "排队中", with_agent: "人工服务中", closed: "已结束" };
+    var meta = states[d.state] || d.state;
+    if (d.agent_name && d.state === "with_agent") meta += " · 坐席 " + d.agent_name;
+    if (d.reason_name) meta += " · " + d.reason_name;
+    $("chat-meta").textContent = meta;
+    $("transcript").replaceChildren();
+    S.lastSeq = 0;
+    d.entries.forEach(appendEntry);
+    scrollDown();
+    renderControls(d);
+    renderSummary(d);
+    renderNotes(d.notes);
+  }
+  function renderControls(d) {
+    var mine = d.state === "with_agent" && S.me && d.agent_id === S.me.id;
+    var supervisor = S.me && S.me.role === "supervisor";
+    $("btn-claim").hidden = d.state !== "queued";
+    $("btn-takeover").hidden = !((d.state === "bot" || d.state === "closed") || (d.state === "with_agent" && !mine && supervisor));
+    $("composer").hidden = !mine;
+    $("actions-card").hidden = !(mine || (supervisor && d.state === "with_agent"));
+    var hint = "";
+    if (d.state === "queued") hint = "市民正在排队，接入后即可回复。";
+    else if (d.state === "with_agent" && !mine) hint = "该会话由 " + d.agent_name + " 负责" + (supervisor ? "，您正在旁听。" : "。");
+    else if (d.state === "bot") hint = "智能助手正在服务，可点击“接管”转为人工服务。";
+    else if (d.state === "closed") hint = "人工服务已结束。";
+    $("readonly-hint").textContent = hint;
+    $("readonly-hint").hidden = mine || !hint;
+  }
+  function renderSummary(d) {
+    var dl = $("summary");
+    dl.replaceChildren();
+    var s = d.summary || {};
+    var slotNames = { complaint_type: "类型", complaint_what: "事项", complaint_where: "地点", complaint_when: "时间",
+      contact_phone: "电话", service: "事项", last_service: "事项", last_ticket_no: "工单号" };
+    function row(label, value) {
+      if (value === undefined || value === null || value === "") return;
+      if (Array.isArray(value) && !value.length) return;
+      dl.appendChild(el("dt", "", label));
+      var dd = el("dd");
+      if (Array.isArray(value)) {
+        var ul = el("ul");
+        value.forEach(function (v) { ul.appendChild(el("li", "", v)); });
+        dd.appendChild(ul);
+      } else { dd.textContent = value; }
+      dl.appendChild(dd);
+    }
+    row("渠道", d.channel_name);
+    row("原因", d.reason_name);
+    if (d.reason_name) row("紧急度", d.priority_name);
+    if (d.handoff && d.handoff.queued_at) row("排队", hhmm(d.handoff.queued_at));
+    row("意图", s.intent ? (INTENTS[s.intent] || s.intent) : "");
+    Object.keys(s.slots || {}).forEach(function (k) { row(slotNames[k] || k, slotText(s.slots[k])); });
+    var said = (s.last_messages || []).filter(function (t) { return t && t.indexOf("/") !== 0; });
+    if (!said.length) {
+      said = d.entries.filter(function (e) { return e.direction === "in" && e.text && e.text.indexOf("/") !== 0; })
+        .slice(-3).map(function (e) { return e.text; });
+    }
+    row("市民说", said);
+    if (!dl.children.length) dl.appendChild(el("dd", "muted", "暂无摘要"));
+  }
+  function renderNotes(notes) {
+    var ul = $("notes");
+    ul.replaceChildren();
+    (notes || []).forEach(function (n) {
+      var li = el("li");
+      li.appendChild(el("span", "note-meta", n.author + " · " + hhmm(n.created_at)));
+      li.appendChild(document.createTextNode(n.text));
+      ul.appendChild(li);
+    });
+  }
+
+  // ---------- actions ----------
+  function sendReply(event) {
+    event.preventDefault();
+    var box = $("reply");
+    var text = box.value.trim();
+    if (!text || !S.open) return;
+    box.disabled = true;
+    act(convPath(S.open, "messages"), { text: text }).then(function (r) {
+      box.disabled = false;
+      if (r.ok) { box.value = ""; fetchNew(); }
+      box.focus();
+    });
+  }
+  function renderCanned() {
+    var box = $("canned");
+    box.replaceChildren();
+    S.canned.forEach(function (c) {
+      var chip = el("button", "chip", c.title);
+      chip.type = "button";
+      chip.title = c.text;
+      chip.addEventListener("click", function () { $("reply").value = c.text; $("reply").focus(); });
+      box.appendChild(chip);
+    });
+  }
+  function openTicket() {
+    api("GET", convPath(S.open, "ticket-draft")).then(function (r) {
+      if (!r.ok) { toast(r.body.message || "无法生成工单草稿", "error"); return; }
+      var d = r.body;
+      fillSelect($("t-type"), d.types, d.type);
+      fillSelect($("t-category"), d.categories, d.category);
+      $("t-description").value = d.description || "";
+      $("t-location").value = d.location || "";
+      $("t-occurred").value = d.occurred_at || "";
+      $("t-phone").value = d.contact_phone || "";
+      $("t-name").value = "";
+      $("t-priority").value = d.priority || "normal";
+      $("t-anonymous").checked = false;
+      $("ticket-error").hidden = true;
+      $("ticket-form").dataset.requestId = requestId();
+      $("ticket-dialog").showModal();
+    });
+  }
+  function fillSelect(select, options, value) {
+    select.replaceChildren();
+    options.forEach(function (o) { var opt = el("option", "", o.name); opt.value = o.key; select.appendChild(opt); });
+    select.value = value;
+  }
+  function submitTicket(event) {
+    event.preventDefault();
+    var body = {
+      request_id: $("ticket-form").dataset.requestId,
+      type: $("t-type").value, category: $("t-category").value,
+      description: $("t-description").value, location: $("t-location").value,
+      occurred_at: $("t-occurred").value, contact_phone: $("t-phone").value,
+      contact_name: $("t-name").value, priority: $("t-priority").value,
+      anonymous: $("t-anonymous").checked
+    };
+    api("POST", convPath(S.open, "ticket"), body).then(function (r) {
+      if (!r.ok) {
+        $("ticket-error").textContent = r.body.message || "提交失败，请重试";
+        $("ticket-error").hidden = false;
+        return;
+      }
+      $("ticket-dialog").close();
+      toast("工单 " + r.body.number + " 已创建（" + r.body.department_name + "）", "ok");
+      loadDetail();
+    });
+  }
+
+  function bind() {
+    document.querySelectorAll(".tab").forEach(function (b) {
+      b.addEventListener("click", function () { setTab(b.dataset.tab); });
+    });
+    $("list-queue").dataset.empty = "暂无排队的市民";
+    $("list-mine").dataset.empty = "您当前没有服务中的会话";
+    $("list-live").dataset.empty = "近 30 分钟没有活跃会话";
+    $("composer").addEventListener("submit", sendReply);
+    $("reply").addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { sendReply(e); }
+    });
+    $("btn-claim").addEventListener("click", function () {
+      act(convPath(S.open, "claim")).then(function (r) { if (r.ok) { setTab("mine"); loadDetail(); } else loadDetail(); });
+    });
+    $("btn-takeover").addEventListener("click", function () {
+      act(convPath(S.open, "takeover"), {}, "已接管会话").then(function () { loadDetail(); });
+    });
+    $("btn-handback").addEventListener("click", function () {
+      if (window.confirm("确定将会话交回智能助手吗？")) act(convPath(S.open, "handback"), {}, "已交回智能助手").then(loadDetail);
+    });
+    $("btn-close").addEventListener("click", function () {
+      if (window.confirm("确定结束本次人工服务吗？市民将收到满意度评价。")) act(convPath(S.open, "close"), {}, "会话已结束").then(loadDetail);
+    });
+    $("btn-transfer").addEventListener("click", function () {
+      var to = parseInt($("transfer-to").value, 10);
+      if (!to) { toast("请选择要转接的坐席", "error"); return; }
+      act(convPath(S.open, "transfer"), { user_id: to }, "已转接").then(loadDetail);
+    });
+    $("note-form").addEventListener("submit", function (e) {
+      e.preventDefault();
+      var text = $("note-text").value.trim();
+      if (!text) return;
+      act(convPath(S.open, "notes"), { text: text }).then(function (r) { if (r.ok) { $("note-text").value = ""; loadDetail(); } });
+    });
+    $("btn-ticket").addEventListener("click", openTicket);
+    $("ticket-form").addEventListener("submit", submitTicket);
+    $("ticket-cancel").addEventListener("click", function () { $("ticket-dialog").close(); });
+    $("my-status").addEventListener("change", function () {
+      $("my-status").className = "is-" + $("my-status").value;
+      heartbeat();
+    });
+    $("logout").addEventListener("click", function () {
+      api("POST", "/console/logout").then(function () { window.location.assign("/console/login"); });
+    });
+  }
+
+  function start() {
+    bind();
+    $("my-status").className = "is-online";
+    api("GET", "/console/api/me").then(function (r) {
+      if (!r.ok) return;
+      S.me = r.body;
+      S.csrf = r.body.csrf_token;
+      if (S.me.role === "department") { window.location.assign("/console/tickets"); return; }
+      var roles = { agent: "坐席", supervisor: "班长" };
+      $("me").textContent = S.me.display_name + " · " + (roles[S.me.role] || S.me.role);
+      $("live-tab").hidden = S.me.role !== "supervisor";
+      connect();
+      api("GET", "/console/api/canned").then(function (c) { if (c.ok) { S.canned = c.body.items; renderCanned(); } });
+    });
+    setInterval(tick, 1000);
+    setInterval(heartbeat, HEARTBEAT_MS);
+    setInterval(function () { if (S.tab === "live") pollLive(); }, LIVE_POLL_MS);
+  }
+  start();
+})();

@@ -1,0 +1,256 @@
+"""Console fixtures: the whole front door (create_app) on a real SQLite database,
+with the in-process store or real Redis, a fake Rasa, and signed-in clients.
+
+``make_replica()`` builds one more app instance sharing the same store and
+database: two of them stand for two replicas behind a load balancer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from cryptography.fernet import Fernet
+
+from bot.app import HUB_KEY, create_app
+from bot.config import Settings
+from bot.console.auth import CSRF_HEADER, USERS_KEY
+from bot.console.context import CONSOLE_KEY, Console
+from bot.console.runtime import RUNTIME_KEY, Runtime
+from bot.db import Database
+from bot.db.crypto import Cipher
+from bot.hub import Hub
+from bot.rasa_client import RasaClient
+from bot.store import SharedStore
+from tests.fakes.rasa import FakeRasa
+
+PASSWORD = "correct-horse-42"
+HANDOFF_REPLY = [
+    {"text": "好的,正在为您转接人工客服,请稍候。"},
+    {
+        "custom": {
+            "handoff": {
+                "reason": "citizen_request",
+                "priority": "normal",
+                "summary": {
+                    "intent": "request_human",
+                    "slots": {"complaint_where": "南城街道鸿福路"},
+                    "last_messages": ["楼下太吵了", "转人工"],
+                },
+            }
+        }
+    },
+]
+URGENT_REPLY = [
+    {"text": "好的,正在为您转接人工客服,请稍候。"},
+    {"custom": {"handoff": {"reason": "emergency", "priority": "urgent", "summary": {}}}},
+]
+
+
+class Unclosable:
+    """A shared object closed by its own fixture rather than by each replica."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def close(self) -> None:
+        return None
+
+    async def connect(self) -> None:
+        return None
+
+
+@pytest.fixture(autouse=True)
+def _console_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WEBCHAT_SECRET", "console-test-secret-" + "x" * 32)
+    monkeypatch.setenv("SERVICE_HOURS", "00:00-24:00")
+
+
+@pytest.fixture
+async def console_db(tmp_path: Path) -> AsyncIterator[Database]:
+    db = Database(
+        f"sqlite:///{tmp_path / 'hotline.db'}", cipher=Cipher([Fernet.generate_key().decode()])
+    )
+    await db.connect()
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+def rasa_handoff(fake_rasa: FakeRasa) -> FakeRasa:
+    fake_rasa.replies["转人工"] = HANDOFF_REPLY
+    fake_rasa.replies["救命"] = URGENT_REPLY
+    return fake_rasa
+
+
+MakeReplica = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+async def make_replica(
+    store: SharedStore,
+    console_db: Database,
+    rasa_handoff: FakeRasa,
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[MakeReplica]:
+    clients: list[TestClient] = []
+
+    async def make(**overrides: Any) -> TestClient:
+        settings = make_settings(rasa_url=rasa_handoff.url, **overrides)
+        rasa = RasaClient(rasa_handoff.url, settings.rasa_timeout)
+        app = create_app(
+            settings,
+            store=Unclosable(store),
+            db=Unclosable(console_db),
+            rasa=rasa,  # type: ignore[arg-type]
+        )
+        client = TestClient(TestServer(app, host="127.0.0.1"))
+        await client.start_server()
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture
+async def client(make_replica: MakeReplica) -> TestClient:
+    return await make_replica()
+
+
+@dataclass
+class Agent:
+    """A signed-in console user with its own cookie jar and CSRF token."""
+
+    session: aiohttp.ClientSession
+    base: str
+    username: str
+    display_name: str
+    csrf: str
+    id: int
+
+    def headers(self) -> dict[str, str]:
+        return {CSRF_HEADER: self.csrf}
+
+    async def post(self, path: str, body: dict[str, Any] | None = None) -> aiohttp.ClientResponse:
+        return await self.session.post(self.base + path, json=body or {}, headers=self.headers())
+
+    async def get(self, path: str) -> aiohttp.ClientResponse:
+        return await self.session.get(self.base + path)
+
+    async def json(self, path: str) -> Any:
+        resp = await self.get(path)
+        assert resp.status == 200, await resp.text()
+        return await resp.json()
+
+
+async def create_user(client: TestClient, username: str, role: str = "agent", **kw: Any) -> None:
+    await client.app[USERS_KEY].create(username=username, password=PASSWORD, role=role, **kw)
+
+
+@pytest.fixture
+async def sessions() -> AsyncIterator[list[aiohttp.ClientSession]]:
+    opened: list[aiohttp.ClientSession] = []
+    yield opened
+    for session in opened:
+        await session.close()
+
+
+SignIn = Callable[..., Awaitable[Agent]]
+
+
+@pytest.fixture
+def sign_in(sessions: list[aiohttp.ClientSession]) -> SignIn:
+    """``await sign_in(client, "zhangsan", role="agent", display_name="张三")``."""
+
+    async def run(
+        client: TestClient, username: str, role: str = "agent", display_name: str | None = None
+    ) -> Agent:
+        if await client.app[USERS_KEY].get_by_username(username) is None:
+            department = "ecology_environment" if role == "department" else None
+            await create_user(
+                client, username, role, display_name=display_name, department=department
+            )
+        session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        sessions.append(session)
+        base = str(client.make_url("")).rstrip("/")
+        login = {"username": username, "password": PASSWORD}
+        resp = await session.post(base + "/console/login", json=login)
+        assert resp.status == 200, await resp.text()
+        me = await (await session.get(base + "/console/api/me")).json()
+        return Agent(session, base, username, me["display_name"], me["csrf_token"], me["id"])
+
+    return run
+
+
+def hub_of(client: TestClient) -> Hub:
+    return client.app[HUB_KEY]
+
+
+def local(minutes_ago: float = 0.0) -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=minutes_ago)
+
+
+async def say(client: TestClient, sender: str, text: str) -> list[str]:
+    """A citizen's message on the REST channel; the texts of the answer."""
+    resp = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+    assert resp.status == 200, await resp.text()
+    return [r.get("text") or "" for r in await resp.json()]
+
+
+async def said_to(client: TestClient, cid: str) -> list[tuple[str, str]]:
+    """(sender, text) of every message the citizen got, from the transcript."""
+    entries = await hub_of(client).history(cid, limit=500)
+    return [(e.sender, e.text or "") for e in entries if e.direction == "out"]
+
+
+async def connect(agent: Agent) -> aiohttp.ClientWebSocketResponse:
+    """The agent's console socket (authenticated with ?csrf=), after hello and a snapshot."""
+    ws = await agent.session.ws_connect(agent.base + "/console/ws", params={"csrf": agent.csrf})
+    await frames_until(ws, lambda fs: any(f["type"] == "queue" for f in fs))
+    return ws
+
+
+async def frames_until(
+    ws: aiohttp.ClientWebSocketResponse,
+    done: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 5.0,
+) -> list[dict[str, Any]]:
+    frames: list[dict[str, Any]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not done(frames):
+        remaining = deadline - loop.time()
+        assert remaining > 0, f"timed out; got {frames}"
+        msg = await ws.receive(timeout=remaining)
+        assert msg.type == aiohttp.WSMsgType.TEXT, msg
+        frames.append(json.loads(msg.data))
+    return frames
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await check():
+        assert loop.time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def console_of(client: TestClient) -> Console:
+    return client.app[CONSOLE_KEY]
+
+
+def runtime_of(client: TestClient) -> Runtime:
+    return client.app[RUNTIME_KEY]

@@ -1,0 +1,53 @@
+"""Claiming is atomic across replicas: 20 agents on two app instances, one winner."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.store import MemoryStore, SharedStore
+from tests.console.conftest import MakeReplica, SignIn, console_of, said_to, say
+
+
+async def test_twenty_claims_from_two_replicas_one_winner(
+    make_replica: MakeReplica, sign_in: SignIn, store: SharedStore
+) -> None:
+    first, second = await make_replica(), await make_replica()
+    await say(first, "c1", "转人工")
+    agents = [
+        await sign_in((first, second)[i % 2], f"agent{i:02d}", display_name=f"坐席{i:02d}")
+        for i in range(20)
+    ]
+    path = "/console/api/conversations/rest:c1/claim"
+    responses = await asyncio.gather(*(a.post(path) for a in agents))
+    statuses = [r.status for r in responses]
+    assert statuses.count(200) == 1, statuses
+    assert statuses.count(409) == 19
+    winner = agents[statuses.index(200)]
+    messages = {(await r.json())["message"] for r in responses if r.status == 409}
+    assert messages == {f"已被 {winner.display_name} 接入"}
+    console = console_of(second)
+    row = await console.handoffs.latest("rest:c1")
+    assert row is not None and row.claimed_by == winner.username
+    joined = [t for s, t in await said_to(first, "rest:c1") if "已为您接入" in t]
+    assert joined == [f"人工客服 {winner.display_name} 已为您接入，请问有什么可以帮您？"]
+    assert (await console.conv("rest:c1"))["agent_username"] == winner.username
+    if not isinstance(store, MemoryStore):
+        assert store.__class__.__name__ == "RedisStore"  # the real proof runs on Redis
+
+
+async def test_cancel_and_claim_at_once_exactly_one_happens(
+    make_replica: MakeReplica, sign_in: SignIn
+) -> None:
+    first, second = await make_replica(), await make_replica()
+    for i in range(5):
+        await say(first, f"r{i}", "转人工")
+        agent = await sign_in(second, f"agent{i}")
+        claim = agent.post(f"/console/api/conversations/rest:r{i}/claim")
+        cancel = say(first, f"r{i}", "取消")
+        resp, replies = await asyncio.gather(claim, cancel)
+        console = console_of(first)
+        state = await console.state(f"rest:r{i}")
+        if resp.status == 200:
+            assert state == "with_agent" and replies[-1] == "客服已经接入，请直接描述您的问题。"
+        else:
+            assert state == "bot" and (await resp.json())["message"] == "市民已取消排队"
