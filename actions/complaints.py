@@ -89,8 +89,8 @@ class ActionStartComplaint(Action):
             events.append(SlotSet("complaint_when", NOT_GIVEN))
         if is_descriptive(text):
             events.append(SlotSet("complaint_what", text[:MAX_TEXT]))
-        intro = "好的,我来帮您登记建议。" if kind == "suggestion" else "好的,我来帮您登记投诉。"
-        dispatcher.utter_message(text=intro + "需要了解几项信息,随时回复“取消”可以退出。")
+        intro = "好的，我来帮您登记建议。" if kind == "suggestion" else "好的，我来帮您登记投诉。"
+        dispatcher.utter_message(text=intro + "需要了解几项信息，随时回复“取消”可以退出。")
         return events
 
 
@@ -105,7 +105,7 @@ class ValidateComplaintForm(FormValidationAction):
     ) -> dict[str, Any]:
         text = str(value or "").strip()
         if len(text) < 4:
-            dispatcher.utter_message(text="请再具体描述一下发生了什么,方便承办部门处理。")
+            dispatcher.utter_message(text="请再具体描述一下发生了什么，方便承办部门处理。")
             return {"complaint_what": None}
         return {"complaint_what": text[:MAX_TEXT]}
 
@@ -131,7 +131,7 @@ class ValidateComplaintForm(FormValidationAction):
         if _ANONYMOUS.search(text):
             return {"contact_phone": ANONYMOUS, "contact_name": ANONYMOUS}
         dispatcher.utter_message(
-            text="号码格式好像不对。请输入11位手机号(如13812345678)或带区号的固定电话,"
+            text="号码格式好像不对。请输入11位手机号（如13812345678）或带区号的固定电话，"
             "不想留电话请回复“匿名”。"
         )
         return {"contact_phone": None}
@@ -147,13 +147,13 @@ class ValidateComplaintForm(FormValidationAction):
 
 def complaint_summary(tracker: Tracker) -> str:
     kind = "建议" if tracker.get_slot("complaint_type") == "suggestion" else "投诉"
-    lines = [f"请确认您的{kind}信息:"]
+    lines = [f"请确认您的{kind}信息："]
     for slot in COMPLAINT_SLOTS:
         value = tracker.get_slot(slot)
         if slot == "complaint_when" and kind == "建议":
             continue
         lines.append(f"· {FIELD_TITLES[slot]}:{value or NOT_GIVEN}")
-    lines.append("信息无误请点“确认提交”,需要修改请选择要改的项。")
+    lines.append("信息无误请点“确认提交”，需要修改请选择要改的项。")
     return "\n".join(lines)
 
 
@@ -215,7 +215,7 @@ class ActionEditComplaint(Action):
             return [SlotSet("edit_field", None)]
         field = field_to_edit(tracker)
         if latest_intent(tracker) == "deny" or field is None:
-            dispatcher.utter_message(text="请选择要修改的内容:", buttons=edit_buttons(tracker))
+            dispatcher.utter_message(text="请选择要修改的内容：", buttons=edit_buttons(tracker))
             return [SlotSet("edit_field", None)]
         events = [SlotSet("edit_field", None), SlotSet(field, None)]
         if field == "contact_phone" and tracker.get_slot("contact_name") == ANONYMOUS:
@@ -233,8 +233,8 @@ class ActionCancelProcess(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         in_complaint = tracker.get_slot("complaint_submission_id") is not None
-        text = "好的,已取消本次登记,没有生成工单。" if in_complaint else "好的,已取消。"
-        dispatcher.utter_message(text=text + "还有什么可以帮您?", buttons=MENU_BUTTONS)
+        text = "好的，已取消本次登记，没有生成工单。" if in_complaint else "好的，已取消。"
+        dispatcher.utter_message(text=text + "还有什么可以帮您？", buttons=MENU_BUTTONS)
         events: list[dict[str, Any]] = _clear_complaint() + [
             SlotSet("service", None),
             SlotSet("service_mode", None),

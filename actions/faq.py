@@ -24,21 +24,21 @@ logger = logging.getLogger(__name__)
 AFTER_ANSWER_BUTTONS = [
     {"title": "问题解决了", "payload": "/thank"},
     {"title": "继续咨询", "payload": "/consult"},
-    {"title": "没解决,转人工", "payload": "/request_human"},
+    {"title": "没解决，转人工", "payload": "/request_human"},
 ]
 
 
 def format_answer(entry: FaqEntry) -> str:
     """The answer with its source and date, so the citizen can judge it."""
-    note = "示例内容,以官方最新发布为准" if entry.sample else "以官方最新发布为准"
-    return f"{entry.answer}\n(来源:{entry.source};更新于{entry.updated.isoformat()};{note})"
+    note = "示例内容，以官方最新发布为准" if entry.sample else "以官方最新发布为准"
+    return f"{entry.answer}\n（来源：{entry.source}；更新于{entry.updated.isoformat()}；{note}）"
 
 
 def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """First miss: ask to rephrase. Second miss in a row: offer a person."""
     if consecutive_misunderstandings(tracker) >= 2:
         dispatcher.utter_message(
-            text="抱歉,我还是没能理解您的问题。为您转接人工客服好吗?",
+            text="抱歉，我还是没能理解您的问题。为您转接人工客服好吗？",
             buttons=[
                 {"title": "转人工客服", "payload": "/request_human"},
                 {"title": "换个说法再问", "payload": "/consult"},
@@ -46,7 +46,7 @@ def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
         )
         return
     dispatcher.utter_message(
-        text="抱歉,我没太理解您的意思。您可以换个说法,说得具体一些,或者选择下面的服务:",
+        text="抱歉，我没太理解您的意思。您可以换个说法，说得具体一些，或者选择下面的服务：",
         buttons=MENU_BUTTONS,
     )
 

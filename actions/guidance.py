@@ -38,29 +38,29 @@ def only_way(service: Service) -> str | None:
 def render_online(service: Service) -> str:
     assert service.online is not None
     steps = "\n".join(f"{i}. {s}" for i, s in enumerate(service.online.steps, 1))
-    return f"【{service.name}·网上办理】\n办理入口:{service.online.entry}\n办理步骤:\n{steps}"
+    return f"【{service.name}·网上办理】\n办理入口：{service.online.entry}\n办理步骤：\n{steps}"
 
 
 def render_offline(service: Service) -> str:
     assert service.offline is not None
     way = service.offline
     materials = "\n".join(f"{i}. {m}" for i, m in enumerate(way.materials, 1))
-    lines = [f"【{service.name}·线下办理】", f"办理地点:{way.office}"]
+    lines = [f"【{service.name}·线下办理】", f"办理地点：{way.office}"]
     if way.address:
-        lines.append(f"地址:{way.address}")
-    lines += [f"办理时间:{way.hours}", f"所需材料:\n{materials}"]
+        lines.append(f"地址：{way.address}")
+    lines += [f"办理时间：{way.hours}", f"所需材料：\n{materials}"]
     if way.process:
-        lines.append("办理流程:" + " → ".join(way.process))
-    lines += [f"收费标准:{way.fees}", f"办理时限:{way.time_limit}"]
+        lines.append("办理流程：" + " → ".join(way.process))
+    lines += [f"收费标准：{way.fees}", f"办理时限：{way.time_limit}"]
     return "\n".join(lines)
 
 
 def render_guide(service: Service, mode: str) -> str:
     body = render_online(service) if mode == "online" else render_offline(service)
-    note = "示例内容,以官方最新发布为准" if service.sample else "以官方最新发布为准"
+    note = "示例内容，以官方最新发布为准" if service.sample else "以官方最新发布为准"
     return (
-        f"{body}\n承办部门:{service.department}\n"
-        f"(来源:{service.source};更新于{service.updated.isoformat()};{note})"
+        f"{body}\n承办部门：{service.department}\n"
+        f"（来源：{service.source}；更新于{service.updated.isoformat()}；{note}）"
     )
 
 
@@ -115,8 +115,8 @@ class ValidateServiceGuideForm(FormValidationAction):
         if service is None:
             names = "、".join(s.name for s in load_services()[:8])
             dispatcher.utter_message(
-                text=f"抱歉,办事指南里暂时没有找到这个事项。目前可查询的事项有:{names}等。"
-                "您可以换个说法,或回复“取消”。"
+                text=f"抱歉，办事指南里暂时没有找到这个事项。目前可查询的事项有：{names}等。"
+                "您可以换个说法，或回复“取消”。"
             )
             return {"service": None}
         slots: dict[str, Any] = {"service": service.id}

@@ -79,7 +79,7 @@ class ActionHandoff(Action):
     ) -> list[dict[str, Any]]:
         reason, priority = handoff_reason(tracker)
         dispatcher.utter_message(
-            text="好的,正在为您转接人工客服,请稍候。您可以先简单描述一下需要帮助的事情。"
+            text="好的，正在为您转接人工客服，请稍候。您可以先简单描述一下需要帮助的事情。"
         )
         dispatcher.utter_message(
             json_message={
@@ -107,7 +107,7 @@ class ActionOfferHuman(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         dispatcher.utter_message(
-            text="非常抱歉让您着急了。需要我马上为您转接人工客服吗?",
+            text="非常抱歉让您着急了。需要我马上为您转接人工客服吗？",
             buttons=[
                 {"title": "转人工客服", "payload": "/request_human"},
                 {"title": "我要投诉", "payload": "/complain"},

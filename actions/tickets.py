@@ -22,13 +22,13 @@ TICKET_NO = re.compile(r"(?<!\d)(\d{8})\s*[-—_ ]?\s*(\d{6})(?!\d)")
 LAST4 = re.compile(r"(?<!\d)(\d{4})(?!\d)")
 
 STATUS_TEXT = {
-    "new": ("已受理,正在分派承办部门", "工作人员会尽快将工单转交承办部门。"),
-    "assigned": ("已转交承办部门办理", "承办部门正在处理,办结后会通过本渠道告知您结果。"),
-    "accepted": ("承办部门已签收,正在办理", "办结后会通过本渠道告知您结果。"),
+    "new": ("已受理，正在分派承办部门", "工作人员会尽快将工单转交承办部门。"),
+    "assigned": ("已转交承办部门办理", "承办部门正在处理，办结后会通过本渠道告知您结果。"),
+    "accepted": ("承办部门已签收，正在办理", "办结后会通过本渠道告知您结果。"),
     "returned": ("正在重新分派承办部门", "工作人员会尽快重新分派。"),
     "replied": ("承办部门已答复", "请留意答复内容并为办理结果评价。"),
-    "reopened": ("已重新办理", "您对上次的答复不满意,工单已重新交办。"),
-    "closed": ("已办结", "如仍有问题,可以重新提交诉求。"),
+    "reopened": ("已重新办理", "您对上次的答复不满意，工单已重新交办。"),
+    "closed": ("已办结", "如仍有问题，可以重新提交诉求。"),
 }
 
 
@@ -84,7 +84,7 @@ class ActionCreateTicket(Action):
         except Exception:  # noqa: BLE001 - the citizen must hear something
             logger.exception("ticket creation failed")
             dispatcher.utter_message(
-                text="抱歉,系统暂时无法登记工单,您的信息还在。请稍后回复“确认”重试,或转人工客服。",
+                text="抱歉，系统暂时无法登记工单，您的信息还在。请稍后回复“确认”重试，或转人工客服。",
                 buttons=[
                     {"title": "确认提交", "payload": "/affirm"},
                     {"title": "转人工客服", "payload": "/request_human"},
@@ -106,16 +106,16 @@ def _created_text(ticket: Any, category: str, anonymous: bool, routing: Any) -> 
     kind = "建议" if ticket.type == "suggestion" else "投诉"
     department = ticket.department_name or "12345热线分拨中心"
     lines = [
-        f"您的{kind}已登记,工单编号:{ticket.number}。",
+        f"您的{kind}已登记，工单编号：{ticket.number}。",
         f"已转交{department}办理。{routing.reply_expectation(category)}",
     ]
     if ticket.deadline is not None:
         lines.append(f"预计{ticket.deadline:%Y年%m月%d日}前答复。")
     if anonymous:
-        lines.append("本工单为匿名提交,无法电话回访,也无法凭手机尾号查询进度,请保存好工单编号。")
+        lines.append("本工单为匿名提交，无法电话回访，也无法凭手机尾号查询进度，请保存好工单编号。")
     else:
         lines.append(
-            "办理结果会通过本渠道通知您;也可随时发送“查询工单”,凭工单编号和手机尾号查询进度。"
+            "办理结果会通过本渠道通知您；也可随时发送“查询工单”，凭工单编号和手机尾号查询进度。"
         )
     return "\n".join(lines)
 
@@ -149,7 +149,7 @@ class ValidateTicketStatusForm(FormValidationAction):
         number = parse_ticket_no(str(value or ""))
         if number is None:
             dispatcher.utter_message(
-                text="工单编号格式不对,应为8位日期加6位序号,如 20261127-000123。"
+                text="工单编号格式不对，应为8位日期加6位序号，如 20261127-000123。"
             )
         return {"ticket_no": number}
 
@@ -158,7 +158,7 @@ class ValidateTicketStatusForm(FormValidationAction):
     ) -> dict[str, Any]:
         match = LAST4.search(str(value or ""))
         if match is None:
-            dispatcher.utter_message(text="请输入4位数字,即登记时所留手机号码的后四位。")
+            dispatcher.utter_message(text="请输入4位数字，即登记时所留手机号码的后四位。")
             return {"ticket_phone_last4": None}
         return {"ticket_phone_last4": match.group(1)}
 
@@ -180,11 +180,11 @@ class ActionTicketStatus(Action):
             ticket = await (await get_db()).tickets.get_for_citizen(number, last4)
         except Exception:  # noqa: BLE001
             logger.exception("ticket lookup failed")
-            dispatcher.utter_message(text="抱歉,系统暂时无法查询,请稍后再试或转人工客服。")
+            dispatcher.utter_message(text="抱歉，系统暂时无法查询，请稍后再试或转人工客服。")
             return clear
         if ticket is None:
             dispatcher.utter_message(
-                text="没有查到与该工单编号和手机尾号相符的工单,请核对后重试。",
+                text="没有查到与该工单编号和手机尾号相符的工单，请核对后重试。",
                 buttons=[
                     {"title": "重新查询", "payload": "/check_ticket"},
                     {"title": "转人工客服", "payload": "/request_human"},
@@ -199,10 +199,10 @@ class ActionTicketStatus(Action):
 
 def status_text(ticket: Any) -> str:
     label, next_step = STATUS_TEXT.get(ticket.status, ("处理中", "请耐心等待。"))
-    lines = [f"工单 {ticket.number}:{label}。"]
+    lines = [f"工单 {ticket.number}：{label}。"]
     if ticket.department_name:
-        lines.append(f"承办部门:{ticket.department_name}。")
+        lines.append(f"承办部门：{ticket.department_name}。")
     if ticket.deadline is not None and ticket.status not in ("replied", "closed"):
-        lines.append(f"答复期限:{ticket.deadline:%Y年%m月%d日}。")
+        lines.append(f"答复期限：{ticket.deadline:%Y年%m月%d日}。")
     lines.append(next_step)
     return "\n".join(lines)
