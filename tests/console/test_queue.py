@@ -69,7 +69,13 @@ async def test_estimate_uses_recent_claims_and_agents_online(
             await conn.execute(
                 handoffs.update()
                 .where(handoffs.c.id == hid)
-                .values(claimed_at=now - dt.timedelta(minutes=30) + dt.timedelta(seconds=wait))
+                .values(
+                    claimed_at=now - dt.timedelta(minutes=30) + dt.timedelta(seconds=wait),
+                    # finished in the past, so the requeue sweep (which may run
+                    # during a slow test) never sees them as held by an agent
+                    ended_at=now - dt.timedelta(minutes=20),
+                    outcome="closed",
+                )
             )
     await connect(await sign_in(client, "zhangsan"))
     await say(client, "c1", "转人工")
