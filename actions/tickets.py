@@ -3,6 +3,7 @@ tell a citizen the status of their ticket."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from typing import Any
@@ -177,7 +178,14 @@ class ActionTicketStatus(Action):
         last4 = str(tracker.get_slot("ticket_phone_last4") or "")
         clear = [SlotSet("ticket_no", None), SlotSet("ticket_phone_last4", None)]
         try:
-            ticket = await (await get_db()).tickets.get_for_citizen(number, last4)
+            db = await get_db()
+            if await _too_many_misses(db, number):
+                dispatcher.utter_message(
+                    text="该工单号查询失败次数过多，为保护市民信息已暂停查询，请1小时后再试或转人工客服。",
+                    buttons=[{"title": "转人工客服", "payload": "/request_human"}],
+                )
+                return clear
+            ticket = await db.tickets.get_for_citizen(number, last4)
         except Exception:  # noqa: BLE001
             logger.exception("ticket lookup failed")
             dispatcher.utter_message(text="抱歉，系统暂时无法查询，请稍后再试或转人工客服。")
@@ -190,11 +198,27 @@ class ActionTicketStatus(Action):
                     {"title": "转人工客服", "payload": "/request_human"},
                 ],
             )
-            await record_event("ticket_query", tracker, found=False)
+            await db.events.record(
+                QUERY_MISS, conversation_id=tracker.sender_id, ticket_number=number[:20]
+            )
             return clear
         dispatcher.utter_message(text=status_text(ticket), buttons=MENU_BUTTONS[:3])
         await record_event("ticket_query", tracker, found=True)
         return [*clear, SlotSet("last_ticket_no", ticket.number)]
+
+
+#: Wrong last-four-digit guesses allowed per ticket number and hour: four
+#: digits are only 10,000 possibilities, so lookups are throttled per ticket
+#: (not per sender, which a caller can change at will).
+MAX_MISSES_PER_HOUR = 5
+QUERY_MISS = "ticket_query_miss"
+
+
+async def _too_many_misses(db: Any, number: str) -> bool:
+    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    return bool(
+        await db.events.count_for_ticket(QUERY_MISS, number[:20], since) >= MAX_MISSES_PER_HOUR
+    )
 
 
 def status_text(ticket: Any) -> str:

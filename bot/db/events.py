@@ -61,3 +61,15 @@ class EventRepo:
         async with self._db.read() as conn:
             rows = (await conn.execute(stmt)).all()
         return {str(kind): int(count) for kind, count in rows}
+
+    async def count_for_ticket(self, kind: str, ticket_number: str, since: dt.datetime) -> int:
+        """How many ``kind`` events a ticket had since ``since`` (rate limits)."""
+        stmt = (
+            sa.select(sa.func.count())
+            .select_from(events)
+            .where(events.c.kind == kind)
+            .where(events.c.ticket_number == ticket_number)
+            .where(events.c.at >= since)
+        )
+        async with self._db.read() as conn:
+            return int((await conn.execute(stmt)).scalar_one())

@@ -134,3 +134,21 @@ async def test_query_validation_refuses_malformed_input() -> None:
         "ticket_phone_last4": None
     }
     assert len(dispatcher.messages) == 2
+
+
+async def test_guessing_the_last_four_digits_is_throttled_per_ticket(db: Database) -> None:
+    created = await ActionCreateTicket().run(
+        CollectingDispatcher(), tracker(parse_data("确认", "affirm"), COMPLAINT), DOMAIN
+    )
+    number = slot_events(created)["last_ticket_no"]
+    for guess in range(5):  # five wrong guesses from five different senders
+        t = tracker(
+            parse_data("x", "inform"),
+            {"ticket_no": number, "ticket_phone_last4": f"000{guess}"},
+            sender=f"rest:attacker{guess}",
+        )
+        await ActionTicketStatus().run(CollectingDispatcher(), t, DOMAIN)
+    right = CollectingDispatcher()
+    slots = {"ticket_no": number, "ticket_phone_last4": "5678"}
+    await ActionTicketStatus().run(right, tracker(parse_data("5678", "inform"), slots), DOMAIN)
+    assert "暂停查询" in right.messages[0]["text"] and number not in right.messages[0]["text"]
