@@ -31,6 +31,7 @@ from bot.hub import Hub
 from bot.rasa_client import RasaClient
 from bot.store import SharedStore
 from tests.fakes.rasa import FakeRasa
+from tests.fakes.shared import Shared
 
 PASSWORD = "correct-horse-42"
 HANDOFF_REPLY = [
@@ -53,22 +54,6 @@ URGENT_REPLY = [
     {"text": "好的,正在为您转接人工客服,请稍候。"},
     {"custom": {"handoff": {"reason": "emergency", "priority": "urgent", "summary": {}}}},
 ]
-
-
-class Unclosable:
-    """A shared object closed by its own fixture rather than by each replica."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def close(self) -> None:
-        return None
-
-    async def connect(self) -> None:
-        return None
 
 
 @pytest.fixture(autouse=True)
@@ -111,8 +96,8 @@ async def make_replica(
         rasa = RasaClient(rasa_handoff.url, settings.rasa_timeout)
         app = create_app(
             settings,
-            store=Unclosable(store),
-            db=Unclosable(console_db),
+            store=Shared(store),
+            db=Shared(console_db),
             rasa=rasa,  # type: ignore[arg-type]
         )
         client = TestClient(TestServer(app, host="127.0.0.1"))

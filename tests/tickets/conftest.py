@@ -29,6 +29,7 @@ from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore
 from tests.db.conftest import _truncate, pg_factory, pg_session_url  # noqa: F401  (fixtures)
 from tests.fakes.rasa import FakeRasa
+from tests.fakes.shared import Shared
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wechat_api import AES_KEY, APP_ID, APP_SECRET, TOKEN, FakeWeChatApi
 
@@ -58,22 +59,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)
-
-
-class Shared:
-    """A database or store shared by several app instances, closed by its fixture."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def connect(self) -> None:
-        return None
-
-    async def close(self) -> None:
-        return None
 
 
 @pytest.fixture(autouse=True)
