@@ -56,7 +56,7 @@ async def make_replica(
 
     async def make() -> TestClient:
         rasa = RasaClient(fake_rasa.url, settings.rasa_timeout)
-        app = create_app(settings, store=_Unclosable(store), db=FakeDatabase(), rasa=rasa)
+        app = create_app(settings, store=_Shared(store), db=FakeDatabase(), rasa=rasa)
         for channel in app[CHANNELS_KEY]:
             if isinstance(channel, TelegramChannel):
                 channel.limiter.per_chat_interval = 0.05  # keep the test fast
@@ -70,7 +70,7 @@ async def make_replica(
         await client.close()
 
 
-class _Unclosable:
+class _Shared:
     """The shared store, closed by its fixture rather than by each replica."""
 
     def __init__(self, store: SharedStore) -> None:

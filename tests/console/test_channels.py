@@ -21,8 +21,8 @@ from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
 from tests.console.conftest import (
     HANDOFF_REPLY,
     Agent,
+    Shared,
     SignIn,
-    Unclosable,
     connect,
     frames_until,
 )
@@ -80,7 +80,7 @@ async def full_app(
         telegram_api_base_url=fake_telegram.url,
     )  # fmt: skip
     rasa = RasaClient(rasa_handoff.url, settings.rasa_timeout)
-    app = create_app(settings, store=Unclosable(store), db=Unclosable(console_db), rasa=rasa)  # type: ignore[arg-type]
+    app = create_app(settings, store=Shared(store), db=Shared(console_db), rasa=rasa)  # type: ignore[arg-type]
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     yield client
