@@ -46,5 +46,5 @@ benchmark: ## load benchmark, front door vs Rasa directly (ARGS=--quick for a 4-
 	@$(PY) scripts/benchmark.py $(ARGS)
 
 lint: ## ruff and mypy
-	@.venv/bin/ruff check bot channels actions scripts tests
+	@.venv/bin/ruff check bot channels actions hotline_rasa scripts tests
 	@.venv/bin/mypy

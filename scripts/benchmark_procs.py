@@ -253,7 +253,7 @@ class Services:
         endpoints.write_text(f'action_endpoint:\n  url: "{actions_url}/webhook"\n')
         port = free_port()
         argv = [
-            str(VENV_BIN / "rasa"), "run", "--enable-api",
+            str(VENV_BIN / "python"), "-m", "hotline_rasa", "run", "--enable-api",
             "--interface", "127.0.0.1", "--port", str(port),
             "--model", "models", "--endpoints", str(endpoints),
             "--credentials", "credentials.yml",

@@ -29,7 +29,7 @@ echo "==> starting the action server on 127.0.0.1:5055 (log: var/log/actions.log
 SANIC_HOST=127.0.0.1 "$PY" -m rasa_sdk --actions actions --port 5055 >var/log/actions.log 2>&1 &
 pids+=($!)
 echo "==> starting Rasa on 127.0.0.1:5005 (log: var/log/rasa.log)"
-.venv/bin/rasa run --enable-api --interface 127.0.0.1 --port 5005 --model models \
+"$PY" -m hotline_rasa run --enable-api --interface 127.0.0.1 --port 5005 --model models \
   --endpoints "$endpoints" --credentials credentials.yml >var/log/rasa.log 2>&1 &
 pids+=($!)
 echo "==> starting the front door on ${HOST:-127.0.0.1}:${PORT:-8080}"

@@ -91,6 +91,9 @@ def agent(model_path: Path, action_server: dict[str, str]) -> object:
     from rasa.core.agent import Agent
     from rasa.utils.endpoints import EndpointConfig
 
+    from hotline_rasa import install
+
+    install()  # the same Rasa as `make up` runs (python -m hotline_rasa)
     return Agent.load(
         str(model_path), action_endpoint=EndpointConfig(url=f"{action_server['url']}/webhook")
     )
