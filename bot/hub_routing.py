@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -147,14 +147,23 @@ class Router:
         if state != "queued":
             await self.store.zrem(HANDOFF_QUEUE, conversation_id)
 
-    async def route(self, msg: InboundMessage) -> HandleResult:
-        """Produce the result of one message (runs under the conversation lock)."""
+    async def route(
+        self, msg: InboundMessage, inbound_written: Awaitable[None] | None = None
+    ) -> HandleResult:
+        """Produce the result of one message (runs under the conversation lock).
+
+        ``inbound_written`` completes once the message is in the transcript;
+        agents are told of the message only after that (their console shows
+        the transcript), while Rasa starts at once.
+        """
         state = await self.state(msg.conversation_id)
         if self.hooks is not None:
             answered = await self.hooks.before_route(msg, state)
             if answered is not None:
                 return answered
         if state in AGENT_STATES:
+            if inbound_written is not None:
+                await inbound_written
             return await self._to_agents(msg, state)
         result = await self._rasa_turn(msg)
         if self.hooks is not None:
