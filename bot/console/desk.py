@@ -64,9 +64,14 @@ class Desk:
         state = conv.get("state", "bot")
         if state == "with_agent":
             raise taken_error(f"{conv.get('agent_id')}|{conv.get('agent_name')}")
-        if state != "queued":
-            raise DeskError(409, "gone", "该会话已不在排队中")
         handoff_id = conv.get("handoff_id")
+        if state != "queued":
+            # Say why when the queue entry was just taken (the citizen cancelled,
+            # a callback was registered) rather than only "gone".
+            holder = await self.console.store.get(claim_key(handoff_id)) if handoff_id else None
+            if holder is not None:
+                raise taken_error(holder)
+            raise DeskError(409, "gone", "该会话已不在排队中")
         if not handoff_id:
             raise DeskError(409, "not_ready", "会话正在进入队列，请稍后重试")
         store = self.console.store
