@@ -147,6 +147,9 @@ class Hub:
         if not await self.store.claim(_key("dedupe", msg), DEDUPE_TTL):
             logger.info("duplicate %s message dropped", msg.channel)
             return HandleResult([], "duplicate")
+        # A citizen may answer within a millisecond of our reply (a script
+        # does): the replies of the previous turn go into the transcript first.
+        await self._settled(msg.conversation_id)
         inbound = self._write_inbound(msg)
         try:
             result = await self._enqueue_and_wait(msg, wait)
@@ -361,6 +364,9 @@ class Hub:
                 inbound = asyncio.create_task(self._inbound_written(msg))
                 try:
                     result = await self._route(msg, inbound)
+                    # Written long before Rasa answers, as a rule; the next
+                    # message's entry must not overtake it.
+                    await inbound
                     # From here until the replies are written, reads and pushes
                     # of this conversation on this replica wait for them.
                     self._written[key] = self._settling[msg.conversation_id] = written

@@ -307,3 +307,79 @@ async def test_hub_with_the_real_database_on_sqlite(
         assert counts == {"answered": 2, "handoff_queued": 1, "to_agent": 1}
     finally:
         await db.close()
+
+
+# --- transcript writes off the citizen's wait (see bot/hub.py docstring) ------
+
+
+class GatedTranscripts:
+    """FakeTranscripts whose writes of one direction wait for a gate."""
+
+    def __init__(self, inner: Any, direction: str) -> None:
+        self.inner = inner
+        self.direction = direction
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    async def append(self, **kwargs: Any) -> Any:
+        if kwargs["direction"] == self.direction:
+            self.waiting.set()
+            await self.gate.wait()
+        return await self.inner.append(**kwargs)
+
+    async def history(self, *args: Any, **kwargs: Any) -> Any:
+        return await self.inner.history(*args, **kwargs)
+
+
+async def test_the_answer_does_not_wait_for_the_reply_write(
+    fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    db = FakeDatabase()
+    gated = GatedTranscripts(db.transcripts, "out")
+    db.transcripts = gated  # type: ignore[assignment]
+    hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
+    result = await hub.handle(msg("你好", "m1"), wait=None)  # returns with the write held
+    assert [r.text for r in result.replies] == ["echo: 你好"]
+    assert gated.waiting.is_set() and not gated.gate.is_set()
+    # This replica's reads wait for the reply, so nobody sees a half transcript.
+    reader = asyncio.create_task(hub.history("test:u1"))
+    await asyncio.sleep(0.05)
+    assert not reader.done()
+    gated.gate.set()
+    entries = await reader
+    assert [(e.direction, e.text) for e in entries] == [("in", "你好"), ("out", "echo: 你好")]
+    # The result was stored for other replicas only after the reply was written.
+    assert await hub.store.get("result:test:m1") is not None
+
+
+async def test_replies_are_written_after_the_inbound_entry(
+    fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    db = FakeDatabase()
+    gated = GatedTranscripts(db.transcripts, "in")
+    db.transcripts = gated  # type: ignore[assignment]
+    hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
+    handling = asyncio.create_task(hub.handle(msg("你好", "m1"), wait=None))
+    await gated.waiting.wait()
+    await asyncio.sleep(0.1)  # Rasa has answered; the reply must wait for the inbound entry
+    assert db.transcripts.__class__ is GatedTranscripts and gated.inner.entries == []
+    gated.gate.set()
+    await handling
+    entries = await hub.history("test:u1")
+    assert [e.direction for e in entries] == ["in", "out"]
+
+
+async def test_a_replica_writes_the_inbound_entry_when_the_receiver_never_did(
+    fake_rasa: FakeRasa, make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.hub as hub_module
+
+    monkeypatch.setattr(hub_module, "INBOUND_WAIT", 0.2)
+    db = FakeDatabase()
+    hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
+    lost = msg("你好", "m1")  # received by a replica that died before its write
+    await hub._inbound_written(lost)
+    assert [(e.direction, e.text) for e in db.transcripts.entries] == [("in", "你好")]
+    await hub.store.set("inbound:test:m2", "1", 60)  # written by the receiving replica
+    await hub._inbound_written(msg("再见", "m2"))
+    assert len(db.transcripts.entries) == 1
