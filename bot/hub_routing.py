@@ -70,7 +70,7 @@ def busy_result() -> HandleResult:
 
 
 class TranscriptLog(Protocol):
-    async def append(
+    async def add(
         self,
         *,
         conversation_id: str,
@@ -268,7 +268,7 @@ class Router:
         data: dict[str, Any],
     ) -> None:
         try:
-            await self.db.transcripts.append(
+            await self.db.transcripts.add(
                 conversation_id=cid,
                 channel=channel,
                 direction=direction,

@@ -321,11 +321,11 @@ class GatedTranscripts:
         self.gate = asyncio.Event()
         self.waiting = asyncio.Event()
 
-    async def append(self, **kwargs: Any) -> Any:
+    async def add(self, **kwargs: Any) -> Any:
         if kwargs["direction"] == self.direction:
             self.waiting.set()
             await self.gate.wait()
-        return await self.inner.append(**kwargs)
+        return await self.inner.add(**kwargs)
 
     async def history(self, *args: Any, **kwargs: Any) -> Any:
         return await self.inner.history(*args, **kwargs)

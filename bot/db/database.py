@@ -20,6 +20,7 @@ from bot.db import migrate
 from bot.db.crypto import Cipher, load_cipher
 from bot.db.engine import WRITE_OPTION, DatabaseUrl, create_async, parse_url
 from bot.db.events import EventRepo
+from bot.db.group_commit import GroupCommit
 from bot.db.routing import Routing, load_routing
 from bot.db.tickets import TicketRepo
 from bot.db.transcripts import TranscriptRepo
@@ -53,6 +54,8 @@ class Database:
         self._engine: AsyncEngine | None = None
         self._write_engine: AsyncEngine | None = None
         self.clock = clock
+        #: Single-row inserts of concurrent writers share a transaction.
+        self.group = GroupCommit(self.write)
         self.tickets = TicketRepo(self)
         self.transcripts = TranscriptRepo(self)
         self.events = EventRepo(self)
@@ -117,6 +120,7 @@ class Database:
 
     async def close(self) -> None:
         if self._engine is not None:
+            await self.group.drain()
             await self._engine.dispose()
         self._engine = self._write_engine = None
 

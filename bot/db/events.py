@@ -39,8 +39,7 @@ class EventRepo:
             "data": dict(data or {}),
             "at": at or self._db.now(),
         }
-        async with self._db.write() as conn:
-            await conn.execute(events.insert().values(**values))
+        await self._db.group.insert(events, values)  # committed with concurrent writes
 
     async def counts(
         self,

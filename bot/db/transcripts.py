@@ -40,9 +40,42 @@ class TranscriptRepo:
         data: dict[str, Any] | None = None,
     ) -> TranscriptEntry:
         """Store one message; ``seq`` grows with every message across conversations."""
+        entry = self._entry(conversation_id, channel, direction, sender, message_id, text, data)
+        values = {k: v for k, v in entry.to_row().items() if k != "seq"}
+        async with self._db.write() as conn:
+            result = await conn.execute(transcripts.insert().values(**values))
+        return dataclasses.replace(entry, seq=int(result.inserted_primary_key[0]))
+
+    async def add(
+        self,
+        *,
+        conversation_id: str,
+        channel: str,
+        direction: str,
+        sender: str,
+        message_id: str | None,
+        text: str | None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Like :meth:`append`, committed together with concurrent writes
+        (bot/db/group_commit.py); returns once committed, without the ``seq``."""
+        entry = self._entry(conversation_id, channel, direction, sender, message_id, text, data)
+        values = {k: v for k, v in entry.to_row().items() if k != "seq"}
+        await self._db.group.insert(transcripts, values)
+
+    def _entry(
+        self,
+        conversation_id: str,
+        channel: str,
+        direction: str,
+        sender: str,
+        message_id: str | None,
+        text: str | None,
+        data: dict[str, Any] | None,
+    ) -> TranscriptEntry:
         if direction not in DIRECTIONS:
             raise ValueError("direction must be 'in' or 'out'")
-        entry = TranscriptEntry(
+        return TranscriptEntry(
             seq=0,
             conversation_id=required(conversation_id, "conversation_id", 200),
             channel=required(channel, "channel", 40),
@@ -53,10 +86,6 @@ class TranscriptRepo:
             data=dict(data or {}),
             created_at=self._db.now().astimezone(LOCAL_TZ),
         )
-        values = {k: v for k, v in entry.to_row().items() if k != "seq"}
-        async with self._db.write() as conn:
-            result = await conn.execute(transcripts.insert().values(**values))
-        return dataclasses.replace(entry, seq=int(result.inserted_primary_key[0]))
 
     async def history(
         self, conversation_id: str, limit: int = 200, after_seq: int | None = None

@@ -57,6 +57,9 @@ class FakeTranscripts:
         self.entries.append(entry)
         return entry
 
+    async def add(self, **kwargs: Any) -> None:
+        await self.append(**kwargs)
+
     async def history(
         self, conversation_id: str, limit: int = 200, after_seq: int | None = None
     ) -> list[FakeTranscriptEntry]:

@@ -1,0 +1,72 @@
+"""bot/db/group_commit: concurrent single-row inserts share transactions (SQLite, PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+
+from bot.db import Database
+from bot.db.group_commit import GroupCommit
+from bot.db.schema import events
+
+
+async def test_concurrent_writers_share_commits_and_keep_their_order(db: Database) -> None:
+    writes = [
+        db.transcripts.add(
+            conversation_id="c1", channel="rest", direction="in" if i % 2 == 0 else "out",
+            sender="citizen", message_id=f"m{i}", text=f"第{i}句", data={"i": i},
+        )
+        for i in range(60)
+    ]  # fmt: skip
+    before = db.group.batches
+    await asyncio.gather(*writes, db.events.record("answered", conversation_id="c1"))
+    assert db.group.batches - before < 20  # 61 rows, far fewer transactions
+    entries = await db.transcripts.history("c1", limit=100)
+    assert [e.message_id for e in entries] == [f"m{i}" for i in range(60)]  # queue order
+    assert [e.text for e in entries][:2] == ["第0句", "第1句"]
+    assert await db.events.counts("answered") == {"answered": 1}
+
+
+async def test_a_lone_row_is_written_at_once_and_committed_on_return(db: Database) -> None:
+    await db.transcripts.add(
+        conversation_id="c2", channel="rest", direction="in", sender="citizen",
+        message_id="x", text="你好", data={},
+    )  # fmt: skip
+    # Another connection sees it: add() returned after the commit.
+    async with db.read() as conn:
+        count = (await conn.execute(sa.text("SELECT count(*) FROM transcripts"))).scalar()
+    assert count == 1
+
+
+async def test_a_failed_batch_fails_each_writer_and_the_next_batch_goes_on(db: Database) -> None:
+    bad = {"kind": None, "conversation_id": "c3", "ticket_number": None, "data": {}}
+    bad["at"] = db.now()
+    good = dict(bad, kind="answered")
+    results = await asyncio.gather(
+        db.group.insert(events, bad), db.group.insert(events, good), return_exceptions=True
+    )
+    assert all(isinstance(r, Exception) for r in results)  # same transaction: both rolled back
+    await db.group.insert(events, good)
+    assert await db.events.counts("answered") == {"answered": 1}
+
+
+async def test_a_cancelled_writer_still_gets_its_row_written(db: Database) -> None:
+    task = asyncio.create_task(db.events.record("answered", conversation_id="c4"))
+    await asyncio.sleep(0)
+    task.cancel()
+    await db.group.drain()
+    assert await db.events.counts("answered") == {"answered": 1}
+
+
+def test_no_transaction_is_opened_for_nothing() -> None:
+    opened = []
+
+    def write() -> object:
+        opened.append(1)
+        raise AssertionError("no rows, no transaction")
+
+    group = GroupCommit(write)  # type: ignore[arg-type]
+    asyncio.run(group.drain())
+    assert opened == []
