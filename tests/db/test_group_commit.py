@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 import sqlalchemy as sa
 
 from bot.db import Database
