@@ -65,6 +65,9 @@ RESULTS_CHANNEL = "hub:results"
 #: How long a replica processing a message received by another replica waits
 #: for that replica's inbound transcript write before writing it itself.
 INBOUND_WAIT = 5.0
+#: Loop iterations a waiting caller needs to wake up and send its answer
+#: (event -> wait_for's inner task -> its waiter -> the handler), plus one.
+ANSWER_YIELDS = 4
 INBOUND_POLL = 0.05
 
 #: A hook that may answer a message itself (e.g. a ticket rating button) before
@@ -272,6 +275,10 @@ class Hub:
                     return None
                 try:
                     await asyncio.wait_for(event.wait(), min(remaining, POLL_INTERVAL))
+                    # Re-armed before the checks above run again: an announced
+                    # result that then vanished (its replica stopped before
+                    # storing it) must not make this loop spin.
+                    event.clear()
                 except asyncio.TimeoutError:
                     self._kick(msg.conversation_id)  # take over if the lock holder died
         finally:
@@ -374,7 +381,8 @@ class Hub:
                     event = self._events.get(key)
                     if event is not None:
                         event.set()  # a caller waiting here answers now,
-                        await asyncio.sleep(0)  # before the writes below take the loop
+                        for _ in range(ANSWER_YIELDS):  # before the writes take the loop
+                            await asyncio.sleep(0)
                 finally:
                     await inbound
                 await self.router.transcribe_out(

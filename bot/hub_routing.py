@@ -34,6 +34,8 @@ HANDOFF_QUEUE = "handoff:queue"
 CONV_TTL = 30 * 24 * 3600.0
 QUEUE_TTL = 7 * 24 * 3600.0
 _PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
+#: Seconds before a statistics event is written (see Router.record_soon).
+RECORD_DELAY = 0.05
 
 
 def conv_key(conversation_id: str) -> str:
@@ -133,6 +135,7 @@ class Router:
         self.rasa = rasa
         self.hooks: RouteHooks | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._deferred: dict[asyncio.TimerHandle, tuple[str, str, dict[str, Any]]] = {}
 
     async def state(self, conversation_id: str) -> str:
         return await self.store.hget(conv_key(conversation_id), "state") or "bot"
@@ -281,13 +284,28 @@ class Router:
             logger.error("transcript %s append failed: %s", direction, type(exc).__name__)
 
     def record_soon(self, kind: str, conversation_id: str, data: dict[str, Any]) -> None:
-        """Record an event in the background (kept referenced until done)."""
-        task = asyncio.get_running_loop().create_task(self.record(kind, conversation_id, data))
+        """Record an event in the background (kept referenced until done).
+
+        It starts a little later, so its SQL work does not delay the answer
+        it is about (the caller is usually answering the citizen right now).
+        """
+        event = (kind, conversation_id, data)
+        handle = asyncio.get_running_loop().call_later(RECORD_DELAY, self._start_record, event)
+        self._deferred[handle] = event
+
+    def _start_record(self, event: tuple[str, str, dict[str, Any]]) -> None:
+        for handle, pending in list(self._deferred.items()):
+            if pending is event:
+                del self._deferred[handle]
+        task = asyncio.get_running_loop().create_task(self.record(*event))
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
     async def flush(self) -> None:
         """Wait for background event writes (shutdown, tests)."""
+        for handle, event in list(self._deferred.items()):  # start the deferred ones now
+            handle.cancel()
+            self._start_record(event)
         if self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
 

@@ -340,7 +340,8 @@ async def test_the_answer_does_not_wait_for_the_reply_write(
     hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
     result = await hub.handle(msg("你好", "m1"), wait=None)  # returns with the write held
     assert [r.text for r in result.replies] == ["echo: 你好"]
-    assert gated.waiting.is_set() and not gated.gate.is_set()
+    await asyncio.wait_for(gated.waiting.wait(), 5)  # the reply write started after it
+    assert not gated.gate.is_set()
     # This replica's reads wait for the reply, so nobody sees a half transcript.
     reader = asyncio.create_task(hub.history("test:u1"))
     await asyncio.sleep(0.05)
@@ -383,3 +384,23 @@ async def test_a_replica_writes_the_inbound_entry_when_the_receiver_never_did(
     await hub.store.set("inbound:test:m2", "1", 60)  # written by the receiving replica
     await hub._inbound_written(msg("再见", "m2"))
     assert len(db.transcripts.entries) == 1
+
+
+async def test_an_announced_result_that_vanished_does_not_spin_the_waiter(
+    fake_rasa: FakeRasa, make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica announced a result and stopped before storing it (shutdown)."""
+    hub = make_hub(MemoryStore(), fake_rasa.url)
+    lookups = []
+    real_get = hub.store.get
+
+    async def counting_get(key: str) -> str | None:
+        lookups.append(key)
+        return await real_get(key)
+
+    monkeypatch.setattr(hub.store, "get", counting_get)
+    lost = msg("你好", "gone")
+    event = hub._events.setdefault("result:test:gone", asyncio.Event())
+    event.set()
+    assert await hub._await_result(lost, 0.3) is None
+    assert len(lookups) < 5  # woken once, then it waits for the next poll or announcement
