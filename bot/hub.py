@@ -65,10 +65,10 @@ RESULTS_CHANNEL = "hub:results"
 #: How long a replica processing a message received by another replica waits
 #: for that replica's inbound transcript write before writing it itself.
 INBOUND_WAIT = 5.0
+INBOUND_POLL = 0.05
 #: Loop iterations a waiting caller needs to wake up and send its answer
 #: (event -> wait_for's inner task -> its waiter -> the handler), plus one.
 ANSWER_YIELDS = 4
-INBOUND_POLL = 0.05
 
 #: A hook that may answer a message itself (e.g. a ticket rating button) before
 #: it is routed to Rasa or an agent; ``None`` lets it through. Runs under the

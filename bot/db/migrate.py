@@ -9,6 +9,7 @@ first process migrates and the others find the schema at head.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 from alembic import command
@@ -17,6 +18,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
 
 from bot.db.engine import DatabaseUrl, create_sync
 
@@ -25,6 +27,11 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Arbitrary constant naming this application's advisory lock.
 _PG_LOCK_ID = 1234512345
+#: A fresh SQLite file opened by several processes at once (front door and
+#: action server starting together) can refuse the switch to WAL with
+#: "database is locked" before its busy timeout applies: try again.
+SQLITE_LOCKED_RETRIES = 10
+SQLITE_LOCKED_PAUSE = 0.2
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -57,6 +64,19 @@ def upgrade(url: DatabaseUrl, revision: str = "head") -> str | None:
     """Upgrade the database to ``revision``; returns the revision it is at afterwards."""
     if url.sqlite_path is not None:
         url.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(SQLITE_LOCKED_RETRIES):
+        try:
+            return _upgrade(url, revision)
+        except OperationalError as exc:
+            locked = url.is_sqlite and "database is locked" in str(exc.orig)
+            if not locked or attempt == SQLITE_LOCKED_RETRIES - 1:
+                raise
+            log.info("sqlite database busy during migration; trying again")
+            time.sleep(SQLITE_LOCKED_PAUSE * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _upgrade(url: DatabaseUrl, revision: str) -> str | None:
     engine = create_sync(url)
     try:
         with engine.begin() as conn:
