@@ -11,7 +11,9 @@ rows keep arriving. A lone row is written at once, exactly as before, so no
 one waits for a batch to fill; under load the batches grow by themselves.
 
 Durability is unchanged: ``insert`` returns only after the transaction with
-its row committed, and raises that transaction's error otherwise. Rows of
+its row committed. Isolation is kept too: when a shared transaction fails,
+each of its rows is tried again in a transaction of its own, so a bad row
+fails only its own writer (with that row's error), never its neighbours. Rows of
 one table are inserted in the order they were queued, so a row queued after
 another's commit gets the higher primary key (transcript order).
 """
@@ -19,15 +21,12 @@ another's commit gets the higher primary key (transcript order).
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
-
-log = logging.getLogger(__name__)
 
 #: At most this many rows per transaction (keeps one commit short).
 MAX_BATCH = 200
@@ -63,20 +62,41 @@ class GroupCommit:
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
             try:
-                async with self._write() as conn:
-                    for table, rows in _by_table(batch):
-                        await conn.execute(table.insert(), rows)
-            except Exception as exc:  # each waiting writer gets the error
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                        future.exception()  # retrieved: a cancelled writer logs nothing
+                await self._commit(batch)
+            except Exception as exc:
+                if len(batch) == 1:
+                    _fail(batch[0][2], exc)
+                    continue
+                for row in batch:  # one by one: only the bad row's writer fails
+                    try:
+                        await self._commit([row])
+                    except Exception as row_exc:
+                        _fail(row[2], row_exc)
+                    else:
+                        _succeed(row[2])
                 continue
-            self.batches += 1
-            self.rows += len(batch)
             for _, _, future in batch:
-                if not future.done():
-                    future.set_result(None)
+                _succeed(future)
+
+    async def _commit(
+        self, batch: list[tuple[sa.Table, dict[str, Any], asyncio.Future[None]]]
+    ) -> None:
+        async with self._write() as conn:
+            for table, rows in _by_table(batch):
+                await conn.execute(table.insert(), rows)
+        self.batches += 1
+        self.rows += len(batch)
+
+
+def _succeed(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+def _fail(future: asyncio.Future[None], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+        future.exception()  # retrieved: a cancelled writer logs nothing
 
 
 def _by_table(
