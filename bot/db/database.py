@@ -12,8 +12,10 @@ import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import migrate
@@ -21,6 +23,7 @@ from bot.db.crypto import Cipher, load_cipher
 from bot.db.engine import WRITE_OPTION, DatabaseUrl, create_async, parse_url
 from bot.db.events import EventRepo
 from bot.db.group_commit import GroupCommit
+from bot.db.loop_sqlite import CHECKPOINT_EVERY, LoopSqlite, NotNow, checkpoint
 from bot.db.routing import Routing, load_routing
 from bot.db.tickets import TicketRepo
 from bot.db.transcripts import TranscriptRepo
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
 
 
 def utc_now() -> dt.datetime:
@@ -54,8 +58,12 @@ class Database:
         self._engine: AsyncEngine | None = None
         self._write_engine: AsyncEngine | None = None
         self.clock = clock
-        #: Single-row inserts of concurrent writers share a transaction.
-        self.group = GroupCommit(self.write)
+        #: SQLite only: short statements run on the loop's thread (bot/db/loop_sqlite.py).
+        self.on_loop: LoopSqlite | None = None
+        self._checkpoint: asyncio.Task[None] | None = None
+        self._checkpointed_at = 0  # loop commits when the last checkpoint started
+        #: Single-row inserts: at once on the loop, else concurrent writers share a transaction.
+        self.group = GroupCommit(self.write, now=self._insert_now)
         self.tickets = TicketRepo(self)
         self.transcripts = TranscriptRepo(self)
         self.events = EventRepo(self)
@@ -111,6 +119,9 @@ class Database:
             await asyncio.to_thread(migrate.upgrade, self.url)
         self._engine = create_async(self.url)
         self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
+        if self.is_sqlite:
+            self.on_loop = LoopSqlite(self.url)
+            self._checkpointed_at = 0
         try:
             await self.tickets.check_keys()
         except BaseException:
@@ -121,8 +132,58 @@ class Database:
     async def close(self) -> None:
         if self._engine is not None:
             await self.group.drain()
+            if self._checkpoint is not None:
+                await asyncio.gather(self._checkpoint, return_exceptions=True)
             await self._engine.dispose()
-        self._engine = self._write_engine = None
+        if self.on_loop is not None:
+            self.on_loop.close()
+        self._engine = self._write_engine = self.on_loop = None
+
+    def write_now(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` in a write transaction on the loop's own SQLite connection.
+
+        Raises :class:`NotNow` (PostgreSQL, another thread, or the write lock
+        is held elsewhere); the caller then uses :meth:`write`.
+        """
+        if self.on_loop is None:
+            raise NotNow
+        result = self.on_loop.write(work)
+        if self.on_loop.commits - self._checkpointed_at >= CHECKPOINT_EVERY:
+            self._checkpoint_soon()
+        return result
+
+    def read_now(self, work: Callable[[Connection], T]) -> T:
+        """Like :meth:`write_now` for a read (the fallback is :meth:`read`)."""
+        if self.on_loop is None:
+            raise NotNow
+        return self.on_loop.read(work)
+
+    def _insert_now(self, rows: list[tuple[sa.Table, list[dict[str, Any]]]]) -> bool:
+        """GroupCommit's fast path: insert and commit at once, or say it cannot."""
+
+        def insert(conn: Connection) -> None:
+            for table, values in rows:
+                conn.execute(table.insert(), values)
+
+        try:
+            self.write_now(insert)
+        except NotNow:
+            return False
+        return True
+
+    def _checkpoint_soon(self) -> None:
+        if self.on_loop is None or (self._checkpoint is not None and not self._checkpoint.done()):
+            return
+        path = self.on_loop.path
+        self._checkpointed_at = self.on_loop.commits
+
+        async def run() -> None:
+            try:
+                await asyncio.to_thread(checkpoint, path)
+            except Exception as exc:  # the next one catches up; SQLite stays consistent
+                log.warning("WAL checkpoint failed: %s", type(exc).__name__)
+
+        self._checkpoint = asyncio.get_running_loop().create_task(run())
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
+from bot.db.loop_sqlite import NotNow
 from bot.db.models import LOCAL_TZ, TranscriptEntry
 from bot.db.schema import transcripts
 from bot.db.validation import optional, required
@@ -42,9 +43,13 @@ class TranscriptRepo:
         """Store one message; ``seq`` grows with every message across conversations."""
         entry = self._entry(conversation_id, channel, direction, sender, message_id, text, data)
         values = {k: v for k, v in entry.to_row().items() if k != "seq"}
-        async with self._db.write() as conn:
-            result = await conn.execute(transcripts.insert().values(**values))
-        return dataclasses.replace(entry, seq=int(result.inserted_primary_key[0]))
+        stmt = transcripts.insert().values(**values)
+        try:
+            seq = self._db.write_now(lambda conn: conn.execute(stmt).inserted_primary_key[0])
+        except NotNow:
+            async with self._db.write() as conn:
+                seq = (await conn.execute(stmt)).inserted_primary_key[0]
+        return dataclasses.replace(entry, seq=int(seq))
 
     async def add(
         self,
@@ -98,8 +103,12 @@ class TranscriptRepo:
             stmt = stmt.where(transcripts.c.seq > after_seq).order_by(transcripts.c.seq)
         else:
             stmt = stmt.order_by(transcripts.c.seq.desc())
-        async with self._db.read() as conn:
-            rows = (await conn.execute(stmt.limit(limit))).all()
+        stmt = stmt.limit(limit)
+        try:  # SQLite: on the loop's own connection, no thread hop (bot/db/loop_sqlite.py)
+            rows = self._db.read_now(lambda conn: conn.execute(stmt).all())
+        except NotNow:
+            async with self._db.read() as conn:
+                rows = (await conn.execute(stmt)).all()
         entries = [_entry(row) for row in rows]
         return entries if after_seq is not None else entries[::-1]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import sqlalchemy as sa
 
 from bot.db import Database
@@ -11,7 +12,12 @@ from bot.db.group_commit import GroupCommit
 from bot.db.schema import events
 
 
-async def test_concurrent_writers_share_commits_and_keep_their_order(db: Database) -> None:
+async def test_concurrent_writers_share_commits_and_keep_their_order(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The queue path (PostgreSQL; SQLite when the loop's connection finds the
+    # lock taken). SQLite's on-the-spot path is tested in test_loop_sqlite.py.
+    monkeypatch.setattr(db, "on_loop", None)
     writes = [
         db.transcripts.add(
             conversation_id="c1", channel="rest", direction="in" if i % 2 == 0 else "out",
@@ -39,7 +45,12 @@ async def test_a_lone_row_is_written_at_once_and_committed_on_return(db: Databas
     assert count == 1
 
 
-async def test_a_bad_row_fails_only_its_own_writer(db: Database) -> None:
+@pytest.mark.parametrize("on_loop", [True, False], ids=["now", "queued"])
+async def test_a_bad_row_fails_only_its_own_writer(
+    db: Database, on_loop: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not on_loop:
+        monkeypatch.setattr(db, "on_loop", None)
     good = {"kind": "answered", "conversation_id": "c3", "ticket_number": None, "data": {}}
     good["at"] = db.now()
     bad = dict(good, kind=None)  # NOT NULL
