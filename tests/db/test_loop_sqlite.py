@@ -127,7 +127,8 @@ async def test_wal_checkpoints_run_in_a_worker_thread(
         await _add(sqlite_db, f"第{i}句")
         await asyncio.sleep(0.05)  # time for the checkpoint to finish
     assert sqlite_db.on_loop is not None
-    assert [c[0] for c in calls] == [sqlite_db.on_loop.path] * 2  # after commits 5 and 10 (a running one is never doubled)
+    # After commits 5 and 10 (a running checkpoint is never doubled).
+    assert [c[0] for c in calls] == [sqlite_db.on_loop.path] * 2
     assert not any(on_main for _, on_main in calls)
 
 
