@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import migrate
@@ -23,7 +22,7 @@ from bot.db.crypto import Cipher, load_cipher
 from bot.db.engine import WRITE_OPTION, DatabaseUrl, create_async, parse_url
 from bot.db.events import EventRepo
 from bot.db.group_commit import GroupCommit
-from bot.db.loop_sqlite import CHECKPOINT_EVERY, LoopSqlite, NotNow, checkpoint
+from bot.db.loop_sqlite import CHECKPOINT_EVERY, LoopSqlite, NotNow, PreparedQuery, checkpoint
 from bot.db.routing import Routing, load_routing
 from bot.db.tickets import TicketRepo
 from bot.db.transcripts import TranscriptRepo
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-T = TypeVar("T")
 
 
 def utc_now() -> dt.datetime:
@@ -139,34 +137,28 @@ class Database:
             self.on_loop.close()
         self._engine = self._write_engine = self.on_loop = None
 
-    def write_now(self, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in a write transaction on the loop's own SQLite connection.
-
-        Raises :class:`NotNow` (PostgreSQL, another thread, or the write lock
-        is held elsewhere); the caller then uses :meth:`write`.
+    def insert_now(self, rows: Sequence[tuple[sa.Table, Sequence[Mapping[str, Any]]]]) -> int:
+        """Insert and commit at once on the loop's own SQLite connection; the
+        last row's key. Raises :class:`NotNow` (PostgreSQL, another thread, the
+        write lock held elsewhere, any error); the caller then uses :meth:`write`.
         """
         if self.on_loop is None:
             raise NotNow
-        result = self.on_loop.write(work)
+        last = self.on_loop.insert(rows)
         if self.on_loop.commits - self._checkpointed_at >= CHECKPOINT_EVERY:
             self._checkpoint_soon()
-        return result
+        return last
 
-    def read_now(self, work: Callable[[Connection], T]) -> T:
-        """Like :meth:`write_now` for a read (the fallback is :meth:`read`)."""
+    def fetch_now(self, query: PreparedQuery, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Like :meth:`insert_now` for a prepared read (the fallback is :meth:`read`)."""
         if self.on_loop is None:
             raise NotNow
-        return self.on_loop.read(work)
+        return self.on_loop.fetch(query, values)
 
     def _insert_now(self, rows: list[tuple[sa.Table, list[dict[str, Any]]]]) -> bool:
         """GroupCommit's fast path: insert and commit at once, or say it cannot."""
-
-        def insert(conn: Connection) -> None:
-            for table, values in rows:
-                conn.execute(table.insert(), values)
-
         try:
-            self.write_now(insert)
+            self.insert_now(rows)
         except NotNow:
             return False
         return True

@@ -7,12 +7,13 @@ they are never written to a log line.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
-from bot.db.loop_sqlite import NotNow
+from bot.db.loop_sqlite import NotNow, prepare_query
 from bot.db.models import LOCAL_TZ, TranscriptEntry
 from bot.db.schema import transcripts
 from bot.db.validation import optional, required
@@ -43,12 +44,12 @@ class TranscriptRepo:
         """Store one message; ``seq`` grows with every message across conversations."""
         entry = self._entry(conversation_id, channel, direction, sender, message_id, text, data)
         values = {k: v for k, v in entry.to_row().items() if k != "seq"}
-        stmt = transcripts.insert().values(**values)
-        try:
-            seq = self._db.write_now(lambda conn: conn.execute(stmt).inserted_primary_key[0])
+        try:  # SQLite: on the loop's own connection, no thread hop (bot/db/loop_sqlite.py)
+            seq = self._db.insert_now([(transcripts, [values])])
         except NotNow:
             async with self._db.write() as conn:
-                seq = (await conn.execute(stmt)).inserted_primary_key[0]
+                result = await conn.execute(transcripts.insert().values(**values))
+            seq = result.inserted_primary_key[0]
         return dataclasses.replace(entry, seq=int(seq))
 
     async def add(
@@ -97,31 +98,51 @@ class TranscriptRepo:
     ) -> list[TranscriptEntry]:
         """Oldest first: the latest ``limit`` messages, or the first ``limit`` after
         ``after_seq`` (to catch up after a reconnect)."""
-        limit = max(1, min(limit, 1000))
-        stmt = sa.select(transcripts).where(transcripts.c.conversation_id == conversation_id)
+        values: dict[str, Any] = {"cid": conversation_id, "limit": max(1, min(limit, 1000))}
         if after_seq is not None:
-            stmt = stmt.where(transcripts.c.seq > after_seq).order_by(transcripts.c.seq)
+            stmt, prepared = _AFTER, _PREPARED_AFTER
+            values["after"] = after_seq
         else:
-            stmt = stmt.order_by(transcripts.c.seq.desc())
-        stmt = stmt.limit(limit)
+            stmt, prepared = _LATEST, _PREPARED_LATEST
         try:  # SQLite: on the loop's own connection, no thread hop (bot/db/loop_sqlite.py)
-            rows = self._db.read_now(lambda conn: conn.execute(stmt).all())
+            entries = [_entry_from(row) for row in self._db.fetch_now(prepared, values)]
         except NotNow:
             async with self._db.read() as conn:
-                rows = (await conn.execute(stmt)).all()
-        entries = [_entry(row) for row in rows]
+                result = await conn.execute(stmt, values)
+                entries = [_entry(row) for row in result.all()]
         return entries if after_seq is not None else entries[::-1]
 
 
 def _entry(row: Row) -> TranscriptEntry:
+    return _entry_from(row._mapping)
+
+
+def _entry_from(row: Mapping[str, Any]) -> TranscriptEntry:
     return TranscriptEntry(
-        seq=row.seq,
-        conversation_id=row.conversation_id,
-        channel=row.channel,
-        direction=row.direction,
-        sender=row.sender,
-        message_id=row.message_id,
-        text=row.text,
-        data=dict(row.data or {}),
-        created_at=row.created_at,
+        seq=row["seq"],
+        conversation_id=row["conversation_id"],
+        channel=row["channel"],
+        direction=row["direction"],
+        sender=row["sender"],
+        message_id=row["message_id"],
+        text=row["text"],
+        data=dict(row["data"] or {}),
+        created_at=row["created_at"],
     )
+
+
+_BY_CONVERSATION = sa.select(transcripts).where(
+    transcripts.c.conversation_id == sa.bindparam("cid")
+)
+#: The first ``limit`` entries after ``after``, oldest first (catch-up).
+_AFTER = (
+    _BY_CONVERSATION.where(transcripts.c.seq > sa.bindparam("after", type_=transcripts.c.seq.type))
+    .order_by(transcripts.c.seq)
+    .limit(sa.bindparam("limit", type_=sa.Integer()))
+)
+#: The latest ``limit`` entries, newest first.
+_LATEST = _BY_CONVERSATION.order_by(transcripts.c.seq.desc()).limit(
+    sa.bindparam("limit", type_=sa.Integer())
+)
+_PREPARED_AFTER = prepare_query(_AFTER)
+_PREPARED_LATEST = prepare_query(_LATEST)

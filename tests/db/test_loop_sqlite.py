@@ -4,6 +4,7 @@ fall-back to aiosqlite whenever that connection would have to wait."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import sqlite3
 import threading
 from pathlib import Path
@@ -15,6 +16,9 @@ import bot.db.database as database_module
 from bot.db import Database
 from bot.db.crypto import Cipher
 from bot.db.loop_sqlite import NotNow
+from bot.db.models import LOCAL_TZ
+from bot.db.schema import events
+from bot.db.transcripts import _PREPARED_LATEST
 
 
 @pytest.fixture
@@ -80,14 +84,12 @@ async def test_a_held_write_lock_sends_the_row_to_the_waiting_path(sqlite_db: Da
     assert [e.text for e in await sqlite_db.transcripts.history("webchat:s1")][-1] == "下一句"
 
 
-async def test_other_threads_and_postgres_style_setups_use_the_async_path(
-    sqlite_db: Database,
-) -> None:
+async def test_other_threads_use_the_async_path(sqlite_db: Database) -> None:
     errors: list[BaseException] = []
 
     def from_a_thread() -> None:
         try:
-            sqlite_db.write_now(lambda conn: conn.execute(sa.text("SELECT 1")))
+            sqlite_db.fetch_now(_PREPARED_LATEST, {"cid": "webchat:s1", "limit": 5})
         except BaseException as exc:
             errors.append(exc)
 
@@ -95,20 +97,73 @@ async def test_other_threads_and_postgres_style_setups_use_the_async_path(
     thread.start()
     thread.join()
     assert len(errors) == 1 and isinstance(errors[0], NotNow)
-
     sqlite_db.on_loop, saved = None, sqlite_db.on_loop
     try:
         with pytest.raises(NotNow):
-            sqlite_db.read_now(lambda conn: conn.execute(sa.text("SELECT 1")))
+            sqlite_db.insert_now([(events, [{}])])
         await _add(sqlite_db, "走异步路径")
     finally:
         sqlite_db.on_loop = saved
     assert [e.text for e in await sqlite_db.transcripts.history("webchat:s1")] == ["走异步路径"]
 
 
-async def test_real_sql_errors_are_not_mistaken_for_a_busy_database(sqlite_db: Database) -> None:
-    with pytest.raises(sa.exc.OperationalError):
-        sqlite_db.read_now(lambda conn: conn.execute(sa.text("SELECT * FROM no_such_table")))
+async def test_rows_are_stored_exactly_as_sqlalchemy_stores_them(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same row through the fast path and through SQLAlchemy: identical stored values."""
+    at = dt.datetime(2026, 11, 29, 18, 30, 5, 123456, tzinfo=LOCAL_TZ)
+    sqlite_db.clock = lambda: at
+    data = {"buttons": [{"title": "转人工", "payload": "/request_human"}], "n": 1.5, "ok": True}
+    for fast in (True, False):
+        if not fast:
+            monkeypatch.setattr(sqlite_db, "on_loop", None)
+        await sqlite_db.transcripts.add(
+            conversation_id="webchat:same", channel="webchat", direction="out", sender="bot",
+            message_id="m-1", text="您好，\n这里是东莞12345", data=data,
+        )  # fmt: skip
+        await sqlite_db.events.record("answered", conversation_id="webchat:same", data=data)
+    monkeypatch.undo()
+    assert sqlite_db.on_loop is not None
+    raw = sqlite3.connect(sqlite_db.on_loop.path)
+    try:
+        rows = raw.execute("SELECT * FROM transcripts ORDER BY seq").fetchall()
+        evs = raw.execute("SELECT * FROM events ORDER BY id").fetchall()
+    finally:
+        raw.close()
+    assert len(rows) == 2 and rows[0][1:] == rows[1][1:]  # all but the key
+    assert len(evs) == 2 and evs[0][1:] == evs[1][1:]
+    assert rows[0][8] == "2026-11-29 10:30:05.123456"  # UTC, as AwareDateTime writes it
+
+
+async def test_reads_match_sqlalchemy_reads(
+    sqlite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for i in range(7):
+        await _add(sqlite_db, f"第{i}句", cid="webchat:r")
+    await _add(sqlite_db, "别的会话", cid="webchat:other")
+    fast = [
+        await sqlite_db.transcripts.history("webchat:r", limit=3),
+        await sqlite_db.transcripts.history("webchat:r", after_seq=2, limit=3),
+        await sqlite_db.transcripts.history("webchat:r", after_seq=100),
+    ]
+    monkeypatch.setattr(sqlite_db, "on_loop", None)
+    slow = [
+        await sqlite_db.transcripts.history("webchat:r", limit=3),
+        await sqlite_db.transcripts.history("webchat:r", after_seq=2, limit=3),
+        await sqlite_db.transcripts.history("webchat:r", after_seq=100),
+    ]
+    assert fast == slow
+    assert [e.text for e in fast[0]] == ["第4句", "第5句", "第6句"]
+    assert [e.seq for e in fast[1]] == [3, 4, 5] and fast[2] == []
+    assert fast[0][0].created_at.tzinfo is not None and fast[0][0].data == {}
+
+
+async def test_a_value_the_column_refuses_gets_sqlalchemys_error(sqlite_db: Database) -> None:
+    naive = {"kind": "answered", "conversation_id": None, "ticket_number": None, "data": {}}
+    naive["at"] = dt.datetime(2026, 11, 29, 12, 0)  # no time zone
+    with pytest.raises(sa.exc.StatementError, match="timezone-aware"):
+        await sqlite_db.group.insert(events, naive)
+    assert sqlite_db.on_loop is not None and sqlite_db.on_loop.not_now == 1
 
 
 async def test_wal_checkpoints_run_in_a_worker_thread(
