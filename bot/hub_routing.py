@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.messages import InboundMessage, OutboundMessage
@@ -237,7 +237,7 @@ class Router:
     async def transcribe_in(self, msg: InboundMessage) -> None:
         data = {
             "payload": msg.payload,
-            "attachments": [asdict(a) for a in msg.attachments],
+            "attachments": [a.to_dict() for a in msg.attachments],
             "metadata": msg.metadata,
         }
         await self._append(
@@ -320,7 +320,7 @@ def _rasa_metadata(msg: InboundMessage) -> dict[str, Any]:
     metadata = dict(msg.metadata)
     metadata.update(channel=msg.channel, message_id=msg.message_id)
     if msg.attachments:
-        metadata["attachments"] = [asdict(a) for a in msg.attachments]
+        metadata["attachments"] = [a.to_dict() for a in msg.attachments]
     return metadata
 
 

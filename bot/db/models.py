@@ -7,7 +7,6 @@ and lists, ``to_full_dict`` only to agents who handle the ticket.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -223,7 +222,7 @@ class TranscriptEntry:
 
     def to_row(self) -> dict[str, Any]:
         """Column values for the ``transcripts`` table."""
-        return dataclasses.asdict(self)
+        return {**self.to_dict(), "data": dict(self.data), "created_at": self.created_at}
 
 
 def _iso(value: dt.datetime | None) -> str | None:
