@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install up run knowledge train test test-fast validate conversation-tests evaluate benchmark lint services
+.PHONY: help install up run knowledge train test test-fast validate conversation-tests evaluate benchmark overhead lint services
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ evaluate: ## train on the training data and report quality on the held-out set
 
 benchmark: ## load benchmark, front door vs Rasa directly (ARGS=--quick for a 4-minute run)
 	@$(PY) scripts/benchmark.py $(ARGS)
+
+overhead: ## the front door's own latency and CPU per message, against an instant fake Rasa (1 minute)
+	@$(PY) scripts/frontdoor_overhead.py $(ARGS)
 
 lint: ## ruff and mypy
 	@.venv/bin/ruff check bot channels actions hotline_rasa scripts tests
