@@ -82,6 +82,7 @@ class Plan:
     """How long and how hard each load runs."""
 
     human_duration: float
+    human_blocks: int
     citizens: int
     pause: tuple[float, float]
     levels: tuple[int, ...]
@@ -102,6 +103,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a few minutes instead of ~15")
     parser.add_argument("--duration", type=float, help="human-paced seconds per path (120)")
     parser.add_argument("--citizens", type=int, default=50, help="human-paced concurrency")
+    parser.add_argument(
+        "--blocks", type=int, help="human-paced: blocks per path, paths taking turns (3)"
+    )
     parser.add_argument("--levels", help="saturation concurrencies, e.g. 1,4,8,16,32")
     parser.add_argument("--level-duration", type=float, help="seconds per saturation level")
     parser.add_argument("--rounds", type=int, help="single-conversation rounds of all scripts")
@@ -140,11 +144,12 @@ def make_plan(args: argparse.Namespace) -> Plan:
     levels = args.levels or ("1,8,32" if quick else "1,4,8,16,32")
     return Plan(
         human_duration=args.duration or (20.0 if quick else 120.0),
+        human_blocks=args.blocks or (1 if quick else 3),
         citizens=args.citizens,
         pause=(3.0, 10.0),
         levels=tuple(int(x) for x in levels.split(",")),
         level_duration=args.level_duration or (6.0 if quick else 20.0),
-        rounds=args.rounds or (1 if quick else 4),
+        rounds=args.rounds or (1 if quick else 10),
         wechat_citizens=5 if quick else 10,
         wechat_duration=15.0 if quick else 60.0,
         wechat_burst=32,
@@ -181,6 +186,29 @@ class Probe:
             "loadavg": [load_before, load_average()[0]],
         }
         return run
+
+    def merge(self, label: str, parts: list[str], weights: list[int]) -> None:
+        """Replace the samples ``parts`` by one: CPU per message weighted by
+        messages, memory at the end of the last part, load before the first
+        and after the last."""
+        samples = [self.samples.pop(part) for part in parts]
+        total = sum(weights)
+        names = set().union(*(s["cpu_ms_per_msg"] for s in samples))
+        self.samples[label] = {
+            "rss_mb": samples[-1]["rss_mb"],
+            "cpu_ms_per_msg": {
+                name: round(
+                    sum(
+                        s["cpu_ms_per_msg"].get(name, 0.0) * w
+                        for s, w in zip(samples, weights, strict=True)
+                    )
+                    / total,
+                    1,
+                )
+                for name in sorted(names)
+            },
+            "loadavg": [samples[0]["loadavg"][0], samples[-1]["loadavg"][1]],
+        }
 
 
 def _own_cpu() -> float:
@@ -229,13 +257,44 @@ async def phase_sequential(
 async def phase_human(
     paths: Paths, plan: Plan, reference: Reference, probe: Probe
 ) -> dict[str, Run]:
-    load = Load(plan.citizens, plan.human_duration, plan.pause, plan.seed)
+    """Each path gets ``human_duration`` seconds in ``human_blocks`` blocks, the
+    paths taking turns in a rotating order (rasa, rest, ws; rest, ws, rasa; ...):
+    the machine's drift during the run (Rasa's CPU per turn moved by a fifth
+    between consecutive two-minute runs) then falls on every path alike."""
+    order = [paths.rasa, paths.rest, paths.ws]
+    block = plan.human_duration / plan.human_blocks
+    blocks: dict[str, list[Run]] = {path.name: [] for path in order}
+    for number in range(plan.human_blocks):
+        rotated = order[number % len(order) :] + order[: number % len(order)]
+        for path in rotated:
+            load = Load(plan.citizens, block, plan.pause, plan.seed + number)
+            log.info(
+                "human-paced: %d citizens, %.0fs on %s (block %d of %d)",
+                load.citizens, block, path.name, number + 1, plan.human_blocks,
+            )  # fmt: skip
+            work = run_load(path, load, reference, f"human-{path.name}-{number}")
+            blocks[path.name].append(await probe.measure(f"human {path.name} #{number}", work))
     runs = {}
-    for path in (paths.rasa, paths.rest, paths.ws):
-        log.info("human-paced: %d citizens, %.0fs on %s", load.citizens, load.duration, path.name)
-        work = run_load(path, load, reference, f"human-{path.name}")
-        runs[path.name] = await probe.measure(f"human {path.name}", work)
+    for path in order:
+        labels = [f"human {path.name} #{n}" for n in range(plan.human_blocks)]
+        runs[path.name] = merge_runs(blocks[path.name])
+        probe.merge(f"human {path.name}", labels, [_answered(r) for r in blocks[path.name]])
     return runs
+
+
+def merge_runs(runs: list[Run]) -> Run:
+    """One run of a path made of its blocks (turns, conversations, time)."""
+    merged = Run(runs[0].path, runs[0].started)
+    for run in runs:
+        merged.elapsed += run.elapsed
+        merged.turns += run.turns
+        merged.conversations += run.conversations
+        merged.scripts += run.scripts
+    return merged
+
+
+def _answered(run: Run) -> int:
+    return max(1, sum(1 for t in run.turns if t.error is None))
 
 
 async def phase_saturation(
