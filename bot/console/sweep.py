@@ -52,6 +52,7 @@ class Sweeper:
         self.desk = desk
         self.console: Console = desk.console
         self.stopped = False
+        self.rounds = 0  # periodic rounds completed (diagnostics; tests wait for the first)
 
     async def run_once(self) -> SweepReport:
         held = await self.console.store.try_lock(LOCK_NAME, LOCK_TTL)
@@ -167,4 +168,5 @@ class Sweeper:
                 log.warning("handoff sweep skipped: %s", exc)
             except Exception as exc:  # keep sweeping; the next round may succeed
                 log.error("handoff sweep failed: %s", type(exc).__name__)
+            self.rounds += 1
             await asyncio.sleep(self.console.config.sweep_interval)

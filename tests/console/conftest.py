@@ -103,6 +103,15 @@ async def make_replica(
         client = TestClient(TestServer(app, host="127.0.0.1"))
         await client.start_server()
         clients.append(client)
+        # The app sweeps once at start-up, then every 10 s. Tests that drive
+        # the sweeper themselves must not race that first round (it holds the
+        # sweep lock, or acts on a handoff the test just made; seen in CI once
+        # the message path got faster).
+        sweeper = runtime_of(client).sweeper
+        for _ in range(500):
+            if sweeper.rounds or sweeper.stopped:
+                break
+            await asyncio.sleep(0.01)
         return client
 
     yield make
