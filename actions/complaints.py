@@ -152,7 +152,7 @@ def complaint_summary(tracker: Tracker) -> str:
         value = tracker.get_slot(slot)
         if slot == "complaint_when" and kind == "建议":
             continue
-        lines.append(f"· {FIELD_TITLES[slot]}:{value or NOT_GIVEN}")
+        lines.append(f"· {FIELD_TITLES[slot]}：{value or NOT_GIVEN}")
     lines.append("信息无误请点“确认提交”，需要修改请选择要改的项。")
     return "\n".join(lines)
 
