@@ -54,6 +54,34 @@ async def get_db() -> Database:
     return _db
 
 
+async def close_database(*_args: Any) -> None:
+    """Close the action server's database (its pooled aiosqlite connections run
+    in non-daemon threads: left open, they kept the process alive after SIGTERM
+    until it was killed)."""
+    global _db
+    db, _db = _db, None
+    if db is not None:
+        await db.close()
+
+
+def _close_with_the_server() -> None:
+    """Inside ``python -m rasa_sdk``: close the database when the server stops.
+
+    rasa-sdk creates its Sanic app ("rasa_sdk") before importing this package;
+    elsewhere (tests, scripts) there is no such app and nothing is registered.
+    """
+    try:
+        from sanic import Sanic
+
+        app = Sanic.get_app("rasa_sdk")
+    except Exception:  # noqa: BLE001 - not running inside the action server
+        return
+    app.register_listener(close_database, "after_server_stop")
+
+
+_close_with_the_server()
+
+
 def use_database(db: Database | None) -> None:
     """Point the actions at ``db`` (tests; ``None`` resets to lazy creation)."""
     global _db
