@@ -4,6 +4,10 @@ Every key and channel is ``<prefix>:<logical name>``. Locks are SET NX PX with
 an owner token; renewal and release are Lua compare-and-pexpire /
 compare-and-delete so a replica never extends or frees another's lock.
 Connection failures surface as :class:`StoreUnavailable`.
+
+Connections come from bot/store/redis_compat.py: with redis-py 4.x's own
+classes a cancelled task could run on (a cancellation lost in the pool's
+connection check or in ``wait_for``), and app shutdowns hung on a sweep task.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.store.base import SharedStore, StoreUnavailable, Subscription
+from bot.store.redis_compat import connection_options
 
 logger = logging.getLogger(__name__)
 
@@ -96,6 +101,7 @@ class RedisStore(SharedStore):
             socket_connect_timeout=2,
             socket_timeout=5,
             health_check_interval=30,
+            **connection_options(url),
         )
         self._release = self._client.register_script(_RELEASE)
         self._renew = self._client.register_script(_RENEW)
