@@ -37,6 +37,7 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
+from bot.aio import cancel_and_wait
 from bot.config import Settings
 from bot.hub_routing import (
     BUSY_TEXT,
@@ -134,9 +135,7 @@ class Hub:
         tasks = [*self._drainers.values(), *self._tasks]
         if self._listener is not None:
             tasks.append(self._listener)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         await self.router.flush()
 
     # --- public interface -----------------------------------------------------

@@ -8,13 +8,14 @@ getUpdates while a webhook is set, so the poller deletes it first.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import Update
 from telegram.error import InvalidToken
 from telegram.ext import ExtBot
+
+from bot.aio import cancel_and_wait
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +52,7 @@ class TelegramPoller:
         """Stop polling; an update fetched but not yet confirmed comes again later."""
         if self._task is None:
             return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await cancel_and_wait([self._task])
         self._task = None
 
     async def _run(self) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.aio import cancel_and_wait
 from bot.store.base import SharedStore, StoreUnavailable, Subscription
 
 log = logging.getLogger(__name__)
@@ -153,9 +154,7 @@ async def _deliver(listeners: list[Listener], event: dict[str, Any]) -> None:
 
 async def _close(session: _Session) -> None:
     if session.task is not None:
-        session.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await session.task
+        await cancel_and_wait([session.task])
 
 
 def _decode(raw: str) -> dict[str, Any] | None:

@@ -31,6 +31,7 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from bot.aio import cancel_and_wait
 from bot.console.auth import current_session, user_for_socket
 from bot.console.context import Console
 from bot.console.events import CONSOLE_CHANNEL, WATCH_TTL, watch_key
@@ -75,9 +76,7 @@ class AgentSockets:
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *([self._snapshot_due] if self._snapshot_due else [])]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await cancel_and_wait(tasks)
         for seat in list(self.seats):
             await seat.ws.close(message=b"server shutdown")
 

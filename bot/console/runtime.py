@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.aio import cancel_and_wait
 from bot.console.agent_socket import AgentSockets
 from bot.console.auth import USERS_KEY
 from bot.console.canned import CannedReplies
@@ -67,11 +67,5 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     sweep = asyncio.create_task(runtime.sweeper.run_forever(), name="console-sweep")
     yield
     runtime.sweeper.stopped = True
-    # A cancellation that lands while a store lock is being released can be
-    # swallowed (HeldLock.release), so cancel until the task has really ended.
-    while not sweep.done():
-        sweep.cancel()
-        await asyncio.wait([sweep], timeout=0.5)
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        sweep.result()
+    await cancel_and_wait([sweep])
     await runtime.sockets.stop()

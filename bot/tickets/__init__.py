@@ -16,13 +16,13 @@ none of it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.aio import cancel_and_wait
 from bot.config import Settings
 from bot.tickets import api, console
 from bot.tickets.config import TOKENS_ENV, env_value, parse_tokens, sweep_seconds
@@ -77,6 +77,4 @@ async def _sweep_job(app: web.Application) -> AsyncIterator[None]:
         task = asyncio.create_task(run_forever(ctx.sweeper, ctx.sweep_seconds), name="ticket-sweep")
     yield
     if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait([task])

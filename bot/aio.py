@@ -1,0 +1,45 @@
+"""Small asyncio helpers shared by the front door's background jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Seconds between repeated cancellations of a task that has not ended.
+RECANCEL_EVERY = 0.5
+
+
+async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
+    """Cancel ``tasks`` and return once every one of them has ended.
+
+    ``task.cancel()`` is a request, and on Python 3.10 libraries can lose it:
+    ``asyncio.wait_for`` whose inner task has just finished, or an
+    ``async_timeout`` whose own deadline falls in the same loop turn, turn it
+    into a normal return or a ``TimeoutError`` (bot/store/redis_compat.py
+    removes the two such places that redis-py hit on every command). A
+    shutdown that did ``task.cancel(); await task`` then waited forever; here
+    a task that is still running is cancelled again every
+    :data:`RECANCEL_EVERY` seconds. Results and exceptions of the tasks are
+    retrieved (nothing is logged as "never retrieved"); errors are logged.
+    A cancellation of the caller itself propagates as usual.
+    """
+    todo = [t for t in tasks]
+    pending = {t for t in todo if not t.done()}
+    rounds = 0
+    while pending:
+        for task in pending:
+            task.cancel()
+        rounds += 1
+        _, pending = await asyncio.wait(pending, timeout=RECANCEL_EVERY)
+    if rounds > 1:
+        log.warning("background tasks needed %d cancellations to stop", rounds)
+    for task in todo:
+        if task.cancelled():
+            continue
+        exc = task.exception()
+        if exc is not None:
+            log.error("background task %s ended with %r", task.get_name(), exc)
