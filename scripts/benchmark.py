@@ -53,6 +53,7 @@ from benchmark_load import (
     Run,
     record_reference,
     run_load,
+    run_mixed_load,
     sequential,
     warm_up,
 )
@@ -83,6 +84,7 @@ class Plan:
 
     human_duration: float
     human_blocks: int
+    human_design: str  # "mixed": paths side by side; "blocks": paths taking turns
     citizens: int
     pause: tuple[float, float]
     levels: tuple[int, ...]
@@ -105,6 +107,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--citizens", type=int, default=50, help="human-paced concurrency")
     parser.add_argument(
         "--blocks", type=int, help="human-paced: blocks per path, paths taking turns (3)"
+    )
+    parser.add_argument(
+        "--human-design",
+        choices=("mixed", "blocks"),
+        default="mixed",
+        help="human-paced: paths side by side, citizens spread over them (mixed, the "
+        "default) or one path at a time in rotating blocks (blocks)",
     )
     parser.add_argument("--levels", help="saturation concurrencies, e.g. 1,4,8,16,32")
     parser.add_argument("--level-duration", type=float, help="seconds per saturation level")
@@ -145,6 +154,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     return Plan(
         human_duration=args.duration or (20.0 if quick else 120.0),
         human_blocks=args.blocks or (1 if quick else 3),
+        human_design=args.human_design,
         citizens=args.citizens,
         pause=(3.0, 10.0),
         levels=tuple(int(x) for x in levels.split(",")),
@@ -255,6 +265,51 @@ async def phase_sequential(
 
 
 async def phase_human(
+    paths: Paths, plan: Plan, reference: Reference, probe: Probe
+) -> dict[str, Run]:
+    if plan.human_design == "mixed":
+        return await _human_mixed(paths, plan, reference, probe)
+    return await _human_blocks(paths, plan, reference, probe)
+
+
+async def _human_mixed(
+    paths: Paths, plan: Plan, reference: Reference, probe: Probe
+) -> dict[str, Run]:
+    """The three paths side by side, ``plan.citizens`` citizens spread over
+    them (benchmark_load.run_mixed_load), in ``human_blocks`` blocks that
+    shift which citizen uses which path, so each citizen's scripts and pauses
+    run on every path. The phase lasts as long as the blocks design (three
+    times ``human_duration``) and each path answers about as many messages;
+    what changes is that no path's figures come from a different stretch of
+    time than another's."""
+    order = [paths.rasa, paths.rest, paths.ws]
+    block = plan.human_duration * len(order) / plan.human_blocks
+    blocks: dict[str, list[Run]] = {path.name: [] for path in order}
+    labels: list[str] = []
+    answered: list[int] = []
+    for number in range(plan.human_blocks):
+        load = Load(plan.citizens, block, plan.pause, plan.seed + number)
+        log.info(
+            "human-paced: %d citizens over %d paths side by side, %.0fs (block %d of %d)",
+            load.citizens, len(order), block, number + 1, plan.human_blocks,
+        )  # fmt: skip
+
+        async def work(load: Load = load, number: int = number) -> Run:
+            runs = await run_mixed_load(order, load, reference, f"human-{number}", number)
+            for name, run in runs.items():
+                blocks[name].append(run)
+            merged = Run("all", 0.0)
+            merged.turns = [turn for run in runs.values() for turn in run.turns]
+            answered.append(_answered(merged))
+            return merged
+
+        labels.append(f"human all paths #{number}")
+        await probe.measure(labels[-1], work())
+    probe.merge("human all paths", labels, answered)
+    return {path.name: merge_runs(blocks[path.name]) for path in order}
+
+
+async def _human_blocks(
     paths: Paths, plan: Plan, reference: Reference, probe: Probe
 ) -> dict[str, Run]:
     """Each path gets ``human_duration`` seconds in ``human_blocks`` blocks, the

@@ -207,6 +207,32 @@ async def run_load(path: ClientPath, load: Load, reference: Reference, tag: str)
     return run
 
 
+async def run_mixed_load(
+    paths: list[ClientPath], load: Load, reference: Reference, tag: str, shift: int
+) -> dict[str, Run]:
+    """``load`` with the paths side by side: citizen ``i`` talks through path
+    ``(i + shift) % len(paths)``, all at once until the one deadline. Every
+    path meets the same moments of the machine (Rasa's own pace drifted by a
+    fifth between consecutive two-minute runs), and the machine carries the
+    load of ``load.citizens`` citizens, not of that many per path."""
+    started = time.monotonic()
+    runs = {path.name: Run(path.name, started) for path in paths}
+    deadline = started + load.duration
+    citizens = []
+    for index in range(load.citizens):
+        path = paths[(index + shift) % len(paths)]
+        run = runs[path.name]
+        citizens.append(
+            _citizen(path, load, index, deadline, reference, run, f"{tag}-{path.name}-{index}")
+        )
+    await asyncio.gather(*citizens)
+    elapsed = time.monotonic() - started
+    for run in runs.values():
+        run.elapsed = elapsed
+    await asyncio.sleep(COOL_DOWN)
+    return runs
+
+
 async def _citizen(
     path: ClientPath,
     load: Load,
