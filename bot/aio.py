@@ -27,7 +27,7 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
     retrieved (nothing is logged as "never retrieved"); errors are logged.
     A cancellation of the caller itself propagates as usual.
     """
-    todo = [t for t in tasks]
+    todo = list(tasks)
     pending = {t for t in todo if not t.done()}
     rounds = 0
     while pending:

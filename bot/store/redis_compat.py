@@ -5,7 +5,7 @@ Rasa 3.6 pins ``redis<5``, so the front door runs redis-py 4.6 on Python
 arrives while a command is under way; the command then carries on as if
 nothing happened and the task keeps running. Seen here as app shutdowns that
 waited forever for a cancelled sweep task (tests/console/test_auth.py hung in
-2 of 3 runs); measured with a task looping over ``GET`` and cancelled at
+1 to 2 of every 3 runs); measured with a task looping over ``GET``, cancelled at
 varied points: 10 of 70 cancellations lost with the stock classes, 0 with
 these (tests/test_store.py).
 
