@@ -68,8 +68,13 @@ RESULTS_CHANNEL = "hub:results"
 INBOUND_WAIT = 5.0
 INBOUND_POLL = 0.05
 #: Loop iterations a waiting caller needs to wake up and send its answer
-#: (event -> wait_for's inner task -> its waiter -> the handler), plus one.
-ANSWER_YIELDS = 4
+#: (event -> the handler), plus one.
+ANSWER_YIELDS = 2
+#: Loop iterations the inbound transcript write waits before it starts, so
+#: that the request to Rasa leaves first (the drainer's first step, then
+#: aiohttp's task that sends the request): the write takes the loop for a
+#: fraction of a millisecond, while Rasa works for tens of milliseconds.
+INBOUND_WRITE_YIELDS = 2
 
 #: A hook that may answer a message itself (e.g. a ticket rating button) before
 #: it is routed to Rasa or an agent; ``None`` lets it through. Runs under the
@@ -170,6 +175,8 @@ class Hub:
         key = _key("result", msg)
 
         async def write() -> None:
+            for _ in range(INBOUND_WRITE_YIELDS):
+                await asyncio.sleep(0)
             await self.router.transcribe_in(msg)  # logs and goes on should the database fail
             try:
                 await self.store.set(_key("inbound", msg), "1", RESULT_TTL)
@@ -261,6 +268,13 @@ class Hub:
         event = self._events.setdefault(key, asyncio.Event())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        timed_out = False
+
+        def poll() -> None:
+            nonlocal timed_out
+            timed_out = True
+            event.set()
+
         try:
             while True:
                 fresh = self._fresh.get(key)
@@ -272,13 +286,19 @@ class Hub:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return None
+                # A timer instead of asyncio.wait_for: no extra task, and the
+                # caller wakes one loop iteration after the result is announced.
+                timer = loop.call_later(min(remaining, POLL_INTERVAL), poll)
                 try:
-                    await asyncio.wait_for(event.wait(), min(remaining, POLL_INTERVAL))
-                    # Re-armed before the checks above run again: an announced
-                    # result that then vanished (its replica stopped before
-                    # storing it) must not make this loop spin.
-                    event.clear()
-                except asyncio.TimeoutError:
+                    await event.wait()
+                finally:
+                    timer.cancel()
+                # Re-armed before the checks above run again: an announced
+                # result that then vanished (its replica stopped before
+                # storing it) must not make this loop spin.
+                event.clear()
+                if timed_out:
+                    timed_out = False
                     self._kick(msg.conversation_id)  # take over if the lock holder died
         finally:
             if self._events.get(key) is event:
@@ -367,7 +387,12 @@ class Hub:
         else:
             written = asyncio.Event()
             try:
-                inbound = asyncio.create_task(self._inbound_written(msg))
+                own = self._inbound.get(key)  # written by this replica: no extra task
+                inbound: Awaitable[None] = (
+                    asyncio.shield(own)
+                    if own is not None
+                    else asyncio.create_task(self._inbound_written(msg))
+                )
                 try:
                     result = await self._route(msg, inbound)
                     # Written long before Rasa answers, as a rule; the next

@@ -8,6 +8,7 @@ import logging
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +34,29 @@ class RasaClient:
         self.timeout = timeout
         self._session = session
         self._owns_session = session is None
+        # Built once: every turn goes to the same URL with the same limit.
+        self._urls: dict[str, URL] = {}
+        self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession()
+            # Rasa sets no cookies: a cookie jar would only cost time per request.
+            self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
             self._owns_session = True
         return self._session
+
+    def _url(self, path: str) -> URL:
+        text = self.base_url + path
+        url = self._urls.get(text)
+        if url is None:
+            url = self._urls[text] = URL(text)
+        return url
+
+    def _timeout(self, limit: float) -> aiohttp.ClientTimeout:
+        timeout = self._timeouts.get(limit)
+        if timeout is None:
+            timeout = self._timeouts[limit] = aiohttp.ClientTimeout(total=limit)
+        return timeout
 
     async def send(
         self, sender: str, message: str, metadata: dict[str, Any] | None = None
@@ -70,16 +88,14 @@ class RasaClient:
         limit = self.timeout if timeout is None else timeout
         try:
             async with self._http().request(
-                method,
-                self.base_url + path,
-                timeout=aiohttp.ClientTimeout(total=limit),
-                **kwargs,
+                method, self._url(path), timeout=self._timeout(limit), **kwargs
             ) as resp:
                 if allow_conflict and resp.status == 409:
                     return {}
                 if resp.status >= 400:
                     raise RasaUnavailable(f"rasa answered HTTP {resp.status} to {path}")
-                return await resp.json(content_type=None)
+                # JSON is UTF-8 (RFC 8259); naming it skips parsing Content-Type.
+                return await resp.json(encoding="utf-8", content_type=None)
         except asyncio.TimeoutError as exc:
             raise RasaUnavailable(f"rasa timed out after {limit}s on {path}") from exc
         except aiohttp.ClientError as exc:

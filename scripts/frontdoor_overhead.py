@@ -50,9 +50,11 @@ REPLY = (
 )
 
 
-def fake_rasa() -> web.Application:
+def fake_rasa(delay: float = 0.0) -> web.Application:
     async def webhook(request: web.Request) -> web.Response:
         body = await request.json()
+        if delay:
+            await asyncio.sleep(delay)  # idle, as the front door sees Rasa at work
         return web.json_response(
             [
                 {
@@ -131,9 +133,9 @@ def summary(times: list[float]) -> dict[str, float]:
     }
 
 
-async def measure(n: int) -> dict[str, Any]:
+async def measure(n: int, delay: float = 0.0) -> dict[str, Any]:
     rasa_port, fd_port = free_port(), free_port()
-    runner = web.AppRunner(fake_rasa(), access_log=None)
+    runner = web.AppRunner(fake_rasa(delay), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", rasa_port).start()
     rasa, base = f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{fd_port}"
@@ -184,11 +186,21 @@ async def measure(n: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=600, help="messages per path")
+    parser.add_argument(
+        "--delay-ms",
+        type=float,
+        default=0.0,
+        help="the fake Rasa answers after this idle delay (the front door then idles "
+        "while waiting, as it does for the real Rasa)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
-    results = asyncio.run(measure(args.messages))
+    results = asyncio.run(measure(args.messages, args.delay_ms / 1000))
     load = Path("/proc/loadavg").read_text().split()[:3]
-    print(f"front door's own cost, {args.messages} messages per path, load average {load}")
+    print(
+        f"front door's own cost, {args.messages} messages per path, "
+        f"fake Rasa delay {args.delay_ms:g} ms, load average {load}"
+    )
     print(f"{'path':8} {'p50 ms':>8} {'p95 ms':>8} {'added p50 ms':>13} {'CPU ms/msg':>11}")
     for name, row in results.items():
         added = row.get("added_p50_ms", "")
