@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bot import hub_routing
 from bot.config import Settings
 from bot.hub import BUSY_TEXT, HANDOFF_ACK_TEXT, Hub
 from bot.hub_routing import AGENTS_CHANNEL, HANDOFF_QUEUE, conv_key
@@ -102,6 +103,30 @@ async def test_rasa_turn_is_answered_and_transcribed(
     await hub.router.flush()  # the "answered" statistic is written in the background
     assert hub.db.events.kinds() == ["answered"]  # type: ignore[attr-defined]
     assert sent(hub) == []
+
+
+async def test_statistics_events_are_written_in_one_batch_soon_after(
+    store: SharedStore,
+    fake_rasa: FakeRasa,
+    make_hub: HubFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(hub_routing, "RECORD_DELAY", 0.2)
+    hub = make_hub(store, fake_rasa.url)
+    batches: list[int] = []
+    record_many = hub.db.events.record_many
+
+    async def spy(items: Any) -> None:
+        batches.append(len(items))
+        await record_many(items)
+
+    monkeypatch.setattr(hub.db.events, "record_many", spy)
+    for i in range(3):
+        assert (await hub.handle(msg("你好", f"b{i}", user=f"u{i}"), wait=None)).status == "ok"
+    assert hub.db.events.kinds() == []  # type: ignore[attr-defined]  # not yet: batched
+    await asyncio.sleep(0.4)
+    assert batches == [3]
+    assert hub.db.events.kinds() == ["answered"] * 3  # type: ignore[attr-defined]
 
 
 async def test_duplicate_message_id_gets_no_second_turn(

@@ -67,6 +67,32 @@ class GroupCommit:
         # The row is written even if this caller is cancelled meanwhile.
         await asyncio.shield(future)
 
+    async def insert_many(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """Insert rows of one table, in one transaction when possible.
+
+        Returns once all are committed. A row that fails fails the call with
+        its error; the other rows are still written (as with :meth:`insert`).
+        """
+        if not rows:
+            return
+        idle = not self._pending and (self._flusher is None or self._flusher.done())
+        if idle and self._now is not None and self._now([(table, rows)]):
+            self.batches += 1
+            self.rows += len(rows)
+            return
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[None]] = []
+        for values in rows:
+            future: asyncio.Future[None] = loop.create_future()
+            self._pending.append((table, values, future))
+            futures.append(future)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        done = await asyncio.shield(asyncio.gather(*futures, return_exceptions=True))
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
     async def drain(self) -> None:
         """Wait until every queued row has been written (shutdown)."""
         while self._flusher is not None and not self._flusher.done():

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import pytest
 import sqlalchemy as sa
 
 from bot.db import Database
+from bot.db.events import EventItem
 from bot.db.group_commit import GroupCommit
 from bot.db.schema import events
 
@@ -89,3 +91,29 @@ def test_no_transaction_is_opened_for_nothing() -> None:
     group = GroupCommit(write)  # type: ignore[arg-type]
     asyncio.run(group.drain())
     assert opened == []
+
+
+@pytest.mark.parametrize("on_loop", [True, False], ids=["now", "queued"])
+async def test_record_many_writes_a_batch_in_one_transaction(
+    db: Database, on_loop: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not on_loop:
+        monkeypatch.setattr(db, "on_loop", None)
+    at = db.now() - dt.timedelta(minutes=5)
+    items = [EventItem("answered", f"c{i}", data={"replies": i}, at=at) for i in range(30)]
+    before = db.group.batches
+    await db.events.record_many([*items, EventItem("rasa_busy", "c9")])
+    assert db.group.batches - before == 1
+    assert await db.events.counts() == {"answered": 30, "rasa_busy": 1}
+    assert await db.events.counts(until=at + dt.timedelta(seconds=1)) == {"answered": 30}
+
+
+async def test_record_many_with_a_bad_item_writes_the_others(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "on_loop", None)
+    good = {"kind": "answered", "conversation_id": "c5", "ticket_number": None, "data": {}}
+    good["at"] = db.now()
+    with pytest.raises(sa.exc.IntegrityError):
+        await db.group.insert_many(events, [good, dict(good, kind=None), dict(good)])
+    assert await db.events.counts("answered") == {"answered": 2}

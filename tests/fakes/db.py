@@ -86,6 +86,15 @@ class FakeEvents:
         self.items.append(event)
         return event
 
+    async def record_many(self, items: Any) -> None:
+        for item in items:
+            await self.record(
+                item.kind,
+                conversation_id=item.conversation_id,
+                ticket_number=item.ticket_number,
+                data=item.data,
+            )
+
     def kinds(self) -> list[str]:
         return [e.kind for e in self.items]
 
