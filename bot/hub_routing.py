@@ -88,6 +88,8 @@ class TranscriptLog(Protocol):
         data: dict[str, Any],
     ) -> Any: ...
 
+    async def add_many(self, rows: Sequence[Mapping[str, Any]]) -> Any: ...
+
     async def history(
         self, conversation_id: str, limit: int = 200, after_seq: int | None = None
     ) -> list[Any]: ...
@@ -254,22 +256,36 @@ class Router:
     async def transcribe_out(
         self, conversation_id: str, messages: Sequence[OutboundMessage], reply_to: str | None
     ) -> None:
+        """A turn's replies, in one transaction (the widget shows them from the transcript)."""
         channel = conversation_id.split(":", 1)[0]
-        for i, message in enumerate(messages):
-            message_id = f"{reply_to}#{i}" if reply_to else None
+        if len(messages) == 1:
+            only = messages[0]
+            reply_id = f"{reply_to}#0" if reply_to else None
             await self._append(
-                conversation_id,
-                channel,
-                "out",
-                message.sender,
-                message_id,
-                message.text,
-                message.to_dict(),
+                conversation_id, channel, "out", only.sender, reply_id, only.text, only.to_dict()
             )
+            return
+        rows = [
+            {
+                "conversation_id": conversation_id,
+                "channel": channel,
+                "direction": "out",
+                "sender": message.sender,
+                "message_id": f"{reply_to}#{i}" if reply_to else None,
+                "text": message.text,
+                "data": message.to_dict(),
+            }
+            for i, message in enumerate(messages)
+        ]
+        if rows:
+            try:
+                await self.db.transcripts.add_many(rows)
+            except Exception as exc:  # a bad row fails alone (the others are written)
+                logger.error("transcript out append failed: %s", type(exc).__name__)
 
     async def _append(
         self,
-        cid: str,
+        conversation_id: str,
         channel: str,
         direction: str,
         sender: str,
@@ -279,7 +295,7 @@ class Router:
     ) -> None:
         try:
             await self.db.transcripts.add(
-                conversation_id=cid,
+                conversation_id=conversation_id,
                 channel=channel,
                 direction=direction,
                 sender=sender,

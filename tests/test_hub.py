@@ -352,6 +352,10 @@ class GatedTranscripts:
             await self.gate.wait()
         return await self.inner.add(**kwargs)
 
+    async def add_many(self, rows: Any) -> Any:
+        for row in rows:
+            await self.add(**row)
+
     async def history(self, *args: Any, **kwargs: Any) -> Any:
         return await self.inner.history(*args, **kwargs)
 

@@ -7,7 +7,7 @@ they are never written to a log line.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -68,6 +68,19 @@ class TranscriptRepo:
         entry = self._entry(conversation_id, channel, direction, sender, message_id, text, data)
         values = {k: v for k, v in entry.to_row().items() if k != "seq"}
         await self._db.group.insert(transcripts, values)
+
+    async def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Several :meth:`add` rows (keyword arguments of :meth:`add` each) in
+        one transaction, ``seq`` in the given order. A bad row fails the call
+        with its error; the others are still written."""
+        values = []
+        for row in rows:
+            entry = self._entry(
+                row["conversation_id"], row["channel"], row["direction"], row["sender"],
+                row.get("message_id"), row.get("text"), row.get("data"),
+            )  # fmt: skip
+            values.append({k: v for k, v in entry.to_row().items() if k != "seq"})
+        await self._db.group.insert_many(transcripts, values)
 
     def _entry(
         self,

@@ -117,3 +117,18 @@ async def test_record_many_with_a_bad_item_writes_the_others(
     with pytest.raises(sa.exc.IntegrityError):
         await db.group.insert_many(events, [good, dict(good, kind=None), dict(good)])
     assert await db.events.counts("answered") == {"answered": 2}
+
+
+async def test_a_turns_replies_are_one_transaction_in_order(db: Database) -> None:
+    rows = [
+        {"conversation_id": "c6", "channel": "rest", "direction": "out", "sender": "bot",
+         "message_id": f"m1#{i}", "text": f"第{i}条", "data": {"buttons": []}}
+        for i in range(4)
+    ]  # fmt: skip
+    before = db.group.batches
+    await db.transcripts.add_many(rows)
+    assert db.group.batches - before == 1
+    entries = await db.transcripts.history("c6")
+    assert [e.message_id for e in entries] == ["m1#0", "m1#1", "m1#2", "m1#3"]
+    assert [e.text for e in entries] == ["第0条", "第1条", "第2条", "第3条"]
+    assert entries == sorted(entries, key=lambda e: e.seq)

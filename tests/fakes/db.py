@@ -60,6 +60,10 @@ class FakeTranscripts:
     async def add(self, **kwargs: Any) -> None:
         await self.append(**kwargs)
 
+    async def add_many(self, rows: Any) -> None:
+        for row in rows:
+            await self.append(**row)
+
     async def history(
         self, conversation_id: str, limit: int = 200, after_seq: int | None = None
     ) -> list[FakeTranscriptEntry]:
