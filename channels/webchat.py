@@ -140,7 +140,10 @@ class WebChatChannel(Channel):
         bucket = self._limits.bucket(sid)
         self._sockets.add(ws)
         try:
-            await Connection(ws, self._hub, self._fanout, sid, bucket, after_seq).run()
+            connection = Connection(
+                ws, self._hub, self._fanout, sid, bucket, after_seq, request.transport
+            )
+            await connection.run()
         finally:
             self._sockets.discard(ws)
         return ws

@@ -9,8 +9,11 @@ makes replay and live delivery the same code path, in order and without gaps.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import socket
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -49,6 +52,32 @@ class HubLike(Protocol):
     async def conversation_state(self, conversation_id: str) -> str: ...
 
 
+@contextlib.contextmanager
+def one_segment(transport: asyncio.BaseTransport | None) -> Iterator[None]:
+    """Frames written inside leave together (Linux ``TCP_CORK``).
+
+    A turn's replies are several transcript frames. Written one by one on a
+    socket with ``TCP_NODELAY`` (aiohttp's default), each is its own TCP
+    segment and wakes the browser once; corked, they arrive together. The
+    kernel sends corked data after 200 ms at the latest, so nothing can be
+    held back for long. Without a socket or ``TCP_CORK``, nothing changes.
+    """
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None or not hasattr(socket, "TCP_CORK"):
+        yield
+        return
+    try:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    except OSError:  # not a TCP socket (tests, a Unix socket behind a proxy)
+        yield
+        return
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):  # the socket closed meanwhile
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+
+
 class Connection:
     """The server side of one widget WebSocket of one session."""
 
@@ -60,8 +89,10 @@ class Connection:
         session_id: str,
         bucket: TokenBucket,
         after_seq: int | None = None,
+        transport: asyncio.BaseTransport | None = None,
     ) -> None:
         self.ws = ws
+        self._transport = transport
         self.session_id = session_id
         self._hub = hub
         self._fanout = fanout
@@ -115,8 +146,9 @@ class Connection:
                 entries = await self._hub.history(
                     self.conversation_id, limit=HISTORY_BATCH, after_seq=self._last_seq
                 )
-                for entry in entries:
-                    await self._send_entry(entry)
+                with one_segment(self._transport if len(entries) > 1 else None):
+                    for entry in entries:
+                        await self._send_entry(entry)
                 if len(entries) < HISTORY_BATCH:
                     return
         except Exception as exc:  # the next event or ping catches up; the socket stays

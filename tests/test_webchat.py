@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import stat
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from bot.store.memory import MemorySubscription
 from bot.store.redis import RedisStore
 from channels.webchat_auth import TokenSigner, load_secret
 from channels.webchat_protocol import TokenBucket
+from channels.webchat_socket import one_segment
 from tests.fakes.db import FakeDatabase
 from tests.fakes.rasa import FakeRasa
 
@@ -650,3 +652,32 @@ def test_secret_file_is_generated_once(
     assert str(first) not in caplog.text
     assert load_secret(path) == first
     assert repr(first) == "Secret('**********')"
+
+
+async def test_frames_written_together_leave_together() -> None:
+    """one_segment corks the socket: nothing leaves until the block ends, then all of it."""
+    got: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def reader_side(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            got.put_nowait(data)
+        writer.close()
+
+    server = await asyncio.start_server(reader_side, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    sock = writer.transport.get_extra_info("socket")
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with one_segment(writer.transport):
+        for part in (b"first,", b"second,", b"third"):
+            writer.write(part)
+            await asyncio.sleep(0.02)
+        assert got.empty()  # held while corked
+    assert await asyncio.wait_for(got.get(), 1) == b"first,second,third"
+    writer.write(b"after")  # and uncorked afterwards
+    assert await asyncio.wait_for(got.get(), 1) == b"after"
+    writer.close()
+    server.close()
+    await server.wait_closed()
+    with one_segment(None):  # no socket: a no-op
+        pass
