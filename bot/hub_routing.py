@@ -258,13 +258,6 @@ class Router:
     ) -> None:
         """A turn's replies, in one transaction (the widget shows them from the transcript)."""
         channel = conversation_id.split(":", 1)[0]
-        if len(messages) == 1:
-            only = messages[0]
-            reply_id = f"{reply_to}#0" if reply_to else None
-            await self._append(
-                conversation_id, channel, "out", only.sender, reply_id, only.text, only.to_dict()
-            )
-            return
         rows = [
             {
                 "conversation_id": conversation_id,

@@ -55,29 +55,20 @@ class GroupCommit:
 
     async def insert(self, table: sa.Table, values: dict[str, Any]) -> None:
         """Insert one row; returns once it is committed (raises if that failed)."""
-        idle = not self._pending and (self._flusher is None or self._flusher.done())
-        if idle and self._now is not None and self._now([(table, [values])]):
-            self.batches += 1  # committed on the spot (SQLite on the loop's thread)
-            self.rows += 1
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((table, values, future))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush())
-        # The row is written even if this caller is cancelled meanwhile.
-        await asyncio.shield(future)
+        await self.insert_many(table, [values])
 
     async def insert_many(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """Insert rows of one table, in one transaction when possible.
 
         Returns once all are committed. A row that fails fails the call with
-        its error; the other rows are still written (as with :meth:`insert`).
+        its error; the other rows are still written. They are written even
+        if the caller is cancelled meanwhile.
         """
         if not rows:
             return
         idle = not self._pending and (self._flusher is None or self._flusher.done())
         if idle and self._now is not None and self._now([(table, rows)]):
-            self.batches += 1
+            self.batches += 1  # committed on the spot (SQLite on the loop's thread)
             self.rows += len(rows)
             return
         loop = asyncio.get_running_loop()
