@@ -44,15 +44,8 @@ class EventRepo:
         data: dict[str, Any] | None = None,
         at: dt.datetime | None = None,
     ) -> None:
-        """Record one event (``at`` defaults to now)."""
-        values = {
-            "kind": required(kind, "kind", 60),
-            "conversation_id": optional(conversation_id, "conversation_id", 200),
-            "ticket_number": optional(ticket_number, "ticket_number", 20),
-            "data": dict(data or {}),
-            "at": at or self._db.now(),
-        }
-        await self._db.group.insert(events, values)  # committed with concurrent writes
+        """Record one event (``at`` defaults to now), committed with concurrent writes."""
+        await self.record_many([EventItem(kind, conversation_id, ticket_number, data, at)])
 
     async def record_many(self, items: Sequence[EventItem]) -> None:
         """Record several events in one transaction (statistics written in batches)."""

@@ -10,7 +10,7 @@ with a single ``executemany``, in one write transaction, and repeats while
 rows keep arriving. A lone row is written at once, exactly as before, so no
 one waits for a batch to fill; under load the batches grow by themselves.
 
-Durability is unchanged: ``insert`` returns only after the transaction with
+Durability is unchanged: ``insert_many`` returns only after the transaction with
 its row committed. Isolation is kept too: when a shared transaction fails,
 each of its rows is tried again in a transaction of its own, so a bad row
 fails only its own writer (with that row's error), never its neighbours. Rows of
@@ -52,10 +52,6 @@ class GroupCommit:
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0  # for tests and diagnostics
         self.rows = 0
-
-    async def insert(self, table: sa.Table, values: dict[str, Any]) -> None:
-        """Insert one row; returns once it is committed (raises if that failed)."""
-        await self.insert_many(table, [values])
 
     async def insert_many(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         """Insert rows of one table, in one transaction when possible.

@@ -65,9 +65,11 @@ class TranscriptRepo:
     ) -> None:
         """Like :meth:`append`, committed together with concurrent writes
         (bot/db/group_commit.py); returns once committed, without the ``seq``."""
-        entry = self._entry(conversation_id, channel, direction, sender, message_id, text, data)
-        values = {k: v for k, v in entry.to_row().items() if k != "seq"}
-        await self._db.group.insert(transcripts, values)
+        row = {
+            "conversation_id": conversation_id, "channel": channel, "direction": direction,
+            "sender": sender, "message_id": message_id, "text": text, "data": data,
+        }  # fmt: skip
+        await self.add_many([row])
 
     async def add_many(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Several :meth:`add` rows (keyword arguments of :meth:`add` each) in

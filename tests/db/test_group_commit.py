@@ -57,8 +57,8 @@ async def test_a_bad_row_fails_only_its_own_writer(
     good["at"] = db.now()
     bad = dict(good, kind=None)  # NOT NULL
     results = await asyncio.gather(
-        db.group.insert(events, good),
-        db.group.insert(events, bad),
+        db.group.insert_many(events, [good]),
+        db.group.insert_many(events, [bad]),
         db.transcripts.add(
             conversation_id="c3", channel="rest", direction="in", sender="citizen",
             message_id="m", text="你好", data={},
@@ -69,7 +69,7 @@ async def test_a_bad_row_fails_only_its_own_writer(
     assert isinstance(results[1], sa.exc.IntegrityError)
     assert await db.events.counts("answered") == {"answered": 1}
     assert [e.text for e in await db.transcripts.history("c3")] == ["你好"]
-    await db.group.insert(events, good)  # and the next batch goes on
+    await db.group.insert_many(events, [good])  # and the next batch goes on
     assert await db.events.counts("answered") == {"answered": 2}
 
 

@@ -162,7 +162,7 @@ async def test_a_value_the_column_refuses_gets_sqlalchemys_error(sqlite_db: Data
     naive = {"kind": "answered", "conversation_id": None, "ticket_number": None, "data": {}}
     naive["at"] = dt.datetime(2026, 11, 29, 12, 0)  # no time zone
     with pytest.raises(sa.exc.StatementError, match="timezone-aware"):
-        await sqlite_db.group.insert(events, naive)
+        await sqlite_db.group.insert_many(events, [naive])
     assert sqlite_db.on_loop is not None and sqlite_db.on_loop.not_now == 1
 
 
