@@ -4,6 +4,12 @@
 store; whichever replica holds the session's sockets receives it and tells
 each socket to catch up from the transcript. The subscription opens with the
 session's first socket and closes with its last one.
+
+The sockets of the publishing replica itself get the event directly, before
+it goes to the store: no round trip through the store on the usual path (the
+replica that produced a reply mostly holds the citizen's socket), and a
+store that is down does not keep the replies from them. The event carries
+the replica's ``origin`` so that its own subscription skips it.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -46,13 +53,17 @@ class Fanout:
         self._store = store  # looked up late: the hub opens its store at startup
         self._sessions: dict[str, _Session] = {}
         self._lock = asyncio.Lock()
+        #: Marks this replica's events, which its own sockets got directly.
+        self.origin = secrets.token_hex(8)
 
     async def publish(self, session_id: str, event: dict[str, Any]) -> None:
-        """Send ``event`` to every socket of the session on every replica."""
+        """Send ``event`` to every socket of the session: here directly, elsewhere via the store."""
+        await self._notify(session_id, event)
+        raw = json.dumps({**event, "origin": self.origin}, ensure_ascii=False)
         try:
-            await self._store().publish(topic(session_id), json.dumps(event, ensure_ascii=False))
+            await self._store().publish(topic(session_id), raw)
         except StoreUnavailable:
-            log.warning("store unavailable: live event for a web chat session not published")
+            log.warning("store unavailable: live event for other replicas not published")
 
     async def join(self, session_id: str, listener: Listener) -> None:
         """Register a socket; the subscription is live when this returns."""
@@ -125,7 +136,7 @@ class Fanout:
         try:
             async for raw in subscription:
                 event = _decode(raw)
-                if event is not None:
+                if event is not None and event.pop("origin", None) != self.origin:
                     await self._notify(session_id, event)
         except StoreUnavailable:
             log.warning("web chat subscription lost; resubscribing")
@@ -146,6 +157,12 @@ class Fanout:
 
 
 async def _deliver(listeners: list[Listener], event: dict[str, Any]) -> None:
+    if len(listeners) == 1:  # the usual case: one tab, no task for gather
+        try:
+            await listeners[0].on_event(event)
+        except Exception as exc:
+            log.warning("web chat socket failed to take an event: %r", exc)
+        return
     calls: list[Awaitable[None]] = [listener.on_event(event) for listener in listeners]
     for result in await asyncio.gather(*calls, return_exceptions=True):
         if isinstance(result, Exception):

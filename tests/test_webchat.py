@@ -569,10 +569,35 @@ async def test_lost_subscription_is_renewed_and_catches_up(
     session = await new_session(client)
     ws = await connect(client, session["token"])
     store.drop_next = True
-    reply = OutboundMessage(text="断线期间的回复")
-    await app[HUB_KEY].push(f"webchat:{session['session_id']}", [reply])
+    # Another replica's reply: its transcript entry, then its event, which is lost.
+    cid = f"webchat:{session['session_id']}"
+    await app[HUB_KEY].router.transcribe_out(cid, [OutboundMessage(text="断线期间的回复")], None)
+    await store.publish(f"webchat:{session['session_id']}", '{"type": "sync", "origin": "B"}')
     frames = await frames_until(ws, has_reply("断线期间的回复"), timeout=3)
     assert not store.drop_next
+    assert len(messages(frames)) == 1
+    await ws.close()
+
+
+async def test_replies_reach_this_replicas_socket_when_the_store_cannot_publish(
+    aiohttp_client: Callable[..., Any],
+    db: FakeDatabase,
+    fake_rasa: FakeRasa,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The socket held here gets the event directly; only other replicas miss it."""
+    store = MemoryStore()
+    app = front_door(store, db, fake_rasa)
+    client = await aiohttp_client(app)
+    session = await new_session(client)
+    ws = await connect(client, session["token"])
+
+    async def down(channel: str, message: str) -> int:
+        raise StoreUnavailable("publish refused")
+
+    monkeypatch.setattr(store, "publish", down)
+    await app[HUB_KEY].push(f"webchat:{session['session_id']}", [OutboundMessage(text="照常送达")])
+    frames = await frames_until(ws, has_reply("照常送达"), timeout=3)
     assert len(messages(frames)) == 1
     await ws.close()
 
