@@ -85,6 +85,7 @@ def fake_rasa(delay: float = 0.0, replies: int = 1) -> web.Application:
     app = web.Application()
     app.router.add_post("/webhooks/rest/webhook", webhook)
     app.router.add_get("/status", status)
+
     async def health(_request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
