@@ -157,12 +157,6 @@ class Fanout:
 
 
 async def _deliver(listeners: list[Listener], event: dict[str, Any]) -> None:
-    if len(listeners) == 1:  # the usual case: one tab, no task for gather
-        try:
-            await listeners[0].on_event(event)
-        except Exception as exc:
-            log.warning("web chat socket failed to take an event: %r", exc)
-        return
     calls: list[Awaitable[None]] = [listener.on_event(event) for listener in listeners]
     for result in await asyncio.gather(*calls, return_exceptions=True):
         if isinstance(result, Exception):
