@@ -32,6 +32,7 @@ from bot.store.base import StoreUnavailable, Subscription
 from bot.store.memory import MemorySubscription
 from bot.store.redis import RedisStore
 from channels.webchat_auth import TokenSigner, load_secret
+from channels.webchat_fanout import topic
 from channels.webchat_protocol import TokenBucket
 from channels.webchat_socket import one_segment
 from tests.fakes.db import FakeDatabase
@@ -572,7 +573,7 @@ async def test_lost_subscription_is_renewed_and_catches_up(
     # Another replica's reply: its transcript entry, then its event, which is lost.
     cid = f"webchat:{session['session_id']}"
     await app[HUB_KEY].router.transcribe_out(cid, [OutboundMessage(text="断线期间的回复")], None)
-    await store.publish(f"webchat:{session['session_id']}", '{"type": "sync", "origin": "B"}')
+    await store.publish(topic(session["session_id"]), '{"type": "sync", "origin": "B"}')
     frames = await frames_until(ws, has_reply("断线期间的回复"), timeout=3)
     assert not store.drop_next
     assert len(messages(frames)) == 1
@@ -580,23 +581,17 @@ async def test_lost_subscription_is_renewed_and_catches_up(
 
 
 async def test_replies_reach_this_replicas_socket_when_the_store_cannot_publish(
-    aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
-    fake_rasa: FakeRasa,
-    monkeypatch: pytest.MonkeyPatch,
+    client: TestClient, hub: Hub, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The socket held here gets the event directly; only other replicas miss it."""
-    store = MemoryStore()
-    app = front_door(store, db, fake_rasa)
-    client = await aiohttp_client(app)
     session = await new_session(client)
     ws = await connect(client, session["token"])
 
     async def down(channel: str, message: str) -> int:
         raise StoreUnavailable("publish refused")
 
-    monkeypatch.setattr(store, "publish", down)
-    await app[HUB_KEY].push(f"webchat:{session['session_id']}", [OutboundMessage(text="照常送达")])
+    monkeypatch.setattr(hub.store, "publish", down)
+    await hub.push(f"webchat:{session['session_id']}", [OutboundMessage(text="照常送达")])
     frames = await frames_until(ws, has_reply("照常送达"), timeout=3)
     assert len(messages(frames)) == 1
     await ws.close()
