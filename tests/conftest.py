@@ -7,11 +7,17 @@
 - ``store``: a SharedStore, once in process and once on Redis.
 - ``fake_rasa`` / ``fake_action_server``: aiohttp servers on 127.0.0.1.
 - ``make_settings``: Settings for tests (short Rasa timeout, unique prefix).
+
+``TEST_EVENT_LOOP=uvloop`` runs every async test on uvloop, the loop the front
+door runs on in production (bot/__main__.py); unset, tests run on asyncio's
+own loop. uvloop opens sockets and resolves names in C, past the
+``_no_network`` guard's Python hooks: the guard holds on asyncio's loop only.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -27,6 +33,20 @@ from tests.fakes.rasa import FakeActionServer, FakeRasa
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
+
+
+_TEST_EVENT_LOOP = os.environ.get("TEST_EVENT_LOOP", "asyncio")
+if _TEST_EVENT_LOOP not in ("asyncio", "uvloop"):
+    raise pytest.UsageError(
+        f"TEST_EVENT_LOOP must be 'asyncio' or 'uvloop', not {_TEST_EVENT_LOOP!r}"
+    )
+if _TEST_EVENT_LOOP == "uvloop":
+    # pytest-asyncio asks this hook for the loop of every async test; left
+    # undefined, it uses asyncio's own loop.
+    def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> Any:
+        import uvloop
+
+        return {"uvloop": uvloop.new_event_loop}
 
 
 class NetworkAccessDisallowed(RuntimeError):
