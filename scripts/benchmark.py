@@ -69,6 +69,7 @@ from benchmark_report import (
     audit_transcripts,
     evaluate,
     format_report,
+    paired_added_ms,
     summarize,
 )
 
@@ -433,6 +434,9 @@ async def _phases(
     if "sequential" in wanted:
         seq = await phase_sequential(paths, plan, reference, probe)
         phases["sequential"] = {name: summarize(run) for name, run in seq.items()}
+        for name, run in seq.items():
+            if name != "rasa" and "rasa" in seq:
+                phases["sequential"][name]["paired_with_rasa"] = paired_added_ms(run, seq["rasa"])
         all_runs += seq.values()
     if "human" in wanted:
         human = await phase_human(paths, plan, reference, probe)

@@ -148,6 +148,28 @@ def overhead_pct(front: dict[str, Any] | None, rasa: dict[str, Any] | None) -> f
     return round((front["p50_ms"] / rasa["p50_ms"] - 1) * 100, 1)
 
 
+def paired_added_ms(front: Run, rasa: Run) -> dict[str, Any] | None:
+    """The front door's cost turn by turn: the same turn on both paths (sequential phase).
+
+    The sequential phase sends every turn on each path, one right after the
+    other (``benchmark_load.sequential``), so turn ``i`` of both runs is the
+    same message at nearly the same moment. Rasa's own time differs by tens
+    of milliseconds between kinds of turns (an FAQ answer, a form, an action
+    that calls the ticket API), so the p50 of each path can land on different
+    kinds of turn; the median of the per-turn differences cannot. A
+    diagnostic beside the target, which stays p50 against p50.
+    """
+    diffs = sorted(
+        f.latency - r.latency
+        for f, r in zip(front.turns, rasa.turns, strict=False)
+        if f.error is None and r.error is None and f.latency is not None and r.latency is not None
+    )
+    if len(front.turns) != len(rasa.turns) or not diffs:
+        return None
+    median = percentile(diffs, 50)
+    return {"turns": len(diffs), "median_ms": None if median is None else round(median * 1000, 2)}
+
+
 def best_throughput(levels: list[dict[str, Any]], path: str) -> float | None:
     rates = [lvl[path]["msg_per_s"] for lvl in levels if path in lvl and lvl[path]["msg_per_s"]]
     return max(rates) if rates else None
@@ -303,6 +325,14 @@ def _overhead_lines(phases: dict[str, Any]) -> list[str]:
             pct = overhead_pct(runs.get(path), runs.get("rasa"))
             if pct is not None:
                 lines.append(f"  p50 overhead, {phase}, {path}: {pct:+.1f}%")
+            paired = runs.get(path, {}).get("paired_with_rasa")
+            rasa_p50 = runs.get("rasa", {}).get("p50_ms")
+            if paired and rasa_p50:
+                share = paired["median_ms"] / rasa_p50 * 100
+                lines.append(
+                    f"    same turn on both paths ({paired['turns']} pairs): median"
+                    f" {paired['median_ms']:+.2f} ms = {share:+.1f}% of Rasa's p50 (diagnostic)"
+                )
     levels = phases.get("saturation", [])
     rasa, front = best_throughput(levels, "rasa"), best_throughput(levels, "frontdoor-rest")
     ratio = throughput_ratio_pct(levels)

@@ -1,0 +1,37 @@
+"""The benchmark's paired per-turn figure (a diagnostic beside the p50 target)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from benchmark_load import Run  # noqa: E402
+from benchmark_paths import Turn  # noqa: E402
+from benchmark_report import overhead_pct, paired_added_ms, summarize  # noqa: E402
+
+
+def run(path: str, latencies: list[float | None]) -> Run:
+    result = Run(path, 0.0)
+    result.turns = [
+        Turn("问", None, latency=x, error=None if x is not None else "timeout") for x in latencies
+    ]
+    return result
+
+
+def test_paired_median_follows_the_turns_where_p50_against_p50_jumps() -> None:
+    # Two kinds of turn, 20 ms and 40 ms at Rasa; the front door adds 1 ms to each,
+    # but Rasa took the slow time for the last turn when it came through the front
+    # door: Rasa's p50 lands on a fast turn and the front door's on a slow one.
+    rasa = run("rasa", [0.020] * 5 + [0.040] * 5 + [0.020])
+    front = run("frontdoor-rest", [0.021] * 5 + [0.041] * 5 + [0.041])
+    assert overhead_pct(summarize(front), summarize(rasa)) == 105.0
+    assert paired_added_ms(front, rasa) == {"turns": 11, "median_ms": 1.0}
+
+
+def test_failed_turns_are_left_out_and_unequal_runs_give_nothing() -> None:
+    rasa = run("rasa", [0.030, None, 0.030])
+    front = run("frontdoor-ws", [0.032, 0.032, None])
+    assert paired_added_ms(front, rasa) == {"turns": 1, "median_ms": 2.0}
+    assert paired_added_ms(run("frontdoor-ws", [0.032]), rasa) is None
+    assert paired_added_ms(run("frontdoor-ws", []), run("rasa", [])) is None
