@@ -159,12 +159,14 @@ def paired_added_ms(front: Run, rasa: Run) -> dict[str, Any] | None:
     kinds of turn; the median of the per-turn differences cannot. A
     diagnostic beside the target, which stays p50 against p50.
     """
+    if len(front.turns) != len(rasa.turns):
+        return None
     diffs = sorted(
         f.latency - r.latency
-        for f, r in zip(front.turns, rasa.turns, strict=False)
+        for f, r in zip(front.turns, rasa.turns, strict=True)
         if f.error is None and r.error is None and f.latency is not None and r.latency is not None
     )
-    if len(front.turns) != len(rasa.turns) or not diffs:
+    if not diffs:
         return None
     median = percentile(diffs, 50)
     return {"turns": len(diffs), "median_ms": None if median is None else round(median * 1000, 2)}

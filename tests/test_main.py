@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp.test_utils import unused_port
 
 from bot import __main__ as entry
 from tests.fakes.rasa import FakeActionServer, FakeRasa
@@ -67,12 +67,6 @@ async def test_tests_run_on_the_loop_test_event_loop_names() -> None:
     assert module.startswith("uvloop") == (wanted == "uvloop")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.parametrize("loop_name", ["uvloop", "asyncio"])
 async def test_front_door_process_answers(
     loop_name: str,
@@ -80,7 +74,7 @@ async def test_front_door_process_answers(
     fake_action_server: FakeActionServer,
     tmp_path: Path,
 ) -> None:
-    port = _free_port()
+    port = unused_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env |= {
         "HOST": "127.0.0.1",
