@@ -27,8 +27,8 @@ echo "==> pytest"
 $PY -m pytest -q "$@"
 
 if [ "$#" -eq 0 ]; then
-    # The front door runs on uvloop (bot/__main__.py); the tests above on
-    # asyncio's own loop. The same tests once more on uvloop.
+    # The front door can run on uvloop (EVENT_LOOP=uvloop, bot/__main__.py);
+    # the tests above ran on asyncio's own loop. The same tests once more on uvloop.
     echo "==> pytest on uvloop (tests without the model or a browser)"
     TEST_EVENT_LOOP=uvloop $PY -m pytest -q -m "not rasa and not browser"
 fi

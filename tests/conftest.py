@@ -9,8 +9,8 @@
 - ``make_settings``: Settings for tests (short Rasa timeout, unique prefix).
 
 ``TEST_EVENT_LOOP=uvloop`` runs every async test on uvloop, the loop the front
-door runs on in production (bot/__main__.py); unset, tests run on asyncio's
-own loop. uvloop opens sockets and resolves names in C, past the
+door runs on with ``EVENT_LOOP=uvloop`` (bot/__main__.py); unset, tests run on
+asyncio's own loop. uvloop opens sockets and resolves names in C, past the
 ``_no_network`` guard's Python hooks: the guard holds on asyncio's loop only.
 """
 

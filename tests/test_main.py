@@ -1,7 +1,7 @@
 """bot/__main__.py: the event loop the front door runs on, and the process itself.
 
-The process test starts ``python -m bot`` as production does (uvloop by
-default) against the fake Rasa and action server on 127.0.0.1 and sends a
+The process test starts ``python -m bot`` as production does (on both
+loops) against the fake Rasa and action server on 127.0.0.1 and sends a
 message through the REST channel and the whole hub.
 """
 
@@ -33,15 +33,16 @@ def policies(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
     return installed
 
 
-def test_uvloop_is_the_default(policies: list[Any]) -> None:
+def test_uvloop_when_asked_for(policies: list[Any]) -> None:
     import uvloop
 
-    assert entry.choose_event_loop(None) == "uvloop"
+    assert entry.choose_event_loop(" UVLoop ") == "uvloop"
     assert len(policies) == 1 and isinstance(policies[0], uvloop.EventLoopPolicy)
 
 
-def test_asyncio_keeps_pythons_own_loop(policies: list[Any]) -> None:
-    assert entry.choose_event_loop(" AsyncIO ") == "asyncio"
+def test_asyncio_is_the_default(policies: list[Any]) -> None:
+    assert entry.choose_event_loop(None) == "asyncio"
+    assert entry.choose_event_loop("asyncio") == "asyncio"
     assert policies == []
 
 
