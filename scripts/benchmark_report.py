@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -161,15 +162,14 @@ def paired_added_ms(front: Run, rasa: Run) -> dict[str, Any] | None:
     """
     if len(front.turns) != len(rasa.turns):
         return None
-    diffs = sorted(
+    diffs = [
         f.latency - r.latency
         for f, r in zip(front.turns, rasa.turns, strict=True)
         if f.error is None and r.error is None and f.latency is not None and r.latency is not None
-    )
+    ]
     if not diffs:
         return None
-    median = percentile(diffs, 50)
-    return {"turns": len(diffs), "median_ms": None if median is None else round(median * 1000, 2)}
+    return {"turns": len(diffs), "median_ms": round(statistics.median(diffs) * 1000, 2)}
 
 
 def best_throughput(levels: list[dict[str, Any]], path: str) -> float | None:
