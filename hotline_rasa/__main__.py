@@ -2,12 +2,43 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
+from collections.abc import MutableMapping, Sequence
+
+logger = logging.getLogger(__name__)
+
+#: TensorFlow's thread pools while Rasa serves (``run``): one thread each.
+#: Rasa reads these variables itself (``rasa.utils.tensorflow.environment``).
+#: A turn's tensors are tiny: spread over two threads, a turn took 20-25 %
+#: more CPU and wall time on this 2-core machine (58-61 ms of Rasa CPU per
+#: turn against 47.6 ms, p50 57.7-60.0 ms against 47.5 ms; docs/benchmark.md),
+#: and the second thread competes with the front door and the action server
+#: on the same cores. An operator's own value is kept.
+SERVING_THREADS = {
+    "TF_INTRA_OP_PARALLELISM_THREADS": "1",
+    "TF_INTER_OP_PARALLELISM_THREADS": "1",
+}
+
+
+def serving_defaults(argv: Sequence[str], environ: MutableMapping[str, str]) -> dict[str, str]:
+    """Set :data:`SERVING_THREADS` in ``environ`` for ``rasa run`` where unset.
+
+    Training and tests (``rasa train``, ``rasa test``) keep TensorFlow's own
+    choice. Returns what was set.
+    """
+    if len(argv) < 2 or argv[1] != "run":
+        return {}
+    added = {name: value for name, value in SERVING_THREADS.items() if not environ.get(name)}
+    environ.update(added)
+    return added
 
 
 def main() -> None:
     from hotline_rasa.speedups import install
 
+    serving_defaults(sys.argv, os.environ)
     install()
     from rasa.__main__ import main as rasa_main
 
