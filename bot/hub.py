@@ -110,6 +110,8 @@ class Hub:
         #: Upper bound of ``wait=None``: a few Rasa turns queued ahead, plus a lock expiry.
         self.max_wait = max(60.0, 3 * settings.rasa_timeout + LOCK_TTL)
         self._events: dict[str, asyncio.Event] = {}
+        #: Result keys whose caller waits to answer in place (not a later push).
+        self._answering: set[str] = set()
         #: Inbound transcript writes in flight on this replica, by message key.
         self._inbound: dict[str, asyncio.Task[None]] = {}
         #: Results produced here whose replies are still being written.
@@ -248,7 +250,11 @@ class Hub:
         if wait is not None and wait <= 0:
             self._spawn(self._deliver_later(msg))
             return HandleResult([], "pending")
-        result = await self._await_result(msg, self.max_wait if wait is None else wait)
+        self._answering.add(_key("result", msg))
+        try:
+            result = await self._await_result(msg, self.max_wait if wait is None else wait)
+        finally:
+            self._answering.discard(_key("result", msg))
         if result is None:
             if wait is None:
                 logger.warning(
@@ -404,9 +410,11 @@ class Hub:
                     self._fresh[key] = result
                     event = self._events.get(key)
                     if event is not None:
-                        event.set()  # a caller waiting here answers now,
+                        event.set()
+                    if key in self._answering:  # a caller waiting here answers now,
                         for _ in range(ANSWER_YIELDS):  # before the writes take the loop
                             await asyncio.sleep(0)
+                    # A push waits for the replies to be written anyway: no yield.
                 finally:
                     await inbound
                 await self.router.transcribe_out(

@@ -157,6 +157,14 @@ class Fanout:
 
 
 async def _deliver(listeners: list[Listener], event: dict[str, Any]) -> None:
+    if len(listeners) == 1:
+        # The usual case, one tab: awaited in place, without a task for it, so
+        # a reply's frames leave in the same loop iteration that produced them.
+        try:
+            await listeners[0].on_event(event)
+        except Exception as exc:
+            log.warning("web chat socket failed to take an event: %r", exc)
+        return
     calls: list[Awaitable[None]] = [listener.on_event(event) for listener in listeners]
     for result in await asyncio.gather(*calls, return_exceptions=True):
         if isinstance(result, Exception):
