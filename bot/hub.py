@@ -250,11 +250,12 @@ class Hub:
         if wait is not None and wait <= 0:
             self._spawn(self._deliver_later(msg))
             return HandleResult([], "pending")
-        self._answering.add(_key("result", msg))
+        key = _key("result", msg)
+        self._answering.add(key)
         try:
             result = await self._await_result(msg, self.max_wait if wait is None else wait)
         finally:
-            self._answering.discard(_key("result", msg))
+            self._answering.discard(key)
         if result is None:
             if wait is None:
                 logger.warning(
