@@ -83,7 +83,10 @@ Interceptor = Callable[[InboundMessage], Awaitable["HandleResult | None"]]
 
 
 def _key(kind: str, msg: InboundMessage) -> str:
-    return f"{kind}:{msg.channel}:{msg.message_id}"
+    # Scoped to the sender: message ids are only unique per sender on the REST
+    # channel (and a widget's client-made ids), so sender B's id 7 is not
+    # dropped as a duplicate of sender A's id 7.
+    return f"{kind}:{msg.channel}:{msg.channel_user_id}:{msg.message_id}"
 
 
 def inbox_key(conversation_id: str) -> str:

@@ -50,6 +50,10 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     received_at: float = field(default_factory=time.time)
+    #: The citizen's network address where the channel knows it (the widget, a
+    #: REST integration's caller), as the trusted-proxy middleware resolved it;
+    #: ``None`` for WeChat and Telegram (their servers call us). For rate limits.
+    client_address: str | None = None
 
     @property
     def conversation_id(self) -> str:
@@ -72,6 +76,7 @@ class InboundMessage:
             "attachments": [a.to_dict() for a in self.attachments],
             "metadata": dict(self.metadata),
             "received_at": self.received_at,
+            "client_address": self.client_address,
             "conversation_id": self.conversation_id,
         }
 
