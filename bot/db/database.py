@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import migrate
+from bot.db.audit import AuditRepo
 from bot.db.crypto import Cipher, load_cipher
 from bot.db.engine import WRITE_OPTION, DatabaseUrl, create_async, parse_url
 from bot.db.events import EventRepo
@@ -65,6 +66,7 @@ class Database:
         self.tickets = TicketRepo(self)
         self.transcripts = TranscriptRepo(self)
         self.events = EventRepo(self)
+        self.audit = AuditRepo(self)
 
     @classmethod
     def from_settings(

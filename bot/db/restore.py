@@ -37,6 +37,7 @@ _SERIALS = {
     "users": "id",
     "handoffs": "id",
     "handoff_notes": "id",
+    "audit_log": "id",
 }
 
 
@@ -84,7 +85,11 @@ def _prepare(conn: Connection, revision: str, order: list[str], *, force: bool) 
             "restore into an empty database or pass --force to replace its data"
         )
     for table in reversed(ALL_TABLES):
-        conn.execute(table.delete())
+        if table.name == "audit_log" and conn.dialect.name != "sqlite":
+            # append-only: its trigger refuses DELETE; TRUNCATE is the owner's way
+            conn.execute(sa.text("TRUNCATE audit_log"))
+        else:
+            conn.execute(table.delete())
     if current not in order:
         raise BackupError(f"the target database is at an unknown schema revision {current}")
     if order.index(current) < order.index(revision):

@@ -186,6 +186,25 @@ handoff_notes = sa.Table(
     sa.Column("created_at", AwareDateTime(), nullable=False),
 )
 
+# --- audit log (migration 0004) --------------------------------------------
+#: Append-only: the repository has no update or delete, and on PostgreSQL a
+#: trigger refuses UPDATE and DELETE. ``detail`` never holds a password or a
+#: citizen's unmasked data.
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", AwareDateTime(), nullable=False),
+    sa.Column("actor", sa.String(60), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("client_address", sa.String(64), nullable=True),
+    sa.Column("detail", JsonData, nullable=False),
+    sa.Index("ix_audit_log_at", "at"),
+    sa.Index("ix_audit_log_action_id", "action", "id"),
+    sa.Index("ix_audit_log_actor_id", "actor", "id"),
+)
+
 #: Tables in dependency order (backup, restore, truncate).
 ALL_TABLES = (
     tickets,
@@ -196,4 +215,5 @@ ALL_TABLES = (
     users,
     handoffs,
     handoff_notes,
+    audit_log,
 )

@@ -31,6 +31,7 @@ async def _fill(db: Database) -> list[str]:
         message_id="m1", text="我要投诉噪音", data={},
     )  # fmt: skip
     await db.events.record("ticket.created", ticket_number=numbers[0])
+    await db.audit.record("banzhang", "sign_in", "banzhang", client_address="10.0.0.7")
     return numbers
 
 
@@ -51,6 +52,12 @@ async def _check_restored(url: str, cipher: Cipher, source: Database, numbers: l
         new, _ = await restored.tickets.create(**ticket_args("after-restore"))
         assert int(new.number.split("-")[1]) == 4
         await restored.tickets.add_note(numbers[1], "恢复后可继续办理", actor="agent:li")
+        # the audit log comes back, and its ids continue after the restored rows
+        await restored.audit.record("cli", "restore")
+        assert [(r["id"], r["action"]) for r in await restored.audit.list()] == [
+            (2, "restore"),
+            (1, "sign_in"),
+        ]
     finally:
         await restored.close()
 
@@ -73,6 +80,7 @@ async def test_backup_and_restore_into_an_empty_database(
         "users": 0,
         "handoffs": 0,
         "handoff_notes": 0,
+        "audit_log": 1,
     }
     dump = gzip.decompress(path.read_bytes()).decode()
     assert "13812340000" not in dump and "王小明" not in dump  # still encrypted

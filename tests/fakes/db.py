@@ -103,12 +103,62 @@ class FakeEvents:
         return [e.kind for e in self.items]
 
 
+class FakeAudit:
+    """``AuditRepo`` in memory (record and list, newest first; no update or delete)."""
+
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+
+    async def record(
+        self,
+        actor: str,
+        action: str,
+        target: str = "",
+        *,
+        client_address: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        self.items.append(
+            {
+                "id": len(self.items) + 1,
+                "at": dt.datetime.now(dt.timezone.utc),
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "client_address": client_address,
+                "detail": dict(detail or {}),
+            }
+        )
+
+    async def list(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        action: str | None = None,
+        actor: str | None = None,
+        limit: int = 100,
+        before_id: int | None = None,
+    ) -> list[dict[str, Any]]:
+        rows = [
+            r
+            for r in reversed(self.items)
+            if (since is None or r["at"] >= since)
+            and (until is None or r["at"] < until)
+            and (not action or r["action"] == action)
+            and (not actor or r["actor"] == actor)
+            and (before_id is None or r["id"] < before_id)
+        ]
+        return rows[: max(1, min(limit, 500))]
+
+
 class FakeDatabase:
     """Has the attributes and lifecycle the hub and the app use."""
 
     def __init__(self) -> None:
         self.transcripts = FakeTranscripts()
         self.events = FakeEvents()
+        self.audit = FakeAudit()
         self.connected = False
 
     async def connect(self) -> None:

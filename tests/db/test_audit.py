@@ -1,0 +1,107 @@
+"""The audit log: append-only records, filters and paging, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from bot.db import Database
+from bot.db.audit import AuditRepo
+from bot.db.schema import audit_log
+
+T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone.utc)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+async def test_records_come_back_newest_first_with_their_fields(db: Database) -> None:
+    clock = Clock()
+    db.clock = clock
+    await db.audit.record("banzhang", "sign_in", "banzhang", client_address="10.0.0.7")
+    clock.now = T0 + dt.timedelta(minutes=1)
+    await db.audit.record(
+        "banzhang", "role_change", "zhangsan", detail={"from": "agent", "to": "supervisor"}
+    )
+    rows = await db.audit.list()
+    assert [r["action"] for r in rows] == ["role_change", "sign_in"]
+    first = rows[1]
+    assert first["actor"] == "banzhang" and first["target"] == "banzhang"
+    assert first["client_address"] == "10.0.0.7" and first["detail"] == {}
+    assert first["at"] == T0 and first["at"].utcoffset() == dt.timedelta(0)
+    assert rows[0]["detail"] == {"from": "agent", "to": "supervisor"}
+    assert rows[0]["client_address"] is None and rows[0]["id"] > first["id"]
+
+
+async def test_filters_and_paging(db: Database) -> None:
+    clock = Clock()
+    db.clock = clock
+    for i in range(7):
+        clock.now = T0 + dt.timedelta(minutes=i)
+        actor = "zhangsan" if i % 2 else "lisi"
+        await db.audit.record(actor, "sign_in_failed" if i % 3 == 0 else "sign_in", actor)
+    assert [r["actor"] for r in await db.audit.list(actor="zhangsan")] == ["zhangsan"] * 3
+    failed = await db.audit.list(action="sign_in_failed")
+    assert [r["at"] for r in failed] == [T0 + dt.timedelta(minutes=m) for m in (6, 3, 0)]
+    window = await db.audit.list(
+        since=T0 + dt.timedelta(minutes=2), until=T0 + dt.timedelta(minutes=4)
+    )
+    assert [r["at"] for r in window] == [T0 + dt.timedelta(minutes=m) for m in (3, 2)]
+    page1 = await db.audit.list(limit=3)
+    page2 = await db.audit.list(limit=3, before_id=page1[-1]["id"])
+    page3 = await db.audit.list(limit=3, before_id=page2[-1]["id"])
+    ids = [r["id"] for r in page1 + page2 + page3]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 7
+    both = await db.audit.list(action="sign_in", actor="lisi")
+    assert [r["at"] for r in both] == [T0 + dt.timedelta(minutes=m) for m in (4, 2)]
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [
+        {"password": "x"},
+        {"new_password": "x"},
+        {"user": {"token": "x"}},
+        {"items": [{"secret": 1}]},
+    ],
+)
+async def test_secrets_are_refused_in_detail(db: Database, detail: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        await db.audit.record("cli", "password_change", "zhangsan", detail=detail)
+    assert await db.audit.list() == []
+
+
+async def test_bad_actor_or_action_is_refused(db: Database) -> None:
+    with pytest.raises(ValueError):
+        await db.audit.record("", "sign_in")
+    with pytest.raises(ValueError):
+        await db.audit.record("cli", "Sign In; DROP TABLE")
+
+
+def test_the_repository_can_only_append_and_read() -> None:
+    public = {name for name in dir(AuditRepo) if not name.startswith("_")}
+    assert public == {"record", "list"}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_postgresql_refuses_update_and_delete(db: Database) -> None:
+    await db.audit.record("banzhang", "sign_in", "banzhang")
+    for stmt in (
+        audit_log.update().values(actor="someone-else"),
+        audit_log.delete(),
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            async with db.write() as conn:
+                await conn.execute(stmt)
+    async with db.read() as conn:
+        actors = (await conn.execute(sa.select(audit_log.c.actor))).scalars().all()
+    assert actors == ["banzhang"]
