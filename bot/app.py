@@ -20,6 +20,7 @@ from bot.config import Settings, load_settings
 from bot.console import setup_console
 from bot.health import HealthChecker
 from bot.hub import Hub
+from bot.proxy import parse_trusted_proxies, trusted_proxy_middleware
 from bot.rasa_client import RasaClient
 from bot.store import SharedStore, StoreUnavailable, make_store
 from bot.tickets import setup_tickets
@@ -52,7 +53,12 @@ def create_app(
     """The whole front door; pass ``store``/``db``/``rasa`` to replace them (tests)."""
     settings = settings or load_settings()
     http_coalesce.install()  # one socket write per small HTTP message (see the module)
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    # The proxy middleware first: every later middleware and handler sees the
+    # citizen's address and scheme (bot/proxy.py).
+    proxy = trusted_proxy_middleware(parse_trusted_proxies(settings.trusted_proxies))
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[proxy, error_middleware]
+    )
     app.on_response_prepare.append(security_headers)  # type: ignore[arg-type]  # aiohttp 3.9 stub
     if db is None:
         from bot.db import Database

@@ -32,6 +32,11 @@ def _secret(name: str) -> Secret | None:
     return Secret(value) if value else None
 
 
+def _list(name: str) -> tuple[str, ...]:
+    """A comma-separated setting; blanks dropped."""
+    return tuple(part.strip() for part in (_env(name) or "").split(",") if part.strip())
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the environment; build one with :func:`load_settings`."""
@@ -54,6 +59,9 @@ class Settings:
     telegram_webhook_secret: Secret | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
     telegram_polling: bool = False
+    # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or
+    # CIDR networks; empty: none, request.remote is the TCP peer). bot/proxy.py.
+    trusted_proxies: tuple[str, ...] = ()
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -82,4 +90,5 @@ def load_settings() -> Settings:
         telegram_webhook_secret=_secret("TELEGRAM_WEBHOOK_SECRET"),
         telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org") or "",
         telegram_polling=(_env("TELEGRAM_POLLING", "0") == "1"),
+        trusted_proxies=_list("TRUSTED_PROXIES"),
     )
