@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 _PHONE_SEPARATORS = re.compile(r"[\s\-()]")  # after NFKC, full-width forms are ASCII
 _PHONE_DIGITS = re.compile(r"^\d{7,12}$")
@@ -77,3 +78,64 @@ def phone_last4(phone: str | None) -> str | None:
     if not phone or len(phone) < 4:
         return None
     return phone[-4:]
+
+
+# --- free text -----------------------------------------------------------
+# hotline_rasa/masking.py holds the same code for Rasa's process (which must
+# not import ``bot``); tests/test_tracker_store.py keeps the two identical.
+ENCRYPTED_PREFIX = "enc:"
+_ENCRYPTED = re.compile(r"^enc:[A-Za-z0-9_\-=]+$")
+
+# Full-width digits, X and plus as ASCII, one character for one (spans stay put).
+_ASCII = str.maketrans("０１２３４５６７８９Ｘｘ＋", "0123456789Xx+")
+_S = "[ \\-\u2010-\u2015\u3000\uff0d]?"  # one optional separator between digits
+_D = "[0-9]"
+#: (pattern, digits kept at the start, digits kept at the end), longest first.
+_RULES: tuple[tuple[re.Pattern[str], int, int], ...] = (
+    # resident ID number: 17 digits and a digit or X
+    (re.compile(rf"(?<![0-9])[1-9](?:{_S}{_D}){{16}}{_S}[0-9Xx](?![0-9A-Za-z])"), 6, 4),
+    # bank card (16-19 digits) or a 15-digit first-generation ID number
+    (re.compile(rf"(?<![0-9])[1-9](?:{_S}{_D}){{14,18}}(?![0-9])"), 0, 4),
+    # landline with its area code: 0 + 2-3 digits, then 7-8 digits
+    (re.compile(rf"(?<![0-9])0{_D}{{2,3}}{_S}{_D}(?:{_S}{_D}){{6,7}}(?![0-9])"), 3, 4),
+    # mainland mobile, with or without +86 / 86
+    (re.compile(rf"(?<![0-9])(?:\+?86{_S})?1[3-9](?:{_S}{_D}){{9}}(?![0-9])"), 3, 4),
+)
+
+
+def mask_text(text: str) -> str:
+    """Mask every phone, ID and bank-card number in ``text``, keeping a tail.
+
+    ``"电话138 1234 5678"`` -> ``"电话138 **** 5678"``; separators and the
+    rest of the text stay as typed. An ``enc:`` value is returned unchanged.
+    """
+    if not text or _ENCRYPTED.match(text):
+        return text
+    flat = text.translate(_ASCII)
+    if not any(c.isdigit() for c in flat):
+        return text
+    chars = list(text)
+    for pattern, head, tail in _RULES:
+        for match in pattern.finditer(flat):
+            _mask_span(chars, flat, match.start(), match.end(), head, tail)
+        flat = "".join("*" if c == "*" else f for c, f in zip(chars, flat, strict=True))
+    return "".join(chars)
+
+
+def _mask_span(chars: list[str], flat: str, start: int, end: int, head: int, tail: int) -> None:
+    positions = [i for i in range(start, end) if flat[i].isdigit() or flat[i] in "Xx"]
+    if flat[start] == "+" or flat[start : start + 2] == "86" and len(positions) == 13:
+        positions = positions[2:]  # the country code is not part of the number
+    for i in positions[head : len(positions) - tail]:
+        chars[i] = "*"
+
+
+def mask_value(value: Any) -> Any:
+    """:func:`mask_text` applied to every string inside lists and dicts."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, list):
+        return [mask_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    return value

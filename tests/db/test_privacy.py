@@ -65,3 +65,56 @@ def test_validate_id_number() -> None:
 def test_phone_last4() -> None:
     assert phone_last4("13812345678") == "5678"
     assert phone_last4(None) is None
+
+
+# --- free text (bot.privacy.mask_text) -------------------------------------
+MASK_CASES = [
+    ("我的电话13812345678", "我的电话138****5678"),
+    ("电话138 1234 5678谢谢", "电话138 **** 5678谢谢"),
+    ("138-1234-5678", "138-****-5678"),
+    ("１３８１２３４５６７８", "１３８****５６７８"),
+    ("+86 13812345678", "+86 138****5678"),
+    ("8613812345678", "86138****5678"),
+    ("座机0769-22345678", "座机076*-****5678"),
+    ("020 1234 5678", "020 **** 5678"),
+    ("身份证11010519491231002X", "身份证110105********002X"),
+    ("身份证11010519491231002x号", "身份证110105********002x号"),
+    ("110105 19491231 002X", "110105 ******** 002X"),
+    ("１１０１０５１９４９１２３１００２Ｘ", "１１０１０５********００２Ｘ"),
+    ("卡号6222 0212 3456 7890 123", "卡号**** **** **** ***0 123"),
+    ("6222021234567890", "************7890"),
+    ("电话13812345678 身份证110105194912310021",
+     "电话138****5678 身份证110105********0021"),
+    ("13812345678，13912345678", "138****5678，139****5678"),
+]
+KEEP_CASES = [
+    "工单20261127-000123",  # a ticket number is not personal data
+    "2026-12-04 13:00",
+    "共3000元",
+    "尾号5678",
+    "12345热线",
+    "enc:gAAAAABn13812345678abc",  # an encrypted value is not plaintext
+    "",
+]
+
+
+@pytest.mark.parametrize(("raw", "masked"), MASK_CASES)
+def test_mask_text_masks_phone_id_and_card_numbers(raw: str, masked: str) -> None:
+    from bot.privacy import mask_text
+
+    assert mask_text(raw) == masked
+    assert mask_text(masked) == masked  # idempotent
+
+
+@pytest.mark.parametrize("text", KEEP_CASES)
+def test_mask_text_keeps_other_numbers(text: str) -> None:
+    from bot.privacy import mask_text
+
+    assert mask_text(text) == text
+
+
+def test_mask_value_walks_lists_and_dicts() -> None:
+    from bot.privacy import mask_value
+
+    value = {"a": ["13812345678", 3, None], "b": {"c": "电话13812345678"}}
+    assert mask_value(value) == {"a": ["138****5678", 3, None], "b": {"c": "电话138****5678"}}
