@@ -148,6 +148,8 @@ users = sa.Table(
     sa.Column("created_at", AwareDateTime(), nullable=False),
     sa.Column("failed_attempts", sa.Integer(), nullable=False),
     sa.Column("locked_until", AwareDateTime(), nullable=True),
+    # migration 0004: raised to end every session of the user
+    sa.Column("session_epoch", sa.Integer(), nullable=False, server_default="0"),
     sa.CheckConstraint("role IN ('agent', 'supervisor', 'department')", name="ck_users_role"),
 )
 

@@ -1,4 +1,6 @@
-"""Audit log: who signed in, changed users, viewed contacts, exported, backed up.
+"""Audit log: who signed in, changed users, viewed contacts, exported, backed up;
+and ``users.session_epoch``, raised to end all of a user's console sessions
+(password, role or active flag changed).
 
 Append-only. On PostgreSQL a trigger refuses UPDATE and DELETE of its rows
 (TRUNCATE stays an owner's operation: the application's role should hold
@@ -56,9 +58,15 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_FUNCTION)
         op.execute(_PG_TRIGGER)
+    with op.batch_alter_table("users") as batch:
+        batch.add_column(
+            sa.Column("session_epoch", sa.Integer(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("users") as batch:
+        batch.drop_column("session_epoch")
     op.drop_table("audit_log")  # drops its trigger with it
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
