@@ -7,7 +7,11 @@ unset is simply not enabled).
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
+import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +41,85 @@ def _list(name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in (_env(name) or "").split(",") if part.strip())
 
 
+MIN_REST_TOKEN_LENGTH = 16
+#: A REST token's name: the namespace of its senders' conversation ids
+#: ("rest:<name>:<sender>"). At most 32 characters, so the longest id
+#: ("rest:" + 32 + ":" + 128-character sender = 166) and the ticket key built
+#: from it (id + ":" + 32 hex digits = 199) fit their 200-character columns.
+_REST_NAME = re.compile(r"[A-Za-z0-9_.-]{1,32}")
+
+
+@dataclass(frozen=True)
+class RestToken:
+    """One trusted REST integration: its bearer token and its senders' namespace."""
+
+    namespace: str
+    token: Secret
+
+
+def parse_rest_tokens(raw: str | None) -> tuple[RestToken, ...]:
+    """Parse ``REST_TOKENS``: comma-separated ``token`` or ``name:token`` entries.
+
+    A bare token's namespace is a short hash of it (the token itself never
+    appears in a conversation id). Raises ``ValueError`` naming the entry on a
+    token under 16 characters, a bad name, or a repeated name or token.
+    """
+    tokens: list[RestToken] = []
+    for index, entry in enumerate((raw or "").split(","), start=1):
+        entry = entry.strip()
+        if not entry:
+            continue
+        parts = entry.split(":")
+        if len(parts) == 1:
+            token = parts[0]
+            namespace = "h" + hashlib.sha256(token.encode()).hexdigest()[:15]
+        elif len(parts) == 2:
+            namespace, token = parts
+            if not _REST_NAME.fullmatch(namespace):
+                raise ValueError(
+                    f"REST_TOKENS entry {index}: the name must be 1 to 32 characters "
+                    "of letters, digits, '_', '.' or '-'"
+                )
+        else:
+            raise ValueError(f"REST_TOKENS entry {index}: expected token or name:token")
+        if len(token) < MIN_REST_TOKEN_LENGTH or not token.isascii() or not token.isprintable():
+            raise ValueError(
+                f"REST_TOKENS entry {index}: the token must be at least "
+                f"{MIN_REST_TOKEN_LENGTH} printable ASCII characters"
+            )
+        if " " in token:
+            raise ValueError(f"REST_TOKENS entry {index}: the token must not contain spaces")
+        if any(t.namespace == namespace or t.token == token for t in tokens):
+            raise ValueError(f"REST_TOKENS entry {index}: repeats an earlier name or token")
+        tokens.append(RestToken(namespace, Secret(token)))
+    return tuple(tokens)
+
+
+def internal_secret(name: str, filename: str) -> Secret:
+    """A secret shared by our own processes: ``name`` from the environment, else
+    the file ``var/<filename>``, generated once (mode 0600, O_EXCL: two
+    processes starting together read the same value)."""
+    value = _env(name)
+    if value:
+        return Secret(value)
+    path = VAR_DIR / filename
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process created it first
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(32) + "\n")
+    for _ in range(50):  # its creator may still be writing it
+        text = path.read_text().strip()
+        if text:
+            return Secret(text)
+        time.sleep(0.01)
+    raise RuntimeError(f"{path} is empty: delete it or set {name}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the environment; build one with :func:`load_settings`."""
@@ -62,6 +145,12 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or
     # CIDR networks; empty: none, request.remote is the TCP peer). bot/proxy.py.
     trusted_proxies: tuple[str, ...] = ()
+    # Trusted REST integrations (REST_TOKENS); empty: the REST channel is off.
+    rest_tokens: tuple[RestToken, ...] = ()
+    # Sent to Rasa (its --auth-token) and checked by the action server; None in
+    # tests that build Settings() themselves: nothing is sent.
+    rasa_auth_token: Secret | None = None
+    action_server_token: Secret | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -91,4 +180,7 @@ def load_settings() -> Settings:
         telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org") or "",
         telegram_polling=(_env("TELEGRAM_POLLING", "0") == "1"),
         trusted_proxies=_list("TRUSTED_PROXIES"),
+        rest_tokens=parse_rest_tokens(_env("REST_TOKENS")),
+        rasa_auth_token=internal_secret("RASA_AUTH_TOKEN", "rasa_auth.token"),
+        action_server_token=internal_secret("ACTION_SERVER_TOKEN", "action_server.token"),
     )

@@ -4,6 +4,11 @@ Every way out of a queue entry (an agent's claim, the citizen's cancel, a
 callback, giving up) first sets the entry's claim key with SET NX, so
 exactly one of them happens whatever the number of replicas. Ways out of a
 held conversation end its SQL row with ``ended_at IS NULL`` as the guard.
+
+A way out whose SQL row or state change fails gives the claim key back (and
+undoes the SQL claim), so the entry stays queued and claimable; a key left by
+a replica that died between the steps is cleared by the sweep
+(``bot.console.sweep``, after :data:`CLAIM_STALE` seconds).
 """
 
 from __future__ import annotations
@@ -22,9 +27,13 @@ from bot.messages import OutboundMessage
 log = logging.getLogger(__name__)
 
 CLAIM_TTL = 7 * 24 * 3600.0
+#: A claim key this old whose SQL row is still unclaimed and open was left
+#: half-done (its replica died between the steps); the sweep releases it.
+CLAIM_STALE = 60.0
 MAX_MESSAGE = 2000
 CITIZEN_CLAIM = "citizen|"
 SYSTEM_CLAIM = "system|"
+CLAIM_FAILED = "接入失败，系统暂时繁忙，请稍后重试"
 AGENT_FIELDS = ("agent_id", "agent_name", "agent_username", "claimed_at", "told_position")
 
 
@@ -75,13 +84,46 @@ class Desk:
         if not handoff_id:
             raise DeskError(409, "not_ready", "会话正在进入队列，请稍后重试")
         store = self.console.store
-        if not await store.acquire_lock(claim_key(handoff_id), agent_token(user), CLAIM_TTL):
+        token = agent_token(user)
+        if not await store.acquire_lock(claim_key(handoff_id), token, CLAIM_TTL):
             raise taken_error(await store.get(claim_key(handoff_id)))
-        await self.seat(user, cid, handoff_id)
+        try:
+            claimed = await self.console.handoffs.claim(int(handoff_id), user.username)
+        except Exception as exc:
+            await self._give_back(handoff_id, token)
+            log.error("claim of handoff %s failed in SQL: %s", handoff_id, type(exc).__name__)
+            raise DeskError(503, "unavailable", CLAIM_FAILED) from exc
+        if not claimed:  # ended or claimed in SQL meanwhile (the store forgot it)
+            await self._give_back(handoff_id, token)
+            raise DeskError(409, "gone", "该会话已不在排队中")
+        try:
+            await self.seat(user, cid, handoff_id, claimed=True)
+        except DeskError:
+            raise
+        except Exception as exc:
+            # Nothing was said to the citizen yet: undo, so that the entry stays queued.
+            await self._undo_claim(handoff_id, user.username, token)
+            log.error("claim of handoff %s failed: %s", handoff_id, type(exc).__name__)
+            raise DeskError(503, "unavailable", CLAIM_FAILED) from exc
 
-    async def seat(self, user: User, cid: str, handoff_id: str) -> None:
-        """Give the conversation to ``user`` (the claim key is theirs already)."""
-        if not await self.console.handoffs.claim(int(handoff_id), user.username):
+    async def _give_back(self, handoff_id: str, token: str) -> None:
+        """Release a claim key this action took (best effort: the sweep clears what stays)."""
+        try:
+            await self.console.store.release_lock(claim_key(handoff_id), token)
+        except Exception as exc:
+            log.warning("claim key of handoff %s not released: %s", handoff_id, type(exc).__name__)
+
+    async def _undo_claim(self, handoff_id: str, username: str, token: str) -> None:
+        try:
+            await self.console.handoffs.unclaim(int(handoff_id), username)
+        except Exception as exc:
+            log.warning("SQL claim of handoff %s not undone: %s", handoff_id, type(exc).__name__)
+        await self._give_back(handoff_id, token)
+
+    async def seat(self, user: User, cid: str, handoff_id: str, *, claimed: bool = False) -> None:
+        """Give the conversation to ``user`` (the claim key is theirs already;
+        ``claimed``: the SQL row is marked already)."""
+        if not claimed and not await self.console.handoffs.claim(int(handoff_id), user.username):
             log.warning("handoff %s was claimed in SQL already", handoff_id)
         fields = {
             "agent_id": str(user.id),
@@ -91,7 +133,11 @@ class Desk:
             "handoff_id": handoff_id,
         }
         await self.console.hub.router.set_state(cid, "with_agent", fields)
-        await self.console.hub.push(cid, [texts.agent_joined(user.display_name)])
+        try:  # the conversation is the agent's now: a channel refusing the greeting changes nothing
+            await self.console.hub.push(cid, [texts.agent_joined(user.display_name)])
+        except Exception as exc:
+            channel = cid.split(":", 1)[0]
+            log.warning("greeting on %s not delivered: %s", channel, type(exc).__name__)
         await self.console.hub.router.record("handoff_claimed", cid, {"handoff_id": handoff_id})
         await self.console.notifier.claimed(cid, user.id, user.display_name)
         await self.queue_changed()
@@ -178,7 +224,11 @@ class Desk:
             return False
         if not await self.console.store.acquire_lock(claim_key(handoff_id), token, CLAIM_TTL):
             return False
-        await self.console.handoffs.end(int(handoff_id), outcome)
+        try:
+            await self.console.handoffs.end(int(handoff_id), outcome)
+        except Exception:
+            await self._give_back(handoff_id, token)  # still queued: an agent may claim it
+            raise
         fields = {"callback": callback, "callback_handoff": handoff_id, "told_position": ""}
         await self.console.hub.router.set_state(cid, "bot", fields)
         await self.console.hub.router.record("handoff_left", cid, {"outcome": outcome})

@@ -120,6 +120,11 @@ class HandoffRepo:
         where = sa.and_(handoffs.c.claimed_by.is_(None), handoffs.c.ended_at.is_(None))
         return await self._update(handoff_id, where, claimed_by=username, claimed_at=self.now())
 
+    async def unclaim(self, handoff_id: int, username: str) -> bool:
+        """Undo :meth:`claim` of ``username`` (a claim whose next step failed)."""
+        where = sa.and_(handoffs.c.claimed_by == username, handoffs.c.ended_at.is_(None))
+        return await self._update(handoff_id, where, claimed_by=None, claimed_at=None)
+
     async def transfer(self, handoff_id: int, username: str) -> bool:
         return await self._update(handoff_id, handoffs.c.ended_at.is_(None), claimed_by=username)
 

@@ -11,7 +11,11 @@ store and presence:
 - queued in SQL but missing from the store queue: put back in the queue;
 - queued longer than ``max_queue_wait``: a callback is offered instead;
 - store queue entries without an open row: given a row (or dropped when the
-  conversation is no longer queued).
+  conversation is no longer queued);
+- claim keys against SQL: a key older than ``CLAIM_STALE`` on a row that is
+  still open and unclaimed was left by a claim or cancel that failed halfway
+  (its replica died between the steps): released, the entry stays queued; a
+  held row whose key the store lost gets it back.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from dataclasses import dataclass, field
 
 from bot.console import texts
 from bot.console.context import Console
-from bot.console.desk import SYSTEM_CLAIM, Desk
-from bot.console.queue import parse_summary
+from bot.console.desk import CLAIM_STALE, CLAIM_TTL, SYSTEM_CLAIM, Desk
+from bot.console.queue import claim_key, parse_summary
 from bot.console.records import Handoff
 from bot.hub_routing import CONV_TTL, HANDOFF_QUEUE, conv_key, handoff_score
 from bot.store.base import StoreUnavailable
@@ -43,6 +47,7 @@ class SweepReport:
     requeued: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
     given_up: list[str] = field(default_factory=list)
+    released: list[str] = field(default_factory=list)  # stale claim keys cleared
 
 
 class Sweeper:
@@ -68,10 +73,11 @@ class Sweeper:
                 else:
                     await self._held(row, row.claimed_by in present, report)
             await self._stray_entries({r.id for r in rows}, report)
-        if report.requeued or report.restored or report.given_up:
+        if report.requeued or report.restored or report.given_up or report.released:
             log.info(
-                "handoff sweep: %d requeued, %d restored, %d given up",
+                "handoff sweep: %d requeued, %d restored, %d given up, %d claim keys released",
                 len(report.requeued), len(report.restored), len(report.given_up),
+                len(report.released),
             )  # fmt: skip
         return report
 
@@ -82,6 +88,11 @@ class Sweeper:
             await self._restore_held(row)
             if present:
                 report.restored.append(cid)
+        if await self.console.store.get(claim_key(str(row.id))) is None:
+            # the store forgot it: nobody else may take the entry out of the queue
+            now = await self.console.conv(cid)
+            token = f"{now.get('agent_id') or ''}|{now.get('agent_name') or row.claimed_by}"
+            await self.console.store.acquire_lock(claim_key(str(row.id)), token, CLAIM_TTL)
         if present:
             return
         seconds = int(self.console.config.presence_ttl)
@@ -104,6 +115,7 @@ class Sweeper:
         if conv.get("handoff_id") not in (None, str(row.id)):
             await self.console.handoffs.end(row.id, "abandoned")  # superseded by a newer row
             return
+        await self._stale_claim(row, report)
         waited = self.console.handoffs.now() - row.queued_at
         if waited.total_seconds() > self.console.config.max_queue_wait:
             await self._give_up(row, report)
@@ -115,6 +127,20 @@ class Sweeper:
             score = handoff_score(row.priority, row.queued_at.timestamp())
             await self.console.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=CONV_TTL)
             await self.console.notifier.queue_changed()
+
+    async def _stale_claim(self, row: Handoff, report: SweepReport) -> None:
+        """Release a claim key that no SQL row followed within ``CLAIM_STALE``."""
+        store = self.console.store
+        key = claim_key(str(row.id))
+        holder = await store.get(key)
+        if holder is None:
+            return
+        left = await store.ttl(key)
+        if left is not None and CLAIM_TTL - left < CLAIM_STALE:
+            return  # a claim or cancel in progress right now
+        if await store.release_lock(key, holder):
+            log.warning("handoff %s: stale claim key released", row.id)
+            report.released.append(row.conversation_id)
 
     async def _give_up(self, row: Handoff, report: SweepReport) -> None:
         cid = row.conversation_id
