@@ -17,11 +17,13 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot.config import load_settings
 from bot.db import Database
+from bot.db.crypto import Cipher, load_cipher
 
 logger = logging.getLogger(__name__)
 
 _db: Database | None = None
 _db_lock: asyncio.Lock | None = None
+_cipher: Cipher | None = None
 
 # Below this ResponseSelector confidence an FAQ answer is not given: the
 # citizen is asked to rephrase or offered a person instead. Tuned together
@@ -84,8 +86,19 @@ _close_with_the_server()
 
 def use_database(db: Database | None) -> None:
     """Point the actions at ``db`` (tests; ``None`` resets to lazy creation)."""
-    global _db
-    _db = db
+    global _db, _cipher
+    _db, _cipher = db, None
+
+
+def data_cipher() -> Cipher:
+    """The key ring of citizens' personal data (``HOTLINE_DATA_KEYS``): the
+    database's own when it is open, so a value sealed here opens there."""
+    global _cipher
+    if _db is not None:
+        return _db.cipher
+    if _cipher is None:
+        _cipher = load_cipher()
+    return _cipher
 
 
 async def record_event(kind: str, tracker: Tracker, **data: Any) -> None:

@@ -2,6 +2,16 @@
 
 The ticket itself is created by ``action_create_ticket`` (actions/tickets.py)
 after the citizen confirms the summary.
+
+The phone number crosses turns encrypted. Rasa reloads the tracker from its
+store on every turn, and the store (hotline_rasa/tracker_store.py) masks
+every plaintext number before it is written, so a plaintext slot would come
+back as "138****5678" on the next turn, too late for the ticket. The form's
+validation therefore stores ``contact_phone`` as ``enc:`` + a Fernet token
+made with the key ring the ticket's own encrypted field uses
+(``HOTLINE_DATA_KEYS``, bot.db.crypto); the store leaves such values alone,
+the confirmation shows the number masked, and ``action_create_ticket``
+decrypts it (:func:`phone_from_slot`).
 """
 
 from __future__ import annotations
@@ -15,7 +25,8 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._runtime import MENU_BUTTONS, latest_intent, latest_text
+from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_text
+from bot.privacy import ENCRYPTED_PREFIX, mask_phone
 
 COMPLAINT_SLOTS = (
     "complaint_what",
@@ -55,6 +66,32 @@ def normalise_phone(text: str) -> str | None:
     if landline:
         return "".join(landline.groups())
     return None
+
+
+def seal_phone(phone: str) -> str:
+    """The slot value of a validated phone number: ``enc:`` + a Fernet token."""
+    return ENCRYPTED_PREFIX + (data_cipher().encrypt(phone) or "")
+
+
+def phone_from_slot(value: Any) -> str | None:
+    """The plaintext phone (or "匿名") behind a ``contact_phone`` slot value.
+
+    A value without the ``enc:`` prefix is returned as it is: "匿名", or a
+    tracker saved before the phone was encrypted. A value the configured keys
+    cannot open raises ``bot.db.crypto.DataKeyError``.
+    """
+    if value is None:
+        return None
+    text = str(value)
+    if text.startswith(ENCRYPTED_PREFIX):
+        return data_cipher().decrypt(text[len(ENCRYPTED_PREFIX) :])
+    return text
+
+
+def shown_phone(value: Any) -> str | None:
+    """A ``contact_phone`` slot value as the citizen and agents see it: masked."""
+    phone = phone_from_slot(value)
+    return phone if phone in (None, ANONYMOUS) else mask_phone(phone)
 
 
 def is_descriptive(text: str) -> bool:
@@ -127,7 +164,7 @@ class ValidateComplaintForm(FormValidationAction):
         text = str(value or "")
         phone = normalise_phone(text)
         if phone:
-            return {"contact_phone": phone}
+            return {"contact_phone": seal_phone(phone)}
         if _ANONYMOUS.search(text):
             return {"contact_phone": ANONYMOUS, "contact_name": ANONYMOUS}
         dispatcher.utter_message(
@@ -152,6 +189,8 @@ def complaint_summary(tracker: Tracker) -> str:
         value = tracker.get_slot(slot)
         if slot == "complaint_when" and kind == "建议":
             continue
+        if slot == "contact_phone":
+            value = shown_phone(value)
         lines.append(f"· {FIELD_TITLES[slot]}：{value or NOT_GIVEN}")
     lines.append("信息无误请点“确认提交”，需要修改请选择要改的项。")
     return "\n".join(lines)

@@ -3,7 +3,9 @@
 The signal is a custom message ``{"handoff": {...}}``; the front door's hub
 hides it from the citizen and queues the conversation for an agent. It carries
 a short summary so the agent can pick up without the citizen repeating
-themselves (phone numbers masked).
+themselves. Every number in it is masked (bot.privacy.mask_text): the
+summary is stored in the handoffs table and shown in the queue; an agent who
+needs the full number opens it on the ticket (an audited read).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions._runtime import consecutive_misunderstandings, latest_intent, record_event
-from bot.privacy import mask_phone
+from actions.complaints import shown_phone
+from bot.privacy import mask_text, mask_value
 
 SUMMARY_SLOTS = (
     "complaint_type",
@@ -59,9 +62,9 @@ def conversation_summary(tracker: Tracker, limit: int = 5) -> dict[str, Any]:
     for slot in SUMMARY_SLOTS:
         value = tracker.get_slot(slot)
         if value is not None:
-            slots[slot] = mask_phone(str(value)) if slot == "contact_phone" else value
+            slots[slot] = shown_phone(value) if slot == "contact_phone" else mask_value(value)
     texts = [
-        str(e.get("text"))
+        mask_text(str(e.get("text")))
         for e in tracker.events
         if e.get("event") == "user" and e.get("text") and not str(e.get("text")).startswith("/")
     ]

@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._runtime import MENU_BUTTONS, get_db, latest_text, record_event
-from actions.complaints import ANONYMOUS, NOT_GIVEN, _clear_complaint
+from actions.complaints import ANONYMOUS, NOT_GIVEN, _clear_complaint, phone_from_slot
 from bot.db.routing import load_routing
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def parse_ticket_no(text: str) -> str | None:
 
 
 def _contact(tracker: Tracker) -> tuple[str | None, str | None, bool]:
-    phone = tracker.get_slot("contact_phone")
+    phone = phone_from_slot(tracker.get_slot("contact_phone"))
     name = tracker.get_slot("contact_name")
     anonymous = phone in (None, ANONYMOUS)
     return (

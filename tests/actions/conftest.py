@@ -64,3 +64,14 @@ def _truncate(url: str) -> None:
     if tables:
         cur.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     conn.close()
+
+
+@pytest.fixture(autouse=True)
+def _data_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A fresh key ring per test (never the repository's var/data.key)."""
+    from cryptography.fernet import Fernet
+
+    monkeypatch.setenv("HOTLINE_DATA_KEYS", Fernet.generate_key().decode())
+    _runtime.use_database(None)
+    yield
+    _runtime.use_database(None)

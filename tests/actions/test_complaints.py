@@ -85,8 +85,8 @@ async def test_summary_lists_every_answer_with_edit_buttons() -> None:
     )
     message = dispatcher.messages[0]
     for value in slots.values():
-        if value != "complaint":
-            assert value in message["text"]
+        if value != "complaint":  # the phone is shown masked, even to the citizen
+            assert (value if value != "13812345678" else "138****5678") in message["text"]
     payloads = [b["payload"] for b in message["buttons"]]
     assert payloads[0] == "/affirm"
     assert '/edit_complaint{"field":"complaint_where"}' in payloads
@@ -129,3 +129,30 @@ async def test_cancel_leaves_the_form_and_forgets_the_complaint() -> None:
     assert leaves_loop(events)
     assert slot_events(events)["complaint_submission_id"] is None
     assert "没有生成工单" in dispatcher.messages[0]["text"]
+
+
+# --- the phone number crosses turns encrypted (Rasa's tracker store masks plaintext)
+async def test_valid_phone_is_kept_encrypted_in_the_slot() -> None:
+    from actions.complaints import phone_from_slot
+    from bot.privacy import ENCRYPTED_PREFIX
+
+    t = tracker(parse_data("我的电话138 1234 5678", "inform"))
+    result = await ValidateComplaintForm().validate_contact_phone(
+        "我的电话138 1234 5678", CollectingDispatcher(), t, DOMAIN
+    )
+    value = result["contact_phone"]
+    assert value.startswith(ENCRYPTED_PREFIX) and "5678" not in value
+    assert phone_from_slot(value) == "13812345678"
+    assert phone_from_slot("匿名") == "匿名" and phone_from_slot(None) is None
+
+
+async def test_summary_shows_the_encrypted_phone_masked() -> None:
+    from actions.complaints import seal_phone
+
+    slots = {"complaint_type": "complaint", "contact_phone": seal_phone("13812345678")}
+    dispatcher = CollectingDispatcher()
+    await ActionComplaintSummary().run(
+        dispatcher, tracker(parse_data("x", "inform"), slots), DOMAIN
+    )
+    text = dispatcher.messages[0]["text"]
+    assert "联系电话：138****5678" in text and "enc:" not in text

@@ -45,3 +45,19 @@ async def test_angry_citizen_is_offered_a_person() -> None:
     dispatcher = CollectingDispatcher()
     await ActionOfferHuman().run(dispatcher, tracker(parse_data("什么破系统", "angry")), DOMAIN)
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
+
+
+async def test_summary_masks_numbers_in_slots_and_last_messages() -> None:
+    from actions.complaints import seal_phone
+
+    history = [user_event(parse_data("我电话13912345678，身份证11010519491231002X", "inform"))]
+    slots = {"contact_phone": seal_phone("13812345678"), "complaint_what": "打13712345678没人接"}
+    t = tracker(parse_data("转人工", "request_human"), slots, history)
+    dispatcher = CollectingDispatcher()
+    await ActionHandoff().run(dispatcher, t, DOMAIN)
+    summary = _handoff(dispatcher)["summary"]
+    text = str(summary)
+    for secret in ("13812345678", "13912345678", "13712345678", "11010519491231002X", "enc:"):
+        assert secret not in text
+    assert summary["slots"]["contact_phone"] == "138****5678"
+    assert "我电话139****5678，身份证110105********002X" in summary["last_messages"]

@@ -152,3 +152,14 @@ async def test_guessing_the_last_four_digits_is_throttled_per_ticket(db: Databas
     slots = {"ticket_no": number, "ticket_phone_last4": "5678"}
     await ActionTicketStatus().run(right, tracker(parse_data("5678", "inform"), slots), DOMAIN)
     assert "暂停查询" in right.messages[0]["text"] and number not in right.messages[0]["text"]
+
+
+async def test_ticket_gets_the_phone_the_form_stored_encrypted(db: Database) -> None:
+    from actions.complaints import seal_phone
+
+    slots = {**COMPLAINT, "contact_phone": seal_phone("13912345678")}
+    events = await ActionCreateTicket().run(
+        CollectingDispatcher(), tracker(parse_data("确认", "affirm"), slots), DOMAIN
+    )
+    ticket = await db.tickets.get(slot_events(events)["last_ticket_no"])
+    assert ticket is not None and ticket.contact_phone == "13912345678"

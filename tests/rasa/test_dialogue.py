@@ -89,7 +89,7 @@ async def test_complaint_with_correction_creates_exactly_one_ticket(
     assert "格式" in Citizen.text(await citizen.say("138"))
     assert "称呼" in Citizen.text(await citizen.say("13812345678"))
     summary = Citizen.text(await citizen.say("王先生"))
-    assert "南城区鸿福路" in summary and "13812345678" in summary
+    assert "南城区鸿福路" in summary and "138****5678" in summary and "13812345678" not in summary
     await citizen.say('/edit_complaint{"field":"complaint_where"}')
     summary = Citizen.text(await citizen.say("东城区万达广场旁边"))
     assert "东城区万达广场旁边" in summary and "鸿福路" not in summary
