@@ -53,7 +53,10 @@ def main() -> None:
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except ValueError as exc:  # e.g. a REST_TOKENS token under 16 characters
+        raise SystemExit(f"configuration error: {exc}") from None
     loop_name = choose_event_loop(os.environ.get("EVENT_LOOP"))
     logger.info("front door listening on %s:%s (%s)", settings.host, settings.port, loop_name)
     web.run_app(

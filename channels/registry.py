@@ -1,9 +1,9 @@
 """Which channels the front door serves, from the settings.
 
-REST and the web chat are always on; WeChat and Telegram only when their
-secret is configured. Channel modules are imported lazily, so a channel
-whose module is not there is skipped with a warning instead of taking the
-whole front door down.
+The web chat is always on; REST only when ``REST_TOKENS`` is set (trusted
+integrations); WeChat and Telegram only when their secret is configured.
+Channel modules are imported lazily, so a channel whose module is not there
+is skipped with a warning instead of taking the whole front door down.
 """
 
 from __future__ import annotations
@@ -32,7 +32,11 @@ OPTIONAL_CHANNELS: tuple[tuple[str, str, Callable[[Settings], bool]], ...] = (
 
 def enabled_channels(hub: Hub, settings: Settings) -> list[Channel]:
     """Build every enabled channel: ``XChannel(hub, settings)``."""
-    channels: list[Channel] = [RestChannel(hub, settings)]
+    channels: list[Channel] = []
+    if settings.rest_tokens:
+        channels.append(RestChannel(hub, settings))
+    else:
+        logger.info("channel channels.rest disabled (REST_TOKENS not set)")
     for module_name, class_name, enabled in OPTIONAL_CHANNELS:
         if not enabled(settings):
             logger.info("channel %s disabled (not configured)", module_name)

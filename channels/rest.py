@@ -1,4 +1,14 @@
-"""Rasa-compatible REST channel: ``POST /webhooks/rest/webhook``.
+"""Rasa-compatible REST channel: ``POST /webhooks/rest/webhook``, for trusted
+integrations only (the city's app back end, tests, load tools).
+
+On only when ``REST_TOKENS`` is set (without it the path is 404). Every
+request carries ``Authorization: Bearer <token>``; a missing or wrong token
+is 401 before the body is read, and nothing is recorded. Senders are
+namespaced per token: the conversation is ``rest:<token name>:<sender>``
+(a bare token's name is a short hash of it), so two integrations never reach
+each other's conversations or waiting messages; replies still carry the
+sender as the client sent it (``recipient_id``). ``sender`` is 1 to 128
+characters of ``[A-Za-z0-9_.:@=-]``.
 
 Request ``{"sender": str, "message": str, "metadata"?: dict, "message_id"?: str}``;
 answer: Rasa's list of ``{"recipient_id", "text", "buttons", "image", "custom"}``,
@@ -11,8 +21,8 @@ reply, a ticket result) wait in a store list for up to a day and are
 returned first on that sender's next request (they are in the transcript
 in any case). Without ``message_id`` every request is a new message.
 
-Errors: malformed JSON, missing or wrong-typed fields, an empty sender or a
-message over 5000 characters get 400 ``{"error": ...}``; a body over
+Errors: malformed JSON, missing or wrong-typed fields, a sender outside the
+pattern above or a message over 5000 characters get 400 ``{"error": ...}``; a body over
 ``MAX_BODY_BYTES`` gets 413. Neither touches the store, the transcript or
 Rasa. A dead shared store gets 503 with ``Retry-After`` (nothing was
 recorded, so the client may resend). Rasa down, too slow or erroring gets
@@ -22,15 +32,17 @@ recorded, so the client may resend). Rasa down, too slow or erroring gets
 from __future__ import annotations
 
 import functools
+import hmac
 import json
 import logging
+import re
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.config import Settings
+from bot.config import RestToken, Settings
 from bot.messages import InboundMessage, OutboundMessage
 from bot.store.base import StoreUnavailable
 from channels.base import Channel
@@ -43,6 +55,8 @@ logger = logging.getLogger(__name__)
 PATH = "/webhooks/rest/webhook"
 MAX_TEXT = 5000
 MAX_ID = 200
+MAX_SENDER = 128
+_SENDER = re.compile(rf"[A-Za-z0-9_.:@=-]{{1,{MAX_SENDER}}}")
 OUTBOX_TTL = 24 * 3600.0
 STATUS_HEADER = "X-Hotline-Status"
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
@@ -63,8 +77,10 @@ def parse_message(raw: bytes) -> tuple[str, str, dict[str, Any], str | None]:
     sender = body.get("sender")
     if not isinstance(sender, str) or not sender.strip():
         raise BadRequest("'sender' must be a non-empty string")
-    if len(sender) > MAX_ID:
-        raise BadRequest(f"'sender' is longer than {MAX_ID} characters")
+    if len(sender) > MAX_SENDER:
+        raise BadRequest(f"'sender' is longer than {MAX_SENDER} characters")
+    if not _SENDER.fullmatch(sender):
+        raise BadRequest("'sender' may contain only letters, digits and _ . : @ = -")
     message = body.get("message")
     if not isinstance(message, str) or not message.strip():
         raise BadRequest("'message' must be a non-empty string")
@@ -87,6 +103,23 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def authenticate(header: str | None, tokens: Sequence[RestToken]) -> RestToken | None:
+    """The integration whose token ``Authorization: Bearer <token>`` carries.
+
+    Every configured token is compared in constant time (``hmac.compare_digest``
+    on bytes), so the answer's timing does not tell how much of a guess was right.
+    """
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer" or not given:
+        return None
+    given_bytes = given.strip().encode("utf-8", "replace")
+    found: RestToken | None = None
+    for entry in tokens:
+        if hmac.compare_digest(given_bytes, entry.token.encode()):
+            found = entry
+    return found
+
+
 class RestChannel(Channel):
     """Rasa's REST input channel, in front of the hub."""
 
@@ -101,6 +134,14 @@ class RestChannel(Channel):
 
     async def webhook(self, request: web.Request) -> web.Response:
         """One message in, the replies out (waits for Rasa)."""
+        client = authenticate(request.headers.get("Authorization"), self.settings.rest_tokens)
+        if client is None:
+            logger.warning("rest: request without a valid token refused")
+            return web.json_response(
+                {"error": "a valid 'Authorization: Bearer <token>' header is required"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="hotline-rest"'},
+            )
         limit = self.settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
             return _error(413, f"body larger than {limit} bytes")
@@ -114,9 +155,10 @@ class RestChannel(Channel):
             sender, text, metadata, message_id = parse_message(raw)
         except BadRequest as exc:
             return _error(400, str(exc))
+        user_id = f"{client.namespace}:{sender}"
         inbound = InboundMessage(
             channel=self.name,
-            channel_user_id=sender,
+            channel_user_id=user_id,
             message_id=message_id or uuid.uuid4().hex,
             text=text,
             payload=text if text.startswith("/") else None,
@@ -131,7 +173,7 @@ class RestChannel(Channel):
                 status=503,
                 headers={"Retry-After": "5"},
             )
-        replies = await self._take_outbox(sender) + list(result.replies)
+        replies = await self._take_outbox(user_id) + list(result.replies)
         body = [reply.to_rasa_dict(sender) for reply in replies]
         return web.json_response(body, headers={STATUS_HEADER: result.status}, dumps=_dumps)
 
@@ -141,15 +183,16 @@ class RestChannel(Channel):
         if values:
             await self.hub.store.rpush(_outbox_key(channel_user_id), *values, ttl=OUTBOX_TTL)
 
-    async def _take_outbox(self, sender: str) -> list[OutboundMessage]:
+    async def _take_outbox(self, user_id: str) -> list[OutboundMessage]:
         taken: list[OutboundMessage] = []
         try:
-            while (raw := await self.hub.store.lpop(_outbox_key(sender))) is not None:
+            while (raw := await self.hub.store.lpop(_outbox_key(user_id))) is not None:
                 taken.append(OutboundMessage.from_dict(json.loads(raw)))
         except StoreUnavailable as exc:
             logger.warning("rest: outbox not read: %s", exc)
         return taken
 
 
-def _outbox_key(sender: str) -> str:
-    return f"rest:outbox:{sender}"
+def _outbox_key(user_id: str) -> str:
+    """``user_id`` is the namespaced ``<token name>:<sender>``."""
+    return f"rest:outbox:{user_id}"

@@ -30,6 +30,7 @@ from bot.config import Settings
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
 from tests.fakes.rasa import FakeActionServer, FakeRasa
+from tests.rest_auth import REST_TOKENS
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
@@ -134,7 +135,12 @@ def redis_url(redis_prefix: str) -> Iterator[str]:
 @pytest.fixture
 def make_settings(redis_prefix: str) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"rasa_timeout": 2.0, "redis_prefix": redis_prefix}
+        # REST on with the tests' integration token (tests/rest_auth.py).
+        values: dict[str, Any] = {
+            "rasa_timeout": 2.0,
+            "redis_prefix": redis_prefix,
+            "rest_tokens": REST_TOKENS,
+        }
         values.update(overrides)
         return Settings(**values)
 

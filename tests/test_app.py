@@ -11,7 +11,7 @@ import pytest
 
 from bot.__main__ import PathOnlyAccessLogger
 from bot.app import CHANNELS_KEY, DB_KEY, HUB_KEY, SETTINGS_KEY, STORE_KEY, create_app
-from bot.config import Secret, Settings
+from bot.config import Secret, Settings, parse_rest_tokens
 from bot.hub import Hub
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore
@@ -28,10 +28,47 @@ def make_hub(settings: Settings) -> Hub:
     return Hub(MemoryStore(), FakeDatabase(), RasaClient(settings.rasa_url, 1.0), settings)
 
 
-def test_rest_and_webchat_are_always_on() -> None:
+REST_TOKENS = parse_rest_tokens("app:" + "t" * 32)
+
+
+def test_webchat_is_always_on_rest_only_with_tokens() -> None:
     names = [c.name for c in registry.enabled_channels(make_hub(Settings()), Settings())]
+    assert "webchat" in names
+    assert "rest" not in names and "wechat" not in names and "telegram" not in names
+    settings = Settings(rest_tokens=REST_TOKENS)
+    names = [c.name for c in registry.enabled_channels(make_hub(settings), settings)]
     assert names[0] == "rest"
-    assert "wechat" not in names and "telegram" not in names
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ("short", "entry 1: the token must be at least 16"),
+        ("a:" + "t" * 32 + ",b:" + "u" * 15, "entry 2: the token must be at least 16"),
+        ("bad name:" + "t" * 32, "entry 1: the name"),
+        ("a:b:" + "t" * 32, "expected token or name:token"),
+        ("a:" + "t" * 32 + ",a:" + "u" * 32, "entry 2: repeats"),
+        ("a:" + "t" * 32 + ",b:" + "t" * 32, "entry 2: repeats"),
+        ("a:" + "t" * 16 + " x", "spaces"),
+        ("n" * 33 + ":" + "t" * 32, "the name"),
+    ],
+)
+def test_bad_rest_tokens_are_a_configuration_error(raw: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        parse_rest_tokens(raw)
+
+
+def test_bad_rest_tokens_stop_the_front_door_at_start_with_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import bot.__main__ as front_door
+
+    monkeypatch.setenv("REST_TOKENS", "app:too-short")
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "r" * 32)
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "a" * 32)
+    monkeypatch.setattr(front_door.web, "run_app", lambda *a, **k: pytest.fail("started"))
+    with pytest.raises(SystemExit, match="REST_TOKENS entry 1: the token must be at least 16"):
+        front_door.main()
 
 
 def test_secret_channels_need_their_secret() -> None:
@@ -40,6 +77,7 @@ def test_secret_channels_need_their_secret() -> None:
         wechat_app_id="wx1",
         telegram_bot_token=Secret("123:abc"),
         telegram_webhook_secret=Secret("hook-secret"),
+        rest_tokens=REST_TOKENS,
     )
     names = {c.name for c in registry.enabled_channels(make_hub(settings), settings)}
     assert {"rest", "wechat", "telegram"} <= names
@@ -51,8 +89,9 @@ def test_missing_channel_module_is_skipped(
     monkeypatch.setattr(
         registry, "OPTIONAL_CHANNELS", (("channels.not_written_yet", "XChannel", lambda s: True),)
     )
+    settings = Settings(rest_tokens=REST_TOKENS)
     with caplog.at_level(logging.WARNING):
-        channels = registry.enabled_channels(make_hub(Settings()), Settings())
+        channels = registry.enabled_channels(make_hub(settings), settings)
     assert [c.name for c in channels] == ["rest"]
     assert "channels.not_written_yet" in caplog.text
 
@@ -62,7 +101,7 @@ async def test_lifecycle_connects_and_closes(
 ) -> None:
     monkeypatch.setattr(registry, "OPTIONAL_CHANNELS", ())
     db = FakeDatabase()
-    settings = make_settings(max_body_bytes=1234)
+    settings = make_settings(max_body_bytes=1234, rest_tokens=REST_TOKENS)
     app = create_app(settings, store=MemoryStore(), db=db)  # type: ignore[arg-type]
     assert not db.connected  # nothing connects at creation
     assert app[SETTINGS_KEY] is settings and app[DB_KEY] is db

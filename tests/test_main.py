@@ -21,6 +21,7 @@ from aiohttp.test_utils import unused_port
 
 from bot import __main__ as entry
 from tests.fakes.rasa import FakeActionServer, FakeRasa
+from tests.rest_auth import REST_AUTH, REST_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,6 +86,7 @@ async def test_front_door_process_answers(
         "HOTLINE_VAR_DIR": str(tmp_path),
         "WEBCHAT_SECRET": "s" * 48,
         "EVENT_LOOP": loop_name,
+        "REST_TOKENS": f"t:{REST_TOKEN}",
     }
     log = tmp_path / "frontdoor.log"
     with log.open("wb") as out:
@@ -107,7 +109,9 @@ async def test_front_door_process_answers(
                 await asyncio.sleep(0.2)
             for n in range(3):
                 async with http.post(
-                    f"{base}/webhooks/rest/webhook", json={"sender": "c1", "message": f"问题{n}"}
+                    f"{base}/webhooks/rest/webhook",
+                    json={"sender": "c1", "message": f"问题{n}"},
+                    headers=REST_AUTH,
                 ) as resp:
                     assert resp.status == 200
                     assert await resp.json() == [{"recipient_id": "c1", "text": f"echo: 问题{n}"}]

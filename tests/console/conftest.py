@@ -32,6 +32,7 @@ from bot.rasa_client import RasaClient
 from bot.store import SharedStore
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.shared import Shared
+from tests.rest_auth import REST_AUTH
 
 PASSWORD = "correct-horse-42"
 HANDOFF_REPLY = [
@@ -199,7 +200,8 @@ def local(minutes_ago: float = 0.0) -> dt.datetime:
 
 async def say(client: TestClient, sender: str, text: str) -> list[str]:
     """A citizen's message on the REST channel; the texts of the answer."""
-    resp = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+    body = {"sender": sender, "message": text}
+    resp = await client.post("/webhooks/rest/webhook", json=body, headers=REST_AUTH)
     assert resp.status == 200, await resp.text()
     return [r.get("text") or "" for r in await resp.json()]
 

@@ -30,9 +30,9 @@ async def test_outside_hours_offers_a_callback(client: TestClient, sign_in: Sign
     await connect(await sign_in(client, "zhangsan"))  # even with someone online
     replies = await say(client, "c1", "转人工")
     assert replies[-1].startswith("现在不是人工客服服务时间（每天 ")
-    assert await console.state("rest:c1") == "bot"
+    assert await console.state("rest:t:c1") == "bot"
     assert await console.store.zrange(HANDOFF_QUEUE) == []
-    row = await console.handoffs.latest("rest:c1")
+    row = await console.handoffs.latest("rest:t:c1")
     assert row is not None and row.outcome == "callback"
     assert await say(client, "c1", "/handoff_callback") == [
         "请回复您的手机号码（11 位），客服会在服务时间内给您回电。回复“取消”可放弃登记。"
@@ -43,7 +43,7 @@ async def test_outside_hours_offers_a_callback(client: TestClient, sign_in: Sign
     ticket = await console.db.tickets.get(number)
     assert ticket is not None
     assert (ticket.type, ticket.contact_phone, ticket.conversation_id) == (
-        "callback", "13812345678", "rest:c1",
+        "callback", "13812345678", "rest:t:c1",
     )  # fmt: skip
     assert ticket.anonymous is False and "楼下太吵了" in ticket.description
     # the stage is over: the next message goes to the assistant again
@@ -62,12 +62,12 @@ async def test_nobody_online_then_callback_from_the_queue(client: TestClient) ->
     assert await say(client, "c1", "不知道") == [
         "没有识别到有效的手机号码，请回复 11 位手机号码，或回复“取消”放弃登记。"
     ]
-    assert await console.state("rest:c1") == "queued"
+    assert await console.state("rest:t:c1") == "queued"
     replies = await say(client, "c1", "13912345678")
     assert replies[0].startswith("已为您登记回电")
-    assert await console.state("rest:c1") == "bot"
+    assert await console.state("rest:t:c1") == "bot"
     assert await console.store.zrange(HANDOFF_QUEUE) == []
-    row = await console.handoffs.latest("rest:c1")
+    row = await console.handoffs.latest("rest:t:c1")
     assert row is not None and row.outcome == "callback"
 
 
@@ -75,7 +75,7 @@ async def test_cancelling_the_callback_keeps_the_place(client: TestClient) -> No
     await say(client, "c1", "转人工")
     await say(client, "c1", "/handoff_callback")
     assert await say(client, "c1", "取消") == ["好的，已取消登记回电，您仍在排队等待人工客服。"]
-    assert await console_of(client).state("rest:c1") == "queued"
+    assert await console_of(client).state("rest:t:c1") == "queued"
 
 
 async def test_too_long_a_wait_offers_a_callback(client: TestClient) -> None:
@@ -83,11 +83,11 @@ async def test_too_long_a_wait_offers_a_callback(client: TestClient) -> None:
     await say(client, "c1", "转人工")
     console.config = dataclasses.replace(console.config, max_queue_wait=0.0)
     report = await runtime_of(client).sweeper.run_once()
-    assert report.given_up == ["rest:c1"]
-    assert await console.state("rest:c1") == "bot"
-    row = await console.handoffs.latest("rest:c1")
+    assert report.given_up == ["rest:t:c1"]
+    assert await console.state("rest:t:c1") == "bot"
+    row = await console.handoffs.latest("rest:t:c1")
     assert row is not None and row.outcome == "callback"  # they wrote a moment ago: not gone
-    entries = await console.hub.history("rest:c1")
+    entries = await console.hub.history("rest:t:c1")
     assert entries[-1].text.startswith("非常抱歉，目前咨询量较大")
     replies = await say(client, "c1", "/handoff_callback")
     assert replies[-1].startswith("请回复您的手机号码")

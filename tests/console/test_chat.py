@@ -19,7 +19,7 @@ from tests.console.conftest import (
 )
 from tests.fakes.rasa import FakeRasa
 
-CID = "rest:c1"
+CID = "rest:t:c1"
 CONV = f"/console/api/conversations/{CID}"
 
 
@@ -200,19 +200,19 @@ async def test_supervisor_sees_live_conversations_and_takes_over(
     ws = await connect(supervisor)
     live = await supervisor.json("/console/api/live")
     assert [(i["conversation_id"], i["state_name"]) for i in live["items"]] == [
-        ("rest:bot1", "智能助手")
+        ("rest:t:bot1", "智能助手")
     ]
-    await ws.send_json({"type": "watch", "conversation_id": "rest:bot1"})
-    resp = await supervisor.post("/console/api/conversations/rest:bot1/takeover")
+    await ws.send_json({"type": "watch", "conversation_id": "rest:t:bot1"})
+    resp = await supervisor.post("/console/api/conversations/rest:t:bot1/takeover")
     assert resp.status == 200, await resp.text()
     console = console_of(client)
-    assert await console.state("rest:bot1") == "with_agent"
+    assert await console.state("rest:t:bot1") == "with_agent"
     turns = len(rasa_handoff.calls)
     assert await say(client, "bot1", "你是真人吗") == [
         "人工客服 王班长 已为您接入，请问有什么可以帮您？"
     ]
     assert len(rasa_handoff.calls) == turns
-    row = await console.handoffs.latest("rest:bot1")
+    row = await console.handoffs.latest("rest:t:bot1")
     assert row is not None and row.reason == "taken_over" and row.claimed_by == "banzhang"
     # a supervisor can also take a conversation over from an agent
     agent = await _claimed(client, sign_in)
@@ -220,14 +220,14 @@ async def test_supervisor_sees_live_conversations_and_takes_over(
     assert (await agent.post(CONV + "/messages", {"text": "x"})).status == 403
     assert (await supervisor.post(CONV + "/messages", {"text": "班长为您服务"})).status == 200
     # an agent cannot take over a colleague's conversation
-    assert (await agent.post("/console/api/conversations/rest:bot1/takeover")).status == 409
+    assert (await agent.post("/console/api/conversations/rest:t:bot1/takeover")).status == 409
 
 
 async def test_bad_requests_change_nothing(client: TestClient, sign_in: SignIn) -> None:
     agent = await sign_in(client, "zhangsan")
     assert (await agent.post("/console/api/conversations/bad id/claim")).status in (400, 404)
-    assert (await agent.post("/console/api/conversations/rest:none/claim")).status == 409
-    assert (await agent.get("/console/api/conversations/rest:none")).status == 404
+    assert (await agent.post("/console/api/conversations/rest:t:none/claim")).status == 409
+    assert (await agent.get("/console/api/conversations/rest:t:none")).status == 404
     resp = await agent.session.post(
         agent.base + CONV + "/messages", data="not json", headers=agent.headers()
     )

@@ -17,7 +17,7 @@ async def test_twenty_claims_from_two_replicas_one_winner(
         await sign_in((first, second)[i % 2], f"agent{i:02d}", display_name=f"坐席{i:02d}")
         for i in range(20)
     ]
-    path = "/console/api/conversations/rest:c1/claim"
+    path = "/console/api/conversations/rest:t:c1/claim"
     responses = await asyncio.gather(*(a.post(path) for a in agents))
     statuses = [r.status for r in responses]
     assert statuses.count(200) == 1, statuses
@@ -26,11 +26,11 @@ async def test_twenty_claims_from_two_replicas_one_winner(
     messages = {(await r.json())["message"] for r in responses if r.status == 409}
     assert messages == {f"已被 {winner.display_name} 接入"}
     console = console_of(second)
-    row = await console.handoffs.latest("rest:c1")
+    row = await console.handoffs.latest("rest:t:c1")
     assert row is not None and row.claimed_by == winner.username
-    joined = [t for s, t in await said_to(first, "rest:c1") if "已为您接入" in t]
+    joined = [t for s, t in await said_to(first, "rest:t:c1") if "已为您接入" in t]
     assert joined == [f"人工客服 {winner.display_name} 已为您接入，请问有什么可以帮您？"]
-    assert (await console.conv("rest:c1"))["agent_username"] == winner.username
+    assert (await console.conv("rest:t:c1"))["agent_username"] == winner.username
     if not isinstance(store, MemoryStore):
         assert store.__class__.__name__ == "RedisStore"  # the real proof runs on Redis
 
@@ -42,11 +42,11 @@ async def test_cancel_and_claim_at_once_exactly_one_happens(
     for i in range(5):
         await say(first, f"r{i}", "转人工")
         agent = await sign_in(second, f"agent{i}")
-        claim = agent.post(f"/console/api/conversations/rest:r{i}/claim")
+        claim = agent.post(f"/console/api/conversations/rest:t:r{i}/claim")
         cancel = say(first, f"r{i}", "取消")
         resp, replies = await asyncio.gather(claim, cancel)
         console = console_of(first)
-        state = await console.state(f"rest:r{i}")
+        state = await console.state(f"rest:t:r{i}")
         if resp.status == 200:
             # The claim's greeting is pushed to the same REST sender, so it may
             # come before or after the answer to "取消" in this response.

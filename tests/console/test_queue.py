@@ -21,7 +21,7 @@ async def test_handoff_tells_place_and_honest_wait(client: TestClient, sign_in: 
     replies = await say(client, "c2", "转人工")
     assert "您目前排在第 2 位（您前面还有 1 位）" in replies[1]
     console = console_of(client)
-    row = await console.handoffs.latest("rest:c2")
+    row = await console.handoffs.latest("rest:t:c2")
     assert row is not None and row.reason == "citizen_request" and row.claimed_by is None
     assert row.summary["last_messages"] == ["楼下太吵了", "转人工"]
 
@@ -35,16 +35,16 @@ async def test_urgent_goes_first_and_others_are_told_their_new_place(
     replies = await say(client, "c3", "救命")
     assert "您目前排在第 1 位" in replies[1]
     console = console_of(client)
-    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:c3", "rest:c1", "rest:c2"]
-    told_c1 = [t for s, t in await said_to(client, "rest:c1") if "排在第" in t]
-    told_c2 = [t for s, t in await said_to(client, "rest:c2") if "排在第" in t]
+    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:t:c3", "rest:t:c1", "rest:t:c2"]
+    told_c1 = [t for s, t in await said_to(client, "rest:t:c1") if "排在第" in t]
+    told_c2 = [t for s, t in await said_to(client, "rest:t:c2") if "排在第" in t]
     assert [t[:8] for t in told_c1] == ["您目前排在第 1", "您目前排在第 2"]
     assert [t[:8] for t in told_c2] == ["您目前排在第 2", "您目前排在第 3"]
     # the agents' queue lists them in that order, with what the citizen wanted
     agent = await sign_in(client, "lisi")
     snapshot = await agent.json("/console/api/queue")
     items = snapshot["items"]
-    assert [i["conversation_id"] for i in items] == ["rest:c3", "rest:c1", "rest:c2"]
+    assert [i["conversation_id"] for i in items] == ["rest:t:c3", "rest:t:c1", "rest:t:c2"]
     assert items[0]["priority"] == "urgent" and items[0]["reason_name"] == "紧急求助"
     assert items[1]["summary"]["slots"] == {"complaint_where": "南城街道鸿福路"}
     assert items[1]["tail"][-1]["text"].startswith("您目前排在第")
@@ -59,7 +59,7 @@ async def test_estimate_uses_recent_claims_and_agents_online(
     now = repo.now()
     for wait in (60, 120, 240):  # median 120 s
         hid = await repo.open(
-            conversation_id=f"rest:old{wait}", channel="rest", reason="x", priority="normal",
+            conversation_id=f"rest:t:old{wait}", channel="rest", reason="x", priority="normal",
             summary={}, queued_at=now - dt.timedelta(minutes=30),
         )  # fmt: skip
         await repo.claim(hid, "someone")
@@ -87,10 +87,10 @@ async def test_estimate_uses_recent_claims_and_agents_online(
 async def test_nobody_online_offers_a_callback(client: TestClient) -> None:
     replies = await say(client, "c1", "转人工")
     assert "目前暂无在线的人工客服" in replies[1]
-    entries = await console_of(client).hub.history("rest:c1")
+    entries = await console_of(client).hub.history("rest:t:c1")
     buttons = [b["payload"] for b in entries[-1].data["buttons"]]
     assert buttons == ["/handoff_callback", "/cancel_handoff"]
-    assert await console_of(client).state("rest:c1") == "queued"  # may still wait
+    assert await console_of(client).state("rest:t:c1") == "queued"  # may still wait
 
 
 async def test_cancel_goes_back_to_the_assistant(
@@ -104,15 +104,15 @@ async def test_cancel_goes_back_to_the_assistant(
     assert replies == ["已为您取消排队。您可以继续向智能助手咨询，需要时再说“转人工”。"]
     assert len(rasa_handoff.calls) == turns  # the front door answered, not Rasa
     console = console_of(client)
-    assert await console.state("rest:c1") == "bot"
-    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:c2"]
-    row = await console.handoffs.latest("rest:c1")
+    assert await console.state("rest:t:c1") == "bot"
+    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:t:c2"]
+    row = await console.handoffs.latest("rest:t:c1")
     assert row is not None and row.outcome == "abandoned" and row.ended_at is not None
-    told_c2 = [t for _, t in await said_to(client, "rest:c2") if "排在第" in t]
+    told_c2 = [t for _, t in await said_to(client, "rest:t:c2") if "排在第" in t]
     assert told_c2[-1].startswith("您目前排在第 1 位")
     # the button works too, and later messages go to Rasa again
     await say(client, "c2", "/cancel_handoff")
-    assert await console.state("rest:c2") == "bot"
+    assert await console.state("rest:t:c2") == "bot"
     assert await say(client, "c2", "你好") == ["echo: 你好"]
     assert await say(client, "c2", "/cancel_handoff") == [
         "您当前没有在排队等待人工客服。需要人工帮助时请说“转人工”。"

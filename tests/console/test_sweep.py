@@ -27,26 +27,26 @@ async def test_expired_presence_requeues_at_the_front(client: TestClient, sign_i
     ws = await connect(agent)
     await say(client, "c1", "转人工")
     await say(client, "c2", "转人工")
-    assert (await agent.post("/console/api/conversations/rest:c1/claim")).status == 200
+    assert (await agent.post("/console/api/conversations/rest:t:c1/claim")).status == 200
     await say(client, "c3", "转人工")
     await ws.close()  # the browser is gone: no more heartbeats
     await asyncio.sleep(0.7)
     report = await runtime_of(client).sweeper.run_once()
-    assert report.requeued == ["rest:c1"]
-    assert await console.state("rest:c1") == "queued"
-    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:c1", "rest:c2", "rest:c3"]
-    told = [t for _, t in await said_to(client, "rest:c1")]
+    assert report.requeued == ["rest:t:c1"]
+    assert await console.state("rest:t:c1") == "queued"
+    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:t:c1", "rest:t:c2", "rest:t:c3"]
+    told = [t for _, t in await said_to(client, "rest:t:c1")]
     assert "客服连接中断，正在为您重新转接，请稍候。" in told
-    notes = await console.notes.list("rest:c1")
+    notes = await console.notes.list("rest:t:c1")
     assert notes and "会话已自动退回队列" in notes[-1].text
     first = await console.handoffs.get(1)
-    latest = await console.handoffs.latest("rest:c1")
+    latest = await console.handoffs.latest("rest:t:c1")
     assert first is not None and first.outcome == "requeued"
     assert latest is not None and latest.claimed_by is None and latest.ended_at is None
     # a new agent can claim it again
     other = await sign_in(client, "lisi", display_name="李四")
     await connect(other)
-    assert (await other.post("/console/api/conversations/rest:c1/claim")).status == 200
+    assert (await other.post("/console/api/conversations/rest:t:c1/claim")).status == 200
     assert (await runtime_of(client).sweeper.run_once()).requeued == []
 
 
@@ -56,7 +56,7 @@ async def test_heartbeats_keep_an_agent_present(client: TestClient, sign_in: Sig
     agent = await sign_in(client, "zhangsan")
     ws = await connect(agent)
     await say(client, "c1", "转人工")
-    assert (await agent.post("/console/api/conversations/rest:c1/claim")).status == 200
+    assert (await agent.post("/console/api/conversations/rest:t:c1/claim")).status == 200
     for _ in range(4):
         await asyncio.sleep(0.25)
         await ws.send_json({"type": "heartbeat", "status": "away"})
@@ -75,19 +75,19 @@ async def test_state_is_rebuilt_after_the_store_forgot_it(
     await connect(agent)
     await say(client, "c1", "转人工")
     await say(client, "c2", "转人工")
-    assert (await agent.post("/console/api/conversations/rest:c1/claim")).status == 200
+    assert (await agent.post("/console/api/conversations/rest:t:c1/claim")).status == 200
     # Redis restarted without persistence: states and the queue are gone
-    await console.store.delete(conv_key("rest:c1"), conv_key("rest:c2"), HANDOFF_QUEUE)
-    assert await console.state("rest:c1") == "bot"
+    await console.store.delete(conv_key("rest:t:c1"), conv_key("rest:t:c2"), HANDOFF_QUEUE)
+    assert await console.state("rest:t:c1") == "bot"
     report = await runtime_of(client).sweeper.run_once()
-    assert sorted(report.restored) == ["rest:c1", "rest:c2"]
-    assert await console.state("rest:c1") == "with_agent"
-    assert (await console.conv("rest:c1"))["agent_name"] == "张三"
-    assert await console.state("rest:c2") == "queued"
-    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:c2"]
+    assert sorted(report.restored) == ["rest:t:c1", "rest:t:c2"]
+    assert await console.state("rest:t:c1") == "with_agent"
+    assert (await console.conv("rest:t:c1"))["agent_name"] == "张三"
+    assert await console.state("rest:t:c2") == "queued"
+    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:t:c2"]
     # the agent goes on talking; the citizen's messages reach the agent, not Rasa
     assert (
-        await agent.post("/console/api/conversations/rest:c1/messages", {"text": "还在"})
+        await agent.post("/console/api/conversations/rest:t:c1/messages", {"text": "还在"})
     ).status == 200
 
 
@@ -99,8 +99,8 @@ async def test_a_stray_queue_entry_gets_a_record(client: TestClient) -> None:
 
         await conn.execute(handoffs.delete())
     report = await runtime_of(client).sweeper.run_once()
-    assert report.restored == ["rest:c1"]
-    row = await console.handoffs.latest("rest:c1")
+    assert report.restored == ["rest:t:c1"]
+    row = await console.handoffs.latest("rest:t:c1")
     assert row is not None and row.ended_at is None
 
 

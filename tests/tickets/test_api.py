@@ -107,7 +107,7 @@ async def test_get_shows_full_details_and_timeline(
 async def test_assign_reply_close_and_notes(
     front_door: TestClient, make_ticket: MakeTicket, ticket_db: Database
 ) -> None:
-    ticket = await make_ticket("rest:citizen-7", category="other")
+    ticket = await make_ticket("rest:t:citizen-7", category="other")
     api = Api(front_door)
     status, body = await api.post(
         ticket.number, "assign", {"department": "urban_management", "reason": "属城管职责"}

@@ -32,6 +32,7 @@ from tests.fakes.wechat_api import (
     eventually,
     text_xml,
 )
+from tests.rest_auth import REST_AUTH
 from tests.tickets.conftest import (
     DEPT_TOKEN,
     OTHER_DEPT_TOKEN,
@@ -217,16 +218,20 @@ async def test_telegram_loop_inline_keyboard_and_comment(
 async def test_rest_sender_gets_the_result_on_the_next_request(
     front_door: TestClient, ticket_db: Database, fake_rasa: FakeRasa
 ) -> None:
-    ticket = await create_ticket(ticket_db, "rest:citizen-42")
+    ticket = await create_ticket(ticket_db, "rest:t:citizen-42")
     assert (await Api(front_door).post(ticket.number, "reply", {"text": "已处理完毕。"}))[0] == 200
     resp = await front_door.post(
-        "/webhooks/rest/webhook", json={"sender": "citizen-42", "message": "你好"}
+        "/webhooks/rest/webhook",
+        json={"sender": "citizen-42", "message": "你好"},
+        headers=REST_AUTH,
     )
     replies = await resp.json()
     assert "已处理完毕。" in replies[0]["text"] and len(replies[0]["buttons"]) == 5
     payload = replies[0]["buttons"][2]["payload"]
     resp = await front_door.post(
-        "/webhooks/rest/webhook", json={"sender": "citizen-42", "message": payload}
+        "/webhooks/rest/webhook",
+        json={"sender": "citizen-42", "message": payload},
+        headers=REST_AUTH,
     )
     assert "感谢您的评价" in (await resp.json())[0]["text"]
     assert [c["message"] for c in fake_rasa.calls] == ["你好"]

@@ -12,17 +12,19 @@ from bot.app import HUB_KEY
 from bot.db import Database, Ticket
 from bot.tickets import payloads, rating
 from tests.fakes.rasa import FakeRasa
+from tests.rest_auth import REST_AUTH
 from tests.tickets.conftest import Api, create_ticket, snapshot
 
 
 async def say(client: TestClient, sender: str, message: str) -> list[dict[str, Any]]:
-    resp = await client.post("/webhooks/rest/webhook", json={"sender": sender, "message": message})
+    body = {"sender": sender, "message": message}
+    resp = await client.post("/webhooks/rest/webhook", json=body, headers=REST_AUTH)
     assert resp.status == 200
     return list(await resp.json())
 
 
 async def replied_ticket(client: TestClient, db: Database, sender: str) -> Ticket:
-    ticket = await create_ticket(db, f"rest:{sender}")
+    ticket = await create_ticket(db, f"rest:t:{sender}")
     assert (await Api(client).post(ticket.number, "reply", {"text": "已处理。"}))[0] == 200
     await say(client, sender, "/greet")  # collects the pushed result
     found = await db.tickets.get(ticket.number)
@@ -93,7 +95,7 @@ async def test_rating_twice_is_refused(front_door: TestClient, ticket_db: Databa
 
 
 async def test_unrated_ticket_cannot_be_rated(front_door: TestClient, ticket_db: Database) -> None:
-    ticket = await create_ticket(ticket_db, "rest:early")  # still assigned, no answer yet
+    ticket = await create_ticket(ticket_db, "rest:t:early")  # still assigned, no answer yet
     replies = await say(front_door, "early", rate(ticket.number, 5))
     assert "暂时不能评价" in replies[0]["text"]
     assert snapshot(await ticket_db.tickets.get(ticket.number)) == snapshot(ticket)
@@ -150,6 +152,6 @@ async def test_a_digit_for_the_agent_is_not_a_rating(
 ) -> None:
     ticket = await replied_ticket(front_door, ticket_db, "chatting")
     hub = front_door.app[HUB_KEY]
-    await hub.set_conversation_state("rest:chatting", "with_agent")
+    await hub.set_conversation_state("rest:t:chatting", "with_agent")
     await say(front_door, "chatting", "2")
     assert snapshot(await ticket_db.tickets.get(ticket.number)) == snapshot(ticket)
