@@ -1,5 +1,8 @@
 """``EventRepo``: quality events (answered, fell back, handed off, ticket
-created, rated...) counted for the supervisors' figures."""
+created, rated...) counted for the supervisors' figures.
+
+Event data is masked before it is written (``bot.privacy.mask_value``): a
+payload that quotes the citizen keeps no phone, ID or bank-card number."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import sqlalchemy as sa
 from bot.db.schema import events
 from bot.db.ticket_store import like_pattern
 from bot.db.validation import optional, required
+from bot.privacy import mask_value
 
 if TYPE_CHECKING:
     from bot.db.database import Database
@@ -54,7 +58,7 @@ class EventRepo:
                 "kind": required(item.kind, "kind", 60),
                 "conversation_id": optional(item.conversation_id, "conversation_id", 200),
                 "ticket_number": optional(item.ticket_number, "ticket_number", 20),
-                "data": dict(item.data or {}),
+                "data": mask_value(dict(item.data or {})),  # no plaintext numbers at rest
                 "at": item.at or self._db.now(),
             }
             for item in items

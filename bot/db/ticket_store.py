@@ -19,6 +19,7 @@ from bot.db.models import Ticket, TicketEvent
 from bot.db.routing import Route
 from bot.db.schema import ticket_events, tickets
 from bot.db.validation import NewTicket
+from bot.privacy import mask_text
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -60,9 +61,11 @@ async def insert_ticket(
             idempotency_key=new.idempotency_key,
             type=new.type,
             category=new.category,
-            description=new.description,
-            location=new.location,
-            occurred_at=new.occurred_at,
+            # the citizen's words, numbers masked: the full contact number is
+            # the encrypted field below, read through an audited action
+            description=mask_text(new.description),
+            location=mask_text(new.location) if new.location else new.location,
+            occurred_at=mask_text(new.occurred_at) if new.occurred_at else new.occurred_at,
             channel=new.channel,
             conversation_id=new.conversation_id,
             contact_name_enc=cipher.encrypt(new.contact_name),

@@ -1,7 +1,12 @@
 """``TranscriptRepo``: every message in and out of a conversation, in order.
 
-A transcript is a record of what was said, so it keeps the citizen's words;
-they are never written to a log line.
+A transcript is a record of what was said, so it keeps the citizen's words,
+with one exception: phone, ID and bank-card numbers are masked before the row
+is written (``bot.privacy.mask_text``; text and the JSON data alike). The
+transcript is kept for the retention period and read by every agent; the
+full contact number lives encrypted on the ticket, where reading it is an
+audited action. The live message to Rasa and to the agent is not changed.
+Nothing of it is written to a log line.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from bot.db.loop_sqlite import NotNow, prepare_query
 from bot.db.models import LOCAL_TZ, TranscriptEntry
 from bot.db.schema import transcripts
 from bot.db.validation import optional, required
+from bot.privacy import mask_text, mask_value
 
 if TYPE_CHECKING:
     from bot.db.database import Database
@@ -103,8 +109,8 @@ class TranscriptRepo:
             direction=direction,
             sender=required(sender, "sender", 100),
             message_id=optional(message_id, "message_id", 200),
-            text=text,
-            data=dict(data or {}),
+            text=mask_text(text) if text else text,
+            data=mask_value(dict(data or {})),
             created_at=self._db.now().astimezone(LOCAL_TZ),
         )
 

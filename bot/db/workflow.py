@@ -15,6 +15,7 @@ from typing import Any
 from bot.db.errors import InvalidTransition
 from bot.db.models import PRIORITIES, STATUS_NAMES
 from bot.db.routing import Route
+from bot.privacy import mask_text
 
 TRIAGE = "triage"
 
@@ -113,7 +114,7 @@ def rate(state: State, rating: int, comment: str | None, satisfied: bool | None)
     if state.status == "closed" and state.rating is not None:
         raise InvalidTransition(f"ticket {state.number} has already been rated")
     happy = rating >= 3 and satisfied is not False
-    note = (comment or "").strip()[:1000] or None
+    note = mask_text((comment or "").strip()[:1000]) or None  # no plaintext numbers at rest
     change = Change(
         values={"rating": rating, "rating_comment": note},
         events=[("rated", {"rating": rating, "comment": note, "satisfied": happy})],

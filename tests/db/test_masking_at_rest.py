@@ -1,0 +1,41 @@
+"""Citizens' phone / ID / bank-card numbers never reach SQL in plaintext
+(transcripts, events, handoff summaries, ticket text); the encrypted ticket
+field keeps the full number."""
+
+from __future__ import annotations
+
+from bot.console.records import HandoffRepo
+from bot.db import Database
+from tests.db.conftest import ticket_args
+from tests.db.dump import CARD, ID_NUMBER, PHONE, assert_no_plaintext, dump_text
+
+SAID = f"我电话{PHONE}，也可打138 1234 5678，身份证{ID_NUMBER}，卡号{CARD}"
+
+
+async def test_no_plaintext_number_in_any_table(db: Database) -> None:
+    await db.transcripts.append(
+        conversation_id="webchat:u-1", channel="webchat", direction="in", sender="citizen",
+        message_id="m-1", text=SAID, data={"payload": None, "metadata": {"note": SAID}},
+    )  # fmt: skip
+    await db.transcripts.add(
+        conversation_id="webchat:u-1", channel="webchat", direction="out", sender="bot",
+        message_id="m-1#0", text=f"联系电话：{PHONE}", data={"text": f"联系电话：{PHONE}"},
+    )  # fmt: skip
+    await db.events.record("answered", conversation_id="webchat:u-1", data={"said": SAID})
+    await HandoffRepo(db).open(
+        conversation_id="webchat:u-1", channel="webchat", reason="citizen_request",
+        priority="normal", summary={"last_messages": [SAID], "slots": {"complaint_what": SAID}},
+    )  # fmt: skip
+    ticket, _ = await db.tickets.create(
+        **ticket_args(description=SAID, location=f"鸿福路，电话{PHONE}", occurred_at=SAID)
+    )
+    await db.tickets.reply(ticket.number, "已处理", actor="dept:urban")
+    await db.tickets.rate(ticket.number, 1, f"没人打{PHONE}给我")
+
+    assert_no_plaintext(await dump_text(db))
+    history = await db.transcripts.history("webchat:u-1")
+    assert "我电话138****5678" in (history[0].text or "")
+    # the encrypted field still holds the full number for the audited read
+    again = await db.tickets.get(ticket.number)
+    assert again is not None and again.contact_phone == PHONE
+    assert "138****5678" in again.description
