@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from bot.db.models import LOCAL_TZ
 from bot.db.schema import handoff_notes, handoffs
+from bot.privacy import mask_value
 
 if TYPE_CHECKING:
     from bot.db.database import Database
@@ -103,7 +104,8 @@ class HandoffRepo:
     ) -> int:
         values = {
             "conversation_id": conversation_id, "channel": channel, "reason": reason[:200],
-            "priority": priority, "summary": summary, "queued_at": queued_at or self.now(),
+            "priority": priority, "summary": mask_value(summary),  # numbers masked at rest
+            "queued_at": queued_at or self.now(),
         }  # fmt: skip
         async with self._db.write() as conn:
             result = await conn.execute(handoffs.insert().values(**values))
