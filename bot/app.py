@@ -69,7 +69,7 @@ def create_app(
     app[DB_KEY] = db
     app[RASA_KEY] = rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_timeout)
     app[HUB_KEY] = hub = Hub(store, db, rasa, settings)
-    app[HEALTH_KEY] = health = HealthChecker(rasa, settings.action_server_url, store)
+    app[HEALTH_KEY] = health = HealthChecker(rasa, settings.action_server_url, store, db)
     health.add_routes(app)
     app[CHANNELS_KEY] = channels = enabled_channels(hub, settings)
     for channel in channels:

@@ -1,15 +1,22 @@
 """Readiness and liveness of the front door.
 
-``GET /healthz`` is 200 only when Rasa has a model loaded, the action server
-answers its ``/health`` and the shared store answers a ping; otherwise 503,
-and the JSON body says which part is missing. ``GET /livez`` is 200 while
-the process serves requests.
+``GET /livez`` is 200 while the process serves requests (nothing is probed).
+
+``GET /readyz`` (and ``GET /healthz``, kept for compatibility) is 200 when
+the shared store answers a ping and the database a ``SELECT 1``; 503 with
+``"status": "unavailable"`` when either does not (this replica can record
+nothing). Rasa's and the action server's state are in the body: when either
+is down or Rasa has no model, the answer is still 200 with
+``"status": "degraded"`` (citizens get the polite busy reply, agents keep
+working), so a load balancer does not take every replica out for a Rasa
+restart. Each probe is bounded by ``PROBE_TIMEOUT``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 import aiohttp
 from aiohttp import web
@@ -22,29 +29,47 @@ logger = logging.getLogger(__name__)
 PROBE_TIMEOUT = 3.0
 
 
-class HealthChecker:
-    """Probes Rasa, the action server and the store, concurrently."""
+class Pingable(Protocol):
+    async def ping(self) -> bool: ...
 
-    def __init__(self, rasa: RasaClient, action_server_url: str, store: SharedStore) -> None:
+
+class HealthChecker:
+    """Probes Rasa, the action server, the store and the database, concurrently."""
+
+    def __init__(
+        self,
+        rasa: RasaClient,
+        action_server_url: str,
+        store: SharedStore,
+        db: Pingable | None = None,
+    ) -> None:
         self.rasa = rasa
         self.action_server_url = action_server_url.rstrip("/")
         self.store = store
+        self.db = db
         self._session: aiohttp.ClientSession | None = None
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/readyz", self.readyz)
+        app.router.add_get("/healthz", self.readyz)
         app.router.add_get("/livez", self.livez)
 
-    async def healthz(self, request: web.Request) -> web.Response:
-        rasa, actions, store = await asyncio.gather(
-            self.check_rasa(), self.check_action_server(), self.check_store()
+    async def readyz(self, request: web.Request) -> web.Response:
+        rasa, actions, store, database = await asyncio.gather(
+            self.check_rasa(), self.check_action_server(), self.check_store(), self.check_database()
         )
-        parts = {"rasa": rasa, "action_server": actions, "store": store}
-        ready = all(value == "ok" for value in parts.values())
-        if not ready:
-            logger.warning("not ready: %s", parts)
-        body = {"status": "ok" if ready else "unavailable", **parts}
-        return web.json_response(body, status=200 if ready else 503)
+        parts = {"rasa": rasa, "action_server": actions, "store": store, "database": database}
+        if store != "ok" or database != "ok":
+            status, code = "unavailable", 503
+        elif rasa != "ok" or actions != "ok":
+            status, code = "degraded", 200
+        else:
+            status, code = "ok", 200
+        if status != "ok":
+            logger.warning("readiness %s: %s", status, parts)
+        return web.json_response({"status": status, **parts}, status=code)
+
+    healthz = readyz  # the older name, kept for scripts that call it
 
     async def livez(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
@@ -72,6 +97,15 @@ class HealthChecker:
 
     async def check_store(self) -> str:
         return "ok" if await self.store.ping() else "unreachable"
+
+    async def check_database(self) -> str:
+        if self.db is None:
+            return "ok"
+        try:
+            answered = await asyncio.wait_for(self.db.ping(), PROBE_TIMEOUT)
+        except asyncio.TimeoutError:
+            return "unreachable: timed out"
+        return "ok" if answered else "unreachable"
 
     async def close(self) -> None:
         if self._session is not None:

@@ -193,6 +193,21 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
+    async def ping(self) -> bool:
+        """True when the database answers ``SELECT 1`` (the readiness check).
+
+        False when it is not connected, refuses or fails; never raises (the
+        health check logs what is not ready).
+        """
+        if self._engine is None:
+            return False
+        try:
+            async with self.read() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            return False
+        return True
+
     async def __aenter__(self) -> Database:
         await self.connect()
         return self

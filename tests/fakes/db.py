@@ -160,9 +160,13 @@ class FakeDatabase:
         self.events = FakeEvents()
         self.audit = FakeAudit()
         self.connected = False
+        self.reachable = True  # False: ping() fails like a database that went away
 
     async def connect(self) -> None:
         self.connected = True
+
+    async def ping(self) -> bool:
+        return self.connected and self.reachable
 
     async def close(self) -> None:
         self.connected = False
