@@ -3,15 +3,19 @@
 The file starts with a header (format, schema revision) and ends with a
 trailer holding the row counts, so a truncated file is detected. Encrypted
 columns stay encrypted: restoring needs the same ``HOTLINE_DATA_KEYS``.
+The file is created with mode 0600 (``os.open``, never widened afterwards):
+it holds every ticket and transcript.
 A backup restores into SQLite or PostgreSQL alike, in one transaction.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import json
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +44,7 @@ def backup(url: DatabaseUrl, path: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     tmp = path.with_name(path.name + ".partial")
     try:
-        with engine.connect() as conn, gzip.open(tmp, "wt", encoding="utf-8") as out:
+        with engine.connect() as conn, _private_gzip(tmp) as out:
             if not url.is_sqlite:  # one consistent snapshot of all tables
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
@@ -57,6 +61,19 @@ def backup(url: DatabaseUrl, path: Path) -> dict[str, int]:
         engine.dispose()
     log.info("backup written: %s", counts)
     return counts
+
+
+@contextlib.contextmanager
+def _private_gzip(path: Path) -> Iterator[Any]:
+    """A new gzip text file only its owner can read (0600 from the start).
+
+    A leftover of a crashed run is removed first: ``O_CREAT`` would keep its
+    old mode, ``O_EXCL`` refuses to reuse it. gzip does not close a file
+    object it was given, so both are closed here."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as out:
+        yield out
 
 
 def _header(revision: str) -> dict[str, Any]:

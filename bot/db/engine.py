@@ -10,6 +10,8 @@ failing halfway when it upgrades a read lock.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,12 +80,35 @@ def _postgres_urls(parsed: URL) -> DatabaseUrl:
     return DatabaseUrl(async_url, sync_url)
 
 
+log = logging.getLogger(__name__)
+
+
+def create_private_sqlite(path: Path) -> None:
+    """Create the SQLite file empty with mode 0600 unless it exists.
+
+    SQLite would create it with the process umask (usually 0644: readable by
+    every local user) and gives its ``-wal`` and ``-shm`` files the database
+    file's own permissions, so creating the file private first (``os.open``
+    with ``O_EXCL``, no chmod afterwards, no window) makes all three private.
+    An existing file is left alone, with a warning when others can read it.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        if stat.S_IMODE(path.stat().st_mode) & 0o077:
+            log.warning("%s is readable by other users: chmod 600 it and its -wal/-shm", path)
+        return
+    os.close(fd)  # an empty file is an empty SQLite database
+
+
 def create_async(url: DatabaseUrl) -> AsyncEngine:
     """The run-time engine (asyncpg or aiosqlite).
 
     ``hide_parameters``: SQL errors must not carry citizens' words into logs.
     """
     if url.is_sqlite:
+        create_private_sqlite(url.sqlite_path or Path())
         _quiet_aiosqlite()
         # A pool, not SQLAlchemy's default NullPool for file databases: opening
         # a connection (a thread, PRAGMAs, a WAL checkpoint on close) cost
@@ -121,6 +146,8 @@ def create_sync(url: DatabaseUrl, *, write: bool = True) -> Engine:
     ``write=False`` (backups) keeps SQLite transactions deferred, so a backup
     reads a consistent snapshot without blocking the running services.
     """
+    if url.is_sqlite:
+        create_private_sqlite(url.sqlite_path or Path())
     engine = create_engine(url.sync_url, future=True, hide_parameters=True)
     if url.is_sqlite:
         install_sqlite_setup(engine, always_write=write)
