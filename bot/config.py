@@ -142,6 +142,17 @@ class Settings:
     telegram_webhook_secret: Secret | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
     telegram_polling: bool = False
+    # Web chat widget (channels/webchat*.py); its limits hold across replicas
+    # (counters in the shared store). None: the generated var/webchat.secret.
+    webchat_secret: Secret | None = None
+    webchat_allowed_origins: str = "*"
+    webchat_idle_hours: float = 4.0
+    webchat_sockets_per_session: int = 5
+    webchat_sockets_per_address: int = 50
+    webchat_sessions_per_minute: int = 10
+    webchat_message_limit: int = 10
+    webchat_frame_limit: int = 20
+    webchat_rate_window: float = 10.0
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or
     # CIDR networks; empty: none, request.remote is the TCP peer). bot/proxy.py.
     trusted_proxies: tuple[str, ...] = ()
@@ -179,6 +190,15 @@ def load_settings() -> Settings:
         telegram_webhook_secret=_secret("TELEGRAM_WEBHOOK_SECRET"),
         telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org") or "",
         telegram_polling=(_env("TELEGRAM_POLLING", "0") == "1"),
+        webchat_secret=_secret("WEBCHAT_SECRET"),
+        webchat_allowed_origins=_env("WEBCHAT_ALLOWED_ORIGINS", "*") or "*",
+        webchat_idle_hours=float(_env("WEBCHAT_IDLE_HOURS", "4") or 4),
+        webchat_sockets_per_session=int(_env("WEBCHAT_SOCKETS_PER_SESSION", "5") or 5),
+        webchat_sockets_per_address=int(_env("WEBCHAT_SOCKETS_PER_ADDRESS", "50") or 50),
+        webchat_sessions_per_minute=int(_env("WEBCHAT_SESSIONS_PER_MINUTE", "10") or 10),
+        webchat_message_limit=int(_env("WEBCHAT_MESSAGE_LIMIT", "10") or 10),
+        webchat_frame_limit=int(_env("WEBCHAT_FRAME_LIMIT", "20") or 20),
+        webchat_rate_window=float(_env("WEBCHAT_RATE_WINDOW", "10") or 10),
         trusted_proxies=_list("TRUSTED_PROXIES"),
         rest_tokens=parse_rest_tokens(_env("REST_TOKENS")),
         rasa_auth_token=internal_secret("RASA_AUTH_TOKEN", "rasa_auth.token"),

@@ -6,11 +6,27 @@ Routes
 ``<script src="https://front.door/widget.js" defer></script>``),
 ``GET /widget.css``, ``GET /demo.css``;
 ``POST /webchat/session`` -> ``{"session_id", "token"}`` (body optional:
-``{"token": old}`` returns the same session while the old token is valid,
-else a new one; 201 for a new session, 200 for a continued one);
+``{"token": old}`` returns the same session while the old token is valid
+and its session live, else a new one; 201 for a new session, 200 for a
+continued one; 429 ``{"error": "rate_limited", "message"}`` with
+``Retry-After`` when the client address created more than
+``WEBCHAT_SESSIONS_PER_MINUTE`` sessions in the current minute);
+``POST /webchat/session/end`` with ``{"token": ...}`` ends the session for
+good on every replica ("结束会话"): its open sockets get a ``session_ended``
+error frame and close 4001, the token no longer opens a socket or continues
+the session, and the transcript stays in the database for agents; answers
+``{"ended": true}`` (``false`` when the token was already dead: nothing to do);
 ``GET /webchat/ws?token=...&after_seq=n`` the WebSocket (403 before the
-upgrade unless the token verifies). The conversation id is
-``webchat:<session id>``.
+upgrade unless the token verifies and its session is live). The
+conversation id is ``webchat:<session id>``.
+
+A session is live until "结束会话" or ``WEBCHAT_IDLE_HOURS`` (4) without a
+citizen's message (channels/webchat_sessions.py). A socket over a cap is
+accepted and then refused with an error frame and a close code: at most
+``WEBCHAT_SOCKETS_PER_SESSION`` (5) sockets per session and
+``WEBCHAT_SOCKETS_PER_ADDRESS`` (50) per client address, on all replicas
+together (``too_many_connections``, close 4029); a socket opened over the
+session's frame limit is closed with 1008 (``rate_limited``).
 
 WebSocket protocol (JSON text frames)
 -------------------------------------
@@ -20,8 +36,13 @@ Client -> server:
   (at most 2000 characters, frame at most 8 KB);
 - ``{"type": "message", "id": "...", "payload": "/x", "title": "按钮标题"}`` a
   clicked button (the title is the citizen's visible text);
-- ``{"type": "resume", "after_seq": n}`` send again every entry after ``n``;
+- ``{"type": "resume", "after_seq": n}`` send again the entries after ``n``
+  (at most one page of 200; further behind, the latest 200);
 - ``{"type": "ping"}`` -> ``{"type": "pong"}`` (and a catch-up).
+
+Every frame type is rate limited per session (see channels/webchat_socket.py):
+over the limit a frame gets a ``rate_limited`` error frame and is dropped;
+over twice the limit the socket is closed (1008).
 
 Server -> client:
 
@@ -37,30 +58,36 @@ Server -> client:
 - ``{"type": "typing", "on": bool}`` the bot (or agent) is working on a reply.
 - ``{"type": "error", "code": ..., "message": "<Chinese text>", "id"?: ...}``
   a refused frame (``bad_json``, ``bad_frame``, ``too_large``, ``too_long``,
-  ``empty``, ``rate_limited``, ``server_error``); nothing was forwarded.
+  ``empty``, ``rate_limited``, ``server_error``); nothing was forwarded. Sent
+  before the server closes a socket: ``too_many_connections`` (close 4029),
+  ``session_ended`` (close 4001), ``rate_limited`` (close 1008).
 
 Live delivery across replicas: :meth:`WebChatChannel.send` publishes on the
-store channel ``webchat:<session id>``; the replica holding the session's
-sockets is subscribed and lets each socket catch up from the transcript.
+one store channel ``webchat:events``; every replica is subscribed once and
+lets the sockets it holds for that session catch up from the transcript
+(channels/webchat_fanout.py).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from aiohttp import WSCloseCode, web
 
 from bot.config import Settings
 from bot.messages import OutboundMessage
+from bot.store.base import StoreUnavailable
 from channels.base import Channel
-from channels.webchat_auth import TokenSigner, load_secret
+from channels.webchat_auth import Session, TokenSigner, load_secret
 from channels.webchat_fanout import Fanout
 from channels.webchat_http import CorsPolicy, read_small_json
-from channels.webchat_protocol import RateLimits
-from channels.webchat_socket import CHANNEL, Connection
+from channels.webchat_limits import OK, Limits, SocketLeases, TooManySockets, WindowCounter
+from channels.webchat_protocol import CLOSE_RATE_LIMITED, CLOSE_TOO_MANY, error_frame
+from channels.webchat_sessions import SessionActivity
+from channels.webchat_socket import CHANNEL, Connection, Guards
 from channels.webchat_static import StaticFiles
 
 if TYPE_CHECKING:
@@ -70,6 +97,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_WS_MESSAGE = 64 * 1024  # larger frames close the socket; 8 KB..64 KB get an error frame
+SESSION_WINDOW = 60.0  # seconds: WEBCHAT_SESSIONS_PER_MINUTE counts per minute
+TOO_MANY_SESSIONS = "请求过于频繁，请稍后再试。"
 
 
 class WebChatChannel(Channel):
@@ -79,17 +108,27 @@ class WebChatChannel(Channel):
 
     def __init__(self, hub: Hub, settings: Settings) -> None:
         self._hub = hub
-        self._signer = TokenSigner(load_secret())
-        self._cors = CorsPolicy.from_env(os.environ.get("WEBCHAT_ALLOWED_ORIGINS", "*"))
+        self._signer = TokenSigner(load_secret(settings.webchat_secret))
+        self._cors = CorsPolicy.from_env(settings.webchat_allowed_origins)
         self._fanout = Fanout(self._store)
         self._static = StaticFiles()
-        self._limits = RateLimits()
+        self._limits = Limits.from_settings(settings)
+        #: Wall clock of token ages, idle expiry and rate windows (tests move it).
+        self.clock: Callable[[], float] = time.time
+        self._counter = WindowCounter(self._store, self._now)
+        self._leases = SocketLeases(self._store)
+        self._activity = SessionActivity(
+            self._store, self._now, max(0.01, settings.webchat_idle_hours) * 3600
+        )
+        self._guards = Guards(self._counter, self._limits, self._activity, self._now)
         self._sockets: set[web.WebSocketResponse] = set()
 
     def add_routes(self, app: web.Application) -> None:
         self._static.add_routes(app)
         app.router.add_post("/webchat/session", self._create_session)
         app.router.add_route("OPTIONS", "/webchat/session", self._preflight)
+        app.router.add_post("/webchat/session/end", self._end_session)
+        app.router.add_route("OPTIONS", "/webchat/session/end", self._preflight)
         app.router.add_get("/webchat/ws", self._socket)
         # aiosignal's generic parameter confuses mypy; the callback has the usual shape.
         app.on_shutdown.append(self._close_sockets)  # type: ignore[arg-type]
@@ -104,53 +143,115 @@ class WebChatChannel(Channel):
 
     async def stop(self) -> None:
         await self._fanout.close()
+        await self._leases.close()
 
     def _store(self) -> SharedStore:
         return self._hub.store
 
+    def _now(self) -> float:
+        return self.clock()
+
+    def _verify(self, token: str | None) -> Session | None:
+        return self._signer.verify(token, now=self.clock())
+
     async def _create_session(self, request: web.Request) -> web.Response:
         headers = self._cors.headers(request)
-        try:
-            body = await read_small_json(request)
-        except ValueError:
-            raise web.HTTPBadRequest(
-                text='{"error":"bad_request","message":"请求格式有误"}',
-                content_type="application/json",
-                headers=headers,
-            ) from None
-        token = body.get("token") if isinstance(body.get("token"), str) else None
-        session = self._signer.verify(token)
+        token = await _body_token(request, headers)
+        session = self._verify(token)
         if session is not None and token is not None:
-            return _session_response(session.session_id, token, 200, headers)
-        session, token = self._signer.new_session()
+            if await self._activity.alive(session.session_id):
+                return _session_response(session.session_id, token, 200, headers)
+        address = request.remote or "unknown"
+        count, left = await self._counter.hit("session", address, SESSION_WINDOW)
+        if count > self._limits.sessions_per_minute:
+            log.warning("web chat session refused: too many new sessions from one address")
+            return web.json_response(
+                {"error": "rate_limited", "message": TOO_MANY_SESSIONS},
+                status=429,
+                headers={**headers, "Retry-After": str(max(1, round(left)))},
+            )
+        session, token = self._signer.new_session(now=self.clock())
+        await self._activity.begin(session.session_id)
         log.info("web chat session created")
         return _session_response(session.session_id, token, 201, headers)
+
+    async def _end_session(self, request: web.Request) -> web.Response:
+        """结束会话: the session ends on every replica; its open sockets are closed."""
+        headers = {**self._cors.headers(request), "Cache-Control": "no-store"}
+        session = self._verify(await _body_token(request, headers))
+        if session is None:
+            return web.json_response({"ended": False}, headers=headers)
+        ended = await self._activity.end(session.session_id)
+        await self._fanout.publish(session.session_id, {"type": "end"})
+        log.info("web chat session ended by the citizen")
+        return web.json_response({"ended": ended}, headers=headers)
 
     async def _preflight(self, request: web.Request) -> web.Response:
         return web.Response(status=204, headers=self._cors.preflight_headers(request))
 
     async def _socket(self, request: web.Request) -> web.StreamResponse:
-        session = self._signer.verify(request.query.get("token"))
+        session = self._verify(request.query.get("token"))
         if session is None or not self._cors.allows(request):
             raise web.HTTPForbidden(text="forbidden")
         after_seq = _after_seq(request.query.get("after_seq"))
+        sid = session.session_id
+        seen_at = await self._activity.last_seen(sid)
+        if seen_at is None:  # ended, or idle too long: the widget starts a new session
+            raise web.HTTPForbidden(text="session ended")
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_WS_MESSAGE)
         await ws.prepare(request)
-        sid = session.session_id
-        bucket = self._limits.bucket(sid)
+        limits = self._limits
+        if await self._counter.verdict("frame", sid, limits.frame_limit, limits.window) != OK:
+            await _refuse(ws, "rate_limited", CLOSE_RATE_LIMITED)
+            return ws
+        try:
+            lease = await self._leases.acquire(sid, request.remote or "unknown", limits)
+        except TooManySockets as exc:
+            log.warning("web chat socket refused: too many sockets for one %s", exc)
+            await _refuse(ws, "too_many_connections", CLOSE_TOO_MANY)
+            return ws
+        except StoreUnavailable:
+            log.warning("store unavailable: web chat socket refused")
+            await _refuse(ws, "server_error", WSCloseCode.TRY_AGAIN_LATER)
+            return ws
         self._sockets.add(ws)
         try:
             connection = Connection(
-                ws, self._hub, self._fanout, sid, bucket, after_seq, request.transport
-            )
+                ws, self._hub, self._fanout, sid, self._guards, seen_at, after_seq,
+                request.transport,
+            )  # fmt: skip
             await connection.run()
         finally:
             self._sockets.discard(ws)
+            await self._leases.release(lease)
         return ws
 
     async def _close_sockets(self, app: web.Application) -> None:
         for ws in list(self._sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+async def _refuse(ws: web.WebSocketResponse, code: str, close_code: int) -> None:
+    """An error frame saying why, then the close with the same reason."""
+    try:
+        await ws.send_json(error_frame(code))
+    except ConnectionError:
+        return
+    await ws.close(code=close_code, message=code.encode())
+
+
+async def _body_token(request: web.Request, headers: dict[str, str]) -> str | None:
+    """The optional ``token`` of a small JSON body; 400 when the body is malformed."""
+    try:
+        body = await read_small_json(request)
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text='{"error":"bad_request","message":"请求格式有误"}',
+            content_type="application/json",
+            headers=headers,
+        ) from None
+    token = body.get("token")
+    return token if isinstance(token, str) else None
 
 
 def _session_response(

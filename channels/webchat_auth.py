@@ -2,6 +2,9 @@
 
 A token is ``v1.<session id>.<issued at>.<signature>``; the signature is
 HMAC-SHA256 over the first three parts with the shared ``WEBCHAT_SECRET``.
+A valid signature only says which session a token names; whether that
+session is still open (not ended, not idle too long) is kept in the shared
+store (channels/webchat_sessions.py).
 Every replica must use the same secret, so when the variable is unset the
 secret is generated once into ``var/webchat.secret`` and reused.
 """
@@ -76,9 +79,12 @@ class TokenSigner:
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def load_secret(path: Path | None = None) -> Secret:
-    """``WEBCHAT_SECRET`` from the environment, else the shared file under var/."""
-    value = os.environ.get("WEBCHAT_SECRET", "")
+def load_secret(value: str | None = None, path: Path | None = None) -> Secret:
+    """``value`` (Settings ``webchat_secret``, ``WEBCHAT_SECRET``), else the shared file.
+
+    The file (``var/webchat.secret`` by default) is created once with mode
+    0600 from the start (``os.open`` with ``O_EXCL``), never widened by a chmod.
+    """
     if value:
         if len(value) < MIN_SECRET_LENGTH:
             log.warning("WEBCHAT_SECRET is shorter than %d characters", MIN_SECRET_LENGTH)

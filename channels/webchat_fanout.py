@@ -1,15 +1,22 @@
-"""One store subscription per connected web chat session on this replica.
+"""One store subscription per replica, fanned out to this replica's sockets.
 
-``channel.send`` publishes an event on ``webchat:<session id>`` in the shared
-store; whichever replica holds the session's sockets receives it and tells
-each socket to catch up from the transcript. The subscription opens with the
-session's first socket and closes with its last one.
+``channel.send`` publishes an event for a session on the single store channel
+``webchat:events`` (the message is ``"<session id> <json>"``); every replica
+is subscribed to it once, looks up the sockets it holds for that session and
+tells each of them. A replica therefore holds one pub/sub connection however
+many sockets it serves (one per socket exhausted file descriptors and Redis
+``maxclients``). The subscription opens with the first socket and stays open
+until the application stops; after a store failure it is reopened and every
+socket catches up from the transcript.
 
 The sockets of the publishing replica itself get the event directly, before
 it goes to the store: no round trip through the store on the usual path (the
 replica that produced a reply mostly holds the citizen's socket), and a
 store that is down does not keep the replies from them. The event carries
 the replica's ``origin`` so that its own subscription skips it.
+
+Every replica reads every session's events; the session id comes first in the
+message so an event for a session held elsewhere is dropped without decoding.
 """
 
 from __future__ import annotations
@@ -20,13 +27,15 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.aio import cancel_and_wait
 from bot.store.base import SharedStore, StoreUnavailable, Subscription
 
 log = logging.getLogger(__name__)
+
+#: The one store channel of every web chat event.
+TOPIC = "webchat:events"
 
 
 class Listener(Protocol):
@@ -35,15 +44,9 @@ class Listener(Protocol):
     async def on_event(self, event: dict[str, Any]) -> None: ...
 
 
-@dataclass
-class _Session:
-    listeners: set[Listener] = field(default_factory=set)
-    task: asyncio.Task[None] | None = None
-
-
-def topic(session_id: str) -> str:
-    """The store channel of one session."""
-    return f"webchat:{session_id}"
+def encode(session_id: str, event: dict[str, Any]) -> str:
+    """The store message of one session's event."""
+    return f"{session_id} {json.dumps(event, ensure_ascii=False)}"
 
 
 class Fanout:
@@ -51,7 +54,8 @@ class Fanout:
 
     def __init__(self, store: Callable[[], SharedStore]) -> None:
         self._store = store  # looked up late: the hub opens its store at startup
-        self._sessions: dict[str, _Session] = {}
+        self._sessions: dict[str, set[Listener]] = {}
+        self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         #: Marks this replica's events, which its own sockets got directly.
         self.origin = secrets.token_hex(8)
@@ -59,56 +63,48 @@ class Fanout:
     async def publish(self, session_id: str, event: dict[str, Any]) -> None:
         """Send ``event`` to every socket of the session: here directly, elsewhere via the store."""
         await self._notify(session_id, event)
-        raw = json.dumps({**event, "origin": self.origin}, ensure_ascii=False)
+        raw = encode(session_id, {**event, "origin": self.origin})
         try:
-            await self._store().publish(topic(session_id), raw)
+            await self._store().publish(TOPIC, raw)
         except StoreUnavailable:
             log.warning("store unavailable: live event for other replicas not published")
 
     async def join(self, session_id: str, listener: Listener) -> None:
-        """Register a socket; the subscription is live when this returns."""
-        async with self._lock:
-            session = self._sessions.setdefault(session_id, _Session())
-            session.listeners.add(listener)
-            if session.task is None:
-                try:
-                    subscription = await self._open(session_id)
-                except BaseException:
-                    self._drop(session_id, listener)
-                    raise
-                session.task = asyncio.create_task(self._pump(session_id, subscription))
+        """Register a socket; the replica's subscription is live when this returns.
+
+        Raises :class:`StoreUnavailable` (and registers nothing) when the
+        subscription cannot be opened for the first socket.
+        """
+        if self._task is None or self._task.done():
+            async with self._lock:
+                if self._task is None or self._task.done():
+                    subscription = await self._open()
+                    self._task = asyncio.create_task(self._pump(subscription))
+        self._sessions.setdefault(session_id, set()).add(listener)
 
     async def leave(self, session_id: str, listener: Listener) -> None:
-        """Unregister a socket; the last one closes the subscription."""
-        async with self._lock:
-            session = self._drop(session_id, listener)
-        if session is not None:
-            await _close(session)
+        """Unregister a socket (the subscription stays for the next one)."""
+        listeners = self._sessions.get(session_id)
+        if listeners is None:
+            return
+        listeners.discard(listener)
+        if not listeners:
+            del self._sessions[session_id]
 
     def connected(self, session_id: str) -> int:
         """How many sockets of the session this replica holds."""
-        session = self._sessions.get(session_id)
-        return len(session.listeners) if session else 0
+        return len(self._sessions.get(session_id, ()))
 
     async def close(self) -> None:
-        """Close every subscription (application shutdown)."""
+        """Close the subscription (application shutdown)."""
         async with self._lock:
-            sessions, self._sessions = list(self._sessions.values()), {}
-        for session in sessions:
-            await _close(session)
+            task, self._task = self._task, None
+            self._sessions = {}
+        if task is not None:
+            await cancel_and_wait([task])
 
-    def _drop(self, session_id: str, listener: Listener) -> _Session | None:
-        session = self._sessions.get(session_id)
-        if session is None:
-            return None
-        session.listeners.discard(listener)
-        if session.listeners:
-            return None
-        del self._sessions[session_id]
-        return session
-
-    async def _open(self, session_id: str) -> Subscription:
-        subscription = self._store().subscribe(topic(session_id))
+    async def _open(self) -> Subscription:
+        subscription = self._store().subscribe(TOPIC)
         try:
             await subscription.open()
         except BaseException:
@@ -117,43 +113,47 @@ class Fanout:
             raise
         return subscription
 
-    async def _pump(self, session_id: str, subscription: Subscription) -> None:
-        """Feed events to the session's sockets; resubscribe after a store failure."""
+    async def _pump(self, subscription: Subscription) -> None:
+        """Feed events to the sockets; resubscribe after a store failure."""
         current = subscription
         try:
             while True:
-                await self._forward(session_id, current)
+                await self._forward(current)
                 with contextlib.suppress(StoreUnavailable):
                     await current.aclose()
-                current = await self._reopen(session_id)
-                # Events published while unsubscribed are lost: let the sockets catch up.
-                await self._notify(session_id, {"type": "sync"})
+                current = await self._reopen()
+                # Events published while unsubscribed are lost: let every socket catch up.
+                for session_id in list(self._sessions):
+                    await self._notify(session_id, {"type": "sync"})
         finally:
             with contextlib.suppress(StoreUnavailable):
                 await current.aclose()
 
-    async def _forward(self, session_id: str, subscription: Subscription) -> None:
+    async def _forward(self, subscription: Subscription) -> None:
         try:
             async for raw in subscription:
-                event = _decode(raw)
+                session_id, _, body = raw.partition(" ")
+                if session_id not in self._sessions:
+                    continue  # a session held by another replica (or by nobody)
+                event = _decode(body)
                 if event is not None and event.pop("origin", None) != self.origin:
                     await self._notify(session_id, event)
         except StoreUnavailable:
             log.warning("web chat subscription lost; resubscribing")
 
-    async def _reopen(self, session_id: str) -> Subscription:
+    async def _reopen(self) -> Subscription:
         delay = 0.5
         while True:
             await asyncio.sleep(delay)
             try:
-                return await self._open(session_id)
+                return await self._open()
             except StoreUnavailable:
                 delay = min(delay * 2, 10.0)
 
     async def _notify(self, session_id: str, event: dict[str, Any]) -> None:
-        session = self._sessions.get(session_id)
-        if session is not None:
-            await _deliver(list(session.listeners), event)
+        listeners = self._sessions.get(session_id)
+        if listeners:
+            await _deliver(list(listeners), event)
 
 
 async def _deliver(listeners: list[Listener], event: dict[str, Any]) -> None:
@@ -169,11 +169,6 @@ async def _deliver(listeners: list[Listener], event: dict[str, Any]) -> None:
     for result in await asyncio.gather(*calls, return_exceptions=True):
         if isinstance(result, Exception):
             log.warning("web chat socket failed to take an event: %r", result)
-
-
-async def _close(session: _Session) -> None:
-    if session.task is not None:
-        await cancel_and_wait([session.task])
 
 
 def _decode(raw: str) -> dict[str, Any] | None:

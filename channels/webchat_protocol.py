@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -29,7 +27,14 @@ ERROR_TEXTS = {
     "empty": "消息内容不能为空。",
     "rate_limited": "发送太频繁，请稍后再试",
     "server_error": "系统繁忙，您的消息将稍后自动重发。",
+    "too_many_connections": "您打开的对话窗口过多，请关闭其他窗口后稍后再试。",
+    "session_ended": "本次会话已结束。如需继续咨询，请重新发起对话。",
 }
+
+#: Close codes of a socket the server ends (the reason is the error code).
+CLOSE_SESSION_ENDED = 4001  # ended by the citizen or idle too long: start a new session
+CLOSE_TOO_MANY = 4029  # too many sockets for the session or the client address
+CLOSE_RATE_LIMITED = 1008  # policy violation: frames far above the rate limit
 
 
 class FrameError(ValueError):
@@ -165,37 +170,3 @@ def iso_time(value: Any) -> str:
     else:
         moment = datetime.now(tz=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-class TokenBucket:
-    """A simple token bucket: ``capacity`` messages at once, ``rate`` per second after."""
-
-    def __init__(self, capacity: float = 5, rate: float = 1.0) -> None:
-        self.capacity = capacity
-        self.rate = rate
-        self._tokens = capacity
-        self._stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-        self._stamp = now
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
-
-
-class RateLimits:
-    """One :class:`TokenBucket` per session, the least recently used dropped first."""
-
-    def __init__(self, max_sessions: int = 10_000) -> None:
-        self._max = max_sessions
-        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()
-
-    def bucket(self, session_id: str) -> TokenBucket:
-        bucket = self._buckets.pop(session_id, None) or TokenBucket()
-        self._buckets[session_id] = bucket
-        while len(self._buckets) > self._max:
-            self._buckets.popitem(last=False)
-        return bucket

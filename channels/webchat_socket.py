@@ -4,6 +4,20 @@ The transcript is the single source of what the widget shows: on connect, on
 ``resume``, after each accepted message and on every store event for the
 session, the socket sends the entries after the last ``seq`` it sent. That
 makes replay and live delivery the same code path, in order and without gaps.
+One catch-up sends at most one page (:data:`PAGE` entries): a socket further
+behind than that (``resume`` from 0 on a long conversation) gets the latest
+page, so no frame can make the server read and send thousands of rows.
+
+Every frame counts against the session's rate limits (shared by all its
+sockets on every replica): messages against ``WEBCHAT_MESSAGE_LIMIT``, any
+other frame (``ping``, ``resume``, refused frames, socket opens) against
+``WEBCHAT_FRAME_LIMIT``, per ``WEBCHAT_RATE_WINDOW`` seconds. A frame over
+the limit gets a ``rate_limited`` error frame and is not acted on; over twice
+the limit the socket is closed (1008, reason ``rate_limited``).
+
+A citizen's message is activity: it slides the session's idle expiry. When
+the session has ended (结束会话 on any tab or replica) or idled out, the
+socket gets a ``session_ended`` error frame and is closed (4001).
 """
 
 from __future__ import annotations
@@ -13,7 +27,8 @@ import contextlib
 import json
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -21,22 +36,25 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.messages import InboundMessage
 from bot.store.base import StoreUnavailable
 from channels.webchat_fanout import Fanout
+from channels.webchat_limits import ABUSE, LIMITED, Limits, WindowCounter
 from channels.webchat_protocol import (
+    CLOSE_RATE_LIMITED,
+    CLOSE_SESSION_ENDED,
     ClientMessage,
     FrameError,
     Ping,
     Resume,
-    TokenBucket,
     entry_frame,
     error_frame,
     parse_frame,
 )
+from channels.webchat_sessions import SessionActivity
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "webchat"
-HISTORY_BATCH = 200
-MAX_BATCHES = 50  # at most 10 000 entries replayed per catch-up
+PAGE = 200  # the most entries one catch-up sends
+TOUCH_EVERY = 60.0  # seconds between two writes of a session's activity
 _WAITING = {"ok", "pending"}  # the bot is still working on an answer
 
 
@@ -78,6 +96,16 @@ def one_segment(transport: asyncio.BaseTransport | None) -> Iterator[None]:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
 
+@dataclass(frozen=True)
+class Guards:
+    """What a socket checks its frames against: rate limits and the session's life."""
+
+    counter: WindowCounter
+    limits: Limits
+    activity: SessionActivity
+    clock: Callable[[], float]
+
+
 class Connection:
     """The server side of one widget WebSocket of one session."""
 
@@ -87,7 +115,8 @@ class Connection:
         hub: HubLike,
         fanout: Fanout,
         session_id: str,
-        bucket: TokenBucket,
+        guards: Guards,
+        seen_at: float,
         after_seq: int | None = None,
         transport: asyncio.BaseTransport | None = None,
     ) -> None:
@@ -96,11 +125,13 @@ class Connection:
         self.session_id = session_id
         self._hub = hub
         self._fanout = fanout
-        self._bucket = bucket
+        self._guards = guards
+        self._seen_at = seen_at  # the session's last activity as last read or written
         self._last_seq = after_seq
         self._last_direction: str | None = None
         self._sync_lock = asyncio.Lock()
         self._send_lock = asyncio.Lock()
+        self._ending: asyncio.Task[None] | None = None
 
     @property
     def conversation_id(self) -> str:
@@ -120,15 +151,23 @@ class Connection:
             async for msg in self.ws:
                 if msg.type == WSMsgType.TEXT:
                     await self._on_text(msg.data)
-                elif msg.type == WSMsgType.BINARY:
+                elif msg.type == WSMsgType.BINARY and await self._admit("frame"):
                     await self._send(error_frame("bad_frame"))
         finally:
             await self._fanout.leave(self.session_id, self)
+            if self._ending is not None:
+                with contextlib.suppress(Exception):
+                    await self._ending
 
     async def on_event(self, event: dict[str, Any]) -> None:
-        """A store event for this session: a typing signal, or new transcript entries."""
+        """A store event for this session: a typing signal, the session's end, or new entries."""
         if event.get("type") == "typing":
             await self._send({"type": "typing", "on": bool(event.get("on"))})
+            return
+        if event.get("type") == "end":
+            # Closing waits for the browser's answer: not in the publisher's task.
+            if self._ending is None:
+                self._ending = asyncio.create_task(self.end())
             return
         upto = event.get("upto")
         if isinstance(upto, int) and self._last_seq is not None and self._last_seq >= upto:
@@ -140,17 +179,23 @@ class Connection:
         async with self._sync_lock:
             await self._catch_up()
 
+    async def end(self) -> None:
+        """The session is over: say so and close (the widget then clears itself)."""
+        await self._send(error_frame("session_ended"))
+        await self.ws.close(code=CLOSE_SESSION_ENDED, message=b"session_ended")
+
     async def _catch_up(self) -> None:
         try:
-            for _ in range(MAX_BATCHES):
-                entries = await self._hub.history(
-                    self.conversation_id, limit=HISTORY_BATCH, after_seq=self._last_seq
-                )
-                with one_segment(self._transport if len(entries) > 1 else None):
-                    for entry in entries:
-                        await self._send_entry(entry)
-                if len(entries) < HISTORY_BATCH:
-                    return
+            entries = await self._hub.history(
+                self.conversation_id, limit=PAGE, after_seq=self._last_seq
+            )
+            if self._last_seq is not None and len(entries) >= PAGE:
+                # More than a page behind: the latest page, not the whole gap.
+                latest = await self._hub.history(self.conversation_id, limit=PAGE)
+                entries = [entry for entry in latest if entry.seq > self._last_seq]
+            with one_segment(self._transport if len(entries) > 1 else None):
+                for entry in entries:
+                    await self._send_entry(entry)
         except Exception as exc:  # the next event or ping catches up; the socket stays
             log.warning("web chat transcript catch-up failed: %s", type(exc).__name__)
 
@@ -165,7 +210,14 @@ class Connection:
         try:
             frame = parse_frame(raw)
         except FrameError as exc:
-            await self._send(error_frame(exc.code, exc.client_id))
+            if await self._admit("frame", exc.client_id):
+                await self._send(error_frame(exc.code, exc.client_id))
+            return
+        is_message = isinstance(frame, ClientMessage)
+        client_id = frame.client_id if isinstance(frame, ClientMessage) else None
+        if not await self._admit("message" if is_message else "frame", client_id):
+            return
+        if not await self._still_live(activity=is_message):
             return
         if isinstance(frame, ClientMessage):
             await self._on_message(frame)
@@ -177,10 +229,42 @@ class Connection:
             await self._send({"type": "pong"})
             await self.sync()  # safety net should a live event have been missed
 
+    async def _admit(self, kind: str, client_id: str | None = None) -> bool:
+        """Count the frame against the session's limit; false when it must not be acted on."""
+        guards = self._guards
+        limit = guards.limits.message_limit if kind == "message" else guards.limits.frame_limit
+        verdict = await guards.counter.verdict(kind, self.session_id, limit, guards.limits.window)
+        if verdict == LIMITED:
+            await self._send(error_frame("rate_limited", client_id))
+        elif verdict == ABUSE:
+            log.warning("web chat socket closed: sustained frames over the rate limit")
+            await self._send(error_frame("rate_limited", client_id))
+            await self.ws.close(code=CLOSE_RATE_LIMITED, message=b"rate_limited")
+        return verdict not in (LIMITED, ABUSE)
+
+    async def _still_live(self, activity: bool) -> bool:
+        """False (and the socket ended) when the session has ended or idled out.
+
+        The store is read only when this socket's view says the session idled
+        out, or for a message at most every :data:`TOUCH_EVERY` seconds, which
+        then also records the activity. A store that is down changes nothing.
+        """
+        guards = self._guards
+        now = guards.clock()
+        stale = now - self._seen_at > guards.activity.idle_seconds
+        if not stale and not (activity and now - self._seen_at >= TOUCH_EVERY):
+            return True
+        try:
+            seen = await guards.activity.last_seen(self.session_id)
+            if seen is None:
+                await self.end()
+                return False
+            self._seen_at = await guards.activity.touch(self.session_id) if activity else seen
+        except StoreUnavailable:
+            log.debug("store unavailable: web chat session state not checked")
+        return True
+
     async def _on_message(self, frame: ClientMessage) -> None:
-        if not self._bucket.take():
-            await self._send(error_frame("rate_limited", frame.client_id))
-            return
         try:
             result = await self._hub.handle(self._inbound(frame), wait=0)
         except Exception as exc:  # the widget keeps the message and sends it again

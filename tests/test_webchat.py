@@ -23,7 +23,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.app import HUB_KEY, create_app
-from bot.config import Settings
+from bot.config import Secret, Settings
 from bot.hub import Hub
 from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient
@@ -32,8 +32,7 @@ from bot.store.base import StoreUnavailable, Subscription
 from bot.store.memory import MemorySubscription
 from bot.store.redis import RedisStore
 from channels.webchat_auth import TokenSigner, load_secret
-from channels.webchat_fanout import topic
-from channels.webchat_protocol import TokenBucket
+from channels.webchat_fanout import TOPIC, encode
 from channels.webchat_socket import one_segment
 from tests.fakes.db import FakeDatabase
 from tests.fakes.rasa import FakeRasa
@@ -48,9 +47,13 @@ def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WEBCHAT_ALLOWED_ORIGINS", raising=False)
 
 
-def front_door(store: SharedStore, db: FakeDatabase, rasa: FakeRasa) -> web.Application:
+def front_door(
+    store: SharedStore, db: FakeDatabase, rasa: FakeRasa, **overrides: Any
+) -> web.Application:
     """The real front door app on the given store, the fake database and the fake Rasa."""
-    settings = Settings(rasa_url=rasa.url, rasa_timeout=2.0)
+    settings = Settings(
+        rasa_url=rasa.url, rasa_timeout=2.0, webchat_secret=Secret(SECRET), **overrides
+    )
     rasa_client = RasaClient(rasa.url, 2.0)
     return create_app(settings, store=store, db=db, rasa=rasa_client)  # type: ignore[arg-type]
 
@@ -162,7 +165,11 @@ async def test_session_creation_and_continuation(client: TestClient) -> None:
     assert (await forged.json())["session_id"] != data["session_id"]
 
 
-async def test_session_ids_are_random(client: TestClient) -> None:
+async def test_session_ids_are_random(
+    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+) -> None:
+    app = front_door(MemoryStore(), db, fake_rasa, webchat_sessions_per_minute=20)
+    client = await aiohttp_client(app)
     ids = {(await new_session(client))["session_id"] for _ in range(20)}
     assert len(ids) == 20
 
@@ -190,8 +197,8 @@ async def test_allowed_origins_restrict_embedding(
     fake_rasa: FakeRasa,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("WEBCHAT_ALLOWED_ORIGINS", "https://www.dg.gov.cn")
-    client = await aiohttp_client(front_door(MemoryStore(), db, fake_rasa))
+    app = front_door(MemoryStore(), db, fake_rasa, webchat_allowed_origins="https://www.dg.gov.cn")
+    client = await aiohttp_client(app)
     ok = await client.post("/webchat/session", headers={"Origin": "https://www.dg.gov.cn"})
     assert ok.headers["Access-Control-Allow-Origin"] == "https://www.dg.gov.cn"
     other = await client.post("/webchat/session", headers={"Origin": "https://evil.example"})
@@ -491,15 +498,15 @@ async def test_binary_frame_is_refused(client: TestClient, handled: list[Inbound
 
 async def test_flood_is_rate_limited(client: TestClient, handled: list[InboundMessage]) -> None:
     ws = await connect(client, (await new_session(client))["token"])
-    for i in range(8):
+    for i in range(12):  # WEBCHAT_MESSAGE_LIMIT: 10 per 10 s by default
         await ws.send_json({"type": "message", "id": f"f{i}", "text": f"第{i}条"})
     frames = await frames_until(
-        ws, lambda f: len([x for x in f if x["type"] in ("ack", "error")]) == 8
+        ws, lambda f: len([x for x in f if x["type"] in ("ack", "error")]) == 12
     )
     errors = [f for f in frames if f["type"] == "error"]
     assert errors and all(e["code"] == "rate_limited" for e in errors)
     assert errors[0]["message"] == "发送太频繁，请稍后再试"
-    assert len(handled) == 8 - len(errors)
+    assert len(handled) == 12 - len(errors)
     assert {e["id"] for e in errors}.isdisjoint(m.message_id.split(":")[1] for m in handled)
     await ws.close()
 
@@ -530,13 +537,6 @@ async def test_transcript_failure_keeps_the_socket(
     await ws.send_json({"type": "ping"})
     assert (await frames_until(ws, lambda f: bool(f)))[0] == {"type": "pong"}
     await ws.close()
-
-
-def test_token_bucket_refills() -> None:
-    bucket = TokenBucket(capacity=2, rate=1000)
-    assert bucket.take() and bucket.take()
-    time.sleep(0.01)
-    assert bucket.take()
 
 
 class FlakySubscription(MemorySubscription):
@@ -573,7 +573,7 @@ async def test_lost_subscription_is_renewed_and_catches_up(
     # Another replica's reply: its transcript entry, then its event, which is lost.
     cid = f"webchat:{session['session_id']}"
     await app[HUB_KEY].router.transcribe_out(cid, [OutboundMessage(text="断线期间的回复")], None)
-    await store.publish(topic(session["session_id"]), '{"type": "sync", "origin": "B"}')
+    await store.publish(TOPIC, encode(session["session_id"], {"type": "sync", "origin": "B"}))
     frames = await frames_until(ws, has_reply("断线期间的回复"), timeout=3)
     assert not store.drop_next
     assert len(messages(frames)) == 1
@@ -665,12 +665,12 @@ def test_secret_file_is_generated_once(
 ) -> None:
     monkeypatch.delenv("WEBCHAT_SECRET")
     path = tmp_path / "var" / "webchat.secret"
-    first = load_secret(path)
+    first = load_secret(None, path)
     assert len(first) >= 32
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert "WEBCHAT_SECRET is not set" in caplog.text
     assert str(first) not in caplog.text
-    assert load_secret(path) == first
+    assert load_secret(None, path) == first
     assert repr(first) == "Secret('**********')"
 
 

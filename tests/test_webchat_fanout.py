@@ -10,7 +10,7 @@ import pytest
 
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
-from channels.webchat_fanout import Fanout, topic
+from channels.webchat_fanout import TOPIC, Fanout, encode
 
 
 class Recorder:
@@ -66,7 +66,7 @@ async def test_an_event_without_origin_is_delivered() -> None:
     fanout, rec = Fanout(lambda: store), Recorder()
     await fanout.join("s1", rec)
     try:
-        await store.publish(topic("s1"), json.dumps({"type": "typing", "on": True}))
+        await store.publish(TOPIC, encode("s1", {"type": "typing", "on": True}))
         await settle()
         assert rec.events == [{"type": "typing", "on": True}]
     finally:
@@ -90,10 +90,12 @@ async def test_a_failing_socket_does_not_stop_the_others_or_the_publisher() -> N
 
 async def test_no_local_socket_only_publishes() -> None:
     store = MemoryStore()
-    sub = store.subscribe(topic("s9"))
+    sub = store.subscribe(TOPIC)
     await sub.open()
     fanout = Fanout(lambda: store)
     await fanout.publish("s9", {"type": "sync"})
     raw = await asyncio.wait_for(sub.__anext__(), 1)
-    assert json.loads(raw) == {"type": "sync", "origin": fanout.origin}
+    session_id, _, body = raw.partition(" ")
+    assert session_id == "s9"
+    assert json.loads(body) == {"type": "sync", "origin": fanout.origin}
     await sub.aclose()
