@@ -162,6 +162,10 @@ class Settings:
     # tests that build Settings() themselves: nothing is sent.
     rasa_auth_token: Secret | None = None
     action_server_token: Secret | None = None
+    # The action server (python -m bot.action_server): its listener and how long
+    # SIGTERM waits for the requests in flight.
+    action_server_host: str = "127.0.0.1"
+    action_server_shutdown_grace: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -203,4 +207,6 @@ def load_settings() -> Settings:
         rest_tokens=parse_rest_tokens(_env("REST_TOKENS")),
         rasa_auth_token=internal_secret("RASA_AUTH_TOKEN", "rasa_auth.token"),
         action_server_token=internal_secret("ACTION_SERVER_TOKEN", "action_server.token"),
+        action_server_host=_env("SANIC_HOST", "127.0.0.1") or "127.0.0.1",
+        action_server_shutdown_grace=float(_env("ACTION_SERVER_SHUTDOWN_GRACE", "10") or 10),
     )
