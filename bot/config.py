@@ -166,6 +166,14 @@ class Settings:
     # SIGTERM waits for the requests in flight.
     action_server_host: str = "127.0.0.1"
     action_server_shutdown_grace: float = 10.0
+    # Console sign-in and sessions (bot/console/throttle.py, sessions.py).
+    console_session_idle: float = 8 * 3600.0
+    console_session_max_age: float = 12 * 3600.0
+    console_socket_recheck: float = 30.0
+    console_login_window: float = 15 * 60.0
+    console_login_per_user_address: int = 5
+    console_login_per_address: int = 20
+    console_login_per_user: int = 20
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -204,6 +212,13 @@ def load_settings() -> Settings:
         webchat_frame_limit=int(_env("WEBCHAT_FRAME_LIMIT", "20") or 20),
         webchat_rate_window=float(_env("WEBCHAT_RATE_WINDOW", "10") or 10),
         trusted_proxies=_list("TRUSTED_PROXIES"),
+        console_session_idle=float(_env("CONSOLE_SESSION_IDLE") or 8 * 3600),
+        console_session_max_age=float(_env("CONSOLE_SESSION_MAX_AGE") or 12 * 3600),
+        console_socket_recheck=float(_env("CONSOLE_SOCKET_RECHECK") or 30),
+        console_login_window=float(_env("CONSOLE_LOGIN_WINDOW") or 15 * 60),
+        console_login_per_user_address=int(_env("CONSOLE_LOGIN_PER_USER_ADDRESS") or 5),
+        console_login_per_address=int(_env("CONSOLE_LOGIN_PER_ADDRESS") or 20),
+        console_login_per_user=int(_env("CONSOLE_LOGIN_PER_USER") or 20),
         rest_tokens=parse_rest_tokens(_env("REST_TOKENS")),
         rasa_auth_token=internal_secret("RASA_AUTH_TOKEN", "rasa_auth.token"),
         action_server_token=internal_secret("ACTION_SERVER_TOKEN", "action_server.token"),

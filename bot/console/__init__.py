@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, cast
 
 from aiohttp import web
 
+from bot.console.admin import add_admin_routes
 from bot.console.auth_views import setup_auth
 from bot.console.static import add_static_routes
 
@@ -29,7 +30,8 @@ def setup_console(app: web.Application, hub: Hub) -> None:
     from bot.console.runtime import build_runtime
 
     db = cast("Database", hub.db)  # the hub's protocol; a real Database in production
-    setup_auth(app, hub.store, db)
+    setup_auth(app, hub.store, db, hub.settings)
+    add_admin_routes(app)  # supervisors: audit log, users
     add_static_routes(app)
     if not callable(getattr(db, "read", None)):
         log.info("console handoff disabled: no SQL database (a test double)")

@@ -18,6 +18,12 @@ queue entry), ``notice`` (a message for this agent), ``error``.
 Every replica subscribes once to the hub's ``agents`` channel and to
 ``console:events`` and forwards to its own sockets, so a citizen's message
 reaches the holding agent's browsers wherever they are connected.
+
+The socket's session is re-checked before each frame it acts on, every
+``CONSOLE_SOCKET_RECHECK`` seconds (30), and at once when a
+``sessions_ended`` event names its user: when the session has ended (signed
+out, past its lifetime, password or role changed, user deactivated) the
+server sends an ``error`` frame (``session_ended``) and closes with 4401.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from bot.aio import cancel_and_wait
-from bot.console.auth import current_session, user_for_socket
+from bot.console.auth import COOKIE_NAME, current_session, session_user, user_for_socket
 from bot.console.context import Console
 from bot.console.events import CONSOLE_CHANNEL, WATCH_TTL, watch_key
 from bot.console.snapshot import snapshot
@@ -52,6 +58,8 @@ class Seat:
     ws: web.WebSocketResponse
     user: User
     watching: set[str] = field(default_factory=set)
+    app: web.Application | None = None
+    session_id: str | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         if not self.ws.closed:
@@ -73,6 +81,40 @@ class AgentSockets:
             self._tasks.append(
                 asyncio.create_task(self._listen(channel), name=f"console-{channel}")
             )
+        self._tasks.append(asyncio.create_task(self._recheck_forever(), name="console-recheck"))
+
+    # --- sessions --------------------------------------------------------------
+    @property
+    def recheck_every(self) -> float:
+        return float(self.console.hub.settings.console_socket_recheck)
+
+    async def _recheck_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.recheck_every)
+            try:
+                await self.recheck_all()
+            except Exception as exc:  # a store or database hiccup: next round
+                log.warning("console session re-check failed: %s", type(exc).__name__)
+
+    async def recheck_all(self, user_id: int | None = None) -> None:
+        """Close the sockets (of ``user_id``, or all) whose session has ended."""
+        for seat in list(self.seats):
+            if user_id is None or seat.user.id == user_id:
+                await self._session_alive(seat)
+
+    async def _session_alive(self, seat: Seat) -> bool:
+        """True while the seat's session lives; else tell the browser and close."""
+        if seat.app is None or seat.ws.closed:
+            return not seat.ws.closed
+        found = await session_user(seat.app, seat.session_id)
+        if found is not None and found[1].role in SOCKET_ROLES:
+            return True
+        self.seats.discard(seat)
+        await seat.send(
+            {"type": "error", "code": "session_ended", "message": "登录已失效，请重新登录"}
+        )
+        await seat.ws.close(code=4401, message=b"session ended")
+        return False
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *([self._snapshot_due] if self._snapshot_due else [])]
@@ -96,7 +138,7 @@ class AgentSockets:
             await ws.send_json({"type": "error", "code": "unauthorized", "message": "请重新登录"})
             await ws.close(code=4401, message=b"unauthorized")
             return ws
-        seat = Seat(ws, user)
+        seat = Seat(ws, user, app=request.app, session_id=request.cookies.get(COOKIE_NAME))
         self.seats.add(seat)
         try:
             await self._welcome(seat)
@@ -142,6 +184,8 @@ class AgentSockets:
                 await self._frame(seat, frame)
 
     async def _frame(self, seat: Seat, frame: dict[str, Any]) -> None:
+        if not await self._session_alive(seat):
+            return
         kind = frame.get("type")
         if kind == "heartbeat":
             status = frame.get("status") if frame.get("status") in ("online", "away") else "online"
@@ -194,6 +238,8 @@ class AgentSockets:
             for seat in list(self.seats):
                 if seat.user.id == event.get("user_id"):
                     await seat.send(event)
+        elif kind == "sessions_ended" and isinstance(event.get("user_id"), int):
+            await self.recheck_all(event["user_id"])
 
     async def _conversation(self, cid: str, kind: str) -> None:
         conv = await self.console.conv(cid)

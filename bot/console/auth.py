@@ -14,7 +14,9 @@ Public interface (stable, see docs/interfaces.md "Console auth"):
 
 Sessions: cookie ``hotline_session`` (HttpOnly, SameSite=Strict,
 Path=/console, Secure on https or with ``COOKIE_SECURE=1``) naming a
-session in the shared store (8 h idle timeout), valid on every replica.
+session in the shared store (8 h idle timeout, 12 h at most), valid on every
+replica while its user is active and its ``session_epoch`` is the user's
+(a password, role or active-flag change raises it: every session ends).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ __all__ = [
     "current_session",
     "current_user",
     "require",
+    "session_user",
     "set_session_cookie",
     "user_for_socket",
 ]
@@ -66,23 +69,38 @@ _SESSION = "console_session"
 _USER = "console_user"
 
 
-async def current_session(request: web.Request) -> Session | None:
-    """The request's session (cached on the request), or None."""
+async def session_user(app: web.Application, session_id: str | None) -> tuple[Session, User] | None:
+    """The live session named by ``session_id`` and its user, or None: no such
+    session, past its lifetime, user inactive, or its epoch is not the
+    user's (password, role or active flag changed since; the session is then
+    deleted). The console WebSocket re-checks its session with this."""
+    sessions = app[SESSIONS_KEY]
+    session = await sessions.get(session_id)
+    if session is None:
+        return None
+    user = await app[USERS_KEY].get(session.user_id)
+    if user is None or user.session_epoch != session.epoch:
+        await sessions.delete(session.id)
+        return None
+    return session, user
+
+
+async def _load(request: web.Request) -> None:
     if _SESSION not in request:
-        sessions = request.app[SESSIONS_KEY]
-        request[_SESSION] = await sessions.get(request.cookies.get(COOKIE_NAME))
+        found = await session_user(request.app, request.cookies.get(COOKIE_NAME))
+        request[_SESSION], request[_USER] = found if found else (None, None)
+
+
+async def current_session(request: web.Request) -> Session | None:
+    """The request's valid session (cached on the request), or None."""
+    await _load(request)
     session: Session | None = request[_SESSION]
     return session
 
 
 async def current_user(request: web.Request) -> User | None:
     """The signed-in, active user of this request, or None."""
-    if _USER not in request:
-        session = await current_session(request)
-        user = None
-        if session is not None:
-            user = await request.app[USERS_KEY].get(session.user_id)
-        request[_USER] = user
+    await _load(request)
     found: User | None = request[_USER]
     return found
 

@@ -1,64 +1,101 @@
 """Sign-in throttling per username and per client address, in the shared store.
 
-Failures are counted for ``WINDOW`` seconds. From ``SLOW_AFTER`` failures
-each attempt waits a little longer; from ``LOCK_AFTER`` failures attempts
-are refused until the window ends. Counters live in the store, so every
-replica sees the same numbers.
+An attempt must hold a free *slot* in three budgets before its password is
+checked: the username at this address (``per_user_address``, default 5), the
+address for any username (``per_address``, 20: password spraying) and the
+username from any address (``per_user``, 20: guesses spread over many
+addresses). A slot is a key taken with SET NX (``store.claim``), so taking it
+is atomic across requests and replicas: 30 parallel guesses can never get
+more than the free slots, and each waits for no one. A failed attempt keeps
+its slots for ``window`` seconds (a sliding window of failures); a successful
+one gives them back, so colleagues who sign in behind one office address do
+not use up that address's budget.
+
+No budget is global: one address's failures never lock out a user at another
+address, nor another username at the same address before the address budget
+is spent. The slots are keyed by the username as typed, whether or not it
+exists, so an unknown username is throttled exactly like a known one (no
+enumeration through 429). ``request.remote`` is the real client behind the
+trusted proxy (bot/proxy.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import math
+from dataclasses import dataclass, field
 
 from bot.store.base import SharedStore
 
 WINDOW = 15 * 60.0
-SLOW_AFTER = 3
-LOCK_AFTER = 5
-MAX_DELAY = 3.0
+PER_USER_ADDRESS = 5
+PER_ADDRESS = 20
+PER_USER = 20
+_PREFIX = "console:login-slot:"
 
 
-def _key(kind: str, value: str) -> str:
-    digest = hashlib.sha256(value.lower().encode()).hexdigest()[:32]
-    return f"console:login-fail:{kind}:{digest}"
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Held:
+    """The slots one attempt holds; give them back with :meth:`LoginThrottle.release`."""
+
+    keys: list[str] = field(default_factory=list)
 
 
 class LoginThrottle:
-    """Counts failed sign-ins and says when to slow down or refuse."""
+    """Admits a sign-in attempt to the password check, or says how long to wait."""
 
-    def __init__(self, store: SharedStore, delay_unit: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: SharedStore,
+        *,
+        window: float = WINDOW,
+        per_user_address: int = PER_USER_ADDRESS,
+        per_address: int = PER_ADDRESS,
+        per_user: int = PER_USER,
+    ) -> None:
         self._store = store
-        self.delay_unit = delay_unit
+        self.window = window
+        self.per_user_address = per_user_address
+        self.per_address = per_address
+        self.per_user = per_user
 
-    async def _counts(self, username: str, ip: str) -> list[tuple[str, int]]:
-        result = []
-        for key in (_key("user", username), _key("ip", ip)):
-            raw = await self._store.get(key)
-            result.append((key, int(raw) if raw and raw.isdigit() else 0))
-        return result
+    def _budgets(self, username: str, address: str) -> list[tuple[str, int]]:
+        user = username.strip().lower()
+        return [
+            (f"{_PREFIX}ua:{_digest(user + chr(10) + address)}:", self.per_user_address),
+            (f"{_PREFIX}a:{_digest(address)}:", self.per_address),
+            (f"{_PREFIX}u:{_digest(user)}:", self.per_user),
+        ]
 
-    async def locked_for(self, username: str, ip: str) -> float:
-        """Seconds until another attempt is allowed (0: allowed now)."""
-        worst = 0.0
-        for key, count in await self._counts(username, ip):
-            if count >= LOCK_AFTER:
-                worst = max(worst, await self._store.ttl(key) or WINDOW)
-        return worst
+    async def acquire(self, username: str, address: str) -> Held | float:
+        """Take one slot of each budget: :class:`Held`, or the seconds until a
+        slot of a spent budget frees up (nothing is held then)."""
+        held = Held()
+        for prefix, limit in self._budgets(username, address):
+            for index in range(limit):
+                key = f"{prefix}{index}"
+                if await self._store.claim(key, self.window):
+                    held.keys.append(key)
+                    break
+            else:
+                await self.release(held)
+                return await self._wait(prefix, limit)
+        return held
 
-    async def slow_down(self, username: str, ip: str) -> None:
-        """Wait longer the more recent failures there are."""
-        failures = max(count for _, count in await self._counts(username, ip))
-        if failures >= SLOW_AFTER:
-            await asyncio.sleep(min(MAX_DELAY, (failures - SLOW_AFTER + 1) * self.delay_unit))
+    async def release(self, held: Held) -> None:
+        """A successful attempt does not count: its slots are free again."""
+        if held.keys:
+            await self._store.delete(*held.keys)
+            held.keys.clear()
 
-    async def failed(self, username: str, ip: str) -> None:
-        await self._store.incr(_key("user", username), ttl=WINDOW)
-        await self._store.incr(_key("ip", ip), ttl=WINDOW)
-
-    async def succeeded(self, username: str) -> None:
-        await self._store.delete(_key("user", username))
+    async def _wait(self, prefix: str, limit: int) -> float:
+        left = [await self._store.ttl(f"{prefix}{i}") for i in range(limit)]
+        known = [t for t in left if t is not None]
+        return max(1.0, min(known)) if len(known) == limit else 1.0
 
 
 def minutes(seconds: float) -> int:

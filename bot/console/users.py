@@ -2,9 +2,14 @@
 
 Passwords are hashed with argon2id (argon2-cffi's defaults). Verification
 runs in a worker thread: argon2 is deliberately slow and must not block the
-event loop. An account locks itself for ``LOCK_MINUTES`` after
-``MAX_FAILURES`` wrong passwords in a row (the store-based throttle in
-``bot.console.throttle`` also limits attempts per IP address).
+event loop. An unknown or inactive username is verified against a dummy hash,
+so it costs the same time. Attempts are limited before the check by
+``bot.console.throttle`` (per username, per address, per both); the account
+itself never locks, so nobody can lock a colleague out by guessing.
+
+Changing a password, a role or the active flag raises ``session_epoch``,
+which ends every session of that user (bot/console/auth.py), and is written
+to the audit log (``db.audit``) with the actor and client address.
 """
 
 from __future__ import annotations
@@ -24,14 +29,13 @@ from sqlalchemy.exc import IntegrityError
 from bot.db.schema import users
 
 if TYPE_CHECKING:
+    from bot.db.audit import AuditRepo
     from bot.db.database import Database
 
 log = logging.getLogger(__name__)
 
 ROLES = ("agent", "supervisor", "department")
 ROLE_NAMES = {"agent": "客服坐席", "supervisor": "班长/质检", "department": "承办部门"}
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
 MIN_PASSWORD = 10
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,40}$")
 _hasher = PasswordHasher()  # argon2id
@@ -52,6 +56,8 @@ class User:
     display_name: str
     role: str
     department: str | None = None
+    #: Sessions carry the epoch of their sign-in; a higher one here ends them.
+    session_epoch: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -65,10 +71,11 @@ class User:
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """The outcome of a sign-in attempt: a user, or why not."""
+    """The outcome of a sign-in attempt: the user, or None; ``known`` says
+    whether the username named an active user (for the audit log only)."""
 
     user: User | None
-    locked_until: dt.datetime | None = None
+    known: bool = False
 
 
 def hash_password(password: str) -> str:
@@ -99,6 +106,11 @@ class UserRepo:
     def now(self) -> dt.datetime:
         return self._db.now()
 
+    @property
+    def audit(self) -> AuditRepo:
+        """The audit log (``db.audit``)."""
+        return self._db.audit
+
     async def create(
         self,
         *,
@@ -107,18 +119,15 @@ class UserRepo:
         role: str,
         display_name: str | None = None,
         department: str | None = None,
+        actor: str = "system",
+        client_address: str | None = None,
     ) -> User:
-        """Create an active user; ValueError for bad input, UserExists when taken."""
+        """Create an active user; ValueError for bad input, UserExists when taken.
+        Audited as ``user_created`` by ``actor``."""
         username = (username or "").strip()
         if not _USERNAME.match(username):
             raise ValueError("username must be 2-40 letters, digits, '_', '.' or '-'")
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        if role == "department":
-            if not department or department not in self._db.routing.departments:
-                raise ValueError("role department needs --department, a key of data/routing.yml")
-        elif department is not None and department not in self._db.routing.departments:
-            raise ValueError("department must be a key of data/routing.yml")
+        self._check_role(role, department)
         check_password_policy(password)
         name = (display_name or username).strip()[:60] or username
         password_hash = await asyncio.to_thread(hash_password, password)
@@ -133,7 +142,20 @@ class UserRepo:
         except IntegrityError:
             raise UserExists(f"user {username!r} exists") from None
         log.info("console user %s created (role %s)", username, role)
+        await self._db.audit.record(
+            actor, "user_created", username, client_address=client_address,
+            detail={"role": role, "department": department},
+        )  # fmt: skip
         return User(int(result.inserted_primary_key[0]), username, name, role, department)
+
+    def _check_role(self, role: str, department: str | None) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if role == "department":
+            if not department or department not in self._db.routing.departments:
+                raise ValueError("role department needs --department, a key of data/routing.yml")
+        elif department is not None and department not in self._db.routing.departments:
+            raise ValueError("department must be a key of data/routing.yml")
 
     async def get(self, user_id: int) -> User | None:
         """The active user with this id, or None."""
@@ -150,51 +172,79 @@ class UserRepo:
             rows = (await conn.execute(stmt)).all()
         return [_user(row) for row in rows]
 
-    async def set_password(self, username: str, password: str) -> bool:
-        check_password_policy(password)
-        password_hash = await asyncio.to_thread(hash_password, password)
-        values = {"password_hash": password_hash, "failed_attempts": 0, "locked_until": None}
+    async def _change(
+        self,
+        username: str,
+        values: dict[str, Any],
+        audit: tuple[str, str, str | None, dict[str, Any]],
+    ) -> bool:
+        """Update one user, raise its session epoch (ends its sessions), audit it."""
+        values = {**values, "session_epoch": users.c.session_epoch + 1}
         async with self._db.write() as conn:
             result = await conn.execute(
                 users.update().where(users.c.username == username).values(**values)
             )
-        return bool(result.rowcount)
+        if not result.rowcount:
+            return False
+        actor, action, client_address, detail = audit
+        await self._db.audit.record(
+            actor, action, username, client_address=client_address, detail=detail
+        )
+        return True
 
-    async def set_active(self, username: str, active: bool) -> bool:
-        async with self._db.write() as conn:
-            result = await conn.execute(
-                users.update().where(users.c.username == username).values(active=active)
-            )
-        return bool(result.rowcount)
+    async def set_password(
+        self, username: str, password: str, *, actor: str, client_address: str | None = None
+    ) -> bool:
+        """A new password; ends all of the user's sessions. False: no such user."""
+        check_password_policy(password)
+        password_hash = await asyncio.to_thread(hash_password, password)
+        values = {"password_hash": password_hash, "failed_attempts": 0, "locked_until": None}
+        by = "self" if actor == username else "other"
+        return await self._change(
+            username, values, (actor, "password_change", client_address, {"by": by})
+        )
 
-    async def verify(self, username: str, password: str) -> VerifyResult:
-        """Check a password; counts failures and locks the account after too many."""
+    async def set_role(
+        self,
+        username: str,
+        role: str,
+        department: str | None = None,
+        *,
+        actor: str,
+        client_address: str | None = None,
+    ) -> bool:
+        """A new role (and department); ends all of the user's sessions."""
+        self._check_role(role, department)
         async with self._db.read() as conn:
             row = (await conn.execute(sa.select(users).where(users.c.username == username))).first()
-        now = self._db.now()
+        if row is None:
+            return False
+        detail = {
+            "from": row.role, "to": role,
+            "from_department": row.department, "to_department": department,
+        }  # fmt: skip
+        values = {"role": role, "department": department}
+        return await self._change(username, values, (actor, "role_change", client_address, detail))
+
+    async def set_active(
+        self, username: str, active: bool, *, actor: str, client_address: str | None = None
+    ) -> bool:
+        """Deactivate (ends all sessions) or reactivate a user."""
+        action = "user_activated" if active else "user_deactivated"
+        return await self._change(username, {"active": active}, (actor, action, client_address, {}))
+
+    async def verify(self, username: str, password: str) -> VerifyResult:
+        """Check a password. An unknown or inactive user costs the same argon2
+        verification as a known one (against a dummy hash)."""
+        async with self._db.read() as conn:
+            row = (await conn.execute(sa.select(users).where(users.c.username == username))).first()
         if row is None or not row.active:
             await asyncio.to_thread(_matches, _DUMMY_HASH, password)
             return VerifyResult(None)
-        if row.locked_until is not None and row.locked_until > now:
-            return VerifyResult(None, row.locked_until)
         if not await asyncio.to_thread(_matches, row.password_hash, password):
-            return VerifyResult(None, await self._failed(row.id, now))
+            return VerifyResult(None, known=True)
         await self._succeeded(row.id, row.password_hash, password)
-        return VerifyResult(_user(row))
-
-    async def _failed(self, user_id: int, now: dt.datetime) -> dt.datetime | None:
-        async with self._db.write() as conn:
-            count = (
-                await conn.execute(sa.select(users.c.failed_attempts).where(users.c.id == user_id))
-            ).scalar_one() + 1
-            locked = now + dt.timedelta(minutes=LOCK_MINUTES) if count >= MAX_FAILURES else None
-            values: dict[str, Any] = {"failed_attempts": 0 if locked else count}
-            if locked is not None:
-                values["locked_until"] = locked
-            await conn.execute(users.update().where(users.c.id == user_id).values(**values))
-        if locked is not None:
-            log.warning("console account %s locked after %d failures", user_id, count)
-        return locked
+        return VerifyResult(_user(row), known=True)
 
     async def _succeeded(self, user_id: int, stored_hash: str, password: str) -> None:
         values: dict[str, Any] = {"failed_attempts": 0, "locked_until": None}
@@ -217,4 +267,5 @@ def _user(row: Any) -> User:
         display_name=row.display_name,
         role=row.role,
         department=row.department,
+        session_epoch=int(row.session_epoch),
     )

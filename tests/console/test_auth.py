@@ -8,15 +8,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 from cryptography.fernet import Fernet
 
-from bot.console.auth import COOKIE_NAME, SESSIONS_KEY, THROTTLE_KEY, USERS_KEY
+from bot.console.auth import COOKIE_NAME, SESSIONS_KEY, USERS_KEY
 from bot.console.users import UserExists
 from bot.db.schema import users
 from tests.console.conftest import PASSWORD, SignIn, create_user
-
-
-@pytest.fixture(autouse=True)
-def _fast_throttle(client: TestClient) -> None:
-    client.app[THROTTLE_KEY].delay_unit = 0.01
 
 
 async def test_password_is_stored_as_argon2id(client: TestClient) -> None:
@@ -87,7 +82,9 @@ async def test_wrong_password_and_unknown_user_look_the_same(client: TestClient)
     assert missing.status == 400
 
 
-async def test_lockout_after_five_failures(client: TestClient) -> None:
+async def test_five_failures_for_a_username_at_one_address_are_the_limit(
+    client: TestClient,
+) -> None:
     await create_user(client, "zhangsan")
     statuses = []
     for _ in range(6):
@@ -95,33 +92,27 @@ async def test_lockout_after_five_failures(client: TestClient) -> None:
             "/console/login", json={"username": "zhangsan", "password": "wrong-pass-1"}
         )
         statuses.append(resp.status)
-    assert statuses[:5] == [401, 401, 401, 401, 429]  # the 5th failure locks the account
-    assert statuses[5] == 429
+    assert statuses == [401, 401, 401, 401, 401, 429]  # five are checked, then 429
     body = await resp.json()
     assert "分钟后再试" in body["message"] and int(resp.headers["Retry-After"]) > 0
-    # even the right password is refused while locked
+    # the right password is refused too while the budget is spent
     right = await client.post("/console/login", json={"username": "zhangsan", "password": PASSWORD})
     assert right.status == 429
 
 
-async def test_failures_from_one_address_lock_every_username(client: TestClient) -> None:
+async def test_failures_for_other_usernames_do_not_lock_out_a_colleague(client: TestClient) -> None:
     for i in range(5):
         await client.post("/console/login", json={"username": f"guess{i}", "password": "pw-123456"})
     await create_user(client, "zhangsan")
     resp = await client.post("/console/login", json={"username": "zhangsan", "password": PASSWORD})
-    assert resp.status == 429
+    assert resp.status == 200
 
 
-async def test_attempts_slow_down_before_the_lock(client: TestClient) -> None:
-    client.app[THROTTLE_KEY].delay_unit = 0.3
+async def test_successful_sign_ins_do_not_use_up_the_budget(client: TestClient) -> None:
     await create_user(client, "zhangsan")
-    body = {"username": "zhangsan", "password": "wrong-pass-1"}
-    for _ in range(3):
-        await client.post("/console/login", json=body)
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    await client.post("/console/login", json=body)
-    assert loop.time() - start >= 0.3
+    body = {"username": "zhangsan", "password": PASSWORD}
+    for _ in range(25):  # a whole office signing in behind one address
+        assert (await client.post("/console/login", json=body)).status == 200
 
 
 async def test_csrf_token_is_required_for_changes(client: TestClient, sign_in: SignIn) -> None:
