@@ -15,7 +15,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.config import load_settings
+from bot.config import load_settings, require_shared_secrets
 from bot.db import Database
 from bot.db.crypto import Cipher, load_cipher
 
@@ -78,6 +78,9 @@ def _close_with_the_server() -> None:
         app = Sanic.get_app("rasa_sdk")
     except Exception:  # noqa: BLE001 - not running inside the action server
         return
+    # Several replicas (DATABASE_URL / REDIS_URL): the action server encrypts
+    # citizens' phone numbers, so it refuses to start without the shared keys.
+    require_shared_secrets(load_settings(), webchat=False)
     app.register_listener(close_database, "after_server_stop")
 
 

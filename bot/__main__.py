@@ -12,7 +12,7 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
 from bot.app import create_app
-from bot.config import load_settings
+from bot.config import load_settings, require_shared_secrets
 
 logger = logging.getLogger("bot")
 
@@ -57,6 +57,7 @@ def main() -> None:
         settings = load_settings()
     except ValueError as exc:  # e.g. a REST_TOKENS token under 16 characters
         raise SystemExit(f"configuration error: {exc}") from None
+    require_shared_secrets(settings)  # several replicas: the same keys everywhere
     loop_name = choose_event_loop(os.environ.get("EVENT_LOOP"))
     logger.info("front door listening on %s:%s (%s)", settings.host, settings.port, loop_name)
     web.run_app(

@@ -22,6 +22,7 @@ from bot.health import HealthChecker
 from bot.hub import Hub
 from bot.proxy import parse_trusted_proxies, trusted_proxy_middleware
 from bot.rasa_client import RasaClient
+from bot.retention import setup_retention
 from bot.store import SharedStore, StoreUnavailable, make_store
 from bot.tickets import setup_tickets
 from channels.base import Channel
@@ -78,6 +79,7 @@ def create_app(
     app.cleanup_ctx.append(_lifecycle)
     setup_console(app, hub)  # after _lifecycle: its sweep and sockets need the database
     setup_tickets(app, hub, settings)  # after _lifecycle: its sweep needs the database
+    setup_retention(app, db, store, settings)  # after _lifecycle, like the sweeps above
     return app
 
 

@@ -120,6 +120,18 @@ def internal_secret(name: str, filename: str) -> Secret:
     raise RuntimeError(f"{path} is empty: delete it or set {name}")
 
 
+def _days(name: str, default: float, *, zero_ok: bool = False) -> float:
+    """A retention period or interval; a bad value stops the start with a clear error."""
+    raw = _env(name)
+    try:
+        value = float(raw) if raw is not None else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ValueError(f"{name} must be {'zero or more' if zero_ok else 'more than zero'}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the environment; build one with :func:`load_settings`."""
@@ -174,6 +186,16 @@ class Settings:
     console_login_per_user_address: int = 5
     console_login_per_address: int = 20
     console_login_per_user: int = 20
+    # Citizens' personal data (bot/db/crypto.py): HOTLINE_DATA_KEYS, the Fernet
+    # key ring; None: a key generated into var/data.key (one machine only).
+    data_keys: Secret | None = None
+    # Retention (bot/retention.py): transcripts, events, handoff records and
+    # Rasa trackers are deleted after ``retention_days``; a closed ticket keeps
+    # its record but loses the citizen's contact data ``ticket_contact_days``
+    # after it closed. The sweep runs every ``retention_sweep_seconds`` (0: off).
+    retention_days: float = 180.0
+    ticket_contact_days: float = 365.0
+    retention_sweep_seconds: float = 3600.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -220,8 +242,47 @@ def load_settings() -> Settings:
         console_login_per_address=int(_env("CONSOLE_LOGIN_PER_ADDRESS") or 20),
         console_login_per_user=int(_env("CONSOLE_LOGIN_PER_USER") or 20),
         rest_tokens=parse_rest_tokens(_env("REST_TOKENS")),
+        data_keys=_secret("HOTLINE_DATA_KEYS"),
+        retention_days=_days("RETENTION_DAYS", 180.0),
+        ticket_contact_days=_days("TICKET_CONTACT_RETENTION_DAYS", 365.0),
+        retention_sweep_seconds=_days("RETENTION_SWEEP_SECONDS", 3600.0, zero_ok=True),
         rasa_auth_token=internal_secret("RASA_AUTH_TOKEN", "rasa_auth.token"),
         action_server_token=internal_secret("ACTION_SERVER_TOKEN", "action_server.token"),
         action_server_host=_env("SANIC_HOST", "127.0.0.1") or "127.0.0.1",
         action_server_shutdown_grace=float(_env("ACTION_SERVER_SHUTDOWN_GRACE", "10") or 10),
     )
+
+
+def require_shared_secrets(settings: Settings, *, webchat: bool = True) -> None:
+    """Stop the start when several replicas would each make up their own keys.
+
+    With ``REDIS_URL`` or ``DATABASE_URL`` set the hotline runs as several
+    replicas. A missing ``HOTLINE_DATA_KEYS`` would make each machine generate
+    its own data key into var/ (what one encrypts another cannot read, and a
+    rebuilt machine loses its key, and with it the citizens' contact data, for
+    good); a missing ``WEBCHAT_SECRET`` likewise gives each replica its own
+    widget secret. ``webchat=False`` for the action server, which signs no
+    widget sessions. Raises ``SystemExit`` naming the variables.
+    """
+    shared = [
+        name
+        for name, value in (
+            ("REDIS_URL", settings.redis_url),
+            ("DATABASE_URL", settings.database_url),
+        )
+        if value
+    ]
+    if not shared:
+        return
+    missing = [] if settings.data_keys else ["HOTLINE_DATA_KEYS"]
+    if webchat and not settings.webchat_secret:
+        missing.append("WEBCHAT_SECRET")
+    if missing:
+        raise SystemExit(
+            f"configuration error: {' and '.join(missing)} must be set when "
+            f"{' and '.join(shared)} is set (several replicas share one store): every "
+            "replica needs the same values, or each machine makes up its own key and "
+            "cannot read what another wrote. HOTLINE_DATA_KEYS: comma-separated Fernet "
+            "keys (python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())'); WEBCHAT_SECRET: 32+ random characters."
+        )

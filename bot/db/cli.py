@@ -5,12 +5,14 @@ current        show the schema revision
 backup PATH    write every table to a gzip JSON-lines file
 restore PATH   load a backup into an empty database (--force replaces data)
 rotate-keys    re-encrypt personal data with the first key of HOTLINE_DATA_KEYS
+retention      run the retention sweep once (RETENTION_DAYS, TICKET_CONTACT_RETENTION_DAYS)
 check-routing  validate data/routing.yml (or a given file)
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
@@ -39,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_restore.add_argument("path", type=Path)
     p_restore.add_argument("--force", action="store_true", help="replace existing data")
     sub.add_parser("rotate-keys", help="re-encrypt personal data with the current key")
+    sub.add_parser("retention", help="delete / anonymise data past its retention period")
     p_routing = sub.add_parser("check-routing", help="validate the routing table")
     p_routing.add_argument("path", type=Path, nargs="?")
     return parser
@@ -69,7 +72,26 @@ def run(args: argparse.Namespace) -> str:
         return f"restored {args.path} into {url}: {_counts(counts)}"
     if args.command == "rotate-keys":
         return f"re-encrypted {rotate_keys(url, load_cipher())} tickets"
+    if args.command == "retention":
+        return asyncio.run(retention_once(url.sync_url.render_as_string(hide_password=False)))
     raise AssertionError(args.command)
+
+
+async def retention_once(url: str) -> str:
+    """One retention pass; the lock lives in ``REDIS_URL``'s store when it is set,
+    so a pass by hand never runs beside a replica's own."""
+    from bot.retention import RetentionSweep
+    from bot.store import make_store
+
+    settings = load_settings()
+    db, store = Database(url), make_store(settings)
+    await db.connect()
+    try:
+        report = await RetentionSweep.from_settings(db, store, settings).sweep()
+    finally:
+        await db.close()
+        await store.close()
+    return report.summary()
 
 
 def _counts(counts: dict[str, int]) -> str:

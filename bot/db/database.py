@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.db import migrate
 from bot.db.audit import AuditRepo
-from bot.db.crypto import Cipher, load_cipher
+from bot.db.crypto import KEYS_ENV, Cipher, load_cipher
 from bot.db.engine import WRITE_OPTION, DatabaseUrl, create_async, parse_url
 from bot.db.events import EventRepo
 from bot.db.group_commit import GroupCommit
@@ -83,6 +83,8 @@ class Database:
             path = settings.sqlite_path
             path.parent.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{path}"
+        if cipher is None and settings.data_keys:  # else var/data.key (bot/db/crypto.py)
+            cipher = load_cipher(env={KEYS_ENV: settings.data_keys})
         return cls(url, cipher=cipher, routing=routing, clock=clock)
 
     @property
