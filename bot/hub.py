@@ -107,7 +107,7 @@ class Hub:
         self.db = db
         self.rasa = rasa
         self.settings = settings
-        self.router = Router(store, db, rasa)
+        self.router = Router(store, db, rasa, settings)
         self.channels: dict[str, Channel] = {}
         self.interceptors: list[Interceptor] = []
         #: Upper bound of ``wait=None``: a few Rasa turns queued ahead, plus a lock expiry.

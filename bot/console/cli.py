@@ -2,7 +2,14 @@
 
 create-user   create a console user (the first supervisor, agents, departments);
               the password comes from the prompt or CONSOLE_PASSWORD, never argv
+set-password  a user's new password (prompt or CONSOLE_PASSWORD)
+set-role      a user's new role (and department)
+deactivate    a user can no longer sign in; activate undoes it
 stats         service level of the human handoff over a period
+
+Every user change is written to the audit log (actor ``cli``) and ends all
+of that user's console sessions (open consoles close within
+CONSOLE_SOCKET_RECHECK seconds).
 """
 
 from __future__ import annotations
@@ -32,6 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--department", help="a department key of data/routing.yml")
     create.add_argument("--display-name", help="the name shown to citizens and colleagues")
+    password = sub.add_parser("set-password", help="set a console user's password")
+    password.add_argument("--username", required=True)
+    role = sub.add_parser("set-role", help="change a console user's role")
+    role.add_argument("--username", required=True)
+    role.add_argument("--role", required=True, choices=ROLES)
+    role.add_argument("--department", help="a department key of data/routing.yml")
+    for name in ("deactivate", "activate"):
+        sub.add_parser(name, help=f"{name} a console user").add_argument(
+            "--username", required=True
+        )
     stats = sub.add_parser("stats", help="handoff service level over a period")
     stats.add_argument("--since", required=True, type=_date, help="YYYY-MM-DD (local time)")
     stats.add_argument("--until", type=_date, help="YYYY-MM-DD, exclusive (default: now)")
@@ -68,12 +85,30 @@ async def _create_user(args: argparse.Namespace) -> int:
         try:
             user = await UserRepo(db).create(
                 username=args.username, password=password, role=args.role,
-                display_name=args.display_name, department=args.department,
+                display_name=args.display_name, department=args.department, actor="cli",
             )  # fmt: skip
         except UserExists:
             sys.stderr.write(f"user {args.username!r} exists already\n")
             return 1
     sys.stdout.write(f"created {user.role} {user.username} ({user.display_name})\n")
+    return 0
+
+
+async def _change_user(args: argparse.Namespace) -> int:
+    password = _password() if args.command == "set-password" else ""
+    async with _database(args) as db:
+        users = UserRepo(db)
+        if args.command == "set-password":
+            done = await users.set_password(args.username, password, actor="cli")
+        elif args.command == "set-role":
+            done = await users.set_role(args.username, args.role, args.department, actor="cli")
+        else:
+            active = args.command == "activate"
+            done = await users.set_active(args.username, active, actor="cli")
+    if not done:
+        sys.stderr.write(f"no user {args.username!r}\n")
+        return 1
+    sys.stdout.write(f"{args.command}: {args.username} (their console sessions have ended)\n")
     return 0
 
 
@@ -93,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "create-user":
             return asyncio.run(_create_user(args))
+        if args.command in ("set-password", "set-role", "deactivate", "activate"):
+            return asyncio.run(_change_user(args))
         return asyncio.run(_stats(args))
     except ValueError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.console import texts
 from bot.console.context import Console
-from bot.console.queue import Estimator, claim_key, front_score, tell_positions
+from bot.console.queue import Estimator, PositionNotices, claim_key, front_score
 from bot.console.users import User
 from bot.hub_routing import CONV_TTL, HANDOFF_QUEUE, conv_key
 from bot.messages import OutboundMessage
@@ -67,6 +67,11 @@ class Desk:
 
     console: Console
     estimator: Estimator
+    notices: PositionNotices = field(init=False)
+
+    def __post_init__(self) -> None:
+        interval = self.console.hub.settings.handoff_notice_interval
+        self.notices = PositionNotices(self.console, self.estimator, interval)
 
     async def claim(self, user: User, cid: str) -> None:
         conv = await self.console.conv(cid)
@@ -207,8 +212,9 @@ class Desk:
             "handoff_priority": row.priority,
         }
         await self.console.hub.router.set_state(cid, "queued", fields)
-        score = front_score(row.priority, first)
+        score = front_score(row.priority, first, row.reason)
         await self.console.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=CONV_TTL)
+        await self.notices.due(cid)
         await self.console.notes.add(cid, "系统", note)
         await self.console.hub.push(cid, [texts.system(texts.REQUEUED)])
         await self.console.hub.router.record("handoff_requeued", cid, {"handoff_id": new_id})
@@ -236,7 +242,7 @@ class Desk:
         return True
 
     async def queue_changed(self) -> None:
-        """Tell the consoles, then the queued citizens whose place moved."""
+        """Tell the consoles, then the queued citizens whose place moved (batched)."""
         self.estimator.forget()
         await self.console.notifier.queue_changed()
-        await tell_positions(self.console, self.estimator)
+        await self.notices.tell()

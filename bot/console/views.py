@@ -92,7 +92,13 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 @require(*HOLDERS)
 async def queue(request: web.Request) -> web.Response:
-    return web.json_response(await snapshot(_runtime(request).console))
+    """The live snapshot; ``?offset=&limit=`` page through the waiting citizens."""
+    try:
+        offset = int(request.query.get("offset") or 0)
+        limit = int(request.query["limit"]) if request.query.get("limit") else None
+    except ValueError:
+        raise web.HTTPBadRequest(text="offset and limit must be whole numbers") from None
+    return web.json_response(await snapshot(_runtime(request).console, offset, limit))
 
 
 @require("supervisor")

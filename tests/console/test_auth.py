@@ -172,3 +172,43 @@ async def test_create_user_command(tmp_path, monkeypatch: pytest.MonkeyPatch, ca
     assert code == 0
     assert "created supervisor banzhang (王班长)" in capsys.readouterr().out
     assert await asyncio.to_thread(main, args) == 1  # exists
+
+
+async def test_user_commands_change_and_audit(
+    tmp_path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.console.cli import main
+    from bot.db import Database
+    from bot.db.crypto import Cipher
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("CONSOLE_PASSWORD", PASSWORD)
+    monkeypatch.setenv("HOTLINE_DATA_KEYS", key)
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    base = ["--database-url", url]
+    assert (
+        await asyncio.to_thread(
+            main, [*base, "create-user", "--username", "zhangsan", "--role", "agent"]
+        )
+        == 0
+    )
+    monkeypatch.setenv("CONSOLE_PASSWORD", "another-horse-88")
+    assert await asyncio.to_thread(main, [*base, "set-password", "--username", "zhangsan"]) == 0
+    args = [*base, "set-role", "--username", "zhangsan", "--role", "supervisor"]
+    assert await asyncio.to_thread(main, args) == 0
+    assert await asyncio.to_thread(main, [*base, "deactivate", "--username", "zhangsan"]) == 0
+    assert await asyncio.to_thread(main, [*base, "set-password", "--username", "nobody"]) == 1
+    db = Database(url, cipher=Cipher([key]))
+    await db.connect()
+    try:
+        rows = await db.audit.list()
+    finally:
+        await db.close()
+    assert [(r["actor"], r["action"], r["target"]) for r in rows] == [
+        ("cli", "user_deactivated", "zhangsan"),
+        ("cli", "role_change", "zhangsan"),
+        ("cli", "password_change", "zhangsan"),
+        ("cli", "user_created", "zhangsan"),
+    ]
+    assert rows[1]["detail"]["from"] == "agent" and rows[1]["detail"]["to"] == "supervisor"
+    assert "another-horse-88" not in str(rows) and PASSWORD not in str(rows)
