@@ -132,6 +132,18 @@ def _days(name: str, default: float, *, zero_ok: bool = False) -> float:
     return value
 
 
+def _positive(name: str, default: float, *, zero_ok: bool = False) -> float:
+    """A number setting; a bad or negative value stops the start with a clear error."""
+    raw = _env(name)
+    try:
+        value = float(raw) if raw is not None else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+    if value < 0 or (value == 0 and not zero_ok):
+        raise ValueError(f"{name} must be {'zero or more' if zero_ok else 'more than zero'}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the environment; build one with :func:`load_settings`."""
@@ -168,6 +180,16 @@ class Settings:
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or
     # CIDR networks; empty: none, request.remote is the TCP peer). bot/proxy.py.
     trusted_proxies: tuple[str, ...] = ()
+    # The human handoff under abuse (bot/handoff_limits.py, bot/console/queue.py):
+    # requests per sender and per client address in one window; the head start
+    # an "urgent" (angry) request gets over normal ones (emergencies go first);
+    # at most one position notice per citizen per interval; the console's page.
+    handoff_rate_window: float = 600.0
+    handoff_max_per_sender: int = 3
+    handoff_max_per_address: int = 10
+    handoff_urgent_head_start: float = 120.0
+    handoff_notice_interval: float = 30.0
+    console_queue_page: int = 50
     # Trusted REST integrations (REST_TOKENS); empty: the REST channel is off.
     rest_tokens: tuple[RestToken, ...] = ()
     # Sent to Rasa (its --auth-token) and checked by the action server; None in
@@ -234,6 +256,12 @@ def load_settings() -> Settings:
         webchat_frame_limit=int(_env("WEBCHAT_FRAME_LIMIT", "20") or 20),
         webchat_rate_window=float(_env("WEBCHAT_RATE_WINDOW", "10") or 10),
         trusted_proxies=_list("TRUSTED_PROXIES"),
+        handoff_rate_window=_positive("HANDOFF_RATE_WINDOW", 600.0),
+        handoff_max_per_sender=int(_positive("HANDOFF_MAX_PER_SENDER", 3)),
+        handoff_max_per_address=int(_positive("HANDOFF_MAX_PER_ADDRESS", 10)),
+        handoff_urgent_head_start=_positive("HANDOFF_URGENT_HEAD_START", 120.0, zero_ok=True),
+        handoff_notice_interval=_positive("HANDOFF_NOTICE_INTERVAL", 30.0),
+        console_queue_page=int(_positive("CONSOLE_QUEUE_PAGE", 50)),
         console_session_idle=float(_env("CONSOLE_SESSION_IDLE") or 8 * 3600),
         console_session_max_age=float(_env("CONSOLE_SESSION_MAX_AGE") or 12 * 3600),
         console_socket_recheck=float(_env("CONSOLE_SOCKET_RECHECK") or 30),

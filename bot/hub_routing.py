@@ -15,11 +15,13 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.config import Settings
 from bot.db.events import EventItem
+from bot.handoff_limits import HandoffLimiter, refusal
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.store.base import SharedStore
@@ -47,9 +49,26 @@ def conv_key(conversation_id: str) -> str:
     return f"conv:{conversation_id}"
 
 
-def handoff_score(priority: str, at: float) -> float:
-    """Queue order: urgent before normal, then oldest first (ZRANGE ascending)."""
-    return _PRIORITY_RANK.get(priority, _PRIORITY_RANK["normal"]) * 1e10 + at
+#: Queue bands: emergencies before everyone else (scores below this).
+_BAND = 1e10
+
+
+def handoff_score(priority: str, at: float, reason: str = "", head_start: float = 0.0) -> float:
+    """Queue order (ZRANGE ascending), fair to citizens who have waited.
+
+    - Emergencies first: ``reason == "emergency"``, the action server's
+      emergency intent (the one that also gives the 119/120/110 advice); among
+      themselves, oldest first.
+    - Everyone else in order of arrival, except that ``urgent`` and ``high``
+      requests (an angry citizen) count as ``head_start`` seconds older
+      (``HANDOFF_URGENT_HEAD_START``, two minutes by default): ahead of who
+      asked shortly before them, never ahead of who has waited longer than
+      that. An angry word alone no longer jumps the whole queue.
+    """
+    if reason == "emergency":
+        return at
+    lead = head_start if _PRIORITY_RANK.get(priority, 2) < _PRIORITY_RANK["normal"] else 0.0
+    return _BAND + at - lead
 
 
 @dataclass
@@ -137,11 +156,28 @@ class RouteHooks(Protocol):
 class Router:
     """Routes one message and keeps the transcript and quality events."""
 
-    def __init__(self, store: SharedStore, db: DataLayer, rasa: RasaClient) -> None:
+    def __init__(
+        self,
+        store: SharedStore,
+        db: DataLayer,
+        rasa: RasaClient,
+        settings: Settings | None = None,
+    ) -> None:
         self.store = store
         self.db = db
         self.rasa = rasa
         self.hooks: RouteHooks | None = None
+        settings = settings or Settings()
+        #: Injectable (tests): queue times, head starts and rate-limit windows.
+        self.clock: Callable[[], float] = time.time
+        self.head_start = settings.handoff_urgent_head_start
+        self.limiter = HandoffLimiter(
+            store,
+            window=settings.handoff_rate_window,
+            per_sender=settings.handoff_max_per_sender,
+            per_address=settings.handoff_max_per_address,
+            clock=lambda: self.clock(),
+        )
         self._background: set[asyncio.Task[None]] = set()
         self._batch: list[EventItem] = []
         self._batch_timer: asyncio.TimerHandle | None = None
@@ -208,19 +244,31 @@ class Router:
             if handoff is None:
                 visible.append(OutboundMessage.from_rasa_dict(item))
             else:
-                await self._request_handoff(msg, handoff)
+                refused = await self._request_handoff(msg, handoff)
+                if refused is not None:
+                    visible.append(refused)
         # Statistics only: recorded off the citizen's critical path.
         self.record_soon("answered", msg.conversation_id, {"replies": len(visible)})
         return HandleResult(visible, "ok")
 
-    async def _request_handoff(self, msg: InboundMessage, handoff: dict[str, Any]) -> None:
-        """Queue the conversation for an agent (the action server asked for one)."""
+    async def _request_handoff(
+        self, msg: InboundMessage, handoff: dict[str, Any]
+    ) -> OutboundMessage | None:
+        """Queue the conversation for an agent (the action server asked for one).
+
+        Over the sender's or the address's allowance (bot/handoff_limits.py)
+        nothing is queued; the returned message tells the citizen why.
+        """
         cid = msg.conversation_id
         reason = str(handoff.get("reason") or "")[:200]
         priority = str(handoff.get("priority") or "normal")
         priority = priority if priority in _PRIORITY_RANK else "normal"
+        minutes = await self.limiter.refuse(msg)
+        if minutes is not None:
+            await self.record("handoff_refused", cid, {"reason": reason, "priority": priority})
+            return refusal(minutes, emergency=reason == "emergency")
         summary = handoff.get("summary") if isinstance(handoff.get("summary"), dict) else {}
-        now = time.time()
+        now = self.clock()
         extra = {
             "channel": msg.channel,
             "channel_user_id": msg.channel_user_id,
@@ -230,7 +278,8 @@ class Router:
             "queued_at": f"{now:.3f}",
         }
         await self.set_state(cid, "queued", extra)
-        await self.store.zadd(HANDOFF_QUEUE, {cid: handoff_score(priority, now)}, ttl=QUEUE_TTL)
+        score = handoff_score(priority, now, reason, self.head_start)
+        await self.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=QUEUE_TTL)
         note = {
             "type": "handoff",
             "conversation_id": cid,
@@ -241,6 +290,7 @@ class Router:
         await self.store.publish(AGENTS_CHANNEL, json.dumps(note, ensure_ascii=False, default=str))
         # The action server records "handoff_requested"; this is the queue entry.
         await self.record("handoff_queued", cid, {"reason": reason, "priority": priority})
+        return None
 
     # --- transcript and events: never fatal to the conversation ------------
     async def transcribe_in(self, msg: InboundMessage) -> None:

@@ -70,7 +70,7 @@ class HandoffHooks:
             await self.desk.leave_queue(cid, str(handoff_id), SYSTEM_CLAIM, "callback", "offered")
             return [texts.outside_hours(hours.label())]
         position = await position_of(self.console, cid) or 1
-        await self.console.store.hset(conv_key(cid), {"told_position": str(position)}, ttl=CONV_TTL)
+        await self.desk.notices.record(cid, position)
         await self.desk.queue_changed()
         if await self.console.presence.online_count() == 0:
             return [texts.nobody_online(position)]

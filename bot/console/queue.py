@@ -1,9 +1,16 @@
 """The handoff queue as agents and citizens see it.
 
-Order is the hub's sorted set ``handoff:queue`` (urgent first, then oldest).
-Citizens are told their place and an estimated wait whenever it changes;
-the estimate uses the median time to claim over the last two hours and
-the number of agents online, and says so honestly when there is no data.
+Order is the hub's sorted set ``handoff:queue``: emergencies first, then by
+arrival with a bounded head start for urgent requests
+(:func:`bot.hub_routing.handoff_score` says exactly how). Agents see it a
+page at a time (:func:`queue_page`: one page and the total), so a flood of
+entries cannot stall the console.
+
+Citizens are told their place and an estimated wait when it changes, in
+batches (:class:`PositionNotices`): at most one notice per citizen per
+``HANDOFF_NOTICE_INTERVAL``, all computed in one pass over the queue. The
+estimate uses the median time to claim over the last two hours and the
+number of agents online, and says so honestly when there is no data.
 """
 
 from __future__ import annotations
@@ -14,11 +21,12 @@ import logging
 import math
 import statistics
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bot.console import texts
 from bot.console.context import Console
-from bot.hub_routing import CONV_TTL, HANDOFF_QUEUE, conv_key, handoff_score
+from bot.hub_routing import HANDOFF_QUEUE, handoff_score
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +49,9 @@ def claim_key(handoff_id: str) -> str:
     return f"handoff:claim:{handoff_id}"
 
 
-def front_score(priority: str, first_queued_at: float) -> float:
-    """Back into the queue ahead of everyone queued later with the same priority."""
-    return handoff_score(priority, first_queued_at - 1e9)
+def front_score(priority: str, first_queued_at: float, reason: str = "") -> float:
+    """Back into the queue ahead of everyone else of its band (emergency or not)."""
+    return handoff_score(priority, first_queued_at - 1e9, reason)
 
 
 def parse_summary(raw: str | None) -> dict[str, Any]:
@@ -87,15 +95,29 @@ async def queue_item(console: Console, cid: str, position: int, now: float) -> d
     }
 
 
-async def queue_items(console: Console) -> list[dict[str, Any]]:
+#: The largest page an agent's console may ask for.
+MAX_PAGE = 200
+
+
+async def queue_page(console: Console, offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+    """``items`` from place ``offset + 1`` on (at most ``limit``), and ``total`` waiting.
+
+    Only the page's entries are read (their fields and last messages); the
+    default page is ``CONSOLE_QUEUE_PAGE``.
+    """
+    page = console.hub.settings.console_queue_page if limit is None else limit
+    page = max(1, min(page, MAX_PAGE))
+    offset = max(0, offset)
     now = time.time()
-    order = await console.store.zrange(HANDOFF_QUEUE)
-    return [await queue_item(console, cid, i, now) for i, cid in enumerate(order, start=1)]
+    order = await console.store.zrange(HANDOFF_QUEUE, offset, offset + page - 1)
+    items = [await queue_item(console, cid, offset + i, now) for i, cid in enumerate(order, 1)]
+    total = await console.store.zcard(HANDOFF_QUEUE)
+    return {"items": items, "total": total, "offset": offset, "limit": page}
 
 
 async def position_of(console: Console, conversation_id: str) -> int | None:
-    order = await console.store.zrange(HANDOFF_QUEUE)
-    return order.index(conversation_id) + 1 if conversation_id in order else None
+    rank = await console.store.zrank(HANDOFF_QUEUE, conversation_id)
+    return None if rank is None else rank + 1
 
 
 class Estimator:
@@ -121,34 +143,97 @@ class Estimator:
 
     async def minutes(self, position: int) -> int | None:
         online = await self._console.presence.online_count()
-        median = await self.median_wait()
+        return self.minutes_for(position, online, await self.median_wait())
+
+    @staticmethod
+    def minutes_for(position: int, online: int, median: float | None) -> int | None:
         if median is None or online == 0:
             return None
         rounds = math.ceil(position / online)
         return math.ceil(median * rounds / 60)
 
 
-async def tell_positions(console: Console, estimator: Estimator) -> int:
-    """Tell every queued citizen whose place changed; returns how many were told.
+#: ``conversation id -> "place|time told"`` of every queued citizen told a place.
+TOLD_KEY = "handoff:told"
 
-    A claim key per (entry, place) makes each message go out once even when
-    several replicas react to the same change.
+
+class PositionNotices:
+    """Batched place notices: one pass over the queue, at most one per citizen per interval.
+
+    A round reads the whole order, the told places (one hash) and the agents
+    online once, pushes a notice to each citizen whose place differs from
+    the one last told and who was last told at least ``interval`` seconds
+    ago, and writes the new told places back in one call: a fixed number of
+    store round trips per round plus one push per notice actually sent,
+    however long the queue. Rounds are claimed per ``interval`` slot of the
+    clock, so across replicas at most one round runs per interval; a queue
+    change triggers a round (usually a no-op), and the console's sweep runs
+    one each time too, so a notice held back is sent within an interval.
     """
-    order = await console.store.zrange(HANDOFF_QUEUE)
-    online = await console.presence.online_count()
-    told = 0
-    for position, cid in enumerate(order, start=1):
-        conv = await console.conv(cid)
-        handoff_id = conv.get("handoff_id")
-        if not handoff_id or conv.get("told_position") == str(position):
-            continue
-        if not await console.store.claim(f"handoff:told:{handoff_id}:{position}", TOLD_TTL):
-            continue
-        await console.store.hset(conv_key(cid), {"told_position": str(position)}, ttl=CONV_TTL)
-        if online == 0:
-            message = texts.nobody_online(position)
-        else:
-            message = texts.queue_position(position, await estimator.minutes(position))
-        await console.hub.push(cid, [message])
-        told += 1
-    return told
+
+    def __init__(
+        self,
+        console: Console,
+        estimator: Estimator,
+        interval: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.console = console
+        self.estimator = estimator
+        self.interval = interval
+        self.clock = clock
+
+    async def record(self, cid: str, position: int) -> None:
+        """``cid`` was just told ``position`` (on joining the queue)."""
+        told = {cid: f"{position}|{self.clock()!r}"}
+        await self.console.store.hset(TOLD_KEY, told, ttl=TOLD_TTL)
+
+    async def due(self, cid: str) -> None:
+        """Tell ``cid`` its place in the next round (back in the queue, place not yet said)."""
+        await self.console.store.hset(TOLD_KEY, {cid: "0|0"}, ttl=TOLD_TTL)
+
+    async def tell(self) -> int:
+        """One round unless another ran in this interval; how many citizens were told."""
+        now = self.clock()
+        slot = math.floor(now / self.interval)
+        store = self.console.store
+        if not await store.claim(f"{TOLD_KEY}:round:{slot}", 2 * self.interval):
+            return 0
+        # Told places first: an entry is recorded after it joined the queue,
+        # so every entry read here that is still queued is in the order below.
+        told = await store.hgetall(TOLD_KEY)
+        order = await store.zrange(HANDOFF_QUEUE)
+        queued = set(order)
+        gone = [cid for cid in told if cid not in queued]
+        online: int | None = None
+        median: float | None = None
+        updates: dict[str, str] = {}
+        for position, cid in enumerate(order, start=1):
+            last = told.get(cid)
+            if last is None:
+                continue  # not ready: its handoff record is being opened
+            place, _, at = last.partition("|")
+            if place == str(position) or now - _float(at) < self.interval:
+                continue
+            if online is None:
+                online = await self.console.presence.online_count()
+                median = await self.estimator.median_wait()
+            if online == 0:
+                message = texts.nobody_online(position)
+            else:
+                minutes = Estimator.minutes_for(position, online, median)
+                message = texts.queue_position(position, minutes)
+            await self.console.hub.push(cid, [message])
+            updates[cid] = f"{position}|{now!r}"
+        if updates:
+            await store.hset(TOLD_KEY, updates, ttl=TOLD_TTL)
+        if gone:
+            await store.hdel(TOLD_KEY, *gone)
+        return len(updates)
+
+
+def _float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0

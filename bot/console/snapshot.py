@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from bot.console.context import Console
-from bot.console.queue import CHANNEL_NAMES, PRIORITY_NAMES, REASON_NAMES, queue_items
+from bot.console.queue import CHANNEL_NAMES, PRIORITY_NAMES, REASON_NAMES, queue_page
 
 
 async def active_items(console: Console) -> list[dict[str, Any]]:
@@ -47,11 +47,16 @@ async def agents(console: Console) -> list[dict[str, Any]]:
     ]
 
 
-async def snapshot(console: Console) -> dict[str, Any]:
+async def snapshot(console: Console, offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+    """The queue a page at a time (``items`` from ``offset``, ``total``), who is held, who is here.
+
+    Sockets get the first page (``CONSOLE_QUEUE_PAGE``); the console asks
+    ``GET /console/api/queue?offset=&limit=`` for more.
+    """
     return {
         "type": "queue",
         "at": time.time(),
-        "items": await queue_items(console),
+        **await queue_page(console, offset, limit),
         "active": await active_items(console),
         "agents": await agents(console),
     }

@@ -73,6 +73,7 @@ class Sweeper:
                 else:
                     await self._held(row, row.claimed_by in present, report)
             await self._stray_entries({r.id for r in rows}, report)
+            await self.desk.notices.tell()  # place notices held back by their interval
         if report.requeued or report.restored or report.given_up or report.released:
             log.info(
                 "handoff sweep: %d requeued, %d restored, %d given up, %d claim keys released",
@@ -124,7 +125,10 @@ class Sweeper:
             await self.console.hub.router.set_state(cid, "queued", self._row_fields(row))
             report.restored.append(cid)
         if await self.console.store.zscore(HANDOFF_QUEUE, cid) is None:
-            score = handoff_score(row.priority, row.queued_at.timestamp())
+            router = self.console.hub.router
+            score = handoff_score(
+                row.priority, row.queued_at.timestamp(), row.reason, router.head_start
+            )
             await self.console.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=CONV_TTL)
             await self.console.notifier.queue_changed()
 

@@ -258,6 +258,15 @@ class SharedStore(abc.ABC):
     @abc.abstractmethod
     async def zscore(self, key: str, member: str) -> float | None: ...
 
+    async def zcard(self, key: str) -> int:
+        """How many members (backends answer without listing them)."""
+        return len(await self.zrange(key))
+
+    async def zrank(self, key: str, member: str) -> int | None:
+        """The member's 0-based place by ascending score, or None."""
+        order = await self.zrange(key)
+        return order.index(member) if member in order else None
+
     # --- pub/sub and lifecycle -------------------------------------------
     @abc.abstractmethod
     async def publish(self, channel: str, message: str) -> int:

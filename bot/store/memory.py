@@ -244,6 +244,9 @@ class MemoryStore(SharedStore):
     async def zscore(self, key: str, member: str) -> float | None:
         return (self._typed(key, _ZSet) or _ZSet()).get(member)
 
+    async def zcard(self, key: str) -> int:
+        return len(self._typed(key, _ZSet) or ())
+
     # --- pub/sub and lifecycle -------------------------------------------
     async def publish(self, channel: str, message: str) -> int:
         queues = self._subscribers.get(channel, set())

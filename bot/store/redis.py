@@ -239,6 +239,15 @@ class RedisStore(SharedStore):
         with _guard("zrange"):
             return [str(m) for m in await self._client.zrange(self._k(key), start, stop)]
 
+    async def zcard(self, key: str) -> int:
+        with _guard("zcard"):
+            return int(await self._client.zcard(self._k(key)))
+
+    async def zrank(self, key: str, member: str) -> int | None:
+        with _guard("zrank"):
+            rank = await self._client.zrank(self._k(key), member)
+        return None if rank is None else int(rank)
+
     async def zscore(self, key: str, member: str) -> float | None:
         with _guard("zscore"):
             score = await self._client.zscore(self._k(key), member)

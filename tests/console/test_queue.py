@@ -8,8 +8,22 @@ from aiohttp.test_utils import TestClient
 
 from bot.console.records import HandoffRepo
 from bot.hub_routing import HANDOFF_QUEUE
-from tests.console.conftest import SignIn, connect, console_of, said_to, say
+from tests.console.conftest import SignIn, connect, console_of, runtime_of, said_to, say
 from tests.fakes.rasa import FakeRasa
+
+
+def fake_notice_clock(client: TestClient) -> list[float]:
+    """The position notices' clock, moved by hand (``clock[0]``)."""
+    notices = runtime_of(client).desk.notices
+    clock = [notices.clock()]
+    notices.clock = lambda: clock[0]
+    return clock
+
+
+async def next_notice_round(client: TestClient, clock: list[float]) -> None:
+    notices = runtime_of(client).desk.notices
+    clock[0] += notices.interval
+    await notices.tell()
 
 
 async def test_handoff_tells_place_and_honest_wait(client: TestClient, sign_in: SignIn) -> None:
@@ -30,12 +44,15 @@ async def test_urgent_goes_first_and_others_are_told_their_new_place(
     client: TestClient, sign_in: SignIn
 ) -> None:
     await connect(await sign_in(client, "zhangsan"))
+    clock = fake_notice_clock(client)
     await say(client, "c1", "转人工")
     await say(client, "c2", "转人工")
     replies = await say(client, "c3", "救命")
     assert "您目前排在第 1 位" in replies[1]
     console = console_of(client)
     assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:t:c3", "rest:t:c1", "rest:t:c2"]
+    # new places go out in the next batch (at most one notice per citizen per interval)
+    await next_notice_round(client, clock)
     told_c1 = [t for s, t in await said_to(client, "rest:t:c1") if "排在第" in t]
     told_c2 = [t for s, t in await said_to(client, "rest:t:c2") if "排在第" in t]
     assert [t[:8] for t in told_c1] == ["您目前排在第 1", "您目前排在第 2"]
@@ -97,10 +114,12 @@ async def test_cancel_goes_back_to_the_assistant(
     client: TestClient, sign_in: SignIn, rasa_handoff: FakeRasa
 ) -> None:
     await connect(await sign_in(client, "zhangsan"))
+    clock = fake_notice_clock(client)
     await say(client, "c1", "转人工")
     await say(client, "c2", "转人工")
     turns = len(rasa_handoff.calls)
     replies = await say(client, "c1", "不等了")
+    await next_notice_round(client, clock)
     assert replies == ["已为您取消排队。您可以继续向智能助手咨询，需要时再说“转人工”。"]
     assert len(rasa_handoff.calls) == turns  # the front door answered, not Rasa
     console = console_of(client)

@@ -1,0 +1,87 @@
+"""How often one citizen, or one network address, may ask for a person.
+
+A handoff request puts a conversation in the agents' queue; a flood of fake
+ones (one script opening widget sessions in a loop) would push genuine
+citizens back and bury the console. Each request therefore counts against
+two allowances in the shared store, so the limits hold across replicas:
+
+- the sender (the conversation: channel and channel user), at most
+  ``HANDOFF_MAX_PER_SENDER`` requests per ``HANDOFF_RATE_WINDOW``;
+- the client address where the channel knows it (the widget; WeChat and
+  Telegram have none, their senders are accounts), at most
+  ``HANDOFF_MAX_PER_ADDRESS`` per window. IPv6 addresses count per /64
+  network: one line usually holds a whole /64.
+
+Windows are fixed slots of the injectable clock (``floor(now / window)``);
+a counter lives two windows in the store. Over either allowance the request
+is refused with a clear Chinese reply (try again in a few minutes, or
+register a callback); the message itself is in the transcript like any other.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.messages import Button, InboundMessage, OutboundMessage
+from bot.store.base import SharedStore
+
+#: The front door's "register a callback" button (bot.console.texts.CALLBACK_BUTTON;
+#: repeated here because the hub does not import the console).
+CALLBACK_BUTTON = Button("登记回电", "/handoff_callback")
+EMERGENCY_ADVICE = "如遇危险请立即拨打110（报警）、119（火警）或120（急救）。"
+
+
+def refusal(minutes: int, emergency: bool = False) -> OutboundMessage:
+    """What a citizen over the allowance is told (a system message with the callback button)."""
+    text = (
+        "您的转人工请求已记录。为保证排队公平，您在短时间内转人工的次数已达上限，"
+        f"暂时无法再次为您排队，请约 {minutes} 分钟后再试。"
+        "您也可以点击“登记回电”，客服会在服务时间内给您回电；或继续向智能助手咨询。"
+    )
+    if emergency:
+        text = EMERGENCY_ADVICE + text
+    return OutboundMessage(text=text, buttons=(CALLBACK_BUTTON,), sender="system")
+
+
+def address_key(address: str | None) -> str | None:
+    """The counter's name for a client address: the address, or its /64 for IPv6."""
+    if not address:
+        return None
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
+@dataclass
+class HandoffLimiter:
+    store: SharedStore
+    window: float = 600.0
+    per_sender: int = 3
+    per_address: int = 10
+    clock: Callable[[], float] = field(default=time.time)
+
+    async def refuse(self, msg: InboundMessage) -> int | None:
+        """Count this request; minutes until the next window when it is over an allowance."""
+        now = self.clock()
+        slot = math.floor(now / self.window)
+        ttl = 2 * self.window
+        over = await self.store.incr(f"handoff:rate:s:{msg.conversation_id}:{slot}", ttl) > (
+            self.per_sender
+        )
+        address = address_key(msg.client_address)
+        if address is not None and not over:
+            count = await self.store.incr(f"handoff:rate:a:{address}:{slot}", ttl)
+            over = count > self.per_address
+        if not over:
+            return None
+        return max(1, math.ceil(((slot + 1) * self.window - now) / 60))

@@ -1,0 +1,193 @@
+"""The handoff under abuse: rate limits, a fair order, a paged snapshot, batched notices.
+
+Every test runs on the in-process store and on Redis (the ``store`` fixture),
+through the whole front door: citizens' messages enter through the hub's
+``handle`` (what every channel calls, with the client address the widget
+sets), agents use the console's HTTP API and WebSocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from collections.abc import Callable
+
+from aiohttp.test_utils import TestClient
+
+from bot.console import texts
+from bot.hub_routing import HANDOFF_QUEUE
+from bot.messages import InboundMessage
+from tests.console.conftest import (
+    MakeReplica,
+    SignIn,
+    connect,
+    console_of,
+    hub_of,
+    runtime_of,
+    said_to,
+)
+from tests.fakes.rasa import FakeRasa
+
+ANGRY_REPLY = [
+    {"text": "非常抱歉给您带来不便，正在为您转接人工客服。"},
+    {"custom": {"handoff": {"reason": "angry", "priority": "urgent", "summary": {}}}},
+]
+_ids = itertools.count()
+
+
+class Clock:
+    """An injectable clock: seconds since the epoch, moved by hand."""
+
+    def __init__(self, now: float = 1_800_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def use_clock(client: TestClient, clock: Callable[[], float]) -> None:
+    hub_of(client).router.clock = clock
+    runtime_of(client).desk.notices.clock = clock
+
+
+async def say(client: TestClient, sender: str, text: str, address: str | None = None) -> list[str]:
+    """A citizen's message (REST channel, as ``tests.console.conftest.say``); the texts."""
+    return await ask_for_agent(client, sender, address, text)
+
+
+async def ask_for_agent(
+    client: TestClient, sender: str, address: str | None, text: str = "转人工"
+) -> list[str]:
+    msg = InboundMessage(
+        channel="rest",
+        channel_user_id=sender,
+        message_id=f"m{next(_ids)}",
+        text=text,
+        client_address=address,
+    )
+    result = await hub_of(client).handle(msg)
+    return [r.text or "" for r in result.replies]
+
+
+def refused(replies: list[str]) -> bool:
+    return any("暂时无法再次为您排队" in r for r in replies)
+
+
+async def test_one_sender_cannot_requeue_again_and_again(make_replica: MakeReplica) -> None:
+    client = await make_replica(handoff_max_per_sender=2)
+    for _ in range(2):
+        replies = await say(client, "c1", "转人工")
+        assert any("排在第 1 位" in r for r in replies)
+        await say(client, "c1", "取消")
+    replies = await say(client, "c1", "转人工")
+    assert refused(replies), replies
+    assert any("分钟后再试" in r and "登记回电" in r for r in replies)
+    console = console_of(client)
+    assert await console.store.zrange(HANDOFF_QUEUE) == []
+    assert await console.state("rest:c1") == "bot"
+    # nothing is lost: all three requests are in the transcript
+    entries = await hub_of(client).history("rest:c1", limit=100)
+    asked = [e for e in entries if e.direction == "in" and e.text == "转人工"]
+    assert len(asked) == 3
+    # the callback offered in the refusal works
+    msg = InboundMessage(
+        channel="rest", channel_user_id="c1", message_id="cb1", payload=texts.CALLBACK
+    )
+    result = await hub_of(client).handle(msg)
+    assert "手机号码" in (result.replies[0].text or "")
+
+
+async def test_flood_from_one_address_is_refused_but_the_console_keeps_working(
+    make_replica: MakeReplica, sign_in: SignIn
+) -> None:
+    client = await make_replica(handoff_max_per_address=5, console_queue_page=3)
+    agent = await sign_in(client, "zhangsan")
+    ws = await connect(agent)
+    sem = asyncio.Semaphore(50)
+
+    async def one(i: int) -> bool:
+        async with sem:
+            return refused(await ask_for_agent(client, f"bot{i}", "203.0.113.66"))
+
+    outcomes = await asyncio.gather(*(one(i) for i in range(2000)))
+    assert outcomes.count(False) == 5 and outcomes.count(True) == 1995
+    # a citizen at another address is not affected
+    assert not refused(await ask_for_agent(client, "genuine", "198.51.100.7"))
+    console = console_of(client)
+    assert len(await console.store.zrange(HANDOFF_QUEUE)) == 6
+    # the snapshot is one page and the total, over HTTP and on the socket
+    snap = await agent.json("/console/api/queue")
+    assert snap["total"] == 6 and len(snap["items"]) == 3
+    assert [i["position"] for i in snap["items"]] == [1, 2, 3]
+    more = await agent.json("/console/api/queue?offset=3&limit=3")
+    assert [i["position"] for i in more["items"]] == [4, 5, 6]
+    assert more["items"][-1]["conversation_id"] == "rest:genuine"
+    await ws.send_json({"type": "heartbeat", "status": "online"})
+    while True:
+        frame = await ws.receive_json(timeout=5)
+        if frame["type"] == "queue" and frame["total"] == 6:
+            break
+    assert len(frame["items"]) == 3
+    await ws.close()
+
+
+async def test_many_senders_without_an_address_are_limited_per_sender(
+    make_replica: MakeReplica,
+) -> None:
+    # WeChat and Telegram carry no address: each sender has its own allowance.
+    client = await make_replica(handoff_max_per_sender=1)
+    assert not refused(await ask_for_agent(client, "w1", None))
+    await say(client, "w1", "取消")
+    assert refused(await ask_for_agent(client, "w1", None))
+    assert not refused(await ask_for_agent(client, "w2", None))
+
+
+async def test_an_angry_word_does_not_jump_citizens_who_have_waited(
+    make_replica: MakeReplica, rasa_handoff: FakeRasa
+) -> None:
+    rasa_handoff.replies["气死了"] = ANGRY_REPLY
+    client = await make_replica(handoff_urgent_head_start=120.0)
+    clock = Clock()
+    use_clock(client, clock)
+    await say(client, "waited", "转人工")
+    clock.now += 300  # five minutes later
+    await say(client, "recent", "转人工")
+    clock.now += 30
+    await say(client, "angry", "气死了")
+    order = await console_of(client).store.zrange(HANDOFF_QUEUE)
+    # the angry citizen gets a bounded head start (ahead of who came 30 s
+    # earlier), never ahead of who has waited five minutes
+    assert order == ["rest:waited", "rest:angry", "rest:recent"]
+    # a real emergency still goes first
+    await say(client, "fire", "救命")
+    order = await console_of(client).store.zrange(HANDOFF_QUEUE)
+    assert order[0] == "rest:fire"
+
+
+async def test_position_notices_are_batched_per_citizen(
+    make_replica: MakeReplica, rasa_handoff: FakeRasa
+) -> None:
+    rasa_handoff.replies["气死了"] = ANGRY_REPLY
+    client = await make_replica(handoff_notice_interval=60.0)
+    clock = Clock()
+    use_clock(client, clock)
+    for i in range(6):  # the earlier ones' places change with each angry arrival
+        await say(client, f"n{i}", "转人工")
+        await say(client, f"a{i}", "气死了")
+        clock.now += 5
+    notices = runtime_of(client).desk.notices
+
+    async def told() -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for i in range(6):
+            for cid in (f"rest:n{i}", f"rest:a{i}"):
+                counts[cid] = sum("排在第" in t for _, t in await said_to(client, cid))
+        return counts
+
+    assert max((await told()).values()) == 1  # only the place given on arrival
+    clock.now += 61
+    await notices.tell()
+    await notices.tell()  # a second round in the same interval tells nobody
+    after = await told()
+    assert max(after.values()) == 2 and sum(after.values()) > 12
