@@ -72,11 +72,6 @@ class Desk:
     def __post_init__(self) -> None:
         interval = self.console.hub.settings.handoff_notice_interval
         self.notices = PositionNotices(self.console, self.estimator, interval)
-    notices: PositionNotices = field(init=False)
-
-    def __post_init__(self) -> None:
-        interval = self.console.hub.settings.handoff_notice_interval
-        self.notices = PositionNotices(self.console, self.estimator, interval)
 
     async def claim(self, user: User, cid: str) -> None:
         conv = await self.console.conv(cid)
