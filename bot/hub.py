@@ -50,7 +50,7 @@ from bot.hub_routing import (
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient
 from bot.store.base import SharedStore, StoreUnavailable
-from channels.base import Channel
+from channels.base import Channel, Delivery
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +218,24 @@ class Hub:
         await self._settled(conversation_id)
         await self.router.transcribe_out(conversation_id, messages, None)
         await self._send(conversation_id, messages)
+
+    async def deliver(
+        self, conversation_id: str, messages: Sequence[OutboundMessage]
+    ) -> Delivery:
+        """Deliver messages already in the transcript; the outcome (never raises
+        for the channel's refusal or failure): the console's delivery state."""
+        await self._settled(conversation_id)
+        channel_name, user_id = conversation_id.split(":", 1)
+        channel = self.channels.get(channel_name)
+        if channel is None:
+            return Delivery(False, "no_channel")
+        try:
+            return await channel.deliver(user_id, messages)
+        except StoreUnavailable:
+            return Delivery(False, "store_unavailable")
+        except Exception as exc:
+            logger.error("delivery to %s failed: %s", channel_name, type(exc).__name__)
+            return Delivery(False, "error")
 
     async def history(
         self, conversation_id: str, limit: int = 200, after_seq: int | None = None

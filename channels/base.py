@@ -18,12 +18,30 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.messages import OutboundMessage
 
 if TYPE_CHECKING:
     from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Whether pushed messages reached the channel's API; ``reason`` a stable code
+    when not ("outside_window", "quota", "blocked", "rate_limited", "error"...)."""
+
+    ok: bool
+    reason: str = ""
+
+
+class DeliveryFailed(Exception):
+    """Raised by ``send`` of a channel whose API refused a message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"delivery failed: {reason}")
+        self.reason = reason
 
 
 class Channel(abc.ABC):
@@ -39,6 +57,16 @@ class Channel(abc.ABC):
     @abc.abstractmethod
     async def send(self, channel_user_id: str, messages: Sequence[OutboundMessage]) -> None:
         """Deliver ``messages`` to the citizen out of band (push)."""
+
+    async def deliver(self, channel_user_id: str, messages: Sequence[OutboundMessage]) -> Delivery:
+        """Like :meth:`send`, with the outcome: whether the citizen's channel took
+        the messages, and why not (for the agent's console). Never raises for a
+        refused message; :meth:`send` raising :class:`DeliveryFailed` is a refusal."""
+        try:
+            await self.send(channel_user_id, messages)
+        except DeliveryFailed as exc:
+            return Delivery(False, exc.reason)
+        return Delivery(True)
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Start background work (polling, token refresh). Default: nothing."""

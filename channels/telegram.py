@@ -27,7 +27,7 @@ from telegram import Update
 from bot.config import Settings
 from bot.messages import InboundMessage, OutboundMessage
 from bot.store.base import SharedStore, StoreUnavailable
-from channels.base import Channel
+from channels.base import Channel, Delivery
 from channels.telegram_bot import POLL_TIMEOUT, build_client
 from channels.telegram_limiter import ChatRateLimiter, KeyedLocks
 from channels.telegram_parse import (
@@ -42,6 +42,14 @@ from channels.telegram_render import CallbackCodec
 from channels.telegram_send import TelegramSender, frames
 
 logger = logging.getLogger(__name__)
+
+#: Telegram's failure kinds as delivery reasons (channels.base.Delivery).
+FAILURE_REASONS = {
+    "Forbidden": "blocked",
+    "RetryAfter": "rate_limited",
+    "NotConfigured": "not_configured",
+    "BadRequest": "bad_request",
+}
 
 WEBHOOK_PATH = "/webhooks/telegram"
 AUTH_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -238,6 +246,17 @@ class TelegramChannel(Channel):
             logger.warning("telegram: cannot send to a non-numeric chat id")
             return
         await self.sender.send(chat_id, messages)
+
+    async def deliver(self, channel_user_id: str, messages: Sequence[OutboundMessage]) -> Delivery:
+        """Like :meth:`send`, with the outcome (the first failure's reason)."""
+        try:
+            chat_id = int(channel_user_id)
+        except ValueError:
+            return Delivery(False, "invalid_chat")
+        failed = await self.sender.send(chat_id, messages)
+        if failed is None:
+            return Delivery(True)
+        return Delivery(False, FAILURE_REASONS.get(failed, "error"))
 
 
 def _system(text: str) -> OutboundMessage:

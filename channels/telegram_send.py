@@ -39,15 +39,20 @@ class TelegramSender:
         self.failures: Counter[str] = Counter()
         self._locks = KeyedLocks()
 
-    async def send(self, chat_id: int, messages: Sequence[OutboundMessage]) -> None:
-        """Deliver ``messages`` to one chat, in order."""
+    async def send(self, chat_id: int, messages: Sequence[OutboundMessage]) -> str | None:
+        """Deliver ``messages`` to one chat, in order; the kind of the first
+        failure ("Forbidden", "RetryAfter", "BadRequest", ...) or None."""
         if self.client is None:
             await self._record(chat_id, "NotConfigured")
-            return
+            return "NotConfigured"
+        failed: str | None = None
         async with self._locks.hold(chat_id):
             for item in plan_sends(messages):
-                if not await self._send_one(self.client, chat_id, item):
+                go_on, kind = await self._send_one(self.client, chat_id, item)
+                failed = failed or kind
+                if not go_on:
                     break
+        return failed
 
     async def answer_callback(self, query_id: str) -> None:
         """Stop the spinner on a pressed button."""
@@ -58,19 +63,24 @@ class TelegramSender:
         except TelegramError as exc:  # e.g. "query is too old" on a redelivery
             logger.info("telegram: answerCallbackQuery failed: %s", type(exc).__name__)
 
-    async def _send_one(self, client: BotClient, chat_id: int, item: Outgoing) -> bool:
-        """Send one part; False when the rest of the batch cannot get through."""
+    async def _send_one(
+        self, client: BotClient, chat_id: int, item: Outgoing
+    ) -> tuple[bool, str | None]:
+        """Send one part; (False when the rest of the batch cannot get through,
+        the kind of failure or None)."""
         try:
             await self._post(client, chat_id, item)
         except (Forbidden, RetryAfter) as exc:  # blocked, or flooded even after a retry
             await self._record(chat_id, type(exc).__name__, exc)
-            return False
+            return False, type(exc).__name__
         except TelegramError as exc:
             await self._record(chat_id, type(exc).__name__, exc)
+            return True, type(exc).__name__
         except Exception as exc:  # e.g. the store behind long button payloads is down
             logger.error("telegram: send to chat %s failed\n%s", chat_id, frames(exc))
             await self._record(chat_id, type(exc).__name__)
-        return True
+            return True, type(exc).__name__
+        return True, None
 
     async def _post(self, client: BotClient, chat_id: int, item: Outgoing) -> None:
         bot = client.bot

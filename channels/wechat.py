@@ -30,7 +30,7 @@ from bot.config import Settings
 from bot.hub_routing import BUSY_TEXT
 from bot.messages import InboundMessage, OutboundMessage
 from bot.store.base import SharedStore, StoreUnavailable
-from channels.base import Channel, payload_for_choice
+from channels.base import Channel, DeliveryFailed, payload_for_choice
 from channels.wechat_api import SendResult, WeChatApi, mask_openid
 from channels.wechat_auth import (
     RequestAuth,
@@ -65,11 +65,12 @@ class HubLike(Protocol):
     async def handle(self, msg: InboundMessage, wait: float | None) -> Any: ...
 
 
-class WeChatSendError(Exception):
+class WeChatSendError(DeliveryFailed):
     """``send`` could not deliver a customer-service message (see ``result``)."""
 
     def __init__(self, result: SendResult) -> None:
-        super().__init__(f"WeChat send failed: errcode={result.errcode} reason={result.reason}")
+        super().__init__(result.reason)
+        self.args = (f"WeChat send failed: errcode={result.errcode} reason={result.reason}",)
         self.result = result
 
 

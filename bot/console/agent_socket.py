@@ -12,7 +12,9 @@ Client -> server: ``{"type": "heartbeat", "status": "online"|"away"}`` (every
 
 Server -> client: ``hello`` (the user), ``queue`` (snapshot: ``items`` waiting,
 ``active`` held conversations, ``agents`` present), ``conversation`` (something
-changed in one conversation: fetch its new entries), ``claimed`` (who took a
+changed in one conversation: fetch its new entries), ``delivery`` (an agent's
+message was sent or failed: ``seq``, ``request_id``, ``delivery`` with
+``state``, ``reason`` and the Chinese ``text``), ``claimed`` (who took a
 queue entry), ``notice`` (a message for this agent), ``error``.
 
 Every replica subscribes once to the hub's ``agents`` channel and to
@@ -232,6 +234,8 @@ class AgentSockets:
             await self._conversation(
                 str(event.get("conversation_id")), event.get("kind", "message")
             )
+        elif kind == "delivery":
+            await self._delivery(event)
         elif kind == "claimed":
             await self._to_all(event)
         elif kind == "notice":
@@ -254,6 +258,18 @@ class AgentSockets:
                 await seat.send(frame)
         if conv.get("state") == "queued" or kind == "state":
             self._schedule_snapshot()
+
+    async def _delivery(self, event: dict[str, Any]) -> None:
+        """An agent's message was sent or failed: to the consoles showing it."""
+        cid = str(event.get("conversation_id"))
+        holder = (await self.console.conv(cid)).get("agent_id")
+        for seat in list(self.seats):
+            if (
+                str(seat.user.id) == holder
+                or seat.user.role == "supervisor"
+                or cid in seat.watching
+            ):
+                await seat.send(event)
 
     async def _to_all(self, frame: dict[str, Any]) -> None:
         for seat in list(self.seats):

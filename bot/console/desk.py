@@ -13,12 +13,22 @@ a replica that died between the steps is cleared by the sweep
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
 
 from bot.console import texts
 from bot.console.context import Console
+from bot.console.delivery import (
+    FAILED,
+    REQUEST_ID,
+    SENDING,
+    SENT,
+    AgentMessage,
+    DeliveryRepo,
+)
 from bot.console.queue import Estimator, PositionNotices, claim_key, front_score
 from bot.console.users import User
 from bot.hub_routing import CONV_TTL, HANDOFF_QUEUE, conv_key
@@ -68,8 +78,10 @@ class Desk:
     console: Console
     estimator: Estimator
     notices: PositionNotices = field(init=False)
+    deliveries: DeliveryRepo = field(init=False)
 
     def __post_init__(self) -> None:
+        self.deliveries = DeliveryRepo(self.console.db)
         interval = self.console.hub.settings.handoff_notice_interval
         self.notices = PositionNotices(self.console, self.estimator, interval)
 
@@ -157,17 +169,62 @@ class Desk:
             raise DeskError(403, "not_yours", f"该会话由 {conv.get('agent_name')} 负责")
         return conv
 
-    async def send(self, user: User, cid: str, text: str) -> None:
+    async def send(
+        self, user: User, cid: str, text: str, request_id: str | None = None
+    ) -> AgentMessage:
+        """Record the agent's message, then deliver it; its delivery state.
+
+        ``request_id`` (the console's id of the composed message) makes a
+        resubmission a retry: nothing new is recorded, and the message is sent
+        again only if its delivery failed (bot/console/delivery.py).
+        """
         text = (text or "").strip()
         if not text:
             raise DeskError(400, "empty", "消息不能为空")
         if len(text) > MAX_MESSAGE:
             raise DeskError(400, "too_long", f"消息不能超过 {MAX_MESSAGE} 字")
+        if request_id is not None and not REQUEST_ID.match(request_id):
+            raise DeskError(400, "bad_request_id", "请求编号无效")
         conv = await self.holder_conv(user, cid, supervisor_ok=False)
         message = OutboundMessage(text=text, sender=f"agent:{user.display_name}")
-        await self.console.hub.push(cid, [message])
+        entry, new = await self.deliveries.record(
+            conversation_id=cid, sender=message.sender, text=text, data=message.to_dict(),
+            request_id=request_id or uuid.uuid4().hex,
+        )  # fmt: skip
+        if not new:
+            return await self._retry(entry)
+        await self.console.notifier.conversation_changed(cid)  # shown as "sending" at once
+        entry = await self._deliver(entry)
         await self.console.handoffs.agent_message(int(conv["handoff_id"]))
-        await self.console.notifier.conversation_changed(cid)
+        return entry
+
+    async def retry(self, user: User, cid: str, seq: int) -> AgentMessage:
+        """Send a failed message again (once, however often it is asked)."""
+        await self.holder_conv(user, cid, supervisor_ok=False)
+        entry = await self.deliveries.get(cid, seq)
+        if entry is None:
+            raise DeskError(404, "no_message", "找不到该条消息")
+        return await self._retry(entry)
+
+    async def _retry(self, entry: AgentMessage) -> AgentMessage:
+        if entry.state != FAILED or not await self.deliveries.take_for_retry(entry.seq):
+            return await self.deliveries.get(entry.conversation_id, entry.seq) or entry
+        sending = dataclasses.replace(entry, state=SENDING, reason=None)
+        await self.console.notifier.delivery(entry.conversation_id, sending.to_dict())
+        return await self._deliver(sending)
+
+    async def _deliver(self, entry: AgentMessage) -> AgentMessage:
+        """Push the recorded message to the citizen; store and announce the outcome."""
+        message = OutboundMessage(text=entry.text, sender=entry.sender)
+        outcome = await self.console.hub.deliver(entry.conversation_id, [message])
+        state, reason = (SENT, None) if outcome.ok else (FAILED, outcome.reason or "error")
+        try:
+            await self.deliveries.finish(entry.seq, state, reason)
+        except Exception as exc:  # the console shows the outcome; the row says "sending"
+            log.error("delivery state of message %s not stored: %s", entry.seq, type(exc).__name__)
+        done = dataclasses.replace(entry, state=state, reason=reason)
+        await self.console.notifier.delivery(entry.conversation_id, done.to_dict())
+        return done
 
     async def hand_back(self, user: User, cid: str) -> None:
         await self._end(user, cid, "handed_back")

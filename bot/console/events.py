@@ -54,6 +54,10 @@ class Notifier:
             {"type": "conversation", "conversation_id": conversation_id, "kind": kind}
         )
 
+    async def delivery(self, conversation_id: str, message: dict[str, Any]) -> None:
+        """An agent's message was sent or failed (``message``: seq, request_id, delivery)."""
+        await self.publish({"type": "delivery", "conversation_id": conversation_id, **message})
+
     async def claimed(self, conversation_id: str, by_id: int, by_name: str) -> None:
         await self.publish(
             {"type": "claimed", "conversation_id": conversation_id, "by_id": by_id, "by": by_name}

@@ -5,7 +5,9 @@ Reads: ``GET /console/api/queue`` (the live snapshot), ``/console/api/live``
 ``/console/api/conversations/{cid}`` (transcript, summary, notes, handoff),
 ``.../history?after_seq=n``, ``.../ticket-draft``.
 Actions (POST, ``X-CSRF-Token``): ``.../claim``, ``.../takeover``,
-``.../messages`` ``{text}``, ``.../notes`` ``{text}``, ``.../transfer``
+``.../messages`` ``{text, request_id?}`` (answers the message's ``seq`` and
+``delivery``; the same ``request_id`` again is a retry),
+``.../messages/{seq}/retry``, ``.../notes`` ``{text}``, ``.../transfer``
 ``{user_id}``, ``.../handback``, ``.../close``, ``.../ticket`` (fields).
 Errors: ``{"error": code, "message": Chinese text}`` with 400/403/404/409.
 """
@@ -45,6 +47,7 @@ def add_routes(app: web.Application) -> None:
     for action in ("claim", "takeover", "messages", "notes", "transfer", "handback", "close"):
         app.router.add_post(f"{CONV}/{action}", act)
     app.router.add_post(CONV + "/ticket", ticket)
+    app.router.add_post(CONV + "/messages/{seq:[0-9]{1,18}}/retry", retry)
 
 
 def _runtime(request: web.Request) -> Runtime:
@@ -111,7 +114,7 @@ async def canned(request: web.Request) -> web.Response:
     return web.json_response({"items": _runtime(request).canned.items()})
 
 
-def entry_json(entry: Any) -> dict[str, Any]:
+def entry_json(entry: Any, delivery: dict[str, Any] | None = None) -> dict[str, Any]:
     data = entry.data if isinstance(entry.data, dict) else {}
     buttons = data.get("buttons") or []
     return {
@@ -122,7 +125,14 @@ def entry_json(entry: Any) -> dict[str, Any]:
         "payload": data.get("payload"),
         "buttons": [b.get("title") for b in buttons if isinstance(b, dict)],
         "at": entry.created_at.isoformat(),
+        "delivery": delivery,  # agents' messages: state, reason, Chinese text
     }
+
+
+async def entries_json(runtime: Runtime, cid: str, entries: list[Any]) -> list[dict[str, Any]]:
+    """Transcript entries with the delivery state of the agents' messages among them."""
+    states = await runtime.desk.deliveries.states(cid, [e.seq for e in entries])
+    return [entry_json(e, states.get(e.seq)) for e in entries]
 
 
 @require(*HOLDERS)
@@ -150,7 +160,7 @@ async def conversation(request: web.Request) -> web.Response:
         "summary": parse_summary(conv.get("handoff_summary")),
         "handoff": row.to_dict() if row is not None else None,
         "notes": [n.to_dict() for n in await console.notes.list(cid)],
-        "entries": [entry_json(e) for e in entries],
+        "entries": await entries_json(_runtime(request), cid, entries),
     }
     return web.json_response(body)
 
@@ -160,10 +170,11 @@ async def history(request: web.Request) -> web.Response:
     raw = request.query.get("after_seq", "")
     if raw and not (raw.isascii() and raw.isdigit() and len(raw) < 19):
         return web.json_response({"error": "bad_request", "message": "参数有误"}, status=400)
-    entries = await _runtime(request).console.hub.history(
-        _cid(request), limit=500, after_seq=int(raw) if raw else None
+    runtime, cid = _runtime(request), _cid(request)
+    entries = await runtime.console.hub.history(
+        cid, limit=500, after_seq=int(raw) if raw else None
     )
-    return web.json_response({"entries": [entry_json(e) for e in entries]})
+    return web.json_response({"entries": await entries_json(runtime, cid, entries)})
 
 
 @require(*HOLDERS)
@@ -195,7 +206,10 @@ async def act(request: web.Request) -> web.Response:
         elif action == "takeover":
             await take_over(desk, user, cid)
         elif action == "messages":
-            await desk.send(user, cid, _string(body, "text"))
+            rid = body.get("request_id")
+            rid = rid if isinstance(rid, str) else None
+            sent = await desk.send(user, cid, _string(body, "text"), rid)
+            return web.json_response({"ok": True, "message": sent.to_dict()})
         elif action == "notes":
             return await _note(runtime, user, cid, body)
         elif action == "transfer":
@@ -207,6 +221,17 @@ async def act(request: web.Request) -> web.Response:
     except DeskError as exc:
         return _error(exc)
     return web.json_response({"ok": True})
+
+
+@require(*HOLDERS)
+async def retry(request: web.Request) -> web.Response:
+    """Send a failed agent message again; a sent one is left alone (idempotent)."""
+    runtime, user, cid = _runtime(request), _user(request), _cid(request)
+    try:
+        sent = await runtime.desk.retry(user, cid, int(request.match_info["seq"]))
+    except DeskError as exc:
+        return _error(exc)
+    return web.json_response({"ok": True, "message": sent.to_dict()})
 
 
 async def _note(runtime: Runtime, user: User, cid: str, body: dict[str, Any]) -> web.Response:

@@ -117,7 +117,12 @@ transcripts = sa.Table(
     sa.Column("text", sa.Text(), nullable=True),
     sa.Column("data", JsonData, nullable=False),
     sa.Column("created_at", AwareDateTime(), nullable=False),
+    # Agents' messages only (migration 0005): sending | sent | failed, why, the console's id.
+    sa.Column("delivery", sa.String(10), nullable=True),
+    sa.Column("delivery_reason", sa.String(40), nullable=True),
+    sa.Column("request_id", sa.String(64), nullable=True),
     sa.Index("ix_transcripts_conversation_seq", "conversation_id", "seq"),
+    sa.Index("ux_transcripts_request", "conversation_id", "request_id", unique=True),
     sa.CheckConstraint("direction IN ('in', 'out')", name="ck_transcripts_direction"),
 )
 

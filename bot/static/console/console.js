@@ -6,7 +6,9 @@
   var $ = function (id) { return document.getElementById(id); };
   var S = {
     me: null, csrf: "", ws: null, retry: 0, snapshot: null, offset: 0,
-    open: null, detail: null, lastSeq: 0, tab: "queue", live: [], canned: []
+    open: null, detail: null, lastSeq: 0, tab: "queue", live: [], canned: [],
+    // agents' messages on screen by seq (delivery state), the composed message's id
+    sent: {}, draftId: null, draftText: "", sending: false
   };
 
   // ---------- helpers ----------
@@ -113,6 +115,8 @@
           setTimeout(fetchNew, 800);  // the assistant's reply is written just after the turn
         } else { loadDetail(); }
       }
+    } else if (f.type === "delivery") {
+      if (f.conversation_id === S.open) showDelivery(f.seq, f.delivery);
     } else if (f.type === "claimed") {
       if (S.me && f.by_id !== S.me.id && f.conversation_id === S.open) {
         toast("已被 " + f.by + " 接入");
@@ -295,6 +299,31 @@
     li.appendChild(el("div", "bubble", e.text || (e.payload ? "［点击按钮］" : "")));
     if (e.buttons && e.buttons.length) li.appendChild(el("div", "msg-buttons", "按钮：" + e.buttons.join(" / ")));
     $("transcript").appendChild(li);
+    if (e.delivery) { S.sent[e.seq] = li; showDelivery(e.seq, e.delivery); }
+  }
+  // An agent's message: sent, sending or failed and why; a failed one can be sent again.
+  function showDelivery(seq, d) {
+    var li = S.sent[seq];
+    if (!li || !d) return;
+    var old = li.querySelector(".msg-delivery");
+    if (old) old.remove();
+    var line = el("div", "msg-delivery delivery-" + d.state, d.text);
+    if (d.state === "failed") {
+      var again = el("button", "link-button", "重试");
+      again.type = "button";
+      again.addEventListener("click", function () { retry(seq, again); });
+      line.appendChild(again);
+    }
+    li.appendChild(line);
+  }
+  function retry(seq, button) {
+    if (button.disabled) return;  // a double click sends once (the server checks too)
+    button.disabled = true;
+    var cid = S.open;
+    act(convPath(cid, "messages/" + seq + "/retry"), {}).then(function (r) {
+      button.disabled = false;
+      if (r.ok && cid === S.open) showDelivery(seq, r.body.message.delivery);
+    });
   }
   function scrollDown() { var t = $("transcript"); t.scrollTop = t.scrollHeight; }
   function renderChat() {
@@ -310,6 +339,7 @@
     if (d.reason_name) meta += " · " + d.reason_name;
     $("chat-meta").textContent = meta;
     $("transcript").replaceChildren();
+    S.sent = {};
     S.lastSeq = 0;
     d.entries.forEach(appendEntry);
     scrollDown();
@@ -380,11 +410,22 @@
     event.preventDefault();
     var box = $("reply");
     var text = box.value.trim();
-    if (!text || !S.open) return;
+    if (!text || !S.open || S.sending) return;
+    // One id per composed message: sending it again after a lost answer is a
+    // retry the server recognises, never a second message.
+    if (!S.draftId || S.draftText !== text) { S.draftId = requestId(); S.draftText = text; }
+    S.sending = true;
     box.disabled = true;
-    act(convPath(S.open, "messages"), { text: text }).then(function (r) {
+    act(convPath(S.open, "messages"), { text: text, request_id: S.draftId }).then(function (r) {
+      S.sending = false;
       box.disabled = false;
-      if (r.ok) { box.value = ""; fetchNew(); }
+      if (r.ok) {
+        box.value = "";
+        S.draftId = null;
+        var d = r.body.message && r.body.message.delivery;
+        if (d && d.state === "failed") toast(d.text, "error");
+        fetchNew();
+      }
       box.focus();
     });
   }
