@@ -12,6 +12,13 @@
  * Only the session token (and messages not yet acknowledged by the server)
  * are kept in localStorage; the conversation itself always comes from the
  * server's transcript over the WebSocket (see channels/webchat.py).
+ *
+ * "结束会话" ends the session on the server (the token stops working on every
+ * replica) and clears the widget and its storage, for shared devices. The
+ * server also ends a session after hours without a message; the widget then
+ * clears itself the same way, and a new question starts a new session.
+ * When the server refuses (too many windows, too many requests) the widget
+ * shows its Chinese message and waits before trying again, never in a loop.
  */
 (function () {
   "use strict";
@@ -32,6 +39,15 @@
   var PING_EVERY_MS = 25000;
   var PONG_TIMEOUT_MS = 10000;
   var RETRY_LATER_MS = 2000;
+  var STABLE_MS = 5000; // a socket open this long resets the reconnect backoff
+  var TOO_MANY_RETRY_MS = 60000; // close 4029: too many windows for this session or address
+  var RATE_LIMITED_RETRY_MS = 30000; // close 1008, or 429 without Retry-After
+  var CLOSE_SESSION_ENDED = 4001;
+  var CLOSE_TOO_MANY = 4029;
+  var CLOSE_RATE_LIMITED = 1008;
+  var ENDED_TEXT = "会话已结束，本设备上的对话记录已清除。如需继续咨询，请直接输入问题。";
+  var TOO_MANY_TEXT = "您打开的对话窗口过多，请关闭其他窗口后稍后再试。";
+  var RATE_LIMITED_TEXT = "发送太频繁，请稍后再试";
   var SVG_NS = "http://www.w3.org/2000/svg";
   var URL_RE = /https?:\/\/[^\s<>"'\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+/g;
   var ICONS = {
@@ -50,6 +66,9 @@
     connecting: false,
     attempt: 0,
     reconnectTimer: null,
+    openedAt: 0,
+    epoch: 0, // bumped when the session is cleared: late answers of the old one are dropped
+    idle: true, // no session wanted right now (nothing to show as "连接中…")
     pingTimer: null,
     pongTimer: null,
     typingTimer: null,
@@ -182,6 +201,9 @@
 
   function buildHeader() {
     ui.subtitle = el("p", { id: "dgc-subtitle", class: "dgc-subtitle", text: "智能助手为您服务" });
+    ui.end = el("button", { type: "button", class: "dgc-end", text: "结束会话",
+      title: "结束本次会话并清除本设备上的对话记录", hidden: true });
+    ui.end.addEventListener("click", askToEnd);
     ui.close = el("button", { type: "button", class: "dgc-close", "aria-label": "关闭对话窗口" },
       [icon("close")]);
     ui.close.addEventListener("click", close);
@@ -190,13 +212,23 @@
       el("div", { class: "dgc-heading" }, [
         el("h2", { id: "dgc-title", class: "dgc-title", text: "东莞12345在线服务" }), ui.subtitle,
       ]),
+      ui.end,
       ui.close,
     ]);
   }
 
   function buildStatus() {
     ui.status = el("div", { class: "dgc-status", role: "status", hidden: true });
-    return ui.status;
+    var yes = el("button", { type: "button", class: "dgc-confirm-yes", text: "确定结束" });
+    var no = el("button", { type: "button", class: "dgc-confirm-no", text: "取消" });
+    yes.addEventListener("click", endSession);
+    no.addEventListener("click", function () { ui.confirm.hidden = true; ui.end.focus(); });
+    ui.confirm = el("div", { class: "dgc-confirm", role: "group", "aria-label": "确认结束会话",
+      hidden: true }, [
+      el("p", { text: "结束后，本设备上的对话记录将被清除，且无法再查看。确定结束本次会话吗？" }),
+      el("div", { class: "dgc-confirm-actions" }, [yes, no]),
+    ]);
+    return el("div", {}, [ui.status, ui.confirm]);
   }
 
   function buildScroll() {
@@ -432,6 +464,7 @@
   }
 
   function onError(frame) {
+    if (frame.code === "session_ended") return; // the close that follows clears the widget
     var pending = frame.id && state.outbox.find(function (m) { return m.id === frame.id; });
     if (!pending) { notice(frame.message || "出错了，请稍后再试", true); return; }
     if (frame.code === "rate_limited" || frame.code === "server_error") {
@@ -457,19 +490,28 @@
   }
 
   var noticeTimer = null;
-  function notice(text, isError) {
+  var stickyNotice = false;
+  /** A status line; ``sticky`` keeps it until the next connection attempt. */
+  function notice(text, isError, sticky) {
     clearTimeout(noticeTimer);
     ui.status.textContent = text;
     ui.status.className = "dgc-status" + (isError ? " dgc-status--error" : "");
     ui.status.hidden = false;
-    noticeTimer = setTimeout(renderConnection, 4000);
+    stickyNotice = !!sticky;
+    if (!sticky) noticeTimer = setTimeout(renderConnection, 4000);
   }
 
   function renderConnection() {
+    if (stickyNotice) return;
     var online = state.ws && state.ws.readyState === WebSocket.OPEN;
     ui.status.className = "dgc-status";
-    ui.status.textContent = online ? "" : "连接中…";
-    ui.status.hidden = online;
+    ui.status.textContent = online || state.idle ? "" : "连接中…";
+    ui.status.hidden = online || state.idle;
+  }
+
+  function renderEnd() {
+    ui.end.hidden = !state.token;
+    if (!state.token) ui.confirm.hidden = true;
   }
 
   // ---- sending --------------------------------------------------------------------------
@@ -529,15 +571,28 @@
   function connect() {
     if (state.connecting || state.ws) return;
     state.connecting = true;
+    state.idle = false;
+    stickyNotice = false;
     clearTimeout(state.reconnectTimer);
+    state.reconnectTimer = null;
     renderConnection();
-    startSession().then(openSocket, function () {
+    var epoch = state.epoch;
+    startSession(epoch).then(function () {
+      if (epoch === state.epoch) openSocket();
+    }, function (error) {
+      if (epoch !== state.epoch) return;
       state.connecting = false;
+      if (error && error.status === 429) {
+        // Too many new sessions from this address: say so, wait as the server asks.
+        notice(error.message || RATE_LIMITED_TEXT, true, true);
+        scheduleReconnect(Math.max(error.retryAfter * 1000 || RATE_LIMITED_RETRY_MS, 5000));
+        return;
+      }
       scheduleReconnect();
     });
   }
 
-  function startSession() {
+  function startSession(epoch) {
     return fetch(ORIGIN + "/webchat/session", {
       method: "POST",
       mode: "cors",
@@ -545,13 +600,24 @@
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(state.token ? { token: state.token } : {}),
     }).then(function (response) {
+      if (response.status === 429) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          var error = new Error("session 429");
+          error.status = 429;
+          error.message = body && body.message;
+          error.retryAfter = Number(response.headers.get("Retry-After")) || 0;
+          throw error;
+        });
+      }
       if (!response.ok) throw new Error("session " + response.status);
       return response.json();
     }).then(function (data) {
+      if (epoch !== state.epoch) return; // the session was ended meanwhile
       if (state.sessionId && data.session_id !== state.sessionId) resetTranscript();
       state.sessionId = data.session_id;
       state.token = data.token;
       save(localStorage, KEY_TOKEN, data.token);
+      renderEnd();
     });
   }
 
@@ -563,7 +629,7 @@
     state.generation += 1;
     ws.addEventListener("open", function () {
       state.connecting = false;
-      state.attempt = 0;
+      state.openedAt = Date.now();
       renderConnection();
       flush();
       startPing(ws);
@@ -571,25 +637,43 @@
     ws.addEventListener("message", function (event) {
       try { onFrame(JSON.parse(event.data)); } catch (e) { /* ignore a malformed frame */ }
     });
-    ws.addEventListener("close", function () {
+    ws.addEventListener("close", function (event) {
       if (state.ws !== ws) return;
       state.ws = null;
       state.connecting = false;
       stopPing();
+      // Only a socket that stayed open a while resets the backoff: a server
+      // that accepts and closes at once must not cause a tight reconnect loop.
+      if (state.openedAt && Date.now() - state.openedAt >= STABLE_MS) state.attempt = 0;
+      state.openedAt = 0;
+      if (event.code === CLOSE_SESSION_ENDED) { sessionEnded(); return; }
+      if (event.code === CLOSE_TOO_MANY) {
+        notice(TOO_MANY_TEXT, true, true);
+        scheduleReconnect(TOO_MANY_RETRY_MS);
+        return;
+      }
+      if (event.code === CLOSE_RATE_LIMITED) {
+        notice(RATE_LIMITED_TEXT, true, true);
+        scheduleReconnect(RATE_LIMITED_RETRY_MS);
+        return;
+      }
       renderConnection();
       scheduleReconnect();
     });
   }
 
-  function scheduleReconnect() {
+  /** Try again later: exponential backoff with jitter, or at least ``minimum`` ms. */
+  function scheduleReconnect(minimum) {
     clearTimeout(state.reconnectTimer);
     var delay = Math.min(1000 * Math.pow(2, state.attempt), MAX_BACKOFF_MS);
+    delay = Math.round(delay * (0.75 + Math.random() * 0.5));
+    if (minimum) delay = Math.max(delay, Math.round(minimum * (1 + Math.random() * 0.2)));
     state.attempt += 1;
     state.reconnectTimer = setTimeout(connect, delay);
   }
 
   function reconnectNow() {
-    if (!state.sessionId || state.ws || state.connecting) return;
+    if (!state.sessionId || state.ws || state.connecting || stickyNotice) return;
     state.attempt = 0;
     connect();
   }
@@ -619,6 +703,80 @@
     });
   }
 
+  // ---- ending the session ----------------------------------------------------------------------
+
+  function askToEnd() {
+    ui.confirm.hidden = false;
+    ui.confirm.querySelector(".dgc-confirm-no").focus();
+  }
+
+  /** 结束会话: end it on the server (every replica), then forget it here. */
+  function endSession() {
+    var token = state.token;
+    if (token) {
+      fetch(ORIGIN + "/webchat/session/end", {
+        method: "POST",
+        mode: "cors",
+        credentials: "omit",
+        keepalive: true,
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ token: token }),
+      }).catch(function () { /* offline: the server ends it after hours without activity */ });
+    }
+    clearSession(true);
+    notice(ENDED_TEXT, false, true);
+    ui.input.focus();
+  }
+
+  /** The server ended the session (结束会话 in another tab, or idle too long). */
+  function sessionEnded() {
+    // Messages typed here and not yet accepted are this visitor's: they go to a new session.
+    var keep = state.outbox.slice();
+    clearSession(false);
+    notice(ENDED_TEXT, false, true);
+    if (keep.length) {
+      state.outbox = keep;
+      saveOutbox();
+      keep.forEach(function (m) { m.sentOn = null; showPending(m); });
+      stickyNotice = false;
+      connect();
+    }
+  }
+
+  /** Forget the session: token, storage, the transcript on screen, timers, the socket. */
+  function clearSession(dropOutbox) {
+    state.epoch += 1;
+    var ws = state.ws;
+    state.ws = null;
+    state.connecting = false;
+    state.idle = true;
+    stopPing();
+    clearTimeout(state.reconnectTimer);
+    state.reconnectTimer = null;
+    state.attempt = 0;
+    if (ws) { try { ws.close(1000, "ended"); } catch (e) { /* already closed */ } }
+    state.token = null;
+    state.sessionId = null;
+    save(localStorage, KEY_TOKEN, null);
+    state.outbox = [];
+    if (dropOutbox) saveOutbox();
+    save(sessionStorage, KEY_ACTIVE, null);
+    state.bySeq.clear();
+    state.byId.clear();
+    state.lastSeq = null;
+    state.lastOutSeq = -1;
+    state.unread = 0;
+    renderBadge();
+    Array.prototype.slice.call(ui.log.querySelectorAll(".dgc-msg")).forEach(function (n) {
+      n.remove();
+    });
+    setTyping(false);
+    ui.subtitle.textContent = "智能助手为您服务";
+    ui.input.value = "";
+    autoGrow();
+    renderEnd();
+  }
+
   // ---- start ------------------------------------------------------------------------------------
 
   function onHostClick(event) {
@@ -637,6 +795,7 @@
       if (!document.hidden) reconnectNow();
     });
     state.outbox.forEach(showPending);
+    renderEnd();
     // A returning visitor connects when opening the panel; a tab that is
     // mid-conversation reconnects at once so replies raise the unread badge.
     if (state.outbox.length || load(sessionStorage, KEY_ACTIVE)) connect();

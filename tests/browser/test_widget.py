@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from playwright.async_api import Locator, Page, WebSocketRoute, expect
 
@@ -247,4 +249,76 @@ async def test_agent_push_image_and_escaping(front_door: FrontDoor, browser: Any
     image = log.locator(".dgc-msg--out").nth(2).get_by_role("img", name="图片消息")
     await expect(image).to_be_visible()
     assert await image.evaluate("img => img.naturalWidth") == 1
+    assert problems == []
+
+
+async def test_end_session_clears_the_widget_and_revokes_the_token(
+    front_door: FrontDoor, browser: Any, screenshot_path: Callable[[str], Path]
+) -> None:
+    """Finding: on a shared device the next visitor saw the last citizen's
+    transcript (90-day token in localStorage); 结束会话 ends it for good."""
+    page, problems = await open_page(browser, front_door.url, viewport=DESKTOP)
+    await launcher(page).click()
+    await ask(page, "居住证怎么办理")
+    log = chat_log(page)
+    await expect(log.locator(".dgc-msg--out")).to_contain_text("办理居住证需要")
+    token = await page.evaluate("() => localStorage.getItem('dg12345.webchat.token')")
+    old_session = token.split(".")[1]
+
+    await page.get_by_role("button", name="结束会话").click()
+    confirm = page.get_by_role("button", name="确定结束")
+    await expect(confirm).to_be_visible()  # one more click: nothing ends by accident
+    await page.screenshot(path=screenshot_path("widget-end-confirm.png"))
+    await confirm.click()
+    await expect(log.locator(".dgc-msg")).to_have_count(0)
+    await expect(page.get_by_role("status").filter(has_text="会话已结束")).to_be_visible()
+    await expect(page.get_by_role("button", name="结束会话")).to_be_hidden()
+    await page.screenshot(path=screenshot_path("widget-ended.png"))
+    assert await page.evaluate("() => ({...localStorage})") == {}
+
+    # the copied token is dead on the server: a fresh session, no history
+    async with aiohttp.ClientSession() as http:
+        async with http.post(front_door.url + "/webchat/session", json={"token": token}) as resp:
+            assert resp.status == 201
+            assert (await resp.json())["session_id"] != old_session
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            await http.ws_connect(front_door.url + "/webchat/ws?token=" + token)
+
+    await page.reload()
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    await asyncio.sleep(1)  # give a (wrong) replay the time to arrive
+    await expect(log.locator(".dgc-msg")).to_have_count(0)
+    await ask(page, "你好")  # a new question starts a new, empty session
+    await expect(log.locator(".dgc-msg--out")).to_contain_text(GREETING)
+    assert [side for side, _ in await bubbles(page)] == ["in", "out"]
+    new_token = await page.evaluate("() => localStorage.getItem('dg12345.webchat.token')")
+    assert new_token.split(".")[1] != old_session
+    # the old conversation stays for the agents
+    kept = await front_door.hub.history(f"webchat:{old_session}")
+    assert [e.text for e in kept][:1] == ["居住证怎么办理"]
+    assert problems == []
+
+
+async def test_refused_socket_shows_a_message_and_does_not_retry_at_once(
+    front_door: FrontDoor, browser: Any
+) -> None:
+    """Over a cap the server closes the socket (4029): the widget says so in
+    Chinese and waits instead of reconnecting in a tight loop."""
+    page, problems = await open_page(browser, front_door.url, viewport=DESKTOP)
+    opened: list[WebSocketRoute] = []
+
+    def refuse(ws: WebSocketRoute) -> None:
+        opened.append(ws)
+        text = "您打开的对话窗口过多，请关闭其他窗口后稍后再试。"
+        frame = {"type": "error", "code": "too_many_connections", "message": text}
+        ws.send(json.dumps(frame, ensure_ascii=False))
+        asyncio.ensure_future(ws.close(code=4029, reason="too_many_connections"))
+
+    await page.route_web_socket(re.compile(r"/webchat/ws"), refuse)
+    await launcher(page).click()
+    status = page.get_by_role("status").filter(has_text="对话窗口过多")
+    await expect(status).to_be_visible()
+    await asyncio.sleep(4)
+    assert len(opened) == 1  # no reconnect within seconds
+    await expect(status).to_be_visible()  # the message stays while it waits
     assert problems == []
