@@ -31,6 +31,14 @@ log = logging.getLogger("benchmark.procs")
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 STOP_GRACE = 15.0
+#: The widget's abuse limits off for the load generator (every simulated citizen
+#: comes from 127.0.0.1 and sends as fast as Rasa answers): README "web widget".
+BENCHMARK_WEBCHAT_LIMITS = {
+    "WEBCHAT_SESSIONS_PER_MINUTE": "1000000",
+    "WEBCHAT_SOCKETS_PER_ADDRESS": "1000000",
+    "WEBCHAT_MESSAGE_LIMIT": "1000000",
+    "WEBCHAT_FRAME_LIMIT": "1000000",
+}
 BodyCheck = Callable[[object], bool]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 #: Variables of the developer's shell that must not leak into the benchmark's processes.
@@ -269,6 +277,9 @@ class Services:
             "RASA_URL": self.services["rasa"].url,
             "ACTION_SERVER_URL": actions_url,
             "WEBCHAT_SECRET": secrets.token_urlsafe(48),
+            # One load generator on one address plays every citizen, each as fast as
+            # Rasa answers: the widget's per-address and per-session limits would refuse it.
+            **BENCHMARK_WEBCHAT_LIMITS,
             "WECHAT_TOKEN": self.wechat_token,
             "WECHAT_APP_ID": self.wechat_app_id,
             "WECHAT_APP_SECRET": self.wechat_app_secret,

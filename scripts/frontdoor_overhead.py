@@ -56,7 +56,13 @@ import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmark_procs import ROOT, VENV_BIN, cpu_seconds, free_port  # noqa: E402
+from benchmark_procs import (  # noqa: E402
+    BENCHMARK_WEBCHAT_LIMITS,
+    ROOT,
+    VENV_BIN,
+    cpu_seconds,
+    free_port,
+)
 
 WIDGET_SESSION_MESSAGES = 5
 REPLY = (
@@ -185,6 +191,9 @@ async def front_door(root: Path, rasa: str) -> AsyncIterator[tuple[str, int]]:
             "RASA_URL": rasa,
             "ACTION_SERVER_URL": rasa,
             "WEBCHAT_SECRET": secrets.token_urlsafe(48),
+            # One load generator on one address plays every citizen, each as fast as
+            # Rasa answers: the widget's per-address and per-session limits would refuse it.
+            **BENCHMARK_WEBCHAT_LIMITS,
         }
         python = root / ".venv" / "bin" / "python"
         if not python.exists():
