@@ -102,11 +102,24 @@ def summary(ticket: Ticket, routing: Routing, now: dt.datetime) -> dict[str, Any
 
 
 def detail(
-    ticket: Ticket, principal: Principal, routing: Routing, now: dt.datetime
+    ticket: Ticket,
+    principal: Principal,
+    routing: Routing,
+    now: dt.datetime,
+    *,
+    masked_contact: bool = False,
 ) -> dict[str, Any]:
-    """Everything the principal may see of one ticket, with its timeline."""
+    """Everything the principal may see of one ticket, with its timeline.
+
+    ``masked_contact`` (the console): name, phone and ID number masked; the
+    full values come only from :func:`contact`, an audited action.
+    """
     data = ticket.to_full_dict()
     if not principal.full_identity:
+        data["id_number"] = ticket.masked_id_number or None
+    if masked_contact:
+        data["contact_name"] = ticket.masked_name or None
+        data["contact_phone"] = ticket.masked_phone or None
         data["id_number"] = ticket.masked_id_number or None
     data.update(
         type_name=TYPE_NAMES.get(ticket.type, ticket.type),
@@ -122,3 +135,14 @@ def detail(
         ],
     )
     return data
+
+
+def contact(ticket: Ticket, principal: Principal) -> dict[str, str | None]:
+    """The citizen's contact decrypted, as far as the principal may see it."""
+    return {
+        "contact_name": ticket.contact_name,
+        "contact_phone": ticket.contact_phone,
+        "id_number": ticket.id_number
+        if principal.full_identity
+        else (ticket.masked_id_number or None),
+    }

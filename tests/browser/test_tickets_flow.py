@@ -139,6 +139,8 @@ async def test_assign_then_department_answers(
     await expect(late_row).to_contain_text("督办")
     await page.locator("#tk-rows tr", has_text=burning).click()
     await expect(page.locator("#d-number")).to_have_text(f"工单 {burning}")
+    await expect(page.locator("#d-phone")).to_have_text("139****4455")  # masked until asked
+    await page.get_by_role("button", name="显示完整号码").click()  # audited: contact_viewed
     await expect(page.locator("#d-phone")).to_have_text("13922334455")
     assign = page.locator("form[data-action=assign]")
     await assign.locator("select").select_option("ecology_environment")
@@ -159,7 +161,7 @@ async def test_assign_then_department_answers(
     await expect(rows := page.locator("#tk-rows tr")).to_have_count(2)
     assert "电梯" not in await page.locator("#tk-rows").inner_text()
     await rows.filter(has_text=burning).click()
-    await expect(page.locator("#d-phone")).to_have_text("13922334455")
+    await expect(page.locator("#d-phone")).to_have_text("139****4455")
     await expect(page.locator("form[data-action=assign]")).to_be_hidden()
     await page.get_by_role("button", name="签收").click()
     await expect(page.locator("#d-timeline li").first).to_contain_text("签收")

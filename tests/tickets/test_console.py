@@ -93,9 +93,9 @@ async def test_supervisor_sees_everything_in_full(sign_in: SignIn, make_ticket: 
     sup = await sign_in("sup2", "supervisor")
     status, page = await sup.get("/console/api/tickets")
     assert status == 200 and {t["number"] for t in page["items"]} == {a.number, b.number}
-    status, body = await sup.get(f"/console/api/tickets/{b.number}")
-    assert body["ticket"]["contact_phone"] == "13812345678"
-    assert body["ticket"]["id_number"] == "11010519491231002X"
+    status, body = await sup.act(b.number, "contact")  # audited (see below)
+    assert body["contact"]["contact_phone"] == "13812345678"
+    assert body["contact"]["id_number"] == "11010519491231002X"
     status, meta = await sup.get("/console/api/ticket-meta")
     assert "assign" in meta["actions"] and "accept" not in meta["actions"]
     assert "triage" not in {d["key"] for d in meta["assignable"]}
@@ -115,9 +115,9 @@ async def test_department_sees_only_its_own_tickets(
     assert status == 404
     status, body = await dept.act(theirs.number, "reply", {"text": "越权答复"})
     assert status == 404 and body["message"]
-    status, body = await dept.get(f"/console/api/tickets/{mine.number}")
-    assert body["ticket"]["contact_phone"] == "13812345678"  # needed to call the citizen
-    assert body["ticket"]["id_number"] == "110105********002X"
+    status, body = await dept.act(mine.number, "contact")  # needed to call the citizen
+    assert body["contact"]["contact_phone"] == "13812345678"
+    assert body["contact"]["id_number"] == "110105********002X"
     assert (await dept.act(mine.number, "assign", {"department": "transport"}))[0] == 403
 
 
@@ -202,3 +202,42 @@ async def test_list_flags_near_and_past_deadlines(
     assert [t["number"] for t in page["items"]] == [late.number]
     _, page = await sup.get("/console/api/tickets?flag=due_soon")
     assert [t["number"] for t in page["items"]] == [soon.number]
+
+
+# --- the citizen's full contact: an explicit, audited action ----------------
+async def test_full_contact_is_an_audited_action(
+    sign_in: SignIn, make_ticket: MakeTicket, ticket_db: Database
+) -> None:
+    ticket = await make_ticket("webchat:a")
+    sup = await sign_in("sup9", "supervisor")
+    status, body = await sup.get(f"/console/api/tickets/{ticket.number}")
+    assert status == 200 and body["ticket"]["contact_phone"] == "138****5678"
+    assert body["ticket"]["id_number"] == "110105********002X"
+    assert "13812345678" not in str(body)  # opening a ticket shows no full number
+    assert await ticket_db.audit.list(action="contact_viewed") == []
+
+    status, _ = await sup.post(f"/console/api/tickets/{ticket.number}/contact", csrf=False)
+    assert status == 403 and await ticket_db.audit.list(action="contact_viewed") == []
+    status, body = await sup.act(ticket.number, "contact")
+    assert status == 200
+    assert body["contact"]["contact_phone"] == "13812345678"
+    assert body["contact"]["id_number"] == "11010519491231002X"
+    [entry] = await ticket_db.audit.list(action="contact_viewed")
+    assert entry["actor"] == "sup9" and entry["target"] == ticket.number
+    assert entry["client_address"] and entry["at"] is not None
+    assert "13812345678" not in str(entry)  # the audit log holds who and when, not the number
+
+
+async def test_department_gets_the_phone_of_its_own_tickets_only(
+    sign_in: SignIn, make_ticket: MakeTicket, ticket_db: Database
+) -> None:
+    mine = await make_ticket("webchat:a")  # ecology_environment
+    theirs = await make_ticket("webchat:b", category="property")
+    dept = await sign_in("env9", "department", "ecology_environment")
+    status, body = await dept.act(mine.number, "contact")
+    assert status == 200 and body["contact"]["contact_phone"] == "13812345678"
+    assert body["contact"]["id_number"] == "110105********002X"
+    assert (await dept.act(theirs.number, "contact"))[0] == 404
+    assert [e["target"] for e in await ticket_db.audit.list(action="contact_viewed")] == [
+        mine.number
+    ]

@@ -232,6 +232,7 @@
     $("d-name").textContent = ticket.anonymous ? "匿名" : (ticket.contact_name || "未留");
     $("d-phone").textContent = ticket.contact_phone || "未留";
     $("d-id").textContent = ticket.id_number || "未留";
+    $("d-reveal").hidden = ticket.anonymous || !ticket.contact_phone;
     $("d-department").textContent = ticket.department_name;
     $("d-deadline").textContent = fmt(ticket.deadline);
     $("d-priority").textContent = state.names.priority[ticket.priority];
@@ -324,6 +325,20 @@
   }
 
   function bind() {
+    // The full number is an explicit, audited action (contact_viewed).
+    $("d-reveal").addEventListener("click", function () {
+      var ticket = state.current;
+      if (!ticket) { return; }
+      api("/console/api/tickets/" + encodeURIComponent(ticket.number) + "/contact", { body: {} })
+        .then(function (result) {
+          if (result.status !== 200) { return; }
+          var c = result.body.contact;
+          $("d-name").textContent = c.contact_name || "未留";
+          $("d-phone").textContent = c.contact_phone || "未留";
+          $("d-id").textContent = c.id_number || "未留";
+          $("d-reveal").hidden = true;
+        });
+    });
     $("tk-filters").addEventListener("submit", function (event) {
       event.preventDefault();
       state.offset = 0;
