@@ -221,3 +221,55 @@ async def test_supervisor_reads_along_and_takes_over(
     await expect(page.locator("#composer")).to_be_visible()
     await expect(log).to_contain_text("人工客服 王班长 已为您接入")
     assert problems == []
+
+
+@pytest.fixture
+async def paged_door(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FrontDoor]:
+    """The front door with a console queue page of 2 and five citizens waiting."""
+    from bot.app import HUB_KEY
+    from bot.messages import InboundMessage
+
+    monkeypatch.setenv("WEBCHAT_SECRET", "browser-test-secret-" + "x" * 32)
+    monkeypatch.setenv("SERVICE_HOURS", "00:00-24:00")
+    rasa = HandoffRasa()
+    rasa.server = TestServer(rasa.app, host="127.0.0.1")
+    await rasa.server.start_server()
+    settings = Settings(
+        rasa_url=rasa.url,
+        rasa_timeout=5.0,
+        database_url=f"sqlite:///{tmp_path / 'hotline.db'}",
+        console_queue_page=2,
+    )
+    app = create_app(settings)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    await app[USERS_KEY].create(
+        username="zhangsan", password=PASSWORD, role="agent", display_name="张三"
+    )
+    for i in range(5):
+        msg = InboundMessage(
+            channel="webchat", channel_user_id=f"paged{i}", message_id=f"p{i}", text="转人工"
+        )
+        await app[HUB_KEY].handle(msg)
+    yield FrontDoor(str(server.make_url("")).rstrip("/"), app)
+    await server.close()
+    await rasa.server.close()
+
+
+async def test_console_queue_is_paged_and_loads_more(paged_door: FrontDoor, browser: Any) -> None:
+    agent, problems = await new_page(browser, paged_door.url + "/console/login")
+    await agent.get_by_label("用户名").fill("zhangsan")
+    await agent.get_by_label("密码").fill(PASSWORD)
+    await agent.get_by_role("button", name="登录").click()
+    await expect(agent.locator("#conn-state")).to_have_text("已连接")
+    items = agent.locator("#list-queue .conv")
+    await expect(items).to_have_count(2)  # the socket's first page
+    await expect(agent.locator("#queue-count")).to_have_text("5")  # and the total
+    more = agent.get_by_role("button", name=re.compile("^加载更多"))
+    await expect(more).to_contain_text("已显示 2 位，共 5 位")
+    await more.click()
+    await expect(items).to_have_count(4)
+    await more.click()
+    await expect(items).to_have_count(5)
+    await expect(more).to_have_count(0)
+    assert problems == []

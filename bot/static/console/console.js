@@ -5,7 +5,7 @@
   var LIVE_POLL_MS = 15000;
   var $ = function (id) { return document.getElementById(id); };
   var S = {
-    me: null, csrf: "", ws: null, retry: 0, snapshot: null, offset: 0,
+    me: null, csrf: "", ws: null, retry: 0, snapshot: null, offset: 0, more: [],
     open: null, detail: null, lastSeq: 0, tab: "queue", live: [], canned: [],
     // agents' messages on screen by seq (delivery state), the composed message's id
     sent: {}, draftId: null, draftText: "", sending: false
@@ -106,6 +106,7 @@
     if (f.type === "queue") {
       S.snapshot = f;
       S.offset = f.at - Date.now() / 1000;
+      if (S.more.length) loadMore(S.more.length, true);
       renderLists();
       renderAgents();
     } else if (f.type === "conversation") {
@@ -169,11 +170,30 @@
     if (said) parts.push("“" + said + "”");
     return parts.join("  ");
   }
+  // The socket brings the first page of the queue and the total; an agent
+  // who wants to see further asks for the next pages over HTTP.
+  function queueItems(snap) {
+    var seen = {};
+    snap.items.forEach(function (i) { seen[i.conversation_id] = true; });
+    return snap.items.concat(S.more.filter(function (i) { return !seen[i.conversation_id]; }));
+  }
+  function loadMore(count, refresh) {
+    var first = (S.snapshot && S.snapshot.items.length) || 0;
+    var offset = refresh ? first : first + S.more.length;
+    var limit = refresh ? count : (S.snapshot && S.snapshot.limit) || 50;
+    api("GET", "/console/api/queue?offset=" + offset + "&limit=" + limit).then(function (r) {
+      if (!r.ok) return;
+      S.more = refresh ? r.body.items : S.more.concat(r.body.items);
+      renderLists();
+    });
+  }
   function renderLists() {
     var snap = S.snapshot || { items: [], active: [], agents: [] };
     var queue = $("list-queue");
     queue.replaceChildren();
-    snap.items.forEach(function (item) {
+    var items = queueItems(snap);
+    var total = typeof snap.total === "number" ? snap.total : items.length;
+    items.forEach(function (item) {
       queue.appendChild(convItem(item.conversation_id, {
         channel: item.channel_name, title: "市民 " + shortId(item.conversation_id),
         badge: item.priority !== "normal" ? item.priority_name : "",
@@ -181,6 +201,15 @@
         since: item.queued_at, sub: summaryLine(item)
       }));
     });
+    if (items.length < total) {
+      var more = el("li", "conv-more");
+      var button = el("button", "btn btn-more", "加载更多（已显示 " + items.length + " 位，共 " + total + " 位）");
+      button.type = "button";
+      button.id = "btn-queue-more";
+      button.addEventListener("click", function () { loadMore(0, false); });
+      more.appendChild(button);
+      queue.appendChild(more);
+    }
     var mine = $("list-mine");
     mine.replaceChildren();
     var held = snap.active.filter(function (a) { return S.me && a.agent_id === S.me.id; });
@@ -191,7 +220,7 @@
         sub: summaryLine(a)
       }));
     });
-    $("queue-count").textContent = snap.items.length;
+    $("queue-count").textContent = total;
     $("mine-count").textContent = held.length;
     renderLive();
     tick();
