@@ -126,7 +126,7 @@
     } else if (f.type === "notice") {
       toast(f.text, "ok");
       if (f.conversation_id) openConv(f.conversation_id);
-    } else if (f.type === "error" && f.code === "unauthorized") {
+    } else if (f.type === "error" && (f.code === "unauthorized" || f.code === "session_ended")) {
       window.location.assign("/console/login");
     }
   }
