@@ -144,6 +144,16 @@ def _positive(name: str, default: float, *, zero_ok: bool = False) -> float:
     return value
 
 
+def _count(name: str, default: int) -> int:
+    """A whole number of at least 1; anything else stops the start with a clear error."""
+    raw = _env(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the environment; build one with :func:`load_settings`."""
@@ -248,13 +258,13 @@ def load_settings() -> Settings:
         telegram_polling=(_env("TELEGRAM_POLLING", "0") == "1"),
         webchat_secret=_secret("WEBCHAT_SECRET"),
         webchat_allowed_origins=_env("WEBCHAT_ALLOWED_ORIGINS", "*") or "*",
-        webchat_idle_hours=float(_env("WEBCHAT_IDLE_HOURS", "4") or 4),
-        webchat_sockets_per_session=int(_env("WEBCHAT_SOCKETS_PER_SESSION", "5") or 5),
-        webchat_sockets_per_address=int(_env("WEBCHAT_SOCKETS_PER_ADDRESS", "50") or 50),
-        webchat_sessions_per_minute=int(_env("WEBCHAT_SESSIONS_PER_MINUTE", "10") or 10),
-        webchat_message_limit=int(_env("WEBCHAT_MESSAGE_LIMIT", "10") or 10),
-        webchat_frame_limit=int(_env("WEBCHAT_FRAME_LIMIT", "20") or 20),
-        webchat_rate_window=float(_env("WEBCHAT_RATE_WINDOW", "10") or 10),
+        webchat_idle_hours=_positive("WEBCHAT_IDLE_HOURS", 4.0),
+        webchat_sockets_per_session=_count("WEBCHAT_SOCKETS_PER_SESSION", 5),
+        webchat_sockets_per_address=_count("WEBCHAT_SOCKETS_PER_ADDRESS", 50),
+        webchat_sessions_per_minute=_count("WEBCHAT_SESSIONS_PER_MINUTE", 10),
+        webchat_message_limit=_count("WEBCHAT_MESSAGE_LIMIT", 10),
+        webchat_frame_limit=_count("WEBCHAT_FRAME_LIMIT", 20),
+        webchat_rate_window=_positive("WEBCHAT_RATE_WINDOW", 10.0),
         trusted_proxies=_list("TRUSTED_PROXIES"),
         handoff_rate_window=_positive("HANDOFF_RATE_WINDOW", 600.0),
         handoff_max_per_sender=int(_positive("HANDOFF_MAX_PER_SENDER", 3)),

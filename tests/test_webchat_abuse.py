@@ -23,7 +23,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from bot.app import HUB_KEY, create_app
-from bot.config import Secret, Settings
+from bot.config import Secret, Settings, load_settings
 from bot.messages import OutboundMessage
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore
@@ -391,3 +391,41 @@ def test_generated_secret_is_private_even_with_a_permissive_umask(tmp_path: Path
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+# --- settings -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WEBCHAT_SOCKETS_PER_SESSION", "0"),
+        ("WEBCHAT_SOCKETS_PER_ADDRESS", "many"),
+        ("WEBCHAT_MESSAGE_LIMIT", "2.5"),
+        ("WEBCHAT_IDLE_HOURS", "-1"),
+        ("WEBCHAT_RATE_WINDOW", "0"),
+    ],
+)
+def test_bad_limit_settings_stop_the_start_with_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "r" * 32)
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "a" * 32)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name):
+        load_settings()
+
+
+def test_limit_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RASA_AUTH_TOKEN", "r" * 32)
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", "a" * 32)
+    for name in ("WEBCHAT_SOCKETS_PER_SESSION", "WEBCHAT_IDLE_HOURS", "WEBCHAT_FRAME_LIMIT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WEBCHAT_SOCKETS_PER_ADDRESS", "200")
+    monkeypatch.setenv("WEBCHAT_RATE_WINDOW", "30")
+    settings = load_settings()
+    assert settings.webchat_sockets_per_address == 200
+    assert settings.webchat_rate_window == 30.0
+    assert settings.webchat_sockets_per_session == 5  # the defaults
+    assert settings.webchat_idle_hours == 4.0
+    assert settings.webchat_frame_limit == 20
