@@ -170,6 +170,11 @@ EMERGENCY_TEXT = (
 )
 
 
+def sounds_like_danger(text: str) -> bool:
+    """True when ``text`` holds words of danger (the safety net's list)."""
+    return bool(_DANGER.search(text or ""))
+
+
 def warn_if_danger(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """Utter the emergency numbers first when the text sounds like danger."""
     if _DANGER.search(latest_text(tracker)):

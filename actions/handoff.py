@@ -16,7 +16,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions._runtime import consecutive_misunderstandings, latest_intent, record_event
+from actions._runtime import (
+    consecutive_misunderstandings,
+    latest_intent,
+    latest_text,
+    record_event,
+    sounds_like_danger,
+)
 from actions.complaints import shown_phone
 from bot.privacy import mask_text, mask_value
 
@@ -33,15 +39,31 @@ SUMMARY_SLOTS = (
 
 
 def handoff_reason(tracker: Tracker) -> tuple[str, str]:
-    """(reason, priority) for the queue: emergencies and anger go first."""
+    """(reason, priority) for the queue.
+
+    ``emergency`` (first place in the queue, bot.hub_routing.handoff_score):
+    the emergency intent, or words of danger in the citizen's last few
+    messages (the ones that get the 119/120/110 advice). ``angry`` is urgent
+    too but earns only a bounded head start; the rest are normal.
+    """
     intent = latest_intent(tracker)
-    if intent == "emergency":
+    if intent == "emergency" or any(sounds_like_danger(t) for t in _recent_texts(tracker)):
         return "emergency", "urgent"
     if intent == "angry" or _recent_intent(tracker, "angry"):
         return "angry", "urgent"
     if consecutive_misunderstandings(tracker) >= 2 or _recent_intent(tracker, "nlu_fallback"):
         return "not_understood", "normal"
     return "citizen_request", "normal"
+
+
+def _recent_texts(tracker: Tracker, turns: int = 3) -> list[str]:
+    texts = [latest_text(tracker)]
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            texts.append(str(event.get("text") or ""))
+            if len(texts) > turns:
+                break
+    return texts
 
 
 def _recent_intent(tracker: Tracker, name: str, turns: int = 3) -> bool:

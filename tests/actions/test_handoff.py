@@ -61,3 +61,21 @@ async def test_summary_masks_numbers_in_slots_and_last_messages() -> None:
         assert secret not in text
     assert summary["slots"]["contact_phone"] == "138****5678"
     assert "我电话139****5678，身份证110105********002X" in summary["last_messages"]
+
+
+async def test_words_of_danger_make_an_emergency_handoff_whatever_the_intent() -> None:
+    # The model heard "a person, please"; the words say fire: it keeps first
+    # place in the queue (bot.hub_routing.handoff_score), an angry word would not.
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("楼下着火了，快转人工", "request_human"))
+    await ActionHandoff().run(dispatcher, t, DOMAIN)
+    assert _handoff(dispatcher)["reason"] == "emergency"
+    history = [user_event(parse_data("有煤气味", "nlu_fallback"))]
+    dispatcher = CollectingDispatcher()
+    await ActionHandoff().run(
+        dispatcher, tracker(parse_data("转人工", "request_human"), None, history), DOMAIN
+    )
+    assert _handoff(dispatcher)["reason"] == "emergency"
+    dispatcher = CollectingDispatcher()
+    await ActionHandoff().run(dispatcher, tracker(parse_data("气死我了", "angry")), DOMAIN)
+    assert _handoff(dispatcher)["reason"] == "angry"
