@@ -12,7 +12,9 @@ import asyncio
 import itertools
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.console import texts
@@ -191,3 +193,37 @@ async def test_position_notices_are_batched_per_citizen(
     await notices.tell()  # a second round in the same interval tells nobody
     after = await told()
     assert max(after.values()) == 2 and sum(after.values()) > 12
+
+
+async def test_a_notice_round_reads_the_queue_once_however_long_it_is(
+    make_replica: MakeReplica, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = await make_replica(handoff_notice_interval=30.0)
+    clock = Clock()
+    use_clock(client, clock)
+    for i in range(40):
+        await say(client, f"q{i}", "转人工")
+    await say(client, "q0", "取消")  # everyone behind moves up one place
+    clock.now += 31
+    console = console_of(client)
+    store = console.hub.store
+    calls: Counter[str] = Counter()
+    for name in ("get", "hget", "hgetall", "hset", "hdel", "zrange", "zscore", "zrank", "claim"):
+        real = getattr(store, name, None)
+        if real is None:
+            continue
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kw: Any) -> Any:
+            calls[_name] += 1
+            return _real(*args, **kw)
+
+        monkeypatch.setattr(store, name, counted)
+    pushed: list[str] = []
+
+    async def push(cid: str, messages: Any) -> None:
+        pushed.append(cid)
+
+    monkeypatch.setattr(console.hub, "push", push)
+    assert await runtime_of(client).desk.notices.tell() == 39
+    assert sorted(pushed) == sorted(f"rest:q{i}" for i in range(1, 40))
+    assert sum(calls.values()) <= 6, calls  # claim, hgetall, zrange, hset, hdel
