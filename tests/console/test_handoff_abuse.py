@@ -227,3 +227,23 @@ async def test_a_notice_round_reads_the_queue_once_however_long_it_is(
     assert await runtime_of(client).desk.notices.tell() == 39
     assert sorted(pushed) == sorted(f"rest:q{i}" for i in range(1, 40))
     assert sum(calls.values()) <= 6, calls  # claim, hgetall, zrange, hset, hdel
+
+
+async def test_limits_and_notice_rounds_hold_across_replicas(make_replica: MakeReplica) -> None:
+    one = await make_replica(handoff_max_per_sender=1, handoff_max_per_address=2)
+    two = await make_replica(handoff_max_per_sender=1, handoff_max_per_address=2)
+    assert not refused(await ask_for_agent(one, "r1", "203.0.113.5"))
+    await say(one, "r1", "取消")
+    assert refused(await ask_for_agent(two, "r1", "203.0.113.5"))  # the sender's allowance
+    assert not refused(await ask_for_agent(two, "r2", "203.0.113.5"))
+    assert refused(await ask_for_agent(one, "r3", "203.0.113.5"))  # the address's allowance
+    clock = Clock()
+    use_clock(one, clock)
+    use_clock(two, clock)
+    assert not refused(await ask_for_agent(two, "r4", "198.51.100.9"))  # second in the queue
+    await say(one, "r2", "取消")  # r4 moves up
+    clock.now += 3600
+    rounds = [await runtime_of(c).desk.notices.tell() for c in (one, two)]
+    assert rounds == [1, 0]  # one round per interval, whichever replica runs it
+    told = [t for _, t in await said_to(one, "rest:r4") if "排在第" in t]
+    assert len(told) == 2 and "排在第 1 位" in told[-1]
