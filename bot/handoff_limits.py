@@ -35,16 +35,27 @@ CALLBACK_BUTTON = Button("登记回电", "/handoff_callback")
 EMERGENCY_ADVICE = "如遇危险请立即拨打110（报警）、119（火警）或120（急救）。"
 
 
-def refusal(minutes: int, emergency: bool = False) -> OutboundMessage:
-    """What a citizen over the allowance is told (a system message with the callback button)."""
-    text = (
-        "您的转人工请求已记录。为保证排队公平，您在短时间内转人工的次数已达上限，"
-        f"暂时无法再次为您排队，请约 {minutes} 分钟后再试。"
-        "您也可以点击“登记回电”，客服会在服务时间内给您回电；或继续向智能助手咨询。"
-    )
-    if emergency:
-        text = EMERGENCY_ADVICE + text
-    return OutboundMessage(text=text, buttons=(CALLBACK_BUTTON,), sender="system")
+@dataclass(frozen=True)
+class Refusal:
+    """A request over an allowance: whose (``sender`` or ``address``), and for how long."""
+
+    by: str
+    minutes: int
+
+    def message(self, emergency: bool = False) -> OutboundMessage:
+        """What the citizen is told (a system message with the callback button).
+
+        It follows the assistant's "transferring you" line of the same turn.
+        """
+        who = "您" if self.by == "sender" else "您所在的网络"
+        text = (
+            f"抱歉，{who}在短时间内转人工的次数较多，为保证排队公平，本次暂时无法为您转接。"
+            f"您的请求已记录，请约 {self.minutes} 分钟后再试；也可以点击“登记回电”，"
+            "客服会在服务时间内给您回电，或继续向智能助手咨询。"
+        )
+        if emergency:
+            text = EMERGENCY_ADVICE + text
+        return OutboundMessage(text=text, buttons=(CALLBACK_BUTTON,), sender="system")
 
 
 def address_key(address: str | None) -> str | None:
@@ -70,18 +81,17 @@ class HandoffLimiter:
     per_address: int = 10
     clock: Callable[[], float] = field(default=time.time)
 
-    async def refuse(self, msg: InboundMessage) -> int | None:
-        """Count this request; minutes until the next window when it is over an allowance."""
+    async def refuse(self, msg: InboundMessage) -> Refusal | None:
+        """Count this request; a refusal when it is over the sender's or the address's allowance."""
         now = self.clock()
         slot = math.floor(now / self.window)
         ttl = 2 * self.window
-        over = await self.store.incr(f"handoff:rate:s:{msg.conversation_id}:{slot}", ttl) > (
-            self.per_sender
-        )
+        minutes = max(1, math.ceil(((slot + 1) * self.window - now) / 60))
+        sent = await self.store.incr(f"handoff:rate:s:{msg.conversation_id}:{slot}", ttl)
+        if sent > self.per_sender:
+            return Refusal("sender", minutes)
         address = address_key(msg.client_address)
-        if address is not None and not over:
-            count = await self.store.incr(f"handoff:rate:a:{address}:{slot}", ttl)
-            over = count > self.per_address
-        if not over:
-            return None
-        return max(1, math.ceil(((slot + 1) * self.window - now) / 60))
+        if address is not None:
+            if await self.store.incr(f"handoff:rate:a:{address}:{slot}", ttl) > self.per_address:
+                return Refusal("address", minutes)
+        return None

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from bot.config import Settings
 from bot.db.events import EventItem
-from bot.handoff_limits import HandoffLimiter, refusal
+from bot.handoff_limits import HandoffLimiter
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.store.base import SharedStore
@@ -263,10 +263,11 @@ class Router:
         reason = str(handoff.get("reason") or "")[:200]
         priority = str(handoff.get("priority") or "normal")
         priority = priority if priority in _PRIORITY_RANK else "normal"
-        minutes = await self.limiter.refuse(msg)
-        if minutes is not None:
-            await self.record("handoff_refused", cid, {"reason": reason, "priority": priority})
-            return refusal(minutes, emergency=reason == "emergency")
+        refused = await self.limiter.refuse(msg)
+        if refused is not None:
+            data = {"reason": reason, "priority": priority, "by": refused.by}
+            await self.record("handoff_refused", cid, data)
+            return refused.message(emergency=reason == "emergency")
         summary = handoff.get("summary") if isinstance(handoff.get("summary"), dict) else {}
         now = self.clock()
         extra = {

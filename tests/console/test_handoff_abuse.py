@@ -73,7 +73,7 @@ async def ask_for_agent(
 
 
 def refused(replies: list[str]) -> bool:
-    return any("暂时无法再次为您排队" in r for r in replies)
+    return any("本次暂时无法为您转接" in r for r in replies)
 
 
 async def test_one_sender_cannot_requeue_again_and_again(make_replica: MakeReplica) -> None:
@@ -247,3 +247,27 @@ async def test_limits_and_notice_rounds_hold_across_replicas(make_replica: MakeR
     assert rounds == [1, 0]  # one round per interval, whichever replica runs it
     told = [t for _, t in await said_to(one, "rest:r4") if "排在第" in t]
     assert len(told) == 2 and "排在第 1 位" in told[-1]
+
+
+async def test_rotating_ipv6_addresses_share_their_network_allowance(
+    make_replica: MakeReplica,
+) -> None:
+    client = await make_replica(handoff_max_per_address=2)
+    outcomes = [
+        refused(await ask_for_agent(client, f"v{i}", f"2001:db8:1:2::{i + 1:x}")) for i in range(4)
+    ]
+    assert outcomes == [False, False, True, True]
+    replies = await ask_for_agent(client, "v9", "2001:db8:1:2::99")
+    assert any("您所在的网络" in r for r in replies)
+    assert not refused(await ask_for_agent(client, "w", "2001:db8:1:3::1"))  # another /64
+
+
+async def test_a_refused_emergency_still_gets_the_emergency_numbers(
+    make_replica: MakeReplica,
+) -> None:
+    client = await make_replica(handoff_max_per_sender=1)
+    await say(client, "e1", "救命")
+    await say(client, "e1", "取消")
+    replies = await say(client, "e1", "救命")
+    assert refused(replies)
+    assert any("110" in r and "119" in r and "120" in r for r in replies)
