@@ -322,3 +322,50 @@ async def test_refused_socket_shows_a_message_and_does_not_retry_at_once(
     assert len(opened) == 1  # no reconnect within seconds
     await expect(status).to_be_visible()  # the message stays while it waits
     assert problems == []
+
+
+async def test_session_ended_in_another_tab_clears_this_one(
+    front_door: FrontDoor, browser: Any
+) -> None:
+    """Two tabs of one browser share the session; ending it in one clears both."""
+    ctx = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport=DESKTOP)
+    first, second = await ctx.new_page(), await ctx.new_page()
+    await first.goto(front_door.url + "/")
+    await launcher(first).click()
+    await ask(first, "居住证怎么办理")
+    await expect(chat_log(first).locator(".dgc-msg--out")).to_contain_text("办理居住证需要")
+    await second.goto(front_door.url + "/")  # a second tab reads the stored token
+    await launcher(second).click()
+    await expect(chat_log(second).locator(".dgc-msg")).to_have_count(2)
+
+    await first.get_by_role("button", name="结束会话").click()
+    await first.get_by_role("button", name="确定结束").click()
+    await expect(chat_log(second).locator(".dgc-msg")).to_have_count(0)
+    await expect(second.get_by_role("status").filter(has_text="会话已结束")).to_be_visible()
+    assert await second.evaluate("() => ({...localStorage})") == {}
+    await ctx.close()
+
+
+async def test_too_many_new_sessions_shows_a_message_and_waits(
+    front_door: FrontDoor, browser: Any
+) -> None:
+    page, _ = await open_page(browser, front_door.url, viewport=DESKTOP)
+    calls: list[str] = []
+
+    async def too_many(route: Any) -> None:
+        calls.append(route.request.url)
+        body = {"error": "rate_limited", "message": "请求过于频繁，请稍后再试。"}
+        await route.fulfill(
+            status=429,
+            content_type="application/json",
+            headers={"Retry-After": "30"},
+            body=json.dumps(body, ensure_ascii=False),
+        )
+
+    await page.route(re.compile(r"/webchat/session$"), too_many)
+    await launcher(page).click()
+    status = page.get_by_role("status").filter(has_text="请求过于频繁")
+    await expect(status).to_be_visible()
+    await asyncio.sleep(4)
+    assert len(calls) == 1  # waits as the server asked, no loop
+    await expect(status).to_be_visible()
