@@ -12,7 +12,7 @@ import asyncio
 import json
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,22 @@ def front_door(
 @pytest.fixture
 def db() -> FakeDatabase:
     return FakeDatabase()
+
+
+@pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
+async def stores(
+    request: pytest.FixtureRequest, redis_prefix: str
+) -> AsyncIterator[tuple[SharedStore, SharedStore]]:
+    """The shared store as two replicas see it: one MemoryStore, or two Redis clients."""
+    if request.param == "memory":
+        store = MemoryStore()
+        yield store, store
+        return
+    url = request.getfixturevalue("redis_url")
+    pair = (RedisStore(url, redis_prefix), RedisStore(url, redis_prefix))
+    yield pair
+    for store in pair:
+        await store.close()
 
 
 async def new_session(client: TestClient, token: str | None = None) -> dict[str, Any]:
@@ -137,13 +153,15 @@ async def test_sockets_share_one_redis_subscription(
 
 
 async def test_sockets_per_session_are_capped_across_replicas(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any],
+    db: FakeDatabase,
+    fake_rasa: FakeRasa,
+    stores: tuple[SharedStore, SharedStore],
 ) -> None:
     """Finding: one token could open unlimited sockets (file descriptors)."""
-    store = MemoryStore()  # one store, two replicas
     clients = [
         await aiohttp_client(front_door(store, db, fake_rasa, webchat_sockets_per_session=2))
-        for _ in range(2)
+        for store in stores
     ]
     token = (await new_session(clients[0]))["token"]
     first = await connect(clients[0], token)
@@ -183,13 +201,15 @@ async def test_sockets_per_address_are_capped(
 
 
 async def test_session_creation_is_rate_limited_per_address(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any],
+    db: FakeDatabase,
+    fake_rasa: FakeRasa,
+    stores: tuple[SharedStore, SharedStore],
 ) -> None:
     """Finding: sessions could be created without limit by one client."""
-    store = MemoryStore()
     clients = [
         await aiohttp_client(front_door(store, db, fake_rasa, webchat_sessions_per_minute=3))
-        for _ in range(2)
+        for store in stores
     ]
     made = [await new_session(clients[i % 2]) for i in range(3)]
     resp = await clients[1].post("/webchat/session")
@@ -244,12 +264,14 @@ async def test_rate_limit_window_moves_with_the_clock(
 
 
 async def test_message_flood_is_limited_per_session_across_replicas(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any],
+    db: FakeDatabase,
+    fake_rasa: FakeRasa,
+    stores: tuple[SharedStore, SharedStore],
 ) -> None:
-    store = MemoryStore()
     clients = [
         await aiohttp_client(front_door(store, db, fake_rasa, webchat_message_limit=3))
-        for _ in range(2)
+        for store in stores
     ]
     token = (await new_session(clients[0]))["token"]
     tabs = [await connect(c, token) for c in clients]
@@ -294,12 +316,14 @@ async def test_resume_from_zero_replays_one_page(
 
 
 async def test_ended_session_token_no_longer_works_anywhere(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any],
+    db: FakeDatabase,
+    fake_rasa: FakeRasa,
+    stores: tuple[SharedStore, SharedStore],
 ) -> None:
     """Finding: a token copied from a shared device replayed the last citizen's
     transcript for 90 days."""
-    store = MemoryStore()
-    clients = [await aiohttp_client(front_door(store, db, fake_rasa)) for _ in range(2)]
+    clients = [await aiohttp_client(front_door(store, db, fake_rasa)) for store in stores]
     session = await new_session(clients[0])
     token, sid = session["token"], session["session_id"]
     ws = await connect(clients[0], token)
@@ -333,12 +357,13 @@ async def test_ended_session_token_no_longer_works_anywhere(
 
 
 async def test_idle_session_expires_and_activity_slides_it(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any],
+    db: FakeDatabase,
+    fake_rasa: FakeRasa,
+    stores: tuple[SharedStore, SharedStore],
 ) -> None:
     clock = Clock()
-    client = await aiohttp_client(
-        front_door(MemoryStore(), db, fake_rasa, clock, webchat_idle_hours=2)
-    )
+    client = await aiohttp_client(front_door(stores[0], db, fake_rasa, clock, webchat_idle_hours=2))
     session = await new_session(client)
     token = session["token"]
     ws = await connect(client, token)
