@@ -10,7 +10,8 @@ Routes
 and its session live, else a new one; 201 for a new session, 200 for a
 continued one; 429 ``{"error": "rate_limited", "message"}`` with
 ``Retry-After`` when the client address created more than
-``WEBCHAT_SESSIONS_PER_MINUTE`` sessions in the current minute);
+``WEBCHAT_SESSIONS_PER_MINUTE`` sessions in the current minute, or when a
+continued session is over its frame limit, which a continuation counts in);
 ``POST /webchat/session/end`` with ``{"token": ...}`` ends the session for
 good on every replica ("结束会话"): its open sockets get a ``session_ended``
 error frame and close 4001, the token no longer opens a socket or continues
@@ -160,16 +161,17 @@ class WebChatChannel(Channel):
         session = self._verify(token)
         if session is not None and token is not None:
             if await self._activity.alive(session.session_id):
+                # Continuing counts as one of the session's frames (like a socket open).
+                limits = self._limits
+                count, left = await self._counter.hit("frame", session.session_id, limits.window)
+                if count > limits.frame_limit:
+                    return _too_many(headers, left)
                 return _session_response(session.session_id, token, 200, headers)
         address = request.remote or "unknown"
         count, left = await self._counter.hit("session", address, SESSION_WINDOW)
         if count > self._limits.sessions_per_minute:
             log.warning("web chat session refused: too many new sessions from one address")
-            return web.json_response(
-                {"error": "rate_limited", "message": TOO_MANY_SESSIONS},
-                status=429,
-                headers={**headers, "Retry-After": str(max(1, round(left)))},
-            )
+            return _too_many(headers, left)
         session, token = self._signer.new_session(now=self.clock())
         await self._activity.begin(session.session_id)
         log.info("web chat session created")
@@ -182,8 +184,9 @@ class WebChatChannel(Channel):
         if session is None:
             return web.json_response({"ended": False}, headers=headers)
         ended = await self._activity.end(session.session_id)
-        await self._fanout.publish(session.session_id, {"type": "end"})
-        log.info("web chat session ended by the citizen")
+        if ended:  # once per session: repeating the call publishes nothing
+            await self._fanout.publish(session.session_id, {"type": "end"})
+            log.info("web chat session ended by the citizen")
         return web.json_response({"ended": ended}, headers=headers)
 
     async def _preflight(self, request: web.Request) -> web.Response:
@@ -229,6 +232,15 @@ class WebChatChannel(Channel):
     async def _close_sockets(self, app: web.Application) -> None:
         for ws in list(self._sockets):
             await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+
+
+def _too_many(headers: dict[str, str], left: float) -> web.Response:
+    """429 with a Chinese message and the seconds until the window ends."""
+    return web.json_response(
+        {"error": "rate_limited", "message": TOO_MANY_SESSIONS},
+        status=429,
+        headers={**headers, "Retry-After": str(max(1, round(left)))},
+    )
 
 
 async def _refuse(ws: web.WebSocketResponse, code: str, close_code: int) -> None:

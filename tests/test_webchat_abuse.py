@@ -312,6 +312,45 @@ async def test_resume_from_zero_replays_one_page(
     await ws.close()
 
 
+async def test_continuing_a_session_counts_against_its_frame_limit(
+    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+) -> None:
+    """Finding: a valid token could repeat ``POST /webchat/session`` without limit."""
+    clock = Clock()
+    app = front_door(MemoryStore(), db, fake_rasa, clock, webchat_frame_limit=3)
+    client = await aiohttp_client(app)
+    token = (await new_session(client))["token"]
+    for _ in range(3):
+        assert (await new_session(client, token))["status"] == 200
+    resp = await client.post("/webchat/session", json={"token": token})
+    assert resp.status == 429
+    assert chinese((await resp.json())["message"]) and int(resp.headers["Retry-After"]) >= 1
+    clock.advance(10)  # the next window
+    assert (await new_session(client, token))["status"] == 200
+
+
+async def test_repeated_end_publishes_once(
+    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+) -> None:
+    """Finding: every ``POST /webchat/session/end`` with a valid token published an
+    event that every replica reads; only the call that ends the session does now."""
+    store = MemoryStore()
+    client = await aiohttp_client(front_door(store, db, fake_rasa))
+    token = (await new_session(client))["token"]
+    published: list[str] = []
+    real = store.publish
+
+    async def spy(channel: str, message: str) -> int:
+        published.append(message)
+        return await real(channel, message)
+
+    store.publish = spy  # type: ignore[method-assign]
+    for _ in range(5):
+        resp = await client.post("/webchat/session/end", json={"token": token})
+        assert resp.status == 200
+    assert len(published) == 1
+
+
 # --- ending a session, idle expiry -----------------------------------------------------
 
 
