@@ -26,6 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_text
+from bot.db.crypto import DataKeyError
 from bot.privacy import ENCRYPTED_PREFIX, mask_phone
 
 COMPLAINT_SLOTS = (
@@ -162,6 +163,14 @@ class ValidateComplaintForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "")
+        if text.startswith(ENCRYPTED_PREFIX):
+            # Already validated and sealed: Rasa validates prefilled slots again
+            # when the form comes back after an edit. Keep it if it opens.
+            try:
+                if normalise_phone(phone_from_slot(text) or ""):
+                    return {"contact_phone": text}
+            except DataKeyError:
+                pass
         phone = normalise_phone(text)
         if phone:
             return {"contact_phone": seal_phone(phone)}

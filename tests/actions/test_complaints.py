@@ -156,3 +156,17 @@ async def test_summary_shows_the_encrypted_phone_masked() -> None:
     )
     text = dispatcher.messages[0]["text"]
     assert "联系电话：138****5678" in text and "enc:" not in text
+
+
+async def test_reactivated_form_keeps_the_encrypted_phone() -> None:
+    """Rasa validates prefilled slots again when the form comes back after an
+    edit: the sealed value must pass as it is, not be asked for again."""
+    from actions.complaints import phone_from_slot, seal_phone
+
+    sealed = seal_phone("13812345678")
+    dispatcher = CollectingDispatcher()
+    result = await ValidateComplaintForm().validate_contact_phone(
+        sealed, dispatcher, tracker(parse_data("东城区", "inform")), DOMAIN
+    )
+    assert result == {"contact_phone": sealed} and dispatcher.messages == []
+    assert phone_from_slot(result["contact_phone"]) == "13812345678"
