@@ -593,6 +593,7 @@
   }
 
   function startSession(epoch) {
+    var hadToken = !!state.token;
     return fetch(ORIGIN + "/webchat/session", {
       method: "POST",
       mode: "cors",
@@ -613,6 +614,7 @@
       return response.json();
     }).then(function (data) {
       if (epoch !== state.epoch) return; // the session was ended meanwhile
+      if (hadToken && data.session_id !== tokenSession()) dropEarlierOutbox();
       if (state.sessionId && data.session_id !== state.sessionId) resetTranscript();
       state.sessionId = data.session_id;
       state.token = data.token;
@@ -701,6 +703,28 @@
     Array.prototype.slice.call(ui.log.querySelectorAll(".dgc-msg[data-seq]")).forEach(function (n) {
       n.remove();
     });
+  }
+
+  function tokenSession() {
+    var parts = String(state.token || "").split(".");
+    return parts.length === 4 ? parts[1] : null;
+  }
+
+  /**
+   * The stored token's session is over (ended, or idle for hours): unsent
+   * messages kept from an earlier page view may be another visitor's on a
+   * shared device, so they are neither shown nor sent to the new session.
+   */
+  function dropEarlierOutbox() {
+    var earlier = state.outbox.filter(function (m) { return Date.parse(m.at) < state.loadedAt; });
+    if (!earlier.length) return;
+    earlier.forEach(function (m) {
+      var node = state.byId.get(m.id);
+      if (node) node.remove();
+      state.byId.delete(m.id);
+    });
+    state.outbox = state.outbox.filter(function (m) { return earlier.indexOf(m) < 0; });
+    saveOutbox();
   }
 
   // ---- ending the session ----------------------------------------------------------------------

@@ -369,3 +369,35 @@ async def test_too_many_new_sessions_shows_a_message_and_waits(
     await asyncio.sleep(4)
     assert len(calls) == 1  # waits as the server asked, no loop
     await expect(status).to_be_visible()
+
+
+async def test_unsent_message_of_an_ended_session_is_dropped_not_sent(
+    front_door: FrontDoor, browser: Any, scripted_rasa: ScriptedRasa
+) -> None:
+    """Finding: on a shared device an unsent message (the last citizen's ID number)
+    stayed in localStorage and went out in the next visitor's new session."""
+    page, problems = await open_page(browser, front_door.url, viewport=DESKTOP)
+    await launcher(page).click()
+    await ask(page, "你好")
+    log = chat_log(page)
+    await expect(log.locator(".dgc-msg--out")).to_contain_text(GREETING)
+    token = await page.evaluate("() => localStorage.getItem('dg12345.webchat.token')")
+    async with aiohttp.ClientSession() as http:  # ended elsewhere (or idle for hours)
+        await http.post(front_door.url + "/webchat/session/end", json={"token": token})
+    await expect(page.get_by_role("status").filter(has_text="会话已结束")).to_be_visible()
+    left_behind = [{"id": "old-1", "text": "身份证号440101199001011234", "at": "2026-01-01T00:00Z"}]
+    await page.evaluate(
+        """([t, o]) => { localStorage.setItem('dg12345.webchat.token', t);
+                         localStorage.setItem('dg12345.webchat.outbox', JSON.stringify(o)); }""",
+        [token, left_behind],
+    )
+    await page.reload()
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    await page.wait_for_function(
+        "t => (localStorage.getItem('dg12345.webchat.token') || t) !== t", arg=token
+    )
+    await asyncio.sleep(1)
+    assert not any("440101" in seen for seen in scripted_rasa.seen)
+    await expect(log.locator(".dgc-msg")).to_have_count(0)
+    assert only_token_stored(await page.evaluate("() => ({...localStorage})"))
+    assert problems == []
