@@ -72,8 +72,8 @@ async def stores(
 ) -> AsyncIterator[tuple[SharedStore, SharedStore]]:
     """The shared store as two replicas see it: one MemoryStore, or two Redis clients."""
     if request.param == "memory":
-        store = MemoryStore()
-        yield store, store
+        memory = MemoryStore()
+        yield memory, memory
         return
     url = request.getfixturevalue("redis_url")
     pair = (RedisStore(url, redis_prefix), RedisStore(url, redis_prefix))
