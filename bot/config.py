@@ -182,8 +182,8 @@ class Settings:
     webchat_allowed_origins: str = "*"
     webchat_idle_hours: float = 4.0
     webchat_sockets_per_session: int = 5
-    webchat_sockets_per_address: int = 50
-    webchat_sessions_per_minute: int = 10
+    webchat_sockets_per_address: int = 100
+    webchat_sessions_per_minute: int = 20
     webchat_message_limit: int = 10
     webchat_frame_limit: int = 20
     webchat_rate_window: float = 10.0
@@ -260,8 +260,8 @@ def load_settings() -> Settings:
         webchat_allowed_origins=_env("WEBCHAT_ALLOWED_ORIGINS", "*") or "*",
         webchat_idle_hours=_positive("WEBCHAT_IDLE_HOURS", 4.0),
         webchat_sockets_per_session=_count("WEBCHAT_SOCKETS_PER_SESSION", 5),
-        webchat_sockets_per_address=_count("WEBCHAT_SOCKETS_PER_ADDRESS", 50),
-        webchat_sessions_per_minute=_count("WEBCHAT_SESSIONS_PER_MINUTE", 10),
+        webchat_sockets_per_address=_count("WEBCHAT_SOCKETS_PER_ADDRESS", 100),
+        webchat_sessions_per_minute=_count("WEBCHAT_SESSIONS_PER_MINUTE", 20),
         webchat_message_limit=_count("WEBCHAT_MESSAGE_LIMIT", 10),
         webchat_frame_limit=_count("WEBCHAT_FRAME_LIMIT", 20),
         webchat_rate_window=_positive("WEBCHAT_RATE_WINDOW", 10.0),

@@ -25,7 +25,7 @@ A session is live until "结束会话" or ``WEBCHAT_IDLE_HOURS`` (4) without a
 citizen's message (channels/webchat_sessions.py). A socket over a cap is
 accepted and then refused with an error frame and a close code: at most
 ``WEBCHAT_SOCKETS_PER_SESSION`` (5) sockets per session and
-``WEBCHAT_SOCKETS_PER_ADDRESS`` (50) per client address, on all replicas
+``WEBCHAT_SOCKETS_PER_ADDRESS`` (100) per client address, on all replicas
 together (``too_many_connections``, close 4029); a socket opened over the
 session's frame limit is closed with 1008 (``rate_limited``).
 

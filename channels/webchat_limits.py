@@ -40,8 +40,8 @@ class Limits:
     """The configured limits (Settings ``webchat_*``)."""
 
     sockets_per_session: int = 5
-    sockets_per_address: int = 50
-    sessions_per_minute: int = 10
+    sockets_per_address: int = 100
+    sessions_per_minute: int = 20
     message_limit: int = 10
     frame_limit: int = 20
     window: float = 10.0
