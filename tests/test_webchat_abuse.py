@@ -447,7 +447,18 @@ async def test_open_socket_of_an_idle_session_is_ended(
 # --- the generated secret -------------------------------------------------------------------
 
 
-def test_generated_secret_is_private_even_with_a_permissive_umask(tmp_path: Path) -> None:
+def test_generated_secret_is_private_even_with_a_permissive_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Created with mode 0600 by ``os.open`` itself: never readable by others,
+    not even between a create and a chmod (chmod is refused here)."""
+
+    def no_chmod(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the secret must be created private, not chmod-ed afterwards")
+
+    monkeypatch.setattr(os, "chmod", no_chmod)
+    monkeypatch.setattr(os, "fchmod", no_chmod)
+    monkeypatch.setattr(Path, "chmod", no_chmod)
     path = tmp_path / "var" / "webchat.secret"
     old = os.umask(0)
     try:
