@@ -175,7 +175,11 @@ async def test_sockets_per_session_are_capped_across_replicas(
         await ws.send_json({"type": "ping"})
         assert (await frames_until(ws, bool))[0] == {"type": "pong"}
     await first.close()
-    await asyncio.sleep(0.05)  # the server sees the close
+    sid = token.split(".")[1]
+    for _ in range(500):  # until the server has run the closed socket's clean-up
+        if len(await stores[0].hgetall(f"webchat:sockets:session:{sid}")) == 1:
+            break
+        await asyncio.sleep(0.01)
     again = await connect(clients[1], token)  # a freed place can be taken again
     await again.send_json({"type": "ping"})
     assert (await frames_until(again, bool))[0] == {"type": "pong"}
