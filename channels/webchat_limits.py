@@ -156,20 +156,23 @@ class SocketLeases:
             with contextlib.suppress(StoreUnavailable):
                 await self._store().hdel(key, lease.socket_id)
 
+    async def renew(self) -> None:
+        """Extend every lease this replica holds (one write per store key)."""
+        until = self._clock() + LEASE_SECONDS
+        by_key: dict[str, dict[str, float]] = {}
+        for lease in list(self._held.values()):
+            for key in lease.keys:
+                by_key.setdefault(key, {})[lease.socket_id] = until
+        for key, fields in by_key.items():
+            await self._write(key, fields)
+
     async def _renew_forever(self) -> None:
         while self._held:
             await asyncio.sleep(LEASE_SECONDS / 3)
-            until = self._clock() + LEASE_SECONDS
-            by_key: dict[str, dict[str, float]] = {}
-            for lease in list(self._held.values()):
-                for key in lease.keys:
-                    by_key.setdefault(key, {})[lease.socket_id] = until
-            for key, fields in by_key.items():
-                try:
-                    await self._write(key, fields)
-                except StoreUnavailable:
-                    log.warning("store unavailable: web chat socket leases not renewed")
-                    break
+            try:
+                await self.renew()
+            except StoreUnavailable:
+                log.warning("store unavailable: web chat socket leases not renewed")
 
 
 def _float(value: str) -> float:

@@ -29,6 +29,7 @@ from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
 from channels.webchat_auth import load_secret
+from channels.webchat_limits import LEASE_SECONDS, Limits, SocketLeases, TooManySockets
 from tests.fakes.db import FakeDatabase
 from tests.fakes.rasa import FakeRasa
 from tests.test_webchat import WS, frames_until, has_reply, messages, quiet
@@ -508,3 +509,35 @@ def test_limit_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.webchat_sockets_per_session == 5  # the defaults
     assert settings.webchat_idle_hours == 4.0
     assert settings.webchat_frame_limit == 20
+
+
+# --- socket leases ----------------------------------------------------------------------------
+
+
+async def test_socket_leases_are_renewed_and_a_dead_replicas_run_out(
+    stores: tuple[SharedStore, SharedStore],
+) -> None:
+    """A socket's place is held while its replica renews it; a replica that died
+    without closing its sockets frees their places after LEASE_SECONDS."""
+    clock = Clock()
+    limits = Limits(sockets_per_session=1, sockets_per_address=10)
+    alive = SocketLeases(lambda: stores[0], clock)
+    other = SocketLeases(lambda: stores[1], clock)
+    try:
+        held = await alive.acquire("s1", "203.0.113.9", limits)
+        with pytest.raises(TooManySockets):
+            await other.acquire("s1", "203.0.113.9", limits)
+        for _ in range(3):  # renewed: the place stays taken past one lease
+            clock.advance(LEASE_SECONDS * 2 / 3)
+            await alive.renew()
+            with pytest.raises(TooManySockets):
+                await other.acquire("s1", "203.0.113.9", limits)
+        await alive.release(held)
+        taken = await other.acquire("s1", "203.0.113.9", limits)  # freed at once on close
+
+        clock.advance(LEASE_SECONDS + 1)  # "other" died: nothing renews its lease
+        await alive.acquire("s1", "203.0.113.9", limits)
+        del taken
+    finally:
+        await alive.close()
+        await other.close()
