@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import threading
+import time
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -12,9 +15,15 @@ from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
 
 from bot.app import create_app
-from bot.config import load_settings, require_shared_secrets
+from bot.config import Settings, load_settings, require_shared_secrets
 
 logger = logging.getLogger("bot")
+
+#: Seconds on top of ``SHUTDOWN_TIMEOUT`` for closing everything after the
+#: turns in flight; past them the watchdog ends a stop that hangs.
+STOP_GRACE = 20.0
+#: How long worker threads (aiosqlite's, the default executor's) get to end.
+THREAD_JOIN_TIMEOUT = 3.0
 
 
 class PathOnlyAccessLogger(AbstractAccessLogger):
@@ -60,13 +69,87 @@ def main() -> None:
     require_shared_secrets(settings)  # several replicas: the same keys everywhere
     loop_name = choose_event_loop(os.environ.get("EVENT_LOOP"))
     logger.info("front door listening on %s:%s (%s)", settings.host, settings.port, loop_name)
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
+    code = asyncio.run(serve(create_app(settings), settings))
+    code = max(code, _join_threads(THREAD_JOIN_TIMEOUT))
+    if code:
+        raise SystemExit(code)
+
+
+async def serve(app: web.Application, settings: Settings) -> int:
+    """Serve until SIGTERM or SIGINT, then stop deterministically; the exit code.
+
+    Stopping: the listening socket closes (no new requests; the port is free
+    at once), idle keep-alive connections close, the consoles' and widgets'
+    sockets close with 1001 ("going away", they reconnect to another
+    replica), the turns in flight get up to ``SHUTDOWN_TIMEOUT`` seconds to
+    be answered, then every part closes in its own bounded step (channels,
+    hub, database engines, store; bot/app.py). Should the whole stop still
+    hang, a watchdog ends the process after :data:`STOP_GRACE` more seconds.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
         access_log_class=PathOnlyAccessLogger,
-        print=None,
+        shutdown_timeout=settings.shutdown_timeout,
     )
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    code = 0
+    try:
+        await runner.setup()  # the app's start-up: database, hub, channels, console
+        site = web.TCPSite(runner, settings.host, settings.port)
+        await site.start()
+        await stop.wait()
+        logger.info(
+            "stopping: no new requests; up to %.0f s for the turns in flight",
+            settings.shutdown_timeout,
+        )
+    finally:
+        watchdog = threading.Timer(settings.shutdown_timeout + STOP_GRACE, _stop_hung)
+        watchdog.daemon = True
+        watchdog.start()
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+        try:
+            await runner.cleanup()
+        except Exception as exc:  # every step logged its own failure; exit non-zero
+            logger.error("stopping failed: %s", type(exc).__name__)
+            code = 1
+        # The watchdog stays armed until the process exits (asyncio.run still
+        # cancels leftover tasks and joins its executor); it is a daemon thread.
+    logger.info("front door stopped")
+    return code
+
+
+def _join_threads(timeout: float) -> int:
+    """Wait a little for worker threads (database drivers) to end; 1 when one is left.
+
+    A thread left behind would keep the interpreter from exiting for ever
+    (threading._shutdown joins every non-daemon thread)."""
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.daemon:
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+    left = [
+        t.name for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]  # fmt: skip
+    if not left:
+        return 0
+    logger.error("threads still running after the stop: %s; exiting anyway", ", ".join(left))
+    logging.shutdown()
+    os._exit(1)
+
+
+def _stop_hung() -> None:
+    """The watchdog: the stop took longer than its bound (a step blocked the loop)."""
+    logger.error("the stop did not finish in time; exiting")
+    logging.shutdown()
+    os._exit(1)
 
 
 if __name__ == "__main__":

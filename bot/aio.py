@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -43,3 +43,28 @@ async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
         exc = task.exception()
         if exc is not None:
             log.error("background task %s ended with %r", task.get_name(), exc)
+
+
+async def bounded_step(name: str, step: Callable[[], Awaitable[Any]], timeout: float) -> bool:
+    """Run one shutdown step on its own: its error is logged (never raised) and it
+    is cut off after ``timeout`` seconds, so the next step runs in any case.
+    True when it completed. A cancellation of the caller propagates."""
+    task = asyncio.ensure_future(step())
+    try:
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+    except asyncio.CancelledError:
+        task.cancel()
+        raise
+    if not done:
+        log.error("shutdown: %s did not finish within %.1f s; going on", name, timeout)
+        task.cancel()
+        await asyncio.wait({task}, timeout=1.0)
+        return False
+    if task.cancelled():
+        log.error("shutdown: %s was cancelled", name)
+        return False
+    exc = task.exception()
+    if exc is not None:
+        log.error("shutdown: %s failed: %s", name, type(exc).__name__)
+        return False
+    return True

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot import http_coalesce
+from bot.aio import bounded_step
 from bot.config import Settings, load_settings
 from bot.console import setup_console
 from bot.health import HealthChecker
@@ -42,6 +43,8 @@ HEALTH_KEY = web.AppKey("health", HealthChecker)
 CHANNELS_KEY: web.AppKey[list[Channel]] = web.AppKey("channels")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: The most one closing step (a channel, the hub, the database...) may take.
+CLOSE_STEP_TIMEOUT = 5.0
 
 
 def create_app(
@@ -84,24 +87,36 @@ def create_app(
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    """Connect and start on startup; stop and close on cleanup."""
-    await app[DB_KEY].connect()
-    await app[HUB_KEY].start()
-    for channel in app[CHANNELS_KEY]:
-        await channel.start()
+    """Connect and start on startup; stop and close on cleanup (also after a failed start)."""
+    try:
+        await app[DB_KEY].connect()
+        await app[HUB_KEY].start()
+        for channel in app[CHANNELS_KEY]:
+            await channel.start()
+    except BaseException:
+        await _close(app)
+        raise
     logger.info("front door started")
     yield
-    channels: list[Channel] = app[CHANNELS_KEY]
-    for channel in reversed(channels):
-        try:
-            await channel.stop()
-        except Exception as exc:  # keep closing the rest
-            logger.error("channel %s did not stop cleanly: %s", channel.name, type(exc).__name__)
-    await app[HUB_KEY].close()
-    await app[HEALTH_KEY].close()
-    await app[RASA_KEY].close()
-    await app[DB_KEY].close()
-    await app[STORE_KEY].close()
+    await _close(app)
+
+
+async def _close(app: web.Application) -> None:
+    """Every step on its own, bounded: one that fails or hangs does not keep the
+    database or the store open (an undisposed aiosqlite engine keeps the
+    process from exiting)."""
+    steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+        (f"channel {channel.name}", channel.stop) for channel in reversed(app[CHANNELS_KEY])
+    ]
+    steps += [
+        ("hub", app[HUB_KEY].close),
+        ("health checker", app[HEALTH_KEY].close),
+        ("Rasa client", app[RASA_KEY].close),
+        ("database", app[DB_KEY].close),
+        ("store", app[STORE_KEY].close),
+    ]
+    for name, step in steps:
+        await bounded_step(name, step, CLOSE_STEP_TIMEOUT)
 
 
 @web.middleware

@@ -218,6 +218,9 @@ class Settings:
     console_login_per_user_address: int = 5
     console_login_per_address: int = 20
     console_login_per_user: int = 20
+    # SIGTERM: seconds the turns in flight get to finish before the front door
+    # closes its sockets and connections (bot/__main__.py).
+    shutdown_timeout: float = 10.0
     # Citizens' personal data (bot/db/crypto.py): HOTLINE_DATA_KEYS, the Fernet
     # key ring; None: a key generated into var/data.key (one machine only).
     data_keys: Secret | None = None
@@ -256,6 +259,7 @@ def load_settings() -> Settings:
         telegram_webhook_secret=_secret("TELEGRAM_WEBHOOK_SECRET"),
         telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org") or "",
         telegram_polling=(_env("TELEGRAM_POLLING", "0") == "1"),
+        shutdown_timeout=_positive("SHUTDOWN_TIMEOUT", 10.0),
         webchat_secret=_secret("WEBCHAT_SECRET"),
         webchat_allowed_origins=_env("WEBCHAT_ALLOWED_ORIGINS", "*") or "*",
         webchat_idle_hours=_positive("WEBCHAT_IDLE_HOURS", 4.0),

@@ -71,6 +71,8 @@ lets the sockets it holds for that session catch up from the transcript
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -123,6 +125,10 @@ class WebChatChannel(Channel):
         )
         self._guards = Guards(self._counter, self._limits, self._activity, self._now)
         self._sockets: set[web.WebSocketResponse] = set()
+        #: The server's own closes at shutdown; each socket's handler waits for
+        #: its one, so that returning does not close the connection with 1000
+        #: before the 1001 ("going away": reconnect elsewhere) is sent.
+        self._closing: dict[web.WebSocketResponse, asyncio.Future[bool]] = {}
 
     def add_routes(self, app: web.Application) -> None:
         self._static.add_routes(app)
@@ -226,12 +232,21 @@ class WebChatChannel(Channel):
             await connection.run()
         finally:
             self._sockets.discard(ws)
+            closing = self._closing.get(ws)
+            if closing is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(closing)
             await self._leases.release(lease)
         return ws
 
     async def _close_sockets(self, app: web.Application) -> None:
+        """Shutdown: every socket closes with 1001 at once (the widget reconnects)."""
         for ws in list(self._sockets):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+            if ws not in self._closing:
+                self._closing[ws] = asyncio.ensure_future(
+                    ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                )
+        await asyncio.gather(*self._closing.values(), return_exceptions=True)
 
 
 def _too_many(headers: dict[str, str], left: float) -> web.Response:

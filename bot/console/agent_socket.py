@@ -37,7 +37,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.aio import cancel_and_wait
 from bot.console.auth import COOKIE_NAME, current_session, session_user, user_for_socket
@@ -62,6 +62,9 @@ class Seat:
     watching: set[str] = field(default_factory=set)
     app: web.Application | None = None
     session_id: str | None = None
+    #: The server's own close (shutdown): the socket's handler waits for it, so
+    #: that its return does not close the connection before the 1001 goes out.
+    closing: asyncio.Future[bool] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         if not self.ws.closed:
@@ -118,11 +121,21 @@ class AgentSockets:
         await seat.ws.close(code=4401, message=b"session ended")
         return False
 
+    async def going_away(self) -> None:
+        """Close every socket with 1001 at once (the consoles reconnect to another replica)."""
+        closing = []
+        for seat in list(self.seats):
+            if seat.closing is None:
+                seat.closing = asyncio.ensure_future(
+                    seat.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                )
+            closing.append(seat.closing)
+        await asyncio.gather(*closing, return_exceptions=True)
+
     async def stop(self) -> None:
         tasks = [*self._tasks, *([self._snapshot_due] if self._snapshot_due else [])]
         await cancel_and_wait(tasks)
-        for seat in list(self.seats):
-            await seat.ws.close(message=b"server shutdown")
+        await self.going_away()
 
     # --- the socket ------------------------------------------------------------
     async def handle(self, request: web.Request) -> web.StreamResponse:
@@ -147,6 +160,9 @@ class AgentSockets:
             await self._read(seat)
         finally:
             self.seats.discard(seat)
+            if seat.closing is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(seat.closing)
         return ws
 
     async def _first_frame_auth(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot.aio import cancel_and_wait
+from bot.aio import bounded_step, cancel_and_wait
 from bot.console.agent_socket import AgentSockets
 from bot.console.auth import USERS_KEY
 from bot.console.canned import CannedReplies
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from bot.hub import Hub
 
 log = logging.getLogger(__name__)
+
+STEP_TIMEOUT = 5.0  # the most one shutdown step of the console may take
 
 
 @dataclass
@@ -57,7 +59,13 @@ def build_runtime(app: web.Application, hub: Hub, db: Database) -> Runtime:
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/console/ws", runtime.sockets.handle)
     app.cleanup_ctx.append(_lifecycle)
+    app.on_shutdown.append(_going_away)
     return runtime
+
+
+async def _going_away(app: web.Application) -> None:
+    """Shutdown begins: agents' sockets close with 1001, their consoles reconnect elsewhere."""
+    await bounded_step("console sockets", app[RUNTIME_KEY].sockets.going_away, STEP_TIMEOUT)
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -67,5 +75,5 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     sweep = asyncio.create_task(runtime.sweeper.run_forever(), name="console-sweep")
     yield
     runtime.sweeper.stopped = True
-    await cancel_and_wait([sweep])
-    await runtime.sockets.stop()
+    await bounded_step("console sweep", lambda: cancel_and_wait([sweep]), STEP_TIMEOUT)
+    await bounded_step("console sockets", runtime.sockets.stop, STEP_TIMEOUT)

@@ -17,10 +17,18 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.aio import bounded_step
 from bot.db import migrate
 from bot.db.audit import AuditRepo
 from bot.db.crypto import KEYS_ENV, Cipher, load_cipher
-from bot.db.engine import WRITE_OPTION, DatabaseUrl, create_async, parse_url
+from bot.db.engine import (
+    WRITE_OPTION,
+    DatabaseUrl,
+    close_connections,
+    create_async,
+    parse_url,
+    track_connections,
+)
 from bot.db.events import EventRepo
 from bot.db.group_commit import GroupCommit
 from bot.db.loop_sqlite import CHECKPOINT_EVERY, LoopSqlite, NotNow, PreparedQuery, checkpoint
@@ -32,6 +40,8 @@ if TYPE_CHECKING:
     from bot.config import Settings
 
 log = logging.getLogger(__name__)
+
+CLOSE_STEP_TIMEOUT = 5.0  # the most one step of close() may take
 
 Clock = Callable[[], dt.datetime]
 
@@ -55,6 +65,7 @@ class Database:
         self._cipher = cipher
         self._routing = routing
         self._engine: AsyncEngine | None = None
+        self._connections: set[Any] = set()  # driver connections open (track_connections)
         self._write_engine: AsyncEngine | None = None
         self.clock = clock
         #: SQLite only: short statements run on the loop's thread (bot/db/loop_sqlite.py).
@@ -120,6 +131,7 @@ class Database:
         if run_migrations:
             await asyncio.to_thread(migrate.upgrade, self.url)
         self._engine = create_async(self.url)
+        self._connections = track_connections(self._engine)
         self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
         if self.is_sqlite:
             self.on_loop = LoopSqlite(self.url)
@@ -132,13 +144,30 @@ class Database:
         log.info("database ready (%s)", "sqlite" if self.is_sqlite else "postgresql")
 
     async def close(self) -> None:
-        if self._engine is not None:
-            await self.group.drain()
-            if self._checkpoint is not None:
-                await asyncio.gather(self._checkpoint, return_exceptions=True)
-            await self._engine.dispose()
+        """Write what is pending, dispose the engine, close every connection (also
+        one a cancelled request still holds): each step on its own and bounded,
+        so that a failing one does not leave the rest open. Idempotent."""
+        engine = self._engine
+        if engine is not None:
+            await bounded_step("pending writes", self.group.drain, CLOSE_STEP_TIMEOUT)
+            checkpoint_task = self._checkpoint
+            if checkpoint_task is not None:
+                await bounded_step(
+                    "WAL checkpoint",
+                    lambda: asyncio.gather(checkpoint_task, return_exceptions=True),
+                    CLOSE_STEP_TIMEOUT,
+                )
+            self._engine = self._write_engine = None
+            await bounded_step("database engine", engine.dispose, CLOSE_STEP_TIMEOUT)
+            connections = self._connections
+            await bounded_step(
+                "database connections", lambda: close_connections(connections), CLOSE_STEP_TIMEOUT
+            )
         if self.on_loop is not None:
-            self.on_loop.close()
+            try:
+                self.on_loop.close()
+            except Exception as exc:
+                log.error("SQLite loop connection not closed: %s", type(exc).__name__)
         self._engine = self._write_engine = self.on_loop = None
 
     def insert_now(self, rows: Sequence[tuple[sa.Table, Sequence[Mapping[str, Any]]]]) -> int:

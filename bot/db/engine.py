@@ -9,6 +9,7 @@ failing halfway when it upgrades a read lock.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import stat
@@ -171,3 +172,45 @@ def install_sqlite_setup(engine: Engine, *, always_write: bool = False) -> None:
     def _on_begin(conn: Connection) -> None:
         write = always_write or conn.get_execution_options().get(WRITE_OPTION, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def track_connections(engine: AsyncEngine) -> set[Any]:
+    """The driver connections (aiosqlite, asyncpg) ``engine``'s pool has opened
+    and not closed, kept up to date by pool events. ``dispose()`` closes only
+    the pooled ones: :func:`close_connections` closes the rest at shutdown."""
+    opened: set[Any] = set()
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _opened(dbapi_connection: Any, _record: Any) -> None:
+        opened.add(dbapi_connection.driver_connection)
+
+    @event.listens_for(engine.sync_engine, "close")
+    def _closed(dbapi_connection: Any, _record: Any) -> None:
+        opened.discard(getattr(dbapi_connection, "driver_connection", None))
+
+    @event.listens_for(engine.sync_engine, "close_detached")
+    def _closed_detached(dbapi_connection: Any) -> None:
+        opened.discard(getattr(dbapi_connection, "driver_connection", None))
+
+    return opened
+
+
+async def close_connections(opened: set[Any], timeout: float = 2.0) -> int:
+    """Close the driver connections still open (checked out by a request that was
+    cancelled); how many there were. An aiosqlite connection left open keeps
+    its worker thread, and with it the process, alive."""
+    left = list(opened)
+    opened.clear()
+    for conn in left:
+        try:
+            if callable(getattr(conn, "is_closed", None)) and conn.is_closed():
+                continue
+            await asyncio.wait_for(conn.close(), timeout)
+        except Exception as exc:  # asyncpg: drop the socket instead
+            logging.getLogger(__name__).warning(
+                "database connection not closed cleanly: %s", type(exc).__name__
+            )
+            terminate = getattr(conn, "terminate", None)
+            if callable(terminate):
+                terminate()
+    return len(left)
