@@ -71,7 +71,9 @@ def create_app(
     app[SETTINGS_KEY] = settings
     app[STORE_KEY] = store = store or make_store(settings)
     app[DB_KEY] = db
-    app[RASA_KEY] = rasa = rasa or RasaClient(settings.rasa_url, settings.rasa_timeout)
+    app[RASA_KEY] = rasa = rasa or RasaClient(
+        settings.rasa_url, settings.rasa_timeout, auth_token=settings.rasa_auth_token
+    )
     app[HUB_KEY] = hub = Hub(store, db, rasa, settings)
     app[HEALTH_KEY] = health = HealthChecker(rasa, settings.action_server_url, store, db)
     health.add_routes(app)

@@ -1,4 +1,10 @@
-"""HTTP client of the Rasa server (loopback only; the front door is its only client)."""
+"""HTTP client of the Rasa server (loopback only; the front door is its only client).
+
+With ``auth_token`` (``RASA_AUTH_TOKEN`` or the generated ``var/rasa_auth.token``)
+every turn carries ``Authorization: Bearer <token>`` (checked by
+``hotline_rasa.channel.TokenRestInput``) and ``GET /status`` carries
+``?token=`` (how Rasa's ``--auth-token`` API check reads it).
+"""
 
 from __future__ import annotations
 
@@ -29,9 +35,12 @@ class RasaClient:
         base_url: str,
         timeout: float,
         session: aiohttp.ClientSession | None = None,
+        auth_token: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self._auth_headers = {"Authorization": f"Bearer {auth_token}"} if auth_token else None
+        self._auth_params = {"token": auth_token} if auth_token else None
         self._session = session
         self._owns_session = session is None
         # Built once: every turn goes to the same URL with the same limit.
@@ -63,14 +72,18 @@ class RasaClient:
     ) -> list[dict[str, Any]]:
         """One turn: Rasa's reply list (``text``, ``buttons``, ``image``, ``custom``)."""
         body = {"sender": sender, "message": message, "metadata": metadata or {}}
-        data = await self._request("POST", "/webhooks/rest/webhook", json=body)
+        data = await self._request(
+            "POST", "/webhooks/rest/webhook", json=body, headers=self._auth_headers
+        )
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise RasaUnavailable("webhook answer is not a list of messages")
         return data
 
     async def status(self, timeout: float | None = None) -> dict[str, Any]:
         """Rasa's ``GET /status``; an empty dict when no model is loaded (409)."""
-        data = await self._request("GET", "/status", allow_conflict=True, timeout=timeout)
+        data = await self._request(
+            "GET", "/status", allow_conflict=True, timeout=timeout, params=self._auth_params
+        )
         return data if isinstance(data, dict) else {}
 
     async def model_loaded(self, timeout: float | None = None) -> bool:

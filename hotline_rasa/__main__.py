@@ -1,4 +1,7 @@
-"""``python -m hotline_rasa <rasa arguments>``: Rasa's CLI with the speed fixes."""
+"""``python -m hotline_rasa <rasa arguments>``: Rasa's CLI with the speed fixes
+and the shared secrets (:mod:`hotline_rasa.auth`: ``--auth-token`` for ``run``,
+``RASA_AUTH_TOKEN`` and ``ACTION_SERVER_TOKEN`` for credentials.yml and
+endpoints.yml)."""
 
 from __future__ import annotations
 
@@ -33,9 +36,11 @@ def serving_defaults(argv: Sequence[str], environ: MutableMapping[str, str]) -> 
 
 
 def main() -> None:
+    from hotline_rasa.auth import with_tokens
     from hotline_rasa.speedups import install
 
     serving_defaults(sys.argv, os.environ)
+    sys.argv = with_tokens(sys.argv, os.environ)
     install()
     from rasa.__main__ import main as rasa_main
 

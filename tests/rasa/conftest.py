@@ -3,7 +3,9 @@
 The model is the one `scripts/train.py` keeps in models/ (trained once, reused
 while data and config are unchanged); these tests are skipped with a clear
 reason when no model exists (`make train`). The action server runs as its own
-process on a free loopback port with a SQLite database in a temp folder.
+process (python -m bot.action_server, as `make run` starts it) on a free
+loopback port with a SQLite database in a temp folder; the Agent sends it the
+action server's token, as Rasa does from endpoints.yml.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+ACTION_SERVER_TOKEN = "dialogue-tests-action-token-0123456789"
 
 
 def newest_model() -> Path | None:
@@ -46,11 +49,12 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
         "HOTLINE_VAR_DIR": str(var),
         "HOTLINE_DATA_KEYS": key,
         "PYTHONPATH": str(ROOT),
+        "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
     }
     env.pop("DATABASE_URL", None)
     log = (var / "actions.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+        [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -66,7 +70,7 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
                 if proc.poll() is not None:
                     raise RuntimeError((var / "actions.log").read_text()) from None
                 time.sleep(0.5)
-        yield {"url": url, "var": str(var), "keys": key}
+        yield {"url": url, "var": str(var), "keys": key, "token": ACTION_SERVER_TOKEN}
     finally:
         proc.terminate()
         try:
@@ -94,6 +98,8 @@ def agent(model_path: Path, action_server: dict[str, str]) -> object:
     from hotline_rasa import install
 
     install()  # the same Rasa as `make up` runs (python -m hotline_rasa)
-    return Agent.load(
-        str(model_path), action_endpoint=EndpointConfig(url=f"{action_server['url']}/webhook")
+    endpoint = EndpointConfig(
+        url=f"{action_server['url']}/webhook",
+        headers={"Authorization": f"Bearer {action_server['token']}"},
     )
+    return Agent.load(str(model_path), action_endpoint=endpoint)

@@ -1,0 +1,82 @@
+"""Rasa's REST input channel, for the front door only.
+
+``--auth-token`` protects Rasa's HTTP API (trackers, events, models) but not
+its input channels: Rasa's own ``rest`` channel lets any local process talk
+as any sender. :class:`TokenRestInput` is that channel (same name, same
+``POST /webhooks/rest/webhook``, same request and answer) with one check in
+front: every request on it must carry ``Authorization: Bearer <token>``; a
+missing or wrong one is answered 401 (JSON) before Rasa reads the message,
+and logged with the path and address (never the token). Compared in
+constant time. credentials.yml registers it by module path::
+
+    hotline_rasa.channel.TokenRestInput:
+      token: ${RASA_AUTH_TOKEN}
+
+``python -m hotline_rasa`` sets ``RASA_AUTH_TOKEN`` (the environment's or
+the generated ``var/rasa_auth.token``) before Rasa reads the file; a missing
+or short token stops Rasa at start.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+logger = logging.getLogger(__name__)
+
+MIN_TOKEN_LENGTH = 16
+
+
+def token_matches(header: str | None, token: str) -> bool:
+    """``Authorization: Bearer <token>``, compared in constant time."""
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode())
+
+
+class TokenRestInput(RestInput):
+    """Rasa's REST channel that answers only the holder of the token."""
+
+    def __init__(self, token: str) -> None:
+        if not isinstance(token, str) or len(token) < MIN_TOKEN_LENGTH:
+            raise RasaException(
+                f"{type(self).__name__} needs a token of at least {MIN_TOKEN_LENGTH} characters "
+                "(credentials.yml: token: ${RASA_AUTH_TOKEN}; run Rasa with python -m hotline_rasa)"
+            )
+        self._token = token
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(str((credentials or {}).get("token") or ""))
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+        token = self._token
+
+        @blueprint.middleware("request")
+        async def require_token(request: Request) -> HTTPResponse | None:
+            if token_matches(request.headers.get("Authorization"), token):
+                return None
+            logger.warning(
+                "refused %s %s from %s: missing or wrong token",
+                request.method,
+                request.path,
+                request.ip,
+            )
+            return response.json(
+                {"error": "a valid 'Authorization: Bearer <token>' header is required"},
+                status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="hotline-rasa"'},
+            )
+
+        return blueprint
