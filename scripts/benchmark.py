@@ -134,6 +134,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--frontdoor-url", help="reuse a running front door (needs --rasa-url)")
     parser.add_argument("--wechat-token", help="WECHAT_TOKEN of a reused front door")
     parser.add_argument(
+        "--rasa-token",
+        help="RASA_AUTH_TOKEN of a reused Rasa (default: $RASA_AUTH_TOKEN or var/rasa_auth.token)",
+    )
+    parser.add_argument(
+        "--rest-token", help="NAME:TOKEN, an entry of a reused front door's REST_TOKENS"
+    )
+    parser.add_argument(
         "--wechat-api-port",
         type=int,
         help="port of the fake WeChat API (a reused front door's WECHAT_API_BASE_URL)",
@@ -414,8 +421,8 @@ def open_paths(services: Services, api: FakeWeChatApi, skip_wechat: bool) -> Pat
     token = services.wechat_token
     wechat = None if skip_wechat or not token else WeChatPath(front, token, api)
     return Paths(
-        RestPath("rasa", services.services["rasa"].url, front_door=False),
-        RestPath("frontdoor-rest", front, front_door=True),
+        RestPath("rasa", services.services["rasa"].url, False, services.rasa_token),
+        RestPath("frontdoor-rest", front, True, services.rest_token, services.rest_name),
         WebChatPath(front),
         wechat,
     )
@@ -526,6 +533,8 @@ def build_services(args: argparse.Namespace) -> Services:
         redis=args.redis,
         redis_url=args.redis_url,
         wechat_token=args.wechat_token,
+        rasa_token=args.rasa_token,
+        rest_token=args.rest_token,
         wechat_api_port=args.wechat_api_port or free_port(),
         log_dir=OUT_DIR / "logs",
         startup_timeout=args.startup_timeout,

@@ -142,7 +142,8 @@ class RestConversation(Conversation):
         super().__init__()
         self.path = path
         self.sender = sender
-        self.conversation_id = f"rest:{sender}" if path.front_door else sender
+        # The front door namespaces REST senders by their token's name.
+        self.conversation_id = f"rest:{path.namespace}:{sender}" if path.front_door else sender
 
     async def _exchange(self, turn: Turn) -> None:
         seq = len(self.turns)
@@ -154,7 +155,8 @@ class RestConversation(Conversation):
         if self.path.front_door:
             body["message_id"] = f"{self.sender}-{seq}"
         url = self.path.base_url + "/webhooks/rest/webhook"
-        async with self.path.http.post(url, json=body, timeout=HTTP_TIMEOUT) as resp:
+        post = self.path.http.post(url, json=body, headers=self.path.headers, timeout=HTTP_TIMEOUT)
+        async with post as resp:
             data = await resp.json(content_type=None)
             status = resp.headers.get("X-Hotline-Status", "ok")
             if resp.status != 200:
@@ -174,11 +176,18 @@ def _check_recipients(data: Any, sender: str) -> None:
 
 
 class RestPath(ClientPath):
-    def __init__(self, name: str, base_url: str, front_door: bool) -> None:
+    """``token``: the front door's REST token (``namespace`` is its name in
+    REST_TOKENS), or Rasa's RASA_AUTH_TOKEN for Rasa's own REST channel."""
+
+    def __init__(
+        self, name: str, base_url: str, front_door: bool, token: str, namespace: str = ""
+    ) -> None:
         super().__init__(base_url)
         self.name = name
         self.front_door = front_door
         self.channel = "rest" if front_door else ""
+        self.namespace = namespace
+        self.headers = {"Authorization": f"Bearer {token}"}
 
     async def open(self, tag: str) -> Conversation:
         return RestConversation(self, f"bench-{tag}-{secrets.token_hex(4)}")

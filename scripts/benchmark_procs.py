@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,6 +171,8 @@ class Options:
     log_dir: Path
     startup_timeout: float
     frontdoor_cmd: list[str] | None = None  # default: python -m bot
+    rasa_token: str | None = None  # RASA_AUTH_TOKEN of a reused Rasa
+    rest_token: str | None = None  # NAME:TOKEN of a reused front door's REST_TOKENS
 
 
 @dataclass
@@ -183,6 +186,12 @@ class Services:
     wechat_token: str | None = None
     wechat_app_id: str = "wxbenchmark0000001"
     wechat_app_secret: str = field(default_factory=lambda: secrets.token_hex(16))
+    # The stack's secrets: Rasa's API and REST channel, the action server, and
+    # the front door's REST integration (REST_TOKENS = "<rest_name>:<rest_token>").
+    rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    action_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    rest_name: str = "bench"
+    rest_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
 
     def __enter__(self) -> Services:
         try:
@@ -203,6 +212,7 @@ class Services:
             raise SystemExit("--frontdoor-url needs --rasa-url (the same Rasa it talks to)")
         self.var_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
         if opts.rasa_url:
+            self.rasa_token = opts.rasa_token or _local_rasa_token()
             self._reuse("rasa", opts.rasa_url)
             actions_url = opts.action_server_url or "http://127.0.0.1:5055"
             self._reuse("actions", actions_url)
@@ -210,6 +220,10 @@ class Services:
             actions_url = self._start_actions()
             self._start_rasa(actions_url)
         if opts.frontdoor_url:
+            name, _, token = (opts.rest_token or "").rpartition(":")
+            if not name or not token:
+                raise SystemExit("--frontdoor-url needs --rest-token NAME:TOKEN (its REST_TOKENS)")
+            self.rest_name, self.rest_token = name, token
             self._reuse("frontdoor", opts.frontdoor_url)
             self.wechat_token = opts.wechat_token
         else:
@@ -249,8 +263,11 @@ class Services:
 
     def _start_actions(self) -> str:
         port = free_port()
-        env = self._base_env() | {"SANIC_HOST": "127.0.0.1"}
-        argv = [str(VENV_BIN / "python"), "-m", "rasa_sdk", "--actions", "actions"]
+        env = self._base_env() | {
+            "SANIC_HOST": "127.0.0.1",
+            "ACTION_SERVER_TOKEN": self.action_token,
+        }
+        argv = [str(VENV_BIN / "python"), "-m", "bot.action_server", "--actions", "actions"]
         url = f"http://127.0.0.1:{port}"
         self._spawn("actions", url, [*argv, "--port", str(port)], env)
         return url
@@ -258,7 +275,10 @@ class Services:
     def _start_rasa(self, actions_url: str) -> None:
         assert self.var_dir is not None
         endpoints = self.var_dir / "endpoints.yml"
-        endpoints.write_text(f'action_endpoint:\n  url: "{actions_url}/webhook"\n')
+        endpoints.write_text(
+            f'action_endpoint:\n  url: "{actions_url}/webhook"\n'
+            "  headers:\n    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
+        )
         port = free_port()
         argv = [
             str(VENV_BIN / "python"), "-m", "hotline_rasa", "run", "--enable-api",
@@ -266,7 +286,11 @@ class Services:
             "--model", "models", "--endpoints", str(endpoints),
             "--credentials", "credentials.yml",
         ]  # fmt: skip
-        self._spawn("rasa", f"http://127.0.0.1:{port}", argv, self._base_env())
+        env = self._base_env() | {
+            "RASA_AUTH_TOKEN": self.rasa_token,
+            "ACTION_SERVER_TOKEN": self.action_token,
+        }
+        self._spawn("rasa", f"http://127.0.0.1:{port}", argv, env)
 
     def _start_frontdoor(self, actions_url: str) -> None:
         port = free_port()
@@ -277,6 +301,8 @@ class Services:
             "RASA_URL": self.services["rasa"].url,
             "ACTION_SERVER_URL": actions_url,
             "WEBCHAT_SECRET": secrets.token_urlsafe(48),
+            "RASA_AUTH_TOKEN": self.rasa_token,
+            "REST_TOKENS": f"{self.rest_name}:{self.rest_token}",
             # One load generator on one address plays every citizen, each as fast as
             # Rasa answers: the widget's per-address and per-session limits would refuse it.
             **BENCHMARK_WEBCHAT_LIMITS,
@@ -296,7 +322,8 @@ class Services:
         """Until Rasa has its model loaded and the front door's /healthz is 200."""
         deadline = time.monotonic() + self.options.startup_timeout
         async with aiohttp.ClientSession() as http:
-            await self._poll(http, "rasa", "/status", deadline, _has_model)
+            status = "/status?" + urllib.parse.urlencode({"token": self.rasa_token})
+            await self._poll(http, "rasa", status, deadline, _has_model)
             await self._poll(http, "frontdoor", "/healthz", deadline, None)
 
     async def _poll(
@@ -385,6 +412,17 @@ def _drop_redis_keys(url: str, prefix: str) -> None:
         log.warning("could not remove the benchmark's Redis keys: %s", exc)
     finally:
         client.close()
+
+
+def _local_rasa_token() -> str:
+    """A reused Rasa's token: $RASA_AUTH_TOKEN, else the one `make run` generated."""
+    token = os.environ.get("RASA_AUTH_TOKEN", "").strip()
+    path = Path(os.environ.get("HOTLINE_VAR_DIR") or ROOT / "var") / "rasa_auth.token"
+    if not token and path.exists():
+        token = path.read_text().strip()
+    if not token:
+        raise SystemExit("--rasa-url needs --rasa-token (or RASA_AUTH_TOKEN): Rasa's --auth-token")
+    return token
 
 
 def _has_model(body: object) -> bool:
