@@ -15,6 +15,7 @@ retry of a sent or still sending message does nothing.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,7 @@ REASON_TEXTS = {
     "rate_limited": "发送过于频繁，请稍后重试",
     "not_configured": "该渠道未启用，无法发送",
     "no_channel": "该渠道未启用，无法发送",
+    "unknown": "发送结果未知（服务曾中断），请确认市民是否收到后再重试",
 }
 OTHER_REASON = "渠道接口暂时异常，请稍后重试"
 
@@ -96,6 +98,7 @@ class DeliveryRepo:
             "created_at": self._db.now().astimezone(LOCAL_TZ),
             "delivery": SENDING,
             "request_id": request_id,
+            "delivery_at": self._db.now(),
         }
         try:
             async with self._db.write() as conn:
@@ -127,7 +130,7 @@ class DeliveryRepo:
         stmt = (
             transcripts.update()
             .where(transcripts.c.seq == seq, transcripts.c.delivery == FAILED)
-            .values(delivery=SENDING, delivery_reason=None)
+            .values(delivery=SENDING, delivery_reason=None, delivery_at=self._db.now())
         )
         async with self._db.write() as conn:
             result = await conn.execute(stmt)
@@ -137,10 +140,34 @@ class DeliveryRepo:
         stmt = (
             transcripts.update()
             .where(transcripts.c.seq == seq)
-            .values(delivery=state, delivery_reason=reason)
+            .values(delivery=state, delivery_reason=reason, delivery_at=self._db.now())
         )
         async with self._db.write() as conn:
             await conn.execute(stmt)
+
+    async def settle_stale(self, older_than: dt.datetime) -> list[AgentMessage]:
+        """Messages still ``sending`` since before ``older_than`` (their replica
+        stopped mid-send): ``failed`` for reason ``unknown``, so the agent can
+        check with the citizen and retry. The settled messages."""
+        # the literal lets the partial index ix_transcripts_sending serve the query
+        stale = sa.and_(sa.text("delivery = 'sending'"), transcripts.c.delivery_at < older_than)
+        stmt = sa.select(transcripts.c.conversation_id, transcripts.c.seq).where(stale)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt.limit(500))).all()
+        settled = []
+        for cid, seq in rows:
+            update = (
+                transcripts.update()
+                .where(transcripts.c.seq == seq, stale)
+                .values(delivery=FAILED, delivery_reason="unknown", delivery_at=self._db.now())
+            )
+            async with self._db.write() as conn:
+                done = (await conn.execute(update)).rowcount
+            if done:
+                entry = await self.get(cid, int(seq))
+                if entry is not None:
+                    settled.append(entry)
+        return settled
 
     async def states(self, conversation_id: str, seqs: list[int]) -> dict[int, dict[str, Any]]:
         """The delivery of the listed entries that have one, by ``seq``."""

@@ -12,6 +12,8 @@ store and presence:
 - queued longer than ``max_queue_wait``: a callback is offered instead;
 - store queue entries without an open row: given a row (or dropped when the
   conversation is no longer queued);
+- agents' messages still ``sending`` after ``SENDING_STALE`` (the replica
+  stopped mid-send): failed, reason ``unknown``, the console told;
 - claim keys against SQL: a key older than ``CLAIM_STALE`` on a row that is
   still open and unclaimed was left by a claim or cancel that failed halfway
   (its replica died between the steps): released, the entry stays queued; a
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = "console:sweep"
 LOCK_TTL = 60.0
+#: An agent's message "sending" this long: its replica stopped mid-send.
+SENDING_STALE = dt.timedelta(minutes=2)
 LEFT_AFTER = dt.timedelta(minutes=10)  # no message this long while queued: the citizen left
 
 
@@ -48,6 +52,7 @@ class SweepReport:
     restored: list[str] = field(default_factory=list)
     given_up: list[str] = field(default_factory=list)
     released: list[str] = field(default_factory=list)  # stale claim keys cleared
+    unsettled: list[str] = field(default_factory=list)  # agents' messages left "sending"
 
 
 class Sweeper:
@@ -73,6 +78,7 @@ class Sweeper:
                 else:
                     await self._held(row, row.claimed_by in present, report)
             await self._stray_entries({r.id for r in rows}, report)
+            await self._stale_deliveries(report)
             await self.desk.notices.tell()  # place notices held back by their interval
         if report.requeued or report.restored or report.given_up or report.released:
             log.info(
@@ -145,6 +151,13 @@ class Sweeper:
         if await store.release_lock(key, holder):
             log.warning("handoff %s: stale claim key released", row.id)
             report.released.append(row.conversation_id)
+
+    async def _stale_deliveries(self, report: SweepReport) -> None:
+        """Agents' messages left ``sending`` by a replica that stopped mid-send."""
+        cutoff = self.console.handoffs.now() - SENDING_STALE
+        for entry in await self.desk.deliveries.settle_stale(cutoff):
+            await self.console.notifier.delivery(entry.conversation_id, entry.to_dict())
+            report.unsettled.append(entry.conversation_id)
 
     async def _give_up(self, row: Handoff, report: SweepReport) -> None:
         cid = row.conversation_id

@@ -109,9 +109,17 @@ class PreparedQuery:
         }
 
 
-def prepare_insert(table: sa.Table) -> PreparedInsert:
-    """The insert SQLAlchemy would run for a row that gives every non-key column."""
+def prepare_insert(table: sa.Table, given: frozenset[str] | None = None) -> PreparedInsert:
+    """The insert SQLAlchemy would run for a row that gives every non-key column
+    (or the ``given`` ones: the others must have no Python-side default, which
+    this plain SQL would not apply; they get NULL or the database's default)."""
     columns = [c for c in table.columns if not (c.primary_key and c.autoincrement is not False)]
+    if given is not None:
+        if not given <= {c.name for c in columns}:
+            raise ValueError(f"{table.name}: unknown columns")
+        if any(c.default is not None for c in columns if c.name not in given):
+            raise ValueError(f"{table.name}: an omitted column has a Python-side default")
+        columns = [c for c in columns if c.name in given]
     names = [c.name for c in columns]
     if not all(_IDENTIFIER.match(n) for n in [table.name, *names]):
         raise ValueError(f"{table.name}: unexpected identifier")
@@ -166,7 +174,7 @@ class LoopSqlite:
         ):
             self._conn.execute(f"PRAGMA {pragma}")
         self._thread = threading.get_ident()
-        self._inserts: dict[str, PreparedInsert] = {}
+        self._inserts: dict[tuple[str, frozenset[str]], PreparedInsert] = {}
         self.commits = 0
         self.not_now = 0  # statements handed to the asynchronous path (diagnostics)
 
@@ -179,7 +187,7 @@ class LoopSqlite:
         try:
             batches = []
             for table, values in rows:
-                prepared = self._insert_for(table)
+                prepared = self._insert_for(table, frozenset(values[0]) if values else None)
                 batches.append((prepared, [prepared.params(v) for v in values]))
         except Exception as exc:  # a value the column type refuses: SQLAlchemy says why
             self._refuse("insert", exc)
@@ -217,10 +225,11 @@ class LoopSqlite:
         if threading.get_ident() == self._thread:
             self._conn.close()
 
-    def _insert_for(self, table: sa.Table) -> PreparedInsert:
-        prepared = self._inserts.get(table.name)
+    def _insert_for(self, table: sa.Table, given: frozenset[str] | None) -> PreparedInsert:
+        key = (table.name, given or frozenset())
+        prepared = self._inserts.get(key)
         if prepared is None:
-            prepared = self._inserts[table.name] = prepare_insert(table)
+            prepared = self._inserts[key] = prepare_insert(table, given)
         return prepared
 
     def _rollback(self) -> None:

@@ -121,8 +121,18 @@ transcripts = sa.Table(
     sa.Column("delivery", sa.String(10), nullable=True),
     sa.Column("delivery_reason", sa.String(40), nullable=True),
     sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("delivery_at", AwareDateTime(), nullable=True),
     sa.Index("ix_transcripts_conversation_seq", "conversation_id", "seq"),
-    sa.Index("ux_transcripts_request", "conversation_id", "request_id", unique=True),
+    sa.Index(
+        "ux_transcripts_request", "conversation_id", "request_id", unique=True,
+        sqlite_where=sa.text("request_id IS NOT NULL"),
+        postgresql_where=sa.text("request_id IS NOT NULL"),
+    ),  # fmt: skip
+    sa.Index(
+        "ix_transcripts_sending", "delivery_at",
+        sqlite_where=sa.text("delivery = 'sending'"),
+        postgresql_where=sa.text("delivery = 'sending'"),
+    ),  # fmt: skip
     sa.CheckConstraint("direction IN ('in', 'out')", name="ck_transcripts_direction"),
 )
 

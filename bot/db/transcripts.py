@@ -28,9 +28,6 @@ if TYPE_CHECKING:
     from bot.db.database import Database
 
 DIRECTIONS = ("in", "out")
-#: The columns only agents' messages fill (bot/console/delivery.py): every row
-#: gives every column, as the loop's fast insert path requires (loop_sqlite).
-NO_DELIVERY = {"delivery": None, "delivery_reason": None, "request_id": None}
 
 
 class TranscriptRepo:
@@ -52,7 +49,7 @@ class TranscriptRepo:
     ) -> TranscriptEntry:
         """Store one message; ``seq`` grows with every message across conversations."""
         entry = self._entry(conversation_id, channel, direction, sender, message_id, text, data)
-        values = {k: v for k, v in entry.to_row().items() if k != "seq"} | NO_DELIVERY
+        values = {k: v for k, v in entry.to_row().items() if k != "seq"}
         try:  # SQLite: on the loop's own connection, no thread hop (bot/db/loop_sqlite.py)
             seq = self._db.insert_now([(transcripts, [values])])
         except NotNow:
@@ -90,7 +87,7 @@ class TranscriptRepo:
                 row["conversation_id"], row["channel"], row["direction"], row["sender"],
                 row.get("message_id"), row.get("text"), row.get("data"),
             )  # fmt: skip
-            values.append({k: v for k, v in entry.to_row().items() if k != "seq"} | NO_DELIVERY)
+            values.append({k: v for k, v in entry.to_row().items() if k != "seq"})
         await self._db.group.insert_many(transcripts, values)
 
     def _entry(

@@ -11,6 +11,7 @@ SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -26,7 +27,7 @@ from bot.db.schema import transcripts
 from bot.rasa_client import RasaClient
 from bot.store import SharedStore
 from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
-from tests.console.conftest import Agent, SignIn, connect, frames_until
+from tests.console.conftest import Agent, SignIn, connect, frames_until, runtime_of
 from tests.console.test_half_done import any_db  # noqa: F401  (fixture)
 from tests.db.conftest import pg_factory  # noqa: F401  (fixture)
 from tests.fakes.rasa import FakeRasa
@@ -88,6 +89,10 @@ async def app_client(
     app = create_app(settings, store=Shared(store), db=Shared(any_db), rasa=rasa)  # type: ignore[arg-type]
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
+    for _ in range(500):  # the start-up sweep holds its lock meanwhile
+        if runtime_of(client).sweeper.rounds:
+            break
+        await asyncio.sleep(0.01)
     yield client
     await client.close()
 
@@ -222,3 +227,47 @@ async def test_telegram_blocked_is_shown_as_failed(
     retried = await _post(agent, f"{conv}/messages/{seq}/retry")
     assert retried["message"]["delivery"]["state"] == "sent"
     assert fake_telegram.sent_texts(CHAT).count("您好，我是张三") == 1
+
+
+async def test_sweep_settles_a_message_left_sending(
+    app_client: TestClient,
+    sign_in: SignIn,
+    fake_telegram: FakeTelegramApi,
+    any_db: Database,  # noqa: F811
+) -> None:
+    """A replica stopped between recording a message and its outcome."""
+    agent = await sign_in(app_client, "zhangsan", display_name="张三")
+    ws = await connect(agent)
+    resp = await app_client.post(
+        WEBHOOK_PATH, data=json.dumps(text_update(1, CHAT, "转人工")),
+        headers={AUTH_HEADER: TG_SECRET},
+    )  # fmt: skip
+    assert resp.status == 200
+    await fake_telegram.wait_for("sendMessage", 2)
+    cid = f"telegram:{CHAT}"
+    conv = f"/console/api/conversations/{cid}"
+    assert (await agent.post(conv + "/claim")).status == 200
+    runtime = runtime_of(app_client)
+    entry, _ = await runtime.desk.deliveries.record(
+        conversation_id=cid, sender="agent:张三", text="请稍等", data={"text": "请稍等"},
+        request_id="req-stuck-0001",
+    )  # fmt: skip
+    just_now = await runtime.sweeper.run_once()
+    assert just_now.unsettled == []  # still within SENDING_STALE
+    async with any_db.write() as conn:
+        await conn.execute(
+            transcripts.update()
+            .where(transcripts.c.seq == entry.seq)
+            .values(delivery_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5))
+        )
+    report = await runtime.sweeper.run_once()
+    assert report.unsettled == [cid]
+    assert await _sql_delivery(any_db, entry.seq) == ("failed", "unknown")
+    frames = await frames_until(
+        ws, lambda fs: any(f["type"] == "delivery" and f["seq"] == entry.seq for f in fs)
+    )
+    shown = [f for f in frames if f["type"] == "delivery"][-1]["delivery"]["text"]
+    assert shown == "未送达：发送结果未知（服务曾中断），请确认市民是否收到后再重试"
+    retried = await _post(agent, f"{conv}/messages/{entry.seq}/retry")
+    assert retried["message"]["delivery"]["state"] == "sent"
+    assert fake_telegram.sent_texts(CHAT).count("请稍等") == 1

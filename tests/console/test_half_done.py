@@ -9,6 +9,7 @@ cleared by the sweep. SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -83,9 +84,9 @@ async def app_client(
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     sweeper = runtime_of(client).sweeper
-    while not sweeper.rounds:  # the start-up sweep must not race the test's own
-        import asyncio
-
+    for _ in range(500):  # the start-up sweep must not race the test's own
+        if sweeper.rounds:
+            break
         await asyncio.sleep(0.01)
     yield client
     await client.close()
