@@ -227,7 +227,7 @@ class WebChatChannel(Channel):
         try:
             connection = Connection(
                 ws, self._hub, self._fanout, sid, self._guards, seen_at, after_seq,
-                request.transport,
+                request.transport, client_address=request.remote,
             )  # fmt: skip
             await connection.run()
         finally:

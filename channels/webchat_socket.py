@@ -119,9 +119,12 @@ class Connection:
         seen_at: float,
         after_seq: int | None = None,
         transport: asyncio.BaseTransport | None = None,
+        client_address: str | None = None,
     ) -> None:
         self.ws = ws
         self._transport = transport
+        #: The citizen's address (trusted-proxy aware): per-address handoff limits.
+        self.client_address = client_address
         self.session_id = session_id
         self._hub = hub
         self._fanout = fanout
@@ -289,6 +292,7 @@ class Connection:
             text=frame.text or frame.title,
             payload=frame.payload,
             metadata={"client_id": frame.client_id},
+            client_address=self.client_address,
         )
 
     async def _typing_hint(self, status: str) -> None:
