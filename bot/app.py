@@ -107,8 +107,9 @@ async def _close(app: web.Application) -> None:
     """Every step on its own, bounded: one that fails or hangs does not keep the
     database or the store open (an undisposed aiosqlite engine keeps the
     process from exiting)."""
+    channels: list[Channel] = app[CHANNELS_KEY]
     steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-        (f"channel {channel.name}", channel.stop) for channel in reversed(app[CHANNELS_KEY])
+        (f"channel {channel.name}", channel.stop) for channel in reversed(channels)
     ]
     steps += [
         ("hub", app[HUB_KEY].close),

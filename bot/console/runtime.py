@@ -59,7 +59,7 @@ def build_runtime(app: web.Application, hub: Hub, db: Database) -> Runtime:
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/console/ws", runtime.sockets.handle)
     app.cleanup_ctx.append(_lifecycle)
-    app.on_shutdown.append(_going_away)
+    app.on_shutdown.append(_going_away)  # type: ignore[arg-type]  # aiohttp 3.9 stub
     return runtime
 
 
