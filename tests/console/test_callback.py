@@ -12,7 +12,8 @@ from bot.console.callback import find_phone
 from bot.console.config import ServiceHours
 from bot.db.models import LOCAL_TZ
 from bot.hub_routing import HANDOFF_QUEUE
-from tests.console.conftest import SignIn, connect, console_of, runtime_of, say
+from tests.console.conftest import HANDOFF_REPLY, SignIn, connect, console_of, runtime_of, say
+from tests.fakes.rasa import FakeRasa
 
 
 def _closed_now() -> ServiceHours:
@@ -120,3 +121,27 @@ def test_service_hours() -> None:
     for bad in ("8-21", "21:00-08:30", "08:70-09:00", ""):
         with pytest.raises(ValueError):
             ServiceHours.parse(bad)
+
+
+async def test_callback_ticket_and_handoff_summary_keep_no_plaintext_number(
+    client: TestClient, rasa_handoff: FakeRasa
+) -> None:
+    """A summary that arrives with raw numbers (the last messages of the
+    citizen) is stored masked, and so is the callback ticket built from it;
+    the ticket's encrypted field keeps the number the citizen left."""
+    raw = [dict(m) for m in HANDOFF_REPLY]
+    raw[1] = {"custom": {"handoff": {"reason": "citizen_request", "priority": "normal",
+              "summary": {"slots": {"complaint_where": "鸿福路"}, "last_messages": [
+                  "我电话13912345678", "身份证11010519491231002X"]}}}}  # fmt: skip
+    rasa_handoff.replies["转人工"] = raw
+    console = console_of(client)
+    await say(client, "c9", "转人工")
+    await say(client, "c9", "/handoff_callback")
+    replies = await say(client, "c9", "13812345678")
+    number = replies[0].split("工单号 ")[1].split("。")[0]
+    ticket = await console.db.tickets.get(number)
+    assert ticket is not None and ticket.contact_phone == "13812345678"
+    assert "139****5678" in ticket.description and "13912345678" not in ticket.description
+    assert "11010519491231002X" not in ticket.description
+    row = await console.handoffs.latest("rest:t:c9")
+    assert row is not None and "13912345678" not in str(row.summary)
