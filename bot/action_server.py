@@ -99,11 +99,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         args.logging_config_file,
     )
     utils.update_sanic_log_level()
-    settings = load_settings()
-    assert settings.action_server_token is not None  # load_settings always gives one
+    try:
+        settings = load_settings()
+    except ValueError as exc:  # a bad setting: say which, no traceback
+        raise SystemExit(f"configuration error: {exc}") from None
     app = create_app(
         args.actions,
-        settings.action_server_token,
+        settings.action_server_token or "",
         cors_origins=args.cors,
         auto_reload=args.auto_reload,
         shutdown_grace=settings.action_server_shutdown_grace,

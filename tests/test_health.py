@@ -49,7 +49,7 @@ def health_client(
             rasa_url=rasa_url or fake_rasa.url,
             action_server_url=action_url or fake_action_server.url,
         )
-        app = create_app(settings, store=store or MemoryStore(), db=db or FakeDatabase())
+        app = create_app(settings, store=store or MemoryStore(), db=db or FakeDatabase())  # type: ignore[arg-type]
         return await aiohttp_client(app)
 
     return make
