@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.db.events import EventItem
 from bot.handoff_limits import HandoffLimiter
 from bot.messages import InboundMessage, OutboundMessage
+from bot.privacy import mask_value
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.store.base import SharedStore
 
@@ -269,6 +270,7 @@ class Router:
             await self.record("handoff_refused", cid, data)
             return refused.message(emergency=reason == "emergency")
         summary = handoff.get("summary") if isinstance(handoff.get("summary"), dict) else {}
+        summary = mask_value(summary)  # kept in the store and SQL: no plaintext numbers
         now = self.clock()
         extra = {
             "channel": msg.channel,

@@ -433,3 +433,23 @@ async def test_an_announced_result_that_vanished_does_not_spin_the_waiter(
     event.set()
     assert await hub._await_result(lost, 0.3) is None
     assert len(lookups) < 5  # woken once, then it waits for the next poll or announcement
+
+
+async def test_handoff_summary_is_masked_in_the_store(
+    fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    """A summary that arrives with raw numbers is masked before the hub keeps it
+    (conversation hash in the shared store, the agents' channel)."""
+    summary = {"last_messages": ["我电话13812345678", "身份证11010519491231002X"]}
+    fake_rasa.replies["转人工"] = [
+        {"custom": {"handoff": {"reason": "citizen_request", "summary": summary}}}
+    ]
+    store = MemoryStore()
+    hub = make_hub(store, fake_rasa.url)
+    async with store.subscribe(AGENTS_CHANNEL) as agents:
+        await hub.handle(msg("转人工", "m1", user="a"), wait=None)
+        note = await asyncio.wait_for(agents.__anext__(), 2)
+    kept = (await store.hgetall(conv_key("test:a")))["handoff_summary"]
+    for text in (kept, note):
+        assert "13812345678" not in text and "11010519491231002X" not in text
+    assert "138****5678" in json.loads(kept)["last_messages"][0]
