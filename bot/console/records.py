@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from bot.db.models import LOCAL_TZ
 from bot.db.schema import handoff_notes, handoffs
-from bot.privacy import mask_value
+from bot.privacy import mask_text, mask_value
 
 if TYPE_CHECKING:
     from bot.db.database import Database
@@ -218,6 +218,7 @@ class NoteRepo:
         if len(text) > MAX_NOTE:
             raise ValueError(f"note is longer than {MAX_NOTE} characters")
         now = self._db.now()
+        text = mask_text(text)  # no plaintext numbers at rest (bot.privacy)
         values = {"conversation_id": conversation_id, "author": author[:60], "text": text}
         async with self._db.write() as conn:
             result = await conn.execute(handoff_notes.insert().values(**values, created_at=now))

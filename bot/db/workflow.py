@@ -153,7 +153,8 @@ def merge(state: State, into: str) -> Change:
 
 def note(state: State, text: str) -> Change:
     """An internal note; allowed in every status, never shown to the citizen."""
-    return Change(events=[("note", {"text": _text(text, "note")})])
+    # masked like all text at rest: a full number belongs on the encrypted field
+    return Change(events=[("note", {"text": mask_text(_text(text, "note"))})])
 
 
 def set_priority(state: State, priority: str, reason: str | None) -> Change:

@@ -39,3 +39,16 @@ async def test_no_plaintext_number_in_any_table(db: Database) -> None:
     again = await db.tickets.get(ticket.number)
     assert again is not None and again.contact_phone == PHONE
     assert "138****5678" in again.description
+
+
+async def test_notes_keep_no_plaintext_number(db: Database) -> None:
+    """Ticket notes (a citizen's reason for a bad rating, an agent's remark) and
+    the console's notes on a conversation: the full number stays on the
+    ticket's encrypted field, read through the audited action."""
+    from bot.console.records import NoteRepo
+
+    ticket, _ = await db.tickets.create(**ticket_args())
+    await db.tickets.add_note(ticket.number, f"市民不满意原因：打{PHONE}没人接", actor="citizen")
+    await db.tickets.add_note(ticket.number, f"已回电{PHONE}，身份证{ID_NUMBER}", actor="agent1")
+    await NoteRepo(db).add("webchat:u-1", "agent1", f"市民另留号码{PHONE}")
+    assert_no_plaintext(await dump_text(db))
