@@ -67,7 +67,9 @@ async def close_database(*_args: Any) -> None:
 
 
 def _close_with_the_server() -> None:
-    """Inside ``python -m rasa_sdk``: close the database when the server stops.
+    """Inside the action server (``python -m bot.action_server``, which builds
+    rasa-sdk's own app, or ``python -m rasa_sdk``): close the database when the
+    server stops.
 
     rasa-sdk creates its Sanic app ("rasa_sdk") before importing this package;
     elsewhere (tests, scripts) there is no such app and nothing is registered.
