@@ -379,7 +379,7 @@ async def test_the_answer_does_not_wait_for_the_reply_write(
     entries = await reader
     assert [(e.direction, e.text) for e in entries] == [("in", "你好"), ("out", "echo: 你好")]
     # The result was stored for other replicas only after the reply was written.
-    assert await hub.store.get("result:test:m1") is not None
+    assert await hub.store.get("result:test:u1:m1") is not None
 
 
 async def test_replies_are_written_after_the_inbound_entry(
@@ -410,7 +410,7 @@ async def test_a_replica_writes_the_inbound_entry_when_the_receiver_never_did(
     lost = msg("你好", "m1")  # received by a replica that died before its write
     await hub._inbound_written(lost)
     assert [(e.direction, e.text) for e in db.transcripts.entries] == [("in", "你好")]
-    await hub.store.set("inbound:test:m2", "1", 60)  # written by the receiving replica
+    await hub.store.set("inbound:test:u1:m2", "1", 60)  # written by the receiving replica
     await hub._inbound_written(msg("再见", "m2"))
     assert len(db.transcripts.entries) == 1
 
@@ -429,7 +429,7 @@ async def test_an_announced_result_that_vanished_does_not_spin_the_waiter(
 
     monkeypatch.setattr(hub.store, "get", counting_get)
     lost = msg("你好", "gone")
-    event = hub._events.setdefault("result:test:gone", asyncio.Event())
+    event = hub._events.setdefault("result:test:u1:gone", asyncio.Event())
     event.set()
     assert await hub._await_result(lost, 0.3) is None
     assert len(lookups) < 5  # woken once, then it waits for the next poll or announcement
