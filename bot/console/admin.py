@@ -14,7 +14,9 @@ password, role, display_name?, department?}``; ``POST
 change ends every session of that user (and closes their console sockets);
 all of it is audited.
 
-Supervisors only: agents and department users get 403.
+Supervisors only: agents and department users get 403. ``GET
+/console/account`` (any signed-in user): change one's own password; for
+supervisors also the users above.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ USER_PATH = "/console/api/users/{username}"
 
 def add_admin_routes(app: web.Application) -> None:
     app.router.add_get("/console/audit", audit_page)
+    app.router.add_get("/console/account", account_page)
     app.router.add_get("/console/api/audit", audit_list)
     app.router.add_get("/console/api/users", user_list)
     app.router.add_post("/console/api/users", user_create)
@@ -93,6 +96,12 @@ def _int(value: str | None, default: int | None, low: int, high: int) -> int | N
 @require("supervisor")
 async def audit_page(request: web.Request) -> web.StreamResponse:
     return page("audit.html")
+
+
+@require()
+async def account_page(request: web.Request) -> web.StreamResponse:
+    """Everyone's own password; supervisors also manage users there."""
+    return page("account.html")
 
 
 @require("supervisor")

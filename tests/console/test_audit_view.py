@@ -108,3 +108,15 @@ async def test_supervisor_manages_users(client: TestClient, sign_in: SignIn) -> 
     assert {u["username"] for u in listing["items"]} == {"banzhang", "zhangsan"}
     login = {"username": "zhangsan", "password": NEW_PASSWORD}
     assert (await client.post("/console/login", json=login)).status == 200
+
+
+async def test_account_page_is_for_every_signed_in_user(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    agent = await sign_in(client, "zhangsan")
+    page = await agent.get("/console/account")
+    assert page.status == 200 and "修改我的密码" in await page.text()
+    signed_out = await client.get(
+        "/console/account", headers={"Accept": "text/html"}, allow_redirects=False
+    )
+    assert signed_out.status == 302
