@@ -16,7 +16,8 @@ address, nor another username at the same address before the address budget
 is spent. The slots are keyed by the username as typed, whether or not it
 exists, so an unknown username is throttled exactly like a known one (no
 enumeration through 429). ``request.remote`` is the real client behind the
-trusted proxy (bot/proxy.py).
+trusted proxy (bot/proxy.py); an IPv6 client counts by its /64 network (one
+line usually holds a whole /64), as the handoff limits do.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import hashlib
 import math
 from dataclasses import dataclass, field
 
+from bot.handoff_limits import address_key
 from bot.store.base import SharedStore
 
 WINDOW = 15 * 60.0
@@ -65,6 +67,7 @@ class LoginThrottle:
 
     def _budgets(self, username: str, address: str) -> list[tuple[str, int]]:
         user = username.strip().lower()
+        address = address_key(address) or "unknown"
         return [
             (f"{_PREFIX}ua:{_digest(user + chr(10) + address)}:", self.per_user_address),
             (f"{_PREFIX}a:{_digest(address)}:", self.per_address),

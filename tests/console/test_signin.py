@@ -227,3 +227,15 @@ async def test_socket_closes_when_the_session_ends_elsewhere(
     assert (await _closed(ws)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
     await runtime_of(client).sockets.recheck_all()  # what the periodic re-check runs
     assert (await _closed(quiet)).type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+
+
+async def test_an_ipv6_network_shares_one_address_budget(make_replica: MakeReplica) -> None:
+    """One IPv6 line holds a whole /64: rotating addresses within it gains nothing."""
+    client = await make_replica(trusted_proxies=("127.0.0.1",))
+    for i in range(20):
+        head = {"X-Forwarded-For": f"2001:db8:1:2::{i + 1:x}"}
+        assert (await _login(client, f"user{i}", WRONG, headers=head)).status == 401
+    head = {"X-Forwarded-For": "2001:db8:1:2:abcd::99"}
+    assert (await _login(client, "user99", WRONG, headers=head)).status == 429
+    other = {"X-Forwarded-For": "2001:db8:1:3::1"}
+    assert (await _login(client, "user99", WRONG, headers=other)).status == 401
