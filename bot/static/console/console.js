@@ -126,7 +126,9 @@
     } else if (f.type === "notice") {
       toast(f.text, "ok");
       if (f.conversation_id) openConv(f.conversation_id);
-    } else if (f.type === "error" && (f.code === "unauthorized" || f.code === "session_ended")) {
+    } else if (f.type === "error" && f.code === "session_ended") {
+      window.location.reload();  // a new session of this browser carries on; else the sign-in page
+    } else if (f.type === "error" && f.code === "unauthorized") {
       window.location.assign("/console/login");
     }
   }
