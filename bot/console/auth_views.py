@@ -23,7 +23,6 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.console.auth import (
-    COOKIE_NAME,
     LOGIN_PATH,
     SESSIONS_KEY,
     THROTTLE_KEY,
@@ -36,7 +35,7 @@ from bot.console.auth import (
     set_session_cookie,
 )
 from bot.console.events import CONSOLE_CHANNEL
-from bot.console.sessions import SessionStore
+from bot.console.sessions import Session, SessionStore
 from bot.console.static import page
 from bot.console.throttle import Held, LoginThrottle, minutes
 from bot.console.users import User, UserRepo, check_password_policy
@@ -129,12 +128,17 @@ def _locked(seconds: float) -> web.Response:
     )
 
 
-async def _signed_in(request: web.Request, user: User) -> web.Response:
+async def _new_session(request: web.Request, user: User) -> Session:
+    """A new session (and id) for this browser; its previous one ends (no fixation)."""
     sessions: SessionStore = request.app[SESSIONS_KEY]
     old = await current_session(request)
     if old is not None:
-        await sessions.delete(old.id)  # a new id at every sign-in (no session fixation)
-    session = await sessions.create(user.id, user.session_epoch)
+        await sessions.delete(old.id)
+    return await sessions.create(user.id, user.session_epoch)
+
+
+async def _signed_in(request: web.Request, user: User) -> web.Response:
+    session = await _new_session(request, user)
     log.info("console user %s signed in", user.id)
     response = web.json_response({"ok": True, "redirect": HOME_FOR_ROLE[user.role]})
     set_session_cookie(request, response, session.id)
@@ -204,10 +208,9 @@ async def change_own_password(request: web.Request) -> web.Response:
         raise web.HTTPUnauthorized(
             text='{"error":"unauthenticated"}', content_type="application/json"
         )
-    response = await _signed_in(request, fresh)
-    session = await request.app[SESSIONS_KEY].get(response.cookies[COOKIE_NAME].value)
-    assert session is not None
-    response.text = json.dumps({"ok": True, "csrf_token": session.csrf_token})
+    session = await _new_session(request, fresh)  # this browser carries on
+    response = web.json_response({"ok": True, "csrf_token": session.csrf_token})
+    set_session_cookie(request, response, session.id)
     return response
 
 
