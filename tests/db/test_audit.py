@@ -105,3 +105,32 @@ async def test_postgresql_refuses_update_and_delete(db: Database) -> None:
     async with db.read() as conn:
         actors = (await conn.execute(sa.select(audit_log.c.actor))).scalars().all()
     assert actors == ["banzhang"]
+
+
+async def test_user_changes_raise_the_session_epoch_and_are_audited(db: Database) -> None:
+    from bot.console.users import UserRepo
+
+    users = UserRepo(db)
+    created = await users.create(
+        username="zhangsan", password="correct-horse-42", role="agent", actor="cli"
+    )
+    assert created.session_epoch == 0
+    assert await users.set_password("zhangsan", "another-horse-88", actor="banzhang")
+    assert await users.set_role("zhangsan", "supervisor", actor="banzhang", client_address="::1")
+    assert await users.set_active("zhangsan", False, actor="cli")
+    assert not await users.set_password("nobody", "another-horse-88", actor="cli")
+    assert await users.get_by_username("zhangsan") is None  # inactive
+    assert await users.set_active("zhangsan", True, actor="cli")
+    user = await users.get_by_username("zhangsan")
+    assert user is not None and user.session_epoch == 4 and user.role == "supervisor"
+    assert (await users.verify("zhangsan", "another-horse-88")).user == user
+    assert (await users.verify("nobody", "another-horse-88")).known is False
+    rows = await db.audit.list()
+    assert [(r["actor"], r["action"]) for r in reversed(rows)] == [
+        ("cli", "user_created"),
+        ("banzhang", "password_change"),
+        ("banzhang", "role_change"),
+        ("cli", "user_deactivated"),
+        ("cli", "user_activated"),
+    ]
+    assert rows[2]["client_address"] == "::1" and "horse" not in str(rows)
