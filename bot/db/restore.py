@@ -138,6 +138,9 @@ def _decode(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
 
 def _reset_sequences(conn: Connection) -> None:
     for table, column in _SERIALS.items():
+        exists = conn.execute(sa.text("SELECT to_regclass(:t) IS NOT NULL"), {"t": table})
+        if not exists.scalar():  # a backup's older schema: the upgrade creates it
+            continue
         conn.execute(
             sa.text(
                 f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "  # noqa: S608

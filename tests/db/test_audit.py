@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import gzip
+import json
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -10,6 +14,10 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.db import Database
 from bot.db.audit import AuditRepo
+from bot.db.backup import FORMAT, FORMAT_VERSION
+from bot.db.crypto import Cipher
+from bot.db.engine import parse_url
+from bot.db.restore import restore
 from bot.db.schema import audit_log
 
 T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone.utc)
@@ -134,3 +142,31 @@ async def test_user_changes_raise_the_session_epoch_and_are_audited(db: Database
         ("cli", "user_activated"),
     ]
     assert rows[2]["client_address"] == "::1" and "horse" not in str(rows)
+
+
+async def test_a_backup_from_before_the_audit_log_restores(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest, cipher: Cipher
+) -> None:
+    """An older release's backup (schema 0003, no audit log yet) restores; the
+    audit log's table comes with the upgrade to head."""
+    path = tmp_path / "old.jsonl.gz"
+    header = {"format": FORMAT, "version": FORMAT_VERSION, "revision": "0003", "created_at": ""}
+    user = {
+        "id": 7, "username": "banzhang", "display_name": "王班长", "password_hash": "x",
+        "role": "supervisor", "department": None, "active": True,
+        "created_at": "2026-11-01T00:00:00+00:00", "failed_attempts": 0, "locked_until": None,
+    }  # fmt: skip
+    lines = [header, {"t": "users", "r": user}, {"end": True, "counts": {"users": 1}}]
+    path.write_bytes(gzip.compress("".join(json.dumps(x) + "\n" for x in lines).encode()))
+    if backend == "sqlite":
+        target_url = f"sqlite:///{tmp_path / 'restored.db'}"
+    else:
+        target_url = request.getfixturevalue("pg_factory")()
+    await asyncio.to_thread(restore, parse_url(target_url), path)
+    restored = Database(target_url, cipher=cipher)
+    await restored.connect()
+    try:
+        await restored.audit.record("cli", "restore", path.name)
+        assert [r["id"] for r in await restored.audit.list()] == [1]
+    finally:
+        await restored.close()
