@@ -120,18 +120,6 @@ def internal_secret(name: str, filename: str) -> Secret:
     raise RuntimeError(f"{path} is empty: delete it or set {name}")
 
 
-def _days(name: str, default: float, *, zero_ok: bool = False) -> float:
-    """A retention period or interval; a bad value stops the start with a clear error."""
-    raw = _env(name)
-    try:
-        value = float(raw) if raw is not None else default
-    except ValueError:
-        raise ValueError(f"{name} must be a number, not {raw!r}") from None
-    if value < 0 or (value == 0 and not zero_ok):
-        raise ValueError(f"{name} must be {'zero or more' if zero_ok else 'more than zero'}")
-    return value
-
-
 def _positive(name: str, default: float, *, zero_ok: bool = False) -> float:
     """A number setting; a bad or negative value stops the start with a clear error."""
     raw = _env(name)
@@ -271,27 +259,27 @@ def load_settings() -> Settings:
         webchat_rate_window=_positive("WEBCHAT_RATE_WINDOW", 10.0),
         trusted_proxies=_list("TRUSTED_PROXIES"),
         handoff_rate_window=_positive("HANDOFF_RATE_WINDOW", 600.0),
-        handoff_max_per_sender=int(_positive("HANDOFF_MAX_PER_SENDER", 3)),
-        handoff_max_per_address=int(_positive("HANDOFF_MAX_PER_ADDRESS", 10)),
+        handoff_max_per_sender=_count("HANDOFF_MAX_PER_SENDER", 3),
+        handoff_max_per_address=_count("HANDOFF_MAX_PER_ADDRESS", 10),
         handoff_urgent_head_start=_positive("HANDOFF_URGENT_HEAD_START", 120.0, zero_ok=True),
         handoff_notice_interval=_positive("HANDOFF_NOTICE_INTERVAL", 30.0),
-        console_queue_page=int(_positive("CONSOLE_QUEUE_PAGE", 50)),
-        console_session_idle=float(_env("CONSOLE_SESSION_IDLE") or 8 * 3600),
-        console_session_max_age=float(_env("CONSOLE_SESSION_MAX_AGE") or 12 * 3600),
-        console_socket_recheck=float(_env("CONSOLE_SOCKET_RECHECK") or 30),
-        console_login_window=float(_env("CONSOLE_LOGIN_WINDOW") or 15 * 60),
-        console_login_per_user_address=int(_env("CONSOLE_LOGIN_PER_USER_ADDRESS") or 5),
-        console_login_per_address=int(_env("CONSOLE_LOGIN_PER_ADDRESS") or 20),
-        console_login_per_user=int(_env("CONSOLE_LOGIN_PER_USER") or 20),
+        console_queue_page=_count("CONSOLE_QUEUE_PAGE", 50),
+        console_session_idle=_positive("CONSOLE_SESSION_IDLE", 8 * 3600.0),
+        console_session_max_age=_positive("CONSOLE_SESSION_MAX_AGE", 12 * 3600.0),
+        console_socket_recheck=_positive("CONSOLE_SOCKET_RECHECK", 30.0),
+        console_login_window=_positive("CONSOLE_LOGIN_WINDOW", 15 * 60.0),
+        console_login_per_user_address=_count("CONSOLE_LOGIN_PER_USER_ADDRESS", 5),
+        console_login_per_address=_count("CONSOLE_LOGIN_PER_ADDRESS", 20),
+        console_login_per_user=_count("CONSOLE_LOGIN_PER_USER", 20),
         rest_tokens=parse_rest_tokens(_env("REST_TOKENS")),
         data_keys=_secret("HOTLINE_DATA_KEYS"),
-        retention_days=_days("RETENTION_DAYS", 180.0),
-        ticket_contact_days=_days("TICKET_CONTACT_RETENTION_DAYS", 365.0),
-        retention_sweep_seconds=_days("RETENTION_SWEEP_SECONDS", 3600.0, zero_ok=True),
+        retention_days=_positive("RETENTION_DAYS", 180.0),
+        ticket_contact_days=_positive("TICKET_CONTACT_RETENTION_DAYS", 365.0),
+        retention_sweep_seconds=_positive("RETENTION_SWEEP_SECONDS", 3600.0, zero_ok=True),
         rasa_auth_token=internal_secret("RASA_AUTH_TOKEN", "rasa_auth.token"),
         action_server_token=internal_secret("ACTION_SERVER_TOKEN", "action_server.token"),
         action_server_host=_env("SANIC_HOST", "127.0.0.1") or "127.0.0.1",
-        action_server_shutdown_grace=float(_env("ACTION_SERVER_SHUTDOWN_GRACE", "10") or 10),
+        action_server_shutdown_grace=_positive("ACTION_SERVER_SHUTDOWN_GRACE", 10.0),
     )
 
 
