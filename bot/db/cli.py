@@ -74,10 +74,14 @@ def run(args: argparse.Namespace) -> str:
         return f"schema at revision {migrate.current_revision(url) or 'none'} ({url})"
     if args.command == "backup":
         counts = backup(url, args.path)
-        _audit_backup(url, args.path, counts)
+        _audit(url, "backup", args.path, {"counts": dict(counts)})
         return f"backup written to {args.path}: {_counts(counts)}"
     if args.command == "restore":
         counts = restore(url, args.path, force=args.force)
+        # After the restore, into the restored log: a forced restore replaces
+        # the audit log with the backup's, so a record written before it
+        # would be gone.
+        _audit(url, "restore", args.path, {"counts": dict(counts), "force": bool(args.force)})
         return f"restored {args.path} into {url}: {_counts(counts)}"
     if args.command == "rotate-keys":
         return f"re-encrypted {rotate_keys(url, load_cipher())} tickets"
@@ -86,21 +90,22 @@ def run(args: argparse.Namespace) -> str:
     raise AssertionError(args.command)
 
 
-def _audit_backup(url: DatabaseUrl, path: Path, counts: dict[str, int]) -> None:
-    """The audit log's ``backup`` record: the operating-system user (``cli:<user>``),
-    the time, the file and the row counts. A backup holds every citizen's
-    data, so who took one and when is kept beside the sign-ins and reads.
+def _audit(url: DatabaseUrl, action: str, path: Path, detail: dict[str, Any]) -> None:
+    """The audit log's ``backup`` or ``restore`` record: the operating-system
+    user (``cli:<user>``), the time, the file and the row counts. A backup
+    holds every citizen's data and a restore replaces it, so who did either
+    and when is kept beside the sign-ins and reads.
 
-    Written with a short synchronous engine, like the backup itself: taking a
-    backup needs no data keys (encrypted columns stay encrypted), and
-    ``Database.connect`` would ask for them."""
+    Written with a short synchronous engine, like the backup and the restore
+    themselves: neither needs the data keys (encrypted columns stay
+    encrypted), and ``Database.connect`` would ask for them."""
     row = {
         "at": dt.datetime.now(dt.timezone.utc),
         "actor": f"cli:{_os_user()}"[:60],
-        "action": "backup",
+        "action": action,
         "target": str(path)[:200],
         "client_address": None,
-        "detail": {"counts": dict(counts)},
+        "detail": detail,
     }
     engine = create_sync(url)
     try:

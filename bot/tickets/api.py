@@ -15,6 +15,12 @@ against every configured token) before the body is read. Errors are
 this token), 404 (unknown ticket, or another department's ticket for a
 department-bound token), 409 (invalid transition; stale ``version``, with
 ``current_version``) or 413 (body too large); nothing is changed.
+
+A ticket in an answer (a read, or an action's result) carries the citizen's
+contact as far as the token may see it, unmasked: each such answer is first
+written to the audit log as ``contact_viewed`` (actor ``api:<token name>``,
+the fields shown), like the console's "show the full number". Lists are
+masked and not audited.
 """
 
 from __future__ import annotations
@@ -23,11 +29,13 @@ import functools
 import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from aiohttp import web
 
 from bot import config
+from bot.db.models import Ticket
 from bot.tickets.access import Principal, detail, summary
 from bot.tickets.config import ApiClient
 from bot.tickets.context import context
@@ -39,6 +47,7 @@ PREFIX = "/api/v1"
 OPENAPI_PATH = config.ROOT / "docs" / "openapi.yaml"
 ACTIONS = {"assign": "assign", "reply": "reply", "close": "close", "notes": "note"}
 UNAUTHORIZED_ZH = "未授权：缺少或错误的访问令牌"
+CONTACT_FIELDS = ("contact_name", "contact_phone", "id_number")
 
 ApiHandler = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
 
@@ -108,7 +117,9 @@ async def list_view(request: web.Request, principal: Principal) -> web.StreamRes
 async def get_view(request: web.Request, principal: Principal) -> web.StreamResponse:
     ctx = context(request)
     ticket = await ctx.service.get(principal, request.match_info["number"])
-    return json_ok({"ticket": detail(ticket, principal, ctx.db.routing, ctx.db.now())})
+    shown = detail(ticket, principal, ctx.db.routing, ctx.db.now())
+    await audit_contact(request, principal, ticket, shown, "get")
+    return json_ok({"ticket": shown})
 
 
 @authenticated
@@ -117,12 +128,31 @@ async def action_view(request: web.Request, principal: Principal) -> web.StreamR
     number, action = request.match_info["number"], ACTIONS[request.match_info["action"]]
     body = await read_json(request)
     outcome = await ctx.service.act(principal, number, action, body)
-    data: dict[str, object] = {
-        "ticket": detail(outcome.ticket, principal, ctx.db.routing, ctx.db.now())
-    }
+    shown = detail(outcome.ticket, principal, ctx.db.routing, ctx.db.now())
+    await audit_contact(request, principal, outcome.ticket, shown, action)
+    data: dict[str, object] = {"ticket": shown}
     if outcome.notified is not None:
         data["notified"] = outcome.notified
     return json_ok(data)
+
+
+async def audit_contact(
+    request: web.Request, principal: Principal, ticket: Ticket, shown: dict[str, Any], via: str
+) -> None:
+    """``contact_viewed`` when ``shown`` holds a contact field unmasked; before
+    the answer leaves (no record, no number)."""
+    fields = [
+        key for key in CONTACT_FIELDS if shown.get(key) and shown.get(key) == getattr(ticket, key)
+    ]
+    if not fields:  # erased by retention, or only masked values
+        return
+    await context(request).db.audit.record(
+        principal.actor,
+        "contact_viewed",
+        ticket.number,
+        client_address=request.remote,
+        detail={"fields": fields, "via": via},
+    )
 
 
 @functools.lru_cache(maxsize=1)
