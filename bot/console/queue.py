@@ -223,7 +223,13 @@ class PositionNotices:
             else:
                 minutes = Estimator.minutes_for(position, online, median)
                 message = texts.queue_position(position, minutes)
-            await self.console.hub.push(cid, [message])
+            try:
+                await self.console.hub.push(cid, [message])
+            except Exception as exc:  # one citizen's channel refusing stops no one else
+                # The notice is in the transcript (the widget and REST read it
+                # there); told, so a refusing channel is not asked every round.
+                channel = cid.split(":", 1)[0]
+                log.warning("place notice on %s not delivered: %s", channel, type(exc).__name__)
             updates[cid] = f"{position}|{now!r}"
         if updates:
             await store.hset(TOLD_KEY, updates, ttl=TOLD_TTL)
