@@ -151,7 +151,9 @@ class HandoffRepo:
         return await self._update(handoff_id, handoffs.c.rating.is_(None), rating=rating)
 
     async def comment(self, handoff_id: int, text: str) -> bool:
-        return await self._update(handoff_id, handoffs.c.comment.is_(None), comment=text[:1000])
+        """The citizen's comment on the service, numbers masked (bot.privacy)."""
+        comment = mask_text(text[:1000])
+        return await self._update(handoff_id, handoffs.c.comment.is_(None), comment=comment)
 
     async def get(self, handoff_id: int) -> Handoff | None:
         rows = await self._select(handoffs.c.id == handoff_id)
