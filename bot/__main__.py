@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -78,6 +79,10 @@ def main() -> None:
 async def serve(app: web.Application, settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT, then stop deterministically; the exit code.
 
+    Starting: the port is bound first; when it cannot be (taken, a bad HOST)
+    one error line names HOST:PORT and the code is 1, nothing having been
+    opened (the app's start-up has not run: no database, no threads).
+
     Stopping: the listening socket closes (no new requests; the port is free
     at once), idle keep-alive connections close, the consoles' and widgets'
     sockets close with 1001 ("going away", they reconnect to another
@@ -94,14 +99,20 @@ async def serve(app: web.Application, settings: Settings) -> int:
         access_log_class=PathOnlyAccessLogger,
         shutdown_timeout=settings.shutdown_timeout,
     )
+    try:  # before anything is opened: a taken port fails at once, with nothing to close
+        sockets = listening_sockets(settings.host, settings.port)
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        logger.error("cannot listen on %s:%s: %s", settings.host, settings.port, reason)
+        return 1
     signals = (signal.SIGTERM, signal.SIGINT)
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     code = 0
     try:
         await runner.setup()  # the app's start-up: database, hub, channels, console
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
+        for sock in sockets:
+            await web.SockSite(runner, sock).start()
         await stop.wait()
         logger.info(
             "stopping: no new requests; up to %.0f s for the turns in flight",
@@ -122,6 +133,29 @@ async def serve(app: web.Application, settings: Settings) -> int:
         # cancels leftover tasks and joins its executor); it is a daemon thread.
     logger.info("front door stopped")
     return code
+
+
+def listening_sockets(host: str, port: int) -> list[socket.socket]:
+    """Bound, listening sockets for ``host:port``, as ``loop.create_server`` makes
+    them (one per address of the host, ``SO_REUSEADDR``, IPv6 sockets IPv6 only);
+    raises ``OSError`` (e.g. the port is taken) with none left open."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _name, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(128)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 def _join_threads(timeout: float) -> int:

@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -99,3 +100,34 @@ def test_action_server_port_taken_stops_everything(tmp_path: Path, taken_port: i
     assert str(tmp_path / "log" / "actions.log") in out
     assert took < BOUND
     assert _ours_still_running(f"--port {rasa_port}") == []
+
+
+def test_front_door_alone_port_taken_fails_at_once(tmp_path: Path, taken_port: int) -> None:
+    """``python -m bot`` on a taken port: one clear line, exit code 1, long before
+    the stop's watchdog (it used to open everything, fail, and hang in a
+    database thread until the watchdog ended it 30 s later)."""
+    from bot.__main__ import STOP_GRACE
+
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env |= {
+        "HOST": "127.0.0.1",
+        "PORT": str(taken_port),
+        "HOTLINE_VAR_DIR": str(tmp_path),
+        "WEBCHAT_SECRET": "s" * 48,
+        "PYTHONPATH": str(ROOT),
+    }
+    started = time.monotonic()
+    proc = subprocess.run(  # noqa: S603 - our own module
+        [sys.executable, "-m", "bot"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=BOUND,
+    )  # fmt: skip
+    took = time.monotonic() - started
+    out = proc.stdout.decode(errors="replace")
+    assert proc.returncode == 1, out
+    errors = [line for line in out.splitlines() if " ERROR " in line]
+    assert len(errors) == 1, out
+    assert f"127.0.0.1:{taken_port}" in errors[0], out
+    assert "address already in use" in errors[0], out
+    assert "Traceback" not in out, out
+    assert "database ready" not in out, out  # nothing was opened
+    assert took < STOP_GRACE / 2, out  # far below the watchdog's bound (a normal run: ~1 s)
