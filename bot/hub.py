@@ -26,6 +26,10 @@ Transcript writes are kept off the citizen's wait where that loses nothing
   for other replicas, pushed (the web widget reads its replies from the
   transcript) and the inbox entry removed. A replica that dies in between
   leaves the entry in the inbox, as before.
+
+Inbox entries and results hold the citizen's words and the replies as they
+are: both are encrypted in the store with the data key ring (see
+bot/store/sealed.py for why encrypted rather than masked or deleted sooner).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from typing import Any
 
 from bot.aio import cancel_and_wait
 from bot.config import Settings
+from bot.db.crypto import Cipher, DataKeyError
 from bot.hub_routing import (
     BUSY_TEXT,
     HANDOFF_ACK_TEXT,
@@ -50,6 +55,7 @@ from bot.hub_routing import (
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient
 from bot.store.base import SharedStore, StoreUnavailable
+from bot.store.sealed import Sealer
 from channels.base import Channel, Delivery
 
 logger = logging.getLogger(__name__)
@@ -101,9 +107,16 @@ class Hub:
     """Dedupe, order, route and deliver the messages of every channel."""
 
     def __init__(
-        self, store: SharedStore, db: DataLayer, rasa: RasaClient, settings: Settings
+        self,
+        store: SharedStore,
+        db: DataLayer,
+        rasa: RasaClient,
+        settings: Settings,
+        cipher: Cipher | None = None,
     ) -> None:
         self.store = store
+        #: Encrypts store values that hold message text (default: the database's keys).
+        self.sealer = Sealer(cipher or (lambda: db.cipher))
         self.db = db
         self.rasa = rasa
         self.settings = settings
@@ -265,7 +278,7 @@ class Hub:
     async def _enqueue_and_wait(self, msg: InboundMessage, wait: float | None) -> HandleResult:
         deliver_after = None if wait is None else time.time() + wait
         entry = {"message": msg.to_dict(), "deliver_after": deliver_after}
-        raw = json.dumps(entry, ensure_ascii=False, default=str)
+        raw = self.sealer.seal(json.dumps(entry, ensure_ascii=False, default=str))
         await self.store.rpush(inbox_key(msg.conversation_id), raw, ttl=INBOX_TTL)
         self._kick(msg.conversation_id)
         if wait is not None and wait <= 0:
@@ -308,9 +321,9 @@ class Hub:
                 fresh = self._fresh.get(key)
                 if fresh is not None:
                     return fresh
-                raw = await self.store.get(key)
-                if raw is not None:
-                    return HandleResult.from_json(raw)
+                stored = self._result(await self.store.get(key))
+                if stored is not None:
+                    return stored
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return None
@@ -402,16 +415,20 @@ class Hub:
 
     async def _process_entry(self, raw: str) -> None:
         try:
-            entry = json.loads(raw)
+            entry = json.loads(self.sealer.unseal(raw))
             msg = InboundMessage.from_dict(entry["message"])
             deliver_after = entry.get("deliver_after")
+        except DataKeyError:
+            logger.error("dropping an inbox entry that the data keys cannot decrypt")
+            return
         except (ValueError, KeyError, TypeError):
             logger.error("dropping a malformed inbox entry")
             return
         key = _key("result", msg)
-        stored = await self.store.get(key)  # set when a dead replica got this far
+        # set when a dead replica got this far
+        stored: HandleResult | None = self._result(await self.store.get(key))
         if stored is not None:
-            result = HandleResult.from_json(stored)
+            result = stored
         else:
             written = asyncio.Event()
             try:
@@ -442,7 +459,7 @@ class Hub:
                 await self.router.transcribe_out(
                     msg.conversation_id, result.replies, msg.message_id
                 )
-                await self.store.set(key, result.to_json(), RESULT_TTL)
+                await self.store.set(key, self.sealer.seal(result.to_json()), RESULT_TTL)
             finally:
                 written.set()
                 self._written.pop(key, None)
@@ -452,6 +469,18 @@ class Hub:
         await self._announce(key)
         if deliver_after is not None and time.time() >= float(deliver_after):
             await self._deliver_once(msg, result)
+
+    def _result(self, raw: str | None) -> HandleResult | None:
+        """A stored result, decrypted; None when missing or unreadable."""
+        if raw is None:
+            return None
+        try:
+            return HandleResult.from_json(self.sealer.unseal(raw))
+        except DataKeyError:
+            logger.error("a stored result cannot be decrypted with the data keys")
+        except (ValueError, KeyError, TypeError):
+            logger.error("a stored result is malformed")
+        return None
 
     async def _route(self, msg: InboundMessage, inbound: Awaitable[None]) -> HandleResult:
         try:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.config import Settings
+from bot.db.crypto import Cipher
 from bot.db.events import EventItem
 from bot.handoff_limits import HandoffLimiter
 from bot.messages import InboundMessage, OutboundMessage
@@ -130,6 +131,9 @@ class EventLog(Protocol):
 
 class DataLayer(Protocol):
     """The part of ``bot.db.Database`` the hub uses."""
+
+    @property
+    def cipher(self) -> Cipher: ...
 
     @property
     def transcripts(self) -> TranscriptLog: ...

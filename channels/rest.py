@@ -19,7 +19,8 @@ through the whole front door (dedupe, handoff, transcript). The header
 REST has no push channel: messages pushed to a REST sender (an agent's
 reply, a ticket result) wait in a store list for up to a day and are
 returned first on that sender's next request (they are in the transcript
-in any case). Without ``message_id`` every request is a new message.
+in any case), encrypted like the hub's own values (bot/store/sealed.py).
+Without ``message_id`` every request is a new message.
 
 Errors: malformed JSON, missing or wrong-typed fields, a sender outside the
 pattern above or a message over 5000 characters get 400 ``{"error": ...}``; a body over
@@ -43,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.config import RestToken, Settings
+from bot.db.crypto import DataKeyError
 from bot.messages import InboundMessage, OutboundMessage
 from bot.store.base import StoreUnavailable
 from channels.base import Channel
@@ -179,7 +181,8 @@ class RestChannel(Channel):
 
     async def send(self, channel_user_id: str, messages: Sequence[OutboundMessage]) -> None:
         """Keep pushed messages for the sender's next request."""
-        values = [json.dumps(m.to_dict(), ensure_ascii=False) for m in messages]
+        seal = self.hub.sealer.seal
+        values = [seal(json.dumps(m.to_dict(), ensure_ascii=False)) for m in messages]
         if values:
             await self.hub.store.rpush(_outbox_key(channel_user_id), *values, ttl=OUTBOX_TTL)
 
@@ -187,7 +190,12 @@ class RestChannel(Channel):
         taken: list[OutboundMessage] = []
         try:
             while (raw := await self.hub.store.lpop(_outbox_key(user_id))) is not None:
-                taken.append(OutboundMessage.from_dict(json.loads(raw)))
+                try:
+                    text = self.hub.sealer.unseal(raw)
+                except DataKeyError:
+                    logger.error("rest: an outbox message the data keys cannot decrypt dropped")
+                    continue
+                taken.append(OutboundMessage.from_dict(json.loads(text)))
         except StoreUnavailable as exc:
             logger.warning("rest: outbox not read: %s", exc)
         return taken

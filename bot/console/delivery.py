@@ -10,6 +10,14 @@ double-clicked send finds the row already there and sends nothing new. Only
 the request that moves a row from ``failed`` to ``sending`` (one conditional
 UPDATE) sends it again: a retry of a failed message re-sends it once, a
 retry of a sent or still sending message does nothing.
+
+Personal data: the row's ``text`` and ``data`` are masked like every other
+transcript entry (phone, ID and bank-card numbers; bot/privacy.py), since
+that is what the console shows and what a dump of the database holds. The
+exact text, which a retry must send again, is kept beside it encrypted with
+the data key ring (``data["resend"]``, an ``enc:`` value, bot/db/crypto.py)
+and removed once the message is delivered; a message that never got through
+keeps it, encrypted, for the agent's retry until retention removes the row.
 """
 
 from __future__ import annotations
@@ -24,12 +32,15 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db.models import LOCAL_TZ
 from bot.db.schema import transcripts
+from bot.privacy import ENCRYPTED_PREFIX, mask_text, mask_value
 
 if TYPE_CHECKING:
     from bot.db.database import Database
 
 SENDING, SENT, FAILED = "sending", "sent", "failed"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+#: ``data`` key of the exact text, encrypted, until the message is delivered.
+RESEND = "resend"
 
 #: Why a message did not reach the citizen, as the agent reads it.
 REASON_TEXTS = {
@@ -58,6 +69,9 @@ def describe(state: str, reason: str | None) -> str:
 
 @dataclasses.dataclass(frozen=True)
 class AgentMessage:
+    """An agent's message; ``text`` is the exact text (what is sent), ``data``
+    the stored (masked) data."""
+
     seq: int
     conversation_id: str
     sender: str
@@ -86,15 +100,18 @@ class DeliveryRepo:
         request_id: str,
     ) -> tuple[AgentMessage, bool]:  # fmt: skip
         """Store a new message as ``sending``; (the row, True), or (the row
-        already stored under ``request_id``, False)."""
+        already stored under ``request_id``, False). Stored masked, with the
+        exact text encrypted for a retry (see the module doc)."""
+        sealed = self._db.cipher.encrypt(text)
+        stored = {**mask_value(dict(data)), RESEND: f"{ENCRYPTED_PREFIX}{sealed}"}
         values = {
             "conversation_id": conversation_id,
             "channel": conversation_id.split(":", 1)[0],
             "direction": "out",
             "sender": sender[:100],
             "message_id": None,
-            "text": text,
-            "data": data,
+            "text": mask_text(text),
+            "data": stored,
             "created_at": self._db.now().astimezone(LOCAL_TZ),
             "delivery": SENDING,
             "request_id": request_id,
@@ -109,7 +126,7 @@ class DeliveryRepo:
                 raise
             return existing, False
         seq = int(result.inserted_primary_key[0])
-        entry = AgentMessage(seq, conversation_id, sender, text, data, SENDING, None, request_id)
+        entry = AgentMessage(seq, conversation_id, sender, text, stored, SENDING, None, request_id)
         return entry, True
 
     async def by_request(self, conversation_id: str, request_id: str) -> AgentMessage | None:
@@ -137,13 +154,17 @@ class DeliveryRepo:
         return bool(result.rowcount)
 
     async def finish(self, seq: int, state: str, reason: str | None) -> None:
-        stmt = (
-            transcripts.update()
-            .where(transcripts.c.seq == seq)
-            .values(delivery=state, delivery_reason=reason, delivery_at=self._db.now())
-        )
+        """Store the outcome; a delivered message loses its encrypted exact text."""
+        values: dict[str, Any] = {
+            "delivery": state, "delivery_reason": reason, "delivery_at": self._db.now(),
+        }  # fmt: skip
         async with self._db.write() as conn:
-            await conn.execute(stmt)
+            if state == SENT:
+                select = sa.select(transcripts.c.data).where(transcripts.c.seq == seq)
+                data = (await conn.execute(select)).scalar()
+                if isinstance(data, dict) and RESEND in data:
+                    values["data"] = {k: v for k, v in data.items() if k != RESEND}
+            await conn.execute(transcripts.update().where(transcripts.c.seq == seq).values(values))
 
     async def settle_stale(self, older_than: dt.datetime) -> list[AgentMessage]:
         """Messages still ``sending`` since before ``older_than`` (their replica
@@ -197,7 +218,16 @@ class DeliveryRepo:
             row = (await conn.execute(stmt)).first()
         if row is None:
             return None
+        data = dict(row.data or {})
         return AgentMessage(
-            int(row.seq), row.conversation_id, row.sender, row.text or "", dict(row.data or {}),
+            int(row.seq), row.conversation_id, row.sender, self._exact(row.text, data), data,
             row.delivery, row.delivery_reason, row.request_id,
         )  # fmt: skip
+
+    def _exact(self, text: str | None, data: dict[str, Any]) -> str:
+        """The text to send: the encrypted exact text while there is one (a
+        row stored before that was not masked: its ``text`` is exact)."""
+        sealed = data.get(RESEND)
+        if isinstance(sealed, str) and sealed.startswith(ENCRYPTED_PREFIX):
+            return self._db.cipher.decrypt(sealed[len(ENCRYPTED_PREFIX) :]) or ""
+        return text or ""

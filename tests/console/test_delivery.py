@@ -30,6 +30,7 @@ from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
 from tests.console.conftest import Agent, SignIn, connect, frames_until, runtime_of
 from tests.console.test_half_done import any_db  # noqa: F401  (fixture)
 from tests.db.conftest import pg_factory  # noqa: F401  (fixture)
+from tests.db.dump import ID_NUMBER, PHONE, assert_no_plaintext, dump_text
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.shared import Shared
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN
@@ -271,3 +272,45 @@ async def test_sweep_settles_a_message_left_sending(
     retried = await _post(agent, f"{conv}/messages/{entry.seq}/retry")
     assert retried["message"]["delivery"]["state"] == "sent"
     assert fake_telegram.sent_texts(CHAT).count("请稍等") == 1
+
+
+async def test_agent_message_with_a_number_is_stored_masked_and_retried_exactly(
+    app_client: TestClient,
+    sign_in: SignIn,
+    fake_wechat: FakeWeChatApi,
+    any_db: Database,  # noqa: F811
+) -> None:
+    """The transcripts table never holds the number an agent typed; the exact
+    text, kept encrypted for a retry, is sent once and then dropped."""
+    agent = await sign_in(app_client, "zhangsan", display_name="张三")
+    await connect(agent)
+    platform = FakeWeChatPlatform(token=TOKEN, encoding_aes_key=AES_KEY)
+    encrypt = platform.encrypt(text_xml("转人工", msg_id="900001"))
+    await app_client.post(URL, params=platform.query(encrypt), data=platform.envelope(encrypt))
+    conv = f"/console/api/conversations/{WX}"
+    for _ in range(100):
+        if (await agent.post(conv + "/claim")).status == 200:
+            break
+        await asyncio.sleep(0.05)
+
+    fake_wechat.fail_next(45015)
+    text = f"您好，我们将回拨您的电话{PHONE}，身份证号{ID_NUMBER}已登记"
+    body = await _post(agent, conv + "/messages", {"text": text, "request_id": "req-0003-abc"})
+    seq = body["message"]["seq"]
+    assert body["message"]["delivery"]["state"] == "failed"
+    dumped = await dump_text(any_db)
+    assert "您好，我们将回拨您的电话138****5678" in dumped  # the row is there, masked
+    assert_no_plaintext(dumped)
+    shown = [e for e in (await agent.json(conv))["entries"] if e["seq"] == seq][0]
+    assert shown["text"] == "您好，我们将回拨您的电话138****5678，身份证号110105********002X已登记"
+
+    retried = await _post(agent, f"{conv}/messages/{seq}/retry")
+    assert retried["message"]["delivery"]["state"] == "sent"
+    await _post(agent, f"{conv}/messages/{seq}/retry")  # sent: nothing more
+    assert fake_wechat.sent_texts.count(text) == 1  # the exact text, once
+    async with any_db.read() as conn:
+        data = (
+            await conn.execute(sa.select(transcripts.c.data).where(transcripts.c.seq == seq))
+        ).scalar()
+    assert "resend" not in data  # delivered: the encrypted copy is gone
+    assert_no_plaintext(await dump_text(any_db))

@@ -6,6 +6,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.fernet import Fernet
+
+from bot.db.crypto import Cipher
+
+#: One data key for every fake database of the run: replicas of a test share
+#: it, as production's replicas share ``HOTLINE_DATA_KEYS``.
+FAKE_DATA_KEY = Fernet.generate_key().decode()
+
 
 @dataclass
 class FakeTranscriptEntry:
@@ -159,6 +167,7 @@ class FakeDatabase:
         self.transcripts = FakeTranscripts()
         self.events = FakeEvents()
         self.audit = FakeAudit()
+        self.cipher = Cipher([FAKE_DATA_KEY])  # the hub encrypts store values with it
         self.connected = False
         self.reachable = True  # False: ping() fails like a database that went away
 
