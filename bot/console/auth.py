@@ -48,11 +48,14 @@ __all__ = [
     "current_user",
     "require",
     "session_user",
+    "set_device_cookie",
     "set_session_cookie",
     "user_for_socket",
 ]
 
 COOKIE_NAME = "hotline_session"
+#: A browser that signed in before (bot/console/throttle.py ``known_device``).
+DEVICE_COOKIE = "hotline_device"
 COOKIE_PATH = "/console"
 CSRF_HEADER = "X-CSRF-Token"
 LOGIN_PATH = "/console/login"
@@ -177,6 +180,16 @@ def set_session_cookie(request: web.Request, response: web.StreamResponse, sessi
         "secure": _secure(request),
     }
     response.set_cookie(COOKIE_NAME, session_id, **options)
+
+
+def set_device_cookie(
+    request: web.Request, response: web.StreamResponse, token: str, max_age: float
+) -> None:
+    """The remembered-device token (bot/console/throttle.py), sent only to the sign-in."""
+    response.set_cookie(
+        DEVICE_COOKIE, token, max_age=int(max_age), path=LOGIN_PATH, httponly=True,
+        samesite="Strict", secure=_secure(request),
+    )  # fmt: skip
 
 
 def clear_session_cookie(request: web.Request, response: web.StreamResponse) -> None:

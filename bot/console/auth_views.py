@@ -23,6 +23,7 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.console.auth import (
+    DEVICE_COOKIE,
     LOGIN_PATH,
     SESSIONS_KEY,
     THROTTLE_KEY,
@@ -32,12 +33,13 @@ from bot.console.auth import (
     csrf_middleware,
     current_session,
     require,
+    set_device_cookie,
     set_session_cookie,
 )
 from bot.console.events import CONSOLE_CHANNEL
 from bot.console.sessions import Session, SessionStore
 from bot.console.static import page
-from bot.console.throttle import Held, LoginThrottle, minutes
+from bot.console.throttle import DEVICE_TTL, Held, LoginThrottle, minutes
 from bot.console.users import User, UserRepo, check_password_policy
 from bot.db.database import Database
 from bot.store.base import SharedStore, StoreUnavailable
@@ -100,7 +102,8 @@ async def login(request: web.Request) -> web.Response:
         return web.json_response({"error": "missing", "message": "请输入用户名和密码"}, status=400)
     throttle: LoginThrottle = request.app[THROTTLE_KEY]
     address = client_ip(request)
-    held = await throttle.acquire(username, address)  # counted before the check
+    known = await throttle.known_device(username, request.cookies.get(DEVICE_COOKIE))
+    held = await throttle.acquire(username, address, known_device=known)  # before the check
     if not isinstance(held, Held):
         log.info("console sign-in throttled")
         return _locked(held)
@@ -116,7 +119,11 @@ async def login(request: web.Request) -> web.Response:
     await throttle.release(held)  # a successful sign-in does not use up the budgets
     user = result.user
     await audit.record(user.username, "sign_in", user.username, client_address=address)
-    return await _signed_in(request, user)
+    response = await _signed_in(request, user)
+    if not known:  # from now on this browser is not held to the per-username budget
+        token = await throttle.remember_device(user.username)
+        set_device_cookie(request, response, token, DEVICE_TTL)
+    return response
 
 
 def _locked(seconds: float) -> web.Response:

@@ -18,12 +18,21 @@ exists, so an unknown username is throttled exactly like a known one (no
 enumeration through 429). ``request.remote`` is the real client behind the
 trusted proxy (bot/proxy.py); an IPv6 client counts by its /64 network (one
 line usually holds a whole /64), as the handoff limits do.
+
+Remembered devices: the per-username budget alone would let anyone lock an
+agent out (20 guesses from four addresses). A browser that signed in as a
+user before carries a random device token (cookie ``hotline_device``, its
+SHA-256 in the store for :data:`DEVICE_TTL`); its attempts for that user
+skip the per-username budget and keep the other two, so the agent signs in
+from their own browser while strangers stay throttled.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import math
+import secrets
 from dataclasses import dataclass, field
 
 from bot.handoff_limits import address_key
@@ -34,6 +43,8 @@ PER_USER_ADDRESS = 5
 PER_ADDRESS = 20
 PER_USER = 20
 _PREFIX = "console:login-slot:"
+DEVICE_TTL = 90 * 86400.0
+_DEVICE_PREFIX = "console:device:"
 
 
 def _digest(value: str) -> str:
@@ -65,20 +76,25 @@ class LoginThrottle:
         self.per_address = per_address
         self.per_user = per_user
 
-    def _budgets(self, username: str, address: str) -> list[tuple[str, int]]:
+    def _budgets(self, username: str, address: str, known_device: bool) -> list[tuple[str, int]]:
         user = username.strip().lower()
         address = address_key(address) or "unknown"
-        return [
+        budgets = [
             (f"{_PREFIX}ua:{_digest(user + chr(10) + address)}:", self.per_user_address),
             (f"{_PREFIX}a:{_digest(address)}:", self.per_address),
-            (f"{_PREFIX}u:{_digest(user)}:", self.per_user),
         ]
+        if not known_device:
+            budgets.append((f"{_PREFIX}u:{_digest(user)}:", self.per_user))
+        return budgets
 
-    async def acquire(self, username: str, address: str) -> Held | float:
+    async def acquire(
+        self, username: str, address: str, *, known_device: bool = False
+    ) -> Held | float:
         """Take one slot of each budget: :class:`Held`, or the seconds until a
-        slot of a spent budget frees up (nothing is held then)."""
+        slot of a spent budget frees up (nothing is held then). A remembered
+        device of this user (:meth:`known_device`) skips the per-username budget."""
         held = Held()
-        for prefix, limit in self._budgets(username, address):
+        for prefix, limit in self._budgets(username, address, known_device):
             for index in range(limit):
                 key = f"{prefix}{index}"
                 if await self._store.claim(key, self.window):
@@ -94,6 +110,21 @@ class LoginThrottle:
         if held.keys:
             await self._store.delete(*held.keys)
             held.keys.clear()
+
+    async def remember_device(self, username: str) -> str:
+        """A new device token for a browser that just signed in as ``username``."""
+        token = secrets.token_urlsafe(32)
+        user = _digest(username.strip().lower())
+        await self._store.set(_DEVICE_PREFIX + _digest(token), user, DEVICE_TTL)
+        return token
+
+    async def known_device(self, username: str, token: str | None) -> bool:
+        """Whether ``token`` names a browser that signed in as ``username`` before."""
+        if not token or len(token) > 100:
+            return False
+        stored = await self._store.get(_DEVICE_PREFIX + _digest(token))
+        user = _digest(username.strip().lower())
+        return stored is not None and hmac.compare_digest(stored.encode(), user.encode())
 
     async def _wait(self, prefix: str, limit: int) -> float:
         left = [await self._store.ttl(f"{prefix}{i}") for i in range(limit)]
