@@ -84,7 +84,9 @@ def phone_last4(phone: str | None) -> str | None:
 # hotline_rasa/masking.py holds the same code for Rasa's process (which must
 # not import ``bot``); tests/test_tracker_store.py keeps the two identical.
 ENCRYPTED_PREFIX = "enc:"
-_ENCRYPTED = re.compile(r"^enc:[A-Za-z0-9_\-=]+$")
+#: A Fernet token (version byte 0x80 and a 64-bit time: "gAAAAA", 100+ characters),
+#: so "enc:" typed before a number by a citizen does not escape masking.
+_ENCRYPTED = re.compile(r"^enc:gAAAAA[A-Za-z0-9_\-]{60,}={0,2}$")
 
 # Full-width digits, X and plus as ASCII, one character for one (spans stay put).
 _ASCII = str.maketrans("０１２３４５６７８９Ｘｘ＋", "0123456789Xx+")

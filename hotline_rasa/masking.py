@@ -16,7 +16,9 @@ import re
 from typing import Any
 
 ENCRYPTED_PREFIX = "enc:"
-_ENCRYPTED = re.compile(r"^enc:[A-Za-z0-9_\-=]+$")
+#: A Fernet token (version byte 0x80 and a 64-bit time: "gAAAAA", 100+ characters),
+#: so "enc:" typed before a number by a citizen does not escape masking.
+_ENCRYPTED = re.compile(r"^enc:gAAAAA[A-Za-z0-9_\-]{60,}={0,2}$")
 
 # Full-width digits, X and plus as ASCII, one character for one (spans stay put).
 _ASCII = str.maketrans("０１２３４５６７８９Ｘｘ＋", "0123456789Xx+")
