@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from cryptography.fernet import Fernet
 
 from bot.app import HUB_KEY, create_app
@@ -29,7 +28,7 @@ from bot.messages import OutboundMessage
 from bot.rasa_client import RasaClient
 from bot.store.redis import RedisStore
 from channels import registry
-from tests.db.dump import ID_NUMBER, PHONE, assert_no_plaintext
+from tests.db.dump import ID_NUMBER, PHONE, assert_no_plaintext, redis_dump
 from tests.fakes.rasa import FakeRasa
 from tests.rest_auth import REST_AUTH, rest_cid
 
@@ -38,34 +37,6 @@ pytestmark = pytest.mark.redis
 PATH = "/webhooks/rest/webhook"
 TYPED = f"我的电话138 1234 5678，身份证号{ID_NUMBER}，楼下太吵了"
 AGENT_TEXT = f"王先生您好，我们稍后拨打{PHONE}与您联系"
-
-
-def redis_dump(url: str, prefix: str) -> tuple[list[str], str]:
-    """Every key under ``prefix`` and everything stored in it, as text."""
-    client = redis.Redis.from_url(url, decode_responses=True)
-    keys: list[str] = []
-    parts: list[str] = []
-    try:
-        for key in client.scan_iter(match=f"{prefix}:*"):
-            kind = client.type(key)
-            value: Any
-            if kind == "string":
-                value = client.get(key)
-            elif kind == "list":
-                value = client.lrange(key, 0, -1)
-            elif kind == "hash":
-                value = client.hgetall(key)
-            elif kind == "set":
-                value = sorted(client.smembers(key))
-            elif kind == "zset":
-                value = client.zrange(key, 0, -1, withscores=True)
-            else:
-                value = kind
-            keys.append(key[len(prefix) + 1 :])
-            parts.append(f"{key}={value}")
-    finally:
-        client.close()
-    return sorted(keys), "\n".join(parts)
 
 
 async def test_front_door_store_holds_no_plaintext_numbers(

@@ -1,9 +1,10 @@
 """A complaint conversation through the front door, the trained model, the real
 action server and Rasa's Redis tracker store (hotline_rasa.tracker_store):
 afterwards neither a dump of the database (SQLite and PostgreSQL: every table,
-every column) nor a dump of Redis (every key under the tracker prefix) holds
-the citizen's phone or ID number in plaintext, and the ticket's encrypted
-field still gives the full number back."""
+every column) nor a dump of Redis (every key under the tracker prefix, and
+every key under the front door's own prefix: inbox entries, results,
+conversation state) holds the citizen's phone or ID number in plaintext, and
+the ticket's encrypted field still gives the full number back."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ from bot.app import create_app
 from bot.config import Settings, parse_rest_tokens
 from bot.db import Database
 from bot.db.crypto import Cipher
-from bot.store import MemoryStore
+from bot.store.redis import RedisStore
 from channels import registry
 from tests.db.conftest import pg_factory  # noqa: F401  (fixture)
 from tests.db.dump import assert_no_plaintext, dump_text
+from tests.db.dump import redis_dump as front_door_dump
 
 pytestmark = pytest.mark.rasa
 
@@ -133,14 +135,19 @@ def masking_agent(model_path: Path, tracker_prefix: str, forward_port: int) -> A
 class InProcessRasa:
     """The front door's Rasa client, answered by the loaded Agent in this process."""
 
-    def __init__(self, agent: Any) -> None:
+    def __init__(self, agent: Any, snapshot: Callable[[], str] | None = None) -> None:
         self.agent = agent
+        #: Called as each turn starts, while the message waits in the hub's inbox.
+        self.snapshot = snapshot
+        self.snapshots: list[str] = []
 
     async def send(
         self, sender: str, message: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
         from rasa.core.channels.channel import UserMessage
 
+        if self.snapshot is not None:
+            self.snapshots.append(self.snapshot())
         replies = await self.agent.handle_message(
             UserMessage(message, sender_id=sender, metadata=metadata or {})
         )
@@ -210,11 +217,15 @@ async def test_no_plaintext_phone_or_id_number_at_rest(
     make_settings: Callable[..., Settings],
     aiohttp_client: Any,
     monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    redis_prefix: str,
 ) -> None:
     monkeypatch.setattr(registry, "OPTIONAL_CHANNELS", ())
     settings = make_settings(rest_tokens=parse_rest_tokens(f"app:{TOKEN}"))
     db = Database(backend_url, cipher=Cipher([KEY]))
-    app = create_app(settings, store=MemoryStore(), db=db, rasa=InProcessRasa(masking_agent))  # type: ignore[arg-type]
+    store = RedisStore(redis_url, redis_prefix)  # the front door's own keys, dumped below
+    rasa = InProcessRasa(masking_agent, lambda: front_door_dump(redis_url, redis_prefix)[1])
+    app = create_app(settings, store=store, db=db, rasa=rasa)  # type: ignore[arg-type]
     client = await aiohttp_client(app)
     sender = f"c{uuid.uuid4().hex[:10]}"
 
@@ -243,5 +254,12 @@ async def test_no_plaintext_phone_or_id_number_at_rest(
     stored = redis_dump(tracker_prefix)
     assert sender in stored, "Rasa stored no tracker under the prefix"
     assert_no_plaintext(stored)
+    assert any("inbox:" in dump for dump in rasa.snapshots)  # taken during the turns
+    for during in rasa.snapshots:
+        assert_no_plaintext(during)
+    keys, front = front_door_dump(redis_url, redis_prefix)
+    assert any(k.startswith("result:rest:") for k in keys), keys
+    assert any(k.startswith("conv:rest:") for k in keys), keys  # the handoff's state
+    assert_no_plaintext(front)
     [ticket] = [t for t in await db.tickets.list(limit=50) if t.conversation_id.endswith(sender)]
     assert ticket.contact_phone == PHONE  # the encrypted field keeps the full number
