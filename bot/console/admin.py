@@ -88,7 +88,7 @@ def _when(value: str | None, *, end: bool) -> dt.datetime | None:
 def _int(value: str | None, default: int | None, low: int, high: int) -> int | None:
     if value is None or value == "":
         return default
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" is a digit int() refuses
         raise _BadQuery("分页参数无效")
     return max(low, min(high, int(value)))
 
