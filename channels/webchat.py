@@ -71,8 +71,6 @@ lets the sockets it holds for that session catch up from the transcript
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -81,6 +79,7 @@ from typing import TYPE_CHECKING
 from aiohttp import WSCloseCode, web
 
 from bot.config import Settings
+from bot.going_away import GoingAway
 from bot.messages import OutboundMessage
 from bot.store.base import StoreUnavailable
 from channels.base import Channel
@@ -102,6 +101,7 @@ log = logging.getLogger(__name__)
 MAX_WS_MESSAGE = 64 * 1024  # larger frames close the socket; 8 KB..64 KB get an error frame
 SESSION_WINDOW = 60.0  # seconds: WEBCHAT_SESSIONS_PER_MINUTE counts per minute
 TOO_MANY_SESSIONS = "请求过于频繁，请稍后再试。"
+CLOSE_STEP_TIMEOUT = 5.0  # shutdown: the most closing every socket may take
 
 
 class WebChatChannel(Channel):
@@ -125,10 +125,8 @@ class WebChatChannel(Channel):
         )
         self._guards = Guards(self._counter, self._limits, self._activity, self._now)
         self._sockets: set[web.WebSocketResponse] = set()
-        #: The server's own closes at shutdown; each socket's handler waits for
-        #: its one, so that returning does not close the connection with 1000
-        #: before the 1001 ("going away": reconnect elsewhere) is sent.
-        self._closing: dict[web.WebSocketResponse, asyncio.Future[bool]] = {}
+        #: The server's own 1001 closes at shutdown ("going away": reconnect elsewhere).
+        self._going_away = GoingAway("web chat")
 
     def add_routes(self, app: web.Application) -> None:
         self._static.add_routes(app)
@@ -207,6 +205,7 @@ class WebChatChannel(Channel):
         seen_at = await self._activity.last_seen(sid)
         if seen_at is None:  # ended, or idle too long: the widget starts a new session
             raise web.HTTPForbidden(text="session ended")
+        self._going_away.refuse_if_stopping()
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_WS_MESSAGE)
         await ws.prepare(request)
         limits = self._limits
@@ -225,28 +224,24 @@ class WebChatChannel(Channel):
             return ws
         self._sockets.add(ws)
         try:
-            connection = Connection(
-                ws, self._hub, self._fanout, sid, self._guards, seen_at, after_seq,
-                request.transport, client_address=request.remote,
-            )  # fmt: skip
-            await connection.run()
+            if self._going_away.started:  # connected while the close loop ran: 1001 now
+                self._going_away.close(ws)
+            else:
+                connection = Connection(
+                    ws, self._hub, self._fanout, sid, self._guards, seen_at, after_seq,
+                    request.transport, client_address=request.remote,
+                )  # fmt: skip
+                await connection.run()
         finally:
             self._sockets.discard(ws)
-            closing = self._closing.get(ws)
-            if closing is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(closing)
+            await self._going_away.closed_by_server(ws)
             await self._leases.release(lease)
         return ws
 
     async def _close_sockets(self, app: web.Application) -> None:
-        """Shutdown: every socket closes with 1001 at once (the widget reconnects)."""
-        for ws in list(self._sockets):
-            if ws not in self._closing:
-                self._closing[ws] = asyncio.ensure_future(
-                    ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
-                )
-        await asyncio.gather(*self._closing.values(), return_exceptions=True)
+        """Shutdown: every socket closes with 1001 at once (the widget reconnects),
+        within :data:`CLOSE_STEP_TIMEOUT` seconds; later ones are refused."""
+        await self._going_away.close_all(list(self._sockets), CLOSE_STEP_TIMEOUT)
 
 
 def _too_many(headers: dict[str, str], left: float) -> web.Response:

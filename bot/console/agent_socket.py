@@ -37,7 +37,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSMsgType, web
 
 from bot.aio import cancel_and_wait
 from bot.console.auth import COOKIE_NAME, current_session, session_user, user_for_socket
@@ -45,6 +45,7 @@ from bot.console.context import Console
 from bot.console.events import CONSOLE_CHANNEL, WATCH_TTL, watch_key
 from bot.console.snapshot import snapshot
 from bot.console.users import User
+from bot.going_away import GoingAway
 from bot.hub_routing import AGENTS_CHANNEL
 from bot.store.base import StoreUnavailable
 
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 AUTH_TIMEOUT = 10.0
 MAX_FRAME = 16 * 1024
+CLOSE_STEP_TIMEOUT = 5.0  # shutdown: the most closing every socket may take
 SOCKET_ROLES = ("agent", "supervisor")
 
 
@@ -62,9 +64,6 @@ class Seat:
     watching: set[str] = field(default_factory=set)
     app: web.Application | None = None
     session_id: str | None = None
-    #: The server's own close (shutdown): the socket's handler waits for it, so
-    #: that its return does not close the connection before the 1001 goes out.
-    closing: asyncio.Future[bool] | None = None
 
     async def send(self, frame: dict[str, Any]) -> None:
         if not self.ws.closed:
@@ -78,6 +77,8 @@ class AgentSockets:
     def __init__(self, console: Console) -> None:
         self.console = console
         self.seats: set[Seat] = set()
+        #: The server's own 1001 closes at shutdown (the consoles reconnect elsewhere).
+        self.going = GoingAway("console")
         self._tasks: list[asyncio.Task[None]] = []
         self._snapshot_due: asyncio.Task[None] | None = None
 
@@ -122,15 +123,9 @@ class AgentSockets:
         return False
 
     async def going_away(self) -> None:
-        """Close every socket with 1001 at once (the consoles reconnect to another replica)."""
-        closing = []
-        for seat in list(self.seats):
-            if seat.closing is None:
-                seat.closing = asyncio.ensure_future(
-                    seat.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
-                )
-            closing.append(seat.closing)
-        await asyncio.gather(*closing, return_exceptions=True)
+        """Close every socket with 1001 at once (the consoles reconnect to another
+        replica), within :data:`CLOSE_STEP_TIMEOUT` seconds; later ones are refused."""
+        await self.going.close_all([seat.ws for seat in self.seats], CLOSE_STEP_TIMEOUT)
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *([self._snapshot_due] if self._snapshot_due else [])]
@@ -146,6 +141,7 @@ class AgentSockets:
             user = await user_for_socket(request, request.query["csrf"])
             if user is None:
                 raise web.HTTPForbidden(text="forbidden")
+        self.going.refuse_if_stopping()
         ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
         await ws.prepare(request)
         user = user or await self._first_frame_auth(request, ws)
@@ -154,15 +150,16 @@ class AgentSockets:
             await ws.close(code=4401, message=b"unauthorized")
             return ws
         seat = Seat(ws, user, app=request.app, session_id=request.cookies.get(COOKIE_NAME))
+        if self.going.started:  # authenticated while the close loop ran: 1001 now
+            await self.going.close(ws)
+            return ws
         self.seats.add(seat)
         try:
             await self._welcome(seat)
             await self._read(seat)
         finally:
             self.seats.discard(seat)
-            if seat.closing is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(seat.closing)
+            await self.going.closed_by_server(ws)
         return ws
 
     async def _first_frame_auth(
