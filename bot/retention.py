@@ -14,7 +14,8 @@ one pass, and ``python -m bot.db retention`` runs one by hand:
   masked description, timeline: what the hotline must keep), but
   ``TICKET_CONTACT_RETENTION_DAYS`` (default 365) after it was closed it
   loses the citizen's contact data: name, phone and ID number (their
-  encrypted columns) and the conversation id. Open tickets keep theirs.
+  encrypted columns), the conversation id and the idempotency key made from
+  it. Open tickets keep theirs.
 - Rasa's trackers expire in Redis after the same ``RETENTION_DAYS``
   (``record_exp`` of hotline_rasa/tracker_store.py); without Redis they live
   in Rasa's memory only.
@@ -151,6 +152,9 @@ class RetentionSweep:
                     "contact_phone_enc": None,
                     "id_number_enc": None,
                     "conversation_id": tickets.c.channel + ":" + EXPIRED,
+                    # built from the conversation id (an openid, a chat id): unique
+                    # again with the ticket's number, nothing of the citizen left
+                    "idempotency_key": EXPIRED + ":" + tickets.c.number,
                 },
             )
         if report.transcripts or report.events or report.tickets or report.handoffs:
