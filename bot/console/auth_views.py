@@ -196,7 +196,9 @@ async def change_own_password(request: web.Request) -> web.Response:
         return _bad("weak_password", "新密码至少 10 位，并且同时包含字母和数字")
     address = client_ip(request)
     throttle: LoginThrottle = request.app[THROTTLE_KEY]
-    held = await throttle.acquire(user.username, address)
+    # Signed in: the session vouches for this browser as a remembered device
+    # does, so strangers' guesses at the username do not block the change.
+    held = await throttle.acquire(user.username, address, known_device=True)
     if not isinstance(held, Held):
         return _locked(held)
     users: UserRepo = request.app[USERS_KEY]

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.console.conftest import PASSWORD, create_user
+from tests.console.conftest import PASSWORD, SignIn, create_user
 
 WRONG = "wrong-pass-123"
 
@@ -56,3 +56,20 @@ async def test_guesses_from_four_addresses_do_not_lock_the_agent_out(
     assert await _login(office, "zhangsan", PASSWORD) == 200
     # a browser the server has never seen is still held to the spent budget
     assert await _login(from_address("127.0.0.9"), "zhangsan", PASSWORD) == 429
+
+
+async def test_a_spent_username_budget_does_not_stop_a_signed_in_password_change(
+    client: TestClient,
+    from_address: Callable[[str], aiohttp.ClientSession],
+    sign_in: SignIn,
+) -> None:
+    agent = await sign_in(client, "zhangsan", display_name="张三")
+    attackers = [from_address(f"127.0.2.{i}") for i in range(1, 6)]
+    for attacker in attackers:
+        for _ in range(5):
+            await _login(attacker, "zhangsan", WRONG)
+    resp = await agent.post(
+        "/console/api/me/password",
+        {"current_password": PASSWORD, "new_password": "new-horse-staple-77"},
+    )
+    assert resp.status == 200, await resp.text()
