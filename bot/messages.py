@@ -50,9 +50,10 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
     received_at: float = field(default_factory=time.time)
-    #: The citizen's network address where the channel knows it (the widget, a
-    #: REST integration's caller), as the trusted-proxy middleware resolved it;
-    #: ``None`` for WeChat and Telegram (their servers call us). For rate limits.
+    #: The citizen's network address where the channel knows it (the widget),
+    #: as the trusted-proxy middleware resolved it; ``None`` for WeChat and
+    #: Telegram (their servers call us) and for REST (a trusted integration's
+    #: back end speaks for all its citizens from one address). For rate limits.
     client_address: str | None = None
 
     @property
@@ -142,6 +143,13 @@ class OutboundMessage:
         data = dict(data)
         data["buttons"] = tuple(Button(**b) for b in data.get("buttons", ()))
         return cls(**data)
+
+
+#: ``metadata`` flag of the message a channel hands the hub when the citizen
+#: ended the conversation (the widget's 结束会话): the front door takes them
+#: out of the handoff queue or closes the agent's chat, and never routes it to
+#: Rasa. Only a channel sets it, never a citizen's frame.
+CITIZEN_LEFT = "citizen_left"
 
 
 def conversation_id_for(channel: str, channel_user_id: str) -> str:
