@@ -15,7 +15,9 @@ continued session is over its frame limit, which a continuation counts in);
 ``POST /webchat/session/end`` with ``{"token": ...}`` ends the session for
 good on every replica ("结束会话"): its open sockets get a ``session_ended``
 error frame and close 4001, the token no longer opens a socket or continues
-the session, and the transcript stays in the database for agents; answers
+the session, and the transcript stays in the database for agents; a
+conversation waiting for an agent leaves the queue, one held by an agent is
+closed as by the citizen and the agent told ("市民已结束会话"); answers
 ``{"ended": true}`` (``false`` when the token was already dead: nothing to do);
 ``GET /webchat/ws?token=...&after_seq=n`` the WebSocket (403 before the
 upgrade unless the token verifies and its session is live). The
@@ -80,7 +82,7 @@ from aiohttp import WSCloseCode, web
 
 from bot.config import Settings
 from bot.going_away import GoingAway
-from bot.messages import OutboundMessage
+from bot.messages import CITIZEN_LEFT, InboundMessage, OutboundMessage
 from bot.store.base import StoreUnavailable
 from channels.base import Channel
 from channels.webchat_auth import Session, TokenSigner, load_secret
@@ -102,6 +104,9 @@ MAX_WS_MESSAGE = 64 * 1024  # larger frames close the socket; 8 KB..64 KB get an
 SESSION_WINDOW = 60.0  # seconds: WEBCHAT_SESSIONS_PER_MINUTE counts per minute
 TOO_MANY_SESSIONS = "请求过于频繁，请稍后再试。"
 CLOSE_STEP_TIMEOUT = 5.0  # shutdown: the most closing every socket may take
+END_TEXT = "结束会话"  # the widget's button: what the agent sees the citizen do
+END_WAIT = 5.0  # seconds the end request waits for the queue or the agent's chat to close
+HANDOFF_STATES = ("queued", "with_agent")
 
 
 class WebChatChannel(Channel):
@@ -190,8 +195,26 @@ class WebChatChannel(Channel):
         ended = await self._activity.end(session.session_id)
         if ended:  # once per session: repeating the call publishes nothing
             await self._fanout.publish(session.session_id, {"type": "end"})
+            await self._tell_hub_citizen_left(session.session_id)
             log.info("web chat session ended by the citizen")
         return web.json_response({"ended": ended}, headers=headers)
+
+    async def _tell_hub_citizen_left(self, session_id: str) -> None:
+        """A conversation with the handoff (queued, or held by an agent) ends with
+        the session: the hub gets the citizen's 结束会话 in order after their last
+        messages, flagged :data:`~bot.messages.CITIZEN_LEFT` (the console takes
+        them out of the queue or closes the agent's chat)."""
+        cid = f"{CHANNEL}:{session_id}"
+        try:
+            if await self._hub.conversation_state(cid) not in HANDOFF_STATES:
+                return
+            message = InboundMessage(  # "#": no client message id has one (dedupe)
+                channel=CHANNEL, channel_user_id=session_id, message_id=f"{session_id}:#end",
+                text=END_TEXT, metadata={CITIZEN_LEFT: True},
+            )  # fmt: skip
+            await self._hub.handle(message, wait=END_WAIT)
+        except StoreUnavailable as exc:  # the session has ended anyway
+            log.warning("web chat session end not handed to the hub: %s", exc)
 
     async def _preflight(self, request: web.Request) -> web.Response:
         return web.Response(status=204, headers=self._cors.preflight_headers(request))

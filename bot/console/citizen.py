@@ -19,7 +19,7 @@ from bot.console.callback import Callbacks
 from bot.console.desk import CITIZEN_CLAIM, SYSTEM_CLAIM, Desk
 from bot.console.queue import parse_summary, position_of
 from bot.hub_routing import CONV_TTL, HandleResult, conv_key
-from bot.messages import InboundMessage, OutboundMessage
+from bot.messages import CITIZEN_LEFT, InboundMessage, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +79,9 @@ class HandoffHooks:
     # --- before routing ------------------------------------------------------
     async def before_route(self, msg: InboundMessage, state: str) -> HandleResult | None:
         conv = await self.console.conv(msg.conversation_id)
+        if msg.metadata.get(CITIZEN_LEFT) is True:
+            await self.citizen_left(msg.conversation_id, state, conv)
+            return HandleResult([], "ok")  # the citizen is gone: nothing to answer
         payload = msg.payload or ""
         if payload.startswith(texts.RATE) and conv.get("rating_pending"):
             return await self.rate(msg, conv["rating_pending"])
@@ -103,6 +106,17 @@ class HandoffHooks:
         if await self.desk.leave_queue(cid, conv.get("handoff_id", ""), token, "abandoned"):
             return reply(texts.system(texts.CANCELLED))
         return reply(texts.system(texts.ALREADY_JOINED))
+
+    async def citizen_left(self, cid: str, state: str, conv: dict[str, str]) -> None:
+        """The citizen ended the conversation: out of the queue as by their own
+        cancel, or the agent's chat closed as by the citizen."""
+        if state == "queued":
+            handoff_id = conv.get("handoff_id", "")
+            if await self.desk.leave_queue(cid, handoff_id, CITIZEN_CLAIM, "abandoned"):
+                return
+            conv = await self.console.conv(cid)  # an agent claimed it just now
+        if conv.get("state") == "with_agent" and conv.get("handoff_id"):
+            await self.desk.citizen_left(cid, conv)
 
     async def rate(self, msg: InboundMessage, handoff_id: str) -> HandleResult:
         payload = msg.payload or ""

@@ -234,20 +234,42 @@ class Desk:
 
     async def _end(self, user: User, cid: str, outcome: str) -> None:
         conv = await self.holder_conv(user, cid, supervisor_ok=True)
+        if not await self.end_held(cid, conv, outcome):
+            raise DeskError(409, "ended", "该会话已结束")
+
+    async def citizen_left(self, cid: str, conv: dict[str, str]) -> bool:
+        """The citizen ended a held conversation (the widget's 结束会话): closed as
+        by the citizen; the agent gets a system line and a notice. False when it
+        had ended already."""
+        return await self.end_held(cid, conv, "closed", by_citizen=True)
+
+    async def end_held(
+        self, cid: str, conv: dict[str, str], outcome: str, *, by_citizen: bool = False
+    ) -> bool:
+        """End the held conversation ``conv`` (its SQL row's ``ended_at IS NULL``
+        is the guard); false when it had ended already."""
         handoff_id = conv["handoff_id"]
         if not await self.console.handoffs.end(int(handoff_id), outcome):
-            raise DeskError(409, "ended", "该会话已结束")
+            return False
         await self.console.store.hdel(conv_key(cid), *AGENT_FIELDS)
         router = self.console.hub.router
-        if outcome == "closed":
+        if by_citizen:  # nobody to ask for a rating: the line is for the agent
+            await router.set_state(cid, "closed")
+            await router.transcribe_out(cid, [texts.system(texts.CITIZEN_LEFT)], None)
+        elif outcome == "closed":
             await router.set_state(cid, "closed", {"rating_pending": handoff_id})
             await self.console.hub.push(cid, [texts.closed_with_rating()])
         else:
             await router.set_state(cid, "bot")
             await self.console.hub.push(cid, [texts.assistant(texts.HANDED_BACK)])
-        await router.record("handoff_ended", cid, {"handoff_id": handoff_id, "outcome": outcome})
+        by = "citizen" if by_citizen else "agent"
+        data = {"handoff_id": handoff_id, "outcome": outcome, "by": by}
+        await router.record("handoff_ended", cid, data)
+        if by_citizen and conv.get("agent_id", "").isdigit():
+            await self.console.notifier.notice(int(conv["agent_id"]), texts.CITIZEN_LEFT, cid)
         await self.console.notifier.conversation_changed(cid, "state")
         await self.console.notifier.queue_changed()
+        return True
 
     async def requeue(self, cid: str, note: str) -> bool:
         """Put a held conversation back at the front of its priority (its agent is gone)."""
