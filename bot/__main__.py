@@ -129,6 +129,8 @@ async def serve(app: web.Application, settings: Settings) -> int:
         except Exception as exc:  # every step logged its own failure; exit non-zero
             logger.error("stopping failed: %s", type(exc).__name__)
             code = 1
+        for sock in sockets:  # closed by their site already, unless the start-up failed
+            sock.close()
         # The watchdog stays armed until the process exits (asyncio.run still
         # cancels leftover tasks and joins its executor); it is a daemon thread.
     logger.info("front door stopped")
