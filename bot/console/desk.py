@@ -118,7 +118,9 @@ class Desk:
         except DeskError:
             raise
         except Exception as exc:
-            # Nothing was said to the citizen yet: undo, so that the entry stays queued.
+            # Only the state change can fail here (every later step of seat() is
+            # best effort): nothing was said to the citizen yet, so undo, and the
+            # entry stays queued.
             await self._undo_claim(handoff_id, user.username, token)
             log.error("claim of handoff %s failed: %s", handoff_id, type(exc).__name__)
             raise DeskError(503, "unavailable", CLAIM_FAILED) from exc
@@ -139,7 +141,12 @@ class Desk:
 
     async def seat(self, user: User, cid: str, handoff_id: str, *, claimed: bool = False) -> None:
         """Give the conversation to ``user`` (the claim key is theirs already;
-        ``claimed``: the SQL row is marked already)."""
+        ``claimed``: the SQL row is marked already).
+
+        Raises only before the state change. From the state change on the
+        conversation is the agent's and the citizen is greeted: the greeting,
+        the statistics event, the consoles' events and the queue refresh are
+        best effort (logged), never a reason to undo the claim."""
         if not claimed and not await self.console.handoffs.claim(int(handoff_id), user.username):
             log.warning("handoff %s was claimed in SQL already", handoff_id)
         fields = {
@@ -150,14 +157,21 @@ class Desk:
             "handoff_id": handoff_id,
         }
         await self.console.hub.router.set_state(cid, "with_agent", fields)
-        try:  # the conversation is the agent's now: a channel refusing the greeting changes nothing
+        # The conversation is the agent's now: nothing below may fail the claim.
+        try:  # a channel refusing the greeting changes nothing
             await self.console.hub.push(cid, [texts.agent_joined(user.display_name)])
         except Exception as exc:
             channel = cid.split(":", 1)[0]
             log.warning("greeting on %s not delivered: %s", channel, type(exc).__name__)
-        await self.console.hub.router.record("handoff_claimed", cid, {"handoff_id": handoff_id})
-        await self.console.notifier.claimed(cid, user.id, user.display_name)
-        await self.queue_changed()
+        try:
+            await self.console.hub.router.record("handoff_claimed", cid, {"handoff_id": handoff_id})
+            await self.console.notifier.claimed(cid, user.id, user.display_name)
+        except Exception as exc:  # the consoles resync at the next snapshot
+            log.warning("claim of handoff %s not announced: %s", handoff_id, type(exc).__name__)
+        try:
+            await self.queue_changed()
+        except Exception as exc:  # the sweep's next round tells the queue
+            log.warning("queue change after claim %s not sent: %s", handoff_id, type(exc).__name__)
 
     async def holder_conv(self, user: User, cid: str, *, supervisor_ok: bool) -> dict[str, str]:
         """The conversation's fields if ``user`` may act on it as its agent."""
