@@ -10,7 +10,7 @@ two allowances in the shared store, so the limits hold across replicas:
 - the client address where the channel knows it (the widget; WeChat and
   Telegram have none, their senders are accounts), at most
   ``HANDOFF_MAX_PER_ADDRESS`` per window. IPv6 addresses count per /64
-  network: one line usually holds a whole /64.
+  network (bot/netaddr.py): one line usually holds a whole /64.
 
 Windows are fixed slots of the injectable clock (``floor(now / window)``);
 a counter lives two windows in the store. Over either allowance the request
@@ -20,13 +20,13 @@ register a callback); the message itself is in the transcript like any other.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.messages import Button, InboundMessage, OutboundMessage
+from bot.netaddr import address_key
 from bot.store.base import SharedStore
 
 #: The front door's "register a callback" button (bot.console.texts.CALLBACK_BUTTON;
@@ -56,21 +56,6 @@ class Refusal:
         if emergency:
             text = EMERGENCY_ADVICE + text
         return OutboundMessage(text=text, buttons=(CALLBACK_BUTTON,), sender="system")
-
-
-def address_key(address: str | None) -> str | None:
-    """The counter's name for a client address: the address, or its /64 for IPv6."""
-    if not address:
-        return None
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64]
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)
 
 
 @dataclass

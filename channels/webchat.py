@@ -29,7 +29,9 @@ accepted and then refused with an error frame and a close code: at most
 ``WEBCHAT_SOCKETS_PER_SESSION`` (5) sockets per session and
 ``WEBCHAT_SOCKETS_PER_ADDRESS`` (100) per client address, on all replicas
 together (``too_many_connections``, close 4029); a socket opened over the
-session's frame limit is closed with 1008 (``rate_limited``).
+session's frame limit is closed with 1008 (``rate_limited``). Both per-address
+limits count an IPv6 client by its /64 network, like the handoff and sign-in
+limits (bot/netaddr.py): rotating through one's /64 gives no fresh allowance.
 
 WebSocket protocol (JSON text frames)
 -------------------------------------
@@ -83,6 +85,7 @@ from aiohttp import WSCloseCode, web
 from bot.config import Settings
 from bot.going_away import GoingAway
 from bot.messages import CITIZEN_LEFT, InboundMessage, OutboundMessage
+from bot.netaddr import address_key
 from bot.store.base import StoreUnavailable
 from channels.base import Channel
 from channels.webchat_auth import Session, TokenSigner, load_secret
@@ -176,7 +179,7 @@ class WebChatChannel(Channel):
                 if count > limits.frame_limit:
                     return _too_many(headers, left)
                 return _session_response(session.session_id, token, 200, headers)
-        address = request.remote or "unknown"
+        address = address_key(request.remote) or "unknown"
         count, left = await self._counter.hit("session", address, SESSION_WINDOW)
         if count > self._limits.sessions_per_minute:
             log.warning("web chat session refused: too many new sessions from one address")
@@ -236,7 +239,8 @@ class WebChatChannel(Channel):
             await _refuse(ws, "rate_limited", CLOSE_RATE_LIMITED)
             return ws
         try:
-            lease = await self._leases.acquire(sid, request.remote or "unknown", limits)
+            address = address_key(request.remote) or "unknown"
+            lease = await self._leases.acquire(sid, address, limits)
         except TooManySockets as exc:
             log.warning("web chat socket refused: too many sockets for one %s", exc)
             await _refuse(ws, "too_many_connections", CLOSE_TOO_MANY)

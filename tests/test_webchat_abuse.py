@@ -202,6 +202,38 @@ async def test_sockets_per_address_are_capped(
         await ws.close()
 
 
+def ipv6_client(n: int) -> dict[str, str]:
+    """A request from address ``n`` of one IPv6 /64, through the trusted proxy."""
+    return {"X-Forwarded-For": f"2001:db8:12:345:{n:x}::{n + 1:x}"}
+
+
+async def test_sockets_from_one_ipv6_network_share_the_address_cap(
+    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+) -> None:
+    """Review: the cap keyed on the raw address, so a client rotating through its
+    /64 (2**64 addresses of one line) escaped it; it counts per /64 now."""
+    app = front_door(
+        MemoryStore(), db, fake_rasa, webchat_sockets_per_address=3,
+        trusted_proxies=("127.0.0.1", "::1"),
+    )  # fmt: skip
+    client = await aiohttp_client(app)
+    sockets = []
+    for n in range(3):
+        token = (await new_session(client))["token"]
+        sockets.append(await client.ws_connect(WS, params={"token": token}, headers=ipv6_client(n)))
+    token = (await new_session(client))["token"]
+    extra = await client.ws_connect(WS, params={"token": token}, headers=ipv6_client(99))
+    error, code = await refused(extra)
+    assert (error["code"], code) == ("too_many_connections", 4029)
+    # another /64 is another line: not refused
+    other = {"X-Forwarded-For": "2001:db8:12:346::1"}
+    fine = await client.ws_connect(WS, params={"token": token}, headers=other)
+    await fine.send_json({"type": "ping"})
+    assert (await frames_until(fine, bool))[0] == {"type": "pong"}
+    for ws in [*sockets, fine]:
+        await ws.close()
+
+
 # --- rate limits --------------------------------------------------------------------
 
 
@@ -225,6 +257,25 @@ async def test_session_creation_is_rate_limited_per_address(
     # a citizen who already has a session keeps it
     again = await new_session(clients[0], made[0]["token"])
     assert again["status"] == 200 and again["session_id"] == made[0]["session_id"]
+
+
+async def test_session_creation_from_one_ipv6_network_is_rate_limited(
+    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+) -> None:
+    """Review: the per-address session limit keyed on the raw address, so every new
+    address of the client's /64 got a fresh allowance; the /64 shares one now."""
+    app = front_door(
+        MemoryStore(), db, fake_rasa, webchat_sessions_per_minute=3,
+        trusted_proxies=("127.0.0.1", "::1"),
+    )  # fmt: skip
+    client = await aiohttp_client(app)
+    for n in range(3):
+        resp = await client.post("/webchat/session", headers=ipv6_client(n))
+        assert resp.status == 201, await resp.text()
+    resp = await client.post("/webchat/session", headers=ipv6_client(3))
+    assert resp.status == 429
+    other = await client.post("/webchat/session", headers={"X-Forwarded-For": "2001:db8:99::1"})
+    assert other.status == 201
 
 
 async def test_ping_flood_gets_error_frames_then_the_socket_is_closed(

@@ -35,7 +35,7 @@ import math
 import secrets
 from dataclasses import dataclass, field
 
-from bot.handoff_limits import address_key
+from bot.netaddr import address_key
 from bot.store.base import SharedStore
 
 WINDOW = 15 * 60.0
