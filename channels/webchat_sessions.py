@@ -3,7 +3,8 @@
 A signed token (channels/webchat_auth.py) proves which session it belongs
 to; whether that session is still open is kept in the store hash
 ``webchat:session:<id>``: ``seen`` (the time of the citizen's last activity:
-the session's creation or a message) and ``ended`` (set by "结束会话").
+the session's creation or a message) and ``ended`` (set by "结束会话"; the
+one call that ended it holds ``webchat:session-ended:<id>``).
 A session is live while it has not ended and ``seen`` is at most
 ``WEBCHAT_IDLE_HOURS`` old. Any replica sees the same state, so a token copied
 from a shared device stops working everywhere once the session ends or idles
@@ -63,10 +64,18 @@ class SessionActivity:
         return now
 
     async def end(self, session_id: str) -> bool:
-        """End the session for good; true when it was live until now."""
+        """End the session for good; true for the one call that ended it while live.
+
+        Calls arriving together (a double click, two tabs, two replicas) may all
+        read the session as live before any writes ``ended``; the claim key
+        ``webchat:session-ended:<id>`` (SET NX) then picks the single one that
+        answers true, so the caller publishes the end event and tells the hub once.
+        """
         was_live = await self.alive(session_id)
         await self._store().hset(self._key(session_id), {"ended": self._stamp()}, ttl=self._ttl)
-        return was_live
+        if not was_live:
+            return False
+        return await self._store().claim(f"webchat:session-ended:{session_id}", self._ttl)
 
     def _stamp(self) -> str:
         return f"{self._clock():.3f}"

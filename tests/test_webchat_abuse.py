@@ -407,6 +407,40 @@ async def test_repeated_end_publishes_once(
     assert len(published) == 1
 
 
+async def test_concurrent_ends_publish_once(
+    aiohttp_client: Callable[..., Any],
+    db: FakeDatabase,
+    fake_rasa: FakeRasa,
+    stores: tuple[SharedStore, SharedStore],
+) -> None:
+    """Review: ``end`` read "alive" and then wrote "ended", so two 结束会话 arriving
+    together (a double click, two tabs, two replicas) both saw a live session and
+    both published the end event; one atomic claim picks the single publisher."""
+    clients = [await aiohttp_client(front_door(store, db, fake_rasa)) for store in stores]
+    token = (await new_session(clients[0]))["token"]
+    published: list[str] = []
+    for store in set(stores):
+        real, read = store.publish, store.hgetall
+
+        async def spy(channel: str, message: str, real: Any = real) -> int:
+            published.append(message)
+            return await real(channel, message)
+
+        async def slow_read(key: str, read: Any = read) -> dict[str, str]:
+            state = await read(key)
+            await asyncio.sleep(0.05)  # a busy store: the calls' reads overlap
+            return state  # type: ignore[no-any-return]
+
+        store.publish = spy  # type: ignore[method-assign]
+        store.hgetall = slow_read  # type: ignore[method-assign]
+    resps = await asyncio.gather(
+        *(clients[i % 2].post("/webchat/session/end", json={"token": token}) for i in range(6))
+    )
+    answers = [(await resp.json())["ended"] for resp in resps]
+    assert sorted(answers) == [False] * 5 + [True]
+    assert len(published) == 1
+
+
 # --- ending a session, idle expiry -----------------------------------------------------
 
 
