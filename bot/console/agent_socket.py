@@ -21,7 +21,8 @@ Every replica subscribes once to the hub's ``agents`` channel and to
 ``console:events`` and forwards to its own sockets, so a citizen's message
 reaches the holding agent's browsers wherever they are connected.
 
-The socket's session is re-checked before each frame it acts on, every
+The socket's session is re-checked (read, never renewed: only the agent's
+own HTTP requests renew its idle timeout) before each frame it acts on, every
 ``CONSOLE_SOCKET_RECHECK`` seconds (30), and at once when a
 ``sessions_ended`` event names its user: when the session has ended (signed
 out, past its lifetime, password or role changed, user deactivated) the
@@ -112,7 +113,9 @@ class AgentSockets:
         """True while the seat's session lives; else tell the browser and close."""
         if seat.app is None or seat.ws.closed:
             return not seat.ws.closed
-        found = await session_user(seat.app, seat.session_id)
+        # A read, not a renewal: the re-check and the browser's heartbeats must
+        # not keep an unattended tab's session alive past the idle limit.
+        found = await session_user(seat.app, seat.session_id, renew=False)
         if found is not None and found[1].role in SOCKET_ROLES:
             return True
         self.seats.discard(seat)

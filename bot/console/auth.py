@@ -72,13 +72,16 @@ _SESSION = "console_session"
 _USER = "console_user"
 
 
-async def session_user(app: web.Application, session_id: str | None) -> tuple[Session, User] | None:
+async def session_user(
+    app: web.Application, session_id: str | None, *, renew: bool = True
+) -> tuple[Session, User] | None:
     """The live session named by ``session_id`` and its user, or None: no such
     session, past its lifetime, user inactive, or its epoch is not the
     user's (password, role or active flag changed since; the session is then
-    deleted). The console WebSocket re-checks its session with this."""
+    deleted). ``renew``: restart the idle timeout (the agent's own request).
+    The console WebSocket re-checks its session with this, ``renew=False``."""
     sessions = app[SESSIONS_KEY]
-    session = await sessions.get(session_id)
+    session = await sessions.get(session_id, renew=renew)
     if session is None:
         return None
     user = await app[USERS_KEY].get(session.user_id)

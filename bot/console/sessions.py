@@ -1,8 +1,11 @@
 """Console sessions in the shared store, so any replica accepts any session.
 
 The cookie holds a random session id; the store key is its SHA-256, so a
-copy of the store does not hand out valid cookies. Each use renews the idle
-timeout (``ttl``, 8 h by default, ``CONSOLE_SESSION_IDLE``); a session ends
+copy of the store does not hand out valid cookies. Each of the agent's own
+requests renews the idle timeout (``ttl``, 8 h by default,
+``CONSOLE_SESSION_IDLE``); the console socket's re-checks and the browser's
+automatic heartbeats read it with ``renew=False``, so a tab left open still
+reaches the idle limit. A session ends
 at the latest ``max_age`` after the sign-in (12 h, ``CONSOLE_SESSION_MAX_AGE``)
 however busy it is. A session also carries its user's ``session_epoch`` at
 sign-in: raising the epoch (password, role or active flag changed) ends all
@@ -80,8 +83,11 @@ class SessionStore:
         await self._store.set(_key(session.id), json.dumps(data), self._expiry(session.created_at))
         return session
 
-    async def get(self, session_id: str | None) -> Session | None:
-        """The live session, or None (unknown, idle too long, or too old)."""
+    async def get(self, session_id: str | None, *, renew: bool = True) -> Session | None:
+        """The live session, or None (unknown, idle too long, or too old).
+
+        ``renew``: restart its idle timeout (an agent's own request); False for
+        reads the browser makes by itself (the socket's re-checks)."""
         if not _plausible(session_id):
             return None
         assert session_id is not None
@@ -103,7 +109,8 @@ class SessionStore:
         if left <= 0:  # past its absolute lifetime
             await self._store.delete(_key(session_id))
             return None
-        await self._store.expire(_key(session_id), left)
+        if renew:
+            await self._store.expire(_key(session_id), left)
         return session
 
     async def delete(self, session_id: str | None) -> None:
