@@ -8,6 +8,7 @@ unset is simply not enabled).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -17,6 +18,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HOTLINE_VAR_DIR", ROOT / "var"))
+
+log = logging.getLogger(__name__)
 
 
 class Secret(str):
@@ -97,12 +100,18 @@ def parse_rest_tokens(raw: str | None) -> tuple[RestToken, ...]:
 
 def internal_secret(name: str, filename: str) -> Secret:
     """A secret shared by our own processes: ``name`` from the environment, else
-    the file ``var/<filename>``, generated once (mode 0600, O_EXCL: two
-    processes starting together read the same value)."""
+    the file ``var/<filename>`` (:func:`secret_file`)."""
     value = _env(name)
     if value:
         return Secret(value)
-    path = VAR_DIR / filename
+    return secret_file(VAR_DIR / filename, name)
+
+
+def secret_file(path: Path, name: str) -> Secret:
+    """The secret in ``path``, generated once when missing: created with mode 0600
+    by ``os.open`` itself (never widened by a chmod) and O_EXCL, so two processes
+    starting together read the same value. ``name`` is the variable that would
+    replace it (named in the warning when the file is generated)."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -112,6 +121,9 @@ def internal_secret(name: str, filename: str) -> Secret:
         else:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(32) + "\n")
+            log.warning(
+                "%s is not set: generated %s; set the same %s on every machine", name, path, name
+            )
     for _ in range(50):  # its creator may still be writing it
         text = path.read_text().strip()
         if text:

@@ -15,14 +15,14 @@ import base64
 import hashlib
 import hmac
 import logging
-import os
 import re
 import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.config import VAR_DIR, Secret
+from bot import config
+from bot.config import Secret
 
 log = logging.getLogger(__name__)
 
@@ -80,42 +80,12 @@ class TokenSigner:
 
 
 def load_secret(value: str | None = None, path: Path | None = None) -> Secret:
-    """``value`` (Settings ``webchat_secret``, ``WEBCHAT_SECRET``), else the shared file.
-
-    The file (``var/webchat.secret`` by default) is created once with mode
-    0600 from the start (``os.open`` with ``O_EXCL``), never widened by a chmod.
+    """``value`` (Settings ``webchat_secret``, ``WEBCHAT_SECRET``), else the file
+    ``var/webchat.secret`` (or ``path``), generated once like the other internal
+    secrets (:func:`bot.config.secret_file`: mode 0600 from the start, O_EXCL).
     """
     if value:
         if len(value) < MIN_SECRET_LENGTH:
             log.warning("WEBCHAT_SECRET is shorter than %d characters", MIN_SECRET_LENGTH)
         return Secret(value)
-    return Secret(_file_secret(path or VAR_DIR / "webchat.secret"))
-
-
-def _file_secret(path: Path) -> str:
-    """Read the generated secret, creating it exactly once (O_EXCL) if missing."""
-    try:
-        return _read_secret(path)
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return _read_secret(path)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    log.warning(
-        "WEBCHAT_SECRET is not set: generated %s; set the same WEBCHAT_SECRET on every replica",
-        path,
-    )
-    return _read_secret(path)
-
-
-def _read_secret(path: Path) -> str:
-    for _ in range(50):  # the creator may still be writing it
-        value = path.read_text().strip()
-        if value:
-            return value
-        time.sleep(0.01)
-    raise RuntimeError(f"{path} is empty; delete it or set WEBCHAT_SECRET")
+    return config.secret_file(path or config.VAR_DIR / "webchat.secret", "WEBCHAT_SECRET")

@@ -558,6 +558,31 @@ def test_generated_secret_is_private_even_with_a_permissive_umask(
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
+async def test_generated_widget_secret_is_made_like_the_other_internal_secrets(
+    aiohttp_client: Callable[..., Any],
+    db: FakeDatabase,
+    fake_rasa: FakeRasa,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Review: the widget had its own copy of bot.config.internal_secret (and of
+    where var/ is); it now uses that one: generated once into the var directory
+    with the other secrets, 0600, and the widget's tokens are signed with it."""
+    from bot import config
+    from channels.webchat_auth import TokenSigner
+
+    monkeypatch.setattr(config, "VAR_DIR", tmp_path)
+    monkeypatch.delenv("WEBCHAT_SECRET", raising=False)
+    settings = Settings(rasa_url=fake_rasa.url, rasa_timeout=2.0)
+    app = create_app(settings, store=MemoryStore(), db=db, rasa=RasaClient(fake_rasa.url, 2.0))  # type: ignore[arg-type]
+    client = await aiohttp_client(app)
+    token = (await new_session(client))["token"]
+    path = tmp_path / "webchat.secret"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert TokenSigner(path.read_text().strip()).verify(token) is not None
+    assert config.internal_secret("WEBCHAT_SECRET", "webchat.secret") == path.read_text().strip()
+
+
 # --- settings -------------------------------------------------------------------------------
 
 
