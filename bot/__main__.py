@@ -71,7 +71,7 @@ def main() -> None:
     loop_name = choose_event_loop(os.environ.get("EVENT_LOOP"))
     logger.info("front door listening on %s:%s (%s)", settings.host, settings.port, loop_name)
     code = asyncio.run(serve(create_app(settings), settings))
-    code = max(code, _join_threads(THREAD_JOIN_TIMEOUT))
+    _join_threads(THREAD_JOIN_TIMEOUT)  # a thread left behind ends the process with 1
     if code:
         raise SystemExit(code)
 
@@ -160,8 +160,9 @@ def listening_sockets(host: str, port: int) -> list[socket.socket]:
     return sockets
 
 
-def _join_threads(timeout: float) -> int:
-    """Wait a little for worker threads (database drivers) to end; 1 when one is left.
+def _join_threads(timeout: float) -> None:
+    """Wait a little for worker threads (database drivers) to end; when one is
+    still running, name it and exit with 1 at once (``os._exit``).
 
     A thread left behind would keep the interpreter from exiting for ever
     (threading._shutdown joins every non-daemon thread)."""
@@ -175,7 +176,7 @@ def _join_threads(timeout: float) -> int:
         if t is not threading.main_thread() and not t.daemon and t.is_alive()
     ]  # fmt: skip
     if not left:
-        return 0
+        return
     logger.error("threads still running after the stop: %s; exiting anyway", ", ".join(left))
     logging.shutdown()
     os._exit(1)

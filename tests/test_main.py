@@ -126,3 +126,37 @@ async def test_front_door_process_answers(
             proc.kill()
             await proc.wait()
     assert proc.returncode == 0, log.read_text()
+
+
+def test_a_thread_left_behind_ends_the_process_with_1(tmp_path: Path) -> None:
+    """A worker thread that outlives the stop would keep the interpreter waiting for
+    ever (threading._shutdown); the front door names it and exits 1 within the
+    join bound. Here the start fails (the port is taken) with such a thread running."""
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
+    env |= {
+        "HOST": "127.0.0.1",
+        "PORT": str(taken.getsockname()[1]),
+        "HOTLINE_VAR_DIR": str(tmp_path),
+        "WEBCHAT_SECRET": "s" * 48,
+    }
+    stuck = (
+        "import runpy, threading; "
+        "threading.Thread(target=threading.Event().wait, name='stuck-worker').start(); "
+        "runpy.run_module('bot', run_name='__main__')"
+    )
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", stuck], cwd=ROOT, env=env, capture_output=True, timeout=30
+        )
+    finally:
+        taken.close()
+    output = done.stderr.decode() + done.stdout.decode()
+    assert done.returncode == 1, output
+    assert "threads still running after the stop: stuck-worker" in output
+    assert time.monotonic() - started < entry.THREAD_JOIN_TIMEOUT + 15
