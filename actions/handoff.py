@@ -41,10 +41,13 @@ SUMMARY_SLOTS = (
 def handoff_reason(tracker: Tracker) -> tuple[str, str]:
     """(reason, priority) for the queue.
 
-    ``emergency`` (first place in the queue, bot.hub_routing.handoff_score):
-    the emergency intent, or words of danger in the citizen's last few
-    messages (the ones that get the 119/120/110 advice). ``angry`` is urgent
-    too but earns only a bounded head start; the rest are normal.
+    ``emergency``: the emergency intent, or words of danger in the citizen's
+    last few messages (the ones that get the 119/120/110 advice at once, in
+    the same turn). In the queue it earns a bounded head start
+    (``HANDOFF_EMERGENCY_HEAD_START``, 10 minutes; bot.hub_routing.handoff_score):
+    ahead of citizens who asked up to that long before, never ahead of one
+    who has waited longer. ``angry`` is urgent with a smaller head start
+    (``HANDOFF_URGENT_HEAD_START``, 2 minutes); the rest are normal.
     """
     intent = latest_intent(tracker)
     if intent == "emergency" or any(sounds_like_danger(t) for t in _recent_texts(tracker)):

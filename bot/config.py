@@ -191,13 +191,15 @@ class Settings:
     # CIDR networks; empty: none, request.remote is the TCP peer). bot/proxy.py.
     trusted_proxies: tuple[str, ...] = ()
     # The human handoff under abuse (bot/handoff_limits.py, bot/console/queue.py):
-    # requests per sender and per client address in one window; the head start
-    # an "urgent" (angry) request gets over normal ones (emergencies go first);
+    # requests per sender and per client address in one window; the head starts
+    # an "urgent" (angry) request and an emergency get over normal ones (both
+    # bounded: never ahead of who has waited longer, bot.hub_routing.handoff_score);
     # at most one position notice per citizen per interval; the console's page.
     handoff_rate_window: float = 600.0
     handoff_max_per_sender: int = 3
     handoff_max_per_address: int = 10
     handoff_urgent_head_start: float = 120.0
+    handoff_emergency_head_start: float = 600.0
     handoff_notice_interval: float = 30.0
     console_queue_page: int = 50
     # Trusted REST integrations (REST_TOKENS); empty: the REST channel is off.
@@ -274,6 +276,7 @@ def load_settings() -> Settings:
         handoff_max_per_sender=_count("HANDOFF_MAX_PER_SENDER", 3),
         handoff_max_per_address=_count("HANDOFF_MAX_PER_ADDRESS", 10),
         handoff_urgent_head_start=_positive("HANDOFF_URGENT_HEAD_START", 120.0, zero_ok=True),
+        handoff_emergency_head_start=_positive("HANDOFF_EMERGENCY_HEAD_START", 600.0, zero_ok=True),
         handoff_notice_interval=_positive("HANDOFF_NOTICE_INTERVAL", 30.0),
         console_queue_page=_count("CONSOLE_QUEUE_PAGE", 50),
         console_session_idle=_positive("CONSOLE_SESSION_IDLE", 8 * 3600.0),

@@ -51,25 +51,39 @@ def conv_key(conversation_id: str) -> str:
     return f"conv:{conversation_id}"
 
 
-#: Queue bands: emergencies before everyone else (scores below this).
+#: Added to every score: entries queued by an older release (emergencies at
+#: their bare arrival time) stay ahead of the new ones until they are served.
 _BAND = 1e10
 
 
-def handoff_score(priority: str, at: float, reason: str = "", head_start: float = 0.0) -> float:
+def handoff_score(
+    priority: str,
+    at: float,
+    reason: str = "",
+    head_start: float = 0.0,
+    emergency_head_start: float = 0.0,
+) -> float:
     """Queue order (ZRANGE ascending), fair to citizens who have waited.
 
-    - Emergencies first: ``reason == "emergency"``, the action server's
-      emergency intent (the one that also gives the 119/120/110 advice); among
-      themselves, oldest first.
-    - Everyone else in order of arrival, except that ``urgent`` and ``high``
-      requests (an angry citizen) count as ``head_start`` seconds older
-      (``HANDOFF_URGENT_HEAD_START``, two minutes by default): ahead of who
-      asked shortly before them, never ahead of who has waited longer than
-      that. An angry word alone no longer jumps the whole queue.
+    Everyone in order of arrival, except that some requests count as older
+    than they are, by a bounded head start: ahead of who asked shortly before
+    them, never ahead of who has waited longer than that.
+
+    - Emergencies (``reason == "emergency"``: the emergency intent or words of
+      danger, actions/handoff.py) count ``emergency_head_start`` seconds
+      older (``HANDOFF_EMERGENCY_HEAD_START``, ten minutes by default). The
+      citizen already got the 110/119/120 advice at once, in the same turn;
+      the queue is for what an agent can do, and a danger word typed by
+      anyone must not put them past citizens who have waited longer.
+    - ``urgent`` and ``high`` requests (an angry citizen) count ``head_start``
+      seconds older (``HANDOFF_URGENT_HEAD_START``, two minutes by default).
     """
     if reason == "emergency":
-        return at
-    lead = head_start if _PRIORITY_RANK.get(priority, 2) < _PRIORITY_RANK["normal"] else 0.0
+        lead = emergency_head_start
+    elif _PRIORITY_RANK.get(priority, 2) < _PRIORITY_RANK["normal"]:
+        lead = head_start
+    else:
+        lead = 0.0
     return _BAND + at - lead
 
 
@@ -176,6 +190,7 @@ class Router:
         #: Injectable (tests): queue times, head starts and rate-limit windows.
         self.clock: Callable[[], float] = time.time
         self.head_start = settings.handoff_urgent_head_start
+        self.emergency_head_start = settings.handoff_emergency_head_start
         self.limiter = HandoffLimiter(
             store,
             window=settings.handoff_rate_window,
@@ -186,6 +201,12 @@ class Router:
         self._background: set[asyncio.Task[None]] = set()
         self._batch: list[EventItem] = []
         self._batch_timer: asyncio.TimerHandle | None = None
+
+    def score(self, priority: str, queued_at: float, reason: str) -> float:
+        """A queue entry's place (:func:`handoff_score` with this replica's head starts)."""
+        return handoff_score(
+            priority, queued_at, reason, self.head_start, self.emergency_head_start
+        )
 
     async def state(self, conversation_id: str) -> str:
         return await self.store.hget(conv_key(conversation_id), "state") or "bot"
@@ -285,7 +306,7 @@ class Router:
             "queued_at": f"{now:.3f}",
         }
         await self.set_state(cid, "queued", extra)
-        score = handoff_score(priority, now, reason, self.head_start)
+        score = self.score(priority, now, reason)
         await self.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=QUEUE_TTL)
         note = {
             "type": "handoff",

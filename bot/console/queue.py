@@ -1,7 +1,7 @@
 """The handoff queue as agents and citizens see it.
 
-Order is the hub's sorted set ``handoff:queue``: emergencies first, then by
-arrival with a bounded head start for urgent requests
+Order is the hub's sorted set ``handoff:queue``: by arrival, with a bounded
+head start for emergencies (10 minutes) and for urgent requests (2 minutes)
 (:func:`bot.hub_routing.handoff_score` says exactly how). Agents see it a
 page at a time (:func:`queue_page`: one page and the total), so a flood of
 entries cannot stall the console.
@@ -50,7 +50,8 @@ def claim_key(handoff_id: str) -> str:
 
 
 def front_score(priority: str, first_queued_at: float, reason: str = "") -> float:
-    """Back into the queue ahead of everyone else of its band (emergency or not)."""
+    """Back into the queue (its agent is gone) ahead of everyone who was never
+    served, emergencies included; among such entries, by first arrival."""
     return handoff_score(priority, first_queued_at - 1e9, reason)
 
 

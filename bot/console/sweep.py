@@ -33,7 +33,7 @@ from bot.console.context import Console
 from bot.console.desk import CLAIM_STALE, CLAIM_TTL, SYSTEM_CLAIM, Desk
 from bot.console.queue import claim_key, parse_summary
 from bot.console.records import Handoff
-from bot.hub_routing import CONV_TTL, HANDOFF_QUEUE, conv_key, handoff_score
+from bot.hub_routing import CONV_TTL, HANDOFF_QUEUE, conv_key
 from bot.store.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -132,9 +132,7 @@ class Sweeper:
             report.restored.append(cid)
         if await self.console.store.zscore(HANDOFF_QUEUE, cid) is None:
             router = self.console.hub.router
-            score = handoff_score(
-                row.priority, row.queued_at.timestamp(), row.reason, router.head_start
-            )
+            score = router.score(row.priority, row.queued_at.timestamp(), row.reason)
             await self.console.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=CONV_TTL)
             await self.console.notifier.queue_changed()
 

@@ -64,8 +64,8 @@ async def test_summary_masks_numbers_in_slots_and_last_messages() -> None:
 
 
 async def test_words_of_danger_make_an_emergency_handoff_whatever_the_intent() -> None:
-    # The model heard "a person, please"; the words say fire: it keeps first
-    # place in the queue (bot.hub_routing.handoff_score), an angry word would not.
+    # The model heard "a person, please"; the words say fire: it gets the
+    # emergency head start in the queue (bot.hub_routing.handoff_score).
     dispatcher = CollectingDispatcher()
     t = tracker(parse_data("楼下着火了，快转人工", "request_human"))
     await ActionHandoff().run(dispatcher, t, DOMAIN)
