@@ -3,9 +3,9 @@
 The signal is a custom message ``{"handoff": {...}}``; the front door's hub
 hides it from the citizen and queues the conversation for an agent. It carries
 a short summary so the agent can pick up without the citizen repeating
-themselves. Every number in it is masked (bot.privacy.mask_text): the
-summary is stored in the handoffs table and shown in the queue; an agent who
-needs the full number opens it on the ticket (an audited read).
+themselves. Its numbers are masked once, where it enters the front door
+(bot/hub_routing.py ``Router._request_handoff``), before any store keeps it;
+an agent who needs the full number opens it on the ticket (an audited read).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from actions._runtime import (
     sounds_like_danger,
 )
 from actions.complaints import shown_phone
-from bot.privacy import mask_text, mask_value
 
 SUMMARY_SLOTS = (
     "complaint_type",
@@ -82,14 +81,20 @@ def _recent_intent(tracker: Tracker, name: str, turns: int = 3) -> bool:
 
 
 def conversation_summary(tracker: Tracker, limit: int = 5) -> dict[str, Any]:
-    """Intent, filled slots and the last citizen messages, for the agent."""
+    """Intent, filled slots and the last citizen messages, for the agent.
+
+    Not masked here: the front door masks the summary once, on its way in,
+    before its store or SQL keeps it (bot/hub_routing.py); Rasa's stored
+    tracker masks the event holding it (hotline_rasa/tracker_store.py). The
+    phone slot, kept encrypted, is shown as the agent sees it (masked).
+    """
     slots = {}
     for slot in SUMMARY_SLOTS:
         value = tracker.get_slot(slot)
         if value is not None:
-            slots[slot] = shown_phone(value) if slot == "contact_phone" else mask_value(value)
+            slots[slot] = shown_phone(value) if slot == "contact_phone" else value
     texts = [
-        mask_text(str(e.get("text")))
+        str(e.get("text"))
         for e in tracker.events
         if e.get("event") == "user" and e.get("text") and not str(e.get("text")).startswith("/")
     ]

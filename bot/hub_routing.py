@@ -295,7 +295,11 @@ class Router:
             await self.record("handoff_refused", cid, data)
             return refused.message(emergency=reason == "emergency")
         summary = handoff.get("summary") if isinstance(handoff.get("summary"), dict) else {}
-        summary = mask_value(summary)  # kept in the store and SQL: no plaintext numbers
+        # The one place the summary is masked: everything that keeps it comes
+        # after (the conversation hash here, the agents' channel, the handoffs
+        # table through bot/console/citizen.py, and their copies on a requeue
+        # or the sweep's repairs); the action server sends it as the citizen typed it.
+        summary = mask_value(summary)
         now = self.clock()
         extra = {
             "channel": msg.channel,

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from bot.db.models import LOCAL_TZ
 from bot.db.schema import handoff_notes, handoffs
-from bot.privacy import mask_text, mask_value
+from bot.privacy import mask_text
 
 if TYPE_CHECKING:
     from bot.db.database import Database
@@ -104,7 +104,9 @@ class HandoffRepo:
     ) -> int:
         values = {
             "conversation_id": conversation_id, "channel": channel, "reason": reason[:200],
-            "priority": priority, "summary": mask_value(summary),  # numbers masked at rest
+            # masked already: it comes from the front door, which masks it on
+            # its way in (bot/hub_routing.py Router._request_handoff)
+            "priority": priority, "summary": summary,
             "queued_at": queued_at or self.now(),
         }  # fmt: skip
         async with self._db.write() as conn:
