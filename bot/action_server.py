@@ -9,9 +9,10 @@ additions go through Sanic's supported hooks:
   ``Authorization: Bearer <ACTION_SERVER_TOKEN>`` (Rasa sends it: the
   ``headers`` of ``action_endpoint`` in endpoints.yml). A missing or wrong
   token is answered 401 before the action runs, and logged with the path
-  and the caller's address (never the token). Tokens are compared in
-  constant time. Without it any local process could run actions as any
-  citizen (create tickets, read a ticket's status, trigger handoffs).
+  and the caller's address (never the token). The token is compared in
+  constant time (bot/bearer.py). Without it any local process could run
+  actions as any citizen (create tickets, read a ticket's status, trigger
+  handoffs).
 - ``GRACEFUL_SHUTDOWN_TIMEOUT``: on SIGTERM (or SIGINT) Sanic stops
   accepting connections, lets the requests in flight finish for at most
   ``ACTION_SERVER_SHUTDOWN_GRACE`` seconds (default 10), aborts what is
@@ -24,7 +25,6 @@ reads as well, so one machine needs no configuration.
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Sequence
 
@@ -37,19 +37,12 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.bearer import bearer_match
 from bot.config import load_settings
 
 logger = logging.getLogger("bot.action_server")
 
 OPEN_PATHS = frozenset({"/health"})
-
-
-def token_matches(header: str | None, token: str) -> bool:
-    """``Authorization: Bearer <token>``, compared in constant time."""
-    scheme, _, given = (header or "").partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode())
 
 
 def create_app(
@@ -70,7 +63,7 @@ def create_app(
     async def require_token(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS and request.method == "GET":
             return None
-        if token_matches(request.headers.get("Authorization"), token):
+        if bearer_match(request.headers.get("Authorization"), (token,), str) is not None:
             return None
         logger.warning(
             "refused %s %s from %s: missing or wrong token",

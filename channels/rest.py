@@ -2,8 +2,9 @@
 integrations only (the city's app back end, tests, load tools).
 
 On only when ``REST_TOKENS`` is set (without it the path is 404). Every
-request carries ``Authorization: Bearer <token>``; a missing or wrong token
-is 401 before the body is read, and nothing is recorded. Senders are
+request carries ``Authorization: Bearer <token>`` (checked by bot/bearer.py,
+in constant time against every token); a missing or wrong token is 401
+before the body is read, and nothing is recorded. Senders are
 namespaced per token: the conversation is ``rest:<token name>:<sender>``
 (a bare token's name is a short hash of it), so two integrations never reach
 each other's conversations or waiting messages; replies still carry the
@@ -33,7 +34,6 @@ recorded, so the client may resend). Rasa down, too slow or erroring gets
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 import logging
 import re
@@ -43,7 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.config import RestToken, Settings
+from bot.bearer import bearer_match
+from bot.config import Settings
 from bot.db.crypto import DataKeyError
 from bot.messages import InboundMessage, OutboundMessage
 from bot.store.base import StoreUnavailable
@@ -105,23 +106,6 @@ def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def authenticate(header: str | None, tokens: Sequence[RestToken]) -> RestToken | None:
-    """The integration whose token ``Authorization: Bearer <token>`` carries.
-
-    Every configured token is compared in constant time (``hmac.compare_digest``
-    on bytes), so the answer's timing does not tell how much of a guess was right.
-    """
-    scheme, _, given = (header or "").partition(" ")
-    if scheme.lower() != "bearer" or not given:
-        return None
-    given_bytes = given.strip().encode("utf-8", "replace")
-    found: RestToken | None = None
-    for entry in tokens:
-        if hmac.compare_digest(given_bytes, entry.token.encode()):
-            found = entry
-    return found
-
-
 class RestChannel(Channel):
     """Rasa's REST input channel, in front of the hub."""
 
@@ -136,7 +120,8 @@ class RestChannel(Channel):
 
     async def webhook(self, request: web.Request) -> web.Response:
         """One message in, the replies out (waits for Rasa)."""
-        client = authenticate(request.headers.get("Authorization"), self.settings.rest_tokens)
+        header = request.headers.get("Authorization")
+        client = bearer_match(header, self.settings.rest_tokens, lambda entry: entry.token)
         if client is None:
             logger.warning("rest: request without a valid token refused")
             return web.json_response(

@@ -9,8 +9,8 @@
 ``GET  /api/v1/openapi.json``               the OpenAPI 3 description (docs/openapi.yaml)
 
 Every request but the description carries ``Authorization: Bearer <token>``
-with a token of ``CASE_API_TOKENS``; the token is checked (constant time,
-against every configured token) before the body is read. Errors are
+with a token of ``CASE_API_TOKENS``; the token is checked (bot/bearer.py: constant
+time, against every configured token) before the body is read. Errors are
 ``{"error": "..."}`` with 400 (bad input), 401 (token), 403 (not allowed for
 this token), 404 (unknown ticket, or another department's ticket for a
 department-bound token), 409 (invalid transition; stale ``version``, with
@@ -26,7 +26,6 @@ masked and not audited.
 from __future__ import annotations
 
 import functools
-import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -35,9 +34,9 @@ import yaml
 from aiohttp import web
 
 from bot import config
+from bot.bearer import bearer_match
 from bot.db.models import Ticket
 from bot.tickets.access import Principal, detail, summary
-from bot.tickets.config import ApiClient
 from bot.tickets.context import context
 from bot.tickets.errors import BadInput, TicketError
 from bot.tickets.http import json_ok, read_json
@@ -52,27 +51,11 @@ CONTACT_FIELDS = ("contact_name", "contact_phone", "id_number")
 ApiHandler = Callable[[web.Request, Principal], Awaitable[web.StreamResponse]]
 
 
-def find_client(header: str, clients: list[ApiClient]) -> ApiClient | None:
-    """The client whose token the ``Authorization`` header carries, or None.
-
-    Every configured token is compared (``hmac.compare_digest``), so the time
-    taken does not tell which one came closest.
-    """
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    given = token.strip().encode()
-    found = None
-    for client in clients:
-        if hmac.compare_digest(given, client.token.encode()):
-            found = client
-    return found
-
-
 def authenticated(handler: ApiHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     @functools.wraps(handler)
     async def guarded(request: web.Request) -> web.StreamResponse:
-        client = find_client(request.headers.get("Authorization", ""), context(request).api_clients)
+        header = request.headers.get("Authorization")
+        client = bearer_match(header, context(request).api_clients, lambda entry: entry.token)
         if client is None:
             return web.json_response(
                 {"error": "missing or wrong bearer token", "message": UNAUTHORIZED_ZH},

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.bearer import bearer_match
 from bot.db import Database
-from bot.tickets.api import find_client
 from bot.tickets.config import parse_tokens
 from tests.tickets.conftest import (
     CASE_TOKEN,
@@ -42,6 +42,27 @@ async def test_every_route_needs_the_bearer_token(
             assert "error" in await resp.json()
     fresh = await ticket_db.tickets.get(ticket.number)
     assert fresh is not None and fresh.version == ticket.version
+
+
+async def test_a_token_that_is_not_utf8_is_401_not_500(front_door: TestClient) -> None:
+    """Review: the case-system API had its own bearer check, which encoded the token
+    strictly and answered 500 to an ``Authorization`` header that is not UTF-8; the
+    front door's one check (bot/bearer.py) answers the API's usual 401."""
+    import asyncio
+
+    reader, writer = await asyncio.open_connection(front_door.host, front_door.port)
+    writer.write(
+        b"GET /api/v1/tickets HTTP/1.1\r\nHost: hotline\r\n"
+        b"Authorization: Bearer \xff\xfe" + CASE_TOKEN.encode() + b"\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 401 "), answer
+    assert b'WWW-Authenticate: Bearer realm="hotline-tickets"' in head
+    assert b'"error"' in body
 
 
 async def test_list_filters_and_pagination(front_door: TestClient, make_ticket: MakeTicket) -> None:
@@ -204,7 +225,11 @@ def test_token_parsing() -> None:
     with pytest.raises(ValueError, match="expected"):
         parse_tokens("a:b:c:d", [])
     assert parse_tokens(None, []) == []
-    assert find_client("Bearer b-token-0123456789abc", clients) is clients[1]
-    assert find_client("bearer  b-token-0123456789abc", clients) is clients[1]
-    assert find_client("Bearer b-token-0123456789abd", clients) is None
-    assert find_client("", clients) is None
+
+    def find(header: str) -> object:
+        return bearer_match(header, clients, lambda client: client.token)
+
+    assert find("Bearer b-token-0123456789abc") is clients[1]
+    assert find("bearer  b-token-0123456789abc") is clients[1]
+    assert find("Bearer b-token-0123456789abd") is None
+    assert find("") is None
