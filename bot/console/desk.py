@@ -335,7 +335,8 @@ class Desk:
         return True
 
     async def queue_changed(self) -> None:
-        """Tell the consoles, then the queued citizens whose place moved (batched)."""
+        """Tell the consoles; the queued citizens whose place moved are told by a
+        background round (batched, one task per replica: never inside the request)."""
         self.estimator.forget()
         await self.console.notifier.queue_changed()
-        await self.notices.tell()
+        self.notices.soon()

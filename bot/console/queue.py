@@ -15,6 +15,7 @@ number of agents online, and says so honestly when there is no data.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -24,6 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from bot.aio import cancel_and_wait
 from bot.console import texts
 from bot.console.context import Console
 from bot.hub_routing import HANDOFF_QUEUE, handoff_score
@@ -170,6 +172,10 @@ class PositionNotices:
     clock, so across replicas at most one round runs per interval; a queue
     change triggers a round (usually a no-op), and the console's sweep runs
     one each time too, so a notice held back is sent within an interval.
+
+    A queue change asks for a round with :meth:`soon`: one background task
+    per replica runs it (changes during a round ask for one more, coalesced),
+    so the agent's claim and the citizen's own turn never wait for the pushes.
     """
 
     def __init__(
@@ -183,6 +189,35 @@ class PositionNotices:
         self.estimator = estimator
         self.interval = interval
         self.clock = clock
+        self._round: asyncio.Task[None] | None = None
+        self._again = False
+
+    def soon(self) -> None:
+        """A round in the background, now (or once more after the one running)."""
+        if self._round is not None and not self._round.done():
+            self._again = True
+            return
+        self._round = asyncio.create_task(self._rounds(), name="handoff-notices")
+
+    async def _rounds(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.tell()
+            except Exception as exc:  # the sweep's round catches up
+                log.warning("place notice round failed: %s", type(exc).__name__)
+            if not self._again:
+                return
+
+    async def settled(self) -> None:
+        """Until the background round (and any asked for meanwhile) is done (tests)."""
+        while self._round is not None and not self._round.done():
+            await asyncio.wait({self._round})
+
+    async def stop(self) -> None:
+        """End the background round (shutdown)."""
+        if self._round is not None:
+            await cancel_and_wait([self._round])
 
     async def record(self, cid: str, position: int) -> None:
         """``cid`` was just told ``position`` (on joining the queue)."""

@@ -76,4 +76,5 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     yield
     runtime.sweeper.stopped = True
     await bounded_step("console sweep", lambda: cancel_and_wait([sweep]), STEP_TIMEOUT)
+    await bounded_step("place notices", runtime.desk.notices.stop, STEP_TIMEOUT)
     await bounded_step("console sockets", runtime.sockets.stop, STEP_TIMEOUT)

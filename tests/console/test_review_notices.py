@@ -1,9 +1,10 @@
 """Review: a place notice that one citizen's channel refuses changes nothing else.
 
-A notice round runs inside an agent's claim (the queue changed). When the
-channel of another queued citizen refuses the notice (e.g. WeChat's
-customer-service message limit), the claim must still hold, and the other
-citizens of the round must still be told.
+An agent's claim (the queue changed) starts a notice round (in the
+background, tests/console/test_review_notice_rounds.py). When the channel of
+another queued citizen refuses the notice (e.g. WeChat's customer-service
+message limit), the claim must still hold, and the other citizens of the
+round must still be told.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tests.console.conftest import (
     connect,
     console_of,
     hub_of,
+    runtime_of,
     said_to,
 )
 from tests.console.test_handoff_abuse import Clock, say, use_clock
@@ -51,6 +53,7 @@ async def test_a_refused_place_notice_does_not_undo_the_claim(
     resp = await agent.post(f"/console/api/conversations/{cid}/claim")
     assert resp.status == 200, await resp.text()
     assert await console_of(client).state(cid) == "with_agent"
+    await runtime_of(client).desk.notices.settled()
     # c3, behind the refusing c2, is still told its new place in the same round
     c3 = cid[:-2] + "c3"
     assert [t for _, t in await said_to(client, c3) if "排在第 2 位" in t]
