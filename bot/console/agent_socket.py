@@ -32,7 +32,6 @@ server sends an ``error`` frame (``session_ended``) and closes with 4401.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from bot.console.context import Console
 from bot.console.events import CONSOLE_CHANNEL, WATCH_TTL, watch_key
 from bot.console.snapshot import snapshot
 from bot.console.users import User
-from bot.going_away import GoingAway
+from bot.going_away import CLOSE_TIMEOUT, GoingAway
 from bot.hub_routing import AGENTS_CHANNEL
 from bot.store.base import StoreUnavailable
 
@@ -58,18 +57,93 @@ CLOSE_STEP_TIMEOUT = 5.0  # shutdown: the most closing every socket may take
 SOCKET_ROLES = ("agent", "supervisor")
 
 
+#: Frames one console may have waiting; more and it is cut off.
+SEAT_QUEUE = 200
+#: The most one frame's write may take before the console is cut off.
+SEAT_WRITE_TIMEOUT = 5.0
+WRITER_NAME = "console-seat-writer"
+
+
+@dataclass(frozen=True)
+class _Close:
+    code: int
+    message: bytes
+
+
 @dataclass(eq=False)
 class Seat:
+    """One console socket. Frames go through a bounded queue to the seat's own
+    writer task, so a console that stops reading (its TCP buffers full) holds
+    up no one else: when its queue overflows or a write takes longer than
+    :data:`SEAT_WRITE_TIMEOUT`, its connection is aborted (the browser
+    reconnects and gets a fresh snapshot)."""
+
     ws: web.WebSocketResponse
     user: User
     watching: set[str] = field(default_factory=set)
     app: web.Application | None = None
     session_id: str | None = None
+    transport: asyncio.Transport | None = None
+    outbox: asyncio.Queue[dict[str, Any] | _Close] = field(
+        default_factory=lambda: asyncio.Queue(SEAT_QUEUE)
+    )
+    writer: asyncio.Task[None] | None = None
+    cut_off: bool = False
+    closing: bool = False
 
     async def send(self, frame: dict[str, Any]) -> None:
-        if not self.ws.closed:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await self.ws.send_json(frame)
+        """Queue ``frame`` (never waits for the client)."""
+        if self.cut_off or self.closing or self.ws.closed:
+            return
+        try:
+            self.outbox.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.cut("its queue is full")
+
+    def close_after_queued(self, code: int, message: bytes) -> None:
+        """Close with ``code`` once the frames queued before are out."""
+        if self.cut_off or self.closing:
+            return
+        self.closing = True
+        try:
+            self.outbox.put_nowait(_Close(code, message))
+        except asyncio.QueueFull:
+            self.cut("its queue is full")
+
+    def start(self) -> None:
+        self.writer = asyncio.create_task(self._write_forever(), name=WRITER_NAME)
+
+    def cut(self, why: str) -> None:
+        """Drop the connection at once (a close frame could not get through)."""
+        if self.cut_off:
+            return
+        self.cut_off = True
+        log.warning("console socket of user %s cut off: %s", self.user.id, why)
+        if self.transport is not None:
+            self.transport.abort()
+
+    async def _write_forever(self) -> None:
+        while not self.cut_off:
+            frame = await self.outbox.get()
+            try:
+                if isinstance(frame, _Close):
+                    await asyncio.wait_for(
+                        self.ws.close(code=frame.code, message=frame.message), SEAT_WRITE_TIMEOUT
+                    )
+                    return
+                await asyncio.wait_for(self.ws.send_json(frame), SEAT_WRITE_TIMEOUT)
+            except asyncio.TimeoutError:
+                self.cut("a write did not finish in time")
+            except (ConnectionError, RuntimeError):
+                return  # the connection is gone: the socket's handler ends
+
+    async def stop(self) -> None:
+        """The socket's handler ends: let a queued close go out (bounded), then end the writer."""
+        if self.writer is None:
+            return
+        if self.closing and not self.cut_off:
+            await asyncio.wait({self.writer}, timeout=CLOSE_TIMEOUT)
+        await cancel_and_wait([self.writer])
 
 
 class AgentSockets:
@@ -122,7 +196,7 @@ class AgentSockets:
         await seat.send(
             {"type": "error", "code": "session_ended", "message": "登录已失效，请重新登录"}
         )
-        await seat.ws.close(code=4401, message=b"session ended")
+        seat.close_after_queued(4401, b"session ended")
         return False
 
     async def going_away(self) -> None:
@@ -152,16 +226,21 @@ class AgentSockets:
             await ws.send_json({"type": "error", "code": "unauthorized", "message": "请重新登录"})
             await ws.close(code=4401, message=b"unauthorized")
             return ws
-        seat = Seat(ws, user, app=request.app, session_id=request.cookies.get(COOKIE_NAME))
+        seat = Seat(
+            ws, user, app=request.app, session_id=request.cookies.get(COOKIE_NAME),
+            transport=request.transport,
+        )  # fmt: skip
         if self.going.started:  # authenticated while the close loop ran: 1001 now
             await self.going.close(ws)
             return ws
         self.seats.add(seat)
+        seat.start()
         try:
             await self._welcome(seat)
             await self._read(seat)
         finally:
             self.seats.discard(seat)
+            await seat.stop()
             await self.going.closed_by_server(ws)
         return ws
 
