@@ -1,7 +1,7 @@
 """Review: a place notice that one citizen's channel refuses changes nothing else.
 
 An agent's claim (the queue changed) starts a notice round (in the
-background, tests/console/test_review_notice_rounds.py). When the channel of
+background, tests/console/test_notice_rounds.py). When the channel of
 another queued citizen refuses the notice (e.g. WeChat's customer-service
 message limit), the claim must still hold, and the other citizens of the
 round must still be told.
