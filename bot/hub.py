@@ -55,7 +55,7 @@ from bot.hub_routing import (
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient
 from bot.store.base import SharedStore, StoreUnavailable
-from bot.store.sealed import Sealer
+from bot.store.sealed import InProcessValues, Sealer, ValueSealer
 from channels.base import Channel, Delivery
 
 logger = logging.getLogger(__name__)
@@ -115,8 +115,11 @@ class Hub:
         cipher: Cipher | None = None,
     ) -> None:
         self.store = store
-        #: Encrypts store values that hold message text (default: the database's keys).
-        self.sealer = Sealer(cipher or (lambda: db.cipher))
+        #: Encrypts store values that hold message text (default: the database's
+        #: keys); a store that never leaves this process keeps them as they are.
+        self.sealer: ValueSealer = (
+            InProcessValues() if store.in_process else Sealer(cipher or (lambda: db.cipher))
+        )
         self.db = db
         self.rasa = rasa
         self.settings = settings
@@ -232,9 +235,7 @@ class Hub:
         await self.router.transcribe_out(conversation_id, messages, None)
         await self._send(conversation_id, messages)
 
-    async def deliver(
-        self, conversation_id: str, messages: Sequence[OutboundMessage]
-    ) -> Delivery:
+    async def deliver(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> Delivery:
         """Deliver messages already in the transcript; the outcome (never raises
         for the channel's refusal or failure): the console's delivery state."""
         await self._settled(conversation_id)

@@ -147,6 +147,11 @@ class SharedStore(abc.ABC):
     TTLs are seconds (floats allowed). All values are strings.
     """
 
+    #: True when values never leave this process's memory (the embedded
+    #: single-machine store): nothing of them is at rest, so values that carry
+    #: a citizen's words need no encryption there (bot/store/sealed.py).
+    in_process: bool = False
+
     # --- keys -------------------------------------------------------------
     @abc.abstractmethod
     async def claim(self, key: str, ttl: float) -> bool:

@@ -55,6 +55,8 @@ class MemorySubscription(Subscription):
 class MemoryStore(SharedStore):
     """Shared state kept in this process."""
 
+    in_process = True
+
     def __init__(self) -> None:
         self._data: dict[str, _Entry] = {}
         self._subscribers: dict[str, set[asyncio.Queue[str]]] = {}
