@@ -21,21 +21,32 @@ additions go through Sanic's supported hooks:
 The token is ``ACTION_SERVER_TOKEN`` or, unset, the one generated into
 ``var/action_server.token`` (mode 0600), which ``python -m hotline_rasa``
 reads as well, so one machine needs no configuration.
+
+Rasa 3.6 talks to this rasa-sdk 3.21 server (the two environments of the
+README): 3.21 reads 3.6's tracker and returns the same response format. Two
+things would break the pair, so neither is used: ``enable_selective_domain``
+in endpoints.yml (3.21 then answers 449, which Rasa 3.6 does not know) and
+the ``SessionEnded`` event (unknown to Rasa 3.6's event schema); the SDK's
+once-per-process warning that the versions differ is silenced here.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
+from functools import partial
 
 from rasa_sdk import utils
 from rasa_sdk.constants import APPLICATION_ROOT_LOGGER_NAME
 from rasa_sdk.endpoint import create_app as create_sdk_app
-from rasa_sdk.endpoint import create_argument_parser, create_ssl_context
+from rasa_sdk.endpoint import create_argument_parser, create_ssl_config
+from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.plugin import plugin_manager
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sanic.worker.loader import AppLoader
 
 from bot.bearer import bearer_match
 from bot.config import load_settings
@@ -56,7 +67,12 @@ def create_app(
     """rasa-sdk's app for ``actions``, refusing requests without ``token``."""
     if not token:
         raise ValueError("the action server needs a token (ACTION_SERVER_TOKEN)")
-    app = create_sdk_app(actions, cors_origins=cors_origins, auto_reload=auto_reload)
+    # rasa-sdk warns once that Rasa's version (3.6) is not its own (3.21): the
+    # pairing is deliberate and tested (module docstring).
+    warnings.filterwarnings("ignore", message="Your versions of rasa and rasa_sdk")
+    executor = ActionExecutor()
+    executor.register_package(actions)
+    app = create_sdk_app(executor, cors_origins=cors_origins, auto_reload=auto_reload)
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = shutdown_grace
 
     @app.middleware("request")
@@ -80,6 +96,25 @@ def create_app(
     return app
 
 
+def _app_for_worker(
+    actions: str,
+    token: str,
+    cors_origins: str | list[str] | None,
+    auto_reload: bool,
+    shutdown_grace: float,
+) -> Sanic:
+    """The app of one Sanic worker process (module level: Sanic pickles it)."""
+    app = create_app(
+        actions,
+        token,
+        cors_origins=cors_origins,
+        auto_reload=auto_reload,
+        shutdown_grace=shutdown_grace,
+    )
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    return app
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = create_argument_parser().parse_args(argv)
     # The same logging set-up as ``python -m rasa_sdk``.
@@ -96,18 +131,32 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = load_settings()
     except ValueError as exc:  # a bad setting: say which, no traceback
         raise SystemExit(f"configuration error: {exc}") from None
-    app = create_app(
-        args.actions,
-        settings.action_server_token or "",
-        cors_origins=args.cors,
-        auto_reload=args.auto_reload,
-        shutdown_grace=settings.action_server_shutdown_grace,
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    loader = AppLoader(
+        factory=partial(
+            _app_for_worker,
+            args.actions,
+            settings.action_server_token or "",
+            args.cors,
+            args.auto_reload,
+            settings.action_server_shutdown_grace,
+        )
     )
-    plugin_manager().hook.attach_sanic_app_extensions(app=app)
-    ssl_context = create_ssl_context(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
+    app = loader.load()
+    ssl_config = create_ssl_config(args.ssl_certificate, args.ssl_keyfile, args.ssl_password)
     host = settings.action_server_host
-    logger.info("action server on %s:%s (token required)", host, args.port)
-    app.run(host, int(args.port), ssl=ssl_context, workers=utils.number_of_sanic_workers())
+    workers = utils.number_of_sanic_workers()
+    logger.info("action server on %s:%s (token required, %d worker(s))", host, args.port, workers)
+    # One worker: Sanic serves in this process (no worker manager, one process
+    # less); more: Sanic's manager starts the workers, each app from ``loader``.
+    app.prepare(
+        host=host, port=int(args.port), ssl=ssl_config, workers=workers,
+        single_process=workers == 1,
+    )
+    if workers == 1:
+        Sanic.serve_single(primary=app)
+    else:
+        Sanic.serve(primary=app, app_loader=loader)
 
 
 if __name__ == "__main__":

@@ -9,34 +9,23 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-#: Seconds between repeated cancellations of a task that has not ended.
-RECANCEL_EVERY = 0.5
-
-
 async def cancel_and_wait(tasks: Iterable[asyncio.Task[Any]]) -> None:
     """Cancel ``tasks`` and return once every one of them has ended.
 
-    ``task.cancel()`` is a request, and on Python 3.10 libraries can lose it:
-    ``asyncio.wait_for`` whose inner task has just finished, or an
-    ``async_timeout`` whose own deadline falls in the same loop turn, turn it
-    into a normal return or a ``TimeoutError`` (bot/store/redis_compat.py
-    removes the two such places that redis-py hit on every command). A
-    shutdown that did ``task.cancel(); await task`` then waited forever; here
-    a task that is still running is cancelled again every
-    :data:`RECANCEL_EVERY` seconds. Results and exceptions of the tasks are
-    retrieved (nothing is logged as "never retrieved"); errors are logged.
-    A cancellation of the caller itself propagates as usual.
+    One cancellation each: on Python 3.11+ with redis-py 5+ and aiohttp 3.12+
+    no library on our paths loses it any more (``asyncio.wait_for`` and
+    ``asyncio.timeout`` keep a cancellation that arrives with the result; the
+    loop of repeated cancellations that Python 3.10 needed is gone). Results
+    and exceptions of the tasks are retrieved (nothing is logged as "never
+    retrieved"); errors are logged. A cancellation of the caller itself
+    propagates as usual.
     """
     todo = list(tasks)
     pending = {t for t in todo if not t.done()}
-    rounds = 0
-    while pending:
-        for task in pending:
-            task.cancel()
-        rounds += 1
-        _, pending = await asyncio.wait(pending, timeout=RECANCEL_EVERY)
-    if rounds > 1:
-        log.warning("background tasks needed %d cancellations to stop", rounds)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
     for task in todo:
         if task.cancelled():
             continue

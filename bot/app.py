@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from bot import http_coalesce
 from bot.aio import bounded_step
 from bot.config import Settings, load_settings
 from bot.console import setup_console
@@ -56,7 +55,6 @@ def create_app(
 ) -> web.Application:
     """The whole front door; pass ``store``/``db``/``rasa`` to replace them (tests)."""
     settings = settings or load_settings()
-    http_coalesce.install()  # one socket write per small HTTP message (see the module)
     # The proxy middleware first: every later middleware and handler sees the
     # citizen's address and scheme (bot/proxy.py).
     proxy = trusted_proxy_middleware(parse_trusted_proxies(settings.trusted_proxies))

@@ -133,11 +133,11 @@ PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 @pytest.fixture
 def pg_database() -> Iterator[tuple[str, Callable[[], None]]]:
     """A fresh PostgreSQL database and a function that makes it refuse everyone."""
-    psycopg2 = pytest.importorskip("psycopg2")
+    psycopg = pytest.importorskip("psycopg")
     name = f"hotline_health_{uuid.uuid4().hex[:8]}"
 
     def admin(sql: str) -> None:
-        conn = psycopg2.connect(PG_ADMIN)
+        conn = psycopg.connect(PG_ADMIN)
         conn.autocommit = True
         try:
             conn.cursor().execute(sql)
@@ -146,7 +146,7 @@ def pg_database() -> Iterator[tuple[str, Callable[[], None]]]:
 
     try:
         admin(f'CREATE DATABASE "{name}"')
-    except psycopg2.OperationalError as exc:
+    except psycopg.OperationalError as exc:
         pytest.skip(f"PostgreSQL not available: {exc}")
 
     def refuse() -> None:

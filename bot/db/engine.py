@@ -1,5 +1,6 @@
-"""Database URLs and engines: asyncpg / aiosqlite at run time, psycopg2 / sqlite3
-for migrations and maintenance.
+"""Database URLs and engines: psycopg 3 (async at run time, sync for migrations
+and maintenance) for PostgreSQL; aiosqlite at run time and sqlite3 for
+maintenance for SQLite.
 
 SQLite is shared by the front door and the action server (two processes), so
 every connection uses WAL and a busy timeout, and write transactions start
@@ -48,7 +49,13 @@ class DatabaseUrl:
 
 
 def parse_url(url: str) -> DatabaseUrl:
-    """Accept postgresql://, postgres://, postgresql+asyncpg://, sqlite:///path."""
+    """Accept postgresql://, postgres://, sqlite:///path.
+
+    PostgreSQL is driven by psycopg 3, sync and async (one driver for the
+    message path, migrations, backups and key rotation). The spellings
+    ``postgresql+asyncpg://``, ``+psycopg2://`` and ``+psycopg://`` of older
+    configurations are accepted and mean the same server.
+    """
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     try:
@@ -69,16 +76,11 @@ def parse_url(url: str) -> DatabaseUrl:
 
 def _postgres_urls(parsed: URL) -> DatabaseUrl:
     driver = parsed.get_driver_name()
-    if driver not in ("", "asyncpg", "psycopg2"):
-        raise ValueError(f"unsupported PostgreSQL driver {driver!r} (use asyncpg)")
-    sync_url = parsed.set(drivername="postgresql+psycopg2")
-    async_url = parsed.set(drivername="postgresql+asyncpg")
-    sslmode = parsed.query.get("sslmode")
-    if sslmode is not None:
-        # libpq spells it sslmode, asyncpg spells it ssl
-        query = {k: v for k, v in parsed.query.items() if k != "sslmode"} | {"ssl": sslmode}
-        async_url = async_url.set(query=query)
-    return DatabaseUrl(async_url, sync_url)
+    if driver not in ("", "asyncpg", "psycopg2", "psycopg"):
+        raise ValueError(f"unsupported PostgreSQL driver {driver!r} (use postgresql://)")
+    # psycopg is libpq: ``sslmode`` and the other libpq parameters pass as they are.
+    url = parsed.set(drivername="postgresql+psycopg")
+    return DatabaseUrl(url, url)
 
 
 log = logging.getLogger(__name__)
@@ -104,7 +106,7 @@ def create_private_sqlite(path: Path) -> None:
 
 
 def create_async(url: DatabaseUrl) -> AsyncEngine:
-    """The run-time engine (asyncpg or aiosqlite).
+    """The run-time engine (psycopg or aiosqlite).
 
     ``hide_parameters``: SQL errors must not carry citizens' words into logs.
     """
@@ -116,7 +118,6 @@ def create_async(url: DatabaseUrl) -> AsyncEngine:
         # ~15 ms per write on the message path (docs/benchmark.md).
         engine = create_async_engine(
             url.async_url,
-            future=True,
             hide_parameters=True,
             poolclass=AsyncAdaptedQueuePool,
             pool_size=5,
@@ -126,7 +127,6 @@ def create_async(url: DatabaseUrl) -> AsyncEngine:
         return engine
     return create_async_engine(
         url.async_url,
-        future=True,
         hide_parameters=True,
         pool_pre_ping=True,
         pool_size=5,
@@ -149,7 +149,7 @@ def create_sync(url: DatabaseUrl, *, write: bool = True) -> Engine:
     """
     if url.is_sqlite:
         create_private_sqlite(url.sqlite_path or Path())
-    engine = create_engine(url.sync_url, future=True, hide_parameters=True)
+    engine = create_engine(url.sync_url, hide_parameters=True)
     if url.is_sqlite:
         install_sqlite_setup(engine, always_write=write)
     return engine
@@ -175,7 +175,7 @@ def install_sqlite_setup(engine: Engine, *, always_write: bool = False) -> None:
 
 
 def track_connections(engine: AsyncEngine) -> set[Any]:
-    """The driver connections (aiosqlite, asyncpg) ``engine``'s pool has opened
+    """The driver connections (aiosqlite, psycopg) ``engine``'s pool has opened
     and not closed, kept up to date by pool events. ``dispose()`` closes only
     the pooled ones: :func:`close_connections` closes the rest at shutdown."""
     opened: set[Any] = set()
@@ -203,14 +203,11 @@ async def close_connections(opened: set[Any], timeout: float = 2.0) -> int:
     opened.clear()
     for conn in left:
         try:
-            if callable(getattr(conn, "is_closed", None)) and conn.is_closed():
+            if getattr(conn, "closed", False) is True:  # psycopg's property
                 continue
             await asyncio.wait_for(conn.close(), timeout)
-        except Exception as exc:  # asyncpg: drop the socket instead
+        except Exception as exc:  # noqa: BLE001 - shutdown goes on; the socket dies with us
             logging.getLogger(__name__).warning(
                 "database connection not closed cleanly: %s", type(exc).__name__
             )
-            terminate = getattr(conn, "terminate", None)
-            if callable(terminate):
-                terminate()
     return len(left)

@@ -5,9 +5,14 @@ an owner token; renewal and release are Lua compare-and-pexpire /
 compare-and-delete so a replica never extends or frees another's lock.
 Connection failures surface as :class:`StoreUnavailable`.
 
-Connections come from bot/store/redis_compat.py: with redis-py 4.x's own
-classes a cancelled task could run on (a cancellation lost in the pool's
-connection check or in ``wait_for``), and app shutdowns hung on a sweep task.
+Connections come from one bounded pool per process
+(:data:`MAX_CONNECTIONS`, redis-py's ``BlockingConnectionPool``): a burst
+waits up to :data:`POOL_TIMEOUT` seconds for a free connection instead of
+failing at once (redis-py 5+ raises past 100 connections with its default
+pool) or opening connections without bound (redis-py 4's default). Past the
+wait, the call fails as :class:`StoreUnavailable` like any other outage.
+redis-py's own classes keep a task's cancellation (redis-py 5+ on Python
+3.11+), which the removed bot/store/redis_compat.py once had to ensure.
 """
 
 from __future__ import annotations
@@ -24,9 +29,16 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.store.base import SharedStore, StoreUnavailable, Subscription
-from bot.store.redis_compat import connection_options
 
 logger = logging.getLogger(__name__)
+
+#: Connections per process. A turn takes a few commands one after another and
+#: gives the connection back between them, so a replica with a hundred
+#: conversations in flight seldom holds more than a few dozen at once; the
+#: bound is well under Redis's own ``maxclients`` (10,000) times a few replicas.
+MAX_CONNECTIONS = 200
+#: How long a command waits for a free connection of the pool.
+POOL_TIMEOUT = 5.0
 
 _PREFIX_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 _FAILURES = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
@@ -90,19 +102,30 @@ class RedisSubscription(Subscription):
 class RedisStore(SharedStore):
     """Shared state in Redis under a validated key prefix."""
 
-    def __init__(self, url: str, prefix: str, client: aioredis.Redis | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        client: aioredis.Redis | None = None,
+        *,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
         if not _PREFIX_RE.match(prefix):
             raise ValueError("redis prefix must be 1-64 chars of [A-Za-z0-9_.:-]")
         self.prefix = prefix
-        # Creating the client opens no connection; the pool connects on first use.
-        self._client: aioredis.Redis = client or aioredis.Redis.from_url(
-            url,
-            decode_responses=True,
-            socket_connect_timeout=2,
-            socket_timeout=5,
-            health_check_interval=30,
-            **connection_options(url),
-        )
+        if client is None:
+            # Creating the pool opens no connection; it connects on first use.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                url,
+                max_connections=max_connections,
+                timeout=POOL_TIMEOUT,
+                decode_responses=True,
+                socket_connect_timeout=2,
+                socket_timeout=5,
+                health_check_interval=30,
+            )
+            client = aioredis.Redis(connection_pool=pool)
+        self._client: aioredis.Redis = client
         self._release = self._client.register_script(_RELEASE)
         self._renew = self._client.register_script(_RENEW)
         self._incr = self._client.register_script(_INCR)

@@ -16,10 +16,10 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
-    import psycopg2
+    import psycopg
 
     name = f"hotline_actions_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(PG_ADMIN)
+    admin = psycopg.connect(PG_ADMIN)
     admin.autocommit = True
     admin.cursor().execute(f'CREATE DATABASE "{name}"')
     try:
@@ -51,9 +51,9 @@ async def db(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> AsyncIter
 
 def _truncate(url: str) -> None:
     """Empty every table (not alembic's) so each test starts clean."""
-    import psycopg2
+    import psycopg
 
-    conn = psycopg2.connect(url)
+    conn = psycopg.connect(url)
     conn.autocommit = True
     cur = conn.cursor()
     cur.execute(

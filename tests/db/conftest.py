@@ -7,7 +7,7 @@ import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import pytest
 from cryptography.fernet import Fernet
 
@@ -22,7 +22,7 @@ BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
 def _admin(sql: str) -> None:
-    conn = psycopg2.connect(PG_ADMIN_DSN)
+    conn = psycopg.connect(PG_ADMIN_DSN)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -40,7 +40,7 @@ def pg_factory() -> Iterator[Callable[[], str]]:
         name = f"hotline_test_{secrets.token_hex(6)}"
         try:
             _admin(f"CREATE DATABASE {name}")
-        except psycopg2.OperationalError as exc:
+        except psycopg.OperationalError as exc:
             pytest.skip(f"PostgreSQL not available: {exc}")
         created.append(name)
         return PG_URL.format(name=name)
@@ -57,7 +57,7 @@ def pg_session_url(pg_factory: Callable[[], str]) -> str:
 
 
 def _truncate(url: str) -> None:
-    conn = psycopg2.connect(url)
+    conn = psycopg.connect(url)
     try:
         conn.autocommit = True
         with conn.cursor() as cur:

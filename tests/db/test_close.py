@@ -35,7 +35,7 @@ async def test_close_closes_checked_out_connections(db: Database) -> None:
             thread.join(2.0)
         assert not [t for t in left if t.is_alive()], "aiosqlite threads left running"
     else:
-        assert driver.is_closed()
+        assert driver.closed
     with contextlib.suppress(Exception):  # the pool's own record of it, already closed
         await leaked.close()
 

@@ -24,9 +24,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.parametrize(
     ("url", "async_driver", "sync_driver"),
     [
-        ("postgresql://u:p@db:5432/hotline", "postgresql+asyncpg", "postgresql+psycopg2"),
-        ("postgres://u:p@db/hotline", "postgresql+asyncpg", "postgresql+psycopg2"),
-        ("postgresql+asyncpg://u@db/hotline", "postgresql+asyncpg", "postgresql+psycopg2"),
+        ("postgresql://u:p@db:5432/hotline", "postgresql+psycopg", "postgresql+psycopg"),
+        ("postgres://u:p@db/hotline", "postgresql+psycopg", "postgresql+psycopg"),
+        # older configurations named another driver: the same server, psycopg drives it
+        ("postgresql+asyncpg://u@db/hotline", "postgresql+psycopg", "postgresql+psycopg"),
+        ("postgresql+psycopg2://u@db/hotline", "postgresql+psycopg", "postgresql+psycopg"),
         ("sqlite:////var/lib/hotline.db", "sqlite+aiosqlite", "sqlite"),
         ("sqlite:///relative.db", "sqlite+aiosqlite", "sqlite"),
     ],
@@ -38,10 +40,10 @@ def test_accepted_urls(url: str, async_driver: str, sync_driver: str) -> None:
     assert "p@" not in str(parsed)  # passwords are hidden when shown
 
 
-def test_sslmode_is_translated_for_asyncpg() -> None:
-    parsed = parse_url("postgresql://u@db/h?sslmode=require")
-    assert parsed.async_url.query == {"ssl": "require"}
-    assert parsed.sync_url.query == {"sslmode": "require"}
+def test_libpq_parameters_pass_as_they_are() -> None:
+    parsed = parse_url("postgresql://u@db/h?sslmode=require&sslrootcert=/etc/ca.pem")
+    assert parsed.async_url.query == {"sslmode": "require", "sslrootcert": "/etc/ca.pem"}
+    assert parsed.sync_url.query == parsed.async_url.query
 
 
 @pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:", "mysql://u@h/db", "nonsense"])
