@@ -15,6 +15,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.thresholds import FAQ_MIN_CONFIDENCE  # shared with scripts/evaluate.py
 from bot.config import load_settings, require_shared_secrets
 from bot.db import Database
 from bot.db.crypto import Cipher, load_cipher
@@ -25,12 +26,6 @@ _db: Database | None = None
 _db_lock: asyncio.Lock | None = None
 _cipher: Cipher | None = None
 
-# Below this ResponseSelector confidence an FAQ answer is not given: the
-# citizen is asked to rephrase or offered a person instead. Tuned together
-# with the FallbackClassifier threshold in config.yml on eval/heldout with
-# `make evaluate` (the ResponseSelector spreads its confidence over 73 FAQs,
-# so 0.1 is still seven times the uniform 1/73; see README, "Quality").
-FAQ_MIN_CONFIDENCE = 0.1
 
 MENU_BUTTONS = [
     {"title": "政策咨询", "payload": "/consult"},

@@ -30,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions._runtime import FAQ_MIN_CONFIDENCE  # noqa: E402
+from actions.thresholds import FAQ_MIN_CONFIDENCE  # noqa: E402 - no app code in the Rasa env
 
 REPORT_DIR = ROOT / "eval" / "report"
 REJECT = {"out_of_scope", "nlu_fallback"}
@@ -250,9 +250,11 @@ def main() -> int:
     if model is None:
         import subprocess
 
-        subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "build_training_data.py")], check=True
-        )
+        # The training data is built by the app environment (bot.knowledge),
+        # the model by this one (Rasa).
+        app_python = ROOT / ".venv" / "bin" / "python"
+        build = ROOT / "scripts" / "build_training_data.py"
+        subprocess.run([str(app_python), str(build)], check=True)
         subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py")], check=True)
         model = str(max((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime))
     ok = True
