@@ -1,15 +1,19 @@
 # Dongguan 12345 hotline front door. `make help` lists the targets.
 SHELL := /bin/bash
 PY := .venv/bin/python
+RASA_PY := .venv-rasa/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install up run knowledge train test test-fast validate conversation-tests evaluate benchmark overhead lint services
+.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate benchmark overhead lint services
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
-install: ## create .venv (Python 3.10) with pinned packages; chromium for browser tests
+install: ## create .venv (app, Python 3.13) and .venv-rasa (Rasa, Python 3.10) from the hashed lock files; chromium
 	@scripts/install.sh
+
+lock: ## re-compile requirements/*.txt (with hashes) from requirements/*.in with uv
+	@scripts/lock.sh
 
 up: install ## set up everything and run it: action server, Rasa, front door on :8080
 	@scripts/run.sh
@@ -21,14 +25,14 @@ knowledge: ## regenerate Rasa training data from data/knowledge/*.yml
 	@$(PY) scripts/build_training_data.py
 
 train: knowledge ## train the Rasa model into models/ (skipped when up to date)
-	@$(PY) scripts/train.py
+	@$(RASA_PY) scripts/train.py
 
 services: ## start the local Redis and PostgreSQL when they are not running
 	@scripts/services.sh
 
 validate: ## rasa data validate + knowledge file checks
 	@$(PY) scripts/build_training_data.py --check
-	@.venv/bin/rasa data validate --domain domain.yml --data data --config config.yml
+	@.venv-rasa/bin/rasa data validate --domain domain.yml --data data --config config.yml
 
 test: install services ## the whole test suite (what CI runs)
 	@scripts/test.sh
@@ -40,7 +44,7 @@ conversation-tests: ## Rasa test stories against the trained model and the actio
 	@scripts/conversation_tests.sh
 
 evaluate: ## train on the training data and report quality on the held-out set
-	@$(PY) scripts/evaluate.py
+	@$(RASA_PY) scripts/evaluate.py
 
 benchmark: ## load benchmark, front door vs Rasa directly (ARGS=--quick for a 4-minute run)
 	@$(PY) scripts/benchmark.py $(ARGS)
@@ -49,5 +53,6 @@ overhead: ## the front door's own latency and CPU per message, against an instan
 	@$(PY) scripts/frontdoor_overhead.py $(ARGS)
 
 lint: ## ruff and mypy
-	@.venv/bin/ruff check bot channels actions hotline_rasa scripts tests
+	@.venv/bin/ruff check bot channels actions hotline_rasa scripts tests eval
 	@.venv/bin/mypy
+	@.venv/bin/mypy --python-version 3.10 hotline_rasa

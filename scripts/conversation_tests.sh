@@ -9,6 +9,6 @@ cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD"
 out=var/conversation-results
 rm -rf "$out"
-.venv/bin/python -m hotline_rasa test core --stories tests/conversations --model models \
+.venv-rasa/bin/python -m hotline_rasa test core --stories tests/conversations --model models \
   --endpoints endpoints.yml --out "$out" --fail-on-prediction-errors --no-plot
 echo "conversation tests passed: $(cat tests/conversations/*.yml | grep -c '^  - story:') stories"

@@ -21,7 +21,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-PY=.venv/bin/python
+PY=.venv/bin/python            # the app: front door, action server, tools (Python 3.13)
+RASA_PY=.venv-rasa/bin/python  # Rasa alone (Python 3.10)
 VAR="${HOTLINE_VAR_DIR:-var}"
 LOG="$VAR/log"
 RASA_PORT="${RASA_PORT:-5005}"
@@ -32,7 +33,7 @@ mkdir -p "$LOG"
 
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
   "$PY" scripts/build_training_data.py
-  "$PY" scripts/train.py
+  "$RASA_PY" scripts/train.py
 fi
 
 endpoints=endpoints.yml
@@ -95,7 +96,7 @@ echo "==> starting the action server on 127.0.0.1:$ACTION_SERVER_PORT (log: $LOG
 "$PY" -m bot.action_server --actions actions --port "$ACTION_SERVER_PORT" >"$LOG/actions.log" 2>&1 &
 pids+=($!) names+=("action server") logs+=("$LOG/actions.log")
 echo "==> starting Rasa on 127.0.0.1:$RASA_PORT (log: $LOG/rasa.log)"
-"$PY" -m hotline_rasa run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" --model models \
+"$RASA_PY" -m hotline_rasa run --enable-api --interface 127.0.0.1 --port "$RASA_PORT" --model models \
   --endpoints "$endpoints" --credentials credentials.yml >"$LOG/rasa.log" 2>&1 &
 pids+=($!) names+=("Rasa server") logs+=("$LOG/rasa.log")
 echo "==> starting the front door on ${HOST:-127.0.0.1}:$FRONT_PORT"

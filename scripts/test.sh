@@ -1,27 +1,33 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`make test`): knowledge checks, Rasa's
 # data validation, model training (cached: skipped when data and config are
-# unchanged), Rasa conversation tests, then pytest (unit, integration against
-# real Redis/PostgreSQL, Rasa dialogue end to end, headless browser).
+# unchanged), Rasa conversation tests, the Rasa environment's own tests, then
+# pytest in the app environment (unit, integration against real
+# Redis/PostgreSQL, the dialogue end to end against a Rasa server started from
+# the Rasa environment, headless browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONPATH="$PWD"
-PY=.venv/bin/python
+PY=.venv/bin/python            # the app environment (Python 3.13)
+RASA_PY=.venv-rasa/bin/python  # the Rasa environment (Python 3.10)
 
 echo "==> knowledge files and generated training data"
 $PY scripts/check_knowledge_faq.py
 $PY scripts/check_knowledge_services.py
 $PY scripts/build_training_data.py --check
-$PY eval/check_sets.py   # evaluation sets stay independent of the training data
+$RASA_PY eval/check_sets.py   # evaluation sets stay independent of the training data
 
 echo "==> rasa data validate"
-.venv/bin/rasa data validate --domain domain.yml --data data --config config.yml
+.venv-rasa/bin/rasa data validate --domain domain.yml --data data --config config.yml
 
 echo "==> training the model (skipped when up to date)"
-$PY scripts/train.py
+$RASA_PY scripts/train.py
 
 echo "==> Rasa conversation tests"
 scripts/conversation_tests.sh
+
+echo "==> pytest in the Rasa environment (hotline_rasa)"
+$RASA_PY -m pytest -q -p no:cacheprovider hotline_rasa/tests
 
 echo "==> pytest"
 $PY -m pytest -q "$@"
