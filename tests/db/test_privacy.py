@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from cryptography.fernet import Fernet
 
@@ -69,37 +72,14 @@ def test_phone_last4() -> None:
 
 
 # --- free text (bot.privacy.mask_text) -------------------------------------
-MASK_CASES = [
-    ("我的电话13812345678", "我的电话138****5678"),
-    ("电话138 1234 5678谢谢", "电话138 **** 5678谢谢"),
-    ("138-1234-5678", "138-****-5678"),
-    ("１３８１２３４５６７８", "１３８****５６７８"),
-    ("+86 13812345678", "+86 138****5678"),
-    ("8613812345678", "86138****5678"),
-    ("座机0769-22345678", "座机076*-****5678"),
-    ("020 1234 5678", "020 **** 5678"),
-    ("身份证11010519491231002X", "身份证110105********002X"),
-    ("身份证11010519491231002x号", "身份证110105********002x号"),
-    ("110105 19491231 002X", "110105 ******** 002X"),
-    ("１１０１０５１９４９１２３１００２Ｘ", "１１０１０５********００２Ｘ"),
-    ("卡号6222 0212 3456 7890 123", "卡号**** **** **** ***0 123"),
-    ("6222021234567890", "************7890"),
-    ("电话13812345678 身份证110105194912310021",
-     "电话138****5678 身份证110105********0021"),
-    ("13812345678，13912345678", "138****5678，139****5678"),
-]
+#: The cases hotline_rasa's copy of the masking passes too (in Rasa's own
+#: environment: hotline_rasa/tests/test_masking.py), so the copies stay the same.
+CASES_FILE = Path(__file__).resolve().parents[1] / "data" / "masking_cases.json"
+_CASES = json.loads(CASES_FILE.read_text(encoding="utf-8"))
+MASK_CASES: list[tuple[str, str]] = [(raw, masked) for raw, masked in _CASES["mask"]]
 #: A sealed slot value as the complaint form makes it (bot.db.crypto: Fernet).
 SEALED = "enc:" + Fernet(Fernet.generate_key()).encrypt(b"13812345678").decode()
-
-KEEP_CASES = [
-    "工单20261127-000123",  # a ticket number is not personal data
-    "2026-12-04 13:00",
-    "共3000元",
-    "尾号5678",
-    "12345热线",
-    SEALED,  # an encrypted value (a Fernet token) is not plaintext
-    "",
-]
+KEEP_CASES: list[str] = [*_CASES["keep"], SEALED]
 
 
 @pytest.mark.parametrize(("raw", "masked"), MASK_CASES)

@@ -79,14 +79,6 @@ def test_an_operators_tokens_are_used_and_given_flags_kept(tmp_path: Path) -> No
     assert env["ACTION_SERVER_TOKEN"] == "a" * 20
 
 
-def test_the_front_door_and_rasa_read_the_same_generated_token(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from bot import config
+# That the front door (bot.config) reads the token this writes is checked from
+# the app's environment: tests/rasa/test_shared_token.py.
 
-    monkeypatch.setattr(config, "VAR_DIR", tmp_path)
-    monkeypatch.delenv("RASA_AUTH_TOKEN", raising=False)
-    front_door = config.internal_secret("RASA_AUTH_TOKEN", "rasa_auth.token")
-    env: dict[str, str] = {"HOTLINE_VAR_DIR": str(tmp_path)}
-    with_tokens(["hotline_rasa", "run"], env)
-    assert env["RASA_AUTH_TOKEN"] == front_door

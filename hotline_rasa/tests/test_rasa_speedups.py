@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import jsonschema
 import pytest
+from rasa.core.actions.action import RemoteAction
 
-rasa_action = pytest.importorskip("rasa.core.actions.action")
-
-from hotline_rasa import install  # noqa: E402
-
-RemoteAction = rasa_action.RemoteAction
+from hotline_rasa import install
 
 VALID = [
     {"events": [], "responses": []},
