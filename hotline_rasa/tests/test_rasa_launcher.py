@@ -81,4 +81,3 @@ def test_an_operators_tokens_are_used_and_given_flags_kept(tmp_path: Path) -> No
 
 # That the front door (bot.config) reads the token this writes is checked from
 # the app's environment: tests/rasa/test_shared_token.py.
-
