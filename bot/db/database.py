@@ -31,6 +31,7 @@ from bot.db.engine import (
 )
 from bot.db.events import EventRepo
 from bot.db.group_commit import GroupCommit
+from bot.db.loop_sqlite import CHECKPOINT_EVERY, LoopSqlite, NotNow, PreparedQuery, checkpoint
 from bot.db.routing import Routing, load_routing
 from bot.db.tickets import TicketRepo
 from bot.db.transcripts import TranscriptRepo
@@ -67,8 +68,12 @@ class Database:
         self._connections: set[Any] = set()  # driver connections open (track_connections)
         self._write_engine: AsyncEngine | None = None
         self.clock = clock
-        #: Concurrent single-row inserts share a transaction (bot/db/group_commit.py).
-        self.group = GroupCommit(self.write)
+        #: SQLite only: short statements run on the loop's thread (bot/db/loop_sqlite.py).
+        self.on_loop: LoopSqlite | None = None
+        self._checkpoint: asyncio.Task[None] | None = None
+        self._checkpointed_at = 0  # loop commits when the last checkpoint started
+        #: Single-row inserts: at once on the loop, else concurrent writers share a transaction.
+        self.group = GroupCommit(self.write, now=self._insert_now)
         self.tickets = TicketRepo(self)
         self.transcripts = TranscriptRepo(self)
         self.events = EventRepo(self)
@@ -128,6 +133,9 @@ class Database:
         self._engine = create_async(self.url)
         self._connections = track_connections(self._engine)
         self._write_engine = self._engine.execution_options(**{WRITE_OPTION: True})
+        if self.is_sqlite:
+            self.on_loop = LoopSqlite(self.url)
+            self._checkpointed_at = 0
         try:
             await self.tickets.check_keys()
         except BaseException:
@@ -142,13 +150,65 @@ class Database:
         engine = self._engine
         if engine is not None:
             await bounded_step("pending writes", self.group.drain, CLOSE_STEP_TIMEOUT)
+            checkpoint_task = self._checkpoint
+            if checkpoint_task is not None:
+                await bounded_step(
+                    "WAL checkpoint",
+                    lambda: asyncio.gather(checkpoint_task, return_exceptions=True),
+                    CLOSE_STEP_TIMEOUT,
+                )
             self._engine = self._write_engine = None
             await bounded_step("database engine", engine.dispose, CLOSE_STEP_TIMEOUT)
             connections = self._connections
             await bounded_step(
                 "database connections", lambda: close_connections(connections), CLOSE_STEP_TIMEOUT
             )
-        self._engine = self._write_engine = None
+        if self.on_loop is not None:
+            try:
+                self.on_loop.close()
+            except Exception as exc:
+                log.error("SQLite loop connection not closed: %s", type(exc).__name__)
+        self._engine = self._write_engine = self.on_loop = None
+
+    def insert_now(self, rows: Sequence[tuple[sa.Table, Sequence[Mapping[str, Any]]]]) -> int:
+        """Insert and commit at once on the loop's own SQLite connection; the
+        last row's key. Raises :class:`NotNow` (PostgreSQL, another thread, the
+        write lock held elsewhere, any error); the caller then uses :meth:`write`.
+        """
+        if self.on_loop is None:
+            raise NotNow
+        last = self.on_loop.insert(rows)
+        if self.on_loop.commits - self._checkpointed_at >= CHECKPOINT_EVERY:
+            self._checkpoint_soon()
+        return last
+
+    def fetch_now(self, query: PreparedQuery, values: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Like :meth:`insert_now` for a prepared read (the fallback is :meth:`read`)."""
+        if self.on_loop is None:
+            raise NotNow
+        return self.on_loop.fetch(query, values)
+
+    def _insert_now(self, rows: list[tuple[sa.Table, list[dict[str, Any]]]]) -> bool:
+        """GroupCommit's fast path: insert and commit at once, or say it cannot."""
+        try:
+            self.insert_now(rows)
+        except NotNow:
+            return False
+        return True
+
+    def _checkpoint_soon(self) -> None:
+        if self.on_loop is None or (self._checkpoint is not None and not self._checkpoint.done()):
+            return
+        path = self.on_loop.path
+        self._checkpointed_at = self.on_loop.commits
+
+        async def run() -> None:
+            try:
+                await asyncio.to_thread(checkpoint, path)
+            except Exception as exc:  # the next one catches up; SQLite stays consistent
+                log.warning("WAL checkpoint failed: %s", type(exc).__name__)
+
+        self._checkpoint = asyncio.get_running_loop().create_task(run())
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

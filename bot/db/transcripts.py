@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
+from bot.db.loop_sqlite import NotNow, prepare_query
 from bot.db.models import LOCAL_TZ, TranscriptEntry
 from bot.db.schema import transcripts
 from bot.db.validation import optional, required
@@ -49,11 +50,12 @@ class TranscriptRepo:
         """Store one message; ``seq`` grows with every message across conversations."""
         entry = self._entry(conversation_id, channel, direction, sender, message_id, text, data)
         values = {k: v for k, v in entry.to_row().items() if k != "seq"}
-        async with self._db.write() as conn:
-            result = await conn.execute(transcripts.insert().values(**values))
-        key = result.inserted_primary_key
-        assert key is not None  # an INSERT of one row always has its key
-        seq = key[0]
+        try:  # SQLite: on the loop's own connection, no thread hop (bot/db/loop_sqlite.py)
+            seq = self._db.insert_now([(transcripts, [values])])
+        except NotNow:
+            async with self._db.write() as conn:
+                result = await conn.execute(transcripts.insert().values(**values))
+            seq = result.inserted_primary_key[0]
         return dataclasses.replace(entry, seq=int(seq))
 
     async def add(
@@ -119,13 +121,16 @@ class TranscriptRepo:
         ``after_seq`` (to catch up after a reconnect)."""
         values: dict[str, Any] = {"cid": conversation_id, "limit": max(1, min(limit, 1000))}
         if after_seq is not None:
-            stmt = _AFTER
+            stmt, prepared = _AFTER, _PREPARED_AFTER
             values["after"] = after_seq
         else:
-            stmt = _LATEST
-        async with self._db.read() as conn:
-            result = await conn.execute(stmt, values)
-            entries = [_entry(row) for row in result.all()]
+            stmt, prepared = _LATEST, _PREPARED_LATEST
+        try:  # SQLite: on the loop's own connection, no thread hop (bot/db/loop_sqlite.py)
+            entries = [_entry_from(row) for row in self._db.fetch_now(prepared, values)]
+        except NotNow:
+            async with self._db.read() as conn:
+                result = await conn.execute(stmt, values)
+                entries = [_entry(row) for row in result.all()]
         return entries if after_seq is not None else entries[::-1]
 
 
@@ -160,3 +165,5 @@ _AFTER = (
 _LATEST = _BY_CONVERSATION.order_by(transcripts.c.seq.desc()).limit(
     sa.bindparam("limit", type_=sa.Integer())
 )
+_PREPARED_AFTER = prepare_query(_AFTER)
+_PREPARED_LATEST = prepare_query(_LATEST)

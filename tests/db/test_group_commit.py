@@ -14,7 +14,12 @@ from bot.db.group_commit import GroupCommit
 from bot.db.schema import events
 
 
-async def test_concurrent_writers_share_commits_and_keep_their_order(db: Database) -> None:
+async def test_concurrent_writers_share_commits_and_keep_their_order(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The queue path (PostgreSQL; SQLite when the loop's connection finds the
+    # lock taken). SQLite's on-the-spot path is tested in test_loop_sqlite.py.
+    monkeypatch.setattr(db, "on_loop", None)
     writes = [
         db.transcripts.add(
             conversation_id="c1", channel="rest", direction="in" if i % 2 == 0 else "out",
@@ -42,7 +47,12 @@ async def test_a_lone_row_is_written_at_once_and_committed_on_return(db: Databas
     assert count == 1
 
 
-async def test_a_bad_row_fails_only_its_own_writer(db: Database) -> None:
+@pytest.mark.parametrize("on_loop", [True, False], ids=["now", "queued"])
+async def test_a_bad_row_fails_only_its_own_writer(
+    db: Database, on_loop: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not on_loop:
+        monkeypatch.setattr(db, "on_loop", None)
     good = {"kind": "answered", "conversation_id": "c3", "ticket_number": None, "data": {}}
     good["at"] = db.now()
     bad = dict(good, kind=None)  # NOT NULL
@@ -83,7 +93,12 @@ def test_no_transaction_is_opened_for_nothing() -> None:
     assert opened == []
 
 
-async def test_record_many_writes_a_batch_in_one_transaction(db: Database) -> None:
+@pytest.mark.parametrize("on_loop", [True, False], ids=["now", "queued"])
+async def test_record_many_writes_a_batch_in_one_transaction(
+    db: Database, on_loop: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not on_loop:
+        monkeypatch.setattr(db, "on_loop", None)
     at = db.now() - dt.timedelta(minutes=5)
     items = [EventItem("answered", f"c{i}", data={"replies": i}, at=at) for i in range(30)]
     before = db.group.batches
@@ -93,7 +108,10 @@ async def test_record_many_writes_a_batch_in_one_transaction(db: Database) -> No
     assert await db.events.counts(until=at + dt.timedelta(seconds=1)) == {"answered": 30}
 
 
-async def test_record_many_with_a_bad_item_writes_the_others(db: Database) -> None:
+async def test_record_many_with_a_bad_item_writes_the_others(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "on_loop", None)
     good = {"kind": "answered", "conversation_id": "c5", "ticket_number": None, "data": {}}
     good["at"] = db.now()
     with pytest.raises(sa.exc.IntegrityError):
