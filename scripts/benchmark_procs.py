@@ -30,7 +30,12 @@ import aiohttp
 log = logging.getLogger("benchmark.procs")
 
 ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = ROOT / ".venv" / "bin"
+VENV_BIN = ROOT / ".venv" / "bin"  # the app environment: front door, action server
+#: Rasa's own environment (README, "two environments"); a checkout from before
+#: the split has one .venv for everything.
+RASA_VENV_BIN = next(
+    (d for d in (ROOT / ".venv-rasa" / "bin", VENV_BIN) if (d / "python").exists()), VENV_BIN
+)
 STOP_GRACE = 15.0
 #: The widget's abuse limits off for the load generator (every simulated citizen
 #: comes from 127.0.0.1 and sends as fast as Rasa answers): README "web widget".
@@ -281,7 +286,7 @@ class Services:
         )
         port = free_port()
         argv = [
-            str(VENV_BIN / "python"), "-m", "hotline_rasa", "run", "--enable-api",
+            str(RASA_VENV_BIN / "python"), "-m", "hotline_rasa", "run", "--enable-api",
             "--interface", "127.0.0.1", "--port", str(port),
             "--model", "models", "--endpoints", str(endpoints),
             "--credentials", "credentials.yml",
