@@ -86,6 +86,15 @@ def _postgres_urls(parsed: URL) -> DatabaseUrl:
 log = logging.getLogger(__name__)
 
 
+def inserted_key(result: Any) -> int:
+    """The primary key of the one row an INSERT just wrote (SQLAlchemy types it
+    as optional: it is None only for statements that are not single-row inserts)."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("not a single-row INSERT: no primary key")
+    return int(key[0])
+
+
 def create_private_sqlite(path: Path) -> None:
     """Create the SQLite file empty with mode 0600 unless it exists.
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db.crypto import Cipher
+from bot.db.engine import inserted_key
 from bot.db.models import Ticket, TicketEvent
 from bot.db.routing import Route
 from bot.db.schema import ticket_events, tickets
@@ -82,7 +83,7 @@ async def insert_ticket(
             updated_at=now,
         )
     )
-    return int(result.inserted_primary_key[0])
+    return inserted_key(result)
 
 
 async def append_events(

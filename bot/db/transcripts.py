@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Row
 
+from bot.db.engine import inserted_key
 from bot.db.loop_sqlite import NotNow, prepare_query
 from bot.db.models import LOCAL_TZ, TranscriptEntry
 from bot.db.schema import transcripts
@@ -55,7 +56,7 @@ class TranscriptRepo:
         except NotNow:
             async with self._db.write() as conn:
                 result = await conn.execute(transcripts.insert().values(**values))
-            seq = result.inserted_primary_key[0]
+            seq = inserted_key(result)
         return dataclasses.replace(entry, seq=int(seq))
 
     async def add(
@@ -138,7 +139,7 @@ def _entry(row: Row) -> TranscriptEntry:
     return _entry_from(row._mapping)
 
 
-def _entry_from(row: Mapping[str, Any]) -> TranscriptEntry:
+def _entry_from(row: Mapping[Any, Any]) -> TranscriptEntry:
     return TranscriptEntry(
         seq=row["seq"],
         conversation_id=row["conversation_id"],

@@ -22,7 +22,7 @@ import contextlib
 import logging
 import re
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -269,7 +269,8 @@ class RedisStore(SharedStore):
     async def zrank(self, key: str, member: str) -> int | None:
         with _guard("zrank"):
             rank = await self._client.zrank(self._k(key), member)
-        return None if rank is None else int(rank)
+        # redis-py types ZRANK as int | list (the WITHSCORE form, not used here)
+        return None if rank is None else int(cast(int, rank))
 
     async def zscore(self, key: str, member: str) -> float | None:
         with _guard("zscore"):
