@@ -1,28 +1,50 @@
-"""A trained model, a real action server and a real database for dialogue tests.
+"""A trained model served by a real Rasa server, a real action server and a
+real database for dialogue tests, in the app's environment.
+
+Rasa runs in its own environment (Python 3.10, ``.venv-rasa``; the
+interpreter is ``$RASA_PYTHON``, by default ROOT/.venv-rasa/bin/python) and
+these tests never import it: they start ``python -m hotline_rasa run
+--enable-api`` from that interpreter, as `make run` does, and talk to it over
+HTTP (its REST channel, hotline_rasa.channel.TokenRestInput from
+credentials.yml, with the Bearer token; its HTTP API with ``?token=``).
 
 The model is the one `scripts/train.py` keeps in models/ (trained once, reused
 while data and config are unchanged); these tests are skipped with a clear
 reason when no model exists (`make train`). The action server runs as its own
-process (python -m bot.action_server, as `make run` starts it) on a free
-loopback port with a SQLite database in a temp folder; the Agent sends it the
-action server's token, as Rasa does from endpoints.yml.
+process (python -m bot.action_server from this environment's interpreter, as
+`make run` starts it) on a free loopback port with a SQLite database in a temp
+folder; Rasa sends it the action server's token, as endpoints.yml says.
+
+Loading the model takes Rasa 30-60 s: one server (``rasa_server``) serves the
+whole session; a test that needs another configuration starts its own with
+:func:`run_rasa` once per module.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+RASA_PYTHON = Path(os.environ.get("RASA_PYTHON") or ROOT / ".venv-rasa" / "bin" / "python")
 ACTION_SERVER_TOKEN = "dialogue-tests-action-token-0123456789"
+#: Rasa's --auth-token and the REST channel's token (RASA_AUTH_TOKEN, never on a command line).
+RASA_TOKEN = "rasa-auth-test-token-0123456789"
+#: How long Rasa may take to load the model on a busy machine.
+RASA_START_SECONDS = 300.0
 
 
 def newest_model() -> Path | None:
@@ -36,30 +58,100 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    var = tmp_path_factory.mktemp("action-server")
-    port = _free_port()
-    from cryptography.fernet import Fernet
+def http_json(
+    url: str, body: Any = None, headers: dict[str, str] | None = None, timeout: float = 60
+) -> tuple[int, Any]:
+    """A blocking JSON request on loopback: (status, parsed body or None)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        url, data, {"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
 
-    key = Fernet.generate_key().decode()
-    env = {
+
+def _stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:  # sanic's graceful stop can hang under load
+        proc.kill()
+        proc.wait(10)
+
+
+@contextmanager
+def run_rasa(
+    model: Path, endpoints: Path, var: Path, env: Mapping[str, str] | None = None
+) -> Iterator[dict[str, str]]:
+    """``python -m hotline_rasa run --enable-api`` from the Rasa environment.
+
+    Yields ``{"url", "log"}`` once the model is loaded (``/status`` names it).
+    ``env`` adds to the environment (ACTION_SERVER_TOKEN for endpoints.yml);
+    RASA_AUTH_TOKEN is :data:`RASA_TOKEN`.
+    """
+    if not RASA_PYTHON.exists():
+        pytest.fail(f"no Rasa environment at {RASA_PYTHON} (set RASA_PYTHON or make install)")
+    port = _free_port()
+    full_env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HOTLINE_VAR_DIR": str(var),
+        "RASA_AUTH_TOKEN": RASA_TOKEN,
+        **(env or {}),
+    }
+    for name in ("VIRTUAL_ENV", "PYTHONHOME"):  # this environment's, not Rasa's
+        full_env.pop(name, None)
+    log = var / "rasa.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(  # noqa: S603 - the Rasa environment's interpreter
+            [str(RASA_PYTHON), "-m", "hotline_rasa", "run", "--enable-api",
+             "--interface", "127.0.0.1", "--port", str(port), "--model", str(model),
+             "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
+            cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + RASA_START_SECONDS
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"Rasa stopped (exit {proc.returncode}):\n{log.read_text()[-4000:]}")
+            try:
+                status, body = http_json(f"{url}/status?token={RASA_TOKEN}", timeout=5)
+            except OSError:
+                status, body = 0, None
+            if status == 200 and (body or {}).get("model_file"):
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"Rasa did not load the model in time:\n{log.read_text()[-4000:]}")
+            time.sleep(0.5)
+        yield {"url": url, "log": str(log)}
+    finally:
+        _stop(proc)
+
+
+@contextmanager
+def run_action_server(var: Path, env: Mapping[str, str]) -> Iterator[str]:
+    """``python -m bot.action_server`` from this environment; yields its URL."""
+    port = _free_port()
+    full_env = {
         **os.environ,
         "SANIC_HOST": "127.0.0.1",
         "HOTLINE_VAR_DIR": str(var),
-        "HOTLINE_DATA_KEYS": key,
         "PYTHONPATH": str(ROOT),
-        "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
+        **env,
     }
-    env.pop("DATABASE_URL", None)
-    log = (var / "actions.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    if "DATABASE_URL" not in env:
+        full_env.pop("DATABASE_URL", None)
+    with (var / "actions.log").open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot.action_server", "--actions", "actions",
+             "--port", str(port)],
+            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -70,15 +162,22 @@ def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
                 if proc.poll() is not None:
                     raise RuntimeError((var / "actions.log").read_text()) from None
                 time.sleep(0.5)
-        yield {"url": url, "var": str(var), "keys": key, "token": ACTION_SERVER_TOKEN}
+        else:
+            raise RuntimeError("action server did not start")
+        yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # sanic's graceful stop can hang under load
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
+        _stop(proc, 20)
+
+
+@pytest.fixture(scope="session")
+def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    var = tmp_path_factory.mktemp("action-server")
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()
+    env = {"HOTLINE_DATA_KEYS": key, "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN}
+    with run_action_server(var, env) as url:
+        yield {"url": url, "var": str(var), "keys": key, "token": ACTION_SERVER_TOKEN}
 
 
 @pytest.fixture(scope="session")
@@ -90,16 +189,17 @@ def model_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def agent(model_path: Path, action_server: dict[str, str]) -> object:
-    """Loaded once: Agent.load is synchronous and binds to no event loop."""
-    from rasa.core.agent import Agent
-    from rasa.utils.endpoints import EndpointConfig
-
-    from hotline_rasa import install
-
-    install()  # the same Rasa as `make up` runs (python -m hotline_rasa)
-    endpoint = EndpointConfig(
-        url=f"{action_server['url']}/webhook",
-        headers={"Authorization": f"Bearer {action_server['token']}"},
-    )
-    return Agent.load(str(model_path), action_endpoint=endpoint)
+def rasa_server(
+    model_path: Path, action_server: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """Rasa as `make run` starts it: endpoints.yml (with the test action
+    server's port, the same token header) and credentials.yml."""
+    var = tmp_path_factory.mktemp("rasa")
+    endpoints = var / "endpoints.yml"
+    text = (ROOT / "endpoints.yml").read_text()
+    assert "http://127.0.0.1:5055" in text
+    endpoints.write_text(text.replace("http://127.0.0.1:5055", action_server["url"]))
+    with run_rasa(
+        model_path, endpoints, var, {"ACTION_SERVER_TOKEN": action_server["token"]}
+    ) as server:
+        yield server

@@ -1,4 +1,5 @@
-"""Whole conversations through the trained model, the real action server and a
+"""Whole conversations through the trained model (a Rasa server from the Rasa
+environment, its REST channel with the token), the real action server and a
 real SQLite database: every flow a citizen meets."""
 
 from __future__ import annotations
@@ -7,22 +8,43 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.db import Database
 from bot.db.crypto import KEYS_ENV, load_cipher
 from bot.knowledge import load_faq
+from tests.rasa.conftest import RASA_TOKEN
 
 pytestmark = pytest.mark.rasa
 
 
+@pytest.fixture
+def webhook(rasa_server: dict[str, str]) -> str:
+    """Where a citizen's turn goes: Rasa's REST channel."""
+    return rasa_server["url"] + "/webhooks/rest/webhook"
+
+
 class Citizen:
-    def __init__(self, agent: Any) -> None:
-        self.agent = agent
+    def __init__(self, webhook: str) -> None:
+        self.webhook = webhook
         self.sender = f"rest:{uuid.uuid4().hex[:12]}"
 
     async def say(self, text: str) -> list[dict[str, Any]]:
-        return await self.agent.handle_text(text, sender_id=self.sender)
+        """One turn: Rasa's replies (``text``, ``buttons``, ``custom``, ...)."""
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                self.webhook,
+                json={"sender": self.sender, "message": text},
+                headers={"Authorization": f"Bearer {RASA_TOKEN}"},
+                timeout=aiohttp.ClientTimeout(total=120),
+            ) as resp,
+        ):
+            assert resp.status == 200, await resp.text()
+            replies = await resp.json()
+        assert isinstance(replies, list)
+        return replies
 
     @staticmethod
     def text(replies: list[dict[str, Any]]) -> str:
@@ -40,28 +62,28 @@ async def action_db(action_server: dict[str, str]) -> Database:
     return db
 
 
-async def test_greeting_says_who_is_answering_and_offers_services(agent: Any) -> None:
-    replies = await Citizen(agent).say("你好")
+async def test_greeting_says_who_is_answering_and_offers_services(webhook: str) -> None:
+    replies = await Citizen(webhook).say("你好")
     assert "东莞12345" in Citizen.text(replies) and "智能助手" in Citizen.text(replies)
     assert {"/consult", "/request_service_guide", "/complain", "/request_human"} <= set(
         payloads(replies)
     )
 
 
-async def test_identity(agent: Any) -> None:
-    replies = await Citizen(agent).say("你是机器人还是真人")
+async def test_identity(webhook: str) -> None:
+    replies = await Citizen(webhook).say("你是机器人还是真人")
     assert "智能助手" in Citizen.text(replies)
 
 
-async def test_faq_answered_from_the_knowledge_file(agent: Any) -> None:
+async def test_faq_answered_from_the_knowledge_file(webhook: str) -> None:
     entries = list(load_faq().values())
     for entry in entries[:: max(1, len(entries) // 8)]:
-        replies = await Citizen(agent).say(entry.question)
+        replies = await Citizen(webhook).say(entry.question)
         assert entry.answer in Citizen.text(replies), entry.id
 
 
-async def test_guidance_asks_the_way_then_answers_from_the_catalog(agent: Any) -> None:
-    citizen = Citizen(agent)
+async def test_guidance_asks_the_way_then_answers_from_the_catalog(webhook: str) -> None:
+    citizen = Citizen(webhook)
     replies = await citizen.say("我想办居住证")
     assert '/inform_service_mode{"service_mode":"offline"}' in payloads(replies)
     replies = await citizen.say('/inform_service_mode{"service_mode":"offline"}')
@@ -69,8 +91,8 @@ async def test_guidance_asks_the_way_then_answers_from_the_catalog(agent: Any) -
     assert "居住证" in text and "所需材料" in text and "办理地点" in text
 
 
-async def test_guidance_asks_which_service_when_unclear(agent: Any) -> None:
-    citizen = Citizen(agent)
+async def test_guidance_asks_which_service_when_unclear(webhook: str) -> None:
+    citizen = Citizen(webhook)
     replies = await citizen.say("我想办个业务")
     assert "哪项业务" in Citizen.text(replies)
     await citizen.say("社保卡")
@@ -79,9 +101,9 @@ async def test_guidance_asks_which_service_when_unclear(agent: Any) -> None:
 
 
 async def test_complaint_with_correction_creates_exactly_one_ticket(
-    agent: Any, action_server: dict[str, str]
+    webhook: str, action_server: dict[str, str]
 ) -> None:
-    citizen = Citizen(agent)
+    citizen = Citizen(webhook)
     replies = await citizen.say("楼下KTV每天半夜唱歌太吵了我要投诉")
     assert "哪里" in Citizen.text(replies)
     assert "什么时候" in Citizen.text(await citizen.say("在南城区鸿福路"))
@@ -109,8 +131,8 @@ async def test_complaint_with_correction_creates_exactly_one_ticket(
     assert mine[0].number in status and "承办部门" in status
 
 
-async def test_citizen_changes_their_mind_during_the_complaint(agent: Any) -> None:
-    citizen = Citizen(agent)
+async def test_citizen_changes_their_mind_during_the_complaint(webhook: str) -> None:
+    citizen = Citizen(webhook)
     await citizen.say("我要投诉")
     await citizen.say("小区门口的路灯坏了一个多月了")
     replies = await citizen.say("算了不投诉了")
@@ -119,29 +141,29 @@ async def test_citizen_changes_their_mind_during_the_complaint(agent: Any) -> No
     assert "智能助手" in Citizen.text(replies)
 
 
-async def test_asking_for_a_person_signals_a_handoff(agent: Any) -> None:
-    replies = await Citizen(agent).say("转人工")
+async def test_asking_for_a_person_signals_a_handoff(webhook: str) -> None:
+    replies = await Citizen(webhook).say("转人工")
     custom = [r["custom"] for r in replies if r.get("custom")]
     assert custom and custom[0]["handoff"]["reason"] == "citizen_request"
 
 
-async def test_emergency_gets_the_emergency_numbers_first(agent: Any) -> None:
-    replies = await Citizen(agent).say("救命啊我家厨房着火了")
+async def test_emergency_gets_the_emergency_numbers_first(webhook: str) -> None:
+    replies = await Citizen(webhook).say("救命啊我家厨房着火了")
     assert "119" in (replies[0].get("text") or "")
     custom = [r["custom"] for r in replies if r.get("custom")]
     assert custom and custom[0]["handoff"]["priority"] == "urgent"
 
 
-async def test_out_of_scope_gets_an_honest_answer(agent: Any) -> None:
-    replies = await Citizen(agent).say("给我讲个笑话吧")
+async def test_out_of_scope_gets_an_honest_answer(webhook: str) -> None:
+    replies = await Citizen(webhook).say("给我讲个笑话吧")
     assert "不在12345" in Citizen.text(replies)
     assert not any(e.answer in Citizen.text(replies) for e in load_faq().values())
 
 
 async def test_goodbye_offers_a_rating_that_is_stored(
-    agent: Any, action_server: dict[str, str]
+    webhook: str, action_server: dict[str, str]
 ) -> None:
-    citizen = Citizen(agent)
+    citizen = Citizen(webhook)
     replies = await citizen.say("好的没事了再见")
     assert '/rate{"rating":"5"}' in payloads(replies)
     replies = await citizen.say('/rate{"rating":"5"}')

@@ -1,19 +1,14 @@
-"""A complaint conversation through the front door, the trained model, the real
-action server and Rasa's Redis tracker store (hotline_rasa.tracker_store):
-afterwards neither a dump of the database (SQLite and PostgreSQL: every table,
-every column) nor a dump of Redis (every key under the tracker prefix, and
-every key under the front door's own prefix: inbox entries, results,
-conversation state) holds the citizen's phone or ID number in plaintext, and
-the ticket's encrypted field still gives the full number back."""
+"""A complaint conversation through the front door, the trained model (a Rasa
+server from the Rasa environment), the real action server and Rasa's Redis
+tracker store (hotline_rasa.tracker_store): afterwards neither a dump of the
+database (SQLite and PostgreSQL: every table, every column) nor a dump of Redis
+(every key under the tracker prefix, and every key under the front door's own
+prefix: inbox entries, results, conversation state) holds the citizen's phone
+or ID number in plaintext, and the ticket's encrypted field still gives the
+full number back."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -29,59 +24,23 @@ from bot.app import create_app
 from bot.config import Settings, parse_rest_tokens
 from bot.db import Database
 from bot.db.crypto import Cipher
+from bot.rasa_client import RasaClient
 from bot.store.redis import RedisStore
 from channels import registry
 from tests.db.conftest import pg_factory  # noqa: F401  (fixture)
 from tests.db.dump import assert_no_plaintext, dump_text
 from tests.db.dump import redis_dump as front_door_dump
+from tests.rasa.conftest import RASA_TOKEN, _free_port, run_action_server, run_rasa
 
 pytestmark = pytest.mark.rasa
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS = "redis://127.0.0.1:6379/0"
 TOKEN = "privacy-dump-token-" + "x" * 20
 ACTION_TOKEN = "privacy-dump-action-token-0123456789"
 KEY = Fernet.generate_key().decode()
 PHONE, PHONE_TYPED = "13812345678", "138 1234 5678"
 ID_NUMBER = "11010519491231002X"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_action_server(database_url: str, var: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "SANIC_HOST": "127.0.0.1",
-        "HOTLINE_VAR_DIR": str(var),
-        "HOTLINE_DATA_KEYS": KEY,
-        "DATABASE_URL": database_url,
-        "ACTION_SERVER_TOKEN": ACTION_TOKEN,
-        "PYTHONPATH": str(ROOT),
-    }
-    log = (var / "actions.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/health", timeout=1)  # noqa: S310 - loopback
-            return proc, url
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError((var / "actions.log").read_text()) from None
-            time.sleep(0.5)
-    proc.kill()
-    raise RuntimeError("action server did not start")
+WEBHOOK = "/webhooks/rest/webhook"
 
 
 @pytest.fixture(scope="module")
@@ -101,66 +60,100 @@ def tracker_prefix() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def forward_port() -> int:
-    """The Agent's action endpoint: a forwarder to the current backend's action server."""
+    """Rasa's action endpoint: a forwarder to the current backend's action server."""
     return _free_port()
 
 
 @pytest.fixture(scope="module")
-def masking_agent(model_path: Path, tracker_prefix: str, forward_port: int) -> Any:
-    from rasa.core.agent import Agent
-    from rasa.core.tracker_store import TrackerStore
-    from rasa.shared.core.domain import Domain
-    from rasa.utils.endpoints import EndpointConfig
-
-    from hotline_rasa import install
-
-    install()
-    store = TrackerStore.create(
-        EndpointConfig(
-            url="127.0.0.1",
-            type="hotline_rasa.tracker_store.MaskingRedisTrackerStore",
-            port="6379",
-            db="0",
-            key_prefix=tracker_prefix,
-        ),
-        Domain.empty(),
+def masking_rasa(
+    model_path: Path,
+    tracker_prefix: str,
+    forward_port: int,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, str]]:
+    """A Rasa server whose trackers go to Redis through the masking tracker store
+    (as endpoints.redis.yml), under this module's prefix."""
+    var = tmp_path_factory.mktemp("masking-rasa")
+    endpoints = var / "endpoints.yml"
+    endpoints.write_text(
+        "action_endpoint:\n"
+        f'  url: "http://127.0.0.1:{forward_port}/webhook"\n'
+        "  headers:\n"
+        "    Authorization: Bearer ${ACTION_SERVER_TOKEN}\n"
+        "tracker_store:\n"
+        "  type: hotline_rasa.tracker_store.MaskingRedisTrackerStore\n"
+        "  url: 127.0.0.1\n"
+        "  port: 6379\n"
+        "  db: 0\n"
+        f"  key_prefix: {tracker_prefix}\n"
     )
-    endpoint = EndpointConfig(
-        url=f"http://127.0.0.1:{forward_port}/webhook",
-        headers={"Authorization": f"Bearer {ACTION_TOKEN}"},
-    )
-    return Agent.load(str(model_path), action_endpoint=endpoint, tracker_store=store)
+    with run_rasa(model_path, endpoints, var, {"ACTION_SERVER_TOKEN": ACTION_TOKEN}) as server:
+        yield server
 
 
-class InProcessRasa:
-    """The front door's Rasa client, answered by the loaded Agent in this process."""
+class SnapshotProxy:
+    """In front of Rasa, for the front door's Rasa client: takes a snapshot as
+    each turn arrives (while the message waits in the hub's inbox), then
+    passes the request on unchanged."""
 
-    def __init__(self, agent: Any, snapshot: Callable[[], str] | None = None) -> None:
-        self.agent = agent
-        #: Called as each turn starts, while the message waits in the hub's inbox.
+    def __init__(self, target: str, snapshot: Callable[[], str]) -> None:
+        self.target = target
         self.snapshot = snapshot
         self.snapshots: list[str] = []
+        self.url = ""
+        self._session: aiohttp.ClientSession | None = None
+        self._runner: web.AppRunner | None = None
 
-    async def send(
-        self, sender: str, message: str, metadata: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        from rasa.core.channels.channel import UserMessage
+    async def start(self) -> str:
+        self._session = aiohttp.ClientSession()
+        app = web.Application()
+        app.router.add_route("*", "/{path:.*}", self._forward)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        port = _free_port()
+        await web.TCPSite(self._runner, "127.0.0.1", port).start()
+        self.url = f"http://127.0.0.1:{port}"
+        return self.url
 
-        if self.snapshot is not None:
+    async def _forward(self, request: web.Request) -> web.Response:
+        assert self._session is not None
+        if request.method == "POST" and request.path == WEBHOOK:
             self.snapshots.append(self.snapshot())
-        replies = await self.agent.handle_message(
-            UserMessage(message, sender_id=sender, metadata=metadata or {})
-        )
-        return list(replies or [])
-
-    async def status(self, timeout: float | None = None) -> dict[str, Any]:
-        return {"model_file": "in-process"}
-
-    async def model_loaded(self, timeout: float | None = None) -> bool:
-        return True
+        headers = {
+            name: request.headers[name]
+            for name in ("Authorization", "Content-Type")
+            if name in request.headers
+        }
+        async with self._session.request(
+            request.method,
+            self.target + request.path_qs,
+            data=await request.read(),
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=120),
+        ) as resp:
+            return web.Response(
+                body=await resp.read(),
+                status=resp.status,
+                content_type=resp.content_type,
+            )
 
     async def close(self) -> None:
-        return None
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._session is not None:
+            await self._session.close()
+
+
+@pytest.fixture
+async def rasa_proxy(
+    masking_rasa: dict[str, str], redis_url: str, redis_prefix: str
+) -> AsyncIterator[SnapshotProxy]:
+    proxy = SnapshotProxy(masking_rasa["url"], lambda: front_door_dump(redis_url, redis_prefix)[1])
+    await proxy.start()
+    try:
+        yield proxy
+    finally:
+        await proxy.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -172,32 +165,29 @@ async def backend_url(
         url = f"sqlite:///{tmp_path}/hotline.db"
     else:
         url = request.getfixturevalue("pg_factory")()
-    proc, target = _start_action_server(url, tmp_path)
-    session = aiohttp.ClientSession()
+    env = {"HOTLINE_DATA_KEYS": KEY, "DATABASE_URL": url, "ACTION_SERVER_TOKEN": ACTION_TOKEN}
+    with run_action_server(tmp_path, env) as target:
+        session = aiohttp.ClientSession()
 
-    async def forward(req: web.Request) -> web.Response:
-        headers = {"Authorization": req.headers.get("Authorization", "")}
-        async with session.post(f"{target}/webhook", data=await req.read(), headers=headers) as r:
-            return web.Response(
-                body=await r.read(), status=r.status, content_type="application/json"
-            )
+        async def forward(req: web.Request) -> web.Response:
+            headers = {"Authorization": req.headers.get("Authorization", "")}
+            async with session.post(
+                f"{target}/webhook", data=await req.read(), headers=headers
+            ) as r:
+                return web.Response(
+                    body=await r.read(), status=r.status, content_type="application/json"
+                )
 
-    app = web.Application()
-    app.router.add_post("/webhook", forward)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", forward_port).start()
-    try:
-        yield url
-    finally:
-        await runner.cleanup()
-        await session.close()
-        proc.terminate()
+        app = web.Application()
+        app.router.add_post("/webhook", forward)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", forward_port).start()
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+            yield url
+        finally:
+            await runner.cleanup()
+            await session.close()
 
 
 def redis_dump(prefix: str) -> str:
@@ -211,7 +201,7 @@ def redis_dump(prefix: str) -> str:
 
 
 async def test_no_plaintext_phone_or_id_number_at_rest(
-    masking_agent: Any,
+    rasa_proxy: SnapshotProxy,
     backend_url: str,
     tracker_prefix: str,
     make_settings: Callable[..., Settings],
@@ -224,8 +214,9 @@ async def test_no_plaintext_phone_or_id_number_at_rest(
     settings = make_settings(rest_tokens=parse_rest_tokens(f"app:{TOKEN}"))
     db = Database(backend_url, cipher=Cipher([KEY]))
     store = RedisStore(redis_url, redis_prefix)  # the front door's own keys, dumped below
-    rasa = InProcessRasa(masking_agent, lambda: front_door_dump(redis_url, redis_prefix)[1])
-    app = create_app(settings, store=store, db=db, rasa=rasa)  # type: ignore[arg-type]
+    # The front door's own Rasa client, to Rasa through the snapshot proxy.
+    rasa = RasaClient(rasa_proxy.url, 120.0, auth_token=RASA_TOKEN)
+    app = create_app(settings, store=store, db=db, rasa=rasa)
     client = await aiohttp_client(app)
     sender = f"c{uuid.uuid4().hex[:10]}"
 
@@ -254,8 +245,8 @@ async def test_no_plaintext_phone_or_id_number_at_rest(
     stored = redis_dump(tracker_prefix)
     assert sender in stored, "Rasa stored no tracker under the prefix"
     assert_no_plaintext(stored)
-    assert any("inbox:" in dump for dump in rasa.snapshots)  # taken during the turns
-    for during in rasa.snapshots:
+    assert any("inbox:" in dump for dump in rasa_proxy.snapshots)  # taken during the turns
+    for during in rasa_proxy.snapshots:
         assert_no_plaintext(during)
     keys, front = front_door_dump(redis_url, redis_prefix)
     assert any(k.startswith("result:rest:") for k in keys), keys

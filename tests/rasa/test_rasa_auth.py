@@ -1,4 +1,5 @@
-"""Rasa as `make run` starts it (python -m hotline_rasa run --enable-api ...):
+"""Rasa as `make run` starts it (python -m hotline_rasa run --enable-api ...,
+from the Rasa environment: the session's ``rasa_server``, tests/rasa/conftest.py):
 its HTTP API needs RASA_AUTH_TOKEN (--auth-token), its REST input channel
 (hotline_rasa.channel.TokenRestInput from credentials.yml) refuses a request
 without the token, and Rasa sends ACTION_SERVER_TOKEN to the action server.
@@ -9,81 +10,15 @@ load a model, or talk to Rasa as any sender.
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from bot.rasa_client import RasaClient, RasaUnavailable
-from tests.rasa.conftest import ROOT, _free_port
+from tests.rasa.conftest import RASA_TOKEN
+from tests.rasa.conftest import http_json as _http
 
 pytestmark = pytest.mark.rasa
-
-RASA_TOKEN = "rasa-auth-test-token-0123456789"
-
-
-def _http(url: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(  # noqa: S310 - loopback
-        url, data, {"Content-Type": "application/json", **(headers or {})}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as resp:  # noqa: S310
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, None
-
-
-@pytest.fixture(scope="module")
-def rasa_server(
-    model_path: Path, action_server: dict[str, str], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[dict[str, str]]:
-    var = tmp_path_factory.mktemp("rasa")
-    endpoints = var / "endpoints.yml"
-    # endpoints.yml with the test action server's port: the same header.
-    text = (ROOT / "endpoints.yml").read_text()
-    endpoints.write_text(text.replace("http://127.0.0.1:5055", action_server["url"]))
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "HOTLINE_VAR_DIR": str(var),
-        "RASA_AUTH_TOKEN": RASA_TOKEN,
-        "ACTION_SERVER_TOKEN": action_server["token"],
-    }
-    log = var / "rasa.log"
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter
-        [sys.executable, "-m", "hotline_rasa", "run", "--enable-api",
-         "--interface", "127.0.0.1", "--port", str(port), "--model", str(model_path),
-         "--endpoints", str(endpoints), "--credentials", "credentials.yml"],
-        cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            assert proc.poll() is None, log.read_text()
-            try:
-                urllib.request.urlopen(url + "/", timeout=1)  # noqa: S310 - loopback
-                break
-            except OSError:
-                time.sleep(0.5)
-        yield {"url": url, "log": str(log)}
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_rasa_command_line_does_not_show_the_token(rasa_server: dict[str, str]) -> None:
