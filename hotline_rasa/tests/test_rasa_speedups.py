@@ -48,7 +48,7 @@ def test_install_is_idempotent_and_marks_the_method(action: object) -> None:
     patched = RemoteAction._validate_action_result
     assert install() is True
     assert RemoteAction._validate_action_result is patched
-    assert getattr(patched, "_hotline_compiled_validator") is True  # noqa: B009
+    assert getattr(patched, "_hotline_compiled_validator") is True
 
 
 @pytest.mark.parametrize("result", VALID)
