@@ -82,7 +82,7 @@ def phone_last4(phone: str | None) -> str | None:
 
 # --- free text -----------------------------------------------------------
 # hotline_rasa/masking.py holds the same code for Rasa's process (which must
-# not import ``bot``); tests/test_tracker_store.py keeps the two identical.
+# not import ``bot``); both are held to tests/data/masking_cases.json.
 ENCRYPTED_PREFIX = "enc:"
 #: A Fernet token (version byte 0x80 and a 64-bit time: "gAAAAA", 100+ characters),
 #: so "enc:" typed before a number by a citizen does not escape masking.

@@ -1,9 +1,10 @@
 """Masking of phone, ID and bank-card numbers in free text, for Rasa's process.
 
 A self-contained copy of ``bot.privacy.mask_text``: this package runs inside
-Rasa's own environment, which must not import ``bot`` (the two environments
-are to be split). tests/test_tracker_store.py checks that both functions give
-the same answer on the same corpus, so the copies cannot drift apart.
+Rasa's own environment (Python 3.10), which does not have ``bot``. Both copies
+are held to the same cases (tests/data/masking_cases.json: hotline_rasa/tests/
+test_masking.py here, tests/db/test_privacy.py in the app environment), so
+they cannot drift apart.
 
 Values the action server encrypted (``enc:`` followed by a Fernet token) are
 left as they are: they are not plaintext, and the complaint form needs them
