@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
 from bot.app import HUB_KEY, create_app
-from bot.config import Settings
+from bot.config import ConsoleSettings, Secret, ServiceHours, Settings
 from bot.console.auth import CSRF_HEADER, USERS_KEY
 from bot.console.context import CONSOLE_KEY, Console
 from bot.console.runtime import RUNTIME_KEY, Runtime
@@ -57,10 +57,9 @@ URGENT_REPLY = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _console_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WEBCHAT_SECRET", "console-test-secret-" + "x" * 32)
-    monkeypatch.setenv("SERVICE_HOURS", "00:00-24:00")
+#: The console of the tests answers round the clock (SERVICE_HOURS=00:00-24:00).
+ALWAYS_OPEN = ConsoleSettings(service_hours=ServiceHours.parse("00:00-24:00"))
+WEBCHAT_SECRET = Secret("console-test-secret-" + "x" * 32)
 
 
 @pytest.fixture
@@ -93,6 +92,8 @@ async def make_replica(
     clients: list[TestClient] = []
 
     async def make(**overrides: Any) -> TestClient:
+        overrides.setdefault("console", ALWAYS_OPEN)
+        overrides.setdefault("webchat_secret", WEBCHAT_SECRET)
         settings = make_settings(rasa_url=rasa_handoff.url, **overrides)
         rasa = RasaClient(rasa_handoff.url, settings.rasa_timeout)
         app = create_app(
