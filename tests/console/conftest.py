@@ -63,6 +63,19 @@ WEBCHAT_SECRET = Secret("console-test-secret-" + "x" * 32)
 
 
 @pytest.fixture
+def make_settings(make_settings: Callable[..., Settings]) -> Callable[..., Settings]:
+    """The tests' settings (tests/conftest.py) with the console always open and a
+    widget secret, unless a test says otherwise."""
+
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("console", ALWAYS_OPEN)
+        overrides.setdefault("webchat_secret", WEBCHAT_SECRET)
+        return make_settings(**overrides)
+
+    return make
+
+
+@pytest.fixture
 async def console_db(tmp_path: Path) -> AsyncIterator[Database]:
     db = Database(
         f"sqlite:///{tmp_path / 'hotline.db'}", cipher=Cipher([Fernet.generate_key().decode()])
@@ -92,8 +105,6 @@ async def make_replica(
     clients: list[TestClient] = []
 
     async def make(**overrides: Any) -> TestClient:
-        overrides.setdefault("console", ALWAYS_OPEN)
-        overrides.setdefault("webchat_secret", WEBCHAT_SECRET)
         settings = make_settings(rasa_url=rasa_handoff.url, **overrides)
         rasa = RasaClient(rasa_handoff.url, settings.rasa_timeout)
         app = create_app(
