@@ -5,7 +5,7 @@ environment in this module only.
 the process's own environment) and the result is passed on: ``create_app``
 takes it, the console and the tickets get their groups (``settings.console``,
 ``settings.tickets``). No other module reads ``os.environ``
-(tests/test_settings_source.py holds that).
+(tests/test_settings.py holds that).
 
 Every setting has an embedded default that works on one machine, except
 secrets: those come only from the environment (a channel whose secret is
