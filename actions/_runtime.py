@@ -16,12 +16,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.thresholds import FAQ_MIN_CONFIDENCE  # shared with scripts/evaluate.py
-from bot.config import load_settings, require_shared_secrets
+from bot.config import Settings, load_settings, require_shared_secrets
 from bot.db import Database
 from bot.db.crypto import Cipher, load_cipher
 
 logger = logging.getLogger(__name__)
 
+_settings: Settings | None = None
 _db: Database | None = None
 _db_lock: asyncio.Lock | None = None
 _cipher: Cipher | None = None
@@ -36,6 +37,22 @@ MENU_BUTTONS = [
 ]
 
 
+def settings() -> Settings:
+    """The action server's settings: read from the environment once, on first use
+    (:func:`use_settings` sets them instead)."""
+    global _settings
+    if _settings is None:
+        _settings = load_settings()
+    return _settings
+
+
+def use_settings(value: Settings | None) -> None:
+    """Use ``value`` as the action server's settings (tests; ``None`` reads the
+    environment again on next use)."""
+    global _settings, _cipher
+    _settings, _cipher = value, None
+
+
 async def get_db() -> Database:
     """The action server's database, connected (and migrated) on first use."""
     global _db, _db_lock
@@ -45,7 +62,7 @@ async def get_db() -> Database:
         _db_lock = asyncio.Lock()
     async with _db_lock:
         if _db is None:
-            db = Database.from_settings(load_settings())
+            db = Database.from_settings(settings())
             await db.connect()
             _db = db
     return _db
@@ -77,7 +94,7 @@ def _close_with_the_server() -> None:
         return
     # Several replicas (DATABASE_URL / REDIS_URL): the action server encrypts
     # citizens' phone numbers, so it refuses to start without the shared keys.
-    require_shared_secrets(load_settings(), webchat=False)
+    require_shared_secrets(settings(), webchat=False)
     app.register_listener(close_database, "after_server_stop")
 
 
@@ -97,7 +114,7 @@ def data_cipher() -> Cipher:
     if _db is not None:
         return _db.cipher
     if _cipher is None:
-        _cipher = load_cipher()
+        _cipher = load_cipher(settings().data_keys)
     return _cipher
 
 

@@ -59,16 +59,15 @@ def choose_event_loop(name: str | None) -> str:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Read the settings once, from the environment, and serve with them."""
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = load_settings()
+        settings = load_settings()  # its warnings (a generated secret) are logged already
     except ValueError as exc:  # e.g. a REST_TOKENS token under 16 characters
         raise SystemExit(f"configuration error: {exc}") from None
+    logging.getLogger().setLevel(settings.log_level)  # LOG_LEVEL
     require_shared_secrets(settings)  # several replicas: the same keys everywhere
-    loop_name = choose_event_loop(os.environ.get("EVENT_LOOP"))
+    loop_name = choose_event_loop(settings.event_loop)
     logger.info("front door listening on %s:%s (%s)", settings.host, settings.port, loop_name)
     code = asyncio.run(serve(create_app(settings), settings))
     _join_threads(THREAD_JOIN_TIMEOUT)  # a thread left behind ends the process with 1

@@ -1,6 +1,6 @@
 """The front door's aiohttp application: factory, lifecycle, middleware.
 
-``create_app()`` builds the objects (store, database, Rasa client, hub,
+``create_app(settings)`` builds the objects (store, database, Rasa client, hub,
 channels) without opening any connection, because channels must add their
 routes before the app starts. The cleanup context connects the database,
 starts the hub and the channels, and closes everything in reverse order.
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.aio import bounded_step
-from bot.config import Settings, load_settings
+from bot.config import Settings
 from bot.console import setup_console
 from bot.health import HealthChecker
 from bot.hub import Hub
@@ -47,14 +47,16 @@ CLOSE_STEP_TIMEOUT = 5.0
 
 
 def create_app(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     store: SharedStore | None = None,
     db: Database | None = None,
     rasa: RasaClient | None = None,
 ) -> web.Application:
-    """The whole front door; pass ``store``/``db``/``rasa`` to replace them (tests)."""
-    settings = settings or load_settings()
+    """The whole front door, configured by ``settings`` (built once, where the
+    process starts: bot/__main__.py); pass ``store``/``db``/``rasa`` to replace
+    them (tests: ``db`` is then a real Database, e.g. on a temporary SQLite file,
+    so the app always has its console and tickets)."""
     # The proxy middleware first: every later middleware and handler sees the
     # citizen's address and scheme (bot/proxy.py).
     proxy = trusted_proxy_middleware(parse_trusted_proxies(settings.trusted_proxies))
@@ -80,8 +82,8 @@ def create_app(
         hub.register_channel(channel)
         channel.add_routes(app)
     app.cleanup_ctx.append(_lifecycle)
-    setup_console(app, hub)  # after _lifecycle: its sweep and sockets need the database
-    setup_tickets(app, hub, settings)  # after _lifecycle: its sweep needs the database
+    setup_console(app, hub, db, settings)  # after _lifecycle: its sweep and sockets need the db
+    setup_tickets(app, hub, db, settings)  # after _lifecycle: its sweep needs the database
     setup_retention(app, db, store, settings)  # after _lifecycle, like the sweeps above
     return app
 

@@ -1,4 +1,11 @@
-"""Settings of the front door and the action server, read from the environment.
+"""Settings of the front door, the action server and the tools, read from the
+environment in this module only.
+
+:meth:`Settings.from_env` reads every variable once (``load_settings()`` for
+the process's own environment) and the result is passed on: ``create_app``
+takes it, the console and the tickets get their groups (``settings.console``,
+``settings.tickets``). No other module reads ``os.environ``
+(tests/test_settings.py holds that).
 
 Every setting has an embedded default that works on one machine, except
 secrets: those come only from the environment (a channel whose secret is
@@ -7,12 +14,14 @@ unset is simply not enabled).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import os
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,19 +38,61 @@ class Secret(str):
         return "Secret('**********')"
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value not in (None, "") else default
+class _Environ:
+    """Typed reads of one environment mapping; a bad value raises ``ValueError``
+    naming the variable (the start stops with that one line)."""
 
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
 
-def _secret(name: str) -> Secret | None:
-    value = _env(name)
-    return Secret(value) if value else None
+    def get(self, name: str, default: str | None = None) -> str | None:
+        """The value; unset or empty gives ``default``."""
+        value = self._environ.get(name)
+        return value if value not in (None, "") else default
 
+    def text(self, name: str, default: str) -> str:
+        return self.get(name, default) or default
 
-def _list(name: str) -> tuple[str, ...]:
-    """A comma-separated setting; blanks dropped."""
-    return tuple(part.strip() for part in (_env(name) or "").split(",") if part.strip())
+    def secret(self, name: str) -> Secret | None:
+        value = self.get(name)
+        return Secret(value) if value else None
+
+    def flag(self, name: str) -> bool:
+        """``1`` is on; anything else off."""
+        return self.get(name, "0") == "1"
+
+    def csv(self, name: str) -> tuple[str, ...]:
+        """A comma-separated setting; blanks dropped."""
+        raw = self.get(name) or ""
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+    def positive(self, name: str, default: float, *, zero_ok: bool = False) -> float:
+        """A number setting; a bad or negative value stops the start with a clear error."""
+        raw = self.get(name)
+        try:
+            value = float(raw) if raw is not None else default
+        except ValueError:
+            raise ValueError(f"{name} must be a number, not {raw!r}") from None
+        if value < 0 or (value == 0 and not zero_ok):
+            raise ValueError(f"{name} must be {'zero or more' if zero_ok else 'more than zero'}")
+        return value
+
+    def seconds(self, name: str, default: float) -> float:
+        """A number of seconds (the console's timings: any number)."""
+        raw = self.get(name)
+        try:
+            return float(raw) if raw else default
+        except ValueError:
+            raise ValueError(f"{name} must be a number of seconds") from None
+
+    def count(self, name: str, default: int) -> int:
+        """A whole number of at least 1; anything else stops the start with a clear error."""
+        raw = self.get(name)
+        if raw is None:
+            return default
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+        return int(raw)
 
 
 MIN_REST_TOKEN_LENGTH = 16
@@ -98,10 +149,11 @@ def parse_rest_tokens(raw: str | None) -> tuple[RestToken, ...]:
     return tuple(tokens)
 
 
-def internal_secret(name: str, filename: str) -> Secret:
-    """A secret shared by our own processes: ``name`` from the environment, else
-    the file ``var/<filename>`` (:func:`secret_file`)."""
-    value = _env(name)
+def internal_secret(name: str, filename: str, environ: Mapping[str, str] | None = None) -> Secret:
+    """A secret shared by our own processes: ``name`` from ``environ`` (default:
+    this process's environment), else the file ``var/<filename>``
+    (:func:`secret_file`)."""
+    value = _Environ(os.environ if environ is None else environ).get(name)
     if value:
         return Secret(value)
     return secret_file(VAR_DIR / filename, name)
@@ -132,31 +184,119 @@ def secret_file(path: Path, name: str) -> Secret:
     raise RuntimeError(f"{path} is empty: delete it or set {name}")
 
 
-def _positive(name: str, default: float, *, zero_ok: bool = False) -> float:
-    """A number setting; a bad or negative value stops the start with a clear error."""
-    raw = _env(name)
-    try:
-        value = float(raw) if raw is not None else default
-    except ValueError:
-        raise ValueError(f"{name} must be a number, not {raw!r}") from None
-    if value < 0 or (value == 0 and not zero_ok):
-        raise ValueError(f"{name} must be {'zero or more' if zero_ok else 'more than zero'}")
-    return value
+_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
-def _count(name: str, default: int) -> int:
-    """A whole number of at least 1; anything else stops the start with a clear error."""
-    raw = _env(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
-    return int(raw)
+@dataclass(frozen=True)
+class ServiceHours:
+    """A daily opening time range in local minutes since midnight (``SERVICE_HOURS``)."""
+
+    start: int
+    end: int
+
+    @classmethod
+    def parse(cls, text: str) -> ServiceHours:
+        match = _HOURS.match(text or "")
+        if not match:
+            raise ValueError("SERVICE_HOURS must look like 08:30-21:00")
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if m1 > 59 or m2 > 59 or start >= 24 * 60 or end > 24 * 60 or start >= end:
+            raise ValueError("SERVICE_HOURS must be a range within one day, like 08:30-21:00")
+        return cls(start, end)
+
+    def is_open(self, at: dt.datetime | None = None) -> bool:
+        from bot.db.models import LOCAL_TZ  # the database's models import this module
+
+        local = (at or dt.datetime.now(LOCAL_TZ)).astimezone(LOCAL_TZ)
+        minute = local.hour * 60 + local.minute
+        return self.start <= minute < self.end
+
+    def label(self) -> str:
+        return (
+            f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
+        )
+
+
+DEFAULT_SERVICE_HOURS = "08:30-21:00"
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """The console's handoff timings (seconds), its cookie and its command line.
+
+    ``SERVICE_HOURS`` (default 08:30-21:00, Asia/Shanghai, every day) is when
+    agents answer; outside it citizens who ask for a person are offered a
+    callback instead of a queue. ``24:00`` may end a range.
+    """
+
+    service_hours: ServiceHours = field(
+        default_factory=lambda: ServiceHours.parse(DEFAULT_SERVICE_HOURS)
+    )
+    presence_ttl: float = 60.0  # an agent without a heartbeat this long is offline
+    sweep_interval: float = 10.0  # presence expiry and rebuild check
+    max_queue_wait: float = 30 * 60.0  # then the citizen is offered a callback instead
+    answer_target: float = 20.0  # "answered within 20 s" in the service level
+    # COOKIE_SECURE=1: the session cookie is Secure also on a plain-http request
+    # (TLS ends at a proxy that is not a trusted one).
+    cookie_secure: bool = False
+    # CONSOLE_PASSWORD: the password ``python -m bot.console create-user`` and
+    # ``set-password`` use instead of asking (scripts); never used by the server.
+    cli_password: Secret | None = None
+
+    @classmethod
+    def from_env(cls, env: _Environ) -> ConsoleSettings:
+        return cls(
+            service_hours=ServiceHours.parse(env.text("SERVICE_HOURS", DEFAULT_SERVICE_HOURS)),
+            presence_ttl=env.seconds("CONSOLE_PRESENCE_TTL", 60.0),
+            sweep_interval=env.seconds("CONSOLE_SWEEP_INTERVAL", 10.0),
+            max_queue_wait=env.seconds("HANDOFF_MAX_WAIT", 30 * 60.0),
+            cookie_secure=env.flag("COOKIE_SECURE"),
+            cli_password=env.secret("CONSOLE_PASSWORD"),
+        )
+
+
+TICKET_SWEEP_ENV = "TICKET_SWEEP_SECONDS"
+CASE_API_TOKENS_ENV = "CASE_API_TOKENS"
+
+
+@dataclass(frozen=True)
+class TicketSettings:
+    """The ticket loop (bot/tickets/).
+
+    ``sweep_seconds`` (``TICKET_SWEEP_SECONDS``, default 300; 0 turns the
+    background deadline sweep off, ``python -m bot.tickets sweep`` still
+    works). ``api_tokens`` (``CASE_API_TOKENS``): the city's case system's
+    bearer tokens, comma-separated ``token``, ``name:token`` or
+    ``dept:<department key>:token``; parsed against the routing table's
+    departments by :func:`bot.tickets.config.parse_tokens` when the app is
+    built. Unset: the REST API answers 401 to everything.
+    """
+
+    sweep_seconds: float = 300.0
+    api_tokens: Secret | None = None
+
+    @classmethod
+    def from_env(cls, env: _Environ) -> TicketSettings:
+        raw = (env.get(TICKET_SWEEP_ENV) or "").strip()
+        sweep = 300.0
+        if raw:
+            try:
+                sweep = float(raw)
+            except ValueError:
+                raise ValueError(
+                    f"{TICKET_SWEEP_ENV} must be a number of seconds, got {raw!r}"
+                ) from None
+            if sweep < 0:
+                raise ValueError(f"{TICKET_SWEEP_ENV} must not be negative")
+        tokens = (env.get(CASE_API_TOKENS_ENV) or "").strip()
+        return cls(sweep_seconds=sweep, api_tokens=Secret(tokens) if tokens else None)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """A snapshot of the environment; build one with :func:`load_settings`."""
+    """A snapshot of the environment; build one with :meth:`from_env` (or
+    :func:`load_settings`), once per process, and pass it on."""
 
     host: str = "127.0.0.1"
     port: int = 8080
@@ -233,69 +373,94 @@ class Settings:
     retention_days: float = 180.0
     ticket_contact_days: float = 365.0
     retention_sweep_seconds: float = 3600.0
-    extra: dict[str, str] = field(default_factory=dict)
+    # ``python -m bot``: its log level (LOG_LEVEL) and event loop (EVENT_LOOP,
+    # ``asyncio`` or ``uvloop``; checked by bot.__main__.choose_event_loop).
+    log_level: str = "INFO"
+    event_loop: str | None = None
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
 
     @property
     def sqlite_path(self) -> Path:
         return VAR_DIR / "hotline.db"
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Read every setting from ``environ`` (documented in the README); a bad
+        value raises ``ValueError`` naming the variable."""
+        env = _Environ(environ)
+        return cls(
+            host=env.get("HOST", "127.0.0.1") or "127.0.0.1",
+            port=int(env.get("PORT", "8080") or 8080),
+            rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005") or "",
+            action_server_url=env.get("ACTION_SERVER_URL", "http://127.0.0.1:5055") or "",
+            rasa_timeout=float(env.get("RASA_TIMEOUT", "10") or 10),
+            redis_url=env.get("REDIS_URL"),
+            redis_prefix=env.get("REDIS_PREFIX", "hotline") or "hotline",
+            database_url=env.get("DATABASE_URL"),
+            max_body_bytes=int(env.get("MAX_BODY_BYTES", str(64 * 1024)) or 65536),
+            wechat_token=env.secret("WECHAT_TOKEN"),
+            wechat_app_id=env.get("WECHAT_APP_ID"),
+            wechat_app_secret=env.secret("WECHAT_APP_SECRET"),
+            wechat_encoding_aes_key=env.secret("WECHAT_ENCODING_AES_KEY"),
+            wechat_api_base_url=env.get("WECHAT_API_BASE_URL", "https://api.weixin.qq.com") or "",
+            telegram_bot_token=env.secret("TELEGRAM_BOT_TOKEN"),
+            telegram_webhook_secret=env.secret("TELEGRAM_WEBHOOK_SECRET"),
+            telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL", "https://api.telegram.org")
+            or "",
+            telegram_polling=env.flag("TELEGRAM_POLLING"),
+            shutdown_timeout=env.positive("SHUTDOWN_TIMEOUT", 10.0),
+            webchat_secret=env.secret("WEBCHAT_SECRET"),
+            webchat_allowed_origins=env.get("WEBCHAT_ALLOWED_ORIGINS", "*") or "*",
+            webchat_idle_hours=env.positive("WEBCHAT_IDLE_HOURS", 4.0),
+            webchat_sockets_per_session=env.count("WEBCHAT_SOCKETS_PER_SESSION", 5),
+            webchat_sockets_per_address=env.count("WEBCHAT_SOCKETS_PER_ADDRESS", 100),
+            webchat_sessions_per_minute=env.count("WEBCHAT_SESSIONS_PER_MINUTE", 20),
+            webchat_message_limit=env.count("WEBCHAT_MESSAGE_LIMIT", 10),
+            webchat_frame_limit=env.count("WEBCHAT_FRAME_LIMIT", 20),
+            webchat_rate_window=env.positive("WEBCHAT_RATE_WINDOW", 10.0),
+            trusted_proxies=env.csv("TRUSTED_PROXIES"),
+            handoff_rate_window=env.positive("HANDOFF_RATE_WINDOW", 600.0),
+            handoff_max_per_sender=env.count("HANDOFF_MAX_PER_SENDER", 3),
+            handoff_max_per_address=env.count("HANDOFF_MAX_PER_ADDRESS", 10),
+            handoff_urgent_head_start=env.positive(
+                "HANDOFF_URGENT_HEAD_START", 120.0, zero_ok=True
+            ),
+            handoff_emergency_head_start=env.positive(
+                "HANDOFF_EMERGENCY_HEAD_START", 600.0, zero_ok=True
+            ),
+            handoff_notice_interval=env.positive("HANDOFF_NOTICE_INTERVAL", 30.0),
+            console_queue_page=env.count("CONSOLE_QUEUE_PAGE", 50),
+            console_session_idle=env.positive("CONSOLE_SESSION_IDLE", 8 * 3600.0),
+            console_session_max_age=env.positive("CONSOLE_SESSION_MAX_AGE", 12 * 3600.0),
+            console_socket_recheck=env.positive("CONSOLE_SOCKET_RECHECK", 30.0),
+            console_login_window=env.positive("CONSOLE_LOGIN_WINDOW", 15 * 60.0),
+            console_login_per_user_address=env.count("CONSOLE_LOGIN_PER_USER_ADDRESS", 5),
+            console_login_per_address=env.count("CONSOLE_LOGIN_PER_ADDRESS", 20),
+            console_login_per_user=env.count("CONSOLE_LOGIN_PER_USER", 20),
+            rest_tokens=parse_rest_tokens(env.get("REST_TOKENS")),
+            data_keys=env.secret("HOTLINE_DATA_KEYS"),
+            retention_days=env.positive("RETENTION_DAYS", 180.0),
+            ticket_contact_days=env.positive("TICKET_CONTACT_RETENTION_DAYS", 365.0),
+            retention_sweep_seconds=env.positive("RETENTION_SWEEP_SECONDS", 3600.0, zero_ok=True),
+            rasa_auth_token=internal_secret("RASA_AUTH_TOKEN", "rasa_auth.token", environ),
+            action_server_token=internal_secret(
+                "ACTION_SERVER_TOKEN", "action_server.token", environ
+            ),
+            action_server_host=env.get("SANIC_HOST", "127.0.0.1") or "127.0.0.1",
+            action_server_shutdown_grace=env.positive("ACTION_SERVER_SHUTDOWN_GRACE", 10.0),
+            log_level=env.text("LOG_LEVEL", "INFO").upper(),
+            event_loop=env.get("EVENT_LOOP"),
+            console=ConsoleSettings.from_env(env),
+            tickets=TicketSettings.from_env(env),
+        )
 
-def load_settings() -> Settings:
-    """Read the settings from the environment (documented in the README)."""
-    return Settings(
-        host=_env("HOST", "127.0.0.1") or "127.0.0.1",
-        port=int(_env("PORT", "8080") or 8080),
-        rasa_url=_env("RASA_URL", "http://127.0.0.1:5005") or "",
-        action_server_url=_env("ACTION_SERVER_URL", "http://127.0.0.1:5055") or "",
-        rasa_timeout=float(_env("RASA_TIMEOUT", "10") or 10),
-        redis_url=_env("REDIS_URL"),
-        redis_prefix=_env("REDIS_PREFIX", "hotline") or "hotline",
-        database_url=_env("DATABASE_URL"),
-        max_body_bytes=int(_env("MAX_BODY_BYTES", str(64 * 1024)) or 65536),
-        wechat_token=_secret("WECHAT_TOKEN"),
-        wechat_app_id=_env("WECHAT_APP_ID"),
-        wechat_app_secret=_secret("WECHAT_APP_SECRET"),
-        wechat_encoding_aes_key=_secret("WECHAT_ENCODING_AES_KEY"),
-        wechat_api_base_url=_env("WECHAT_API_BASE_URL", "https://api.weixin.qq.com") or "",
-        telegram_bot_token=_secret("TELEGRAM_BOT_TOKEN"),
-        telegram_webhook_secret=_secret("TELEGRAM_WEBHOOK_SECRET"),
-        telegram_api_base_url=_env("TELEGRAM_API_BASE_URL", "https://api.telegram.org") or "",
-        telegram_polling=(_env("TELEGRAM_POLLING", "0") == "1"),
-        shutdown_timeout=_positive("SHUTDOWN_TIMEOUT", 10.0),
-        webchat_secret=_secret("WEBCHAT_SECRET"),
-        webchat_allowed_origins=_env("WEBCHAT_ALLOWED_ORIGINS", "*") or "*",
-        webchat_idle_hours=_positive("WEBCHAT_IDLE_HOURS", 4.0),
-        webchat_sockets_per_session=_count("WEBCHAT_SOCKETS_PER_SESSION", 5),
-        webchat_sockets_per_address=_count("WEBCHAT_SOCKETS_PER_ADDRESS", 100),
-        webchat_sessions_per_minute=_count("WEBCHAT_SESSIONS_PER_MINUTE", 20),
-        webchat_message_limit=_count("WEBCHAT_MESSAGE_LIMIT", 10),
-        webchat_frame_limit=_count("WEBCHAT_FRAME_LIMIT", 20),
-        webchat_rate_window=_positive("WEBCHAT_RATE_WINDOW", 10.0),
-        trusted_proxies=_list("TRUSTED_PROXIES"),
-        handoff_rate_window=_positive("HANDOFF_RATE_WINDOW", 600.0),
-        handoff_max_per_sender=_count("HANDOFF_MAX_PER_SENDER", 3),
-        handoff_max_per_address=_count("HANDOFF_MAX_PER_ADDRESS", 10),
-        handoff_urgent_head_start=_positive("HANDOFF_URGENT_HEAD_START", 120.0, zero_ok=True),
-        handoff_emergency_head_start=_positive("HANDOFF_EMERGENCY_HEAD_START", 600.0, zero_ok=True),
-        handoff_notice_interval=_positive("HANDOFF_NOTICE_INTERVAL", 30.0),
-        console_queue_page=_count("CONSOLE_QUEUE_PAGE", 50),
-        console_session_idle=_positive("CONSOLE_SESSION_IDLE", 8 * 3600.0),
-        console_session_max_age=_positive("CONSOLE_SESSION_MAX_AGE", 12 * 3600.0),
-        console_socket_recheck=_positive("CONSOLE_SOCKET_RECHECK", 30.0),
-        console_login_window=_positive("CONSOLE_LOGIN_WINDOW", 15 * 60.0),
-        console_login_per_user_address=_count("CONSOLE_LOGIN_PER_USER_ADDRESS", 5),
-        console_login_per_address=_count("CONSOLE_LOGIN_PER_ADDRESS", 20),
-        console_login_per_user=_count("CONSOLE_LOGIN_PER_USER", 20),
-        rest_tokens=parse_rest_tokens(_env("REST_TOKENS")),
-        data_keys=_secret("HOTLINE_DATA_KEYS"),
-        retention_days=_positive("RETENTION_DAYS", 180.0),
-        ticket_contact_days=_positive("TICKET_CONTACT_RETENTION_DAYS", 365.0),
-        retention_sweep_seconds=_positive("RETENTION_SWEEP_SECONDS", 3600.0, zero_ok=True),
-        rasa_auth_token=internal_secret("RASA_AUTH_TOKEN", "rasa_auth.token"),
-        action_server_token=internal_secret("ACTION_SERVER_TOKEN", "action_server.token"),
-        action_server_host=_env("SANIC_HOST", "127.0.0.1") or "127.0.0.1",
-        action_server_shutdown_grace=_positive("ACTION_SERVER_SHUTDOWN_GRACE", 10.0),
-    )
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings of this process: :meth:`Settings.from_env` on ``environ``,
+    by default the process's environment. Call it once, where the process
+    starts (``python -m bot``, the action server, the command-line tools)."""
+    return Settings.from_env(os.environ if environ is None else environ)
 
 
 def require_shared_secrets(settings: Settings, *, webchat: bool = True) -> None:

@@ -220,13 +220,7 @@ RETENTION_KEY = web.AppKey("retention", RetentionSweep)
 def setup_retention(
     app: web.Application, db: Database, store: SharedStore, settings: Settings
 ) -> None:
-    """Run the retention sweep in the background while the app runs (not on a
-    stand-in data layer without SQL tables, as some tests use)."""
-    from bot.db import Database
-
-    if not isinstance(db, Database):
-        log.info("no SQL database: the retention sweep is off")
-        return
+    """Run the retention sweep in the background while the app runs."""
     sweep = RetentionSweep.from_settings(db, store, settings)
     app[RETENTION_KEY] = sweep
 

@@ -6,7 +6,8 @@
   to the test, deleted (SCAN) afterwards; skipped when Redis is not running.
 - ``store``: a SharedStore, once in process and once on Redis.
 - ``fake_rasa`` / ``fake_action_server``: aiohttp servers on 127.0.0.1.
-- ``make_settings``: Settings for tests (short Rasa timeout, unique prefix).
+- ``make_settings``: Settings for tests (short Rasa timeout, unique prefix, the
+  background sweeps off).
 
 ``TEST_EVENT_LOOP=uvloop`` runs every async test on uvloop, the loop the front
 door runs on with ``EVENT_LOOP=uvloop`` (bot/__main__.py); unset, tests run on
@@ -26,7 +27,7 @@ from typing import Any
 import pytest
 import redis
 
-from bot.config import Settings
+from bot.config import Settings, TicketSettings
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
 from tests.fakes.rasa import FakeActionServer, FakeRasa
@@ -135,11 +136,15 @@ def redis_url(redis_prefix: str) -> Iterator[str]:
 @pytest.fixture
 def make_settings(redis_prefix: str) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        # REST on with the tests' integration token (tests/rest_auth.py).
+        # REST on with the tests' integration token (tests/rest_auth.py); the
+        # background sweeps (retention, ticket deadlines) off unless a test
+        # turns them on: they write to the store and the database on their own.
         values: dict[str, Any] = {
             "rasa_timeout": 2.0,
             "redis_prefix": redis_prefix,
             "rest_tokens": REST_TOKENS,
+            "retention_sweep_seconds": 0.0,
+            "tickets": TicketSettings(sweep_seconds=0.0),
         }
         values.update(overrides)
         return Settings(**values)

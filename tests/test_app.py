@@ -16,7 +16,7 @@ from bot.hub import Hub
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore
 from channels import registry
-from tests.fakes.db import FakeDatabase
+from tests.fakes.db import FakeDatabase, TempDatabase
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +100,7 @@ async def test_lifecycle_connects_and_closes(
     aiohttp_client: Any, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(registry, "OPTIONAL_CHANNELS", ())
-    db = FakeDatabase()
+    db = TempDatabase()
     settings = make_settings(max_body_bytes=1234, rest_tokens=REST_TOKENS)
     app = create_app(settings, store=MemoryStore(), db=db)  # type: ignore[arg-type]
     assert not db.connected  # nothing connects at creation
@@ -116,6 +116,29 @@ async def test_lifecycle_connects_and_closes(
     assert resp.headers["X-Frame-Options"] == "SAMEORIGIN"
     await client.close()
     assert not db.connected
+
+
+async def test_an_app_on_a_test_database_has_the_console_and_the_tickets(
+    aiohttp_client: Any, make_settings: Callable[..., Settings]
+) -> None:
+    """Nothing in the app looks for a test double: whatever database a test
+    gives it, the console and the ticket loop are mounted and answer."""
+    from bot.console.runtime import RUNTIME_KEY
+    from bot.tickets import TICKETS_KEY
+
+    app = create_app(make_settings(), store=MemoryStore(), db=TempDatabase())
+    assert RUNTIME_KEY in app and TICKETS_KEY in app
+    client = await aiohttp_client(app)
+    assert (await client.get("/console/api/me")).status == 401  # the console, signed out
+    assert (await client.get("/api/v1/tickets/GD0000000000")).status == 401  # the REST API
+    assert (await client.get("/console/login")).status == 200
+
+
+def test_create_app_takes_its_settings() -> None:
+    """``python -m bot`` builds the settings once and passes them; the factory
+    never reads the environment itself."""
+    with pytest.raises(TypeError):
+        create_app()  # type: ignore[call-arg]
 
 
 def test_access_log_leaves_out_the_query(caplog: pytest.LogCaptureFixture) -> None:

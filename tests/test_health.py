@@ -17,7 +17,7 @@ from bot.config import Settings
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
 from channels import registry
-from tests.fakes.db import FakeDatabase
+from tests.fakes.db import TempDatabase
 from tests.fakes.rasa import FakeActionServer, FakeRasa
 
 READY_PATHS = ["/readyz", "/healthz"]
@@ -49,7 +49,7 @@ def health_client(
             rasa_url=rasa_url or fake_rasa.url,
             action_server_url=action_url or fake_action_server.url,
         )
-        app = create_app(settings, store=store or MemoryStore(), db=db or FakeDatabase())  # type: ignore[arg-type]
+        app = create_app(settings, store=store or MemoryStore(), db=db or TempDatabase())  # type: ignore[arg-type]
         return await aiohttp_client(app)
 
     return make
@@ -118,7 +118,7 @@ async def test_store_down_is_503(
 
 
 async def test_database_not_answering_is_503(health_client: Callable[..., Any]) -> None:
-    db = FakeDatabase()
+    db = TempDatabase()
     client = await health_client(db=db)
     db.reachable = False
     resp = await client.get("/readyz")
@@ -185,7 +185,7 @@ async def test_real_postgresql_going_away_is_503(
 async def test_livez_is_ok_while_the_process_runs(
     health_client: Callable[..., Any], redis_prefix: str
 ) -> None:
-    db = FakeDatabase()
+    db = TempDatabase()
     client = await health_client(
         rasa_url=dead_url(), store=RedisStore("redis://127.0.0.1:1/0", redis_prefix), db=db
     )

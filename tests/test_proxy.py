@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.proxy import parse_trusted_proxies
 from bot.store import MemoryStore
 from channels import registry
-from tests.fakes.db import FakeDatabase
+from tests.fakes.db import TempDatabase
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ async def _client(
     app = create_app(
         make_settings(trusted_proxies=trusted),
         store=MemoryStore(),
-        db=FakeDatabase(),  # type: ignore[arg-type]
+        db=TempDatabase(),  # type: ignore[arg-type]
     )
     app.router.add_get("/_test/whoami", _whoami)
     return await aiohttp_client(app)
@@ -144,7 +144,7 @@ async def test_websocket_handshake_sees_the_forwarded_client(
     app = create_app(
         make_settings(trusted_proxies=("127.0.0.1",)),
         store=MemoryStore(),
-        db=FakeDatabase(),  # type: ignore[arg-type]
+        db=TempDatabase(),  # type: ignore[arg-type]
     )
     app.router.add_get("/_test/ws", ws_whoami)
     client = await aiohttp_client(app)

@@ -21,7 +21,7 @@ from bot.config import Secret, Settings
 from bot.rasa_client import RasaClient
 from bot.store import SharedStore
 from channels.telegram import AUTH_HEADER, WEBHOOK_PATH, TelegramChannel
-from tests.fakes.db import FakeDatabase
+from tests.fakes.db import TempDatabase
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.telegram_api import TOKEN, FakeTelegramApi, text_update
 
@@ -56,7 +56,7 @@ async def make_replica(
 
     async def make() -> TestClient:
         rasa = RasaClient(fake_rasa.url, settings.rasa_timeout)
-        app = create_app(settings, store=_Shared(store), db=FakeDatabase(), rasa=rasa)
+        app = create_app(settings, store=_Shared(store), db=TempDatabase(), rasa=rasa)
         for channel in app[CHANNELS_KEY]:
             if isinstance(channel, TelegramChannel):
                 channel.limiter.per_chat_interval = 0.05  # keep the test fast

@@ -34,7 +34,7 @@ from bot.store.redis import RedisStore
 from channels.webchat_auth import TokenSigner, load_secret
 from channels.webchat_fanout import TOPIC, encode
 from channels.webchat_socket import one_segment
-from tests.fakes.db import FakeDatabase
+from tests.fakes.db import TempDatabase
 from tests.fakes.rasa import FakeRasa
 
 SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
@@ -48,7 +48,7 @@ def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def front_door(
-    store: SharedStore, db: FakeDatabase, rasa: FakeRasa, **overrides: Any
+    store: SharedStore, db: TempDatabase, rasa: FakeRasa, **overrides: Any
 ) -> web.Application:
     """The real front door app on the given store, the fake database and the fake Rasa."""
     settings = Settings(
@@ -59,12 +59,12 @@ def front_door(
 
 
 @pytest.fixture
-def db() -> FakeDatabase:
-    return FakeDatabase()
+def db() -> TempDatabase:
+    return TempDatabase()
 
 
 @pytest.fixture
-def app(db: FakeDatabase, fake_rasa: FakeRasa) -> web.Application:
+def app(db: TempDatabase, fake_rasa: FakeRasa) -> web.Application:
     return front_door(MemoryStore(), db, fake_rasa)
 
 
@@ -166,7 +166,7 @@ async def test_session_creation_and_continuation(client: TestClient) -> None:
 
 
 async def test_session_ids_are_random(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     app = front_door(MemoryStore(), db, fake_rasa, webchat_sessions_per_minute=20)
     client = await aiohttp_client(app)
@@ -193,7 +193,7 @@ async def test_session_cors_for_embedding_sites(client: TestClient) -> None:
 
 async def test_allowed_origins_restrict_embedding(
     aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
+    db: TempDatabase,
     fake_rasa: FakeRasa,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -562,7 +562,7 @@ class FlakyStore(MemoryStore):
 
 
 async def test_lost_subscription_is_renewed_and_catches_up(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     store = FlakyStore()
     app = front_door(store, db, fake_rasa)
@@ -603,7 +603,7 @@ async def test_replies_reach_this_replicas_socket_when_the_store_cannot_publish(
 @pytest.mark.redis
 async def test_reply_reaches_a_socket_held_by_another_replica(
     aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
+    db: TempDatabase,
     fake_rasa: FakeRasa,
     redis_url: str,
     redis_prefix: str,

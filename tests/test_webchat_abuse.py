@@ -25,12 +25,13 @@ from aiohttp.test_utils import TestClient
 from bot.app import HUB_KEY, create_app
 from bot.config import Secret, Settings, load_settings
 from bot.messages import OutboundMessage
+from bot.privacy import mask_text
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
 from channels.webchat_auth import load_secret
 from channels.webchat_limits import LEASE_SECONDS, Limits, SocketLeases, TooManySockets
-from tests.fakes.db import FakeDatabase
+from tests.fakes.db import TempDatabase
 from tests.fakes.rasa import FakeRasa
 from tests.test_webchat import WS, frames_until, has_reply, messages, quiet
 
@@ -51,7 +52,7 @@ class Clock:
 
 
 def front_door(
-    store: SharedStore, db: FakeDatabase, rasa: FakeRasa, clock: Clock | None = None, **limits: Any
+    store: SharedStore, db: TempDatabase, rasa: FakeRasa, clock: Clock | None = None, **limits: Any
 ) -> web.Application:
     settings = Settings(
         rasa_url=rasa.url, rasa_timeout=2.0, webchat_secret=Secret(SECRET), **limits
@@ -63,8 +64,8 @@ def front_door(
 
 
 @pytest.fixture
-def db() -> FakeDatabase:
-    return FakeDatabase()
+def db() -> TempDatabase:
+    return TempDatabase()
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
@@ -113,7 +114,7 @@ def chinese(text: str) -> bool:
 @pytest.mark.redis
 async def test_sockets_share_one_redis_subscription(
     aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
+    db: TempDatabase,
     fake_rasa: FakeRasa,
     redis_url: str,
     redis_prefix: str,
@@ -155,7 +156,7 @@ async def test_sockets_share_one_redis_subscription(
 
 async def test_sockets_per_session_are_capped_across_replicas(
     aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
+    db: TempDatabase,
     fake_rasa: FakeRasa,
     stores: tuple[SharedStore, SharedStore],
 ) -> None:
@@ -189,7 +190,7 @@ async def test_sockets_per_session_are_capped_across_replicas(
 
 
 async def test_sockets_per_address_are_capped(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     """Finding: one script opened ~500 sockets (new sessions each) and exhausted fds."""
     app = front_door(MemoryStore(), db, fake_rasa, webchat_sockets_per_address=3)
@@ -208,7 +209,7 @@ def ipv6_client(n: int) -> dict[str, str]:
 
 
 async def test_sockets_from_one_ipv6_network_share_the_address_cap(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     """Review: the cap keyed on the raw address, so a client rotating through its
     /64 (2**64 addresses of one line) escaped it; it counts per /64 now."""
@@ -239,7 +240,7 @@ async def test_sockets_from_one_ipv6_network_share_the_address_cap(
 
 async def test_session_creation_is_rate_limited_per_address(
     aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
+    db: TempDatabase,
     fake_rasa: FakeRasa,
     stores: tuple[SharedStore, SharedStore],
 ) -> None:
@@ -260,7 +261,7 @@ async def test_session_creation_is_rate_limited_per_address(
 
 
 async def test_session_creation_from_one_ipv6_network_is_rate_limited(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     """Review: the per-address session limit keyed on the raw address, so every new
     address of the client's /64 got a fresh allowance; the /64 shares one now."""
@@ -279,7 +280,7 @@ async def test_session_creation_from_one_ipv6_network_is_rate_limited(
 
 
 async def test_ping_flood_gets_error_frames_then_the_socket_is_closed(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     """Finding: ping and resume frames were unlimited (each one a transcript query)."""
     clock = Clock()
@@ -303,7 +304,7 @@ async def test_ping_flood_gets_error_frames_then_the_socket_is_closed(
 
 
 async def test_rate_limit_window_moves_with_the_clock(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     clock = Clock()
     app = front_door(MemoryStore(), db, fake_rasa, clock, webchat_frame_limit=3)
@@ -321,7 +322,7 @@ async def test_rate_limit_window_moves_with_the_clock(
 
 async def test_message_flood_is_limited_per_session_across_replicas(
     aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
+    db: TempDatabase,
     fake_rasa: FakeRasa,
     stores: tuple[SharedStore, SharedStore],
 ) -> None:
@@ -347,7 +348,7 @@ async def test_message_flood_is_limited_per_session_across_replicas(
 
 
 async def test_resume_from_zero_replays_one_page(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     """Finding: ``resume`` from 0 replayed up to 10 000 rows per frame."""
     client = await aiohttp_client(front_door(MemoryStore(), db, fake_rasa))
@@ -369,7 +370,7 @@ async def test_resume_from_zero_replays_one_page(
 
 
 async def test_continuing_a_session_counts_against_its_frame_limit(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     """Finding: a valid token could repeat ``POST /webchat/session`` without limit."""
     clock = Clock()
@@ -386,7 +387,7 @@ async def test_continuing_a_session_counts_against_its_frame_limit(
 
 
 async def test_repeated_end_publishes_once(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     """Finding: every ``POST /webchat/session/end`` with a valid token published an
     event that every replica reads; only the call that ends the session does now."""
@@ -409,7 +410,7 @@ async def test_repeated_end_publishes_once(
 
 async def test_concurrent_ends_publish_once(
     aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
+    db: TempDatabase,
     fake_rasa: FakeRasa,
     stores: tuple[SharedStore, SharedStore],
 ) -> None:
@@ -446,7 +447,7 @@ async def test_concurrent_ends_publish_once(
 
 async def test_ended_session_token_no_longer_works_anywhere(
     aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
+    db: TempDatabase,
     fake_rasa: FakeRasa,
     stores: tuple[SharedStore, SharedStore],
 ) -> None:
@@ -457,7 +458,9 @@ async def test_ended_session_token_no_longer_works_anywhere(
     token, sid = session["token"], session["session_id"]
     ws = await connect(clients[0], token)
     await ws.send_json({"type": "message", "id": "p1", "text": "我的电话是13800138000"})
-    await frames_until(ws, has_reply("echo: 我的电话是13800138000"))
+    # The transcript, and so every frame and the history, masks personal data.
+    await frames_until(ws, has_reply(mask_text("echo: 我的电话是13800138000")))
+    await db.transcript(at_least=2)  # the history the other tab replays (written behind)
     other_tab = await connect(clients[1], token)
     await frames_until(other_tab, lambda f: len(messages(f)) == 2)
 
@@ -478,7 +481,7 @@ async def test_ended_session_token_no_longer_works_anywhere(
     await new_ws.close()
     # the transcript stays in the database for agents
     kept = await db.transcripts.history(f"webchat:{sid}")
-    assert kept[0].text == "我的电话是13800138000"
+    assert kept[0].text == mask_text("我的电话是13800138000") == "我的电话是138****8000"
     again = await clients[0].post("/webchat/session/end", json={"token": token})
     assert (await again.json()) == {"ended": False}  # ending twice changes nothing
     bad = await clients[0].post("/webchat/session/end", data=b"{oops")
@@ -487,7 +490,7 @@ async def test_ended_session_token_no_longer_works_anywhere(
 
 async def test_idle_session_expires_and_activity_slides_it(
     aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
+    db: TempDatabase,
     fake_rasa: FakeRasa,
     stores: tuple[SharedStore, SharedStore],
 ) -> None:
@@ -497,8 +500,9 @@ async def test_idle_session_expires_and_activity_slides_it(
     token = session["token"]
     ws = await connect(client, token)
     await ws.send_json({"type": "message", "id": "a", "text": "身份证号440101199001011234"})
-    await frames_until(ws, has_reply("echo: 身份证号440101199001011234"))
+    await frames_until(ws, has_reply(mask_text("echo: 身份证号440101199001011234")))
     await ws.close()
+    await db.transcript(at_least=2)  # the history replayed below (written behind the reply)
 
     clock.advance(1.5 * 3600)  # inactive, but not long enough
     ws = await connect(client, token)
@@ -518,7 +522,7 @@ async def test_idle_session_expires_and_activity_slides_it(
 
 
 async def test_open_socket_of_an_idle_session_is_ended(
-    aiohttp_client: Callable[..., Any], db: FakeDatabase, fake_rasa: FakeRasa
+    aiohttp_client: Callable[..., Any], db: TempDatabase, fake_rasa: FakeRasa
 ) -> None:
     """A kiosk left open keeps pinging; pings are not activity."""
     clock = Clock()
@@ -560,7 +564,7 @@ def test_generated_secret_is_private_even_with_a_permissive_umask(
 
 async def test_generated_widget_secret_is_made_like_the_other_internal_secrets(
     aiohttp_client: Callable[..., Any],
-    db: FakeDatabase,
+    db: TempDatabase,
     fake_rasa: FakeRasa,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -19,7 +19,7 @@ from bot.config import Secret, Settings
 from bot.rasa_client import RasaClient
 from bot.store import SharedStore
 from channels.wechat import WeChatChannel
-from tests.fakes.db import FakeDatabase
+from tests.fakes.db import TempDatabase
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.wechat_api import (
     AES_KEY,
@@ -61,7 +61,7 @@ async def app_client(  # type: ignore[no-untyped-def]
         wechat_api_base_url=str(server.make_url("")).rstrip("/"),
     )
     rasa = RasaClient(fake_rasa.url, settings.rasa_timeout)
-    app = create_app(settings, store=store, db=FakeDatabase(), rasa=rasa)
+    app = create_app(settings, store=store, db=TempDatabase(), rasa=rasa)
     client: TestClient = await aiohttp_client(app)
     return client
 

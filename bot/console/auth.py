@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import functools
 import hmac
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +34,7 @@ from bot.console.users import ROLES, User, UserRepo
 
 __all__ = [
     "COOKIE_NAME",
+    "COOKIE_SECURE_KEY",
     "CSRF_HEADER",
     "ROLES",
     "SESSIONS_KEY",
@@ -66,6 +66,8 @@ CSRF_EXEMPT = frozenset({LOGIN_PATH})
 USERS_KEY = web.AppKey("console_users", UserRepo)
 SESSIONS_KEY = web.AppKey("console_sessions", SessionStore)
 THROTTLE_KEY = web.AppKey("console_throttle", LoginThrottle)
+#: ``COOKIE_SECURE`` (``settings.console.cookie_secure``): cookies are Secure on plain http too.
+COOKIE_SECURE_KEY = web.AppKey("console_cookie_secure", bool)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _SESSION = "console_session"
@@ -172,7 +174,7 @@ async def user_for_socket(request: web.Request, csrf_token: str | None) -> User 
 
 
 def _secure(request: web.Request) -> bool:
-    return request.secure or os.environ.get("COOKIE_SECURE", "") == "1"
+    return request.secure or request.app.get(COOKIE_SECURE_KEY, False)
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, session_id: str) -> None:

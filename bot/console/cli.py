@@ -16,14 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import getpass
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
-from bot.config import load_settings
+from bot.config import Settings, load_settings
 from bot.console.users import ROLES, UserExists, UserRepo
 from bot.db.database import Database
 from bot.db.models import LOCAL_TZ
@@ -63,25 +63,25 @@ def _date(value: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), LOCAL_TZ)
 
 
-def _database(args: argparse.Namespace) -> Database:
+def _database(args: argparse.Namespace, settings: Settings) -> Database:
     if args.database_url:
-        return Database(args.database_url)
-    return Database.from_settings(load_settings())
+        settings = dataclasses.replace(settings, database_url=args.database_url)
+    return Database.from_settings(settings)
 
 
-def _password() -> str:
-    from_env = os.environ.get("CONSOLE_PASSWORD")
-    if from_env:
-        return from_env
+def _password(settings: Settings) -> str:
+    """``CONSOLE_PASSWORD`` (``settings.console.cli_password``), else the prompt."""
+    if settings.console.cli_password:
+        return str(settings.console.cli_password)
     first = getpass.getpass("密码 / password: ")
     if first != getpass.getpass("再次输入 / again: "):
         raise ValueError("the two passwords differ")
     return first
 
 
-async def _create_user(args: argparse.Namespace) -> int:
-    password = _password()
-    async with _database(args) as db:
+async def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    password = _password(settings)
+    async with _database(args, settings) as db:
         try:
             user = await UserRepo(db).create(
                 username=args.username, password=password, role=args.role,
@@ -94,9 +94,9 @@ async def _create_user(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _change_user(args: argparse.Namespace) -> int:
-    password = _password() if args.command == "set-password" else ""
-    async with _database(args) as db:
+async def _change_user(args: argparse.Namespace, settings: Settings) -> int:
+    password = _password(settings) if args.command == "set-password" else ""
+    async with _database(args, settings) as db:
         users = UserRepo(db)
         if args.command == "set-password":
             done = await users.set_password(args.username, password, actor="cli")
@@ -112,11 +112,11 @@ async def _change_user(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _stats(args: argparse.Namespace) -> int:
+async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     from bot.console.stats import handoff_stats, render
 
     until = args.until or dt.datetime.now(LOCAL_TZ)
-    async with _database(args) as db:
+    async with _database(args, settings) as db:
         figures = await handoff_stats(db, args.since, until)
     sys.stdout.write(render(figures, args.since, until))
     return 0
@@ -126,11 +126,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
+        settings = load_settings()  # a bad setting is reported like any other error
         if args.command == "create-user":
-            return asyncio.run(_create_user(args))
+            return asyncio.run(_create_user(args, settings))
         if args.command in ("set-password", "set-role", "deactivate", "activate"):
-            return asyncio.run(_change_user(args))
-        return asyncio.run(_stats(args))
+            return asyncio.run(_change_user(args, settings))
+        return asyncio.run(_stats(args, settings))
     except ValueError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2

@@ -15,7 +15,7 @@ from bot.console.agent_socket import AgentSockets
 from bot.console.auth import USERS_KEY
 from bot.console.canned import CannedReplies
 from bot.console.citizen import HandoffHooks
-from bot.console.config import load_console_config
+from bot.console.config import ConsoleConfig
 from bot.console.context import CONSOLE_KEY, Console
 from bot.console.desk import Desk
 from bot.console.events import Notifier
@@ -45,8 +45,7 @@ class Runtime:
 RUNTIME_KEY = web.AppKey("console_runtime", Runtime)
 
 
-def build_runtime(app: web.Application, hub: Hub, db: Database) -> Runtime:
-    config = load_console_config()
+def build_runtime(app: web.Application, hub: Hub, db: Database, config: ConsoleConfig) -> Runtime:
     console = Console(
         hub=hub, db=db, config=config, users=app[USERS_KEY], handoffs=HandoffRepo(db),
         notes=NoteRepo(db), presence=Presence(hub.store, config.presence_ttl),

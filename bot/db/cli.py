@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import dataclasses
 import datetime as dt
 import getpass
 import logging
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> str:
         _audit(url, "restore", args.path, {"counts": dict(counts), "force": bool(args.force)})
         return f"restored {args.path} into {url}: {_counts(counts)}"
     if args.command == "rotate-keys":
-        return f"re-encrypted {rotate_keys(url, load_cipher())} tickets"
+        return f"re-encrypted {rotate_keys(url, load_cipher(load_settings().data_keys))} tickets"
     if args.command == "retention":
         return _run(retention_once(url.sync_url.render_as_string(hide_password=False)))
     raise AssertionError(args.command)
@@ -140,7 +141,8 @@ async def retention_once(url: str) -> str:
     from bot.store import make_store
 
     settings = load_settings()
-    db, store = Database(url), make_store(settings)
+    db = Database.from_settings(dataclasses.replace(settings, database_url=url))
+    store = make_store(settings)
     await db.connect()
     try:
         report = await RetentionSweep.from_settings(db, store, settings).sweep()

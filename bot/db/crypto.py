@@ -70,13 +70,12 @@ class Cipher:
             ) from None
 
 
-def load_cipher(env: dict[str, str] | None = None, key_file: Path | None = None) -> Cipher:
-    """Build the cipher from ``HOTLINE_DATA_KEYS`` or the local development key file."""
-    environ = os.environ if env is None else env
-    raw = environ.get(KEYS_ENV, "")
-    keys = [k.strip() for k in raw.split(",") if k.strip()]
-    if keys:
-        return Cipher(keys)
+def load_cipher(keys: str | None, key_file: Path | None = None) -> Cipher:
+    """Build the cipher from ``keys`` (the value of ``HOTLINE_DATA_KEYS``,
+    ``settings.data_keys``) or, without keys, the local development key file."""
+    ring = [k.strip() for k in (keys or "").split(",") if k.strip()]
+    if ring:
+        return Cipher(ring)
     path = key_file or (config.VAR_DIR / "data.key")
     log.warning(
         "%s is not set: using the local key file %s. Production must set %s "

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from bot.aio import bounded_step
 from bot.db import migrate
 from bot.db.audit import AuditRepo
-from bot.db.crypto import KEYS_ENV, Cipher, load_cipher
+from bot.db.crypto import Cipher, load_cipher
 from bot.db.engine import (
     WRITE_OPTION,
     DatabaseUrl,
@@ -95,7 +95,7 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
             url = f"sqlite:///{path}"
         if cipher is None and settings.data_keys:  # else var/data.key (bot/db/crypto.py)
-            cipher = load_cipher(env={KEYS_ENV: settings.data_keys})
+            cipher = load_cipher(settings.data_keys)
         return cls(url, cipher=cipher, routing=routing, clock=clock)
 
     @property
@@ -105,7 +105,7 @@ class Database:
     @property
     def cipher(self) -> Cipher:
         if self._cipher is None:
-            self._cipher = load_cipher()
+            self._cipher = load_cipher(None)  # var/data.key; from_settings passes the keys
         return self._cipher
 
     @property

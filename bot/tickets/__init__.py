@@ -1,6 +1,6 @@
 """Tickets (工单): the loop from citizen to department and back.
 
-``setup_tickets(app, hub, settings)`` mounts on the front door:
+``setup_tickets(app, hub, db, settings)`` mounts on the front door:
 
 - the REST API for the city's case system (``bot.tickets.api``, ``/api/v1``);
 - the console's ticket pages and JSON views (``bot.tickets.console``,
@@ -8,9 +8,6 @@
 - the hub interceptor that takes the citizens' rating buttons
   (``bot.tickets.rating``);
 - the deadline sweep as a background task (``bot.tickets.sweep``).
-
-A front door without a ticket database (unit tests with a fake one) gets
-none of it.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from aiohttp import web
 from bot.aio import cancel_and_wait
 from bot.config import Settings
 from bot.tickets import api, console
-from bot.tickets.config import TOKENS_ENV, env_value, parse_tokens, sweep_seconds
+from bot.tickets.config import TOKENS_ENV, parse_tokens
 from bot.tickets.context import TICKETS_KEY, TicketContext
 from bot.tickets.notify import Notifier
 from bot.tickets.rating import RatingInterceptor
@@ -41,13 +38,12 @@ __all__ = ["TICKETS_KEY", "TicketContext", "setup_tickets"]
 log = logging.getLogger(__name__)
 
 
-def setup_tickets(app: web.Application, hub: Hub, settings: Settings) -> TicketContext | None:
+def setup_tickets(
+    app: web.Application, hub: Hub, db: Database, settings: Settings
+) -> TicketContext:
     """Mount the ticket loop; call after the channels are registered on ``hub``."""
-    if getattr(hub.db, "tickets", None) is None:
-        log.info("no ticket database; ticket API, console pages and sweep are off")
-        return None
-    db: Database = hub.db  # type: ignore[assignment]  # the hub only needs a DataLayer
-    clients = parse_tokens(env_value(TOKENS_ENV, settings.extra), db.routing.departments)
+    tokens = settings.tickets.api_tokens
+    clients = parse_tokens(tokens, db.routing.departments)
     notifier = Notifier(hub, db)
     ctx = TicketContext(
         db=db,
@@ -57,7 +53,7 @@ def setup_tickets(app: web.Application, hub: Hub, settings: Settings) -> TicketC
         service=TicketService(db, notifier),
         sweeper=Sweeper(db, hub.store, notifier),
         api_clients=clients,
-        sweep_seconds=sweep_seconds(settings.extra),
+        sweep_seconds=settings.tickets.sweep_seconds,
     )
     app[TICKETS_KEY] = ctx
     hub.add_interceptor(RatingInterceptor(db, hub.store))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -21,7 +22,9 @@ from bot.tickets.sweep import Sweeper
 
 async def sweep_once(database_url: str | None = None) -> str:
     settings = load_settings()
-    db = Database(database_url) if database_url else Database.from_settings(settings)
+    if database_url:
+        settings = dataclasses.replace(settings, database_url=database_url)
+    db = Database.from_settings(settings)
     store = make_store(settings)
     await db.connect()
     try:

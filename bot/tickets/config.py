@@ -1,8 +1,8 @@
-"""Settings of the ticket loop, read from the environment.
+"""The ticket loop's API clients, parsed from ``settings.tickets.api_tokens``.
 
-``TICKET_SWEEP_SECONDS``  how often the deadline sweep runs (default 300; 0 turns
-                          the background job off, ``python -m bot.tickets sweep``
-                          still works).
+The settings themselves (``TICKET_SWEEP_SECONDS``, ``CASE_API_TOKENS``) are
+read with every other one: :class:`bot.config.TicketSettings`.
+
 ``CASE_API_TOKENS``       bearer tokens of the city's case system, comma-separated.
                           Each entry is ``token``, ``name:token`` or
                           ``dept:<department key>:token`` (bound to one department:
@@ -12,15 +12,12 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from bot.config import CASE_API_TOKENS_ENV as TOKENS_ENV
 from bot.config import Secret
 
-SWEEP_ENV = "TICKET_SWEEP_SECONDS"
-TOKENS_ENV = "CASE_API_TOKENS"
-DEFAULT_SWEEP_SECONDS = 300.0
 MIN_TOKEN_LENGTH = 16
 
 
@@ -36,25 +33,6 @@ class ApiClient:
     def actor(self) -> str:
         """How the client appears on a ticket's timeline."""
         return f"api:{self.name}"
-
-
-def env_value(name: str, extra: Mapping[str, str] | None = None) -> str | None:
-    """``Settings.extra`` first (tests), then the environment; empty means unset."""
-    value = (extra or {}).get(name) or os.environ.get(name)
-    return value.strip() if value and value.strip() else None
-
-
-def sweep_seconds(extra: Mapping[str, str] | None = None) -> float:
-    raw = env_value(SWEEP_ENV, extra)
-    if raw is None:
-        return DEFAULT_SWEEP_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{SWEEP_ENV} must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{SWEEP_ENV} must not be negative")
-    return value
 
 
 def parse_tokens(raw: str | None, departments: Iterable[str]) -> list[ApiClient]:

@@ -3,12 +3,14 @@ PostgreSQL over a real connection (a fresh database per test session)."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from actions import _runtime
+from bot.config import Secret, Settings
 from bot.db import Database
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
@@ -30,14 +32,13 @@ def pg_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def db(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> AsyncIterator[Database]:
-    monkeypatch.setenv("HOTLINE_VAR_DIR", str(tmp_path))
+async def db(request: pytest.FixtureRequest, tmp_path) -> AsyncIterator[Database]:
     url = (
         f"sqlite:///{tmp_path}/actions.db"
         if request.param == "sqlite"
         else request.getfixturevalue("pg_url")
     )
-    database = Database(url)
+    database = Database.from_settings(dataclasses.replace(_runtime.settings(), database_url=url))
     await database.connect()
     _runtime.use_database(database)
     try:
@@ -67,11 +68,13 @@ def _truncate(url: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _data_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A fresh key ring per test (never the repository's var/data.key)."""
+def _data_keys() -> Iterator[None]:
+    """The actions' settings with a fresh key ring per test (never the
+    repository's var/data.key)."""
     from cryptography.fernet import Fernet
 
-    monkeypatch.setenv("HOTLINE_DATA_KEYS", Fernet.generate_key().decode())
+    _runtime.use_settings(Settings(data_keys=Secret(Fernet.generate_key().decode())))
     _runtime.use_database(None)
     yield
     _runtime.use_database(None)
+    _runtime.use_settings(None)

@@ -19,9 +19,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from cryptography.fernet import Fernet
 
 from bot.app import HUB_KEY, create_app
-from bot.config import ROOT, Settings
+from bot.config import ROOT, Secret, Settings
 from bot.hub import Hub
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -94,6 +95,18 @@ async def scripted_rasa() -> AsyncIterator[ScriptedRasa]:
     await rasa.server.close()
 
 
+def browser_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """The front door's settings in browser tests: SQLite in ``tmp_path``, a fresh
+    data key ring, a widget secret (no generated files under var/)."""
+    values: dict[str, Any] = {
+        "rasa_timeout": 5.0,
+        "database_url": f"sqlite:///{tmp_path / 'hotline.db'}",
+        "data_keys": Secret(Fernet.generate_key().decode()),
+        "webchat_secret": Secret("browser-test-secret-" + "x" * 32),
+    }
+    return Settings(**(values | overrides))
+
+
 @dataclass
 class FrontDoor:
     url: str
@@ -105,17 +118,9 @@ class FrontDoor:
 
 
 @pytest.fixture
-async def front_door(
-    scripted_rasa: ScriptedRasa, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[FrontDoor]:
+async def front_door(scripted_rasa: ScriptedRasa, tmp_path: Path) -> AsyncIterator[FrontDoor]:
     """The real front door (SQLite in tmp_path, in-process store) on 127.0.0.1:<random port>."""
-    monkeypatch.setenv("WEBCHAT_SECRET", "browser-test-secret-" + "x" * 32)
-    settings = Settings(
-        rasa_url=scripted_rasa.url,
-        rasa_timeout=5.0,
-        database_url=f"sqlite:///{tmp_path / 'hotline.db'}",
-    )
-    app = create_app(settings)
+    app = create_app(browser_settings(tmp_path, rasa_url=scripted_rasa.url))
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     yield FrontDoor(str(server.make_url("")).rstrip("/"), app)

@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import pytest
-from cryptography.fernet import Fernet
 from playwright.async_api import Page, expect
 
 from bot.console.auth import USERS_KEY
@@ -24,11 +23,6 @@ pytestmark = [
 PASSWORD = "account-browser-42"
 NEW_PASSWORD = "account-browser-77"
 DESKTOP = {"width": 1440, "height": 900}
-
-
-@pytest.fixture(autouse=True)
-def _data_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOTLINE_DATA_KEYS", Fernet.generate_key().decode())
 
 
 async def _sign_in(browser: Any, base: str, username: str, password: str = PASSWORD) -> Page:

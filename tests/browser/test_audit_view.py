@@ -11,7 +11,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cryptography.fernet import Fernet
 from playwright.async_api import expect
 
 from bot.console.auth import USERS_KEY
@@ -26,11 +25,6 @@ pytestmark = [
 
 PASSWORD = "audit-browser-42"
 DESKTOP = {"width": 1440, "height": 900}
-
-
-@pytest.fixture(autouse=True)
-def _data_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOTLINE_DATA_KEYS", Fernet.generate_key().decode())
 
 
 async def test_supervisor_reads_filters_and_pages_the_audit_log(

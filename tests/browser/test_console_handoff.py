@@ -14,10 +14,13 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
 from bot.app import create_app
-from bot.config import Settings
+from bot.config import ConsoleSettings, ServiceHours
 from bot.console.auth import USERS_KEY
 from bot.console.context import CONSOLE_KEY
-from tests.browser.conftest import CHROMIUM, FrontDoor, ScriptedRasa
+from tests.browser.conftest import CHROMIUM, FrontDoor, ScriptedRasa, browser_settings
+
+#: Agents answer round the clock (SERVICE_HOURS=00:00-24:00).
+ALWAYS_OPEN = ConsoleSettings(service_hours=ServiceHours.parse("00:00-24:00"))
 
 pytestmark = [
     pytest.mark.browser,
@@ -58,15 +61,11 @@ class HandoffRasa(ScriptedRasa):
 
 
 @pytest.fixture
-async def handoff_door(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FrontDoor]:
-    monkeypatch.setenv("WEBCHAT_SECRET", "browser-test-secret-" + "x" * 32)
-    monkeypatch.setenv("SERVICE_HOURS", "00:00-24:00")
+async def handoff_door(tmp_path: Path) -> AsyncIterator[FrontDoor]:
     rasa = HandoffRasa()
     rasa.server = TestServer(rasa.app, host="127.0.0.1")
     await rasa.server.start_server()
-    settings = Settings(
-        rasa_url=rasa.url, rasa_timeout=5.0, database_url=f"sqlite:///{tmp_path / 'hotline.db'}"
-    )
+    settings = browser_settings(tmp_path, rasa_url=rasa.url, console=ALWAYS_OPEN)
     app = create_app(settings)
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
@@ -224,21 +223,16 @@ async def test_supervisor_reads_along_and_takes_over(
 
 
 @pytest.fixture
-async def paged_door(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FrontDoor]:
+async def paged_door(tmp_path: Path) -> AsyncIterator[FrontDoor]:
     """The front door with a console queue page of 2 and five citizens waiting."""
     from bot.app import HUB_KEY
     from bot.messages import InboundMessage
 
-    monkeypatch.setenv("WEBCHAT_SECRET", "browser-test-secret-" + "x" * 32)
-    monkeypatch.setenv("SERVICE_HOURS", "00:00-24:00")
     rasa = HandoffRasa()
     rasa.server = TestServer(rasa.app, host="127.0.0.1")
     await rasa.server.start_server()
-    settings = Settings(
-        rasa_url=rasa.url,
-        rasa_timeout=5.0,
-        database_url=f"sqlite:///{tmp_path / 'hotline.db'}",
-        console_queue_page=2,
+    settings = browser_settings(
+        tmp_path, rasa_url=rasa.url, console=ALWAYS_OPEN, console_queue_page=2
     )
     app = create_app(settings)
     server = TestServer(app, host="127.0.0.1")

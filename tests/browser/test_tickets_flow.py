@@ -12,7 +12,6 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cryptography.fernet import Fernet
 from playwright.async_api import Page, expect
 
 from bot.app import DB_KEY
@@ -30,11 +29,6 @@ pytestmark = [
 
 PASSWORD = "ticket-browser-42"
 DESKTOP = {"width": 1440, "height": 900}
-
-
-@pytest.fixture(autouse=True)
-def _data_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOTLINE_DATA_KEYS", Fernet.generate_key().decode())
 
 
 async def _ticket(db: Database, cid: str, n: int, **kw: Any) -> str:

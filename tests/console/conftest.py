@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
 from bot.app import HUB_KEY, create_app
-from bot.config import Settings
+from bot.config import ConsoleSettings, Secret, ServiceHours, Settings
 from bot.console.auth import CSRF_HEADER, USERS_KEY
 from bot.console.context import CONSOLE_KEY, Console
 from bot.console.runtime import RUNTIME_KEY, Runtime
@@ -57,10 +57,22 @@ URGENT_REPLY = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _console_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WEBCHAT_SECRET", "console-test-secret-" + "x" * 32)
-    monkeypatch.setenv("SERVICE_HOURS", "00:00-24:00")
+#: The console of the tests answers round the clock (SERVICE_HOURS=00:00-24:00).
+ALWAYS_OPEN = ConsoleSettings(service_hours=ServiceHours.parse("00:00-24:00"))
+WEBCHAT_SECRET = Secret("console-test-secret-" + "x" * 32)
+
+
+@pytest.fixture
+def make_settings(make_settings: Callable[..., Settings]) -> Callable[..., Settings]:
+    """The tests' settings (tests/conftest.py) with the console always open and a
+    widget secret, unless a test says otherwise."""
+
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("console", ALWAYS_OPEN)
+        overrides.setdefault("webchat_secret", WEBCHAT_SECRET)
+        return make_settings(**overrides)
+
+    return make
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -11,7 +12,13 @@ from cryptography.fernet import Fernet
 from bot.console.auth import COOKIE_NAME, SESSIONS_KEY, USERS_KEY
 from bot.console.users import UserExists
 from bot.db.schema import users
-from tests.console.conftest import PASSWORD, SignIn, create_user
+from tests.console.conftest import (
+    ALWAYS_OPEN,
+    PASSWORD,
+    MakeReplica,
+    SignIn,
+    create_user,
+)
 
 
 async def test_password_is_stored_as_argon2id(client: TestClient) -> None:
@@ -61,10 +68,8 @@ async def test_sign_in_sets_a_strict_session_cookie(client: TestClient) -> None:
     assert len(me["csrf_token"]) >= 32
 
 
-async def test_cookie_is_secure_when_configured(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("COOKIE_SECURE", "1")
+async def test_cookie_is_secure_when_configured(make_replica: MakeReplica) -> None:
+    client = await make_replica(console=dataclasses.replace(ALWAYS_OPEN, cookie_secure=True))
     await create_user(client, "zhangsan")
     resp = await client.post("/console/login", json={"username": "zhangsan", "password": PASSWORD})
     assert "Secure" in resp.headers["Set-Cookie"]

@@ -1,14 +1,33 @@
-"""In-memory stand-in for bot.db.Database's transcripts and events (hub unit tests)."""
+"""The databases of the tests.
+
+- :class:`TempDatabase`: the real :class:`bot.db.Database` on a SQLite file of
+  its own. Every test that builds the whole front door (``create_app``) uses
+  it: the app always has its console and its tickets, which need every table.
+- :class:`FakeDatabase`: an in-memory stand-in for the part of the database
+  the hub uses (transcripts, events, audit; ``bot.hub.DataLayer``), for unit
+  tests of the hub and the channels on a hub of their own. ``create_app``
+  does not take it.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from cryptography.fernet import Fernet
 
+from bot.db import Database
 from bot.db.crypto import Cipher
+from bot.db.database import Clock, utc_now
+from bot.db.schema import events, transcripts
+from bot.db.transcripts import TranscriptEntry
 
 #: One data key for every fake database of the run: replicas of a test share
 #: it, as production's replicas share ``HOTLINE_DATA_KEYS``.
@@ -179,3 +198,50 @@ class FakeDatabase:
 
     async def close(self) -> None:
         self.connected = False
+
+
+class TempDatabase(Database):
+    """The real Database on ``directory/hotline.db`` (default: a temporary
+    directory of its own, removed with the object), with the fakes' data key.
+
+    Not connected at construction: the app connects and closes it (or the
+    test does). For assertions: :meth:`transcript` and :meth:`event_kinds`;
+    ``reachable = False`` makes :meth:`ping` fail like a database that went
+    away (the rest keeps working).
+    """
+
+    def __init__(self, directory: Path | None = None, *, clock: Clock = utc_now) -> None:
+        if directory is None:
+            directory = Path(tempfile.mkdtemp(prefix="hotline-test-db-"))
+            weakref.finalize(self, shutil.rmtree, directory, ignore_errors=True)
+        super().__init__(
+            f"sqlite:///{directory / 'hotline.db'}", cipher=Cipher([FAKE_DATA_KEY]), clock=clock
+        )
+        self.reachable = True
+
+    @property
+    def connected(self) -> bool:
+        return self._engine is not None
+
+    async def ping(self) -> bool:
+        return self.reachable and await super().ping()
+
+    async def transcript(self, *, at_least: int = 0, timeout: float = 5.0) -> list[TranscriptEntry]:
+        """Every conversation's transcript entries, in the order they were written;
+        with ``at_least``, once that many are (the hub writes them behind the
+        replies), else what there is after ``timeout`` seconds."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            async with self.read() as conn:
+                query = sa.select(transcripts.c.conversation_id).distinct()
+                ids = [cid for (cid,) in (await conn.execute(query)).all()]
+            entries = [e for cid in ids for e in await self.transcripts.history(cid, limit=10_000)]
+            if len(entries) >= at_least or asyncio.get_running_loop().time() > deadline:
+                return sorted(entries, key=lambda e: e.seq)
+            await asyncio.sleep(0.01)
+
+    async def event_kinds(self) -> list[str]:
+        """The kinds of the recorded quality events, oldest first."""
+        async with self.read() as conn:
+            query = sa.select(events.c.kind).order_by(events.c.id)
+            return [kind for (kind,) in (await conn.execute(query)).all()]

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from bot.db import Database
-from bot.db.crypto import KEYS_ENV, load_cipher
+from bot.db.crypto import load_cipher
 from bot.knowledge import load_faq
 from tests.rasa.conftest import RASA_TOKEN
 
@@ -56,7 +56,7 @@ def payloads(replies: list[dict[str, Any]]) -> list[str]:
 
 
 async def action_db(action_server: dict[str, str]) -> Database:
-    cipher = load_cipher(env={KEYS_ENV: action_server["keys"]})
+    cipher = load_cipher(action_server["keys"])
     db = Database(f"sqlite:///{Path(action_server['var']) / 'hotline.db'}", cipher=cipher)
     await db.connect()
     return db

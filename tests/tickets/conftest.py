@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from cryptography.fernet import Fernet
 
 from bot.app import create_app
-from bot.config import Secret, Settings
+from bot.config import Secret, Settings, TicketSettings
 from bot.db import Database, Ticket
 from bot.db.crypto import Cipher
 from bot.rasa_client import RasaClient
@@ -59,13 +59,6 @@ class Clock:
 
     def advance(self, **delta: float) -> None:
         self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("WEBCHAT_SECRET", "tickets-test-secret-" + "x" * 32)
-    monkeypatch.delenv("CASE_API_TOKENS", raising=False)
-    monkeypatch.delenv("TICKET_SWEEP_SECONDS", raising=False)
 
 
 @pytest.fixture
@@ -140,11 +133,13 @@ async def make_front_door(
     make_settings: Callable[..., Settings],
     running_apps: list[TestClient],
 ) -> AsyncIterator[MakeFrontDoor]:
-    """``await make_front_door(db, store=None, **extra_env)`` -> a started TestClient."""
+    """``await make_front_door(db, store=None, sweep_seconds=0)`` -> a started TestClient
+    (the API tokens above; the deadline sweep off unless ``sweep_seconds``)."""
     clients = running_apps
 
-    async def make(db: Database, store: SharedStore | None = None, **env: str) -> TestClient:
-        extra = {"CASE_API_TOKENS": TOKENS, "TICKET_SWEEP_SECONDS": "0", **env}
+    async def make(
+        db: Database, store: SharedStore | None = None, sweep_seconds: float = 0.0
+    ) -> TestClient:
         settings = make_settings(
             rasa_url=fake_rasa.url,
             wechat_token=Secret(TOKEN),
@@ -155,7 +150,8 @@ async def make_front_door(
             telegram_bot_token=Secret(TELEGRAM_TOKEN),
             telegram_webhook_secret=Secret(TELEGRAM_SECRET),
             telegram_api_base_url=telegram_api.url,
-            extra=extra,
+            tickets=TicketSettings(sweep_seconds=sweep_seconds, api_tokens=Secret(TOKENS)),
+            webchat_secret=Secret("tickets-test-secret-" + "x" * 32),
         )
         rasa = RasaClient(fake_rasa.url, settings.rasa_timeout)
         app = create_app(

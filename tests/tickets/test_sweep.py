@@ -104,7 +104,7 @@ async def test_background_job_runs_on_its_interval(
     ticket = await create_ticket(ticket_db, "webchat:sw-5")
     assert ticket.deadline is not None
     clock.now = ticket.deadline + dt.timedelta(hours=2)
-    await make_front_door(ticket_db, TICKET_SWEEP_SECONDS="0.05")
+    await make_front_door(ticket_db, sweep_seconds=0.05)
     for _ in range(100):
         found = await ticket_db.tickets.get(ticket.number)
         if found is not None and found.escalated_at is not None:
