@@ -29,8 +29,8 @@ from bot.hub_routing import HandleResult
 from bot.messages import InboundMessage, OutboundMessage
 from bot.store.memory import MemoryStore
 from channels.wechat import WeChatChannel
-from channels.wechat_crypto import WeChatCrypto, signature
-from channels.wechat_xml import parse_message
+from channels.wechat._crypto import WeChatCrypto, signature
+from channels.wechat._xml import parse_message
 from tests.fakes.db import FakeDatabase
 
 CHANNEL_KEY = web.AppKey("wechat_channel", WeChatChannel)

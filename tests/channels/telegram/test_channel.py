@@ -23,8 +23,8 @@ from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, StoreUnavailable
 from channels.telegram import AUTH_HEADER, WEBHOOK_PATH, TelegramChannel
-from channels.telegram_limiter import ChatRateLimiter
-from channels.telegram_parse import (
+from channels.telegram._limiter import ChatRateLimiter
+from channels.telegram._parse import (
     BUTTON_EXPIRED_TEXT,
     HELP_TEXT,
     PHOTO_ACK_TEXT,

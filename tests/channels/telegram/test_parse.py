@@ -8,14 +8,14 @@ from telegram import Update
 
 from bot.messages import Button, OutboundMessage
 from bot.store import MemoryStore
-from channels.telegram_parse import (
+from channels.telegram._parse import (
     GREET_PAYLOAD,
     HELP_TEXT,
     UNKNOWN_COMMAND_TEXT,
     UNSUPPORTED_TEXT,
     parse_update,
 )
-from channels.telegram_render import CallbackCodec, Outgoing, plan_sends
+from channels.telegram._render import CallbackCodec, Outgoing, plan_sends
 from tests.fakes.telegram_api import callback_update, message_update, text_update
 
 

@@ -24,7 +24,7 @@ upgrade unless the token verifies and its session is live). The
 conversation id is ``webchat:<session id>``.
 
 A session is live until "结束会话" or ``WEBCHAT_IDLE_HOURS`` (4) without a
-citizen's message (channels/webchat_sessions.py). A socket over a cap is
+citizen's message (channels/webchat/_sessions.py). A socket over a cap is
 accepted and then refused with an error frame and a close code: at most
 ``WEBCHAT_SOCKETS_PER_SESSION`` (5) sockets per session and
 ``WEBCHAT_SOCKETS_PER_ADDRESS`` (100) per client address, on all replicas
@@ -45,7 +45,7 @@ Client -> server:
   (at most one page of 200; further behind, the latest 200);
 - ``{"type": "ping"}`` -> ``{"type": "pong"}`` (and a catch-up).
 
-Every frame type is rate limited per session (see channels/webchat_socket.py):
+Every frame type is rate limited per session (see channels/webchat/_socket.py):
 over the limit a frame gets a ``rate_limited`` error frame and is dropped;
 over twice the limit the socket is closed (1008).
 
@@ -70,7 +70,7 @@ Server -> client:
 Live delivery across replicas: :meth:`WebChatChannel.send` publishes on the
 one store channel ``webchat:events``; every replica is subscribed once and
 lets the sockets it holds for that session catch up from the transcript
-(channels/webchat_fanout.py).
+(channels/webchat/_fanout.py).
 """
 
 from __future__ import annotations
@@ -88,14 +88,14 @@ from bot.messages import CITIZEN_LEFT, InboundMessage, OutboundMessage
 from bot.netaddr import address_key
 from bot.store.base import StoreUnavailable
 from channels.base import Channel
-from channels.webchat_auth import Session, TokenSigner, load_secret
-from channels.webchat_fanout import Fanout
-from channels.webchat_http import CorsPolicy, read_small_json
-from channels.webchat_limits import OK, Limits, SocketLeases, TooManySockets, WindowCounter
-from channels.webchat_protocol import CLOSE_RATE_LIMITED, CLOSE_TOO_MANY, error_frame
-from channels.webchat_sessions import SessionActivity
-from channels.webchat_socket import CHANNEL, Connection, Guards
-from channels.webchat_static import StaticFiles
+from channels.webchat._auth import Session, TokenSigner, load_secret
+from channels.webchat._fanout import Fanout
+from channels.webchat._http import CorsPolicy, read_small_json
+from channels.webchat._limits import OK, Limits, SocketLeases, TooManySockets, WindowCounter
+from channels.webchat._protocol import CLOSE_RATE_LIMITED, CLOSE_TOO_MANY, error_frame
+from channels.webchat._sessions import SessionActivity
+from channels.webchat._socket import CHANNEL, Connection, Guards
+from channels.webchat._static import StaticFiles
 
 if TYPE_CHECKING:
     from bot.hub import Hub

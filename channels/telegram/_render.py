@@ -18,7 +18,7 @@ from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 from bot.messages import Button, OutboundMessage
 from bot.store.base import SharedStore
 from channels.base import image_as_text, split_text
-from channels.telegram_parse import BUTTONS_ONLY_TEXT
+from channels.telegram._parse import BUTTONS_ONLY_TEXT
 
 TEXT_LIMIT = int(MessageLimit.MAX_TEXT_LENGTH)  # 4096
 CAPTION_LIMIT = int(MessageLimit.CAPTION_LENGTH)  # 1024

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from channels.wechat_crypto import WeChatCrypto, WeChatCryptoError, signature, signature_matches
-from channels.wechat_xml import (
+from channels.wechat._crypto import WeChatCrypto, WeChatCryptoError, signature, signature_matches
+from channels.wechat._xml import (
     WeChatXmlError,
     extract_encrypt,
     parse_message,

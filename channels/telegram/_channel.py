@@ -28,18 +28,18 @@ from bot.config import Settings
 from bot.messages import InboundMessage, OutboundMessage
 from bot.store.base import SharedStore, StoreUnavailable
 from channels.base import Channel, Delivery
-from channels.telegram_bot import POLL_TIMEOUT, build_client
-from channels.telegram_limiter import ChatRateLimiter, KeyedLocks
-from channels.telegram_parse import (
+from channels.telegram._bot import POLL_TIMEOUT, build_client
+from channels.telegram._limiter import ChatRateLimiter, KeyedLocks
+from channels.telegram._parse import (
     BUTTON_EXPIRED_TEXT,
     CHANNEL,
     ParsedUpdate,
     callback_inbound,
     parse_update,
 )
-from channels.telegram_polling import TelegramPoller
-from channels.telegram_render import CallbackCodec
-from channels.telegram_send import TelegramSender, frames
+from channels.telegram._polling import TelegramPoller
+from channels.telegram._render import CallbackCodec
+from channels.telegram._send import TelegramSender, frames
 
 logger = logging.getLogger(__name__)
 

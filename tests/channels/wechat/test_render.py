@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.messages import Button, OutboundMessage
-from channels.wechat_render import (
+from channels.wechat._render import (
     TEXT_LIMIT_BYTES,
     join_for_passive,
     last_buttons,

@@ -1,6 +1,6 @@
 """Widget sessions' sliding idle expiry and revocation, in the shared store.
 
-A signed token (channels/webchat_auth.py) proves which session it belongs
+A signed token (channels/webchat/_auth.py) proves which session it belongs
 to; whether that session is still open is kept in the store hash
 ``webchat:session:<id>``: ``seen`` (the time of the citizen's last activity:
 the session's creation or a message) and ``ended`` (set by "结束会话"; the

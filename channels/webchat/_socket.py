@@ -35,9 +35,9 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.messages import InboundMessage
 from bot.store.base import StoreUnavailable
-from channels.webchat_fanout import Fanout
-from channels.webchat_limits import ABUSE, LIMITED, Limits, WindowCounter
-from channels.webchat_protocol import (
+from channels.webchat._fanout import Fanout
+from channels.webchat._limits import ABUSE, LIMITED, Limits, WindowCounter
+from channels.webchat._protocol import (
     CLOSE_RATE_LIMITED,
     CLOSE_SESSION_ENDED,
     ClientMessage,
@@ -48,7 +48,7 @@ from channels.webchat_protocol import (
     error_frame,
     parse_frame,
 )
-from channels.webchat_sessions import SessionActivity
+from channels.webchat._sessions import SessionActivity
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from channels.telegram_limiter import ChatRateLimiter, KeyedLocks
+from channels.telegram._limiter import ChatRateLimiter, KeyedLocks
 
 
 class VirtualClock:

@@ -10,7 +10,7 @@ import pytest
 from bot.config import Secret, Settings
 from bot.store.base import SharedStore
 from bot.store.memory import MemoryStore
-from channels.wechat_api import TOKEN_MARGIN, WeChatApi, mask_openid
+from channels.wechat._api import TOKEN_MARGIN, WeChatApi, mask_openid
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWeChatApi
 
 OPENID = "oUser1234567890abcdefghijk"

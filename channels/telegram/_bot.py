@@ -15,7 +15,7 @@ from telegram.ext import ExtBot
 from telegram.request import HTTPXRequest
 
 from bot.config import Settings
-from channels.telegram_limiter import ChatRateLimiter
+from channels.telegram._limiter import ChatRateLimiter
 
 #: Long-polling timeout of getUpdates, in seconds.
 POLL_TIMEOUT = 25

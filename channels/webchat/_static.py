@@ -16,7 +16,7 @@ from aiohttp import web
 
 log = logging.getLogger(__name__)
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "bot" / "static"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "bot" / "static"
 
 _HTML = "text/html; charset=utf-8"
 _JS = "text/javascript; charset=utf-8"

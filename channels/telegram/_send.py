@@ -18,10 +18,10 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 
 from bot.messages import OutboundMessage, conversation_id_for
 from channels.base import image_as_text
-from channels.telegram_bot import BotClient
-from channels.telegram_limiter import KeyedLocks
-from channels.telegram_parse import CHANNEL
-from channels.telegram_render import CallbackCodec, Outgoing, plan_sends
+from channels.telegram._bot import BotClient
+from channels.telegram._limiter import KeyedLocks
+from channels.telegram._parse import CHANNEL
+from channels.telegram._render import CallbackCodec, Outgoing, plan_sends
 
 logger = logging.getLogger(__name__)
 

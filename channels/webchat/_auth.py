@@ -4,7 +4,7 @@ A token is ``v1.<session id>.<issued at>.<signature>``; the signature is
 HMAC-SHA256 over the first three parts with the shared ``WEBCHAT_SECRET``.
 A valid signature only says which session a token names; whether that
 session is still open (not ended, not idle too long) is kept in the shared
-store (channels/webchat_sessions.py).
+store (channels/webchat/_sessions.py).
 Every replica must use the same secret, so when the variable is unset the
 secret is generated once into ``var/webchat.secret`` and reused.
 """

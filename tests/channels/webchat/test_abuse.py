@@ -29,11 +29,11 @@ from bot.privacy import mask_text
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
-from channels.webchat_auth import load_secret
-from channels.webchat_limits import LEASE_SECONDS, Limits, SocketLeases, TooManySockets
+from channels.webchat._auth import load_secret
+from channels.webchat._limits import LEASE_SECONDS, Limits, SocketLeases, TooManySockets
+from tests.channels.webchat.test_channel import WS, frames_until, has_reply, messages, quiet
 from tests.fakes.db import TempDatabase
 from tests.fakes.rasa import FakeRasa
-from tests.test_webchat import WS, frames_until, has_reply, messages, quiet
 
 SECRET = "abuse-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 
@@ -573,7 +573,7 @@ async def test_generated_widget_secret_is_made_like_the_other_internal_secrets(
     where var/ is); it now uses that one: generated once into the var directory
     with the other secrets, 0600, and the widget's tokens are signed with it."""
     from bot import config
-    from channels.webchat_auth import TokenSigner
+    from channels.webchat._auth import TokenSigner
 
     monkeypatch.setattr(config, "VAR_DIR", tmp_path)
     monkeypatch.delenv("WEBCHAT_SECRET", raising=False)

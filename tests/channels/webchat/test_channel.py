@@ -31,9 +31,9 @@ from bot.store import MemoryStore, SharedStore
 from bot.store.base import StoreUnavailable, Subscription
 from bot.store.memory import MemorySubscription
 from bot.store.redis import RedisStore
-from channels.webchat_auth import TokenSigner, load_secret
-from channels.webchat_fanout import TOPIC, encode
-from channels.webchat_socket import one_segment
+from channels.webchat._auth import TokenSigner, load_secret
+from channels.webchat._fanout import TOPIC, encode
+from channels.webchat._socket import one_segment
 from tests.fakes.db import TempDatabase
 from tests.fakes.rasa import FakeRasa
 

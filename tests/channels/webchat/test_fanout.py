@@ -10,7 +10,7 @@ import pytest
 
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
-from channels.webchat_fanout import TOPIC, Fanout, encode
+from channels.webchat._fanout import TOPIC, Fanout, encode
 
 
 class Recorder:

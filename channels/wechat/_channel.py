@@ -31,8 +31,8 @@ from bot.hub_routing import BUSY_TEXT
 from bot.messages import InboundMessage, OutboundMessage
 from bot.store.base import SharedStore, StoreUnavailable
 from channels.base import Channel, DeliveryFailed, payload_for_choice
-from channels.wechat_api import SendResult, WeChatApi, mask_openid
-from channels.wechat_auth import (
+from channels.wechat._api import SendResult, WeChatApi
+from channels.wechat._auth import (
     RequestAuth,
     WebhookRejected,
     check_query,
@@ -40,10 +40,10 @@ from channels.wechat_auth import (
     read_body,
     seal_reply,
 )
-from channels.wechat_crypto import WeChatCrypto
-from channels.wechat_inbound import Inbound, to_inbound
-from channels.wechat_render import join_for_passive, last_buttons, render_messages, split_for_push
-from channels.wechat_xml import WeChatXmlError, render_text_reply
+from channels.wechat._crypto import WeChatCrypto
+from channels.wechat._inbound import Inbound, to_inbound
+from channels.wechat._render import join_for_passive, last_buttons, render_messages, split_for_push
+from channels.wechat._xml import WeChatXmlError, render_text_reply
 
 log = logging.getLogger(__name__)
 
@@ -284,4 +284,4 @@ def _status_text(status: int) -> str:
     return {400: "bad request", 403: "forbidden", 413: "payload too large"}.get(status, "error")
 
 
-__all__ = ["WeChatChannel", "WeChatSendError", "mask_openid"]
+__all__ = ["WeChatChannel", "WeChatSendError"]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.messages import Attachment, InboundMessage
-from channels.wechat_xml import WeChatXmlError
+from channels.wechat._xml import WeChatXmlError
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-import channels.wechat as wechat_module
+import channels.wechat._channel as wechat_module
 from bot.config import Settings
 from bot.hub import Hub
 from bot.rasa_client import RasaClient

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-import channels.wechat as wechat_module
+import channels.wechat._channel as wechat_module
 from bot.hub_routing import BUSY_TEXT, HandleResult
 from bot.messages import Button, InboundMessage, OutboundMessage
 from channels.wechat import WeChatSendError
-from channels.wechat_inbound import (
+from channels.wechat._inbound import (
     IMAGE_RECEIVED_TEXT,
     MENU_UNKNOWN_TEXT,
     UNSUPPORTED_TEXT,

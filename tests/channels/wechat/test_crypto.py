@@ -14,7 +14,7 @@ import struct
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from channels.wechat_crypto import (
+from channels.wechat._crypto import (
     InvalidAppIdError,
     InvalidBase64Error,
     InvalidCiphertextError,
@@ -27,7 +27,7 @@ from channels.wechat_crypto import (
     signature,
     signature_matches,
 )
-from channels.wechat_xml import (
+from channels.wechat._xml import (
     WeChatXmlError,
     cdata,
     extract_encrypt,

@@ -1,7 +1,7 @@
 """The WeChat webhook: URL verification, authentication and bad input.
 
 A scripted fake hub stands in for bot.hub: every refused request must leave
-it untouched. Message kinds and replies: tests/test_wechat_messages.py.
+it untouched. Message kinds and replies: tests/channels/wechat/test_messages.py.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from channels.wechat_crypto import signature
+from channels.wechat._crypto import signature
 from tests.fakes.wechat_api import (
     AES_KEY,
     APP_ID,
@@ -236,7 +236,7 @@ def _with_bad_padding(platform: FakeWeChatPlatform) -> str:
 
     from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-    from channels.wechat_crypto import decode_aes_key
+    from channels.wechat._crypto import decode_aes_key
 
     key = decode_aes_key(AES_KEY)
     xml = text_xml("x").encode()
