@@ -2,14 +2,15 @@
 
 The webhook authenticates Telegram's secret token before it reads the body.
 Telegram needs no passive reply and redelivers what is not answered quickly,
-so the update is handed to the hub with ``wait=0``: the hub dedupes it
+so the update is handed to the hub to push the replies later
+(``DeliveryMode.PUSH_LATER``): the hub dedupes it
 (message id ``u<update_id>``), records and queues it, and the webhook
 answers 200 within a few store round trips; the Rasa turn runs in the
 background and its replies arrive through :meth:`TelegramChannel.send`,
 like every other pushed message. If the store is down nothing is recorded
 and the webhook answers 503, so Telegram delivers the update again.
 Outgoing messages go through python-telegram-bot's ``ExtBot`` behind
-:class:`~channels.telegram_limiter.ChatRateLimiter`.
+:class:`~channels.telegram._limiter.ChatRateLimiter`.
 """
 
 from __future__ import annotations
@@ -19,14 +20,15 @@ import hmac
 import json
 import logging
 from collections.abc import Coroutine, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 from telegram import Update
 
 from bot.config import Settings
-from bot.messages import InboundMessage, OutboundMessage
-from bot.store.base import SharedStore, StoreUnavailable
+from bot.inbound import DeliveryMode, InboundPort
+from bot.messages import OutboundMessage
+from bot.store.base import StoreUnavailable
 from channels.base import Channel, Delivery
 from channels.telegram._bot import POLL_TIMEOUT, build_client
 from channels.telegram._limiter import ChatRateLimiter, KeyedLocks
@@ -56,15 +58,6 @@ AUTH_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 NOTICE_TTL = 24 * 3600  # dedupe window of the channel's own notices
 
 
-class HubLike(Protocol):
-    """The part of ``bot.hub.Hub`` this channel uses."""
-
-    @property
-    def store(self) -> SharedStore: ...
-
-    async def handle(self, msg: InboundMessage, wait: float | None) -> Any: ...
-
-
 class TelegramChannel(Channel):
     """Telegram Bot API channel; conversation ids are ``telegram:<chat_id>``."""
 
@@ -72,20 +65,20 @@ class TelegramChannel(Channel):
 
     def __init__(
         self,
-        hub: HubLike,
+        inbound: InboundPort,
         settings: Settings,
         *,
         limiter: ChatRateLimiter | None = None,
         poll_timeout: int = POLL_TIMEOUT,
     ) -> None:
-        self.hub = hub
+        self.inbound = inbound
+        #: The channel's keys in the shared store (``telegram:...``).
+        self.store = inbound.store(CHANNEL)
         self.settings = settings
         self.limiter = limiter or ChatRateLimiter()
         self.client = build_client(settings, self.limiter)
-        self.codec = CallbackCodec(lambda: self.hub.store)
-        self.sender = TelegramSender(
-            self.client, self.codec, lambda: getattr(getattr(hub, "db", None), "events", None)
-        )
+        self.codec = CallbackCodec(self.store)
+        self.sender = TelegramSender(self.client, self.codec, inbound.record_event)
         self._poll_timeout = poll_timeout
         self._poller: TelegramPoller | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -220,9 +213,9 @@ class TelegramChannel(Channel):
             self._spawn(self.send(str(parsed.chat_id), [_system(notice)]))
         if inbound is None:
             return
-        # wait=0: the hub records and queues the message and pushes the replies
+        # The hub records and queues the message and pushes the replies
         # through send() when Rasa has answered; the webhook answers at once.
-        result = await self.hub.handle(inbound, wait=0)
+        result = await self.inbound.handle(inbound, DeliveryMode.PUSH_LATER)
         if result.status == "duplicate":
             logger.info("telegram: dropped redelivered %s", inbound.message_id)
         elif result.replies:
@@ -235,7 +228,7 @@ class TelegramChannel(Channel):
 
     async def _first_notice(self, update_id: int) -> bool:
         """Dedupe the channel's own answers (help, "not supported") like hub turns."""
-        return await self.hub.store.claim(f"telegram:notice:u{update_id}", NOTICE_TTL)
+        return await self.store.claim(f"notice:u{update_id}", NOTICE_TTL)
 
     # --- sending ------------------------------------------------------------
     async def send(self, channel_user_id: str, messages: Sequence[OutboundMessage]) -> None:

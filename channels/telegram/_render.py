@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import InlineKeyboardButtonLimit, MessageLimit
 
+from bot.inbound import ChannelStore
 from bot.messages import Button, OutboundMessage
-from bot.store.base import SharedStore
 from channels.base import image_as_text, split_text
 from channels.telegram._parse import BUTTONS_ONLY_TEXT
 
@@ -73,8 +73,8 @@ def _is_web_url(value: str) -> bool:
 class CallbackCodec:
     """Fits button payloads into ``callback_data`` and maps them back."""
 
-    def __init__(self, store: Callable[[], SharedStore], ttl: int = PAYLOAD_TTL) -> None:
-        self._store = store  # looked up at use: the hub opens its store at startup
+    def __init__(self, store: ChannelStore, ttl: int = PAYLOAD_TTL) -> None:
+        self._store = store
         self._ttl = ttl
 
     async def encode(self, payload: str) -> str:
@@ -83,14 +83,14 @@ class CallbackCodec:
             return payload
         digest = hashlib.sha256(payload.encode("utf-8")).digest()[:15]
         key = KEY_MARK + base64.urlsafe_b64encode(digest).decode("ascii")
-        await self._store().set(_store_key(key), payload, ttl=self._ttl)
+        await self._store.set(_store_key(key), payload, ttl=self._ttl)
         return key
 
     async def decode(self, data: str) -> str | None:
         """The payload behind ``data``; None when a stored payload has expired."""
         if not data.startswith(KEY_MARK):
             return data
-        return await self._store().get(_store_key(data))
+        return await self._store.get(_store_key(data))
 
     async def keyboard(self, buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
         """One button per row: Chinese titles are long on a phone screen."""
@@ -104,4 +104,4 @@ class CallbackCodec:
 
 
 def _store_key(key: str) -> str:
-    return f"telegram:callback:{key}"
+    return f"callback:{key}"  # telegram:callback:<key> in the store

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
@@ -25,16 +25,19 @@ from channels.telegram._render import CallbackCodec, Outgoing, plan_sends
 
 logger = logging.getLogger(__name__)
 
+#: Records a statistics event: (kind, conversation id, data); ``InboundPort.record_event``.
+RecordEvent = Callable[[str, str | None, dict[str, Any]], Awaitable[None]]
+
 
 class TelegramSender:
     """Sends rendered messages through the Bot API; never raises."""
 
     def __init__(
-        self, client: BotClient | None, codec: CallbackCodec, events: Callable[[], Any]
+        self, client: BotClient | None, codec: CallbackCodec, record_event: RecordEvent
     ) -> None:
         self.client = client
         self.codec = codec
-        self._events = events  # the hub's event log, looked up at use (may be None)
+        self._record_event = record_event
         #: Failed deliveries by kind ("Forbidden", "RetryAfter", ...), for diagnostics.
         self.failures: Counter[str] = Counter()
         self._locks = KeyedLocks()
@@ -100,14 +103,11 @@ class TelegramSender:
         detail = exc.message if exc is not None else kind
         logger.warning("telegram: delivery to chat %s failed: %s", chat_id, detail)
         self.failures[kind] += 1
-        events = self._events()
-        if events is None:
-            return
         try:
-            await events.record(
+            await self._record_event(
                 "delivery_failed",
-                conversation_id=conversation_id_for(CHANNEL, str(chat_id)),
-                data={"channel": CHANNEL, "error": kind},
+                conversation_id_for(CHANNEL, str(chat_id)),
+                {"channel": CHANNEL, "error": kind},
             )
         except Exception:
             logger.warning("telegram: could not record a delivery failure event")

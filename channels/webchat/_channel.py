@@ -78,12 +78,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 from aiohttp import WSCloseCode, web
 
 from bot.config import Settings
 from bot.going_away import GoingAway
+from bot.inbound import DeliveryMode, InboundPort
 from bot.messages import CITIZEN_LEFT, InboundMessage, OutboundMessage
 from bot.netaddr import address_key
 from bot.store.base import StoreUnavailable
@@ -96,10 +96,6 @@ from channels.webchat._protocol import CLOSE_RATE_LIMITED, CLOSE_TOO_MANY, error
 from channels.webchat._sessions import SessionActivity
 from channels.webchat._socket import CHANNEL, Connection, Guards
 from channels.webchat._static import StaticFiles
-
-if TYPE_CHECKING:
-    from bot.hub import Hub
-    from bot.store.base import SharedStore
 
 log = logging.getLogger(__name__)
 
@@ -117,19 +113,20 @@ class WebChatChannel(Channel):
 
     name = CHANNEL
 
-    def __init__(self, hub: Hub, settings: Settings) -> None:
-        self._hub = hub
+    def __init__(self, inbound: InboundPort, settings: Settings) -> None:
+        self._inbound = inbound
+        store = inbound.store(CHANNEL)
         self._signer = TokenSigner(load_secret(settings.webchat_secret))
         self._cors = CorsPolicy.from_env(settings.webchat_allowed_origins)
-        self._fanout = Fanout(self._store)
+        self._fanout = Fanout(store)
         self._static = StaticFiles()
         self._limits = Limits.from_settings(settings)
         #: Wall clock of token ages, idle expiry and rate windows (tests move it).
         self.clock: Callable[[], float] = time.time
-        self._counter = WindowCounter(self._store, self._now)
-        self._leases = SocketLeases(self._store)
+        self._counter = WindowCounter(store, self._now)
+        self._leases = SocketLeases(store)
         self._activity = SessionActivity(
-            self._store, self._now, max(0.01, settings.webchat_idle_hours) * 3600
+            store, self._now, max(0.01, settings.webchat_idle_hours) * 3600
         )
         self._guards = Guards(self._counter, self._limits, self._activity, self._now)
         self._sockets: set[web.WebSocketResponse] = set()
@@ -157,9 +154,6 @@ class WebChatChannel(Channel):
     async def stop(self) -> None:
         await self._fanout.close()
         await self._leases.close()
-
-    def _store(self) -> SharedStore:
-        return self._hub.store
 
     def _now(self) -> float:
         return self.clock()
@@ -209,13 +203,13 @@ class WebChatChannel(Channel):
         them out of the queue or closes the agent's chat)."""
         cid = f"{CHANNEL}:{session_id}"
         try:
-            if await self._hub.conversation_state(cid) not in HANDOFF_STATES:
+            if await self._inbound.conversation_state(cid) not in HANDOFF_STATES:
                 return
             message = InboundMessage(  # "#": no client message id has one (dedupe)
                 channel=CHANNEL, channel_user_id=session_id, message_id=f"{session_id}:#end",
                 text=END_TEXT, metadata={CITIZEN_LEFT: True},
             )  # fmt: skip
-            await self._hub.handle(message, wait=END_WAIT)
+            await self._inbound.handle(message, DeliveryMode.answer_within(END_WAIT))
         except StoreUnavailable as exc:  # the session has ended anyway
             log.warning("web chat session end not handed to the hub: %s", exc)
 
@@ -255,7 +249,7 @@ class WebChatChannel(Channel):
                 self._going_away.close(ws)
             else:
                 connection = Connection(
-                    ws, self._hub, self._fanout, sid, self._guards, seen_at, after_seq,
+                    ws, self._inbound, self._fanout, sid, self._guards, seen_at, after_seq,
                     request.transport, client_address=request.remote,
                 )  # fmt: skip
                 await connection.run()

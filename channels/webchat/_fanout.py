@@ -26,16 +26,19 @@ import contextlib
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from bot.aio import cancel_and_wait
-from bot.store.base import SharedStore, StoreUnavailable, Subscription
+from bot.inbound import ChannelStore
+from bot.store.base import StoreUnavailable, Subscription
 
 log = logging.getLogger(__name__)
 
-#: The one store channel of every web chat event.
-TOPIC = "webchat:events"
+#: The one store channel of every web chat event, under the channel's namespace;
+#: ``TOPIC`` is its full name in the store.
+TOPIC_NAME = "events"
+TOPIC = f"webchat:{TOPIC_NAME}"
 
 
 class Listener(Protocol):
@@ -52,8 +55,8 @@ def encode(session_id: str, event: dict[str, Any]) -> str:
 class Fanout:
     """Tracks this replica's sockets per session and feeds them store events."""
 
-    def __init__(self, store: Callable[[], SharedStore]) -> None:
-        self._store = store  # looked up late: the hub opens its store at startup
+    def __init__(self, store: ChannelStore) -> None:
+        self._store = store
         self._sessions: dict[str, set[Listener]] = {}
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
@@ -65,7 +68,7 @@ class Fanout:
         await self._notify(session_id, event)
         raw = encode(session_id, {**event, "origin": self.origin})
         try:
-            await self._store().publish(TOPIC, raw)
+            await self._store.publish(TOPIC_NAME, raw)
         except StoreUnavailable:
             log.warning("store unavailable: live event for other replicas not published")
 
@@ -104,7 +107,7 @@ class Fanout:
             await cancel_and_wait([task])
 
     async def _open(self) -> Subscription:
-        subscription = self._store().subscribe(TOPIC)
+        subscription = self._store.subscribe(TOPIC_NAME)
         try:
             await subscription.open()
         except BaseException:

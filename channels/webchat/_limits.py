@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 from bot.aio import cancel_and_wait
 from bot.config import Settings
-from bot.store.base import SharedStore, StoreUnavailable
+from bot.inbound import ChannelStore
+from bot.store.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ class Limits:
 class WindowCounter:
     """Counts events per subject in fixed windows of the (injectable) clock."""
 
-    def __init__(self, store: Callable[[], SharedStore], clock: Callable[[], float]) -> None:
+    def __init__(self, store: ChannelStore, clock: Callable[[], float]) -> None:
         self._store = store
         self._clock = clock
 
@@ -69,8 +70,8 @@ class WindowCounter:
         """Count one event; returns the count in this window and the seconds it has left."""
         now = self._clock()
         slot = int(now // window)
-        key = f"webchat:rate:{kind}:{subject}:{slot}"
-        count = await self._store().incr(key, ttl=window + 1)
+        key = f"rate:{kind}:{subject}:{slot}"
+        count = await self._store.incr(key, ttl=window + 1)
         return count, (slot + 1) * window - now
 
     async def verdict(self, kind: str, subject: str, limit: int, window: float) -> str:
@@ -101,9 +102,7 @@ class Lease:
 class SocketLeases:
     """This replica's socket leases, counted with every other replica's."""
 
-    def __init__(
-        self, store: Callable[[], SharedStore], clock: Callable[[], float] = time.time
-    ) -> None:
+    def __init__(self, store: ChannelStore, clock: Callable[[], float] = time.time) -> None:
         self._store = store
         self._clock = clock  # wall time: leases are compared across replicas
         self._held: dict[str, Lease] = {}
@@ -113,14 +112,14 @@ class SocketLeases:
         """Take a place for one socket; :class:`TooManySockets` or ``StoreUnavailable``."""
         lease = Lease(
             secrets.token_hex(8),
-            (f"webchat:sockets:session:{session_id}", f"webchat:sockets:address:{address}"),
+            (f"sockets:session:{session_id}", f"sockets:address:{address}"),
         )
         caps = (limits.sockets_per_session, limits.sockets_per_address)
         try:
             for key, cap in zip(lease.keys, caps, strict=True):
                 await self._write(key, {lease.socket_id: self._clock() + LEASE_SECONDS})
                 if await self._count(key) > cap:
-                    raise TooManySockets(key.split(":")[2])
+                    raise TooManySockets(key.split(":")[1])
         except BaseException:
             await self._remove(lease)
             raise
@@ -141,20 +140,20 @@ class SocketLeases:
 
     async def _write(self, key: str, fields: dict[str, float]) -> None:
         mapping = {name: f"{until:.3f}" for name, until in fields.items()}
-        await self._store().hset(key, mapping, ttl=2 * LEASE_SECONDS)
+        await self._store.hset(key, mapping, ttl=2 * LEASE_SECONDS)
 
     async def _count(self, key: str) -> int:
         now = self._clock()
-        leases = await self._store().hgetall(key)
+        leases = await self._store.hgetall(key)
         stale = [name for name, until in leases.items() if _float(until) <= now]
         if stale:
-            await self._store().hdel(key, *stale)
+            await self._store.hdel(key, *stale)
         return len(leases) - len(stale)
 
     async def _remove(self, lease: Lease) -> None:
         for key in lease.keys:
             with contextlib.suppress(StoreUnavailable):
-                await self._store().hdel(key, lease.socket_id)
+                await self._store.hdel(key, lease.socket_id)
 
     async def renew(self) -> None:
         """Extend every lease this replica holds (one write per store key)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.store.base import SharedStore
+from bot.inbound import ChannelStore
 
 #: How long the store keeps an entry after its idle limit (clean-up only).
 MARGIN_SECONDS = 3600.0
@@ -26,14 +26,14 @@ class SessionActivity:
     """Reads and writes the live state of widget sessions."""
 
     def __init__(
-        self, store: Callable[[], SharedStore], clock: Callable[[], float], idle_seconds: float
+        self, store: ChannelStore, clock: Callable[[], float], idle_seconds: float
     ) -> None:
         self._store = store
         self._clock = clock
         self.idle_seconds = idle_seconds
 
     def _key(self, session_id: str) -> str:
-        return f"webchat:session:{session_id}"
+        return f"session:{session_id}"
 
     @property
     def _ttl(self) -> float:
@@ -41,11 +41,11 @@ class SessionActivity:
 
     async def begin(self, session_id: str) -> None:
         """A new session: live from now."""
-        await self._store().hset(self._key(session_id), {"seen": self._stamp()}, ttl=self._ttl)
+        await self._store.hset(self._key(session_id), {"seen": self._stamp()}, ttl=self._ttl)
 
     async def last_seen(self, session_id: str) -> float | None:
         """The time of the session's last activity, or ``None`` when it is not live."""
-        state = await self._store().hgetall(self._key(session_id))
+        state = await self._store.hgetall(self._key(session_id))
         if not state or "ended" in state:
             return None
         try:
@@ -60,7 +60,7 @@ class SessionActivity:
     async def touch(self, session_id: str) -> float:
         """Record activity now (the caller has checked that the session is live)."""
         now = self._clock()
-        await self._store().hset(self._key(session_id), {"seen": f"{now:.3f}"}, ttl=self._ttl)
+        await self._store.hset(self._key(session_id), {"seen": f"{now:.3f}"}, ttl=self._ttl)
         return now
 
     async def end(self, session_id: str) -> bool:
@@ -72,10 +72,10 @@ class SessionActivity:
         answers true, so the caller publishes the end event and tells the hub once.
         """
         was_live = await self.alive(session_id)
-        await self._store().hset(self._key(session_id), {"ended": self._stamp()}, ttl=self._ttl)
+        await self._store.hset(self._key(session_id), {"ended": self._stamp()}, ttl=self._ttl)
         if not was_live:
             return False
-        return await self._store().claim(f"webchat:session-ended:{session_id}", self._ttl)
+        return await self._store.claim(f"session-ended:{session_id}", self._ttl)
 
     def _stamp(self) -> str:
         return f"{self._clock():.3f}"

@@ -29,10 +29,11 @@ import logging
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from bot.inbound import DeliveryMode, InboundPort
 from bot.messages import InboundMessage
 from bot.store.base import StoreUnavailable
 from channels.webchat._fanout import Fanout
@@ -56,18 +57,6 @@ CHANNEL = "webchat"
 PAGE = 200  # the most entries one catch-up sends
 TOUCH_EVERY = 60.0  # seconds between two writes of a session's activity
 _WAITING = {"ok", "pending"}  # the bot is still working on an answer
-
-
-class HubLike(Protocol):
-    """The part of ``bot.hub.Hub`` the web chat uses."""
-
-    async def handle(self, msg: InboundMessage, wait: float | None) -> Any: ...
-
-    async def history(
-        self, conversation_id: str, limit: int = 200, after_seq: int | None = None
-    ) -> list[Any]: ...
-
-    async def conversation_state(self, conversation_id: str) -> str: ...
 
 
 @contextlib.contextmanager
@@ -112,7 +101,7 @@ class Connection:
     def __init__(
         self,
         ws: web.WebSocketResponse,
-        hub: HubLike,
+        inbound: InboundPort,
         fanout: Fanout,
         session_id: str,
         guards: Guards,
@@ -126,7 +115,7 @@ class Connection:
         #: The citizen's address (trusted-proxy aware): per-address handoff limits.
         self.client_address = client_address
         self.session_id = session_id
-        self._hub = hub
+        self._port = inbound
         self._fanout = fanout
         self._guards = guards
         self._seen_at = seen_at  # the session's last activity as last read or written
@@ -189,12 +178,12 @@ class Connection:
 
     async def _catch_up(self) -> None:
         try:
-            entries = await self._hub.history(
+            entries = await self._port.history(
                 self.conversation_id, limit=PAGE, after_seq=self._last_seq
             )
             if self._last_seq is not None and len(entries) >= PAGE:
                 # More than a page behind: the latest page, not the whole gap.
-                latest = await self._hub.history(self.conversation_id, limit=PAGE)
+                latest = await self._port.history(self.conversation_id, limit=PAGE)
                 entries = [entry for entry in latest if entry.seq > self._last_seq]
             with one_segment(self._transport if len(entries) > 1 else None):
                 for entry in entries:
@@ -269,7 +258,7 @@ class Connection:
 
     async def _on_message(self, frame: ClientMessage) -> None:
         try:
-            result = await self._hub.handle(self._inbound(frame), wait=0)
+            result = await self._port.handle(self._inbound(frame), DeliveryMode.PUSH_LATER)
         except Exception as exc:  # the widget keeps the message and sends it again
             log.error("hub did not accept a web chat message: %s", type(exc).__name__)
             await self._send(error_frame("server_error", frame.client_id))
@@ -304,7 +293,7 @@ class Connection:
 
     async def _bot_answers(self) -> bool:
         try:
-            return await self._hub.conversation_state(self.conversation_id) == "bot"
+            return await self._port.conversation_state(self.conversation_id) == "bot"
         except Exception as exc:  # only a hint: assume the bot
             log.debug("conversation state unavailable: %s", type(exc).__name__)
             return True

@@ -19,7 +19,8 @@ from typing import Any
 import aiohttp
 
 from bot.config import Settings
-from bot.store.base import SharedStore, StoreUnavailable
+from bot.inbound import ChannelStore
+from bot.store.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class WeChatApi:
     """Calls to ``WECHAT_API_BASE_URL`` for one Official Account."""
 
     def __init__(
-        self, settings: Settings, store: SharedStore, session: aiohttp.ClientSession | None = None
+        self, settings: Settings, store: ChannelStore, session: aiohttp.ClientSession | None = None
     ) -> None:
         self._base = settings.wechat_api_base_url.rstrip("/")
         self._app_id = settings.wechat_app_id or ""
@@ -81,7 +82,8 @@ class WeChatApi:
         self._store = store
         self._session = session
         self._own_session = session is None
-        self._token_key = f"wechat:access_token:{self._app_id}"
+        #: ``wechat:access_token:<app id>`` in the store (its lock: ``lock:wechat:...``).
+        self._token_key = f"access_token:{self._app_id}"
         self.token_fetches = 0  # how many times this instance called /cgi-bin/token
 
     @property
@@ -113,7 +115,7 @@ class WeChatApi:
             cached = await self._store.get(self._token_key)
             if cached and cached != stale:
                 return cached
-            held = await self._store.try_lock(f"lock:{self._token_key}", TOKEN_LOCK_TTL)
+            held = await self._store.try_lock(self._token_key, TOKEN_LOCK_TTL)
             if held is not None:
                 async with held:
                     return await self._refresh_locked(stale)

@@ -22,14 +22,14 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
 from aiohttp import web
 
 from bot.config import Settings
-from bot.hub_routing import BUSY_TEXT
-from bot.messages import InboundMessage, OutboundMessage
-from bot.store.base import SharedStore, StoreUnavailable
+from bot.inbound import DeliveryMode, InboundPort
+from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage
+from bot.store.base import StoreUnavailable
 from channels.base import Channel, DeliveryFailed, payload_for_choice
 from channels.wechat._api import SendResult, WeChatApi
 from channels.wechat._auth import (
@@ -57,14 +57,6 @@ BUTTONS_TTL = 24 * 3600.0
 EVENT_DEDUPE_TTL = 600.0
 
 
-class HubLike(Protocol):
-    """What this channel needs of :class:`bot.hub.Hub`."""
-
-    store: SharedStore
-
-    async def handle(self, msg: InboundMessage, wait: float | None) -> Any: ...
-
-
 class WeChatSendError(DeliveryFailed):
     """``send`` could not deliver a customer-service message (see ``result``)."""
 
@@ -79,13 +71,17 @@ class WeChatChannel(Channel):
 
     name = "wechat"
 
-    def __init__(self, hub: HubLike, settings: Settings, api: WeChatApi | None = None) -> None:
-        self.hub = hub
+    def __init__(
+        self, inbound: InboundPort, settings: Settings, api: WeChatApi | None = None
+    ) -> None:
+        self.inbound = inbound
+        #: The channel's keys in the shared store (``wechat:...``).
+        self.store = inbound.store(self.name)
         self.settings = settings
         self._token = str(settings.wechat_token or "")
         key = settings.wechat_encoding_aes_key
         self._crypto = WeChatCrypto(str(key), settings.wechat_app_id or "") if key else None
-        self.api = api or WeChatApi(settings, hub.store)
+        self.api = api or WeChatApi(settings, self.store)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def add_routes(self, app: web.Application) -> None:
@@ -168,7 +164,8 @@ class WeChatChannel(Channel):
         """Replies ready within the deadline; later ones are pushed by us or the hub."""
         remaining = RESPONSE_DEADLINE - (time.monotonic() - started)
         wait = max(0.0, min(HUB_WAIT, remaining - 0.4))
-        task = asyncio.ensure_future(self.hub.handle(msg, wait=wait))
+        mode = DeliveryMode.answer_within(wait)
+        task = asyncio.ensure_future(self.inbound.handle(msg, mode))
         try:
             result = await asyncio.wait_for(
                 asyncio.shield(task), timeout=max(0.05, remaining - 0.2)
@@ -197,7 +194,7 @@ class WeChatChannel(Channel):
         if msg.payload or not msg.text or not msg.text.strip().isdecimal():
             return msg
         try:
-            stored = await self.hub.store.get(_buttons_key(msg.channel_user_id))
+            stored = await self.store.get(_buttons_key(msg.channel_user_id))
             buttons = [(str(t), str(p)) for t, p in json.loads(stored or "[]")]
         except (StoreUnavailable, ValueError, TypeError):
             log.warning("wechat: numbered choices unavailable; passing the text on")
@@ -210,9 +207,9 @@ class WeChatChannel(Channel):
         try:
             if buttons:
                 value = json.dumps(buttons, ensure_ascii=False)
-                await self.hub.store.set(_buttons_key(openid), value, BUTTONS_TTL)
+                await self.store.set(_buttons_key(openid), value, BUTTONS_TTL)
             else:
-                await self.hub.store.delete(_buttons_key(openid))
+                await self.store.delete(_buttons_key(openid))
         except StoreUnavailable:
             log.warning("wechat: could not remember the numbered choices")
 
@@ -225,7 +222,7 @@ class WeChatChannel(Channel):
 
     async def _record_once(self, kind: str, msg: InboundMessage) -> None:
         try:
-            first = await self.hub.store.claim(f"wechat:event:{msg.message_id}", EVENT_DEDUPE_TTL)
+            first = await self.store.claim(f"event:{msg.message_id}", EVENT_DEDUPE_TTL)
         except StoreUnavailable:
             first = True
         if first:
@@ -250,13 +247,9 @@ class WeChatChannel(Channel):
                 return
 
     async def _record(self, kind: str, conversation_id: str | None, data: dict[str, Any]) -> None:
-        """Record an event through the hub's database, if it has one."""
-        db = getattr(self.hub, "db", None)
-        if db is None:
-            log.info("wechat: event %s (no database to record it)", kind)
-            return
+        """Record a statistics event; a failure is logged, never raised."""
         try:
-            await db.events.record(kind, conversation_id=conversation_id, data=data)
+            await self.inbound.record_event(kind, conversation_id, data)
         except Exception:
             log.exception("wechat: could not record event %s", kind)
 
@@ -277,7 +270,7 @@ def _ack() -> web.Response:
 
 
 def _buttons_key(openid: str) -> str:
-    return f"wechat:buttons:{openid}"
+    return f"buttons:{openid}"  # wechat:buttons:<openid> in the store
 
 
 def _status_text(status: int) -> str:

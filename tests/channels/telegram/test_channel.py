@@ -19,6 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.config import Secret, Settings
 from bot.hub import Hub
+from bot.inbound import DeliveryMode
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, StoreUnavailable
@@ -51,11 +52,13 @@ class RecordingHub(Hub):
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self.handled: list[tuple[InboundMessage, float | None]] = []
+        self.handled: list[tuple[InboundMessage, DeliveryMode]] = []
 
-    async def handle(self, msg: InboundMessage, wait: float | None = None) -> Any:
-        self.handled.append((msg, wait))
-        return await super().handle(msg, wait)
+    async def handle(
+        self, msg: InboundMessage, mode: DeliveryMode = DeliveryMode.ANSWER_IN_PLACE
+    ) -> Any:
+        self.handled.append((msg, mode))
+        return await super().handle(msg, mode)
 
 
 @dataclass
@@ -103,7 +106,7 @@ async def make_harness(
         rasa = RasaClient(settings.rasa_url, settings.rasa_timeout)
         hub = RecordingHub(MemoryStore(), db, rasa, settings)
         limiter = ChatRateLimiter(per_chat_interval=0.01)
-        channel = TelegramChannel(hub, settings, limiter=limiter, poll_timeout=1)
+        channel = TelegramChannel(hub.inbound, settings, limiter=limiter, poll_timeout=1)
         hub.register_channel(channel)
         app = web.Application()
         channel.add_routes(app)
@@ -225,12 +228,12 @@ async def test_text_reaches_the_hub_and_the_reply_carries_a_keyboard(tg: Harness
     assert response.status == 200
 
     await tg.api.wait_for("sendMessage")
-    msg, wait = tg.hub.handled[0]
+    msg, mode = tg.hub.handled[0]
     assert (msg.channel, msg.channel_user_id, msg.message_id) == ("telegram", str(CHAT), "u10")
     assert msg.conversation_id == f"telegram:{CHAT}"
     assert msg.text == "路灯坏了" and msg.payload is None
     assert msg.metadata["update_id"] == 10
-    assert wait == 0
+    assert mode == DeliveryMode.PUSH_LATER
     sent = tg.api.calls_to("sendMessage")[0]
     assert sent["chat_id"] == CHAT
     assert sent["text"] == "请问您要反映哪类问题？"

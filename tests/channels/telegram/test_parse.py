@@ -6,8 +6,10 @@ from typing import Any
 
 from telegram import Update
 
+from bot.inbound import ChannelStore
 from bot.messages import Button, OutboundMessage
-from bot.store import MemoryStore
+from bot.store import MemoryStore, SharedStore
+from bot.store.sealed import InProcessValues
 from channels.telegram._parse import (
     GREET_PAYLOAD,
     HELP_TEXT,
@@ -17,6 +19,11 @@ from channels.telegram._parse import (
 )
 from channels.telegram._render import CallbackCodec, Outgoing, plan_sends
 from tests.fakes.telegram_api import callback_update, message_update, text_update
+
+
+def telegram_store(store: SharedStore) -> ChannelStore:
+    """The store as the telegram channel sees it (keys ``telegram:...``)."""
+    return ChannelStore(store, "telegram", InProcessValues())
 
 
 def parse(data: dict[str, Any]) -> Any:
@@ -95,7 +102,7 @@ def test_plan_sends() -> None:
 
 async def test_callback_codec_round_trip() -> None:
     store = MemoryStore()
-    codec = CallbackCodec(lambda: store)
+    codec = CallbackCodec(telegram_store(store))
     assert await codec.encode("/faq") == "/faq"
     long_payload = "/inform" + '{"x": "' + "很长" * 30 + '"}'
     key = await codec.encode(long_payload)

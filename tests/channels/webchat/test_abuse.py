@@ -24,11 +24,13 @@ from aiohttp.test_utils import TestClient
 
 from bot.app import HUB_KEY, create_app
 from bot.config import Secret, Settings, load_settings
+from bot.inbound import ChannelStore
 from bot.messages import OutboundMessage
 from bot.privacy import mask_text
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
+from bot.store.sealed import InProcessValues
 from channels.webchat._auth import load_secret
 from channels.webchat._limits import LEASE_SECONDS, Limits, SocketLeases, TooManySockets
 from tests.channels.webchat.test_channel import WS, frames_until, has_reply, messages, quiet
@@ -635,8 +637,8 @@ async def test_socket_leases_are_renewed_and_a_dead_replicas_run_out(
     without closing its sockets frees their places after LEASE_SECONDS."""
     clock = Clock()
     limits = Limits(sockets_per_session=1, sockets_per_address=10)
-    alive = SocketLeases(lambda: stores[0], clock)
-    other = SocketLeases(lambda: stores[1], clock)
+    alive = SocketLeases(ChannelStore(stores[0], "webchat", InProcessValues()), clock)
+    other = SocketLeases(ChannelStore(stores[1], "webchat", InProcessValues()), clock)
     try:
         held = await alive.acquire("s1", "203.0.113.9", limits)
         with pytest.raises(TooManySockets):

@@ -25,6 +25,7 @@ from aiohttp.test_utils import TestClient
 from bot.app import HUB_KEY, create_app
 from bot.config import Secret, Settings
 from bot.hub import Hub
+from bot.inbound import DeliveryMode
 from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore
@@ -79,9 +80,9 @@ def handled(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> list[InboundMessage]:
     calls: list[InboundMessage] = []
     real = hub.handle
 
-    async def spy(msg: InboundMessage, wait: float | None = None) -> Any:
+    async def spy(msg: InboundMessage, mode: DeliveryMode = DeliveryMode.ANSWER_IN_PLACE) -> Any:
         calls.append(msg)
-        return await real(msg, wait)
+        return await real(msg, mode)
 
     monkeypatch.setattr(hub, "handle", spy)
     return calls

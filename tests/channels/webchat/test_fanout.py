@@ -8,9 +8,16 @@ from typing import Any
 
 import pytest
 
+from bot.inbound import ChannelStore
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
+from bot.store.sealed import InProcessValues
 from channels.webchat._fanout import TOPIC, Fanout, encode
+
+
+def webchat_store(store: SharedStore) -> ChannelStore:
+    """The store as the webchat channel sees it (keys ``webchat:...``)."""
+    return ChannelStore(store, "webchat", InProcessValues())
 
 
 class Recorder:
@@ -29,7 +36,7 @@ async def settle(seconds: float = 0.2) -> None:
 
 
 async def check_once_each(store_a: SharedStore, store_b: SharedStore) -> None:
-    here, there = Fanout(lambda: store_a), Fanout(lambda: store_b)
+    here, there = Fanout(webchat_store(store_a)), Fanout(webchat_store(store_b))
     local, remote = Recorder(), Recorder()
     await here.join("s1", local)
     await there.join("s1", remote)
@@ -63,7 +70,7 @@ async def test_publisher_delivers_locally_once_and_other_replicas_once_on_redis(
 
 async def test_an_event_without_origin_is_delivered() -> None:
     store = MemoryStore()
-    fanout, rec = Fanout(lambda: store), Recorder()
+    fanout, rec = Fanout(webchat_store(store)), Recorder()
     await fanout.join("s1", rec)
     try:
         await store.publish(TOPIC, encode("s1", {"type": "typing", "on": True}))
@@ -75,7 +82,7 @@ async def test_an_event_without_origin_is_delivered() -> None:
 
 async def test_a_failing_socket_does_not_stop_the_others_or_the_publisher() -> None:
     store = MemoryStore()
-    fanout = Fanout(lambda: store)
+    fanout = Fanout(webchat_store(store))
     broken, fine = Recorder(fail=True), Recorder()
     await fanout.join("s1", broken)
     try:
@@ -92,7 +99,7 @@ async def test_no_local_socket_only_publishes() -> None:
     store = MemoryStore()
     sub = store.subscribe(TOPIC)
     await sub.open()
-    fanout = Fanout(lambda: store)
+    fanout = Fanout(webchat_store(store))
     await fanout.publish("s9", {"type": "sync"})
     raw = await asyncio.wait_for(sub.__anext__(), 1)
     session_id, _, body = raw.partition(" ")

@@ -8,10 +8,18 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.config import Secret, Settings
+from bot.inbound import ChannelStore
 from bot.store.base import SharedStore
 from bot.store.memory import MemoryStore
+from bot.store.sealed import InProcessValues
 from channels.wechat._api import TOKEN_MARGIN, WeChatApi, mask_openid
 from tests.fakes.wechat_api import APP_ID, APP_SECRET, FakeWeChatApi
+
+
+def wechat_store(store: SharedStore) -> ChannelStore:
+    """The store as the WeChat channel sees it (keys ``wechat:...``)."""
+    return ChannelStore(store, "wechat", InProcessValues())
+
 
 OPENID = "oUser1234567890abcdefghijk"
 
@@ -34,14 +42,19 @@ def _settings(base_url: str, secret: str = APP_SECRET) -> Settings:
 
 
 @pytest.fixture
-async def api(settings: Settings) -> AsyncIterator[WeChatApi]:
-    client = WeChatApi(settings, MemoryStore())
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+async def api(settings: Settings, store: MemoryStore) -> AsyncIterator[WeChatApi]:
+    client = WeChatApi(settings, wechat_store(store))
     yield client
     await client.close()
 
 
 async def test_send_text_fetches_token_once_and_caches_it(
-    api: WeChatApi, fake: FakeWeChatApi
+    api: WeChatApi, fake: FakeWeChatApi, store: MemoryStore
 ) -> None:
     assert (await api.send_text(OPENID, "您好")).ok
     assert (await api.send_text(OPENID, "第二条")).ok
@@ -50,7 +63,7 @@ async def test_send_text_fetches_token_once_and_caches_it(
         {"touser": OPENID, "msgtype": "text", "text": {"content": "您好"}},
         {"touser": OPENID, "msgtype": "text", "text": {"content": "第二条"}},
     ]
-    ttl = await api._store.ttl(f"wechat:access_token:{APP_ID}")
+    ttl = await store.ttl(f"wechat:access_token:{APP_ID}")  # the key name is unchanged
     assert ttl is not None and 7200 - TOKEN_MARGIN - 5 < ttl <= 7200 - TOKEN_MARGIN
 
 
@@ -94,7 +107,9 @@ async def test_send_errors_are_reported_not_raised(
 
 
 async def test_wrong_secret_is_a_result(fake: FakeWeChatApi, settings: Settings) -> None:
-    client = WeChatApi(_settings(settings.wechat_api_base_url, "wrong"), MemoryStore())
+    client = WeChatApi(
+        _settings(settings.wechat_api_base_url, "wrong"), wechat_store(MemoryStore())
+    )
     try:
         result = await client.send_text(OPENID, "x")
     finally:
@@ -104,7 +119,7 @@ async def test_wrong_secret_is_a_result(fake: FakeWeChatApi, settings: Settings)
 
 
 async def test_unreachable_server_is_a_result() -> None:
-    client = WeChatApi(_settings("http://127.0.0.1:9"), MemoryStore())
+    client = WeChatApi(_settings("http://127.0.0.1:9"), wechat_store(MemoryStore()))
     try:
         result = await client.send_text(OPENID, "x")
     finally:
@@ -124,7 +139,7 @@ async def _two_replicas_send_concurrently(
     settings: Settings, fake: FakeWeChatApi, store_a: SharedStore, store_b: SharedStore
 ) -> None:
     fake.token_delay = 0.2  # make the refresh window wide
-    replicas = [WeChatApi(settings, store_a), WeChatApi(settings, store_b)]
+    replicas = [WeChatApi(settings, wechat_store(s)) for s in (store_a, store_b)]
     try:
         results = await asyncio.gather(
             *(r.send_text(OPENID, f"消息{i}") for i in range(8) for r in replicas)

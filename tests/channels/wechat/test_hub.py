@@ -54,7 +54,7 @@ def fake_api() -> FakeWeChatApi:
 async def client(aiohttp_client, aiohttp_server, hub: Hub, fake_api) -> TestClient:  # type: ignore[no-untyped-def]
     server = await aiohttp_server(fake_api.app)
     client = await channel_client(
-        aiohttp_client, hub, channel_settings(str(server.make_url("")).rstrip("/"))
+        aiohttp_client, hub.inbound, channel_settings(str(server.make_url("")).rstrip("/"))
     )
     hub.register_channel(client.app[CHANNEL_KEY])
     return client

@@ -83,7 +83,8 @@ async def test_text_message_gets_passive_reply(say: Any, hub: FakeHub) -> None:
     assert (msg.channel, msg.channel_user_id, msg.message_id) == ("wechat", OPENID, "6001")
     assert msg.conversation_id == f"wechat:{OPENID}"
     assert msg.text == "社保卡怎么补办" and msg.payload is None
-    assert hub.waits[0] is not None and 3.5 <= hub.waits[0] <= 4.0
+    mode = hub.modes[0]  # answered in place within WeChat's deadline, else pushed
+    assert mode.push_later and mode.deadline is not None and 3.5 <= mode.deadline <= 4.0
 
 
 async def test_voice_uses_recognition(say: Any, hub: FakeHub) -> None:
