@@ -107,12 +107,12 @@ class ResultBoard:
             logger.error("a stored result is malformed")
         return None
 
-    async def wait(self, msg: InboundMessage, timeout: float) -> HandleResult | None:
-        """The result of ``msg`` once there is one; None after ``timeout`` seconds."""
+    async def wait(self, msg: InboundMessage, within: float) -> HandleResult | None:
+        """The result of ``msg`` once there is one; None after ``within`` seconds."""
         key = message_key("result", msg)
         event = self._events.setdefault(key, asyncio.Event())
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         timed_out = False
 
         def poll() -> None:

@@ -104,14 +104,15 @@ class TelegramChannel(Channel):
         if self._poller is not None:
             await self._poller.stop()
             self._poller = None
-        await self.drain(timeout=5.0, cancel=True)
+        await self.drain(within=5.0, cancel=True)
         if self.client is not None:
             await self.client.close()
 
-    async def drain(self, timeout: float | None = None, cancel: bool = False) -> None:
-        """Wait for the channel's background sends (tests, shutdown)."""
+    async def drain(self, within: float | None = None, cancel: bool = False) -> None:
+        """Wait for the channel's background sends (tests, shutdown), at most
+        ``within`` seconds; then cancel the rest if ``cancel``."""
         while self._tasks:
-            _done, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            _done, pending = await asyncio.wait(set(self._tasks), timeout=within)
             if pending:
                 if cancel:
                     for task in pending:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_FRAME_BYTES = 8 * 1024
@@ -164,9 +164,9 @@ def _buttons(raw: Any) -> list[dict[str, str]]:
 def iso_time(value: Any) -> str:
     """ISO 8601 in UTC for a datetime or an epoch timestamp (now when missing)."""
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     elif isinstance(value, int | float):
-        moment = datetime.fromtimestamp(value, tz=timezone.utc)
+        moment = datetime.fromtimestamp(value, tz=UTC)
     else:
-        moment = datetime.now(tz=timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+        moment = datetime.now(tz=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")

@@ -198,7 +198,7 @@ class WeChatApi:
                 if resp.status != 200:
                     raise WeChatApiError(-1, f"http_{resp.status}")
                 result = json.loads(await resp.read())
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
             raise WeChatApiError(-1, f"http_{type(exc).__name__}") from exc
         if not isinstance(result, dict):
             raise WeChatApiError(-1, "http_bad_json")

@@ -170,7 +170,7 @@ class WeChatChannel(Channel):
             result = await asyncio.wait_for(
                 asyncio.shield(task), timeout=max(0.05, remaining - 0.2)
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.warning("wechat: hub did not answer in time; acknowledging")
             task.add_done_callback(lambda t: self._late_result(msg.channel_user_id, t))
             return []

@@ -190,7 +190,7 @@ class FakeHub:
     it is handed and answers with ``reply(msg)`` (default: echo)."""
 
     def __init__(self) -> None:
-        self.store_ = MemoryStore()
+        self.shared_store = MemoryStore()
         self.db = FakeDatabase()
         self.calls: list[InboundMessage] = []
         self.modes: list[DeliveryMode] = []
@@ -213,7 +213,7 @@ class FakeHub:
         return "bot"
 
     def store(self, namespace: str) -> ChannelStore:
-        return ChannelStore(self.store_, namespace, InProcessValues())
+        return ChannelStore(self.shared_store, namespace, InProcessValues())
 
     async def record_event(
         self, kind: str, conversation_id: str | None, data: dict[str, Any]

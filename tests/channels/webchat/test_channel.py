@@ -142,7 +142,7 @@ async def quiet(ws: aiohttp.ClientWebSocketResponse, seconds: float = 0.3) -> li
         while True:
             msg = await ws.receive(timeout=seconds)
             got.append(json.loads(msg.data) if msg.type == aiohttp.WSMsgType.TEXT else msg)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         return got
 
 

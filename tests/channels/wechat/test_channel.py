@@ -1,6 +1,6 @@
 """The WeChat webhook: URL verification, authentication and bad input.
 
-A scripted fake hub stands in for bot.hub: every refused request must leave
+A scripted inbound port (FakeHub) stands in for the hub: every refused request must leave
 it untouched. Message kinds and replies: tests/channels/wechat/test_messages.py.
 """
 
