@@ -77,7 +77,7 @@ def create_app(
     app[HUB_KEY] = hub = Hub(store, db, rasa, settings)
     app[HEALTH_KEY] = health = HealthChecker(rasa, settings.action_server_url, store, db)
     health.add_routes(app)
-    app[CHANNELS_KEY] = channels = enabled_channels(hub, settings)
+    app[CHANNELS_KEY] = channels = enabled_channels(hub.inbound, settings)
     for channel in channels:
         hub.register_channel(channel)
         channel.add_routes(app)

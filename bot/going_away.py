@@ -1,7 +1,7 @@
 """Closing WebSockets with 1001 ("going away") when the front door stops.
 
 The consoles' and the widgets' sockets (bot/console/agent_socket.py,
-channels/webchat.py) each keep one :class:`GoingAway`. At shutdown
+channels/webchat/_channel.py) each keep one :class:`GoingAway`. At shutdown
 :meth:`GoingAway.close_all` closes every socket at once and returns within
 its bound whatever the clients do: a client that never answers the close
 frame (or never reads) loses its connection after :data:`CLOSE_TIMEOUT`

@@ -23,14 +23,13 @@ from bot.config import Settings
 from bot.db.crypto import Cipher
 from bot.db.events import EventItem
 from bot.handoff_limits import HandoffLimiter
-from bot.messages import InboundMessage, OutboundMessage
+from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage
 from bot.privacy import mask_value
 from bot.rasa_client import RasaClient, RasaUnavailable
 from bot.store.base import SharedStore
 
 logger = logging.getLogger(__name__)
 
-BUSY_TEXT = "系统繁忙，请稍后再试。如需人工帮助，请拨打12345热线。"
 HANDOFF_ACK_TEXT = "已收到，正在为您转接人工客服，请稍候。"
 
 STATES = ("bot", "queued", "with_agent", "closed")

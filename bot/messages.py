@@ -151,6 +151,11 @@ class OutboundMessage:
 #: Rasa. Only a channel sets it, never a citizen's frame.
 CITIZEN_LEFT = "citizen_left"
 
+#: The polite reply when the front door cannot answer (Rasa down or too slow, the
+#: store failing mid-turn): the hub's busy result, and what a channel says when
+#: the hub itself failed.
+BUSY_TEXT = "系统繁忙，请稍后再试。如需人工帮助，请拨打12345热线。"
+
 
 def conversation_id_for(channel: str, channel_user_id: str) -> str:
     """The one place that builds a conversation id."""

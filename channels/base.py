@@ -5,7 +5,9 @@ A channel adapter does three things:
 1. ``add_routes(app)``: registers its webhook / socket routes on the front
    door's aiohttp application. Each handler authenticates the request before
    it parses the body, turns it into an :class:`~bot.messages.InboundMessage`
-   and hands it to the hub (``hub.handle(message, ...)``).
+   and hands it to the front door through the :class:`~bot.inbound.InboundPort`
+   it was built with (``inbound.handle(message, DeliveryMode...)``); a channel
+   never gets the hub itself.
 2. ``send(channel_user_id, messages)``: pushes replies that arrive outside a
    request/response cycle (a slow Rasa answer for WeChat, an agent's message,
    a ticket result) to the citizen on this channel.
@@ -45,7 +47,8 @@ class DeliveryFailed(Exception):
 
 
 class Channel(abc.ABC):
-    """Base class of every channel adapter (``channels/<name>.py``)."""
+    """Base class of every channel adapter (``channels/<name>/``), built as
+    ``XChannel(inbound: InboundPort, settings: Settings)``."""
 
     #: Short, stable channel name; the prefix of conversation ids ("wechat").
     name: str = ""

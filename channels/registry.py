@@ -11,14 +11,11 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from bot.config import Settings
+from bot.inbound import InboundPort
 from channels.base import Channel
 from channels.rest import RestChannel
-
-if TYPE_CHECKING:
-    from bot.hub import Hub
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +27,11 @@ OPTIONAL_CHANNELS: tuple[tuple[str, str, Callable[[Settings], bool]], ...] = (
 )
 
 
-def enabled_channels(hub: Hub, settings: Settings) -> list[Channel]:
-    """Build every enabled channel: ``XChannel(hub, settings)``."""
+def enabled_channels(inbound: InboundPort, settings: Settings) -> list[Channel]:
+    """Build every enabled channel: ``XChannel(inbound, settings)``."""
     channels: list[Channel] = []
     if settings.rest_tokens:
-        channels.append(RestChannel(hub, settings))
+        channels.append(RestChannel(inbound, settings))
     else:
         logger.info("channel channels.rest disabled (REST_TOKENS not set)")
     for module_name, class_name, enabled in OPTIONAL_CHANNELS:
@@ -43,12 +40,12 @@ def enabled_channels(hub: Hub, settings: Settings) -> list[Channel]:
             continue
         channel_class = _load(module_name, class_name)
         if channel_class is not None:
-            channels.append(channel_class(hub, settings))
+            channels.append(channel_class(inbound, settings))
     logger.info("channels enabled: %s", ", ".join(c.name for c in channels))
     return channels
 
 
-def _load(module_name: str, class_name: str) -> Callable[[Hub, Settings], Channel] | None:
+def _load(module_name: str, class_name: str) -> Callable[[InboundPort, Settings], Channel] | None:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -60,5 +57,5 @@ def _load(module_name: str, class_name: str) -> Callable[[Hub, Settings], Channe
     if not (isinstance(channel_class, type) and issubclass(channel_class, Channel)):
         logger.warning("%s.%s is not a Channel; skipped", module_name, class_name)
         return None
-    factory: Callable[[Hub, Settings], Channel] = channel_class  # XChannel(hub, settings)
+    factory: Callable[[InboundPort, Settings], Channel] = channel_class
     return factory

@@ -39,19 +39,16 @@ import logging
 import re
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
 from bot.bearer import bearer_match
 from bot.config import Settings
-from bot.db.crypto import DataKeyError
+from bot.inbound import DeliveryMode, InboundPort
 from bot.messages import InboundMessage, OutboundMessage
 from bot.store.base import StoreUnavailable
 from channels.base import Channel
-
-if TYPE_CHECKING:
-    from bot.hub import Hub
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +108,10 @@ class RestChannel(Channel):
 
     name = "rest"
 
-    def __init__(self, hub: Hub, settings: Settings) -> None:
-        self.hub = hub
+    def __init__(self, inbound: InboundPort, settings: Settings) -> None:
+        self.inbound = inbound
+        #: The channel's keys in the shared store (``rest:...``).
+        self.store = inbound.store(self.name)
         self.settings = settings
 
     def add_routes(self, app: web.Application) -> None:
@@ -152,7 +151,7 @@ class RestChannel(Channel):
             metadata=metadata,
         )
         try:
-            result = await self.hub.handle(inbound, wait=None)
+            result = await self.inbound.handle(inbound, DeliveryMode.ANSWER_IN_PLACE)
         except StoreUnavailable as exc:
             logger.warning("rest: store unavailable: %s", exc)
             return web.json_response(
@@ -166,18 +165,17 @@ class RestChannel(Channel):
 
     async def send(self, channel_user_id: str, messages: Sequence[OutboundMessage]) -> None:
         """Keep pushed messages for the sender's next request."""
-        seal = self.hub.sealer.seal
+        seal = self.store.seal
         values = [seal(json.dumps(m.to_dict(), ensure_ascii=False)) for m in messages]
         if values:
-            await self.hub.store.rpush(_outbox_key(channel_user_id), *values, ttl=OUTBOX_TTL)
+            await self.store.rpush(_outbox_key(channel_user_id), *values, ttl=OUTBOX_TTL)
 
     async def _take_outbox(self, user_id: str) -> list[OutboundMessage]:
         taken: list[OutboundMessage] = []
         try:
-            while (raw := await self.hub.store.lpop(_outbox_key(user_id))) is not None:
-                try:
-                    text = self.hub.sealer.unseal(raw)
-                except DataKeyError:
+            while (raw := await self.store.lpop(_outbox_key(user_id))) is not None:
+                text = self.store.unseal(raw)
+                if text is None:
                     logger.error("rest: an outbox message the data keys cannot decrypt dropped")
                     continue
                 taken.append(OutboundMessage.from_dict(json.loads(text)))
@@ -187,5 +185,6 @@ class RestChannel(Channel):
 
 
 def _outbox_key(user_id: str) -> str:
-    """``user_id`` is the namespaced ``<token name>:<sender>``."""
-    return f"rest:outbox:{user_id}"
+    """``user_id`` is the namespaced ``<token name>:<sender>``; the store key
+    is ``rest:outbox:<user_id>``."""
+    return f"outbox:{user_id}"

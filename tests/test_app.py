@@ -32,11 +32,11 @@ REST_TOKENS = parse_rest_tokens("app:" + "t" * 32)
 
 
 def test_webchat_is_always_on_rest_only_with_tokens() -> None:
-    names = [c.name for c in registry.enabled_channels(make_hub(Settings()), Settings())]
+    names = [c.name for c in registry.enabled_channels(make_hub(Settings()).inbound, Settings())]
     assert "webchat" in names
     assert "rest" not in names and "wechat" not in names and "telegram" not in names
     settings = Settings(rest_tokens=REST_TOKENS)
-    names = [c.name for c in registry.enabled_channels(make_hub(settings), settings)]
+    names = [c.name for c in registry.enabled_channels(make_hub(settings).inbound, settings)]
     assert names[0] == "rest"
 
 
@@ -79,7 +79,7 @@ def test_secret_channels_need_their_secret() -> None:
         telegram_webhook_secret=Secret("hook-secret"),
         rest_tokens=REST_TOKENS,
     )
-    names = {c.name for c in registry.enabled_channels(make_hub(settings), settings)}
+    names = {c.name for c in registry.enabled_channels(make_hub(settings).inbound, settings)}
     assert {"rest", "wechat", "telegram"} <= names
 
 
@@ -91,7 +91,7 @@ def test_missing_channel_module_is_skipped(
     )
     settings = Settings(rest_tokens=REST_TOKENS)
     with caplog.at_level(logging.WARNING):
-        channels = registry.enabled_channels(make_hub(settings), settings)
+        channels = registry.enabled_channels(make_hub(settings).inbound, settings)
     assert [c.name for c in channels] == ["rest"]
     assert "channels.not_written_yet" in caplog.text
 

@@ -17,6 +17,7 @@ from bot import hub_routing
 from bot.config import Settings
 from bot.hub import BUSY_TEXT, HANDOFF_ACK_TEXT, Hub
 from bot.hub_routing import AGENTS_CHANNEL, HANDOFF_QUEUE, conv_key
+from bot.inbound import DeliveryMode
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore, StoreUnavailable
@@ -24,6 +25,9 @@ from bot.store.redis import RedisStore
 from channels.base import Channel
 from tests.fakes.db import FakeDatabase
 from tests.fakes.rasa import FakeRasa
+
+#: The REST channel's delivery mode: the caller waits for its replies.
+IN_PLACE = DeliveryMode.ANSWER_IN_PLACE
 
 HubFactory = Callable[..., Hub]
 
@@ -92,7 +96,7 @@ async def test_rasa_turn_is_answered_and_transcribed(
     store: SharedStore, fake_rasa: FakeRasa, make_hub: HubFactory
 ) -> None:
     hub = make_hub(store, fake_rasa.url)
-    result = await hub.handle(msg("你好", "m1"), wait=None)
+    result = await hub.handle(msg("你好", "m1"), IN_PLACE)
     assert result.status == "ok"
     assert [r.text for r in result.replies] == ["echo: 你好"]
     call = fake_rasa.calls[0]
@@ -122,7 +126,7 @@ async def test_statistics_events_are_written_in_one_batch_soon_after(
 
     monkeypatch.setattr(hub.db.events, "record_many", spy)
     for i in range(3):
-        assert (await hub.handle(msg("你好", f"b{i}", user=f"u{i}"), wait=None)).status == "ok"
+        assert (await hub.handle(msg("你好", f"b{i}", user=f"u{i}"), IN_PLACE)).status == "ok"
     assert hub.db.events.kinds() == []  # type: ignore[attr-defined]  # not yet: batched
     await asyncio.sleep(0.4)
     assert batches == [3]
@@ -133,13 +137,13 @@ async def test_duplicate_message_id_gets_no_second_turn(
     store: SharedStore, fake_rasa: FakeRasa, make_hub: HubFactory
 ) -> None:
     hub = make_hub(store, fake_rasa.url)
-    assert (await hub.handle(msg("你好", "m1"), wait=None)).status == "ok"
-    again = await hub.handle(msg("你好", "m1"), wait=None)
+    assert (await hub.handle(msg("你好", "m1"), IN_PLACE)).status == "ok"
+    again = await hub.handle(msg("你好", "m1"), IN_PLACE)
     assert again.status == "duplicate" and again.replies == []
     assert len(fake_rasa.calls) == 1
     assert len(await hub.history("test:u1")) == 2
     # The same id on another channel is another message.
-    other = await hub.handle(msg("你好", "m1", channel="other"), wait=None)
+    other = await hub.handle(msg("你好", "m1", channel="other"), IN_PLACE)
     assert other.status == "ok"
 
 
@@ -157,7 +161,7 @@ async def test_rasa_failure_gives_polite_busy_reply(
     else:
         fake_rasa.non_json = True
     hub = make_hub(MemoryStore(), url, rasa_timeout=0.3)
-    result = await hub.handle(msg("办证", "m1"), wait=None)
+    result = await hub.handle(msg("办证", "m1"), IN_PLACE)
     assert result.status == "busy"
     assert [r.text for r in result.replies] == [BUSY_TEXT]
     assert hub.db.events.kinds() == ["rasa_busy"]  # type: ignore[attr-defined]
@@ -166,7 +170,7 @@ async def test_rasa_failure_gives_polite_busy_reply(
     # The conversation keeps going once Rasa is back.
     fake_rasa.delay, fake_rasa.status_code, fake_rasa.non_json = (0.0, 0.0), 200, False
     hub.rasa.base_url = fake_rasa.url
-    assert (await hub.handle(msg("办证", "m2"), wait=None)).status == "ok"
+    assert (await hub.handle(msg("办证", "m2"), IN_PLACE)).status == "ok"
 
 
 async def test_handoff_signal_queues_conversation_and_is_hidden(
@@ -181,7 +185,7 @@ async def test_handoff_signal_queues_conversation_and_is_hidden(
     ]
     hub = make_hub(store, fake_rasa.url)
     async with store.subscribe(AGENTS_CHANNEL) as agents:
-        result = await hub.handle(msg("转人工", "m1", user="a"), wait=None)
+        result = await hub.handle(msg("转人工", "m1", user="a"), IN_PLACE)
         note = json.loads(await asyncio.wait_for(agents.__anext__(), 2))
     assert result.status == "ok"
     assert [r.text for r in result.replies] == ["好的，正在为您转接人工客服。"]
@@ -192,7 +196,7 @@ async def test_handoff_signal_queues_conversation_and_is_hidden(
     assert state["handoff_reason"] == "citizen_request"
     assert "handoff_queued" in hub.db.events.kinds()  # type: ignore[attr-defined]
     # A later urgent handoff goes ahead of the earlier normal one.
-    await hub.handle(msg("着火了", "m2", user="b"), wait=None)
+    await hub.handle(msg("着火了", "m2", user="b"), IN_PLACE)
     assert await store.zrange(HANDOFF_QUEUE) == ["test:b", "test:a"]
     out = [e for e in await hub.history("test:a") if e.direction == "out"]
     assert [e.text for e in out] == ["好的，正在为您转接人工客服。"]
@@ -205,7 +209,7 @@ async def test_agent_conversation_skips_rasa(
     hub = make_hub(store, fake_rasa.url)
     await hub.set_conversation_state("test:u1", state)
     async with store.subscribe(AGENTS_CHANNEL) as agents:
-        result = await hub.handle(msg("我的问题是…", "m1"), wait=None)
+        result = await hub.handle(msg("我的问题是…", "m1"), IN_PLACE)
         forwarded = json.loads(await asyncio.wait_for(agents.__anext__(), 2))
     assert result.status == "to_agent"
     assert [r.text for r in result.replies] == ack
@@ -235,7 +239,7 @@ async def test_wait_zero_always_pushes_exactly_once(
     store: SharedStore, fake_rasa: FakeRasa, make_hub: HubFactory
 ) -> None:
     hub = make_hub(store, fake_rasa.url)
-    result = await hub.handle(msg("你好", "m1"), wait=0)
+    result = await hub.handle(msg("你好", "m1"), DeliveryMode.PUSH_LATER)
     assert result == type(result)([], "pending")
     await eventually(lambda: len(sent(hub)) == 1)
     await asyncio.sleep(0.3)
@@ -247,14 +251,14 @@ async def test_slow_answer_is_pending_then_pushed(
 ) -> None:
     fake_rasa.delay = (0.4, 0.4)
     hub = make_hub(store, fake_rasa.url)
-    result = await hub.handle(msg("慢", "m1"), wait=0.1)
+    result = await hub.handle(msg("慢", "m1"), DeliveryMode.answer_within(0.1))
     assert result.status == "pending" and result.replies == []
     await eventually(lambda: len(sent(hub)) == 1)
     await asyncio.sleep(0.3)
     assert len(sent(hub)) == 1
     # In time: returned, never pushed.
     fake_rasa.delay = (0.0, 0.0)
-    quick = await hub.handle(msg("快", "m2"), wait=2)
+    quick = await hub.handle(msg("快", "m2"), DeliveryMode.answer_within(2))
     assert quick.status == "ok" and [r.text for r in quick.replies] == ["echo: 快"]
     await asyncio.sleep(0.3)
     assert len(sent(hub)) == 1
@@ -265,7 +269,7 @@ async def test_dead_store_before_anything_recorded_raises(
 ) -> None:
     hub = make_hub(RedisStore("redis://127.0.0.1:1/0", redis_prefix), fake_rasa.url)
     with pytest.raises(StoreUnavailable):
-        await hub.handle(msg("你好", "m1"), wait=None)
+        await hub.handle(msg("你好", "m1"), IN_PLACE)
     assert await hub.history("test:u1") == []
     assert fake_rasa.calls == []
 
@@ -279,7 +283,7 @@ async def test_store_failing_after_claim_gives_busy_reply(
     fake_rasa: FakeRasa, make_hub: HubFactory
 ) -> None:
     hub = make_hub(FailingInboxStore(), fake_rasa.url)
-    result = await hub.handle(msg("你好", "m1"), wait=None)
+    result = await hub.handle(msg("你好", "m1"), IN_PLACE)
     assert result.status == "busy" and [r.text for r in result.replies] == [BUSY_TEXT]
     entries = await hub.history("test:u1")
     assert [e.direction for e in entries] == ["in", "out"]  # the citizen's words are kept
@@ -288,7 +292,7 @@ async def test_store_failing_after_claim_gives_busy_reply(
 async def test_history_after_seq(fake_rasa: FakeRasa, make_hub: HubFactory) -> None:
     hub = make_hub(MemoryStore(), fake_rasa.url)
     for i in range(3):
-        await hub.handle(msg(f"问题{i}", f"m{i}"), wait=None)
+        await hub.handle(msg(f"问题{i}", f"m{i}"), IN_PLACE)
     entries = await hub.history("test:u1")
     assert len(entries) == 6
     later = await hub.history("test:u1", after_seq=entries[3].seq)
@@ -312,9 +316,9 @@ async def test_hub_with_the_real_database_on_sqlite(
             {"custom": {"handoff": {"reason": "citizen_request", "priority": "normal"}}},
         ]
         hub = make_hub(MemoryStore(), fake_rasa.url, db=db)  # type: ignore[arg-type]
-        assert (await hub.handle(msg("你好", "m1"), wait=None)).status == "ok"
-        assert (await hub.handle(msg("转人工", "m2"), wait=None)).status == "ok"
-        assert (await hub.handle(msg("人呢", "m3"), wait=None)).status == "to_agent"
+        assert (await hub.handle(msg("你好", "m1"), IN_PLACE)).status == "ok"
+        assert (await hub.handle(msg("转人工", "m2"), IN_PLACE)).status == "ok"
+        assert (await hub.handle(msg("人呢", "m3"), IN_PLACE)).status == "to_agent"
         await hub.push("test:u1", [OutboundMessage(text="您好，我是小李", sender="agent:li")])
         entries = await hub.history("test:u1")
         assert [(e.direction, e.text) for e in entries] == [
@@ -367,7 +371,9 @@ async def test_the_answer_does_not_wait_for_the_reply_write(
     gated = GatedTranscripts(db.transcripts, "out")
     db.transcripts = gated  # type: ignore[assignment]
     hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
-    result = await hub.handle(msg("你好", "m1"), wait=None)  # returns with the write held
+    result = await hub.handle(
+        msg("你好", "m1"), DeliveryMode.ANSWER_IN_PLACE
+    )  # returns with the write held
     assert [r.text for r in result.replies] == ["echo: 你好"]
     await asyncio.wait_for(gated.waiting.wait(), 5)  # the reply write started after it
     assert not gated.gate.is_set()
@@ -389,7 +395,7 @@ async def test_replies_are_written_after_the_inbound_entry(
     gated = GatedTranscripts(db.transcripts, "in")
     db.transcripts = gated  # type: ignore[assignment]
     hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
-    handling = asyncio.create_task(hub.handle(msg("你好", "m1"), wait=None))
+    handling = asyncio.create_task(hub.handle(msg("你好", "m1"), IN_PLACE))
     await gated.waiting.wait()
     await asyncio.sleep(0.1)  # Rasa has answered; the reply must wait for the inbound entry
     assert db.transcripts.__class__ is GatedTranscripts and gated.inner.entries == []
@@ -400,18 +406,16 @@ async def test_replies_are_written_after_the_inbound_entry(
 
 
 async def test_a_replica_writes_the_inbound_entry_when_the_receiver_never_did(
-    fake_rasa: FakeRasa, make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+    fake_rasa: FakeRasa, make_hub: HubFactory
 ) -> None:
-    import bot.hub as hub_module
-
-    monkeypatch.setattr(hub_module, "INBOUND_WAIT", 0.2)
     db = FakeDatabase()
     hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
+    hub.transcript.inbound_wait = 0.2
     lost = msg("你好", "m1")  # received by a replica that died before its write
-    await hub._inbound_written(lost)
+    await hub.transcript.inbound_written(lost)
     assert [(e.direction, e.text) for e in db.transcripts.entries] == [("in", "你好")]
     await hub.store.set("inbound:test:u1:m2", "1", 60)  # written by the receiving replica
-    await hub._inbound_written(msg("再见", "m2"))
+    await hub.transcript.inbound_written(msg("再见", "m2"))
     assert len(db.transcripts.entries) == 1
 
 
@@ -429,9 +433,9 @@ async def test_an_announced_result_that_vanished_does_not_spin_the_waiter(
 
     monkeypatch.setattr(hub.store, "get", counting_get)
     lost = msg("你好", "gone")
-    event = hub._events.setdefault("result:test:u1:gone", asyncio.Event())
+    event = hub.results._events.setdefault("result:test:u1:gone", asyncio.Event())
     event.set()
-    assert await hub._await_result(lost, 0.3) is None
+    assert await hub.results.wait(lost, 0.3) is None
     assert len(lookups) < 5  # woken once, then it waits for the next poll or announcement
 
 
@@ -447,7 +451,7 @@ async def test_handoff_summary_is_masked_in_the_store(
     store = MemoryStore()
     hub = make_hub(store, fake_rasa.url)
     async with store.subscribe(AGENTS_CHANNEL) as agents:
-        await hub.handle(msg("转人工", "m1", user="a"), wait=None)
+        await hub.handle(msg("转人工", "m1", user="a"), IN_PLACE)
         note = await asyncio.wait_for(agents.__anext__(), 2)
     kept = (await store.hgetall(conv_key("test:a")))["handoff_summary"]
     for text in (kept, note):

@@ -15,12 +15,16 @@ import pytest
 
 from bot.config import Settings
 from bot.hub import HandleResult, Hub
+from bot.inbound import DeliveryMode
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
 from tests.fakes.db import FakeDatabase
 from tests.fakes.rasa import FakeRasa
 from tests.test_hub import RecordingChannel, eventually, msg
+
+#: The REST channel's delivery mode: the caller waits for its replies.
+IN_PLACE = DeliveryMode.ANSWER_IN_PLACE
 
 CONVERSATIONS = 6
 MESSAGES = 8
@@ -81,8 +85,8 @@ async def test_interleaved_conversations_stay_in_order(
     async def citizen(c: int) -> None:
         for i in range(MESSAGES):
             hub = replicas[i % len(replicas)]
-            wait = random.choice([0, 0.0, 0.02, 0.05])
-            result = await hub.handle(msg(f"c{c}-{i}", f"c{c}-{i}", user=f"u{c}"), wait=wait)
+            mode = DeliveryMode.answer_within(random.choice([0, 0.0, 0.02, 0.05]))
+            result = await hub.handle(msg(f"c{c}-{i}", f"c{c}-{i}", user=f"u{c}"), mode)
             assert result.status in ("ok", "pending")
             returned.extend(r.text or "" for r in result.replies)
 
@@ -104,7 +108,7 @@ async def test_interleaved_conversations_stay_in_order(
 async def test_concurrent_waiting_handlers_across_replicas(
     replicas: list[Hub], fake_rasa: FakeRasa
 ) -> None:
-    """Every REST-style caller (wait=None) gets the answer to its own message."""
+    """Every REST-style caller (IN_PLACE) gets the answer to its own message."""
 
     async def send(c: int, i: int) -> tuple[str, HandleResult]:
         await asyncio.sleep(random.uniform(0, 0.05))
@@ -127,7 +131,8 @@ async def test_same_message_on_both_replicas_is_one_turn(
 ) -> None:
     one, two = replicas
     results = await asyncio.gather(
-        one.handle(msg("重复", "dup-1"), wait=None), two.handle(msg("重复", "dup-1"), wait=None)
+        one.handle(msg("重复", "dup-1"), IN_PLACE),
+        two.handle(msg("重复", "dup-1"), IN_PLACE),
     )
     assert sorted(r.status for r in results) == ["duplicate", "ok"]
     assert fake_rasa.by_sender["test:u1"] == ["重复"]
@@ -141,5 +146,5 @@ async def test_inbox_of_a_crashed_replica_is_taken_over(
     one, two = replicas
     dead = await one.store.acquire_lock("lock:conv:test:u1", "dead-replica", 0.6)
     assert dead
-    result = await two.handle(msg("还在吗", "m1"), wait=None)
+    result = await two.handle(msg("还在吗", "m1"), IN_PLACE)
     assert result.status == "ok" and [r.text for r in result.replies] == ["echo: 还在吗"]

@@ -74,6 +74,9 @@ async def test_front_door_store_holds_no_plaintext_numbers(
     assert resp.status == 200
     assert [m["text"] for m in await resp.json()] == [f"echo: {TYPED}"]  # exact replies
     assert fake_rasa.by_sender[cid] == [TYPED]  # Rasa got the raw text
+    # The result is stored for other replicas after the replies are written
+    # (bot/hub_transcript.py, write-behind); the hub's reads wait for that.
+    await hub.history(cid)
     keys, after = redis_dump(redis_url, redis_prefix)
     assert any(k.startswith(f"result:rest:{cid[5:]}:") for k in keys), keys
     assert_no_plaintext(after)

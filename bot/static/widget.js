@@ -11,7 +11,7 @@
  *
  * Only the session token (and messages not yet acknowledged by the server)
  * are kept in localStorage; the conversation itself always comes from the
- * server's transcript over the WebSocket (see channels/webchat.py).
+ * server's transcript over the WebSocket (see channels/webchat/_channel.py).
  *
  * "结束会话" ends the session on the server (the token stops working on every
  * replica) and clears the widget and its storage, for shared devices. The

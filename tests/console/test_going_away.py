@@ -40,7 +40,7 @@ from tests.console.conftest import (
     runtime_of,
 )
 
-#: The shutdown step's bound (bot/console/agent_socket.py, channels/webchat.py).
+#: The shutdown step's bound (bot/console/agent_socket.py, channels/webchat/_channel.py).
 STEP_BOUND = 5.0
 
 

@@ -26,11 +26,13 @@ from aiohttp.test_utils import TestClient
 
 from bot.config import Secret, Settings
 from bot.hub_routing import HandleResult
+from bot.inbound import ChannelStore, DeliveryMode, InboundPort
 from bot.messages import InboundMessage, OutboundMessage
 from bot.store.memory import MemoryStore
+from bot.store.sealed import InProcessValues
 from channels.wechat import WeChatChannel
-from channels.wechat_crypto import WeChatCrypto, signature
-from channels.wechat_xml import parse_message
+from channels.wechat._crypto import WeChatCrypto, signature
+from channels.wechat._xml import parse_message
 from tests.fakes.db import FakeDatabase
 
 CHANNEL_KEY = web.AppKey("wechat_channel", WeChatChannel)
@@ -184,22 +186,39 @@ Reply = Callable[[InboundMessage], Awaitable[HandleResult]]
 
 
 class FakeHub:
-    """Records the messages it is handed; answers with ``reply(msg)`` (default: echo)."""
+    """A scripted inbound port (bot.inbound.InboundPort): records the messages
+    it is handed and answers with ``reply(msg)`` (default: echo)."""
 
     def __init__(self) -> None:
-        self.store = MemoryStore()
+        self.shared_store = MemoryStore()
         self.db = FakeDatabase()
         self.calls: list[InboundMessage] = []
-        self.waits: list[float | None] = []
+        self.modes: list[DeliveryMode] = []
         self.reply: Reply = self._echo
 
     async def _echo(self, msg: InboundMessage) -> HandleResult:
         return HandleResult([OutboundMessage(text=f"收到：{msg.rasa_text}")], "ok")
 
-    async def handle(self, msg: InboundMessage, wait: float | None = None) -> HandleResult:
+    async def handle(self, msg: InboundMessage, mode: DeliveryMode) -> HandleResult:
         self.calls.append(msg)
-        self.waits.append(wait)
+        self.modes.append(mode)
         return await self.reply(msg)
+
+    async def history(
+        self, conversation_id: str, limit: int = 200, after_seq: int | None = None
+    ) -> list[Any]:
+        return list(await self.db.transcripts.history(conversation_id, limit, after_seq))
+
+    async def conversation_state(self, conversation_id: str) -> str:
+        return "bot"
+
+    def store(self, namespace: str) -> ChannelStore:
+        return ChannelStore(self.shared_store, namespace, InProcessValues())
+
+    async def record_event(
+        self, kind: str, conversation_id: str | None, data: dict[str, Any]
+    ) -> None:
+        await self.db.events.record(kind, conversation_id=conversation_id, data=data)
 
 
 def channel_settings(base_url: str, aes: bool = False, **extra: Any) -> Settings:
@@ -214,9 +233,12 @@ def channel_settings(base_url: str, aes: bool = False, **extra: Any) -> Settings
     )
 
 
-async def channel_client(aiohttp_client: Any, hub: Any, settings: Settings) -> TestClient:
-    """A test client for an app with only the WeChat channel's routes."""
-    channel = WeChatChannel(hub, settings)
+async def channel_client(
+    aiohttp_client: Any, inbound: InboundPort, settings: Settings
+) -> TestClient:
+    """A test client for an app with only the WeChat channel's routes, built
+    on ``inbound`` (a :class:`FakeHub` or a real hub's ``inbound``)."""
+    channel = WeChatChannel(inbound, settings)
     app = web.Application()
     channel.add_routes(app)
     app[CHANNEL_KEY] = channel
