@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from benchmark_load import Run  # noqa: E402
 from benchmark_paths import Turn  # noqa: E402
 from benchmark_report import overhead_pct, paired_added_ms, summarize  # noqa: E402

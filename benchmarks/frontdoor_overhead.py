@@ -1,9 +1,9 @@
 """The front door's own cost per message, with Rasa taken out of the picture.
 
-    .venv/bin/python scripts/frontdoor_overhead.py [--messages 600] [--delay-ms D]
+    .venv/bin/python benchmarks/frontdoor_overhead.py [--messages 600] [--delay-ms D]
         [--against DIR] [--json PATH]
 
-``scripts/benchmark.py`` measures the front door against the real Rasa, whose
+``benchmarks/benchmark.py`` measures the front door against the real Rasa, whose
 20-50 ms per turn (depending on the machine) varies by a few milliseconds
 from message to message, which is as much as the front door adds. This
 script serves an instant fake of Rasa's REST channel (one text reply with
@@ -142,7 +142,7 @@ class WidgetClient:
         self.http = http
         self.base = base
         self.replies = replies
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.ws: aiohttp.ClientWebSocketResponse[bool] | None = None
         self.sent = 0
 
     async def send_one(self) -> float:

@@ -1,7 +1,7 @@
 """Load benchmark of the front door against Rasa directly (issue 3).
 
-    .venv/bin/python scripts/benchmark.py            # full run (about 15 minutes)
-    .venv/bin/python scripts/benchmark.py --quick    # a few minutes
+    .venv/bin/python benchmarks/benchmark.py            # full run (about 15 minutes)
+    .venv/bin/python benchmarks/benchmark.py --quick    # a few minutes
     make benchmark
 
 It starts its own action server, Rasa (the newest model in models/) and
