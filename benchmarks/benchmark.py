@@ -158,6 +158,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="command that starts the front door instead of `python -m bot` "
         "(a branch, a profiler: 'py-spy record -o fd.svg -- .venv/bin/python -m bot')",
     )
+    parser.add_argument(
+        "--frontdoor-root",
+        type=Path,
+        help="run the front door of another checkout (its own .venv), e.g. a git worktree "
+        "of the commit before a change; everything else runs from this one",
+    )
     parser.add_argument("--startup-timeout", type=float, default=900.0)
     parser.add_argument("--json", type=Path, default=OUT_DIR / "report.json")
     return parser.parse_args(argv)
@@ -491,7 +497,8 @@ def meta(services: Services, plan: Plan, args: argparse.Namespace) -> dict[str, 
     return {
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
-        "git_commit": _git_commit(),
+        "git_commit": _git_commit(ROOT),
+        "frontdoor_commit": _git_commit(args.frontdoor_root or ROOT),
         "python": platform.python_version(),
         "cpus": _cpu_count(),
         "loadavg_start": load_average(),
@@ -506,10 +513,10 @@ def _cpu_count() -> int:
     return os.cpu_count() or 0
 
 
-def _git_commit() -> str | None:
+def _git_commit(root: Path) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
         )
     except OSError:
         return None
@@ -539,6 +546,7 @@ def build_services(args: argparse.Namespace) -> Services:
         log_dir=OUT_DIR / "logs",
         startup_timeout=args.startup_timeout,
         frontdoor_cmd=shlex.split(args.frontdoor_cmd) if args.frontdoor_cmd else None,
+        frontdoor_root=args.frontdoor_root.resolve() if args.frontdoor_root else None,
     )
     services = Services(options)
     services.wechat_app_id = args.wechat_app_id or services.wechat_app_id
