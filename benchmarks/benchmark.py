@@ -495,7 +495,7 @@ async def _phases(
 def meta(services: Services, plan: Plan, args: argparse.Namespace) -> dict[str, Any]:
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     return {
-        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
         "git_commit": _git_commit(ROOT),
         "frontdoor_commit": _git_commit(args.frontdoor_root or ROOT),

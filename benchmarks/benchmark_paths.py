@@ -99,7 +99,7 @@ class Conversation:
         started = time.perf_counter()
         try:
             await self._exchange(turn)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             turn.error = "timeout"
         except (aiohttp.ClientError, OSError, ValueError, KeyError) as exc:
             turn.error = type(exc).__name__

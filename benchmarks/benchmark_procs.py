@@ -449,5 +449,5 @@ async def _answers(http: aiohttp.ClientSession, url: str, check: BodyCheck | Non
                 return True
             body = await resp.json(content_type=None)
             return check(body)
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+    except (TimeoutError, aiohttp.ClientError, ValueError):
         return False

@@ -63,7 +63,7 @@ async def wait_until_healthy(
     base: str,
     proc: asyncio.subprocess.Process,
     log: Path,
-    timeout: float = 60.0,
+    timeout: float = 60.0,  # noqa: ASYNC109 - the test's bound, as in waiting.py
 ) -> None:
     """Poll the front door's ``/healthz`` at ``base`` until it answers 200."""
     deadline = time.monotonic() + timeout

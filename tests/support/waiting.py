@@ -14,8 +14,14 @@ import aiohttp
 Frames = list[dict[str, Any]]
 
 
+# ``timeout`` is how long a test waits before it fails, the tests' own word for it
+# (ASYNC109 would have every caller wrap the call in asyncio.timeout instead).
+
+
 async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], timeout: float = 5.0, interval: float = 0.02
+    check: Callable[[], bool | Awaitable[bool]],
+    timeout: float = 5.0,  # noqa: ASYNC109
+    interval: float = 0.02,
 ) -> None:
     """Wait until ``check()`` is true (``check`` may be a coroutine function, e.g.
     one that asks the server over HTTP); fail after ``timeout`` seconds."""
@@ -32,7 +38,9 @@ async def eventually(
 
 
 async def frames_until(
-    ws: aiohttp.ClientWebSocketResponse, done: Callable[[Frames], bool], timeout: float = 5.0
+    ws: aiohttp.ClientWebSocketResponse,
+    done: Callable[[Frames], bool],
+    timeout: float = 5.0,  # noqa: ASYNC109
 ) -> Frames:
     """Collect the JSON text frames of ``ws`` until ``done(frames)`` holds; fail on
     timeout or on a frame that is not text."""
