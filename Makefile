@@ -47,10 +47,10 @@ evaluate: ## train on the training data and report quality on the held-out set
 	@$(RASA_PY) scripts/evaluate.py
 
 benchmark: ## load benchmark, front door vs Rasa directly (ARGS=--quick for a 4-minute run)
-	@$(PY) scripts/benchmark.py $(ARGS)
+	@$(PY) benchmarks/benchmark.py $(ARGS)
 
 overhead: ## the front door's own latency and CPU per message, against an instant fake Rasa (1 minute)
-	@$(PY) scripts/frontdoor_overhead.py $(ARGS)
+	@$(PY) benchmarks/frontdoor_overhead.py $(ARGS)
 
 lint: ## ruff and mypy
 	@.venv/bin/ruff check bot channels actions hotline_rasa scripts tests eval

@@ -41,7 +41,7 @@ def choose_event_loop(name: str | None) -> str:
     code with its loop, sockets and timers in C (libuv): the front door's CPU
     per message was 2.4-2.6 ms on it against 2.8 ms, but the human-paced
     benchmark's REST p50 overhead was +10.5 to +13.5 % on it in three runs
-    against +5.7 % on asyncio's loop (docs/benchmark.md), so it stays an
+    against +5.7 % on asyncio's loop (docs/adr/0016-asyncio-loop-by-default.md), so it stays an
     option. When uvloop cannot be imported, asyncio's loop is used. Any
     other value is a configuration error.
     """

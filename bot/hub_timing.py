@@ -6,7 +6,7 @@ over). The *speed tricks* change nothing a citizen or a test can observe
 but the time: each says what it buys and where that was measured. A trick
 whose figure no longer holds should go, not be tuned.
 
-Measurements: docs/benchmark.md (front door against a fake 30 ms Rasa,
+Measurements: docs/adr/0005 and 0011 (front door against a fake 30 ms Rasa,
 ``make overhead``). None of the loop-iteration counts below was measured
 on its own; they were measured together with the write-behind transcript
 they serve (figures at each). Their behaviour (the answer leaves before the
@@ -56,20 +56,19 @@ def max_wait(rasa_timeout: float) -> float:
 #    written while Rasa works, the replies after the answer went out.
 #    Measured: each SQLite write 1-2 ms of a 30 ms turn; handler time outside
 #    the Rasa call 1.9 ms, of which 0.8 ms before the call and 0.8 ms after
-#    (docs/benchmark.md, "The REST answer no longer waits for SQL").
+#    (docs/adr/0005-transcript-write-behind.md).
 #
 # 2. The waiting caller sleeps on an event with a timer (bot/hub_results.py)
 #    instead of ``asyncio.wait_for``: no inner task, and it wakes one loop
-#    iteration after the result is announced (docs/benchmark.md, item 3 of
-#    the list that starts with "One socket write per HTTP message"; measured
-#    only together with items 1-6 there).
+#    iteration after the result is announced (docs/adr/0011-hub-loop-iteration-yields.md;
+#    measured only together with the 2026-11-29 set of docs/adr/0007).
 
 #: Loop iterations the inbound transcript write waits before it starts, so
 #: that the request to Rasa leaves first (the drainer's first step, then
 #: aiohttp's task that sends the request): the write takes the loop for a
 #: fraction of a millisecond, while Rasa works for tens of milliseconds.
-#: Measured only with the other hub changes of docs/benchmark.md item 3
-#: (no figure of its own).
+#: Measured only with the other hub changes of docs/adr/0011 (no figure of
+#: its own).
 INBOUND_WRITE_YIELDS = 2
 
 #: Loop iterations a caller waiting on this replica to answer in place (REST,
@@ -78,8 +77,7 @@ INBOUND_WRITE_YIELDS = 2
 #: Pushed replies get no yield: a push waits for the written replies anyway.
 #: Measured: dropping them for pushes, together with the fan-out's in-place
 #: await, took 0.23-0.24 ms off the widget's turn, REST unchanged within noise
-#: (docs/benchmark.md, "The widget's reply frames leave in the loop iteration
-#: that wrote the replies"). For answers in place they are part of trick 1:
+#: (docs/adr/0011-hub-loop-iteration-yields.md). For answers in place they are part of trick 1:
 #: without them the answer waits for the reply write.
 ANSWER_YIELDS = 2
 

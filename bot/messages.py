@@ -67,7 +67,7 @@ class InboundMessage:
 
     def to_dict(self) -> dict[str, Any]:
         # Built by hand: dataclasses.asdict deep-copies recursively and was a
-        # twentieth of the front door's CPU per message (docs/benchmark.md).
+        # twentieth of the front door's CPU per message (docs/adr/0009-messages-to-dict-by-hand.md).
         return {
             "channel": self.channel,
             "channel_user_id": self.channel_user_id,

@@ -14,8 +14,9 @@ from collections.abc import MutableMapping, Sequence
 #: A turn's tensors are tiny: spread over two threads, a turn took 11-28 %
 #: more CPU and wall time on this 2-core machine (Rasa CPU per turn 58.0-61.0
 #: ms against 47.6-51.4 ms, p50 57.7-60.0 ms against 47.5-52.1 ms;
-#: docs/benchmark.md), and the second thread competes with the front door and
-#: the action server on the same cores. An operator's own value is kept.
+#: docs/adr/0017-rasa-one-tensorflow-thread-per-pool.md), and the second
+#: thread competes with the front door and the action server on the same
+#: cores. An operator's own value is kept.
 SERVING_THREADS = {
     "TF_INTRA_OP_PARALLELISM_THREADS": "1",
     "TF_INTER_OP_PARALLELISM_THREADS": "1",

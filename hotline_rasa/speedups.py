@@ -6,7 +6,7 @@ action server's JSON with ``jsonschema.validate(result, schema)``
 the *schema itself* against the JSON Schema meta-schema, on every call; with
 Rasa's large ``EVENTS_SCHEMA`` this took 15 ms of CPU per action call here,
 against 0.8 ms for validating the response with a validator compiled once
-(docs/benchmark.md, "What changed since the 2026-11-28 figures", has the
+(docs/adr/0004-rasa-action-validator-compiled-once.md has the
 figures and their effect on whole turns). A hotline turn
 runs one to three custom actions, so this was the largest single cost of a
 Rasa turn after the models themselves.

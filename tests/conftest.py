@@ -31,7 +31,7 @@ from bot.config import Settings, TicketSettings
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
 from tests.fakes.rasa import FakeActionServer, FakeRasa
-from tests.rest_auth import REST_TOKENS
+from tests.support.rest_auth import REST_TOKENS
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"}
@@ -136,7 +136,7 @@ def redis_url(redis_prefix: str) -> Iterator[str]:
 @pytest.fixture
 def make_settings(redis_prefix: str) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
-        # REST on with the tests' integration token (tests/rest_auth.py); the
+        # REST on with the tests' integration token (tests/support/rest_auth.py); the
         # background sweeps (retention, ticket deadlines) off unless a test
         # turns them on: they write to the store and the database on their own.
         values: dict[str, Any] = {

@@ -5,7 +5,6 @@ or the database is down."""
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,14 +18,9 @@ from bot.store.redis import RedisStore
 from channels import registry
 from tests.fakes.db import TempDatabase
 from tests.fakes.rasa import FakeActionServer, FakeRasa
+from tests.support.ports import dead_url
 
 READY_PATHS = ["/readyz", "/healthz"]
-
-
-def dead_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @pytest.fixture

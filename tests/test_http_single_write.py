@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import unused_port
+
+from tests.support.ports import free_port
 
 
 @pytest.fixture
@@ -29,7 +30,7 @@ async def server() -> AsyncIterator[int]:
     app.router.add_get("/json", answer)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = unused_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     yield port
     await runner.cleanup()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
@@ -25,6 +24,8 @@ from bot.store.redis import RedisStore
 from channels.base import Channel
 from tests.fakes.db import FakeDatabase
 from tests.fakes.rasa import FakeRasa
+from tests.support.ports import dead_url
+from tests.support.waiting import eventually
 
 #: The REST channel's delivery mode: the caller waits for its replies.
 IN_PLACE = DeliveryMode.ANSWER_IN_PLACE
@@ -49,12 +50,6 @@ class RecordingChannel(Channel):
 
 def msg(text: str, mid: str, user: str = "u1", channel: str = "test") -> InboundMessage:
     return InboundMessage(channel=channel, channel_user_id=user, message_id=mid, text=text)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -82,14 +77,6 @@ def sent(hub: Hub) -> list[tuple[str, list[OutboundMessage]]]:
     channel = hub.channels["test"]
     assert isinstance(channel, RecordingChannel)
     return channel.sent
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_rasa_turn_is_answered_and_transcribed(
@@ -153,7 +140,7 @@ async def test_rasa_failure_gives_polite_busy_reply(
 ) -> None:
     url = fake_rasa.url
     if failure == "down":
-        url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+        url = dead_url()
     elif failure == "slow":
         fake_rasa.delay = (1.0, 1.0)
     elif failure == "http500":

@@ -21,7 +21,8 @@ from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
 from tests.fakes.db import FakeDatabase
 from tests.fakes.rasa import FakeRasa
-from tests.test_hub import RecordingChannel, eventually, msg
+from tests.support.waiting import eventually
+from tests.test_hub import RecordingChannel, msg
 
 #: The REST channel's delivery mode: the caller waits for its replies.
 IN_PLACE = DeliveryMode.ANSWER_IN_PLACE

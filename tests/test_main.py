@@ -17,11 +17,12 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import unused_port
 
 from bot import __main__ as entry
 from tests.fakes.rasa import FakeActionServer, FakeRasa
-from tests.rest_auth import REST_AUTH, REST_TOKEN
+from tests.support.ports import free_port, listening_socket
+from tests.support.processes import wait_until_healthy
+from tests.support.rest_auth import REST_AUTH, REST_TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,7 +77,7 @@ async def test_front_door_process_answers(
     fake_action_server: FakeActionServer,
     tmp_path: Path,
 ) -> None:
-    port = unused_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env |= {
         "HOST": "127.0.0.1",
@@ -96,17 +97,7 @@ async def test_front_door_process_answers(
     base = f"http://127.0.0.1:{port}"
     try:
         async with aiohttp.ClientSession() as http:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.returncode is None, log.read_text()
-                try:
-                    async with http.get(f"{base}/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                await asyncio.sleep(0.2)
+            await wait_until_healthy(http, base, proc, log)
             for n in range(3):
                 async with http.post(
                     f"{base}/webhooks/rest/webhook",
@@ -132,11 +123,7 @@ def test_a_thread_left_behind_ends_the_process_with_1(tmp_path: Path) -> None:
     """A worker thread that outlives the stop would keep the interpreter waiting for
     ever (threading._shutdown); the front door names it and exits 1 within the
     join bound. Here the start fails (the port is taken) with such a thread running."""
-    import socket
-
-    taken = socket.socket()
-    taken.bind(("127.0.0.1", 0))
-    taken.listen()
+    taken = listening_socket()
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL")}
     env |= {
         "HOST": "127.0.0.1",

@@ -30,7 +30,7 @@ from bot.store.redis import RedisStore
 from channels import registry
 from tests.db.dump import ID_NUMBER, PHONE, assert_no_plaintext, redis_dump
 from tests.fakes.rasa import FakeRasa
-from tests.rest_auth import REST_AUTH, rest_cid
+from tests.support.rest_auth import REST_AUTH, rest_cid
 
 pytestmark = pytest.mark.redis
 

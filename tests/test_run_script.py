@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,21 +19,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port, listening_socket
+
 ROOT = Path(__file__).resolve().parents[1]
 BOUND = 120  # seconds: far below the old six minutes, far above a normal failure
-
-
-def _listening_socket() -> socket.socket:
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    return sock
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ours_still_running(marker: str) -> list[str]:
@@ -51,7 +39,7 @@ def _ours_still_running(marker: str) -> list[str]:
 
 @pytest.fixture
 def taken_port() -> Iterator[int]:
-    sock = _listening_socket()
+    sock = listening_socket()
     yield int(sock.getsockname()[1])
     sock.close()
 
@@ -63,9 +51,9 @@ def run_script(tmp_path: Path, **ports: int) -> tuple[int, str, float]:
         "HOTLINE_VAR_DIR": str(tmp_path),
         "STARTUP_TIMEOUT": str(BOUND),
         "WEBCHAT_SECRET": "s" * 48,
-        "PORT": str(ports.get("front", _free_port())),
-        "RASA_PORT": str(ports.get("rasa", _free_port())),
-        "ACTION_SERVER_PORT": str(ports.get("actions", _free_port())),
+        "PORT": str(ports.get("front", free_port())),
+        "RASA_PORT": str(ports.get("rasa", free_port())),
+        "ACTION_SERVER_PORT": str(ports.get("actions", free_port())),
     }
     started = time.monotonic()
     proc = subprocess.Popen(  # noqa: S603 - our own script
@@ -82,7 +70,7 @@ def run_script(tmp_path: Path, **ports: int) -> tuple[int, str, float]:
 
 
 def test_front_door_port_taken_stops_everything(tmp_path: Path, taken_port: int) -> None:
-    rasa_port = _free_port()
+    rasa_port = free_port()
     code, out, took = run_script(tmp_path, front=taken_port, rasa=rasa_port)
     assert code == 1, out
     assert "ERROR: the front door stopped while starting" in out
@@ -93,7 +81,7 @@ def test_front_door_port_taken_stops_everything(tmp_path: Path, taken_port: int)
 
 
 def test_action_server_port_taken_stops_everything(tmp_path: Path, taken_port: int) -> None:
-    rasa_port = _free_port()
+    rasa_port = free_port()
     code, out, took = run_script(tmp_path, actions=taken_port, rasa=rasa_port)
     assert code == 1, out
     assert "ERROR: the action server stopped while starting" in out

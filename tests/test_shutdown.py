@@ -24,13 +24,14 @@ from typing import Any
 import aiohttp
 import pytest
 import sqlalchemy as sa
-from aiohttp.test_utils import unused_port
 from cryptography.fernet import Fernet
 
 from bot.db.engine import create_sync, parse_url
 from tests.console.conftest import HANDOFF_REPLY
 from tests.db.conftest import pg_factory  # noqa: F401  (fixture)
 from tests.fakes.rasa import FakeActionServer, FakeRasa
+from tests.support.ports import free_port
+from tests.support.processes import wait_until_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 REST_TOKEN = "shutdown-test-token-0123456789"
@@ -155,7 +156,7 @@ async def test_sigterm_finishes_turns_closes_everything_and_exits(
     actions: FakeActionServer,
     tmp_path: Path,
 ) -> None:
-    port = unused_port()
+    port = free_port()
     env = _env(port, tmp_path, rasa, actions) | backend_env
     await _run(
         env, "-m", "bot.console", "create-user", "--username", "agent1", "--role", "agent",
@@ -171,17 +172,7 @@ async def test_sigterm_finishes_turns_closes_everything_and_exits(
     try:
         jar = aiohttp.CookieJar(unsafe=True)
         async with aiohttp.ClientSession(cookie_jar=jar) as http:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.returncode is None, log.read_text()
-                try:
-                    async with http.get(f"{base}/healthz") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    pass
-                assert time.monotonic() < deadline, log.read_text()
-                await asyncio.sleep(0.2)
+            await wait_until_healthy(http, base, proc, log)
             # an agent's console socket
             login = {"username": "agent1", "password": PASSWORD}
             async with http.post(f"{base}/console/login", json=login) as resp:

@@ -124,7 +124,7 @@ def create_async(url: DatabaseUrl) -> AsyncEngine:
         _quiet_aiosqlite()
         # A pool, not SQLAlchemy's default NullPool for file databases: opening
         # a connection (a thread, PRAGMAs, a WAL checkpoint on close) cost
-        # ~15 ms per write on the message path (docs/benchmark.md).
+        # ~15 ms per write on the message path (docs/adr/0001-pooled-sqlite-connections.md).
         engine = create_async_engine(
             url.async_url,
             hide_parameters=True,

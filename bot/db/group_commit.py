@@ -4,7 +4,7 @@ Every message writes two transcript rows and a statistics event. One
 transaction per row cost about 1.7 ms of CPU on this machine (SQLAlchemy,
 ``BEGIN IMMEDIATE``, the insert and the commit each cross to aiosqlite's
 thread), which at saturation took a sixth of the front door's throughput
-(docs/benchmark.md). Here a writer queues its row and waits for the commit
+(docs/adr/0006-group-commit.md). Here a writer queues its row and waits for the commit
 that holds it; one flusher task inserts everything queued so far, per table
 with a single ``executemany``, in one write transaction, and repeats while
 rows keep arriving. A lone row is written at once, exactly as before, so no

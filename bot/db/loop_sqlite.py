@@ -8,7 +8,7 @@ read 0.7-1.6 ms, mostly waiting for thread wake-ups. Run on the loop through
 SQLAlchemy the same insert still cost ~0.2 ms of CPU, most of it SQLAlchemy's
 per-statement work; on a plain ``sqlite3`` connection in WAL mode with
 ``synchronous = NORMAL`` (no fsync at commit) it is a few tens of
-microseconds (docs/benchmark.md).
+microseconds (docs/adr/0008-sqlite-on-the-event-loop.md).
 
 It still pays on the current libraries (issue 16 kept it for that reason
 only): on Python 3.13 with SQLAlchemy 2.1 and aiosqlite 0.22, the front

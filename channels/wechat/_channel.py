@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 #: The whole POST must be answered within this many seconds (WeChat gives up at
 #: 5); 4.0 leaves room for time the request waited before this handler ran
-#: (measured 4.56-4.59 s with 4.5 under a burst, docs/benchmark.md).
+#: (measured 4.56-4.59 s with 4.5 under a burst, docs/adr/0003-wechat-response-deadline.md).
 RESPONSE_DEADLINE = 4.0
 #: The most the hub is asked to wait for Rasa.
 HUB_WAIT = 3.5

@@ -12,9 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.error
@@ -25,15 +23,12 @@ from typing import Any
 
 import pytest
 
+from tests.support.ports import free_port
+from tests.support.processes import start_action_server
+
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "action-server-test-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
@@ -66,7 +61,7 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
     started: list[subprocess.Popen[bytes]] = []
 
     def start(actions: str = "actions", **env_extra: str) -> Server:
-        port = _free_port()
+        port = free_port()
         env = dict(
             os.environ,
             HOTLINE_VAR_DIR=str(tmp_path),
@@ -76,20 +71,9 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
         )
         env.pop("DATABASE_URL", None)
         log = tmp_path / f"actions-{port}.log"
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter
-            [sys.executable, "-m", "bot.action_server", "--actions", actions, "--port", str(port)],
-            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        proc = start_action_server(port, env, log, actions)
         started.append(proc)
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1)  # noqa: S310 - loopback
-                return Server(proc, base, log)
-            except OSError:
-                assert proc.poll() is None, log.read_text()
-                time.sleep(0.1)
-        raise AssertionError(log.read_text())
+        return Server(proc, f"http://127.0.0.1:{port}", log)
 
     yield start
     for proc in started:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,8 @@ from bot.rasa_client import RasaClient
 from bot.store import SharedStore
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.shared import Shared
-from tests.rest_auth import REST_AUTH
+from tests.support.rest_auth import REST_AUTH
+from tests.support.waiting import frames_until
 
 PASSWORD = "correct-horse-42"
 HANDOFF_REPLY = [
@@ -229,31 +229,6 @@ async def connect(agent: Agent) -> aiohttp.ClientWebSocketResponse:
     ws = await agent.session.ws_connect(agent.base + "/console/ws", params={"csrf": agent.csrf})
     await frames_until(ws, lambda fs: any(f["type"] == "queue" for f in fs))
     return ws
-
-
-async def frames_until(
-    ws: aiohttp.ClientWebSocketResponse,
-    done: Callable[[list[dict[str, Any]]], bool],
-    timeout: float = 5.0,
-) -> list[dict[str, Any]]:
-    frames: list[dict[str, Any]] = []
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not done(frames):
-        remaining = deadline - loop.time()
-        assert remaining > 0, f"timed out; got {frames}"
-        msg = await ws.receive(timeout=remaining)
-        assert msg.type == aiohttp.WSMsgType.TEXT, msg
-        frames.append(json.loads(msg.data))
-    return frames
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await check():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def console_of(client: TestClient) -> Console:

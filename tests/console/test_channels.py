@@ -18,15 +18,7 @@ from bot.db import Database
 from bot.rasa_client import RasaClient
 from bot.store import SharedStore
 from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
-from tests.console.conftest import (
-    HANDOFF_REPLY,
-    Agent,
-    Shared,
-    SignIn,
-    connect,
-    frames_until,
-)
-from tests.console.conftest import eventually as console_eventually
+from tests.console.conftest import HANDOFF_REPLY, Agent, Shared, SignIn, connect
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
@@ -39,9 +31,9 @@ from tests.fakes.wechat_api import (
     URL,
     FakeWeChatApi,
     FakeWeChatPlatform,
-    eventually,
     text_xml,
 )
+from tests.support.waiting import eventually, frames_until
 
 TG_SECRET = "console-test-webhook-secret"
 CHAT = 770001
@@ -114,7 +106,7 @@ async def test_web_widget(full_app: TestClient, sign_in: SignIn) -> None:
         detail = await agent.json(f"/console/api/conversations/{cid}")
         return bool(detail["entries"][-1]["text"] == "我想咨询居住证")
 
-    await console_eventually(arrived)
+    await eventually(arrived)
     await widget.close()
 
 

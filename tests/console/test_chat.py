@@ -7,17 +7,9 @@ import asyncio
 from aiohttp.test_utils import TestClient
 
 from bot.console.records import HandoffRepo
-from tests.console.conftest import (
-    Agent,
-    SignIn,
-    connect,
-    console_of,
-    eventually,
-    frames_until,
-    said_to,
-    say,
-)
+from tests.console.conftest import Agent, SignIn, connect, console_of, said_to, say
 from tests.fakes.rasa import FakeRasa
+from tests.support.waiting import eventually, frames_until
 
 CID = "rest:t:c1"
 CONV = f"/console/api/conversations/{CID}"

@@ -14,7 +14,7 @@ import pytest
 
 from bot.console.queue import claim_key
 from tests.console.conftest import MakeReplica, SignIn, connect, console_of, said_to, say
-from tests.rest_auth import rest_cid
+from tests.support.rest_auth import rest_cid
 
 CID = rest_cid("c1")
 

@@ -27,7 +27,7 @@ from bot.db.schema import transcripts
 from bot.rasa_client import RasaClient
 from bot.store import SharedStore
 from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
-from tests.console.conftest import Agent, SignIn, connect, frames_until, runtime_of
+from tests.console.conftest import Agent, SignIn, connect, runtime_of
 from tests.console.test_half_done import any_db  # noqa: F401  (fixture)
 from tests.db.conftest import pg_factory  # noqa: F401  (fixture)
 from tests.db.dump import ID_NUMBER, PHONE, assert_no_plaintext, dump_text
@@ -44,9 +44,9 @@ from tests.fakes.wechat_api import (
     URL,
     FakeWeChatApi,
     FakeWeChatPlatform,
-    eventually,
     text_xml,
 )
+from tests.support.waiting import eventually, frames_until
 
 TG_SECRET = "console-test-webhook-secret"
 CHAT = 770001

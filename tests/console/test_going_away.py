@@ -30,15 +30,8 @@ from bot.app import CHANNELS_KEY
 from bot.going_away import CLOSE_TIMEOUT
 from bot.messages import OutboundMessage
 from channels.webchat import WebChatChannel
-from tests.console.conftest import (
-    Agent,
-    MakeReplica,
-    SignIn,
-    console_of,
-    eventually,
-    hub_of,
-    runtime_of,
-)
+from tests.console.conftest import Agent, MakeReplica, SignIn, console_of, hub_of, runtime_of
+from tests.support.waiting import eventually
 
 #: The shutdown step's bound (bot/console/agent_socket.py, channels/webchat/_channel.py).
 STEP_BOUND = 5.0

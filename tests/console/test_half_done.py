@@ -32,7 +32,7 @@ from tests.console.conftest import SignIn, connect, console_of, runtime_of, said
 from tests.db.conftest import pg_factory  # noqa: F401  (fixture)
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.shared import Shared
-from tests.rest_auth import rest_cid
+from tests.support.rest_auth import rest_cid
 
 CID = rest_cid("c1")
 CONV = f"/console/api/conversations/{CID}"

@@ -21,8 +21,9 @@ import pytest
 
 from bot.hub_routing import HANDOFF_QUEUE
 from bot.messages import OutboundMessage
-from tests.console.conftest import MakeReplica, SignIn, console_of, eventually, hub_of, runtime_of
+from tests.console.conftest import MakeReplica, SignIn, console_of, hub_of, runtime_of
 from tests.console.test_handoff_abuse import Clock, say, use_clock
+from tests.support.waiting import eventually
 
 QUEUED = 200
 

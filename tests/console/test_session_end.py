@@ -15,7 +15,8 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient
 
-from tests.console.conftest import Agent, MakeReplica, SignIn, connect, eventually, frames_until
+from tests.console.conftest import Agent, MakeReplica, SignIn, connect
+from tests.support.waiting import eventually, frames_until
 
 CITIZEN_LEFT = "市民已结束会话"
 

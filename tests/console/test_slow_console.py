@@ -12,16 +12,9 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.console.conftest import (
-    MakeReplica,
-    SignIn,
-    connect,
-    console_of,
-    eventually,
-    frames_until,
-    runtime_of,
-)
+from tests.console.conftest import MakeReplica, SignIn, connect, console_of, runtime_of
 from tests.console.test_going_away import LONG, RawSocket, _cookie
+from tests.support.waiting import eventually, frames_until
 
 
 async def _dropped(raw: RawSocket) -> bool:

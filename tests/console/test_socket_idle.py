@@ -21,7 +21,8 @@ from yarl import URL
 
 from bot.console.auth import COOKIE_NAME, SESSIONS_KEY
 from bot.console.sessions import _key
-from tests.console.conftest import Agent, SignIn, connect, console_of, frames_until, runtime_of
+from tests.console.conftest import Agent, SignIn, connect, console_of, runtime_of
+from tests.support.waiting import frames_until
 
 IDLE = 8 * 3600.0
 

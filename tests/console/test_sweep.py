@@ -9,15 +9,8 @@ from aiohttp.test_utils import TestClient
 from bot.console.sweep import LOCK_NAME, Sweeper
 from bot.hub_routing import HANDOFF_QUEUE, conv_key
 from bot.store import SharedStore
-from tests.console.conftest import (
-    SignIn,
-    connect,
-    console_of,
-    eventually,
-    runtime_of,
-    said_to,
-    say,
-)
+from tests.console.conftest import SignIn, connect, console_of, runtime_of, said_to, say
+from tests.support.waiting import eventually
 
 
 async def test_expired_presence_requeues_at_the_front(client: TestClient, sign_in: SignIn) -> None:

@@ -264,11 +264,3 @@ async def reply_text(resp: ClientResponse) -> str:
 
 def text_xml(content: str, msg_id: str = "10001", openid: str = OPENID) -> str:
     return message_xml(openid, "text", Content=content, MsgId=msg_id)
-
-
-async def eventually(check: Callable[[], bool], timeout: float = 3.0) -> None:
-    """Wait until ``check()`` is true (background deliveries), failing after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)

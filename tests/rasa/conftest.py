@@ -25,9 +25,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -37,6 +35,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.ports import free_port
+from tests.support.processes import start_action_server
 
 ROOT = Path(__file__).resolve().parents[2]
 RASA_PYTHON = Path(os.environ.get("RASA_PYTHON") or ROOT / ".venv-rasa" / "bin" / "python")
@@ -50,12 +51,6 @@ RASA_START_SECONDS = 300.0
 def newest_model() -> Path | None:
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     return models[-1] if models else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def http_json(
@@ -95,7 +90,7 @@ def run_rasa(
     """
     if not RASA_PYTHON.exists():
         pytest.fail(f"no Rasa environment at {RASA_PYTHON} (set RASA_PYTHON or make install)")
-    port = _free_port()
+    port = free_port()
     full_env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -136,7 +131,7 @@ def run_rasa(
 @contextmanager
 def run_action_server(var: Path, env: Mapping[str, str]) -> Iterator[str]:
     """``python -m bot.action_server`` from this environment; yields its URL."""
-    port = _free_port()
+    port = free_port()
     full_env = {
         **os.environ,
         "SANIC_HOST": "127.0.0.1",
@@ -146,25 +141,9 @@ def run_action_server(var: Path, env: Mapping[str, str]) -> Iterator[str]:
     }
     if "DATABASE_URL" not in env:
         full_env.pop("DATABASE_URL", None)
-    with (var / "actions.log").open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot.action_server", "--actions", "actions",
-             "--port", str(port)],
-            cwd=ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    proc = start_action_server(port, full_env, var / "actions.log")
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=1)  # noqa: S310 - loopback
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError((var / "actions.log").read_text()) from None
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("action server did not start")
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
         _stop(proc, 20)
 

@@ -30,7 +30,8 @@ from channels import registry
 from tests.db.conftest import pg_factory  # noqa: F401  (fixture)
 from tests.db.dump import assert_no_plaintext, dump_text
 from tests.db.dump import redis_dump as front_door_dump
-from tests.rasa.conftest import RASA_TOKEN, _free_port, run_action_server, run_rasa
+from tests.rasa.conftest import RASA_TOKEN, run_action_server, run_rasa
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.rasa
 
@@ -61,7 +62,7 @@ def tracker_prefix() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def forward_port() -> int:
     """Rasa's action endpoint: a forwarder to the current backend's action server."""
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +111,7 @@ class SnapshotProxy:
         app.router.add_route("*", "/{path:.*}", self._forward)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
-        port = _free_port()
+        port = free_port()
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
         self.url = f"http://127.0.0.1:{port}"
         return self.url

@@ -9,12 +9,9 @@ that follows; satisfied closes). Rating payloads never reach Rasa.
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Callable
 from typing import Any
 
-import aiohttp
 from aiohttp.test_utils import TestClient
 
 from bot.db import Database
@@ -29,10 +26,10 @@ from tests.fakes.wechat_api import (
     URL,
     FakeWeChatApi,
     FakeWeChatPlatform,
-    eventually,
     text_xml,
 )
-from tests.rest_auth import REST_AUTH
+from tests.support.rest_auth import REST_AUTH
+from tests.support.waiting import Frames, eventually, frames_until
 from tests.tickets.conftest import (
     DEPT_TOKEN,
     OTHER_DEPT_TOKEN,
@@ -40,22 +37,6 @@ from tests.tickets.conftest import (
     Api,
     create_ticket,
 )
-
-Frames = list[dict[str, Any]]
-
-
-async def frames_until(
-    ws: aiohttp.ClientWebSocketResponse, done: Callable[[Frames], bool], timeout: float = 5.0
-) -> Frames:
-    frames: Frames = []
-    deadline = time.monotonic() + timeout
-    while not done(frames):
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"timed out; got {frames}"
-        msg = await ws.receive(timeout=remaining)
-        assert msg.type == aiohttp.WSMsgType.TEXT, msg
-        frames.append(json.loads(msg.data))
-    return frames
 
 
 def out_text(part: str) -> Callable[[Frames], bool]:

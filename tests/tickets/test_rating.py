@@ -12,7 +12,7 @@ from bot.app import HUB_KEY
 from bot.db import Database, Ticket
 from bot.tickets import payloads, rating
 from tests.fakes.rasa import FakeRasa
-from tests.rest_auth import REST_AUTH
+from tests.support.rest_auth import REST_AUTH
 from tests.tickets.conftest import Api, create_ticket, snapshot
 
 

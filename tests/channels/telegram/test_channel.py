@@ -41,6 +41,7 @@ from tests.fakes.telegram_api import (
     message_update,
     text_update,
 )
+from tests.support.waiting import eventually
 
 SECRET = "webhook-secret-for-tests"
 CHAT = 777001
@@ -409,7 +410,7 @@ async def test_blocked_bot_is_logged_and_recorded_not_crashing(
     tg.api.block(CHAT)
     await tg.post(text_update(80, CHAT, "我的电话是13800138000"))
     await tg.api.wait_for("sendMessage")
-    await _until(lambda: tg.channel.sender.failures["Forbidden"] == 1)
+    await eventually(lambda: tg.channel.sender.failures["Forbidden"] == 1)
     assert "delivery_failed" in tg.db.events.kinds()
     # The fake Bot API's own access log shows the token, like Telegram's would.
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "aiohttp.access")
@@ -443,7 +444,7 @@ async def test_polling_feeds_updates_into_the_same_path(make_harness: MakeHarnes
     assert tg.api.calls_to("deleteWebhook")
     assert tg.hub.handled[0][0].message_id == "u90"
     assert tg.api.sent_texts(CHAT) == ["echo: 你好"]
-    await _until(lambda: any(c.get("offset") == 91 for c in tg.api.calls_to("getUpdates")))
+    await eventually(lambda: any(c.get("offset") == 91 for c in tg.api.calls_to("getUpdates")))
 
     await tg.channel.stop()
     assert tg.channel._poller is None
@@ -471,11 +472,3 @@ async def test_polling_keeps_the_offset_while_the_store_is_down(
 
 def _agent(text: str) -> OutboundMessage:
     return OutboundMessage(text=text, sender="agent:li")
-
-
-async def _until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)

@@ -33,9 +33,10 @@ from bot.store.redis import RedisStore
 from bot.store.sealed import InProcessValues
 from channels.webchat._auth import load_secret
 from channels.webchat._limits import LEASE_SECONDS, Limits, SocketLeases, TooManySockets
-from tests.channels.webchat.test_channel import WS, frames_until, has_reply, messages, quiet
+from tests.channels.webchat.test_channel import WS, has_reply, messages, quiet
 from tests.fakes.db import TempDatabase
 from tests.fakes.rasa import FakeRasa
+from tests.support.waiting import frames_until
 
 SECRET = "abuse-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 

@@ -37,6 +37,7 @@ from channels.webchat._fanout import TOPIC, encode
 from channels.webchat._socket import one_segment
 from tests.fakes.db import TempDatabase
 from tests.fakes.rasa import FakeRasa
+from tests.support.waiting import frames_until
 
 SECRET = "test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 WS = "/webchat/ws"
@@ -104,23 +105,6 @@ async def new_session(client: TestClient) -> dict[str, str]:
 async def connect(client: TestClient, token: str, **params: Any) -> aiohttp.ClientWebSocketResponse:
     query = {"token": token, **{k: str(v) for k, v in params.items()}}
     return await client.ws_connect(WS, params=query)
-
-
-async def frames_until(
-    ws: aiohttp.ClientWebSocketResponse,
-    done: Callable[[list[dict[str, Any]]], bool],
-    timeout: float = 5.0,
-) -> list[dict[str, Any]]:
-    """Collect frames until ``done(frames)`` holds; fail on timeout."""
-    frames: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while not done(frames):
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"timed out; got {frames}"
-        msg = await ws.receive(timeout=remaining)
-        assert msg.type == aiohttp.WSMsgType.TEXT, msg
-        frames.append(json.loads(msg.data))
-    return frames
 
 
 def messages(frames: list[dict[str, Any]], direction: str | None = None) -> list[dict[str, Any]]:

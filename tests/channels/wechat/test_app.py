@@ -30,11 +30,11 @@ from tests.fakes.wechat_api import (
     URL,
     FakeWeChatApi,
     FakeWeChatPlatform,
-    eventually,
     message_xml,
     reply_text,
     text_xml,
 )
+from tests.support.waiting import eventually
 
 
 @pytest.fixture

@@ -29,11 +29,11 @@ from tests.fakes.wechat_api import (
     FakeWeChatPlatform,
     channel_client,
     channel_settings,
-    eventually,
     message_xml,
     reply_text,
     text_xml,
 )
+from tests.support.waiting import eventually
 
 
 @pytest.fixture

@@ -176,6 +176,7 @@ class Options:
     log_dir: Path
     startup_timeout: float
     frontdoor_cmd: list[str] | None = None  # default: python -m bot
+    frontdoor_root: Path | None = None  # another checkout's front door (default: this one)
     rasa_token: str | None = None  # RASA_AUTH_TOKEN of a reused Rasa
     rest_token: str | None = None  # NAME:TOKEN of a reused front door's REST_TOKENS
 
@@ -241,13 +242,15 @@ class Services:
             log.warning("%s at %s: no local process found; its memory is not reported", name, url)
         self.services[name] = Service(name, url.rstrip("/"), pid)
 
-    def _spawn(self, name: str, url: str, argv: list[str], env: dict[str, str]) -> None:
+    def _spawn(
+        self, name: str, url: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT
+    ) -> None:
         log_path = self.options.log_dir / f"{name}.log"
         log_file = log_path.open("wb")
         log.info("starting %s on %s (log: %s)", name, url, log_path)
         proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             argv,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=log_file,
@@ -319,8 +322,11 @@ class Services:
         if self.options.redis:
             self.redis_prefix = f"hotline-bench-{secrets.token_hex(4)}"
             env |= {"REDIS_URL": self.options.redis_url, "REDIS_PREFIX": self.redis_prefix}
-        argv = self.options.frontdoor_cmd or [str(VENV_BIN / "python"), "-m", "bot"]
-        self._spawn("frontdoor", f"http://127.0.0.1:{port}", argv, env)
+        root = self.options.frontdoor_root or ROOT
+        env["PYTHONPATH"] = str(root)
+        python = root / ".venv" / "bin" / "python"
+        argv = self.options.frontdoor_cmd or [str(python), "-m", "bot"]
+        self._spawn("frontdoor", f"http://127.0.0.1:{port}", argv, env, cwd=root)
 
     # --- readiness -------------------------------------------------------
     async def wait_ready(self) -> None:
@@ -443,5 +449,5 @@ async def _answers(http: aiohttp.ClientSession, url: str, check: BodyCheck | Non
                 return True
             body = await resp.json(content_type=None)
             return check(body)
-    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+    except (TimeoutError, aiohttp.ClientError, ValueError):
         return False

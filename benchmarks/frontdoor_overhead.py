@@ -1,9 +1,9 @@
 """The front door's own cost per message, with Rasa taken out of the picture.
 
-    .venv/bin/python scripts/frontdoor_overhead.py [--messages 600] [--delay-ms D]
+    .venv/bin/python benchmarks/frontdoor_overhead.py [--messages 600] [--delay-ms D]
         [--against DIR] [--json PATH]
 
-``scripts/benchmark.py`` measures the front door against the real Rasa, whose
+``benchmarks/benchmark.py`` measures the front door against the real Rasa, whose
 20-50 ms per turn (depending on the machine) varies by a few milliseconds
 from message to message, which is as much as the front door adds. This
 script serves an instant fake of Rasa's REST channel (one text reply with
@@ -18,8 +18,7 @@ against it, and sends the same messages one at a time:
   5 messages, inside the widget's per-session rate limit).
 
 It prints p50/p95 per path, the front door's added latency (path p50 minus
-direct p50) and its CPU time per message (user + system, from /proc). Nothing
-here is a pass/fail target: the targets are the benchmark's.
+direct p50) and its CPU time per message (user + system, from /proc).
 
 ``--delay-ms D``: the fake answers after an idle D ms, as the real Rasa keeps
 the front door waiting (a process that idles between its steps runs them
@@ -32,6 +31,9 @@ them (who goes first flips every message), so a machine whose speed drifts
 from minute to minute slows both alike. It also prints the median of the
 paired differences (this minus the other, message by message), which
 resolves a tenth of a millisecond where separate runs differ by more.
+With ``--against`` it also judges issue 16's gate: on each path this front
+door's added p50 and its CPU per message may be at most 10 % worse than the
+other's (exit status 1 when one is; docs/benchmark.md).
 """
 
 from __future__ import annotations
@@ -142,7 +144,7 @@ class WidgetClient:
         self.http = http
         self.base = base
         self.replies = replies
-        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.ws: aiohttp.ClientWebSocketResponse[bool] | None = None
         self.sent = 0
 
     async def send_one(self) -> float:
@@ -273,6 +275,26 @@ async def measure(
     return results
 
 
+#: The gate (issue 16): this checkout's added p50 and CPU per message may be at
+#: most this much worse than the other checkout's, on each path.
+GATE_WORSE_PCT = 10.0
+
+
+def gate(results: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
+    """(figure, this, other, passed) for each path's added p50 and CPU per message,
+    from a run ``--against`` another checkout."""
+    rows = []
+    for path in ("rest", "widget"):
+        this, other = results.get(f"{path}:this"), results.get(f"{path}:other")
+        if this is None or other is None:
+            continue
+        for figure in ("added_p50_ms", "frontdoor_cpu_ms_per_msg"):
+            mine, theirs = this[figure], other[figure]
+            passed = mine <= theirs * (1 + GATE_WORSE_PCT / 100)
+            rows.append((f"{path} {figure}", mine, theirs, passed))
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=600, help="messages per path")
@@ -317,9 +339,15 @@ def main(argv: list[str] | None = None) -> int:
         cpu = row.get("frontdoor_cpu_ms_per_msg", "")
         label = name.removesuffix(":this") if not args.against else name
         print(f"{label:16} {row['p50_ms']:8} {row['p95_ms']:8} {added!s:>13} {cpu!s:>11}")
+    verdicts = gate(results)
+    for figure, mine, theirs, passed in verdicts:
+        change = (mine / theirs - 1) * 100 if theirs else float("inf")
+        verdict = "PASS" if passed else "FAIL"
+        print(f"gate: {figure} {mine} against {theirs} ({change:+.1f} %, at most "
+              f"+{GATE_WORSE_PCT:g} %) {verdict}")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
-    return 0
+    return 0 if all(passed for *_, passed in verdicts) else 1
 
 
 if __name__ == "__main__":

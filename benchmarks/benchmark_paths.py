@@ -99,7 +99,7 @@ class Conversation:
         started = time.perf_counter()
         try:
             await self._exchange(turn)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             turn.error = "timeout"
         except (aiohttp.ClientError, OSError, ValueError, KeyError) as exc:
             turn.error = type(exc).__name__
@@ -266,7 +266,7 @@ class TurnWatch:
 
 
 class WebChatConversation(Conversation):
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, session_id: str) -> None:
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse[bool], session_id: str) -> None:
         super().__init__()
         self.ws = ws
         self.conversation_id = f"webchat:{session_id}"
@@ -370,7 +370,9 @@ class WebChatPath(ClientPath):
             resp.raise_for_status()
             session = await resp.json()
         ws_url = f"{self.base_url}/webchat/ws?token={session['token']}"
-        ws = await self.http.ws_connect(ws_url, timeout=TURN_TIMEOUT, heartbeat=None)
+        ws = await self.http.ws_connect(
+            ws_url, timeout=aiohttp.ClientWSTimeout(ws_close=TURN_TIMEOUT), heartbeat=None
+        )
         return WebChatConversation(ws, session["session_id"])
 
 

@@ -1,7 +1,7 @@
 """Load benchmark of the front door against Rasa directly (issue 3).
 
-    .venv/bin/python scripts/benchmark.py            # full run (about 15 minutes)
-    .venv/bin/python scripts/benchmark.py --quick    # a few minutes
+    .venv/bin/python benchmarks/benchmark.py            # full run (about 15 minutes)
+    .venv/bin/python benchmarks/benchmark.py --quick    # a few minutes
     make benchmark
 
 It starts its own action server, Rasa (the newest model in models/) and
@@ -157,6 +157,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--frontdoor-cmd",
         help="command that starts the front door instead of `python -m bot` "
         "(a branch, a profiler: 'py-spy record -o fd.svg -- .venv/bin/python -m bot')",
+    )
+    parser.add_argument(
+        "--frontdoor-root",
+        type=Path,
+        help="run the front door of another checkout (its own .venv), e.g. a git worktree "
+        "of the commit before a change; everything else runs from this one",
     )
     parser.add_argument("--startup-timeout", type=float, default=900.0)
     parser.add_argument("--json", type=Path, default=OUT_DIR / "report.json")
@@ -489,9 +495,10 @@ async def _phases(
 def meta(services: Services, plan: Plan, args: argparse.Namespace) -> dict[str, Any]:
     models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     return {
-        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": " ".join(sys.argv),
-        "git_commit": _git_commit(),
+        "git_commit": _git_commit(ROOT),
+        "frontdoor_commit": _git_commit(args.frontdoor_root or ROOT),
         "python": platform.python_version(),
         "cpus": _cpu_count(),
         "loadavg_start": load_average(),
@@ -506,10 +513,10 @@ def _cpu_count() -> int:
     return os.cpu_count() or 0
 
 
-def _git_commit() -> str | None:
+def _git_commit(root: Path) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
         )
     except OSError:
         return None
@@ -539,6 +546,7 @@ def build_services(args: argparse.Namespace) -> Services:
         log_dir=OUT_DIR / "logs",
         startup_timeout=args.startup_timeout,
         frontdoor_cmd=shlex.split(args.frontdoor_cmd) if args.frontdoor_cmd else None,
+        frontdoor_root=args.frontdoor_root.resolve() if args.frontdoor_root else None,
     )
     services = Services(options)
     services.wechat_app_id = args.wechat_app_id or services.wechat_app_id

@@ -16,8 +16,9 @@ from benchmark_load import Run
 
 VIOLATIONS = ("lost", "duplicated", "reordered", "mismatch")
 P99_LIMIT_MS = 1000.0
-OVERHEAD_LIMIT_PCT = 10.0
-THROUGHPUT_LIMIT_PCT = 90.0
+#: The front door at saturation: at least Rasa's own throughput (issue 16's gate;
+#: issue 3 asked for 90 %).
+THROUGHPUT_LIMIT_PCT = 100.0
 WECHAT_LIMIT_S = 4.5
 
 
@@ -135,10 +136,13 @@ def _conversation_problems(rows: list[tuple[str, str | None]], sent: int) -> Cou
 class Target:
     name: str
     value: str
-    passed: bool | None  # None: not measured in this run
+    passed: bool | None  # None: not measured in this run, or a figure only
+    info: bool = False  # a figure reported beside the targets, not a target
 
     @property
     def verdict(self) -> str:
+        if self.info:
+            return "info"
         return "n/a" if self.passed is None else ("PASS" if self.passed else "FAIL")
 
 
@@ -183,7 +187,7 @@ def throughput_ratio_pct(levels: list[dict[str, Any]]) -> float | None:
 
 
 def evaluate(report: dict[str, Any]) -> list[Target]:
-    """Each target of issue 3 with the measured value."""
+    """Each target with the measured value (issue 3's, as issue 16 keeps them)."""
     phases = report["phases"]
     targets = _human_targets(phases.get("human", {}))
     targets += _overhead_targets(phases)
@@ -208,14 +212,17 @@ def _human_targets(human: dict[str, Any]) -> list[Target]:
 
 
 def _overhead_targets(phases: dict[str, Any]) -> list[Target]:
+    """The p50 against Rasa's own: a figure since issue 16, which retired issue 3's
+    +10 % target; the gate compares the front door with the commit before instead
+    (docs/benchmark.md)."""
     targets = []
     for phase in ("sequential", "human"):
         runs = phases.get(phase, {})
         for path in ("frontdoor-rest", "frontdoor-ws"):
             pct = overhead_pct(runs.get(path), runs.get("rasa"))
-            name = f"p50 overhead <= 10% ({phase}, {path})"
+            name = f"p50 against Rasa's ({phase}, {path})"
             value = "-" if pct is None else f"{pct:+.1f}%"
-            targets.append(Target(name, value, None if pct is None else pct <= OVERHEAD_LIMIT_PCT))
+            targets.append(Target(name, value, None, info=True))
     return targets
 
 
@@ -223,7 +230,8 @@ def _throughput_target(levels: list[dict[str, Any]]) -> Target:
     pct = throughput_ratio_pct(levels)
     value = "-" if pct is None else f"{pct:.1f}% of Rasa's"
     passed = None if pct is None else pct >= THROUGHPUT_LIMIT_PCT
-    return Target("saturation throughput >= 90% of Rasa's (REST)", value, passed)
+    name = f"saturation throughput >= {THROUGHPUT_LIMIT_PCT:.0f}% of Rasa's (REST)"
+    return Target(name, value, passed)
 
 
 def _correctness_target(report: dict[str, Any]) -> Target:
