@@ -53,6 +53,6 @@ overhead: ## the front door's own latency and CPU per message, against an instan
 	@$(PY) benchmarks/frontdoor_overhead.py $(ARGS)
 
 lint: ## ruff and mypy
-	@.venv/bin/ruff check bot channels actions hotline_rasa scripts tests eval
+	@.venv/bin/ruff check bot channels actions hotline_rasa scripts tests eval benchmarks
 	@.venv/bin/mypy
 	@.venv/bin/mypy --python-version 3.10 hotline_rasa
