@@ -231,6 +231,14 @@ async def connect(agent: Agent) -> aiohttp.ClientWebSocketResponse:
     return ws
 
 
+async def forget_conversations(store: SharedStore) -> None:
+    """What a Redis restart without persistence loses of conversation state:
+    every ``conv:<id>`` hash and the handoff queue (the layout of
+    bot/conversations.py, stable in ARCHITECTURE.md)."""
+    keys = [key async for key in store.scan("conv:*")]
+    await store.delete(*keys, "handoff:queue")
+
+
 def console_of(client: TestClient) -> Console:
     return client.app[CONSOLE_KEY]
 

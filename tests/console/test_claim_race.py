@@ -30,7 +30,7 @@ async def test_twenty_claims_from_two_replicas_one_winner(
     assert row is not None and row.claimed_by == winner.username
     joined = [t for s, t in await said_to(first, "rest:t:c1") if "已为您接入" in t]
     assert joined == [f"人工客服 {winner.display_name} 已为您接入，请问有什么可以帮您？"]
-    assert (await console.conv("rest:t:c1"))["agent_username"] == winner.username
+    assert (await console.conv("rest:t:c1")).agent_username == winner.username
     if not isinstance(store, MemoryStore):
         assert store.__class__.__name__ == "RedisStore"  # the real proof runs on Redis
 
