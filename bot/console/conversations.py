@@ -21,7 +21,8 @@ store ahead of SQL:
   take; the sweep restores ``with_agent`` (agent present) or requeues.
 - hand back / close (desk): row ended (the guard: only one ending wins),
   then ``hand_back``/``close``. Between: the store still routes to the
-  agents; the agent's next action finds the row ended (``该会话已结束``).
+  agents; the next hand back or close finds the row ended, finishes the
+  store's step from the row's outcome and answers ``该会话已结束``.
 - requeue (desk): row ended ``requeued``, new row opened, then ``requeue``.
   Between: the sweep treats the new row as queued and restores it.
 - leave the queue (cancel, callback, waited too long): claim key, row

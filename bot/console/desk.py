@@ -260,6 +260,7 @@ class Desk:
         when it had ended already."""
         handoff_id = conv.handoff_id or ""
         if not await self.console.handoffs.end(int(handoff_id), outcome):
+            await self._catch_up(cid, handoff_id)
             return False
         hub = self.console.hub
         if by_citizen:  # nobody to ask for a rating: the line is for the agent
@@ -279,6 +280,25 @@ class Desk:
         await self.console.notifier.conversation_changed(cid, "state")
         await self.console.notifier.queue_changed()
         return True
+
+    async def _catch_up(self, cid: str, handoff_id: str) -> None:
+        """The row had ended; should the store still hold the conversation under
+        it (the replica that ended it stopped before the store step), finish
+        that step now, so the citizen is not left talking to nobody."""
+        conv = await self.console.conv(cid)
+        if conv.state is not ConversationState.WITH_AGENT or conv.handoff_id != handoff_id:
+            return
+        row = await self.console.handoffs.get(int(handoff_id))
+        if row is None or row.ended_at is None:
+            return
+        if row.outcome == "handed_back":
+            await self.console.conversations.hand_back(cid)
+        elif row.outcome == "closed":
+            await self.console.conversations.close(cid)
+        else:
+            return
+        log.warning("handoff %s: ended in SQL only; the store caught up", handoff_id)
+        await self.console.notifier.conversation_changed(cid, "state")
 
     async def requeue(self, cid: str, note: str) -> bool:
         """Put a held conversation back at the front of its priority (its agent is gone)."""

@@ -91,3 +91,23 @@ async def test_refused_transitions_change_neither(client: TestClient, sign_in: S
     # the citizen's cancel comes too late: an agent holds it
     await say(client, "c1", "取消")
     assert await agree(console) is ConversationState.WITH_AGENT
+
+
+async def test_an_ending_stopped_between_sql_and_the_store_is_finished_next_time(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    runtime_of(client).sweeper.stopped = True
+    console = console_of(client)
+    agent = await sign_in(client, "zhangsan", display_name="张三")
+    await connect(agent)
+    await say(client, "c1", "转人工")
+    assert (await agent.post(CONV + "/claim")).status == 200
+    row = await console.handoffs.latest(CID)
+    assert row is not None
+    # a replica ended the row, then stopped before the store step
+    assert await console.handoffs.end(row.id, "handed_back")
+    assert await console.state(CID) is ConversationState.WITH_AGENT
+    resp = await agent.post(CONV + "/handback")
+    assert resp.status == 409 and (await resp.json())["message"] == "该会话已结束"
+    assert await agree(console) is ConversationState.BOT
+    assert await say(client, "c1", "你好") != []  # the assistant answers again
