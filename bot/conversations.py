@@ -308,7 +308,8 @@ class Conversations:
 
     # --- repairs from the SQL record (the console's sweep) -----------------------
     async def restore_queued(self, conversation_id: str, handoff: Mapping[str, str]) -> None:
-        """``queued`` again with the handoff fields of its open SQL row."""
+        """``queued`` again with the handoff fields of its open SQL row (no holder)."""
+        await self._drop_agent(conversation_id)
         await self._set_state(conversation_id, ConversationState.QUEUED, handoff)
 
     async def restore_held(self, conversation_id: str, handoff: Mapping[str, str]) -> None:

@@ -24,7 +24,9 @@ store ahead of SQL:
   agents; the next hand back or close finds the row ended, finishes the
   store's step from the row's outcome and answers ``该会话已结束``.
 - requeue (desk): row ended ``requeued``, new row opened, then ``requeue``.
-  Between: the sweep treats the new row as queued and restores it.
+  Between: the store still names the ended row; the sweep sees the open row
+  continue it (``outcome = requeued``) and puts the conversation back in
+  the queue under it.
 - leave the queue (cancel, callback, waited too long): claim key, row
   ended, then ``leave_queue``. A failed SQL step gives the key back.
 - take over (bot/console/takeover.py): under the conversation's lock, a new

@@ -119,7 +119,9 @@ class Sweeper:
     async def _queued(self, row: Handoff, report: SweepReport) -> None:
         cid = row.conversation_id
         conv = await self.console.conv(cid)
-        if conv.handoff_id not in (None, str(row.id)):
+        if conv.handoff_id not in (None, str(row.id)) and not await self._continues(
+            conv.handoff_id, row
+        ):
             await self.console.handoffs.end(row.id, "abandoned")  # superseded by a newer row
             return
         await self._stale_claim(row, report)
@@ -128,13 +130,19 @@ class Sweeper:
             await self._give_up(row, report)
             return
         conversations = self.console.conversations
-        if conv.state is not ConversationState.QUEUED or conv.handoff_id is None:
+        if conv.state is not ConversationState.QUEUED or conv.handoff_id != str(row.id):
             await conversations.restore_queued(cid, self._row_fields(row))
             report.restored.append(cid)
         if not await conversations.in_queue(cid):
             score = self.console.hub.score(row.priority, row.queued_at.timestamp(), row.reason)
             await conversations.put_in_queue(cid, score)
             await self.console.notifier.queue_changed()
+
+    async def _continues(self, handoff_id: str | None, row: Handoff) -> bool:
+        """Whether ``row`` is the requeue of the row ``handoff_id`` the store still
+        names (a requeue that stopped after its SQL steps, before the store's)."""
+        previous = await self.console.handoffs.get(int(handoff_id)) if handoff_id else None
+        return previous is not None and previous.id < row.id and previous.outcome == "requeued"
 
     async def _stale_claim(self, row: Handoff, report: SweepReport) -> None:
         """Release a claim key that no SQL row followed within ``CLAIM_STALE``."""

@@ -111,3 +111,30 @@ async def test_an_ending_stopped_between_sql_and_the_store_is_finished_next_time
     assert resp.status == 409 and (await resp.json())["message"] == "该会话已结束"
     assert await agree(console) is ConversationState.BOT
     assert await say(client, "c1", "你好") != []  # the assistant answers again
+
+
+async def test_a_requeue_stopped_between_sql_and_the_store_is_finished_by_the_sweep(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    runtime = runtime_of(client)
+    runtime.sweeper.stopped = True
+    console = console_of(client)
+    agent = await sign_in(client, "zhangsan", display_name="张三")
+    await connect(agent)
+    await say(client, "c1", "转人工")
+    assert (await agent.post(CONV + "/claim")).status == 200
+    old = await console.handoffs.latest(CID)
+    assert old is not None
+    # the requeue's SQL steps ran, then its replica stopped before the store's
+    assert await console.handoffs.end(old.id, "requeued")
+    new_id = await console.handoffs.open(
+        conversation_id=CID, channel=old.channel, reason=old.reason,
+        priority=old.priority, summary=old.summary,
+    )  # fmt: skip
+    assert await console.state(CID) is ConversationState.WITH_AGENT
+    await runtime.sweeper.run_once()
+    assert await agree(console) is ConversationState.QUEUED
+    conv = await console.conv(CID)
+    assert conv.handoff_id == str(new_id) and conv.agent_id is None
+    row = await console.handoffs.get(new_id)
+    assert row is not None and row.ended_at is None
