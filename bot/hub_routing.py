@@ -372,7 +372,7 @@ class Router:
         shutdown by :meth:`flush`; a crash loses at most RECORD_DELAY seconds
         of these counts, never a transcript entry or a ticket.
         """
-        at = dt.datetime.now(dt.timezone.utc)
+        at = dt.datetime.now(dt.UTC)
         self._batch.append(EventItem(kind, conversation_id, data=data, at=at))
         if self._batch_timer is None:
             loop = asyncio.get_running_loop()

@@ -133,7 +133,7 @@ class Seat:
                     )
                     return
                 await asyncio.wait_for(self.ws.send_json(frame), SEAT_WRITE_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.cut("a write did not finish in time")
             except (ConnectionError, RuntimeError):
                 return  # the connection is gone: the socket's handler ends
@@ -250,7 +250,7 @@ class AgentSockets:
     ) -> User | None:
         try:
             msg = await ws.receive(timeout=AUTH_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         if msg.type != WSMsgType.TEXT:
             return None

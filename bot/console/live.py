@@ -45,7 +45,7 @@ async def live_conversations(console: Console) -> list[dict[str, Any]]:
         state = conv.state
         last = last_at if isinstance(last_at, dt.datetime) else None
         if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=dt.timezone.utc)  # SQLite keeps UTC without a zone
+            last = last.replace(tzinfo=dt.UTC)  # SQLite keeps UTC without a zone
         items.append(
             {
                 "conversation_id": cid,

@@ -207,7 +207,7 @@ def hub_of(client: TestClient) -> Hub:
 
 
 def local(minutes_ago: float = 0.0) -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=minutes_ago)
+    return dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago)
 
 
 async def say(client: TestClient, sender: str, text: str) -> list[str]:
