@@ -59,10 +59,12 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from bot.aio import cancel_and_wait
 from bot.config import Settings
+from bot.conversations import Conversations, ConversationState
 from bot.db.crypto import Cipher, DataKeyError
 from bot.hub_inbox import ConversationInbox, inbox_key, lock_key
 from bot.hub_results import ResultBoard, message_key
@@ -86,7 +88,7 @@ from bot.hub_transcript import WriteBehindTranscript
 from bot.inbound import ChannelStore, DeliveryMode
 from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient
-from bot.store.base import SharedStore, StoreUnavailable
+from bot.store.base import HeldLock, SharedStore, StoreUnavailable
 from bot.store.sealed import InProcessValues, Sealer, ValueSealer
 from channels.base import Channel, Delivery
 
@@ -222,12 +224,29 @@ class Hub:
         await self.transcript.settled(conversation_id)
         return await self.db.transcripts.history(conversation_id, limit=limit, after_seq=after_seq)
 
-    async def conversation_state(self, conversation_id: str) -> str:
-        """``bot`` | ``queued`` | ``with_agent`` | ``closed``."""
-        return await self.router.state(conversation_id)
+    @property
+    def conversations(self) -> Conversations:
+        """The owner of every conversation's state (bot/conversations.py)."""
+        return self.router.conversations
 
-    async def set_conversation_state(self, conversation_id: str, state: str) -> None:
-        await self.router.set_state(conversation_id, state)
+    async def conversation_state(self, conversation_id: str) -> ConversationState:
+        """``bot`` | ``queued`` | ``with_agent`` | ``closed`` (a ``str`` enum)."""
+        return await self.router.conversations.state(conversation_id)
+
+    async def set_conversation_state(
+        self, conversation_id: str, state: ConversationState | str
+    ) -> None:
+        """Set the bare state (tests, operators): see ``Conversations.force``."""
+        await self.router.conversations.force(conversation_id, state)
+
+    def conversation_lock(
+        self, conversation_id: str, timeout: float
+    ) -> AbstractAsyncContextManager[HeldLock]:
+        """Hold the conversation's processing lock (the one this hub's inbox
+        drain takes), waiting at most ``timeout`` seconds (then
+        ``bot.store.base.LockTimeout``): nothing of the conversation is routed
+        meanwhile. Call :meth:`wake` after it: messages may have arrived."""
+        return self.store.lock(lock_key(conversation_id), LOCK_TTL, timeout=timeout)
 
     def wake(self, conversation_id: str) -> None:
         """Drain the conversation's inbox now (after someone else held its lock)."""

@@ -1,11 +1,12 @@
 """Where one inbound message goes: to Rasa, or to the agents holding it.
 
 The hub (bot/hub.py) keeps messages serial and delivers results; this module
-decides what a single message produces. Conversation state lives in the
-shared store (hash ``conv:<id>``, field ``state``): ``bot`` (default) and
+decides what a single message produces. A conversation's state has one
+owner (bot/conversations.py), read once per message: ``bot`` (default) and
 ``closed`` go to Rasa; ``queued`` and ``with_agent`` go to the agents channel.
 A Rasa reply whose ``custom`` holds ``{"handoff": {...}}`` queues the
-conversation for an agent and is not shown to the citizen.
+conversation for an agent (``Conversations.queue``) and is not shown to the
+citizen.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.config import Settings
+from bot.conversations import Conversation, Conversations, ConversationState
 from bot.db.crypto import Cipher
 from bot.db.events import EventItem
 from bot.handoff_limits import HandoffLimiter
@@ -32,22 +34,12 @@ logger = logging.getLogger(__name__)
 
 HANDOFF_ACK_TEXT = "已收到，正在为您转接人工客服，请稍候。"
 
-STATES = ("bot", "queued", "with_agent", "closed")
-AGENT_STATES = ("queued", "with_agent")
 AGENTS_CHANNEL = "agents"
-HANDOFF_QUEUE = "handoff:queue"
-CONV_TTL = 30 * 24 * 3600.0
-QUEUE_TTL = 7 * 24 * 3600.0
 _PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 #: Statistics events of Router.record_soon are written together, at most
 #: this many seconds after the first of them: one transaction for every
 #: message answered in that time instead of one per message.
 RECORD_DELAY = 1.0
-
-
-def conv_key(conversation_id: str) -> str:
-    """Hash of one conversation's state (``state`` and handoff details)."""
-    return f"conv:{conversation_id}"
 
 
 #: Added to every score: entries queued by an older release (emergencies at
@@ -164,10 +156,12 @@ class RouteHooks(Protocol):
     conversation's lock.
     """
 
-    async def before_route(self, msg: InboundMessage, state: str) -> HandleResult | None: ...
+    async def before_route(
+        self, msg: InboundMessage, conversation: Conversation
+    ) -> HandleResult | None: ...
 
     async def after_route(
-        self, msg: InboundMessage, state_before: str, result: HandleResult
+        self, msg: InboundMessage, state_before: ConversationState, result: HandleResult
     ) -> HandleResult: ...
 
 
@@ -184,6 +178,8 @@ class Router:
         self.store = store
         self.db = db
         self.rasa = rasa
+        #: The owner of every conversation's state (the hub and the console use it).
+        self.conversations = Conversations(store)
         self.hooks: RouteHooks | None = None
         settings = settings or Settings()
         #: Injectable (tests): queue times, head starts and rate-limit windows.
@@ -207,19 +203,6 @@ class Router:
             priority, queued_at, reason, self.head_start, self.emergency_head_start
         )
 
-    async def state(self, conversation_id: str) -> str:
-        return await self.store.hget(conv_key(conversation_id), "state") or "bot"
-
-    async def set_state(
-        self, conversation_id: str, state: str, extra: Mapping[str, str] | None = None
-    ) -> None:
-        if state not in STATES:
-            raise ValueError(f"unknown conversation state {state!r}")
-        fields = {"state": state, "updated_at": f"{time.time():.3f}", **(extra or {})}
-        await self.store.hset(conv_key(conversation_id), fields, ttl=CONV_TTL)
-        if state != "queued":
-            await self.store.zrem(HANDOFF_QUEUE, conversation_id)
-
     async def route(
         self, msg: InboundMessage, inbound_written: Awaitable[None] | None = None
     ) -> HandleResult:
@@ -229,12 +212,13 @@ class Router:
         agents are told of the message only after that (their console shows
         the transcript), while Rasa starts at once.
         """
-        state = await self.state(msg.conversation_id)
+        conversation = await self.conversations.get(msg.conversation_id)
+        state = conversation.state
         if self.hooks is not None:
-            answered = await self.hooks.before_route(msg, state)
+            answered = await self.hooks.before_route(msg, conversation)
             if answered is not None:
                 return answered
-        if state in AGENT_STATES:
+        if state.with_agents:
             if inbound_written is not None:
                 await inbound_written
             return await self._to_agents(msg, state)
@@ -243,7 +227,7 @@ class Router:
             result = await self.hooks.after_route(msg, state, result)
         return result
 
-    async def _to_agents(self, msg: InboundMessage, state: str) -> HandleResult:
+    async def _to_agents(self, msg: InboundMessage, state: ConversationState) -> HandleResult:
         payload = {
             "type": "message",
             "conversation_id": msg.conversation_id,
@@ -252,8 +236,9 @@ class Router:
         await self.store.publish(
             AGENTS_CHANNEL, json.dumps(payload, ensure_ascii=False, default=str)
         )
-        await self.record("to_agent", msg.conversation_id, {"state": state})
-        ack = [OutboundMessage(text=HANDOFF_ACK_TEXT, sender="system")] if state == "queued" else []
+        await self.record("to_agent", msg.conversation_id, {"state": state.value})
+        queued = state is ConversationState.QUEUED
+        ack = [OutboundMessage(text=HANDOFF_ACK_TEXT, sender="system")] if queued else []
         return HandleResult(ack, "to_agent")
 
     async def _rasa_turn(self, msg: InboundMessage) -> HandleResult:
@@ -300,17 +285,16 @@ class Router:
         # or the sweep's repairs); the action server sends it as the citizen typed it.
         summary = mask_value(summary)
         now = self.clock()
-        extra = {
-            "channel": msg.channel,
-            "channel_user_id": msg.channel_user_id,
-            "handoff_reason": reason,
-            "handoff_priority": priority,
-            "handoff_summary": json.dumps(summary, ensure_ascii=False, default=str),
-            "queued_at": f"{now:.3f}",
-        }
-        await self.set_state(cid, "queued", extra)
-        score = self.score(priority, now, reason)
-        await self.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=QUEUE_TTL)
+        await self.conversations.queue(
+            cid,
+            channel=msg.channel,
+            channel_user_id=msg.channel_user_id,
+            reason=reason,
+            priority=priority,
+            summary=json.dumps(summary, ensure_ascii=False, default=str),
+            queued_at=now,
+            score=self.score(priority, now, reason),
+        )
         note = {
             "type": "handoff",
             "conversation_id": cid,
@@ -388,7 +372,7 @@ class Router:
         shutdown by :meth:`flush`; a crash loses at most RECORD_DELAY seconds
         of these counts, never a transcript entry or a ticket.
         """
-        at = dt.datetime.now(dt.timezone.utc)
+        at = dt.datetime.now(dt.UTC)
         self._batch.append(EventItem(kind, conversation_id, data=data, at=at))
         if self._batch_timer is None:
             loop = asyncio.get_running_loop()

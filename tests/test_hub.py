@@ -15,7 +15,7 @@ import pytest
 from bot import hub_routing
 from bot.config import Settings
 from bot.hub import BUSY_TEXT, HANDOFF_ACK_TEXT, Hub
-from bot.hub_routing import AGENTS_CHANNEL, HANDOFF_QUEUE, conv_key
+from bot.hub_routing import AGENTS_CHANNEL
 from bot.inbound import DeliveryMode
 from bot.messages import InboundMessage, OutboundMessage
 from bot.rasa_client import RasaClient
@@ -179,12 +179,11 @@ async def test_handoff_signal_queues_conversation_and_is_hidden(
     assert all(r.custom is None for r in result.replies)
     assert note["type"] == "handoff" and note["conversation_id"] == "test:a"
     assert await hub.conversation_state("test:a") == "queued"
-    state = await store.hgetall(conv_key("test:a"))
-    assert state["handoff_reason"] == "citizen_request"
+    assert (await hub.conversations.get("test:a")).handoff_reason == "citizen_request"
     assert "handoff_queued" in hub.db.events.kinds()  # type: ignore[attr-defined]
     # A later urgent handoff goes ahead of the earlier normal one.
     await hub.handle(msg("着火了", "m2", user="b"), IN_PLACE)
-    assert await store.zrange(HANDOFF_QUEUE) == ["test:b", "test:a"]
+    assert await hub.conversations.queue_order() == ["test:b", "test:a"]
     out = [e for e in await hub.history("test:a") if e.direction == "out"]
     assert [e.text for e in out] == ["好的，正在为您转接人工客服。"]
 
@@ -440,7 +439,7 @@ async def test_handoff_summary_is_masked_in_the_store(
     async with store.subscribe(AGENTS_CHANNEL) as agents:
         await hub.handle(msg("转人工", "m1", user="a"), IN_PLACE)
         note = await asyncio.wait_for(agents.__anext__(), 2)
-    kept = (await store.hgetall(conv_key("test:a")))["handoff_summary"]
+    kept = (await hub.conversations.get("test:a")).handoff_summary or ""
     for text in (kept, note):
         assert "13812345678" not in text and "11010519491231002X" not in text
     assert "138****5678" in json.loads(kept)["last_messages"][0]

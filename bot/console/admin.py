@@ -128,7 +128,7 @@ async def audit_list(request: web.Request) -> web.Response:
     items = [
         {
             **row,
-            "at": row["at"].astimezone(dt.timezone.utc).isoformat(),
+            "at": row["at"].astimezone(dt.UTC).isoformat(),
             "action_name": ACTION_NAMES.get(row["action"], row["action"]),
         }
         for row in rows

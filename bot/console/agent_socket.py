@@ -45,6 +45,7 @@ from bot.console.context import Console
 from bot.console.events import CONSOLE_CHANNEL, WATCH_TTL, watch_key
 from bot.console.snapshot import snapshot
 from bot.console.users import User
+from bot.conversations import ConversationState
 from bot.going_away import CLOSE_TIMEOUT, GoingAway
 from bot.hub_routing import AGENTS_CHANNEL
 from bot.store.base import StoreUnavailable
@@ -132,7 +133,7 @@ class Seat:
                     )
                     return
                 await asyncio.wait_for(self.ws.send_json(frame), SEAT_WRITE_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.cut("a write did not finish in time")
             except (ConnectionError, RuntimeError):
                 return  # the connection is gone: the socket's handler ends
@@ -249,7 +250,7 @@ class AgentSockets:
     ) -> User | None:
         try:
             msg = await ws.receive(timeout=AUTH_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         if msg.type != WSMsgType.TEXT:
             return None
@@ -342,7 +343,7 @@ class AgentSockets:
 
     async def _conversation(self, cid: str, kind: str) -> None:
         conv = await self.console.conv(cid)
-        holder = conv.get("agent_id")
+        holder = conv.agent_id
         frame = {"type": "conversation", "conversation_id": cid, "kind": kind}
         for seat in list(self.seats):
             if (
@@ -351,13 +352,13 @@ class AgentSockets:
                 or cid in seat.watching
             ):
                 await seat.send(frame)
-        if conv.get("state") == "queued" or kind == "state":
+        if conv.state is ConversationState.QUEUED or kind == "state":
             self._schedule_snapshot()
 
     async def _delivery(self, event: dict[str, Any]) -> None:
         """An agent's message was sent or failed: to the consoles showing it."""
         cid = str(event.get("conversation_id"))
-        holder = (await self.console.conv(cid)).get("agent_id")
+        holder = (await self.console.conv(cid)).agent_id
         for seat in list(self.seats):
             if (
                 str(seat.user.id) == holder

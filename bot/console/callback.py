@@ -16,7 +16,8 @@ import unicodedata
 from bot.console import texts
 from bot.console.desk import SYSTEM_CLAIM, Desk
 from bot.console.queue import REASON_NAMES
-from bot.hub_routing import CONV_TTL, HandleResult, conv_key
+from bot.conversations import Conversation, ConversationState
+from bot.hub_routing import HandleResult
 from bot.messages import InboundMessage, OutboundMessage
 from bot.privacy import normalize_phone
 
@@ -55,50 +56,46 @@ class Callbacks:
         self.desk = desk
         self.console = desk.console
 
-    async def handle(
-        self, msg: InboundMessage, state: str, conv: dict[str, str]
-    ) -> HandleResult | None:
-        stage = conv.get("callback")
+    async def handle(self, msg: InboundMessage, conv: Conversation) -> HandleResult | None:
+        state = conv.state
+        stage = conv.callback
         if msg.payload == texts.CALLBACK:
-            if state == "with_agent":
+            if state is ConversationState.WITH_AGENT:
                 return _reply(texts.system(texts.ALREADY_JOINED))
             await self._stage(msg, "awaiting_phone")
             return _reply(texts.system(texts.ASK_PHONE))
         if stage != "awaiting_phone":
             return None
-        if state == "with_agent":
+        if state is ConversationState.WITH_AGENT:
             await self._stage(msg, "")
             return None
         if _is_cancel(msg):
             await self._stage(msg, "")
-            kept = texts.CALLBACK_KEPT_QUEUED if state == "queued" else texts.CALLBACK_CANCELLED
+            queued = state is ConversationState.QUEUED
+            kept = texts.CALLBACK_KEPT_QUEUED if queued else texts.CALLBACK_CANCELLED
             return _reply(texts.system(kept))
         phone = find_phone(msg.text)
         if phone is None:
             return _reply(texts.system(texts.PHONE_AGAIN, texts.BACK_BUTTON))
-        return await self.register(msg, state, conv, phone)
+        return await self.register(msg, conv, phone)
 
     async def _stage(self, msg: InboundMessage, stage: str) -> None:
-        await self.console.store.hset(
-            conv_key(msg.conversation_id), {"callback": stage}, ttl=CONV_TTL
-        )
+        await self.console.conversations.set_callback(msg.conversation_id, stage)
 
-    async def register(
-        self, msg: InboundMessage, state: str, conv: dict[str, str], phone: str
-    ) -> HandleResult:
+    async def register(self, msg: InboundMessage, conv: Conversation, phone: str) -> HandleResult:
         cid = msg.conversation_id
-        if state == "queued":
-            handoff_id = conv.get("handoff_id", "")
+        if conv.state is ConversationState.QUEUED:
+            handoff_id = conv.handoff_id or ""
             if not await self.desk.leave_queue(cid, handoff_id, SYSTEM_CLAIM, "callback"):
                 await self._stage(msg, "")
                 return _reply(texts.system(texts.ALREADY_JOINED))
         else:
-            handoff_id = conv.get("callback_handoff", "")
+            handoff_id = conv.callback_handoff or ""
             if handoff_id:
                 await self.console.handoffs.set_outcome(int(handoff_id), "callback")
         number = await self._ticket(cid, handoff_id, phone)
         await self._stage(msg, "")
-        await self.console.hub.router.record(
+        await self.console.hub.record(
             "handoff_callback", cid, {"handoff_id": handoff_id, "ticket": number}
         )
         return _reply(texts.callback_created(number))

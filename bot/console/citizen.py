@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 from bot.console import texts
 from bot.console.callback import Callbacks
 from bot.console.desk import CITIZEN_CLAIM, SYSTEM_CLAIM, Desk
 from bot.console.queue import parse_summary, position_of
-from bot.hub_routing import CONV_TTL, HandleResult, conv_key
+from bot.conversations import Conversation, ConversationState
+from bot.hub_routing import HandleResult
 from bot.messages import CITIZEN_LEFT, InboundMessage, OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -44,27 +44,29 @@ class HandoffHooks:
 
     # --- after a Rasa turn ---------------------------------------------------
     async def after_route(
-        self, msg: InboundMessage, state_before: str, result: HandleResult
+        self, msg: InboundMessage, state_before: ConversationState, result: HandleResult
     ) -> HandleResult:
         cid = msg.conversation_id
         await self.console.notifier.if_watched(cid)
-        if state_before == "queued" or await self.console.state(cid) != "queued":
+        if state_before is ConversationState.QUEUED:
+            return result
+        if await self.console.state(cid) is not ConversationState.QUEUED:
             return result
         extra = await self.queued(cid)
         return HandleResult([*result.replies, *extra], result.status)
 
     async def queued(self, cid: str) -> list[OutboundMessage]:
-        """The conversation was just queued by a handoff signal: record it, tell the citizen."""
+        """The conversation was just queued by a handoff signal: record it (the
+        SQL row, then its id in the store), tell the citizen."""
         conv = await self.console.conv(cid)
-        channel = conv.get("channel") or cid.split(":", 1)[0]
+        channel = conv.channel or cid.split(":", 1)[0]
         handoff_id = await self.console.handoffs.open(
             conversation_id=cid, channel=channel,
-            reason=conv.get("handoff_reason") or "citizen_request",
-            priority=conv.get("handoff_priority") or "normal",
-            summary=parse_summary(conv.get("handoff_summary")),
+            reason=conv.handoff_reason or "citizen_request",
+            priority=conv.handoff_priority or "normal",
+            summary=parse_summary(conv.handoff_summary),
         )  # fmt: skip
-        fields = {"handoff_id": str(handoff_id), "callback": "", "told_position": ""}
-        await self.console.store.hset(conv_key(cid), fields, ttl=CONV_TTL)
+        await self.console.conversations.opened(cid, handoff_id)
         hours = self.console.config.service_hours
         if not hours.is_open():
             await self.desk.leave_queue(cid, str(handoff_id), SYSTEM_CLAIM, "callback", "offered")
@@ -77,45 +79,46 @@ class HandoffHooks:
         return [texts.queue_position(position, await self.desk.estimator.minutes(position))]
 
     # --- before routing ------------------------------------------------------
-    async def before_route(self, msg: InboundMessage, state: str) -> HandleResult | None:
-        conv = await self.console.conv(msg.conversation_id)
+    async def before_route(self, msg: InboundMessage, conv: Conversation) -> HandleResult | None:
+        cid = msg.conversation_id
+        state = conv.state
         if msg.metadata.get(CITIZEN_LEFT) is True:
-            await self.citizen_left(msg.conversation_id, state, conv)
+            await self.citizen_left(cid, conv)
             return HandleResult([], "ok")  # the citizen is gone: nothing to answer
         payload = msg.payload or ""
-        if payload.startswith(texts.RATE) and conv.get("rating_pending"):
-            return await self.rate(msg, conv["rating_pending"])
-        if payload == texts.COMMENT and conv.get("rated_handoff"):
-            await self._set(msg, comment_pending="1")
+        if payload.startswith(texts.RATE) and conv.rating_pending:
+            return await self.rate(msg, conv.rating_pending)
+        if payload == texts.COMMENT and conv.rated_handoff:
+            await self.console.conversations.ask_comment(cid)
             return reply(texts.system(texts.ASK_COMMENT))
-        if conv.get("comment_pending") and msg.text and not payload:
-            return await self.comment(msg, conv.get("rated_handoff", ""))
-        callback = await self.callbacks.handle(msg, state, conv)
+        if conv.comment_pending and msg.text and not payload:
+            return await self.comment(msg, conv.rated_handoff or "")
+        callback = await self.callbacks.handle(msg, conv)
         if callback is not None:
             return callback
-        if state == "queued" and is_cancel(msg):
+        if state is ConversationState.QUEUED and is_cancel(msg):
             return await self.cancel(msg, conv)
-        if payload == texts.CANCEL and state != "with_agent":
-            await self.console.store.hdel(conv_key(msg.conversation_id), "callback")
+        if payload == texts.CANCEL and state is not ConversationState.WITH_AGENT:
+            await self.console.conversations.clear_callback(cid)
             return reply(texts.system(texts.NOTHING_TO_CANCEL))
         return None
 
-    async def cancel(self, msg: InboundMessage, conv: dict[str, str]) -> HandleResult:
+    async def cancel(self, msg: InboundMessage, conv: Conversation) -> HandleResult:
         cid = msg.conversation_id
         token = CITIZEN_CLAIM
-        if await self.desk.leave_queue(cid, conv.get("handoff_id", ""), token, "abandoned"):
+        if await self.desk.leave_queue(cid, conv.handoff_id or "", token, "abandoned"):
             return reply(texts.system(texts.CANCELLED))
         return reply(texts.system(texts.ALREADY_JOINED))
 
-    async def citizen_left(self, cid: str, state: str, conv: dict[str, str]) -> None:
+    async def citizen_left(self, cid: str, conv: Conversation) -> None:
         """The citizen ended the conversation: out of the queue as by their own
         cancel, or the agent's chat closed as by the citizen."""
-        if state == "queued":
-            handoff_id = conv.get("handoff_id", "")
+        if conv.state is ConversationState.QUEUED:
+            handoff_id = conv.handoff_id or ""
             if await self.desk.leave_queue(cid, handoff_id, CITIZEN_CLAIM, "abandoned"):
                 return
             conv = await self.console.conv(cid)  # an agent claimed it just now
-        if conv.get("state") == "with_agent" and conv.get("handoff_id"):
+        if conv.state is ConversationState.WITH_AGENT and conv.handoff_id:
             await self.desk.citizen_left(cid, conv)
 
     async def rate(self, msg: InboundMessage, handoff_id: str) -> HandleResult:
@@ -127,8 +130,7 @@ class HandoffHooks:
         if not 1 <= rating <= 5:
             return reply(texts.system("评分无效，请点击 1 到 5 分的按钮。"))
         await self.console.handoffs.rate(int(handoff_id), rating)
-        await self.console.store.hdel(conv_key(msg.conversation_id), "rating_pending")
-        await self._set(msg, rated_handoff=handoff_id)
+        await self.console.conversations.rated(msg.conversation_id, handoff_id)
         data = {"handoff_id": int(handoff_id), "rating": rating}
         await self.console.db.events.record(
             "handoff_rating", conversation_id=msg.conversation_id, data=data
@@ -137,17 +139,10 @@ class HandoffHooks:
         return reply(texts.rating_thanks())
 
     async def comment(self, msg: InboundMessage, handoff_id: str) -> HandleResult:
-        await self.console.store.hdel(conv_key(msg.conversation_id), "comment_pending")
+        await self.console.conversations.comment_taken(msg.conversation_id)
         if handoff_id:
             await self.console.handoffs.comment(int(handoff_id), (msg.text or "").strip()[:200])
-            await self.console.hub.router.record(
+            await self.console.hub.record(
                 "handoff_comment", msg.conversation_id, {"handoff_id": int(handoff_id)}
             )
         return reply(texts.system(texts.COMMENT_THANKS))
-
-    async def _set(self, msg: InboundMessage, **fields: str) -> None:
-        await self.console.store.hset(
-            conv_key(msg.conversation_id),
-            {**fields, "updated_at": f"{time.time():.3f}"},
-            ttl=CONV_TTL,
-        )

@@ -8,23 +8,25 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from bot.console.config import ConsoleConfig
+from bot.console.conversations import ConsoleHub
 from bot.console.events import Notifier
 from bot.console.presence import Presence
 from bot.console.records import HandoffRepo, NoteRepo
 from bot.console.users import UserRepo
-from bot.hub_routing import conv_key
+from bot.conversations import Conversation, Conversations, ConversationState
 
 if TYPE_CHECKING:
     from bot.db.database import Database
-    from bot.hub import Hub
     from bot.store.base import SharedStore
 
 
 @dataclass
 class Console:
-    """Shared handles: hub, store, SQL repositories, presence, events, settings."""
+    """Shared handles: the hub's facade, the console's own store keys, SQL
+    repositories, presence, events, settings."""
 
-    hub: Hub
+    hub: ConsoleHub
+    store: SharedStore  # the console's own keys (claims, told places, sweep lock)
     db: Database
     config: ConsoleConfig
     users: UserRepo
@@ -34,15 +36,16 @@ class Console:
     notifier: Notifier
 
     @property
-    def store(self) -> SharedStore:
-        return self.hub.store
+    def conversations(self) -> Conversations:
+        """The owner of conversation state (reads and transitions)."""
+        return self.hub.conversations
 
-    async def conv(self, conversation_id: str) -> dict[str, str]:
-        """The conversation's hash (state, handoff and agent fields)."""
-        return await self.store.hgetall(conv_key(conversation_id))
+    async def conv(self, conversation_id: str) -> Conversation:
+        """The conversation's state, handoff and agent fields."""
+        return await self.hub.get(conversation_id)
 
-    async def state(self, conversation_id: str) -> str:
-        return await self.hub.conversation_state(conversation_id)
+    async def state(self, conversation_id: str) -> ConversationState:
+        return await self.hub.state(conversation_id)
 
 
 CONSOLE_KEY = web.AppKey("console", Console)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from bot.db.engine import inserted_key
 from bot.db.models import LOCAL_TZ
 from bot.db.schema import transcripts
 from bot.privacy import ENCRYPTED_PREFIX, mask_text, mask_value
@@ -125,7 +126,7 @@ class DeliveryRepo:
             if existing is None:
                 raise
             return existing, False
-        seq = int(result.inserted_primary_key[0])
+        seq = inserted_key(result)
         entry = AgentMessage(seq, conversation_id, sender, text, stored, SENDING, None, request_id)
         return entry, True
 

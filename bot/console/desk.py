@@ -31,7 +31,7 @@ from bot.console.delivery import (
 )
 from bot.console.queue import Estimator, PositionNotices, claim_key, front_score
 from bot.console.users import User
-from bot.hub_routing import CONV_TTL, HANDOFF_QUEUE, conv_key
+from bot.conversations import Agent, Conversation, ConversationState
 from bot.messages import OutboundMessage
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,6 @@ MAX_MESSAGE = 2000
 CITIZEN_CLAIM = "citizen|"
 SYSTEM_CLAIM = "system|"
 CLAIM_FAILED = "接入失败，系统暂时繁忙，请稍后重试"
-AGENT_FIELDS = ("agent_id", "agent_name", "agent_username", "claimed_at", "told_position")
 
 
 class DeskError(Exception):
@@ -71,6 +70,10 @@ def agent_token(user: User) -> str:
     return f"{user.id}|{user.display_name}"
 
 
+def as_agent(user: User) -> Agent:
+    return Agent(id=user.id, name=user.display_name, username=user.username)
+
+
 @dataclass
 class Desk:
     """Agent actions; each tells the citizen, the SQL record and the consoles."""
@@ -87,11 +90,10 @@ class Desk:
 
     async def claim(self, user: User, cid: str) -> None:
         conv = await self.console.conv(cid)
-        state = conv.get("state", "bot")
-        if state == "with_agent":
-            raise taken_error(f"{conv.get('agent_id')}|{conv.get('agent_name')}")
-        handoff_id = conv.get("handoff_id")
-        if state != "queued":
+        if conv.state is ConversationState.WITH_AGENT:
+            raise taken_error(f"{conv.agent_id}|{conv.agent_name}")
+        handoff_id = conv.handoff_id
+        if conv.state is not ConversationState.QUEUED:
             # Say why when the queue entry was just taken (the citizen cancelled,
             # a callback was registered) rather than only "gone".
             holder = await self.console.store.get(claim_key(handoff_id)) if handoff_id else None
@@ -149,14 +151,7 @@ class Desk:
         best effort (logged), never a reason to undo the claim."""
         if not claimed and not await self.console.handoffs.claim(int(handoff_id), user.username):
             log.warning("handoff %s was claimed in SQL already", handoff_id)
-        fields = {
-            "agent_id": str(user.id),
-            "agent_name": user.display_name,
-            "agent_username": user.username,
-            "claimed_at": f"{time.time():.3f}",
-            "handoff_id": handoff_id,
-        }
-        await self.console.hub.router.set_state(cid, "with_agent", fields)
+        await self.console.conversations.assign(cid, as_agent(user), handoff_id, time.time())
         # The conversation is the agent's now: nothing below may fail the claim.
         try:  # a channel refusing the greeting changes nothing
             await self.console.hub.push(cid, [texts.agent_joined(user.display_name)])
@@ -164,7 +159,7 @@ class Desk:
             channel = cid.split(":", 1)[0]
             log.warning("greeting on %s not delivered: %s", channel, type(exc).__name__)
         try:
-            await self.console.hub.router.record("handoff_claimed", cid, {"handoff_id": handoff_id})
+            await self.console.hub.record("handoff_claimed", cid, {"handoff_id": handoff_id})
             await self.console.notifier.claimed(cid, user.id, user.display_name)
         except Exception as exc:  # the consoles resync at the next snapshot
             log.warning("claim of handoff %s not announced: %s", handoff_id, type(exc).__name__)
@@ -173,14 +168,14 @@ class Desk:
         except Exception as exc:  # the sweep's next round tells the queue
             log.warning("queue change after claim %s not sent: %s", handoff_id, type(exc).__name__)
 
-    async def holder_conv(self, user: User, cid: str, *, supervisor_ok: bool) -> dict[str, str]:
-        """The conversation's fields if ``user`` may act on it as its agent."""
+    async def holder_conv(self, user: User, cid: str, *, supervisor_ok: bool) -> Conversation:
+        """The conversation if ``user`` may act on it as its agent."""
         conv = await self.console.conv(cid)
-        if conv.get("state") != "with_agent" or not conv.get("handoff_id"):
+        if conv.state is not ConversationState.WITH_AGENT or not conv.handoff_id:
             raise DeskError(409, "not_held", "该会话当前不在人工服务中")
-        mine = conv.get("agent_id") == str(user.id)
+        mine = conv.held_by(user.id)
         if not mine and not (supervisor_ok and user.role == "supervisor"):
-            raise DeskError(403, "not_yours", f"该会话由 {conv.get('agent_name')} 负责")
+            raise DeskError(403, "not_yours", f"该会话由 {conv.agent_name} 负责")
         return conv
 
     async def send(
@@ -209,7 +204,7 @@ class Desk:
             return await self._retry(entry)
         await self.console.notifier.conversation_changed(cid)  # shown as "sending" at once
         entry = await self._deliver(entry)
-        await self.console.handoffs.agent_message(int(conv["handoff_id"]))
+        await self.console.handoffs.agent_message(int(conv.handoff_id or 0))
         return entry
 
     async def retry(self, user: User, cid: str, seq: int) -> AgentMessage:
@@ -251,66 +246,80 @@ class Desk:
         if not await self.end_held(cid, conv, outcome):
             raise DeskError(409, "ended", "该会话已结束")
 
-    async def citizen_left(self, cid: str, conv: dict[str, str]) -> bool:
+    async def citizen_left(self, cid: str, conv: Conversation) -> bool:
         """The citizen ended a held conversation (the widget's 结束会话): closed as
         by the citizen; the agent gets a system line and a notice. False when it
         had ended already."""
         return await self.end_held(cid, conv, "closed", by_citizen=True)
 
     async def end_held(
-        self, cid: str, conv: dict[str, str], outcome: str, *, by_citizen: bool = False
+        self, cid: str, conv: Conversation, outcome: str, *, by_citizen: bool = False
     ) -> bool:
         """End the held conversation ``conv`` (its SQL row's ``ended_at IS NULL``
-        is the guard); false when it had ended already."""
-        handoff_id = conv["handoff_id"]
+        is the guard, then the store: see bot/console/conversations.py); false
+        when it had ended already."""
+        handoff_id = conv.handoff_id or ""
         if not await self.console.handoffs.end(int(handoff_id), outcome):
+            await self._catch_up(cid, handoff_id)
             return False
-        await self.console.store.hdel(conv_key(cid), *AGENT_FIELDS)
-        router = self.console.hub.router
+        hub = self.console.hub
         if by_citizen:  # nobody to ask for a rating: the line is for the agent
-            await router.set_state(cid, "closed")
-            await router.transcribe_out(cid, [texts.system(texts.CITIZEN_LEFT)], None)
+            await hub.conversations.close(cid)
+            await hub.transcribe(cid, [texts.system(texts.CITIZEN_LEFT)])
         elif outcome == "closed":
-            await router.set_state(cid, "closed", {"rating_pending": handoff_id})
-            await self.console.hub.push(cid, [texts.closed_with_rating()])
+            await hub.conversations.close(cid, rating_pending=handoff_id)
+            await hub.push(cid, [texts.closed_with_rating()])
         else:
-            await router.set_state(cid, "bot")
-            await self.console.hub.push(cid, [texts.assistant(texts.HANDED_BACK)])
+            await hub.conversations.hand_back(cid)
+            await hub.push(cid, [texts.assistant(texts.HANDED_BACK)])
         by = "citizen" if by_citizen else "agent"
         data = {"handoff_id": handoff_id, "outcome": outcome, "by": by}
-        await router.record("handoff_ended", cid, data)
-        if by_citizen and conv.get("agent_id", "").isdigit():
-            await self.console.notifier.notice(int(conv["agent_id"]), texts.CITIZEN_LEFT, cid)
+        await hub.record("handoff_ended", cid, data)
+        if by_citizen and (conv.agent_id or "").isdigit():
+            await self.console.notifier.notice(int(conv.agent_id or 0), texts.CITIZEN_LEFT, cid)
         await self.console.notifier.conversation_changed(cid, "state")
         await self.console.notifier.queue_changed()
         return True
 
+    async def _catch_up(self, cid: str, handoff_id: str) -> None:
+        """The row had ended; should the store still hold the conversation under
+        it (the replica that ended it stopped before the store step), finish
+        that step now, so the citizen is not left talking to nobody."""
+        conv = await self.console.conv(cid)
+        if conv.state is not ConversationState.WITH_AGENT or conv.handoff_id != handoff_id:
+            return
+        row = await self.console.handoffs.get(int(handoff_id))
+        if row is None or row.ended_at is None:
+            return
+        if row.outcome == "handed_back":
+            await self.console.conversations.hand_back(cid)
+        elif row.outcome == "closed":
+            await self.console.conversations.close(cid)
+        else:
+            return
+        log.warning("handoff %s: ended in SQL only; the store caught up", handoff_id)
+        await self.console.notifier.conversation_changed(cid, "state")
+
     async def requeue(self, cid: str, note: str) -> bool:
         """Put a held conversation back at the front of its priority (its agent is gone)."""
         conv = await self.console.conv(cid)
-        handoff_id = conv.get("handoff_id")
+        handoff_id = conv.handoff_id
         row = await self.console.handoffs.get(int(handoff_id)) if handoff_id else None
         if row is None or not await self.console.handoffs.end(row.id, "requeued"):
             return False
-        first = float(conv.get("first_queued_at") or conv.get("queued_at") or time.time())
+        first = float(conv.first_queued_at or conv.queued_at or time.time())
         new_id = await self.console.handoffs.open(
             conversation_id=cid, channel=row.channel, reason=row.reason,
             priority=row.priority, summary=row.summary,
         )  # fmt: skip
-        await self.console.store.hdel(conv_key(cid), *AGENT_FIELDS)
-        fields = {
-            "handoff_id": str(new_id),
-            "queued_at": f"{time.time():.3f}",
-            "first_queued_at": f"{first:.3f}",
-            "handoff_priority": row.priority,
-        }
-        await self.console.hub.router.set_state(cid, "queued", fields)
-        score = front_score(row.priority, first, row.reason)
-        await self.console.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=CONV_TTL)
+        await self.console.conversations.requeue(
+            cid, handoff_id=new_id, priority=row.priority, first_queued_at=first,
+            score=front_score(row.priority, first, row.reason),
+        )  # fmt: skip
         await self.notices.due(cid)
         await self.console.notes.add(cid, "系统", note)
         await self.console.hub.push(cid, [texts.system(texts.REQUEUED)])
-        await self.console.hub.router.record("handoff_requeued", cid, {"handoff_id": new_id})
+        await self.console.hub.record("handoff_requeued", cid, {"handoff_id": new_id})
         await self.console.notifier.conversation_changed(cid, "state")
         await self.queue_changed()
         return True
@@ -328,9 +337,8 @@ class Desk:
         except Exception:
             await self._give_back(handoff_id, token)  # still queued: an agent may claim it
             raise
-        fields = {"callback": callback, "callback_handoff": handoff_id, "told_position": ""}
-        await self.console.hub.router.set_state(cid, "bot", fields)
-        await self.console.hub.router.record("handoff_left", cid, {"outcome": outcome})
+        await self.console.conversations.leave_queue(cid, handoff_id, callback)
+        await self.console.hub.record("handoff_left", cid, {"outcome": outcome})
         await self.queue_changed()
         return True
 

@@ -10,14 +10,15 @@ import sqlalchemy as sa
 
 from bot.console.context import Console
 from bot.console.queue import CHANNEL_NAMES
+from bot.conversations import ConversationState
 from bot.db.schema import transcripts
 
 ACTIVE_WINDOW = dt.timedelta(minutes=30)
 STATE_NAMES = {
-    "bot": "智能助手",
-    "queued": "排队中",
-    "with_agent": "人工服务中",
-    "closed": "已结束",
+    ConversationState.BOT: "智能助手",
+    ConversationState.QUEUED: "排队中",
+    ConversationState.WITH_AGENT: "人工服务中",
+    ConversationState.CLOSED: "已结束",
 }
 
 
@@ -41,18 +42,18 @@ async def live_conversations(console: Console) -> list[dict[str, Any]]:
     items = []
     for cid, channel, last_at in await recent_conversations(console):
         conv = await console.conv(cid)
-        state = conv.get("state") or "bot"
+        state = conv.state
         last = last_at if isinstance(last_at, dt.datetime) else None
         if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=dt.timezone.utc)  # SQLite keeps UTC without a zone
+            last = last.replace(tzinfo=dt.UTC)  # SQLite keeps UTC without a zone
         items.append(
             {
                 "conversation_id": cid,
                 "channel": channel,
                 "channel_name": CHANNEL_NAMES.get(channel, channel),
-                "state": state,
-                "state_name": STATE_NAMES.get(state, state),
-                "agent_name": conv.get("agent_name") if state == "with_agent" else None,
+                "state": state.value,
+                "state_name": STATE_NAMES[state],
+                "agent_name": conv.agent_name if state is ConversationState.WITH_AGENT else None,
                 "idle_seconds": int(time.time() - last.timestamp()) if last else None,
             }
         )

@@ -1,6 +1,6 @@
 """The handoff queue as agents and citizens see it.
 
-Order is the hub's sorted set ``handoff:queue``: by arrival, with a bounded
+Order is the queue of the conversations' owner (bot/conversations.py): by arrival, with a bounded
 head start for emergencies (10 minutes) and for urgent requests (2 minutes)
 (:func:`bot.hub_routing.handoff_score` says exactly how). Agents see it a
 page at a time (:func:`queue_page`: one page and the total), so a flood of
@@ -28,7 +28,7 @@ from typing import Any
 from bot.aio import cancel_and_wait
 from bot.console import texts
 from bot.console.context import Console
-from bot.hub_routing import HANDOFF_QUEUE, handoff_score
+from bot.hub_routing import handoff_score
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,10 @@ async def tail(console: Console, conversation_id: str, limit: int = 4) -> list[d
 
 async def queue_item(console: Console, cid: str, position: int, now: float) -> dict[str, Any]:
     conv = await console.conv(cid)
-    channel = conv.get("channel") or cid.split(":", 1)[0]
-    priority = conv.get("handoff_priority") or "normal"
-    reason = conv.get("handoff_reason") or ""
-    queued_at = float(conv.get("queued_at") or now)
+    channel = conv.channel or cid.split(":", 1)[0]
+    priority = conv.handoff_priority or "normal"
+    reason = conv.handoff_reason or ""
+    queued_at = float(conv.queued_at or now)
     return {
         "conversation_id": cid,
         "position": position,
@@ -90,11 +90,11 @@ async def queue_item(console: Console, cid: str, position: int, now: float) -> d
         "priority_name": PRIORITY_NAMES.get(priority, priority),
         "reason": reason,
         "reason_name": REASON_NAMES.get(reason, reason or "转人工"),
-        "summary": parse_summary(conv.get("handoff_summary")),
+        "summary": parse_summary(conv.handoff_summary),
         "queued_at": queued_at,
         "waiting_seconds": max(0, int(now - queued_at)),
         "tail": await tail(console, cid),
-        "ready": bool(conv.get("handoff_id")),
+        "ready": bool(conv.handoff_id),
     }
 
 
@@ -112,15 +112,15 @@ async def queue_page(console: Console, offset: int = 0, limit: int | None = None
     page = max(1, min(page, MAX_PAGE))
     offset = max(0, offset)
     now = time.time()
-    order = await console.store.zrange(HANDOFF_QUEUE, offset, offset + page - 1)
+    conversations = console.conversations
+    order = await conversations.queue_order(offset, offset + page - 1)
     items = [await queue_item(console, cid, offset + i, now) for i, cid in enumerate(order, 1)]
-    total = await console.store.zcard(HANDOFF_QUEUE)
+    total = await conversations.queue_size()
     return {"items": items, "total": total, "offset": offset, "limit": page}
 
 
 async def position_of(console: Console, conversation_id: str) -> int | None:
-    rank = await console.store.zrank(HANDOFF_QUEUE, conversation_id)
-    return None if rank is None else rank + 1
+    return await console.conversations.position(conversation_id)
 
 
 class Estimator:
@@ -238,7 +238,7 @@ class PositionNotices:
         # Told places first: an entry is recorded after it joined the queue,
         # so every entry read here that is still queued is in the order below.
         told = await store.hgetall(TOLD_KEY)
-        order = await store.zrange(HANDOFF_QUEUE)
+        order = await self.console.conversations.queue_order()
         queued = set(order)
         gone = [cid for cid in told if cid not in queued]
         online: int | None = None

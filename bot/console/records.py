@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from bot.db.engine import inserted_key
 from bot.db.models import LOCAL_TZ
 from bot.db.schema import handoff_notes, handoffs
 from bot.privacy import mask_text
@@ -111,7 +112,7 @@ class HandoffRepo:
         }  # fmt: skip
         async with self._db.write() as conn:
             result = await conn.execute(handoffs.insert().values(**values))
-        return int(result.inserted_primary_key[0])
+        return inserted_key(result)
 
     async def _update(self, handoff_id: int, where: Any, **values: Any) -> bool:
         stmt = handoffs.update().where(handoffs.c.id == handoff_id, where).values(**values)
@@ -226,7 +227,7 @@ class NoteRepo:
         values = {"conversation_id": conversation_id, "author": author[:60], "text": text}
         async with self._db.write() as conn:
             result = await conn.execute(handoff_notes.insert().values(**values, created_at=now))
-        return Note(int(result.inserted_primary_key[0]), conversation_id, author, text, now)
+        return Note(inserted_key(result), conversation_id, author, text, now)
 
     async def list(self, conversation_id: str) -> list[Note]:
         stmt = (

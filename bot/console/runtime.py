@@ -17,6 +17,7 @@ from bot.console.canned import CannedReplies
 from bot.console.citizen import HandoffHooks
 from bot.console.config import ConsoleConfig
 from bot.console.context import CONSOLE_KEY, Console
+from bot.console.conversations import ConsoleHub
 from bot.console.desk import Desk
 from bot.console.events import Notifier
 from bot.console.presence import Presence
@@ -47,12 +48,12 @@ RUNTIME_KEY = web.AppKey("console_runtime", Runtime)
 
 def build_runtime(app: web.Application, hub: Hub, db: Database, config: ConsoleConfig) -> Runtime:
     console = Console(
-        hub=hub, db=db, config=config, users=app[USERS_KEY], handoffs=HandoffRepo(db),
-        notes=NoteRepo(db), presence=Presence(hub.store, config.presence_ttl),
-        notifier=Notifier(hub.store),
+        hub=ConsoleHub.of(hub), store=hub.store, db=db, config=config, users=app[USERS_KEY],
+        handoffs=HandoffRepo(db), notes=NoteRepo(db),
+        presence=Presence(hub.store, config.presence_ttl), notifier=Notifier(hub.store),
     )  # fmt: skip
     desk = Desk(console, Estimator(console))
-    hub.router.hooks = HandoffHooks(desk)
+    console.hub.install(HandoffHooks(desk))
     runtime = Runtime(console, desk, AgentSockets(console), CannedReplies(), Sweeper(desk))
     app[CONSOLE_KEY] = console
     app[RUNTIME_KEY] = runtime

@@ -33,7 +33,7 @@ from bot.console.context import Console
 from bot.console.desk import CLAIM_STALE, CLAIM_TTL, SYSTEM_CLAIM, Desk
 from bot.console.queue import claim_key, parse_summary
 from bot.console.records import Handoff
-from bot.hub_routing import CONV_TTL, HANDOFF_QUEUE, conv_key
+from bot.conversations import ConversationState
 from bot.store.base import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -91,14 +91,14 @@ class Sweeper:
     async def _held(self, row: Handoff, present: bool, report: SweepReport) -> None:
         cid = row.conversation_id
         conv = await self.console.conv(cid)
-        if conv.get("handoff_id") != str(row.id) or conv.get("state") != "with_agent":
+        if conv.handoff_id != str(row.id) or conv.state is not ConversationState.WITH_AGENT:
             await self._restore_held(row)
             if present:
                 report.restored.append(cid)
         if await self.console.store.get(claim_key(str(row.id))) is None:
             # the store forgot it: nobody else may take the entry out of the queue
             now = await self.console.conv(cid)
-            token = f"{now.get('agent_id') or ''}|{now.get('agent_name') or row.claimed_by}"
+            token = f"{now.agent_id or ''}|{now.agent_name or row.claimed_by}"
             await self.console.store.acquire_lock(claim_key(str(row.id)), token, CLAIM_TTL)
         if present:
             return
@@ -114,12 +114,14 @@ class Sweeper:
             fields.update(
                 agent_id=str(user.id), agent_name=user.display_name, agent_username=user.username
             )
-        await self.console.hub.router.set_state(row.conversation_id, "with_agent", fields)
+        await self.console.conversations.restore_held(row.conversation_id, fields)
 
     async def _queued(self, row: Handoff, report: SweepReport) -> None:
         cid = row.conversation_id
         conv = await self.console.conv(cid)
-        if conv.get("handoff_id") not in (None, str(row.id)):
+        if conv.handoff_id not in (None, str(row.id)) and not await self._continues(
+            conv.handoff_id, row
+        ):
             await self.console.handoffs.end(row.id, "abandoned")  # superseded by a newer row
             return
         await self._stale_claim(row, report)
@@ -127,14 +129,20 @@ class Sweeper:
         if waited.total_seconds() > self.console.config.max_queue_wait:
             await self._give_up(row, report)
             return
-        if conv.get("state") != "queued" or conv.get("handoff_id") is None:
-            await self.console.hub.router.set_state(cid, "queued", self._row_fields(row))
+        conversations = self.console.conversations
+        if conv.state is not ConversationState.QUEUED or conv.handoff_id != str(row.id):
+            await conversations.restore_queued(cid, self._row_fields(row))
             report.restored.append(cid)
-        if await self.console.store.zscore(HANDOFF_QUEUE, cid) is None:
-            router = self.console.hub.router
-            score = router.score(row.priority, row.queued_at.timestamp(), row.reason)
-            await self.console.store.zadd(HANDOFF_QUEUE, {cid: score}, ttl=CONV_TTL)
+        if not await conversations.in_queue(cid):
+            score = self.console.hub.score(row.priority, row.queued_at.timestamp(), row.reason)
+            await conversations.put_in_queue(cid, score)
             await self.console.notifier.queue_changed()
+
+    async def _continues(self, handoff_id: str | None, row: Handoff) -> bool:
+        """Whether ``row`` is the requeue of the row ``handoff_id`` the store still
+        names (a requeue that stopped after its SQL steps, before the store's)."""
+        previous = await self.console.handoffs.get(int(handoff_id)) if handoff_id else None
+        return previous is not None and previous.id < row.id and previous.outcome == "requeued"
 
     async def _stale_claim(self, row: Handoff, report: SweepReport) -> None:
         """Release a claim key that no SQL row followed within ``CLAIM_STALE``."""
@@ -170,21 +178,22 @@ class Sweeper:
         return last_in is None or self.console.handoffs.now() - last_in > LEFT_AFTER
 
     async def _stray_entries(self, open_ids: set[int], report: SweepReport) -> None:
-        for cid in await self.console.store.zrange(HANDOFF_QUEUE):
+        conversations = self.console.conversations
+        for cid in await conversations.queue_order():
             conv = await self.console.conv(cid)
-            if conv.get("state") != "queued":
-                await self.console.store.zrem(HANDOFF_QUEUE, cid)
+            if conv.state is not ConversationState.QUEUED:
+                await conversations.drop_from_queue(cid)
                 continue
-            handoff_id = conv.get("handoff_id")
+            handoff_id = conv.handoff_id
             if handoff_id and int(handoff_id) in open_ids:
                 continue
             new_id = await self.console.handoffs.open(
-                conversation_id=cid, channel=conv.get("channel") or cid.split(":", 1)[0],
-                reason=conv.get("handoff_reason") or "citizen_request",
-                priority=conv.get("handoff_priority") or "normal",
-                summary=parse_summary(conv.get("handoff_summary")),
+                conversation_id=cid, channel=conv.channel or cid.split(":", 1)[0],
+                reason=conv.handoff_reason or "citizen_request",
+                priority=conv.handoff_priority or "normal",
+                summary=parse_summary(conv.handoff_summary),
             )  # fmt: skip
-            await self.console.store.hset(conv_key(cid), {"handoff_id": str(new_id)}, ttl=CONV_TTL)
+            await conversations.set_handoff_id(cid, new_id)
             report.restored.append(cid)
 
     @staticmethod

@@ -1,9 +1,10 @@
 """Taking over a conversation from the assistant or a colleague, and transfers.
 
 An agent or supervisor may take over a conversation the assistant is
-handling (from the supervisor's live view). That runs under the hub's
-conversation lock, so it never interleaves with a Rasa turn of the same
-conversation; a supervisor may also take one over from an agent.
+handling (from the supervisor's live view). That runs under the
+conversation's processing lock (``ConsoleHub.lock``), so it never
+interleaves with a Rasa turn of the same conversation; a supervisor may
+also take one over from an agent.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import time
 
 from bot.console import texts
-from bot.console.desk import CLAIM_TTL, Desk, DeskError, agent_token
+from bot.console.desk import CLAIM_TTL, Desk, DeskError, agent_token, as_agent
+from bot.console.queue import claim_key
 from bot.console.users import User
-from bot.hub import LOCK_TTL, lock_key
-from bot.hub_routing import CONV_TTL, conv_key
+from bot.conversations import ConversationState
 from bot.store.base import LockTimeout
 
 HOLDER_ROLES = ("agent", "supervisor")
@@ -23,18 +24,18 @@ HOLDER_ROLES = ("agent", "supervisor")
 async def take_over(desk: Desk, user: User, cid: str) -> None:
     """Hold ``cid`` whatever its state: claim it, take it from the bot or an agent."""
     state = await desk.console.state(cid)
-    if state == "queued":
+    if state is ConversationState.QUEUED:
         await desk.claim(user, cid)
         return
-    if state == "with_agent":
+    if state is ConversationState.WITH_AGENT:
         await _from_colleague(desk, user, cid)
         return
     if not await desk.console.hub.history(cid, limit=1):
         raise DeskError(404, "unknown", "找不到该会话")
     try:
-        async with desk.console.store.lock(lock_key(cid), LOCK_TTL, timeout=15):
+        async with desk.console.hub.lock(cid, timeout=15):
             state = await desk.console.state(cid)
-            if state not in ("bot", "closed"):
+            if state.with_agents:
                 raise DeskError(409, "changed", "会话状态刚刚发生变化，请刷新后重试")
             handoff_id = await _open_taken_over(desk, user, cid)
     except LockTimeout:
@@ -44,35 +45,24 @@ async def take_over(desk: Desk, user: User, cid: str) -> None:
 
 
 async def _open_taken_over(desk: Desk, user: User, cid: str) -> int:
-    channel, channel_user_id = cid.split(":", 1)
+    channel = cid.split(":", 1)[0]
     summary = {"taken_over_by": user.display_name}
     handoff_id = await desk.console.handoffs.open(
         conversation_id=cid, channel=channel, reason="taken_over", priority="normal",
         summary=summary,
     )  # fmt: skip
-    await desk.console.store.acquire_lock(
-        f"handoff:claim:{handoff_id}", agent_token(user), CLAIM_TTL
-    )
-    fields = {
-        "channel": channel,
-        "channel_user_id": channel_user_id,
-        "handoff_id": str(handoff_id),
-        "handoff_reason": "taken_over",
-        "handoff_priority": "normal",
-        "handoff_summary": "{}",
-        "queued_at": f"{time.time():.3f}",
-    }
-    await desk.console.store.hset(conv_key(cid), fields, ttl=CONV_TTL)
-    await desk.console.hub.router.record("handoff_taken_over", cid, {"handoff_id": handoff_id})
+    await desk.console.store.acquire_lock(claim_key(str(handoff_id)), agent_token(user), CLAIM_TTL)
+    await desk.console.conversations.mark_taken_over(cid, handoff_id, time.time())
+    await desk.console.hub.record("handoff_taken_over", cid, {"handoff_id": handoff_id})
     return handoff_id
 
 
 async def _from_colleague(desk: Desk, user: User, cid: str) -> None:
     conv = await desk.console.conv(cid)
-    if conv.get("agent_id") == str(user.id):
+    if conv.held_by(user.id):
         return
     if user.role != "supervisor":
-        raise DeskError(409, "taken", f"已被 {conv.get('agent_name') or '其他坐席'} 接入")
+        raise DeskError(409, "taken", f"已被 {conv.agent_name or '其他坐席'} 接入")
     await _reassign(desk, user, cid, user, f"班长 {user.display_name} 接管了会话")
 
 
@@ -84,7 +74,7 @@ async def transfer(desk: Desk, user: User, cid: str, to_user_id: int) -> None:
     if present is None or target is None or target.role not in HOLDER_ROLES:
         raise DeskError(409, "offline", "对方不在线，无法转接")
     conv = await desk.console.conv(cid)
-    if conv.get("agent_id") == str(target.id):
+    if conv.held_by(target.id):
         raise DeskError(400, "same", "会话已由对方负责")
     note = f"{user.display_name} 将会话转给 {target.display_name}"
     await _reassign(desk, user, cid, target, note)
@@ -93,18 +83,13 @@ async def transfer(desk: Desk, user: User, cid: str, to_user_id: int) -> None:
 
 async def _reassign(desk: Desk, actor: User, cid: str, target: User, note: str) -> None:
     conv = await desk.console.conv(cid)
-    handoff_id = conv.get("handoff_id") or ""
+    handoff_id = conv.handoff_id or ""
     if not handoff_id or not await desk.console.handoffs.transfer(int(handoff_id), target.username):
         raise DeskError(409, "ended", "该会话已结束")
-    fields = {
-        "agent_id": str(target.id),
-        "agent_name": target.display_name,
-        "agent_username": target.username,
-    }
-    await desk.console.store.hset(conv_key(cid), fields, ttl=CONV_TTL)
+    await desk.console.conversations.transfer(cid, as_agent(target))
     await desk.console.notes.add(cid, actor.display_name, note)
     joined = [texts.system(texts.TRANSFERRED), texts.agent_joined(target.display_name)]
     await desk.console.hub.push(cid, joined)
-    await desk.console.hub.router.record("handoff_transferred", cid, {"handoff_id": handoff_id})
+    await desk.console.hub.record("handoff_transferred", cid, {"handoff_id": handoff_id})
     await desk.console.notifier.conversation_changed(cid, "state")
     await desk.console.notifier.queue_changed()

@@ -26,6 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy.exc import IntegrityError
 
+from bot.db.engine import inserted_key
 from bot.db.schema import users
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ class UserRepo:
             actor, "user_created", username, client_address=client_address,
             detail={"role": role, "department": department},
         )  # fmt: skip
-        return User(int(result.inserted_primary_key[0]), username, name, role, department)
+        return User(inserted_key(result), username, name, role, department)
 
     def _check_role(self, role: str, department: str | None) -> None:
         if role not in ROLES:

@@ -141,23 +141,23 @@ async def conversation(request: web.Request) -> web.Response:
     cid = _cid(request)
     entries = await console.hub.history(cid, limit=500)
     conv = await console.conv(cid)
-    if not entries and not conv:
+    if not entries and not conv.exists:
         return web.json_response({"error": "unknown", "message": "找不到该会话"}, status=404)
     row = await console.handoffs.latest(cid)
-    channel = conv.get("channel") or cid.split(":", 1)[0]
-    reason = conv.get("handoff_reason") or ""
-    priority = conv.get("handoff_priority") or "normal"
+    channel = conv.channel or cid.split(":", 1)[0]
+    reason = conv.handoff_reason or ""
+    priority = conv.handoff_priority or "normal"
     body = {
         "conversation_id": cid,
-        "state": conv.get("state") or "bot",
+        "state": conv.state.value,
         "channel": channel,
         "channel_name": CHANNEL_NAMES.get(channel, channel),
-        "agent_id": int(conv["agent_id"]) if conv.get("agent_id", "").isdigit() else None,
-        "agent_name": conv.get("agent_name"),
+        "agent_id": conv.agent_user_id,
+        "agent_name": conv.agent_name,
         "reason_name": REASON_NAMES.get(reason, reason),
         "priority": priority,
         "priority_name": PRIORITY_NAMES.get(priority, priority),
-        "summary": parse_summary(conv.get("handoff_summary")),
+        "summary": parse_summary(conv.handoff_summary),
         "handoff": row.to_dict() if row is not None else None,
         "notes": [n.to_dict() for n in await console.notes.list(cid)],
         "entries": await entries_json(_runtime(request), cid, entries),
@@ -171,9 +171,7 @@ async def history(request: web.Request) -> web.Response:
     if raw and not (raw.isascii() and raw.isdigit() and len(raw) < 19):
         return web.json_response({"error": "bad_request", "message": "参数有误"}, status=400)
     runtime, cid = _runtime(request), _cid(request)
-    entries = await runtime.console.hub.history(
-        cid, limit=500, after_seq=int(raw) if raw else None
-    )
+    entries = await runtime.console.hub.history(cid, limit=500, after_seq=int(raw) if raw else None)
     return web.json_response({"entries": await entries_json(runtime, cid, entries)})
 
 

@@ -27,8 +27,9 @@ import re
 import unicodedata
 from typing import TYPE_CHECKING
 
+from bot.conversations import Conversations
 from bot.db.errors import ConflictError, InvalidTransition, TicketNotFound
-from bot.hub_routing import AGENT_STATES, HandleResult, conv_key
+from bot.hub_routing import HandleResult
 from bot.messages import Button, InboundMessage, OutboundMessage
 from bot.tickets import payloads
 
@@ -72,9 +73,13 @@ def _reply(text: str, *buttons: Button) -> HandleResult:
 class RatingInterceptor:
     """``await interceptor(msg)`` -> a result for ticket ratings, else ``None``."""
 
-    def __init__(self, db: Database, store: SharedStore) -> None:
+    def __init__(
+        self, db: Database, store: SharedStore, conversations: Conversations | None = None
+    ) -> None:
         self.db = db
         self.store = store
+        #: Whose the conversation is (an agent's: a digit is meant for them).
+        self.conversations = conversations or Conversations(store)
 
     async def __call__(self, msg: InboundMessage) -> HandleResult | None:
         payload = msg.payload
@@ -98,7 +103,7 @@ class RatingInterceptor:
         return await self._rate(msg, payloads.RatePayload(number, int(text)))
 
     async def _with_agent(self, cid: str) -> bool:
-        return await self.store.hget(conv_key(cid), "state") in AGENT_STATES
+        return (await self.conversations.state(cid)).with_agents
 
     async def _rate(self, msg: InboundMessage, parsed: payloads.RatePayload | None) -> HandleResult:
         cid = msg.conversation_id

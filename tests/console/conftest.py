@@ -207,7 +207,7 @@ def hub_of(client: TestClient) -> Hub:
 
 
 def local(minutes_ago: float = 0.0) -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=minutes_ago)
+    return dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago)
 
 
 async def say(client: TestClient, sender: str, text: str) -> list[str]:
@@ -229,6 +229,14 @@ async def connect(agent: Agent) -> aiohttp.ClientWebSocketResponse:
     ws = await agent.session.ws_connect(agent.base + "/console/ws", params={"csrf": agent.csrf})
     await frames_until(ws, lambda fs: any(f["type"] == "queue" for f in fs))
     return ws
+
+
+async def forget_conversations(store: SharedStore) -> None:
+    """What a Redis restart without persistence loses of conversation state:
+    every ``conv:<id>`` hash and the handoff queue (the layout of
+    bot/conversations.py, stable in ARCHITECTURE.md)."""
+    keys = [key async for key in store.scan("conv:*")]
+    await store.delete(*keys, "handoff:queue")
 
 
 def console_of(client: TestClient) -> Console:

@@ -11,7 +11,6 @@ from aiohttp.test_utils import TestClient
 from bot.console.callback import find_phone
 from bot.console.config import ServiceHours
 from bot.db.models import LOCAL_TZ
-from bot.hub_routing import HANDOFF_QUEUE
 from tests.console.conftest import HANDOFF_REPLY, SignIn, connect, console_of, runtime_of, say
 from tests.fakes.rasa import FakeRasa
 
@@ -32,7 +31,7 @@ async def test_outside_hours_offers_a_callback(client: TestClient, sign_in: Sign
     replies = await say(client, "c1", "转人工")
     assert replies[-1].startswith("现在不是人工客服服务时间（每天 ")
     assert await console.state("rest:t:c1") == "bot"
-    assert await console.store.zrange(HANDOFF_QUEUE) == []
+    assert await console.conversations.queue_order() == []
     row = await console.handoffs.latest("rest:t:c1")
     assert row is not None and row.outcome == "callback"
     assert await say(client, "c1", "/handoff_callback") == [
@@ -67,7 +66,7 @@ async def test_nobody_online_then_callback_from_the_queue(client: TestClient) ->
     replies = await say(client, "c1", "13912345678")
     assert replies[0].startswith("已为您登记回电")
     assert await console.state("rest:t:c1") == "bot"
-    assert await console.store.zrange(HANDOFF_QUEUE) == []
+    assert await console.conversations.queue_order() == []
     row = await console.handoffs.latest("rest:t:c1")
     assert row is not None and row.outcome == "callback"
 

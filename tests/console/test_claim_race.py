@@ -30,7 +30,7 @@ async def test_twenty_claims_from_two_replicas_one_winner(
     assert row is not None and row.claimed_by == winner.username
     joined = [t for s, t in await said_to(first, "rest:t:c1") if "已为您接入" in t]
     assert joined == [f"人工客服 {winner.display_name} 已为您接入，请问有什么可以帮您？"]
-    assert (await console.conv("rest:t:c1"))["agent_username"] == winner.username
+    assert (await console.conv("rest:t:c1")).agent_username == winner.username
     if not isinstance(store, MemoryStore):
         assert store.__class__.__name__ == "RedisStore"  # the real proof runs on Redis
 
@@ -51,9 +51,14 @@ async def test_cancel_and_claim_at_once_exactly_one_happens(
             # The claim's greeting is pushed to the same REST sender: it is in
             # this response when the push came before the answer to "取消",
             # else it waits in the sender's outbox for the next request. Either
-            # way it is in the citizen's transcript.
+            # way it is in the citizen's transcript. The "取消" either lost the
+            # race for the queue entry (the citizen is told an agent has joined)
+            # or came after the claim and went to the agent like any message
+            # (no answer from the front door).
             told = [text for _, text in await said_to(first, f"rest:t:r{i}")]
-            assert state == "with_agent" and "客服已经接入，请直接描述您的问题。" in told
+            assert state == "with_agent"
+            answered = [r for r in replies if "已为您接入" not in r]  # not the greeting
+            assert "客服已经接入，请直接描述您的问题。" in told or answered == []
             assert set(replies) <= set(told)
         else:
             assert state == "bot" and (await resp.json())["message"] == "市民已取消排队"

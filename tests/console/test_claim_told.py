@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bot.console.queue import claim_key
+from bot.conversations import ConversationState
 from tests.console.conftest import MakeReplica, SignIn, connect, console_of, said_to, say
 from tests.support.rest_auth import rest_cid
 
@@ -27,7 +28,7 @@ async def test_a_failing_notifier_after_the_greeting_does_not_undo_the_claim(
     agent = await sign_in(client, "zhangsan", display_name="张三")
     await connect(agent)
     await say(client, "c1", "转人工")
-    handoff_id = (await console.conv(CID))["handoff_id"]
+    handoff_id = (await console.conv(CID)).handoff_id
 
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise ConnectionResetError("store connection lost")
@@ -40,7 +41,7 @@ async def test_a_failing_notifier_after_the_greeting_does_not_undo_the_claim(
     assert joined == ["人工客服 张三 已为您接入，请问有什么可以帮您？"]
     # the claim stands everywhere: state, SQL row, claim key
     conv = await console.conv(CID)
-    assert conv["state"] == "with_agent" and conv["agent_username"] == "zhangsan"
+    assert conv.state is ConversationState.WITH_AGENT and conv.agent_username == "zhangsan"
     row = await console.handoffs.get(int(handoff_id))
     assert row is not None and row.claimed_by == "zhangsan" and row.ended_at is None
     assert (await console.store.get(claim_key(handoff_id)) or "").startswith(f"{agent.id}|")

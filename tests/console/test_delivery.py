@@ -259,7 +259,7 @@ async def test_sweep_settles_a_message_left_sending(
         await conn.execute(
             transcripts.update()
             .where(transcripts.c.seq == entry.seq)
-            .values(delivery_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5))
+            .values(delivery_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
         )
     report = await runtime.sweeper.run_once()
     assert report.unsettled == [cid]

@@ -9,7 +9,6 @@ hub's ``handle`` (what every channel calls) with the router's clock moved by han
 
 from __future__ import annotations
 
-from bot.hub_routing import HANDOFF_QUEUE
 from tests.console.conftest import MakeReplica, console_of
 from tests.console.test_handoff_abuse import Clock, say, use_clock
 
@@ -26,7 +25,7 @@ async def test_an_emergency_passes_short_waits_but_not_long_ones(
     clock.now += 120  # "long" has waited 11 minutes, "short" 2 minutes
     replies = await say(client, "fire", "救命")
     assert any("排在第 2 位" in r for r in replies), replies
-    order = await console_of(client).store.zrange(HANDOFF_QUEUE)
+    order = await console_of(client).conversations.queue_order()
     assert [c.rsplit(":", 1)[-1] for c in order] == ["long", "fire", "short"]
 
 
@@ -39,5 +38,5 @@ async def test_the_emergency_head_start_is_a_setting(make_replica: MakeReplica) 
     await say(client, "second", "转人工")
     clock.now += 45  # "first" has waited 75 s, "second" 45 s
     await say(client, "fire", "救命")
-    order = await console_of(client).store.zrange(HANDOFF_QUEUE)
+    order = await console_of(client).conversations.queue_order()
     assert [c.rsplit(":", 1)[-1] for c in order] == ["first", "fire", "second"]

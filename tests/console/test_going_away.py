@@ -75,7 +75,7 @@ class RawSocket:
         while True:
             try:
                 first, second = await asyncio.wait_for(self.reader.readexactly(2), 5)
-            except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError):
+            except (TimeoutError, asyncio.IncompleteReadError, ConnectionError):
                 return None
             size = second & 0x7F
             if size == 126:

@@ -99,7 +99,7 @@ async def test_failed_claim_releases_the_key(
     agent = await sign_in(app_client, "zhangsan", display_name="张三")
     await connect(agent)
     await say(app_client, "c1", "转人工")
-    handoff_id = (await console.conv(CID))["handoff_id"]
+    handoff_id = (await console.conv(CID)).handoff_id
 
     flaky.fail_next_write = True
     resp = await agent.post(CONV + "/claim")
@@ -137,7 +137,7 @@ async def test_sweep_clears_a_stale_claim_key(app_client: TestClient, sign_in: S
     """A replica died after setting the claim key, before the SQL row."""
     console = console_of(app_client)
     await say(app_client, "c1", "转人工")
-    handoff_id = (await console.conv(CID))["handoff_id"]
+    handoff_id = (await console.conv(CID)).handoff_id
     key = claim_key(handoff_id)
     # set two minutes ago (its TTL ran down by as much)
     assert await console.store.acquire_lock(key, "7|王五", CLAIM_TTL - 120)
@@ -155,7 +155,7 @@ async def test_sweep_clears_a_stale_claim_key(app_client: TestClient, sign_in: S
 async def test_sweep_keeps_a_claim_in_progress(app_client: TestClient) -> None:
     console = console_of(app_client)
     await say(app_client, "c1", "转人工")
-    key = claim_key((await console.conv(CID))["handoff_id"])
+    key = claim_key((await console.conv(CID)).handoff_id)
     assert await console.store.acquire_lock(key, "7|王五", CLAIM_TTL)  # just now
     await runtime_of(app_client).sweeper.run_once()
     assert await console.store.get(key) == "7|王五"
@@ -167,7 +167,7 @@ async def test_failed_cancel_releases_the_key(
     """The citizen's cancel fails in SQL: still queued, an agent can still claim."""
     console = console_of(app_client)
     await say(app_client, "c1", "转人工")
-    handoff_id = (await console.conv(CID))["handoff_id"]
+    handoff_id = (await console.conv(CID)).handoff_id
     flaky.fail_next_write = True
     replies = await say(app_client, "c1", "取消")
     assert texts.CANCELLED not in replies

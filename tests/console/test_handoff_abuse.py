@@ -18,7 +18,6 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from bot.console import texts
-from bot.hub_routing import HANDOFF_QUEUE
 from bot.messages import InboundMessage
 from tests.console.conftest import (
     MakeReplica,
@@ -86,7 +85,7 @@ async def test_one_sender_cannot_requeue_again_and_again(make_replica: MakeRepli
     assert refused(replies), replies
     assert any("分钟后再试" in r and "登记回电" in r for r in replies)
     console = console_of(client)
-    assert await console.store.zrange(HANDOFF_QUEUE) == []
+    assert await console.conversations.queue_order() == []
     assert await console.state("rest:c1") == "bot"
     # nothing is lost: all three requests are in the transcript
     entries = await hub_of(client).history("rest:c1", limit=100)
@@ -117,7 +116,7 @@ async def test_flood_from_one_address_is_refused_but_the_console_keeps_working(
     # a citizen at another address is not affected
     assert not refused(await ask_for_agent(client, "genuine", "198.51.100.7"))
     console = console_of(client)
-    assert len(await console.store.zrange(HANDOFF_QUEUE)) == 6
+    assert len(await console.conversations.queue_order()) == 6
     # the snapshot is one page and the total, over HTTP and on the socket
     snap = await agent.json("/console/api/queue")
     assert snap["total"] == 6 and len(snap["items"]) == 3
@@ -157,13 +156,13 @@ async def test_an_angry_word_does_not_jump_citizens_who_have_waited(
     await say(client, "recent", "转人工")
     clock.now += 30
     await say(client, "angry", "气死了")
-    order = await console_of(client).store.zrange(HANDOFF_QUEUE)
+    order = await console_of(client).conversations.queue_order()
     # the angry citizen gets a bounded head start (ahead of who came 30 s
     # earlier), never ahead of who has waited five minutes
     assert order == ["rest:waited", "rest:angry", "rest:recent"]
     # a real emergency still goes first
     await say(client, "fire", "救命")
-    order = await console_of(client).store.zrange(HANDOFF_QUEUE)
+    order = await console_of(client).conversations.queue_order()
     assert order[0] == "rest:fire"
 
 
@@ -206,7 +205,7 @@ async def test_a_notice_round_reads_the_queue_once_however_long_it_is(
     await say(client, "q0", "取消")  # everyone behind moves up one place
     clock.now += 31
     console = console_of(client)
-    store = console.hub.store
+    store = console.store
     calls: Counter[str] = Counter()
     for name in ("get", "hget", "hgetall", "hset", "hdel", "zrange", "zscore", "zrank", "claim"):
         real = getattr(store, name, None)

@@ -19,7 +19,6 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot.hub_routing import HANDOFF_QUEUE
 from bot.messages import OutboundMessage
 from tests.console.conftest import MakeReplica, SignIn, console_of, hub_of, runtime_of
 from tests.console.test_handoff_abuse import Clock, say, use_clock
@@ -53,7 +52,7 @@ async def test_a_claim_with_a_long_queue_does_not_wait_for_the_notices(
 
     monkeypatch.setattr(rest, "send", slow_send)
     agent = await sign_in(client, "zhangsan", display_name="张三")
-    first = (await console_of(client).store.zrange(HANDOFF_QUEUE))[0]
+    first = (await console_of(client).conversations.queue_order())[0]
     opens = asyncio.get_running_loop().call_later(3.0, gate.set)  # the old inline round ends too
     resp = await agent.post(f"/console/api/conversations/{first}/claim")
     assert resp.status == 200, await resp.text()

@@ -7,7 +7,6 @@ import datetime as dt
 from aiohttp.test_utils import TestClient
 
 from bot.console.records import HandoffRepo
-from bot.hub_routing import HANDOFF_QUEUE
 from tests.console.conftest import SignIn, connect, console_of, runtime_of, said_to, say
 from tests.fakes.rasa import FakeRasa
 
@@ -50,7 +49,7 @@ async def test_urgent_goes_first_and_others_are_told_their_new_place(
     replies = await say(client, "c3", "救命")
     assert "您目前排在第 1 位" in replies[1]
     console = console_of(client)
-    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:t:c3", "rest:t:c1", "rest:t:c2"]
+    assert await console.conversations.queue_order() == ["rest:t:c3", "rest:t:c1", "rest:t:c2"]
     # new places go out in the next batch (at most one notice per citizen per interval)
     await next_notice_round(client, clock)
     told_c1 = [t for s, t in await said_to(client, "rest:t:c1") if "排在第" in t]
@@ -124,7 +123,7 @@ async def test_cancel_goes_back_to_the_assistant(
     assert len(rasa_handoff.calls) == turns  # the front door answered, not Rasa
     console = console_of(client)
     assert await console.state("rest:t:c1") == "bot"
-    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:t:c2"]
+    assert await console.conversations.queue_order() == ["rest:t:c2"]
     row = await console.handoffs.latest("rest:t:c1")
     assert row is not None and row.outcome == "abandoned" and row.ended_at is not None
     told_c2 = [t for _, t in await said_to(client, "rest:t:c2") if "排在第" in t]

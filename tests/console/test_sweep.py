@@ -7,9 +7,16 @@ import asyncio
 from aiohttp.test_utils import TestClient
 
 from bot.console.sweep import LOCK_NAME, Sweeper
-from bot.hub_routing import HANDOFF_QUEUE, conv_key
 from bot.store import SharedStore
-from tests.console.conftest import SignIn, connect, console_of, runtime_of, said_to, say
+from tests.console.conftest import (
+    SignIn,
+    connect,
+    console_of,
+    forget_conversations,
+    runtime_of,
+    said_to,
+    say,
+)
 from tests.support.waiting import eventually
 
 
@@ -27,7 +34,7 @@ async def test_expired_presence_requeues_at_the_front(client: TestClient, sign_i
     report = await runtime_of(client).sweeper.run_once()
     assert report.requeued == ["rest:t:c1"]
     assert await console.state("rest:t:c1") == "queued"
-    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:t:c1", "rest:t:c2", "rest:t:c3"]
+    assert await console.conversations.queue_order() == ["rest:t:c1", "rest:t:c2", "rest:t:c3"]
     told = [t for _, t in await said_to(client, "rest:t:c1")]
     assert "客服连接中断，正在为您重新转接，请稍候。" in told
     notes = await console.notes.list("rest:t:c1")
@@ -70,14 +77,14 @@ async def test_state_is_rebuilt_after_the_store_forgot_it(
     await say(client, "c2", "转人工")
     assert (await agent.post("/console/api/conversations/rest:t:c1/claim")).status == 200
     # Redis restarted without persistence: states and the queue are gone
-    await console.store.delete(conv_key("rest:t:c1"), conv_key("rest:t:c2"), HANDOFF_QUEUE)
+    await forget_conversations(console.store)
     assert await console.state("rest:t:c1") == "bot"
     report = await runtime_of(client).sweeper.run_once()
     assert sorted(report.restored) == ["rest:t:c1", "rest:t:c2"]
     assert await console.state("rest:t:c1") == "with_agent"
-    assert (await console.conv("rest:t:c1"))["agent_name"] == "张三"
+    assert (await console.conv("rest:t:c1")).agent_name == "张三"
     assert await console.state("rest:t:c2") == "queued"
-    assert await console.store.zrange(HANDOFF_QUEUE) == ["rest:t:c2"]
+    assert await console.conversations.queue_order() == ["rest:t:c2"]
     # the agent goes on talking; the citizen's messages reach the agent, not Rasa
     assert (
         await agent.post("/console/api/conversations/rest:t:c1/messages", {"text": "还在"})

@@ -52,7 +52,7 @@ class Clock:
     """A settable clock for the database (``db.now()``)."""
 
     def __init__(self) -> None:
-        self.now = dt.datetime.now(dt.timezone.utc)
+        self.now = dt.datetime.now(dt.UTC)
 
     def __call__(self) -> dt.datetime:
         return self.now
