@@ -215,7 +215,7 @@ QUERY_MISS = "ticket_query_miss"
 
 
 async def _too_many_misses(db: Any, number: str) -> bool:
-    since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     return bool(
         await db.events.count_for_ticket(QUERY_MISS, number[:20], since) >= MAX_MISSES_PER_HOUR
     )

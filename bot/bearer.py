@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterable
-from typing import TypeVar
-
-E = TypeVar("E")
 
 
-def bearer_match(header: str | None, entries: Iterable[E], token: Callable[[E], str]) -> E | None:
+def bearer_match[E](
+    header: str | None, entries: Iterable[E], token: Callable[[E], str]
+) -> E | None:
     """The entry whose token (``token(entry)``) the header carries, or ``None``.
 
     With two entries of one token (a configuration mistake) the last one wins.

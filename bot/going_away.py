@@ -77,7 +77,7 @@ async def _close(ws: web.WebSocketResponse, name: str) -> None:
         await asyncio.wait_for(
             ws.close(code=WSCloseCode.GOING_AWAY, message=SHUTDOWN_MESSAGE), CLOSE_TIMEOUT
         )
-    except asyncio.TimeoutError:
+    except TimeoutError:
         log.info("shutdown: a %s socket did not answer its close in time", name)
     except Exception as exc:  # the connection is gone already
         log.debug("shutdown: closing a %s socket failed: %s", name, type(exc).__name__)

@@ -90,7 +90,7 @@ class HealthChecker:
                 f"{self.action_server_url}/health", timeout=timeout
             ) as resp:
                 return "ok" if resp.status == 200 else f"HTTP {resp.status}"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "unreachable: timed out"
         except aiohttp.ClientError as exc:
             return f"unreachable: {type(exc).__name__}"
@@ -103,7 +103,7 @@ class HealthChecker:
             return "ok"
         try:
             answered = await asyncio.wait_for(self.db.ping(), PROBE_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return "unreachable: timed out"
         return "ok" if answered else "unreachable"
 

@@ -389,7 +389,7 @@ class HubInbound:
     ) -> list[Any]:
         return await self._hub.history(conversation_id, limit=limit, after_seq=after_seq)
 
-    async def conversation_state(self, conversation_id: str) -> str:
+    async def conversation_state(self, conversation_id: str) -> ConversationState:
         return await self._hub.conversation_state(conversation_id)
 
     def store(self, namespace: str) -> ChannelStore:

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from bot.conversations import ConversationState
 from bot.db.crypto import DataKeyError
 from bot.messages import InboundMessage, OutboundMessage
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from bot.store.base import HeldLock, SharedStore, Subscription
     from bot.store.sealed import ValueSealer
 
-__all__ = ["Answer", "ChannelStore", "DeliveryMode", "InboundPort"]
+__all__ = ["Answer", "ChannelStore", "ConversationState", "DeliveryMode", "InboundPort"]
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,8 @@ class InboundPort(Protocol):
         this replica just produced already in it."""
         ...
 
-    async def conversation_state(self, conversation_id: str) -> str:
-        """``bot`` | ``queued`` | ``with_agent`` | ``closed``."""
+    async def conversation_state(self, conversation_id: str) -> ConversationState:
+        """Where the conversation's messages go now (bot/conversations.py)."""
         ...
 
     def store(self, namespace: str) -> ChannelStore:

@@ -8,7 +8,6 @@ every turn carries ``Authorization: Bearer <token>`` (checked by
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -109,7 +108,7 @@ class RasaClient:
                     raise RasaUnavailable(f"rasa answered HTTP {resp.status} to {path}")
                 # JSON is UTF-8 (RFC 8259); naming it skips parsing Content-Type.
                 return await resp.json(encoding="utf-8", content_type=None)
-        except asyncio.TimeoutError as exc:
+        except TimeoutError as exc:
             raise RasaUnavailable(f"rasa timed out after {limit}s on {path}") from exc
         except aiohttp.ClientError as exc:
             raise RasaUnavailable(f"rasa unreachable on {path}: {type(exc).__name__}") from exc

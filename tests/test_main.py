@@ -113,7 +113,7 @@ async def test_front_door_process_answers(
         proc.terminate()
         try:
             await asyncio.wait_for(proc.wait(), 30)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             proc.kill()
             await proc.wait()
     assert proc.returncode == 0, log.read_text()

@@ -48,7 +48,7 @@ def _check_detail(detail: Any, path: str = "detail") -> None:
 
 
 def _utc(value: dt.datetime) -> dt.datetime:
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 class AuditRepo:

@@ -81,7 +81,7 @@ def _header(revision: str) -> dict[str, Any]:
         "format": FORMAT,
         "version": FORMAT_VERSION,
         "revision": revision,
-        "created_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
     }
 
 
@@ -100,7 +100,7 @@ def _write(out: Any, record: dict[str, Any]) -> None:
 
 def _encode(value: Any) -> Any:
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.timezone.utc).isoformat()
+        return value.astimezone(dt.UTC).isoformat()
     return value
 
 

@@ -22,7 +22,7 @@ import os
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from bot.config import load_settings
 from bot.db import migrate
@@ -34,8 +34,6 @@ from bot.db.keys import rotate_keys
 from bot.db.restore import restore
 from bot.db.routing import RoutingError, load_routing
 from bot.db.schema import audit_log
-
-T = TypeVar("T")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,7 +99,7 @@ def _audit(url: DatabaseUrl, action: str, path: Path, detail: dict[str, Any]) ->
     themselves: neither needs the data keys (encrypted columns stay
     encrypted), and ``Database.connect`` would ask for them."""
     row = {
-        "at": dt.datetime.now(dt.timezone.utc),
+        "at": dt.datetime.now(dt.UTC),
         "actor": f"cli:{_os_user()}"[:60],
         "action": action,
         "target": str(path)[:200],
@@ -116,7 +114,7 @@ def _audit(url: DatabaseUrl, action: str, path: Path, detail: dict[str, Any]) ->
         engine.dispose()
 
 
-def _run(coro: Coroutine[Any, Any, T]) -> T:
+def _run[T](coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` to completion from this synchronous command, also when the
     caller already runs an event loop (then on a thread of its own)."""
     try:

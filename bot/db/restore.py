@@ -131,7 +131,7 @@ def _decode(table: sa.Table, row: dict[str, Any]) -> dict[str, Any]:
             raise BackupError(f"backup column {table.name}.{name} does not exist in the schema")
         if isinstance(value, str) and isinstance(table.c[name].type, sa.DateTime):
             # UTC: SQLite's plain DATETIME would drop any other offset
-            value = dt.datetime.fromisoformat(value).astimezone(dt.timezone.utc)
+            value = dt.datetime.fromisoformat(value).astimezone(dt.UTC)
         decoded[name] = value
     return decoded
 

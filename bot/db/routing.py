@@ -11,7 +11,7 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -22,7 +22,6 @@ DEFAULT_PATH = config.ROOT / "data" / "routing.yml"
 FALLBACK_CATEGORY = "other"
 PRIORITIES = ("normal", "high", "urgent")
 
-_D = TypeVar("_D", dt.date, dt.datetime)
 
 
 class RoutingError(ValueError):
@@ -114,9 +113,9 @@ def _as_set(days: Iterable[dt.date]) -> frozenset[dt.date] | set[dt.date]:
     return days if isinstance(days, (set, frozenset)) else set(days)
 
 
-def add_working_days(
-    start: _D, days: int, holidays: Iterable[dt.date], workdays: Iterable[dt.date] = ()
-) -> _D:
+def add_working_days[D: (dt.date, dt.datetime)](
+    start: D, days: int, holidays: Iterable[dt.date], workdays: Iterable[dt.date] = ()
+) -> D:
     """The ``days``-th working day after ``start`` (same time of day for datetimes)."""
     if days < 0:
         raise ValueError("days must not be negative")

@@ -35,13 +35,13 @@ class AwareDateTime(sa.types.TypeDecorator):  # type: ignore[type-arg]
             return None
         if not isinstance(value, dt.datetime) or value.tzinfo is None:
             raise ValueError("timestamps must be timezone-aware datetimes")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value.astimezone(LOCAL_TZ)
 
 

@@ -105,7 +105,6 @@ TOO_MANY_SESSIONS = "请求过于频繁，请稍后再试。"
 CLOSE_STEP_TIMEOUT = 5.0  # shutdown: the most closing every socket may take
 END_TEXT = "结束会话"  # the widget's button: what the agent sees the citizen do
 END_WAIT = 5.0  # seconds the end request waits for the queue or the agent's chat to close
-HANDOFF_STATES = ("queued", "with_agent")
 
 
 class WebChatChannel(Channel):
@@ -203,7 +202,7 @@ class WebChatChannel(Channel):
         them out of the queue or closes the agent's chat)."""
         cid = f"{CHANNEL}:{session_id}"
         try:
-            if await self._inbound.conversation_state(cid) not in HANDOFF_STATES:
+            if not (await self._inbound.conversation_state(cid)).with_agents:
                 return
             message = InboundMessage(  # "#": no client message id has one (dedupe)
                 channel=CHANNEL, channel_user_id=session_id, message_id=f"{session_id}:#end",

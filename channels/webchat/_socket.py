@@ -33,7 +33,7 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from bot.inbound import DeliveryMode, InboundPort
+from bot.inbound import ConversationState, DeliveryMode, InboundPort
 from bot.messages import InboundMessage
 from bot.store.base import StoreUnavailable
 from channels.webchat._fanout import Fanout
@@ -293,7 +293,8 @@ class Connection:
 
     async def _bot_answers(self) -> bool:
         try:
-            return await self._port.conversation_state(self.conversation_id) == "bot"
+            state = await self._port.conversation_state(self.conversation_id)
+            return state == ConversationState.BOT
         except Exception as exc:  # only a hint: assume the bot
             log.debug("conversation state unavailable: %s", type(exc).__name__)
             return True

@@ -76,7 +76,7 @@ def test_the_schema_is_not_rechecked_per_response(
     monkeypatch.setattr(
         validator_cls,
         "check_schema",
-        classmethod(lambda cls, schema, *a, **k: calls.append(1) or original(schema, *a, **k)),
+        classmethod(lambda cls, schema, *a, **k: calls.append(1) or original(schema, *a, **k)),  # type: ignore[func-returns-value]
     )
     for _ in range(5):
         action._validate_action_result(VALID[1])  # type: ignore[attr-defined]

@@ -40,7 +40,7 @@ def dump(prefix: str) -> str:
     """Every key under ``prefix`` and its value, as one text."""
     client = redis.Redis.from_url("redis://127.0.0.1:6379/0", decode_responses=True)
     try:
-        parts = [f"{key}={client.get(key)}" for key in client.scan_iter(match=f"{prefix}:*")]
+        parts = [f"{key}={client.get(key)}" for key in client.scan_iter(match=f"{prefix}:*")]  # type: ignore[str-bytes-safe]
     finally:
         client.close()
     return "\n".join(parts)

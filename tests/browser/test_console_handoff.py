@@ -176,13 +176,13 @@ async def _webchat_conversations(door: FrontDoor) -> set[str]:
 def _epoch() -> Any:
     import datetime as dt
 
-    return dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 
 
 def _far() -> Any:
     import datetime as dt
 
-    return dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc)
+    return dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
 async def test_supervisor_reads_along_and_takes_over(

@@ -20,7 +20,7 @@ from bot.db.engine import parse_url
 from bot.db.restore import restore
 from bot.db.schema import audit_log
 
-T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
 
 
 class Clock:

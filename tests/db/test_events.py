@@ -8,7 +8,7 @@ import pytest
 
 from bot.db import Database
 
-T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 2, 0, 0, tzinfo=dt.UTC)
 
 
 async def test_counts_by_kind_prefix_and_period(db: Database) -> None:

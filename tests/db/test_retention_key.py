@@ -21,7 +21,7 @@ from bot.retention import RetentionSweep
 from bot.store.memory import MemoryStore
 from tests.db.conftest import ticket_args
 
-T0 = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 1, 5, 2, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

@@ -87,7 +87,7 @@ def test_shipped_holidays_drive_deadlines() -> None:
     assert dt.date(2026, 2, 17) in routing.holidays and dt.date(2027, 10, 1) in routing.holidays
     assert dt.date(2026, 2, 14) in routing.workdays
     # Friday 30 Apr 2026 10:00 in Dongguan, 3 working days: May 1-5 off, May 6, 7, 8
-    start = dt.datetime(2026, 4, 30, 2, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 4, 30, 2, 0, tzinfo=dt.UTC)
     deadline = routing.deadline(start, 3)
     assert deadline.astimezone(routing.timezone).replace(tzinfo=None) == dt.datetime(
         2026, 5, 8, 23, 59, 59

@@ -68,7 +68,7 @@ async def test_twenty_concurrent_creates_get_unique_consecutive_numbers(db: Data
 
 
 async def test_number_uses_the_shanghai_date(db_url: str, cipher: object) -> None:
-    late_utc = dt.datetime(2026, 3, 9, 17, 30, tzinfo=dt.timezone.utc)  # 01:30 on the 10th
+    late_utc = dt.datetime(2026, 3, 9, 17, 30, tzinfo=dt.UTC)  # 01:30 on the 10th
     db = Database(db_url, cipher=cipher, clock=lambda: late_utc)  # type: ignore[arg-type]
     await db.connect()
     try:
@@ -165,7 +165,7 @@ async def test_list_filters_and_searches(db: Database) -> None:
 
 
 async def test_due_soon_or_overdue(db_url: str, cipher: object) -> None:
-    now = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.timezone.utc)  # Monday 10:00 in Dongguan
+    now = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # Monday 10:00 in Dongguan
     clock = {"now": now}
     db = Database(db_url, cipher=cipher, clock=lambda: clock["now"])  # type: ignore[arg-type]
     await db.connect()

@@ -44,7 +44,7 @@ class FakeTranscriptEntry:
     message_id: str | None
     text: str | None
     data: dict[str, Any]
-    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
+    created_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
 @dataclass
@@ -148,7 +148,7 @@ class FakeAudit:
         self.items.append(
             {
                 "id": len(self.items) + 1,
-                "at": dt.datetime.now(dt.timezone.utc),
+                "at": dt.datetime.now(dt.UTC),
                 "actor": actor,
                 "action": action,
                 "target": target,

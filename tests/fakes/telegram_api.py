@@ -164,7 +164,7 @@ class FakeTelegramApi:
             self._new_update.clear()
             try:
                 await asyncio.wait_for(self._new_update.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
 
