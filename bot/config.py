@@ -316,7 +316,7 @@ class Settings:
     telegram_webhook_secret: Secret | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
     telegram_polling: bool = False
-    # Web chat widget (channels/webchat*.py); its limits hold across replicas
+    # Web chat widget (channels/webchat/); its limits hold across replicas
     # (counters in the shared store). None: the generated var/webchat.secret.
     webchat_secret: Secret | None = None
     webchat_allowed_origins: str = "*"
