@@ -48,6 +48,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
+from actions import _runtime
 from bot.bearer import bearer_match
 from bot.config import load_settings
 
@@ -131,6 +132,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         settings = load_settings()
     except ValueError as exc:  # a bad setting: say which, no traceback
         raise SystemExit(f"configuration error: {exc}") from None
+    # The actions use these settings, not a second reading of the environment
+    # (a worker process started by Sanic's manager reads its own once).
+    _runtime.use_settings(settings)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     loader = AppLoader(
         factory=partial(

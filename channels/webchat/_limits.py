@@ -38,14 +38,15 @@ OK, LIMITED, ABUSE = "ok", "limited", "abuse"
 
 @dataclass(frozen=True)
 class Limits:
-    """The configured limits (Settings ``webchat_*``)."""
+    """The configured limits, read from Settings ``webchat_*`` (their defaults live
+    there, and only there)."""
 
-    sockets_per_session: int = 5
-    sockets_per_address: int = 100
-    sessions_per_minute: int = 20
-    message_limit: int = 10
-    frame_limit: int = 20
-    window: float = 10.0
+    sockets_per_session: int
+    sockets_per_address: int
+    sessions_per_minute: int
+    message_limit: int
+    frame_limit: int
+    window: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Limits:

@@ -637,7 +637,9 @@ async def test_socket_leases_are_renewed_and_a_dead_replicas_run_out(
     """A socket's place is held while its replica renews it; a replica that died
     without closing its sockets frees their places after LEASE_SECONDS."""
     clock = Clock()
-    limits = Limits(sockets_per_session=1, sockets_per_address=10)
+    limits = Limits.from_settings(
+        Settings(webchat_sockets_per_session=1, webchat_sockets_per_address=10)
+    )
     alive = SocketLeases(ChannelStore(stores[0], "webchat", InProcessValues()), clock)
     other = SocketLeases(ChannelStore(stores[1], "webchat", InProcessValues()), clock)
     try:
