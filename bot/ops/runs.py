@@ -125,8 +125,11 @@ class RunRepo:
         return await self.get(job, slot)
 
     async def finish(self, run: Run, ok: bool, detail: dict[str, Any]) -> Run:
-        """Record the outcome of ``run`` (the runner stays in the detail)."""
+        """Record the outcome of ``run`` (the runner and the previous attempt's
+        failure stay in the detail)."""
         values = {**detail, "runner": run.runner}
+        if "previous" in run.detail:  # why this is not the first attempt
+            values.setdefault("previous", run.detail["previous"])
         if "error" in values:
             values["error"] = str(values["error"])[:MAX_DETAIL_TEXT]
         async with self.db.write() as conn:
