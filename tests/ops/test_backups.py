@@ -19,8 +19,8 @@ from bot.db import Database
 from bot.db.crypto import Cipher
 from bot.db.models import LOCAL_TZ
 from bot.ops import backups
-from bot.ops.jobs import BACKUP, RESTORE_CHECK, build_jobs
 from bot.ops.followup import Followups
+from bot.ops.jobs import BACKUP, RESTORE_CHECK, build_jobs
 from bot.ops.runs import RunRepo
 from bot.ops.scheduler import Scheduler
 from bot.store import MemoryStore

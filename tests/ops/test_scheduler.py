@@ -138,9 +138,9 @@ async def test_the_other_replica_takes_over_when_the_leader_dies(
     ttl = 1.5
     log = tmp_path / "scheduler.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own interpreter
-            [sys.executable, "-m", "tests.ops.scheduler_process", str(real_db.url.sync_url),
-             data_key, redis_url, redis_prefix, str(ttl)],
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.ops.scheduler_process", str(real_db.url.sync_url),
+            data_key, redis_url, redis_prefix, str(ttl),
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     seen: list[tuple[str, str]] = []
@@ -149,7 +149,7 @@ async def test_the_other_replica_takes_over_when_the_leader_dies(
     try:
         deadline = time.monotonic() + 60
         while b"leading" not in log.read_bytes():
-            assert proc.poll() is None, log.read_text()
+            assert proc.returncode is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.6)
@@ -159,7 +159,7 @@ async def test_the_other_replica_takes_over_when_the_leader_dies(
         assert await stores[1].get(LOCK_NAME) is not None
 
         proc.kill()  # SIGKILL: no release, no clean-up; the lock just stops being renewed
-        proc.wait()
+        await proc.wait()
         killed = time.monotonic()
         while not b.leading:
             await b.tick()
@@ -171,9 +171,9 @@ async def test_the_other_replica_takes_over_when_the_leader_dies(
         assert seen and {who for who, _ in seen} == {"b"}
         assert took > 0.2  # it had to wait for the TTL: the lock was not released
     finally:
-        if proc.poll() is None:
+        if proc.returncode is None:
             proc.kill()
-            proc.wait()
+            await proc.wait()
         await b._let_go()
 
 
