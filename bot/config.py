@@ -328,16 +328,17 @@ class OpsSettings:
       default 5): the latest backup is restored into a scratch database
       (PostgreSQL: ``restore_check_database``, ``RESTORE_CHECK_DATABASE``,
       default ``hotline_restore_check``, created and dropped on the same
-      server; SQLite: a temporary file) and its row counts compared with the
-      backup's manifest.
+      server, so the database user needs CREATEDB; SQLite: a temporary file)
+      and its row counts compared with the backup's manifest.
     - ``report_hour`` (``REPORT_HOUR``, default 1): the daily (yesterday),
       weekly (on Mondays: last Monday-Sunday) and monthly (on the 1st: last
       month) report documents are written to SQL at this hour.
     - ``followup_days`` (``FOLLOWUP_DAYS``, default 3): a ticket answered this
       many days ago and not rated goes on the agents' follow-up list (回访);
       ``followup_close_days`` (``FOLLOWUP_CLOSE_DAYS``, default 7): a ticket
-      still unrated this many days after its last follow-up attempt closes
-      automatically (回访无应答自动办结); ``followup_sweep_seconds``
+      still unrated this many days after its first follow-up attempt with no
+      answer (unreachable, or a message left) closes automatically
+      (回访无应答自动办结); ``followup_sweep_seconds``
       (``FOLLOWUP_SWEEP_SECONDS``, default 3600) how often that is checked.
     """
 
