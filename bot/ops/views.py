@@ -13,7 +13,8 @@
 ``GET  /console/api/scheduled-reports/{id}.{json|csv|xlsx}``  the file; a
     department user gets 403 for any report that is not its department's
 ``GET  /console/api/ops/backups``                  ``{last_backup: {at, file, bytes, ok,
-    error?}|null, last_good_backup: {...}|null, last_check: {at, ok, detail}|null}``
+    error?}|null, last_good_backup: {...}|null, last_check: {at, ok, detail (a sentence),
+    data (file, tables, rows, counts; or error)}|null}``
     (supervisors)
 
 Agents get 403 on the reports and backups; department users 403 on the
@@ -221,14 +222,25 @@ def _backup(run: Run | None) -> dict[str, Any] | None:
 
 
 def _check(run: Run | None) -> dict[str, Any] | None:
+    """The restore check: ``detail`` a sentence for people, ``data`` the findings."""
     if run is None:
         return None
-    detail = {k: v for k, v in run.detail.items() if k != "runner"}
+    data = {k: v for k, v in run.detail.items() if k != "runner"}
+    if run.status == "ok":
+        text = (
+            f"已将 {data.get('file')} 恢复到临时数据库：{data.get('tables')} 张表共 "
+            f"{data.get('rows')} 行，与备份清单一致"
+        )
+    elif run.status == "failed":
+        text = f"恢复校验失败：{data.get('error')}"
+    else:
+        text = "恢复校验进行中"
     return {
         "at": (run.finished_at or run.started_at).astimezone(LOCAL_TZ).isoformat(),
         "ok": run.status == "ok",
         "status": run.status,
-        "detail": detail,
+        "detail": text,
+        "data": data,
     }
 
 

@@ -174,7 +174,9 @@ async def test_backup_status_api(
     check = await runs.claim("restore_check", "2026-12-05", "r", max_attempts=3,
                              retry_after=dt.timedelta(0))  # fmt: skip
     assert check is not None
-    await runs.finish(check, True, {"file": "hotline-20261204-030000.jsonl.gz", "rows": 9})
+    await runs.finish(
+        check, True, {"file": "hotline-20261204-030000.jsonl.gz", "tables": 11, "rows": 9}
+    )
     body = await supervisor.json("/console/api/ops/backups")
     assert body["last_backup"]["ok"] is False
     assert body["last_backup"]["error"] == "OSError: No space left on device"
@@ -182,8 +184,19 @@ async def test_backup_status_api(
         "at": body["last_good_backup"]["at"], "file": "hotline-20261204-030000.jsonl.gz",
         "bytes": 1234, "ok": True, "status": "ok",
     }  # fmt: skip
-    assert body["last_check"]["ok"] is True and body["last_check"]["detail"]["rows"] == 9
+    assert body["last_check"]["ok"] is True and body["last_check"]["data"]["rows"] == 9
+    assert body["last_check"]["detail"] == (
+        "已将 hotline-20261204-030000.jsonl.gz 恢复到临时数据库：11 张表共 9 行，与备份清单一致"
+    )
     assert "runner" not in json.dumps(body)
+    clock.advance(days=7)
+    later = await runs.claim("restore_check", "2026-12-12", "r", max_attempts=3,
+                             retry_after=dt.timedelta(0))  # fmt: skip
+    assert later is not None
+    await runs.finish(later, False, {"error": "CheckFailed: row counts differ"})
+    failed = (await supervisor.json("/console/api/ops/backups"))["last_check"]
+    assert failed["ok"] is False
+    assert failed["detail"] == "恢复校验失败：CheckFailed: row counts differ"
     for role, name in (("agent", "lixiao"), ("department", "huanbao")):
         user = await sign_in(front_door, name, role)
         assert (await user.get("/console/api/ops/backups")).status == 403
