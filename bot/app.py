@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.console import setup_console
 from bot.health import HealthChecker
 from bot.hub import Hub
+from bot.ops import setup_ops
 from bot.proxy import parse_trusted_proxies, trusted_proxy_middleware
 from bot.rasa_client import RasaClient
 from bot.retention import setup_retention
@@ -85,6 +86,7 @@ def create_app(
     setup_console(app, hub, db, settings)  # after _lifecycle: its sweep and sockets need the db
     setup_tickets(app, hub, db, settings)  # after _lifecycle: its sweep needs the database
     setup_retention(app, db, store, settings)  # after _lifecycle, like the sweeps above
+    setup_ops(app, db, store, settings)  # after _lifecycle: the scheduler needs the database
     return app
 
 

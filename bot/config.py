@@ -293,6 +293,100 @@ class TicketSettings:
         return cls(sweep_seconds=sweep, api_tokens=Secret(tokens) if tokens else None)
 
 
+OPS_DEFAULT_BACKUP_DIR = VAR_DIR / "backups"
+
+
+def _hour(env: _Environ, name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 23:
+        raise ValueError(f"{name} must be an hour from 0 to 23, not {raw!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class OpsSettings:
+    """Scheduled work (bot/ops/): backups, the restore check, report files, follow-up.
+
+    One replica at a time runs the scheduler (a store lock, renewed while held).
+    Hours are local (Asia/Shanghai).
+
+    - ``scheduler_seconds`` (``OPS_SCHEDULER_SECONDS``, default 30; 0: no
+      scheduler in this process): how often the scheduler looks for due jobs;
+      ``start_delay`` (``OPS_START_DELAY``, default 60): seconds after start
+      before its first look (a restart does not race the start-up);
+      ``lock_ttl`` (``OPS_LOCK_TTL``, default 60): the scheduler lock's TTL (a
+      replica that died hands over after at most this long).
+    - ``backup_dir`` (``BACKUP_DIR``, default var/backups): where the daily
+      backups go; ``backup_hour`` (``BACKUP_HOUR``, default 3);
+      ``backup_keep_daily`` (``BACKUP_KEEP_DAILY``, default 7) newest backups of
+      distinct days and ``backup_keep_weekly`` (``BACKUP_KEEP_WEEKLY``, default
+      4) newest of distinct ISO weeks are kept, older ones deleted.
+    - ``restore_check_weekday`` (``RESTORE_CHECK_WEEKDAY``, 1 = Monday ... 7 =
+      Sunday, default 7) at ``restore_check_hour`` (``RESTORE_CHECK_HOUR``,
+      default 5): the latest backup is restored into a scratch database
+      (PostgreSQL: ``restore_check_database``, ``RESTORE_CHECK_DATABASE``,
+      default ``hotline_restore_check``, created and dropped on the same
+      server, so the database user needs CREATEDB; SQLite: a temporary file)
+      and its row counts compared with the backup's manifest.
+    - ``report_hour`` (``REPORT_HOUR``, default 1): the daily (yesterday),
+      weekly (on Mondays: last Monday-Sunday) and monthly (on the 1st: last
+      month) report documents are written to SQL at this hour.
+    - ``followup_days`` (``FOLLOWUP_DAYS``, default 3): a ticket answered this
+      many days ago and not rated goes on the agents' follow-up list (回访);
+      ``followup_close_days`` (``FOLLOWUP_CLOSE_DAYS``, default 7): a ticket
+      still unrated this many days after its first follow-up attempt with no
+      answer (unreachable, or a message left) closes automatically
+      (回访无应答自动办结); ``followup_sweep_seconds``
+      (``FOLLOWUP_SWEEP_SECONDS``, default 3600) how often that is checked.
+    """
+
+    scheduler_seconds: float = 30.0
+    start_delay: float = 60.0
+    lock_ttl: float = 60.0
+    backup_dir: Path = OPS_DEFAULT_BACKUP_DIR
+    backup_hour: int = 3
+    backup_keep_daily: int = 7
+    backup_keep_weekly: int = 4
+    restore_check_weekday: int = 7
+    restore_check_hour: int = 5
+    restore_check_database: str = "hotline_restore_check"
+    report_hour: int = 1
+    followup_days: float = 3.0
+    followup_close_days: float = 7.0
+    followup_sweep_seconds: float = 3600.0
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.restore_check_database):
+            raise ValueError(
+                "RESTORE_CHECK_DATABASE must be a plain lower-case name "
+                "(letters, digits, '_'; at most 63 characters)"
+            )
+        if not 1 <= self.restore_check_weekday <= 7:
+            raise ValueError("RESTORE_CHECK_WEEKDAY must be 1 (Monday) to 7 (Sunday)")
+
+    @classmethod
+    def from_env(cls, env: _Environ) -> OpsSettings:
+        weekday = env.count("RESTORE_CHECK_WEEKDAY", 7)
+        return cls(
+            scheduler_seconds=env.positive("OPS_SCHEDULER_SECONDS", 30.0, zero_ok=True),
+            start_delay=env.positive("OPS_START_DELAY", 60.0, zero_ok=True),
+            lock_ttl=env.positive("OPS_LOCK_TTL", 60.0),
+            backup_dir=Path(env.text("BACKUP_DIR", str(OPS_DEFAULT_BACKUP_DIR))),
+            backup_hour=_hour(env, "BACKUP_HOUR", 3),
+            backup_keep_daily=env.count("BACKUP_KEEP_DAILY", 7),
+            backup_keep_weekly=env.count("BACKUP_KEEP_WEEKLY", 4),
+            restore_check_weekday=weekday,
+            restore_check_hour=_hour(env, "RESTORE_CHECK_HOUR", 5),
+            restore_check_database=env.text("RESTORE_CHECK_DATABASE", "hotline_restore_check"),
+            report_hour=_hour(env, "REPORT_HOUR", 1),
+            followup_days=env.positive("FOLLOWUP_DAYS", 3.0),
+            followup_close_days=env.positive("FOLLOWUP_CLOSE_DAYS", 7.0),
+            followup_sweep_seconds=env.positive("FOLLOWUP_SWEEP_SECONDS", 3600.0),
+        )
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the environment; build one with :meth:`from_env` (or
@@ -379,6 +473,7 @@ class Settings:
     event_loop: str | None = None
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
+    ops: OpsSettings = field(default_factory=OpsSettings)
 
     @property
     def sqlite_path(self) -> Path:
@@ -453,6 +548,7 @@ class Settings:
             event_loop=env.get("EVENT_LOOP"),
             console=ConsoleSettings.from_env(env),
             tickets=TicketSettings.from_env(env),
+            ops=OpsSettings.from_env(env),
         )
 
 

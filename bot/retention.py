@@ -16,6 +16,9 @@ one pass, and ``python -m bot.db retention`` runs one by hand:
   loses the citizen's contact data: name, phone and ID number (their
   encrypted columns), the conversation id and the idempotency key made from
   it. Open tickets keep theirs.
+- scheduled report documents (bot/ops/reports.py) older than that are
+  deleted: their tables quote ratings' comments and name tickets and
+  conversations; the record of scheduled runs (``ops_runs``) goes with them.
 - Rasa's trackers expire in Redis after the same ``RETENTION_DAYS``
   (``record_exp`` of hotline_rasa/tracker_store.py); without Redis they live
   in Rasa's memory only.
@@ -41,7 +44,15 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from bot.aio import cancel_and_wait
-from bot.db.schema import events, handoff_notes, handoffs, tickets, transcripts
+from bot.db.schema import (
+    events,
+    handoff_notes,
+    handoffs,
+    ops_runs,
+    scheduled_reports,
+    tickets,
+    transcripts,
+)
 from bot.store.base import HeldLock
 
 if TYPE_CHECKING:
@@ -65,6 +76,7 @@ class RetentionReport:
     events: int = 0
     handoffs: int = 0
     tickets: int = 0
+    reports: int = 0
 
     def summary(self) -> str:
         if not self.ran:
@@ -72,7 +84,8 @@ class RetentionReport:
         return (
             f"retention done: {self.transcripts} transcript entries and {self.notes} notes "
             f"deleted, {self.events} events and {self.handoffs} handoff records anonymised, "
-            f"{self.tickets} closed tickets without contact data now"
+            f"{self.tickets} closed tickets without contact data now, "
+            f"{self.reports} scheduled reports deleted"
         )
 
 
@@ -138,6 +151,13 @@ class RetentionSweep:
                     "conversation_id": handoffs.c.channel + ":" + EXPIRED,
                 },
             )
+            report.reports = await self._delete(
+                held,
+                scheduled_reports,
+                scheduled_reports.c.id,
+                scheduled_reports.c.created_at < cutoff,
+            )
+            await self._delete(held, ops_runs, ops_runs.c.id, ops_runs.c.started_at < cutoff)
             report.tickets = await self._update(
                 held,
                 tickets,
@@ -157,7 +177,10 @@ class RetentionSweep:
                     "idempotency_key": EXPIRED + ":" + tickets.c.number,
                 },
             )
-        if report.transcripts or report.events or report.tickets or report.handoffs:
+        if (
+            report.transcripts or report.events or report.tickets or report.handoffs
+            or report.reports
+        ):  # fmt: skip
             log.info("%s", report.summary())
         return report
 

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 import redis
 
-from bot.config import Settings, TicketSettings
+from bot.config import OpsSettings, Settings, TicketSettings
 from bot.store import MemoryStore, SharedStore
 from bot.store.redis import RedisStore
 from tests.fakes.rasa import FakeActionServer, FakeRasa
@@ -137,7 +137,7 @@ def redis_url(redis_prefix: str) -> Iterator[str]:
 def make_settings(redis_prefix: str) -> Callable[..., Settings]:
     def make(**overrides: Any) -> Settings:
         # REST on with the tests' integration token (tests/support/rest_auth.py); the
-        # background sweeps (retention, ticket deadlines) off unless a test
+        # background sweeps (retention, ticket deadlines, the ops scheduler) off unless a test
         # turns them on: they write to the store and the database on their own.
         values: dict[str, Any] = {
             "rasa_timeout": 2.0,
@@ -145,6 +145,7 @@ def make_settings(redis_prefix: str) -> Callable[..., Settings]:
             "rest_tokens": REST_TOKENS,
             "retention_sweep_seconds": 0.0,
             "tickets": TicketSettings(sweep_seconds=0.0),
+            "ops": OpsSettings(scheduler_seconds=0.0),
         }
         values.update(overrides)
         return Settings(**values)

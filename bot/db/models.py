@@ -21,7 +21,7 @@ OPEN_STATUSES = ("new", "assigned", "reopened")
 PRIORITIES = ("normal", "high", "urgent")
 EVENT_KINDS = (
     "created", "assigned", "transferred", "accepted", "returned", "replied", "notified",
-    "rated", "reopened", "closed", "note", "escalated", "priority_changed", "merged",
+    "rated", "reopened", "closed", "note", "escalated", "priority_changed", "merged", "followup",
 )  # fmt: skip
 
 TYPE_NAMES = {
@@ -51,6 +51,7 @@ PUBLIC_EVENT_LABELS = {
     "closed": "已办结",
     "escalated": "已督办",
     "merged": "已与相同诉求合并办理",
+    "followup": "已回访",
 }
 
 

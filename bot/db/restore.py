@@ -38,6 +38,8 @@ _SERIALS = {
     "handoffs": "id",
     "handoff_notes": "id",
     "audit_log": "id",
+    "ops_runs": "id",
+    "scheduled_reports": "id",
 }
 
 

@@ -222,6 +222,45 @@ audit_log = sa.Table(
     sa.Index("ix_audit_log_actor_id", "actor", "id"),
 )
 
+# --- scheduled work (migration 0006_ops) -------------------------------------
+#: One row per job and slot ("backup", "2026-12-05"): the durable record that a
+#: slot ran (or failed, and how often), so a restart neither repeats nor skips it.
+ops_runs = sa.Table(
+    "ops_runs",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("job", sa.String(40), nullable=False),
+    sa.Column("slot", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("attempts", sa.Integer(), nullable=False),
+    sa.Column("started_at", AwareDateTime(), nullable=False),
+    sa.Column("finished_at", AwareDateTime(), nullable=True),
+    sa.Column("detail", JsonData, nullable=False),
+    sa.UniqueConstraint("job", "slot", name="uq_ops_runs_job_slot"),
+    sa.Index("ix_ops_runs_job_started", "job", "started_at"),
+    sa.CheckConstraint("status IN ('running', 'ok', 'failed')", name="ck_ops_runs_status"),
+)
+
+#: Report documents written on schedule: the JSON document, its CSV and its
+#: Excel file (base64), city-wide (``department`` NULL) or one department's.
+scheduled_reports = sa.Table(
+    "scheduled_reports",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("period", sa.String(10), nullable=False),
+    sa.Column("since", sa.String(10), nullable=False),
+    sa.Column("until", sa.String(10), nullable=False),
+    sa.Column("department", sa.String(60), nullable=True),
+    sa.Column("created_at", AwareDateTime(), nullable=False),
+    sa.Column("doc_json", sa.Text(), nullable=False),
+    sa.Column("csv", sa.Text(), nullable=False),
+    sa.Column("xlsx_b64", sa.Text(), nullable=False),
+    sa.Index("ix_scheduled_reports_period_since", "period", "since"),
+    sa.CheckConstraint(
+        "period IN ('daily', 'weekly', 'monthly')", name="ck_scheduled_reports_period"
+    ),
+)
+
 #: Tables in dependency order (backup, restore, truncate).
 ALL_TABLES = (
     tickets,
@@ -233,4 +272,6 @@ ALL_TABLES = (
     handoffs,
     handoff_notes,
     audit_log,
+    ops_runs,
+    scheduled_reports,
 )

@@ -128,6 +128,48 @@ def rate(state: State, rating: int, comment: str | None, satisfied: bool | None)
     return change
 
 
+FOLLOWUP_METHODS = ("call", "message")
+#: satisfied / not_satisfied: the citizen's rating taken on the follow-up
+#: (it is the ticket's rating); unreachable / messaged: no answer yet (the
+#: ticket closes by itself later, bot/ops/followup.py); reopened: the matter
+#: is not settled, the ticket goes back to work.
+FOLLOWUP_OUTCOMES = ("satisfied", "not_satisfied", "unreachable", "messaged", "reopened")
+
+
+def follow_up(
+    state: State, method: str, outcome: str, rating: int | None, note: str | None
+) -> Change:
+    """An agent's follow-up (回访) of an answered, unrated ticket."""
+    if method not in FOLLOWUP_METHODS:
+        raise ValueError(f"method must be one of {', '.join(FOLLOWUP_METHODS)}")
+    if outcome not in FOLLOWUP_OUTCOMES:
+        raise ValueError(f"outcome must be one of {', '.join(FOLLOWUP_OUTCOMES)}")
+    _require(state, ("replied",), "record a follow-up")
+    text = mask_text((note or "").strip()[:1000]) or None  # no plaintext numbers at rest
+    data: dict[str, Any] = {"method": method, "outcome": outcome}
+    if text:
+        data["note"] = text
+    if outcome in ("satisfied", "not_satisfied"):
+        if isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5:
+            raise ValueError("rating must be a whole number from 1 to 5")
+        if outcome == "satisfied" and rating < 3:
+            raise ValueError("a satisfied citizen's rating is 3 to 5")
+        data["rating"] = rating
+        rated = rate(state, rating, note, outcome == "satisfied")
+        kind, rated_data = rated.events[0]
+        events = [("followup", data), (kind, {**rated_data, "via": "followup"}), *rated.events[1:]]
+        return Change(values=rated.values, events=events)
+    if rating is not None:
+        raise ValueError("a rating belongs only to a satisfied or not satisfied outcome")
+    if outcome == "reopened":
+        reason = text or "回访时市民反映问题未解决"
+        return Change(
+            values={"status": "reopened"},
+            events=[("followup", data), ("reopened", {"reason": reason})],
+        )
+    return Change(events=[("followup", data)])
+
+
 def reopen(state: State, reason: str) -> Change:
     _require(state, ("replied", "closed"), "reopen")
     data = {"reason": _text(reason, "reason", 500)}

@@ -22,7 +22,7 @@ from aiohttp.test_utils import TestServer
 from cryptography.fernet import Fernet
 
 from bot.app import HUB_KEY, create_app
-from bot.config import ROOT, Secret, Settings
+from bot.config import ROOT, OpsSettings, Secret, Settings
 from bot.hub import Hub
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -103,6 +103,7 @@ def browser_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "database_url": f"sqlite:///{tmp_path / 'hotline.db'}",
         "data_keys": Secret(Fernet.generate_key().decode()),
         "webchat_secret": Secret("browser-test-secret-" + "x" * 32),
+        "ops": OpsSettings(scheduler_seconds=0.0),  # no backups into var/ from a test
     }
     return Settings(**(values | overrides))
 

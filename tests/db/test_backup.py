@@ -86,6 +86,8 @@ async def test_backup_and_restore_into_an_empty_database(
         "handoffs": 0,
         "handoff_notes": 0,
         "audit_log": 1,
+        "ops_runs": 0,
+        "scheduled_reports": 0,
     }
     dump = gzip.decompress(path.read_bytes()).decode()
     assert "13812340000" not in dump and "王小明" not in dump  # still encrypted

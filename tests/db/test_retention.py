@@ -125,3 +125,23 @@ def test_cli_runs_one_pass(
     assert main(["--database-url", f"sqlite:///{tmp_path}/h.db", "migrate"]) == 0
     assert main(["--database-url", f"sqlite:///{tmp_path}/h.db", "retention"]) == 0
     assert "retention done: 0 transcript entries" in capsys.readouterr().out
+
+
+async def test_old_scheduled_reports_and_runs_are_deleted(tdb: Database, clock: Clock) -> None:
+    from bot.ops.reports import ReportStore
+    from bot.ops.runs import RunRepo
+
+    store = MemoryStore()
+    doc = {"tables": {"low_ratings": [{"comment": "没人管", "conversation_id": "webchat:u-9"}]}}
+    await ReportStore(tdb).write("daily", T0.date(), T0.date(), None, doc, "csv", b"PK")
+    old = await RunRepo(tdb).claim("backup", "old", "r", max_attempts=1, retry_after=DAY)
+    assert old is not None
+    clock.now = T0 + 100 * DAY
+    await ReportStore(tdb).write("daily", clock.now.date(), clock.now.date(), None, doc, "", b"")
+    assert await RunRepo(tdb).claim("backup", "new", "r", max_attempts=1, retry_after=DAY)
+    clock.now = T0 + 181 * DAY
+    report = await sweeper(tdb, store, clock).sweep()
+    assert report.reports == 1
+    left = await ReportStore(tdb).list()
+    assert [i.since for i in left] == [(T0 + 100 * DAY).date().isoformat()]
+    assert [r.slot for r in await RunRepo(tdb).list()] == ["new"]

@@ -11,7 +11,11 @@
     created: "受理", assigned: "派发", transferred: "转派", accepted: "签收",
     returned: "退回", replied: "答复", notified: "已告知市民", rated: "市民评价",
     reopened: "重新办理", closed: "办结", note: "备注", escalated: "督办",
-    priority_changed: "调整优先级", merged: "合并"
+    priority_changed: "调整优先级", merged: "合并", followup: "回访"
+  };
+  var FOLLOWUP_NAMES = {
+    call: "电话回访", message: "消息回访", satisfied: "市民满意", not_satisfied: "市民不满意",
+    unreachable: "无法联系", messaged: "已留言，等待答复", reopened: "问题未解决，重新办理"
   };
   var RATING_NAMES = ["", "非常不满意", "不满意", "基本满意", "满意", "非常满意"];
   var OPEN = ["new", "assigned", "reopened"];
@@ -184,7 +188,10 @@
     if (d.department_name) { parts.push("→ " + d.department_name); }
     if (d.deadline && event.kind !== "escalated") { parts.push("期限 " + fmt(d.deadline)); }
     if (d.to) { parts.push(state.names.priority[d.from] + " → " + state.names.priority[d.to]); }
+    if (d.method) { parts.push(FOLLOWUP_NAMES[d.method]); }
+    if (d.outcome) { parts.push(FOLLOWUP_NAMES[d.outcome] || d.outcome); }
     if (d.rating) { parts.push(d.rating + " 分（" + RATING_NAMES[d.rating] + "）"); }
+    if (d.via === "followup") { parts.push("回访评价"); }
     if (d.into) { parts.push("并入 " + d.into); }
     if (d.channel && event.kind === "notified") { parts.push(CHANNEL_NAMES[d.channel] || d.channel); }
     if (d.reason) { parts.push("说明：" + d.reason); }
@@ -203,7 +210,8 @@
       item.appendChild(head);
       var detail = eventDetail(event);
       if (detail) { item.appendChild(el("p", "tk-event-detail", detail)); }
-      if (event.data && event.data.text) { item.appendChild(el("p", "tk-event-text", event.data.text)); }
+      var text = event.data && (event.data.text || event.data.note);
+      if (text) { item.appendChild(el("p", "tk-event-text", text)); }
       list.appendChild(item);
     });
   }
@@ -311,6 +319,7 @@
     $("tk-user-name").textContent = me.display_name;
     $("tk-user-role").textContent = ROLE_NAMES[me.role] || me.role;
     $("tk-desk-link").hidden = me.role === "department";
+    $("tk-followups-link").hidden = me.role === "department";
     fill($("f-status"), meta.statuses, true);
     fill($("f-department"), meta.departments, true);
     fill($("f-category"), meta.categories, true);
