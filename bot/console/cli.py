@@ -167,7 +167,11 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     else:
         body = to_xlsx(doc)
     if args.out:
-        Path(args.out).write_bytes(body)
+        try:
+            await asyncio.to_thread(Path(args.out).write_bytes, body)
+        except OSError as exc:
+            sys.stderr.write(f"error: cannot write {args.out}: {exc.strerror or exc}\n")
+            return 2
         sys.stderr.write(f"wrote {args.out} ({len(body)} bytes)\n")
     else:
         sys.stdout.buffer.write(body)

@@ -92,6 +92,14 @@ class Facts:
     handoffs: list[dict[str, Any]] = field(default_factory=list)
     tickets: list[dict[str, Any]] = field(default_factory=list)
 
+    def split(self, key: Callable[[dict[str, Any]], str]) -> dict[str, Facts]:
+        """The facts bucketed by ``key`` of each row (one pass)."""
+        out: dict[str, Facts] = defaultdict(Facts)
+        for name in ("messages", "conversations", "events", "handoffs", "tickets"):
+            for row in getattr(self, name):
+                getattr(out[key(row)], name).append(row)
+        return out
+
     def where(
         self, common: Callable[[dict[str, Any]], bool], ticket: Callable[[dict[str, Any]], bool]
     ) -> Facts:
@@ -285,9 +293,7 @@ async def read_facts(db: Database, w: Window) -> tuple[Facts, dict[str, Any]]:
          "n_measured": int(r.n_measured or 0), "n_5s": int(r.n_5s or 0)}
         for r in msg_rows
     ]  # fmt: skip
-    facts.conversations = _conversations(
-        w, session_rows, conv_events, conv_handoffs, conv_tickets
-    )
+    facts.conversations = _conversations(w, session_rows, conv_events, conv_handoffs, conv_tickets)
     facts.events = [
         {"day": r.day, "channel": r.channel, "kind": r.kind,
          "rating": None if r.rating is None else int(r.rating), "outcome": r.outcome,
@@ -457,7 +463,9 @@ async def compute_report(
     facts, raw = await read_facts(db, w)
     facts.tickets = await read_tickets(db, w, department)
     previous_tickets = await read_tickets(db, w, department, previous=True)
-    tickets_only = bool(department_scope) or any(k in chosen for k in ("department", "category", "town"))
+    tickets_only = bool(department_scope) or any(
+        k in chosen for k in ("department", "category", "town")
+    )
 
     channel = chosen.get("channel")
 
@@ -478,17 +486,12 @@ async def compute_report(
         "labels": dict(LABELS),
         "figures": figures(scoped, now, tickets_only=tickets_only),
     }
+    by_period = scoped.split(lambda r: period_of(r["day"], group))
     doc["series"] = [
-        {
-            "period": p,
-            "figures": figures(
-                scoped.where(lambda r, p=p: period_of(r["day"], group) == p,
-                             lambda r, p=p: period_of(r["day"], group) == p),
-                now, tickets_only=tickets_only,
-            ),
-        }  # fmt: skip
+        {"period": p, "figures": figures(by_period.get(p) or Facts(), now,
+                                         tickets_only=tickets_only)}
         for p in periods(since, until, group)
-    ]
+    ]  # fmt: skip
     doc["breakdowns"] = _breakdowns(db, scoped, now, tickets_only)
     doc["tables"] = _tables(db, scoped, raw, previous_tickets, now, tickets_only, common, ticket)
     return doc
@@ -499,13 +502,13 @@ def _breakdowns(db: Database, facts: Facts, now: float, tickets_only: bool) -> d
     out: dict[str, Any] = {}
     channels = sorted(
         {r["channel"] for r in (*facts.messages, *facts.conversations, *facts.handoffs)}
+        | {e["channel"] for e in facts.events}
         | {t["channel"] for t in facts.tickets}
     )
+    by_channel = facts.split(lambda r: str(r["channel"]))
     out["channel"] = [
         {"key": c, "label": CHANNEL_LABELS.get(c, c),
-         "figures": figures(facts.where(lambda r, c=c: r["channel"] == c,
-                                        lambda r, c=c: r["channel"] == c),
-                            now, tickets_only=tickets_only)}
+         "figures": figures(by_channel[c], now, tickets_only=tickets_only)}
         for c in channels
     ]  # fmt: skip
 
@@ -615,22 +618,18 @@ def _tables(
     low: list[dict[str, Any]] = []
     for t in facts.tickets:
         if t["rating"] is not None and t["rating"] <= 2:
-            low.append({"source": "ticket", "department": t["department_name"],
-                        "category": cat_name(t["category"]), "rating": t["rating"],
-                        "comment": t["comment"], "ticket_number": t["number"],
-                        "at": _iso(t["rated"])})  # fmt: skip
+            low.append(_low("ticket", t["rating"], t["comment"], _iso(t["rated"]),
+                            department=t["department_name"], category=cat_name(t["category"]),
+                            ticket_number=t["number"]))  # fmt: skip
     if not tickets_only:
         for h in facts.handoffs:
             if h["rating"] is not None and h["rating"] <= 2:
-                low.append({"source": "agent", "department": None, "category": None,
-                            "rating": h["rating"], "comment": h["comment"],
-                            "conversation_id": h["conversation_id"],
-                            "at": _iso(h["queued"])})  # fmt: skip
+                low.append(_low("agent", h["rating"], h["comment"], _iso(h["queued"]),
+                                conversation_id=h["conversation_id"]))  # fmt: skip
         for r in raw["low_assistant"]:
             if common({"channel": r.channel}) and r.rating is not None:
-                low.append({"source": "assistant", "department": None, "category": None,
-                            "rating": int(r.rating), "comment": None,
-                            "conversation_id": r.conversation_id, "at": _iso(float(r.ts))})  # fmt: skip
+                low.append(_low("assistant", int(r.rating), None, _iso(float(r.ts)),
+                                conversation_id=r.conversation_id))  # fmt: skip
     low.sort(key=lambda r: r["at"] or "", reverse=True)
     tables["low_ratings"] = low[:TABLE_LIMIT]
 
@@ -644,6 +643,14 @@ def _tables(
         for t in overdue[:TABLE_LIMIT]
     ]  # fmt: skip
     return tables
+
+
+def _low(source: str, rating: int, comment: str | None, at: str | None, *,
+         department: str | None = None, category: str | None = None,
+         **ref: str) -> dict[str, Any]:  # fmt: skip
+    """A low_ratings row: ``ref`` is ticket_number or conversation_id."""
+    return {"source": source, "department": department, "category": category,
+            "rating": rating, "comment": comment, **ref, "at": at}  # fmt: skip
 
 
 def _iso(epoch: float | None) -> str | None:

@@ -45,7 +45,9 @@ def _date(value: str | None, name: str, default: dt.date) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise ReportError(f"{name} 日期格式应为 YYYY-MM-DD ({name} must be a date like 2026-12-01)")
+        raise ReportError(
+            f"{name} 日期格式应为 YYYY-MM-DD ({name} must be a date like 2026-12-01)"
+        ) from None
 
 
 async def _report(request: web.Request) -> tuple[dict[str, Any], str]:

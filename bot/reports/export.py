@@ -65,12 +65,32 @@ TABLE_COLUMNS = {
     "top_questions": ("key", "kind", "label", "count", "previous", "change", "change_rate"),
     "complaint_categories": ("key", "label", "count", "previous", "change", "change_rate"),
     "on_time_by_department": ("key", "label", "on_time", "judged", "value"),
-    "low_ratings": ("source", "department", "category", "rating", "comment",
-                    "ticket_number", "conversation_id", "at"),  # fmt: skip
-    "overdue_tickets": ("ticket_number", "department", "department_name", "category",
-                        "status", "deadline", "overdue_hours"),  # fmt: skip
+    "low_ratings": (
+        "source",
+        "department",
+        "category",
+        "rating",
+        "comment",
+        "ticket_number",
+        "conversation_id",
+        "at",
+    ),  # fmt: skip
+    "overdue_tickets": (
+        "ticket_number",
+        "department",
+        "department_name",
+        "category",
+        "status",
+        "deadline",
+        "overdue_hours",
+    ),  # fmt: skip
 }
-BREAKDOWN_TITLES = {"channel": "按渠道", "category": "按类别", "department": "按部门", "town": "按镇街"}
+BREAKDOWN_TITLES = {
+    "channel": "按渠道",
+    "category": "按类别",
+    "department": "按部门",
+    "town": "按镇街",
+}
 
 
 def header(key: str) -> str:
@@ -95,7 +115,7 @@ FIGURE_COLUMNS = ("figure", "name", "value", "numerator", "denominator", "extra"
 def sections(doc: dict[str, Any]) -> Iterator[tuple[str, str, list[str], list[list[Any]]]]:
     """(key, Chinese title, header row, rows) of every section of the document."""
     scope = doc.get("scope") or {}
-    about = [
+    about: list[list[Any]] = [
         ["since", doc.get("since")],
         ["until", doc.get("until")],
         ["group", doc.get("group")],

@@ -197,7 +197,9 @@ class Day:
         t = await self.turn(cid, "我要投诉", "请描述您要反映的问题。", t)
         t = await self.turn(cid, text, "请提供发生的地点。", self.think(t))
         t = await self.turn(cid, "东莞市南城街道鸿福路附近", "请留下联系电话。", self.think(t))
-        t = await self.turn(cid, f"139{self.rng.randrange(10**8):08d}", "工单已受理。", self.think(t))
+        t = await self.turn(
+            cid, f"139{self.rng.randrange(10**8):08d}", "工单已受理。", self.think(t)
+        )
         self.at(t)
         ticket, _new = await self.db.tickets.create(
             idempotency_key=f"seed:{cid}:{t.timestamp()}", type="complaint", category=category,
@@ -209,7 +211,9 @@ class Day:
         self.tickets.append((ticket.number, t))
         return t
 
-    async def handoff(self, cid: str, t: dt.datetime, reason: str = "citizen_request") -> dt.datetime:
+    async def handoff(
+        self, cid: str, t: dt.datetime, reason: str = "citizen_request"
+    ) -> dt.datetime:
         t = await self.turn(cid, "转人工", "好的，正在为您转接人工客服，请稍候。", t)
         await self.event("handoff_requested", cid, t, reason=reason, priority="normal")
         await self.event("handoff_queued", cid, t, reason=reason, priority="normal")
