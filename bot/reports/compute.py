@@ -166,7 +166,7 @@ def _conversation_figures(facts: Facts) -> dict[str, Any]:
     rows = facts.handoffs
     waits = [r["wait"] for r in rows if r["wait"] is not None]
     for target in HANDOFF_TARGETS:
-        taken = sum(1 for w in waits if w <= target)
+        taken = sum(1 for w in waits if w <= target + sql.TOLERANCE)
         out[f"handoff_answered_{int(target)}s_rate"] = _figure(taken, len(rows))
     abandoned = sum(1 for r in rows if r["outcome"] == "abandoned")
     out["handoff_abandoned_rate"] = _figure(abandoned, len(rows))
@@ -250,7 +250,19 @@ def _judged(t: dict[str, Any], now: float) -> bool:
 
 
 def _on_time(t: dict[str, Any]) -> bool:
-    return t["replied"] is not None and t["replied"] <= t["deadline"]
+    """Replied by the deadline in force at the first reply (a re-assignment
+    after a reopen sets a new deadline that does not excuse a late first reply)."""
+    due = t["reply_deadline"] if t["reply_deadline"] is not None else t["deadline"]
+    return t["replied"] is not None and t["replied"] <= due + sql.TOLERANCE
+
+
+def _parse_deadline(value: Any) -> float | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        return None
 
 
 def _overdue(t: dict[str, Any], now: float) -> bool:
@@ -278,7 +290,7 @@ async def read_facts(db: Database, w: Window) -> tuple[Facts, dict[str, Any]]:
     """The rows of the window (drills left out), and the raw rows of the tables."""
     d = Dialect(db.is_sqlite)
     async with db.read() as conn:
-        msg_rows = await sql.messages(conn, d, w)
+        msg_rows = await sql.messages(conn, d, w, ANSWER_TARGET)
         session_rows = await sql.sessions(conn, d, w, CONVERSATION_GAP)
         conv_events = await sql.conversation_events(conn, d, w)
         conv_handoffs = await sql.conversation_handoffs(conn, d, w)
@@ -324,7 +336,8 @@ async def read_tickets(
          "status": r.status, "rating": None if r.rating is None else int(r.rating),
          "comment": r.rating_comment, "town": r.town or sql.UNKNOWN_TOWN, "day": r.day,
          "deadline": _f(r.t_deadline), "replied": _f(r.t_replied),
-         "reopened": int(r.reopened or 0), "rated": _f(r.t_rated)}
+         "reopened": int(r.reopened or 0), "rated": _f(r.t_rated),
+         "reply_deadline": _parse_deadline(r.reply_deadline)}
         for r in rows
     ]  # fmt: skip
 

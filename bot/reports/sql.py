@@ -30,6 +30,8 @@ COUNTED_EVENT_KINDS = (
 )
 TOPIC_EVENT_KINDS = ("faq_answered", "guide_answered")
 UNKNOWN_TOWN = "未识别"
+#: Times are compared to the millisecond (SQLite keeps them as text).
+TOLERANCE = 0.0005
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,11 @@ class Dialect:
 
     def epoch(self, col: str) -> str:
         if self.sqlite:
-            return f"((julianday({col}) - 2440587.5) * 86400.0)"
+            # julianday() loses ~1e-5 s at today's dates; strftime is exact to the millisecond
+            return (
+                f"(CAST(strftime('%s', {col}) AS REAL) + CAST(strftime('%f', {col}) AS REAL)"
+                f" - CAST(strftime('%S', {col}) AS INTEGER))"
+            )
         return f"EXTRACT(EPOCH FROM {col})"
 
     def day(self, col: str) -> str:
@@ -112,7 +118,7 @@ class Window:
         }
 
 
-async def messages(conn: Any, d: Dialect, w: Window) -> list[Any]:
+async def messages(conn: Any, d: Dialect, w: Window, target: float) -> list[Any]:
     """Citizen messages per (local day, channel): all, measured (not held by an
     agent), answered within 5 s."""
     first_out = (
@@ -137,12 +143,15 @@ async def messages(conn: Any, d: Dialect, w: Window) -> list[Any]:
         )
         SELECT day, channel, COUNT(*) AS n_all,
                SUM(CASE WHEN held = 0 THEN 1 ELSE 0 END) AS n_measured,
-               SUM(CASE WHEN held = 0 AND t_out IS NOT NULL AND t_out - t_in <= 5.0
+               SUM(CASE WHEN held = 0 AND t_out IS NOT NULL AND t_out - t_in <= :target
                    THEN 1 ELSE 0 END) AS n_5s
         FROM m GROUP BY day, channel
     """
-    stmt = _text(sql, "lo", "hi", "pad_lo", "pad_hi")
-    return list((await conn.execute(stmt, w.params())).all())
+    stmt = _text(sql, "lo", "hi", "pad_lo", "pad_hi").bindparams(
+        sa.bindparam("target", type_=sa.Float())
+    )
+    values = {**w.params(), "target": target + TOLERANCE}
+    return list((await conn.execute(stmt, values)).all())
 
 
 async def sessions(conn: Any, d: Dialect, w: Window, gap: float) -> list[Any]:
@@ -282,6 +291,7 @@ async def ticket_rows(
         WITH te AS (
             SELECT e.ticket_id,
                    MIN(CASE WHEN e.kind = 'replied' THEN e.at END) AS first_replied,
+                   MIN(CASE WHEN e.kind = 'replied' THEN e.version END) AS replied_version,
                    SUM(CASE WHEN e.kind = 'reopened' THEN 1 ELSE 0 END) AS reopened,
                    MAX(CASE WHEN e.kind = 'rated' THEN e.at END) AS rated_at
             FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id
@@ -292,7 +302,11 @@ async def ticket_rows(
                t.status, t.rating, t.rating_comment, {town} AS town,
                {d.day("t.created_at")} AS day, {d.epoch("t.deadline")} AS t_deadline,
                {d.epoch("te.first_replied")} AS t_replied, COALESCE(te.reopened, 0) AS reopened,
-               {d.epoch("te.rated_at")} AS t_rated
+               {d.epoch("te.rated_at")} AS t_rated,
+               (SELECT {d.field("a.data", "deadline")} FROM ticket_events a
+                WHERE a.ticket_id = t.id AND a.kind IN ('assigned', 'transferred')
+                  AND a.version < te.replied_version
+                ORDER BY a.version DESC LIMIT 1) AS reply_deadline
         FROM tickets t LEFT JOIN te ON te.ticket_id = t.id
         WHERE t.created_at >= {lo} AND t.created_at < {hi} {scope}
           AND {drill_filter(d, "t.conversation_id")}
