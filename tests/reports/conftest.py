@@ -27,9 +27,7 @@ async def db(tmp_path: Path) -> AsyncIterator[Database]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-async def any_db(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[Database]:
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """SQLite, then real PostgreSQL (a database of this test session, emptied first)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'figures.db'}"

@@ -87,7 +87,10 @@ async def test_filters_and_the_department_scope(db: Database) -> None:
     assert env["figures"]["overdue_tickets"]["value"] == 0  # T2 is transport's
     for key in ("conversations", "message_answered_5s_rate", "handoff_answered_20s_rate"):
         assert env["figures"][key] == {
-            "value": None, "numerator": 0, "denominator": 0, "applicable": False
+            "value": None,
+            "numerator": 0,
+            "denominator": 0,
+            "applicable": False,
         }
     assert env["tables"]["top_questions"] == []
     assert [r["source"] for r in env["tables"]["low_ratings"]] == ["ticket"]
@@ -127,7 +130,9 @@ async def test_bad_periods_are_refused_clearly(
 async def test_an_empty_period_has_null_rates(db: Database) -> None:
     doc = await compute_report(db, DAY, DAY)
     assert doc["figures"]["message_answered_5s_rate"] == {
-        "value": None, "numerator": 0, "denominator": 0
+        "value": None,
+        "numerator": 0,
+        "denominator": 0,
     }
     assert doc["figures"]["conversations"]["value"] == 0
     assert doc["series"][0]["period"] == "2026-11-30"

@@ -12,7 +12,8 @@ C5 wechat   guidance S1 (1 s), online offered, 已办好 (1 s), rates 2 (1 s)
 C6 rest     guidance S2 (3 s), online offered; 遇到问题 at 18:00 (1 s): second conversation
 C7 webchat  guidance S3 in exactly 5 s, online offered, never answered
 C8 wechat   bot (1 s); handoff taken in 10 s, closed, rated 5; one message while the agent held it
-C9 telegram bot (1 s); handoff taken in 45 s, handed back, rated 2 "等太久"; the agent's ticket T2 (roads)
+C9 telegram bot (1 s); handoff taken in 45 s, handed back, rated 2 "等太久";
+            the agent writes ticket T2 (roads)
 C10 webchat bot (1 s); handoff abandoned after 2 min
 C11 wechat  bot (2 s); handoff taken in 3 s but requeued; the new row taken in exactly 60 s, closed
 C12 rest    bot (1 s), bot (9 s); noise complaint T1
