@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from bot.db.models import LOCAL_TZ, OPEN_STATUSES
 from bot.reports import sql
 from bot.reports.sql import Dialect, Window
@@ -534,8 +536,9 @@ def _breakdowns(db: Database, facts: Facts, now: float, tickets_only: bool) -> d
         if dim == "department":
             dep = routing.departments.get(key)
             return dep[0] if dep else key
-        return key
+        return towns.get(key, key)
 
+    towns = _town_names()
     for dim in ("category", "department", "town"):
         keys = sorted({t[dim] for t in facts.tickets})
         out[dim] = [
@@ -545,6 +548,21 @@ def _breakdowns(db: Database, facts: Facts, now: float, tickets_only: bool) -> d
             for k in keys
         ]  # fmt: skip
     return out
+
+
+def _town_names() -> dict[str, str]:
+    """Town keys -> names from data/towns.yml when it exists (the town
+    recognition of ticket locations); otherwise the keys are their own labels."""
+    from bot import config
+
+    path = config.ROOT / "data" / "towns.yml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
+        entries = (raw or {}).get("towns") or []
+        return {str(t["key"]): str(t["name"]) for t in entries if "key" in t and "name" in t}
+    except (OSError, yaml.YAMLError, AttributeError, TypeError) as exc:
+        log.warning("town names unavailable: %s", type(exc).__name__)
+        return {}
 
 
 def _trend(key: str, label: str, count: int, previous: int, **extra: Any) -> dict[str, Any]:
