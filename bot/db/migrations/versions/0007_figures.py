@@ -5,8 +5,8 @@ and tickets (``tickets.created_at``); without these indexes every report
 scanned the whole transcript table, which holds the retention period's
 messages (tens of thousands a day).
 
-Revision ID: 0006_figures
-Revises: 0005
+Revision ID: 0007_figures
+Revises: 0006_ops
 Create Date: 2026-12-05
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0006_figures"
-down_revision = "0005"
+revision = "0007_figures"
+down_revision = "0006_ops"
 branch_labels = None
 depends_on = None
 
