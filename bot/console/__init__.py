@@ -34,3 +34,6 @@ def setup_console(app: web.Application, hub: Hub, db: Database, settings: Settin
     add_static_routes(app)
     build_runtime(app, hub, db, settings.console)
     views.add_routes(app)
+    from bot.reports import console as figures
+
+    figures.add_routes(app)  # supervisors and departments: the figures and their exports

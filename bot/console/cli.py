@@ -6,6 +6,8 @@ set-password  a user's new password (prompt or CONSOLE_PASSWORD)
 set-role      a user's new role (and department)
 deactivate    a user can no longer sign in; activate undoes it
 stats         service level of the human handoff over a period
+report        the hotline's figures over a period (docs/figures.md) as JSON, CSV or XLSX
+seed-day      write one simulated day of traffic (a scratch database only)
 
 Every user change is written to the audit log (actor ``cli``) and ends all
 of that user's console sessions (open consoles close within
@@ -19,9 +21,11 @@ import asyncio
 import dataclasses
 import datetime as dt
 import getpass
+import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import Settings, load_settings
 from bot.console.users import ROLES, UserExists, UserRepo
@@ -52,7 +56,31 @@ def build_parser() -> argparse.ArgumentParser:
     stats = sub.add_parser("stats", help="handoff service level over a period")
     stats.add_argument("--since", required=True, type=_date, help="YYYY-MM-DD (local time)")
     stats.add_argument("--until", type=_date, help="YYYY-MM-DD, exclusive (default: now)")
+    report = sub.add_parser("report", help="the hotline's figures (docs/figures.md)")
+    report.add_argument("--since", required=True, type=_day, help="YYYY-MM-DD, local, included")
+    report.add_argument("--until", required=True, type=_day, help="YYYY-MM-DD, local, included")
+    report.add_argument("--format", choices=("json", "csv", "xlsx"), default="json")
+    report.add_argument("--group", choices=("day", "week", "month"), default="day")
+    report.add_argument("--out", help="write to this file (default: standard output)")
+    for key in ("channel", "department", "category", "town"):
+        report.add_argument(f"--{key}", help=f"only this {key}")
+    seed = sub.add_parser("seed-day", help="write one simulated day of traffic")
+    seed.add_argument("--date", required=True, type=_day, help="YYYY-MM-DD, the local day")
+    seed.add_argument("--seed", type=int, default=1, help="random seed (same seed, same day)")
+    seed.add_argument("--citizens", type=int, default=300, help="how many citizens (1-20000)")
+    seed.add_argument(
+        "--force", action="store_true", help="write even into a database that has records"
+    )
     return parser
+
+
+def _day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"日期格式应为 YYYY-MM-DD，例如 2026-12-01 (got {value!r})"
+        ) from None
 
 
 def _date(value: str) -> dt.datetime:
@@ -122,6 +150,51 @@ async def _stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.reports import compute_report
+    from bot.reports.export import to_csv, to_xlsx
+
+    if args.format == "xlsx" and not args.out and sys.stdout.isatty():
+        sys.stderr.write("error: xlsx is binary: give --out FILE or redirect the output\n")
+        return 2
+    filters = {k: getattr(args, k) for k in ("channel", "department", "category", "town")}
+    async with _database(args, settings) as db:
+        doc = await compute_report(db, args.since, args.until, group=args.group, filters=filters)
+    if args.format == "json":
+        body = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode()
+    elif args.format == "csv":
+        body = to_csv(doc).encode("utf-8-sig" if args.out else "utf-8")
+    else:
+        body = to_xlsx(doc)
+    if args.out:
+        try:
+            await asyncio.to_thread(Path(args.out).write_bytes, body)
+        except OSError as exc:
+            sys.stderr.write(f"error: cannot write {args.out}: {exc.strerror or exc}\n")
+            return 2
+        sys.stderr.write(f"wrote {args.out} ({len(body)} bytes)\n")
+    else:
+        sys.stdout.buffer.write(body)
+        sys.stdout.flush()
+    return 0
+
+
+async def _seed_day(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.reports.seed import SeedRefused, seed_day
+
+    if not 1 <= args.citizens <= 20000:
+        raise ValueError("--citizens must be between 1 and 20000")
+    async with _database(args, settings) as db:
+        try:
+            summary = await seed_day(db, args.date, seed=args.seed, citizens=args.citizens,
+                                     force=args.force)  # fmt: skip
+        except SeedRefused as exc:
+            sys.stderr.write(f"error: {exc}\n")
+            return 3
+    sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
@@ -131,6 +204,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_create_user(args, settings))
         if args.command in ("set-password", "set-role", "deactivate", "activate"):
             return asyncio.run(_change_user(args, settings))
+        if args.command == "report":
+            return asyncio.run(_report(args, settings))
+        if args.command == "seed-day":
+            return asyncio.run(_seed_day(args, settings))
         return asyncio.run(_stats(args, settings))
     except ValueError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -74,6 +74,7 @@ tickets = sa.Table(
     sa.Column("created_at", AwareDateTime(), nullable=False),
     sa.Column("updated_at", AwareDateTime(), nullable=False),
     sa.Index("ix_tickets_status_deadline", "status", "deadline"),
+    sa.Index("ix_tickets_created_at", "created_at"),  # the figures (migration 0007)
     sa.CheckConstraint(
         "type IN ('consultation', 'complaint', 'suggestion', 'help', 'callback')",
         name="ck_tickets_type",
@@ -123,6 +124,7 @@ transcripts = sa.Table(
     sa.Column("request_id", sa.String(64), nullable=True),
     sa.Column("delivery_at", AwareDateTime(), nullable=True),
     sa.Index("ix_transcripts_conversation_seq", "conversation_id", "seq"),
+    sa.Index("ix_transcripts_created_at", "created_at"),  # the figures (migration 0007)
     sa.Index(
         "ux_transcripts_request", "conversation_id", "request_id", unique=True,
         sqlite_where=sa.text("request_id IS NOT NULL"),
