@@ -369,6 +369,9 @@
     if (image) node.appendChild(image);
     var buttons = renderButtons(m.buttons);
     if (buttons) node.appendChild(buttons);
+    if (m.direction === "out" && m.faq && typeof m.seq === "number") {
+      node.appendChild(renderFeedback(m.seq));
+    }
     var status = el("span", { class: "dgc-state" });
     node.appendChild(el("div", { class: "dgc-meta" }, [
       el("span", { text: who, "aria-hidden": "true" }),
@@ -378,6 +381,60 @@
     node.dgcState = status;
     if (m.seq !== undefined && m.seq !== null) node.setAttribute("data-seq", String(m.seq));
     return node;
+  }
+
+  /** 有帮助/没帮助 under an FAQ answer: one vote per answer, sent as a feedback frame. */
+  function renderFeedback(seq) {
+    var thanks = el("span", { class: "dgc-feedback-note", role: "status" });
+    var up = el("button", { type: "button", class: "dgc-vote", "aria-label": "有帮助",
+      title: "有帮助", "aria-pressed": "false", "data-vote": "up", text: "\uD83D\uDC4D" });
+    var down = el("button", { type: "button", class: "dgc-vote", "aria-label": "没帮助",
+      title: "没帮助", "aria-pressed": "false", "data-vote": "down", text: "\uD83D\uDC4E" });
+    var bar = el("div", { class: "dgc-feedback", role: "group", "aria-label": "这个回答有帮助吗？" }, [
+      el("span", { class: "dgc-feedback-ask", text: "这个回答有帮助吗？" }), up, down, thanks,
+    ]);
+    [up, down].forEach(function (button) {
+      button.addEventListener("click", function () { vote(bar, seq, button.getAttribute("data-vote")); });
+    });
+    bar.dgcNote = thanks;
+    return bar;
+  }
+
+  function feedbackBar(seq) {
+    var node = state.bySeq.get(seq);
+    return node ? node.querySelector(".dgc-feedback") : null;
+  }
+
+  function setVoting(bar, disabled) {
+    Array.prototype.forEach.call(bar.querySelectorAll(".dgc-vote"), function (b) { b.disabled = disabled; });
+  }
+
+  function vote(bar, seq, choice) {
+    var ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      bar.dgcNote.textContent = "网络未连接，请稍后再评价";
+      return;
+    }
+    setVoting(bar, true);
+    bar.querySelector('[data-vote="' + choice + '"]').setAttribute("aria-pressed", "true");
+    ws.send(JSON.stringify({ type: "feedback", seq: seq, vote: choice }));
+  }
+
+  function onFeedback(frame) {
+    var bar = feedbackBar(frame.seq);
+    if (!bar) return;
+    if (frame.status === "recorded" || frame.status === "already") {
+      setVoting(bar, true);
+      bar.classList.add("dgc-feedback--done");
+      bar.dgcNote.textContent = frame.status === "already" ? "您已评价过这个回答"
+        : frame.vote === "down" ? "感谢反馈，我们会改进这个回答" : "感谢您的反馈";
+    } else if (frame.status === "not_an_answer") {
+      bar.remove();
+    } else {
+      setVoting(bar, false);
+      bar.querySelector('[data-vote="' + frame.vote + '"]').setAttribute("aria-pressed", "false");
+      bar.dgcNote.textContent = "评价未能提交，请稍后再试";
+    }
   }
 
   /** Place a node by seq; pending (unsequenced) bubbles stay at the end. */
@@ -419,6 +476,7 @@
     else if (frame.type === "typing") setTyping(frame.on);
     else if (frame.type === "error") onError(frame);
     else if (frame.type === "pong") clearTimeout(state.pongTimer);
+    else if (frame.type === "feedback") onFeedback(frame);
   }
 
   function onMessage(m) {
