@@ -54,6 +54,9 @@
     chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm5 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm5 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3z",
     headset: "M12 2a9 9 0 0 0-9 9v6a3 3 0 0 0 3 3h2v-8H5v-1a7 7 0 0 1 14 0v1h-3v8h2.5a1 1 0 0 1-1 1H13v2h4.5a3 3 0 0 0 3-3V11a9 9 0 0 0-8.5-9z",
     close: "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z",
+    // thumbs up / down (drawn, so they show where no emoji font is installed)
+    up: "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z",
+    down: "M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.4 1.1l1.1 1 6.6-6.6c.4-.4.6-.9.6-1.4V5a2 2 0 0 0-2-2H7c-.8 0-1.5.5-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z",
   };
   var STARTERS = ["办事指南", "我要投诉", "查询工单进度", "转人工客服"];
 
@@ -387,9 +390,9 @@
   function renderFeedback(seq) {
     var thanks = el("span", { class: "dgc-feedback-note", role: "status" });
     var up = el("button", { type: "button", class: "dgc-vote", "aria-label": "有帮助",
-      title: "有帮助", "aria-pressed": "false", "data-vote": "up", text: "\uD83D\uDC4D" });
+      title: "有帮助", "aria-pressed": "false", "data-vote": "up" }, [icon("up")]);
     var down = el("button", { type: "button", class: "dgc-vote", "aria-label": "没帮助",
-      title: "没帮助", "aria-pressed": "false", "data-vote": "down", text: "\uD83D\uDC4E" });
+      title: "没帮助", "aria-pressed": "false", "data-vote": "down" }, [icon("down")]);
     var bar = el("div", { class: "dgc-feedback", role: "group", "aria-label": "这个回答有帮助吗？" }, [
       el("span", { class: "dgc-feedback-ask", text: "这个回答有帮助吗？" }), up, down, thanks,
     ]);
