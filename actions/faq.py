@@ -67,12 +67,8 @@ class ActionAnswerFaq(Action):
         entry = load_faq().get(faq_id or "")
         if entry is None or confidence < FAQ_MIN_CONFIDENCE:
             # The text is masked where events are written (bot/db/events.py).
-            await record_event(
-                "fallback", tracker, reason="faq_unsure", text=latest_text(tracker)
-            )
-            await keep_unanswered(
-                "low_confidence", tracker, action=self.name(), faq_key=faq_id
-            )
+            await record_event("fallback", tracker, reason="faq_unsure", text=latest_text(tracker))
+            await keep_unanswered("low_confidence", tracker, action=self.name(), faq_key=faq_id)
             not_understood(dispatcher, tracker)
             return []
         dispatcher.utter_message(text=format_answer(entry), buttons=AFTER_ANSWER_BUTTONS)

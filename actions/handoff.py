@@ -109,9 +109,7 @@ _SKIPPED = {"request_human", "affirm", "deny", "greet", "goodbye", "thank", "ang
 _QUESTIONS = {"faq", "nlu_fallback", "out_of_scope", "request_service_guide", "consult", ""}
 
 
-def question_before_handoff(
-    tracker: Tracker, turns: int = 4
-) -> tuple[str, dict[str, Any]] | None:
+def question_before_handoff(tracker: Tracker, turns: int = 4) -> tuple[str, dict[str, Any]] | None:
     """The citizen's last real question before the handoff (text and parse data):
     typed, not a button, not the request for a person itself; None when there
     is none among the last ``turns`` messages, or the conversation was about

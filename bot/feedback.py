@@ -68,9 +68,7 @@ async def record_answer_feedback(
     data = {"faq_key": faq_key, "vote": vote}
     await db.events.record("answer.feedback", conversation_id=conversation_id, data=data)
     if vote == "down":
-        question = next(
-            (e for e in reversed(entries[:at]) if e.direction == "in" and e.text), None
-        )
+        question = next((e for e in reversed(entries[:at]) if e.direction == "in" and e.text), None)
         if question is not None:
             await db.unanswered.keep(
                 reason="thumbs_down",

@@ -194,7 +194,9 @@ def check(path: Path) -> tuple[list[str], dict]:
         count, samples = per_domain.get(domain, 0), sample_per_domain.get(domain, 0)
         low, high = PER_DOMAIN
         if count < low or samples > high:
-            errors.append(f"domain {domain}: {count} entries, {samples} samples (want {low}-{high})")
+            errors.append(
+                f"domain {domain}: {count} entries, {samples} samples (want {low}-{high})"
+            )
 
     # The application's own loader must accept the file too.
     sys.path.insert(0, str(ROOT))

@@ -80,7 +80,10 @@ def test_a_broken_file_keeps_the_last_good_content_and_logs_once(
     assert len(errors) == 1 and "faq.yml is broken" in errors[0].getMessage()
     assert "last good version stays in use" in errors[0].getMessage()
     _rewrite(knowledge / "faq.yml", "    domain: [unclosed\n", "    domain: social_insurance\n")
-    assert faq.get() is not good and faq.get()["si_transfer_in"].answer == good["si_transfer_in"].answer
+    assert (
+        faq.get() is not good
+        and faq.get()["si_transfer_in"].answer == good["si_transfer_in"].answer
+    )
 
 
 def test_an_invalid_entry_also_keeps_the_last_good_content(knowledge: Path) -> None:

@@ -218,8 +218,13 @@ class UnansweredRepo:
             rows = (await conn.execute(stmt)).mappings().all()
         return [
             KnowledgeChange(
-                id=int(r["id"]), at=r["at"], actor=r["actor"], kind=r["kind"],
-                faq_key=r["faq_key"], file=r["file"], detail=dict(r["detail"] or {}),
+                id=int(r["id"]),
+                at=r["at"],
+                actor=r["actor"],
+                kind=r["kind"],
+                faq_key=r["faq_key"],
+                file=r["file"],
+                detail=dict(r["detail"] or {}),
                 fingerprint_before=r["fingerprint_before"],
                 fingerprint_after=r["fingerprint_after"],
             )  # fmt: skip

@@ -95,12 +95,17 @@ def scalar(text: str) -> str:
 
 def _entry_span(lines: list[str], faq_key: str) -> tuple[int, int]:
     """[start, end) of the entry's lines, without trailing blank lines and comments."""
-    start = next((i for i, line in enumerate(lines) if (m := _ENTRY.match(line)) and m.group(1) == faq_key), None)  # noqa: E501
+    start = next(
+        (i for i, line in enumerate(lines) if (m := _ENTRY.match(line)) and m.group(1) == faq_key),
+        None,
+    )  # noqa: E501
     if start is None:
         raise FaqEditError(f"知识库中没有编号为 {faq_key} 的问答")
     end = start + 1
-    while end < len(lines) and not lines[end].startswith(("  - ", "  #")) and (
-        lines[end].startswith("    ") or not lines[end].strip()
+    while (
+        end < len(lines)
+        and not lines[end].startswith(("  - ", "  #"))
+        and (lines[end].startswith("    ") or not lines[end].strip())
     ):
         end += 1
     while end > start and not lines[end - 1].strip():
@@ -151,7 +156,9 @@ def entry_block(entry: dict[str, Any]) -> str:
 def add_text(text: str, data: dict[str, Any], entry: dict[str, Any]) -> str:
     """The file's text with ``entry`` after the last entry of its domain (or at the end)."""
     lines = text.splitlines(keepends=True)
-    same = [str(raw["id"]) for raw in data.get("entries") or [] if raw.get("domain") == entry["domain"]]
+    same = [
+        str(raw["id"]) for raw in data.get("entries") or [] if raw.get("domain") == entry["domain"]
+    ]
     if same:
         _, end = _entry_span(lines, same[-1])
     else:

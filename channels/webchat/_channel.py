@@ -61,9 +61,10 @@ Server -> client:
 - ``{"type": "message", "seq": n, "direction": "in"|"out", "sender": ...,
   "text": ..., "buttons": [{"title", "payload"}], "image": url|null,
   "at": "<ISO 8601 UTC>", "id": "<client id, inbound only>", "faq": "<key,
-  FAQ answers only>"}`` one transcript entry. On connect the server sends every entry after ``after_seq`` (all of
-  them when absent), then each new entry as it is written: the transcript is
-  the one source, so a reload or a dropped connection loses nothing.
+  FAQ answers only>"}`` one transcript entry. On connect the server sends
+  every entry after ``after_seq`` (all of them when absent), then each new
+  entry as it is written: the transcript is the one source, so a reload or
+  a dropped connection loses nothing.
 - ``{"type": "typing", "on": bool}`` the bot (or agent) is working on a reply.
 - ``{"type": "error", "code": ..., "message": "<Chinese text>", "id"?: ...}``
   a refused frame (``bad_json``, ``bad_frame``, ``too_large``, ``too_long``,

@@ -46,7 +46,11 @@ async def test_a_guess_below_the_threshold_is_kept_with_its_faq(db: Database) ->
         CollectingDispatcher(), tracker(faq_parse("那个钱咋弄回来", entry.id, low)), {}
     )
     [row] = await db.unanswered.all_rows()
-    assert (row["reason"], row["text"], row["faq_key"]) == ("low_confidence", "那个钱咋弄回来", entry.id)
+    assert (row["reason"], row["text"], row["faq_key"]) == (
+        "low_confidence",
+        "那个钱咋弄回来",
+        entry.id,
+    )
     assert row["confidence"] == round(low, 4) and row["action"] == "action_answer_faq"
     [event] = await _events(db, "fallback")
     assert event["data"]["text"] == "那个钱咋弄回来"

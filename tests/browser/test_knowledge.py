@@ -65,14 +65,19 @@ async def test_thumbs_down_in_the_widget_keeps_the_question(
     door: tuple[FrontDoor, Path], browser: Any, screenshot_path: Callable[[str], Path]
 ) -> None:
     front_door, _ = door
-    page, problems = await open_page(browser, front_door.url, viewport={"width": 1280, "height": 800})
+    page, problems = await open_page(
+        browser, front_door.url, viewport={"width": 1280, "height": 800}
+    )
     await launcher(page).click()
     await ask(page, QUESTION)
     log = chat_log(page)
     answer = log.locator(".dgc-msg--out", has_text="粤省事小程序")
     await expect(answer).to_have_count(1)
     feedback = answer.get_by_role("group", name="这个回答有帮助吗？")
-    up, down = feedback.get_by_role("button", name="有帮助"), feedback.get_by_role("button", name="没帮助")
+    up, down = (
+        feedback.get_by_role("button", name="有帮助"),
+        feedback.get_by_role("button", name="没帮助"),
+    )
     await expect(up).to_be_visible()
     await down.click()
     await expect(feedback.get_by_role("status")).to_have_text("感谢反馈，我们会改进这个回答")

@@ -129,7 +129,9 @@ async def test_attach_adds_phrasings_as_a_reviewable_change_awaiting_training(
     assert [ln for ln in before.splitlines() if ln.lstrip().startswith("#")] == [
         ln for ln in after.splitlines() if ln.lstrip().startswith("#")
     ]
-    entry = next(e for e in yaml.safe_load(after)["entries"] if e["id"] == "hpf_withdrawal_conditions")
+    entry = next(
+        e for e in yaml.safe_load(after)["entries"] if e["id"] == "hpf_withdrawal_conditions"
+    )
     assert entry["examples"][-3:] == chosen
     assert "+      - 公积金断缴了还能贷款吗" in result["diff"]
     check_faq(faq)
@@ -229,7 +231,9 @@ async def test_dismiss_settles_a_group_without_touching_the_files(
     before = faq.read_text(encoding="utf-8")
     supervisor = await sign_in(kclient, "banzhang", role="supervisor")
     chat = group_with((await supervisor.json("/console/api/knowledge"))["groups"], "机器人")
-    bad = await supervisor.post("/console/api/knowledge/dismiss", {"ids": chat["ids"], "reason": "x"})
+    bad = await supervisor.post(
+        "/console/api/knowledge/dismiss", {"ids": chat["ids"], "reason": "x"}
+    )
     assert bad.status == 422
     resp = await supervisor.post(
         "/console/api/knowledge/dismiss", {"ids": chat["ids"], "reason": "chitchat"}

@@ -60,7 +60,9 @@ async def test_kept_questions_are_masked_with_what_the_assistant_did(tdb: Databa
 
 
 async def test_button_payloads_and_empty_texts_are_not_kept(tdb: Database) -> None:
-    assert not await tdb.unanswered.keep(reason="handoff", text="/request_human", conversation_id=None)
+    assert not await tdb.unanswered.keep(
+        reason="handoff", text="/request_human", conversation_id=None
+    )
     assert not await tdb.unanswered.keep(reason="handoff", text="   ", conversation_id=None)
     with pytest.raises(ValueError):
         await tdb.unanswered.keep(reason="bored", text="你好", conversation_id=None)

@@ -79,7 +79,12 @@ async def test_thumbs_down_is_recorded_once_and_keeps_the_question(
     cid = f"webchat:{session['session_id']}"
     await ws.send_json({"type": "feedback", "seq": reply["seq"], "vote": "down"})
     got = await frames_until(ws, lambda fs: any(f["type"] == "feedback" for f in fs))
-    assert got[-1] == {"type": "feedback", "seq": reply["seq"], "vote": "down", "status": "recorded"}
+    assert got[-1] == {
+        "type": "feedback",
+        "seq": reply["seq"],
+        "vote": "down",
+        "status": "recorded",
+    }
     await ws.send_json({"type": "feedback", "seq": reply["seq"], "vote": "up"})
     again = await frames_until(ws, lambda fs: any(f["type"] == "feedback" for f in fs))
     assert again[-1]["status"] == "already"
