@@ -254,7 +254,11 @@
       fillSelects();
       renderTraining(state.data.training);
       renderGroups();
-      if (!keepResult) { $("kn-detail").hidden = true; }
+      if (!keepResult) { $("kn-detail").hidden = true; return; }
+      // The group just handled is gone: keep the result, ask for the next group.
+      $("kn-detail-label").textContent = "请在左侧选择下一组问题";
+      $("kn-detail-facts").textContent = "";
+      $("kn-sentences").textContent = "";
     }).catch(function () {
       $("kn-summary").textContent = "网络异常，请稍后重试";
     });
