@@ -263,7 +263,7 @@ class KnowledgeFile[T]:
             )
 
 
-_files: dict[tuple[Path, str], KnowledgeFile[Any]] = {}
+_files: dict[tuple[Path, str], KnowledgeFile[Any]] = {}  # by (path, parser)
 _files_lock = threading.Lock()
 _reload_seconds = 3.0
 _dir = KNOWLEDGE_DIR
@@ -286,7 +286,7 @@ def knowledge_dir() -> Path:
 
 
 def _file[T](path: Path, parse: Callable[[dict[str, Any]], T]) -> KnowledgeFile[T]:
-    key = (path.resolve(), parse.__name__)
+    key = (path, parse.__name__)
     with _files_lock:
         known = _files.get(key)
         if known is None:
