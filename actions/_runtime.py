@@ -19,6 +19,7 @@ from actions.thresholds import FAQ_MIN_CONFIDENCE  # shared with scripts/evaluat
 from bot.config import Settings, load_settings, require_shared_secrets
 from bot.db import Database
 from bot.db.crypto import Cipher, load_cipher
+from bot.knowledge import use_knowledge_dir
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def settings() -> Settings:
     global _settings
     if _settings is None:
         _settings = load_settings()
+        use_knowledge_dir(_settings.knowledge_dir, _settings.knowledge_reload_seconds)
     return _settings
 
 
@@ -51,6 +53,8 @@ def use_settings(value: Settings | None) -> None:
     environment again on next use)."""
     global _settings, _cipher
     _settings, _cipher = value, None
+    if value is not None:
+        use_knowledge_dir(value.knowledge_dir, value.knowledge_reload_seconds)
 
 
 async def get_db() -> Database:
@@ -125,6 +129,61 @@ async def record_event(kind: str, tracker: Tracker, **data: Any) -> None:
         await db.events.record(kind, conversation_id=tracker.sender_id, data=data or None)
     except Exception:  # noqa: BLE001 - statistics must not take the answer down
         logger.exception("could not record event %s", kind)
+
+
+async def keep_unanswered(
+    reason: str,
+    tracker: Tracker,
+    *,
+    action: str,
+    text: str | None = None,
+    parse_data: dict[str, Any] | None = None,
+    faq_key: str | None = None,
+) -> None:
+    """Keep the citizen's question for the knowledge editors (masked by the
+    repository) with what the assistant did; never breaks the dialogue.
+
+    ``text`` and ``parse_data`` default to the latest message's.
+    """
+    parse = parse_data if parse_data is not None else tracker.latest_message
+    intent, confidence = understood_intent(parse)
+    if intent == "faq":  # the ResponseSelector's guess says more than the intent's
+        guessed, selector_confidence = faq_prediction(parse)
+        if guessed is not None:
+            faq_key, confidence = faq_key or guessed, round(selector_confidence, 4)
+    try:
+        db = await get_db()
+        await db.unanswered.keep(
+            reason=reason,
+            text=text if text is not None else latest_text(tracker),
+            conversation_id=tracker.sender_id,
+            intent=intent or None,
+            confidence=confidence,
+            faq_key=faq_key,
+            action=action,
+        )
+    except Exception:  # noqa: BLE001 - the knowledge loop must not take the answer down
+        logger.exception("could not keep an unanswered question (%s)", reason)
+
+
+def understood_intent(parse_data: dict[str, Any]) -> tuple[str, float | None]:
+    """The intent the model saw and its confidence; behind Rasa's fallback,
+    the best real intent of the ranking (what it would have guessed)."""
+    intent = parse_data.get("intent") or {}
+    name = str(intent.get("name") or "")
+    confidence = intent.get("confidence")
+    if name == "nlu_fallback":
+        for ranked in parse_data.get("intent_ranking") or []:
+            if ranked.get("name") and ranked.get("name") != "nlu_fallback":
+                return str(ranked["name"]), _float(ranked.get("confidence"))
+    return name, _float(confidence)
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else round(float(value), 4)
+    except (TypeError, ValueError):
+        return None
 
 
 def latest_text(tracker: Tracker) -> str:

@@ -14,6 +14,8 @@ from actions._runtime import (
     MENU_BUTTONS,
     consecutive_misunderstandings,
     faq_prediction,
+    keep_unanswered,
+    latest_text,
     record_event,
     warn_if_danger,
 )
@@ -64,10 +66,15 @@ class ActionAnswerFaq(Action):
         faq_id, confidence = faq_prediction(tracker.latest_message)
         entry = load_faq().get(faq_id or "")
         if entry is None or confidence < FAQ_MIN_CONFIDENCE:
-            await record_event("fallback", tracker, reason="faq_unsure")
+            # The text is masked where events are written (bot/db/events.py).
+            await record_event("fallback", tracker, reason="faq_unsure", text=latest_text(tracker))
+            await keep_unanswered("low_confidence", tracker, action=self.name(), faq_key=faq_id)
             not_understood(dispatcher, tracker)
             return []
         dispatcher.utter_message(text=format_answer(entry), buttons=AFTER_ANSWER_BUTTONS)
+        # Not shown: the front door puts it on the answer above (bot/hub_routing.py),
+        # so the widget can offer 有帮助/没帮助 for this FAQ.
+        dispatcher.utter_message(json_message={"answer": {"faq": entry.id}})
         await record_event("faq_answered", tracker, faq=entry.id)
         return []
 
@@ -81,7 +88,8 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        await record_event("fallback", tracker, reason="nlu_fallback")
+        await record_event("fallback", tracker, reason="nlu_fallback", text=latest_text(tracker))
+        await keep_unanswered("fallback", tracker, action=self.name())
         if warn_if_danger(dispatcher, tracker):
             dispatcher.utter_message(
                 text="需要人工帮助请点下方按钮。",

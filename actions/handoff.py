@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions._runtime import (
     consecutive_misunderstandings,
+    keep_unanswered,
     latest_intent,
     latest_text,
     record_event,
@@ -101,6 +102,34 @@ def conversation_summary(tracker: Tracker, limit: int = 5) -> dict[str, Any]:
     return {"intent": latest_intent(tracker), "slots": slots, "last_messages": texts[-limit:]}
 
 
+#: Messages that ask for a person or answer a prompt: skipped, looking further back.
+_SKIPPED = {"request_human", "affirm", "deny", "greet", "goodbye", "thank", "angry", "stop"}
+#: A question the knowledge could have answered; anything else (a complaint, a
+#: ticket) means the handoff was not about missing knowledge.
+_QUESTIONS = {"faq", "nlu_fallback", "out_of_scope", "request_service_guide", "consult", ""}
+
+
+def question_before_handoff(tracker: Tracker, turns: int = 4) -> tuple[str, dict[str, Any]] | None:
+    """The citizen's last real question before the handoff (text and parse data):
+    typed, not a button, not the request for a person itself; None when there
+    is none among the last ``turns`` messages, or the conversation was about
+    something else (a complaint, a ticket)."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        seen += 1
+        if seen > turns:
+            break
+        text = str(event.get("text") or "").strip()
+        parse_data = event.get("parse_data") or {}
+        intent = str((parse_data.get("intent") or {}).get("name") or "")
+        if not text or text.startswith("/") or intent in _SKIPPED:
+            continue
+        return (text, parse_data) if intent in _QUESTIONS else None
+    return None
+
+
 class ActionHandoff(Action):
     """Tell the citizen a person is coming and signal the handoff."""
 
@@ -124,6 +153,12 @@ class ActionHandoff(Action):
             }
         )
         await record_event("handoff_requested", tracker, reason=reason, priority=priority)
+        question = question_before_handoff(tracker)
+        if question is not None and reason != "emergency":  # danger is not a knowledge gap
+            text, parse_data = question
+            await keep_unanswered(
+                "handoff", tracker, action=self.name(), text=text, parse_data=parse_data
+            )
         events: list[dict[str, Any]] = []
         if tracker.active_loop_name:
             events += [ActiveLoop(None), SlotSet("requested_slot", None)]

@@ -471,6 +471,16 @@ class Settings:
     # ``asyncio`` or ``uvloop``; checked by bot.__main__.choose_event_loop).
     log_level: str = "INFO"
     event_loop: str | None = None
+    # The knowledge loop (bot/knowledge.py, bot/knowledge_editor/): the FAQ and
+    # service files (KNOWLEDGE_DIR, default data/knowledge; the editor's page
+    # writes there, the training data and fingerprint are taken from the
+    # project around it), the trained models (MODELS_DIR, default models/,
+    # where scripts/train.py writes its .trained-<fingerprint> stamp), and how
+    # often at most a file's size and mtime are checked to reload answers
+    # without a restart (KNOWLEDGE_RELOAD_SECONDS, default 3; 0: every use).
+    knowledge_dir: Path = ROOT / "data" / "knowledge"
+    models_dir: Path = ROOT / "models"
+    knowledge_reload_seconds: float = 3.0
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
@@ -546,6 +556,9 @@ class Settings:
             action_server_shutdown_grace=env.positive("ACTION_SERVER_SHUTDOWN_GRACE", 10.0),
             log_level=env.text("LOG_LEVEL", "INFO").upper(),
             event_loop=env.get("EVENT_LOOP"),
+            knowledge_dir=Path(env.get("KNOWLEDGE_DIR") or ROOT / "data" / "knowledge"),
+            models_dir=Path(env.get("MODELS_DIR") or ROOT / "models"),
+            knowledge_reload_seconds=env.positive("KNOWLEDGE_RELOAD_SECONDS", 3.0, zero_ok=True),
             console=ConsoleSettings.from_env(env),
             tickets=TicketSettings.from_env(env),
             ops=OpsSettings.from_env(env),

@@ -66,6 +66,7 @@ from bot.aio import cancel_and_wait
 from bot.config import Settings
 from bot.conversations import Conversations, ConversationState
 from bot.db.crypto import Cipher, DataKeyError
+from bot.feedback import record_answer_feedback
 from bot.hub_inbox import ConversationInbox, inbox_key, lock_key
 from bot.hub_results import ResultBoard, message_key
 from bot.hub_routing import (
@@ -399,3 +400,19 @@ class HubInbound:
         self, kind: str, conversation_id: str | None, data: dict[str, Any]
     ) -> None:
         await self._hub.db.events.record(kind, conversation_id=conversation_id, data=data)
+
+    async def answer_feedback(self, conversation_id: str, seq: int, vote: str) -> str:
+        hub = self._hub
+
+        async def history(cid: str, limit: int) -> list[Any]:
+            return await hub.history(cid, limit=limit)
+
+        return await record_answer_feedback(
+            hub.db,
+            hub.store,
+            history,
+            conversation_id,
+            seq,
+            vote,
+            keep_days=hub.settings.retention_days,
+        )

@@ -6,12 +6,15 @@ owner (bot/conversations.py), read once per message: ``bot`` (default) and
 ``closed`` go to Rasa; ``queued`` and ``with_agent`` go to the agents channel.
 A Rasa reply whose ``custom`` holds ``{"handoff": {...}}`` queues the
 conversation for an agent (``Conversations.queue``) and is not shown to the
-citizen.
+citizen. One whose ``custom`` holds only ``{"answer": {"faq": key}}`` is not
+shown either: it becomes the ``custom`` of the reply before it (the FAQ
+answer), so the transcript knows which FAQ a citizen rates.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -251,7 +254,12 @@ class Router:
         visible: list[OutboundMessage] = []
         for item in raw:
             handoff = _handoff_signal(item)
-            if handoff is None:
+            note = _answer_note(item)
+            if note is not None and visible:
+                # Which FAQ the answer above came from: kept with that answer
+                # (its transcript entry), so the widget's 有帮助/没帮助 names it.
+                visible[-1] = dataclasses.replace(visible[-1], custom={"answer": note})
+            elif handoff is None:
                 visible.append(OutboundMessage.from_rasa_dict(item))
             else:
                 refused = await self._request_handoff(msg, handoff)
@@ -414,6 +422,16 @@ def _rasa_metadata(msg: InboundMessage) -> dict[str, Any]:
     if msg.attachments:
         metadata["attachments"] = [a.to_dict() for a in msg.attachments]
     return metadata
+
+
+def _answer_note(item: dict[str, Any]) -> dict[str, str] | None:
+    """``{"faq": key}`` of a custom-only ``{"answer": {"faq": key}}`` reply (actions/faq.py)."""
+    custom = item.get("custom")
+    if item.get("text") or not isinstance(custom, dict) or set(custom) != {"answer"}:
+        return None
+    answer = custom["answer"]
+    faq = answer.get("faq") if isinstance(answer, dict) else None
+    return {"faq": faq[:100]} if isinstance(faq, str) and faq else None
 
 
 def _handoff_signal(item: dict[str, Any]) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ and the settings, never with the hub. Through the port it can:
 - read a conversation's transcript (the web widget's catch-up) and its
   state (the widget's 结束会话 and typing indicator);
 - record an event (a refused delivery) in the statistics;
+- pass on the citizen's vote on an answer (:meth:`InboundPort.answer_feedback`);
 - keep its own values in the shared store, under its own name only
   (:class:`ChannelStore`: every key is ``<channel>:<key>``, every lock
   ``lock:<channel>:<name>``, every pub/sub topic ``<channel>:<topic>``).
@@ -124,6 +125,12 @@ class InboundPort(Protocol):
         self, kind: str, conversation_id: str | None, data: dict[str, Any]
     ) -> None:
         """Record a statistics event (e.g. a refused delivery); never its content."""
+        ...
+
+    async def answer_feedback(self, conversation_id: str, seq: int, vote: str) -> str:
+        """The citizen's thumbs-up/down (``vote``: ``up``/``down``) on the answer
+        at transcript ``seq``: ``recorded``, ``already`` or ``not_an_answer``
+        (bot/feedback.py)."""
         ...
 
 

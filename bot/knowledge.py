@@ -4,13 +4,23 @@ Knowledge editors maintain ``data/knowledge/faq.yml`` and
 ``data/knowledge/services.yml``; nothing citizen-facing about policies is
 written anywhere else. The action server answers from these objects, and
 ``scripts/build_training_data.py`` turns the same files into Rasa data.
+
+Answer texts and guidance take effect without a restart: :func:`load_faq`
+and :func:`load_services` notice a changed file within
+``KNOWLEDGE_RELOAD_SECONDS`` (:class:`KnowledgeFile`). New or changed
+phrasings (``examples``) still need ``make train``: the model, not this
+module, recognises questions.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
+import logging
+import math
 import re
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +28,8 @@ from typing import Any
 import yaml
 
 from bot.config import ROOT
+
+log = logging.getLogger(__name__)
 
 KNOWLEDGE_DIR = ROOT / "data" / "knowledge"
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -38,6 +50,7 @@ class FaqEntry:
     updated: dt.date
     sample: bool
     examples: tuple[str, ...]
+    department: str = ""  # the department whose policy it is (optional)
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,7 @@ def parse_faq(data: dict[str, Any]) -> dict[str, FaqEntry]:
             updated=_as_date(_require(raw, "updated", where), where),
             sample=bool(raw.get("sample", False)),
             examples=tuple(str(e).strip() for e in _require(raw, "examples", where)),
+            department=str(raw.get("department") or "").strip(),
         )
     return entries
 
@@ -176,15 +190,128 @@ def parse_services(data: dict[str, Any]) -> list[Service]:
     return services
 
 
-@functools.lru_cache(maxsize=4)
-def load_faq(path: Path = KNOWLEDGE_DIR / "faq.yml") -> dict[str, FaqEntry]:
-    """FAQ entries by id (cached; the files change only with a redeploy)."""
+class KnowledgeFile[T]:
+    """One knowledge file, parsed, reloaded when it changes on disk.
+
+    At most every ``check_every`` seconds a use compares the file's size and
+    mtime with those of the content in use; when they differ the file is read
+    and parsed again and the new content replaces the old in one assignment
+    (a reader sees the old or the new, never half of each). A file that no
+    longer parses keeps the last good content in use and logs one error per
+    broken version, naming the file and the problem; the first load raises
+    (there is nothing to fall back on).
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        parse: Callable[[dict[str, Any]], T],
+        *,
+        check_every: float = 3.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self._parse = parse
+        self.check_every = check_every
+        self._clock = clock
+        self._state: tuple[tuple[int, int], T] | None = None
+        self._checked_at = -math.inf
+        self._broken: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        state = self._state
+        now = self._clock()
+        if state is not None and now - self._checked_at < self.check_every:
+            return state[1]
+        with self._lock:
+            self._checked_at = now
+            return self._reload_if_changed()
+
+    def _reload_if_changed(self) -> T:
+        state = self._state
+        try:
+            stat = self.path.stat()
+            signature = (stat.st_mtime_ns, stat.st_size)
+        except OSError as exc:
+            if state is None:
+                raise
+            self._log_broken((-1, -1), f"cannot be read ({type(exc).__name__})")
+            return state[1]
+        if state is not None and (signature == state[0] or signature == self._broken):
+            return state[1]
+        try:
+            value = self._parse(_read_yaml(self.path))
+        except (OSError, ValueError, yaml.YAMLError) as exc:  # KnowledgeError is a ValueError
+            if state is None:
+                raise
+            self._log_broken(signature, str(exc).splitlines()[0][:300])
+            return state[1]
+        self._state = (signature, value)  # the swap: one assignment
+        self._broken = None
+        if state is not None:
+            log.info("knowledge file %s reloaded", self.path.name)
+        return value
+
+    def _log_broken(self, signature: tuple[int, int], problem: str) -> None:
+        if signature != self._broken:
+            self._broken = signature
+            log.error(
+                "knowledge file %s is broken, the last good version stays in use: %s",
+                self.path,
+                problem,
+            )
+
+
+_files: dict[tuple[Path, str], KnowledgeFile[Any]] = {}  # by (path, parser)
+_files_lock = threading.Lock()
+_reload_seconds = 3.0
+_dir = KNOWLEDGE_DIR
+
+
+def use_knowledge_dir(path: Path | None, reload_seconds: float | None = None) -> None:
+    """Answer from the files under ``path`` (``None``: data/knowledge), checking
+    them for changes at most every ``reload_seconds`` (settings, tests)."""
+    global _dir, _reload_seconds
+    _dir = path or KNOWLEDGE_DIR
+    if reload_seconds is not None:
+        _reload_seconds = reload_seconds
+        for known in _files.values():
+            known.check_every = reload_seconds
+
+
+def knowledge_dir() -> Path:
+    """The folder the answers are read from (see :func:`use_knowledge_dir`)."""
+    return _dir
+
+
+def _file[T](path: Path, parse: Callable[[dict[str, Any]], T]) -> KnowledgeFile[T]:
+    key = (path, parse.__name__)
+    with _files_lock:
+        known = _files.get(key)
+        if known is None:
+            known = _files[key] = KnowledgeFile(path, parse, check_every=_reload_seconds)
+    return known
+
+
+def load_faq(path: Path | None = None) -> dict[str, FaqEntry]:
+    """FAQ entries by id: reloaded without a restart when the file changes (see
+    :class:`KnowledgeFile`); a broken file keeps the last good entries."""
+    return _file(path or _dir / "faq.yml", parse_faq).get()
+
+
+def load_services(path: Path | None = None) -> list[Service]:
+    """The service catalog, reloaded like :func:`load_faq`."""
+    return _file(path or _dir / "services.yml", parse_services).get()
+
+
+def read_faq(path: Path) -> dict[str, FaqEntry]:
+    """Parse the FAQ file now, uncached (tools that must see what is on disk)."""
     return parse_faq(_read_yaml(path))
 
 
-@functools.lru_cache(maxsize=4)
-def load_services(path: Path = KNOWLEDGE_DIR / "services.yml") -> list[Service]:
-    """The service catalog (cached)."""
+def read_services(path: Path) -> list[Service]:
+    """Parse the service catalog now, uncached."""
     return parse_services(_read_yaml(path))
 
 

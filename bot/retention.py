@@ -3,8 +3,10 @@
 Every ``RETENTION_SWEEP_SECONDS`` (default 3600; 0: off) the front door runs
 one pass, and ``python -m bot.db retention`` runs one by hand:
 
-- transcripts and the agents' internal notes older than ``RETENTION_DAYS``
-  (default 180) are deleted;
+- transcripts, the agents' internal notes and the questions kept for the
+  knowledge editors (``unanswered``, bot/db/unanswered.py: the citizen's own
+  words, masked) older than ``RETENTION_DAYS`` (default 180) are deleted,
+  whether an editor handled them or not;
 - quality events older than that keep their kind and time (the city's
   figures count them) but lose the conversation id and their data;
 - handoff records older than that keep their times, reason, agent and
@@ -52,6 +54,7 @@ from bot.db.schema import (
     scheduled_reports,
     tickets,
     transcripts,
+    unanswered,
 )
 from bot.store.base import HeldLock
 
@@ -77,13 +80,15 @@ class RetentionReport:
     handoffs: int = 0
     tickets: int = 0
     reports: int = 0
+    unanswered: int = 0
 
     def summary(self) -> str:
         if not self.ran:
             return "retention skipped: another replica is sweeping"
         return (
-            f"retention done: {self.transcripts} transcript entries and {self.notes} notes "
-            f"deleted, {self.events} events and {self.handoffs} handoff records anonymised, "
+            f"retention done: {self.transcripts} transcript entries, {self.notes} notes and "
+            f"{self.unanswered} kept questions deleted, {self.events} events and "
+            f"{self.handoffs} handoff records anonymised, "
             f"{self.tickets} closed tickets without contact data now, "
             f"{self.reports} scheduled reports deleted"
         )
@@ -133,6 +138,9 @@ class RetentionSweep:
             report.notes = await self._delete(
                 held, handoff_notes, handoff_notes.c.id, handoff_notes.c.created_at < cutoff
             )
+            report.unanswered = await self._delete(
+                held, unanswered, unanswered.c.id, unanswered.c.at < cutoff
+            )
             report.events = await self._update(
                 held,
                 events,
@@ -179,7 +187,7 @@ class RetentionSweep:
             )
         if (
             report.transcripts or report.events or report.tickets or report.handoffs
-            or report.reports
+            or report.reports or report.unanswered
         ):  # fmt: skip
             log.info("%s", report.summary())
         return report

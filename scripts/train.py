@@ -16,11 +16,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def inputs_hash(config: Path) -> str:
+def inputs_hash(config: Path, root: Path = ROOT) -> str:
+    """The training fingerprint: config, domain and every data file of ``root``.
+
+    Also read by the knowledge editor's page (bot/knowledge_editor/training.py,
+    loading this file by path: stdlib only at the top) to tell which of its
+    changes the trained model (``models/.trained-<fingerprint>``) lacks.
+    """
     digest = hashlib.sha256()
-    files = [config, ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml"))]
+    files = [config, root / "domain.yml", *sorted((root / "data").rglob("*.yml"))]
     for path in files:
-        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 

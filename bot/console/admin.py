@@ -47,6 +47,9 @@ ACTION_NAMES = {
     "export": "导出数据",
     "backup": "备份",
     "restore": "恢复",
+    "knowledge.attach": "问题加入已有问答",
+    "knowledge.draft": "新增问答草稿",
+    "knowledge.dismiss": "忽略未解答问题",
 }
 _ACTION = re.compile(r"^[a-z][a-z0-9_.]{0,39}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")

@@ -35,6 +35,7 @@ from bot.db.loop_sqlite import CHECKPOINT_EVERY, LoopSqlite, NotNow, PreparedQue
 from bot.db.routing import Routing, load_routing
 from bot.db.tickets import TicketRepo
 from bot.db.transcripts import TranscriptRepo
+from bot.db.unanswered import UnansweredRepo
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -78,6 +79,7 @@ class Database:
         self.transcripts = TranscriptRepo(self)
         self.events = EventRepo(self)
         self.audit = AuditRepo(self)
+        self.unanswered = UnansweredRepo(self)
 
     @classmethod
     def from_settings(

@@ -40,6 +40,8 @@ _SERIALS = {
     "audit_log": "id",
     "ops_runs": "id",
     "scheduled_reports": "id",
+    "unanswered": "id",
+    "knowledge_changes": "id",
 }
 
 

@@ -263,6 +263,58 @@ scheduled_reports = sa.Table(
     ),
 )
 
+# --- the knowledge loop (migration 0006_knowledge) --------------------------
+#: Citizens' questions the assistant did not settle, kept (masked) for the
+#: knowledge editors: a fallback, an FAQ guess below the answer threshold, a
+#: thumbs-down on an answer, a handoff. ``status`` moves from ``open`` to
+#: ``attached`` (a phrasing of an FAQ now), ``drafted`` (a new FAQ) or
+#: ``dismissed``; retention deletes rows older than ``RETENTION_DAYS``.
+unanswered = sa.Table(
+    "unanswered",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", AwareDateTime(), nullable=False),
+    sa.Column("conversation_id", sa.String(200), nullable=True),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("reason", sa.String(20), nullable=False),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("intent", sa.String(100), nullable=True),
+    sa.Column("confidence", sa.Float(), nullable=True),
+    sa.Column("faq_key", sa.String(100), nullable=True),
+    sa.Column("action", sa.String(100), nullable=True),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("handled_by", sa.String(60), nullable=True),
+    sa.Column("handled_at", AwareDateTime(), nullable=True),
+    sa.Column("handled_to", sa.String(100), nullable=True),
+    sa.Index("ix_unanswered_status_at", "status", "at"),
+    sa.Index("ix_unanswered_at", "at"),
+    sa.CheckConstraint(
+        "reason IN ('fallback', 'low_confidence', 'thumbs_down', 'handoff')",
+        name="ck_unanswered_reason",
+    ),
+    sa.CheckConstraint(
+        "status IN ('open', 'attached', 'drafted', 'dismissed')", name="ck_unanswered_status"
+    ),
+)
+
+#: Every change the knowledge editor's page made to data/knowledge (also in the
+#: audit log), with the training fingerprint (scripts/train.py) before and after,
+#: so the page can tell which changes the trained model does not have yet.
+knowledge_changes = sa.Table(
+    "knowledge_changes",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("at", AwareDateTime(), nullable=False),
+    sa.Column("actor", sa.String(60), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("faq_key", sa.String(100), nullable=False),
+    sa.Column("file", sa.String(200), nullable=False),
+    sa.Column("detail", JsonData, nullable=False),
+    sa.Column("fingerprint_before", sa.String(64), nullable=False),
+    sa.Column("fingerprint_after", sa.String(64), nullable=False),
+    sa.CheckConstraint("kind IN ('attach', 'draft')", name="ck_knowledge_changes_kind"),
+)
+
 #: Tables in dependency order (backup, restore, truncate).
 ALL_TABLES = (
     tickets,
@@ -276,4 +328,6 @@ ALL_TABLES = (
     audit_log,
     ops_runs,
     scheduled_reports,
+    unanswered,
+    knowledge_changes,
 )

@@ -54,6 +54,9 @@
     chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm5 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3zm5 0a1.5 1.5 0 1 0 0-3 1.5 1.5 0 0 0 0 3z",
     headset: "M12 2a9 9 0 0 0-9 9v6a3 3 0 0 0 3 3h2v-8H5v-1a7 7 0 0 1 14 0v1h-3v8h2.5a1 1 0 0 1-1 1H13v2h4.5a3 3 0 0 0 3-3V11a9 9 0 0 0-8.5-9z",
     close: "M6.4 5 5 6.4 10.6 12 5 17.6 6.4 19l5.6-5.6 5.6 5.6 1.4-1.4-5.6-5.6L19 6.4 17.6 5 12 10.6z",
+    // thumbs up / down (drawn, so they show where no emoji font is installed)
+    up: "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z",
+    down: "M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.4 1.1l1.1 1 6.6-6.6c.4-.4.6-.9.6-1.4V5a2 2 0 0 0-2-2H7c-.8 0-1.5.5-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z",
   };
   var STARTERS = ["办事指南", "我要投诉", "查询工单进度", "转人工客服"];
 
@@ -369,6 +372,9 @@
     if (image) node.appendChild(image);
     var buttons = renderButtons(m.buttons);
     if (buttons) node.appendChild(buttons);
+    if (m.direction === "out" && m.faq && typeof m.seq === "number") {
+      node.appendChild(renderFeedback(m.seq));
+    }
     var status = el("span", { class: "dgc-state" });
     node.appendChild(el("div", { class: "dgc-meta" }, [
       el("span", { text: who, "aria-hidden": "true" }),
@@ -378,6 +384,60 @@
     node.dgcState = status;
     if (m.seq !== undefined && m.seq !== null) node.setAttribute("data-seq", String(m.seq));
     return node;
+  }
+
+  /** 有帮助/没帮助 under an FAQ answer: one vote per answer, sent as a feedback frame. */
+  function renderFeedback(seq) {
+    var thanks = el("span", { class: "dgc-feedback-note", role: "status" });
+    var up = el("button", { type: "button", class: "dgc-vote", "aria-label": "有帮助",
+      title: "有帮助", "aria-pressed": "false", "data-vote": "up" }, [icon("up")]);
+    var down = el("button", { type: "button", class: "dgc-vote", "aria-label": "没帮助",
+      title: "没帮助", "aria-pressed": "false", "data-vote": "down" }, [icon("down")]);
+    var bar = el("div", { class: "dgc-feedback", role: "group", "aria-label": "这个回答有帮助吗？" }, [
+      el("span", { class: "dgc-feedback-ask", text: "这个回答有帮助吗？" }), up, down, thanks,
+    ]);
+    [up, down].forEach(function (button) {
+      button.addEventListener("click", function () { vote(bar, seq, button.getAttribute("data-vote")); });
+    });
+    bar.dgcNote = thanks;
+    return bar;
+  }
+
+  function feedbackBar(seq) {
+    var node = state.bySeq.get(seq);
+    return node ? node.querySelector(".dgc-feedback") : null;
+  }
+
+  function setVoting(bar, disabled) {
+    Array.prototype.forEach.call(bar.querySelectorAll(".dgc-vote"), function (b) { b.disabled = disabled; });
+  }
+
+  function vote(bar, seq, choice) {
+    var ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      bar.dgcNote.textContent = "网络未连接，请稍后再评价";
+      return;
+    }
+    setVoting(bar, true);
+    bar.querySelector('[data-vote="' + choice + '"]').setAttribute("aria-pressed", "true");
+    ws.send(JSON.stringify({ type: "feedback", seq: seq, vote: choice }));
+  }
+
+  function onFeedback(frame) {
+    var bar = feedbackBar(frame.seq);
+    if (!bar) return;
+    if (frame.status === "recorded" || frame.status === "already") {
+      setVoting(bar, true);
+      bar.classList.add("dgc-feedback--done");
+      bar.dgcNote.textContent = frame.status === "already" ? "您已评价过这个回答"
+        : frame.vote === "down" ? "感谢反馈，我们会改进这个回答" : "感谢您的反馈";
+    } else if (frame.status === "not_an_answer") {
+      bar.remove();
+    } else {
+      setVoting(bar, false);
+      bar.querySelector('[data-vote="' + frame.vote + '"]').setAttribute("aria-pressed", "false");
+      bar.dgcNote.textContent = "评价未能提交，请稍后再试";
+    }
   }
 
   /** Place a node by seq; pending (unsequenced) bubbles stay at the end. */
@@ -419,6 +479,7 @@
     else if (frame.type === "typing") setTyping(frame.on);
     else if (frame.type === "error") onError(frame);
     else if (frame.type === "pong") clearTimeout(state.pongTimer);
+    else if (frame.type === "feedback") onFeedback(frame);
   }
 
   function onMessage(m) {

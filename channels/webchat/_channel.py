@@ -44,6 +44,10 @@ Client -> server:
 - ``{"type": "resume", "after_seq": n}`` send again the entries after ``n``
   (at most one page of 200; further behind, the latest 200);
 - ``{"type": "ping"}`` -> ``{"type": "pong"}`` (and a catch-up).
+- ``{"type": "feedback", "seq": n, "vote": "up"|"down"}`` the citizen's
+  有帮助/没帮助 on the FAQ answer at ``seq`` -> ``{"type": "feedback", "seq",
+  "vote", "status": "recorded"|"already"|"not_an_answer"|"error"}``; one vote
+  per answer (bot/feedback.py).
 
 Every frame type is rate limited per session (see channels/webchat/_socket.py):
 over the limit a frame gets a ``rate_limited`` error frame and is dropped;
@@ -56,10 +60,11 @@ Server -> client:
   drops duplicates by ``(webchat, "<session id>:<client id>")``.
 - ``{"type": "message", "seq": n, "direction": "in"|"out", "sender": ...,
   "text": ..., "buttons": [{"title", "payload"}], "image": url|null,
-  "at": "<ISO 8601 UTC>", "id": "<client id, inbound only>"}`` one transcript
-  entry. On connect the server sends every entry after ``after_seq`` (all of
-  them when absent), then each new entry as it is written: the transcript is
-  the one source, so a reload or a dropped connection loses nothing.
+  "at": "<ISO 8601 UTC>", "id": "<client id, inbound only>", "faq": "<key,
+  FAQ answers only>"}`` one transcript entry. On connect the server sends
+  every entry after ``after_seq`` (all of them when absent), then each new
+  entry as it is written: the transcript is the one source, so a reload or
+  a dropped connection loses nothing.
 - ``{"type": "typing", "on": bool}`` the bot (or agent) is working on a reply.
 - ``{"type": "error", "code": ..., "message": "<Chinese text>", "id"?: ...}``
   a refused frame (``bad_json``, ``bad_frame``, ``too_large``, ``too_long``,

@@ -66,7 +66,15 @@ class Ping:
     pass
 
 
-ClientFrame = ClientMessage | Resume | Ping
+@dataclass(frozen=True)
+class Feedback:
+    """The citizen's 有帮助/没帮助 on the answer at transcript ``seq``."""
+
+    seq: int
+    vote: str  # "up" | "down"
+
+
+ClientFrame = ClientMessage | Resume | Ping | Feedback
 
 
 def parse_frame(raw: str) -> ClientFrame:
@@ -86,6 +94,11 @@ def parse_frame(raw: str) -> ClientFrame:
         return Resume(_parse_seq(data.get("after_seq")))
     if kind == "ping":
         return Ping()
+    if kind == "feedback":
+        seq, vote = _parse_seq(data.get("seq")), data.get("vote")
+        if seq is None or vote not in ("up", "down"):
+            raise FrameError("bad_frame")
+        return Feedback(seq, str(vote))
     raise FrameError("bad_frame")
 
 
@@ -148,7 +161,17 @@ def entry_frame(entry: Any, id_prefix: str) -> dict[str, Any]:
     message_id = getattr(entry, "message_id", None)
     if entry.direction == "in" and isinstance(message_id, str):
         frame["id"] = message_id.removeprefix(id_prefix)
+    faq = _answered_faq(data)
+    if entry.direction == "out" and faq is not None:
+        frame["faq"] = faq  # an FAQ answer: the widget offers 有帮助/没帮助
     return frame
+
+
+def _answered_faq(data: dict[str, Any]) -> str | None:
+    custom = data.get("custom")
+    answer = custom.get("answer") if isinstance(custom, dict) else None
+    faq = answer.get("faq") if isinstance(answer, dict) else None
+    return faq if isinstance(faq, str) and faq else None
 
 
 def _buttons(raw: Any) -> list[dict[str, str]]:

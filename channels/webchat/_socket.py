@@ -42,6 +42,7 @@ from channels.webchat._protocol import (
     CLOSE_RATE_LIMITED,
     CLOSE_SESSION_ENDED,
     ClientMessage,
+    Feedback,
     FrameError,
     Ping,
     Resume,
@@ -220,6 +221,8 @@ class Connection:
         elif isinstance(frame, Ping):
             await self._send({"type": "pong"})
             await self.sync()  # safety net should a live event have been missed
+        elif isinstance(frame, Feedback):
+            await self._on_feedback(frame)
 
     async def _admit(self, kind: str, client_id: str | None = None) -> bool:
         """Count the frame against the session's limit; false when it must not be acted on."""
@@ -270,6 +273,17 @@ class Connection:
             await self._typing_hint(status)
         # The session's other tabs; "upto" lets this socket skip its own echo.
         await self._fanout.publish(self.session_id, {"type": "sync", "upto": self._last_seq})
+
+    async def _on_feedback(self, frame: Feedback) -> None:
+        reply: dict[str, Any] = {"type": "feedback", "seq": frame.seq, "vote": frame.vote}
+        try:
+            reply["status"] = await self._port.answer_feedback(
+                self.conversation_id, frame.seq, frame.vote
+            )
+        except Exception as exc:  # the widget lets the citizen try again
+            log.error("web chat feedback not recorded: %s", type(exc).__name__)
+            reply["status"] = "error"
+        await self._send(reply)
 
     def _inbound(self, frame: ClientMessage) -> InboundMessage:
         # Scoping the id by session keeps one session from suppressing another's

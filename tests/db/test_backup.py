@@ -74,6 +74,7 @@ async def test_backup_and_restore_into_an_empty_database(
     db: Database, cipher: Cipher, tmp_path: Path, target: str, pg_factory: Callable[[], str]
 ) -> None:
     numbers = await _fill(db)
+    await db.unanswered.keep(reason="fallback", text="公积金断缴了还能贷款吗", conversation_id=None)
     path = tmp_path / "hotline.jsonl.gz"
     counts = backup(db.url, path)
     assert counts == {
@@ -88,6 +89,8 @@ async def test_backup_and_restore_into_an_empty_database(
         "audit_log": 1,
         "ops_runs": 0,
         "scheduled_reports": 0,
+        "unanswered": 1,
+        "knowledge_changes": 0,
     }
     dump = gzip.decompress(path.read_bytes()).decode()
     assert "13812340000" not in dump and "王小明" not in dump  # still encrypted

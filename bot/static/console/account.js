@@ -153,6 +153,7 @@
     });
     if (state.me.role === "supervisor") {
       $("ac-audit-link").hidden = false;
+      $("ac-knowledge-link").hidden = false;
       $("ac-users").hidden = false;
       $("ac-create").addEventListener("submit", createUser);
       return loadUsers();

@@ -574,6 +574,7 @@
       $("me").textContent = S.me.display_name + " · " + (roles[S.me.role] || S.me.role);
       $("live-tab").hidden = S.me.role !== "supervisor";
       $("audit-link").hidden = S.me.role !== "supervisor";
+      $("knowledge-link").hidden = S.me.role !== "supervisor";
       connect();
       api("GET", "/console/api/canned").then(function (c) { if (c.ok) { S.canned = c.body.items; renderCanned(); } });
     });

@@ -1,0 +1,156 @@
+"""The knowledge loop in headless chromium: a citizen's 没帮助 on an FAQ answer
+in the widget keeps the question; a supervisor sees it grouped on the
+knowledge editor's page, attaches the group to an FAQ and sees the change
+listed as awaiting `make train`. The editor works on a temporary copy of
+data/knowledge."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestServer
+from playwright.async_api import expect
+
+from bot.app import DB_KEY, create_app
+from bot.console.auth import USERS_KEY
+from tests.browser.conftest import CHROMIUM, FrontDoor, ScriptedRasa, browser_settings
+from tests.browser.test_widget import ask, chat_log, launcher, open_page
+from tests.console.test_knowledge import FUND, copy_project
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="/usr/bin/chromium is missing: apt-get install chromium"
+    ),
+]
+
+PASSWORD = "knowledge-browser-42"
+ANSWER = "可以通过粤省事小程序、电子社保卡或12333查询个人社保缴费记录。"
+QUESTION = "社保缴费记录在哪看 我电话13812345678"
+
+
+def faq_reply(sender: str, message: str) -> list[dict[str, Any]]:
+    if "社保" in message:
+        return [
+            {"recipient_id": sender, "text": ANSWER,
+             "buttons": [{"title": "问题解决了", "payload": "/thank"}]},
+            {"recipient_id": sender, "custom": {"answer": {"faq": "si_payment_record"}}},
+        ]  # fmt: skip
+    return [{"recipient_id": sender, "text": "您好，请问有什么可以帮您？"}]
+
+
+@pytest.fixture
+async def door(
+    scripted_rasa: ScriptedRasa, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[tuple[FrontDoor, Path]]:
+    monkeypatch.setattr(scripted_rasa, "reply", faq_reply)
+    project = copy_project(tmp_path / "project")
+    settings = browser_settings(
+        tmp_path, rasa_url=scripted_rasa.url,
+        knowledge_dir=project / "data" / "knowledge", models_dir=project / "models",
+    )  # fmt: skip
+    app = create_app(settings)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield FrontDoor(str(server.make_url("")).rstrip("/"), app), project
+    await server.close()
+
+
+async def test_thumbs_down_in_the_widget_keeps_the_question(
+    door: tuple[FrontDoor, Path], browser: Any, screenshot_path: Callable[[str], Path]
+) -> None:
+    front_door, _ = door
+    page, problems = await open_page(
+        browser, front_door.url, viewport={"width": 1280, "height": 800}
+    )
+    await launcher(page).click()
+    await ask(page, QUESTION)
+    log = chat_log(page)
+    answer = log.locator(".dgc-msg--out", has_text="粤省事小程序")
+    await expect(answer).to_have_count(1)
+    feedback = answer.get_by_role("group", name="这个回答有帮助吗？")
+    up, down = (
+        feedback.get_by_role("button", name="有帮助"),
+        feedback.get_by_role("button", name="没帮助"),
+    )
+    await expect(up).to_be_visible()
+    await down.click()
+    await expect(feedback.get_by_role("status")).to_have_text("感谢反馈，我们会改进这个回答")
+    await expect(down).to_have_attribute("aria-pressed", "true")
+    await expect(up).to_be_disabled()
+    await expect(down).to_be_disabled()
+    await page.screenshot(path=str(screenshot_path("widget-thumbs-down.png")))
+    # only the answer has the buttons, not the citizen's message
+    await expect(log.locator(".dgc-feedback")).to_have_count(1)
+
+    rows = await front_door.app[DB_KEY].unanswered.all_rows()
+    assert [(r["reason"], r["faq_key"], r["text"]) for r in rows] == [
+        ("thumbs_down", "si_payment_record", "社保缴费记录在哪看 我电话138****5678")
+    ]
+    assert problems == []
+
+
+async def test_supervisor_attaches_a_group_and_sees_it_await_training(
+    door: tuple[FrontDoor, Path], browser: Any, screenshot_path: Callable[[str], Path]
+) -> None:
+    front_door, project = door
+    db = front_door.app[DB_KEY]
+    for text in FUND:
+        await db.unanswered.keep(
+            reason="fallback", text=text, conversation_id="webchat:s1",
+            action="action_handle_fallback",
+        )  # fmt: skip
+    await db.unanswered.keep(reason="handoff", text="今天天气怎么样呢", conversation_id="wechat:o")
+    await front_door.app[USERS_KEY].create(
+        username="banzhang", password=PASSWORD, role="supervisor", display_name="王班长"
+    )
+    ctx = await browser.new_context(
+        locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1440, "height": 900}
+    )
+    page = await ctx.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    await page.goto(front_door.url + "/console/login")
+    await page.get_by_label("用户名").fill("banzhang")
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url(re.compile(r"/console/(?!login)"))
+    await page.wait_for_load_state("networkidle")
+    await expect(page.get_by_role("link", name="知识库")).to_be_visible()
+    problems.clear()
+
+    await page.get_by_role("link", name="知识库").click()
+    await page.wait_for_url(re.compile(r"/console/knowledge$"))
+    await expect(page.locator("#kn-user-name")).to_have_text("王班长")
+    groups = page.locator("#kn-groups > li")
+    await expect(groups).to_have_count(2)
+    fund = groups.filter(has_text="公积金")
+    await expect(fund.locator(".kn-count")).to_have_text("3")
+    await expect(page.locator("#kn-training-summary")).to_contain_text("尚未找到训练好的模型")
+
+    await fund.get_by_role("button").click()
+    detail = page.get_by_role("region", name="处理这组问题")
+    await expect(detail).to_be_visible()
+    await expect(detail.locator("#kn-sentences input")).to_have_count(3)
+    await detail.get_by_label("问答").select_option("hpf_withdrawal_conditions")
+    await detail.get_by_role("button", name="加入问答").click()
+    await expect(page.locator("#kn-result")).to_contain_text("已加入问答")
+    await expect(page.locator("#kn-result pre")).to_contain_text("+      - 公积金断缴了还能贷款吗")
+    waiting = page.locator("#kn-awaiting li")
+    await expect(waiting).to_have_count(1)
+    await expect(waiting.first).to_contain_text("待训练")
+    await expect(waiting.first).to_contain_text("hpf_withdrawal_conditions")
+    await expect(page.locator("#kn-training-summary")).to_contain_text("1 项修改待训练")
+    await expect(groups).to_have_count(1)  # the group is settled
+    await page.screenshot(path=str(screenshot_path("console-knowledge.png")), full_page=True)
+
+    data = yaml.safe_load((project / "data" / "knowledge" / "faq.yml").read_text("utf-8"))
+    entry = next(e for e in data["entries"] if e["id"] == "hpf_withdrawal_conditions")
+    assert set(FUND) <= set(entry["examples"])
+    assert problems == []
