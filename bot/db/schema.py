@@ -263,7 +263,7 @@ scheduled_reports = sa.Table(
     ),
 )
 
-# --- the knowledge loop (migration 0006_knowledge) --------------------------
+# --- the knowledge loop (migration 0008_knowledge) --------------------------
 #: Citizens' questions the assistant did not settle, kept (masked) for the
 #: knowledge editors: a fallback, an FAQ guess below the answer threshold, a
 #: thumbs-down on an answer, a handoff. ``status`` moves from ``open`` to

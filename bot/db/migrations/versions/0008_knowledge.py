@@ -1,8 +1,8 @@
 """The knowledge loop: questions the assistant did not settle (``unanswered``)
 and the knowledge editor's changes to data/knowledge (``knowledge_changes``).
 
-Revision ID: 0006_knowledge
-Revises: 0006_ops
+Revision ID: 0008_knowledge
+Revises: 0007_figures
 Create Date: 2026-12-05
 """
 
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0006_knowledge"
-down_revision = "0006_ops"
+revision = "0008_knowledge"
+down_revision = "0007_figures"
 branch_labels = None
 depends_on = None
 
