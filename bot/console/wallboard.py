@@ -15,21 +15,27 @@ counters kept in one replica's memory, so every replica shows the same:
 - ``agents``: ``online`` / ``away`` (agents and supervisors whose console
   heartbeats are alive, bot/console/presence.py; department users never
   take chats and are not counted);
-- ``answer_rate``: citizen messages (transcript rows ``in``) of today,
-  local day (Asia/Shanghai), answered within ``target_seconds`` (5): the
-  first ``out`` row of the same conversation after it came at most 5 s later.
+- ``answer_rate``: citizen messages (transcript rows ``in`` from ``citizen``)
+  of today, local day (Asia/Shanghai), answered within ``target_seconds``
+  (5): the first ``out`` row of the same conversation after it came at most
+  5 s later. As in docs/figures.md (``message_answered_5s_rate``), messages
+  sent while an agent held the chat are left out (the handoff figure
+  measures those), and so is every conversation with a drill event (data
+  ``drill: true``) since yesterday.
   ``denominator`` counts the messages already decided: answered, or older
   than 5 s; ``pending`` the ones younger than 5 s still unanswered (they are
   neither a success nor a failure yet). ``value = numerator / denominator``,
   ``null`` with no decided message;
 - ``handoffs``: handoff requests queued today (SQL ``handoffs`` rows; rows
   that ended ``requeued`` are left out, their continuation row counts, as in
-  bot/console/stats.py) taken by an agent within ``target_seconds`` (20).
+  bot/console/stats.py; drill conversations too) taken by an agent within
+  ``target_seconds`` (20).
   Decided: claimed, ended, or waiting for 20 s or more; ``pending``: still
   waiting, for less than 20 s;
 - ``messages_per_hour``: 24 buckets of today's local hours, ``citizen``
-  (rows ``in``) and ``replies`` (rows ``out``: the assistant and the agents);
-  hours still to come are 0.
+  (citizen messages, held or not) and ``replies`` (rows ``out``: the
+  assistant and the agents), drills left out; hours still to come are 0.
+  ``messages_today``: their sum of ``citizen``.
 
 Supervisors only (the figures of the whole hotline); agents and department
 users get 403 (department users see their own figures in the period view).
@@ -48,7 +54,8 @@ from bot.console.auth import require
 from bot.console.context import CONSOLE_KEY, Console
 from bot.console.static import page
 from bot.db.models import LOCAL_TZ
-from bot.db.schema import transcripts
+from bot.console.records import Handoff
+from bot.db.schema import events, transcripts
 
 ANSWER_TARGET = 5.0
 HANDOFF_TARGET = 20.0
@@ -93,10 +100,30 @@ async def agent_figures(console: Console) -> dict[str, int]:
     }
 
 
+def _is_drill(db_is_sqlite: bool) -> sa.ColumnElement[bool]:
+    """An event recorded while an emergency drill was on (``data.drill`` is JSON true)."""
+    if db_is_sqlite:
+        return sa.func.json_type(events.c.data, "$.drill") == "true"
+    return events.c.data.op("->")("drill") == sa.text("'true'::jsonb")
+
+
+async def drill_conversations(console: Console, since: dt.datetime) -> set[str]:
+    """Conversations with a drill event since ``since``: left out of the figures."""
+    stmt = (
+        sa.select(events.c.conversation_id)
+        .distinct()
+        .where(events.c.at >= since, events.c.conversation_id.is_not(None))
+        .where(_is_drill(console.db.is_sqlite))
+    )
+    async with console.db.read() as conn:
+        return {row[0] for row in (await conn.execute(stmt)).all()}
+
+
 async def _message_rows(
     console: Console, since: dt.datetime, until: dt.datetime
-) -> list[tuple[str, dt.datetime, dt.datetime | None]]:
-    """``(direction, created_at, first reply's created_at)`` of today's transcript rows."""
+) -> list[tuple[str, str, str, dt.datetime, dt.datetime | None]]:
+    """``(conversation, direction, sender, created_at, first reply's created_at)``
+    of the transcript rows in ``[since, until)``."""
     t = transcripts
     o = transcripts.alias("o")
     first_reply = (
@@ -108,12 +135,14 @@ async def _message_rows(
         .scalar_subquery()
     )
     replied = sa.case((t.c.direction == "in", first_reply), else_=sa.null())
-    stmt = sa.select(t.c.direction, t.c.created_at, replied.label("replied_at")).where(
-        t.c.created_at >= since, t.c.created_at < until
-    )
+    stmt = sa.select(
+        t.c.conversation_id, t.c.direction, t.c.sender, t.c.created_at, replied.label("replied")
+    ).where(t.c.created_at >= since, t.c.created_at < until)
     async with console.db.read() as conn:
         rows = (await conn.execute(stmt)).all()
-    return [(r.direction, r.created_at, _aware(r.replied_at)) for r in rows]
+    return [
+        (r.conversation_id, r.direction, r.sender, r.created_at, _aware(r.replied)) for r in rows
+    ]
 
 
 def _aware(value: Any) -> dt.datetime | None:
@@ -126,18 +155,37 @@ def _aware(value: Any) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-async def message_figures(console: Console, now: dt.datetime) -> dict[str, Any]:
-    since = day_start(now)
-    rows = await _message_rows(console, since, now + dt.timedelta(seconds=1))
+def _held(rows: list[Handoff], now: dt.datetime) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
+    """Per conversation, the spans an agent held it (claimed until ended, or now)."""
+    spans: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for row in rows:
+        if row.claimed_at is not None:
+            end = row.ended_at or now + dt.timedelta(days=1)
+            spans.setdefault(row.conversation_id, []).append((row.claimed_at, end))
+    return spans
+
+
+def message_figures(
+    rows: list[tuple[str, str, str, dt.datetime, dt.datetime | None]],
+    held: dict[str, list[tuple[dt.datetime, dt.datetime]]],
+    drills: set[str],
+    now: dt.datetime,
+) -> dict[str, Any]:
     citizen = [0] * 24
     replies = [0] * 24
     answered = decided = pending = 0
-    for direction, at, replied_at in rows:
+    for cid, direction, sender, at, replied_at in rows:
+        if cid in drills:
+            continue
         hour = at.astimezone(LOCAL_TZ).hour
         if direction == "out":
             replies[hour] += 1
             continue
+        if sender != "citizen":
+            continue
         citizen[hour] += 1
+        if any(start <= at < end for start, end in held.get(cid, ())):
+            continue  # an agent holds the chat: measured by the handoff figures
         wait = None if replied_at is None else (replied_at - at).total_seconds()
         if wait is not None and wait <= ANSWER_TARGET:
             answered += 1
@@ -161,11 +209,11 @@ async def message_figures(console: Console, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-async def handoff_figures(console: Console, now: dt.datetime) -> dict[str, Any]:
-    rows = await console.handoffs.between(day_start(now), now + dt.timedelta(seconds=1))
+def handoff_figures(rows: list[Handoff], drills: set[str], now: dt.datetime) -> dict[str, Any]:
+    """Handoff rows queued today taken within 20 s (``rows``: from midnight on)."""
     taken = decided = pending = 0
     for row in rows:
-        if row.outcome == "requeued":
+        if row.outcome == "requeued" or row.conversation_id in drills:
             continue
         if row.claimed_at is not None:
             decided += 1
@@ -187,13 +235,19 @@ async def handoff_figures(console: Console, now: dt.datetime) -> dict[str, Any]:
 async def wallboard(console: Console, now: dt.datetime | None = None) -> dict[str, Any]:
     """The wallboard document (see the module's docstring)."""
     now = now or console.db.now()
+    start = day_start(now)
+    until = now + dt.timedelta(seconds=1)
+    drills = await drill_conversations(console, start - dt.timedelta(days=1))
+    rows = await _message_rows(console, start, until)
+    # from a day earlier: a chat an agent took yesterday evening may still be held
+    recent = await console.handoffs.between(start - dt.timedelta(days=1), until)
     return {
         "at": now.astimezone(dt.UTC).isoformat(),
         "day": now.astimezone(LOCAL_TZ).date().isoformat(),
         "queue": await queue_figures(console, now.timestamp()),
         "agents": await agent_figures(console),
-        **await message_figures(console, now),
-        "handoffs": await handoff_figures(console, now),
+        **message_figures(rows, _held(recent, now), drills, now),
+        "handoffs": handoff_figures([r for r in recent if r.queued_at >= start], drills, now),
     }
 
 

@@ -5,16 +5,36 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
+from cryptography.fernet import Fernet
 
 from bot.console.wallboard import day_start, wallboard
+from bot.db import Database
+from bot.db.crypto import Cipher
 from bot.db.models import LOCAL_TZ
-from bot.db.schema import handoffs, transcripts
+from bot.db.schema import events, handoffs, transcripts
 from tests.console.conftest import SignIn, console_of, runtime_of, say
+from tests.db.conftest import pg_factory  # noqa: F401  (a fixture, for PostgreSQL below)
 
 S = dt.timedelta(seconds=1)
+
+
+@pytest.fixture
+async def console_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """SQLite, or a fresh PostgreSQL database where a test asks for it (indirect)."""
+    if getattr(request, "param", "sqlite") == "postgresql":
+        url = request.getfixturevalue("pg_factory")()
+    else:
+        url = f"sqlite:///{tmp_path / 'hotline.db'}"
+    db = Database(url, cipher=Cipher([Fernet.generate_key().decode()]))
+    await db.connect()
+    yield db
+    await db.close()
 
 
 def _now() -> dt.datetime:
@@ -43,6 +63,9 @@ def _handoff(cid: str, queued: dt.datetime, **kw: Any) -> dict[str, Any]:
     return row
 
 
+@pytest.mark.parametrize(
+    "console_db", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_answer_rate_handoffs_and_hours_from_the_records(
     client: TestClient, sign_in: SignIn
 ) -> None:
@@ -67,6 +90,10 @@ async def test_answer_rate_handoffs_and_hours_from_the_records(
         _msg("webchat:f", "out", now - 59 * S),
         # 2 s ago, no reply yet: pending, neither success nor failure
         _msg("webchat:g", "in", now - 2 * S),
+        # webchat:a is held by an agent from t+12 s: measured by the handoff figures
+        _msg("webchat:a", "in", t + 100 * S), _msg("webchat:a", "out", t + 130 * S),
+        # a drill's conversation is left out of everything
+        _msg("webchat:z", "in", t + 40 * S), _msg("webchat:z", "out", t + 50 * S),
         # yesterday: not today's
         _msg("webchat:h", "in", yesterday), _msg("webchat:h", "out", yesterday + S),
     ]  # fmt: skip
@@ -83,12 +110,17 @@ async def test_answer_rate_handoffs_and_hours_from_the_records(
         _handoff("webchat:e", t + 8 * S, claimed_at=t + 40 * S, claimed_by="zhangsan",
                  ended_at=t + 99 * S, outcome="closed"),  # 32 s: late
         _handoff("webchat:g", now - 5 * S),  # waiting 5 s: pending
+        _handoff("webchat:z", t + 41 * S, ended_at=t + 90 * S, outcome="abandoned"),  # drill
         _handoff("webchat:h", yesterday, claimed_at=yesterday + S, claimed_by="lisi",
                  ended_at=yesterday + 9 * S, outcome="closed"),  # yesterday
     ]  # fmt: skip
     async with console.db.write() as conn:
         await conn.execute(transcripts.insert(), rows)
         await conn.execute(handoffs.insert(), hand)
+        drill = {"kind": "handoff.requested", "conversation_id": "webchat:z",
+                 "ticket_number": None, "data": {"drill": True}, "at": t + 41 * S}  # fmt: skip
+        not_drill = dict(drill, conversation_id="webchat:c", data={"drill": "true"})
+        await conn.execute(events.insert(), [drill, not_drill])
 
     board = await wallboard(console, now=now)
 
@@ -99,11 +131,12 @@ async def test_answer_rate_handoffs_and_hours_from_the_records(
     assert board["handoffs"] == {
         "value": 2 / 5, "numerator": 2, "denominator": 5, "pending": 1, "target_seconds": 20.0,
     }  # fmt: skip
-    today_in = [r["created_at"] for r in rows if r["direction"] == "in" and r["created_at"] > t - S]
-    today_out = [r["created_at"] for r in rows if r["direction"] == "out" and r["created_at"] >= t]
+    counted = [r for r in rows if r["created_at"] >= t and r["conversation_id"] != "webchat:z"]
+    today_in = [r["created_at"] for r in counted if r["direction"] == "in"]
+    today_out = [r["created_at"] for r in counted if r["direction"] == "out"]
     citizen = collections.Counter(at.astimezone(LOCAL_TZ).hour for at in today_in)
     replies = collections.Counter(at.astimezone(LOCAL_TZ).hour for at in today_out)
-    assert board["messages_today"] == 7
+    assert board["messages_today"] == 8 == len(today_in)  # the held one counts here
     assert len(board["messages_per_hour"]) == 24
     for bucket in board["messages_per_hour"]:
         assert bucket["citizen"] == citizen[bucket["hour"]]
