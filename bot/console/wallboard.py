@@ -52,9 +52,9 @@ from aiohttp import web
 
 from bot.console.auth import require
 from bot.console.context import CONSOLE_KEY, Console
+from bot.console.records import Handoff
 from bot.console.static import page
 from bot.db.models import LOCAL_TZ
-from bot.console.records import Handoff
 from bot.db.schema import events, transcripts
 
 ANSWER_TARGET = 5.0
@@ -155,9 +155,12 @@ def _aware(value: Any) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-def _held(rows: list[Handoff], now: dt.datetime) -> dict[str, list[tuple[dt.datetime, dt.datetime]]]:
+Spans = dict[str, list[tuple[dt.datetime, dt.datetime]]]
+
+
+def _held(rows: list[Handoff], now: dt.datetime) -> Spans:
     """Per conversation, the spans an agent held it (claimed until ended, or now)."""
-    spans: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+    spans: Spans = {}
     for row in rows:
         if row.claimed_at is not None:
             end = row.ended_at or now + dt.timedelta(days=1)
@@ -167,7 +170,7 @@ def _held(rows: list[Handoff], now: dt.datetime) -> dict[str, list[tuple[dt.date
 
 def message_figures(
     rows: list[tuple[str, str, str, dt.datetime, dt.datetime | None]],
-    held: dict[str, list[tuple[dt.datetime, dt.datetime]]],
+    held: Spans,
     drills: set[str],
     now: dt.datetime,
 ) -> dict[str, Any]:

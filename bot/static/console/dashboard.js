@@ -9,7 +9,8 @@
    table one click away ("查看表格"), top questions, complaint categories and
    the low ratings with the citizens' comments; CSV / Excel links carry the
    same query. 404 from the figures API: "统计数据暂不可用".
-   Below (supervisors): the scheduled reports and the backups' status.
+   Below: the scheduled reports (a department user: its own) and, for
+   supervisors, the backups' status (bot/ops; "尚无" while there is none).
    Text from the server is only ever set with textContent. */
 (function () {
   var REFRESH_MS = 10000;
@@ -49,6 +50,7 @@
   /* High contrast on white, told apart by dash pattern too (projector, colour blindness). */
   var COLORS = ["#0b3d91", "#b3261e", "#1b6e35", "#6a1b9a"];
   var DASHES = [[], [10, 5], [3, 4], [14, 4, 3, 4]];
+  var POINTS = ["circle", "rect", "triangle", "rectRot"];
 
   var state = { me: null, names: { department: {}, category: {} }, charts: {}, live: null,
                 timer: null, doc: null };
@@ -327,11 +329,12 @@
               return f && f.value !== null && f.value !== undefined ? Math.round(f.value * 1000) / 10 : null;
             }),
             borderColor: COLORS[i % COLORS.length], backgroundColor: COLORS[i % COLORS.length],
-            borderDash: DASHES[i % DASHES.length], borderWidth: 3, pointRadius: 5, spanGaps: false
+            borderDash: DASHES[i % DASHES.length], borderWidth: 3, spanGaps: false,
+            pointStyle: POINTS[i % POINTS.length], pointRadius: 6
           };
         }) },
         options: { maintainAspectRatio: false, scales: { y: percentAxis() },
-                   plugins: { tooltip: { callbacks: { label: function (c) {
+                   plugins: { legend: { labels: { usePointStyle: true } }, tooltip: { callbacks: { label: function (c) {
                      return c.dataset.label + "：" + (c.parsed.y === null ? "无数据" : c.parsed.y + "%");
                    } } } } }
       });
@@ -500,6 +503,7 @@
       items.slice(0, 12).forEach(function (item) {
         var li = el("li");
         li.appendChild(el("strong", null, PERIOD_NAMES[item.period] || item.period));
+        li.appendChild(el("span", "db-report-scope", item.department ? name("department", item.department) : "全市"));
         li.appendChild(el("span", null, " " + item.since + " 至 " + item.until + " "));
         (item.formats || []).forEach(function (fmt) {
           var a = el("a", "db-link", fmt === "xlsx" ? "Excel" : fmt.toUpperCase());
@@ -521,6 +525,11 @@
     return p;
   }
 
+  function backupText(b) {
+    var size = typeof b.bytes === "number" ? "，" + (b.bytes / 1048576).toFixed(1) + " MB" : "";
+    return when(b.at) + (b.file ? "，" + b.file : "") + size + (b.error ? "，原因：" + b.error : "");
+  }
+
   function loadBackups() {
     var box = $("backups-body");
     return api("/console/api/ops/backups").then(function (r) {
@@ -529,8 +538,12 @@
       var b = r.body.last_backup;
       var c = r.body.last_check;
       if (b) {
-        var size = typeof b.bytes === "number" ? "，" + (b.bytes / 1048576).toFixed(1) + " MB" : "";
-        box.appendChild(statusLine("最近一次备份", b.ok, when(b.at) + (b.file ? "，" + b.file : "") + size));
+        box.appendChild(statusLine("最近一次备份", b.ok, backupText(b)));
+        var good = r.body.last_good_backup;
+        if (!b.ok) {
+          box.appendChild(good ? statusLine("最近一次成功备份", true, backupText(good)) :
+            el("p", "db-note", "尚无成功的备份。"));
+        }
       } else {
         box.appendChild(el("p", "db-note", "尚无备份记录。"));
       }
@@ -584,15 +597,16 @@
     }
     if (supervisor) {
       $("tab-live").hidden = false;
-      $("ops").hidden = false;
       $("tab-live").addEventListener("click", function () { showTab("live"); });
       showTab(window.location.hash === "#period" ? "period" : "live");
       refreshLive();
-      loadReports();
       loadBackups();
     } else {
       showTab("period");
+      $("backups-card").hidden = true;  // supervisors only; a department sees its own reports
     }
+    $("ops").hidden = false;
+    loadReports();
     $("tab-period").addEventListener("click", function () { showTab("period"); });
     $("period-form").addEventListener("submit", function (event) {
       event.preventDefault();
