@@ -302,6 +302,12 @@ async def test_period_view_charts_tables_and_csv_export(
     saved = await download.path()
     body = (await asyncio.to_thread(saved.read_bytes)).decode("utf-8-sig")
     assert "message_answered_5s_rate" in body or "消息5秒应答率" in body
+    # Excel: the same query
+    xlsx = await page.locator("#export-xlsx").get_attribute("href")
+    assert xlsx is not None and xlsx.startswith("/console/api/figures.xlsx?")
+    assert xlsx.split("?", 1)[1] == href.split("?", 1)[1]
+    sheet = await page.request.get(door.url + xlsx)
+    assert sheet.status == 200 and (await sheet.body())[:2] == b"PK"  # a zip: .xlsx
     assert problems == [], problems
     await ctx.close()
 
