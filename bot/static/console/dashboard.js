@@ -591,6 +591,7 @@
     var supervisor = me.role === "supervisor";
     $("db-desk-link").hidden = me.role === "department";
     $("db-audit-link").hidden = !supervisor;
+    $("db-followups-link").hidden = !supervisor;  // bot/ops: agents and supervisors
     if (me.role === "department") {
       $("f-department-label").hidden = true;
       if (me.department) { $("db-user-role").textContent = name("department", me.department); }
