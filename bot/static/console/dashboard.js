@@ -592,6 +592,7 @@
     $("db-desk-link").hidden = me.role === "department";
     $("db-audit-link").hidden = !supervisor;
     $("db-followups-link").hidden = !supervisor;  // bot/ops: agents and supervisors
+    $("db-knowledge-link").hidden = !supervisor;
     if (me.role === "department") {
       $("f-department-label").hidden = true;
       if (me.department) { $("db-user-role").textContent = name("department", me.department); }
