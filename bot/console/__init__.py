@@ -17,6 +17,7 @@ from bot.console.auth import COOKIE_SECURE_KEY
 from bot.console.auth_views import setup_auth
 from bot.console.knowledge import add_knowledge_routes
 from bot.console.static import add_static_routes
+from bot.console.wallboard import add_dashboard_routes
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -39,3 +40,4 @@ def setup_console(app: web.Application, hub: Hub, db: Database, settings: Settin
     from bot.reports import console as figures
 
     figures.add_routes(app)  # supervisors and departments: the figures and their exports
+    add_dashboard_routes(app)  # supervisors' dashboard and live wallboard

@@ -2,8 +2,12 @@
 
 ``GET /console/static/<name>`` serves any ``.js``/``.css``/``.svg``/``.png``
 file of that folder whose name is plain (letters, digits, ``-``, ``_``), so
-a new page's script needs no new route. :func:`page` answers an HTML page of
-the folder with a strict Content-Security-Policy (no inline script).
+a new page's script needs no new route (``Cache-Control: no-cache``: edited
+in place, revalidated). ``GET /console/static/vendor/<name>`` serves the
+vendored libraries of ``vendor/`` (see its README.md): their names carry the
+version (``chart-4.6.1.umd.min.js``), so they are cached for a year as
+immutable. :func:`page` answers an HTML page of the folder with a strict
+Content-Security-Policy (no inline script, nothing from another origin).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from aiohttp import web
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "console"
 STATIC_PREFIX = "/console/static/"
+VENDOR_DIR = STATIC_DIR / "vendor"
+VENDOR_CACHE = "public, max-age=31536000, immutable"
 
 _TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -23,6 +29,8 @@ _TYPES = {
     ".png": "image/png",
 }
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(js|css|svg|png)$")
+#: A vendored file: plain name with a dotted version, no path, no "..".
+_VENDOR_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.(js|css)$")
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; connect-src 'self'; style-src 'self'; "
     "script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -49,5 +57,20 @@ async def static_file(request: web.Request) -> web.StreamResponse:
     return web.Response(body=path.read_bytes(), headers=headers)
 
 
+async def vendor_file(request: web.Request) -> web.StreamResponse:
+    """A vendored library, versioned by its name: cached for a year, never revalidated."""
+    name = request.match_info["name"]
+    path = VENDOR_DIR / name
+    if len(name) > 80 or not _VENDOR_NAME.match(name) or not path.is_file():
+        raise web.HTTPNotFound(text="not found")
+    headers = {
+        "Cache-Control": VENDOR_CACHE,
+        "Content-Type": _TYPES[path.suffix],
+        "X-Content-Type-Options": "nosniff",
+    }
+    return web.Response(body=path.read_bytes(), headers=headers)
+
+
 def add_static_routes(app: web.Application) -> None:
+    app.router.add_get(STATIC_PREFIX + "vendor/{name}", vendor_file)
     app.router.add_get(STATIC_PREFIX + "{name}", static_file)

@@ -147,6 +147,7 @@
     $("ac-user-name").textContent = state.me.display_name;
     $("ac-user-role").textContent = ROLE_NAMES[state.me.role] || state.me.role;
     $("ac-desk-link").hidden = state.me.role === "department";
+    $("ac-dashboard-link").hidden = state.me.role !== "supervisor" && state.me.role !== "department";
     $("ac-password").addEventListener("submit", changePassword);
     $("ac-logout").addEventListener("click", function () {
       api("/console/logout", {}).finally(function () { window.location.assign("/console/login"); });

@@ -575,6 +575,7 @@
       $("live-tab").hidden = S.me.role !== "supervisor";
       $("audit-link").hidden = S.me.role !== "supervisor";
       $("knowledge-link").hidden = S.me.role !== "supervisor";
+      $("dashboard-link").hidden = S.me.role !== "supervisor";
       connect();
       api("GET", "/console/api/canned").then(function (c) { if (c.ok) { S.canned = c.body.items; renderCanned(); } });
     });

@@ -215,6 +215,7 @@
   api("/console/api/me").then(function (result) {
     state.me = result.body;
     $("fu-user-name").textContent = state.me.display_name;
+    $("fu-dashboard-link").hidden = state.me.role !== "supervisor";
     bind();
     ratingShown();
     return load();

@@ -320,6 +320,7 @@
     $("tk-user-role").textContent = ROLE_NAMES[me.role] || me.role;
     $("tk-desk-link").hidden = me.role === "department";
     $("tk-followups-link").hidden = me.role === "department";
+    $("tk-dashboard-link").hidden = me.role !== "supervisor" && me.role !== "department";
     fill($("f-status"), meta.statuses, true);
     fill($("f-department"), meta.departments, true);
     fill($("f-category"), meta.categories, true);
