@@ -14,8 +14,10 @@ message each (the labelled notice), within each channel's rules:
 - Web widget: written to the conversation's transcript and announced to the
   session's sockets on any replica (an open widget shows it at once, a
   widget that reconnects later finds it in its history).
-- REST: not sent (``no_push``): those clients only get answers to their requests.
+- REST: kept in the channel's outbox and given with the client's next request.
+- A channel not enabled on this front door: ``no_channel``.
 
+A citizen who got the notice does not get it again on their next reply.
 Every conversation's outcome is a row of ``emergency_sends`` (sent, or why
 not); the whole run is one audit record (``emergency_broadcast``).
 """
@@ -93,6 +95,8 @@ async def broadcast(
     outcomes: Counter[str] = Counter()
     for person in recipients:
         ok, reason = await _send_one(hub, person, message, now)
+        if ok:  # it has the notice: its next reply does not repeat it
+            await hub.router.emergency.first_reply(state, person.conversation_id)
         outcomes["sent" if ok else reason] += 1
         try:
             await periods.add_send(
@@ -113,7 +117,7 @@ async def _send_one(
 ) -> tuple[bool, str]:
     cid, channel = person.conversation_id, person.channel
     if channel not in hub.channels:
-        return False, "no_push" if channel == "rest" else "no_channel"
+        return False, "no_channel"
     if channel == "wechat" and now - person.last_message_at > WECHAT_WINDOW:
         return False, "outside_window"
     try:

@@ -7,7 +7,7 @@
   var KIND_NAMES = { faq: "常见问题", guide: "办事指南", ticket: "工单" };
   var OUTCOME_NAMES = {
     sent: "已发送", outside_window: "超出微信48小时窗口", rate_limited: "频率受限",
-    blocked: "用户已屏蔽", no_push: "渠道不支持推送", no_channel: "渠道未启用", error: "发送失败"
+    blocked: "用户已屏蔽", no_channel: "渠道未启用", error: "发送失败"
   };
 
   function $(id) { return document.getElementById(id); }
