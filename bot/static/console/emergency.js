@@ -154,6 +154,7 @@
         tr.appendChild(el("td", null, t.count));
         rows.appendChild(tr);
       });
+      $("em-report").scrollIntoView({ block: "nearest" });
       if (!r.topics.length) {
         var empty = el("tr");
         var cell = el("td", null, "无");
