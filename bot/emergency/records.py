@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from bot.db.engine import inserted_key
 from bot.db.schema import emergency_periods, emergency_sends
 
 if TYPE_CHECKING:
@@ -74,7 +75,7 @@ class PeriodRepo:
         }  # fmt: skip
         async with self._db.write() as conn:
             result = await conn.execute(emergency_periods.insert().values(**values))
-            return int(result.inserted_primary_key[0])
+            return inserted_key(result)
 
     async def close(self, period_id: int, at: dt.datetime, actor: str) -> bool:
         stmt = (
