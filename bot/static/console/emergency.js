@@ -225,6 +225,7 @@
     state.me = result.body;
     $("em-user-name").textContent = state.me.display_name;
     $("em-desk-link").hidden = state.me.role === "department";
+    $("em-followups-link").hidden = state.me.role === "department";
     $("em-audit-link").hidden = state.me.role !== "supervisor";
     bind();
     return load();
