@@ -119,7 +119,7 @@ class PeriodRepo:
             "period_id": period_id, "conversation_id": conversation_id[:200],
             "channel": channel[:40], "ok": ok,
             "reason": (reason or ("sent" if ok else "error"))[:40],
-            "at": dt.datetime.now(dt.UTC),
+            "at": self._db.now(),
         }  # fmt: skip
         async with self._db.write() as conn:
             await conn.execute(emergency_sends.insert().values(**row))
