@@ -15,8 +15,8 @@ from aiohttp import web
 from bot.console.admin import add_admin_routes
 from bot.console.auth import COOKIE_SECURE_KEY
 from bot.console.auth_views import setup_auth
-from bot.console.knowledge import add_knowledge_routes
 from bot.console.emergency import add_emergency_routes
+from bot.console.knowledge import add_knowledge_routes
 from bot.console.static import add_static_routes
 from bot.console.wallboard import add_dashboard_routes
 

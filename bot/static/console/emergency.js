@@ -227,6 +227,7 @@
     $("em-desk-link").hidden = state.me.role === "department";
     $("em-followups-link").hidden = state.me.role === "department";
     $("em-audit-link").hidden = state.me.role !== "supervisor";
+    $("em-knowledge-link").hidden = state.me.role !== "supervisor";
     bind();
     return load();
   }).catch(function () { say("加载失败，请刷新页面", true); });
