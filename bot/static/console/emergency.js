@@ -227,6 +227,7 @@
     $("em-desk-link").hidden = state.me.role === "department";
     $("em-followups-link").hidden = state.me.role === "department";
     $("em-audit-link").hidden = state.me.role !== "supervisor";
+    $("em-dashboard-link").hidden = state.me.role !== "supervisor" && state.me.role !== "department";
     $("em-knowledge-link").hidden = state.me.role !== "supervisor";
     bind();
     return load();
