@@ -122,8 +122,19 @@ def data_cipher() -> Cipher:
     return _cipher
 
 
+def drill_tags(tracker: Tracker) -> dict[str, Any]:
+    """``{"drill": True}`` when the front door said this turn is in an emergency
+    drill (the turn's metadata, bot/hub_routing.py; hotline_rasa/channel.py lets
+    only that part through): the action server's side of the drill flag that
+    keeps drills out of the city's figures (bot/emergency)."""
+    metadata = tracker.latest_message.get("metadata")
+    emergency = metadata.get("emergency") if isinstance(metadata, dict) else None
+    return {"drill": True} if isinstance(emergency, dict) and emergency.get("drill") is True else {}
+
+
 async def record_event(kind: str, tracker: Tracker, **data: Any) -> None:
     """Record a quality event; a failing database never breaks the dialogue."""
+    data.update(drill_tags(tracker))
     try:
         db = await get_db()
         await db.events.record(kind, conversation_id=tracker.sender_id, data=data or None)

@@ -19,7 +19,7 @@ from actions._runtime import (
     record_event,
     warn_if_danger,
 )
-from bot.knowledge import FaqEntry, load_faq
+from bot.knowledge import format_answer, load_faq
 
 logger = logging.getLogger(__name__)
 
@@ -28,12 +28,6 @@ AFTER_ANSWER_BUTTONS = [
     {"title": "继续咨询", "payload": "/consult"},
     {"title": "没解决，转人工", "payload": "/request_human"},
 ]
-
-
-def format_answer(entry: FaqEntry) -> str:
-    """The answer with its source and date, so the citizen can judge it."""
-    note = "示例内容，以官方最新发布为准" if entry.sample else "以官方最新发布为准"
-    return f"{entry.answer}\n（来源：{entry.source}；更新于{entry.updated.isoformat()}；{note}）"
 
 
 def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:

@@ -13,7 +13,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._runtime import MENU_BUTTONS, get_db, latest_text, record_event
+from actions._runtime import MENU_BUTTONS, drill_tags, get_db, latest_text, record_event
 from actions.complaints import ANONYMOUS, NOT_GIVEN, _clear_complaint, phone_from_slot
 from bot.db.routing import load_routing
 
@@ -199,8 +199,9 @@ class ActionTicketStatus(Action):
                 ],
             )
             await db.events.record(
-                QUERY_MISS, conversation_id=tracker.sender_id, ticket_number=number[:20]
-            )
+                QUERY_MISS, conversation_id=tracker.sender_id, ticket_number=number[:20],
+                data=drill_tags(tracker) or None,
+            )  # fmt: skip
             return clear
         dispatcher.utter_message(text=status_text(ticket), buttons=MENU_BUTTONS[:3])
         await record_event("ticket_query", tracker, found=True)

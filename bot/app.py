@@ -18,6 +18,7 @@ from aiohttp import web
 from bot.aio import bounded_step
 from bot.config import Settings
 from bot.console import setup_console
+from bot.emergency.web import setup_emergency
 from bot.health import HealthChecker
 from bot.hub import Hub
 from bot.ops import setup_ops
@@ -76,6 +77,8 @@ def create_app(
         settings.rasa_url, settings.rasa_timeout, auth_token=settings.rasa_auth_token
     )
     app[HUB_KEY] = hub = Hub(store, db, rasa, settings)
+    # The one place events get the emergency drill flag (bot/emergency).
+    db.events.tagger = hub.router.emergency.event_tags
     app[HEALTH_KEY] = health = HealthChecker(rasa, settings.action_server_url, store, db)
     health.add_routes(app)
     app[CHANNELS_KEY] = channels = enabled_channels(hub.inbound, settings)
@@ -83,6 +86,7 @@ def create_app(
         hub.register_channel(channel)
         channel.add_routes(app)
     app.cleanup_ctx.append(_lifecycle)
+    setup_emergency(app, hub, db, settings)  # after _lifecycle: broadcasts need the db
     setup_console(app, hub, db, settings)  # after _lifecycle: its sweep and sockets need the db
     setup_tickets(app, hub, db, settings)  # after _lifecycle: its sweep needs the database
     setup_retention(app, db, store, settings)  # after _lifecycle, like the sweeps above

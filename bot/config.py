@@ -436,6 +436,19 @@ class Settings:
     handoff_emergency_head_start: float = 600.0
     handoff_notice_interval: float = 30.0
     console_queue_page: int = 50
+    # Emergency mode (bot/emergency): a handoff that mentions the incident
+    # (its keywords) counts ``emergency_handoff_head_start`` seconds older in
+    # the queue (EMERGENCY_HANDOFF_HEAD_START, bounded like the others); a
+    # replica re-reads the switch from the store at most every
+    # ``emergency_refresh`` seconds (EMERGENCY_REFRESH; 0: on every message);
+    # the broadcast reaches citizens who wrote within ``emergency_broadcast_hours``
+    # (EMERGENCY_BROADCAST_HOURS); the public state endpoint (GET
+    # /public/emergency, the widget's banner) answers an address at most
+    # ``emergency_public_per_minute`` times a minute (EMERGENCY_PUBLIC_PER_MINUTE).
+    emergency_handoff_head_start: float = 600.0
+    emergency_refresh: float = 1.0
+    emergency_broadcast_hours: float = 24.0
+    emergency_public_per_minute: int = 30
     # Trusted REST integrations (REST_TOKENS); empty: the REST channel is off.
     rest_tokens: tuple[RestToken, ...] = ()
     # Sent to Rasa (its --auth-token) and checked by the action server; None in
@@ -535,6 +548,12 @@ class Settings:
                 "HANDOFF_EMERGENCY_HEAD_START", 600.0, zero_ok=True
             ),
             handoff_notice_interval=env.positive("HANDOFF_NOTICE_INTERVAL", 30.0),
+            emergency_handoff_head_start=env.positive(
+                "EMERGENCY_HANDOFF_HEAD_START", 600.0, zero_ok=True
+            ),
+            emergency_refresh=env.positive("EMERGENCY_REFRESH", 1.0, zero_ok=True),
+            emergency_broadcast_hours=env.positive("EMERGENCY_BROADCAST_HOURS", 24.0),
+            emergency_public_per_minute=env.count("EMERGENCY_PUBLIC_PER_MINUTE", 30),
             console_queue_page=env.count("CONSOLE_QUEUE_PAGE", 50),
             console_session_idle=env.positive("CONSOLE_SESSION_IDLE", 8 * 3600.0),
             console_session_max_age=env.positive("CONSOLE_SESSION_MAX_AGE", 12 * 3600.0),

@@ -27,6 +27,8 @@ from bot.config import Settings
 from bot.conversations import Conversation, Conversations, ConversationState
 from bot.db.crypto import Cipher
 from bot.db.events import EventItem
+from bot.emergency import EmergencyBoard, EmergencyState
+from bot.emergency import frontdoor as emergency_path
 from bot.handoff_limits import HandoffLimiter
 from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage
 from bot.privacy import mask_value
@@ -56,6 +58,7 @@ def handoff_score(
     reason: str = "",
     head_start: float = 0.0,
     emergency_head_start: float = 0.0,
+    incident_head_start: float = 0.0,
 ) -> float:
     """Queue order (ZRANGE ascending), fair to citizens who have waited.
 
@@ -71,9 +74,15 @@ def handoff_score(
       anyone must not put them past citizens who have waited longer.
     - ``urgent`` and ``high`` requests (an angry citizen) count ``head_start``
       seconds older (``HANDOFF_URGENT_HEAD_START``, two minutes by default).
+    - While the emergency mode is on, a request about the incident
+      (``reason == "incident"``, bot/emergency/frontdoor.py) counts
+      ``incident_head_start`` seconds older (``EMERGENCY_HANDOFF_HEAD_START``,
+      ten minutes by default).
     """
     if reason == "emergency":
         lead = emergency_head_start
+    elif reason == emergency_path.INCIDENT_REASON:
+        lead = incident_head_start
     elif _PRIORITY_RANK.get(priority, 2) < _PRIORITY_RANK["normal"]:
         lead = head_start
     else:
@@ -189,6 +198,9 @@ class Router:
         self.clock: Callable[[], float] = time.time
         self.head_start = settings.handoff_urgent_head_start
         self.emergency_head_start = settings.handoff_emergency_head_start
+        self.incident_head_start = settings.emergency_handoff_head_start
+        #: The emergency switch (bot/emergency): read once per message.
+        self.emergency = EmergencyBoard(store, settings.emergency_refresh)
         self.limiter = HandoffLimiter(
             store,
             window=settings.handoff_rate_window,
@@ -203,8 +215,9 @@ class Router:
     def score(self, priority: str, queued_at: float, reason: str) -> float:
         """A queue entry's place (:func:`handoff_score` with this replica's head starts)."""
         return handoff_score(
-            priority, queued_at, reason, self.head_start, self.emergency_head_start
-        )
+            priority, queued_at, reason, self.head_start, self.emergency_head_start,
+            self.incident_head_start,
+        )  # fmt: skip
 
     async def route(
         self, msg: InboundMessage, inbound_written: Awaitable[None] | None = None
@@ -225,7 +238,14 @@ class Router:
             if inbound_written is not None:
                 await inbound_written
             return await self._to_agents(msg, state)
-        result = await self._rasa_turn(msg)
+        emergency = await self.emergency.current()
+        answer = emergency_path.button_answer(msg)
+        if answer is not None:  # a button of an emergency FAQ: answered here
+            faq = emergency_path.payload_faq(msg.payload)
+            data = {"faq": faq, "period_id": emergency.period_id}
+            self.record_soon("emergency.faq_answered", msg.conversation_id, data)
+            return HandleResult(answer, "ok")
+        result = await self._rasa_turn(msg, emergency)
         if self.hooks is not None:
             result = await self.hooks.after_route(msg, state, result)
         return result
@@ -244,9 +264,10 @@ class Router:
         ack = [OutboundMessage(text=HANDOFF_ACK_TEXT, sender="system")] if queued else []
         return HandleResult(ack, "to_agent")
 
-    async def _rasa_turn(self, msg: InboundMessage) -> HandleResult:
+    async def _rasa_turn(self, msg: InboundMessage, emergency: EmergencyState) -> HandleResult:
+        metadata = _rasa_metadata(msg, emergency)
         try:
-            raw = await self.rasa.send(msg.conversation_id, msg.rasa_text, _rasa_metadata(msg))
+            raw = await self.rasa.send(msg.conversation_id, msg.rasa_text, metadata)
         except RasaUnavailable as exc:
             logger.warning("rasa busy for a %s message: %s", msg.channel, exc)
             await self.record("rasa_busy", msg.conversation_id, {"error": str(exc)[:200]})
@@ -262,15 +283,23 @@ class Router:
             elif handoff is None:
                 visible.append(OutboundMessage.from_rasa_dict(item))
             else:
-                refused = await self._request_handoff(msg, handoff)
+                refused = await self._request_handoff(msg, handoff, emergency)
                 if refused is not None:
                     visible.append(refused)
+        if emergency.active:
+            cid, period = msg.conversation_id, emergency.period_id
+
+            def faq_first(faq: str) -> None:
+                data = {"faq": faq, "period_id": period}
+                self.record_soon("emergency.faq_first", cid, data)
+
+            visible = await emergency_path.dress(self.emergency, emergency, msg, visible, faq_first)
         # Statistics only: recorded off the citizen's critical path.
         self.record_soon("answered", msg.conversation_id, {"replies": len(visible)})
         return HandleResult(visible, "ok")
 
     async def _request_handoff(
-        self, msg: InboundMessage, handoff: dict[str, Any]
+        self, msg: InboundMessage, handoff: dict[str, Any], emergency: EmergencyState
     ) -> OutboundMessage | None:
         """Queue the conversation for an agent (the action server asked for one).
 
@@ -292,6 +321,13 @@ class Router:
         # table through bot/console/citizen.py, and their copies on a requeue
         # or the sweep's repairs); the action server sends it as the citizen typed it.
         summary = mask_value(summary)
+        if (
+            emergency.active
+            and reason != "emergency"
+            and emergency_path.incident_handoff(emergency, msg, summary)
+        ):
+            summary = {**summary, "reason_before": reason}
+            reason = emergency_path.INCIDENT_REASON
         now = self.clock()
         await self.conversations.queue(
             cid,
@@ -416,9 +452,11 @@ class Router:
             logger.error("event %s not recorded: %s", kind, type(exc).__name__)
 
 
-def _rasa_metadata(msg: InboundMessage) -> dict[str, Any]:
+def _rasa_metadata(msg: InboundMessage, emergency: EmergencyState) -> dict[str, Any]:
     metadata = dict(msg.metadata)
     metadata.update(channel=msg.channel, message_id=msg.message_id)
+    if emergency.active:  # the action server's events carry the drill flag
+        metadata["emergency"] = {"period_id": emergency.period_id, "drill": emergency.drill}
     if msg.attachments:
         metadata["attachments"] = [a.to_dict() for a in msg.attachments]
     return metadata

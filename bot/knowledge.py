@@ -294,6 +294,13 @@ def _file[T](path: Path, parse: Callable[[dict[str, Any]], T]) -> KnowledgeFile[
     return known
 
 
+def format_answer(entry: FaqEntry) -> str:
+    """The answer with its source and date, so the citizen can judge it (the
+    FAQ action's answer and the emergency mode's, bot/emergency)."""
+    note = "示例内容，以官方最新发布为准" if entry.sample else "以官方最新发布为准"
+    return f"{entry.answer}\n（来源：{entry.source}；更新于{entry.updated.isoformat()}；{note}）"
+
+
 def load_faq(path: Path | None = None) -> dict[str, FaqEntry]:
     """FAQ entries by id: reloaded without a restart when the file changes (see
     :class:`KnowledgeFile`); a broken file keeps the last good entries."""

@@ -21,6 +21,9 @@ one pass, and ``python -m bot.db retention`` runs one by hand:
 - scheduled report documents (bot/ops/reports.py) older than that are
   deleted: their tables quote ratings' comments and name tickets and
   conversations; the record of scheduled runs (``ops_runs``) goes with them.
+- the record of emergency notices sent (``emergency_sends``, bot/emergency)
+  older than that is deleted (it names conversations); the periods
+  themselves (times, notice, who switched) stay for the incident history.
 - Rasa's trackers expire in Redis after the same ``RETENTION_DAYS``
   (``record_exp`` of hotline_rasa/tracker_store.py); without Redis they live
   in Rasa's memory only.
@@ -47,6 +50,7 @@ from aiohttp import web
 
 from bot.aio import cancel_and_wait
 from bot.db.schema import (
+    emergency_sends,
     events,
     handoff_notes,
     handoffs,
@@ -166,6 +170,9 @@ class RetentionSweep:
                 scheduled_reports.c.created_at < cutoff,
             )
             await self._delete(held, ops_runs, ops_runs.c.id, ops_runs.c.started_at < cutoff)
+            await self._delete(
+                held, emergency_sends, emergency_sends.c.id, emergency_sends.c.at < cutoff
+            )
             report.tickets = await self._update(
                 held,
                 tickets,

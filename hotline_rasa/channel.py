@@ -59,6 +59,23 @@ class TokenRestInput(RestInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         return cls(str((credentials or {}).get("token") or ""))
 
+    def get_metadata(self, request: Request) -> dict[str, Any] | None:
+        """Only the front door's emergency switch (``{"period_id", "drill"}``)
+        of the turn's metadata reaches the tracker: the actions mark the events
+        of an emergency drill with it (actions/_runtime.py ``drill_tags``).
+        The rest (the citizen's address, channel details) stays out of Rasa's
+        stored events, as before (Rasa's own channel keeps none of it)."""
+        try:
+            body = request.json
+        except Exception:  # noqa: BLE001 - Rasa answers a bad body itself
+            return None
+        metadata = body.get("metadata") if isinstance(body, dict) else None
+        emergency = metadata.get("emergency") if isinstance(metadata, dict) else None
+        if not isinstance(emergency, dict):
+            return None
+        drill = emergency.get("drill") is True
+        return {"emergency": {"period_id": emergency.get("period_id"), "drill": drill}}
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         token = self._token

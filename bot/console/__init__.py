@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.console.admin import add_admin_routes
 from bot.console.auth import COOKIE_SECURE_KEY
 from bot.console.auth_views import setup_auth
+from bot.console.emergency import add_emergency_routes
 from bot.console.knowledge import add_knowledge_routes
 from bot.console.static import add_static_routes
 from bot.console.wallboard import add_dashboard_routes
@@ -34,6 +35,7 @@ def setup_console(app: web.Application, hub: Hub, db: Database, settings: Settin
     setup_auth(app, hub.store, db, settings)
     add_admin_routes(app)  # supervisors: audit log, users
     add_knowledge_routes(app, db, settings)  # supervisors: unanswered questions -> FAQ
+    add_emergency_routes(app)  # the emergency switch (supervisors switch, all see)
     add_static_routes(app)
     build_runtime(app, hub, db, settings.console)
     views.add_routes(app)

@@ -50,6 +50,9 @@ ACTION_NAMES = {
     "knowledge.attach": "问题加入已有问答",
     "knowledge.draft": "新增问答草稿",
     "knowledge.dismiss": "忽略未解答问题",
+    "emergency_on": "开启应急模式",
+    "emergency_off": "关闭应急模式",
+    "emergency_broadcast": "群发应急通知",
 }
 _ACTION = re.compile(r"^[a-z][a-z0-9_.]{0,39}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,60}$")

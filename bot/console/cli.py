@@ -8,6 +8,10 @@ deactivate    a user can no longer sign in; activate undoes it
 stats         service level of the human handoff over a period
 report        the hotline's figures over a period (docs/figures.md) as JSON, CSV or XLSX
 seed-day      write one simulated day of traffic (a scratch database only)
+emergency     the emergency mode: on --notice TEXT [--faq KEY ...] [--keyword W ...]
+              [--drill] | off | status | report [--id N] [--format text|json]
+              (the switch lives in the shared store: needs REDIS_URL, the
+              store the front door uses; audited with actor ``cli``)
 
 Every user change is written to the audit log (actor ``cli``) and ends all
 of that user's console sessions (open consoles close within
@@ -71,6 +75,20 @@ def build_parser() -> argparse.ArgumentParser:
     seed.add_argument(
         "--force", action="store_true", help="write even into a database that has records"
     )
+    emergency = sub.add_parser("emergency", help="switch the emergency mode, its report")
+    what = emergency.add_subparsers(dest="emergency_command", required=True)
+    on = what.add_parser("on", help="switch the emergency mode on")
+    on.add_argument("--notice", required=True, help="the notice citizens see first")
+    on.add_argument("--faq", action="append", default=[], help="an FAQ key to answer first")
+    on.add_argument(
+        "--keyword", action="append", default=[], help="a word naming the incident (repeat)"
+    )
+    on.add_argument("--drill", action="store_true", help="a drill: its events are marked")
+    what.add_parser("off", help="switch the emergency mode off")
+    what.add_parser("status", help="is it on, since when, by whom")
+    report = what.add_parser("report", help="the incident report of a period")
+    report.add_argument("--id", type=int, help="the period (default: the latest)")
+    report.add_argument("--format", choices=("text", "json"), default="text")
     return parser
 
 
@@ -193,6 +211,58 @@ async def _seed_day(args: argparse.Namespace, settings: Settings) -> int:
             return 3
     sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return 0
+async def _emergency(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from bot.emergency import EmergencyBoard, EmergencyError, switch_off, switch_on
+    from bot.emergency.report import incident_report, render
+    from bot.store import make_store
+
+    command = args.emergency_command
+    if command == "report":
+        async with _database(args, settings) as db:
+            doc = await incident_report(db, args.id)
+        if doc is None:
+            sys.stderr.write("no emergency period recorded\n")
+            return 1
+        if args.format == "json":
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        else:
+            sys.stdout.write(render(doc))
+        return 0
+    if not settings.redis_url:
+        raise ValueError(
+            "the emergency switch lives in the shared store: set REDIS_URL (the front "
+            "door's), or use the console's page /console/emergency on a single machine"
+        )
+    store = make_store(settings)
+    board = EmergencyBoard(store, refresh=0.0)
+    try:
+        if command == "status":
+            state = await board.fresh()
+            sys.stdout.write(json.dumps(state.to_dict(), ensure_ascii=False, indent=2) + "\n")
+            return 0
+        async with _database(args, settings) as db:
+            try:
+                if command == "on":
+                    done = await switch_on(
+                        board, db, notice=args.notice, faq=args.faq, keywords=args.keyword,
+                        drill=args.drill, actor="cli",
+                    )  # fmt: skip
+                    kind = "drill" if args.drill else "emergency"
+                    sys.stdout.write(f"{kind} mode on (period {done.period_id})\n")
+                else:
+                    done = await switch_off(board, db, actor="cli")
+                    sys.stdout.write(
+                        f"emergency mode off (period {done.period_id}); report: "
+                        f"python -m bot.console emergency report --id {done.period_id}\n"
+                    )
+            except EmergencyError as exc:
+                sys.stderr.write(f"error: {exc.message} ({exc.code})\n")
+                return 1
+        return 0
+    finally:
+        await store.close()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -208,6 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_report(args, settings))
         if args.command == "seed-day":
             return asyncio.run(_seed_day(args, settings))
+        if args.command == "emergency":
+            return asyncio.run(_emergency(args, settings))
         return asyncio.run(_stats(args, settings))
     except ValueError as exc:
         sys.stderr.write(f"error: {exc}\n")

@@ -42,6 +42,7 @@ REASON_NAMES = {
     "citizen_request": "市民要求转人工",
     "taken_over": "坐席主动接管",
     "requeued": "重新排队",
+    "incident": "应急事件相关",
 }
 PRIORITY_NAMES = {"urgent": "紧急", "high": "较急", "normal": "普通"}
 

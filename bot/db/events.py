@@ -7,7 +7,8 @@ payload that quotes the citizen keeps no phone, ID or bank-card number."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,12 @@ from bot.privacy import mask_value
 
 if TYPE_CHECKING:
     from bot.db.database import Database
+
+logger = logging.getLogger(__name__)
+
+#: What every event recorded now carries besides its own data (the front door
+#: sets it to the emergency switch's: ``{"drill": True}`` during a drill).
+Tagger = Callable[[], Awaitable[Mapping[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,20 @@ class EventRepo:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        #: The one place where events get the emergency drill flag
+        #: (bot/emergency: ``EmergencyBoard.event_tags``); None: nothing added.
+        self.tagger: Tagger | None = None
+
+    async def tags(self) -> Mapping[str, Any]:
+        """The tags of events recorded now; none when the tagger fails (the
+        event is still recorded: statistics never break a conversation)."""
+        if self.tagger is None:
+            return {}
+        try:
+            return await self.tagger()
+        except Exception as exc:  # noqa: BLE001 - e.g. the store is down
+            logger.warning("event tags unavailable: %s", type(exc).__name__)
+            return {}
 
     async def record(
         self,
@@ -52,13 +73,17 @@ class EventRepo:
         await self.record_many([EventItem(kind, conversation_id, ticket_number, data, at)])
 
     async def record_many(self, items: Sequence[EventItem]) -> None:
-        """Record several events in one transaction (statistics written in batches)."""
+        """Record several events in one transaction (statistics written in batches).
+
+        During an emergency drill every event's data gets ``"drill": true``
+        (:attr:`tagger`), so the city's figures can leave it out."""
+        tags = await self.tags()
         rows = [
             {
                 "kind": required(item.kind, "kind", 60),
                 "conversation_id": optional(item.conversation_id, "conversation_id", 200),
                 "ticket_number": optional(item.ticket_number, "ticket_number", 20),
-                "data": mask_value(dict(item.data or {})),  # no plaintext numbers at rest
+                "data": mask_value({**(item.data or {}), **tags}),  # no plaintext numbers at rest
                 "at": item.at or self._db.now(),
             }
             for item in items

@@ -126,12 +126,16 @@ transcripts = sa.Table(
     sa.Index("ix_transcripts_conversation_seq", "conversation_id", "seq"),
     sa.Index("ix_transcripts_created_at", "created_at"),  # the figures (migration 0007)
     sa.Index(
-        "ux_transcripts_request", "conversation_id", "request_id", unique=True,
+        "ux_transcripts_request",
+        "conversation_id",
+        "request_id",
+        unique=True,
         sqlite_where=sa.text("request_id IS NOT NULL"),
         postgresql_where=sa.text("request_id IS NOT NULL"),
     ),  # fmt: skip
     sa.Index(
-        "ix_transcripts_sending", "delivery_at",
+        "ix_transcripts_sending",
+        "delivery_at",
         sqlite_where=sa.text("delivery = 'sending'"),
         postgresql_where=sa.text("delivery = 'sending'"),
     ),  # fmt: skip
@@ -315,6 +319,40 @@ knowledge_changes = sa.Table(
     sa.CheckConstraint("kind IN ('attach', 'draft')", name="ck_knowledge_changes_kind"),
 )
 
+# --- emergency mode (migration 0009_emergency) -----------------------------
+#: One row per switch-on of the emergency mode (bot/emergency): the incident
+#: report's period; ``ended_at`` NULL while it is on. The live switch itself is
+#: in the shared store; this is its history.
+emergency_periods = sa.Table(
+    "emergency_periods",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("started_at", AwareDateTime(), nullable=False),
+    sa.Column("ended_at", AwareDateTime(), nullable=True),
+    sa.Column("notice", sa.Text(), nullable=False),
+    sa.Column("faq", JsonData, nullable=False),
+    sa.Column("keywords", JsonData, nullable=False),
+    sa.Column("drill", sa.Boolean(), nullable=False),
+    sa.Column("started_by", sa.String(60), nullable=False),
+    sa.Column("ended_by", sa.String(60), nullable=True),
+    sa.Index("ix_emergency_periods_started_at", "started_at"),
+)
+
+#: One row per notice broadcast to a recently active citizen: sent, or why not
+#: (``outside_window``, ``rate_limited``, ``no_push``...).
+emergency_sends = sa.Table(
+    "emergency_sends",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("period_id", BigId, nullable=False),
+    sa.Column("conversation_id", sa.String(200), nullable=False),
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("ok", sa.Boolean(), nullable=False),
+    sa.Column("reason", sa.String(40), nullable=False),
+    sa.Column("at", AwareDateTime(), nullable=False),
+    sa.Index("ix_emergency_sends_period", "period_id", "id"),
+)
+
 #: Tables in dependency order (backup, restore, truncate).
 ALL_TABLES = (
     tickets,
@@ -330,4 +368,6 @@ ALL_TABLES = (
     scheduled_reports,
     unanswered,
     knowledge_changes,
+    emergency_periods,
+    emergency_sends,
 )

@@ -59,6 +59,9 @@
     down: "M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.4 1.1l1.1 1 6.6-6.6c.4-.4.6-.9.6-1.4V5a2 2 0 0 0-2-2H7c-.8 0-1.5.5-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z",
   };
   var STARTERS = ["办事指南", "我要投诉", "查询工单进度", "转人工客服"];
+  // The emergency notice (GET /public/emergency, bot/emergency/web.py): asked
+  // when the page loads, when the panel opens, and every minute.
+  var EMERGENCY_POLL_MS = 60000;
 
   var ui = {};
   var state = {
@@ -191,7 +194,7 @@
     ui.panel = el("section", {
       id: "dgc-panel", class: "dgc-panel", role: "dialog", "aria-modal": "false",
       "aria-labelledby": "dgc-title", "aria-describedby": "dgc-subtitle", hidden: true,
-    }, [buildHeader(), buildStatus(), buildScroll(), buildComposer(),
+    }, [buildHeader(), buildBanner(), buildStatus(), buildScroll(), buildComposer(),
         el("div", { class: "dgc-footer", text: "东莞市12345政务服务便民热线 · 智能助手24小时在线" })]);
     ui.panel.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { event.preventDefault(); close(); }
@@ -218,6 +221,31 @@
       ui.end,
       ui.close,
     ]);
+  }
+
+  function buildBanner() {
+    ui.bannerLabel = el("strong", { class: "dgc-banner-label" });
+    ui.bannerText = el("span", { class: "dgc-banner-text" });
+    ui.banner = el("div", { class: "dgc-banner", role: "region", "aria-label": "应急通知", hidden: true },
+      [ui.bannerLabel, ui.bannerText]);
+    return ui.banner;
+  }
+
+  /** Show or hide the emergency banner from the front door's public state. */
+  function renderEmergency(data) {
+    var on = !!(data && data.active && data.notice);
+    ui.banner.hidden = !on;
+    ui.banner.classList.toggle("dgc-banner--drill", on && !!data.drill);
+    ui.bannerLabel.textContent = on ? (data.drill ? "应急演练" : "应急通知") : "";
+    ui.bannerText.textContent = on ? String(data.notice) : "";
+    ui.launcher.classList.toggle("dgc-launcher--alert", on);
+  }
+
+  function checkEmergency() {
+    fetch(ORIGIN + "/public/emergency", { mode: "cors", credentials: "omit", cache: "no-store" })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) { if (data) renderEmergency(data); })
+      .catch(function () { /* offline: keep what is shown */ });
   }
 
   function buildStatus() {
@@ -292,6 +320,7 @@
     state.unread = 0;
     renderBadge();
     save(sessionStorage, KEY_OPEN, "1");
+    checkEmergency();
     connect();
     scrollToEnd(true);
     ui.input.focus();
@@ -881,6 +910,8 @@
     });
     state.outbox.forEach(showPending);
     renderEnd();
+    checkEmergency();
+    setInterval(checkEmergency, EMERGENCY_POLL_MS);
     // A returning visitor connects when opening the panel; a tab that is
     // mid-conversation reconnects at once so replies raise the unread badge.
     if (state.outbox.length || load(sessionStorage, KEY_ACTIVE)) connect();

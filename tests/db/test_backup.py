@@ -91,6 +91,8 @@ async def test_backup_and_restore_into_an_empty_database(
         "scheduled_reports": 0,
         "unanswered": 1,
         "knowledge_changes": 0,
+        "emergency_periods": 0,
+        "emergency_sends": 0,
     }
     dump = gzip.decompress(path.read_bytes()).decode()
     assert "13812340000" not in dump and "王小明" not in dump  # still encrypted

@@ -145,3 +145,21 @@ async def test_old_scheduled_reports_and_runs_are_deleted(tdb: Database, clock: 
     left = await ReportStore(tdb).list()
     assert [i.since for i in left] == [(T0 + 100 * DAY).date().isoformat()]
     assert [r.slot for r in await RunRepo(tdb).list()] == ["new"]
+
+
+async def test_old_emergency_sends_are_deleted_and_the_periods_kept(
+    tdb: Database, clock: Clock
+) -> None:
+    from bot.emergency.records import PeriodRepo
+
+    periods = PeriodRepo(tdb)
+    period = await periods.open(
+        started_at=T0, notice="停水通知", faq=(), keywords=(), drill=False, actor="cli"
+    )
+    await periods.add_send(period, "wechat:o-old", "wechat", True, "sent")
+    clock.now = T0 + 100 * DAY
+    await periods.add_send(period, "wechat:o-new", "wechat", False, "outside_window")
+    clock.now = T0 + 181 * DAY
+    await sweeper(tdb, MemoryStore(), clock).sweep()
+    assert [s["conversation_id"] for s in await periods.sends(period)] == ["wechat:o-new"]
+    assert await periods.get(period) is not None
