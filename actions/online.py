@@ -154,8 +154,8 @@ def problem_text_and_buttons(service: Service | None) -> tuple[str, list[dict[st
     buttons = []
     if service.offline is not None:
         way = service.offline
-        materials = "、".join(way.materials)
-        lines.append(f"· 到线下窗口办理：{way.office}，办理时间{way.hours}，需带{materials}。")
+        materials = "；".join(way.materials)
+        lines.append(f"· 到线下窗口办理：{way.office}；办理时间：{way.hours}；需带：{materials}。")
         buttons.append(
             {
                 "title": "看线下办理",
@@ -164,7 +164,7 @@ def problem_text_and_buttons(service: Service | None) -> tuple[str, list[dict[st
             }
         )
     lines.append("· 转人工客服，帮您看看卡在哪一步；")
-    lines.append(f"· 登记工单，由承办部门（{service.department}）联系您处理。")
+    lines.append(f"· 登记工单，由承办部门{service.department}联系您处理。")
     buttons += [
         {"title": "转人工客服", "payload": "/request_human"},
         {"title": "登记工单", "payload": f'/online_ticket{{"service":"{service.id}"}}'},
