@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._runtime import latest_text, record_event
+from actions.online import online_way_given, outcome_buttons
 from bot.knowledge import Service, load_services, match_service, service_by_id
 
 _ONLINE = re.compile(r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑")
@@ -152,12 +153,20 @@ class ActionServiceGuide(Action):
             dispatcher.utter_message(
                 text="该事项目前只能" + ("线下办理。" if mode == "offline" else "网上办理。")
             )
-        dispatcher.utter_message(
-            text=render_guide(service, mode), buttons=guide_buttons(service, mode)
-        )
+        text, buttons = render_guide(service, mode), guide_buttons(service, mode)
+        if mode == "online":
+            # Ask how it went (网上业务办理成功率): the answers come first.
+            text += (
+                "\n办好后请告诉我结果：点“已办好”；网上办理遇到问题，点“遇到问题”，我帮您想办法。"
+            )
+            buttons = outcome_buttons(service.id) + buttons
+        dispatcher.utter_message(text=text, buttons=buttons)
         await record_event("guide_answered", tracker, service=service.id, mode=mode)
-        return [
+        events = [
             SlotSet("last_service", service.id),
             SlotSet("service", None),
             SlotSet("service_mode", None),
         ]
+        if mode == "online":
+            events += await online_way_given(tracker, service)
+        return events

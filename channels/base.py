@@ -78,29 +78,31 @@ class Channel(abc.ABC):
         """Stop background work. Default: nothing."""
 
 
-def buttons_as_numbered_text(message: OutboundMessage) -> str:
+def buttons_as_numbered_text(message: OutboundMessage, start: int = 1) -> str:
     """Render a message's buttons as numbered choices the citizen can reply with.
 
     Used by channels that cannot show buttons (WeChat text). The citizen may
-    answer with the number; :func:`payload_for_choice` maps it back.
+    answer with the number; :func:`payload_for_choice` maps it back. ``start``
+    is the first number: several messages of one reply are numbered on from
+    one another, so every number shown answers exactly one button.
     """
     text = message.text or ""
     if not message.buttons:
         return text
     lines = [text] if text else []
     lines.append("请回复数字选择:")
-    lines.extend(f"{i}. {b.title}" for i, b in enumerate(message.buttons, start=1))
+    lines.extend(f"{i}. {b.title}" for i, b in enumerate(message.buttons, start=start))
     return "\n".join(lines)
 
 
-def payload_for_choice(reply: str, last_buttons: Sequence[tuple[str, str]]) -> str | None:
+def payload_for_choice(reply: str, choices: Sequence[tuple[str, str]]) -> str | None:
     """Map a numeric reply ("2", "２") to the payload of the button it names."""
     choice = reply.strip().translate(_FULLWIDTH_DIGITS)
     if not choice.isdigit():
         return None
     index = int(choice) - 1
-    if 0 <= index < len(last_buttons):
-        return last_buttons[index][1]
+    if 0 <= index < len(choices):
+        return choices[index][1]
     return None
 
 

@@ -42,7 +42,7 @@ from channels.wechat._auth import (
 )
 from channels.wechat._crypto import WeChatCrypto
 from channels.wechat._inbound import Inbound, to_inbound
-from channels.wechat._render import join_for_passive, last_buttons, render_messages, split_for_push
+from channels.wechat._render import join_for_passive, render_messages, reply_buttons, split_for_push
 from channels.wechat._xml import WeChatXmlError, render_text_reply
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ class WeChatChannel(Channel):
         return replace(msg, payload=payload) if payload else msg
 
     async def _remember_buttons(self, openid: str, replies: Sequence[OutboundMessage]) -> None:
-        buttons = last_buttons(replies)
+        buttons = reply_buttons(replies)
         try:
             if buttons:
                 value = json.dumps(buttons, ensure_ascii=False)

@@ -25,29 +25,32 @@ _SENTENCE_ENDS = ("\n", "。", "！", "？", "；", ". ", "! ", "? ", "; ")
 _SOFT_BREAKS = (" ", "，", "、", "：")
 
 
-def render_message(message: OutboundMessage) -> str:
-    """One reply as WeChat text: text, numbered choices, then an image link."""
-    text = buttons_as_numbered_text(message)
+def render_message(message: OutboundMessage, start: int = 1) -> str:
+    """One reply as WeChat text: text, numbered choices (from ``start``), then an image link."""
+    text = buttons_as_numbered_text(message, start)
     if message.image:
         text = f"{text}\n{message.image}" if text else message.image
     return text.strip()
 
 
 def render_messages(messages: Sequence[OutboundMessage]) -> list[str]:
-    """The non-empty texts of ``messages``, in order."""
-    texts = (render_message(m) for m in messages)
-    return [t for t in texts if t]
+    """The non-empty texts of ``messages``, in order, their choices numbered on
+    across the messages (1. 2. in the first, 3. 4. 5. in the next...): a reply
+    "3" names one button even when two messages of one reply have buttons
+    (the outcome question at the start of a new contact, then the answer)."""
+    texts, start = [], 1
+    for message in messages:
+        text = render_message(message, start)
+        start += len(message.buttons)
+        if text:
+            texts.append(text)
+    return texts
 
 
-def last_buttons(messages: Sequence[OutboundMessage]) -> list[tuple[str, str]]:
-    """(title, payload) of the last message that has buttons, or ``[]``.
-
-    Only the last numbered list is shown last, so only it answers a number.
-    """
-    for message in reversed(messages):
-        if message.buttons:
-            return [(b.title, b.payload) for b in message.buttons]
-    return []
+def reply_buttons(messages: Sequence[OutboundMessage]) -> list[tuple[str, str]]:
+    """(title, payload) of every button of the reply, in the order they are
+    numbered by :func:`render_messages`, or ``[]``: what a number answers."""
+    return [(b.title, b.payload) for message in messages for b in message.buttons]
 
 
 def utf8_len(text: str) -> int:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 
 from bot.messages import Button, OutboundMessage
+from channels.base import payload_for_choice
 from channels.wechat._render import (
     TEXT_LIMIT_BYTES,
     join_for_passive,
-    last_buttons,
     render_message,
+    render_messages,
+    reply_buttons,
     split_for_push,
     split_utf8,
     utf8_len,
@@ -71,11 +73,33 @@ def test_buttons_are_numbered_and_images_are_links() -> None:
     assert render_message(message) == (
         "请选择：\n请回复数字选择:\n1. 查询工单\n2. 人工服务\nhttps://www.dg.gov.cn/a.png"
     )
-    assert last_buttons([message, OutboundMessage(text="x")]) == [
+    assert reply_buttons([message, OutboundMessage(text="x")]) == [
         ("查询工单", "/check_ticket"),
         ("人工服务", "/request_human"),
     ]
-    assert last_buttons([OutboundMessage(text="x")]) == []
+    assert reply_buttons([OutboundMessage(text="x")]) == []
+
+
+def test_buttons_of_several_messages_are_numbered_on() -> None:
+    """Two messages with buttons in one reply (the outcome question on a new
+    contact, then the answer): the numbers go on, and each names one button."""
+    question = OutboundMessage(
+        text="办好了吗？", buttons=(Button("已办好", "/online_done"), Button("遇到问题", "/p"))
+    )
+    answer = OutboundMessage(text="请选择：", buttons=(Button("转人工客服", "/request_human"),))
+    texts = render_messages([question, OutboundMessage(text="说明"), answer])
+    assert texts == [
+        "办好了吗？\n请回复数字选择:\n1. 已办好\n2. 遇到问题",
+        "说明",
+        "请选择：\n请回复数字选择:\n3. 转人工客服",
+    ]
+    choices = reply_buttons([question, OutboundMessage(text="说明"), answer])
+    assert [payload_for_choice(n, choices) for n in ("1", "2", "3", "4")] == [
+        "/online_done",
+        "/p",
+        "/request_human",
+        None,
+    ]
 
 
 def test_join_for_passive_respects_the_limit() -> None:
