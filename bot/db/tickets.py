@@ -190,8 +190,13 @@ class TicketRepo(TicketChanges):
 
     async def check_keys(self) -> None:
         """Fail at start-up when the data keys cannot read the stored data."""
-        stmt = sa.select(tickets).where(tickets.c.contact_phone_enc.isnot(None)).limit(1)
-        await self._select(stmt)
+        # Only the encrypted columns: this also runs before a migration adds columns.
+        encrypted = (tickets.c.contact_name_enc, tickets.c.contact_phone_enc, tickets.c.id_number_enc)
+        stmt = sa.select(*encrypted).where(tickets.c.contact_phone_enc.isnot(None)).limit(1)
+        async with self._db.read() as conn:
+            row = (await conn.execute(stmt)).first()
+        for value in row or ():
+            self._db.cipher.decrypt(value)
 
     async def _select(self, stmt: sa.sql.Select) -> TicketList:
         async with self._db.read() as conn:
