@@ -52,9 +52,8 @@ from typing import Any
 import yaml
 
 from bot.config import ROOT
-from bot.knowledge import KNOWLEDGE_DIR
 
-FAQ_PATH = KNOWLEDGE_DIR / "faq.yml"
+FAQ_PATH = ROOT / "data" / "knowledge" / "faq.yml"
 CHECKER = ROOT / "scripts" / "check_knowledge_faq.py"
 MARKER = (
     "  # ---- imported from the city's knowledge export by `python -m bot.knowledge import`;"
@@ -65,12 +64,18 @@ ORIGIN = "import"
 # field -> (Chinese column title used in messages, accepted header spellings)
 COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "question": ("问题", ("question", "问题", "标准问", "标准问题")),
-    "similar": ("相似问", ("similar questions", "similar_questions", "similar", "相似问", "相似问题")),
+    "similar": (
+        "相似问",
+        ("similar questions", "similar_questions", "similar", "相似问", "相似问题"),
+    ),
     "answer": ("答案", ("answer", "答案", "回答")),
     "department": ("部门", ("department", "部门", "责任部门")),
     "source": ("来源", ("source", "来源")),
     "date": ("日期", ("date", "日期", "更新日期")),
-    "valid_until": ("有效期至", ("valid-until", "valid_until", "valid until", "有效期至", "有效期")),
+    "valid_until": (
+        "有效期至",
+        ("valid-until", "valid_until", "valid until", "有效期至", "有效期"),
+    ),
     "id": ("编号", ("id", "编号")),
     "domain": ("领域", ("domain", "领域", "分类")),
 }
@@ -199,7 +204,9 @@ def parse_rows(table: list[list[Any]]) -> list[Row]:
             continue
         key = _header_key(title)
         if key is None:
-            raise ImportFileError(f"第1行 第{i}列：不认识的列“{title}”（数据不会导入，请改名或删除该列）")
+            raise ImportFileError(
+                f"第1行 第{i}列：不认识的列“{title}”（数据不会导入，请改名或删除该列）"
+            )
         if key in keys:
             raise ImportFileError(f"第1行 第{i}列：列“{title}”重复")
         keys.append(key)
@@ -257,7 +264,8 @@ def infer_domain(department: str) -> str | None:
 
 
 def build_entry(row: Row, domains: dict[str, str], checker: ModuleType, today: dt.date) -> None:
-    """Validate one row and build its faq.yml entry (``row.entry``); problems go to ``row.problems``."""
+    """Validate one row and build its faq.yml entry (``row.entry``);
+    problems go to ``row.problems``."""
     v = row.values
     for key in REQUIRED:
         if v.get(key) in (None, ""):
@@ -283,7 +291,9 @@ def build_entry(row: Row, domains: dict[str, str], checker: ModuleType, today: d
     if v.get("valid_until") not in (None, ""):
         valid_until = parse_date(v.get("valid_until"))
         if valid_until is None:
-            row.bad("valid_until", f"“{v.get('valid_until')}”不是日期（请用 2026-11-20 这样的格式）")
+            row.bad(
+                "valid_until", f"“{v.get('valid_until')}”不是日期（请用 2026-11-20 这样的格式）"
+            )
         elif updated is not None and valid_until < updated:
             row.bad("valid_until", f"有效期至 {valid_until} 早于日期 {updated}")
     department = str(v.get("department") or "")
@@ -333,7 +343,7 @@ def _entry_id(row: Row, domain: str | None, question: str, checker: ModuleType) 
             row.bad("id", f"编号“{given}”须为小写英文、数字和下划线，并以 {prefix} 开头")
             return None
         return given
-    digest = hashlib.sha1(_norm(question).encode()).hexdigest()[:10]
+    digest = hashlib.sha256(_norm(question).encode()).hexdigest()[:10]
     return f"{prefix}imp_{digest}"
 
 
@@ -491,9 +501,15 @@ def _print_report(report: ImportReport, skip_bad: bool, say: Callable[[str], Non
             say(f"错误 {problem}")
     for row in report.expired_rows:
         assert row.entry is not None
-        say(f"已过期 第{row.number}行 {row.entry['id']}（有效期至 {row.entry['valid_until']}）：{row.entry['question']}")
+        say(
+            f"已过期 第{row.number}行 {row.entry['id']}"
+            f"（有效期至 {row.entry['valid_until']}）：{row.entry['question']}"
+        )
     good = len(report.rows) - len(report.bad_rows)
-    say(f"共 {len(report.rows)} 行：{good} 行无误，{len(report.bad_rows)} 行有错，{len(report.expired_rows)} 行已过有效期")
+    say(
+        f"共 {len(report.rows)} 行：{good} 行无误，{len(report.bad_rows)} 行有错，"
+        f"{len(report.expired_rows)} 行已过有效期"
+    )
     if report.bad_rows and not skip_bad:
         say("有错误，未写入任何内容（改正后重新导入，或加 --skip-bad 只导入无误的行）。")
         return
@@ -521,7 +537,10 @@ def main(argv: Iterable[str] | None = None, say: Callable[[str], None] = print) 
     if args.command == "expired":
         entries = expired_entries(args.file, args.today, args.within)
         for entry in entries:
-            say(f"{entry['valid_until']}  {entry['id']}  {entry.get('department', '')}  {entry['question']}")
+            say(
+                f"{entry['valid_until']}  {entry['id']}  "
+                f"{entry.get('department', '')}  {entry['question']}"
+            )
         say(f"共 {len(entries)} 条已过（或即将过）有效期。")
         return 1 if entries else 0
     try:

@@ -99,22 +99,35 @@ def evaluate(routing: Routing, items: list[dict[str, Any]]) -> dict[str, Any]:
     histogram = []
     for b in range(BINS):
         low, high = b / BINS, (b + 1) / BINS
-        in_bin = [r for r in rows if low <= r["confidence"] < high or (b == BINS - 1 and r["confidence"] >= 1)]
-        histogram.append({"from": low, "to": high, "items": len(in_bin),
-                          "accuracy": _share(sum(r["predicted"] == r["category"] for r in in_bin), len(in_bin))})  # fmt: skip
+        in_bin = [
+            r
+            for r in rows
+            if low <= r["confidence"] < high or (b == BINS - 1 and r["confidence"] >= 1)
+        ]
+        histogram.append(
+            {"from": low, "to": high, "items": len(in_bin), "accuracy": _accuracy(in_bin)}
+        )
     return {
         "items": n,
         "category_accuracy": _share(len(right), n),
         "confident_share": _share(len(confident), n),
-        "confident_accuracy": _share(sum(r["predicted"] == r["category"] for r in confident), len(confident)),
+        "confident_accuracy": _accuracy(confident),
         "flagged_for_person": _share(n - len(confident), n),
         "min_confidence": routing.min_confidence,
         "town_named": len(named),
         "town_found": _share(sum(r["predicted_town"] == r["town"] for r in named), len(named)),
-        "town_false_found": _share(sum(r["predicted_town"] is not None for r in unnamed), len(unnamed)),
+        "town_false_found": _share(
+            sum(r["predicted_town"] is not None for r in unnamed), len(unnamed)
+        ),
         "histogram": histogram,
-        "errors": [r for r in rows if r["predicted"] != r["category"] or r["predicted_town"] != r["town"]],
-    }  # fmt: skip
+        "errors": [
+            r for r in rows if r["predicted"] != r["category"] or r["predicted_town"] != r["town"]
+        ],
+    }
+
+
+def _accuracy(rows: list[dict[str, Any]]) -> float | None:
+    return _share(sum(r["predicted"] == r["category"] for r in rows), len(rows))
 
 
 def _share(part: int, whole: int) -> float | None:

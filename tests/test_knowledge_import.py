@@ -179,7 +179,9 @@ def test_file_level_problems_name_the_column_and_write_nothing(tmp_path: Path, f
     with pytest.raises(ImportFileError, match="不认识的列“备注”"):
         run_import(write_csv(tmp_path / "a.csv", [*HEAD_ZH, "备注"], [row("x")]), out=faq)
     with pytest.raises(ImportFileError, match="缺少列 答案"):
-        run_import(write_csv(tmp_path / "b.csv", ["问题", "相似问", "部门", "来源", "日期"], []), out=faq)
+        run_import(
+            write_csv(tmp_path / "b.csv", ["问题", "相似问", "部门", "来源", "日期"], []), out=faq
+        )
     with pytest.raises(ImportFileError, match="只支持"):
         run_import(tmp_path / "c.txt", out=faq)
     assert faq.read_bytes() == before

@@ -102,8 +102,11 @@ class TicketRepo(TicketChanges):
             (
                 "created",
                 {
-                    "type": new.type, "category": new.category, "channel": new.channel,
-                    "town": new.town, "category_confidence": new.category_confidence,
+                    "type": new.type,
+                    "category": new.category,
+                    "channel": new.channel,
+                    "town": new.town,
+                    "category_confidence": new.category_confidence,
                     "needs_review": new.needs_review,
                 },
             )
@@ -191,7 +194,11 @@ class TicketRepo(TicketChanges):
     async def check_keys(self) -> None:
         """Fail at start-up when the data keys cannot read the stored data."""
         # Only the encrypted columns: this also runs before a migration adds columns.
-        encrypted = (tickets.c.contact_name_enc, tickets.c.contact_phone_enc, tickets.c.id_number_enc)
+        encrypted = (
+            tickets.c.contact_name_enc,
+            tickets.c.contact_phone_enc,
+            tickets.c.id_number_enc,
+        )
         stmt = sa.select(*encrypted).where(tickets.c.contact_phone_enc.isnot(None)).limit(1)
         async with self._db.read() as conn:
             row = (await conn.execute(stmt)).first()

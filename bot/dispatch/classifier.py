@@ -148,9 +148,7 @@ def load_examples(folder: Path | str = DATA_DIR) -> list[tuple[str, str]]:
     return examples
 
 
-def train(
-    keywords: Mapping[str, Iterable[str]], folder: Path | str = DATA_DIR
-) -> Classifier:
+def train(keywords: Mapping[str, Iterable[str]], folder: Path | str = DATA_DIR) -> Classifier:
     return Classifier(keywords).fit(load_examples(folder))
 
 

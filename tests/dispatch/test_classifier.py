@@ -66,7 +66,9 @@ def test_a_vague_complaint_goes_to_the_triage_desk_flagged(routing) -> None:
 def test_street_level_matters_go_to_the_town_and_city_matters_to_the_bureau(routing) -> None:
     noise = dispatch(routing, "楼下烧烤店天天晚上吵到凌晨", "虎门镇北栅")
     assert (noise.category, noise.town, noise.needs_review) == ("noise", "humen", False)
-    assert noise.route.department == "town_humen" and noise.route.department_name == "虎门镇人民政府"
+    assert (
+        noise.route.department == "town_humen" and noise.route.department_name == "虎门镇人民政府"
+    )
     assert noise.route.deadline_days == routing.categories["noise"].route.deadline_days
     wages = dispatch(routing, "老板三个月没发工资了", "虎门镇")
     assert wages.town == "humen" and wages.route.department == "human_resources"
