@@ -30,7 +30,7 @@ FALLBACK_CATEGORY = "other"
 PRIORITIES = ("normal", "high", "urgent")
 LEVELS = ("city", "town")
 TOWN_PREFIX = "town_"
-DEFAULT_MIN_CONFIDENCE = 0.5
+DEFAULT_MIN_CONFIDENCE = 0.35
 
 
 class RoutingError(ValueError):

@@ -34,7 +34,7 @@ async def test_a_street_level_complaint_goes_to_the_town_office(db: Database) ->
     ticket = await db.tickets.get(slot_events(events)["last_ticket_no"])
     assert ticket is not None
     assert (ticket.category, ticket.town, ticket.needs_review) == ("noise", "humen", False)
-    assert ticket.category_confidence is not None and ticket.category_confidence >= 0.5
+    assert ticket.category_confidence is not None and ticket.category_confidence >= 0.35
     assert (ticket.department, ticket.status) == ("town_humen", "assigned")
     assert "虎门镇人民政府" in dispatcher.messages[0]["text"]
     created = ticket.events[0].data
@@ -57,11 +57,11 @@ async def test_a_city_wide_complaint_goes_to_the_bureau_and_keeps_the_town(db: D
 async def test_an_unclear_complaint_goes_to_triage_flagged_for_a_person(db: Database) -> None:
     events, dispatcher = await _create({
         "complaint_submission_id": "d-3",
-        "complaint_what": "这个事情一直没人处理",
+        "complaint_what": "有个问题想反映一下",
         "complaint_where": "未提供",
     })  # fmt: skip
     ticket = await db.tickets.get(slot_events(events)["last_ticket_no"])
     assert ticket is not None and ticket.needs_review
     assert (ticket.department, ticket.status, ticket.town) == ("triage", "new", None)
-    assert ticket.category_confidence is not None and ticket.category_confidence < 0.5
+    assert ticket.category_confidence is not None and ticket.category_confidence < 0.35
     assert "分拨中心" in dispatcher.messages[0]["text"]

@@ -25,9 +25,9 @@ def test_every_training_file_names_a_routing_category(routing) -> None:
 
 def test_training_is_well_under_a_second(routing) -> None:
     keywords = {k: c.keywords for k, c in routing.categories.items() if k != "other"}
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: the shared machine's load does not count
     train(keywords)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 @pytest.mark.parametrize(
@@ -101,7 +101,7 @@ def test_bad_routing_levels_and_thresholds_are_refused(tmp_path: Path) -> None:
         Path("data/towns.yml").read_text(encoding="utf-8"), encoding="utf-8"
     )
     bad = tmp_path / "routing.yml"
-    bad.write_text(text.replace("min_confidence: 0.5", "min_confidence: 2"), encoding="utf-8")
+    bad.write_text(text.replace("min_confidence: 0.35", "min_confidence: 2"), encoding="utf-8")
     with pytest.raises(RoutingError, match="min_confidence"):
         load_routing(bad)
     bad.write_text(text.replace("    level: town", "    level: county", 1), encoding="utf-8")
