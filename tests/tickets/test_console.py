@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -266,3 +267,11 @@ async def test_the_ticket_view_shows_the_town_and_the_review_flag(
     rows = {t["number"]: t for t in page["items"]}
     assert rows[flagged.number]["needs_review"] is True
     assert rows[in_town.number]["town_name"] == "虎门镇"
+    status, page = await agent.get("/console/api/tickets?flag=needs_review")
+    assert [t["number"] for t in page["items"]] == [flagged.number]
+    status, page = await agent.get("/console/api/tickets?town=humen")
+    assert [t["number"] for t in page["items"]] == [in_town.number]
+    status, body = await agent.get("/console/api/tickets?town=mars")
+    assert status == 400 and "town" in json.dumps(body)
+    status, meta = await agent.get("/console/api/ticket-meta")
+    assert {"key": "humen", "name": "虎门镇"} in meta["towns"] and len(meta["towns"]) == 34

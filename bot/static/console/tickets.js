@@ -86,7 +86,7 @@
   function query() {
     var form = $("tk-filters");
     var params = new URLSearchParams();
-    ["q", "status", "department", "category", "priority"].forEach(function (name) {
+    ["q", "status", "department", "category", "town", "priority"].forEach(function (name) {
       var value = form.elements[name].value.trim();
       if (value) { params.set(name, value); }
     });
@@ -330,6 +330,7 @@
     fill($("f-status"), meta.statuses, true);
     fill($("f-department"), meta.departments, true);
     fill($("f-category"), meta.categories, true);
+    fill($("f-town"), meta.towns, true);
     fill($("f-priority"), meta.priorities, true);
     fill($("a-department"), meta.assignable, false);
     fill($("a-priority"), meta.priorities, false);
