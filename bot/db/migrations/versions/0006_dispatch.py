@@ -8,7 +8,7 @@ confidence was below the routing table's ``dispatch.min_confidence``, so the
 ticket went to the triage desk for a person to check the category.
 
 Revision ID: 0006_dispatch
-Revises: 0005
+Revises: 0006_ops
 Create Date: 2026-12-05
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006_dispatch"
-down_revision = "0005"
+down_revision = "0006_ops"
 branch_labels = None
 depends_on = None
 
