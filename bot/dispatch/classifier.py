@@ -15,9 +15,11 @@ Bayes is overconfident on long texts: without it nearly everything scores
 triage desk flagged for a person (see bot/dispatch/__init__.py).
 
 Why not scikit-learn: the app environment has no numpy/scipy/scikit-learn
-(about 100 MB more); measured on the dev set the pure-Python model is as
-accurate as a linear model on the same features would need to beat, trains
-in well under a second and predicts in about 0.1 ms (see docs in the notes).
+(about 100 MB more). Measured by 5-fold cross-validation on data/complaints,
+this model (0.82-0.84) is as accurate as TF-IDF character n-grams with
+logistic regression or a linear SVM (0.81-0.82, measured in the Rasa
+environment, which has scikit-learn); without the keyword feature it drops to
+0.75. Training takes about 0.1-0.3 s of CPU, a prediction well under 1 ms.
 """
 
 from __future__ import annotations

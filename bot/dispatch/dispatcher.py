@@ -28,10 +28,6 @@ class Dispatch:
     needs_review: bool
     route: Route  # where the ticket goes
 
-    @property
-    def needs_person(self) -> bool:
-        return self.needs_review
-
 
 def complaint_classifier(routing: Routing) -> Classifier:
     """The classifier for the routing table's categories (trained once, cached)."""
