@@ -33,6 +33,13 @@ _PLACE_AFTER = re.compile(
     r"^(镇|街|这边|那边|这里|那里|附近|一带|村|社区|路|大道|市场|车站|站|的[^车]|那|这)"
 )
 _PLACE_BEFORE = re.compile(r"(在|住|到|去|来|是)$")
+# Longer words a short form is part of without naming the town ("东莞城区" is
+# not 莞城, "广东城市" not 东城): a match inside one of them does not count.
+NOT_A_TOWN = {
+    "莞城": ("东莞城",),
+    "莞城区": ("东莞城区",),
+    "东城": ("广东城", "山东城"),
+}
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -80,7 +87,9 @@ class Towns:
         for name, town in self._index:
             start = text.find(name)
             while start >= 0:
-                if name not in AMBIGUOUS or _confirmed(text, name, start):
+                if not _inside_other_word(text, name, start) and (
+                    name not in AMBIGUOUS or _confirmed(text, name, start)
+                ):
                     return TownMatch(town, name)
                 start = text.find(name, start + 1)
         return None
@@ -88,6 +97,14 @@ class Towns:
     def name(self, key: str | None) -> str | None:
         town = self.towns.get(key or "")
         return town.name if town else None
+
+
+def _inside_other_word(text: str, name: str, start: int) -> bool:
+    for word in NOT_A_TOWN.get(name, ()):
+        offset = word.find(name)
+        if text[start - offset : start - offset + len(word)] == word:
+            return True
+    return False
 
 
 def _confirmed(text: str, name: str, start: int) -> bool:

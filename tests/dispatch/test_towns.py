@@ -39,6 +39,7 @@ def test_the_file_lists_4_streets_28_towns_and_the_zones_with_its_source(towns) 
         ("大岭山", "dalingshan"),
         ("廖步", "liaobu"),  # a common misspelling
         ("高步镇", "gaobu"),
+        ("东莞城区的莞城街道", "guancheng"),  # the second mention counts
         ("桥头镇的工业区", "qiaotou"),
         ("滨海湾", "binhaiwan"),
         ("东莞港那边", "shatian"),
@@ -51,7 +52,17 @@ def test_towns_are_found_by_name_short_form_alias_and_place(towns, text: str, ke
 
 
 @pytest.mark.parametrize(
-    "text", ["楼下烧烤店", "在桥头等你", "长安汽车4S店", "水乡那一带", "我家附近", ""]
+    "text",
+    [
+        "楼下烧烤店",
+        "在桥头等你",
+        "长安汽车4S店",
+        "水乡那一带",
+        "我家附近",
+        "",
+        "东莞城区",
+        "广东城市",
+    ],
 )
 def test_ordinary_words_and_unknown_places_name_no_town(towns, text: str) -> None:
     assert towns.find(text) is None
