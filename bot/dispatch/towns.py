@@ -30,7 +30,8 @@ AMBIGUOUS = frozenset({"桥头", "沙田", "长安", "茶山"})
 # ... except after a verb of place (在长安、住沙田), which 桥头 ("在桥头等") does not get.
 STRICT = frozenset({"桥头"})
 _PLACE_AFTER = re.compile(
-    r"^(镇|街|这边|那边|这里|那里|附近|一带|村|社区|路|大道|市场|车站|站|的[^车]|那|这)"
+    r"^(镇|街|这边|那边|这里|那里|附近|一带|村|社区|路|大道|市场|车站|站|的[^车]|那|这"
+    r"|医院|公园|广场|中学|小学|学校|派出所|汽车站|万达|工业区|政府|菜市场|港)"
 )
 _PLACE_BEFORE = re.compile(r"(在|住|到|去|来|是)$")
 # Longer words a short form is part of without naming the town ("东莞城区" is

@@ -41,6 +41,7 @@ def test_the_file_lists_4_streets_28_towns_and_the_zones_with_its_source(towns) 
         ("高步镇", "gaobu"),
         ("东莞城区的莞城街道", "guancheng"),  # the second mention counts
         ("桥头镇的工业区", "qiaotou"),
+        ("长安医院门口", "changan"),
         ("滨海湾", "binhaiwan"),
         ("东莞港那边", "shatian"),
         ("ＷＡＮＪＩＡＮＧ华南ＭＡＬＬ", "wanjiang"),  # full-width letters are normalised
