@@ -110,3 +110,24 @@ def test_bad_routing_levels_and_thresholds_are_refused(tmp_path: Path) -> None:
     bad.write_text(text.replace("towns: towns.yml", "towns: missing.yml"), encoding="utf-8")
     with pytest.raises(RoutingError, match="towns: .*cannot read"):
         load_routing(bad)
+
+
+def test_warm_up_trains_before_the_first_complaint(tmp_path: Path, monkeypatch) -> None:
+    from bot.dispatch import classifier, dispatcher
+
+    classifier._cached.cache_clear()
+    assert dispatcher.warm_up() is True
+    assert classifier._cached.cache_info().currsize == 1
+    monkeypatch.setattr(classifier, "DATA_DIR", tmp_path)  # no training files
+    monkeypatch.setattr(
+        dispatcher, "complaint_classifier", lambda r: classifier.classifier_for({}, tmp_path)
+    )
+    assert dispatcher.warm_up() is False  # logged, not raised
+
+
+def test_the_action_server_warms_the_classifier_up_at_start() -> None:
+    from bot.action_server import _warm_up_dispatch, create_app
+
+    app = create_app("actions", "a-token-for-the-test")
+    registered = [f.listener for f in app._future_listeners]
+    assert _warm_up_dispatch in registered
