@@ -51,7 +51,7 @@ def town_key(routing: Routing, label: Any, where: str) -> str | None:
     text = str(label).strip()
     if text in routing.towns.towns:
         return text
-    match = routing.towns.find(text)
+    match = routing.towns.find(location=text)
     if match is None:
         raise EvalSetError(f"{where}: unknown town {label!r}")
     return match.town.key

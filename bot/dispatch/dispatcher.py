@@ -43,10 +43,11 @@ def complaint_classifier(routing: Routing) -> Classifier:
     return classifier_for(keywords)
 
 
-def find_town(routing: Routing, *texts: str | None) -> str | None:
+def find_town(routing: Routing, location: str | None, *texts: str | None) -> str | None:
+    """The town key named in the location the citizen gave, else in ``texts``."""
     if routing.towns is None:
         return None
-    match = routing.towns.find(*texts)
+    match = routing.towns.find(*texts, location=location)
     return match.town.key if match else None
 
 

@@ -73,23 +73,25 @@ class Towns:
     source: str
     _index: tuple[tuple[str, Town], ...]  # (name, town), longest names first
 
-    def find(self, *texts: str | None) -> TownMatch | None:
-        """The town named in the first of ``texts`` that names one (the
-        location the citizen gave first, then the description)."""
+    def find(self, *texts: str | None, location: str | None = None) -> TownMatch | None:
+        """The town named in ``location`` (the citizen's answer to "where":
+        a place by construction, so 长安 alone is 长安镇) or else in the first
+        of ``texts`` that names one (free text, where 长安 may be a car)."""
+        match = self._find_one(normalise(location or ""), lenient=True)
         for text in texts:
-            match = self._find_one(normalise(text or ""))
             if match is not None:
-                return match
-        return None
+                break
+            match = self._find_one(normalise(text or ""), lenient=False)
+        return match
 
-    def _find_one(self, text: str) -> TownMatch | None:
+    def _find_one(self, text: str, *, lenient: bool) -> TownMatch | None:
         if not text:
             return None
         for name, town in self._index:
             start = text.find(name)
             while start >= 0:
                 if not _inside_other_word(text, name, start) and (
-                    name not in AMBIGUOUS or _confirmed(text, name, start)
+                    lenient or name not in AMBIGUOUS or _confirmed(text, name, start)
                 ):
                     return TownMatch(town, name)
                 start = text.find(name, start + 1)

@@ -131,3 +131,9 @@ def test_the_action_server_warms_the_classifier_up_at_start() -> None:
     app = create_app("actions", "a-token-for-the-test")
     registered = [f.listener for f in app._future_listeners]
     assert _warm_up_dispatch in registered
+
+
+def test_the_location_answer_alone_names_an_ambiguous_town(routing) -> None:
+    sent = dispatch(routing, "老板不给加班费还骂人", "长安")
+    assert sent.town == "changan"
+    assert dispatch(routing, "长安汽车的4S店乱收保养费", None).town is None

@@ -70,10 +70,17 @@ def test_ordinary_words_and_unknown_places_name_no_town(towns, text: str) -> Non
 
 
 def test_the_location_is_read_before_the_description(towns) -> None:
-    match = towns.find("厚街镇", "我在虎门上班，住在厚街")
+    match = towns.find("我在虎门上班，住在厚街", location="厚街镇")
     assert match is not None and match.town.key == "houjie"
-    match = towns.find(None, "虎门这边的路灯坏了")
+    match = towns.find("虎门这边的路灯坏了", location=None)
     assert match is not None and match.town.key == "humen"
+
+
+def test_a_location_answer_is_a_place_so_ambiguous_short_forms_count(towns) -> None:
+    for short, key in (("长安", "changan"), ("桥头", "qiaotou"), ("沙田", "shatian")):
+        assert towns.find(short) is None  # free text: maybe a car, a bridge end ...
+        match = towns.find("老板不给加班费", location=short)
+        assert match is not None and match.town.key == key
 
 
 def test_the_longest_name_wins(towns) -> None:
