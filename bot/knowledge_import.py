@@ -40,6 +40,7 @@ import importlib.util
 import io
 import os
 import re
+import shutil
 import sys
 import tempfile
 import unicodedata
@@ -388,13 +389,13 @@ def run_import(
     head, imported = _split_file(text)
     merged, added, updated = _merge(imported, rows, include_expired)
     candidate = _render(head, merged)
-    _check_merged(candidate, text, rows, checker)
+    _check_merged(candidate, text, rows, checker, out.parent / "services.yml")
     if report.bad_rows and not skip_bad:
         return report
     if report.bad_rows:  # --skip-bad: drop them and check again
         merged, added, updated = _merge(imported, rows, include_expired)
         candidate = _render(head, merged)
-        _check_merged(candidate, text, rows, checker)
+        _check_merged(candidate, text, rows, checker, out.parent / "services.yml")
         if any(r.problems and r.entry is not None for r in rows):
             return report  # pragma: no cover - a second-round problem: write nothing
     parsed = yaml.safe_load(candidate) or {}
@@ -444,10 +445,12 @@ def _merge(
     return list(merged.values()), added, updated
 
 
-def _check_merged(candidate: str, before: str, rows: list[Row], checker: ModuleType) -> None:
+def _check_merged(
+    candidate: str, before: str, rows: list[Row], checker: ModuleType, services: Path
+) -> None:
     """Run the knowledge checker on the merged file; new problems go to their rows."""
-    old = set(_run_checker(before, checker))
-    new = [e for e in _run_checker(candidate, checker) if e not in old]
+    old = set(_run_checker(before, checker, services))
+    new = [e for e in _run_checker(candidate, checker, services) if e not in old]
     by_id = {r.entry["id"]: r for r in rows if r.entry is not None}
     for error in new:
         row = next((r for i, r in by_id.items() if re.search(rf"\b{re.escape(i)}\b", error)), None)
@@ -462,10 +465,14 @@ def _check_merged(candidate: str, before: str, rows: list[Row], checker: ModuleT
             row.bad(column, f"知识库检查未通过：{error}")
 
 
-def _run_checker(text: str, checker: ModuleType) -> list[str]:
+def _run_checker(text: str, checker: ModuleType, services: Path) -> list[str]:
+    """The checker's problems with ``text`` as faq.yml next to ``services``
+    (it also checks examples against the service catalog beside the file)."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "faq.yml"
         path.write_text(text, encoding="utf-8")
+        if services.exists():
+            shutil.copyfile(services, Path(folder) / "services.yml")
         errors, _ = checker.check(path)
     return list(errors)
 

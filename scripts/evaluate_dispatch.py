@@ -3,9 +3,13 @@
 For each set (format: eval/dispatch/README.md) prints:
 
 - category accuracy: the classifier's category against the label (whether or
-  not the ticket would be flagged for a person), and the accuracy of the
-  complaints it is confident about (at or above ``dispatch.min_confidence``),
-  with the share flagged for a person;
+  not the ticket would be flagged for a person), over the complaint
+  categories, and the accuracy of the complaints it is confident about (at or
+  above ``dispatch.min_confidence``), with the share flagged for a person.
+  Items labelled ``suggestion`` are decided by the dialogue (the ``suggest``
+  intent), not by the classifier: counted apart. Items labelled ``other`` are
+  right when flagged (they go to the triage desk); the decision accuracy
+  counts every non-suggestion item that way (flagged = ``other``);
 - town found: of the items whose label names a town, the share where the
   recognised town is that one; and the share of items without a town label
   where a town was recognised anyway;
@@ -83,19 +87,34 @@ def load_set(path: Path, routing: Routing) -> tuple[bool, list[dict[str, Any]]]:
     return bool(raw.get("dev", False)), items
 
 
+NOT_CLASSIFIED = ("suggestion", "other")
+
+
 def evaluate(routing: Routing, items: list[dict[str, Any]]) -> dict[str, Any]:
     classifier = complaint_classifier(routing)
-    rows = []
+    everything = []
     for item in items:
         prediction = classifier.predict(f"{item['text']} {item['location'] or ''}")
         town = find_town(routing, item["location"], item["text"])
-        rows.append({**item, "predicted": prediction.category,
-                     "confidence": prediction.confidence, "predicted_town": town})  # fmt: skip
+        flagged = prediction.confidence < routing.min_confidence
+        everything.append(
+            {
+                **item,
+                "predicted": prediction.category,
+                "flagged": flagged,
+                "decision": "other" if flagged else prediction.category,
+                "confidence": prediction.confidence,
+                "predicted_town": town,
+            }
+        )
+    rows = [r for r in everything if r["category"] not in NOT_CLASSIFIED]
+    others = [r for r in everything if r["category"] == "other"]
+    decided = [r for r in everything if r["category"] != "suggestion"]
     n = len(rows)
     right = [r for r in rows if r["predicted"] == r["category"]]
     confident = [r for r in rows if r["confidence"] >= routing.min_confidence]
-    named = [r for r in rows if r["town"]]
-    unnamed = [r for r in rows if not r["town"]]
+    named = [r for r in everything if r["town"]]
+    unnamed = [r for r in everything if not r["town"]]
     histogram = []
     for b in range(BINS):
         low, high = b / BINS, (b + 1) / BINS
@@ -108,7 +127,14 @@ def evaluate(routing: Routing, items: list[dict[str, Any]]) -> dict[str, Any]:
             {"from": low, "to": high, "items": len(in_bin), "accuracy": _accuracy(in_bin)}
         )
     return {
-        "items": n,
+        "items": len(everything),
+        "classified_items": n,
+        "suggestions_apart": len(everything) - len(decided),
+        "other_items": len(others),
+        "other_to_triage": _share(sum(r["flagged"] for r in others), len(others)),
+        "decision_accuracy": _share(
+            sum(r["decision"] == r["category"] for r in decided), len(decided)
+        ),
         "category_accuracy": _share(len(right), n),
         "confident_share": _share(len(confident), n),
         "confident_accuracy": _accuracy(confident),
@@ -121,7 +147,10 @@ def evaluate(routing: Routing, items: list[dict[str, Any]]) -> dict[str, Any]:
         ),
         "histogram": histogram,
         "errors": [
-            r for r in rows if r["predicted"] != r["category"] or r["predicted_town"] != r["town"]
+            r
+            for r in everything
+            if (r["category"] not in NOT_CLASSIFIED and r["predicted"] != r["category"])
+            or r["predicted_town"] != r["town"]
         ],
     }
 
@@ -141,7 +170,16 @@ def _pct(value: float | None) -> str:
 def print_report(name: str, dev: bool, report: dict[str, Any], show_errors: bool) -> None:
     label = "DEV SET (developer's own, not reported)" if dev else "reported"
     print(f"\n== {name}: {report['items']} complaints, {label}")
-    print(f"category accuracy          {_pct(report['category_accuracy'])}")
+    print(
+        f"category accuracy          {_pct(report['category_accuracy'])}"
+        f"   ({report['classified_items']} with a complaint category; "
+        f"{report['suggestions_apart']} suggestions apart, decided by the dialogue)"
+    )
+    print(
+        f"decision accuracy          {_pct(report['decision_accuracy'])}"
+        f"   (flagged = triage; 'other' items sent to triage: "
+        f"{_pct(report['other_to_triage'])} of {report['other_items']})"
+    )
     print(
         f"confident (>= {report['min_confidence']:.2f})         {_pct(report['confident_share'])}"
         f"   accuracy {_pct(report['confident_accuracy'])}"

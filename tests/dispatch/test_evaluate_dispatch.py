@@ -26,6 +26,8 @@ items:
   - {text: 老板三个月没发工资了, location: 松山湖, category: wages, town: songshanhu}
   - {text: 外卖里面吃出一条虫, category: food_safety}
   - {text: 房东退租时扣了我全部押金, location: 我家附近, category: noise, town: 长安镇}
+  - {text: 建议公园多装几盏路灯, location: 长安, category: suggestion, town: changan}
+  - {text: 有个问题想反映一下, category: other}
 """
 
 
@@ -34,9 +36,12 @@ def test_figures_of_a_set(evaluator, tmp_path: Path, capsys) -> None:
     out = tmp_path / "report.json"
     assert evaluator.main(["--dir", str(tmp_path), "--json", str(out), "--errors"]) == 0
     report = json.loads(out.read_text(encoding="utf-8"))["set.yml"]
-    assert report["items"] == 4 and report["dev"] is False
-    assert report["category_accuracy"] == 0.75  # the last label is wrong on purpose
-    assert report["town_named"] == 3 and report["town_found"] == pytest.approx(2 / 3, abs=1e-4)
+    assert report["items"] == 6 and report["dev"] is False
+    assert report["classified_items"] == 4 and report["suggestions_apart"] == 1
+    assert report["category_accuracy"] == 0.75  # the 4th label is wrong on purpose
+    assert (report["other_items"], report["other_to_triage"]) == (1, 1.0)  # flagged: right
+    assert report["decision_accuracy"] == 0.8  # 3 of 4 complaints + the 'other' one
+    assert report["town_named"] == 4 and report["town_found"] == 0.75  # 长安 as location
     assert report["town_false_found"] == 0.0
     assert sum(b["items"] for b in report["histogram"]) == 4
     printed = capsys.readouterr().out
