@@ -33,8 +33,10 @@ The file is replaced atomically. Then run ``make train``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as dt
+import fcntl
 import hashlib
 import importlib.util
 import io
@@ -44,7 +46,7 @@ import shutil
 import sys
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -357,10 +359,20 @@ def _split_file(text: str) -> tuple[str, list[dict[str, Any]]]:
     return head.rstrip("\n") + "\n", list(entries.get("entries") or [])
 
 
+class _IndentedDumper(yaml.SafeDumper):
+    """Lists indented under their key, as in the hand-written file (and as the
+    knowledge editor, bot/knowledge_editor/faq_file.py, expects)."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
 def _render(head: str, entries: list[dict[str, Any]]) -> str:
     if not entries:
         return head
-    body = yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=1000)
+    body = yaml.dump(
+        entries, Dumper=_IndentedDumper, allow_unicode=True, sort_keys=False, width=1000
+    )
     indented = "".join("  " + line if line.strip() else line for line in body.splitlines(True))
     return f"{head}\n{MARKER}\n{indented}"
 
@@ -375,6 +387,30 @@ def run_import(
     today: dt.date | None = None,
 ) -> ImportReport:
     """Validate ``path`` and merge its rows into ``out``; see the module docstring."""
+    with _editor_lock(out.parent):
+        return _run_import(path, out, dry_run, skip_bad, include_expired, today)
+
+
+@contextlib.contextmanager
+def _editor_lock(folder: Path) -> Iterator[None]:
+    """The knowledge editor's file lock (bot/knowledge_editor/editor.py): an
+    import and an editor's change of faq.yml never interleave."""
+    with (folder / ".editor.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_import(
+    path: Path,
+    out: Path,
+    dry_run: bool,
+    skip_bad: bool,
+    include_expired: bool,
+    today: dt.date | None,
+) -> ImportReport:
     today = today or dt.date.today()
     checker = _checker()
     text = out.read_text(encoding="utf-8")

@@ -208,3 +208,30 @@ def test_expired_lists_entries_past_valid_until(tmp_path: Path, faq: Path) -> No
     main(["expired", "--file", str(faq), "--today", "2026-12-05", "--within", "30"],
          say=lines.append)  # fmt: skip
     assert "2026-12-20" in lines[0]
+
+
+def test_an_import_waits_for_the_knowledge_editors_file_lock(tmp_path: Path, faq: Path) -> None:
+    import fcntl
+    import threading
+
+    source = write_csv(tmp_path / "k.csv", HEAD_ZH, [row("市民卡乘地铁")])
+    done = threading.Event()
+    with (faq.parent / ".editor.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # an editor is changing faq.yml
+        worker = threading.Thread(
+            target=lambda: (run_import(source, out=faq, today=TODAY), done.set())
+        )
+        worker.start()
+        assert not done.wait(1.0)  # the import waits
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    worker.join(60)
+    assert done.is_set()
+    assert "origin: import" in faq.read_text(encoding="utf-8")
+
+
+def test_the_block_uses_the_files_own_layout(tmp_path: Path, faq: Path) -> None:
+    run_import(write_csv(tmp_path / "k.csv", HEAD_ZH, [row("市民卡乘地铁")]), out=faq, today=TODAY)
+    block = faq.read_text(encoding="utf-8").split(MARKER, 1)[1]
+    assert (
+        "\n  - id: tr_imp_" in block and "\n    examples:\n      - 市民卡乘地铁第1种说法" in block
+    )
