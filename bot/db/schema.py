@@ -73,7 +73,7 @@ tickets = sa.Table(
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("created_at", AwareDateTime(), nullable=False),
     sa.Column("updated_at", AwareDateTime(), nullable=False),
-    # Complaint dispatch (migration 0009_dispatch): the town or street (镇街) key of
+    # Complaint dispatch (migration 0010_dispatch): the town or street (镇街) key of
     # data/towns.yml recognised in the citizen's location, the classifier's
     # confidence in the category, and whether a person must check the category
     # (low confidence: the ticket went to the triage desk).

@@ -7,8 +7,8 @@ before this revision, by hand or for suggestions); ``needs_review``: the
 confidence was below the routing table's ``dispatch.min_confidence``, so the
 ticket went to the triage desk for a person to check the category.
 
-Revision ID: 0009_dispatch
-Revises: 0008_knowledge
+Revision ID: 0010_dispatch
+Revises: 0009_emergency
 Create Date: 2026-12-05
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_dispatch"
-down_revision = "0008_knowledge"
+revision = "0010_dispatch"
+down_revision = "0009_emergency"
 branch_labels = None
 depends_on = None
 
