@@ -4,7 +4,7 @@ PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate benchmark overhead lint services
+.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch benchmark overhead lint services
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -24,7 +24,8 @@ run: ## run without reinstalling (trains first if the data changed)
 knowledge: ## regenerate Rasa training data from data/knowledge/*.yml
 	@$(PY) scripts/build_training_data.py
 
-train: knowledge ## train the Rasa model into models/ (skipped when up to date)
+train: knowledge ## train the Rasa model into models/ (skipped when up to date) and check the dispatch classifier
+	@$(PY) -m bot.dispatch train
 	@$(RASA_PY) scripts/train.py
 
 services: ## start the local Redis and PostgreSQL when they are not running
@@ -43,8 +44,12 @@ test-fast: ## unit and integration tests only (no Rasa training, no browser)
 conversation-tests: ## Rasa test stories against the trained model and the action server
 	@scripts/conversation_tests.sh
 
-evaluate: ## train on the training data and report quality on the held-out set
+evaluate: ## train on the training data and report quality on the held-out set; complaint dispatch
 	@$(RASA_PY) scripts/evaluate.py
+	@$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json
+
+evaluate-dispatch: ## complaint dispatch only: category accuracy, town found, confidence (eval/dispatch)
+	@$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json
 
 benchmark: ## load benchmark, front door vs Rasa directly (ARGS=--quick for a 4-minute run)
 	@$(PY) benchmarks/benchmark.py $(ARGS)

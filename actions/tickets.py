@@ -16,6 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions._runtime import MENU_BUTTONS, drill_tags, get_db, latest_text, record_event
 from actions.complaints import ANONYMOUS, NOT_GIVEN, _clear_complaint, phone_from_slot
 from bot.db.routing import load_routing
+from bot.dispatch.dispatcher import Dispatch, dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,8 @@ class ActionCreateTicket(Action):
             return []
         kind = tracker.get_slot("complaint_type") or "complaint"
         routing = load_routing()
-        category = "suggestion" if kind == "suggestion" else routing.classify(str(what))
+        sent = _dispatch(routing, tracker, kind)
+        category = sent.category
         name, phone, anonymous = _contact(tracker)
         try:
             db = await get_db()
@@ -81,6 +83,9 @@ class ActionCreateTicket(Action):
                 contact_name=name,
                 contact_phone=phone,
                 anonymous=anonymous,
+                town=sent.town,
+                category_confidence=sent.confidence,
+                needs_review=sent.needs_review,
             )
         except Exception:  # noqa: BLE001 - the citizen must hear something
             logger.exception("ticket creation failed")
@@ -92,11 +97,28 @@ class ActionCreateTicket(Action):
                 ],
             )
             return []
-        dispatcher.utter_message(text=_created_text(ticket, category, anonymous, routing))
+        shown = "other" if sent.needs_review else category  # triage's expectation
+        dispatcher.utter_message(text=_created_text(ticket, shown, anonymous, routing))
         dispatcher.utter_message(response="utter_anything_else")
         if created:
-            await record_event("ticket_created", tracker, ticket=ticket.number, category=category)
+            await record_event(
+                "ticket_created", tracker, ticket=ticket.number, category=category,
+                town=sent.town, category_confidence=sent.confidence,
+                needs_review=sent.needs_review,
+            )  # fmt: skip
         return [*_clear_complaint(), SlotSet("last_ticket_no", ticket.number)]
+
+
+def _dispatch(routing: Any, tracker: Tracker, kind: str) -> Dispatch:
+    """Category (with confidence), town and review flag of the complaint
+    being submitted (bot/dispatch): the one place the form's answers meet
+    the dispatch rules."""
+    return dispatch(
+        routing,
+        str(tracker.get_slot("complaint_what") or ""),
+        _given(tracker.get_slot("complaint_where")),
+        kind=kind,
+    )
 
 
 def _given(value: Any) -> str | None:

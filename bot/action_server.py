@@ -32,6 +32,7 @@ once-per-process warning that the versions differ is silenced here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from collections.abc import Sequence
@@ -51,6 +52,7 @@ from sanic.worker.loader import AppLoader
 from actions import _runtime
 from bot.bearer import bearer_match
 from bot.config import load_settings
+from bot.dispatch.dispatcher import warm_up
 
 logger = logging.getLogger("bot.action_server")
 
@@ -75,6 +77,8 @@ def create_app(
     executor.register_package(actions)
     app = create_sdk_app(executor, cors_origins=cors_origins, auto_reload=auto_reload)
     app.config.GRACEFUL_SHUTDOWN_TIMEOUT = shutdown_grace
+    # The complaint classifier is trained from data files: before the first request.
+    app.before_server_start(_warm_up_dispatch)
 
     @app.middleware("request")
     async def require_token(request: Request) -> HTTPResponse | None:
@@ -95,6 +99,10 @@ def create_app(
         )
 
     return app
+
+
+async def _warm_up_dispatch(_app: Sanic, _loop: object = None) -> None:
+    await asyncio.to_thread(warm_up)
 
 
 def _app_for_worker(

@@ -352,3 +352,11 @@ def match_service(text: str, services: list[Service] | None = None) -> Service |
             if key and key in cleaned and (best is None or len(key) > best[0]):
                 best = (len(key), service)
     return best[1] if best else None
+
+
+if __name__ == "__main__":  # python -m bot.knowledge import|expired: bot/knowledge_import.py
+    import sys
+
+    from bot.knowledge_import import main
+
+    sys.exit(main())

@@ -147,6 +147,12 @@ def check(path: Path) -> tuple[list[str], dict]:
             errors.append(f"{where}: sample must be true or false")
         if "department" in raw and not str(raw.get("department") or "").strip():
             errors.append(f"{where}: department, when present, must not be empty")
+        # Entries imported from the city's export (bot/knowledge_import.py) may carry it.
+        until = raw.get("valid_until")
+        if until is not None and (
+            not isinstance(until, dt.date) or (isinstance(updated, dt.date) and until < updated)
+        ):
+            errors.append(f"{where}: valid_until must be a date on or after updated")
         examples = raw.get("examples") or []
         if not isinstance(examples, list) or len(examples) < MIN_EXAMPLES:
             errors.append(f"{where}: needs >= {MIN_EXAMPLES} examples, has {len(examples)}")

@@ -16,6 +16,7 @@ from bot.console.context import Console
 from bot.console.desk import DeskError
 from bot.console.users import User
 from bot.db.models import TYPE_NAMES
+from bot.dispatch.dispatcher import dispatch, find_town
 
 COMPLAINT_INTENTS = ("complain", "complaint", "report_problem", "angry")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -44,7 +45,8 @@ async def draft(console: Console, cid: str) -> dict[str, Any]:
     location = str(slots.get("complaint_where") or "")
     return {
         "type": kind,
-        "category": routing.classify(f"{what} {location}"),
+        # The dispatch classifier's guess (bot/dispatch); the agent confirms it.
+        "category": dispatch(routing, what, location).category if what else "other",
         "description": what,
         "location": location,
         "occurred_at": str(slots.get("complaint_when") or ""),
@@ -100,6 +102,10 @@ async def create(console: Console, user: User, cid: str, body: dict[str, Any]) -
             anonymous=anonymous,
             priority=str(body.get("priority") or "normal"),
             actor=f"agent:{user.username}",
+            # The agent chose the category; the town still comes from the location.
+            town=find_town(
+                console.db.routing, _text(body, "location", 500), _text(body, "description", 5000)
+            ),
         )
     except ValueError as exc:
         raise DeskError(400, "invalid", _field_message(str(exc))) from None

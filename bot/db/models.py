@@ -103,6 +103,9 @@ class Ticket:
     events: list[TicketEvent] = field(default_factory=list)
     rating_comment: str | None = None
     escalated_at: dt.datetime | None = None
+    town: str | None = None  # key of data/towns.yml
+    category_confidence: float | None = None  # the dispatch classifier's, 0..1
+    needs_review: bool = False  # low confidence: a person checks the category
 
     @property
     def masked_phone(self) -> str:
@@ -190,6 +193,9 @@ class Ticket:
             "rating_comment": self.rating_comment,
             "escalated_at": _iso(self.escalated_at),
             "version": self.version,
+            "town": self.town,
+            "category_confidence": self.category_confidence,
+            "needs_review": self.needs_review,
             "events": [e.to_dict() for e in self.events],
         }
 

@@ -1,4 +1,10 @@
-"""Ticket routing: category -> department and deadline, from ``data/routing.yml``.
+"""Ticket routing: category (and town) -> department and deadline, from ``data/routing.yml``.
+
+Categories with ``level: town`` (street-level matters: noise, sanitation,
+roads, neighbours ...) go to the office of the town or street (镇街) the
+citizen's location names (``data/towns.yml``, department key ``town_<key>``);
+without a recognised town, and for ``level: city`` categories, they go to the
+category's city bureau.
 
 The file is edited by a hotline administrator, so loading validates it and
 names the offending entry in the error.
@@ -17,11 +23,14 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bot import config
+from bot.dispatch.towns import Towns, TownsError, load_towns
 
 DEFAULT_PATH = config.ROOT / "data" / "routing.yml"
 FALLBACK_CATEGORY = "other"
 PRIORITIES = ("normal", "high", "urgent")
-
+LEVELS = ("city", "town")
+TOWN_PREFIX = "town_"
+DEFAULT_MIN_CONFIDENCE = 0.35
 
 
 class RoutingError(ValueError):
@@ -45,6 +54,7 @@ class Category:
     route: Route
     keywords: tuple[str, ...]
     expectation: str | None = None
+    level: str = "city"
 
 
 @dataclass(frozen=True)
@@ -56,6 +66,9 @@ class Routing:
     holidays: frozenset[dt.date] = frozenset()
     workdays: frozenset[dt.date] = frozenset()
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    towns: Towns | None = None
+    # Below this classifier confidence a complaint goes to the triage desk for a person.
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
 
     def classify(self, text: str) -> str:
         """The category whose keywords cover most of ``text``; 'other' if none match."""
@@ -67,10 +80,22 @@ class Routing:
                 best, best_score = key, score
         return best
 
-    def route(self, category: str) -> Route:
-        """The route of ``category``; unknown categories go to the triage desk."""
+    def route(self, category: str, town: str | None = None) -> Route:
+        """The route of ``category``; unknown categories go to the triage desk.
+
+        A street-level category (``level: town``) with a known ``town`` goes
+        to that town's office, with the category's deadline and priority."""
         known = self.categories.get(category) or self.categories[FALLBACK_CATEGORY]
+        office = self.town_office(town)
+        if known.level == "town" and office is not None:
+            return Route(office[0], office[1], known.route.deadline_days, known.route.priority)
         return known.route
+
+    def town_office(self, town: str | None) -> tuple[str, str] | None:
+        """(department key, office name) of a town key, or ``None``."""
+        if not town or self.towns is None or town not in self.towns.towns:
+            return None
+        return TOWN_PREFIX + town, self.towns.towns[town].office
 
     def is_known(self, category: str) -> bool:
         return category in self.categories and category != FALLBACK_CATEGORY
@@ -150,13 +175,34 @@ def load_routing(path: Path | str | None = None) -> Routing:
         timezone = ZoneInfo(str(raw.get("timezone", "Asia/Shanghai")))
     except (KeyError, ValueError):
         raise RoutingError(f"{source}: unknown timezone {raw.get('timezone')!r}") from None
+    towns = _load_towns(source, raw.get("towns"))
+    if towns is not None:
+        for town in towns.towns.values():
+            # A town office takes street-level cases at the default deadline of its desk.
+            departments.setdefault(TOWN_PREFIX + town.key, (town.office, 5))
+    dispatch = raw.get("dispatch") or {}
+    min_confidence = dispatch.get("min_confidence", DEFAULT_MIN_CONFIDENCE)
+    if not isinstance(min_confidence, (int, float)) or not 0 <= min_confidence <= 1:
+        raise RoutingError(f"{source}: dispatch.min_confidence must be a number from 0 to 1")
     return Routing(
         categories=categories,
         departments=departments,
         holidays=_parse_dates(source, "holidays", raw.get("holidays")),
         workdays=_parse_dates(source, "workdays", raw.get("workdays")),
         timezone=timezone,
+        towns=towns,
+        min_confidence=float(min_confidence),
     )
+
+
+def _load_towns(source: Path, value: Any) -> Towns | None:
+    """The towns file named by ``towns:`` (relative to the routing file), if any."""
+    if value is None:
+        return None
+    try:
+        return load_towns(source.parent / str(value))
+    except TownsError as exc:
+        raise RoutingError(f"{source}: towns: {exc}") from None
 
 
 def _mapping(source: Path, what: str, value: Any) -> Mapping[Any, Any]:
@@ -198,6 +244,9 @@ def _parse_category(
     keywords = entry.get("keywords") or []
     if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
         raise RoutingError(f"{where}: keywords must be a list of words")
+    level = entry.get("level", "city")
+    if level not in LEVELS:
+        raise RoutingError(f"{where}: level must be one of {', '.join(LEVELS)}")
     route = Route(department, departments[department][0], days, priority)
     return Category(
         key=key,
@@ -205,6 +254,7 @@ def _parse_category(
         route=route,
         keywords=tuple(unicodedata.normalize("NFKC", k).lower() for k in keywords),
         expectation=entry.get("expectation"),
+        level=level,
     )
 
 

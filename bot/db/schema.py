@@ -73,6 +73,13 @@ tickets = sa.Table(
     sa.Column("version", sa.Integer(), nullable=False),
     sa.Column("created_at", AwareDateTime(), nullable=False),
     sa.Column("updated_at", AwareDateTime(), nullable=False),
+    # Complaint dispatch (migration 0010_dispatch): the town or street (镇街) key of
+    # data/towns.yml recognised in the citizen's location, the classifier's
+    # confidence in the category, and whether a person must check the category
+    # (low confidence: the ticket went to the triage desk).
+    sa.Column("town", sa.String(20), nullable=True),
+    sa.Column("category_confidence", sa.Float(), nullable=True),
+    sa.Column("needs_review", sa.Boolean(), nullable=False, server_default=sa.false()),
     sa.Index("ix_tickets_status_deadline", "status", "deadline"),
     sa.Index("ix_tickets_created_at", "created_at"),  # the figures (migration 0007)
     sa.CheckConstraint(

@@ -81,6 +81,9 @@ async def insert_ticket(
             version=version,
             created_at=now,
             updated_at=now,
+            town=new.town,
+            category_confidence=new.category_confidence,
+            needs_review=new.needs_review,
         )
     )
     return inserted_key(result)
@@ -154,6 +157,9 @@ def row_to_ticket(row: Row, cipher: Cipher, events: list[TicketEvent] | None = N
         events=events or [],
         rating_comment=row.rating_comment,
         escalated_at=row.escalated_at,
+        town=row.town,
+        category_confidence=row.category_confidence,
+        needs_review=bool(row.needs_review),
     )
 
 

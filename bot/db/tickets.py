@@ -14,6 +14,7 @@ import datetime as dt
 import hmac
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -64,30 +65,51 @@ class TicketRepo(TicketChanges):
         anonymous: bool = False,
         priority: str = "normal",
         actor: str = "bot",
+        town: str | None = None,
+        category_confidence: float | None = None,
+        needs_review: bool = False,
     ) -> tuple[Ticket, bool]:
         """Create a ticket, or return the one created earlier with the same key.
 
         Returns ``(ticket, created)``. Known categories are assigned at once
         (status ``assigned``, department, deadline); unknown ones go to the
-        triage desk with status ``new``.
+        triage desk with status ``new``. ``town`` (a key of data/towns.yml)
+        sends a street-level category to the town's office; ``needs_review``
+        (the classifier was not confident) sends any category to the triage
+        desk, flagged for a person, keeping the predicted category.
         """
         new = validate_new_ticket(
             idempotency_key=idempotency_key, type=type, category=category,
             description=description, location=location, occurred_at=occurred_at,
             channel=channel, conversation_id=conversation_id, contact_name=contact_name,
             contact_phone=contact_phone, id_number=id_number, anonymous=anonymous,
-            priority=priority, actor=actor,
+            priority=priority, actor=actor, town=town,
+            category_confidence=category_confidence, needs_review=needs_review,
         )  # fmt: skip
         existing = await self._by_key(new.idempotency_key)
         if existing is not None:
             return existing, False
         routing, now = self._db.routing, self._db.now()
-        route = routing.route(new.category)
-        known = routing.is_known(new.category)
+        if new.needs_review:  # the predicted category's priority still holds
+            route, known = routing.route("other"), False
+            route = replace(route, priority=routing.route(new.category).priority)
+        else:
+            route = routing.route(new.category, new.town)
+            known = routing.is_known(new.category)
         priority = max(new.priority, route.priority, key=PRIORITIES.index)
         deadline = routing.deadline(now, route.deadline_days)
         events: list[tuple[str, dict[str, object]]] = [
-            ("created", {"type": new.type, "category": new.category, "channel": new.channel})
+            (
+                "created",
+                {
+                    "type": new.type,
+                    "category": new.category,
+                    "channel": new.channel,
+                    "town": new.town,
+                    "category_confidence": new.category_confidence,
+                    "needs_review": new.needs_review,
+                },
+            )
         ]
         if known:
             events.append(("assigned", workflow.route_data(route, deadline)))
@@ -171,8 +193,17 @@ class TicketRepo(TicketChanges):
 
     async def check_keys(self) -> None:
         """Fail at start-up when the data keys cannot read the stored data."""
-        stmt = sa.select(tickets).where(tickets.c.contact_phone_enc.isnot(None)).limit(1)
-        await self._select(stmt)
+        # Only the encrypted columns: this also runs before a migration adds columns.
+        encrypted = (
+            tickets.c.contact_name_enc,
+            tickets.c.contact_phone_enc,
+            tickets.c.id_number_enc,
+        )
+        stmt = sa.select(*encrypted).where(tickets.c.contact_phone_enc.isnot(None)).limit(1)
+        async with self._db.read() as conn:
+            row = (await conn.execute(stmt)).first()
+        for value in row or ():
+            self._db.cipher.decrypt(value)
 
     async def _select(self, stmt: sa.sql.Select) -> TicketList:
         async with self._db.read() as conn:

@@ -34,6 +34,9 @@ class NewTicket:
     anonymous: bool
     priority: str
     actor: str
+    town: str | None = None
+    category_confidence: float | None = None
+    needs_review: bool = False
 
 
 def required(value: str | None, field: str, limit: int) -> str:
@@ -68,6 +71,9 @@ def validate_new_ticket(
     anonymous: bool,
     priority: str,
     actor: str,
+    town: str | None = None,
+    category_confidence: float | None = None,
+    needs_review: bool = False,
 ) -> NewTicket:
     """Validate and normalise the arguments of ``TicketRepo.create``."""
     if type not in TICKET_TYPES:
@@ -78,6 +84,16 @@ def validate_new_ticket(
         raise ValueError("category must be a lower-case key such as 'noise'")
     if not isinstance(anonymous, bool):
         raise ValueError("anonymous must be true or false")
+    if town is not None and (not isinstance(town, str) or not _CATEGORY.match(town)):
+        raise ValueError("town must be a lower-case key of data/towns.yml such as 'humen'")
+    if category_confidence is not None and (
+        isinstance(category_confidence, bool)
+        or not isinstance(category_confidence, (int, float))
+        or not 0 <= category_confidence <= 1
+    ):
+        raise ValueError("category_confidence must be a number from 0 to 1")
+    if not isinstance(needs_review, bool):
+        raise ValueError("needs_review must be true or false")
     phone = normalize_phone(contact_phone) if contact_phone else None
     if phone is None and not anonymous:
         raise ValueError("contact_phone is required unless the ticket is anonymous")
@@ -96,4 +112,7 @@ def validate_new_ticket(
         anonymous=anonymous,
         priority=priority,
         actor=required(actor, "actor", 100),
+        town=town,
+        category_confidence=None if category_confidence is None else float(category_confidence),
+        needs_review=needs_review,
     )

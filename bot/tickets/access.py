@@ -97,8 +97,16 @@ def summary(ticket: Ticket, routing: Routing, now: dt.datetime) -> dict[str, Any
         description=ticket.description[:200],
         version=ticket.version,
         flags=flags(ticket, now),
+        town=ticket.town,
+        town_name=town_name(ticket, routing),
+        needs_review=ticket.needs_review,
     )
     return row
+
+
+def town_name(ticket: Ticket, routing: Routing) -> str | None:
+    """The name of the ticket's town or street (镇街), if one was recognised."""
+    return routing.towns.name(ticket.town) if routing.towns is not None else None
 
 
 def detail(
@@ -125,6 +133,7 @@ def detail(
         type_name=TYPE_NAMES.get(ticket.type, ticket.type),
         status_name=STATUS_NAMES.get(ticket.status, ticket.status),
         category_name=routing.category_name(ticket.category),
+        town_name=town_name(ticket, routing),
         flags=flags(ticket, now),
         reply=ticket.last_reply,
         notified=was_notified(ticket),

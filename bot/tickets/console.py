@@ -2,9 +2,10 @@
 
 ``GET  /console/tickets``                           the page (any signed-in role)
 ``GET  /console/api/tickets``                       list: ``status`` (comma list),
-    ``department``, ``category``, ``priority``, ``flag`` (overdue|due_soon|escalated),
+    ``department``, ``category``, ``town`` (镇街 key), ``priority``,
+    ``flag`` (overdue|due_soon|escalated|needs_review),
     ``q`` (number or description), ``limit``, ``offset``
-``GET  /console/api/ticket-meta``                   departments, categories, statuses,
+``GET  /console/api/ticket-meta``                   departments, categories, towns, statuses,
     priorities and the actions this user may take
 ``GET  /console/api/tickets/{number}``              one ticket with its timeline
 ``POST /console/api/tickets/{number}/{action}``     assign, priority, note, merge, close,
@@ -66,6 +67,10 @@ async def meta_view(request: web.Request) -> web.StreamResponse:
             "departments": departments,
             "assignable": [d for d in departments if d["key"] != TRIAGE],
             "categories": [{"key": k, "name": c.name} for k, c in routing.categories.items()],
+            "towns": [
+                {"key": t.key, "name": t.name}
+                for t in (routing.towns.towns.values() if routing.towns else ())
+            ],
             "statuses": [{"key": s, "name": STATUS_NAMES[s]} for s in TICKET_STATUSES],
             "priorities": [{"key": p, "name": PRIORITY_NAMES[p]} for p in PRIORITIES],
             "actions": sorted(ACTIONS[principal.role]),

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from bot.db import Database
 
 DUE_SOON = dt.timedelta(hours=24)
-FLAGS = ("overdue", "due_soon", "escalated")
+FLAGS = ("overdue", "due_soon", "escalated", "needs_review")
 MAX_LIMIT = 200
 MAX_QUERY = 100
 
@@ -33,6 +33,7 @@ class TicketFilter:
     statuses: tuple[str, ...] = ()
     department: str | None = None
     category: str | None = None
+    town: str | None = None  # a key of data/towns.yml
     priority: str | None = None
     flag: str | None = None
     query: str | None = None
@@ -75,6 +76,7 @@ def parse_filter(params: dict[str, str], db: Database) -> TicketFilter:
         statuses=statuses,
         department=_choice(params, "department", db.routing.departments),
         category=_choice(params, "category", db.routing.categories),
+        town=_choice(params, "town", db.routing.towns.towns if db.routing.towns else {}),
         priority=_choice(params, "priority", PRIORITIES),
         flag=_choice(params, "flag", FLAGS),
         query=query,
@@ -91,6 +93,7 @@ def _conditions(f: TicketFilter, now: dt.datetime) -> list[Any]:
     for column, value in (
         (c.department, f.department),
         (c.category, f.category),
+        (c.town, f.town),
         (c.priority, f.priority),
     ):
         if value is not None:
@@ -103,6 +106,8 @@ def _conditions(f: TicketFilter, now: dt.datetime) -> list[Any]:
         where.append(sa.and_(c.deadline >= now, c.deadline < now + DUE_SOON))
     elif f.flag == "escalated":
         where.append(c.escalated_at.isnot(None))
+    elif f.flag == "needs_review":  # low classifier confidence: a person checks the category
+        where.append(c.needs_review.is_(True))
     if f.query:
         pattern = like_pattern(f.query)
         where.append(

@@ -180,6 +180,8 @@ async def test_ticket_from_the_chat(client: TestClient, sign_in: SignIn) -> None
         and ticket.conversation_id == CID
         and ticket.contact_phone == "13812345678"
     )
+    # The town comes from the location (bot/dispatch): noise is a street-level matter.
+    assert (ticket.town, ticket.department) == ("nancheng", "town_nancheng")
     told = [t for _, t in await said_to(client, CID)]
     assert any(number in t for t in told)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -241,3 +242,36 @@ async def test_department_gets_the_phone_of_its_own_tickets_only(
     assert [e["target"] for e in await ticket_db.audit.list(action="contact_viewed")] == [
         mine.number
     ]
+
+
+async def test_the_ticket_view_shows_the_town_and_the_review_flag(
+    sign_in: SignIn, make_ticket: MakeTicket
+) -> None:
+    in_town = await make_ticket("webchat:t1", town="humen", category_confidence=0.91)
+    flagged = await make_ticket(
+        "webchat:t2", category="wages", category_confidence=0.31, needs_review=True
+    )
+    assert (in_town.department, in_town.status) == ("town_humen", "assigned")
+    assert (flagged.department, flagged.status, flagged.priority) == ("triage", "new", "high")
+    agent = await sign_in("agent-town", "agent")
+    status, body = await agent.get(f"/console/api/tickets/{in_town.number}")
+    assert status == 200
+    body = body["ticket"]
+    assert (body["town"], body["town_name"], body["needs_review"]) == ("humen", "虎门镇", False)
+    assert body["category_confidence"] == 0.91 and body["department_name"] == "虎门镇人民政府"
+    status, body = await agent.get(f"/console/api/tickets/{flagged.number}")
+    body = body["ticket"]
+    assert body["needs_review"] is True and body["category"] == "wages"
+    assert body["town_name"] is None
+    status, page = await agent.get("/console/api/tickets")
+    rows = {t["number"]: t for t in page["items"]}
+    assert rows[flagged.number]["needs_review"] is True
+    assert rows[in_town.number]["town_name"] == "虎门镇"
+    status, page = await agent.get("/console/api/tickets?flag=needs_review")
+    assert [t["number"] for t in page["items"]] == [flagged.number]
+    status, page = await agent.get("/console/api/tickets?town=humen")
+    assert [t["number"] for t in page["items"]] == [in_town.number]
+    status, body = await agent.get("/console/api/tickets?town=mars")
+    assert status == 400 and "town" in json.dumps(body)
+    status, meta = await agent.get("/console/api/ticket-meta")
+    assert {"key": "humen", "name": "虎门镇"} in meta["towns"] and len(meta["towns"]) == 34

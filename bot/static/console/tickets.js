@@ -86,7 +86,7 @@
   function query() {
     var form = $("tk-filters");
     var params = new URLSearchParams();
-    ["q", "status", "department", "category", "priority"].forEach(function (name) {
+    ["q", "status", "department", "category", "town", "priority"].forEach(function (name) {
       var value = form.elements[name].value.trim();
       if (value) { params.set(name, value); }
     });
@@ -124,9 +124,10 @@
     kind.appendChild(el("small", null, ticket.type_name));
     tr.appendChild(kind);
     tr.appendChild(el("td", "tk-desc-cell", ticket.description));
-    tr.appendChild(el("td", "tk-dept-cell", ticket.department_name));
+    tr.appendChild(el("td", "tk-dept-cell", ticket.department_name + (ticket.town_name ? "（" + ticket.town_name + "）" : "")));
     var status = el("td");
     status.appendChild(badge(ticket.status_name, "status-" + ticket.status));
+    if (ticket.needs_review) { status.appendChild(badge("待人工确认分类", "warn")); }
     tr.appendChild(status);
     tr.appendChild(el("td", "tk-prio-" + ticket.priority, state.names.priority[ticket.priority]));
     tr.appendChild(deadlineCell(ticket));
@@ -223,6 +224,7 @@
     if (ticket.flags.overdue) { box.appendChild(badge("已超期", "danger")); }
     else if (ticket.flags.due_soon) { box.appendChild(badge("24小时内到期", "warn")); }
     if (ticket.flags.escalated) { box.appendChild(badge("已督办", "danger-outline")); }
+    if (ticket.needs_review) { box.appendChild(badge("待人工确认分类", "warn")); }
   }
 
   function show(ticket) {
@@ -234,6 +236,10 @@
     badges(ticket);
     $("d-description").textContent = ticket.description;
     $("d-location").textContent = ticket.location || "—";
+    $("d-town").textContent = ticket.town_name || "未识别";
+    $("d-confidence").textContent = ticket.category_confidence == null ? "—"
+      : Math.round(ticket.category_confidence * 100) + "%" +
+        (ticket.needs_review ? "（低于阈值，已转分拨中心人工确认）" : "");
     $("d-occurred").textContent = ticket.occurred_at || "—";
     $("d-channel").textContent = CHANNEL_NAMES[ticket.channel] || ticket.channel;
     $("d-created").textContent = fmt(ticket.created_at);
@@ -324,6 +330,7 @@
     fill($("f-status"), meta.statuses, true);
     fill($("f-department"), meta.departments, true);
     fill($("f-category"), meta.categories, true);
+    fill($("f-town"), meta.towns, true);
     fill($("f-priority"), meta.priorities, true);
     fill($("a-department"), meta.assignable, false);
     fill($("a-priority"), meta.priorities, false);
