@@ -27,6 +27,7 @@ the start actions read it, for what it says (a ticket number, a place).
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 from rasa_sdk import FormValidationAction, Tracker
@@ -45,10 +46,15 @@ _SKIP = re.compile(
     r"想不起来|说不上来|说不清|不晓得|唔知)" + _END
 )
 _BACK = re.compile(
-    r"^(?:请)?(?:返回|回到|退回|退回到|回|后退|退)?(?:到)?上一(?:步|题|个问题|个|项)" + _END
-    + r"|^(?:后退一步|退回去|返回)" + _END
+    r"^(?:请)?(?:返回|回到|退回|退回到|回|后退|退)?(?:到)?上一(?:步|题|个问题|个|项)"
+    + _END
+    + r"|^(?:后退一步|退回去|返回)"
+    + _END
 )
-_POLITE = r"(?:不好意思|抱歉|对不起|哦|噢|啊|哎|诶|呃|刚才|刚刚|我)?[，,\s]*(?:刚才|刚刚|我)?(?:的|说的|留的|填的|写的)?"
+_POLITE = (
+    r"(?:不好意思|抱歉|对不起|哦|噢|啊|哎|诶|呃|刚才|刚刚|我)?[，,\s]*"
+    r"(?:刚才|刚刚|我)?(?:的|说的|留的|填的|写的)?"
+)
 _MISTAKE = r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
 _CHANGE = r"(?:要)?(?:改成|改为|换成|更正为|改一下|修改一下|修改|更正|重新说|重说|重填)"
 _VALUE_AFTER = re.compile(r"^[了的啦，,。\s]*(?:应该|应|正确的)?(?:是|为|在|：|:)\s*")
@@ -102,7 +108,7 @@ def parse_correction(
         if match is None:
             continue
         rest = text[match.end() :]
-        after = re.match(r"^[^，,。]{0,4}?(?:改成|改为|换成|应该是|是|为|：|:)\s*", rest)
+        after = re.match(r"^[，,\s]*[^，,。]{0,4}?(?:改成|改为|换成|应该是|是|为|：|:)\s*", rest)
         value = _clean_value(rest[after.end() :]) if after else ""
         return slot, value or None
     return None
@@ -118,6 +124,10 @@ class CitizenFormValidation(FormValidationAction):
 
     FIELDS: ClassVar[dict[str, re.Pattern[str]]] = {}
     TITLES: ClassVar[dict[str, str]] = {}
+
+    @abstractmethod
+    def name(self) -> str:
+        """``validate_<form>`` (abstract: rasa-sdk registers only concrete actions)."""
 
     # --- what a subclass decides --------------------------------------------
     async def skip(
@@ -151,7 +161,9 @@ class CitizenFormValidation(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
         answer = candidates.get(requested) if requested in self.FIELDS else None
         if isinstance(answer, str) and not answer.startswith("/"):
-            handled = await self._control(str(requested), answer.strip(), dispatcher, tracker, domain)
+            handled = await self._control(
+                str(requested), answer.strip(), dispatcher, tracker, domain
+            )
             if handled is not None:
                 tracker.slots.update(handled)
                 return [SlotSet(slot, value) for slot, value in handled.items()]
@@ -208,7 +220,7 @@ class CitizenFormValidation(FormValidationAction):
         return {**validated, requested: None}
 
     def _not_but(self, requested: str, text: str, tracker: Tracker) -> tuple[str, str] | None:
-        """"不是万江，是东城": the earlier answer that said 万江 becomes 东城."""
+        """ "不是万江，是东城": the earlier answer that said 万江 becomes 东城."""
         match = _NOT_BUT.match(text)
         if match is None:
             return None

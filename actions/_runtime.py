@@ -27,7 +27,6 @@ _settings: Settings | None = None
 _db: Database | None = None
 _db_lock: asyncio.Lock | None = None
 _cipher: Cipher | None = None
-_rasa: Any = None  # bot.rasa_client.RasaClient, made on first use (parse_text)
 
 
 MENU_BUTTONS = [
@@ -77,13 +76,10 @@ async def close_database(*_args: Any) -> None:
     """Close the action server's database (its pooled aiosqlite connections run
     in non-daemon threads: left open, they kept the process alive after SIGTERM
     until it was killed)."""
-    global _db, _rasa
+    global _db
     db, _db = _db, None
     if db is not None:
         await db.close()
-    rasa, _rasa = _rasa, None
-    if rasa is not None:
-        await rasa.close()
 
 
 def _close_with_the_server() -> None:
@@ -273,19 +269,22 @@ def warn_if_danger(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
 
 async def parse_text(text: str) -> dict[str, Any] | None:
     """The model's NLU result for ``text`` (Rasa's ``/model/parse`` at
-    ``RASA_URL`` with ``RASA_AUTH_TOKEN``); None when Rasa does not answer."""
-    global _rasa
+    ``RASA_URL`` with ``RASA_AUTH_TOKEN``); None when Rasa does not answer.
+
+    A client per call: a several-question message is rare, and a client kept
+    open would outlive the event loop of whoever called first."""
     from bot.rasa_client import RasaClient, RasaUnavailable
 
-    if _rasa is None:
-        config = settings()
-        token = config.rasa_auth_token
-        _rasa = RasaClient(config.rasa_url, PARSE_TIMEOUT, auth_token=str(token) if token else None)
+    config = settings()
+    token = config.rasa_auth_token
+    client = RasaClient(config.rasa_url, PARSE_TIMEOUT, auth_token=str(token) if token else None)
     try:
-        return dict(await _rasa.parse(text))
+        return dict(await client.parse(text))
     except RasaUnavailable as exc:
         logger.warning("could not parse a part of a message: %s", exc)
         return None
+    finally:
+        await client.close()
 
 
 #: Seconds one part of a several-question message may take to parse.

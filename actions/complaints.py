@@ -330,9 +330,7 @@ def complaint_summary(tracker: Tracker) -> str:
         value = tracker.get_slot(slot)
         if slot == "contact_phone":
             phone = shown_phone(value)
-            value = (
-                "匿名（不回访，无法凭手机尾号查询）" if phone in (None, ANONYMOUS) else phone
-            )
+            value = "匿名（不回访，无法凭手机尾号查询）" if phone in (None, ANONYMOUS) else phone
         lines.append(f"· {FIELD_TITLES[slot]}：{value or NOT_GIVEN}")
     sent = destination(tracker)
     name = load_routing().category_name(sent.category)
@@ -392,13 +390,15 @@ class ActionEditComplaint(Action):
             return [SlotSet("edit_field", None)]
         intent = latest_intent(tracker)
         asked = [s for s in COMPLAINT_SLOTS if s not in not_asked(tracker)]
+        field: str | None
         if intent == "go_back":
-            field: str | None = asked[-1]
+            last = asked[-1]
             if tracker.get_slot("contact_name") == ANONYMOUS and (
                 tracker.get_slot("contact_phone") == ANONYMOUS
             ):
-                field = "contact_phone"  # "匿名" answered both questions at once
-            dispatcher.utter_message(text=f"好的，回到上一步：{FIELD_TITLES[field]}。")
+                last = "contact_phone"  # "匿名" answered both questions at once
+            dispatcher.utter_message(text=f"好的，回到上一步：{FIELD_TITLES[last]}。")
+            field = last
         else:
             field = field_to_edit(tracker)
         if intent == "deny" or field is None or field not in asked:
