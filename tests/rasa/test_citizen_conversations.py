@@ -113,6 +113,16 @@ async def test_back_from_the_summary_and_cancel_with_suanle(webhook: str) -> Non
     assert "已取消" in Citizen.text(await citizen.say("算了"))
 
 
+async def test_changing_an_answer_with_nothing_pending_starts_no_blank_form(webhook: str) -> None:
+    """ "上一步"/"地址说错了" with no complaint being written used to open an
+    empty complaint form ("请简要描述您要反映的事情") for a complaint never started."""
+    citizen = Citizen(webhook)
+    text = Citizen.text(await citizen.say("上一步"))
+    assert "发生了什么" not in text and "请确认" not in text
+    text = Citizen.text(await citizen.say("地址说错了，是东城街道"))
+    assert "目前没有正在填写" in text and "发生了什么" not in text and "请确认" not in text
+
+
 async def test_guidance_takes_dont_know_and_back(webhook: str) -> None:
     citizen = Citizen(webhook)
     said = texts(await citizen.say("我想办个业务"))
