@@ -124,6 +124,9 @@ async def answer_several(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
         prefix = f"第{number}个问题：" if len(answered) > 1 else ""
         buttons = AFTER_ANSWER_BUTTONS if number == len(answered) and not offers else []
         dispatcher.utter_message(text=prefix + format_answer(entry), buttons=buttons)
+        # As for a single answer: the front door puts it on the answer above
+        # (有帮助/没帮助 in the widget for this FAQ).
+        dispatcher.utter_message(json_message={"answer": {"faq": entry.id}})
         await record_event("faq_answered", tracker, faq=entry.id, several=True)
     if offers:
         dispatcher.utter_message(
