@@ -265,3 +265,27 @@ def warn_if_danger(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
         dispatcher.utter_message(text=EMERGENCY_TEXT)
         return True
     return False
+
+
+async def parse_text(text: str) -> dict[str, Any] | None:
+    """The model's NLU result for ``text`` (Rasa's ``/model/parse`` at
+    ``RASA_URL`` with ``RASA_AUTH_TOKEN``); None when Rasa does not answer.
+
+    A client per call: a several-question message is rare, and a client kept
+    open would outlive the event loop of whoever called first."""
+    from bot.rasa_client import RasaClient, RasaUnavailable
+
+    config = settings()
+    token = config.rasa_auth_token
+    client = RasaClient(config.rasa_url, PARSE_TIMEOUT, auth_token=str(token) if token else None)
+    try:
+        return dict(await client.parse(text))
+    except RasaUnavailable as exc:
+        logger.warning("could not parse a part of a message: %s", exc)
+        return None
+    finally:
+        await client.close()
+
+
+#: Seconds one part of a several-question message may take to parse.
+PARSE_TIMEOUT = 5.0

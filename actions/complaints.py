@@ -20,13 +20,16 @@ import re
 import uuid
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions._forms import CitizenFormValidation, parse_correction
 from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_text
 from bot.db.crypto import DataKeyError
+from bot.db.routing import load_routing
+from bot.dispatch.dispatcher import Dispatch, dispatch
 from bot.privacy import ENCRYPTED_PREFIX, mask_phone
 
 COMPLAINT_SLOTS = (
@@ -43,8 +46,22 @@ FIELD_TITLES = {
     "contact_phone": "联系电话",
     "contact_name": "称呼",
 }
+#: The words that name each answer, in the form's order (corrections, edits).
+FIELD_WORDS = {
+    "complaint_what": re.compile(r"内容|描述|事情|诉求|问题"),
+    "complaint_where": re.compile(r"地点|地址|位置|地方|哪里|在哪"),
+    "complaint_when": re.compile(r"时间|日期|什么时候|几点"),
+    "contact_phone": re.compile(r"电话|手机号|手机|号码"),
+    "contact_name": re.compile(r"名字|姓名|称呼|姓氏"),
+}
 ANONYMOUS = "匿名"
 NOT_GIVEN = "未提供"
+#: ``complaint_type`` of a complaint about the hotline's own service (its
+#: agents, its phone line, this assistant): it goes to the hotline's own
+#: supervisors (routing category ``hotline_service``), with no place asked.
+SERVICE = "service"
+SERVICE_CATEGORY = "hotline_service"
+KIND_NAMES = {"complaint": "投诉", "suggestion": "建议", SERVICE: "对12345热线服务的投诉"}
 
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{7,8})(?!\d)")
@@ -109,7 +126,12 @@ def _clear_complaint() -> list[dict[str, Any]]:
 
 class ActionStartComplaint(Action):
     """Begin a complaint or suggestion with a fresh submission id (the
-    idempotency key of the ticket) and whatever the opening message said."""
+    idempotency key of the ticket) and whatever the opening message said.
+
+    A complaint about the hotline's own service (``record_service_complaint``)
+    takes what happened from the citizen's upset message that led to it, and
+    asks no place: it goes to the hotline's supervisors, not to a bureau.
+    """
 
     def name(self) -> str:
         return "action_start_complaint"
@@ -117,7 +139,10 @@ class ActionStartComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        kind = "suggestion" if latest_intent(tracker) == "suggest" else "complaint"
+        intent = latest_intent(tracker)
+        kind = {"suggest": "suggestion", "record_service_complaint": SERVICE}.get(
+            intent, "complaint"
+        )
         text = latest_text(tracker)
         events = [SlotSet(slot, None) for slot in COMPLAINT_SLOTS] + [
             SlotSet("complaint_type", kind),
@@ -125,18 +150,92 @@ class ActionStartComplaint(Action):
         ]
         if kind == "suggestion":
             events.append(SlotSet("complaint_when", NOT_GIVEN))
+        if kind == SERVICE:
+            events.append(SlotSet("complaint_where", NOT_GIVEN))
+            text = text if is_descriptive(text) else _recent_upset_text(tracker)
         if is_descriptive(text):
             events.append(SlotSet("complaint_what", text[:MAX_TEXT]))
+        if kind == SERVICE:
+            dispatcher.utter_message(
+                text="非常抱歉给您带来不好的体验。我来帮您登记对12345热线服务的投诉，"
+                "会直接交给热线的服务监督组核查处理并回复您。需要了解几项信息，"
+                "随时回复“取消”可以退出；想马上和人工客服沟通，请点“转人工客服”。",
+                buttons=[{"title": "转人工客服", "payload": "/request_human"}],
+            )
+            return events
         intro = "好的，我来帮您登记建议。" if kind == "suggestion" else "好的，我来帮您登记投诉。"
         dispatcher.utter_message(text=intro + "需要了解几项信息，随时回复“取消”可以退出。")
         return events
 
 
-class ValidateComplaintForm(FormValidationAction):
-    """Check each answer; a bad phone number is asked again, 'anonymous' is allowed."""
+def _recent_upset_text(tracker: Tracker, turns: int = 4) -> str:
+    """The citizen's latest message about the hotline's service (the one that
+    got the apology), if it was among their last few."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        seen += 1
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        text = str(event.get("text") or "")
+        if intent in ("complain_service", "angry") and not text.startswith("/"):
+            return text.strip()
+        if seen >= turns:
+            break
+    return ""
+
+
+class ValidateComplaintForm(CitizenFormValidation):
+    """Check each answer; a bad phone number is asked again, 'anonymous' is allowed.
+
+    Every question also takes "不知道"/"跳过", "上一步" and corrections of an
+    earlier answer (actions/_forms.py).
+    """
+
+    FIELDS = FIELD_WORDS
+    TITLES = FIELD_TITLES
 
     def name(self) -> str:
         return "validate_complaint_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        # Nothing to ask when no complaint is being written ("上一步" or
+        # "修改地址" with nothing pending): the form ends at once.
+        if tracker.get_slot("complaint_submission_id") is None:
+            return []
+        return domain_slots
+
+    def not_asked(self, tracker: Tracker) -> set[str]:
+        return not_asked(tracker)
+
+    def shown(self, slot: str, value: Any) -> str:
+        return str(shown_phone(value) if slot == "contact_phone" else value)
+
+    async def skip(
+        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        if slot == "complaint_what":
+            dispatcher.utter_message(
+                text="需要您简单说一下发生了什么，一两句话就可以，例如“小区门口的路灯坏了一个月”。"
+                "不方便打字的话，可以转人工客服。",
+                buttons=[
+                    {"title": "转人工客服", "payload": "/request_human"},
+                    {"title": "取消", "payload": "/stop"},
+                ],
+            )
+            return {slot: None}
+        if slot == "contact_phone":
+            dispatcher.utter_message(
+                text="好的，不留电话。匿名诉求无法电话回访，也无法用手机尾号查询进度，请保存好工单编号。"
+            )
+            return {slot: ANONYMOUS}
+        return {slot: NOT_GIVEN}
 
     async def validate_complaint_what(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -191,29 +290,61 @@ class ValidateComplaintForm(FormValidationAction):
         return {"contact_name": text[:20]}
 
 
+def not_asked(tracker: Tracker) -> set[str]:
+    """The questions this kind of submission never asks (and never sends)."""
+    kind = tracker.get_slot("complaint_type")
+    if kind == "suggestion":
+        return {"complaint_when"}
+    if kind == SERVICE:
+        return {"complaint_where"}
+    return set()
+
+
+def destination(tracker: Tracker) -> Dispatch:
+    """Where the ticket will go (category, town, route): the one choice both the
+    summary and ``action_create_ticket`` use. A complaint about the hotline's
+    own service goes to its supervisors; the rest is the dispatch rules' choice
+    (bot/dispatch) from what happened and where."""
+    routing = load_routing()
+    kind = str(tracker.get_slot("complaint_type") or "complaint")
+    if kind == SERVICE:
+        return Dispatch(SERVICE_CATEGORY, None, None, False, routing.route(SERVICE_CATEGORY))
+    where = tracker.get_slot("complaint_where")
+    return dispatch(
+        routing,
+        str(tracker.get_slot("complaint_what") or ""),
+        None if where in (None, NOT_GIVEN) else str(where),
+        kind="suggestion" if kind == "suggestion" else "complaint",
+    )
+
+
 def complaint_summary(tracker: Tracker) -> str:
-    kind = "建议" if tracker.get_slot("complaint_type") == "suggestion" else "投诉"
-    lines = [f"请确认您的{kind}信息："]
+    """Exactly what will be sent: every field the ticket gets (the phone masked
+    on screen, sent in full), the contact choice and where it goes."""
+    kind = KIND_NAMES.get(str(tracker.get_slot("complaint_type")), "投诉")
+    lines = [f"请确认您的{kind}信息（确认后将按以下内容提交）："]
+    skipped = not_asked(tracker)
     for slot in COMPLAINT_SLOTS:
-        value = tracker.get_slot(slot)
-        if slot == "complaint_when" and kind == "建议":
+        if slot in skipped:
             continue
+        value = tracker.get_slot(slot)
         if slot == "contact_phone":
-            value = shown_phone(value)
+            phone = shown_phone(value)
+            value = "匿名（不回访，无法凭手机尾号查询）" if phone in (None, ANONYMOUS) else phone
         lines.append(f"· {FIELD_TITLES[slot]}：{value or NOT_GIVEN}")
-    lines.append("信息无误请点“确认提交”，需要修改请选择要改的项。")
+    sent = destination(tracker)
+    name = load_routing().category_name(sent.category)
+    lines.append(f"· 转交：{sent.route.department_name}（{name}）")
+    lines.append("信息无误请点“确认提交”，需要修改请选择要改的项，也可以直接说“地址说错了，是……”。")
     return "\n".join(lines)
 
 
 def edit_buttons(tracker: Tracker) -> list[dict[str, str]]:
-    fields = [
-        s
-        for s in COMPLAINT_SLOTS
-        if not (s == "complaint_when" and tracker.get_slot("complaint_type") == "suggestion")
-    ]
+    skipped = not_asked(tracker)
     return [
         {"title": f"修改{FIELD_TITLES[s]}", "payload": f'/edit_complaint{{"field":"{s}"}}'}
-        for s in fields
+        for s in COMPLAINT_SLOTS
+        if s not in skipped
     ]
 
 
@@ -226,19 +357,12 @@ class ActionComplaintSummary(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if tracker.get_slot("complaint_submission_id") is None:
+            return []  # nothing pending: action_edit_complaint said so already
         buttons = [{"title": "确认提交", "payload": "/affirm"}, *edit_buttons(tracker)]
         buttons.append({"title": "取消", "payload": "/stop"})
         dispatcher.utter_message(text=complaint_summary(tracker), buttons=buttons)
         return []
-
-
-_FIELD_WORDS = (
-    ("contact_phone", re.compile(r"电话|手机|号码")),
-    ("contact_name", re.compile(r"名字|姓名|称呼|姓")),
-    ("complaint_where", re.compile(r"地点|地址|位置|哪里|在哪")),
-    ("complaint_when", re.compile(r"时间|日期|什么时候|几点")),
-    ("complaint_what", re.compile(r"内容|描述|事情|问题|诉求")),
-)
 
 
 def field_to_edit(tracker: Tracker) -> str | None:
@@ -246,11 +370,14 @@ def field_to_edit(tracker: Tracker) -> str | None:
     if field in COMPLAINT_SLOTS:
         return str(field)
     text = latest_text(tracker)
-    return next((slot for slot, words in _FIELD_WORDS if words.search(text)), None)
+    return next((slot for slot, words in FIELD_WORDS.items() if words.search(text)), None)
 
 
 class ActionEditComplaint(Action):
-    """Clear the answer the citizen wants to change so the form asks it again."""
+    """Change one answer after the summary: with the new value in the message
+    ("地址说错了，是东城街道…") it is replaced at once (the form then shows the
+    summary again); otherwise it is cleared so the form asks it again.
+    "上一步" after the summary goes back to the last question asked."""
 
     def name(self) -> str:
         return "action_edit_complaint"
@@ -261,11 +388,32 @@ class ActionEditComplaint(Action):
         if tracker.get_slot("complaint_submission_id") is None:
             dispatcher.utter_message(text="目前没有正在填写的投诉或建议。", buttons=MENU_BUTTONS)
             return [SlotSet("edit_field", None)]
-        field = field_to_edit(tracker)
-        if latest_intent(tracker) == "deny" or field is None:
+        intent = latest_intent(tracker)
+        asked = [s for s in COMPLAINT_SLOTS if s not in not_asked(tracker)]
+        field: str | None
+        if intent == "go_back":
+            last = asked[-1]
+            if tracker.get_slot("contact_name") == ANONYMOUS and (
+                tracker.get_slot("contact_phone") == ANONYMOUS
+            ):
+                last = "contact_phone"  # "匿名" answered both questions at once
+            dispatcher.utter_message(text=f"好的，回到上一步：{FIELD_TITLES[last]}。")
+            field = last
+        else:
+            field = field_to_edit(tracker)
+        if intent == "deny" or field is None or field not in asked:
             dispatcher.utter_message(text="请选择要修改的内容：", buttons=edit_buttons(tracker))
             return [SlotSet("edit_field", None)]
         events = [SlotSet("edit_field", None), SlotSet(field, None)]
+        correction = parse_correction(latest_text(tracker), FIELD_WORDS)
+        if intent != "go_back" and correction is not None and correction[0] == field:
+            value = correction[1]
+            if value is not None and field == "contact_phone":
+                phone = normalise_phone(value)
+                value = seal_phone(phone) if phone else None
+            if value is not None:
+                # The form validates it again as it comes back, then shows the summary.
+                events = [SlotSet("edit_field", None), SlotSet(field, value[:MAX_TEXT])]
         if field == "contact_phone" and tracker.get_slot("contact_name") == ANONYMOUS:
             events.append(SlotSet("contact_name", None))
         return events

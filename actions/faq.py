@@ -4,6 +4,7 @@ handle what the assistant did not understand."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -16,10 +17,12 @@ from actions._runtime import (
     faq_prediction,
     keep_unanswered,
     latest_text,
+    parse_text,
     record_event,
+    sounds_like_danger,
     warn_if_danger,
 )
-from bot.knowledge import format_answer, load_faq
+from bot.knowledge import FaqEntry, format_answer, load_faq, match_service
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,94 @@ def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     )
 
 
+# --- several questions in one message ------------------------------------
+# "我问你个事，医保和社保有什么区别，另外公积金能不能取出来交房租": the whole
+# message matches no single answer well. It is split where citizens join
+# questions (sentence ends, "另外", "还有", "顺便问一下"...), each part is
+# parsed by the same model on its own (Rasa's /model/parse), and every part
+# the model answers with confidence is answered; the other parts are offered
+# as buttons that ask them on their own (or open the service guide).
+
+_JOINERS = re.compile(
+    r"[。；;？?！!\n]+|[，,、\s]*(?:另外|还有就是|还有|还想问一下|还想问|还要问|再问一下|再问|"
+    r"顺便问一下|顺便问|顺便|此外|以及|同时想问|另一个问题是|另一个是|第二个问题是|第二个是|第二)"
+    r"[，,：:、\s]*"
+)
+_PREAMBLE = re.compile(
+    r"^(?:你好|您好|在吗|喂)?[，,\s]*(?:我)?(?:想|要)?(?:问你个事|问你个问题|问个事|问个问题|问你|问一下|"
+    r"请问一下|请问|咨询一下|咨询个事|咨询|打听一下|有两个问题|有几个问题|两个问题)?[，,：:\s]*"
+)
+#: A part shorter than this (after the preamble) is not a question of its own.
+MIN_PART = 4
+#: At most this many parts are parsed (each one is a call to Rasa).
+MAX_PARTS = 3
+#: The intent confidence a part needs to be answered on its own (the
+#: FallbackClassifier's threshold in config.yml).
+PART_MIN_CONFIDENCE = 0.6
+
+
+def question_parts(text: str) -> list[str]:
+    """The questions of one message, in order (one part: not several questions)."""
+    parts: list[str] = []
+    for raw in _JOINERS.split(text or ""):
+        part = _PREAMBLE.sub("", raw.strip(), count=1).strip("，,：: ")
+        if len(part) >= MIN_PART and part not in parts:
+            parts.append(part)
+    return parts[:MAX_PARTS]
+
+
+def _confident_faq(parse: dict[str, Any]) -> FaqEntry | None:
+    intent = parse.get("intent") or {}
+    if intent.get("name") != "faq" or float(intent.get("confidence") or 0) < PART_MIN_CONFIDENCE:
+        return None
+    faq_id, confidence = faq_prediction(parse)
+    entry = load_faq().get(faq_id or "")
+    return entry if entry is not None and confidence >= FAQ_MIN_CONFIDENCE else None
+
+
+async def answer_several(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """Answer a message that asks several questions; False when it does not
+    (one question, nothing answerable, or Rasa's parse unavailable)."""
+    parts = question_parts(latest_text(tracker))
+    if len(parts) < 2:
+        return False
+    answered: list[FaqEntry] = []
+    offers: list[dict[str, str]] = []
+    for part in parts:
+        parse = await parse_text(part)
+        if parse is None:
+            return False
+        entry = _confident_faq(parse)
+        if entry is not None:
+            if entry not in answered:
+                answered.append(entry)
+            continue
+        service = match_service(part)
+        if (parse.get("intent") or {}).get("name") == "request_service_guide" and service:
+            payload = f'/request_service_guide{{"service":"{service.id}"}}'
+            offers.append({"title": f"办事指南：{service.name}"[:20], "payload": payload})
+        else:
+            offers.append({"title": f"再问：{part}"[:20], "payload": part})
+    if not answered:
+        return False
+    for number, entry in enumerate(answered, 1):
+        prefix = f"第{number}个问题：" if len(answered) > 1 else ""
+        buttons = AFTER_ANSWER_BUTTONS if number == len(answered) and not offers else []
+        dispatcher.utter_message(text=prefix + format_answer(entry), buttons=buttons)
+        # As for a single answer: the front door puts it on the answer above
+        # (有帮助/没帮助 in the widget for this FAQ).
+        dispatcher.utter_message(json_message={"answer": {"faq": entry.id}})
+        await record_event("faq_answered", tracker, faq=entry.id, several=True)
+    if offers:
+        dispatcher.utter_message(
+            text="您的消息里还有别的问题，我没能一并准确回答，可以点下面的按钮单独问："
+            if len(offers) > 1
+            else "您的消息里还有一个问题，我没能一并准确回答，可以点下面的按钮单独问：",
+            buttons=[*offers, {"title": "转人工客服", "payload": "/request_human"}],
+        )
+    return True
+
+
 class ActionAnswerFaq(Action):
     """Answer an FAQ the ResponseSelector recognised with enough confidence."""
 
@@ -57,6 +148,8 @@ class ActionAnswerFaq(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         warn_if_danger(dispatcher, tracker)
+        if await answer_several(dispatcher, tracker):
+            return []
         faq_id, confidence = faq_prediction(tracker.latest_message)
         entry = load_faq().get(faq_id or "")
         if entry is None or confidence < FAQ_MIN_CONFIDENCE:
@@ -82,6 +175,10 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if not sounds_like_danger(latest_text(tracker)) and await answer_several(
+            dispatcher, tracker
+        ):
+            return []  # several questions, answered one by one: not a fallback
         await record_event("fallback", tracker, reason="nlu_fallback", text=latest_text(tracker))
         await keep_unanswered("fallback", tracker, action=self.name())
         if warn_if_danger(dispatcher, tracker):

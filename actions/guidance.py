@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions._forms import CitizenFormValidation
 from actions._runtime import latest_text, record_event
 from actions.online import online_way_given, outcome_buttons
 from bot.knowledge import Service, load_services, match_service, service_by_id
@@ -103,11 +104,36 @@ class ActionStartServiceGuide(Action):
         ]
 
 
-class ValidateServiceGuideForm(FormValidationAction):
-    """Map free text to a catalog service and to online/offline."""
+class ValidateServiceGuideForm(CitizenFormValidation):
+    """Map free text to a catalog service and to online/offline; both questions
+    also take "不知道", "上一步" and corrections (actions/_forms.py)."""
+
+    FIELDS = {
+        "service": re.compile(r"事项|业务|要办的事|办的事"),
+        "service_mode": re.compile(r"办理方式|方式|线上线下"),
+    }
+    TITLES = {"service": "办理事项", "service_mode": "办理方式"}
 
     def name(self) -> str:
         return "validate_service_guide_form"
+
+    async def skip(
+        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        if slot == "service":
+            dispatcher.utter_message(
+                text="没关系，您可以直接说想办什么事，例如“换身份证”“开个体户”“提取公积金”，"
+                "或从常办事项里选；说不清的话也可以转人工客服。",
+                buttons=[{"title": "转人工客服", "payload": "/request_human"}],
+            )
+            return {slot: None}
+        service = service_by_id(str(tracker.get_slot("service") or ""))
+        mode = "online" if service is None or service.online is not None else "offline"
+        if mode == "online":
+            dispatcher.utter_message(
+                text="那我先为您介绍网上办理（不用跑窗口），看完也可以点“看线下办理”。"
+            )
+        return {slot: mode}
 
     async def validate_service(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

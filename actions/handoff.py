@@ -38,6 +38,12 @@ SUMMARY_SLOTS = (
 )
 
 
+#: Intents of an upset citizen: angry at the assistant, or complaining about
+#: the hotline's own service (issue 21). Both are offered a person at once and
+#: queued as urgent.
+UPSET_INTENTS = ("angry", "complain_service", "record_service_complaint")
+
+
 def handoff_reason(tracker: Tracker) -> tuple[str, str]:
     """(reason, priority) for the queue.
 
@@ -52,7 +58,7 @@ def handoff_reason(tracker: Tracker) -> tuple[str, str]:
     intent = latest_intent(tracker)
     if intent == "emergency" or any(sounds_like_danger(t) for t in _recent_texts(tracker)):
         return "emergency", "urgent"
-    if intent == "angry" or _recent_intent(tracker, "angry"):
+    if intent in UPSET_INTENTS or any(_recent_intent(tracker, name) for name in UPSET_INTENTS):
         return "angry", "urgent"
     if consecutive_misunderstandings(tracker) >= 2 or _recent_intent(tracker, "nlu_fallback"):
         return "not_understood", "normal"
@@ -140,8 +146,12 @@ class ActionHandoff(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         reason, priority = handoff_reason(tracker)
+        # Neutral on purpose: the front door follows it with the place in the
+        # queue, or says plainly that nobody is online and offers a callback
+        # (bot/console/citizen.py); "正在为您转接，请稍候" would promise a person
+        # who may not be there.
         dispatcher.utter_message(
-            text="好的，正在为您转接人工客服，请稍候。您可以先简单描述一下需要帮助的事情。"
+            text="好的，我来为您联系人工客服。您可以先简单描述一下需要帮助的事情，客服接入后会看到。"
         )
         dispatcher.utter_message(
             json_message={
@@ -165,8 +175,17 @@ class ActionHandoff(Action):
         return events
 
 
+SERVICE_COMPLAINT_BUTTON = {"title": "投诉热线服务", "payload": "/record_service_complaint"}
+
+
 class ActionOfferHuman(Action):
-    """An angry or frustrated message: apologise and offer a person."""
+    """An upset citizen: apologise and offer a person at once.
+
+    Angry at the assistant, or complaining about the hotline's own service
+    ("你们这个办事效率太差了，我都打了三次电话了"): never the street-complaint
+    form. Both may also record a complaint about the service itself, which
+    goes to the hotline's own supervisors (routing category hotline_service).
+    """
 
     def name(self) -> str:
         return "action_offer_human"
@@ -174,13 +193,26 @@ class ActionOfferHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        dispatcher.utter_message(
-            text="非常抱歉让您着急了。需要我马上为您转接人工客服吗？",
-            buttons=[
+        if latest_intent(tracker) == "complain_service":
+            reason = "service_complaint"
+            text = (
+                "非常抱歉，给您带来了不好的体验，是我们的工作没做好。我马上为您转接人工客服；"
+                "您也可以登记一条对热线服务的投诉，由12345热线的服务监督组核查处理并回复您。"
+            )
+            buttons = [
                 {"title": "转人工客服", "payload": "/request_human"},
+                SERVICE_COMPLAINT_BUTTON,
+                {"title": "继续咨询", "payload": "/consult"},
+            ]
+        else:
+            reason = "angry"
+            text = "非常抱歉让您着急了。需要我马上为您转接人工客服吗？"
+            buttons = [
+                {"title": "转人工客服", "payload": "/request_human"},
+                SERVICE_COMPLAINT_BUTTON,
                 {"title": "我要投诉", "payload": "/complain"},
                 {"title": "继续咨询", "payload": "/consult"},
-            ],
-        )
-        await record_event("human_offered", tracker, reason="angry")
+            ]
+        dispatcher.utter_message(text=text, buttons=buttons)
+        await record_event("human_offered", tracker, reason=reason)
         return []

@@ -8,15 +8,22 @@ import logging
 import re
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions._forms import CitizenFormValidation
 from actions._runtime import MENU_BUTTONS, drill_tags, get_db, latest_text, record_event
-from actions.complaints import ANONYMOUS, NOT_GIVEN, _clear_complaint, phone_from_slot
+from actions.complaints import (
+    ANONYMOUS,
+    NOT_GIVEN,
+    SERVICE,
+    _clear_complaint,
+    destination,
+    phone_from_slot,
+)
 from bot.db.routing import load_routing
-from bot.dispatch.dispatcher import Dispatch, dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -66,8 +73,11 @@ class ActionCreateTicket(Action):
             return []
         kind = tracker.get_slot("complaint_type") or "complaint"
         routing = load_routing()
-        sent = _dispatch(routing, tracker, kind)
+        sent = destination(tracker)  # as the summary showed it
         category = sent.category
+        # A complaint about the hotline's own service is a complaint ticket of
+        # the category hotline_service (the hotline's supervisors).
+        kind = "complaint" if kind == SERVICE else kind
         name, phone, anonymous = _contact(tracker)
         try:
             db = await get_db()
@@ -107,18 +117,6 @@ class ActionCreateTicket(Action):
                 needs_review=sent.needs_review,
             )  # fmt: skip
         return [*_clear_complaint(), SlotSet("last_ticket_no", ticket.number)]
-
-
-def _dispatch(routing: Any, tracker: Tracker, kind: str) -> Dispatch:
-    """Category (with confidence), town and review flag of the complaint
-    being submitted (bot/dispatch): the one place the form's answers meet
-    the dispatch rules."""
-    return dispatch(
-        routing,
-        str(tracker.get_slot("complaint_what") or ""),
-        _given(tracker.get_slot("complaint_where")),
-        kind=kind,
-    )
 
 
 def _given(value: Any) -> str | None:
@@ -162,9 +160,40 @@ class ActionStartTicketQuery(Action):
         ]
 
 
-class ValidateTicketStatusForm(FormValidationAction):
+class ValidateTicketStatusForm(CitizenFormValidation):
+    """The ticket number, then the phone's last four digits; both questions
+    also take "不知道", "上一步" and corrections (actions/_forms.py)."""
+
+    FIELDS = {
+        "ticket_no": re.compile(r"工单编号|工单号|单号|编号|工单"),
+        "ticket_phone_last4": re.compile(r"手机尾号|尾号|后四位|后4位|手机号|手机|号码"),
+    }
+    TITLES = {"ticket_no": "工单编号", "ticket_phone_last4": "手机号码后四位"}
+
     def name(self) -> str:
         return "validate_ticket_status_form"
+
+    async def skip(
+        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        if slot == "ticket_no":
+            text = (
+                "工单编号在登记成功时发给您的消息里（格式如 20261127-000123）。"
+                "找不到的话，可以转人工客服，核实身份后帮您查询。"
+            )
+        else:
+            text = (
+                "为保护您的信息，查询需要登记工单时所留手机号码的后四位。"
+                "记不清的话，可以转人工客服，核实身份后帮您查询。"
+            )
+        dispatcher.utter_message(
+            text=text,
+            buttons=[
+                {"title": "转人工客服", "payload": "/request_human"},
+                {"title": "不查了", "payload": "/stop"},
+            ],
+        )
+        return {slot: None}
 
     async def validate_ticket_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

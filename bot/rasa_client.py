@@ -78,6 +78,16 @@ class RasaClient:
             raise RasaUnavailable("webhook answer is not a list of messages")
         return data
 
+    async def parse(self, text: str, timeout: float | None = None) -> dict[str, Any]:
+        """Rasa's ``POST /model/parse``: the NLU result of ``text`` (intent,
+        its ranking, the FAQ response selector's choice); touches no tracker."""
+        data = await self._request(
+            "POST", "/model/parse", json={"text": text}, timeout=timeout, params=self._auth_params
+        )
+        if not isinstance(data, dict):
+            raise RasaUnavailable("parse answer is not an object")
+        return data
+
     async def status(self, timeout: float | None = None) -> dict[str, Any]:
         """Rasa's ``GET /status``; an empty dict when no model is loaded (409)."""
         data = await self._request(

@@ -75,7 +75,9 @@ class HandoffHooks:
         await self.desk.notices.record(cid, position)
         await self.desk.queue_changed()
         if await self.console.presence.online_count() == 0:
-            return [texts.nobody_online(position)]
+            # No place in line with nobody to serve it: say so, and when agents
+            # are expected; the callback first (issue 21).
+            return [texts.nobody_online(hours.label())]
         return [texts.queue_position(position, await self.desk.estimator.minutes(position))]
 
     # --- before routing ------------------------------------------------------

@@ -256,10 +256,11 @@ class PositionNotices:
                 online = await self.console.presence.online_count()
                 median = await self.estimator.median_wait()
             if online == 0:
-                message = texts.nobody_online(position)
-            else:
-                minutes = Estimator.minutes_for(position, online, median)
-                message = texts.queue_position(position, minutes)
+                # A new place means nothing with nobody to serve it: the citizen
+                # was told nobody is online; the place goes out once agents are.
+                continue
+            minutes = Estimator.minutes_for(position, online, median)
+            message = texts.queue_position(position, minutes)
             try:
                 await self.console.hub.push(cid, [message])
             except Exception as exc:  # one citizen's channel refusing stops no one else

@@ -46,12 +46,20 @@ def queue_position(position: int, minutes: int | None) -> OutboundMessage:
     return system(text, CANCEL_BUTTON)
 
 
-def nobody_online(position: int) -> OutboundMessage:
+def nobody_online(hours: str) -> OutboundMessage:
+    """Nobody is online to take the conversation, within service hours.
+
+    No place in the queue (there is nobody to serve it): when agents are
+    expected, and the callback first. The conversation stays queued, so an
+    agent who comes online sees it.
+    """
     text = (
-        f"目前暂无在线的人工客服，您排在第 {position} 位。为免您久等，"
-        "可以登记回电，客服会尽快给您回电；您也可以继续等待或返回智能助手。"
+        "抱歉，现在没有人工客服在线，暂时无法为您接通。"
+        f"人工客服的服务时间是每天 {hours}，客服上线后会按顺序接入。"
+        "建议您点击“登记回电”留下电话，客服上线后会尽快给您回电；"
+        "您也可以继续等待，或返回智能助手继续咨询。"
     )
-    return system(text, CALLBACK_BUTTON, CANCEL_BUTTON)
+    return system(text, CALLBACK_BUTTON, BACK_BUTTON)
 
 
 def outside_hours(hours: str) -> OutboundMessage:

@@ -21,7 +21,9 @@ from bot.dispatch.classifier import Classifier, TrainingDataError, classifier_fo
 
 log = logging.getLogger(__name__)
 
-NOT_CLASSIFIED = ("suggestion", FALLBACK_CATEGORY)
+#: Never a classifier's answer: suggestions, the triage desk, and complaints
+#: about the hotline's own service (chosen by the dialogue, issue 21).
+NOT_CLASSIFIED = ("suggestion", FALLBACK_CATEGORY, "hotline_service")
 
 
 @dataclass(frozen=True)

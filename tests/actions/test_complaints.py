@@ -80,8 +80,9 @@ async def test_summary_lists_every_answer_with_edit_buttons() -> None:
         "contact_name": "王先生",
     }
     dispatcher = CollectingDispatcher()
+    pending = {**slots, "complaint_submission_id": "s1"}  # the summary of a pending complaint
     await ActionComplaintSummary().run(
-        dispatcher, tracker(parse_data("x", "inform"), slots), DOMAIN
+        dispatcher, tracker(parse_data("x", "inform"), pending), DOMAIN
     )
     message = dispatcher.messages[0]
     for value in slots.values():
@@ -149,7 +150,11 @@ async def test_valid_phone_is_kept_encrypted_in_the_slot() -> None:
 async def test_summary_shows_the_encrypted_phone_masked() -> None:
     from actions.complaints import seal_phone
 
-    slots = {"complaint_type": "complaint", "contact_phone": seal_phone("13812345678")}
+    slots = {
+        "complaint_type": "complaint",
+        "complaint_submission_id": "s1",
+        "contact_phone": seal_phone("13812345678"),
+    }
     dispatcher = CollectingDispatcher()
     await ActionComplaintSummary().run(
         dispatcher, tracker(parse_data("x", "inform"), slots), DOMAIN

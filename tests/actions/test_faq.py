@@ -77,3 +77,23 @@ async def test_ordinary_questions_get_no_emergency_warning(db: Database) -> None
     await ActionAnswerFaq().run(dispatcher, tracker(faq_parse(entry.question, entry.id, 0.9)), {})
     texts = [m for m in dispatcher.messages if m.get("text")]
     assert len(texts) == 1 and "119" not in texts[0]["text"]
+
+
+def test_several_questions_are_split_where_citizens_join_them() -> None:
+    """Issue 21: the parts parsed on their own (the preamble is no question)."""
+    from actions.faq import question_parts
+
+    assert question_parts("我问你个事，医保和社保有什么区别，另外公积金能不能取出来交房租") == [
+        "医保和社保有什么区别",
+        "公积金能不能取出来交房租",
+    ]
+    assert question_parts("社保断缴有什么影响？还有居住证怎么办") == [
+        "社保断缴有什么影响",
+        "居住证怎么办",
+    ]
+    assert question_parts("请问顺便问一下公积金贷款最多能贷多少") == ["公积金贷款最多能贷多少"]
+    assert question_parts("社保断缴了有什么影响") == ["社保断缴了有什么影响"]
+    assert (
+        len(question_parts("一。二。三。四个问题在这里。五个问题在这里。六个问题在这里。七个问题"))
+        <= 3
+    )

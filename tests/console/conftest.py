@@ -245,3 +245,13 @@ def console_of(client: TestClient) -> Console:
 
 def runtime_of(client: TestClient) -> Runtime:
     return client.app[RUNTIME_KEY]
+
+
+async def agent_present(client: TestClient, user_id: int = 9000) -> None:
+    """An agent counted online (a heartbeat in presence; nobody signs in):
+    place notices are only sent while someone is online to serve the queue
+    (issue 21: no place in a queue nobody serves)."""
+    from bot.console.users import User
+
+    user = User(user_id, f"present{user_id}", "在线客服", "agent")
+    await console_of(client).presence.beat(user)

@@ -57,7 +57,7 @@ async def test_outside_hours_offers_a_callback(client: TestClient, sign_in: Sign
 async def test_nobody_online_then_callback_from_the_queue(client: TestClient) -> None:
     console = console_of(client)
     replies = await say(client, "c1", "转人工")
-    assert "目前暂无在线的人工客服" in replies[-1]
+    assert "现在没有人工客服在线" in replies[-1]
     await say(client, "c1", "/handoff_callback")
     assert await say(client, "c1", "不知道") == [
         "没有识别到有效的手机号码，请回复 11 位手机号码，或回复“取消”放弃登记。"

@@ -22,6 +22,7 @@ from bot.messages import InboundMessage
 from tests.console.conftest import (
     MakeReplica,
     SignIn,
+    agent_present,
     connect,
     console_of,
     hub_of,
@@ -77,6 +78,7 @@ def refused(replies: list[str]) -> bool:
 
 async def test_one_sender_cannot_requeue_again_and_again(make_replica: MakeReplica) -> None:
     client = await make_replica(handoff_max_per_sender=2)
+    await agent_present(client)
     for _ in range(2):
         replies = await say(client, "c1", "转人工")
         assert any("排在第 1 位" in r for r in replies)
@@ -171,6 +173,7 @@ async def test_position_notices_are_batched_per_citizen(
 ) -> None:
     rasa_handoff.replies["气死了"] = ANGRY_REPLY
     client = await make_replica(handoff_notice_interval=60.0)
+    await agent_present(client)
     clock = Clock()
     use_clock(client, clock)
     for i in range(6):  # the earlier ones' places change with each angry arrival
@@ -198,6 +201,7 @@ async def test_a_notice_round_reads_the_queue_once_however_long_it_is(
     make_replica: MakeReplica, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = await make_replica(handoff_notice_interval=30.0)
+    await agent_present(client)
     clock = Clock()
     use_clock(client, clock)
     for i in range(40):
@@ -231,6 +235,7 @@ async def test_a_notice_round_reads_the_queue_once_however_long_it_is(
 async def test_limits_and_notice_rounds_hold_across_replicas(make_replica: MakeReplica) -> None:
     one = await make_replica(handoff_max_per_sender=1, handoff_max_per_address=2)
     two = await make_replica(handoff_max_per_sender=1, handoff_max_per_address=2)
+    await agent_present(one)  # the replicas share the store: present on both
     assert not refused(await ask_for_agent(one, "r1", "203.0.113.5"))
     await say(one, "r1", "取消")
     assert refused(await ask_for_agent(two, "r1", "203.0.113.5"))  # the sender's allowance

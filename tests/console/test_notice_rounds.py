@@ -20,7 +20,14 @@ from collections.abc import Sequence
 import pytest
 
 from bot.messages import OutboundMessage
-from tests.console.conftest import MakeReplica, SignIn, console_of, hub_of, runtime_of
+from tests.console.conftest import (
+    MakeReplica,
+    SignIn,
+    agent_present,
+    console_of,
+    hub_of,
+    runtime_of,
+)
 from tests.console.test_handoff_abuse import Clock, say, use_clock
 from tests.support.waiting import eventually
 
@@ -31,6 +38,7 @@ async def test_a_claim_with_a_long_queue_does_not_wait_for_the_notices(
     make_replica: MakeReplica, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client = await make_replica(handoff_notice_interval=30.0, handoff_max_per_address=1000)
+    await agent_present(client)
     clock = Clock()
     use_clock(client, clock)
     for i in range(QUEUED):

@@ -101,12 +101,23 @@ async def test_estimate_uses_recent_claims_and_agents_online(
 
 
 async def test_nobody_online_offers_a_callback(client: TestClient) -> None:
+    """Issue 21: nobody online is said plainly, with the service hours and the
+    callback first; no place in a queue nobody serves, now or in later notices."""
+    clock = fake_notice_clock(client)
+    await say(client, "c0", "转人工")
     replies = await say(client, "c1", "转人工")
-    assert "目前暂无在线的人工客服" in replies[1]
+    assert "现在没有人工客服在线" in replies[1]
+    assert "每天 00:00-24:00" in replies[1]  # the console settings of these tests
+    assert "排在第" not in replies[1] and "前面" not in replies[1]
     entries = await console_of(client).hub.history("rest:t:c1")
-    buttons = [b["payload"] for b in entries[-1].data["buttons"]]
-    assert buttons == ["/handoff_callback", "/cancel_handoff"]
+    buttons = [(b["title"], b["payload"]) for b in entries[-1].data["buttons"]]
+    assert buttons[0] == ("登记回电", "/handoff_callback")
+    assert [p for _, p in buttons] == ["/handoff_callback", "/cancel_handoff"]
     assert await console_of(client).state("rest:t:c1") == "queued"  # may still wait
+    # c0 leaves: c1's place changes, but nobody is online to tell it about
+    await say(client, "c0", "不等了")
+    await next_notice_round(client, clock)
+    assert not [t for _, t in await said_to(client, "rest:t:c1") if "排在第" in t]
 
 
 async def test_cancel_goes_back_to_the_assistant(

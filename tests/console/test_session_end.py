@@ -32,7 +32,7 @@ async def _queued_widget(
         msg = await widget.receive(timeout=5)
         assert msg.type == aiohttp.WSMsgType.TEXT, msg
         frame = json.loads(msg.data)
-        if "排在第" in (frame.get("text") or ""):
+        if "排在第" in (frame.get("text") or "") or "没有人工客服在线" in (frame.get("text") or ""):
             return session, widget
 
 

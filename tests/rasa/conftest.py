@@ -80,17 +80,22 @@ def _stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
 
 @contextmanager
 def run_rasa(
-    model: Path, endpoints: Path, var: Path, env: Mapping[str, str] | None = None
+    model: Path,
+    endpoints: Path,
+    var: Path,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
 ) -> Iterator[dict[str, str]]:
     """``python -m hotline_rasa run --enable-api`` from the Rasa environment.
 
     Yields ``{"url", "log"}`` once the model is loaded (``/status`` names it).
     ``env`` adds to the environment (ACTION_SERVER_TOKEN for endpoints.yml);
-    RASA_AUTH_TOKEN is :data:`RASA_TOKEN`.
+    RASA_AUTH_TOKEN is :data:`RASA_TOKEN`. ``port``: where it listens (a free
+    one by default).
     """
     if not RASA_PYTHON.exists():
         pytest.fail(f"no Rasa environment at {RASA_PYTHON} (set RASA_PYTHON or make install)")
-    port = free_port()
+    port = port or free_port()
     full_env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -149,12 +154,27 @@ def run_action_server(var: Path, env: Mapping[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def action_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def rasa_port() -> int:
+    """The session Rasa server's port, chosen before the action server starts:
+    the action server parses parts of a several-question message there
+    (``RASA_URL``, actions/faq.py), as `make run` configures it."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def action_server(
+    tmp_path_factory: pytest.TempPathFactory, rasa_port: int
+) -> Iterator[dict[str, str]]:
     var = tmp_path_factory.mktemp("action-server")
     from cryptography.fernet import Fernet
 
     key = Fernet.generate_key().decode()
-    env = {"HOTLINE_DATA_KEYS": key, "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN}
+    env = {
+        "HOTLINE_DATA_KEYS": key,
+        "ACTION_SERVER_TOKEN": ACTION_SERVER_TOKEN,
+        "RASA_URL": f"http://127.0.0.1:{rasa_port}",
+        "RASA_AUTH_TOKEN": RASA_TOKEN,
+    }
     with run_action_server(var, env) as url:
         yield {"url": url, "var": str(var), "keys": key, "token": ACTION_SERVER_TOKEN}
 
@@ -169,7 +189,10 @@ def model_path() -> Path:
 
 @pytest.fixture(scope="session")
 def rasa_server(
-    model_path: Path, action_server: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+    model_path: Path,
+    action_server: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+    rasa_port: int,
 ) -> Iterator[dict[str, str]]:
     """Rasa as `make run` starts it: endpoints.yml (with the test action
     server's port, the same token header) and credentials.yml."""
@@ -179,6 +202,6 @@ def rasa_server(
     assert "http://127.0.0.1:5055" in text
     endpoints.write_text(text.replace("http://127.0.0.1:5055", action_server["url"]))
     with run_rasa(
-        model_path, endpoints, var, {"ACTION_SERVER_TOKEN": action_server["token"]}
+        model_path, endpoints, var, {"ACTION_SERVER_TOKEN": action_server["token"]}, rasa_port
     ) as server:
         yield server

@@ -1,0 +1,244 @@
+"""What every form question accepts besides its answer (issue 21).
+
+Each form's validation action derives from :class:`CitizenFormValidation`,
+which looks at the citizen's answer to the question asked (the requested
+slot) before the form's own ``validate_<slot>`` methods see it:
+
+- "不知道" / "跳过" (and the like, said alone): :meth:`skip` decides; an
+  optional question gets "未提供", a needed one gets a reason and a way out
+  (a person, or cancelling);
+- "上一步": the previous question is asked again;
+- a correction of an earlier answer, at any question: "地址说错了，是东城街道…"
+  replaces that answer (checked by its own validator) and the current
+  question is asked again; "地址说错了" alone asks the address again;
+  "不是万江，是东城" replaces the answer that said 万江;
+- "算了" is the NLU's ``stop`` intent: the slots' mappings leave it out, the
+  form is rejected and the rules cancel it (data/rules.yml).
+
+A slot set to nothing is never validated. The actions that start a form
+clear its slots (``SlotSet(slot, None)``), and Rasa passes every slot set
+since the citizen's message to the validation action when the form starts:
+the validators used to see those empty values and answer them ("工单编号格式
+不对…" before the first question, or "未提供" written into questions never
+asked). The sentence that started a form is likewise never an answer: only
+the start actions read it, for what it says (a ticket number, a place).
+"""
+
+from __future__ import annotations
+
+import re
+from abc import abstractmethod
+from typing import Any, ClassVar
+
+from rasa_sdk import FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions._runtime import latest_intent
+
+REQUESTED_SLOT = "requested_slot"
+
+_END = r"[了吧啊呀呢哦噢嘛～~。.!！?？\s]*$"
+_SKIP = re.compile(
+    r"^(?:我|我也|这个|这个我|这题|这一项|先)?"
+    r"(?:跳过|略过|下一个|下一题|不填|不知道|不清楚|不记得|记不清|记不得|忘了|忘记了|"
+    r"想不起来|说不上来|说不清|不晓得|唔知)" + _END
+)
+_BACK = re.compile(
+    r"^(?:请)?(?:返回|回到|退回|退回到|回|后退|退)?(?:到)?上一(?:步|题|个问题|个|项)"
+    + _END
+    + r"|^(?:后退一步|退回去|返回)"
+    + _END
+)
+_POLITE = (
+    r"(?:不好意思|抱歉|对不起|哦|噢|啊|哎|诶|呃|刚才|刚刚|我)?[，,\s]*"
+    r"(?:刚才|刚刚|我)?(?:的|说的|留的|填的|写的)?"
+)
+_MISTAKE = r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
+_CHANGE = r"(?:要)?(?:改成|改为|换成|更正为|改一下|修改一下|修改|更正|重新说|重说|重填)"
+_VALUE_AFTER = re.compile(r"^[了的啦，,。\s]*(?:应该|应|正确的)?(?:是|为|在|：|:)\s*")
+_NOT_BUT = re.compile(r"^(?:不是|不在)(.{1,20}?)[，,、\s]+(?:而)?(?:是|在)(.+)$")
+
+
+def skip_said(tracker: Tracker, text: str) -> bool:
+    """The citizen says they cannot or will not answer this question."""
+    return bool(_SKIP.match(text)) or (latest_intent(tracker) == "skip" and len(text) <= 8)
+
+
+def back_said(tracker: Tracker, text: str) -> bool:
+    """The citizen wants the previous question again."""
+    return bool(_BACK.match(text)) or (latest_intent(tracker) == "go_back" and len(text) <= 12)
+
+
+def _clean_value(text: str) -> str:
+    return text.strip().strip("，,。.!！ ").strip()
+
+
+def parse_correction(
+    text: str, fields: dict[str, re.Pattern[str]]
+) -> tuple[str, str | None] | None:
+    """(slot, new value or None) when ``text`` corrects an earlier answer.
+
+    Only a message that *starts* by naming the field and saying it was wrong
+    ("地址说错了，是…", "刚才电话留错了", "时间改为上周五") is a correction:
+    an answer that merely mentions a field ("物业说我电话不对") is an answer.
+    """
+    for slot, words in fields.items():
+        pattern = re.compile(
+            rf"^{_POLITE}(?:{words.pattern})[^，,。]{{0,4}}?(?:{_MISTAKE}|{_CHANGE})"
+        )
+        match = pattern.match(text)
+        if match is None:
+            continue
+        rest = text[match.end() :]
+        said = match.group(0)
+        if re.search(r"(改成|改为|换成|更正为)$", said):
+            value = _clean_value(rest)
+        else:
+            after = _VALUE_AFTER.match(rest)
+            value = _clean_value(rest[after.end() :]) if after else ""
+        return slot, value or None
+    for slot, words in fields.items():
+        pattern = re.compile(
+            rf"^{_POLITE}(?:我要|我想|帮我|请)?(?:改一下|修改一下|修改|更正|改|重新填|重填|重新说)"
+            rf"(?:一下)?(?:刚才的|之前的|前面的)?(?:{words.pattern})"
+        )
+        match = pattern.match(text)
+        if match is None:
+            continue
+        rest = text[match.end() :]
+        after = re.match(r"^[，,\s]*[^，,。]{0,4}?(?:改成|改为|换成|应该是|是|为|：|:)\s*", rest)
+        value = _clean_value(rest[after.end() :]) if after else ""
+        return slot, value or None
+    return None
+
+
+class CitizenFormValidation(FormValidationAction):
+    """A form validation that understands skipping, going back and corrections.
+
+    Subclasses set :attr:`FIELDS` (slot -> the words naming it, in the form's
+    order) and :attr:`TITLES` (slot -> its name for the citizen), and may
+    override :meth:`skip`, :meth:`not_asked` and :meth:`shown`.
+    """
+
+    FIELDS: ClassVar[dict[str, re.Pattern[str]]] = {}
+    TITLES: ClassVar[dict[str, str]] = {}
+
+    @abstractmethod
+    def name(self) -> str:
+        """``validate_<form>`` (abstract: rasa-sdk registers only concrete actions)."""
+
+    # --- what a subclass decides --------------------------------------------
+    async def skip(
+        self, slot: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """The question ``slot`` was skipped: its value, or None with a reason said."""
+        dispatcher.utter_message(text=f"这一项需要您回答，才能继续办理（{self.TITLES[slot]}）。")
+        return {slot: None}
+
+    def not_asked(self, tracker: Tracker) -> set[str]:
+        """Slots this conversation's form fills by itself (never asked, never gone back to)."""
+        return set()
+
+    def shown(self, slot: str, value: Any) -> str:
+        """A value as the citizen is shown it (a phone number masked)."""
+        return str(value)
+
+    # --- the machinery ------------------------------------------------------
+    def order(self, tracker: Tracker) -> list[str]:
+        skipped = self.not_asked(tracker)
+        return [slot for slot in self.FIELDS if slot not in skipped]
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        candidates = {
+            slot: value
+            for slot, value in tracker.slots_to_validate().items()
+            if slot in self.FIELDS and value is not None
+        }
+        requested = tracker.get_slot(REQUESTED_SLOT)
+        answer = candidates.get(requested) if requested in self.FIELDS else None
+        if isinstance(answer, str) and not answer.startswith("/"):
+            handled = await self._control(
+                str(requested), answer.strip(), dispatcher, tracker, domain
+            )
+            if handled is not None:
+                tracker.slots.update(handled)
+                return [SlotSet(slot, value) for slot, value in handled.items()]
+        result: dict[str, Any] = {}
+        for slot, value in candidates.items():
+            validated = await self._validate_one(slot, value, dispatcher, tracker, domain)
+            result.update(validated)
+            tracker.slots.update(validated)
+        return [SlotSet(slot, value) for slot, value in result.items()]
+
+    async def _validate_one(
+        self,
+        slot: str,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        method = getattr(self, f"validate_{slot}", None)
+        if method is None:
+            return {slot: value}
+        output = await method(value, dispatcher, tracker, domain)
+        return dict(output) if isinstance(output, dict) else {slot: value}
+
+    async def _control(
+        self,
+        requested: str,
+        text: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any] | None:
+        """Slot values for a skip, a step back or a correction; None for a plain answer."""
+        if back_said(tracker, text):
+            return self._back(requested, dispatcher, tracker)
+        if skip_said(tracker, text):
+            return await self.skip(requested, dispatcher, tracker)
+        correction = parse_correction(text, self.FIELDS) or self._not_but(requested, text, tracker)
+        if correction is None:
+            return None
+        field, value = correction
+        if field == requested:
+            if value is None:
+                return {requested: None}  # "电话说错了" while being asked it: ask again
+            return await self._validate_one(requested, value, dispatcher, tracker, domain)
+        title = self.TITLES[field]
+        if value is None:
+            dispatcher.utter_message(text=f"好的，请重新告诉我{title}。")
+            return {field: None, requested: None}
+        validated = await self._validate_one(field, value, dispatcher, tracker, domain)
+        new = validated.get(field)
+        if new is not None:
+            dispatcher.utter_message(text=f"好的，{title}已改为：{self.shown(field, new)}。")
+        return {**validated, requested: None}
+
+    def _not_but(self, requested: str, text: str, tracker: Tracker) -> tuple[str, str] | None:
+        """ "不是万江，是东城": the earlier answer that said 万江 becomes 东城."""
+        match = _NOT_BUT.match(text)
+        if match is None:
+            return None
+        wrong, right = match.group(1).strip(), _clean_value(match.group(2))
+        for slot in self.order(tracker):
+            value = tracker.get_slot(slot)
+            if slot != requested and isinstance(value, str) and wrong and wrong in value:
+                return slot, value.replace(wrong, right) if len(wrong) < len(value) else right
+        return None
+
+    def _back(
+        self, requested: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        order = self.order(tracker)
+        index = order.index(requested) if requested in order else 0
+        if index == 0:
+            dispatcher.utter_message(text="这已经是第一个问题了。")
+            return {requested: None}
+        previous = order[index - 1]
+        dispatcher.utter_message(text=f"好的，回到上一步：{self.TITLES[previous]}。")
+        return {previous: None, requested: None}

@@ -1,0 +1,350 @@
+"""Every form question (complaint, ticket query, service guide) takes
+"不知道"/"跳过", "上一步" and corrections, and no form validates the empty
+slots its start action cleared (issue 21).
+
+The validation actions are run the way Rasa calls them: a tracker whose last
+events are the form's execution and the slot candidates (Rasa's
+``FormAction._temporary_tracker``), with the real domain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions._forms import parse_correction
+from actions.complaints import (
+    FIELD_WORDS,
+    ActionComplaintSummary,
+    ActionEditComplaint,
+    ActionStartComplaint,
+    ValidateComplaintForm,
+    phone_from_slot,
+    seal_phone,
+)
+from actions.guidance import ValidateServiceGuideForm
+from actions.tickets import ActionStartTicketQuery, ValidateTicketStatusForm
+from tests.actions.helpers import parse_data, slot_events, tracker
+
+DOMAIN: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "domain.yml").read_text(encoding="utf-8")
+)
+
+
+async def validate(
+    form: Any,
+    text: str,
+    intent: str,
+    slots: dict[str, Any],
+    candidates: dict[str, Any],
+    requested: str | None,
+    before: list[dict[str, Any]] | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """Run ``form`` as Rasa does: (slot values it sets, texts it says)."""
+    latest = parse_data(text, intent)
+    events = [
+        {"event": "user", "text": text, "parse_data": latest},
+        *(before or []),
+        {"event": "slot", "name": "requested_slot", "value": requested},
+        {"event": "action", "name": form.form_name()},
+        *({"event": "slot", "name": k, "value": v} for k, v in candidates.items()),
+    ]
+    t = Tracker(
+        sender_id="rest:forms",
+        slots={**slots, **candidates, "requested_slot": requested},
+        latest_message=latest,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": form.form_name()} if requested else {},
+        latest_action_name=form.form_name(),
+    )
+    dispatcher = CollectingDispatcher()
+    out = await form.run(dispatcher, t, DOMAIN)
+    return slot_events(out), [m.get("text") or "" for m in dispatcher.messages]
+
+
+# --- the form's own start is never an answer ----------------------------------
+
+
+async def test_a_ticket_query_without_a_number_is_asked_once() -> None:
+    """ "查一下我的工单进度" used to get "工单编号格式不对…" and "请输入4位数字…"
+    before the question: the start action's empty slots were validated."""
+    text = "查一下我的工单进度"
+    start = await ActionStartTicketQuery().run(
+        CollectingDispatcher(), tracker(parse_data(text, "check_ticket")), DOMAIN
+    )
+    cleared = slot_events(start)
+    assert cleared == {"ticket_no": None, "ticket_phone_last4": None}
+    slots, said = await validate(
+        ValidateTicketStatusForm(), text, "check_ticket", {}, cleared, None, start
+    )
+    assert said == []
+    assert slots.get("ticket_no") is None and slots.get("ticket_phone_last4") is None
+
+
+async def test_a_number_in_the_first_sentence_is_taken() -> None:
+    text = "我的工单20261205-000004到哪一步了"
+    start = slot_events(
+        await ActionStartTicketQuery().run(
+            CollectingDispatcher(), tracker(parse_data(text, "check_ticket")), DOMAIN
+        )
+    )
+    assert start["ticket_no"] == "20261205-000004"
+    slots, said = await validate(
+        ValidateTicketStatusForm(), text, "check_ticket", {}, {"ticket_no": "20261205-000004"},
+        None,
+    )  # fmt: skip
+    assert said == [] and slots["ticket_no"] == "20261205-000004"
+
+
+async def test_a_short_complaint_asks_what_happened_and_skips_nothing() -> None:
+    """ "我要投诉" used to get "请再具体描述一下" and "号码格式好像不对", and
+    the place, time and name were filled with "未提供"/"匿名" unasked (issue 18)."""
+    text = "我要投诉"
+    start = await ActionStartComplaint().run(
+        CollectingDispatcher(), tracker(parse_data(text, "complain")), DOMAIN
+    )
+    candidates = {k: v for k, v in slot_events(start).items() if k in FIELD_WORDS}
+    pending = {"complaint_submission_id": "x", "complaint_type": "complaint"}
+    slots, said = await validate(
+        ValidateComplaintForm(), text, "complain", pending, candidates, None, start
+    )
+    assert said == []
+    assert all(slots.get(k) is None for k in FIELD_WORDS), slots
+
+
+async def test_a_guide_request_without_a_service_is_asked_once() -> None:
+    slots, said = await validate(
+        ValidateServiceGuideForm(), "我想办个业务", "request_service_guide", {},
+        {"service": None, "service_mode": None}, None,
+    )  # fmt: skip
+    assert said == [] and slots.get("service") is None
+
+
+# --- "不知道" / "跳过" --------------------------------------------------------
+
+COMPLAINT = {"complaint_submission_id": "s1", "complaint_type": "complaint"}
+
+
+@pytest.mark.parametrize("text", ["不知道", "跳过", "我也不清楚", "这个跳过吧"])
+async def test_optional_complaint_questions_can_be_skipped(text: str) -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "skip", {**COMPLAINT, "complaint_what": "路灯坏了一个月"},
+        {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert slots["complaint_where"] == "未提供"
+
+
+async def test_what_happened_cannot_be_skipped_but_offers_a_person() -> None:
+    slots, said = await validate(
+        ValidateComplaintForm(), "不知道", "skip", COMPLAINT,
+        {"complaint_what": "不知道"}, "complaint_what",
+    )  # fmt: skip
+    assert slots["complaint_what"] is None and "发生了什么" in said[0]
+
+
+async def test_skipping_the_phone_is_anonymous_and_says_what_that_means() -> None:
+    slots, said = await validate(
+        ValidateComplaintForm(), "跳过", "skip", COMPLAINT,
+        {"contact_phone": "跳过"}, "contact_phone",
+    )  # fmt: skip
+    assert slots["contact_phone"] == "匿名" and "无法电话回访" in said[0]
+
+
+async def test_skipping_the_ticket_number_says_where_it_is() -> None:
+    slots, said = await validate(
+        ValidateTicketStatusForm(), "不知道", "skip", {}, {"ticket_no": "不知道"}, "ticket_no"
+    )
+    assert slots["ticket_no"] is None
+    assert "格式不对" not in said[0] and "登记成功时" in said[0]
+
+
+async def test_skipping_the_way_shows_the_online_way() -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), "不知道", "skip", {"service": "residence_permit"},
+        {"service_mode": "不知道"}, "service_mode",
+    )  # fmt: skip
+    assert slots["service_mode"] in ("online", "offline")
+
+
+# --- "上一步" ---------------------------------------------------------------
+
+
+async def test_back_asks_the_previous_question_again() -> None:
+    filled = {**COMPLAINT, "complaint_what": "路灯坏了", "complaint_where": "南城鸿福路",
+              "complaint_when": "上周"}  # fmt: skip
+    slots, said = await validate(
+        ValidateComplaintForm(), "上一步", "go_back", filled,
+        {"contact_phone": "上一步"}, "contact_phone",
+    )  # fmt: skip
+    assert slots == {"complaint_when": None, "contact_phone": None}
+    assert "时间" in said[0]
+
+
+async def test_back_skips_questions_never_asked() -> None:
+    """A suggestion never asks the time: back from the phone goes to the place."""
+    filled = {**COMPLAINT, "complaint_type": "suggestion", "complaint_what": "多设路灯",
+              "complaint_where": "东城", "complaint_when": "未提供"}  # fmt: skip
+    slots, _ = await validate(
+        ValidateComplaintForm(), "返回上一步", "go_back", filled,
+        {"contact_phone": "返回上一步"}, "contact_phone",
+    )  # fmt: skip
+    assert slots == {"complaint_where": None, "contact_phone": None}
+
+
+async def test_back_on_the_first_question_says_so() -> None:
+    slots, said = await validate(
+        ValidateTicketStatusForm(), "上一步", "go_back", {}, {"ticket_no": "上一步"}, "ticket_no"
+    )
+    assert slots == {"ticket_no": None} and "第一个问题" in said[0]
+
+
+async def test_back_in_the_ticket_query() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "上一步", "go_back", {"ticket_no": "20261205-000004"},
+        {"ticket_phone_last4": "上一步"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_no": None, "ticket_phone_last4": None}
+
+
+# --- corrections of an earlier answer --------------------------------------
+
+
+def test_corrections_are_recognised_only_when_they_say_so() -> None:
+    assert parse_correction("地址说错了，是东城街道东纵路", FIELD_WORDS) == (
+        "complaint_where", "东城街道东纵路",
+    )  # fmt: skip
+    assert parse_correction("刚才地址说错了", FIELD_WORDS) == ("complaint_where", None)
+    assert parse_correction("时间改为上周五下午", FIELD_WORDS) == ("complaint_when", "上周五下午")
+    assert parse_correction("不好意思，电话留错了 应该是13912345678", FIELD_WORDS) == (
+        "contact_phone", "13912345678",
+    )  # fmt: skip
+    assert parse_correction("修改一下地址，改成莞城街道", FIELD_WORDS) == (
+        "complaint_where", "莞城街道",
+    )  # fmt: skip
+    # an answer that merely mentions a field is an answer
+    assert parse_correction("物业说我电话号码不对，不给我登记", FIELD_WORDS) is None
+    assert parse_correction("在南城区鸿福路", FIELD_WORDS) is None
+
+
+async def test_a_correction_at_a_later_question_replaces_the_earlier_answer() -> None:
+    filled = {**COMPLAINT, "complaint_what": "路灯坏了", "complaint_where": "南城街道",
+              "complaint_when": "上周"}  # fmt: skip
+    text = "地址说错了，是东城街道东纵路"
+    slots, said = await validate(
+        ValidateComplaintForm(), text, "edit_complaint", filled,
+        {"contact_phone": text}, "contact_phone",
+    )  # fmt: skip
+    assert slots == {"complaint_where": "东城街道东纵路", "contact_phone": None}
+    assert "地点已改为：东城街道东纵路" in said[0]
+    assert not any("格式" in s for s in said)  # not read as a phone number
+
+
+async def test_a_corrected_phone_is_checked_and_sealed() -> None:
+    filled = {**COMPLAINT, "complaint_what": "路灯坏了", "complaint_where": "南城",
+              "complaint_when": "上周", "contact_phone": seal_phone("13812345678")}  # fmt: skip
+    text = "电话说错了，是13912345678"
+    slots, said = await validate(
+        ValidateComplaintForm(), text, "edit_complaint", filled,
+        {"contact_name": text}, "contact_name",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13912345678"
+    assert slots["contact_name"] is None and "139****5678" in said[0]
+
+
+async def test_not_this_but_that_corrects_the_answer_that_said_it() -> None:
+    filled = {**COMPLAINT, "complaint_what": "路灯坏了", "complaint_where": "万江公交总站"}
+    slots, _ = await validate(
+        ValidateComplaintForm(), "不是万江，是东城", "inform", filled,
+        {"complaint_when": "不是万江，是东城"}, "complaint_when",
+    )  # fmt: skip
+    assert slots == {"complaint_where": "东城公交总站", "complaint_when": None}
+
+
+async def test_a_correction_without_a_value_asks_again() -> None:
+    filled = {**COMPLAINT, "complaint_what": "路灯坏了", "complaint_where": "南城"}
+    slots, said = await validate(
+        ValidateComplaintForm(), "地点说错了", "edit_complaint", filled,
+        {"complaint_when": "地点说错了"}, "complaint_when",
+    )  # fmt: skip
+    assert slots == {"complaint_where": None, "complaint_when": None}
+    assert "重新告诉我地点" in said[0]
+
+
+async def test_the_ticket_number_can_be_corrected_while_asked_for_the_digits() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "编号输错了，是20261205-000005", "edit_complaint",
+        {"ticket_no": "20261205-000004"},
+        {"ticket_phone_last4": "编号输错了，是20261205-000005"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_no": "20261205-000005", "ticket_phone_last4": None}
+
+
+# --- after the summary -------------------------------------------------------
+
+DONE = {**COMPLAINT, "complaint_what": "楼下KTV半夜太吵", "complaint_where": "南城鸿福路",
+        "complaint_when": "每晚", "contact_phone": "匿名", "contact_name": "匿名"}  # fmt: skip
+
+
+async def test_a_correction_with_its_value_after_the_summary_is_taken_at_once() -> None:
+    t = tracker(parse_data("地址说错了，是东城街道东纵路", "edit_complaint"), slots=DONE)
+    slots = slot_events(await ActionEditComplaint().run(CollectingDispatcher(), t, DOMAIN))
+    assert slots["complaint_where"] == "东城街道东纵路"
+
+
+async def test_back_after_the_summary_reopens_the_last_question() -> None:
+    t = tracker(parse_data("上一步", "go_back"), slots=DONE)
+    dispatcher = CollectingDispatcher()
+    slots = slot_events(await ActionEditComplaint().run(dispatcher, t, DOMAIN))
+    # "匿名" answered phone and name at once: back to the phone
+    assert slots["contact_phone"] is None and slots["contact_name"] is None
+    assert "上一步" in dispatcher.messages[0]["text"]
+
+
+async def test_nothing_pending_the_form_asks_nothing() -> None:
+    slots, said = await validate(ValidateComplaintForm(), "上一步", "go_back", {}, {}, None)
+    assert slots.get("requested_slot", "unset") is None and said == []
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("上一步", "go_back"), slots={})
+    await ActionComplaintSummary().run(dispatcher, t, DOMAIN)
+    assert dispatcher.messages == []
+
+
+async def test_the_summary_shows_what_will_be_sent_and_where() -> None:
+    dispatcher = CollectingDispatcher()
+    await ActionComplaintSummary().run(
+        dispatcher, tracker(parse_data("王", "inform"), DONE), DOMAIN
+    )
+    text = dispatcher.messages[0]["text"]
+    assert "楼下KTV半夜太吵" in text and "南城鸿福路" in text and "每晚" in text
+    # where the dispatch rules send it (a town-level noise complaint in 南城)
+    assert "匿名（不回访" in text and "转交：南城街道办事处（噪音扰民）" in text
+
+
+async def test_a_service_complaint_asks_no_place_and_goes_to_the_supervisors() -> None:
+    upset = parse_data("你们这个办事效率太差了，我都打了三次电话了！！", "complain_service")
+    t = tracker(
+        parse_data("/record_service_complaint", "record_service_complaint"),
+        history=[{"event": "user", "text": upset["text"], "parse_data": upset}],
+    )
+    dispatcher = CollectingDispatcher()
+    slots = slot_events(await ActionStartComplaint().run(dispatcher, t, DOMAIN))
+    assert slots["complaint_type"] == "service"
+    assert slots["complaint_what"] == upset["text"] and slots["complaint_where"] == "未提供"
+    assert "抱歉" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
+    filled = {**DONE, "complaint_type": "service", "complaint_where": "未提供"}
+    dispatcher = CollectingDispatcher()
+    await ActionComplaintSummary().run(
+        dispatcher, tracker(parse_data("x", "inform"), filled), DOMAIN
+    )
+    text = dispatcher.messages[0]["text"]
+    assert "地点" not in text and "12345热线服务监督组" in text
+    titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
+    assert "修改地点" not in titles
