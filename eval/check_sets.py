@@ -51,6 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from eval.off_topic import OffTopicSetError, load_domains  # noqa: E402 - plain Python
+
 FILES = ("faq.yml", "intents.yml", "out_of_scope.yml")
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -213,7 +213,7 @@ def classify(
     return OTHER
 
 
-def _shares(rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+def _shares(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     counts = Counter(str(r["outcome"]) for r in rows)
     n = len(rows)
     out: dict[str, Any] = {"sentences": n}
@@ -238,9 +238,7 @@ def severity_key(row: Mapping[str, Any]) -> tuple[int, float]:
     return SEVERITY[outcome], confidence
 
 
-def off_topic_report(
-    rows: list[Mapping[str, Any]], *, worst: int = 20
-) -> dict[str, Any]:
+def off_topic_report(rows: Sequence[Mapping[str, Any]], *, worst: int = 20) -> dict[str, Any]:
     """Overall and per-domain shares, the targets and the worst examples.
 
     Each row needs "domain", "text" and "outcome" (see classify()); "intent",
