@@ -338,6 +338,26 @@ def latest_model() -> str:
     return str(max(models, key=lambda p: p.stat().st_mtime))
 
 
+def stale_model_warning(model: str) -> str | None:
+    """A warning when models/ says (``.trained-<fingerprint>``, scripts/train.py)
+    that ``model`` was not trained on this checkout's config, domain and data."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_train", ROOT / "scripts" / "train.py")
+    assert spec is not None and spec.loader is not None
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    fingerprint = train.inputs_hash(ROOT / "config.yml", ROOT)
+    stamp = Path(model).parent / f".trained-{fingerprint}"
+    if stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == Path(model).name:
+        return None
+    return (
+        f"WARNING: {Path(model).name} is not stamped as trained on this checkout's data "
+        f"(no {stamp.name} naming it in {Path(model).parent}): the figures may be another "
+        "model's; `make evaluate` without ARGS trains first"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     which = parser.add_mutually_exclusive_group()
@@ -373,6 +393,9 @@ def main() -> int:
         subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py")], check=True)
         model = latest_model()
     sys.stdout.write(f"model: {model}\n")
+    warning = stale_model_warning(model)
+    if warning:
+        sys.stdout.write(warning + "\n")
     ok = True
     for name in args.sets:
         folder = ROOT / "eval" / name
