@@ -120,10 +120,33 @@ def test_the_projects_files_give_its_form_intents() -> None:
     # data/rules.yml starts complaint_form, service_guide_form and ticket_status_form
     assert {"complain", "request_service_guide", "check_ticket"} <= set(policy.form_intents)
     assert policy.form_intents["complain"] == frozenset({"complaint_form"})
+
     assert "greet" in policy.chit_chat_intents
     for intent in ("request_human", "emergency", "faq", "out_of_scope", "nlu_fallback"):
         assert intent not in policy.form_intents
         assert intent not in policy.chit_chat_intents
+
+
+def test_rules_and_stories_of_every_file_under_data_count(tmp_path: Path) -> None:
+    (tmp_path / "data" / "more").mkdir(parents=True)
+    (tmp_path / "domain.yml").write_text(
+        "forms:\n  order_form:\n    required_slots: [size]\nresponses:\n  utter_hi:\n"
+        "    - text: 你好\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "data" / "rules.yml").write_text(
+        "rules:\n- rule: hi\n  steps:\n  - intent: greet\n  - action: utter_hi\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "data" / "more" / "extra.yml").write_text(
+        "stories:\n- story: s\n  steps:\n  - intent: order\n  - action: order_form\n"
+        "  - active_loop: order_form\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "data" / "nlu.yml").write_text("nlu:\n- intent: greet\n", encoding="utf-8")
+    policy = load_dialogue_policy(tmp_path)
+    assert dict(policy.form_intents) == {"order": frozenset({"order_form"})}
+    assert policy.chit_chat_intents == frozenset({"greet"})
 
 
 POLICY = DialoguePolicy(
