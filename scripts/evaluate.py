@@ -377,6 +377,9 @@ def main() -> int:
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)  # not one debug line per parsed sentence
+    for name in args.sets:
+        if not (ROOT / "eval" / name).is_dir():
+            parser.error(f"--sets {name}: no folder eval/{name}")
     model = args.model
     if args.use_trained:
         model = latest_model()
@@ -399,8 +402,6 @@ def main() -> int:
     ok = True
     for name in args.sets:
         folder = ROOT / "eval" / name
-        if not folder.is_dir():
-            parser.error(f"--sets {name}: no folder eval/{name}")
         if is_off_topic_set(folder):
             _, set_ok = evaluate_off_topic_set(model, folder, name)
         else:
