@@ -44,9 +44,9 @@ test-fast: ## unit and integration tests only (no Rasa training, no browser)
 conversation-tests: ## Rasa test stories against the trained model and the action server
 	@scripts/conversation_tests.sh
 
-evaluate: ## train on the training data and report quality on the held-out set; complaint dispatch
-	@$(RASA_PY) scripts/evaluate.py
-	@$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json
+evaluate: ## quality on eval/heldout, eval/final, the off-topic eval/city (trains first; ARGS=--use-trained: the model in models/), then complaint dispatch
+	@rc=0; $(RASA_PY) scripts/evaluate.py $(ARGS) || rc=$$?; \
+	$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json || rc=$$?; exit $$rc
 
 evaluate-dispatch: ## complaint dispatch only: category accuracy, town found, confidence (eval/dispatch)
 	@$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json

@@ -1,4 +1,5 @@
-"""Check the NLU evaluation sets: held-out (eval/heldout/) and final (eval/final/).
+"""Check the NLU evaluation sets: held-out (eval/heldout/), final (eval/final/) and
+the off-topic set (eval/city/off_topic.yml, issue 18).
 
 For each set, loads faq.yml, intents.yml and out_of_scope.yml with Rasa's load_data,
 prints the counts per intent and per FAQ id, and asserts (minimums in SETS below):
@@ -16,11 +17,16 @@ prints the counts per intent and per FAQ id, and asserts (minimums in SETS below
   of data/knowledge/*.yml, or in the other evaluation sets listed in `independent_of`
   (the final set must not repeat eval/heldout/*.yml).
 
+The off-topic set (OffTopicSet below) is checked for its minimum of sentences and
+of domains (the YAML comment above each block, eval/off_topic.py), for holding
+only out_of_scope examples, for duplicates and for the same independence: no
+sentence verbatim in the training data, nor in eval/heldout or eval/final.
+
 Only sentences of the set being checked are printed, never training text (nor
 held-out text while checking the final set).
 
-Usage: .venv/bin/python eval/check_sets.py [heldout|final]
-       (no argument: both sets; exit code 0 when every checked set passes)
+Usage: .venv-rasa/bin/python eval/check_sets.py [heldout|final|city]
+       (no argument: every set; exit code 0 when every checked set passes)
 """
 
 from __future__ import annotations
@@ -42,6 +48,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 logging.disable(logging.WARNING)
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from eval.off_topic import OffTopicSetError, load_domains  # noqa: E402 - plain Python
+
 FILES = ("faq.yml", "intents.yml", "out_of_scope.yml")
 
 
@@ -57,7 +67,19 @@ class EvalSet:
     independent_of: tuple[str, ...] = ()  # other eval dirs that must not share sentences
 
 
-SETS: dict[str, EvalSet] = {
+@dataclass(frozen=True)
+class OffTopicSet:
+    directory: str  # relative to ROOT
+    title: str
+    file: str  # one NLU file, out_of_scope only, a domain comment above each block
+    min_sentences: int
+    min_domains: int
+    independent_of: tuple[str, ...] = ()
+    # other eval dirs compared too, a shared sentence listed as a note, not an error
+    noted_overlap: tuple[str, ...] = ()
+
+
+SETS: dict[str, EvalSet | OffTopicSet] = {
     "heldout": EvalSet(
         directory="eval/heldout",
         title="held-out set",
@@ -87,6 +109,15 @@ SETS: dict[str, EvalSet] = {
             "check_ticket": 9, "rate": 6,
         },
         independent_of=("eval/heldout",),
+    ),
+    # issue 18: at least 1,000 sentences from at least 20 everyday domains
+    "city": OffTopicSet(
+        directory="eval/city",
+        title="off-topic set",
+        file="off_topic.yml",
+        min_sentences=1000,
+        min_domains=20,
+        noted_overlap=("eval/heldout", "eval/final"),
     ),
 }  # fmt: skip
 
@@ -273,26 +304,87 @@ def check_set(cfg: EvalSet) -> bool:
                 seen[key] = label
 
     # independence from the training data (and from other evaluation sets)
-    ref, problems = reference_texts(cfg.independent_of)
-    errors += problems
-    sources = ["data/nlu/*.yml", "examples/questions of data/knowledge/*.yml"]
-    sources += [f"{d}/*.yml" for d in cfg.independent_of]
-    print(f"== compared with {len(ref)} distinct reference sentences ({', '.join(sources)})")
-    collisions = 0
-    for name, rows in data.items():
-        for row in rows:
-            source = ref.get(normalise(row.text))
-            if source:
-                collisions += 1
-                errors.append(f"verbatim in {source}: {name} {row.text!r}")
-    print(f"   verbatim collisions: {collisions}")
+    collisions, problems = verbatim_collisions(
+        ((name, row) for name, rows in data.items() for row in rows), cfg.independent_of
+    )
+    errors += problems + collisions
+    return _verdict(cfg.title, errors)
 
+
+def verbatim_collisions(
+    rows: Iterable[tuple[str, Row]], independent_of: tuple[str, ...]
+) -> tuple[list[str], list[str]]:
+    """(collision errors, problems reading the references) of (file name, row) pairs
+    against the training data and the sets of independent_of; prints the count."""
+    ref, problems = reference_texts(independent_of)
+    sources = ["data/nlu/*.yml", "examples/questions of data/knowledge/*.yml"]
+    sources += [f"{d}/*.yml" for d in independent_of]
+    print(f"== compared with {len(ref)} distinct reference sentences ({', '.join(sources)})")
+    errors = []
+    for name, row in rows:
+        source = ref.get(normalise(row.text))
+        if source:
+            errors.append(f"verbatim in {source}: {name} {row.text!r}")
+    print(f"   verbatim collisions: {len(errors)}")
+    return errors, problems
+
+
+def check_off_topic_set(cfg: OffTopicSet) -> bool:
+    """Print the counts of the off-topic set per domain and check it; True when it passes."""
+    errors: list[str] = []
+    path = ROOT / cfg.directory / cfg.file
+    rows = load_rows(path)
+    try:
+        domains = load_domains(path)
+    except OffTopicSetError as exc:
+        domains = []
+        errors.append(f"domains: {exc}")
+    print(f"== {cfg.file}: {len(rows)} sentences")
+    per_domain = Counter(domain for domain, _ in domains)
+    for domain, n in per_domain.items():
+        print(f"   {domain:44s} {n}")
+    print(f"== {len(per_domain)} domains")
+    if domains and len(domains) != len(rows):
+        errors.append(
+            f"{len(domains)} sentences under domain comments but {len(rows)} examples"
+        )
+    if any(r.intent != "out_of_scope" for r in rows):
+        errors.append(f"{cfg.file}: every example must be intent out_of_scope")
+    if len(rows) < cfg.min_sentences:
+        errors.append(f"{len(rows)} sentences (< {cfg.min_sentences})")
+    if len(per_domain) < cfg.min_domains:
+        errors.append(f"{len(per_domain)} domains (< {cfg.min_domains})")
+
+    seen: set[str] = set()
+    for row in rows:
+        key = normalise(row.text)
+        if not key:
+            errors.append(f"{row.text!r} is empty after removing punctuation")
+        elif key in seen:
+            errors.append(f"duplicate: {row.text!r}")
+        seen.add(key)
+
+    collisions, problems = verbatim_collisions(
+        ((cfg.file, row) for row in rows), cfg.independent_of + cfg.noted_overlap
+    )
+    errors += problems
+    noted = tuple(f"verbatim in {d}/" for d in cfg.noted_overlap)
+    notes = [c for c in collisions if c.startswith(noted)]
+    errors += [c for c in collisions if not c.startswith(noted)]
+    if notes:
+        print(f"   of which in {', '.join(cfg.noted_overlap)} (noted, not an error): {len(notes)}")
+        for note in notes:
+            print("   -", note)
+    return _verdict(cfg.title, errors)
+
+
+def _verdict(title: str, errors: list[str]) -> bool:
     if errors:
-        print(f"\nFAILED: {cfg.title} ({len(errors)} problems):")
+        print(f"\nFAILED: {title} ({len(errors)} problems):")
         for err in errors:
             print("  -", err)
         return False
-    print(f"\nOK: {cfg.title} passes all checks")
+    print(f"\nOK: {title} passes all checks")
     return True
 
 
@@ -307,7 +399,10 @@ def main(argv: list[str] | None = None) -> int:
         if i:
             print()
         print(f"##### {name} ({SETS[name].directory})")
-        results[name] = check_set(SETS[name])
+        cfg = SETS[name]
+        results[name] = (
+            check_off_topic_set(cfg) if isinstance(cfg, OffTopicSet) else check_set(cfg)
+        )
     if len(names) > 1:
         summary = ", ".join(f"{n} {'OK' if ok else 'FAILED'}" for n, ok in results.items())
         print(f"\n##### {summary}")

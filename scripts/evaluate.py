@@ -14,7 +14,19 @@ figures). For each it reports:
 - a sweep of the fallback threshold, to tune ``config.yml``.
 
 Writes eval/report/<set>/report.json, confusion.md, confusion.png and
-errors.json, and prints the figures. Usage: ``make evaluate`` (``python scripts/evaluate.py``).
+errors.json, and prints the figures.
+
+A set made of an ``off_topic.yml`` only (``eval/city/``: everyday messages of
+25 domains, issue 18) gets the off-topic report instead (eval/off_topic.py):
+per domain and overall, the share handled by the fallback or a chit-chat reply,
+the share that would start a form, the share given an FAQ answer above
+``FAQ_MIN_CONFIDENCE``, and the worst examples; written to
+eval/report/<set>/off_topic.json.
+
+Usage: ``make evaluate`` (builds the training data and trains first), or
+without retraining, against the model already in models/:
+``make evaluate ARGS=--use-trained`` or ``make evaluate ARGS="--model models/<file>.tar.gz"``;
+``ARGS="--use-trained --sets city"`` for the off-topic set alone.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -31,6 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from actions.thresholds import FAQ_MIN_CONFIDENCE  # noqa: E402 - no app code in the Rasa env
+from eval.off_topic import (  # noqa: E402 - plain Python, no app code
+    classify,
+    format_report,
+    load_dialogue_policy,
+    load_domains,
+    off_topic_report,
+)
 
 REPORT_DIR = ROOT / "eval" / "report"
 REJECT = {"out_of_scope", "nlu_fallback"}
@@ -236,17 +256,135 @@ def evaluate_set(model: str, folder: Path, name: str) -> tuple[dict[str, Any], b
     return result, ok
 
 
+OFF_TOPIC_FILE = "off_topic.yml"
+
+
+def is_off_topic_set(folder: Path) -> bool:
+    return (folder / OFF_TOPIC_FILE).is_file() and not (folder / "faq.yml").exists()
+
+
+async def parse_off_topic(model: str, path: Path) -> list[dict[str, Any]]:
+    """Parse every sentence of an off-topic set; each row with its domain and
+    the intent the dialogue sees (after the FallbackClassifier)."""
+    from rasa.core.agent import Agent
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    domains = load_domains(path)
+    texts = [m.get("text") for m in load_data(str(path)).intent_examples]
+    if len(texts) != len(domains):
+        raise SystemExit(
+            f"{path}: {len(texts)} examples for Rasa but {len(domains)} under domain comments"
+        )
+    agent = Agent.load(model)
+    rows = []
+    for (domain, _), text in zip(domains, texts, strict=True):
+        parse = await agent.parse_message(text)
+        raw_intent, raw_conf = raw_prediction(parse)
+        faq_pred, faq_conf = faq_choice(parse)
+        intent = parse.get("intent") or {}
+        rows.append(
+            {
+                "domain": domain,
+                "text": text,
+                "intent": str(intent.get("name")),
+                "confidence": float(intent.get("confidence") or 0.0),
+                "raw_intent": raw_intent,
+                "raw_conf": raw_conf,
+                "faq_pred": faq_pred,
+                "faq_conf": faq_conf,
+            }
+        )
+    return rows
+
+
+def evaluate_off_topic_set(model: str, folder: Path, name: str) -> tuple[dict[str, Any], bool]:
+    """The off-topic report of one set, its report file, and whether targets are met."""
+    rows = asyncio.run(parse_off_topic(model, folder / OFF_TOPIC_FILE))
+    policy = load_dialogue_policy(ROOT)
+    for row in rows:
+        row["outcome"] = classify(row["intent"], row["faq_conf"], policy, FAQ_MIN_CONFIDENCE)
+    result = off_topic_report(rows)
+    result.update(
+        {
+            "set": name,
+            "model": Path(model).name,
+            "fallback_threshold": configured_threshold(),
+            "faq_threshold": FAQ_MIN_CONFIDENCE,
+            "form_intents": {k: sorted(v) for k, v in policy.form_intents.items()},
+            "chit_chat_intents": sorted(policy.chit_chat_intents),
+        }
+    )
+    out = REPORT_DIR / name
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "off_topic.json").write_text(
+        json.dumps(result | {"rows": rows}, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    sys.stdout.write(
+        f"[{name}] {result['overall']['sentences']} off-topic sentences in "
+        f"{len(result['domains'])} domains (fallback threshold {result['fallback_threshold']}, "
+        f"FAQ threshold {FAQ_MIN_CONFIDENCE})\n"
+        f"  form intents: {', '.join(result['form_intents'])}\n"
+        f"  chit-chat intents: {', '.join(result['chit_chat_intents'])}\n"
+        + format_report(result)
+        + "\n"
+    )
+    return result, bool(result["targets_met"])
+
+
+def latest_model() -> str:
+    models = list((ROOT / "models").glob("*.tar.gz"))
+    if not models:
+        raise SystemExit("no trained model in models/: run `make train` or `make evaluate`")
+    return str(max(models, key=lambda p: p.stat().st_mtime))
+
+
+def stale_model_warning(model: str) -> str | None:
+    """A warning when models/ says (``.trained-<fingerprint>``, scripts/train.py)
+    that ``model`` was not trained on this checkout's config, domain and data."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_train", ROOT / "scripts" / "train.py")
+    assert spec is not None and spec.loader is not None
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    fingerprint = train.inputs_hash(ROOT / "config.yml", ROOT)
+    stamp = Path(model).parent / f".trained-{fingerprint}"
+    if stamp.is_file() and stamp.read_text(encoding="utf-8").strip() == Path(model).name:
+        return None
+    return (
+        f"WARNING: {Path(model).name} is not stamped as trained on this checkout's data "
+        f"(no {stamp.name} naming it in {Path(model).parent}): the figures may be another "
+        "model's; `make evaluate` without ARGS trains first"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--model", help="a trained model (default: train/reuse models/)")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--model", help="a trained model (default: train/reuse models/)")
+    which.add_argument(
+        "--use-trained",
+        action="store_true",
+        help="the newest model in models/, without building the data or training",
+    )
     parser.add_argument(
         "--sets",
         nargs="+",
-        default=["heldout", "final"],
-        help="folders under eval/: heldout (tuning) and final (reported once)",
+        default=["heldout", "final", "city"],
+        help="folders under eval/: heldout (tuning), final (reported once), city (off topic)",
     )
     args = parser.parse_args()
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # not one debug line per parsed sentence
+    for name in args.sets:
+        if not (ROOT / "eval" / name).is_dir():
+            parser.error(f"--sets {name}: no folder eval/{name}")
     model = args.model
+    if args.use_trained:
+        model = latest_model()
+    elif model is not None and not Path(model).is_file():
+        parser.error(f"--model {model}: no such file")
     if model is None:
         import subprocess
 
@@ -256,12 +394,22 @@ def main() -> int:
         build = ROOT / "scripts" / "build_training_data.py"
         subprocess.run([str(app_python), str(build)], check=True)
         subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py")], check=True)
-        model = str(max((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime))
+        model = latest_model()
+    sys.stdout.write(f"model: {model}\n")
+    warning = stale_model_warning(model)
+    if warning:
+        sys.stdout.write(warning + "\n")
     ok = True
     for name in args.sets:
-        _, set_ok = evaluate_set(model, ROOT / "eval" / name, name)
+        folder = ROOT / "eval" / name
+        if is_off_topic_set(folder):
+            _, set_ok = evaluate_off_topic_set(model, folder, name)
+        else:
+            _, set_ok = evaluate_set(model, folder, name)
         ok &= set_ok
-    sys.stdout.write(f"reports: {REPORT_DIR}/<set>/report.json, confusion.md, confusion.png\n")
+    sys.stdout.write(
+        f"reports: {REPORT_DIR}/<set>/report.json, confusion.md, confusion.png, off_topic.json\n"
+    )
     return 0 if ok else 1
 
 
