@@ -176,6 +176,11 @@ class RouteHooks(Protocol):
         self, msg: InboundMessage, state_before: ConversationState, result: HandleResult
     ) -> HandleResult: ...
 
+    async def queued_ack(self, msg: InboundMessage) -> list[OutboundMessage]:
+        """What a citizen waiting in the queue is told about a further message
+        (the message itself goes to the agents either way)."""
+        ...
+
 
 class Router:
     """Routes one message and keeps the transcript and quality events."""
@@ -260,9 +265,11 @@ class Router:
             AGENTS_CHANNEL, json.dumps(payload, ensure_ascii=False, default=str)
         )
         await self.record("to_agent", msg.conversation_id, {"state": state.value})
-        queued = state is ConversationState.QUEUED
-        ack = [OutboundMessage(text=HANDOFF_ACK_TEXT, sender="system")] if queued else []
-        return HandleResult(ack, "to_agent")
+        if state is not ConversationState.QUEUED:
+            return HandleResult([], "to_agent")
+        if self.hooks is not None:  # the console knows whether anyone is online
+            return HandleResult(await self.hooks.queued_ack(msg), "to_agent")
+        return HandleResult([OutboundMessage(text=HANDOFF_ACK_TEXT, sender="system")], "to_agent")
 
     async def _rasa_turn(self, msg: InboundMessage, emergency: EmergencyState) -> HandleResult:
         metadata = _rasa_metadata(msg, emergency)

@@ -55,6 +55,14 @@ class HandoffHooks:
         extra = await self.queued(cid)
         return HandleResult([*result.replies, *extra], result.status)
 
+    async def queued_ack(self, msg: InboundMessage) -> list[OutboundMessage]:
+        """A further message while queued: "passing you to an agent" only when
+        an agent is online; with nobody online, say so (the message is kept for
+        the agent who comes online) and offer the callback again."""
+        if await self.console.presence.online_count() == 0:
+            return [texts.kept_nobody_online()]
+        return [texts.queued_ack()]
+
     async def queued(self, cid: str) -> list[OutboundMessage]:
         """The conversation was just queued by a handoff signal: record it (the
         SQL row, then its id in the store), tell the citizen."""

@@ -6,6 +6,7 @@ never by Rasa.
 
 from __future__ import annotations
 
+from bot.hub_routing import HANDOFF_ACK_TEXT
 from bot.messages import Button, OutboundMessage
 
 CANCEL = "/cancel_handoff"
@@ -58,6 +59,21 @@ def nobody_online(hours: str) -> OutboundMessage:
         f"人工客服的服务时间是每天 {hours}，客服上线后会按顺序接入。"
         "建议您点击“登记回电”留下电话，客服上线后会尽快给您回电；"
         "您也可以继续等待，或返回智能助手继续咨询。"
+    )
+    return system(text, CALLBACK_BUTTON, BACK_BUTTON)
+
+
+def queued_ack() -> OutboundMessage:
+    """A further message while queued, with an agent online."""
+    return system(HANDOFF_ACK_TEXT)
+
+
+def kept_nobody_online() -> OutboundMessage:
+    """A further message while queued, with nobody online: no promise of a
+    transfer that nobody can make."""
+    text = (
+        "已收到您的留言。现在没有人工客服在线，客服上线后会看到您的留言并接入。"
+        "如需回电，请点击“登记回电”；也可以返回智能助手继续咨询。"
     )
     return system(text, CALLBACK_BUTTON, BACK_BUTTON)
 

@@ -7,7 +7,15 @@ import datetime as dt
 from aiohttp.test_utils import TestClient
 
 from bot.console.records import HandoffRepo
-from tests.console.conftest import SignIn, connect, console_of, runtime_of, said_to, say
+from tests.console.conftest import (
+    SignIn,
+    agent_present,
+    connect,
+    console_of,
+    runtime_of,
+    said_to,
+    say,
+)
 from tests.fakes.rasa import FakeRasa
 
 
@@ -118,6 +126,30 @@ async def test_nobody_online_offers_a_callback(client: TestClient) -> None:
     await say(client, "c0", "不等了")
     await next_notice_round(client, clock)
     assert not [t for _, t in await said_to(client, "rest:t:c1") if "排在第" in t]
+
+
+async def test_a_further_message_with_nobody_online_promises_no_transfer(
+    client: TestClient, rasa_handoff: FakeRasa
+) -> None:
+    """Issue 21, same kind: a citizen waiting while nobody is online who writes
+    again is not told "正在为您转接" (nobody can take it): the message is kept
+    for the agent who comes online, and the callback is offered again. Once an
+    agent is online, the usual acknowledgement."""
+    await say(client, "c1", "转人工")
+    turns = len(rasa_handoff.calls)
+    replies = await say(client, "c1", "我家门口的路灯坏了")
+    assert len(replies) == 1
+    assert "现在没有人工客服在线" in replies[0] and "已收到您的留言" in replies[0]
+    assert "正在为您转接" not in replies[0]
+    entries = await console_of(client).hub.history("rest:t:c1")
+    buttons = [b["payload"] for b in entries[-1].data["buttons"]]
+    assert buttons == ["/handoff_callback", "/cancel_handoff"]
+    assert len(rasa_handoff.calls) == turns  # kept for the agents, not sent to Rasa
+    history = await console_of(client).hub.history("rest:t:c1")
+    said = [e.text for e in history if e.direction == "in"]
+    assert "我家门口的路灯坏了" in said  # in the transcript the agent will read
+    await agent_present(client)
+    assert await say(client, "c1", "还要等多久") == ["已收到，正在为您转接人工客服，请稍候。"]
 
 
 async def test_cancel_goes_back_to_the_assistant(
