@@ -31,6 +31,9 @@ from bot.rasa_client import RasaClient
 from bot.store import SharedStore
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.shared import Shared
+from tests.fakes.telegram_api import TOKEN as TG_TOKEN
+from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.wechat_api import AES_KEY, APP_ID, APP_SECRET, TOKEN, FakeWeChatApi
 from tests.support.rest_auth import REST_AUTH
 from tests.support.waiting import frames_until
 
@@ -255,3 +258,66 @@ async def agent_present(client: TestClient, user_id: int = 9000) -> None:
 
     user = User(user_id, f"present{user_id}", "在线客服", "agent")
     await console_of(client).presence.beat(user)
+
+
+# --- the front door with WeChat and Telegram, against their fake APIs ---------------------------
+
+TG_SECRET = "console-test-webhook-secret"
+
+
+@pytest.fixture
+async def fake_wechat(aiohttp_server: Any) -> FakeWeChatApi:
+    """WeChat's API (token, customer-service messages, templates) on 127.0.0.1."""
+    api = FakeWeChatApi()
+    api.server = await aiohttp_server(api.app)  # type: ignore[attr-defined]
+    return api
+
+
+@pytest.fixture
+async def fake_telegram() -> AsyncIterator[FakeTelegramApi]:
+    """Telegram's Bot API on 127.0.0.1."""
+    api = FakeTelegramApi()
+    await api.start()
+    yield api
+    await api.close()
+
+
+async def start_channels_app(
+    make_settings: Callable[..., Settings],
+    store: SharedStore,
+    db: Database,
+    rasa_url: str,
+    fake_wechat: FakeWeChatApi,
+    fake_telegram: FakeTelegramApi,
+) -> TestClient:
+    """A started front door whose WeChat and Telegram channels talk to the fakes
+    (the caller closes it)."""
+    wechat_url = str(fake_wechat.server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
+    settings = make_settings(
+        rasa_url=rasa_url,
+        wechat_token=Secret(TOKEN), wechat_app_id=APP_ID, wechat_app_secret=Secret(APP_SECRET),
+        wechat_encoding_aes_key=Secret(AES_KEY), wechat_api_base_url=wechat_url,
+        telegram_bot_token=Secret(TG_TOKEN), telegram_webhook_secret=Secret(TG_SECRET),
+        telegram_api_base_url=fake_telegram.url,
+    )  # fmt: skip
+    rasa = RasaClient(rasa_url, settings.rasa_timeout)
+    app = create_app(settings, store=Shared(store), db=Shared(db), rasa=rasa)  # type: ignore[arg-type]
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    return client
+
+
+@pytest.fixture
+async def full_app(
+    store: SharedStore,
+    console_db: Database,
+    rasa_handoff: FakeRasa,
+    fake_wechat: FakeWeChatApi,
+    fake_telegram: FakeTelegramApi,
+    make_settings: Callable[..., Settings],
+) -> AsyncIterator[TestClient]:
+    client = await start_channels_app(
+        make_settings, store, console_db, rasa_handoff.url, fake_wechat, fake_telegram
+    )
+    yield client
+    await client.close()

@@ -5,27 +5,24 @@ channel and socket), WeChat's customer-service API and Telegram's Bot API
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
-from bot.config import Secret, Settings
-from bot.db import Database
-from bot.rasa_client import RasaClient
-from bot.store import SharedStore
 from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
-from tests.console.conftest import HANDOFF_REPLY, Agent, Shared, SignIn, connect
+from tests.console.conftest import (
+    HANDOFF_REPLY,
+    TG_SECRET,
+    Agent,
+    SignIn,
+    connect,
+)
 from tests.fakes.rasa import FakeRasa
-from tests.fakes.telegram_api import TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
 from tests.fakes.wechat_api import (
     AES_KEY,
-    APP_ID,
-    APP_SECRET,
     OPENID,
     TOKEN,
     URL,
@@ -35,48 +32,7 @@ from tests.fakes.wechat_api import (
 )
 from tests.support.waiting import eventually, frames_until
 
-TG_SECRET = "console-test-webhook-secret"
 CHAT = 770001
-
-
-@pytest.fixture
-async def fake_wechat(aiohttp_server: Any) -> FakeWeChatApi:
-    api = FakeWeChatApi()
-    api.server = await aiohttp_server(api.app)  # type: ignore[attr-defined]
-    return api
-
-
-@pytest.fixture
-async def fake_telegram() -> AsyncIterator[FakeTelegramApi]:
-    api = FakeTelegramApi()
-    await api.start()
-    yield api
-    await api.close()
-
-
-@pytest.fixture
-async def full_app(
-    store: SharedStore,
-    console_db: Database,
-    rasa_handoff: FakeRasa,
-    fake_wechat: FakeWeChatApi,
-    fake_telegram: FakeTelegramApi,
-    make_settings: Callable[..., Settings],
-) -> AsyncIterator[TestClient]:
-    wechat_url = str(fake_wechat.server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
-    settings = make_settings(
-        rasa_url=rasa_handoff.url,
-        wechat_token=Secret(TOKEN), wechat_app_id=APP_ID, wechat_app_secret=Secret(APP_SECRET),
-        wechat_encoding_aes_key=Secret(AES_KEY), wechat_api_base_url=wechat_url,
-        telegram_bot_token=Secret(TG_TOKEN), telegram_webhook_secret=Secret(TG_SECRET),
-        telegram_api_base_url=fake_telegram.url,
-    )  # fmt: skip
-    rasa = RasaClient(rasa_handoff.url, settings.rasa_timeout)
-    app = create_app(settings, store=Shared(store), db=Shared(console_db), rasa=rasa)  # type: ignore[arg-type]
-    client = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
-    yield client
-    await client.close()
 
 
 async def _claim_and_say(agent: Agent, cid: str, text: str) -> None:

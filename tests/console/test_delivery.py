@@ -18,27 +18,28 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
-from bot.app import create_app
-from bot.config import Secret, Settings
+from bot.config import Settings
 from bot.db import Database
 from bot.db.schema import transcripts
-from bot.rasa_client import RasaClient
 from bot.store import SharedStore
 from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
-from tests.console.conftest import Agent, SignIn, connect, runtime_of
+from tests.console.conftest import (
+    TG_SECRET,
+    Agent,
+    SignIn,
+    connect,
+    runtime_of,
+    start_channels_app,
+)
 from tests.console.test_half_done import any_db  # noqa: F401  (fixture)
 from tests.db.conftest import pg_factory  # noqa: F401  (fixture)
 from tests.db.dump import ID_NUMBER, PHONE, assert_no_plaintext, dump_text
 from tests.fakes.rasa import FakeRasa
-from tests.fakes.shared import Shared
-from tests.fakes.telegram_api import TOKEN as TG_TOKEN
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
 from tests.fakes.wechat_api import (
     AES_KEY,
-    APP_ID,
-    APP_SECRET,
     OPENID,
     TOKEN,
     URL,
@@ -48,25 +49,9 @@ from tests.fakes.wechat_api import (
 )
 from tests.support.waiting import eventually, frames_until
 
-TG_SECRET = "console-test-webhook-secret"
 CHAT = 770001
 WX = f"wechat:{OPENID}"
 OUTSIDE_WINDOW = "未送达：超过48小时客服消息时限，请电话联系"
-
-
-@pytest.fixture
-async def fake_wechat(aiohttp_server: Any) -> FakeWeChatApi:
-    api = FakeWeChatApi()
-    api.server = await aiohttp_server(api.app)  # type: ignore[attr-defined]
-    return api
-
-
-@pytest.fixture
-async def fake_telegram() -> AsyncIterator[FakeTelegramApi]:
-    api = FakeTelegramApi()
-    await api.start()
-    yield api
-    await api.close()
 
 
 @pytest.fixture
@@ -78,18 +63,9 @@ async def app_client(
     fake_telegram: FakeTelegramApi,
     make_settings: Callable[..., Settings],
 ) -> AsyncIterator[TestClient]:
-    wechat_url = str(fake_wechat.server.make_url("")).rstrip("/")  # type: ignore[attr-defined]
-    settings = make_settings(
-        rasa_url=rasa_handoff.url,
-        wechat_token=Secret(TOKEN), wechat_app_id=APP_ID, wechat_app_secret=Secret(APP_SECRET),
-        wechat_encoding_aes_key=Secret(AES_KEY), wechat_api_base_url=wechat_url,
-        telegram_bot_token=Secret(TG_TOKEN), telegram_webhook_secret=Secret(TG_SECRET),
-        telegram_api_base_url=fake_telegram.url,
-    )  # fmt: skip
-    rasa = RasaClient(rasa_handoff.url, settings.rasa_timeout)
-    app = create_app(settings, store=Shared(store), db=Shared(any_db), rasa=rasa)  # type: ignore[arg-type]
-    client = TestClient(TestServer(app, host="127.0.0.1"))
-    await client.start_server()
+    client = await start_channels_app(
+        make_settings, store, any_db, rasa_handoff.url, fake_wechat, fake_telegram
+    )
     for _ in range(500):  # the start-up sweep holds its lock meanwhile
         if runtime_of(client).sweeper.rounds:
             break

@@ -26,9 +26,6 @@ from tests.console.test_channels import (  # noqa: F401 - fixtures
     CHAT,
     TG_SECRET,
     _widget_until,
-    fake_telegram,
-    fake_wechat,
-    full_app,
 )
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.telegram_api import FakeTelegramApi, text_update
@@ -58,9 +55,9 @@ async def emergency_on(client: TestClient, **extra: Any) -> int:
 
 
 async def test_the_greeting_starts_with_the_notice_on_every_channel(
-    full_app: TestClient,  # noqa: F811
+    full_app: TestClient,
     rasa_handoff: FakeRasa,
-    fake_telegram: FakeTelegramApi,  # noqa: F811
+    fake_telegram: FakeTelegramApi,
 ) -> None:
     rasa_handoff.replies["你好"] = [{"text": GREETING}]
     rasa_handoff.replies["/greet"] = [{"text": GREETING}]
@@ -107,9 +104,9 @@ async def _citizen_wrote(client: TestClient, cid: str, at: dt.datetime) -> None:
 
 
 async def test_the_broadcast_keeps_each_channels_rules_and_records_every_send(
-    full_app: TestClient,  # noqa: F811
-    fake_wechat: FakeWeChatApi,  # noqa: F811
-    fake_telegram: FakeTelegramApi,  # noqa: F811
+    full_app: TestClient,
+    fake_wechat: FakeWeChatApi,
+    fake_telegram: FakeTelegramApi,
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     minutes = lambda n: now - dt.timedelta(minutes=n)  # noqa: E731
