@@ -7,31 +7,15 @@
   var ROLE_NAMES = { agent: "客服坐席", supervisor: "班长/质检", department: "承办部门" };
   var state = { me: null };
 
-  function $(id) { return document.getElementById(id); }
+  var $ = ConsoleCommon.$;
 
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
+  var el = ConsoleCommon.el;
+
 
   function api(path, body) {
-    var init = { credentials: "same-origin", headers: { "Accept": "application/json" } };
-    if (body !== undefined) {
-      init.method = "POST";
-      init.headers["Content-Type"] = "application/json";
-      init.headers["X-CSRF-Token"] = state.me ? state.me.csrf_token : "";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (resp) {
-      if (resp.status === 401) {
-        window.location.assign("/console/login");
-        throw new Error("signed out");
-      }
-      return resp.json().then(function (data) { return { status: resp.status, body: data }; });
-    });
+    return ConsoleCommon.api(path, body, state.me ? state.me.csrf_token : "");
   }
+
 
   function say(id, text, ok) {
     var box = $(id);

@@ -14,14 +14,10 @@
   };
   var state = { me: null, pages: [], names: {} };
 
-  function $(id) { return document.getElementById(id); }
+  var $ = ConsoleCommon.$;
 
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
+  var el = ConsoleCommon.el;
+
 
   function fmt(iso) {
     var d = new Date(iso);
@@ -50,21 +46,9 @@
   }
 
   function api(path, body) {
-    var init = { credentials: "same-origin", headers: { "Accept": "application/json" } };
-    if (body !== undefined) {
-      init.method = "POST";
-      init.headers["Content-Type"] = "application/json";
-      init.headers["X-CSRF-Token"] = state.me ? state.me.csrf_token : "";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (resp) {
-      if (resp.status === 401) {
-        window.location.assign("/console/login");
-        throw new Error("signed out");
-      }
-      return resp.json().then(function (data) { return { status: resp.status, body: data }; });
-    });
+    return ConsoleCommon.api(path, body, state.me ? state.me.csrf_token : "");
   }
+
 
   function query(beforeId) {
     var form = $("au-filters");

@@ -55,14 +55,10 @@
   var state = { me: null, names: { department: {}, category: {} }, charts: {}, live: null,
                 timer: null, doc: null };
 
-  function $(id) { return document.getElementById(id); }
+  var $ = ConsoleCommon.$;
 
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
+  var el = ConsoleCommon.el;
+
 
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
 
@@ -103,24 +99,9 @@
   }
 
   function api(path, body) {
-    var init = { credentials: "same-origin", headers: { "Accept": "application/json" } };
-    if (body !== undefined) {
-      init.method = "POST";
-      init.headers["Content-Type"] = "application/json";
-      init.headers["X-CSRF-Token"] = state.me ? state.me.csrf_token : "";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (resp) {
-      if (resp.status === 401) {
-        window.location.assign("/console/login");
-        throw new Error("signed out");
-      }
-      return resp.json().then(
-        function (data) { return { status: resp.status, body: data }; },
-        function () { return { status: resp.status, body: null }; }
-      );
-    });
+    return ConsoleCommon.api(path, body, state.me ? state.me.csrf_token : "");
   }
+
 
   /* --- charts with their tables -------------------------------------------- */
   function chartDefaults() {

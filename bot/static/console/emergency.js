@@ -10,14 +10,10 @@
     blocked: "用户已屏蔽", no_channel: "渠道未启用", error: "发送失败"
   };
 
-  function $(id) { return document.getElementById(id); }
+  var $ = ConsoleCommon.$;
 
-  function el(tag, cls, text) {
-    var node = document.createElement(tag);
-    if (cls) { node.className = cls; }
-    if (text !== undefined && text !== null) { node.textContent = String(text); }
-    return node;
-  }
+  var el = ConsoleCommon.el;
+
 
   function fmt(iso) {
     if (!iso) { return "—"; }
@@ -34,21 +30,9 @@
   }
 
   function api(path, body) {
-    var init = { credentials: "same-origin", headers: { "Accept": "application/json" } };
-    if (body !== undefined) {
-      init.method = "POST";
-      init.headers["Content-Type"] = "application/json";
-      init.headers["X-CSRF-Token"] = state.me ? state.me.csrf_token : "";
-      init.body = JSON.stringify(body);
-    }
-    return fetch(path, init).then(function (resp) {
-      if (resp.status === 401) {
-        window.location.assign("/console/login");
-        throw new Error("signed out");
-      }
-      return resp.json().then(function (data) { return { status: resp.status, body: data }; });
-    });
+    return ConsoleCommon.api(path, body, state.me ? state.me.csrf_token : "");
   }
+
 
   function say(text, error) {
     var node = $("em-message");
