@@ -9,7 +9,7 @@ hub's ``handle`` (what every channel calls) with the router's clock moved by han
 
 from __future__ import annotations
 
-from tests.console.conftest import MakeReplica, console_of
+from tests.console.conftest import MakeReplica, agent_present, console_of
 from tests.console.test_handoff_abuse import Clock, say, use_clock
 
 
@@ -23,6 +23,7 @@ async def test_an_emergency_passes_short_waits_but_not_long_ones(
     clock.now += 540
     await say(client, "short", "转人工")
     clock.now += 120  # "long" has waited 11 minutes, "short" 2 minutes
+    await agent_present(client)  # places are told only while someone serves the queue
     replies = await say(client, "fire", "救命")
     assert any("排在第 2 位" in r for r in replies), replies
     order = await console_of(client).conversations.queue_order()
