@@ -158,8 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        print(run(args))
+        sys.stdout.write(f"{run(args)}\n")
     except (BackupError, DataKeyError, RoutingError, ValueError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return 1
     return 0

@@ -39,23 +39,27 @@ def main(argv: list[str] | None = None) -> int:
             per = Counter(category for _, category in examples)
             unknown = sorted(set(per) - set(routing.categories))
             if unknown:
-                print(f"error: unknown categories in data/complaints: {', '.join(unknown)}")
+                names = ", ".join(unknown)
+                sys.stderr.write(f"error: unknown categories in data/complaints: {names}\n")
                 return 1
-            print(
+            sys.stdout.write(
                 f"dispatch classifier: {len(examples)} examples, {len(per)} categories "
-                f"(fewest: {min(per.values())}), trained in {took * 1000:.0f} ms"
+                f"(fewest: {min(per.values())}), trained in {took * 1000:.0f} ms\n"
             )
             return 0
         sent = dispatch(routing, args.text, args.where)
         town = routing.towns.name(sent.town) if routing.towns else None
-        print(f"category: {routing.category_name(sent.category)} ({sent.category})")
-        print(f"confidence: {sent.confidence}")
-        print(f"town: {town or '未识别'}")
-        print(f"department: {sent.route.department_name} ({sent.route.department})")
-        print(f"flagged for a person: {'yes' if sent.needs_review else 'no'}")
+        # the result only: the complaint's text (which may hold a phone number) is not echoed
+        sys.stdout.write(
+            f"category: {routing.category_name(sent.category)} ({sent.category})\n"
+            f"confidence: {sent.confidence}\n"
+            f"town: {town or '未识别'}\n"
+            f"department: {sent.route.department_name} ({sent.route.department})\n"
+            f"flagged for a person: {'yes' if sent.needs_review else 'no'}\n"
+        )
         return 0
     except (RoutingError, TownsError, TrainingDataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        sys.stderr.write(f"error: {exc}\n")
         return 1
 
 
