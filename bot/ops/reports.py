@@ -12,16 +12,12 @@ department's view of the figures: ``department_scope``), with
 document, its CSV and its Excel file are stored in SQL (``scheduled_reports``),
 not in a local folder: the replica that wrote them need not be the one that
 serves the download. A slot written again (a retry) replaces its documents.
-
-Until the figures module is installed (``bot.reports``), the job fails with
-"figures module unavailable", recorded like any failure.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import importlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from bot.db.schema import scheduled_reports
+from bot.reports import compute_report
+from bot.reports.export import to_csv, to_xlsx
 
 if TYPE_CHECKING:
     from bot.db import Database
@@ -37,10 +35,6 @@ if TYPE_CHECKING:
 PERIODS = ("daily", "weekly", "monthly")
 FORMATS = ("json", "csv", "xlsx")
 GROUP = {"daily": "day", "weekly": "day", "monthly": "week"}
-
-
-class FiguresUnavailable(RuntimeError):
-    """``bot.reports`` (the figures module) is not installed in this build."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +45,8 @@ class Figures:
 
 
 def load_figures() -> Figures:
-    """The figures module's entry points, or :class:`FiguresUnavailable`."""
-    try:
-        reports = importlib.import_module("bot.reports")
-        export = importlib.import_module("bot.reports.export")
-        return Figures(reports.compute_report, export.to_csv, export.to_xlsx)
-    except (ImportError, AttributeError):
-        raise FiguresUnavailable("figures module unavailable") from None
+    """The figures module's entry points (bot.reports)."""
+    return Figures(compute_report, to_csv, to_xlsx)
 
 
 def window(period: str, slot_day: dt.date) -> tuple[dt.date, dt.date]:

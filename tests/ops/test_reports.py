@@ -1,37 +1,22 @@
-"""Scheduled report documents: their windows, the job without the figures
-module, and the console's list and downloads with each role's scope.
-
-The figures module (bot/reports, built in parallel) is used when it is
-installed; until then :data:`STAND_IN` counts tickets from SQL in its place,
-so the storage, the scoping and the downloads are tested either way."""
+"""Scheduled report documents: their windows, and the console's list and
+downloads with each role's scope (documents computed by bot.reports)."""
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import importlib.util
-import io
 import json
-from typing import Any
 
 import pytest
-import sqlalchemy as sa
-import xlsxwriter
 from aiohttp.test_utils import TestClient
 
 from bot.db import Database
 from bot.db.models import LOCAL_TZ
-from bot.db.schema import tickets
-from bot.ops.jobs import REPORT_JOBS
-from bot.ops.reports import Figures, FiguresUnavailable, ReportJob, load_figures, window
-from bot.ops.scheduler import Scheduler
-from bot.store import MemoryStore
+from bot.ops.reports import ReportJob, load_figures, window
 from tests.console.conftest import SignIn
 from tests.db.conftest import ticket_args
 from tests.ops.conftest import ops_of
 from tests.tickets.conftest import Clock
 
-HAVE_FIGURES = importlib.util.find_spec("bot.reports") is not None
 API = "/console/api/scheduled-reports"
 
 
@@ -45,68 +30,6 @@ def test_windows() -> None:
         window("hourly", day)
 
 
-@pytest.mark.skipif(HAVE_FIGURES, reason="the figures module is installed")
-async def test_without_the_figures_module_the_job_fails_visibly(
-    ops_db: Database, clock: Clock, front_door: TestClient
-) -> None:
-    with pytest.raises(FiguresUnavailable):
-        load_figures()
-    ops = ops_of(front_door)
-    clock.now = dt.datetime(2026, 12, 7, 2, 0, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
-    jobs = [j for j in ops.scheduler.jobs if j.name == REPORT_JOBS["daily"]]
-    s = Scheduler(MemoryStore(), ops.runs, jobs, lock_ttl=30)
-    done = await s.tick()
-    await s._let_go()
-    assert [(r.status, r.detail["error"]) for r in done] == [
-        ("failed", "FiguresUnavailable: figures module unavailable")
-    ]
-
-
-async def _stand_in_compute(
-    db: Database, since: dt.date, until: dt.date, *, group: str = "day",
-    filters: Any = None, department_scope: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
-    start = dt.datetime.combine(since, dt.time(), LOCAL_TZ)
-    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), LOCAL_TZ)
-    stmt = sa.select(sa.func.count()).select_from(tickets)
-    stmt = stmt.where(tickets.c.created_at >= start, tickets.c.created_at < end)
-    if department_scope:
-        stmt = stmt.where(tickets.c.department == department_scope)
-    async with db.read() as conn:
-        count = int((await conn.execute(stmt)).scalar_one())
-    return {
-        "since": since.isoformat(), "until": until.isoformat(),
-        "scope": {"department": department_scope},
-        "figures": {"tickets": {"value": float(count), "numerator": count, "denominator": 1}},
-    }  # fmt: skip
-
-
-def _stand_in_csv(doc: dict[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["figure", "value"])
-    for key, fig in doc["figures"].items():
-        writer.writerow([key, fig["value"]])
-    return out.getvalue()
-
-
-def _stand_in_xlsx(doc: dict[str, Any]) -> bytes:
-    out = io.BytesIO()
-    book = xlsxwriter.Workbook(out, {"in_memory": True})
-    sheet = book.add_worksheet("figures")
-    for row, (key, fig) in enumerate(doc["figures"].items()):
-        sheet.write_row(row, 0, [key, fig["value"]])
-    book.close()
-    return out.getvalue()
-
-
-STAND_IN = Figures(_stand_in_compute, _stand_in_csv, _stand_in_xlsx)
-
-
-def figures() -> Figures:
-    return load_figures() if HAVE_FIGURES else STAND_IN
-
-
 async def test_reports_are_stored_listed_and_scoped(
     ops_db: Database, clock: Clock, front_door: TestClient, sign_in: SignIn
 ) -> None:
@@ -114,7 +37,7 @@ async def test_reports_are_stored_listed_and_scoped(
     await ops_db.tickets.create(**ticket_args("a", category="noise"))
     await ops_db.tickets.create(**ticket_args("b", category="wages"))
     clock.now = dt.datetime(2026, 12, 7, 2, 0, tzinfo=LOCAL_TZ).astimezone(dt.UTC)
-    job = ReportJob(ops_db, "daily", figures=figures)
+    job = ReportJob(ops_db, "daily", figures=load_figures)
     detail = await job(dt.date(2026, 12, 7))
     departments = sorted(ops_db.routing.departments)
     assert detail == {"since": "2026-12-06", "until": "2026-12-06",
@@ -143,10 +66,9 @@ async def test_reports_are_stored_listed_and_scoped(
     assert (await dept.get(f"{API}/{city['id']}.json")).status == 403
     other = next(i for i in items if i["department"] not in (None, "ecology_environment"))
     assert (await dept.get(f"{API}/{other['id']}.csv")).status == 403
-    if not HAVE_FIGURES:  # the stand-in counts tickets: the scope is the department's
-        own_doc = json.loads(await (await dept.get(f"{API}/{own[0]['id']}.json")).read())
-        assert doc["figures"]["tickets"]["numerator"] == 2
-        assert own_doc["figures"]["tickets"]["numerator"] == 1
+    own_doc = json.loads(await (await dept.get(f"{API}/{own[0]['id']}.json")).read())
+    assert doc["scope"]["department"] is None
+    assert own_doc["scope"]["department"] == "ecology_environment"
 
     agent = await sign_in(front_door, "lixiao", "agent")
     assert (await agent.get(API)).status == 403
