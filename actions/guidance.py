@@ -17,6 +17,7 @@ from actions.online import online_way_given, outcome_buttons
 from bot.knowledge import Service, load_services, match_service, service_by_id
 
 _ONLINE = re.compile(r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑")
+_NOT_THIS = re.compile(r"不是这个|不是这项|不是这件|不是这|搞错了|弄错了|理解错了|不对")
 _OFFLINE = re.compile(r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去")
 
 
@@ -154,10 +155,46 @@ class ValidateServiceGuideForm(CitizenFormValidation):
     async def validate_service_mode(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        text = str(value or "")
+        if text.startswith("/deny") or _NOT_THIS.search(text):
+            # "不是这个": the service understood was wrong. "不是这个，是社保卡"
+            # names the right one: take it (its way is asked next); else ask
+            # which service again.
+            other = match_service(text.removeprefix("/deny"))
+            if other is not None and other.id != tracker.get_slot("service"):
+                return {"service": other.id, "service_mode": only_way(other)}
+            return {"service": None, "service_mode": None}
         mode = value if value in ("online", "offline") else mode_from_text(str(value or ""))
         if mode is None:
             dispatcher.utter_message(text="请回复“网上办理”或“线下办理”。")
         return {"service_mode": mode}
+
+
+class ActionAskServiceMode(Action):
+    """The question for the way, naming the service understood (issue 18: the
+    citizen must be able to tell whether they were understood), with
+    "不是这个" to correct it (validate_service_mode asks for the service again)."""
+
+    def name(self) -> str:
+        return "action_ask_service_mode"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        service = service_by_id(str(tracker.get_slot("service") or ""))
+        buttons = [
+            {"title": "网上办理", "payload": '/inform_service_mode{"service_mode":"online"}'},
+            {"title": "线下窗口办理", "payload": '/inform_service_mode{"service_mode":"offline"}'},
+        ]
+        if service is None:
+            dispatcher.utter_message(text="您想在网上办理，还是到线下窗口办理？", buttons=buttons)
+            return []
+        buttons.append({"title": "不是这个", "payload": "/deny"})
+        dispatcher.utter_message(
+            text=f"您要办理的是“{service.name}”。想在网上办理，还是到线下窗口办理？",
+            buttons=buttons,
+        )
+        return []
 
 
 class ActionServiceGuide(Action):

@@ -332,26 +332,65 @@ def service_by_id(service_id: str, services: list[Service] | None = None) -> Ser
 _NOISE = re.compile(r"[\s,,。.!!??、::;;\"'“”‘’()()]+")
 
 
+#: How many characters may stand between the characters of a name or alias
+#: when it is not written in one piece ("公积金怎么提取" names 公积金提取).
+MAX_GAP = 4
+#: Shorter names and aliases must be written in one piece: two or three
+#: characters spread over a sentence match far too much by chance.
+MIN_GAPPED = 4
+
+
+def _gapped_span(key: str, text: str) -> int | None:
+    """The shortest span of ``text`` holding ``key``'s characters in order with
+    at most MAX_GAP characters between them in all, or None."""
+    best: int | None = None
+    for start in (i for i, ch in enumerate(text) if ch == key[0]):
+        pos, ok = start, True
+        for ch in key[1:]:
+            pos = text.find(ch, pos + 1)
+            if pos < 0 or pos - start + 1 - len(key) > MAX_GAP:
+                ok = False
+                break
+        if ok:
+            span = pos - start + 1
+            best = span if best is None else min(best, span)
+    return best
+
+
 def match_service(text: str, services: list[Service] | None = None) -> Service | None:
     """The catalog service a citizen's text names, or None.
 
     Matches the service id (button payloads), then the longest alias or name
     contained in the text, so "我想补办身份证" finds the ID-card service and
-    "居主证" (a typo listed as an alias) finds the residence permit.
+    "居主证" (a typo listed as an alias) finds the residence permit. When no
+    name or alias is contained as written, a name or alias of at least
+    MIN_GAPPED characters whose characters stand in order with a few words
+    between them ("公积金怎么提取", "驾照快到期了") is taken: the longest, then
+    the tightest.
     """
     catalog = services if services is not None else load_services()
     cleaned = _NOISE.sub("", text or "").lower()
     if not cleaned:
         return None
     best: tuple[int, Service] | None = None
+    gapped: tuple[int, int, Service] | None = None  # (-length, span, service)
     for service in catalog:
         if cleaned == service.id:
             return service
         for alias in (service.name, *service.aliases):
             key = _NOISE.sub("", alias).lower()
-            if key and key in cleaned and (best is None or len(key) > best[0]):
-                best = (len(key), service)
-    return best[1] if best else None
+            if not key:
+                continue
+            if key in cleaned:
+                if best is None or len(key) > best[0]:
+                    best = (len(key), service)
+            elif best is None and len(key) >= MIN_GAPPED:
+                span = _gapped_span(key, cleaned)
+                if span is not None and (gapped is None or (-len(key), span) < gapped[:2]):
+                    gapped = (-len(key), span, service)
+    if best:
+        return best[1]
+    return gapped[2] if gapped else None
 
 
 if __name__ == "__main__":  # python -m bot.knowledge import|expired: bot/knowledge_import.py

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.guidance import (
+    ActionAskServiceMode,
     ActionServiceGuide,
     ActionStartServiceGuide,
     ValidateServiceGuideForm,
@@ -79,3 +80,66 @@ def test_every_catalog_service_renders_both_ways_it_has() -> None:
         for mode, way in (("online", service.online), ("offline", service.offline)):
             if way is not None:
                 assert service.name in render_guide(service, mode)
+
+
+def test_a_service_named_with_words_between_is_found() -> None:
+    """Issue 18: "公积金怎么提取" named 住房公积金提取 in other words and got
+    "办事指南里暂时没有找到这个事项"; a name or alias whose characters stand in
+    order with a few words between them is now taken."""
+    from bot.knowledge import match_service
+
+    found = {
+        "公积金怎么提取": "provident_fund_withdrawal",
+        "驾照快到期了怎么办": "driver_license_renewal",
+        "结婚要怎么登记": "marriage_registration",
+        "个税要怎么汇算": "iit_annual_settlement",
+        "身份证掉了": "id_card",
+        # written in one piece, the longest alias still wins over a gapped one
+        "社保卡丢了怎么补办": "social_security_card",
+    }
+    for text, service_id in found.items():
+        service = match_service(text)
+        assert service is not None and service.id == service_id, text
+    # short aliases never match spread out, and unrelated text matches nothing
+    for text in ("今天天气怎么样", "公司结账要登记吗", "我想问一下", "驾校学车多少钱"):
+        assert match_service(text) is None, text
+    # more than MAX_GAP characters between the parts is not a match
+    assert match_service("公积金这个东西到底应该怎么样才能提取") is None
+
+
+async def test_the_way_question_names_the_service_and_offers_not_this() -> None:
+    """Issue 18: "社保卡丢了怎么补办" was answered "您想在网上办理，还是到线下窗口办
+    理？" without naming the service."""
+    t = tracker(
+        parse_data("社保卡丢了怎么补办", "request_service_guide"),
+        {"service": "social_security_card"},
+    )
+    d = CollectingDispatcher()
+    await ActionAskServiceMode().run(d, t, DOMAIN)
+    (message,) = d.messages
+    assert "社保卡申领补换" in message["text"] and "网上办理" in message["text"]
+    assert [b["title"] for b in message["buttons"]] == ["网上办理", "线下窗口办理", "不是这个"]
+    # without a service understood there is nothing to correct
+    d = CollectingDispatcher()
+    await ActionAskServiceMode().run(d, tracker(parse_data("网上还是线下", "inform")), DOMAIN)
+    assert [b["title"] for b in d.messages[0]["buttons"]] == ["网上办理", "线下窗口办理"]
+
+
+async def test_not_this_asks_for_the_service_again_or_takes_the_one_named() -> None:
+    form = ValidateServiceGuideForm()
+    slots = {"service": "social_security_card", "requested_slot": "service_mode"}
+    for text, intent in (("/deny", "deny"), ("不是这个", "deny"), ("搞错了", "out_of_scope")):
+        t = tracker(parse_data(text, intent), slots, active_loop="service_guide_form")
+        got = await form.validate_service_mode(text, CollectingDispatcher(), t, DOMAIN)
+        assert got == {"service": None, "service_mode": None}, text
+    t = tracker(
+        parse_data("不是这个，是公积金提取", "deny"), slots, active_loop="service_guide_form"
+    )
+    got = await form.validate_service_mode(
+        "不是这个，是公积金提取", CollectingDispatcher(), t, DOMAIN
+    )
+    assert got == {"service": "provident_fund_withdrawal", "service_mode": None}
+    # an ordinary answer still gives the way
+    t = tracker(parse_data("网上", "inform_service_mode"), slots, active_loop="service_guide_form")
+    got = await form.validate_service_mode("网上", CollectingDispatcher(), t, DOMAIN)
+    assert got == {"service_mode": "online"}
