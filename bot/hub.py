@@ -108,6 +108,9 @@ __all__ = [
     "lock_key",
 ]
 
+#: Seconds: a citizen's "typing" reaches the agent's console at most this often.
+CITIZEN_TYPING_EVERY = 2.0
+
 #: A hook that may answer a message itself (e.g. a ticket rating button) before
 #: it is routed to Rasa or an agent; ``None`` lets it through. Runs under the
 #: conversation lock, so it is serial with the conversation's other messages.
@@ -233,10 +236,17 @@ class Hub:
 
     async def citizen_typing(self, conversation_id: str, on: bool) -> bool:
         """The citizen is typing (or stopped): to the consoles, only while an agent
-        holds the conversation (False otherwise). Not a message: never routed to
-        Rasa, never in the transcript."""
+        holds the conversation (False otherwise). An "on" goes out at most every
+        :data:`CITIZEN_TYPING_EVERY` seconds per conversation (on all replicas);
+        an "off" always, and the next "on" right after it. Not a message: never
+        routed to Rasa, never in the transcript."""
         if await self.conversation_state(conversation_id) is not ConversationState.WITH_AGENT:
             return False
+        gap = f"typing:{conversation_id}"
+        if on and not await self.store.claim(gap, CITIZEN_TYPING_EVERY):
+            return True  # told less than CITIZEN_TYPING_EVERY seconds ago
+        if not on:
+            await self.store.delete(gap)
         event = {"type": "typing", "conversation_id": conversation_id, "by": "citizen", "on": on}
         await self.store.publish(AGENTS_CHANNEL, json.dumps(event))
         return True

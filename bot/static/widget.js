@@ -177,7 +177,7 @@
       welcome: "Hello! Welcome to the Dongguan 12345 online service. The assistant answers questions on policies and procedures and takes complaints, requests for help and suggestions. How can we help you?",
       emergencyNote: "In an emergency, call 110, 119 or 120 directly.",
       input: "Type your question",
-      placeholder: "Type your question, press Enter to send",
+      placeholder: "Type here, Enter to send",
       send: "Send",
       sendLabel: "Send the message",
       me: "Me",

@@ -46,9 +46,9 @@ Client -> server:
 - ``{"type": "ping"}`` -> ``{"type": "pong"}`` (and a catch-up).
 - ``{"type": "typing", "on": bool}`` the citizen is typing (or stopped);
   passed on to the consoles only while an agent holds the chat, an "on" at
-  most every :data:`~channels.webchat._socket.TYPING_EVERY` seconds per
-  session (the widget sends one every 3 s while typing), every "off"; never
-  to Rasa, never into the transcript, no answer.
+  most every :data:`bot.hub.CITIZEN_TYPING_EVERY` seconds per conversation
+  (the widget sends one every 3 s while typing), every "off"; never to Rasa,
+  never into the transcript, no answer.
 - ``{"type": "feedback", "seq": n, "vote": "up"|"down"}`` the citizen's
   有帮助/没帮助 on the FAQ answer at ``seq`` -> ``{"type": "feedback", "seq",
   "vote", "status": "recorded"|"already"|"not_an_answer"|"error"}``; one vote

@@ -75,12 +75,6 @@ class WindowCounter:
         count = await self._store.incr(key, ttl=window + 1)
         return count, (slot + 1) * window - now
 
-    async def first_in(self, kind: str, subject: str, seconds: float) -> bool:
-        """True for an event of ``subject`` with none in the ``seconds`` before
-        the last one let through (a gap, not a fixed window: a burst across a
-        window's end still lets one through)."""
-        return await self._store.claim(f"rate:{kind}:{subject}", seconds)
-
     async def verdict(self, kind: str, subject: str, limit: int, window: float) -> str:
         """``ok`` within the limit, ``limited`` above it, ``abuse`` above twice the limit.
 

@@ -58,7 +58,6 @@ log = logging.getLogger(__name__)
 CHANNEL = "webchat"
 PAGE = 200  # the most entries one catch-up sends
 TOUCH_EVERY = 60.0  # seconds between two writes of a session's activity
-TYPING_EVERY = 2.0  # seconds: the citizen's "typing" reaches the agent at most this often
 _WAITING = {"ok", "pending"}  # the bot is still working on an answer
 
 
@@ -293,14 +292,11 @@ class Connection:
         await self._send(reply)
 
     async def _on_typing(self, frame: Typing) -> None:
-        """The citizen's typing, for an agent holding the chat: an "on" at most
-        every :data:`TYPING_EVERY` seconds per session (on every replica
-        together), every "off". Not a message: no ack, no transcript, no Rasa."""
+        """The citizen's typing, for an agent holding the chat (the hub drops it
+        otherwise, and passes an "on" at most every 2 s). Like every frame it
+        counts against the session's frame limit. Not a message: no ack, no
+        transcript, no Rasa."""
         try:
-            if frame.on and not await self._guards.counter.first_in(
-                "typing", self.session_id, TYPING_EVERY
-            ):
-                return
             await self._port.citizen_typing(self.conversation_id, frame.on)
         except Exception as exc:  # only a hint: the next one may get through
             log.debug("citizen typing not passed on: %s", type(exc).__name__)
