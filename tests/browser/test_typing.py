@@ -8,7 +8,6 @@ the agent's message replaces it. Neither reaches the transcript.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from playwright.async_api import expect
 from tests.browser.conftest import CHROMIUM, FrontDoor
 from tests.browser.test_console_handoff import (  # noqa: F401  (the fixture)
     PASSWORD,
+    citizen_asks_for_agent,
     handoff_door,
     new_page,
 )
@@ -43,13 +43,7 @@ async def test_typing_both_ways(
     await agent.get_by_role("button", name="登录").click()
     await expect(agent.locator("#conn-state")).to_have_text("已连接")
 
-    citizen, citizen_problems = await new_page(browser, base + "/")
-    await citizen.get_by_role("button", name=re.compile("^在线咨询")).click()
-    box = citizen.get_by_role("textbox", name="输入您的问题")
-    await box.fill("转人工")
-    await box.press("Enter")
-    log = citizen.get_by_role("log", name="对话记录")
-    await expect(log).to_contain_text("您目前排在第 1 位")
+    citizen, citizen_problems, box, log = await citizen_asks_for_agent(browser, base)
     await agent.locator("#list-queue .conv").click()
     await agent.get_by_role("button", name="接入").click()
     await expect(log).to_contain_text("人工客服 张三 已为您接入")

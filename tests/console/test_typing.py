@@ -11,7 +11,6 @@ real error codes). Both directions are rate limited.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -20,11 +19,16 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
 from channels.webchat._protocol import FrameError, Typing, parse_frame
-from tests.console.conftest import TG_SECRET, Agent, SignIn, connect, hub_of
+from tests.console.conftest import (
+    Agent,
+    SignIn,
+    connect,
+    hub_of,
+    telegram_asks_for_agent,
+)
 from tests.fakes.rasa import FakeRasa
-from tests.fakes.telegram_api import FakeTelegramApi, text_update
+from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wechat_api import (
     AES_KEY,
     OPENID,
@@ -157,12 +161,7 @@ async def test_telegram_shows_the_agent_typing(
 ) -> None:
     agent = await sign_in(full_app, "zhangsan", display_name="张三")
     agent_ws = await connect(agent)
-    resp = await full_app.post(
-        WEBHOOK_PATH, data=json.dumps(text_update(1, CHAT, "转人工")),
-        headers={AUTH_HEADER: TG_SECRET},
-    )  # fmt: skip
-    assert resp.status == 200
-    await fake_telegram.wait_for("sendMessage", 2)
+    await telegram_asks_for_agent(full_app, fake_telegram, CHAT)
     cid = f"telegram:{CHAT}"
     await _claim(agent, cid)
     await agent_ws.send_json({"type": "typing", "conversation_id": cid, "on": True})
