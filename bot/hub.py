@@ -70,6 +70,7 @@ from bot.feedback import record_answer_feedback
 from bot.hub_inbox import ConversationInbox, inbox_key, lock_key
 from bot.hub_results import ResultBoard, message_key
 from bot.hub_routing import (
+    AGENTS_CHANNEL,
     HANDOFF_ACK_TEXT,
     DataLayer,
     HandleResult,
@@ -106,6 +107,9 @@ __all__ = [
     "inbox_key",
     "lock_key",
 ]
+
+#: Seconds: a citizen's "typing" reaches the agent's console at most this often.
+CITIZEN_TYPING_EVERY = 2.0
 
 #: A hook that may answer a message itself (e.g. a ticket rating button) before
 #: it is routed to Rasa or an agent; ``None`` lets it through. Runs under the
@@ -217,6 +221,35 @@ class Hub:
         except Exception as exc:
             logger.error("delivery to %s failed: %s", channel_name, type(exc).__name__)
             return Delivery(False, "error")
+
+    async def typing(self, conversation_id: str, on: bool) -> None:
+        """Show (or stop showing) the citizen that the agent is typing, on the
+        conversation's channel; best effort: a failure is logged, never raised."""
+        channel_name, user_id = conversation_id.split(":", 1)
+        channel = self.channels.get(channel_name)
+        if channel is None:
+            return
+        try:
+            await channel.typing(user_id, on)
+        except Exception as exc:
+            logger.info("typing on %s not shown: %s", channel_name, type(exc).__name__)
+
+    async def citizen_typing(self, conversation_id: str, on: bool) -> bool:
+        """The citizen is typing (or stopped): to the consoles, only while an agent
+        holds the conversation (False otherwise). An "on" goes out at most every
+        :data:`CITIZEN_TYPING_EVERY` seconds per conversation (on all replicas);
+        an "off" always, and the next "on" right after it. Not a message: never
+        routed to Rasa, never in the transcript."""
+        if await self.conversation_state(conversation_id) is not ConversationState.WITH_AGENT:
+            return False
+        gap = f"typing:{conversation_id}"
+        if on and not await self.store.claim(gap, CITIZEN_TYPING_EVERY):
+            return True  # told less than CITIZEN_TYPING_EVERY seconds ago
+        if not on:
+            await self.store.delete(gap)
+        event = {"type": "typing", "conversation_id": conversation_id, "by": "citizen", "on": on}
+        await self.store.publish(AGENTS_CHANNEL, json.dumps(event))
+        return True
 
     async def history(
         self, conversation_id: str, limit: int = 200, after_seq: int | None = None
@@ -400,6 +433,9 @@ class HubInbound:
         self, kind: str, conversation_id: str | None, data: dict[str, Any]
     ) -> None:
         await self._hub.db.events.record(kind, conversation_id=conversation_id, data=data)
+
+    async def citizen_typing(self, conversation_id: str, on: bool) -> bool:
+        return await self._hub.citizen_typing(conversation_id, on)
 
     async def answer_feedback(self, conversation_id: str, seq: int, vote: str) -> str:
         hub = self._hub

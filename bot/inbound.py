@@ -9,6 +9,8 @@ and the settings, never with the hub. Through the port it can:
   state (the widget's 结束会话 and typing indicator);
 - record an event (a refused delivery) in the statistics;
 - pass on the citizen's vote on an answer (:meth:`InboundPort.answer_feedback`);
+- tell the agent holding a chat that the citizen is typing
+  (:meth:`InboundPort.citizen_typing`: never a message, never to Rasa);
 - keep its own values in the shared store, under its own name only
   (:class:`ChannelStore`: every key is ``<channel>:<key>``, every lock
   ``lock:<channel>:<name>``, every pub/sub topic ``<channel>:<topic>``).
@@ -131,6 +133,12 @@ class InboundPort(Protocol):
         """The citizen's thumbs-up/down (``vote``: ``up``/``down``) on the answer
         at transcript ``seq``: ``recorded``, ``already`` or ``not_an_answer``
         (bot/feedback.py)."""
+        ...
+
+    async def citizen_typing(self, conversation_id: str, on: bool) -> bool:
+        """The citizen started (``on``) or stopped typing: shown to the consoles
+        of the agent holding the conversation. False (nothing sent) when no
+        agent holds it. Never routed to Rasa, never written to the transcript."""
         ...
 
 

@@ -71,6 +71,10 @@ class Channel(abc.ABC):
             return Delivery(False, exc.reason)
         return Delivery(True)
 
+    async def typing(self, channel_user_id: str, on: bool) -> None:  # noqa: B027 - optional hook
+        """Show (``on``) or stop showing the citizen that an agent is typing, where
+        the channel can; best effort, rate limited by the channel. Default: nothing."""
+
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Start background work (polling, token refresh). Default: nothing."""
 

@@ -8,6 +8,10 @@ supervisor only.
 Client -> server: ``{"type": "heartbeat", "status": "online"|"away"}`` (every
 ~20 s; keeps presence alive and returns a fresh snapshot),
 ``{"type": "watch", "conversation_id": ...}`` (the chat open on screen),
+``{"type": "typing", "conversation_id": ..., "on": bool}`` (the agent is typing
+in a chat they hold: shown to the citizen where the channel can, the widget's
+"客服正在输入…", Telegram's sendChatAction, WeChat's typing state; "on" at most
+every :data:`AGENT_TYPING_EVERY` seconds per chat, "off" only after an "on"),
 ``{"type": "ping"}``.
 
 Server -> client: ``hello`` (the user), ``queue`` (snapshot: ``items`` waiting,
@@ -15,7 +19,9 @@ Server -> client: ``hello`` (the user), ``queue`` (snapshot: ``items`` waiting,
 changed in one conversation: fetch its new entries), ``delivery`` (an agent's
 message was sent or failed: ``seq``, ``request_id``, ``delivery`` with
 ``state``, ``reason`` and the Chinese ``text``), ``claimed`` (who took a
-queue entry), ``notice`` (a message for this agent), ``error``.
+queue entry), ``notice`` (a message for this agent), ``typing`` (the citizen
+is typing or stopped: ``conversation_id``, ``on``; to the holder, supervisors
+and consoles watching the chat), ``error``.
 
 Every replica subscribes once to the hub's ``agents`` channel and to
 ``console:events`` and forwards to its own sockets, so a citizen's message
@@ -34,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +63,7 @@ AUTH_TIMEOUT = 10.0
 MAX_FRAME = 16 * 1024
 CLOSE_STEP_TIMEOUT = 5.0  # shutdown: the most closing every socket may take
 SOCKET_ROLES = ("agent", "supervisor")
+AGENT_TYPING_EVERY = 2.0  # seconds: an agent's "typing" reaches the citizen at most this often
 
 
 #: Frames one console may have waiting; more and it is cut off.
@@ -91,6 +99,8 @@ class Seat:
     writer: asyncio.Task[None] | None = None
     cut_off: bool = False
     closing: bool = False
+    #: Chats whose citizen was told this agent is typing, and when (monotonic).
+    typing: dict[str, float] = field(default_factory=dict)
 
     async def send(self, frame: dict[str, Any]) -> None:
         """Queue ``frame`` (never waits for the client)."""
@@ -297,10 +307,35 @@ class AgentSockets:
             seat.watching = {cid} if isinstance(cid, str) and len(cid) <= 200 else set()
             for watched in seat.watching:
                 await self.console.store.set(watch_key(watched), "1", WATCH_TTL)
+        elif kind == "typing":
+            await self._agent_typing(seat, frame)
         elif kind == "ping":
             await seat.send({"type": "pong"})
         else:
             await seat.send({"type": "error", "code": "bad_frame", "message": "未知的消息类型"})
+
+    async def _agent_typing(self, seat: Seat, frame: dict[str, Any]) -> None:
+        """The agent is typing in a chat they hold: tell the citizen's channel
+        (rate limited per chat; a chat not held by this agent is ignored)."""
+        cid, on = frame.get("conversation_id"), frame.get("on")
+        if not isinstance(cid, str) or len(cid) > 200 or ":" not in cid or not isinstance(on, bool):
+            await seat.send({"type": "error", "code": "bad_frame", "message": "格式错误"})
+            return
+        now = time.monotonic()
+        since = seat.typing.get(cid)
+        if (on and since is not None and now - since < AGENT_TYPING_EVERY) or (
+            not on and since is None
+        ):
+            return
+        conv = await self.console.conv(cid)
+        if conv.state is not ConversationState.WITH_AGENT or not conv.held_by(seat.user.id):
+            seat.typing.pop(cid, None)
+            return
+        if on:
+            seat.typing[cid] = now
+        else:
+            seat.typing.pop(cid, None)
+        await self.console.hub.typing(cid, on)
 
     # --- fan-out ---------------------------------------------------------------
     async def _listen(self, channel: str) -> None:
@@ -330,7 +365,7 @@ class AgentSockets:
             await self._conversation(
                 str(event.get("conversation_id")), event.get("kind", "message")
             )
-        elif kind == "delivery":
+        elif kind in ("delivery", "typing"):
             await self._delivery(event)
         elif kind == "claimed":
             await self._to_all(event)
@@ -356,7 +391,8 @@ class AgentSockets:
             self._schedule_snapshot()
 
     async def _delivery(self, event: dict[str, Any]) -> None:
-        """An agent's message was sent or failed: to the consoles showing it."""
+        """An agent's message was sent or failed, or the citizen is typing: to the
+        consoles showing the chat."""
         cid = str(event.get("conversation_id"))
         holder = (await self.console.conv(cid)).agent_id
         for seat in list(self.seats):

@@ -103,6 +103,10 @@ class ConsoleHub:
         """Deliver messages already in the transcript; the outcome."""
         return await self._hub.deliver(conversation_id, messages)
 
+    async def typing(self, conversation_id: str, on: bool) -> None:
+        """Show the citizen that the agent is typing (best effort, never stored)."""
+        await self._hub.typing(conversation_id, on)
+
     async def transcribe(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
         """Into the transcript only (a line for the agent, never sent)."""
         await self._router.transcribe_out(conversation_id, messages, None)

@@ -3,6 +3,20 @@
  *
  * Embed on any page with one tag:
  *   <script src="https://<front door>/widget.js" defer></script>
+ * Optional settings on that tag (see readConfig; a bad value falls back to
+ * the default, with a warning in the browser console):
+ *   data-title="东莞市民服务"   the header's title (at most 40 characters)
+ *   data-color="#0b57a4"       the main colour, #rgb or #rrggbb; a colour too
+ *                              light for white text on it (contrast < 4.5:1)
+ *                              falls back to the default blue
+ *   data-position="right"      right | left: the corner of launcher and panel
+ *   data-lang="zh-CN"          zh-CN | en | yue: the language of the fixed
+ *                              texts (the STRINGS table; answers stay Chinese)
+ *   data-auto-open             open the panel once per tab when the page
+ *                              loads (not on small screens, not after the
+ *                              citizen closed it in this tab)
+ * Sizes are in rem: the widget grows with the host page's root font size
+ * (适老化 large-text modes) and with browser zoom.
  * The front door's origin is taken from this script's own src. The widget
  * lives in a Shadow DOM, so it neither takes nor gives CSS to the host page.
  * Optional hooks on the host page: an element with data-dg12345-ask="问题"
@@ -33,6 +47,7 @@
   var KEY_OUTBOX = "dg12345.webchat.outbox";
   var KEY_OPEN = "dg12345.webchat.open"; // sessionStorage: this tab had the panel open
   var KEY_ACTIVE = "dg12345.webchat.active"; // sessionStorage: this tab has chatted
+  var KEY_CLOSED = "dg12345.webchat.closed"; // sessionStorage: closed here (no auto-open again)
   var MAX_CHARS = 2000;
   var TYPING_TIMEOUT_MS = 15000;
   var MAX_BACKOFF_MS = 15000;
@@ -45,9 +60,6 @@
   var CLOSE_SESSION_ENDED = 4001;
   var CLOSE_TOO_MANY = 4029;
   var CLOSE_RATE_LIMITED = 1008;
-  var ENDED_TEXT = "会话已结束，本设备上的对话记录已清除。如需继续咨询，请直接输入问题。";
-  var TOO_MANY_TEXT = "您打开的对话窗口过多，请关闭其他窗口后稍后再试。";
-  var RATE_LIMITED_TEXT = "发送太频繁，请稍后再试";
   var SVG_NS = "http://www.w3.org/2000/svg";
   var URL_RE = /https?:\/\/[^\s<>"'\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+/g;
   var ICONS = {
@@ -58,10 +70,185 @@
     up: "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3c0-.4-.2-.8-.4-1.1L13.2 1 6.6 7.6C6.2 8 6 8.5 6 9v10a2 2 0 0 0 2 2h9c.8 0 1.5-.5 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z",
     down: "M22 3h-4v12h4V3zM2 14a2 2 0 0 0 2 2h6.3l-1 4.6v.3c0 .4.2.8.4 1.1l1.1 1 6.6-6.6c.4-.4.6-.9.6-1.4V5a2 2 0 0 0-2-2H7c-.8 0-1.5.5-1.8 1.2l-3 7.1c-.1.2-.2.5-.2.7v2z",
   };
-  var STARTERS = ["办事指南", "我要投诉", "查询工单进度", "转人工客服"];
   // The emergency notice (GET /public/emergency, bot/emergency/web.py): asked
   // when the page loads, when the panel opens, and every minute.
   var EMERGENCY_POLL_MS = 60000;
+
+  // ---- fixed texts ------------------------------------------------------------
+  // Every text the widget shows or reads out is here, per language, and only
+  // here (tests/channels/webchat/test_widget_texts.py fails on a fixed text
+  // elsewhere in this file). zh-CN is complete; another language may leave a
+  // key out and then shows the zh-CN text. "{name}" marks a value put in by
+  // t(). Texts that come from the server (answers, its error messages) stay
+  // as the server sends them; the starters send their zh-CN question
+  // ("ask"), which is what the assistant understands.
+  // <strings>
+  var STRINGS = {
+    "zh-CN": {
+      title: "东莞12345在线服务",
+      launcher: "在线咨询",
+      launcherLabel: "在线咨询，打开东莞12345在线服务对话窗口",
+      launcherUnread: "在线咨询，您有{count}条新消息",
+      footer: "东莞市12345政务服务便民热线 · 智能助手24小时在线",
+      servedByBot: "智能助手为您服务",
+      servedByAgent: "人工客服 {name} 为您服务",
+      end: "结束会话",
+      endHint: "结束本次会话并清除本设备上的对话记录",
+      close: "关闭对话窗口",
+      emergency: "应急通知",
+      drill: "应急演练",
+      confirmGroup: "确认结束会话",
+      confirmText: "结束后，本设备上的对话记录将被清除，且无法再查看。确定结束本次会话吗？",
+      confirmYes: "确定结束",
+      confirmNo: "取消",
+      log: "对话记录",
+      scroll: "对话记录，可用方向键滚动",
+      typing: "对方正在输入",
+      agentTyping: "客服正在输入…",
+      startersGroup: "常用服务",
+      starters: [
+        { label: "办事指南", ask: "办事指南" },
+        { label: "我要投诉", ask: "我要投诉" },
+        { label: "查询工单进度", ask: "查询工单进度" },
+        { label: "转人工客服", ask: "转人工客服" },
+      ],
+      welcome: "您好！欢迎使用东莞12345在线服务。我是智能助手，可以为您解答政策咨询、提供办事指南，也可以受理投诉、求助和建议。请问有什么可以帮您？",
+      emergencyNote: "温馨提示：如遇紧急情况，请直接拨打110、119、120。",
+      input: "输入您的问题",
+      placeholder: "请输入您的问题，按回车发送",
+      send: "发送",
+      sendLabel: "发送消息",
+      me: "我",
+      agent: "人工客服 {name}",
+      system: "系统消息",
+      bot: "智能助手",
+      said: "{who}说：",
+      image: "图片消息",
+      imageOpen: "查看大图",
+      imageFailed: "图片加载失败，点击查看",
+      quickReplies: "快捷回复",
+      helpful: "有帮助",
+      notHelpful: "没帮助",
+      feedbackAsk: "这个回答有帮助吗？",
+      feedbackOffline: "网络未连接，请稍后再评价",
+      feedbackAlready: "您已评价过这个回答",
+      feedbackDown: "感谢反馈，我们会改进这个回答",
+      feedbackThanks: "感谢您的反馈",
+      feedbackFailed: "评价未能提交，请稍后再试",
+      sent: "已发送",
+      sending: "发送中…",
+      sendFailed: "发送失败：{reason}",
+      error: "出错了，请稍后再试",
+      tooLong: "消息过长，请控制在{max}字以内。",
+      connecting: "连接中…",
+      ended: "会话已结束，本设备上的对话记录已清除。如需继续咨询，请直接输入问题。",
+      tooMany: "您打开的对话窗口过多，请关闭其他窗口后稍后再试。",
+      rateLimited: "发送太频繁，请稍后再试",
+      serverError: "系统繁忙，您的消息将稍后自动重发。",
+    },
+    en: {
+      title: "Dongguan 12345 Online Service",
+      launcher: "Chat with us",
+      launcherLabel: "Chat with us: open the Dongguan 12345 online service",
+      launcherUnread: "Chat with us: {count} new messages",
+      footer: "Dongguan 12345 government service hotline · assistant online 24 hours",
+      servedByBot: "The assistant is serving you",
+      servedByAgent: "Agent {name} is serving you",
+      end: "End chat",
+      endHint: "End this chat and clear it from this device",
+      close: "Close the chat window",
+      emergency: "Emergency notice",
+      drill: "Emergency drill",
+      confirmGroup: "Confirm ending the chat",
+      confirmText: "Ending the chat clears it from this device for good. End this chat?",
+      confirmYes: "End chat",
+      confirmNo: "Cancel",
+      log: "Conversation",
+      scroll: "Conversation, scroll with the arrow keys",
+      typing: "The other side is typing",
+      agentTyping: "The agent is typing…",
+      startersGroup: "Frequent services",
+      starters: [
+        { label: "Service guides", ask: "办事指南" },
+        { label: "Make a complaint", ask: "我要投诉" },
+        { label: "Check a case", ask: "查询工单进度" },
+        { label: "Talk to an agent", ask: "转人工客服" },
+      ],
+      welcome: "Hello! Welcome to the Dongguan 12345 online service. The assistant answers questions on policies and procedures and takes complaints, requests for help and suggestions. How can we help you?",
+      emergencyNote: "In an emergency, call 110, 119 or 120 directly.",
+      input: "Type your question",
+      placeholder: "Type here, Enter to send",
+      send: "Send",
+      sendLabel: "Send the message",
+      me: "Me",
+      agent: "Agent {name}",
+      system: "System message",
+      bot: "Assistant",
+      said: "{who} said: ",
+      image: "Image",
+      imageOpen: "Open the full image",
+      imageFailed: "The image did not load; open it here",
+      quickReplies: "Quick replies",
+      helpful: "Helpful",
+      notHelpful: "Not helpful",
+      feedbackAsk: "Was this answer helpful?",
+      feedbackOffline: "Not connected; please rate again later",
+      feedbackAlready: "You have rated this answer already",
+      feedbackDown: "Thank you, we will improve this answer",
+      feedbackThanks: "Thank you for your feedback",
+      feedbackFailed: "The rating was not sent; please try again later",
+      sent: "Sent",
+      sending: "Sending…",
+      sendFailed: "Not sent: {reason}",
+      error: "Something went wrong; please try again later",
+      tooLong: "The message is too long: at most {max} characters.",
+      connecting: "Connecting…",
+      ended: "The chat has ended and is cleared from this device. Type a question to start again.",
+      tooMany: "Too many chat windows are open. Close the others and try again later.",
+      rateLimited: "Too many messages; please wait a moment",
+      serverError: "The system is busy; your message will be sent again shortly.",
+    },
+    yue: {
+      title: "东莞12345网上服务",
+      launcher: "网上咨询",
+      launcherLabel: "网上咨询，打开东莞12345网上服务对话窗口",
+      launcherUnread: "网上咨询，你有{count}条新信息",
+      footer: "东莞市12345政务服务便民热线 · 智能助手24小时喺度",
+      servedByBot: "智能助手为你服务紧",
+      servedByAgent: "人工客服 {name} 为你服务紧",
+      end: "结束对话",
+      endHint: "结束今次对话，同埋清除呢部机上面嘅对话记录",
+      close: "关闭对话窗口",
+      confirmText: "结束之后，呢部机上面嘅对话记录会清除，唔可以再睇返。确定结束今次对话？",
+      confirmYes: "确定结束",
+      agentTyping: "客服打紧字…",
+      starters: [
+        { label: "办事指南", ask: "办事指南" },
+        { label: "我要投诉", ask: "我要投诉" },
+        { label: "查工单进度", ask: "查询工单进度" },
+        { label: "搵人工客服", ask: "转人工客服" },
+      ],
+      welcome: "你好！欢迎使用东莞12345网上服务。我系智能助手，可以解答政策问题、提供办事指南，亦可以受理投诉、求助同建议。有咩可以帮到你？",
+      emergencyNote: "温馨提示：如果有紧急情况，请直接打110、119、120。",
+      input: "输入你嘅问题",
+      placeholder: "请输入你嘅问题，撳回车发送",
+      me: "我",
+      said: "{who}话：",
+      helpful: "有帮助",
+      notHelpful: "冇帮助",
+      feedbackAsk: "呢个答案有冇帮到你？",
+      feedbackThanks: "多谢你嘅意见",
+      connecting: "连接紧…",
+      ended: "对话已经结束，呢部机上面嘅记录已经清除。如果仲想问嘢，直接输入问题就得。",
+    },
+  };
+  // </strings>
+  var LANGS = { "zh-cn": "zh-CN", zh: "zh-CN", "zh-hans": "zh-CN", en: "en", yue: "yue", "zh-yue": "yue" };
+
+  var DEFAULT_COLOR = "#0b57a4";
+  var CONFIG = readConfig(script);
+  var TYPING_SEND_EVERY_MS = 3000; // the citizen's typing signal, at most this often
+  var AGENT_TYPING_SHOWN_MS = 6000; // "客服正在输入…" without a new signal goes away
 
   var ui = {};
   var state = {
@@ -74,10 +261,11 @@
     reconnectTimer: null,
     openedAt: 0,
     epoch: 0, // bumped when the session is cleared: late answers of the old one are dropped
-    idle: true, // no session wanted right now (nothing to show as "连接中…")
+    idle: true, // no session wanted right now (nothing to show as connecting)
     pingTimer: null,
     pongTimer: null,
     typingTimer: null,
+    typingSentAt: 0, // when the citizen's last typing signal went out (0: none is on)
     lastSeq: null,
     lastOutSeq: -1,
     outbox: loadOutbox(),
@@ -86,6 +274,82 @@
     unread: 0,
     loadedAt: Date.now(),
   };
+
+  // ---- configuration from the script tag --------------------------------------
+
+  /**
+   * The embedding page's settings, from this script tag's data- attributes:
+   * data-title (the header's title, at most 40 characters), data-color (the
+   * main colour, #rgb or #rrggbb, dark enough for white text on it: contrast
+   * 4.5:1 at least), data-position (right | left), data-lang (zh-CN | en |
+   * yue: the language of the fixed texts) and data-auto-open (open the panel
+   * once per tab when the page loads; not on small screens). A bad value is
+   * no error: the default is used and the browser console says why.
+   */
+  function readConfig(tag) {
+    function attr(name) {
+      var value = tag ? tag.getAttribute("data-" + name) : null;
+      return value === null ? null : String(value).trim();
+    }
+    function fallback(name, value, used) {
+      if (window.console) console.warn("dg12345 widget: data-" + name + "=" + JSON.stringify(value) +
+        " is not valid, using " + JSON.stringify(used));
+      return used;
+    }
+    var langValue = attr("lang");
+    var lang = langValue === null ? "zh-CN" : LANGS[langValue.toLowerCase()] ||
+      fallback("lang", langValue, "zh-CN");
+    var colorValue = attr("color");
+    var color = colorValue === null ? DEFAULT_COLOR : readableColor(colorValue) ||
+      fallback("color", colorValue, DEFAULT_COLOR);
+    var positionValue = attr("position");
+    var position = positionValue === null ? "right"
+      : /^(left|right)$/i.test(positionValue) ? positionValue.toLowerCase()
+      : fallback("position", positionValue, "right");
+    var titleValue = attr("title");
+    var title = titleValue === null ? null
+      : titleValue && titleValue.length <= 40 ? titleValue
+      : fallback("title", titleValue, null);
+    var autoValue = attr("auto-open");
+    return {
+      lang: lang,
+      color: color,
+      position: position,
+      title: title,
+      autoOpen: autoValue !== null && !/^(false|0|no|off)$/i.test(autoValue),
+    };
+  }
+
+  /** ``value`` as #rrggbb when it is a hex colour white text is readable on, else null. */
+  function readableColor(value) {
+    var m = /^#([0-9a-f]{3}|[0-9a-f]{6})$/i.exec(value);
+    if (!m) return null;
+    var hex = m[1].length === 3 ? m[1].replace(/(.)/g, "$1$1") : m[1];
+    var rgb = [0, 2, 4].map(function (i) { return parseInt(hex.slice(i, i + 2), 16); });
+    var lum = rgb.map(function (c) {
+      c /= 255;
+      return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+    });
+    var luminance = 0.2126 * lum[0] + 0.7152 * lum[1] + 0.0722 * lum[2];
+    return 1.05 / (luminance + 0.05) >= 4.5 ? "#" + hex.toLowerCase() : null;
+  }
+
+  /** The same colour, darker (hover). */
+  function darker(color) {
+    return "#" + [1, 3, 5].map(function (i) {
+      return (Math.round(parseInt(color.slice(i, i + 2), 16) * 0.8) + 256).toString(16).slice(1);
+    }).join("");
+  }
+
+  /** The fixed text ``key`` in the configured language, with ``values`` put in. */
+  function t(key, values) {
+    var table = STRINGS[CONFIG.lang];
+    var text = table && table[key] !== undefined ? table[key] : STRINGS["zh-CN"][key];
+    if (!values) return text;
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      return values[name] === undefined ? all : String(values[name]);
+    });
+  }
 
   // ---- small helpers -------------------------------------------------------
 
@@ -168,16 +432,19 @@
   }
 
   function senderLabel(direction, sender) {
-    if (direction === "in") return "我";
-    if (sender && sender.indexOf("agent:") === 0) return "人工客服 " + sender.slice(6);
-    if (sender === "system") return "系统消息";
-    return "智能助手";
+    if (direction === "in") return t("me");
+    if (sender && sender.indexOf("agent:") === 0) return t("agent", { name: sender.slice(6) });
+    if (sender === "system") return t("system");
+    return t("bot");
   }
 
   // ---- building the widget ---------------------------------------------------
 
   function build() {
-    var host = el("div", { id: "dg12345-webchat", hidden: true });
+    var host = el("div", { id: "dg12345-webchat", hidden: true, lang: CONFIG.lang,
+      "data-position": CONFIG.position });
+    host.style.setProperty("--dgc-primary", CONFIG.color);
+    host.style.setProperty("--dgc-primary-dark", darker(CONFIG.color));
     var root = host.attachShadow({ mode: "open" });
     var css = el("link", { rel: "stylesheet", href: ORIGIN + "/widget.css" });
     css.addEventListener("load", function () { host.hidden = false; });
@@ -186,16 +453,16 @@
 
     ui.badge = el("span", { class: "dgc-badge", hidden: true, "aria-hidden": "true" });
     ui.launcher = el("button", {
-      type: "button", class: "dgc-launcher", "aria-label": "在线咨询，打开东莞12345在线服务对话窗口",
+      type: "button", class: "dgc-launcher", "aria-label": t("launcherLabel"),
       "aria-expanded": "false", "aria-controls": "dgc-panel",
-    }, [icon("chat"), el("span", { text: "在线咨询" }), ui.badge]);
-    ui.launcher.addEventListener("click", open);
+    }, [icon("chat"), el("span", { text: t("launcher") }), ui.badge]);
+    ui.launcher.addEventListener("click", function () { open(); });
 
     ui.panel = el("section", {
       id: "dgc-panel", class: "dgc-panel", role: "dialog", "aria-modal": "false",
       "aria-labelledby": "dgc-title", "aria-describedby": "dgc-subtitle", hidden: true,
     }, [buildHeader(), buildBanner(), buildStatus(), buildScroll(), buildComposer(),
-        el("div", { class: "dgc-footer", text: "东莞市12345政务服务便民热线 · 智能助手24小时在线" })]);
+        el("div", { class: "dgc-footer", text: t("footer") })]);
     ui.panel.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { event.preventDefault(); close(); }
     });
@@ -206,17 +473,17 @@
   }
 
   function buildHeader() {
-    ui.subtitle = el("p", { id: "dgc-subtitle", class: "dgc-subtitle", text: "智能助手为您服务" });
-    ui.end = el("button", { type: "button", class: "dgc-end", text: "结束会话",
-      title: "结束本次会话并清除本设备上的对话记录", hidden: true });
+    ui.subtitle = el("p", { id: "dgc-subtitle", class: "dgc-subtitle", text: t("servedByBot") });
+    ui.end = el("button", { type: "button", class: "dgc-end", text: t("end"),
+      title: t("endHint"), hidden: true });
     ui.end.addEventListener("click", askToEnd);
-    ui.close = el("button", { type: "button", class: "dgc-close", "aria-label": "关闭对话窗口" },
+    ui.close = el("button", { type: "button", class: "dgc-close", "aria-label": t("close") },
       [icon("close")]);
     ui.close.addEventListener("click", close);
     return el("header", { class: "dgc-header" }, [
       el("div", { class: "dgc-logo", "aria-hidden": "true" }, [icon("headset")]),
       el("div", { class: "dgc-heading" }, [
-        el("h2", { id: "dgc-title", class: "dgc-title", text: "东莞12345在线服务" }), ui.subtitle,
+        el("h2", { id: "dgc-title", class: "dgc-title", text: CONFIG.title || t("title") }), ui.subtitle,
       ]),
       ui.end,
       ui.close,
@@ -226,7 +493,7 @@
   function buildBanner() {
     ui.bannerLabel = el("strong", { class: "dgc-banner-label" });
     ui.bannerText = el("span", { class: "dgc-banner-text" });
-    ui.banner = el("div", { class: "dgc-banner", role: "region", "aria-label": "应急通知", hidden: true },
+    ui.banner = el("div", { class: "dgc-banner", role: "region", "aria-label": t("emergency"), hidden: true },
       [ui.bannerLabel, ui.bannerText]);
     return ui.banner;
   }
@@ -236,7 +503,7 @@
     var on = !!(data && data.active && data.notice);
     ui.banner.hidden = !on;
     ui.banner.classList.toggle("dgc-banner--drill", on && !!data.drill);
-    ui.bannerLabel.textContent = on ? (data.drill ? "应急演练" : "应急通知") : "";
+    ui.bannerLabel.textContent = on ? t(data.drill ? "drill" : "emergency") : "";
     ui.bannerText.textContent = on ? String(data.notice) : "";
     ui.launcher.classList.toggle("dgc-launcher--alert", on);
   }
@@ -250,13 +517,13 @@
 
   function buildStatus() {
     ui.status = el("div", { class: "dgc-status", role: "status", hidden: true });
-    var yes = el("button", { type: "button", class: "dgc-confirm-yes", text: "确定结束" });
-    var no = el("button", { type: "button", class: "dgc-confirm-no", text: "取消" });
+    var yes = el("button", { type: "button", class: "dgc-confirm-yes", text: t("confirmYes") });
+    var no = el("button", { type: "button", class: "dgc-confirm-no", text: t("confirmNo") });
     yes.addEventListener("click", endSession);
     no.addEventListener("click", function () { ui.confirm.hidden = true; ui.end.focus(); });
-    ui.confirm = el("div", { class: "dgc-confirm", role: "group", "aria-label": "确认结束会话",
+    ui.confirm = el("div", { class: "dgc-confirm", role: "group", "aria-label": t("confirmGroup"),
       hidden: true }, [
-      el("p", { text: "结束后，本设备上的对话记录将被清除，且无法再查看。确定结束本次会话吗？" }),
+      el("p", { text: t("confirmText") }),
       el("div", { class: "dgc-confirm-actions" }, [yes, no]),
     ]);
     return el("div", {}, [ui.status, ui.confirm]);
@@ -265,33 +532,35 @@
   function buildScroll() {
     ui.log = el("div", {
       class: "dgc-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
-      "aria-label": "对话记录",
+      "aria-label": t("log"),
     }, [buildIntro()]);
-    ui.typing = el("div", { class: "dgc-typing", role: "status", "aria-label": "对方正在输入", hidden: true },
-      [el("span"), el("span"), el("span")]);
-    ui.scroll = el("div", { class: "dgc-scroll", tabindex: "0", "aria-label": "对话记录，可用方向键滚动" },
+    ui.typingLabel = el("span", { class: "dgc-typing-label" });
+    ui.typing = el("div", { class: "dgc-typing", role: "status", "aria-label": t("typing"), hidden: true },
+      [el("span", { class: "dgc-dot" }), el("span", { class: "dgc-dot" }), el("span", { class: "dgc-dot" }),
+        ui.typingLabel]);
+    ui.scroll = el("div", { class: "dgc-scroll", tabindex: "0", "aria-label": t("scroll") },
       [ui.log, ui.typing]);
     return ui.scroll;
   }
 
   function buildIntro() {
-    var chips = el("div", { class: "dgc-buttons", role: "group", "aria-label": "常用服务" },
-      STARTERS.map(function (text) {
-        var chip = el("button", { type: "button", class: "dgc-choice", text: text });
-        chip.addEventListener("click", function () { ask(text); });
+    var chips = el("div", { class: "dgc-buttons", role: "group", "aria-label": t("startersGroup") },
+      t("starters").map(function (starter) {
+        var chip = el("button", { type: "button", class: "dgc-choice", text: starter.label });
+        chip.addEventListener("click", function () { ask(starter.ask); });
         return chip;
       }));
     return el("div", { class: "dgc-intro" }, [
-      el("p", { text: "您好！欢迎使用东莞12345在线服务。我是智能助手，可以为您解答政策咨询、提供办事指南，也可以受理投诉、求助和建议。请问有什么可以帮您？" }),
+      el("p", { text: t("welcome") }),
       chips,
-      el("p", { class: "dgc-note", text: "温馨提示：如遇紧急情况，请直接拨打110、119、120。" }),
+      el("p", { class: "dgc-note", text: t("emergencyNote") }),
     ]);
   }
 
   function buildComposer() {
     ui.input = el("textarea", {
       class: "dgc-input", rows: "1", maxlength: String(MAX_CHARS),
-      "aria-label": "输入您的问题", placeholder: "请输入您的问题，按回车发送",
+      "aria-label": t("input"), placeholder: t("placeholder"),
     });
     ui.input.addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing && event.keyCode !== 229) {
@@ -299,21 +568,25 @@
         submitInput();
       }
     });
-    ui.input.addEventListener("input", autoGrow);
-    var send = el("button", { type: "submit", class: "dgc-send", "aria-label": "发送消息", text: "发送" });
-    var form = el("form", { class: "dgc-composer", "aria-label": "发送消息" }, [ui.input, send]);
+    ui.input.addEventListener("input", function () { autoGrow(); signalTyping(); });
+    var send = el("button", { type: "submit", class: "dgc-send", "aria-label": t("sendLabel"), text: t("send") });
+    var form = el("form", { class: "dgc-composer", "aria-label": t("sendLabel") }, [ui.input, send]);
     form.addEventListener("submit", function (event) { event.preventDefault(); submitInput(); });
     return form;
   }
 
+  /** The box grows with its text up to 7.5rem (in the host page's root font size). */
   function autoGrow() {
+    var rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
     ui.input.style.height = "auto";
-    ui.input.style.height = Math.min(ui.input.scrollHeight + 2, 120) + "px";
+    ui.input.style.height = Math.min(ui.input.scrollHeight + 2, 7.5 * rem) + "px";
   }
 
   // ---- open / close ------------------------------------------------------------
 
-  function open() {
+  /** Open the panel; ``auto`` (data-auto-open): no focus taken, no new session made. */
+  function open(auto) {
+    auto = auto === true;
     ui.panel.hidden = false;
     ui.launcher.hidden = true;
     ui.launcher.setAttribute("aria-expanded", "true");
@@ -321,9 +594,9 @@
     renderBadge();
     save(sessionStorage, KEY_OPEN, "1");
     checkEmergency();
-    connect();
+    if (!auto || state.token) connect();
     scrollToEnd(true);
-    ui.input.focus();
+    if (!auto) ui.input.focus();
   }
 
   function close() {
@@ -331,6 +604,7 @@
     ui.launcher.hidden = false;
     ui.launcher.setAttribute("aria-expanded", "false");
     save(sessionStorage, KEY_OPEN, null);
+    save(sessionStorage, KEY_CLOSED, "1");
     ui.launcher.focus();
   }
 
@@ -338,8 +612,7 @@
     ui.badge.hidden = state.unread === 0;
     ui.badge.textContent = state.unread > 99 ? "99+" : String(state.unread);
     ui.launcher.setAttribute("aria-label", state.unread
-      ? "在线咨询，您有" + state.unread + "条新消息"
-      : "在线咨询，打开东莞12345在线服务对话窗口");
+      ? t("launcherUnread", { count: state.unread }) : t("launcherLabel"));
   }
 
   // ---- rendering messages ----------------------------------------------------------
@@ -363,11 +636,11 @@
   function renderImage(src) {
     var href = src ? safeUrl(src) : null;
     if (!href) return null;
-    var img = el("img", { src: href, alt: "图片消息", loading: "lazy" });
+    var img = el("img", { src: href, alt: t("image"), loading: "lazy" });
     var link = el("a", { class: "dgc-image", href: href, target: "_blank", rel: "noopener noreferrer",
-      "aria-label": "查看大图" }, [img]);
+      "aria-label": t("imageOpen") }, [img]);
     img.addEventListener("error", function () {
-      link.textContent = "图片加载失败，点击查看";
+      link.textContent = t("imageFailed");
       link.removeAttribute("aria-label");
     });
     return link;
@@ -375,7 +648,7 @@
 
   function renderButtons(buttons) {
     if (!buttons || !buttons.length) return null;
-    return el("div", { class: "dgc-buttons", role: "group", "aria-label": "快捷回复" },
+    return el("div", { class: "dgc-buttons", role: "group", "aria-label": t("quickReplies") },
       buttons.map(function (b) {
         var href = safeUrl(b.payload);
         if (href) {
@@ -395,7 +668,7 @@
     var kind = m.sender === "system" ? " dgc-msg--system" : "";
     var node = el("div", { class: "dgc-msg dgc-msg--" + role + kind });
     var who = senderLabel(m.direction, m.sender);
-    node.appendChild(el("span", { class: "dgc-sr-only", text: who + "说：" }));
+    node.appendChild(el("span", { class: "dgc-sr-only", text: t("said", { who: who }) }));
     if (m.text) node.appendChild(renderText(m.text));
     var image = renderImage(m.image);
     if (image) node.appendChild(image);
@@ -418,12 +691,12 @@
   /** 有帮助/没帮助 under an FAQ answer: one vote per answer, sent as a feedback frame. */
   function renderFeedback(seq) {
     var thanks = el("span", { class: "dgc-feedback-note", role: "status" });
-    var up = el("button", { type: "button", class: "dgc-vote", "aria-label": "有帮助",
-      title: "有帮助", "aria-pressed": "false", "data-vote": "up" }, [icon("up")]);
-    var down = el("button", { type: "button", class: "dgc-vote", "aria-label": "没帮助",
-      title: "没帮助", "aria-pressed": "false", "data-vote": "down" }, [icon("down")]);
-    var bar = el("div", { class: "dgc-feedback", role: "group", "aria-label": "这个回答有帮助吗？" }, [
-      el("span", { class: "dgc-feedback-ask", text: "这个回答有帮助吗？" }), up, down, thanks,
+    var up = el("button", { type: "button", class: "dgc-vote", "aria-label": t("helpful"),
+      title: t("helpful"), "aria-pressed": "false", "data-vote": "up" }, [icon("up")]);
+    var down = el("button", { type: "button", class: "dgc-vote", "aria-label": t("notHelpful"),
+      title: t("notHelpful"), "aria-pressed": "false", "data-vote": "down" }, [icon("down")]);
+    var bar = el("div", { class: "dgc-feedback", role: "group", "aria-label": t("feedbackAsk") }, [
+      el("span", { class: "dgc-feedback-ask", text: t("feedbackAsk") }), up, down, thanks,
     ]);
     [up, down].forEach(function (button) {
       button.addEventListener("click", function () { vote(bar, seq, button.getAttribute("data-vote")); });
@@ -444,7 +717,7 @@
   function vote(bar, seq, choice) {
     var ws = state.ws;
     if (!ws || ws.readyState !== WebSocket.OPEN) {
-      bar.dgcNote.textContent = "网络未连接，请稍后再评价";
+      bar.dgcNote.textContent = t("feedbackOffline");
       return;
     }
     setVoting(bar, true);
@@ -458,14 +731,14 @@
     if (frame.status === "recorded" || frame.status === "already") {
       setVoting(bar, true);
       bar.classList.add("dgc-feedback--done");
-      bar.dgcNote.textContent = frame.status === "already" ? "您已评价过这个回答"
-        : frame.vote === "down" ? "感谢反馈，我们会改进这个回答" : "感谢您的反馈";
+      bar.dgcNote.textContent = t(frame.status === "already" ? "feedbackAlready"
+        : frame.vote === "down" ? "feedbackDown" : "feedbackThanks");
     } else if (frame.status === "not_an_answer") {
       bar.remove();
     } else {
       setVoting(bar, false);
       bar.querySelector('[data-vote="' + frame.vote + '"]').setAttribute("aria-pressed", "false");
-      bar.dgcNote.textContent = "评价未能提交，请稍后再试";
+      bar.dgcNote.textContent = t("feedbackFailed");
     }
   }
 
@@ -505,7 +778,7 @@
     if (!frame || typeof frame !== "object") return;
     if (frame.type === "message") onMessage(frame);
     else if (frame.type === "ack") onAck(frame);
-    else if (frame.type === "typing") setTyping(frame.on);
+    else if (frame.type === "typing") setTyping(frame.on, frame.by === "agent");
     else if (frame.type === "error") onError(frame);
     else if (frame.type === "pong") clearTimeout(state.pongTimer);
     else if (frame.type === "feedback") onFeedback(frame);
@@ -534,7 +807,7 @@
     if (m.seq > state.lastOutSeq && m.sender !== "system") {
       state.lastOutSeq = m.seq;
       var agent = m.sender && m.sender.indexOf("agent:") === 0;
-      ui.subtitle.textContent = agent ? "人工客服 " + m.sender.slice(6) + " 为您服务" : "智能助手为您服务";
+      ui.subtitle.textContent = agent ? t("servedByAgent", { name: m.sender.slice(6) }) : t("servedByBot");
     }
     if (ui.panel.hidden && Date.parse(m.at) > state.loadedAt - 5000) {
       state.unread += 1;
@@ -549,34 +822,64 @@
       saveOutbox();
     }
     var node = state.byId.get(frame.id);
-    if (node && !node.hasAttribute("data-seq")) setBubbleState(node, "已发送", false);
+    if (node && !node.hasAttribute("data-seq")) setBubbleState(node, t("sent"), false);
     if (frame.status === "to_agent" || frame.status === "duplicate") setTyping(false);
   }
 
   function onError(frame) {
     if (frame.code === "session_ended") return; // the close that follows clears the widget
     var pending = frame.id && state.outbox.find(function (m) { return m.id === frame.id; });
-    if (!pending) { notice(frame.message || "出错了，请稍后再试", true); return; }
+    if (!pending) { notice(serverText(frame), true); return; }
     if (frame.code === "rate_limited" || frame.code === "server_error") {
       pending.sentOn = null; // send again a little later; nothing is lost
-      notice(frame.message, true);
+      notice(serverText(frame), true);
       setTimeout(flush, RETRY_LATER_MS);
       return;
     }
     state.outbox.splice(state.outbox.indexOf(pending), 1);
     saveOutbox();
     setTyping(false);
-    setBubbleState(state.byId.get(frame.id), "发送失败：" + (frame.message || ""), true);
+    setBubbleState(state.byId.get(frame.id), t("sendFailed", { reason: serverText(frame) }), true);
     if (pending.text && !ui.input.value) { ui.input.value = pending.text; autoGrow(); }
   }
 
-  function setTyping(on) {
+  /** The dots while the assistant works on a reply; with "客服正在输入…" while an agent types. */
+  function setTyping(on, byAgent) {
     clearTimeout(state.typingTimer);
+    var agent = !!(on && byAgent);
     ui.typing.hidden = !on;
+    ui.typing.classList.toggle("dgc-typing--agent", agent);
+    ui.typingLabel.textContent = agent ? t("agentTyping") : "";
     if (on) {
-      state.typingTimer = setTimeout(function () { ui.typing.hidden = true; }, TYPING_TIMEOUT_MS);
+      state.typingTimer = setTimeout(function () { setTyping(false); },
+        agent ? AGENT_TYPING_SHOWN_MS : TYPING_TIMEOUT_MS);
       scrollToEnd(false);
     }
+  }
+
+  /**
+   * Tell the server whether the citizen is typing: "on" at most every
+   * TYPING_SEND_EVERY_MS while the box has text, "off" once when it empties.
+   * The server passes it on only to an agent holding the chat (never to the
+   * assistant, never into the transcript). A sent message needs no "off".
+   */
+  function signalTyping() {
+    var ws = state.ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    var typing = ui.input.value.trim() !== "";
+    var now = Date.now();
+    if (typing ? now - state.typingSentAt < TYPING_SEND_EVERY_MS : !state.typingSentAt) return;
+    state.typingSentAt = typing ? now : 0;
+    ws.send(JSON.stringify({ type: "typing", on: typing }));
+  }
+
+  var SERVER_CODES = { rate_limited: "rateLimited", server_error: "serverError", too_long: "tooLong",
+    too_large: "tooLong" };
+  /** An error frame's text: the server's own (Chinese), or the table's in another language. */
+  function serverText(frame) {
+    var key = SERVER_CODES[frame.code];
+    if (key && (CONFIG.lang !== "zh-CN" || !frame.message)) return t(key, { max: MAX_CHARS });
+    return frame.message || t("error");
   }
 
   var noticeTimer = null;
@@ -595,7 +898,7 @@
     if (stickyNotice) return;
     var online = state.ws && state.ws.readyState === WebSocket.OPEN;
     ui.status.className = "dgc-status";
-    ui.status.textContent = online || state.idle ? "" : "连接中…";
+    ui.status.textContent = online || state.idle ? "" : t("connecting");
     ui.status.hidden = online || state.idle;
   }
 
@@ -609,8 +912,9 @@
   function submitInput() {
     var text = ui.input.value.trim();
     if (!text) { ui.input.focus(); return; }
-    if (text.length > MAX_CHARS) { notice("消息过长，请控制在" + MAX_CHARS + "字以内。", true); return; }
+    if (text.length > MAX_CHARS) { notice(t("tooLong", { max: MAX_CHARS }), true); return; }
     ui.input.value = "";
+    state.typingSentAt = 0; // the message itself ends the typing on the agent's screen
     autoGrow();
     enqueue({ id: newId(), text: text });
   }
@@ -638,7 +942,7 @@
   function showPending(m) {
     if (state.byId.has(m.id)) return;
     var node = renderMessage({ direction: "in", sender: "citizen", text: m.text || m.title, at: m.at });
-    setBubbleState(node, "发送中…", false);
+    setBubbleState(node, t("sending"), false);
     state.byId.set(m.id, node);
     ui.log.appendChild(node);
     scrollToEnd(true);
@@ -674,7 +978,7 @@
       state.connecting = false;
       if (error && error.status === 429) {
         // Too many new sessions from this address: say so, wait as the server asks.
-        notice(error.message || RATE_LIMITED_TEXT, true, true);
+        notice(CONFIG.lang === "zh-CN" && error.message || t("rateLimited"), true, true);
         scheduleReconnect(Math.max(error.retryAfter * 1000 || RATE_LIMITED_RETRY_MS, 5000));
         return;
       }
@@ -740,12 +1044,12 @@
       state.openedAt = 0;
       if (event.code === CLOSE_SESSION_ENDED) { sessionEnded(); return; }
       if (event.code === CLOSE_TOO_MANY) {
-        notice(TOO_MANY_TEXT, true, true);
+        notice(t("tooMany"), true, true);
         scheduleReconnect(TOO_MANY_RETRY_MS);
         return;
       }
       if (event.code === CLOSE_RATE_LIMITED) {
-        notice(RATE_LIMITED_TEXT, true, true);
+        notice(t("rateLimited"), true, true);
         scheduleReconnect(RATE_LIMITED_RETRY_MS);
         return;
       }
@@ -838,7 +1142,7 @@
       }).catch(function () { /* offline: the server ends it after hours without activity */ });
     }
     clearSession(true);
-    notice(ENDED_TEXT, false, true);
+    notice(t("ended"), false, true);
     ui.input.focus();
   }
 
@@ -847,7 +1151,7 @@
     // Messages typed here and not yet accepted are this visitor's: they go to a new session.
     var keep = state.outbox.slice();
     clearSession(false);
-    notice(ENDED_TEXT, false, true);
+    notice(t("ended"), false, true);
     if (keep.length) {
       state.outbox = keep;
       saveOutbox();
@@ -885,7 +1189,7 @@
       n.remove();
     });
     setTyping(false);
-    ui.subtitle.textContent = "智能助手为您服务";
+    ui.subtitle.textContent = t("servedByBot");
     ui.input.value = "";
     autoGrow();
     renderEnd();
@@ -916,6 +1220,8 @@
     // mid-conversation reconnects at once so replies raise the unread badge.
     if (state.outbox.length || load(sessionStorage, KEY_ACTIVE)) connect();
     if (load(sessionStorage, KEY_OPEN)) open();
+    else if (CONFIG.autoOpen && !load(sessionStorage, KEY_CLOSED) &&
+      !window.matchMedia("(max-width: 30em)").matches) open(true);
   }
 
   window.DG12345Chat = { open: function () { open(); }, close: function () { close(); }, ask: ask };

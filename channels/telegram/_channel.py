@@ -24,6 +24,8 @@ from typing import Any
 
 from aiohttp import web
 from telegram import Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
 
 from bot.config import Settings
 from bot.inbound import DeliveryMode, InboundPort
@@ -56,6 +58,8 @@ FAILURE_REASONS = {
 WEBHOOK_PATH = "/webhooks/telegram"
 AUTH_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 NOTICE_TTL = 24 * 3600  # dedupe window of the channel's own notices
+#: Seconds between two "typing…" actions in one chat (Telegram shows one for about 5 s).
+TYPING_EVERY = 4.0
 
 
 class TelegramChannel(Channel):
@@ -251,6 +255,21 @@ class TelegramChannel(Channel):
         if failed is None:
             return Delivery(True)
         return Delivery(False, FAILURE_REASONS.get(failed, "error"))
+
+
+    async def typing(self, channel_user_id: str, on: bool) -> None:
+        """The agent is typing: "typing…" in the chat (sendChatAction). Telegram
+        shows it about 5 s or until the next message and cannot cancel it, so
+        "off" sends nothing; at most one per :data:`TYPING_EVERY` s per chat."""
+        if not on or self.client is None:
+            return
+        try:
+            chat_id = int(channel_user_id)
+            if not await self.store.claim(f"typing:{chat_id}", TYPING_EVERY):
+                return
+            await self.client.bot.send_chat_action(chat_id, ChatAction.TYPING)
+        except (ValueError, StoreUnavailable, TelegramError) as exc:
+            logger.info("telegram: typing not shown: %s", type(exc).__name__)
 
 
 def _system(text: str) -> OutboundMessage:

@@ -44,6 +44,11 @@ Client -> server:
 - ``{"type": "resume", "after_seq": n}`` send again the entries after ``n``
   (at most one page of 200; further behind, the latest 200);
 - ``{"type": "ping"}`` -> ``{"type": "pong"}`` (and a catch-up).
+- ``{"type": "typing", "on": bool}`` the citizen is typing (or stopped);
+  passed on to the consoles only while an agent holds the chat, an "on" at
+  most every :data:`bot.hub.CITIZEN_TYPING_EVERY` seconds per conversation
+  (the widget sends one every 3 s while typing), every "off"; never to Rasa,
+  never into the transcript, no answer.
 - ``{"type": "feedback", "seq": n, "vote": "up"|"down"}`` the citizen's
   有帮助/没帮助 on the FAQ answer at ``seq`` -> ``{"type": "feedback", "seq",
   "vote", "status": "recorded"|"already"|"not_an_answer"|"error"}``; one vote
@@ -65,7 +70,8 @@ Server -> client:
   every entry after ``after_seq`` (all of them when absent), then each new
   entry as it is written: the transcript is the one source, so a reload or
   a dropped connection loses nothing.
-- ``{"type": "typing", "on": bool}`` the bot (or agent) is working on a reply.
+- ``{"type": "typing", "on": bool, "by"?: "agent"}`` the bot is working on a
+  reply, or (``by: agent``) the agent holding the chat is typing.
 - ``{"type": "error", "code": ..., "message": "<Chinese text>", "id"?: ...}``
   a refused frame (``bad_json``, ``bad_frame``, ``too_large``, ``too_long``,
   ``empty``, ``rate_limited``, ``server_error``); nothing was forwarded. Sent
@@ -152,8 +158,9 @@ class WebChatChannel(Channel):
         await self._fanout.publish(channel_user_id, {"type": "sync", "count": len(messages)})
 
     async def typing(self, channel_user_id: str, on: bool) -> None:
-        """Show or hide the typing indicator in the session's widgets."""
-        await self._fanout.publish(channel_user_id, {"type": "typing", "on": on})
+        """The agent is typing (or stopped): "客服正在输入…" in the session's widgets,
+        on every replica (the console rate-limits it, bot/console/agent_socket.py)."""
+        await self._fanout.publish(channel_user_id, {"type": "typing", "on": on, "by": "agent"})
 
     async def stop(self) -> None:
         await self._fanout.close()

@@ -74,7 +74,14 @@ class Feedback:
     vote: str  # "up" | "down"
 
 
-ClientFrame = ClientMessage | Resume | Ping | Feedback
+@dataclass(frozen=True)
+class Typing:
+    """The citizen started (``on``) or stopped typing: for an agent holding the chat."""
+
+    on: bool
+
+
+ClientFrame = ClientMessage | Resume | Ping | Feedback | Typing
 
 
 def parse_frame(raw: str) -> ClientFrame:
@@ -94,6 +101,11 @@ def parse_frame(raw: str) -> ClientFrame:
         return Resume(_parse_seq(data.get("after_seq")))
     if kind == "ping":
         return Ping()
+    if kind == "typing":
+        on = data.get("on")
+        if not isinstance(on, bool):
+            raise FrameError("bad_frame")
+        return Typing(on)
     if kind == "feedback":
         seq, vote = _parse_seq(data.get("seq")), data.get("vote")
         if seq is None or vote not in ("up", "down"):

@@ -46,6 +46,7 @@ from channels.webchat._protocol import (
     FrameError,
     Ping,
     Resume,
+    Typing,
     entry_frame,
     error_frame,
     parse_frame,
@@ -155,7 +156,10 @@ class Connection:
     async def on_event(self, event: dict[str, Any]) -> None:
         """A store event for this session: a typing signal, the session's end, or new entries."""
         if event.get("type") == "typing":
-            await self._send({"type": "typing", "on": bool(event.get("on"))})
+            frame: dict[str, Any] = {"type": "typing", "on": bool(event.get("on"))}
+            if event.get("by") == "agent":
+                frame["by"] = "agent"
+            await self._send(frame)
             return
         if event.get("type") == "end":
             # Closing waits for the browser's answer: not in the publisher's task.
@@ -223,6 +227,8 @@ class Connection:
             await self.sync()  # safety net should a live event have been missed
         elif isinstance(frame, Feedback):
             await self._on_feedback(frame)
+        elif isinstance(frame, Typing):
+            await self._on_typing(frame)
 
     async def _admit(self, kind: str, client_id: str | None = None) -> bool:
         """Count the frame against the session's limit; false when it must not be acted on."""
@@ -284,6 +290,16 @@ class Connection:
             log.error("web chat feedback not recorded: %s", type(exc).__name__)
             reply["status"] = "error"
         await self._send(reply)
+
+    async def _on_typing(self, frame: Typing) -> None:
+        """The citizen's typing, for an agent holding the chat (the hub drops it
+        otherwise, and passes an "on" at most every 2 s). Like every frame it
+        counts against the session's frame limit. Not a message: no ack, no
+        transcript, no Rasa."""
+        try:
+            await self._port.citizen_typing(self.conversation_id, frame.on)
+        except Exception as exc:  # only a hint: the next one may get through
+            log.debug("citizen typing not passed on: %s", type(exc).__name__)
 
     def _inbound(self, frame: ClientMessage) -> InboundMessage:
         # Scoping the id by session keeps one session from suppressing another's

@@ -55,6 +55,8 @@ RESPONSE_DEADLINE = 4.0
 HUB_WAIT = 3.5
 BUTTONS_TTL = 24 * 3600.0
 EVENT_DEDUPE_TTL = 600.0
+#: Seconds one "Typing" state is held before it may be sent again (WeChat refuses a repeat).
+TYPING_EVERY = 10.0
 
 
 class WeChatSendError(DeliveryFailed):
@@ -245,6 +247,25 @@ class WeChatChannel(Channel):
                 if raise_on_error:
                     raise WeChatSendError(result)
                 return
+
+    async def typing(self, channel_user_id: str, on: bool) -> None:
+        """The agent is typing: WeChat's customer-service typing state ("对方正在
+        输入"), ``Typing`` at most once per :data:`TYPING_EVERY` s per citizen,
+        ``CancelTyping`` only after a ``Typing``. A refusal (45080: the citizen
+        wrote nothing in the last 30 s; 45081) is logged, never raised."""
+        if not self.api.configured:
+            return
+        key = f"typing:{channel_user_id}"
+        try:
+            if on and not await self.store.claim(key, TYPING_EVERY):
+                return
+            if not on and not await self.store.delete(key):
+                return
+        except StoreUnavailable:
+            return
+        errcode = await self.api.set_typing(channel_user_id, on)
+        if errcode:
+            log.info("wechat: typing state refused errcode=%s", errcode)
 
     async def _record(self, kind: str, conversation_id: str | None, data: dict[str, Any]) -> None:
         """Record a statistics event; a failure is logged, never raised."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from bot.app import create_app
 from bot.config import ConsoleSettings, ServiceHours
@@ -87,6 +87,21 @@ async def new_page(browser: Any, url: str) -> tuple[Page, list[str]]:
     return page, problems
 
 
+async def citizen_asks_for_agent(
+    browser: Any, base: str
+) -> tuple[Page, list[str], Locator, Locator]:
+    """A citizen opens the widget and writes "转人工": the page, its problems,
+    the input box and the conversation log, once the queue place is shown."""
+    citizen, problems = await new_page(browser, base + "/")
+    await citizen.get_by_role("button", name=re.compile("^在线咨询")).click()
+    box = citizen.get_by_role("textbox", name="输入您的问题")
+    await box.fill("转人工")
+    await box.press("Enter")
+    log = citizen.get_by_role("log", name="对话记录")
+    await expect(log).to_contain_text("您目前排在第 1 位")
+    return citizen, problems, box, log
+
+
 async def test_citizen_and_agent(
     handoff_door: FrontDoor, browser: Any, screenshot_path: Callable[[str], Path]
 ) -> None:
@@ -106,13 +121,7 @@ async def test_citizen_and_agent(
     await expect(agent.locator("#me")).to_have_text("张三 · 坐席")
 
     # the citizen asks for a person in the widget
-    citizen, citizen_problems = await new_page(browser, base + "/")
-    await citizen.get_by_role("button", name=re.compile("^在线咨询")).click()
-    box = citizen.get_by_role("textbox", name="输入您的问题")
-    await box.fill("转人工")
-    await box.press("Enter")
-    log = citizen.get_by_role("log", name="对话记录")
-    await expect(log).to_contain_text("您目前排在第 1 位")
+    citizen, citizen_problems, box, log = await citizen_asks_for_agent(browser, base)
 
     # the agent sees it in the queue with the summary, opens and claims it
     item = agent.locator("#list-queue .conv")

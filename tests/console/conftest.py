@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,10 +30,11 @@ from bot.db.crypto import Cipher
 from bot.hub import Hub
 from bot.rasa_client import RasaClient
 from bot.store import SharedStore
+from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
 from tests.fakes.rasa import FakeRasa
 from tests.fakes.shared import Shared
 from tests.fakes.telegram_api import TOKEN as TG_TOKEN
-from tests.fakes.telegram_api import FakeTelegramApi
+from tests.fakes.telegram_api import FakeTelegramApi, text_update
 from tests.fakes.wechat_api import AES_KEY, APP_ID, APP_SECRET, TOKEN, FakeWeChatApi
 from tests.support.rest_auth import REST_AUTH
 from tests.support.waiting import frames_until
@@ -305,6 +307,19 @@ async def start_channels_app(
     client = TestClient(TestServer(app, host="127.0.0.1"))
     await client.start_server()
     return client
+
+
+async def telegram_asks_for_agent(
+    client: TestClient, fake_telegram: FakeTelegramApi, chat_id: int
+) -> None:
+    """A Telegram citizen writes "转人工" (update 1); back when the bot's two
+    replies (the handoff text, the queue place) have been sent."""
+    resp = await client.post(
+        WEBHOOK_PATH, data=json.dumps(text_update(1, chat_id, "转人工")),
+        headers={AUTH_HEADER: TG_SECRET},
+    )  # fmt: skip
+    assert resp.status == 200
+    await fake_telegram.wait_for("sendMessage", 2)
 
 
 @pytest.fixture

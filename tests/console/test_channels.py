@@ -11,16 +11,15 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient
 
-from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
 from tests.console.conftest import (
     HANDOFF_REPLY,
-    TG_SECRET,
     Agent,
     SignIn,
     connect,
+    telegram_asks_for_agent,
 )
 from tests.fakes.rasa import FakeRasa
-from tests.fakes.telegram_api import FakeTelegramApi, text_update
+from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wechat_api import (
     AES_KEY,
     OPENID,
@@ -100,12 +99,7 @@ async def test_telegram_messages(
 ) -> None:
     agent = await sign_in(full_app, "zhangsan", display_name="张三")
     await connect(agent)
-    resp = await full_app.post(
-        WEBHOOK_PATH, data=json.dumps(text_update(1, CHAT, "转人工")),
-        headers={AUTH_HEADER: TG_SECRET},
-    )  # fmt: skip
-    assert resp.status == 200
-    await fake_telegram.wait_for("sendMessage", 2)
+    await telegram_asks_for_agent(full_app, fake_telegram, CHAT)
     await _claim_and_say(agent, f"telegram:{CHAT}", "您好，我是张三")
     await eventually(lambda: "您好，我是张三" in fake_telegram.sent_texts(CHAT), timeout=5)
     texts = fake_telegram.sent_texts(CHAT)

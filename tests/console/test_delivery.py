@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -24,20 +23,19 @@ from bot.config import Settings
 from bot.db import Database
 from bot.db.schema import transcripts
 from bot.store import SharedStore
-from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
 from tests.console.conftest import (
-    TG_SECRET,
     Agent,
     SignIn,
     connect,
     runtime_of,
     start_channels_app,
+    telegram_asks_for_agent,
 )
 from tests.console.test_half_done import any_db  # noqa: F401  (fixture)
 from tests.db.conftest import pg_factory  # noqa: F401  (fixture)
 from tests.db.dump import ID_NUMBER, PHONE, assert_no_plaintext, dump_text
 from tests.fakes.rasa import FakeRasa
-from tests.fakes.telegram_api import FakeTelegramApi, text_update
+from tests.fakes.telegram_api import FakeTelegramApi
 from tests.fakes.wechat_api import (
     AES_KEY,
     OPENID,
@@ -185,12 +183,7 @@ async def test_telegram_blocked_is_shown_as_failed(
 ) -> None:
     agent = await sign_in(app_client, "zhangsan", display_name="张三")
     ws = await connect(agent)
-    resp = await app_client.post(
-        WEBHOOK_PATH, data=json.dumps(text_update(1, CHAT, "转人工")),
-        headers={AUTH_HEADER: TG_SECRET},
-    )  # fmt: skip
-    assert resp.status == 200
-    await fake_telegram.wait_for("sendMessage", 2)
+    await telegram_asks_for_agent(app_client, fake_telegram, CHAT)
     conv = f"/console/api/conversations/telegram:{CHAT}"
     assert (await agent.post(conv + "/claim")).status == 200
     fake_telegram.block(CHAT)
@@ -215,12 +208,7 @@ async def test_sweep_settles_a_message_left_sending(
     """A replica stopped between recording a message and its outcome."""
     agent = await sign_in(app_client, "zhangsan", display_name="张三")
     ws = await connect(agent)
-    resp = await app_client.post(
-        WEBHOOK_PATH, data=json.dumps(text_update(1, CHAT, "转人工")),
-        headers={AUTH_HEADER: TG_SECRET},
-    )  # fmt: skip
-    assert resp.status == 200
-    await fake_telegram.wait_for("sendMessage", 2)
+    await telegram_asks_for_agent(app_client, fake_telegram, CHAT)
     cid = f"telegram:{CHAT}"
     conv = f"/console/api/conversations/{cid}"
     assert (await agent.post(conv + "/claim")).status == 200

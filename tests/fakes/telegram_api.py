@@ -127,7 +127,7 @@ class FakeTelegramApi:
     async def _answer(self, method: str, params: dict[str, Any]) -> web.StreamResponse:
         if method in ("sendMessage", "sendPhoto"):
             return _ok(self._message(method, params))
-        if method in ("answerCallbackQuery", "deleteWebhook", "setWebhook"):
+        if method in ("answerCallbackQuery", "deleteWebhook", "setWebhook", "sendChatAction"):
             return _ok(True)
         if method == "getMe":
             return _ok({"id": 1, "is_bot": True, "first_name": "12345", "username": "dg12345_bot"})

@@ -2,7 +2,9 @@
 
 ``FakeWeChatApi``: serve ``FakeWeChatApi().app`` on 127.0.0.1
 (``aiohttp_server``) and point ``WECHAT_API_BASE_URL`` at it. It implements
-``/cgi-bin/token`` and ``/cgi-bin/message/custom/send``, records every call,
+``/cgi-bin/token``, ``/cgi-bin/message/custom/send`` and the customer-service
+typing state ``/cgi-bin/message/custom/typing`` (45072 for a bad command,
+45081 for ``Typing`` while typing is shown), records every call,
 issues a new token on each token call (invalidating the previous one, as
 WeChat does) and can be told to fail the next sends with given errcodes.
 
@@ -45,6 +47,9 @@ ERRMSG = {
     42001: "access_token expired",
     45015: "response out of time limit or subscription is canceled",
     45047: "out of response count limit",
+    45072: "command invalid",
+    45080: "has not sent message to user in the past 30 seconds",
+    45081: "already in typing status",
 }
 
 
@@ -61,12 +66,18 @@ class FakeWeChatApi:
     sent: list[dict[str, Any]] = field(default_factory=list)
     send_attempts: list[dict[str, Any]] = field(default_factory=list)
     _fail_next: list[int] = field(default_factory=list)
+    #: Accepted typing calls ({"touser", "command"}), and the users shown "typing" now.
+    typing: list[dict[str, Any]] = field(default_factory=list)
+    typing_shown: set[str] = field(default_factory=set)
+    #: Users who wrote nothing in the last 30 s: ``Typing`` answers 45080.
+    quiet_users: set[str] = field(default_factory=set)
 
     @property
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/cgi-bin/token", self.token)
         app.router.add_post("/cgi-bin/message/custom/send", self.custom_send)
+        app.router.add_post("/cgi-bin/message/custom/typing", self.custom_typing)
         return app
 
     def fail_next(self, *errcodes: int) -> None:
@@ -107,6 +118,25 @@ class FakeWeChatApi:
                 self.valid_token = None
             return _error(code)
         self.sent.append(body)
+        self.typing_shown.discard(str(body.get("touser")))  # a message ends "typing"
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def custom_typing(self, request: web.Request) -> web.Response:
+        body = json.loads(await request.read())
+        if self.valid_token is None or request.query.get("access_token") != self.valid_token:
+            return _error(40001)
+        user, command = str(body.get("touser")), body.get("command")
+        if command not in ("Typing", "CancelTyping"):
+            return _error(45072)
+        if command == "Typing" and user in self.quiet_users:
+            return _error(45080)
+        if command == "Typing" and user in self.typing_shown:
+            return _error(45081)
+        if command == "Typing":
+            self.typing_shown.add(user)
+        else:
+            self.typing_shown.discard(user)
+        self.typing.append(body)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
 

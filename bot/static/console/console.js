@@ -116,6 +116,8 @@
           setTimeout(fetchNew, 800);  // the assistant's reply is written just after the turn
         } else { loadDetail(); }
       }
+    } else if (f.type === "typing") {
+      if (f.conversation_id === S.open) citizenTyping(f.on);
     } else if (f.type === "delivery") {
       if (f.conversation_id === S.open) showDelivery(f.seq, f.delivery);
     } else if (f.type === "claimed") {
@@ -290,6 +292,9 @@
 
   // ---------- conversation ----------
   function openConv(cid) {
+    if (S.typedAt && S.open && S.open !== cid) send({ type: "typing", conversation_id: S.open, on: false });
+    S.typedAt = 0;
+    citizenTyping(false);
     S.open = cid;
     S.lastSeq = 0;
     watch(cid);
@@ -323,6 +328,7 @@
   function appendEntry(e) {
     if (e.seq <= S.lastSeq) return;
     S.lastSeq = e.seq;
+    if (e.direction === "in") citizenTyping(false);
     var kind = e.direction === "in" ? "msg-in" : e.sender === "system" ? "msg-system"
       : e.sender.indexOf("agent:") === 0 ? "msg-out msg-agent" : "msg-out msg-bot";
     var li = el("li", "msg " + kind);
@@ -357,6 +363,20 @@
     });
   }
   function scrollDown() { var t = $("transcript"); t.scrollTop = t.scrollHeight; }
+  // "市民正在输入…" under the transcript: on for 6 s after each signal, off with their message.
+  function citizenTyping(on) {
+    clearTimeout(S.typingTimer);
+    $("citizen-typing").hidden = !on;
+    if (on) S.typingTimer = setTimeout(function () { $("citizen-typing").hidden = true; }, 6000);
+  }
+  // The agent's typing, to the citizen: "on" at most every 3 s while the box has text, "off" once.
+  function agentTyping() {
+    var typing = $("reply").value.trim() !== "";
+    var now = Date.now();
+    if (!S.open || (typing ? now - (S.typedAt || 0) < 3000 : !S.typedAt)) return;
+    S.typedAt = typing ? now : 0;
+    send({ type: "typing", conversation_id: S.open, on: typing });
+  }
   function renderChat() {
     var d = S.detail;
     $("chat-empty").hidden = true;
@@ -446,6 +466,7 @@
     // retry the server recognises, never a second message.
     if (!S.draftId || S.draftText !== text) { S.draftId = requestId(); S.draftText = text; }
     S.sending = true;
+    S.typedAt = 0;  // the message itself ends "客服正在输入…"
     box.disabled = true;
     act(convPath(S.open, "messages"), { text: text, request_id: S.draftId }).then(function (r) {
       S.sending = false;
@@ -524,6 +545,7 @@
     $("list-mine").dataset.empty = "您当前没有服务中的会话";
     $("list-live").dataset.empty = "近 30 分钟没有活跃会话";
     $("composer").addEventListener("submit", sendReply);
+    $("reply").addEventListener("input", agentTyping);
     $("reply").addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { sendReply(e); }
     });

@@ -307,12 +307,13 @@ async def test_push_reaches_every_tab_of_the_session(client: TestClient, hub: Hu
 
 
 async def test_typing_signal_is_forwarded(client: TestClient, hub: Hub) -> None:
+    """The channel's typing hook is the agent's typing: flagged for "客服正在输入…"."""
     session = await new_session(client)
     channel = hub.channels["webchat"]
     ws = await connect(client, session["token"])
-    await channel.typing(session["session_id"], True)  # type: ignore[attr-defined]
+    await channel.typing(session["session_id"], True)
     frames = await frames_until(ws, lambda f: any(x["type"] == "typing" for x in f))
-    assert frames[-1] == {"type": "typing", "on": True}
+    assert frames[-1] == {"type": "typing", "on": True, "by": "agent"}
     await ws.close()
 
 
