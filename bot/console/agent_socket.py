@@ -8,14 +8,23 @@ supervisor only.
 Client -> server: ``{"type": "heartbeat", "status": "online"|"away"}`` (every
 ~20 s; keeps presence alive and returns a fresh snapshot),
 ``{"type": "watch", "conversation_id": ...}`` (the chat open on screen),
+``{"type": "live", "on": true|false}`` (supervisors: the "all conversations"
+view is on screen; others get an ``error`` frame ``forbidden``),
 ``{"type": "ping"}``.
 
 Server -> client: ``hello`` (the user), ``queue`` (snapshot: ``items`` waiting,
 ``active`` held conversations, ``agents`` present), ``conversation`` (something
-changed in one conversation: fetch its new entries), ``delivery`` (an agent's
+changed in one conversation: fetch its new entries; ``"citizen": true`` when
+it is a citizen's new message, which the console counts as unread while that
+conversation is not open), ``delivery`` (an agent's
 message was sent or failed: ``seq``, ``request_id``, ``delivery`` with
 ``state``, ``reason`` and the Chinese ``text``), ``claimed`` (who took a
-queue entry), ``notice`` (a message for this agent), ``error``.
+queue entry), ``notice`` (a message for this agent), ``live`` (to supervisors
+with the live view on: ``items`` as ``GET /console/api/live`` and ``at``, the
+server's clock; sent at once when the view is switched on, then after any
+change of a conversation, the queue or presence, and after turns with the
+assistant, at most one every :data:`LIVE_MIN_INTERVAL` seconds per replica),
+``error``.
 
 Every replica subscribes once to the hub's ``agents`` channel and to
 ``console:events`` and forwards to its own sockets, so a citizen's message
@@ -34,15 +43,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.aio import cancel_and_wait
 from bot.console.auth import COOKIE_NAME, current_session, session_user, user_for_socket
 from bot.console.context import Console
-from bot.console.events import CONSOLE_CHANNEL, WATCH_TTL, watch_key
+from bot.console.events import CONSOLE_CHANNEL, LIVE_VIEW_KEY, WATCH_TTL, watch_key
+from bot.console.live import live_conversations
 from bot.console.snapshot import snapshot
 from bot.console.users import User
 from bot.conversations import ConversationState
@@ -56,6 +68,13 @@ AUTH_TIMEOUT = 10.0
 MAX_FRAME = 16 * 1024
 CLOSE_STEP_TIMEOUT = 5.0  # shutdown: the most closing every socket may take
 SOCKET_ROLES = ("agent", "supervisor")
+#: The least time between two ``live`` frames of one replica (a burst of turns
+#: costs one recount of the live view, not one per turn).
+LIVE_MIN_INTERVAL = 1.0
+#: Events after which the supervisors' live view is recounted.
+LIVE_EVENTS = frozenset(
+    {"queue", "presence", "handoff", "message", "conversation", "claimed", "activity"}
+)
 
 
 #: Frames one console may have waiting; more and it is cut off.
@@ -82,6 +101,7 @@ class Seat:
     ws: web.WebSocketResponse
     user: User
     watching: set[str] = field(default_factory=set)
+    live: bool = False  # a supervisor's "all conversations" view is on screen
     app: web.Application | None = None
     session_id: str | None = None
     transport: asyncio.Transport | None = None
@@ -157,6 +177,9 @@ class AgentSockets:
         self.going = GoingAway("console")
         self._tasks: list[asyncio.Task[None]] = []
         self._snapshot_due: asyncio.Task[None] | None = None
+        self._live_due: asyncio.Task[None] | None = None
+        self._live_dirty = False
+        self._live_sent_at = 0.0
 
     async def start(self) -> None:
         for channel in (AGENTS_CHANNEL, CONSOLE_CHANNEL):
@@ -206,7 +229,8 @@ class AgentSockets:
         await self.going.close_all([seat.ws for seat in self.seats], CLOSE_STEP_TIMEOUT)
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *([self._snapshot_due] if self._snapshot_due else [])]
+        due = [task for task in (self._snapshot_due, self._live_due) if task is not None]
+        tasks = [*self._tasks, *due]
         await cancel_and_wait(tasks)
         await self.going_away()
 
@@ -291,12 +315,16 @@ class AgentSockets:
                 await self.console.notifier.presence_changed()
             for watched in seat.watching:
                 await self.console.store.set(watch_key(watched), "1", WATCH_TTL)
+            if seat.live:
+                await self.console.store.set(LIVE_VIEW_KEY, "1", WATCH_TTL)
             await seat.send(await snapshot(self.console))
         elif kind == "watch":
             cid = frame.get("conversation_id")
             seat.watching = {cid} if isinstance(cid, str) and len(cid) <= 200 else set()
             for watched in seat.watching:
                 await self.console.store.set(watch_key(watched), "1", WATCH_TTL)
+        elif kind == "live":
+            await self._live_switch(seat, frame.get("on") is True)
         elif kind == "ping":
             await seat.send({"type": "pong"})
         else:
@@ -324,11 +352,15 @@ class AgentSockets:
         if not isinstance(event, dict) or not self.seats:
             return
         kind = event.get("type")
+        if kind in LIVE_EVENTS and any(seat.live for seat in self.seats):
+            self._schedule_live()
         if kind in ("queue", "presence", "handoff"):
             self._schedule_snapshot()
         elif kind in ("message", "conversation"):
             await self._conversation(
-                str(event.get("conversation_id")), event.get("kind", "message")
+                str(event.get("conversation_id")),
+                event.get("kind", "message"),
+                citizen=kind == "message",  # the hub's: a citizen wrote to the agents
             )
         elif kind == "delivery":
             await self._delivery(event)
@@ -341,10 +373,12 @@ class AgentSockets:
         elif kind == "sessions_ended" and isinstance(event.get("user_id"), int):
             await self.recheck_all(event["user_id"])
 
-    async def _conversation(self, cid: str, kind: str) -> None:
+    async def _conversation(self, cid: str, kind: str, citizen: bool = False) -> None:
         conv = await self.console.conv(cid)
         holder = conv.agent_id
-        frame = {"type": "conversation", "conversation_id": cid, "kind": kind}
+        frame: dict[str, Any] = {"type": "conversation", "conversation_id": cid, "kind": kind}
+        if citizen:
+            frame["citizen"] = True
         for seat in list(self.seats):
             if (
                 str(seat.user.id) == holder
@@ -375,6 +409,51 @@ class AgentSockets:
         """Coalesce bursts of changes into one snapshot per replica."""
         if self._snapshot_due is None or self._snapshot_due.done():
             self._snapshot_due = asyncio.create_task(self._send_snapshot())
+
+    # --- the supervisors' live view ----------------------------------------------
+    async def _live_switch(self, seat: Seat, on: bool) -> None:
+        if seat.user.role != "supervisor":
+            await seat.send(
+                {"type": "error", "code": "forbidden", "message": "仅班长可以查看全部会话"}
+            )
+            return
+        seat.live = on
+        if on:
+            await self.console.store.set(LIVE_VIEW_KEY, "1", WATCH_TTL)
+            await seat.send(await self._live_frame())
+
+    async def _live_frame(self) -> dict[str, Any]:
+        return {
+            "type": "live",
+            "at": time.time(),
+            "items": await live_conversations(self.console),
+        }
+
+    def _schedule_live(self) -> None:
+        """Recount the live view for the supervisors showing it: one recount per
+        burst, at most one every :data:`LIVE_MIN_INTERVAL` s; a change that
+        arrives while a recount runs gets one more after it."""
+        self._live_dirty = True
+        if self._live_due is None or self._live_due.done():
+            self._live_due = asyncio.create_task(self._send_live())
+
+    async def _send_live(self) -> None:
+        while self._live_dirty:
+            wait = self._live_sent_at + LIVE_MIN_INTERVAL - time.monotonic()
+            await asyncio.sleep(max(0.05, wait))
+            self._live_dirty = False
+            self._live_sent_at = time.monotonic()
+            seats = [seat for seat in self.seats if seat.live]
+            if not seats:
+                return
+            try:
+                frame = await self._live_frame()
+            except (StoreUnavailable, SQLAlchemyError) as exc:  # the next change retries
+                log.warning("live view not recounted: %s", type(exc).__name__)
+                return
+            for seat in seats:
+                if seat.live:
+                    await seat.send(frame)
 
     async def _send_snapshot(self) -> None:
         await asyncio.sleep(0.05)
