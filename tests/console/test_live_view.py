@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient
 
 from bot.console import agent_socket
 from bot.console.events import LIVE_VIEW_KEY
-from tests.console.conftest import SignIn, connect, console_of, say
+from tests.console.conftest import MakeReplica, SignIn, connect, console_of, say
 from tests.support.waiting import Frames, frames_until
 
 CID = "rest:t:c1"
@@ -115,3 +115,16 @@ async def test_citizen_messages_are_marked_for_unread_counts(
     assert (await agent.post(CONV + "/messages", {"text": "请问在哪条路？"})).status == 200
     frames = await frames_until(ws, about(citizen=False))
     assert not any(f.get("citizen") for f in frames if f["type"] == "conversation")
+
+
+async def test_live_view_follows_turns_on_another_replica(
+    make_replica: MakeReplica, sign_in: SignIn
+) -> None:
+    here = await make_replica()
+    there = await make_replica()
+    supervisor = await sign_in(here, "banzhang", role="supervisor")
+    ws = await connect(supervisor)
+    await ws.send_json({"type": "live", "on": True})
+    await frames_until(ws, lambda fs: any(f["type"] == "live" for f in fs))
+    await say(there, "far1", "你好")  # a turn with the assistant on the other replica
+    await frames_until(ws, live_has("rest:t:far1", "bot"))
