@@ -52,6 +52,7 @@ window.__notes = [];
     constructor(title, options) {
       window.__notes.push({ title: title, body: (options || {}).body, tag: (options || {}).tag });
       super(title, options);
+      window.__lastNote = this;
     }
   }
   window.Notification = Recorded;
@@ -169,6 +170,8 @@ async def test_new_citizen_and_message_call_for_attention_and_keys_drive_the_des
     await expect(reply).to_have_value("")
 
     # / searches the canned replies; Enter takes the first match
+    every = await agent.locator("#canned .chip").count()
+    assert every > 1
     await agent.keyboard.press("Escape")
     await agent.keyboard.press("/")
     search = agent.get_by_role("searchbox", name="搜索常用语")
@@ -177,6 +180,9 @@ async def test_new_citizen_and_message_call_for_attention_and_keys_drive_the_des
     await expect(agent.locator("#canned .chip")).to_have_count(1)
     await agent.keyboard.press("Enter")
     await expect(reply).to_have_value(re.compile("请提供具体的地址"))
+    await expect(reply).to_be_focused()
+    await expect(search).to_have_value("")  # the search is cleared, every reply shown again
+    await expect(agent.locator("#canned .chip")).to_have_count(every)
     await reply.fill("")
 
     # a second citizen queues while the agent serves the first
@@ -187,7 +193,10 @@ async def test_new_citizen_and_message_call_for_attention_and_keys_drive_the_des
     await expect(second).to_have_count(1)
     await expect(second.locator(".unread")).to_have_text("1")
     await expect(agent).to_have_title("(1) " + TITLE)
-    await agent.keyboard.press("n")  # opens the second citizen (unread first)
+    # a click on its desktop notification opens it
+    assert [n["title"] for n in await notes(agent)][-1] == "新的市民排队"
+    await agent.evaluate("window.__lastNote.onclick()")
+    await expect(agent.locator("#chat-title")).to_have_text("网页市民 second")
     await expect(agent.locator("#chat-meta")).to_contain_text("排队中")
     await expect(agent).to_have_title(TITLE)
 

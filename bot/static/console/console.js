@@ -649,7 +649,10 @@
       if (e.key !== "Enter" || e.isComposing) return;
       e.preventDefault();  // Enter takes the first match into the reply box
       var chip = $("canned").querySelector(".chip");
-      if (chip) chip.click();
+      if (!chip) return;
+      chip.click();
+      $("canned-search").value = "";
+      renderCanned();
     });
     document.querySelectorAll(".tab").forEach(function (b) {
       b.addEventListener("click", function () { setTab(b.dataset.tab); });
