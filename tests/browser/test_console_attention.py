@@ -60,6 +60,13 @@ window.__notes = [];
 """
 
 
+#: The page's visibility as a browser reports it for a background tab, then the event.
+HIDDEN = """
+Object.defineProperty(document, "hidden", { configurable: true, get: () => HIDDEN });
+document.dispatchEvent(new Event("visibilitychange"));
+"""
+
+
 @pytest.fixture
 async def desk(tmp_path: Path) -> AsyncIterator[FrontDoor]:
     rasa = HandoffRasa()
@@ -212,6 +219,15 @@ async def test_new_citizen_and_message_call_for_attention_and_keys_drive_the_des
     await agent.keyboard.press("n")  # back to the first citizen, now read
     await expect(agent.locator("#transcript .msg-in").last).to_contain_text("手机店")
     await expect(mine.locator(".unread")).to_have_count(0)
+    await expect(agent).to_have_title(TITLE)
+
+    # open, but the console's tab is in the background: unread until it is seen
+    await agent.evaluate(HIDDEN.replace("HIDDEN", "true"))
+    await box.fill("大概晚上十点以后")
+    await box.press("Enter")
+    await expect(agent).to_have_title("(1) " + TITLE)
+    await expect(agent.locator("#transcript .msg-in").last).to_contain_text("十点以后")
+    await agent.evaluate(HIDDEN.replace("HIDDEN", "false"))
     await expect(agent).to_have_title(TITLE)
 
     # ? opens the help sheet; Esc closes it
