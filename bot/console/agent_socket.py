@@ -14,9 +14,10 @@ view is on screen; others get an ``error`` frame ``forbidden``),
 
 Server -> client: ``hello`` (the user), ``queue`` (snapshot: ``items`` waiting,
 ``active`` held conversations, ``agents`` present), ``conversation`` (something
-changed in one conversation: fetch its new entries; ``"citizen": true`` when
-it is a citizen's new message, which the console counts as unread while that
-conversation is not open), ``delivery`` (an agent's
+changed in one conversation: fetch its new entries; to the holding agent,
+supervisors and the consoles showing it, and to every console when a queued
+citizen writes; ``"citizen": true`` when it is a citizen's new message, which
+the console counts as unread while that conversation is not open), ``delivery`` (an agent's
 message was sent or failed: ``seq``, ``request_id``, ``delivery`` with
 ``state``, ``reason`` and the Chinese ``text``), ``claimed`` (who took a
 queue entry), ``notice`` (a message for this agent), ``live`` (to supervisors
@@ -379,9 +380,12 @@ class AgentSockets:
         frame: dict[str, Any] = {"type": "conversation", "conversation_id": cid, "kind": kind}
         if citizen:
             frame["citizen"] = True
+        # A waiting citizen's words concern every agent who may claim them (unread counts).
+        everyone = citizen and conv.state is ConversationState.QUEUED
         for seat in list(self.seats):
             if (
-                str(seat.user.id) == holder
+                everyone
+                or str(seat.user.id) == holder
                 or seat.user.role == "supervisor"
                 or cid in seat.watching
             ):

@@ -128,3 +128,22 @@ async def test_live_view_follows_turns_on_another_replica(
     await frames_until(ws, lambda fs: any(f["type"] == "live" for f in fs))
     await say(there, "far1", "你好")  # a turn with the assistant on the other replica
     await frames_until(ws, live_has("rest:t:far1", "bot"))
+
+
+async def test_a_queued_citizens_message_reaches_every_agent(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    agent = await sign_in(client, "zhangsan")
+    colleague = await sign_in(client, "lisi")
+    await say(client, "c1", "转人工")
+    ws = await connect(agent)
+    await say(client, "c1", "还要等多久")  # still queued: for whoever will claim it
+    frames = await frames_until(
+        ws, lambda fs: any(f["type"] == "conversation" and f.get("citizen") for f in fs)
+    )
+    assert {f["conversation_id"] for f in frames if f["type"] == "conversation"} == {CID}
+    assert (await colleague.post(CONV + "/claim")).status == 200
+    await say(client, "c1", "你好")  # now 李四's: not the first agent's concern
+    await ws.send_json({"type": "ping"})
+    late = await frames_until(ws, lambda fs: any(f["type"] == "pong" for f in fs))
+    assert not any(f["type"] == "conversation" and f.get("citizen") for f in late)
