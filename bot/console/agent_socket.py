@@ -12,16 +12,26 @@ Client -> server: ``{"type": "heartbeat", "status": "online"|"away"}`` (every
 in a chat they hold: shown to the citizen where the channel can, the widget's
 "客服正在输入…", Telegram's sendChatAction, WeChat's typing state; "on" at most
 every :data:`AGENT_TYPING_EVERY` seconds per chat, "off" only after an "on"),
+``{"type": "live", "on": true|false}`` (supervisors: the "all conversations"
+view is on screen; others get an ``error`` frame ``forbidden``),
 ``{"type": "ping"}``.
 
 Server -> client: ``hello`` (the user), ``queue`` (snapshot: ``items`` waiting,
 ``active`` held conversations, ``agents`` present), ``conversation`` (something
-changed in one conversation: fetch its new entries), ``delivery`` (an agent's
+changed in one conversation: fetch its new entries; to the holding agent,
+supervisors and the consoles showing it, and to every console when a queued
+citizen writes; ``"citizen": true`` when it is a citizen's new message, which
+the console counts as unread while that conversation is not open), ``delivery`` (an agent's
 message was sent or failed: ``seq``, ``request_id``, ``delivery`` with
 ``state``, ``reason`` and the Chinese ``text``), ``claimed`` (who took a
 queue entry), ``notice`` (a message for this agent), ``typing`` (the citizen
 is typing or stopped: ``conversation_id``, ``on``; to the holder, supervisors
-and consoles watching the chat), ``error``.
+and consoles watching the chat), ``live`` (to supervisors
+with the live view on: ``items`` as ``GET /console/api/live`` and ``at``, the
+server's clock; sent at once when the view is switched on, then after any
+change of a conversation, the queue or presence, and after turns with the
+assistant, at most one every :data:`LIVE_MIN_INTERVAL` seconds per replica),
+``error``.
 
 Every replica subscribes once to the hub's ``agents`` channel and to
 ``console:events`` and forwards to its own sockets, so a citizen's message
@@ -45,11 +55,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.aio import cancel_and_wait
 from bot.console.auth import COOKIE_NAME, current_session, session_user, user_for_socket
 from bot.console.context import Console
-from bot.console.events import CONSOLE_CHANNEL, WATCH_TTL, watch_key
+from bot.console.events import CONSOLE_CHANNEL, LIVE_VIEW_KEY, WATCH_TTL, watch_key
+from bot.console.live import live_conversations
 from bot.console.snapshot import snapshot
 from bot.console.users import User
 from bot.conversations import ConversationState
@@ -64,6 +76,13 @@ MAX_FRAME = 16 * 1024
 CLOSE_STEP_TIMEOUT = 5.0  # shutdown: the most closing every socket may take
 SOCKET_ROLES = ("agent", "supervisor")
 AGENT_TYPING_EVERY = 2.0  # seconds: an agent's "typing" reaches the citizen at most this often
+#: The least time between two ``live`` frames of one replica (a burst of turns
+#: costs one recount of the live view, not one per turn).
+LIVE_MIN_INTERVAL = 1.0
+#: Events after which the supervisors' live view is recounted.
+LIVE_EVENTS = frozenset(
+    {"queue", "presence", "handoff", "message", "conversation", "claimed", "activity"}
+)
 
 
 #: Frames one console may have waiting; more and it is cut off.
@@ -90,6 +109,7 @@ class Seat:
     ws: web.WebSocketResponse
     user: User
     watching: set[str] = field(default_factory=set)
+    live: bool = False  # a supervisor's "all conversations" view is on screen
     app: web.Application | None = None
     session_id: str | None = None
     transport: asyncio.Transport | None = None
@@ -167,6 +187,9 @@ class AgentSockets:
         self.going = GoingAway("console")
         self._tasks: list[asyncio.Task[None]] = []
         self._snapshot_due: asyncio.Task[None] | None = None
+        self._live_due: asyncio.Task[None] | None = None
+        self._live_dirty = False
+        self._live_sent_at = 0.0
 
     async def start(self) -> None:
         for channel in (AGENTS_CHANNEL, CONSOLE_CHANNEL):
@@ -216,7 +239,8 @@ class AgentSockets:
         await self.going.close_all([seat.ws for seat in self.seats], CLOSE_STEP_TIMEOUT)
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *([self._snapshot_due] if self._snapshot_due else [])]
+        due = [task for task in (self._snapshot_due, self._live_due) if task is not None]
+        tasks = [*self._tasks, *due]
         await cancel_and_wait(tasks)
         await self.going_away()
 
@@ -301,6 +325,8 @@ class AgentSockets:
                 await self.console.notifier.presence_changed()
             for watched in seat.watching:
                 await self.console.store.set(watch_key(watched), "1", WATCH_TTL)
+            if seat.live:
+                await self.console.store.set(LIVE_VIEW_KEY, "1", WATCH_TTL)
             await seat.send(await snapshot(self.console))
         elif kind == "watch":
             cid = frame.get("conversation_id")
@@ -309,6 +335,8 @@ class AgentSockets:
                 await self.console.store.set(watch_key(watched), "1", WATCH_TTL)
         elif kind == "typing":
             await self._agent_typing(seat, frame)
+        elif kind == "live":
+            await self._live_switch(seat, frame.get("on") is True)
         elif kind == "ping":
             await seat.send({"type": "pong"})
         else:
@@ -359,11 +387,15 @@ class AgentSockets:
         if not isinstance(event, dict) or not self.seats:
             return
         kind = event.get("type")
+        if kind in LIVE_EVENTS and any(seat.live for seat in self.seats):
+            self._schedule_live()
         if kind in ("queue", "presence", "handoff"):
             self._schedule_snapshot()
         elif kind in ("message", "conversation"):
             await self._conversation(
-                str(event.get("conversation_id")), event.get("kind", "message")
+                str(event.get("conversation_id")),
+                event.get("kind", "message"),
+                citizen=kind == "message",  # the hub's: a citizen wrote to the agents
             )
         elif kind in ("delivery", "typing"):
             await self._delivery(event)
@@ -376,13 +408,18 @@ class AgentSockets:
         elif kind == "sessions_ended" and isinstance(event.get("user_id"), int):
             await self.recheck_all(event["user_id"])
 
-    async def _conversation(self, cid: str, kind: str) -> None:
+    async def _conversation(self, cid: str, kind: str, citizen: bool = False) -> None:
         conv = await self.console.conv(cid)
         holder = conv.agent_id
-        frame = {"type": "conversation", "conversation_id": cid, "kind": kind}
+        frame: dict[str, Any] = {"type": "conversation", "conversation_id": cid, "kind": kind}
+        if citizen:
+            frame["citizen"] = True
+        # A waiting citizen's words concern every agent who may claim them (unread counts).
+        everyone = citizen and conv.state is ConversationState.QUEUED
         for seat in list(self.seats):
             if (
-                str(seat.user.id) == holder
+                everyone
+                or str(seat.user.id) == holder
                 or seat.user.role == "supervisor"
                 or cid in seat.watching
             ):
@@ -411,6 +448,51 @@ class AgentSockets:
         """Coalesce bursts of changes into one snapshot per replica."""
         if self._snapshot_due is None or self._snapshot_due.done():
             self._snapshot_due = asyncio.create_task(self._send_snapshot())
+
+    # --- the supervisors' live view ----------------------------------------------
+    async def _live_switch(self, seat: Seat, on: bool) -> None:
+        if seat.user.role != "supervisor":
+            await seat.send(
+                {"type": "error", "code": "forbidden", "message": "仅班长可以查看全部会话"}
+            )
+            return
+        seat.live = on
+        if on:
+            await self.console.store.set(LIVE_VIEW_KEY, "1", WATCH_TTL)
+            await seat.send(await self._live_frame())
+
+    async def _live_frame(self) -> dict[str, Any]:
+        return {
+            "type": "live",
+            "at": time.time(),
+            "items": await live_conversations(self.console),
+        }
+
+    def _schedule_live(self) -> None:
+        """Recount the live view for the supervisors showing it: one recount per
+        burst, at most one every :data:`LIVE_MIN_INTERVAL` s; a change that
+        arrives while a recount runs gets one more after it."""
+        self._live_dirty = True
+        if self._live_due is None or self._live_due.done():
+            self._live_due = asyncio.create_task(self._send_live())
+
+    async def _send_live(self) -> None:
+        while self._live_dirty:
+            wait = self._live_sent_at + LIVE_MIN_INTERVAL - time.monotonic()
+            await asyncio.sleep(max(0.05, wait))
+            self._live_dirty = False
+            self._live_sent_at = time.monotonic()
+            seats = [seat for seat in self.seats if seat.live]
+            if not seats:
+                return
+            try:
+                frame = await self._live_frame()
+            except (StoreUnavailable, SQLAlchemyError) as exc:  # the next change retries
+                log.warning("live view not recounted: %s", type(exc).__name__)
+                return
+            for seat in seats:
+                if seat.live:
+                    await seat.send(frame)
 
     async def _send_snapshot(self) -> None:
         await asyncio.sleep(0.05)

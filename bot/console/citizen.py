@@ -48,6 +48,7 @@ class HandoffHooks:
     ) -> HandleResult:
         cid = msg.conversation_id
         await self.console.notifier.if_watched(cid)
+        await self.console.notifier.if_live_view(cid)
         if state_before is ConversationState.QUEUED:
             return result
         if await self.console.state(cid) is not ConversationState.QUEUED:

@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 
 CONSOLE_CHANNEL = "console:events"
 WATCH_TTL = 90.0  # a console shows this conversation (renewed by its heartbeats)
+#: Set (with :data:`WATCH_TTL`) while a supervisor's console shows the live
+#: "all conversations" view, renewed by its heartbeats: only then does a turn
+#: with the assistant publish an ``activity`` event (one store read per turn
+#: otherwise, like :func:`watch_key`).
+LIVE_VIEW_KEY = "console:live-view"
 
 
 def watch_key(conversation_id: str) -> str:
@@ -45,6 +50,15 @@ class Notifier:
             return
         if watched:
             await self.conversation_changed(conversation_id, "message")
+
+    async def if_live_view(self, conversation_id: str) -> None:
+        """A turn with the assistant: tell the supervisors' live views, if one is open."""
+        try:
+            shown = await self._store.get(LIVE_VIEW_KEY) is not None
+        except StoreUnavailable:
+            return
+        if shown:
+            await self.publish({"type": "activity", "conversation_id": conversation_id})
 
     async def queue_changed(self) -> None:
         await self.publish({"type": "queue"})

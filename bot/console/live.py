@@ -55,6 +55,7 @@ async def live_conversations(console: Console) -> list[dict[str, Any]]:
                 "state_name": STATE_NAMES[state],
                 "agent_name": conv.agent_name if state is ConversationState.WITH_AGENT else None,
                 "idle_seconds": int(time.time() - last.timestamp()) if last else None,
+                "last_at": last.timestamp() if last else None,  # the console ticks from it
             }
         )
     return items

@@ -1,6 +1,6 @@
 """The console's static files, from bot/static/console/.
 
-``GET /console/static/<name>`` serves any ``.js``/``.css``/``.svg``/``.png``
+``GET /console/static/<name>`` serves any ``.js``/``.css``/``.svg``/``.png``/``.wav``
 file of that folder whose name is plain (letters, digits, ``-``, ``_``), so
 a new page's script needs no new route (``Cache-Control: no-cache``: edited
 in place, revalidated). ``GET /console/static/vendor/<name>`` serves the
@@ -27,8 +27,9 @@ _TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
     ".png": "image/png",
+    ".wav": "audio/wav",  # the attention chime (scripts/make_chime.py)
 }
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(js|css|svg|png)$")
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}\.(js|css|svg|png|wav)$")
 #: A vendored file: plain name with a dotted version, no path, no "..".
 _VENDOR_NAME = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\.(js|css)$")
 PAGE_CSP = (

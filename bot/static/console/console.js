@@ -1,12 +1,15 @@
 "use strict";
-/* 东莞12345 在线坐席工作台: live queue, chat with citizens, notes, tickets. */
+/* 东莞12345 在线坐席工作台: live queue, chat with citizens, notes, tickets.
+   Attention (unread counts, title, sound, notifications) is attention.js's,
+   the keyboard's table shortcuts.js's; this file tells them what happened. */
 (function () {
   var HEARTBEAT_MS = 20000;
-  var LIVE_POLL_MS = 15000;
   var $ = function (id) { return document.getElementById(id); };
   var S = {
     me: null, csrf: "", ws: null, retry: 0, snapshot: null, offset: 0, more: [],
     open: null, detail: null, lastSeq: 0, tab: "queue", live: [], canned: [],
+    // conversation ids of the queue last seen (null until the first snapshot)
+    knownQueue: null,
     // agents' messages on screen by seq (delivery state), the composed message's id
     sent: {}, draftId: null, draftText: "", sending: false
   };
@@ -80,6 +83,7 @@
       S.retry = 0;
       setConn(true);
       heartbeat();
+      if (S.tab === "live") send({ type: "live", on: true });
       if (S.open) { watch(S.open); loadDetail(); }
     };
     ws.onmessage = function (event) {
@@ -107,9 +111,16 @@
       S.snapshot = f;
       S.offset = f.at - Date.now() / 1000;
       if (S.more.length) loadMore(S.more.length, true);
+      noticeArrivals(f);
       renderLists();
       renderAgents();
+    } else if (f.type === "live") {
+      S.live = f.items;
+      S.offset = f.at - Date.now() / 1000;
+      renderLive();
+      tick();
     } else if (f.type === "conversation") {
+      if (f.citizen) noticeMessage(f.conversation_id);
       if (f.conversation_id === S.open) {
         if (f.kind === "message") {
           fetchNew();
@@ -137,13 +148,21 @@
 
   // ---------- lists ----------
   function convItem(cid, opts) {
-    var li = el("li", "conv" + (cid === S.open ? " is-open" : "") + (opts.urgent ? " is-urgent" : ""));
+    var unread = window.ConsoleAttention.count(cid);
+    var li = el("li", "conv" + (cid === S.open ? " is-open" : "") + (opts.urgent ? " is-urgent" : "")
+      + (unread ? " has-unread" : ""));
     li.tabIndex = 0;
     li.dataset.cid = cid;
     var top = el("div", "conv-top");
     top.appendChild(el("span", "badge badge-channel", opts.channel));
     top.appendChild(el("span", "conv-name", opts.title));
     if (opts.badge) top.appendChild(el("span", "badge " + (opts.badgeClass || ""), opts.badge));
+    if (unread) {
+      var dot = el("span", "unread", unread > 99 ? "99+" : String(unread));
+      dot.setAttribute("aria-label", unread + " 条未读");
+      dot.title = unread + " 条未读";
+      top.appendChild(dot);
+    }
     if (opts.since) {
       var wait = el("span", "conv-wait", "");
       wait.dataset.since = opts.since;
@@ -233,16 +252,19 @@
     var list = $("list-live");
     list.replaceChildren();
     S.live.forEach(function (c) {
-      list.appendChild(convItem(c.conversation_id, {
+      var li = convItem(c.conversation_id, {
         channel: c.channel_name, title: "市民 " + shortId(c.conversation_id),
         badge: c.state_name, badgeClass: "badge-state-" + c.state,
-        sub: (c.agent_name ? "坐席：" + c.agent_name + " · " : "") + "最近消息 " + duration(c.idle_seconds || 0) + "前"
-      }));
+        sub: c.agent_name ? "坐席：" + c.agent_name + " · " : ""
+      });
+      var sub = li.querySelector(".conv-sub") || li.appendChild(el("div", "conv-sub", ""));
+      sub.appendChild(document.createTextNode("最近消息 "));
+      var idle = el("span", "", duration(c.idle_seconds || 0));
+      if (c.last_at) idle.dataset.since = c.last_at;
+      sub.appendChild(idle);
+      sub.appendChild(document.createTextNode("前"));
+      list.appendChild(li);
     });
-  }
-  function pollLive() {
-    if (!S.me || S.me.role !== "supervisor") return;
-    api("GET", "/console/api/live").then(function (r) { if (r.ok) { S.live = r.body.items; renderLive(); } });
   }
   function renderAgents() {
     var agents = (S.snapshot && S.snapshot.agents) || [];
@@ -274,10 +296,12 @@
     document.querySelectorAll("[data-since]").forEach(function (node) {
       var secs = now() - parseFloat(node.dataset.since);
       node.textContent = duration(secs);
-      node.classList.toggle("is-long", secs > 60);
+      if (!node.closest("#list-live")) node.classList.toggle("is-long", secs > 60);
     });
   }
   function setTab(tab) {
+    if (tab === "live" && !(S.me && S.me.role === "supervisor")) return;
+    if (tab !== S.tab && (tab === "live" || S.tab === "live")) send({ type: "live", on: tab === "live" });
     S.tab = tab;
     document.querySelectorAll(".tab").forEach(function (b) {
       var on = b.dataset.tab === tab;
@@ -287,7 +311,42 @@
     $("list-queue").hidden = tab !== "queue";
     $("list-mine").hidden = tab !== "mine";
     $("list-live").hidden = tab !== "live";
-    if (tab === "live") pollLive();
+  }
+
+  // ---------- attention ----------
+  function inQueue(cid) {
+    return !!S.snapshot && queueItems(S.snapshot).some(function (i) { return i.conversation_id === cid; });
+  }
+  function heldByMe(cid) {
+    return !!S.snapshot && !!S.me && S.snapshot.active.some(function (a) {
+      return a.conversation_id === cid && a.agent_id === S.me.id;
+    });
+  }
+  function label(cid) {
+    var snap = S.snapshot || { items: [], active: [] };
+    var item = queueItems(snap).concat(snap.active).filter(function (i) { return i.conversation_id === cid; })[0];
+    return (item ? item.channel_name : "") + "市民 " + shortId(cid);
+  }
+  // A queue snapshot: citizens who were not in the queue last time call for attention.
+  function noticeArrivals(snap) {
+    var ids = queueItems(snap).map(function (i) { return i.conversation_id; });
+    var known = S.knownQueue;
+    S.knownQueue = {};
+    ids.forEach(function (cid) { S.knownQueue[cid] = true; });
+    window.ConsoleAttention.prune(function (cid) { return S.knownQueue[cid] || heldByMe(cid); });
+    if (known === null) return;  // the page's first picture: nothing is new
+    queueItems(snap).forEach(function (item) {
+      var cid = item.conversation_id;
+      if (known[cid] || cid === S.open) return;
+      var why = item.priority !== "normal" ? item.priority_name + " · " + item.reason_name : item.reason_name;
+      window.ConsoleAttention.bump(cid, "新的市民排队", label(cid) + (why ? " · " + why : ""));
+    });
+  }
+  // A citizen wrote: unread unless that conversation is open on a visible page.
+  function noticeMessage(cid) {
+    if (cid === S.open && !document.hidden) return;
+    if (!heldByMe(cid) && !inQueue(cid)) return;
+    window.ConsoleAttention.bump(cid, "市民发来新消息", label(cid));
   }
 
   // ---------- conversation ----------
@@ -297,6 +356,7 @@
     citizenTyping(false);
     S.open = cid;
     S.lastSeq = 0;
+    window.ConsoleAttention.clear(cid);
     watch(cid);
     document.querySelectorAll(".conv").forEach(function (n) { n.classList.toggle("is-open", n.dataset.cid === cid); });
     loadDetail();
@@ -484,13 +544,17 @@
   function renderCanned() {
     var box = $("canned");
     box.replaceChildren();
-    S.canned.forEach(function (c) {
+    var q = $("canned-search").value.trim().toLowerCase();
+    S.canned.filter(function (c) {
+      return !q || (c.title + "\n" + c.text).toLowerCase().indexOf(q) >= 0;
+    }).forEach(function (c) {
       var chip = el("button", "chip", c.title);
       chip.type = "button";
       chip.title = c.text;
       chip.addEventListener("click", function () { $("reply").value = c.text; $("reply").focus(); });
       box.appendChild(chip);
     });
+    if (q && !box.children.length) box.appendChild(el("span", "muted small", "没有匹配的常用语"));
   }
   function openTicket() {
     api("GET", convPath(S.open, "ticket-draft")).then(function (r) {
@@ -537,7 +601,80 @@
     });
   }
 
+  // ---------- keyboard ----------
+  function visibleItems() {
+    return Array.prototype.slice.call(document.querySelectorAll("#list-" + S.tab + " .conv"));
+  }
+  function step(by) {
+    var nodes = visibleItems();
+    if (!nodes.length) { toast("当前列表没有会话"); return; }
+    var at = nodes.findIndex(function (n) { return n.dataset.cid === S.open; });
+    var next = at < 0 ? nodes[0] : nodes[Math.min(nodes.length - 1, Math.max(0, at + by))];
+    openConv(next.dataset.cid);
+    next.scrollIntoView({ block: "nearest" });
+  }
+  function nextUnread() {
+    var snap = S.snapshot || { items: [], active: [] };
+    var mine = snap.active.filter(function (a) { return S.me && a.agent_id === S.me.id; })
+      .map(function (a) { return a.conversation_id; });
+    var queued = queueItems(snap).map(function (i) { return i.conversation_id; });
+    var cid = window.ConsoleAttention.first(mine.concat(queued))
+      || queued.filter(function (c) { return c !== S.open; })[0];
+    if (!cid) { toast("暂无待处理的会话"); return; }
+    setTab(mine.indexOf(cid) >= 0 ? "mine" : "queue");
+    openConv(cid);
+  }
+  function composing() { return !$("composer").hidden && !$("chat").hidden; }
+  var SHORTCUTS = {
+    nextUnread: nextUnread,
+    next: function () { step(1); },
+    previous: function () { step(-1); },
+    claim: function () {
+      if (S.open && !$("btn-claim").hidden) $("btn-claim").click();
+      else toast("当前没有可接入的排队市民");
+    },
+    reply: function () {
+      if (composing()) $("reply").focus(); else toast("接入会话后才能回复");
+    },
+    canned: function () {
+      if (!composing()) { toast("接入会话后才能使用常用语"); return; }
+      $("canned-search").focus();
+      $("canned-search").select();
+    },
+    send: function () {
+      if (composing() && $("reply").value.trim()) $("composer").requestSubmit();
+    },
+    close: function () {
+      if (S.open && !$("detail").hidden && !$("actions-card").hidden && S.detail && S.detail.state === "with_agent") {
+        $("btn-close").click();
+      } else { toast("当前没有可结束的会话"); }
+    },
+    tabQueue: function () { setTab("queue"); },
+    tabMine: function () { setTab("mine"); },
+    tabLive: function () {
+      if (S.me && S.me.role === "supervisor") setTab("live"); else toast("“全部会话”仅班长可见");
+    },
+    mute: function () {
+      var on = !window.ConsoleAttention.isMuted();
+      window.ConsoleAttention.setMuted(on);
+      toast(on ? "提示音已关闭" : "提示音已开启", "ok");
+    },
+    help: function () { if (!$("shortcuts-dialog").open) $("shortcuts-dialog").showModal(); }
+  };
+
   function bind() {
+    window.ConsoleShortcuts.install(SHORTCUTS);
+    $("btn-shortcuts").addEventListener("click", SHORTCUTS.help);
+    $("canned-search").addEventListener("input", renderCanned);
+    $("canned-search").addEventListener("keydown", function (e) {
+      if (e.key !== "Enter" || e.isComposing) return;
+      e.preventDefault();  // Enter takes the first match into the reply box
+      var chip = $("canned").querySelector(".chip");
+      if (!chip) return;
+      chip.click();
+      $("canned-search").value = "";
+      renderCanned();
+    });
     document.querySelectorAll(".tab").forEach(function (b) {
       b.addEventListener("click", function () { setTab(b.dataset.tab); });
     });
@@ -598,12 +735,19 @@
       $("audit-link").hidden = S.me.role !== "supervisor";
       $("knowledge-link").hidden = S.me.role !== "supervisor";
       $("dashboard-link").hidden = S.me.role !== "supervisor";
+      window.ConsoleAttention.init({
+        userId: S.me.id,
+        onChange: renderLists,
+        onOpen: function (cid) { setTab(heldByMe(cid) ? "mine" : inQueue(cid) ? "queue" : S.tab); openConv(cid); }
+      });
       connect();
       api("GET", "/console/api/canned").then(function (c) { if (c.ok) { S.canned = c.body.items; renderCanned(); } });
     });
     setInterval(tick, 1000);
     setInterval(heartbeat, HEARTBEAT_MS);
-    setInterval(function () { if (S.tab === "live") pollLive(); }, LIVE_POLL_MS);
+    document.addEventListener("visibilitychange", function () {
+      if (!document.hidden && S.open) window.ConsoleAttention.clear(S.open);
+    });
   }
   start();
 })();
