@@ -21,10 +21,9 @@ from bot.emergency.records import PeriodRepo
 from bot.emergency.report import incident_report
 from bot.emergency.web import EMERGENCY_KEY
 from channels.telegram import AUTH_HEADER, WEBHOOK_PATH
-from tests.console.conftest import console_of
+from tests.console.conftest import TG_SECRET, console_of
 from tests.console.test_channels import (  # noqa: F401 - fixtures
     CHAT,
-    TG_SECRET,
     _widget_until,
 )
 from tests.fakes.rasa import FakeRasa
