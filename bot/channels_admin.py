@@ -25,7 +25,7 @@ from typing import Any
 
 from bot.config import Settings, load_settings
 from bot.inbound import ChannelStore
-from bot.store import make_store
+from bot.store import SharedStore, make_store
 from bot.store.sealed import InProcessValues
 from channels.wechat import MENU_FILE, MenuError, WeChatApi, load_menu
 
@@ -40,15 +40,20 @@ MENU_ERRORS = {
 }
 
 
-async def create_menu(settings: Settings, menu: dict[str, Any]) -> tuple[int, str]:
-    """Send ``menu``; (errcode, reason): (0, "ok") when WeChat took it."""
-    store = make_store(settings)
-    api = WeChatApi(settings, ChannelStore(store, "wechat", InProcessValues()))
+async def create_menu(
+    settings: Settings, menu: dict[str, Any], store: SharedStore | None = None
+) -> tuple[int, str]:
+    """Send ``menu``; (errcode, reason): (0, "ok") when WeChat took it. ``store``:
+    where the access token is shared (default: the configured store)."""
+    own = store is None
+    shared = make_store(settings) if store is None else store
+    api = WeChatApi(settings, ChannelStore(shared, "wechat", InProcessValues()))
     try:
         result = await api.create_menu(menu)
     finally:
         await api.close()
-        await store.close()
+        if own:
+            await shared.close()
     return result.errcode, result.reason
 
 

@@ -64,6 +64,7 @@ ERRMSG = {
     40018: "invalid button name size",
     40019: "invalid button key size",
     40023: "invalid sub button size",
+    48001: "api unauthorized",
 }
 
 #: Template ids the fake account has (模板消息 chosen in the admin).
@@ -99,6 +100,8 @@ class FakeWeChatApi:
     _fail_next_template: list[int] = field(default_factory=list)
     menus: list[dict[str, Any]] = field(default_factory=list)
     menu_attempts: int = 0
+    #: An account that may not use the menu API (unverified): 48001.
+    menu_unauthorized: bool = False
 
     @property
     def app(self) -> web.Application:
@@ -196,7 +199,7 @@ class FakeWeChatApi:
         if self.valid_token is None or request.query.get("access_token") != self.valid_token:
             return _error(40001)
         body = json.loads(await request.read())
-        code = _menu_error(body)
+        code = 48001 if self.menu_unauthorized else _menu_error(body)
         if code:
             return _error(code)
         self.menus.append(body)
