@@ -294,7 +294,7 @@ class TicketSettings:
 
 
 #: The fields of a ticket notice (bot.messages.TicketNotice) a template fills.
-NOTICE_FIELDS = ("number", "status", "detail", "at")
+NOTICE_FIELDS = ("number", "status", "detail", "at", "due")
 DEFAULT_TEMPLATE_FIELDS = "number:character_string1,status:phrase2,detail:thing3,at:time4"
 
 

@@ -156,7 +156,8 @@ class TicketNotice:
     tells of (``accepted``, ``assigned``, ``transferred``, ``extended``,
     ``escalated``, ``replied``); ``status``: a short phrase (已签收, 已转办...);
     ``detail``: one short sentence; ``at``: local time text; ``keyword``: what
-    the citizen replies to see the whole result and rate it.
+    the citizen replies to see the whole result and rate it; ``due``: the
+    expected answer date ("" when none).
     """
 
     kind: str
@@ -166,6 +167,7 @@ class TicketNotice:
     detail: str
     at: str
     keyword: str = ""
+    due: str = ""
 
 
 #: ``metadata`` flag of the message a channel hands the hub when the citizen

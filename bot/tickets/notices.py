@@ -45,14 +45,15 @@ def time_text(value: dt.datetime) -> str:
     return value.astimezone(LOCAL_TZ).strftime("%Y年%m月%d日 %H:%M")
 
 
-def _date(event: TicketEvent, deadline: dt.datetime | None) -> str:
+def _deadline(event: TicketEvent, deadline: dt.datetime | None) -> dt.datetime | None:
+    """The event's own deadline (assigned, transferred, extended), else the ticket's."""
     raw = event.data.get("deadline")
     if isinstance(raw, str):
         try:
-            return day_text(dt.datetime.fromisoformat(raw))
+            return dt.datetime.fromisoformat(raw)
         except ValueError:
             pass
-    return day_text(deadline)
+    return deadline
 
 
 def step_notice(
@@ -68,7 +69,8 @@ def step_notice(
     if kind not in STEP_KINDS:
         return None
     dept = str(event.data.get("department_name") or department_name)
-    date = _date(event, deadline)
+    due_at = _deadline(event, deadline)
+    date = day_text(due_at)
     due = f"，预计{date}前答复" if date else ""
     if kind == "accepted":
         text = f"您的工单 {number} 已由{dept}签收办理{due}。"
@@ -92,6 +94,7 @@ def step_notice(
         status=STATUS[kind],
         detail=detail,
         at=time_text(event.at),
+        due=due_at.astimezone(LOCAL_TZ).strftime("%Y年%m月%d日") if due_at else "",
     )
     return OutboundMessage(text=f"【工单进度】{text}", sender="system"), notice
 

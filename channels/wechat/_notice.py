@@ -48,6 +48,7 @@ def template_body(
         "status": notice.status,
         "detail": notice.detail,
         "at": notice.at,
+        "due": notice.due,
     }
     data = {
         keyword: {"value": fit(values[name], keyword_limit(keyword))}
