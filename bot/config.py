@@ -293,6 +293,86 @@ class TicketSettings:
         return cls(sweep_seconds=sweep, api_tokens=Secret(tokens) if tokens else None)
 
 
+#: The fields of a ticket notice (bot.messages.TicketNotice) a template fills.
+NOTICE_FIELDS = ("number", "status", "detail", "at", "due")
+DEFAULT_TEMPLATE_FIELDS = "number:character_string1,status:phrase2,detail:thing3,at:time4"
+
+
+def parse_template_fields(
+    raw: str, name: str = "WECHAT_TEMPLATE_FIELDS"
+) -> tuple[tuple[str, str], ...]:
+    """``number:character_string1,status:phrase2,...``: which template keyword
+    carries which notice field; raises ``ValueError`` naming ``name``."""
+    pairs: list[tuple[str, str]] = []
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        field_name, sep, keyword = (x.strip() for x in entry.partition(":"))
+        if (
+            not sep
+            or field_name not in NOTICE_FIELDS
+            or not re.fullmatch(r"[a-z_]+[0-9]*", keyword)
+        ):
+            raise ValueError(
+                f"{name}: {entry!r} must be <field>:<template keyword> with field one of "
+                f"{', '.join(NOTICE_FIELDS)} (e.g. number:character_string1)"
+            )
+        if any(f == field_name or k == keyword for f, k in pairs):
+            raise ValueError(f"{name}: {entry!r} repeats a field or a keyword")
+        pairs.append((field_name, keyword))
+    if not pairs:
+        raise ValueError(f"{name} must name at least one field")
+    return tuple(pairs)
+
+
+@dataclass(frozen=True)
+class WeChatNoticeSettings:
+    """Ticket notices on WeChat outside the 48-hour customer-service window
+    (channels/wechat/_notice.py).
+
+    ``progress_template`` (``WECHAT_TEMPLATE_PROGRESS``) and
+    ``result_template`` (``WECHAT_TEMPLATE_RESULT``; unset: the progress one):
+    template ids chosen in the Official Account's admin (模板消息). Neither
+    set: no template messages, a notice outside the window is not delivered
+    (the console says so). ``fields`` (``WECHAT_TEMPLATE_FIELDS``): which
+    template keyword carries the ticket number, the status, the detail and
+    the time; ``url`` (``WECHAT_TEMPLATE_URL``, optional): the page the
+    notice opens, ``{number}`` replaced by the ticket number; ``keyword``
+    (``TICKET_RESULT_KEYWORD``, default 查看结果): what the citizen replies to
+    see the result and rate it.
+    """
+
+    progress_template: str | None = None
+    result_template: str | None = None
+    fields: tuple[tuple[str, str], ...] = parse_template_fields(DEFAULT_TEMPLATE_FIELDS)
+    url: str | None = None
+    keyword: str = "查看结果"
+
+    def template_for(self, kind: str) -> str | None:
+        """The template id for a ``progress`` or ``result`` notice, or ``None``."""
+        if kind == "result":
+            return self.result_template or self.progress_template
+        return self.progress_template
+
+    @classmethod
+    def from_env(cls, env: _Environ) -> WeChatNoticeSettings:
+        url = env.get("WECHAT_TEMPLATE_URL")
+        if url and not url.startswith(("https://", "http://")):
+            raise ValueError("WECHAT_TEMPLATE_URL must start with https:// (or http://)")
+        keyword = env.text("TICKET_RESULT_KEYWORD", "查看结果").strip()
+        if not 1 <= len(keyword) <= 10:
+            raise ValueError("TICKET_RESULT_KEYWORD must be 1 to 10 characters")
+        return cls(
+            progress_template=env.get("WECHAT_TEMPLATE_PROGRESS"),
+            result_template=env.get("WECHAT_TEMPLATE_RESULT"),
+            fields=parse_template_fields(
+                env.text("WECHAT_TEMPLATE_FIELDS", DEFAULT_TEMPLATE_FIELDS)
+            ),
+            url=url,
+            keyword=keyword,
+        )
+
+
 OPS_DEFAULT_BACKUP_DIR = VAR_DIR / "backups"
 
 
@@ -497,6 +577,7 @@ class Settings:
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     ops: OpsSettings = field(default_factory=OpsSettings)
+    wechat_notices: WeChatNoticeSettings = field(default_factory=WeChatNoticeSettings)
 
     @property
     def sqlite_path(self) -> Path:
@@ -581,6 +662,7 @@ class Settings:
             console=ConsoleSettings.from_env(env),
             tickets=TicketSettings.from_env(env),
             ops=OpsSettings.from_env(env),
+            wechat_notices=WeChatNoticeSettings.from_env(env),
         )
 
 

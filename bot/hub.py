@@ -88,7 +88,7 @@ from bot.hub_timing import (
 )
 from bot.hub_transcript import WriteBehindTranscript
 from bot.inbound import ChannelStore, DeliveryMode
-from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage
+from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage, TicketNotice
 from bot.rasa_client import RasaClient
 from bot.store.base import HeldLock, SharedStore, StoreUnavailable
 from bot.store.sealed import InProcessValues, Sealer, ValueSealer
@@ -210,12 +210,29 @@ class Hub:
         """Deliver messages already in the transcript; the outcome (never raises
         for the channel's refusal or failure): the console's delivery state."""
         await self.transcript.settled(conversation_id)
+        return await self._deliver(conversation_id, lambda c, user: c.deliver(user, messages))
+
+    async def notify(
+        self, conversation_id: str, messages: Sequence[OutboundMessage], notice: TicketNotice
+    ) -> Delivery:
+        """A ticket notice: transcript out, then the channel's ``deliver_notice``
+        (WeChat falls back to a template message outside its 48-hour window).
+        The outcome; never raises for the channel's refusal or failure."""
+        await self.transcript.settled(conversation_id)
+        await self.router.transcribe_out(conversation_id, messages, None)
+        return await self._deliver(
+            conversation_id, lambda c, user: c.deliver_notice(user, messages, notice)
+        )
+
+    async def _deliver(
+        self, conversation_id: str, send: Callable[[Channel, str], Awaitable[Delivery]]
+    ) -> Delivery:
         channel_name, user_id = conversation_id.split(":", 1)
         channel = self.channels.get(channel_name)
         if channel is None:
             return Delivery(False, "no_channel")
         try:
-            return await channel.deliver(user_id, messages)
+            return await send(channel, user_id)
         except StoreUnavailable:
             return Delivery(False, "store_unavailable")
         except Exception as exc:

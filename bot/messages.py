@@ -145,6 +145,31 @@ class OutboundMessage:
         return cls(**data)
 
 
+@dataclass(frozen=True)
+class TicketNotice:
+    """What a ticket notice says, in fields, for channels with a structured way
+    to reach a citizen outside a conversation (WeChat's template messages,
+    channels/wechat/_notice.py). The same notice always goes with its text
+    messages; a channel without such a way sends only those.
+
+    ``kind``: ``"progress"`` or ``"result"``; ``about``: the timeline event it
+    tells of (``accepted``, ``assigned``, ``transferred``, ``extended``,
+    ``escalated``, ``replied``); ``status``: a short phrase (已签收, 已转办...);
+    ``detail``: one short sentence; ``at``: local time text; ``keyword``: what
+    the citizen replies to see the whole result and rate it; ``due``: the
+    expected answer date ("" when none).
+    """
+
+    kind: str
+    number: str
+    about: str
+    status: str
+    detail: str
+    at: str
+    keyword: str = ""
+    due: str = ""
+
+
 #: ``metadata`` flag of the message a channel hands the hub when the citizen
 #: ended the conversation (the widget's 结束会话): the front door takes them
 #: out of the handoff queue or closes the agent's chat, and never routes it to

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.messages import OutboundMessage
+from bot.messages import OutboundMessage, TicketNotice
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -36,6 +36,9 @@ class Delivery:
 
     ok: bool
     reason: str = ""
+    #: How it went when it did: "message" (the channel's ordinary push) or
+    #: "template" (WeChat's template message, outside the 48-hour window).
+    via: str = ""
 
 
 class DeliveryFailed(Exception):
@@ -74,6 +77,16 @@ class Channel(abc.ABC):
     async def typing(self, channel_user_id: str, on: bool) -> None:  # noqa: B027 - optional hook
         """Show (``on``) or stop showing the citizen that an agent is typing, where
         the channel can; best effort, rate limited by the channel. Default: nothing."""
+
+    async def deliver_notice(
+        self, channel_user_id: str, messages: Sequence[OutboundMessage], notice: TicketNotice
+    ) -> Delivery:
+        """Deliver a ticket notice (``messages`` say it in text, ``notice`` in
+        fields) within this channel's rules. Default: :meth:`deliver` of the
+        messages; WeChat falls back to a template message when the 48-hour
+        customer-service window is closed. Never raises for a refusal."""
+        delivery = await self.deliver(channel_user_id, messages)
+        return Delivery(True, via="message") if delivery.ok else delivery
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Start background work (polling, token refresh). Default: nothing."""

@@ -55,6 +55,10 @@ REASON_TEXTS = {
     "not_configured": "该渠道未启用，无法发送",
     "no_channel": "该渠道未启用，无法发送",
     "unknown": "发送结果未知（服务曾中断），请确认市民是否收到后再重试",
+    "invalid_template": "模板消息的模板ID无效（请管理员检查配置），请电话联系",
+    "refused": "市民已拒收公众号通知，请电话联系",
+    "bad_template_data": "模板消息内容不符合模板要求（请管理员检查配置），请电话联系",
+    "channel_unavailable": "该渠道未启用，无法发送",
 }
 OTHER_REASON = "渠道接口暂时异常，请稍后重试"
 

@@ -96,12 +96,34 @@ class TicketChanges(abc.ABC):
         )
 
     async def mark_notified(
-        self, number: str, *, actor: str = "system", channel: str | None = None
+        self, number: str, *, actor: str = "system", channel: str | None = None, via: str = ""
     ) -> Ticket:
-        """Record that the citizen was told the result."""
+        """Record that the citizen was told the result (``via``: message, template)."""
         return await self._change(
-            number, lambda s, _now: workflow.notified(s, channel), actor=actor
+            number, lambda s, _now: workflow.notified(s, channel, via or None), actor=actor
         )
+
+    async def record_notice(
+        self, number: str, plan: Callable[[State, dt.datetime], Change]
+    ) -> Ticket:
+        """Put a notice's outcome (``workflow.told``/``not_told``) on the timeline."""
+        return await self._change(number, plan, actor="system")
+
+    async def extend(
+        self,
+        number: str,
+        days: int,
+        reason: str,
+        *,
+        actor: str,
+        expected_version: int | None = None,
+    ) -> Ticket:
+        """Move an assigned ticket's deadline ``days`` working days later (延期)."""
+
+        def plan(state: State, now: dt.datetime) -> Change:
+            return workflow.extend(state, self._deadline(state.deadline or now, days), days, reason)
+
+        return await self._change(number, plan, actor=actor, expected_version=expected_version)
 
     async def rate(
         self,

@@ -240,7 +240,9 @@ class TicketRepo(TicketChanges):
                     f"ticket {number} changed (version {row.version}, expected "
                     f"{expected_version}); reload it"
                 )
-            state = workflow.State(number, row.status, row.department, row.priority, row.rating)
+            state = workflow.State(
+                number, row.status, row.department, row.priority, row.rating, row.deadline
+            )
             change = plan(state, now)
             new_version = row.version + len(change.events)
             result = await conn.execute(

@@ -29,6 +29,7 @@ class State:
     department: str
     priority: str
     rating: int | None
+    deadline: dt.datetime | None = None
 
 
 @dataclass
@@ -100,10 +101,45 @@ def reply(state: State, text: str) -> Change:
     )
 
 
-def notified(state: State, channel: str | None) -> Change:
-    """The citizen has been told the result."""
+def notified(state: State, channel: str | None, via: str | None = None) -> Change:
+    """The citizen has been told the result (``via``: message or template)."""
     _require(state, ("replied", "closed"), "record a notification")
-    return Change(events=[("notified", {"channel": channel} if channel else {})])
+    data = {"channel": channel} if channel else {}
+    return Change(events=[("notified", data | ({"via": via} if via else {}))])
+
+
+MAX_EXTENSION_DAYS = 60
+
+
+def extend(state: State, deadline: dt.datetime, days: int, reason: str) -> Change:
+    """The department needs more time (延期): a later deadline, with why."""
+    _require(state, ("assigned",), "extend")
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_EXTENSION_DAYS:
+        raise ValueError(f"days must be a whole number from 1 to {MAX_EXTENSION_DAYS}")
+    if state.deadline is not None and deadline <= state.deadline:
+        raise ValueError("the new deadline must be later than the current one")
+    data = {
+        "deadline": deadline.isoformat(),
+        "from": state.deadline.isoformat() if state.deadline else None,
+        "days": days,
+        "reason": mask_text(_text(reason, "reason", 500)),
+    }
+    return Change(values={"deadline": deadline}, events=[("extended", data)])
+
+
+def told(state: State, about: str, event: int, channel: str, via: str) -> Change:
+    """The citizen has been told of a step (timeline event ``event``); any status."""
+    data = {"about": about, "event": event, "channel": channel, "via": via}
+    return Change(events=[("told", data)])
+
+
+def not_told(
+    state: State, about: str, event: int, channel: str, code: str, reason: str
+) -> Change:
+    """A step's notice did not reach the citizen (``code``; ``reason`` in the
+    agent's words): someone should phone."""
+    data = {"about": about, "event": event, "channel": channel, "code": code, "reason": reason}
+    return Change(events=[("not_told", data)])
 
 
 def rate(state: State, rating: int, comment: str | None, satisfied: bool | None) -> Change:

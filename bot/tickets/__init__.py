@@ -5,8 +5,9 @@
 - the REST API for the city's case system (``bot.tickets.api``, ``/api/v1``);
 - the console's ticket pages and JSON views (``bot.tickets.console``,
   ``/console/tickets``);
-- the hub interceptor that takes the citizens' rating buttons
-  (``bot.tickets.rating``);
+- the hub interceptors that take the citizens' rating buttons
+  (``bot.tickets.rating``) and the reply keyword that opens a result
+  (``bot.tickets.keyword``, 查看结果);
 - the deadline sweep as a background task (``bot.tickets.sweep``).
 """
 
@@ -24,6 +25,7 @@ from bot.config import Settings
 from bot.tickets import api, console
 from bot.tickets.config import TOKENS_ENV, parse_tokens
 from bot.tickets.context import TICKETS_KEY, TicketContext
+from bot.tickets.keyword import ResultKeyword
 from bot.tickets.notify import Notifier
 from bot.tickets.rating import RatingInterceptor
 from bot.tickets.service import TicketService
@@ -57,6 +59,7 @@ def setup_tickets(
     )
     app[TICKETS_KEY] = ctx
     hub.add_interceptor(RatingInterceptor(db, hub.store))
+    hub.add_interceptor(ResultKeyword(db, hub.store, settings.wechat_notices.keyword))
     api.add_routes(app)
     console.add_routes(app)
     app.cleanup_ctx.append(_sweep_job)

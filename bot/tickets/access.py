@@ -29,12 +29,12 @@ from bot.tickets.query import flags
 
 ROLES = ("supervisor", "agent", "department", "api")
 ACTIONS: dict[str, frozenset[str]] = {
-    "supervisor": frozenset({"assign", "priority", "note", "merge", "close", "reply"}),
+    "supervisor": frozenset({"assign", "priority", "note", "merge", "close", "reply", "extend"}),
     "agent": frozenset({"assign", "priority", "note", "merge", "close", "reply"}),
-    "department": frozenset({"accept", "return", "reply", "note"}),
-    "api": frozenset({"assign", "reply", "close", "note"}),
+    "department": frozenset({"accept", "return", "reply", "note", "extend"}),
+    "api": frozenset({"assign", "reply", "close", "note", "extend"}),
 }
-DEPARTMENT_API_ACTIONS = frozenset({"reply", "note"})
+DEPARTMENT_API_ACTIONS = frozenset({"reply", "note", "extend"})
 
 
 @dataclass(frozen=True)

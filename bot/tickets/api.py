@@ -6,6 +6,8 @@
 ``POST /api/v1/tickets/{number}/reply``     ``{"text", "version"?}`` (the citizen is told)
 ``POST /api/v1/tickets/{number}/close``     ``{"reason"?, "version"?}``
 ``POST /api/v1/tickets/{number}/notes``     ``{"text", "version"?}``
+``POST /api/v1/tickets/{number}/extend``    ``{"days", "reason", "version"?}`` (延期; the
+                                            citizen is told the new date)
 ``GET  /api/v1/openapi.json``               the OpenAPI 3 description (docs/openapi.yaml)
 
 Every request but the description carries ``Authorization: Bearer <token>``
@@ -44,7 +46,13 @@ from bot.tickets.query import list_tickets, parse_filter
 
 PREFIX = "/api/v1"
 OPENAPI_PATH = config.ROOT / "docs" / "openapi.yaml"
-ACTIONS = {"assign": "assign", "reply": "reply", "close": "close", "notes": "note"}
+ACTIONS = {
+    "assign": "assign",
+    "reply": "reply",
+    "close": "close",
+    "notes": "note",
+    "extend": "extend",
+}
 UNAUTHORIZED_ZH = "未授权：缺少或错误的访问令牌"
 CONTACT_FIELDS = ("contact_name", "contact_phone", "id_number")
 

@@ -34,7 +34,10 @@ FIELDS: dict[str, dict[str, tuple[bool, int]]] = {
     "merge": {"into": (True, 20)},
     "accept": {},
     "return": {"reason": (True, MAX_REASON)},
+    "extend": {"days": (True, 2), "reason": (True, MAX_REASON)},
 }
+#: Fields given as whole numbers (also accepted as a string of digits: the console's forms).
+NUMBER_FIELDS = frozenset({"days"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,7 @@ def parse_command(action: str, body: Any) -> Command:
     unknown = sorted(set(body) - set(spec) - {"version"})
     if unknown:
         raise BadInput(f"unknown field '{unknown[0][:40]}'")
+    body = {k: _number_text(k, v) if k in NUMBER_FIELDS else v for k, v in body.items()}
     args = {name: _field(body, name, *rule) for name, rule in spec.items()}
     return Command(action, {k: v for k, v in args.items() if v is not None}, _version(body))
 
@@ -72,6 +76,15 @@ def _field(body: Mapping[str, Any], name: str, needed: bool, limit: int) -> str 
     if len(value) > limit:
         raise BadInput(f"'{name}' is longer than {limit} characters")
     return value or None
+
+
+def _number_text(name: str, value: Any) -> Any:
+    """A whole-number field as the digits the other checks read."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and not (value.strip().isascii() and value.strip().isdigit()):
+        raise BadInput(f"'{name}' must be a whole number")
+    return value
 
 
 def _version(body: Mapping[str, Any]) -> int | None:
@@ -98,6 +111,13 @@ def build_plan(command: Command, routing: Routing) -> Plan:
         triage = routing.department_route(workflow.TRIAGE)
         return lambda s, now: workflow.return_to_triage(
             s, triage, routing.deadline(now, triage.deadline_days), a["reason"]
+        )
+    if command.action == "extend":
+        days = int(a["days"])
+        if not 1 <= days <= workflow.MAX_EXTENSION_DAYS:
+            raise BadInput(f"'days' must be from 1 to {workflow.MAX_EXTENSION_DAYS}")
+        return lambda s, now: workflow.extend(
+            s, routing.deadline(s.deadline or now, days), days, a["reason"]
         )
     if command.action == "priority" and a["priority"] not in PRIORITIES:
         raise BadInput(f"'priority' must be one of {', '.join(PRIORITIES)}")

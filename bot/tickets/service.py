@@ -5,7 +5,8 @@ check, timeline append): the department scope and the caller's
 ``version`` are checked inside that step, so a ticket transferred away a
 moment ago cannot be answered by its former department, and a stale console
 page cannot overwrite a newer state. After a reply the citizen is told on
-their channel (``bot.tickets.notify``).
+their channel, and of every step that matters to them (accepted,
+transferred, extended) likewise (``bot.tickets.notify``).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ class TicketService:
         command = parse_command(action, body)
         if not principal.can(action):
             raise Forbidden(f"role {principal.role} may not {action} tickets")
-        await self.get(principal, number)  # 404 before any other check
+        before = await self.get(principal, number)  # 404 before any other check
         plan = self._scoped(principal, build_plan(command, self.db.routing))
         if command.action == "merge":
             await self._check_merge_target(principal, number, command)
@@ -79,7 +80,10 @@ class TicketService:
         outcome = Outcome(ticket)
         if action == "reply":
             outcome.notified = await self.notifier.notify_result(ticket)
-            outcome.ticket = await self.db.tickets.get(number) or ticket
+        else:  # accepted, transferred, extended...: the citizen hears of the step
+            await self.notifier.notify_steps(ticket, before.version)
+        # with what the notices added to the timeline
+        outcome.ticket = await self.db.tickets.get(number) or ticket
         return outcome
 
     async def _apply(

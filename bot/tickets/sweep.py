@@ -6,7 +6,8 @@ Every ``TICKET_SWEEP_SECONDS`` (and once with ``python -m bot.tickets sweep``):
   event per deadline;
 - an open ticket past its deadline is escalated to the supervisors
   (``escalated`` on its timeline, ``escalated_at`` set, a ``ticket.escalated``
-  event, a message on the store channel ``tickets``), once per deadline: a
+  event, a message on the store channel ``tickets``, and the citizen told
+  that it is overdue and pressed, bot/tickets/notices.py), once per deadline: a
   ticket transferred to a new deadline can be escalated again when that one
   passes too;
 - a replied ticket whose citizen was not told (the channel failed) is
@@ -111,7 +112,7 @@ class Sweeper:
         late = now - (ticket.deadline or now)
         reason = f"超过答复期限{max(1, int(late.total_seconds() // 3600))}小时"
         try:
-            await apply_plan(
+            escalated = await apply_plan(
                 self.db,
                 ticket.number,
                 lambda s, at: workflow.escalate(s, at, reason),
@@ -122,6 +123,8 @@ class Sweeper:
             log.info("ticket %s not escalated: %s", ticket.number, type(exc).__name__)
             return
         report.escalated.append(ticket.number)
+        if self.notifier is not None:  # the citizen hears that it is overdue and pressed
+            await self.notifier.notify_steps(escalated, ticket.version)
         data = {"department": ticket.department, "deadline": _iso(ticket.deadline)}
         await self._event("ticket.escalated", ticket, data)
         note = {"type": "escalated", "number": ticket.number, "department": ticket.department}

@@ -1,4 +1,5 @@
-"""WeChat Official Account API client: access token and customer-service messages.
+"""WeChat Official Account API client: access token, customer-service and
+template messages, the custom menu.
 
 The access token is shared by every replica through the shared store: it is
 cached with its expiry minus a margin and refreshed under a store lock, so
@@ -30,6 +31,9 @@ TOKEN_LOCK_TTL = 15.0
 TOKEN_LOCK_WAIT = 12.0
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
+TEMPLATE_SEND = "/cgi-bin/message/template/send"
+MENU_CREATE = "/cgi-bin/menu/create"
+
 #: errcodes meaning "this access token is no longer valid".
 TOKEN_ERRORS = frozenset({40001, 40014, 42001})
 SEND_PATH = "/cgi-bin/message/custom/send"
@@ -40,6 +44,10 @@ ERROR_REASONS = {
     43004: "not_subscribed",
     40003: "invalid_openid",
     45002: "too_long",
+    40037: "invalid_template",  # the template id is not one of the account's
+    43101: "refused",  # the citizen turned the account's notices off
+    45009: "rate_limited",  # the account's daily API quota is used up
+    47003: "bad_template_data",  # a template field's value does not fit its type
 }
 
 
@@ -148,7 +156,7 @@ class WeChatApi:
         log.info("wechat: access token refreshed")
         return token, float(data.get("expires_in") or 7200)
 
-    # --- customer-service messages ----------------------------------------
+    # --- customer-service and template messages ------------------------------
     async def send_text(self, openid: str, content: str) -> SendResult:
         """Send one customer-service text message; never raises."""
         body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
@@ -161,11 +169,7 @@ class WeChatApi:
         (45080) and a repeated ``Typing`` (45081)."""
         body = {"touser": openid, "command": "Typing" if on else "CancelTyping"}
         try:
-            token = await self.access_token()
-            data = await self._post_custom(token, body, TYPING_PATH)
-            if _errcode(data) in TOKEN_ERRORS:
-                token = await self.access_token(stale=token)
-                data = await self._post_custom(token, body, TYPING_PATH)
+            data = await self.call(TYPING_PATH, body)
         except WeChatApiError as exc:
             return exc.errcode
         except StoreUnavailable:
@@ -174,32 +178,59 @@ class WeChatApi:
 
     async def send_custom(self, openid: str, body: dict[str, Any]) -> SendResult:
         """POST ``body`` to ``/cgi-bin/message/custom/send``, refreshing a bad token once."""
+        return await self._send(openid, SEND_PATH, body, "customer-service message")
+
+    async def send_template(self, openid: str, body: dict[str, Any]) -> SendResult:
+        """POST ``body`` (``touser``, ``template_id``, ``url``?, ``data``) to
+        ``/cgi-bin/message/template/send``; never raises. Outside the 48-hour
+        window this is how a citizen still hears of their ticket."""
+        return await self._send(openid, TEMPLATE_SEND, body, "template message")
+
+    async def create_menu(self, menu: dict[str, Any]) -> SendResult:
+        """POST ``menu`` (``{"button": [...]}``) to ``/cgi-bin/menu/create``."""
         try:
-            token = await self.access_token()
-            data = await self._post_custom(token, body)
-            if _errcode(data) in TOKEN_ERRORS:
-                log.info("wechat: access token rejected, refreshing once")
-                token = await self.access_token(stale=token)
-                data = await self._post_custom(token, body)
+            data = await self.call(MENU_CREATE, menu)
         except WeChatApiError as exc:
-            return self._failed(openid, exc.errcode, exc.reason)
-        except StoreUnavailable:
-            return self._failed(openid, -1, "store_unavailable")
+            return SendResult(ok=False, errcode=exc.errcode, reason=exc.reason)
         errcode = _errcode(data)
         if errcode == 0:
             return SendResult(ok=True)
-        reason = "token" if errcode in TOKEN_ERRORS else ERROR_REASONS.get(errcode, "error")
-        return self._failed(openid, errcode, reason)
+        log.error("wechat: menu/create failed errcode=%s", errcode)
+        return SendResult(ok=False, errcode=errcode, reason=_reason(errcode))
 
-    async def _post_custom(
-        self, token: str, body: dict[str, Any], path: str = SEND_PATH
-    ) -> dict[str, Any]:
+    async def call(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST ``body`` to ``path`` with the access token; a token WeChat calls
+        invalid (40001, 42001...) is refreshed once and the call repeated.
+        Raises :class:`WeChatApiError` (no token, HTTP failure) and
+        ``StoreUnavailable``; WeChat's own refusals come back in the answer."""
+        token = await self.access_token()
+        data = await self._post(path, token, body)
+        if _errcode(data) in TOKEN_ERRORS:
+            log.info("wechat: access token rejected, refreshing once")
+            token = await self.access_token(stale=token)
+            data = await self._post(path, token, body)
+        return data
+
+    async def _send(self, openid: str, path: str, body: dict[str, Any], what: str) -> SendResult:
+        try:
+            data = await self.call(path, body)
+        except WeChatApiError as exc:
+            return self._failed(openid, exc.errcode, exc.reason, what)
+        except StoreUnavailable:
+            return self._failed(openid, -1, "store_unavailable", what)
+        errcode = _errcode(data)
+        if errcode == 0:
+            return SendResult(ok=True)
+        return self._failed(openid, errcode, _reason(errcode), what)
+
+    async def _post(self, path: str, token: str, body: dict[str, Any]) -> dict[str, Any]:
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         return await self._request("POST", path, params={"access_token": token}, data=payload)
 
-    def _failed(self, openid: str, errcode: int, reason: str) -> SendResult:
+    def _failed(self, openid: str, errcode: int, reason: str, what: str) -> SendResult:
         log.warning(
-            "wechat: customer-service message to %s failed errcode=%s reason=%s",
+            "wechat: %s to %s failed errcode=%s reason=%s",
+            what,
             mask_openid(openid),
             errcode,
             reason,
@@ -223,6 +254,10 @@ class WeChatApi:
         if not isinstance(result, dict):
             raise WeChatApiError(-1, "http_bad_json")
         return result
+
+
+def _reason(errcode: int) -> str:
+    return "token" if errcode in TOKEN_ERRORS else ERROR_REASONS.get(errcode, "error")
 
 
 def _errcode(data: dict[str, Any]) -> int:

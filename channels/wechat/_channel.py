@@ -28,9 +28,9 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.inbound import DeliveryMode, InboundPort
-from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage
+from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage, TicketNotice
 from bot.store.base import StoreUnavailable
-from channels.base import Channel, DeliveryFailed, payload_for_choice
+from channels.base import Channel, Delivery, DeliveryFailed, payload_for_choice
 from channels.wechat._api import SendResult, WeChatApi
 from channels.wechat._auth import (
     RequestAuth,
@@ -42,6 +42,7 @@ from channels.wechat._auth import (
 )
 from channels.wechat._crypto import WeChatCrypto
 from channels.wechat._inbound import Inbound, to_inbound
+from channels.wechat._notice import WINDOW_REASONS, template_body
 from channels.wechat._render import join_for_passive, render_messages, reply_buttons, split_for_push
 from channels.wechat._xml import WeChatXmlError, render_text_reply
 
@@ -235,6 +236,28 @@ class WeChatChannel(Channel):
         """Deliver replies as customer-service messages; raises :class:`WeChatSendError`."""
         await self._remember_buttons(channel_user_id, messages)
         await self._push_texts(channel_user_id, render_messages(messages), raise_on_error=True)
+
+    async def deliver_notice(
+        self, channel_user_id: str, messages: Sequence[OutboundMessage], notice: TicketNotice
+    ) -> Delivery:
+        """A ticket notice: as customer-service messages while the 48-hour window
+        is open, else as a template message (``WECHAT_TEMPLATE_*``); the
+        refusal of the last way tried when neither got through."""
+        delivery = await self.deliver(channel_user_id, messages)
+        if delivery.ok:
+            return Delivery(True, via="message")
+        template = self.settings.wechat_notices.template_for(notice.kind)
+        if delivery.reason not in WINDOW_REASONS or not template:
+            return delivery
+        body = template_body(channel_user_id, template, notice, self.settings.wechat_notices)
+        result = await self.api.send_template(channel_user_id, body)
+        cid = f"wechat:{channel_user_id}"
+        if result.ok:
+            await self._record("wechat_template_sent", cid, {"kind": notice.kind})
+            return Delivery(True, via="template")
+        data = {"errcode": result.errcode, "reason": result.reason, "template": True}
+        await self._record("wechat_send_failed", cid, data)
+        return Delivery(False, result.reason)
 
     async def _push_texts(
         self, openid: str, texts: Sequence[str], raise_on_error: bool = False

@@ -158,7 +158,18 @@ async def test_assign_then_department_answers(
     await expect(page.locator("#d-phone")).to_have_text("139****4455")
     await expect(page.locator("form[data-action=assign]")).to_be_hidden()
     await page.get_by_role("button", name="签收").click()
-    await expect(page.locator("#d-timeline li").first).to_contain_text("签收")
+    timeline = page.locator("#d-timeline li")  # newest first
+    await expect(timeline.nth(1)).to_contain_text("签收")
+    await expect(timeline.first).to_contain_text("已告知市民进展")  # the citizen heard of it
+    # More time is needed: the department extends the ticket by three working days.
+    extend = page.locator("form[data-action=extend]")
+    await extend.locator("input[name=days]").fill("3")
+    await extend.locator("input[name=reason]").fill("需会同住建部门现场复核")
+    await extend.get_by_role("button", name="申请延期").click()
+    await expect(page.locator("#d-notice")).to_have_text("操作成功。")
+    await expect(timeline.nth(1)).to_contain_text("延期")
+    await expect(timeline.nth(1)).to_contain_text("延长 3 个工作日")
+    await expect(timeline.first).to_contain_text("已告知市民进展")
     await page.get_by_label("办理结果").fill(
         "经现场核查，系附近废品站违规焚烧垃圾，已依法责令立即停止并处罚款，后续将加强巡查。"
     )
@@ -170,7 +181,17 @@ async def test_assign_then_department_answers(
 
     ticket = await db.tickets.get(burning)
     assert ticket is not None and ticket.status == "replied"
-    assert [e.kind for e in ticket.events][-3:] == ["accepted", "replied", "notified"]
+    assert [e.kind for e in ticket.events][-6:] == [
+        "accepted",
+        "told",
+        "extended",
+        "told",
+        "replied",
+        "notified",
+    ]
     history = await db.transcripts.history(cid)
+    steps = [e.text or "" for e in history if (e.text or "").startswith("【工单进度】")]
+    assert len(steps) == 3  # assigned, accepted, extended
+    assert "延长了办理时间" in steps[-1] and "住建" not in steps[-1]
     assert "废品站违规焚烧垃圾" in (history[-1].text or "")
     assert len(history[-1].data["buttons"]) == 5

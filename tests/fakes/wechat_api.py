@@ -2,11 +2,16 @@
 
 ``FakeWeChatApi``: serve ``FakeWeChatApi().app`` on 127.0.0.1
 (``aiohttp_server``) and point ``WECHAT_API_BASE_URL`` at it. It implements
-``/cgi-bin/token``, ``/cgi-bin/message/custom/send`` and the customer-service
+``/cgi-bin/token``, ``/cgi-bin/message/custom/send``, the customer-service
 typing state ``/cgi-bin/message/custom/typing`` (45072 for a bad command,
-45081 for ``Typing`` while typing is shown), records every call,
-issues a new token on each token call (invalidating the previous one, as
-WeChat does) and can be told to fail the next sends with given errcodes.
+45081 for ``Typing`` while typing is shown), ``/cgi-bin/message/template/send``
+and ``/cgi-bin/menu/create``, records every call, issues a new token on each
+token call (invalidating the previous one, as WeChat does) and can be told to
+fail the next sends with given errcodes. Like WeChat it answers 45015 to
+customer-service messages for a citizen outside the 48-hour window
+(``window_closed``), 40037 to a template id the account does not have
+(``templates``), 43101 to a citizen who refused the account's notices
+(``refused``), and checks a menu's shape (40016, 40017, 40018, 40019, 40023).
 
 ``FakeWeChatPlatform``: signs (and in AES mode encrypts) webhook requests as
 WeChat's servers do, and opens encrypted passive replies.
@@ -50,7 +55,21 @@ ERRMSG = {
     45072: "command invalid",
     45080: "has not sent message to user in the past 30 seconds",
     45081: "already in typing status",
+    40037: "invalid template_id",
+    47001: "data format error",
+    43101: "user refuse to accept the msg",
+    45009: "reach max api daily quota limit",
+    40016: "invalid button size",
+    40017: "invalid button type",
+    40018: "invalid button name size",
+    40019: "invalid button key size",
+    40023: "invalid sub button size",
+    48001: "api unauthorized",
 }
+
+#: Template ids the fake account has (模板消息 chosen in the admin).
+PROGRESS_TEMPLATE = "tpl-progress-0123456789abcdefghij"
+RESULT_TEMPLATE = "tpl-result-0123456789abcdefghijkl"
 
 
 @dataclass
@@ -71,6 +90,18 @@ class FakeWeChatApi:
     typing_shown: set[str] = field(default_factory=set)
     #: Users who wrote nothing in the last 30 s: ``Typing`` answers 45080.
     quiet_users: set[str] = field(default_factory=set)
+    #: Citizens (OpenIDs) who last wrote more than 48 hours ago.
+    window_closed: set[str] = field(default_factory=set)
+    templates: set[str] = field(default_factory=lambda: {PROGRESS_TEMPLATE, RESULT_TEMPLATE})
+    #: Citizens who turned the account's template notices off.
+    refused: set[str] = field(default_factory=set)
+    templates_sent: list[dict[str, Any]] = field(default_factory=list)
+    template_attempts: list[dict[str, Any]] = field(default_factory=list)
+    _fail_next_template: list[int] = field(default_factory=list)
+    menus: list[dict[str, Any]] = field(default_factory=list)
+    menu_attempts: int = 0
+    #: An account that may not use the menu API (unverified): 48001.
+    menu_unauthorized: bool = False
 
     @property
     def app(self) -> web.Application:
@@ -78,11 +109,17 @@ class FakeWeChatApi:
         app.router.add_get("/cgi-bin/token", self.token)
         app.router.add_post("/cgi-bin/message/custom/send", self.custom_send)
         app.router.add_post("/cgi-bin/message/custom/typing", self.custom_typing)
+        app.router.add_post("/cgi-bin/message/template/send", self.template_send)
+        app.router.add_post("/cgi-bin/menu/create", self.menu_create)
         return app
 
     def fail_next(self, *errcodes: int) -> None:
         """The next sends answer these errcodes, in order (40001 also drops the token)."""
         self._fail_next.extend(errcodes)
+
+    def fail_next_template(self, *errcodes: int) -> None:
+        """The next template messages answer these errcodes (40001 also drops the token)."""
+        self._fail_next_template.extend(errcodes)
 
     def expire_token(self) -> None:
         """Make the current token invalid, as if another client refreshed it."""
@@ -113,10 +150,9 @@ class FakeWeChatApi:
         if self.valid_token is None or token != self.valid_token:
             return _error(40001)
         if self._fail_next:
-            code = self._fail_next.pop(0)
-            if code in (40001, 42001):
-                self.valid_token = None
-            return _error(code)
+            return self._injected(self._fail_next.pop(0))
+        if body.get("touser") in self.window_closed:
+            return _error(45015)
         self.sent.append(body)
         self.typing_shown.discard(str(body.get("touser")))  # a message ends "typing"
         return web.json_response({"errcode": 0, "errmsg": "ok"})
@@ -138,6 +174,77 @@ class FakeWeChatApi:
             self.typing_shown.discard(user)
         self.typing.append(body)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def template_send(self, request: web.Request) -> web.Response:
+        body = json.loads(await request.read())
+        self.template_attempts.append(body)
+        if self.valid_token is None or request.query.get("access_token") != self.valid_token:
+            return _error(40001)
+        if self._fail_next_template:
+            return self._injected(self._fail_next_template.pop(0))
+        if body.get("template_id") not in self.templates:
+            return _error(40037)
+        if body.get("touser") in self.refused:
+            return _error(43101)
+        data = body.get("data")
+        if not isinstance(data, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("value"), str) for v in data.values()
+        ):
+            return _error(47001)
+        self.templates_sent.append(body)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": len(self.templates_sent)})
+
+    async def menu_create(self, request: web.Request) -> web.Response:
+        self.menu_attempts += 1
+        if self.valid_token is None or request.query.get("access_token") != self.valid_token:
+            return _error(40001)
+        body = json.loads(await request.read())
+        code = 48001 if self.menu_unauthorized else _menu_error(body)
+        if code:
+            return _error(code)
+        self.menus.append(body)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    def _injected(self, code: int) -> web.Response:
+        if code in (40001, 42001):
+            self.valid_token = None
+        return _error(code)
+
+
+def _menu_error(body: Any) -> int:
+    """WeChat's checks of a custom menu: 3 buttons, 5 sub-buttons, names of at most
+    16 (top) / 60 (sub) bytes, keys of at most 128 bytes, known types."""
+    buttons = body.get("button") if isinstance(body, dict) else None
+    if not isinstance(buttons, list) or not 1 <= len(buttons) <= 3:
+        return 40016
+    for button in buttons:
+        if len(str(button.get("name", "")).encode()) > 16 or not button.get("name"):
+            return 40018
+        subs = button.get("sub_button")
+        if subs is not None:
+            if not isinstance(subs, list) or not 1 <= len(subs) <= 5:
+                return 40023
+            for sub in subs:
+                if len(str(sub.get("name", "")).encode()) > 60 or not sub.get("name"):
+                    return 40018
+                code = _leaf_error(sub)
+                if code:
+                    return code
+        else:
+            code = _leaf_error(button)
+            if code:
+                return code
+    return 0
+
+
+def _leaf_error(button: dict[str, Any]) -> int:
+    kind = button.get("type")
+    if kind == "click":
+        key = str(button.get("key", ""))
+        return 0 if 0 < len(key.encode()) <= 128 else 40019
+    if kind == "view":
+        return 0 if str(button.get("url", "")).startswith(("http://", "https://")) else 40017
+    return 40017
 
 
 def _error(code: int) -> web.Response:

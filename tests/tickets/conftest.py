@@ -133,12 +133,16 @@ async def make_front_door(
     make_settings: Callable[..., Settings],
     running_apps: list[TestClient],
 ) -> AsyncIterator[MakeFrontDoor]:
-    """``await make_front_door(db, store=None, sweep_seconds=0)`` -> a started TestClient
-    (the API tokens above; the deadline sweep off unless ``sweep_seconds``)."""
+    """``await make_front_door(db, store=None, sweep_seconds=0, **settings)`` -> a started
+    TestClient (the API tokens above; the deadline sweep off unless ``sweep_seconds``;
+    other keyword arguments override the settings)."""
     clients = running_apps
 
     async def make(
-        db: Database, store: SharedStore | None = None, sweep_seconds: float = 0.0
+        db: Database,
+        store: SharedStore | None = None,
+        sweep_seconds: float = 0.0,
+        **overrides: Any,
     ) -> TestClient:
         settings = make_settings(
             rasa_url=fake_rasa.url,
@@ -152,6 +156,7 @@ async def make_front_door(
             telegram_api_base_url=telegram_api.url,
             tickets=TicketSettings(sweep_seconds=sweep_seconds, api_tokens=Secret(TOKENS)),
             webchat_secret=Secret("tickets-test-secret-" + "x" * 32),
+            **overrides,
         )
         rasa = RasaClient(fake_rasa.url, settings.rasa_timeout)
         app = create_app(

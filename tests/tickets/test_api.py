@@ -147,7 +147,7 @@ async def test_assign_reply_close_and_notes(
     status, body = await api.post(ticket.number, "close", {})
     assert status == 200 and body["ticket"]["status"] == "closed"
     kinds = [e.kind for e in (await ticket_db.tickets.get(ticket.number)).events]  # type: ignore[union-attr]
-    assert kinds == ["created", "assigned", "note", "replied", "notified", "closed"]
+    assert kinds == ["created", "assigned", "told", "note", "replied", "notified", "closed"]
 
 
 async def test_department_token_sees_only_its_tickets(
@@ -193,7 +193,7 @@ async def test_openapi_documents_every_route(front_door: TestClient) -> None:
         if not path.startswith("/api/v1") or route.method == "HEAD":
             continue
         if "{action}" in path:
-            for action in ("assign", "reply", "close", "notes"):
+            for action in ("assign", "reply", "close", "notes", "extend"):
                 served.add((route.method, path.replace("{action}", action)))
         else:
             served.add((route.method, path))

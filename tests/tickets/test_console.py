@@ -141,7 +141,11 @@ async def test_department_accepts_returns_and_answers(
     second = await make_ticket("webchat:c2")
     dept = await sign_in("env2", "department", "ecology_environment")
     status, body = await dept.act(first.number, "accept")
-    assert status == 200 and body["ticket"]["events"][-1]["kind"] == "accepted"
+    # the step and its notice to the citizen (bot/tickets/notices.py)
+    assert status == 200 and [e["kind"] for e in body["ticket"]["events"][-2:]] == [
+        "accepted",
+        "told",
+    ]
     status, body = await dept.act(
         first.number, "reply", {"text": "已责令整改。", "version": body["ticket"]["version"]}
     )
@@ -168,7 +172,7 @@ async def test_agent_actions_and_stale_version(
     )
     assert status == 200 and body["ticket"]["department"] == "urban_management"
     status, body = await agent.act(ticket.number, "priority", {"priority": "urgent", "version": v})
-    assert status == 409 and body["current_version"] == v + 1
+    assert status == 409 and body["current_version"] == v + 2  # assigned, told
     status, body = await agent.act(ticket.number, "priority", {"priority": "urgent"})
     assert status == 200 and body["ticket"]["priority"] == "urgent"
     status, body = await agent.act(ticket.number, "note", {"text": "市民来电催办"})
@@ -182,7 +186,7 @@ async def test_agent_actions_and_stale_version(
     status, body = await agent.act(ticket.number, "close", {"reason": "市民撤回诉求"})
     assert status == 200 and body["ticket"]["status"] == "closed"
     kinds = [e.kind for e in (await ticket_db.tickets.get(ticket.number)).events]  # type: ignore[union-attr]
-    assert kinds == ["created", "assigned", "priority_changed", "note", "closed"]
+    assert kinds == ["created", "assigned", "told", "priority_changed", "note", "closed"]
 
 
 async def test_list_flags_near_and_past_deadlines(

@@ -105,12 +105,14 @@ async def test_webchat_loop_not_satisfied_then_satisfied(
     assert kinds == [
         "created",
         "assigned",
+        "told",  # "已转交…办理" (the triage desk's assignment)
         "replied",
         "notified",
         "rated",
         "reopened",
         "note",
         "assigned",
+        "told",
         "replied",
         "notified",
         "rated",

@@ -11,8 +11,10 @@
     created: "受理", assigned: "派发", transferred: "转派", accepted: "签收",
     returned: "退回", replied: "答复", notified: "已告知市民", rated: "市民评价",
     reopened: "重新办理", closed: "办结", note: "备注", escalated: "督办",
-    priority_changed: "调整优先级", merged: "合并", followup: "回访"
+    priority_changed: "调整优先级", merged: "合并", followup: "回访",
+    extended: "延期", told: "已告知市民进展", not_told: "进展未送达，请电话告知"
   };
+  var VIA_NAMES = { message: "消息", template: "模板消息" };
   var FOLLOWUP_NAMES = {
     call: "电话回访", message: "消息回访", satisfied: "市民满意", not_satisfied: "市民不满意",
     unreachable: "无法联系", messaged: "已留言，等待答复", reopened: "问题未解决，重新办理"
@@ -177,6 +179,7 @@
       case "reply": return ticket.status === "assigned";
       case "accept": return ticket.status === "assigned" && !accepted(ticket);
       case "return": return ticket.status === "assigned";
+      case "extend": return ticket.status === "assigned";
       case "assign": return open;
       case "note": return true;
       default: return ticket.status !== "closed";
@@ -194,7 +197,12 @@
     if (d.rating) { parts.push(d.rating + " 分（" + RATING_NAMES[d.rating] + "）"); }
     if (d.via === "followup") { parts.push("回访评价"); }
     if (d.into) { parts.push("并入 " + d.into); }
-    if (d.channel && event.kind === "notified") { parts.push(CHANNEL_NAMES[d.channel] || d.channel); }
+    if (d.channel && (event.kind === "notified" || event.kind === "told" || event.kind === "not_told")) {
+      parts.push(CHANNEL_NAMES[d.channel] || d.channel);
+    }
+    if (d.about) { parts.push("事项：" + (EVENT_NAMES[d.about] || d.about)); }
+    if (d.via && VIA_NAMES[d.via]) { parts.push(VIA_NAMES[d.via]); }
+    if (d.days) { parts.push("延长 " + d.days + " 个工作日"); }
     if (d.reason) { parts.push("说明：" + d.reason); }
     return parts.join(" · ");
   }
