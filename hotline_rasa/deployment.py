@@ -107,7 +107,9 @@ def versioned_model(version: str, models_dir: Path) -> Path:
         )
     model = models_dir / f"{name}{MODEL_SUFFIX}"
     if not model.is_file():
-        kept = sorted(p.name.removesuffix(MODEL_SUFFIX) for p in models_dir.glob(f"*{MODEL_SUFFIX}"))
+        kept = sorted(
+            p.name.removesuffix(MODEL_SUFFIX) for p in models_dir.glob(f"*{MODEL_SUFFIX}")
+        )
         raise DeploymentError(
             f"MODEL_VERSION {name} is not in {models_dir} (there: {', '.join(kept) or 'none'})"
         )

@@ -45,7 +45,11 @@ def test_a_tls_redis_url_with_a_password_becomes_the_endpoint_variables() -> Non
         "REDIS_SSL_CA_CERTS": "/run/ca.pem",
     }
     plain = redis_settings("redis://127.0.0.1")
-    assert (plain["REDIS_PORT"], plain["REDIS_DB"], plain["REDIS_USE_SSL"]) == ("6379", "0", "false")
+    assert (plain["REDIS_PORT"], plain["REDIS_DB"], plain["REDIS_USE_SSL"]) == (
+        "6379",
+        "0",
+        "false",
+    )
     assert plain["REDIS_PASSWORD"] == ""
 
 
@@ -213,4 +217,3 @@ def test_a_wrong_password_is_refused_not_ignored(
     tracker_store, _ = stores_from_endpoints(wrong, monkeypatch)
     with pytest.raises(redis.exceptions.AuthenticationError):
         tracker_store.red.ping()
-

@@ -136,7 +136,9 @@ def names_read_by(paths: list[Path]) -> set[str]:
     """Upper-case quoted names in ``paths``: the environment variables they read."""
     found: set[str] = set()
     for path in paths:
-        found |= set(re.findall(r"[\"']([A-Z][A-Z0-9_]{2,})[\"']", path.read_text(encoding="utf-8")))
+        found |= set(
+            re.findall(r"[\"']([A-Z][A-Z0-9_]{2,})[\"']", path.read_text(encoding="utf-8"))
+        )
     return found
 
 

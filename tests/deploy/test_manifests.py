@@ -18,10 +18,11 @@ import re
 import jsonschema
 import kubernetes_validate
 import pytest
+
 from bot.action_server import OPEN_PATHS
 from bot.action_server import create_app as create_action_app
-from bot.config import ROOT, Settings, require_shared_secrets
 from bot.app import create_app
+from bot.config import ROOT, Settings, require_shared_secrets
 from bot.store.memory import MemoryStore
 from tests.deploy.manifests import (
     COMPOSE,
@@ -268,7 +269,9 @@ def test_resources_cover_the_measured_memory() -> None:
 
 
 def test_each_replicated_component_has_a_disruption_budget() -> None:
-    budgets = [d["spec"]["selector"]["matchLabels"] for d in k8s_objects("PodDisruptionBudget").values()]
+    budgets = [
+        d["spec"]["selector"]["matchLabels"] for d in k8s_objects("PodDisruptionBudget").values()
+    ]
     for kind in ("Deployment", "StatefulSet"):
         for name, doc in k8s_objects(kind).items():
             if doc["spec"].get("replicas", 1) < 2:
@@ -278,7 +281,10 @@ def test_each_replicated_component_has_a_disruption_budget() -> None:
 
 
 def test_rasa_and_the_front_door_scale_on_cpu() -> None:
-    hpas = {d["spec"]["scaleTargetRef"]["name"]: d for d in k8s_objects("HorizontalPodAutoscaler").values()}
+    hpas = {
+        d["spec"]["scaleTargetRef"]["name"]: d
+        for d in k8s_objects("HorizontalPodAutoscaler").values()
+    }
     for target, kind in (("hotline-rasa", "StatefulSet"), ("hotline-frontdoor", "Deployment")):
         hpa = hpas[target]
         assert hpa["spec"]["scaleTargetRef"]["kind"] == kind
@@ -301,12 +307,16 @@ def test_the_compose_site_has_the_whole_topology() -> None:
     assert services["actions"]["deploy"]["replicas"] == 2
     assert services["migrate"]["command"] == ["python", "-m", "bot.db", "migrate"]
     for name in ("frontdoor-1", "frontdoor-2", "actions"):
-        assert services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert (
+            services[name]["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        )
     # only nginx is published; the rest is on the internal network
     assert [n for n, s in services.items() if s.get("ports")] == ["nginx"]
     assert compose()["networks"]["internal"]["internal"] is True
     nginx = services["nginx"]
-    assert nginx["networks"]["edge"]["ipv4_address"] == compose_env("frontdoor-1")["TRUSTED_PROXIES"]
+    assert (
+        nginx["networks"]["edge"]["ipv4_address"] == compose_env("frontdoor-1")["TRUSTED_PROXIES"]
+    )
     assert {nginx["environment"]["FRONTDOOR_1"], nginx["environment"]["FRONTDOOR_2"]} == {
         "frontdoor-1:8080", "frontdoor-2:8080",
     }  # fmt: skip
@@ -314,7 +324,11 @@ def test_the_compose_site_has_the_whole_topology() -> None:
 
 def test_the_nginx_template_is_the_one_mounted() -> None:
     template_dir = COMPOSE.parent / "nginx" / "templates"
-    mount = next(v for v in compose()["services"]["nginx"]["volumes"] if v["target"] == "/etc/nginx/templates")
+    mount = next(
+        v
+        for v in compose()["services"]["nginx"]["volumes"]
+        if v["target"] == "/etc/nginx/templates"
+    )
     assert (COMPOSE.parent / mount["source"]).resolve() == template_dir.resolve()
     templates = list(template_dir.glob("*.template"))
     assert templates, "deploy/nginx/templates/*.template (make cluster's nginx configuration)"
@@ -358,7 +372,9 @@ def test_nothing_trains_at_start() -> None:
 @pytest.mark.parametrize(
     ("dockerfile", "lock"), [("app.Dockerfile", "app.txt"), ("rasa.Dockerfile", "rasa.txt")]
 )
-def test_images_install_from_the_hashed_lock_and_run_as_non_root(dockerfile: str, lock: str) -> None:
+def test_images_install_from_the_hashed_lock_and_run_as_non_root(
+    dockerfile: str, lock: str
+) -> None:
     stages = dockerfile_stages(IMAGES / dockerfile)
     runs = " ".join(line for stage in stages.values() for line in instruction(stage, "RUN"))
     assert f"--require-hashes --no-deps -r /tmp/requirements/{lock}" in runs
@@ -395,4 +411,3 @@ def test_kubernetes_containers_are_locked_down() -> None:
             if name in ("hotline-nginx", "hotline-redis", "hotline-postgres"):
                 continue
             assert doc["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
-

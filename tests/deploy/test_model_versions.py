@@ -76,9 +76,7 @@ def test_keep_one_is_the_old_behaviour_and_zero_is_refused(
         train.prune(tmp_path, 0)
 
 
-def test_a_kept_version_is_reused_and_becomes_the_newest(
-    train: ModuleType, tmp_path: Path
-) -> None:
+def test_a_kept_version_is_reused_and_becomes_the_newest(train: ModuleType, tmp_path: Path) -> None:
     old = model(tmp_path, train, "back", age=30)
     model(tmp_path, train, "later", age=10)
     assert train.reusable_model(tmp_path, "back") == old
