@@ -47,7 +47,7 @@ from tests.fakes.db import TempDatabase
 #: Measured resident memory (issue 19; README's figures): requests must cover it.
 MEASURED_MEMORY = {"rasa-oss": 2.0e9, "frontdoor": 90e6, "action-server": 110e6}
 #: Rasa's GET / answers without the token once the model is loaded (Rasa's own
-#: chart probes it; tests/rasa/test_deploy_probes.py checks it on a real server).
+#: chart probes it; tests/rasa/test_deployed_rasa.py checks it on a real server).
 RASA_PROBE_PATH = "/"
 #: Variables the app's containers get that the app does not read itself.
 NOT_APP_SETTINGS = {"POSTGRES_PASSWORD", "REDIS_PASSWORD"}

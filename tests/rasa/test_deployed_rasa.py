@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet
 
 from bot.knowledge_editor.scripts import script
 from hotline_rasa.tests.redis_server import RedisUnavailable, SecuredRedis, secured_redis
+from tests.deploy.test_manifests import RASA_PROBE_PATH
 from tests.rasa.conftest import (
     RASA_PYTHON,
     RASA_TOKEN,
@@ -137,3 +138,15 @@ def test_a_conversation_goes_through_and_its_tracker_is_in_the_tls_redis(
     log = Path(deployed["log"]).read_text()
     assert "Failed to run custom action" not in log and "401" not in log
     assert "refused" not in Path(deployed["actions_log"]).read_text()
+
+
+def test_the_probe_path_answers_without_the_token(deployed: dict[str, str]) -> None:
+    """deploy/ probes Rasa on GET / (as Rasa's own Helm chart does;
+    tests/deploy/test_manifests.py RASA_PROBE_PATH): it answers without the
+    token once the model is loaded, while /status needs the token."""
+    import urllib.request
+
+    url = deployed["url"] + RASA_PROBE_PATH
+    with urllib.request.urlopen(url, timeout=10) as resp:  # noqa: S310 - loopback
+        assert resp.status == 200 and b"Rasa" in resp.read()
+    assert http_json(deployed["url"] + "/status")[0] == 401
