@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -18,11 +18,8 @@ SECRET = "hook-secret_0123456789"
 
 
 @pytest.fixture
-async def api() -> AsyncIterator[FakeTelegramApi]:
-    fake = FakeTelegramApi()
-    await fake.start()
-    yield fake
-    await fake.close()
+def api(fake_telegram: FakeTelegramApi) -> FakeTelegramApi:
+    return fake_telegram
 
 
 @pytest.fixture
