@@ -217,3 +217,16 @@ def test_a_wrong_password_is_refused_not_ignored(
     tracker_store, _ = stores_from_endpoints(wrong, monkeypatch)
     with pytest.raises(redis.exceptions.AuthenticationError):
         tracker_store.red.ping()
+
+
+def test_rasa_takes_the_key_prefixes_of_endpoints_redis_yml(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Rasa 3.6 silently drops a prefix that is not alphanumeric (it once did
+    "hotline_tracker": trackers went to the bare "tracker:" keys)."""
+    import yaml
+
+    config = yaml.safe_load((ROOT / "endpoints.redis.yml").read_text())
+    tracker_store, lock_store = stores_from_endpoints("redis://127.0.0.1:6379/0", monkeypatch)
+    assert tracker_store.key_prefix == config["tracker_store"]["key_prefix"] + ":tracker:"
+    assert lock_store.key_prefix == config["lock_store"]["key_prefix"] + ":lock:"
