@@ -13,7 +13,11 @@
 FROM python:3.13-slim-bookworm AS deps
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY requirements/app.txt /tmp/requirements/app.txt
+# As scripts/install.sh: a current pip, then the lock with hashes. The few
+# packages without wheels (jieba, docopt, randomname, mattermostwrapper on
+# the Rasa side) are pure Python: no compiler is needed.
 RUN python -m venv /opt/venv \
+ && /opt/venv/bin/python -m pip install --quiet --upgrade "pip>=24" \
  && /opt/venv/bin/pip install --require-hashes --no-deps -r /tmp/requirements/app.txt
 
 FROM python:3.13-slim-bookworm AS app

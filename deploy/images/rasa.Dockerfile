@@ -11,7 +11,11 @@
 FROM python:3.10-slim-bookworm AS deps
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 COPY requirements/rasa.txt /tmp/requirements/rasa.txt
+# As scripts/install.sh: a current pip, then the lock with hashes. The few
+# packages without wheels (jieba, docopt, randomname, mattermostwrapper on
+# the Rasa side) are pure Python: no compiler is needed.
 RUN python -m venv /opt/venv \
+ && /opt/venv/bin/python -m pip install --quiet --upgrade "pip>=24" \
  && /opt/venv/bin/pip install --require-hashes --no-deps -r /tmp/requirements/rasa.txt
 
 FROM python:3.10-slim-bookworm
