@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import re
+from urllib.parse import urlsplit
 
 import jsonschema
 import kubernetes_validate
@@ -221,6 +222,9 @@ def test_the_processes_start_with_the_settings_they_are_given(
     require_shared_secrets(action, webchat=False)
     assert action.action_server_host == "0.0.0.0"
     assert action.action_server_token == front.action_server_token
+    # the actions parse with Rasa (actions/faq.py): a Rasa server and its token
+    assert re.fullmatch(r"http://(rasa|hotline-rasa):5005", action.rasa_url), action.rasa_url
+    assert action.rasa_auth_token == front.rasa_auth_token
 
 
 def test_a_missing_shared_key_would_stop_the_front_door() -> None:
@@ -301,7 +305,7 @@ def test_rasa_and_the_front_door_scale_on_cpu() -> None:
         assert metric["resource"]["name"] == "cpu"
         assert hpa["spec"]["minReplicas"] >= 2
     # the front doors name every Rasa server the autoscaler may start
-    urls = k8s_objects("ConfigMap")["hotline-config"]["data"]["RASA_URLS"].split(",")
+    urls = container("hotline-frontdoor").env["RASA_URLS"].split(",")
     assert len(urls) == hpas["hotline-rasa"]["spec"]["maxReplicas"]
     assert urls == [f"http://hotline-rasa-{i}.hotline-rasa:5005" for i in range(len(urls))]
     assert k8s_objects("StatefulSet")["hotline-rasa"]["spec"]["serviceName"] == "hotline-rasa"
@@ -424,3 +428,84 @@ def test_kubernetes_containers_are_locked_down() -> None:
             if name in ("hotline-nginx", "hotline-redis", "hotline-postgres"):
                 continue
             assert doc["spec"]["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+# --- network policies: every call the settings make is let through -----------------
+
+DEFAULT_PORTS = {"redis": 6379, "rediss": 6379, "postgresql": 5432, "http": 80}
+
+
+def calls_of(workload: str) -> set[tuple[str, int]]:
+    """(Service, port) pairs a workload's settings point it at (URLs and
+    host:port values naming a Service; its own Service left out: the shared
+    ConfigMap gives Rasa the RASA_URLS it does not use)."""
+    services = set(k8s_objects("Service")) - {workload}
+    found = set()
+    for value in k8s_env(workload).values():
+        for item in value.split(","):
+            item = item.strip()
+            try:
+                parts = urlsplit(item if "://" in item else f"http://{item}")
+                labels, port = (parts.hostname or "").split("."), parts.port
+            except ValueError:
+                continue
+            service = next((label for label in labels[1:2] + labels[:1] if label in services), None)
+            if service:
+                found.add((service, port or DEFAULT_PORTS.get(parts.scheme, 80)))
+    return found
+
+
+def pod_port(service: str, port: int) -> int:
+    """The container port behind a Service's ``port``."""
+    spec = k8s_objects("Service")[service]["spec"]
+    (entry,) = [p for p in spec["ports"] if p["port"] == port]
+    target = entry.get("targetPort", port)
+    if isinstance(target, int):
+        return target
+    for kind in ("Deployment", "StatefulSet"):
+        for doc in k8s_objects(kind).values():
+            if spec["selector"].items() <= doc["spec"]["template"]["metadata"]["labels"].items():
+                for c in doc["spec"]["template"]["spec"]["containers"]:
+                    for p in c.get("ports", []):
+                        if p["name"] == target:
+                            return int(p["containerPort"])
+    raise AssertionError(f"{service}: no container port named {target}")
+
+
+def allowed(caller: dict[str, str], service: str, port: int) -> bool:
+    """Whether a NetworkPolicy lets pods labelled ``caller`` reach ``service:port``."""
+    target = k8s_objects("Service")[service]["spec"]["selector"]
+    reached = pod_port(service, port)
+    for policy in k8s_objects("NetworkPolicy").values():
+        if policy["spec"]["podSelector"]["matchLabels"].items() != target.items():
+            continue
+        for rule in policy["spec"].get("ingress", []):
+            sources = [f["podSelector"]["matchLabels"] for f in rule.get("from", [])]
+            ports = {p["port"] for p in rule.get("ports", [])}
+            if any(s.items() <= caller.items() for s in sources) and reached in ports:
+                return True
+    return False
+
+
+def test_network_policies_let_every_configured_call_through() -> None:
+    expected = {
+        "hotline-nginx": {("hotline-frontdoor", 8080)},
+        "hotline-frontdoor": {("hotline-rasa", 5005), ("hotline-actions", 5055),
+                              ("hotline-redis", 6379), ("hotline-postgres", 5432)},
+        "hotline-rasa": {("hotline-actions", 5055), ("hotline-redis", 6379)},
+        "hotline-actions": {("hotline-redis", 6379), ("hotline-postgres", 5432),
+                            ("hotline-rasa", 5005)},
+        "hotline-migrate": {("hotline-postgres", 5432)},
+    }  # fmt: skip
+    for workload, calls in expected.items():
+        assert calls_of(workload) == calls, workload
+        kind = next(k for k in ("Deployment", "StatefulSet", "Job") if workload in k8s_objects(k))
+        labels = k8s_objects(kind)[workload]["spec"]["template"]["metadata"]["labels"]
+        for service, port in calls:
+            assert allowed(labels, service, port), (workload, service, port)
+
+
+def test_a_call_no_policy_allows_is_found() -> None:
+    nginx = k8s_objects("Deployment")["hotline-nginx"]["spec"]["template"]["metadata"]["labels"]
+    assert not allowed(nginx, "hotline-rasa", 5005)  # citizens never reach Rasa
+    assert not allowed(nginx, "hotline-postgres", 5432)
