@@ -6,6 +6,8 @@ export PYTHONPATH := $(CURDIR)
 
 .PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch benchmark overhead lint services
 
+.PHONY: model deploy-check
+
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
@@ -27,6 +29,15 @@ knowledge: ## regenerate Rasa training data from data/knowledge/*.yml
 train: knowledge ## train the Rasa model into models/ (skipped when up to date) and check the dispatch classifier
 	@$(PY) -m bot.dispatch train
 	@$(RASA_PY) scripts/train.py
+
+model: train ## the deployable model: trains once (skipped when up to date), keeps 3 versions, prints MODEL_VERSION (docs/deploy.md)
+	@v=$$(ls -t models/*.tar.gz | head -n1); (cd models && sha256sum --check --quiet "$$(basename "$$v").sha256") && \
+	  echo "MODEL_VERSION=$$(basename "$$v" .tar.gz)  (artifact: $$v and $$v.sha256)"
+
+deploy-check: ## validate deploy/: compose file (compose-spec schema), Kubernetes manifests (API schemas), their settings against the app's
+	@.venv/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
+	@.venv/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
+	@$(PY) -m pytest -q -p no:cacheprovider tests/deploy
 
 services: ## start the local Redis and PostgreSQL when they are not running
 	@scripts/services.sh

@@ -1,7 +1,9 @@
 """``python -m hotline_rasa <rasa arguments>``: Rasa's CLI with the speed fixes
 and the shared secrets (:mod:`hotline_rasa.auth`: ``--auth-token`` for ``run``,
 ``RASA_AUTH_TOKEN`` and ``ACTION_SERVER_TOKEN`` for credentials.yml and
-endpoints.yml)."""
+endpoints.yml), the endpoints files' variables (``ACTION_SERVER_URL``, the
+Redis stores from ``REDIS_URL``) and ``MODEL_VERSION``
+(:mod:`hotline_rasa.deployment`)."""
 
 from __future__ import annotations
 
@@ -38,10 +40,12 @@ def serving_defaults(argv: Sequence[str], environ: MutableMapping[str, str]) -> 
 
 def main() -> None:
     from hotline_rasa.auth import with_tokens
+    from hotline_rasa.deployment import endpoint_environment, with_model_version
     from hotline_rasa.speedups import install
 
     serving_defaults(sys.argv, os.environ)
-    sys.argv = with_tokens(sys.argv, os.environ)
+    endpoint_environment(os.environ)
+    sys.argv = with_model_version(with_tokens(sys.argv, os.environ), os.environ)
     install()
     from rasa.__main__ import main as rasa_main
 

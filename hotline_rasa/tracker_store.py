@@ -37,6 +37,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from hotline_rasa.masking import mask_value
+from hotline_rasa.redis_options import redis_options
 
 RETENTION_ENV = "RETENTION_DAYS"
 DEFAULT_RETENTION_DAYS = 180
@@ -74,19 +75,19 @@ class MaskingRedisTrackerStore(RedisTrackerStore):
         key_prefix: str | None = None,
         **kwargs: Any,
     ) -> None:
-        # endpoints.yml's ${VAR} substitution yields strings
+        # endpoints.yml's ${VAR} substitution yields strings: use_ssl "false"
+        # is no TLS, an empty ssl_ca_certs is none (hotline_rasa.redis_options)
         expiry = float(record_exp) if record_exp not in (None, "") else retention_seconds()
+        options = redis_options(
+            {"port": port, "db": db, "username": username, "password": password, **kwargs}
+        )
         super().__init__(
             domain,
             host=host,
-            port=int(port),
-            db=int(db),
-            username=username or None,
-            password=password or None,
             event_broker=event_broker,
             record_exp=int(expiry),
             key_prefix=key_prefix,
-            **kwargs,
+            **options,
         )
 
     @staticmethod

@@ -10,6 +10,8 @@
 # its model, the action server answers).
 #
 # Environment (besides the front door's own settings):
+#   MODEL_VERSION       load that version from models/ (`make model` printed it;
+#                       docs/deploy.md) and train nothing, as production does
 #   SKIP_TRAIN=1        start with the model in models/ as it is (no training
 #                       data rebuild, no training; tests and quick restarts)
 #   RASA_PORT, ACTION_SERVER_PORT   default 5005 and 5055 (loopback)
@@ -31,23 +33,17 @@ FRONT_PORT="${PORT:-8080}"
 STARTUP_TIMEOUT="${STARTUP_TIMEOUT:-360}"
 mkdir -p "$LOG"
 
-if [ "${SKIP_TRAIN:-0}" != 1 ]; then
+if [ "${SKIP_TRAIN:-0}" != 1 ] && [ -z "${MODEL_VERSION:-}" ]; then
   "$PY" scripts/build_training_data.py
   "$RASA_PY" scripts/train.py
 fi
 
+# Rasa takes the action server's URL (ACTION_SERVER_URL, exported below) and,
+# with REDIS_URL set, its Redis tracker and lock stores from the environment
+# (python -m hotline_rasa: hotline_rasa/deployment.py).
 endpoints=endpoints.yml
 if [ -n "${REDIS_URL:-}" ]; then
-  # Rasa's Redis tracker and lock stores take host/port/db/password separately.
-  eval "$("$PY" -c 'import os, urllib.parse as u
-p = u.urlparse(os.environ["REDIS_URL"])
-print(f"export REDIS_HOST={p.hostname or \"127.0.0.1\"} REDIS_PORT={p.port or 6379} "
-      f"REDIS_DB={(p.path or \"/0\").lstrip(\"/\") or 0} REDIS_PASSWORD={p.password or \"\"}")')"
   endpoints=endpoints.redis.yml
-fi
-if [ "$ACTION_SERVER_PORT" != 5055 ]; then
-  sed "s#http://127.0.0.1:5055#http://127.0.0.1:$ACTION_SERVER_PORT#" "$endpoints" >"$VAR/endpoints.run.yml"
-  endpoints="$VAR/endpoints.run.yml"
 fi
 export RASA_URL="http://127.0.0.1:$RASA_PORT" ACTION_SERVER_URL="http://127.0.0.1:$ACTION_SERVER_PORT"
 

@@ -20,6 +20,11 @@ $RASA_PY eval/check_sets.py   # evaluation sets stay independent of the training
 echo "==> rasa data validate"
 .venv-rasa/bin/rasa data validate --domain domain.yml --data data --config config.yml
 
+echo "==> deployment files (deploy/): compose-spec schema, Kubernetes API schemas (offline)"
+.venv/bin/check-jsonschema --builtin-schema vendor.compose-spec deploy/compose.yaml
+.venv/bin/kubernetes-validate --strict --quiet deploy/k8s/*.yaml
+# (their cross-checks with the code run with pytest below: tests/deploy)
+
 echo "==> training the model (skipped when up to date)"
 $RASA_PY scripts/train.py
 

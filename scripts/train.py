@@ -4,16 +4,30 @@ The inputs (config, domain, every file under data/) are hashed; a model
 trained from the same hash is reused instead of training again. When
 training does run, Rasa's own cache (.rasa/cache) still skips components
 whose inputs did not change, and its progress bars show each component.
+
+Every model is a version named ``hotline-<UTC date>-<fingerprint>.tar.gz``
+(:func:`model_version`), with ``<version>.tar.gz.sha256`` beside it
+(``sha256sum -c`` format) and the stamp ``.trained-<fingerprint>`` naming it.
+The ``--keep`` newest versions (default 3) stay, so the one before stays for
+a rollback (MODEL_VERSION, docs/deploy.md); older ones are deleted with their
+stamps and checksums. A reused version is touched, so "the newest model in
+models/" (what ``rasa run --model models`` and the tests load) is always the
+one for the current data. ``make model`` runs this and prints the version.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import hashlib
+import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The models a training keeps by default: the new one and two before it.
+DEFAULT_KEEP = 3
+MODEL_SUFFIX = ".tar.gz"
 
 
 def inputs_hash(config: Path, root: Path = ROOT) -> str:
@@ -31,20 +45,84 @@ def inputs_hash(config: Path, root: Path = ROOT) -> str:
     return digest.hexdigest()[:16]
 
 
+def model_version(fingerprint: str, today: dt.date | None = None) -> str:
+    """The version name of a model trained today on inputs with ``fingerprint``."""
+    day = today or dt.datetime.now(dt.UTC).date()
+    return f"hotline-{day:%Y%m%d}-{fingerprint}"
+
+
+def write_checksum(model: Path) -> Path:
+    """``<model>.sha256`` in ``sha256sum`` format (``sha256sum -c`` checks it;
+    ``python -m hotline_rasa run`` with MODEL_VERSION does too)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from hotline_rasa.deployment import file_sha256  # stdlib only, like this file
+
+    checksum = model.with_name(model.name + ".sha256")
+    checksum.write_text(f"{file_sha256(model)}  {model.name}\n", encoding="utf-8")
+    return checksum
+
+
+def reusable_model(out: Path, fingerprint: str) -> Path | None:
+    """The kept model trained on ``fingerprint`` (its stamp names it), if any."""
+    stamp = out / f".trained-{fingerprint}"
+    if not stamp.is_file():
+        return None
+    model = out / stamp.read_text(encoding="utf-8").strip()
+    return model if model.is_file() else None
+
+
+def mark_newest(model: Path, stamp: Path) -> None:
+    """Make ``model`` and its stamp the newest in their directory (mtime and ctime)."""
+    for path in (model, stamp):
+        os.utime(path)
+
+
+def prune(out: Path, keep: int) -> list[Path]:
+    """Delete all but the ``keep`` newest models of ``out``, with their stamps and
+    checksums, and stamps whose model is gone. Returns what was deleted."""
+    if keep < 1:
+        raise ValueError("keep must be at least 1")
+    models = sorted(out.glob(f"*{MODEL_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True)
+    deleted: list[Path] = []
+    for old in models[keep:]:
+        for path in (old, old.with_name(old.name + ".sha256")):
+            if path.exists():
+                path.unlink()
+                deleted.append(path)
+    for stamp in out.glob(".trained-*"):
+        if not (out / stamp.read_text(encoding="utf-8").strip()).is_file():
+            stamp.unlink()
+            deleted.append(stamp)
+    return deleted
+
+
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--out", default=str(ROOT / "models"))
     parser.add_argument("--config", default=str(ROOT / "config.yml"))
     parser.add_argument("--force", action="store_true")
+    parser.add_argument(
+        "--keep",
+        type=int,
+        default=DEFAULT_KEEP,
+        help=f"how many model versions to keep, the new one included (default {DEFAULT_KEEP})",
+    )
     args = parser.parse_args()
+    if args.keep < 1:
+        parser.error("--keep must be at least 1")
 
     out = Path(args.out)
-    stamp = out / f".trained-{inputs_hash(Path(args.config))}"
-    if not args.force and stamp.exists():
-        model = out / stamp.read_text(encoding="utf-8").strip()
-        if model.exists():
-            sys.stdout.write(f"model is up to date: {model}\n")
-            return 0
+    fingerprint = inputs_hash(Path(args.config))
+    stamp = out / f".trained-{fingerprint}"
+    model = None if args.force else reusable_model(out, fingerprint)
+    if model is not None:
+        mark_newest(model, stamp)
+        if not model.with_name(model.name + ".sha256").is_file():
+            write_checksum(model)
+        sys.stdout.write(f"model is up to date: {model}\n")
+        sys.stdout.write(f"version: {model.name.removesuffix(MODEL_SUFFIX)}\n")
+        return 0
 
     from rasa.api import train
 
@@ -54,17 +132,18 @@ def main() -> int:
         training_files=[str(ROOT / "data")],
         output=args.out,
         force_training=args.force,
+        fixed_model_name=model_version(fingerprint) + MODEL_SUFFIX,
     )
     if result.code != 0 or not result.model:
         sys.stderr.write("training failed\n")
         return 1
-    for old in out.glob(".trained-*"):
-        old.unlink()
-    for old in out.glob("*.tar.gz"):  # models are ~240 MB; keep only the new one
-        if old.name != Path(result.model).name:
-            old.unlink()
-    stamp.write_text(Path(result.model).name, encoding="utf-8")
-    sys.stdout.write(f"model: {result.model}\n")
+    trained = Path(result.model)
+    stamp.write_text(trained.name, encoding="utf-8")
+    write_checksum(trained)
+    mark_newest(trained, stamp)
+    for path in prune(out, args.keep):
+        sys.stdout.write(f"deleted old model file: {path.name}\n")
+    sys.stdout.write(f"model: {trained}\nversion: {trained.name.removesuffix(MODEL_SUFFIX)}\n")
     return 0
 
 

@@ -194,14 +194,9 @@ def rasa_server(
     tmp_path_factory: pytest.TempPathFactory,
     rasa_port: int,
 ) -> Iterator[dict[str, str]]:
-    """Rasa as `make run` starts it: endpoints.yml (with the test action
-    server's port, the same token header) and credentials.yml."""
+    """Rasa as `make run` starts it: endpoints.yml (the test action server's
+    URL in ACTION_SERVER_URL, the same token header) and credentials.yml."""
     var = tmp_path_factory.mktemp("rasa")
-    endpoints = var / "endpoints.yml"
-    text = (ROOT / "endpoints.yml").read_text()
-    assert "http://127.0.0.1:5055" in text
-    endpoints.write_text(text.replace("http://127.0.0.1:5055", action_server["url"]))
-    with run_rasa(
-        model_path, endpoints, var, {"ACTION_SERVER_TOKEN": action_server["token"]}, rasa_port
-    ) as server:
+    env = {"ACTION_SERVER_TOKEN": action_server["token"], "ACTION_SERVER_URL": action_server["url"]}
+    with run_rasa(model_path, ROOT / "endpoints.yml", var, env, rasa_port) as server:
         yield server
