@@ -94,3 +94,14 @@ async def test_xlsx_has_a_sheet_per_section_with_the_same_numbers(db: Database) 
     assert on_time[1] == ["ecology_environment", "市生态环境局", 2.0, 3.0, 2 / 3]
     about = dict((r[0], r[1] if len(r) > 1 else None) for r in sheets["报表 report"][1:])
     assert about["since"] == "2026-11-30" and about["drills_excluded"] is True
+
+
+def test_control_characters_in_citizen_text_do_not_break_the_workbook() -> None:
+    doc = {
+        "figures": {},
+        "tables": {"low_ratings": [{"source": "agent", "rating": 2, "comment": "太慢\x07了\x00",
+                                    "conversation_id": "web:x", "at": None}]},
+    }  # fmt: skip
+    sheets = read_workbook(to_xlsx(doc))
+    low = next(rows for name, rows in sheets.items() if name.endswith("low_ratings"))
+    assert low[1][3:5] == [2.0, "太慢了"]
