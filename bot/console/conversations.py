@@ -51,7 +51,7 @@ from bot.messages import OutboundMessage
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.hub import Hub
-    from bot.hub_routing import RouteHooks, Router
+    from bot.hub_routing import RouteHooks
     from bot.store.base import HeldLock
     from channels.base import Delivery
 
@@ -59,20 +59,19 @@ if TYPE_CHECKING:
 class ConsoleHub:
     """The hub as the console sees it: conversations, their messages, their lock."""
 
-    def __init__(self, hub: Hub, router: Router) -> None:
+    def __init__(self, hub: Hub) -> None:
         self._hub = hub
-        self._router = router
         self.settings: Settings = hub.settings
         #: The owner of conversation state: every read and transition.
         self.conversations: Conversations = hub.conversations
 
     @classmethod
     def of(cls, hub: Hub) -> ConsoleHub:
-        return cls(hub, hub.router)
+        return cls(hub)
 
     def install(self, hooks: RouteHooks) -> None:
         """The console's handling around routing (bot/console/citizen.py)."""
-        self._router.hooks = hooks
+        self._hub.install_hooks(hooks)
 
     # --- state ----------------------------------------------------------------
     async def get(self, conversation_id: str) -> Conversation:
@@ -83,7 +82,7 @@ class ConsoleHub:
 
     def score(self, priority: str, queued_at: float, reason: str) -> float:
         """A queue entry's place with this replica's head starts."""
-        return self._router.score(priority, queued_at, reason)
+        return self._hub.queue_score(priority, queued_at, reason)
 
     def lock(self, conversation_id: str, timeout: float) -> AbstractAsyncContextManager[HeldLock]:
         """The conversation's processing lock: no message of it is routed
@@ -109,7 +108,7 @@ class ConsoleHub:
 
     async def transcribe(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
         """Into the transcript only (a line for the agent, never sent)."""
-        await self._router.transcribe_out(conversation_id, messages, None)
+        await self._hub.transcribe(conversation_id, messages)
 
     async def history(
         self, conversation_id: str, limit: int = 200, after_seq: int | None = None
@@ -118,4 +117,4 @@ class ConsoleHub:
 
     async def record(self, kind: str, conversation_id: str, data: dict[str, Any]) -> None:
         """A statistics event (never fails the action)."""
-        await self._router.record(kind, conversation_id, data)
+        await self._hub.record(kind, conversation_id, data)
