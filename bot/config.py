@@ -104,19 +104,20 @@ class Env:
             return UNSET
         return tuple(part.strip() for part in raw.split(",") if part.strip())
 
-    def number(self, name: str) -> Any:
+    def _converted(self, name: str, convert: Callable[[str], Any], what: str) -> Any:
+        """``convert`` of the value; ``what`` names what it must be (with the
+        value shown at ``{raw}``) when it cannot be converted."""
         raw = self.get(name)
         try:
-            return UNSET if raw is None else float(raw)
+            return UNSET if raw is None else convert(raw)
         except ValueError:
-            raise ValueError(f"{name} must be a number, not {raw!r}") from None
+            raise ValueError(f"{name} must be {what.format(raw=repr(raw))}") from None
+
+    def number(self, name: str) -> Any:
+        return self._converted(name, float, "a number, not {raw}")
 
     def integer(self, name: str) -> Any:
-        raw = self.get(name)
-        try:
-            return UNSET if raw is None else int(raw)
-        except ValueError:
-            raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+        return self._converted(name, int, "a whole number, not {raw}")
 
     def positive(self, name: str, *, zero_ok: bool = False) -> Any:
         """A number setting; a bad or negative value stops the start with a clear error."""
@@ -130,11 +131,7 @@ class Env:
 
     def seconds(self, name: str) -> Any:
         """A number of seconds (the console's timings: any number)."""
-        raw = self.get(name)
-        try:
-            return UNSET if raw is None else float(raw)
-        except ValueError:
-            raise ValueError(f"{name} must be a number of seconds") from None
+        return self._converted(name, float, "a number of seconds")
 
     def count(self, name: str) -> Any:
         """A whole number of at least 1; anything else stops the start with a clear error."""

@@ -59,12 +59,15 @@ async def test_csv_holds_every_figure_and_table(db: Database) -> None:
     assert len(sections["breakdown_channel"]) - 1 == 4 * len(doc["figures"])
 
 
+def low_rating_doc(rating: int, comment: str) -> dict[str, Any]:
+    """A document with one low rating and its comment (nothing else)."""
+    row = {"source": "agent", "rating": rating, "comment": comment,
+           "conversation_id": "web:x", "at": None}  # fmt: skip
+    return {"figures": {}, "tables": {"low_ratings": [row]}}
+
+
 def test_text_that_would_be_a_formula_is_neutralised() -> None:
-    doc = {
-        "figures": {},
-        "tables": {"low_ratings": [{"source": "agent", "rating": 1, "comment": "=HYPERLINK(1)",
-                                    "conversation_id": "web:x", "at": None}]},
-    }  # fmt: skip
+    doc = low_rating_doc(1, "=HYPERLINK(1)")
     text = to_csv(doc)
     assert "'=HYPERLINK(1)" in text
     sheets = read_workbook(to_xlsx(doc))
@@ -97,11 +100,6 @@ async def test_xlsx_has_a_sheet_per_section_with_the_same_numbers(db: Database) 
 
 
 def test_control_characters_in_citizen_text_do_not_break_the_workbook() -> None:
-    doc = {
-        "figures": {},
-        "tables": {"low_ratings": [{"source": "agent", "rating": 2, "comment": "太慢\x07了\x00",
-                                    "conversation_id": "web:x", "at": None}]},
-    }  # fmt: skip
-    sheets = read_workbook(to_xlsx(doc))
+    sheets = read_workbook(to_xlsx(low_rating_doc(2, "太慢\x07了\x00")))
     low = next(rows for name, rows in sheets.items() if name.endswith("low_ratings"))
     assert low[1][3:5] == [2.0, "太慢了"]
