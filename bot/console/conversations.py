@@ -10,15 +10,22 @@ the durable truth of who holds what; the store's state is what routes the
 citizen's next message. The console's actions write SQL first, guarded by
 the row itself (``claimed_by IS NULL``, ``ended_at IS NULL``), then the
 store, so that a crash (or a failure) between the two never leaves the
-store ahead of SQL:
+store ahead of SQL. The two steps of joining the queue and of a claim run
+under the conversation's lock, and whoever takes that lock next and finds
+them half-done finishes them (``Desk.settle``: the router calls it for every
+message of a queued conversation, a claim before its own steps), so no
+reader waits for the sweep:
 
-- opened (bot/console/citizen.py): row opened, then ``handoff_id`` in the
-  store. Between: the conversation is queued but not ready (not claimable);
-  the sweep gives it its row's id.
-- claim (bot/console/desk.py): claim key, row claimed, then ``assign``. A
-  failed ``assign`` undoes the row's claim and the key. Between (a crash):
-  the row is held, the store still queued with a claim key nobody else can
-  take; the sweep restores ``with_agent`` (agent present) or requeues.
+- opened (bot/console/citizen.py, ``Desk.open_row``): the store's ``queue()``
+  (``handoff_id`` emptied), the row opened, then ``handoff_id`` in the store,
+  all in the handoff turn, under the lock. Stopped in between: the next
+  message or claim opens the row (or takes the one that turn opened: open,
+  unclaimed, not older than the store's ``queued_at``) and names it.
+- claim (bot/console/desk.py): under the lock, claim key, row claimed, then
+  ``assign``. A failed ``assign`` undoes the row's claim and the key.
+  Stopped in between: the next message or claim finds the key and the row
+  claimed and finishes ``assign`` for that agent (greeting included); a
+  colleague's claim is told who holds it.
 - hand back / close (desk): row ended (the guard: only one ending wins),
   then ``hand_back``/``close``. Between: the store still routes to the
   agents; the next hand back or close finds the row ended, finishes the
