@@ -10,6 +10,15 @@ takes it, the console and the tickets get their groups (``settings.console``,
 Every setting has an embedded default that works on one machine, except
 secrets: those come only from the environment (a channel whose secret is
 unset is simply not enabled).
+
+Each field states its variable, how it is read and its default once
+(:func:`setting`); :meth:`Settings.from_env` walks the fields
+(:func:`read_fields`), so a default is never repeated in the reading code.
+pydantic-settings was weighed and not taken: its readers would change what
+the variables mean today (``TELEGRAM_POLLING=true`` would turn polling on;
+only ``1`` does), its errors do not name the variable in one line, and the
+flat variable names of the nested groups and the mapping passed to
+``from_env`` (tests, tools) would each need a custom source.
 """
 
 from __future__ import annotations
@@ -21,9 +30,10 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("HOTLINE_VAR_DIR", ROOT / "var"))
@@ -38,61 +48,151 @@ class Secret(str):
         return "Secret('**********')"
 
 
-class _Environ:
-    """Typed reads of one environment mapping; a bad value raises ``ValueError``
-    naming the variable (the start stops with that one line)."""
+class _Unset:
+    """Marks a variable that is unset (or empty): the field keeps its default."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET: Any = _Unset()
+
+
+class Env:
+    """Typed reads of one environment mapping. Each returns :data:`UNSET` for
+    an unset or empty variable (the setting's default applies); a bad value
+    raises ``ValueError`` naming the variable (the start stops with that one
+    line)."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
-        self._environ = environ
+        self.environ = environ
 
-    def get(self, name: str, default: str | None = None) -> str | None:
-        """The value; unset or empty gives ``default``."""
-        value = self._environ.get(name)
-        return value if value not in (None, "") else default
+    def get(self, name: str) -> str | None:
+        """The value; None when unset or empty."""
+        value = self.environ.get(name)
+        return value if value not in (None, "") else None
 
-    def text(self, name: str, default: str) -> str:
-        return self.get(name, default) or default
+    def text(self, name: str) -> Any:
+        return self.get(name) or UNSET
 
-    def secret(self, name: str) -> Secret | None:
+    def upper(self, name: str) -> Any:
         value = self.get(name)
-        return Secret(value) if value else None
+        return value.upper() if value else UNSET
 
-    def flag(self, name: str) -> bool:
+    def path(self, name: str) -> Any:
+        value = self.get(name)
+        return Path(value) if value else UNSET
+
+    def secret(self, name: str) -> Any:
+        value = self.get(name)
+        return Secret(value) if value else UNSET
+
+    def stripped_secret(self, name: str) -> Any:
+        """A secret with blanks around it dropped (all blank: unset)."""
+        value = (self.get(name) or "").strip()
+        return Secret(value) if value else UNSET
+
+    def flag(self, name: str) -> Any:
         """``1`` is on; anything else off."""
-        return self.get(name, "0") == "1"
+        value = self.get(name)
+        return UNSET if value is None else value == "1"
 
-    def csv(self, name: str) -> tuple[str, ...]:
+    def csv(self, name: str) -> Any:
         """A comma-separated setting; blanks dropped."""
-        raw = self.get(name) or ""
+        raw = self.get(name)
+        if raw is None:
+            return UNSET
         return tuple(part.strip() for part in raw.split(",") if part.strip())
 
-    def positive(self, name: str, default: float, *, zero_ok: bool = False) -> float:
-        """A number setting; a bad or negative value stops the start with a clear error."""
+    def _converted(self, name: str, convert: Callable[[str], Any], what: str) -> Any:
+        """``convert`` of the value; ``what`` names what it must be (with the
+        value shown at ``{raw}``) when it cannot be converted."""
         raw = self.get(name)
         try:
-            value = float(raw) if raw is not None else default
+            return UNSET if raw is None else convert(raw)
         except ValueError:
-            raise ValueError(f"{name} must be a number, not {raw!r}") from None
-        if value < 0 or (value == 0 and not zero_ok):
+            raise ValueError(f"{name} must be {what.format(raw=repr(raw))}") from None
+
+    def number(self, name: str) -> Any:
+        return self._converted(name, float, "a number, not {raw}")
+
+    def integer(self, name: str) -> Any:
+        return self._converted(name, int, "a whole number, not {raw}")
+
+    def positive(self, name: str, *, zero_ok: bool = False) -> Any:
+        """A number setting; a bad or negative value stops the start with a clear error."""
+        value = self.number(name)
+        if value is not UNSET and (value < 0 or (value == 0 and not zero_ok)):
             raise ValueError(f"{name} must be {'zero or more' if zero_ok else 'more than zero'}")
         return value
 
-    def seconds(self, name: str, default: float) -> float:
-        """A number of seconds (the console's timings: any number)."""
-        raw = self.get(name)
-        try:
-            return float(raw) if raw else default
-        except ValueError:
-            raise ValueError(f"{name} must be a number of seconds") from None
+    def positive_or_zero(self, name: str) -> Any:
+        return self.positive(name, zero_ok=True)
 
-    def count(self, name: str, default: int) -> int:
+    def seconds(self, name: str) -> Any:
+        """A number of seconds (the console's timings: any number)."""
+        return self._converted(name, float, "a number of seconds")
+
+    def count(self, name: str) -> Any:
         """A whole number of at least 1; anything else stops the start with a clear error."""
         raw = self.get(name)
         if raw is None:
-            return default
+            return UNSET
         if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
             raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
         return int(raw)
+
+    def hour(self, name: str) -> Any:
+        raw = self.get(name)
+        if raw is None:
+            return UNSET
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > 23:
+            raise ValueError(f"{name} must be an hour from 0 to 23, not {raw!r}")
+        return int(raw)
+
+
+#: How a setting is read: ``reader(env, variable)``, :data:`UNSET` for the default.
+Reader = Callable[[Env, str], Any]
+
+
+def setting(variable: str, read: Reader, default: Any = None, *, factory: Any = None) -> Any:
+    """A settings field read from ``variable`` by ``read``; its default, stated
+    once here (``factory`` for a default made per instance)."""
+    meta = {"env": variable, "read": read}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def group(cls: type) -> Any:
+    """A nested settings group, read from the same environment."""
+    return field(default_factory=cls, metadata={"group": cls})
+
+
+def read_fields[T](cls: type[T], env: Env) -> T:
+    """An instance of the settings dataclass ``cls`` from ``env``: every
+    :func:`setting` field its variable sets, the default for the others."""
+    values: dict[str, Any] = {}
+    for f in fields(cls):  # type: ignore[arg-type]
+        if "env" in f.metadata:
+            value = f.metadata["read"](env, f.metadata["env"])
+            if value is not UNSET:
+                values[f.name] = value
+        elif "group" in f.metadata:
+            values[f.name] = read_fields(f.metadata["group"], env)
+    return cls(**values)
+
+
+def variables(cls: type, prefix: str = "") -> dict[str, str]:
+    """Every environment variable the settings dataclass ``cls`` reads -> its
+    field's dotted path (``"SERVICE_HOURS": "console.service_hours"``)."""
+    found: dict[str, str] = {}
+    for f in fields(cls):
+        if "env" in f.metadata:
+            found[f.metadata["env"]] = prefix + f.name
+        elif "group" in f.metadata:
+            found.update(variables(f.metadata["group"], f"{prefix}{f.name}."))
+    return found
 
 
 MIN_REST_TOKEN_LENGTH = 16
@@ -153,7 +253,7 @@ def internal_secret(name: str, filename: str, environ: Mapping[str, str] | None 
     """A secret shared by our own processes: ``name`` from ``environ`` (default:
     this process's environment), else the file ``var/<filename>``
     (:func:`secret_file`)."""
-    value = _Environ(os.environ if environ is None else environ).get(name)
+    value = Env(os.environ if environ is None else environ).get(name)
     if value:
         return Secret(value)
     return secret_file(VAR_DIR / filename, name)
@@ -182,6 +282,20 @@ def secret_file(path: Path, name: str) -> Secret:
             return Secret(text)
         time.sleep(0.01)
     raise RuntimeError(f"{path} is empty: delete it or set {name}")
+
+
+def _rest_tokens(env: Env, name: str) -> Any:
+    raw = env.get(name)
+    return parse_rest_tokens(raw) if raw else UNSET
+
+
+def _internal(filename: str) -> Reader:
+    """Read an internal secret: the variable, else ``var/<filename>``."""
+
+    def read(env: Env, name: str) -> Secret:
+        return internal_secret(name, filename, env.environ)
+
+    return read
 
 
 _HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -221,6 +335,11 @@ class ServiceHours:
 DEFAULT_SERVICE_HOURS = "08:30-21:00"
 
 
+def _service_hours(env: Env, name: str) -> Any:
+    value = env.get(name)
+    return ServiceHours.parse(value) if value else UNSET
+
+
 @dataclass(frozen=True)
 class ConsoleSettings:
     """The console's handoff timings (seconds), its cookie and its command line.
@@ -230,34 +349,39 @@ class ConsoleSettings:
     callback instead of a queue. ``24:00`` may end a range.
     """
 
-    service_hours: ServiceHours = field(
-        default_factory=lambda: ServiceHours.parse(DEFAULT_SERVICE_HOURS)
+    service_hours: ServiceHours = setting(
+        "SERVICE_HOURS", _service_hours, factory=lambda: ServiceHours.parse(DEFAULT_SERVICE_HOURS)
     )
-    presence_ttl: float = 60.0  # an agent without a heartbeat this long is offline
-    sweep_interval: float = 10.0  # presence expiry and rebuild check
-    max_queue_wait: float = 30 * 60.0  # then the citizen is offered a callback instead
-    answer_target: float = 20.0  # "answered within 20 s" in the service level
+    # an agent without a heartbeat this long is offline
+    presence_ttl: float = setting("CONSOLE_PRESENCE_TTL", Env.seconds, 60.0)
+    # presence expiry and rebuild check
+    sweep_interval: float = setting("CONSOLE_SWEEP_INTERVAL", Env.seconds, 10.0)
+    # then the citizen is offered a callback instead
+    max_queue_wait: float = setting("HANDOFF_MAX_WAIT", Env.seconds, 30 * 60.0)
+    answer_target: float = 20.0  # "answered within 20 s" in the service level (no variable)
     # COOKIE_SECURE=1: the session cookie is Secure also on a plain-http request
     # (TLS ends at a proxy that is not a trusted one).
-    cookie_secure: bool = False
+    cookie_secure: bool = setting("COOKIE_SECURE", Env.flag, False)
     # CONSOLE_PASSWORD: the password ``python -m bot.console create-user`` and
     # ``set-password`` use instead of asking (scripts); never used by the server.
-    cli_password: Secret | None = None
-
-    @classmethod
-    def from_env(cls, env: _Environ) -> ConsoleSettings:
-        return cls(
-            service_hours=ServiceHours.parse(env.text("SERVICE_HOURS", DEFAULT_SERVICE_HOURS)),
-            presence_ttl=env.seconds("CONSOLE_PRESENCE_TTL", 60.0),
-            sweep_interval=env.seconds("CONSOLE_SWEEP_INTERVAL", 10.0),
-            max_queue_wait=env.seconds("HANDOFF_MAX_WAIT", 30 * 60.0),
-            cookie_secure=env.flag("COOKIE_SECURE"),
-            cli_password=env.secret("CONSOLE_PASSWORD"),
-        )
+    cli_password: Secret | None = setting("CONSOLE_PASSWORD", Env.secret)
 
 
 TICKET_SWEEP_ENV = "TICKET_SWEEP_SECONDS"
 CASE_API_TOKENS_ENV = "CASE_API_TOKENS"
+
+
+def _sweep_seconds(env: Env, name: str) -> Any:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return UNSET
+    try:
+        sweep = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if sweep < 0:
+        raise ValueError(f"{name} must not be negative")
+    return sweep
 
 
 @dataclass(frozen=True)
@@ -273,24 +397,8 @@ class TicketSettings:
     built. Unset: the REST API answers 401 to everything.
     """
 
-    sweep_seconds: float = 300.0
-    api_tokens: Secret | None = None
-
-    @classmethod
-    def from_env(cls, env: _Environ) -> TicketSettings:
-        raw = (env.get(TICKET_SWEEP_ENV) or "").strip()
-        sweep = 300.0
-        if raw:
-            try:
-                sweep = float(raw)
-            except ValueError:
-                raise ValueError(
-                    f"{TICKET_SWEEP_ENV} must be a number of seconds, got {raw!r}"
-                ) from None
-            if sweep < 0:
-                raise ValueError(f"{TICKET_SWEEP_ENV} must not be negative")
-        tokens = (env.get(CASE_API_TOKENS_ENV) or "").strip()
-        return cls(sweep_seconds=sweep, api_tokens=Secret(tokens) if tokens else None)
+    sweep_seconds: float = setting(TICKET_SWEEP_ENV, _sweep_seconds, 300.0)
+    api_tokens: Secret | None = setting(CASE_API_TOKENS_ENV, Env.stripped_secret)
 
 
 #: The fields of a ticket notice (bot.messages.TicketNotice) a template fills.
@@ -325,6 +433,28 @@ def parse_template_fields(
     return tuple(pairs)
 
 
+def _template_fields(env: Env, name: str) -> Any:
+    raw = env.get(name)
+    return UNSET if raw is None else parse_template_fields(raw, name)
+
+
+def _template_url(env: Env, name: str) -> Any:
+    url = env.get(name)
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise ValueError(f"{name} must start with https:// (or http://)")
+    return UNSET if url is None else url
+
+
+def _result_keyword(env: Env, name: str) -> Any:
+    raw = env.get(name)
+    if raw is None:
+        return UNSET
+    keyword = raw.strip()
+    if not 1 <= len(keyword) <= 10:
+        raise ValueError(f"{name} must be 1 to 10 characters")
+    return keyword
+
+
 @dataclass(frozen=True)
 class WeChatNoticeSettings:
     """Ticket notices on WeChat outside the 48-hour customer-service window
@@ -342,11 +472,13 @@ class WeChatNoticeSettings:
     see the result and rate it.
     """
 
-    progress_template: str | None = None
-    result_template: str | None = None
-    fields: tuple[tuple[str, str], ...] = parse_template_fields(DEFAULT_TEMPLATE_FIELDS)
-    url: str | None = None
-    keyword: str = "查看结果"
+    progress_template: str | None = setting("WECHAT_TEMPLATE_PROGRESS", Env.text)
+    result_template: str | None = setting("WECHAT_TEMPLATE_RESULT", Env.text)
+    fields: tuple[tuple[str, str], ...] = setting(
+        "WECHAT_TEMPLATE_FIELDS", _template_fields, parse_template_fields(DEFAULT_TEMPLATE_FIELDS)
+    )
+    url: str | None = setting("WECHAT_TEMPLATE_URL", _template_url)
+    keyword: str = setting("TICKET_RESULT_KEYWORD", _result_keyword, "查看结果")
 
     def template_for(self, kind: str) -> str | None:
         """The template id for a ``progress`` or ``result`` notice, or ``None``."""
@@ -354,35 +486,8 @@ class WeChatNoticeSettings:
             return self.result_template or self.progress_template
         return self.progress_template
 
-    @classmethod
-    def from_env(cls, env: _Environ) -> WeChatNoticeSettings:
-        url = env.get("WECHAT_TEMPLATE_URL")
-        if url and not url.startswith(("https://", "http://")):
-            raise ValueError("WECHAT_TEMPLATE_URL must start with https:// (or http://)")
-        keyword = env.text("TICKET_RESULT_KEYWORD", "查看结果").strip()
-        if not 1 <= len(keyword) <= 10:
-            raise ValueError("TICKET_RESULT_KEYWORD must be 1 to 10 characters")
-        return cls(
-            progress_template=env.get("WECHAT_TEMPLATE_PROGRESS"),
-            result_template=env.get("WECHAT_TEMPLATE_RESULT"),
-            fields=parse_template_fields(
-                env.text("WECHAT_TEMPLATE_FIELDS", DEFAULT_TEMPLATE_FIELDS)
-            ),
-            url=url,
-            keyword=keyword,
-        )
-
 
 OPS_DEFAULT_BACKUP_DIR = VAR_DIR / "backups"
-
-
-def _hour(env: _Environ, name: str, default: int) -> int:
-    raw = env.get(name)
-    if raw is None:
-        return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) > 23:
-        raise ValueError(f"{name} must be an hour from 0 to 23, not {raw!r}")
-    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -422,20 +527,22 @@ class OpsSettings:
       (``FOLLOWUP_SWEEP_SECONDS``, default 3600) how often that is checked.
     """
 
-    scheduler_seconds: float = 30.0
-    start_delay: float = 60.0
-    lock_ttl: float = 60.0
-    backup_dir: Path = OPS_DEFAULT_BACKUP_DIR
-    backup_hour: int = 3
-    backup_keep_daily: int = 7
-    backup_keep_weekly: int = 4
-    restore_check_weekday: int = 7
-    restore_check_hour: int = 5
-    restore_check_database: str = "hotline_restore_check"
-    report_hour: int = 1
-    followup_days: float = 3.0
-    followup_close_days: float = 7.0
-    followup_sweep_seconds: float = 3600.0
+    scheduler_seconds: float = setting("OPS_SCHEDULER_SECONDS", Env.positive_or_zero, 30.0)
+    start_delay: float = setting("OPS_START_DELAY", Env.positive_or_zero, 60.0)
+    lock_ttl: float = setting("OPS_LOCK_TTL", Env.positive, 60.0)
+    backup_dir: Path = setting("BACKUP_DIR", Env.path, OPS_DEFAULT_BACKUP_DIR)
+    backup_hour: int = setting("BACKUP_HOUR", Env.hour, 3)
+    backup_keep_daily: int = setting("BACKUP_KEEP_DAILY", Env.count, 7)
+    backup_keep_weekly: int = setting("BACKUP_KEEP_WEEKLY", Env.count, 4)
+    restore_check_weekday: int = setting("RESTORE_CHECK_WEEKDAY", Env.count, 7)
+    restore_check_hour: int = setting("RESTORE_CHECK_HOUR", Env.hour, 5)
+    restore_check_database: str = setting(
+        "RESTORE_CHECK_DATABASE", Env.text, "hotline_restore_check"
+    )
+    report_hour: int = setting("REPORT_HOUR", Env.hour, 1)
+    followup_days: float = setting("FOLLOWUP_DAYS", Env.positive, 3.0)
+    followup_close_days: float = setting("FOLLOWUP_CLOSE_DAYS", Env.positive, 7.0)
+    followup_sweep_seconds: float = setting("FOLLOWUP_SWEEP_SECONDS", Env.positive, 3600.0)
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.restore_check_database):
@@ -446,76 +553,62 @@ class OpsSettings:
         if not 1 <= self.restore_check_weekday <= 7:
             raise ValueError("RESTORE_CHECK_WEEKDAY must be 1 (Monday) to 7 (Sunday)")
 
-    @classmethod
-    def from_env(cls, env: _Environ) -> OpsSettings:
-        weekday = env.count("RESTORE_CHECK_WEEKDAY", 7)
-        return cls(
-            scheduler_seconds=env.positive("OPS_SCHEDULER_SECONDS", 30.0, zero_ok=True),
-            start_delay=env.positive("OPS_START_DELAY", 60.0, zero_ok=True),
-            lock_ttl=env.positive("OPS_LOCK_TTL", 60.0),
-            backup_dir=Path(env.text("BACKUP_DIR", str(OPS_DEFAULT_BACKUP_DIR))),
-            backup_hour=_hour(env, "BACKUP_HOUR", 3),
-            backup_keep_daily=env.count("BACKUP_KEEP_DAILY", 7),
-            backup_keep_weekly=env.count("BACKUP_KEEP_WEEKLY", 4),
-            restore_check_weekday=weekday,
-            restore_check_hour=_hour(env, "RESTORE_CHECK_HOUR", 5),
-            restore_check_database=env.text("RESTORE_CHECK_DATABASE", "hotline_restore_check"),
-            report_hour=_hour(env, "REPORT_HOUR", 1),
-            followup_days=env.positive("FOLLOWUP_DAYS", 3.0),
-            followup_close_days=env.positive("FOLLOWUP_CLOSE_DAYS", 7.0),
-            followup_sweep_seconds=env.positive("FOLLOWUP_SWEEP_SECONDS", 3600.0),
-        )
-
 
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the environment; build one with :meth:`from_env` (or
     :func:`load_settings`), once per process, and pass it on."""
 
-    host: str = "127.0.0.1"
-    port: int = 8080
-    rasa_url: str = "http://127.0.0.1:5005"
-    action_server_url: str = "http://127.0.0.1:5055"
-    rasa_timeout: float = 10.0
-    redis_url: str | None = None
-    redis_prefix: str = "hotline"
-    database_url: str | None = None
-    max_body_bytes: int = 64 * 1024
-    wechat_token: Secret | None = None
-    wechat_app_id: str | None = None
-    wechat_app_secret: Secret | None = None
-    wechat_encoding_aes_key: Secret | None = None
-    wechat_api_base_url: str = "https://api.weixin.qq.com"
-    telegram_bot_token: Secret | None = None
-    telegram_webhook_secret: Secret | None = None
-    telegram_api_base_url: str = "https://api.telegram.org"
-    telegram_polling: bool = False
+    host: str = setting("HOST", Env.text, "127.0.0.1")
+    port: int = setting("PORT", Env.integer, 8080)
+    rasa_url: str = setting("RASA_URL", Env.text, "http://127.0.0.1:5005")
+    action_server_url: str = setting("ACTION_SERVER_URL", Env.text, "http://127.0.0.1:5055")
+    rasa_timeout: float = setting("RASA_TIMEOUT", Env.number, 10.0)
+    redis_url: str | None = setting("REDIS_URL", Env.text)
+    redis_prefix: str = setting("REDIS_PREFIX", Env.text, "hotline")
+    database_url: str | None = setting("DATABASE_URL", Env.text)
+    max_body_bytes: int = setting("MAX_BODY_BYTES", Env.integer, 64 * 1024)
+    wechat_token: Secret | None = setting("WECHAT_TOKEN", Env.secret)
+    wechat_app_id: str | None = setting("WECHAT_APP_ID", Env.text)
+    wechat_app_secret: Secret | None = setting("WECHAT_APP_SECRET", Env.secret)
+    wechat_encoding_aes_key: Secret | None = setting("WECHAT_ENCODING_AES_KEY", Env.secret)
+    wechat_api_base_url: str = setting("WECHAT_API_BASE_URL", Env.text, "https://api.weixin.qq.com")
+    telegram_bot_token: Secret | None = setting("TELEGRAM_BOT_TOKEN", Env.secret)
+    telegram_webhook_secret: Secret | None = setting("TELEGRAM_WEBHOOK_SECRET", Env.secret)
+    telegram_api_base_url: str = setting(
+        "TELEGRAM_API_BASE_URL", Env.text, "https://api.telegram.org"
+    )
+    telegram_polling: bool = setting("TELEGRAM_POLLING", Env.flag, False)
     # Web chat widget (channels/webchat/); its limits hold across replicas
     # (counters in the shared store). None: the generated var/webchat.secret.
-    webchat_secret: Secret | None = None
-    webchat_allowed_origins: str = "*"
-    webchat_idle_hours: float = 4.0
-    webchat_sockets_per_session: int = 5
-    webchat_sockets_per_address: int = 100
-    webchat_sessions_per_minute: int = 20
-    webchat_message_limit: int = 10
-    webchat_frame_limit: int = 20
-    webchat_rate_window: float = 10.0
+    webchat_secret: Secret | None = setting("WEBCHAT_SECRET", Env.secret)
+    webchat_allowed_origins: str = setting("WEBCHAT_ALLOWED_ORIGINS", Env.text, "*")
+    webchat_idle_hours: float = setting("WEBCHAT_IDLE_HOURS", Env.positive, 4.0)
+    webchat_sockets_per_session: int = setting("WEBCHAT_SOCKETS_PER_SESSION", Env.count, 5)
+    webchat_sockets_per_address: int = setting("WEBCHAT_SOCKETS_PER_ADDRESS", Env.count, 100)
+    webchat_sessions_per_minute: int = setting("WEBCHAT_SESSIONS_PER_MINUTE", Env.count, 20)
+    webchat_message_limit: int = setting("WEBCHAT_MESSAGE_LIMIT", Env.count, 10)
+    webchat_frame_limit: int = setting("WEBCHAT_FRAME_LIMIT", Env.count, 20)
+    webchat_rate_window: float = setting("WEBCHAT_RATE_WINDOW", Env.positive, 10.0)
     # Reverse proxies whose X-Forwarded-For/-Proto are believed (addresses or
     # CIDR networks; empty: none, request.remote is the TCP peer). bot/proxy.py.
-    trusted_proxies: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = setting("TRUSTED_PROXIES", Env.csv, ())
     # The human handoff under abuse (bot/handoff_limits.py, bot/console/queue.py):
     # requests per sender and per client address in one window; the head starts
     # an "urgent" (angry) request and an emergency get over normal ones (both
     # bounded: never ahead of who has waited longer, bot.hub_routing.handoff_score);
     # at most one position notice per citizen per interval; the console's page.
-    handoff_rate_window: float = 600.0
-    handoff_max_per_sender: int = 3
-    handoff_max_per_address: int = 10
-    handoff_urgent_head_start: float = 120.0
-    handoff_emergency_head_start: float = 600.0
-    handoff_notice_interval: float = 30.0
-    console_queue_page: int = 50
+    handoff_rate_window: float = setting("HANDOFF_RATE_WINDOW", Env.positive, 600.0)
+    handoff_max_per_sender: int = setting("HANDOFF_MAX_PER_SENDER", Env.count, 3)
+    handoff_max_per_address: int = setting("HANDOFF_MAX_PER_ADDRESS", Env.count, 10)
+    handoff_urgent_head_start: float = setting(
+        "HANDOFF_URGENT_HEAD_START", Env.positive_or_zero, 120.0
+    )
+    handoff_emergency_head_start: float = setting(
+        "HANDOFF_EMERGENCY_HEAD_START", Env.positive_or_zero, 600.0
+    )
+    handoff_notice_interval: float = setting("HANDOFF_NOTICE_INTERVAL", Env.positive, 30.0)
+    console_queue_page: int = setting("CONSOLE_QUEUE_PAGE", Env.count, 50)
     # Emergency mode (bot/emergency): a handoff that mentions the incident
     # (its keywords) counts ``emergency_handoff_head_start`` seconds older in
     # the queue (EMERGENCY_HANDOFF_HEAD_START, bounded like the others); a
@@ -525,45 +618,54 @@ class Settings:
     # (EMERGENCY_BROADCAST_HOURS); the public state endpoint (GET
     # /public/emergency, the widget's banner) answers an address at most
     # ``emergency_public_per_minute`` times a minute (EMERGENCY_PUBLIC_PER_MINUTE).
-    emergency_handoff_head_start: float = 600.0
-    emergency_refresh: float = 1.0
-    emergency_broadcast_hours: float = 24.0
-    emergency_public_per_minute: int = 30
+    emergency_handoff_head_start: float = setting(
+        "EMERGENCY_HANDOFF_HEAD_START", Env.positive_or_zero, 600.0
+    )
+    emergency_refresh: float = setting("EMERGENCY_REFRESH", Env.positive_or_zero, 1.0)
+    emergency_broadcast_hours: float = setting("EMERGENCY_BROADCAST_HOURS", Env.positive, 24.0)
+    emergency_public_per_minute: int = setting("EMERGENCY_PUBLIC_PER_MINUTE", Env.count, 30)
     # Trusted REST integrations (REST_TOKENS); empty: the REST channel is off.
-    rest_tokens: tuple[RestToken, ...] = ()
+    rest_tokens: tuple[RestToken, ...] = setting("REST_TOKENS", _rest_tokens, ())
     # Sent to Rasa (its --auth-token) and checked by the action server; None in
-    # tests that build Settings() themselves: nothing is sent.
-    rasa_auth_token: Secret | None = None
-    action_server_token: Secret | None = None
+    # tests that build Settings() themselves: nothing is sent. From the
+    # environment, else the file var/<name> (generated once: internal_secret).
+    rasa_auth_token: Secret | None = setting("RASA_AUTH_TOKEN", _internal("rasa_auth.token"))
+    action_server_token: Secret | None = setting(
+        "ACTION_SERVER_TOKEN", _internal("action_server.token")
+    )
     # The action server (python -m bot.action_server): its listener and how long
     # SIGTERM waits for the requests in flight.
-    action_server_host: str = "127.0.0.1"
-    action_server_shutdown_grace: float = 10.0
+    action_server_host: str = setting("SANIC_HOST", Env.text, "127.0.0.1")
+    action_server_shutdown_grace: float = setting(
+        "ACTION_SERVER_SHUTDOWN_GRACE", Env.positive, 10.0
+    )
     # Console sign-in and sessions (bot/console/throttle.py, sessions.py).
-    console_session_idle: float = 8 * 3600.0
-    console_session_max_age: float = 12 * 3600.0
-    console_socket_recheck: float = 30.0
-    console_login_window: float = 15 * 60.0
-    console_login_per_user_address: int = 5
-    console_login_per_address: int = 20
-    console_login_per_user: int = 20
+    console_session_idle: float = setting("CONSOLE_SESSION_IDLE", Env.positive, 8 * 3600.0)
+    console_session_max_age: float = setting("CONSOLE_SESSION_MAX_AGE", Env.positive, 12 * 3600.0)
+    console_socket_recheck: float = setting("CONSOLE_SOCKET_RECHECK", Env.positive, 30.0)
+    console_login_window: float = setting("CONSOLE_LOGIN_WINDOW", Env.positive, 15 * 60.0)
+    console_login_per_user_address: int = setting("CONSOLE_LOGIN_PER_USER_ADDRESS", Env.count, 5)
+    console_login_per_address: int = setting("CONSOLE_LOGIN_PER_ADDRESS", Env.count, 20)
+    console_login_per_user: int = setting("CONSOLE_LOGIN_PER_USER", Env.count, 20)
     # SIGTERM: seconds the turns in flight get to finish before the front door
     # closes its sockets and connections (bot/__main__.py).
-    shutdown_timeout: float = 10.0
+    shutdown_timeout: float = setting("SHUTDOWN_TIMEOUT", Env.positive, 10.0)
     # Citizens' personal data (bot/db/crypto.py): HOTLINE_DATA_KEYS, the Fernet
     # key ring; None: a key generated into var/data.key (one machine only).
-    data_keys: Secret | None = None
+    data_keys: Secret | None = setting("HOTLINE_DATA_KEYS", Env.secret)
     # Retention (bot/retention.py): transcripts, events, handoff records and
     # Rasa trackers are deleted after ``retention_days``; a closed ticket keeps
     # its record but loses the citizen's contact data ``ticket_contact_days``
     # after it closed. The sweep runs every ``retention_sweep_seconds`` (0: off).
-    retention_days: float = 180.0
-    ticket_contact_days: float = 365.0
-    retention_sweep_seconds: float = 3600.0
+    retention_days: float = setting("RETENTION_DAYS", Env.positive, 180.0)
+    ticket_contact_days: float = setting("TICKET_CONTACT_RETENTION_DAYS", Env.positive, 365.0)
+    retention_sweep_seconds: float = setting(
+        "RETENTION_SWEEP_SECONDS", Env.positive_or_zero, 3600.0
+    )
     # ``python -m bot``: its log level (LOG_LEVEL) and event loop (EVENT_LOOP,
     # ``asyncio`` or ``uvloop``; checked by bot.__main__.choose_event_loop).
-    log_level: str = "INFO"
-    event_loop: str | None = None
+    log_level: str = setting("LOG_LEVEL", Env.upper, "INFO")
+    event_loop: str | None = setting("EVENT_LOOP", Env.text)
     # The knowledge loop (bot/knowledge.py, bot/knowledge_editor/): the FAQ and
     # service files (KNOWLEDGE_DIR, default data/knowledge; the editor's page
     # writes there, the training data and fingerprint are taken from the
@@ -571,13 +673,13 @@ class Settings:
     # where scripts/train.py writes its .trained-<fingerprint> stamp), and how
     # often at most a file's size and mtime are checked to reload answers
     # without a restart (KNOWLEDGE_RELOAD_SECONDS, default 3; 0: every use).
-    knowledge_dir: Path = ROOT / "data" / "knowledge"
-    models_dir: Path = ROOT / "models"
-    knowledge_reload_seconds: float = 3.0
-    console: ConsoleSettings = field(default_factory=ConsoleSettings)
-    tickets: TicketSettings = field(default_factory=TicketSettings)
-    ops: OpsSettings = field(default_factory=OpsSettings)
-    wechat_notices: WeChatNoticeSettings = field(default_factory=WeChatNoticeSettings)
+    knowledge_dir: Path = setting("KNOWLEDGE_DIR", Env.path, ROOT / "data" / "knowledge")
+    models_dir: Path = setting("MODELS_DIR", Env.path, ROOT / "models")
+    knowledge_reload_seconds: float = setting("KNOWLEDGE_RELOAD_SECONDS", Env.positive_or_zero, 3.0)
+    console: ConsoleSettings = group(ConsoleSettings)
+    tickets: TicketSettings = group(TicketSettings)
+    ops: OpsSettings = group(OpsSettings)
+    wechat_notices: WeChatNoticeSettings = group(WeChatNoticeSettings)
 
     @property
     def sqlite_path(self) -> Path:
@@ -586,84 +688,14 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
         """Read every setting from ``environ`` (documented in the README); a bad
-        value raises ``ValueError`` naming the variable."""
-        env = _Environ(environ)
-        return cls(
-            host=env.get("HOST", "127.0.0.1") or "127.0.0.1",
-            port=int(env.get("PORT", "8080") or 8080),
-            rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005") or "",
-            action_server_url=env.get("ACTION_SERVER_URL", "http://127.0.0.1:5055") or "",
-            rasa_timeout=float(env.get("RASA_TIMEOUT", "10") or 10),
-            redis_url=env.get("REDIS_URL"),
-            redis_prefix=env.get("REDIS_PREFIX", "hotline") or "hotline",
-            database_url=env.get("DATABASE_URL"),
-            max_body_bytes=int(env.get("MAX_BODY_BYTES", str(64 * 1024)) or 65536),
-            wechat_token=env.secret("WECHAT_TOKEN"),
-            wechat_app_id=env.get("WECHAT_APP_ID"),
-            wechat_app_secret=env.secret("WECHAT_APP_SECRET"),
-            wechat_encoding_aes_key=env.secret("WECHAT_ENCODING_AES_KEY"),
-            wechat_api_base_url=env.get("WECHAT_API_BASE_URL", "https://api.weixin.qq.com") or "",
-            telegram_bot_token=env.secret("TELEGRAM_BOT_TOKEN"),
-            telegram_webhook_secret=env.secret("TELEGRAM_WEBHOOK_SECRET"),
-            telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL", "https://api.telegram.org")
-            or "",
-            telegram_polling=env.flag("TELEGRAM_POLLING"),
-            shutdown_timeout=env.positive("SHUTDOWN_TIMEOUT", 10.0),
-            webchat_secret=env.secret("WEBCHAT_SECRET"),
-            webchat_allowed_origins=env.get("WEBCHAT_ALLOWED_ORIGINS", "*") or "*",
-            webchat_idle_hours=env.positive("WEBCHAT_IDLE_HOURS", 4.0),
-            webchat_sockets_per_session=env.count("WEBCHAT_SOCKETS_PER_SESSION", 5),
-            webchat_sockets_per_address=env.count("WEBCHAT_SOCKETS_PER_ADDRESS", 100),
-            webchat_sessions_per_minute=env.count("WEBCHAT_SESSIONS_PER_MINUTE", 20),
-            webchat_message_limit=env.count("WEBCHAT_MESSAGE_LIMIT", 10),
-            webchat_frame_limit=env.count("WEBCHAT_FRAME_LIMIT", 20),
-            webchat_rate_window=env.positive("WEBCHAT_RATE_WINDOW", 10.0),
-            trusted_proxies=env.csv("TRUSTED_PROXIES"),
-            handoff_rate_window=env.positive("HANDOFF_RATE_WINDOW", 600.0),
-            handoff_max_per_sender=env.count("HANDOFF_MAX_PER_SENDER", 3),
-            handoff_max_per_address=env.count("HANDOFF_MAX_PER_ADDRESS", 10),
-            handoff_urgent_head_start=env.positive(
-                "HANDOFF_URGENT_HEAD_START", 120.0, zero_ok=True
-            ),
-            handoff_emergency_head_start=env.positive(
-                "HANDOFF_EMERGENCY_HEAD_START", 600.0, zero_ok=True
-            ),
-            handoff_notice_interval=env.positive("HANDOFF_NOTICE_INTERVAL", 30.0),
-            emergency_handoff_head_start=env.positive(
-                "EMERGENCY_HANDOFF_HEAD_START", 600.0, zero_ok=True
-            ),
-            emergency_refresh=env.positive("EMERGENCY_REFRESH", 1.0, zero_ok=True),
-            emergency_broadcast_hours=env.positive("EMERGENCY_BROADCAST_HOURS", 24.0),
-            emergency_public_per_minute=env.count("EMERGENCY_PUBLIC_PER_MINUTE", 30),
-            console_queue_page=env.count("CONSOLE_QUEUE_PAGE", 50),
-            console_session_idle=env.positive("CONSOLE_SESSION_IDLE", 8 * 3600.0),
-            console_session_max_age=env.positive("CONSOLE_SESSION_MAX_AGE", 12 * 3600.0),
-            console_socket_recheck=env.positive("CONSOLE_SOCKET_RECHECK", 30.0),
-            console_login_window=env.positive("CONSOLE_LOGIN_WINDOW", 15 * 60.0),
-            console_login_per_user_address=env.count("CONSOLE_LOGIN_PER_USER_ADDRESS", 5),
-            console_login_per_address=env.count("CONSOLE_LOGIN_PER_ADDRESS", 20),
-            console_login_per_user=env.count("CONSOLE_LOGIN_PER_USER", 20),
-            rest_tokens=parse_rest_tokens(env.get("REST_TOKENS")),
-            data_keys=env.secret("HOTLINE_DATA_KEYS"),
-            retention_days=env.positive("RETENTION_DAYS", 180.0),
-            ticket_contact_days=env.positive("TICKET_CONTACT_RETENTION_DAYS", 365.0),
-            retention_sweep_seconds=env.positive("RETENTION_SWEEP_SECONDS", 3600.0, zero_ok=True),
-            rasa_auth_token=internal_secret("RASA_AUTH_TOKEN", "rasa_auth.token", environ),
-            action_server_token=internal_secret(
-                "ACTION_SERVER_TOKEN", "action_server.token", environ
-            ),
-            action_server_host=env.get("SANIC_HOST", "127.0.0.1") or "127.0.0.1",
-            action_server_shutdown_grace=env.positive("ACTION_SERVER_SHUTDOWN_GRACE", 10.0),
-            log_level=env.text("LOG_LEVEL", "INFO").upper(),
-            event_loop=env.get("EVENT_LOOP"),
-            knowledge_dir=Path(env.get("KNOWLEDGE_DIR") or ROOT / "data" / "knowledge"),
-            models_dir=Path(env.get("MODELS_DIR") or ROOT / "models"),
-            knowledge_reload_seconds=env.positive("KNOWLEDGE_RELOAD_SECONDS", 3.0, zero_ok=True),
-            console=ConsoleSettings.from_env(env),
-            tickets=TicketSettings.from_env(env),
-            ops=OpsSettings.from_env(env),
-            wechat_notices=WeChatNoticeSettings.from_env(env),
-        )
+        value raises ``ValueError`` naming the variable. Each field states its
+        variable and its default once (:func:`setting`)."""
+        return read_fields(cls, Env(environ))
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Every variable read -> its field (``"SERVICE_HOURS": "console.service_hours"``)."""
+        return variables(cls)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

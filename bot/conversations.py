@@ -117,6 +117,8 @@ class Conversation:
     def from_hash(cls, conversation_id: str, raw: Mapping[str, str]) -> Conversation:
         known = {f.name for f in fields(cls)} - {"id", "state", "exists"}
         values = {name: value for name, value in raw.items() if name in known}
+        if not values.get("handoff_id"):  # "" while queued and not opened yet
+            values.pop("handoff_id", None)
         state = ConversationState.parse(raw.get("state"))
         return cls(id=conversation_id, state=state, exists=bool(raw), **values)
 
@@ -208,10 +210,13 @@ class Conversations:
         """A handoff signal from Rasa: ``queued``, at ``score`` in the queue.
 
         ``summary`` is the masked JSON summary. The SQL row is opened after
-        this by the console (:meth:`opened`): until then the entry is not
-        ready to be claimed.
+        this by the console (:meth:`opened`); until then ``handoff_id`` is
+        empty (a previous stay's id is cleared here), which is how the next
+        reader under the conversation's lock knows to open it should the
+        turn have stopped in between (bot/console/desk.py ``Desk.settle``).
         """
         extra = {
+            "handoff_id": "",
             "channel": channel,
             "channel_user_id": channel_user_id,
             "handoff_reason": reason,

@@ -74,6 +74,7 @@ from bot.hub_routing import (
     HANDOFF_ACK_TEXT,
     DataLayer,
     HandleResult,
+    RouteHooks,
     Router,
     busy_result,
 )
@@ -302,6 +303,23 @@ class Hub:
     def wake(self, conversation_id: str) -> None:
         """Drain the conversation's inbox now (after someone else held its lock)."""
         self.inbox.kick(conversation_id)
+
+    # --- the console's seam (bot/console/conversations.py uses only these) -----
+    def install_hooks(self, hooks: RouteHooks) -> None:
+        """The front door's handling around routing (the console's handoff hooks)."""
+        self.router.hooks = hooks
+
+    def queue_score(self, priority: str, queued_at: float, reason: str) -> float:
+        """A handoff queue entry's place with this replica's head starts."""
+        return self.router.score(priority, queued_at, reason)
+
+    async def transcribe(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
+        """Into the transcript only (never sent to the citizen)."""
+        await self.router.transcribe_out(conversation_id, messages, None)
+
+    async def record(self, kind: str, conversation_id: str, data: dict[str, Any]) -> None:
+        """A statistics event (logged, never raised, should the database fail)."""
+        await self.router.record(kind, conversation_id, data)
 
     # --- inbound path ---------------------------------------------------------
     async def _enqueue_and_wait(self, msg: InboundMessage, mode: DeliveryMode) -> HandleResult:

@@ -168,6 +168,11 @@ class RouteHooks(Protocol):
     conversation's lock.
     """
 
+    async def settle(self, conversation: Conversation) -> Conversation:
+        """A queued conversation as it is once a transition a stopped replica
+        left half-done is finished (called for queued conversations only)."""
+        ...
+
     async def before_route(
         self, msg: InboundMessage, conversation: Conversation
     ) -> HandleResult | None: ...
@@ -234,6 +239,8 @@ class Router:
         the transcript), while Rasa starts at once.
         """
         conversation = await self.conversations.get(msg.conversation_id)
+        if self.hooks is not None and conversation.state is ConversationState.QUEUED:
+            conversation = await self.hooks.settle(conversation)
         state = conversation.state
         if self.hooks is not None:
             answered = await self.hooks.before_route(msg, conversation)

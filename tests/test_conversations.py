@@ -52,6 +52,10 @@ async def test_queue_then_opened(store: SharedStore) -> None:
     conv = await conversations.get(CID)
     assert conv.handoff_id == "41" and conv.callback == "" and conv.told_position == ""
     assert conv.state is ConversationState.QUEUED
+    # a later stay in the queue starts without the previous stay's row
+    await conversations.leave_queue(CID, 41)
+    await queued(conversations)
+    assert (await conversations.get(CID)).handoff_id is None
 
 
 async def test_queue_order_follows_the_scores(store: SharedStore) -> None:

@@ -16,7 +16,7 @@ import logging
 from bot.console import texts
 from bot.console.callback import Callbacks
 from bot.console.desk import CITIZEN_CLAIM, SYSTEM_CLAIM, Desk
-from bot.console.queue import parse_summary, position_of
+from bot.console.queue import position_of
 from bot.conversations import Conversation, ConversationState
 from bot.hub_routing import HandleResult
 from bot.messages import CITIZEN_LEFT, InboundMessage, OutboundMessage
@@ -35,7 +35,7 @@ def is_cancel(msg: InboundMessage) -> bool:
 
 
 class HandoffHooks:
-    """``before_route`` / ``after_route`` of the hub's router."""
+    """``settle`` / ``before_route`` / ``after_route`` of the hub's router."""
 
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
@@ -66,16 +66,8 @@ class HandoffHooks:
 
     async def queued(self, cid: str) -> list[OutboundMessage]:
         """The conversation was just queued by a handoff signal: record it (the
-        SQL row, then its id in the store), tell the citizen."""
-        conv = await self.console.conv(cid)
-        channel = conv.channel or cid.split(":", 1)[0]
-        handoff_id = await self.console.handoffs.open(
-            conversation_id=cid, channel=channel,
-            reason=conv.handoff_reason or "citizen_request",
-            priority=conv.handoff_priority or "normal",
-            summary=parse_summary(conv.handoff_summary),
-        )  # fmt: skip
-        await self.console.conversations.opened(cid, handoff_id)
+        SQL row, then its id in the store: Desk.open_row), tell the citizen."""
+        handoff_id = await self.desk.open_row(cid, await self.console.conv(cid))
         hours = self.console.config.service_hours
         if not hours.is_open():
             await self.desk.leave_queue(cid, str(handoff_id), SYSTEM_CLAIM, "callback", "offered")
@@ -90,6 +82,10 @@ class HandoffHooks:
         return [texts.queue_position(position, await self.desk.estimator.minutes(position))]
 
     # --- before routing ------------------------------------------------------
+    async def settle(self, conv: Conversation) -> Conversation:
+        """A queued conversation's half-done transition finished (Desk.settle)."""
+        return await self.desk.settle(conv.id, conv)
+
     async def before_route(self, msg: InboundMessage, conv: Conversation) -> HandleResult | None:
         cid = msg.conversation_id
         state = conv.state

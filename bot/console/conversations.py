@@ -10,15 +10,22 @@ the durable truth of who holds what; the store's state is what routes the
 citizen's next message. The console's actions write SQL first, guarded by
 the row itself (``claimed_by IS NULL``, ``ended_at IS NULL``), then the
 store, so that a crash (or a failure) between the two never leaves the
-store ahead of SQL:
+store ahead of SQL. The two steps of joining the queue and of a claim run
+under the conversation's lock, and whoever takes that lock next and finds
+them half-done finishes them (``Desk.settle``: the router calls it for every
+message of a queued conversation, a claim before its own steps), so no
+reader waits for the sweep:
 
-- opened (bot/console/citizen.py): row opened, then ``handoff_id`` in the
-  store. Between: the conversation is queued but not ready (not claimable);
-  the sweep gives it its row's id.
-- claim (bot/console/desk.py): claim key, row claimed, then ``assign``. A
-  failed ``assign`` undoes the row's claim and the key. Between (a crash):
-  the row is held, the store still queued with a claim key nobody else can
-  take; the sweep restores ``with_agent`` (agent present) or requeues.
+- opened (bot/console/citizen.py, ``Desk.open_row``): the store's ``queue()``
+  (``handoff_id`` emptied), the row opened, then ``handoff_id`` in the store,
+  all in the handoff turn, under the lock. Stopped in between: the next
+  message or claim opens the row (or takes the one that turn opened: open,
+  unclaimed, not older than the store's ``queued_at``) and names it.
+- claim (bot/console/desk.py): under the lock, claim key, row claimed, then
+  ``assign``. A failed ``assign`` undoes the row's claim and the key.
+  Stopped in between: the next message or claim finds the key and the row
+  claimed and finishes ``assign`` for that agent (greeting included); a
+  colleague's claim is told who holds it.
 - hand back / close (desk): row ended (the guard: only one ending wins),
   then ``hand_back``/``close``. Between: the store still routes to the
   agents; the next hand back or close finds the row ended, finishes the
@@ -51,7 +58,7 @@ from bot.messages import OutboundMessage
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.hub import Hub
-    from bot.hub_routing import RouteHooks, Router
+    from bot.hub_routing import RouteHooks
     from bot.store.base import HeldLock
     from channels.base import Delivery
 
@@ -59,20 +66,19 @@ if TYPE_CHECKING:
 class ConsoleHub:
     """The hub as the console sees it: conversations, their messages, their lock."""
 
-    def __init__(self, hub: Hub, router: Router) -> None:
+    def __init__(self, hub: Hub) -> None:
         self._hub = hub
-        self._router = router
         self.settings: Settings = hub.settings
         #: The owner of conversation state: every read and transition.
         self.conversations: Conversations = hub.conversations
 
     @classmethod
     def of(cls, hub: Hub) -> ConsoleHub:
-        return cls(hub, hub.router)
+        return cls(hub)
 
     def install(self, hooks: RouteHooks) -> None:
         """The console's handling around routing (bot/console/citizen.py)."""
-        self._router.hooks = hooks
+        self._hub.install_hooks(hooks)
 
     # --- state ----------------------------------------------------------------
     async def get(self, conversation_id: str) -> Conversation:
@@ -83,7 +89,7 @@ class ConsoleHub:
 
     def score(self, priority: str, queued_at: float, reason: str) -> float:
         """A queue entry's place with this replica's head starts."""
-        return self._router.score(priority, queued_at, reason)
+        return self._hub.queue_score(priority, queued_at, reason)
 
     def lock(self, conversation_id: str, timeout: float) -> AbstractAsyncContextManager[HeldLock]:
         """The conversation's processing lock: no message of it is routed
@@ -109,7 +115,7 @@ class ConsoleHub:
 
     async def transcribe(self, conversation_id: str, messages: Sequence[OutboundMessage]) -> None:
         """Into the transcript only (a line for the agent, never sent)."""
-        await self._router.transcribe_out(conversation_id, messages, None)
+        await self._hub.transcribe(conversation_id, messages)
 
     async def history(
         self, conversation_id: str, limit: int = 200, after_seq: int | None = None
@@ -118,4 +124,4 @@ class ConsoleHub:
 
     async def record(self, kind: str, conversation_id: str, data: dict[str, Any]) -> None:
         """A statistics event (never fails the action)."""
-        await self._router.record(kind, conversation_id, data)
+        await self._hub.record(kind, conversation_id, data)

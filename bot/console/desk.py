@@ -29,10 +29,11 @@ from bot.console.delivery import (
     AgentMessage,
     DeliveryRepo,
 )
-from bot.console.queue import Estimator, PositionNotices, claim_key, front_score
+from bot.console.queue import Estimator, PositionNotices, claim_key, front_score, parse_summary
 from bot.console.users import User
 from bot.conversations import Agent, Conversation, ConversationState
 from bot.messages import OutboundMessage
+from bot.store.base import LockTimeout
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,11 @@ CLAIM_TTL = 7 * 24 * 3600.0
 #: A claim key this old whose SQL row is still unclaimed and open was left
 #: half-done (its replica died between the steps); the sweep releases it.
 CLAIM_STALE = 60.0
+#: How long a claim waits for the conversation's lock (a turn in progress).
+CLAIM_LOCK_WAIT = 15.0
+#: Clocks of two replicas may differ this much (a row's ``queued_at`` against
+#: the store's, when another replica finishes a stopped turn's step).
+QUEUED_AT_SKEW = 5.0
 MAX_MESSAGE = 2000
 CITIZEN_CLAIM = "citizen|"
 SYSTEM_CLAIM = "system|"
@@ -89,8 +95,30 @@ class Desk:
         self.notices = PositionNotices(self.console, self.estimator, interval)
 
     async def claim(self, user: User, cid: str) -> None:
-        conv = await self.console.conv(cid)
+        """``user`` takes the queued conversation ``cid``.
+
+        The claim key, the SQL claim and the store's ``assign`` run under the
+        conversation's lock, so whoever reads the conversation under that lock
+        next (the citizen's next message, another claim) sees them all done or
+        finishes what a stopped replica left (:meth:`settle`). The greeting and
+        the consoles' events follow outside the lock (best effort)."""
+        try:
+            async with self.console.hub.lock(cid, timeout=CLAIM_LOCK_WAIT):
+                handoff_id = await self._claim_locked(user, cid)
+        except LockTimeout:
+            raise DeskError(409, "busy", "会话正在处理中，请稍后重试") from None
+        finally:
+            self.console.hub.wake(cid)  # messages that arrived meanwhile
+        if handoff_id is not None:
+            await self._announce(user, cid, handoff_id)
+
+    async def _claim_locked(self, user: User, cid: str) -> str | None:
+        """The claim's steps under the lock; the handoff id to announce (None:
+        finishing a stopped claim of ``user`` announced it already)."""
+        conv = await self.settle(cid, await self.console.conv(cid))
         if conv.state is ConversationState.WITH_AGENT:
+            if conv.held_by(user.id) and conv.handoff_id:
+                return None  # the user's own claim, finished just now by settle()
             raise taken_error(f"{conv.agent_id}|{conv.agent_name}")
         handoff_id = conv.handoff_id
         if conv.state is not ConversationState.QUEUED:
@@ -100,8 +128,8 @@ class Desk:
             if holder is not None:
                 raise taken_error(holder)
             raise DeskError(409, "gone", "该会话已不在排队中")
-        if not handoff_id:
-            raise DeskError(409, "not_ready", "会话正在进入队列，请稍后重试")
+        if not handoff_id:  # settle() gives every queued conversation its row
+            raise DeskError(503, "unavailable", CLAIM_FAILED)
         store = self.console.store
         token = agent_token(user)
         if not await store.acquire_lock(claim_key(handoff_id), token, CLAIM_TTL):
@@ -116,16 +144,74 @@ class Desk:
             await self._give_back(handoff_id, token)
             raise DeskError(409, "gone", "该会话已不在排队中")
         try:
-            await self.seat(user, cid, handoff_id, claimed=True)
-        except DeskError:
-            raise
+            await self._assign(user, cid, handoff_id)
         except Exception as exc:
-            # Only the state change can fail here (every later step of seat() is
-            # best effort): nothing was said to the citizen yet, so undo, and the
-            # entry stays queued.
+            # Nothing was said to the citizen yet: undo, and the entry stays queued.
             await self._undo_claim(handoff_id, user.username, token)
             log.error("claim of handoff %s failed: %s", handoff_id, type(exc).__name__)
             raise DeskError(503, "unavailable", CLAIM_FAILED) from exc
+        return handoff_id
+
+    async def settle(self, cid: str, conv: Conversation) -> Conversation:
+        """Finish a transition of a queued conversation that a stopped replica
+        left half-done; the conversation as it is now. Call it under the
+        conversation's lock (the router does for every message of a queued
+        conversation, :meth:`claim` before its own steps), which every step it
+        finishes is taken under too, so nothing runs it twice:
+
+        - queued with no SQL row id (the handoff turn stopped between the store's
+          ``queue()`` and ``opened()``): the row that turn opened, or a new one,
+          and its id in the store; the place is told in the next notice round;
+        - queued while its row is claimed in SQL (a claim stopped between the SQL
+          claim and the store's ``assign()``): held by that agent, who is
+          announced to the citizen and the consoles.
+
+        Costs one store read for a queued conversation with nothing half-done
+        (its claim key: every claim sets it before the SQL claim).
+        """
+        if conv.state is not ConversationState.QUEUED:
+            return conv
+        if not conv.handoff_id:
+            handoff_id = await self.open_row(cid, conv)
+            log.warning("handoff %s: the store was given its row on the next read", handoff_id)
+            await self.notices.due(cid)
+            await self.queue_changed()
+            return await self.console.conv(cid)
+        if await self.console.store.get(claim_key(conv.handoff_id)) is None:
+            return conv  # no claim or cancel began
+        row = await self.console.handoffs.get(int(conv.handoff_id))
+        if row is None or row.ended_at is not None or not row.claimed_by:
+            return conv  # a cancel in progress, or a stale key (the sweep releases it)
+        user = await self.console.users.get_by_username(row.claimed_by)
+        if user is None:
+            return conv
+        log.warning("handoff %s: claimed in SQL only; the store caught up", conv.handoff_id)
+        await self.seat(user, cid, conv.handoff_id, claimed=True)
+        return await self.console.conv(cid)
+
+    async def open_row(self, cid: str, conv: Conversation) -> str:
+        """The SQL row of the queued conversation's stay, then its id in the store
+        (``opened``): the row a stopped turn opened for this stay if there is
+        one (unclaimed, open, not older than the store's ``queued_at``), else a
+        new one. Under the conversation's lock."""
+        row = await self.console.handoffs.latest(cid)
+        queued_at = float(conv.queued_at or 0)
+        if (
+            row is not None
+            and row.ended_at is None
+            and row.claimed_by is None
+            and row.queued_at.timestamp() >= queued_at - QUEUED_AT_SKEW
+        ):
+            handoff_id = row.id
+        else:
+            handoff_id = await self.console.handoffs.open(
+                conversation_id=cid, channel=conv.channel or cid.split(":", 1)[0],
+                reason=conv.handoff_reason or "citizen_request",
+                priority=conv.handoff_priority or "normal",
+                summary=parse_summary(conv.handoff_summary),
+            )  # fmt: skip
+        await self.console.conversations.opened(cid, handoff_id)
+        return str(handoff_id)
 
     async def _give_back(self, handoff_id: str, token: str) -> None:
         """Release a claim key this action took (best effort: the sweep clears what stays)."""
@@ -143,16 +229,22 @@ class Desk:
 
     async def seat(self, user: User, cid: str, handoff_id: str, *, claimed: bool = False) -> None:
         """Give the conversation to ``user`` (the claim key is theirs already;
-        ``claimed``: the SQL row is marked already).
+        ``claimed``: the SQL row is marked already), then announce it.
 
         Raises only before the state change. From the state change on the
         conversation is the agent's and the citizen is greeted: the greeting,
         the statistics event, the consoles' events and the queue refresh are
         best effort (logged), never a reason to undo the claim."""
+        await self._assign(user, cid, handoff_id, claimed=claimed)
+        await self._announce(user, cid, handoff_id)
+
+    async def _assign(self, user: User, cid: str, handoff_id: str, *, claimed: bool = True) -> None:
         if not claimed and not await self.console.handoffs.claim(int(handoff_id), user.username):
             log.warning("handoff %s was claimed in SQL already", handoff_id)
         await self.console.conversations.assign(cid, as_agent(user), handoff_id, time.time())
-        # The conversation is the agent's now: nothing below may fail the claim.
+
+    async def _announce(self, user: User, cid: str, handoff_id: str) -> None:
+        """The conversation is the agent's now: nothing here may fail the claim."""
         try:  # a channel refusing the greeting changes nothing
             await self.console.hub.push(cid, [texts.agent_joined(user.display_name)])
         except Exception as exc:

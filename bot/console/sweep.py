@@ -10,8 +10,11 @@ store and presence:
   state ``with_agent`` is restored;
 - queued in SQL but missing from the store queue: put back in the queue;
 - queued longer than ``max_queue_wait``: a callback is offered instead;
-- store queue entries without an open row: given a row (or dropped when the
-  conversation is no longer queued);
+- store queue entries without an open row: given a row under the
+  conversation's lock (or dropped when the conversation is no longer queued);
+  a row opened and not yet named in the store, or a claim done in SQL and not
+  in the store, is finished by the next reader under that lock anyway
+  (``Desk.settle``: the citizen's next message, a claim), not by the sweep;
 - agents' messages still ``sending`` after ``SENDING_STALE`` (the replica
   stopped mid-send): failed, reason ``unknown``, the console told;
 - claim keys against SQL: a key older than ``CLAIM_STALE`` on a row that is
@@ -31,10 +34,10 @@ from dataclasses import dataclass, field
 from bot.console import texts
 from bot.console.context import Console
 from bot.console.desk import CLAIM_STALE, CLAIM_TTL, SYSTEM_CLAIM, Desk
-from bot.console.queue import claim_key, parse_summary
+from bot.console.queue import claim_key
 from bot.console.records import Handoff
 from bot.conversations import ConversationState
-from bot.store.base import StoreUnavailable
+from bot.store.base import LockTimeout, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +122,7 @@ class Sweeper:
     async def _queued(self, row: Handoff, report: SweepReport) -> None:
         cid = row.conversation_id
         conv = await self.console.conv(cid)
-        if conv.handoff_id not in (None, str(row.id)) and not await self._continues(
+        if (conv.handoff_id or None) not in (None, str(row.id)) and not await self._continues(
             conv.handoff_id, row
         ):
             await self.console.handoffs.end(row.id, "abandoned")  # superseded by a newer row
@@ -187,14 +190,24 @@ class Sweeper:
             handoff_id = conv.handoff_id
             if handoff_id and int(handoff_id) in open_ids:
                 continue
-            new_id = await self.console.handoffs.open(
-                conversation_id=cid, channel=conv.channel or cid.split(":", 1)[0],
-                reason=conv.handoff_reason or "citizen_request",
-                priority=conv.handoff_priority or "normal",
-                summary=parse_summary(conv.handoff_summary),
-            )  # fmt: skip
-            await conversations.set_handoff_id(cid, new_id)
-            report.restored.append(cid)
+            # Only under the conversation's lock, like the turn that queued it
+            # (Desk.open_row): a turn in progress opens the row itself.
+            try:
+                async with self.console.hub.lock(cid, timeout=0):
+                    if await self._needs_row(cid):
+                        await self.desk.open_row(cid, await self.console.conv(cid))
+                        report.restored.append(cid)
+            except LockTimeout:
+                continue
+            self.console.hub.wake(cid)
+
+    async def _needs_row(self, cid: str) -> bool:
+        """Queued with no open SQL row (read again under the lock)."""
+        conv = await self.console.conv(cid)
+        if conv.state is not ConversationState.QUEUED:
+            return False
+        row = await self.console.handoffs.get(int(conv.handoff_id)) if conv.handoff_id else None
+        return row is None or row.ended_at is not None
 
     @staticmethod
     def _row_fields(row: Handoff) -> dict[str, str]:

@@ -9,7 +9,8 @@ separated by an empty line; the workbook has one sheet per section.
 Text that came from citizens (comments) could start with ``=``, ``+``, ``-``
 or ``@``, which a spreadsheet would run as a formula: such cells get a
 leading apostrophe in the CSV and are written as plain strings in the
-workbook.
+workbook. The workbook is written with openpyxl, the library that also reads
+the city's knowledge export (bot/knowledge_import.py).
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
-import xlsxwriter
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 FIGURE_FIELDS = ("value", "numerator", "denominator")
 HEADERS: dict[str, str] = {
@@ -191,29 +196,34 @@ def _sheet_name(title: str, key: str, used: set[str]) -> str:
 
 def to_xlsx(doc: dict[str, Any]) -> bytes:
     """The document as an Excel workbook: one sheet per section."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                        "strings_to_urls": False})  # fmt: skip
-    bold = book.add_format({"bold": True})
+    book = Workbook()
+    book.remove(book.active)  # type: ignore[arg-type]  # the default empty sheet
+    bold = Font(bold=True)
     used: set[str] = set()
     for key, title, head, rows in sections(doc):
-        sheet = book.add_worksheet(_sheet_name(title, key, used))
-        sheet.write_row(0, 0, head, bold)
-        for r, row in enumerate(rows, start=1):
-            _write_row(sheet, r, row)
-        sheet.freeze_panes(1, 0)
-        sheet.set_column(0, max(0, len(head) - 1), 16)
-    book.close()
+        sheet = book.create_sheet(_sheet_name(title, key, used))
+        for c, name in enumerate(head, start=1):
+            _put(sheet, 1, c, name).font = bold
+        for r, row in enumerate(rows, start=2):
+            for c, value in enumerate(row, start=1):
+                if value is not None:
+                    _put(sheet, r, c, value)
+        sheet.freeze_panes = "A2"
+        for c in range(1, max(1, len(head)) + 1):
+            sheet.column_dimensions[get_column_letter(c)].width = 16
+    buffer = io.BytesIO()
+    book.save(buffer)
     return buffer.getvalue()
 
 
-def _write_row(sheet: Any, r: int, row: Sequence[Any]) -> None:
-    for c, value in enumerate(row):
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            sheet.write_boolean(r, c, value)
-        elif isinstance(value, int | float):
-            sheet.write_number(r, c, value)
-        else:
-            sheet.write_string(r, c, str(value))
+def _put(sheet: Worksheet, r: int, c: int, value: Any) -> Any:
+    """One cell: numbers and booleans as such, everything else as a plain
+    string (never a formula, whatever it starts with; characters XML cannot
+    hold are dropped)."""
+    cell = sheet.cell(row=r, column=c)
+    if isinstance(value, bool | int | float):
+        cell.value = value
+    else:
+        cell.value = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+        cell.data_type = "s"  # openpyxl would store "=..." as a formula
+    return cell

@@ -4,11 +4,16 @@ on the in-process store and on Redis, without a sweep in between."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from aiohttp.test_utils import TestClient
 
+from bot.console import texts
 from bot.console.context import Console
+from bot.console.queue import claim_key
 from bot.conversations import ConversationState
-from tests.console.conftest import SignIn, connect, console_of, runtime_of, say
+from tests.console.conftest import Agent, SignIn, connect, console_of, runtime_of, said_to, say
 
 CID = "rest:t:c1"
 CONV = f"/console/api/conversations/{CID}"
@@ -33,15 +38,22 @@ async def agree(console: Console, cid: str = CID) -> ConversationState:
     return conv.state
 
 
+async def on_duty(
+    client: TestClient, sign_in: SignIn, people: int = 1
+) -> tuple[Console, list[Agent]]:
+    """No sweep (nothing here may rely on it); 张三 (and 李四) signed in and connected."""
+    runtime_of(client).sweeper.stopped = True
+    names = [("zhangsan", "张三"), ("lisi", "李四")][:people]
+    agents = [await sign_in(client, user, display_name=name) for user, name in names]
+    for agent in agents:
+        await connect(agent)
+    return console_of(client), agents
+
+
 async def test_every_transition_keeps_store_and_sql_in_step(
     client: TestClient, sign_in: SignIn
 ) -> None:
-    runtime_of(client).sweeper.stopped = True
-    console = console_of(client)
-    agent = await sign_in(client, "zhangsan", display_name="张三")
-    colleague = await sign_in(client, "lisi", display_name="李四")
-    await connect(agent)
-    await connect(colleague)
+    console, (agent, colleague) = await on_duty(client, sign_in, 2)
     assert await agree(console) is ConversationState.BOT
     await say(client, "c1", "转人工")  # queue, then the row opened
     assert await agree(console) is ConversationState.QUEUED
@@ -96,10 +108,7 @@ async def test_refused_transitions_change_neither(client: TestClient, sign_in: S
 async def test_an_ending_stopped_between_sql_and_the_store_is_finished_next_time(
     client: TestClient, sign_in: SignIn
 ) -> None:
-    runtime_of(client).sweeper.stopped = True
-    console = console_of(client)
-    agent = await sign_in(client, "zhangsan", display_name="张三")
-    await connect(agent)
+    console, [agent] = await on_duty(client, sign_in)
     await say(client, "c1", "转人工")
     assert (await agent.post(CONV + "/claim")).status == 200
     row = await console.handoffs.latest(CID)
@@ -138,3 +147,143 @@ async def test_a_requeue_stopped_between_sql_and_the_store_is_finished_by_the_sw
     assert conv.handoff_id == str(new_id) and conv.agent_id is None
     row = await console.handoffs.get(new_id)
     assert row is not None and row.ended_at is None
+
+
+# --- the two crash windows closed by construction (no sweep) ---------------------
+# A replica that stops between two writes leaves them half-done; the next reader
+# under the conversation's lock (the citizen's next message, an agent's claim)
+# finishes them (Desk.settle). The sweeper is stopped in every test below.
+
+
+class Stopped(RuntimeError):
+    """The replica stops here (raised between the two writes)."""
+
+
+def stop_once(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> list[int]:
+    """Make ``owner.name`` raise :class:`Stopped` on its first call; the calls seen."""
+    real = getattr(owner, name)
+    calls: list[int] = []
+
+    async def stopping(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise Stopped(name)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, stopping)
+    return calls
+
+
+async def rows_of(console: Console, cid: str = CID) -> list[int]:
+    """Ids of every handoff row of ``cid`` (open or ended)."""
+    latest = await console.handoffs.latest(cid)
+    if latest is None:
+        return []
+    return [i for i in range(1, latest.id + 1) if (r := await console.handoffs.get(i)) and
+            r.conversation_id == cid]  # fmt: skip
+
+
+async def test_a_handoff_stopped_after_its_row_is_finished_by_the_next_message(
+    client: TestClient, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console, [agent] = await on_duty(client, sign_in)
+    stop_once(monkeypatch, console.conversations, "opened")  # SQL row written, store not
+    await say(client, "c1", "转人工")
+    conv = await console.conv(CID)
+    assert conv.state is ConversationState.QUEUED and conv.handoff_id is None
+    [row] = await console.handoffs.open_rows()
+    # the citizen writes again: the same row is named in the store, none added
+    assert await say(client, "c1", "还在吗") == [texts.queued_ack().text]  # waits for an agent
+    assert await agree(console) is ConversationState.QUEUED
+    assert (await console.conv(CID)).handoff_id == str(row.id)
+    assert await rows_of(console) == [row.id]
+    assert (await agent.post(CONV + "/claim")).status == 200
+    assert await agree(console) is ConversationState.WITH_AGENT
+
+
+async def test_a_handoff_stopped_after_its_row_is_finished_by_a_claim(
+    client: TestClient, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console, [agent] = await on_duty(client, sign_in)
+    stop_once(monkeypatch, console.conversations, "opened")
+    await say(client, "c1", "转人工")
+    [row] = await console.handoffs.open_rows()
+    resp = await agent.post(CONV + "/claim")  # was 409 "会话正在进入队列" until the sweep
+    assert resp.status == 200, await resp.text()
+    assert await agree(console) is ConversationState.WITH_AGENT
+    assert (await console.conv(CID)).handoff_id == str(row.id)
+    assert await rows_of(console) == [row.id]
+    assert texts.agent_joined("张三").text in [t for _, t in await said_to(client, CID)]
+
+
+async def test_a_handoff_stopped_before_its_row_is_finished_by_a_claim(
+    client: TestClient, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console, [agent] = await on_duty(client, sign_in)
+    stop_once(monkeypatch, console.handoffs, "open")  # store queued, no SQL row
+    await say(client, "c1", "转人工")
+    assert await console.state(CID) is ConversationState.QUEUED
+    assert await console.handoffs.open_rows() == []
+    assert (await agent.post(CONV + "/claim")).status == 200
+    assert await agree(console) is ConversationState.WITH_AGENT
+    assert len(await rows_of(console)) == 1
+
+
+async def test_a_later_handoff_never_reuses_the_previous_stays_row(
+    client: TestClient, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console, [agent] = await on_duty(client, sign_in)
+    await say(client, "c1", "转人工")
+    assert (await agent.post(CONV + "/claim")).status == 200
+    assert (await agent.post(CONV + "/handback")).status == 200
+    first = await console.handoffs.latest(CID)
+    assert first is not None
+    stop_once(monkeypatch, console.handoffs, "open")
+    await say(client, "c1", "转人工")  # stops before the second stay's row
+    assert (await console.conv(CID)).handoff_id is None  # not the first stay's id
+    await say(client, "c1", "还在吗")
+    assert await agree(console) is ConversationState.QUEUED
+    assert int((await console.conv(CID)).handoff_id or 0) > first.id
+
+
+async def half_done_claim(console: Console, agent_id: int, name: str, username: str) -> int:
+    """What a claim that stopped between the SQL claim and the store's assign()
+    left: the claim key and the claimed row; the store still says queued."""
+    conv = await console.conv(CID)
+    handoff_id = int(conv.handoff_id or 0)
+    assert await console.store.acquire_lock(claim_key(str(handoff_id)), f"{agent_id}|{name}", 60)
+    assert await console.handoffs.claim(handoff_id, username)
+    assert await console.state(CID) is ConversationState.QUEUED
+    return handoff_id
+
+
+async def test_a_claim_stopped_before_the_store_is_finished_by_the_citizens_next_message(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    console, [agent] = await on_duty(client, sign_in)
+    await say(client, "c1", "转人工")
+    await half_done_claim(console, agent.id, "张三", "zhangsan")
+    # to the agent; the citizen hears the agent joined, not "please wait"
+    assert await say(client, "c1", "有人吗") == [texts.agent_joined("张三").text]
+    assert await agree(console) is ConversationState.WITH_AGENT
+    assert (await console.conv(CID)).agent_username == "zhangsan"
+    assert texts.agent_joined("张三").text in [t for _, t in await said_to(client, CID)]
+    await say(client, "c1", "取消")  # goes to the agent now: nothing changes
+    assert await agree(console) is ConversationState.WITH_AGENT
+
+
+async def test_a_claim_stopped_before_the_store_is_finished_by_the_next_claim(
+    client: TestClient, sign_in: SignIn
+) -> None:
+    console, (agent, colleague) = await on_duty(client, sign_in, 2)
+    await say(client, "c1", "转人工")
+    await half_done_claim(console, agent.id, "张三", "zhangsan")
+    resp = await colleague.post(CONV + "/claim")
+    assert resp.status == 409 and (await resp.json())["message"] == "已被 张三 接入"
+    assert await agree(console) is ConversationState.WITH_AGENT
+    assert (await console.conv(CID)).agent_username == "zhangsan"
+    # the agent whose claim stopped tries again: it is theirs
+    assert (await agent.post(CONV + "/claim")).status == 200
+    assert await agree(console) is ConversationState.WITH_AGENT
+    assert (await agent.post(CONV + "/close")).status == 200
+    assert await agree(console) is ConversationState.CLOSED

@@ -59,12 +59,15 @@ async def test_csv_holds_every_figure_and_table(db: Database) -> None:
     assert len(sections["breakdown_channel"]) - 1 == 4 * len(doc["figures"])
 
 
+def low_rating_doc(rating: int, comment: str) -> dict[str, Any]:
+    """A document with one low rating and its comment (nothing else)."""
+    row = {"source": "agent", "rating": rating, "comment": comment,
+           "conversation_id": "web:x", "at": None}  # fmt: skip
+    return {"figures": {}, "tables": {"low_ratings": [row]}}
+
+
 def test_text_that_would_be_a_formula_is_neutralised() -> None:
-    doc = {
-        "figures": {},
-        "tables": {"low_ratings": [{"source": "agent", "rating": 1, "comment": "=HYPERLINK(1)",
-                                    "conversation_id": "web:x", "at": None}]},
-    }  # fmt: skip
+    doc = low_rating_doc(1, "=HYPERLINK(1)")
     text = to_csv(doc)
     assert "'=HYPERLINK(1)" in text
     sheets = read_workbook(to_xlsx(doc))
@@ -94,3 +97,9 @@ async def test_xlsx_has_a_sheet_per_section_with_the_same_numbers(db: Database) 
     assert on_time[1] == ["ecology_environment", "市生态环境局", 2.0, 3.0, 2 / 3]
     about = dict((r[0], r[1] if len(r) > 1 else None) for r in sheets["报表 report"][1:])
     assert about["since"] == "2026-11-30" and about["drills_excluded"] is True
+
+
+def test_control_characters_in_citizen_text_do_not_break_the_workbook() -> None:
+    sheets = read_workbook(to_xlsx(low_rating_doc(2, "太慢\x07了\x00")))
+    low = next(rows for name, rows in sheets.items() if name.endswith("low_ratings"))
+    assert low[1][3:5] == [2.0, "太慢了"]

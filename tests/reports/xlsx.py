@@ -26,7 +26,8 @@ def _column(ref: str) -> int:
 
 
 def read_workbook(data: bytes) -> dict[str, list[list[Any]]]:
-    """Sheet name -> rows of cell values (str, float, bool or None)."""
+    """Sheet name -> rows of cell values (str, float, bool or None); a
+    formula cell reads as None (its value is never stored by the exports)."""
     book = zipfile.ZipFile(io.BytesIO(data))
     strings: list[str] = []
     if "xl/sharedStrings.xml" in book.namelist():
@@ -49,8 +50,11 @@ def read_workbook(data: bytes) -> dict[str, list[list[Any]]]:
                     cells.append(None)
                 v = c.find("m:v", NS)
                 kind = c.get("t")
-                if v is None:
-                    value: Any = None
+                inline = c.find("m:is", NS)
+                if kind == "inlineStr" and inline is not None:  # a string kept in the cell
+                    value: Any = "".join(t.text or "" for t in inline.iter(f"{{{NS['m']}}}t"))
+                elif v is None:
+                    value = None
                 elif kind == "s":
                     value = strings[int(v.text or 0)]
                 elif kind == "b":
