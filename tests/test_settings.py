@@ -152,6 +152,7 @@ NOT_SETTINGS = {
     "STARTUP_TIMEOUT": "scripts/run.sh",
     "TF_INTRA_OP_PARALLELISM_THREADS": "Rasa (TensorFlow), set by hotline_rasa",
     "TF_INTER_OP_PARALLELISM_THREADS": "Rasa (TensorFlow), set by hotline_rasa",
+    "MODEL_VERSION": "Rasa (hotline_rasa/deployment.py): the model version to load",
 }
 #: Settings the README's table does not list yet (the README's section on
 #: them is pending); every other setting must be in the table.
