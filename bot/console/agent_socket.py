@@ -301,7 +301,7 @@ class AgentSockets:
         await seat.send({"type": "hello", "user": seat.user.to_dict()})
         if await self.console.presence.beat(seat.user, "online"):
             await self.console.notifier.presence_changed()
-        await seat.send(await snapshot(self.console))
+        await seat.send(await snapshot(self.console, groups=self._groups(seat.user)))
 
     async def _read(self, seat: Seat) -> None:
         async for msg in seat.ws:
@@ -327,7 +327,7 @@ class AgentSockets:
                 await self.console.store.set(watch_key(watched), "1", WATCH_TTL)
             if seat.live:
                 await self.console.store.set(LIVE_VIEW_KEY, "1", WATCH_TTL)
-            await seat.send(await snapshot(self.console))
+            await seat.send(await snapshot(self.console, groups=self._groups(seat.user)))
         elif kind == "watch":
             cid = frame.get("conversation_id")
             seat.watching = {cid} if isinstance(cid, str) and len(cid) <= 200 else set()
@@ -494,11 +494,19 @@ class AgentSockets:
                 if seat.live:
                     await seat.send(frame)
 
+    def _groups(self, user: User) -> frozenset[str] | None:
+        return self.console.groups.visible(user.username, user.role)
+
     async def _send_snapshot(self) -> None:
+        """One snapshot per view of the queue (supervisors', each set of agent groups)."""
         await asyncio.sleep(0.05)
-        try:
-            frame = await snapshot(self.console)
-        except StoreUnavailable as exc:
-            log.warning("queue snapshot failed: %s", exc)
-            return
-        await self._to_all(frame)
+        frames: dict[frozenset[str] | None, dict[str, Any]] = {}
+        for seat in list(self.seats):
+            view = self._groups(seat.user)
+            if view not in frames:
+                try:
+                    frames[view] = await snapshot(self.console, groups=view)
+                except StoreUnavailable as exc:
+                    log.warning("queue snapshot failed: %s", exc)
+                    return
+            await seat.send(frames[view])

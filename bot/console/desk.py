@@ -130,6 +130,11 @@ class Desk:
             raise DeskError(409, "gone", "该会话已不在排队中")
         if not handoff_id:  # settle() gives every queued conversation its row
             raise DeskError(503, "unavailable", CLAIM_FAILED)
+        group = conv.handoff_group or ""
+        if not self.console.groups.may_claim(user.username, user.role, group):
+            found = self.console.groups.get(group)
+            name = found.name if found is not None else group
+            raise DeskError(403, "not_your_group", f"该会话在{name}队列中，请由该组坐席接入")
         store = self.console.store
         token = agent_token(user)
         if not await store.acquire_lock(claim_key(handoff_id), token, CLAIM_TTL):

@@ -13,7 +13,7 @@ import time
 
 from bot.console import texts
 from bot.console.desk import CLAIM_TTL, Desk, DeskError, agent_token, as_agent
-from bot.console.queue import claim_key
+from bot.console.queue import claim_key, front_score
 from bot.console.users import User
 from bot.conversations import ConversationState
 from bot.store.base import LockTimeout
@@ -79,6 +79,52 @@ async def transfer(desk: Desk, user: User, cid: str, to_user_id: int) -> None:
     note = f"{user.display_name} 将会话转给 {target.display_name}"
     await _reassign(desk, user, cid, target, note)
     await desk.console.notifier.notice(target.id, f"{user.display_name} 将一个会话转给了您", cid)
+
+
+async def transfer_to_group(
+    desk: Desk, user: User, cid: str, group_key: str, client_address: str | None = None
+) -> int:
+    """Put a held conversation in agent group ``group_key``'s queue (综合组, a
+    department's desk): its stay ends as ``requeued`` and a new one waits at the
+    front of the queue for the group's members (bot/console/groups.py); the
+    citizen is told, the group's members online get a notice, the move is
+    audited. The new handoff row's id."""
+    console = desk.console
+    group = console.groups.get(group_key)
+    if group is None:
+        raise DeskError(400, "unknown_group", "找不到该坐席组")
+    conv = await desk.holder_conv(user, cid, supervisor_ok=True)
+    handoff_id = conv.handoff_id or ""
+    row = await console.handoffs.get(int(handoff_id)) if handoff_id else None
+    if row is None or not await console.handoffs.end(row.id, "requeued"):
+        raise DeskError(409, "ended", "该会话已结束")
+    first = float(conv.first_queued_at or conv.queued_at or time.time())
+    summary = {**row.summary, "group": group.key, "transferred_by": user.display_name}
+    new_id = await console.handoffs.open(
+        conversation_id=cid, channel=row.channel, reason="transferred",
+        priority=row.priority, summary=summary,
+    )  # fmt: skip
+    await console.conversations.requeue(
+        cid, handoff_id=new_id, priority=row.priority, first_queued_at=first,
+        score=front_score(row.priority, first, row.reason), group=group.key,
+    )  # fmt: skip
+    await desk.notices.due(cid)
+    await console.notes.add(cid, user.display_name, f"{user.display_name} 将会话转至{group.name}")
+    await console.hub.push(cid, [texts.transferred_to_group(group.name)])
+    detail = {"group": group.key, "from_handoff": row.id, "handoff": new_id}
+    await console.db.audit.record(
+        user.username, "conversation.transfer_group", cid,
+        client_address=client_address, detail=detail,
+    )  # fmt: skip
+    await console.hub.record("handoff_transferred", cid, {"handoff_id": new_id, "group": group.key})
+    await console.notifier.conversation_changed(cid, "state")
+    await desk.queue_changed()
+    for present in await console.presence.all():
+        if present.username in group.members and present.user_id != user.id:
+            await console.notifier.notice(
+                present.user_id, f"{user.display_name} 将一个会话转入{group.name}队列", cid
+            )
+    return new_id
 
 
 async def _reassign(desk: Desk, actor: User, cid: str, target: User, note: str) -> None:

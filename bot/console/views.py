@@ -8,7 +8,8 @@ Actions (POST, ``X-CSRF-Token``): ``.../claim``, ``.../takeover``,
 ``.../messages`` ``{text, request_id?}`` (answers the message's ``seq`` and
 ``delivery``; the same ``request_id`` again is a retry),
 ``.../messages/{seq}/retry``, ``.../notes`` ``{text}``, ``.../transfer``
-``{user_id}``, ``.../handback``, ``.../close``, ``.../ticket`` (fields).
+``{user_id}`` (to a colleague online) or ``{group}`` (to an agent group's
+queue, ``GET /console/api/groups``), ``.../handback``, ``.../close``, ``.../ticket`` (fields).
 Errors: ``{"error": code, "message": Chinese text}`` with 400/403/404/409.
 """
 
@@ -20,14 +21,14 @@ from typing import Any
 from aiohttp import web
 
 from bot.console import chat_ticket
-from bot.console.auth import require
+from bot.console.auth import client_ip, require
 from bot.console.desk import DeskError
 from bot.console.live import live_conversations
 from bot.console.queue import CHANNEL_NAMES, PRIORITY_NAMES, REASON_NAMES, parse_summary
 from bot.console.runtime import RUNTIME_KEY, Runtime
 from bot.console.snapshot import snapshot
 from bot.console.static import page
-from bot.console.takeover import take_over, transfer
+from bot.console.takeover import take_over, transfer, transfer_to_group
 from bot.console.users import User
 
 HOLDERS = ("agent", "supervisor")
@@ -41,6 +42,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/api/queue", queue)
     app.router.add_get("/console/api/live", live)
     app.router.add_get("/console/api/canned", canned)
+    app.router.add_get("/console/api/groups", groups)
     app.router.add_get(CONV, conversation)
     app.router.add_get(CONV + "/history", history)
     app.router.add_get(CONV + "/ticket-draft", ticket_draft)
@@ -101,7 +103,9 @@ async def queue(request: web.Request) -> web.Response:
         limit = int(request.query["limit"]) if request.query.get("limit") else None
     except ValueError:
         raise web.HTTPBadRequest(text="offset and limit must be whole numbers") from None
-    return web.json_response(await snapshot(_runtime(request).console, offset, limit))
+    console, user = _runtime(request).console, _user(request)
+    groups = console.groups.visible(user.username, user.role)
+    return web.json_response(await snapshot(console, offset, limit, groups))
 
 
 @require("supervisor")
@@ -112,6 +116,17 @@ async def live(request: web.Request) -> web.Response:
 @require(*HOLDERS)
 async def canned(request: web.Request) -> web.Response:
     return web.json_response({"items": _runtime(request).canned.items()})
+
+
+@require(*HOLDERS)
+async def groups(request: web.Request) -> web.Response:
+    """The agent groups a conversation can be transferred to; ``mine``: the viewer's."""
+    user = _user(request)
+    console = _runtime(request).console
+    mine = {g.key for g in console.groups.of(user.username)}
+    items = [{"key": g.key, "name": g.name, "department": g.department, "mine": g.key in mine}
+             for g in console.groups.all()]  # fmt: skip
+    return web.json_response({"items": items})
 
 
 def entry_json(entry: Any, delivery: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -210,6 +225,11 @@ async def act(request: web.Request) -> web.Response:
             return web.json_response({"ok": True, "message": sent.to_dict()})
         elif action == "notes":
             return await _note(runtime, user, cid, body)
+        elif action == "transfer" and "group" in body:
+            group = body.get("group")
+            if not isinstance(group, str) or not group:
+                raise DeskError(400, "bad_field", "请选择要转入的坐席组")
+            await transfer_to_group(desk, user, cid, group, client_ip(request))
         elif action == "transfer":
             await transfer(desk, user, cid, _user_id(body))
         elif action == "handback":
