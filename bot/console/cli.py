@@ -211,8 +211,6 @@ async def _seed_day(args: argparse.Namespace, settings: Settings) -> int:
             return 3
     sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     return 0
-
-
 async def _emergency(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
