@@ -24,7 +24,8 @@ citizen writes; ``"citizen": true`` when it is a citizen's new message, which
 the console counts as unread while that conversation is not open), ``delivery`` (an agent's
 message was sent or failed: ``seq``, ``request_id``, ``delivery`` with
 ``state``, ``reason`` and the Chinese ``text``), ``claimed`` (who took a
-queue entry), ``notice`` (a message for this agent), ``typing`` (the citizen
+queue entry), ``canned`` (the canned replies changed: reload them),
+``notice`` (a message for this agent), ``typing`` (the citizen
 is typing or stopped: ``conversation_id``, ``on``; to the holder, supervisors
 and consoles watching the chat), ``live`` (to supervisors
 with the live view on: ``items`` as ``GET /console/api/live`` and ``at``, the
@@ -399,7 +400,7 @@ class AgentSockets:
             )
         elif kind in ("delivery", "typing"):
             await self._delivery(event)
-        elif kind == "claimed":
+        elif kind in ("claimed", "canned"):
             await self._to_all(event)
         elif kind == "notice":
             for seat in list(self.seats):

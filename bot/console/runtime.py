@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.aio import bounded_step, cancel_and_wait
 from bot.console.agent_socket import AgentSockets
 from bot.console.auth import USERS_KEY
-from bot.console.canned import CannedReplies
+from bot.console.canned import CannedRepo
 from bot.console.citizen import HandoffHooks
 from bot.console.config import ConsoleConfig
 from bot.console.context import CONSOLE_KEY, Console
@@ -39,7 +39,7 @@ class Runtime:
     console: Console
     desk: Desk
     sockets: AgentSockets
-    canned: CannedReplies
+    canned: CannedRepo
     sweeper: Sweeper
 
 
@@ -54,7 +54,7 @@ def build_runtime(app: web.Application, hub: Hub, db: Database, config: ConsoleC
     )  # fmt: skip
     desk = Desk(console, Estimator(console))
     console.hub.install(HandoffHooks(desk))
-    runtime = Runtime(console, desk, AgentSockets(console), CannedReplies(), Sweeper(desk))
+    runtime = Runtime(console, desk, AgentSockets(console), CannedRepo(db), Sweeper(desk))
     app[CONSOLE_KEY] = console
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/console/ws", runtime.sockets.handle)

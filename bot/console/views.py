@@ -1,7 +1,8 @@
 """The console's pages and JSON API (agents and supervisors).
 
 Reads: ``GET /console/api/queue`` (the live snapshot), ``/console/api/live``
-(supervisors: every recent conversation), ``/console/api/canned``,
+(supervisors: every recent conversation), ``/console/api/canned``
+(bot/console/canned_views.py),
 ``/console/api/conversations/{cid}`` (transcript, summary, notes, handoff),
 ``.../history?after_seq=n``, ``.../ticket-draft``.
 Actions (POST, ``X-CSRF-Token``): ``.../claim``, ``.../takeover``,
@@ -41,7 +42,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/", home)
     app.router.add_get("/console/api/queue", queue)
     app.router.add_get("/console/api/live", live)
-    app.router.add_get("/console/api/canned", canned)
     app.router.add_get("/console/api/groups", groups)
     app.router.add_get(CONV, conversation)
     app.router.add_get(CONV + "/history", history)
@@ -111,11 +111,6 @@ async def queue(request: web.Request) -> web.Response:
 @require("supervisor")
 async def live(request: web.Request) -> web.Response:
     return web.json_response({"items": await live_conversations(_runtime(request).console)})
-
-
-@require(*HOLDERS)
-async def canned(request: web.Request) -> web.Response:
-    return web.json_response({"items": _runtime(request).canned.items()})
 
 
 @require(*HOLDERS)

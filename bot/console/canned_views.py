@@ -1,0 +1,112 @@
+"""Canned replies in the console: agents search them, supervisors edit them.
+
+``GET /console/api/canned?q=`` (agents and supervisors): the replies, those
+whose title or text contains ``q`` when given. Supervisors only:
+``POST /console/api/canned`` ``{title, text}`` (201), ``PUT
+/console/api/canned/{id}`` ``{title, text}``, ``DELETE
+/console/api/canned/{id}``; each audited (``canned.create`` / ``update`` /
+``delete``), and every open console is told to reload (a ``canned`` event).
+Agents get 403. The editing page is ``/console/canned``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from bot.console.auth import client_ip, require
+from bot.console.canned import CannedError, CannedRepo
+from bot.console.runtime import RUNTIME_KEY
+from bot.console.static import page
+from bot.console.users import User
+
+ITEM = "/console/api/canned/{id:[0-9]{1,18}}"
+
+
+def add_canned_routes(app: web.Application) -> None:
+    app.router.add_get("/console/canned", canned_page)
+    app.router.add_get("/console/api/canned", search)
+    app.router.add_post("/console/api/canned", create)
+    app.router.add_put(ITEM, update)
+    app.router.add_delete(ITEM, delete)
+
+
+def _repo(request: web.Request) -> CannedRepo:
+    return request.app[RUNTIME_KEY].canned
+
+
+def _user(request: web.Request) -> User:
+    user = request["console_user"]
+    assert isinstance(user, User)
+    return user
+
+
+def _error(exc: CannedError) -> web.Response:
+    return web.json_response({"error": exc.code, "message": exc.message}, status=exc.status)
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise CannedError(400, "bad_json", "请求格式有误") from None
+    if not isinstance(body, dict):
+        raise CannedError(400, "bad_json", "请求格式有误")
+    return body
+
+
+async def _changed(request: web.Request) -> None:
+    await request.app[RUNTIME_KEY].console.notifier.publish({"type": "canned"})
+
+
+@require("supervisor")
+async def canned_page(request: web.Request) -> web.StreamResponse:
+    return page("canned.html")
+
+
+@require("agent", "supervisor")
+async def search(request: web.Request) -> web.Response:
+    items = await _repo(request).items(request.query.get("q", ""))
+    return web.json_response({"items": [c.to_dict() for c in items]})
+
+
+@require("supervisor")
+async def create(request: web.Request) -> web.Response:
+    try:
+        body = await _body(request)
+        reply = await _repo(request).create(
+            body.get("title"), body.get("text"),
+            actor=_user(request).username, client_address=client_ip(request),
+        )  # fmt: skip
+    except CannedError as exc:
+        return _error(exc)
+    await _changed(request)
+    return web.json_response({"ok": True, "item": reply.to_dict()}, status=201)
+
+
+@require("supervisor")
+async def update(request: web.Request) -> web.Response:
+    try:
+        body = await _body(request)
+        reply = await _repo(request).update(
+            int(request.match_info["id"]), body.get("title"), body.get("text"),
+            actor=_user(request).username, client_address=client_ip(request),
+        )  # fmt: skip
+    except CannedError as exc:
+        return _error(exc)
+    await _changed(request)
+    return web.json_response({"ok": True, "item": reply.to_dict()})
+
+
+@require("supervisor")
+async def delete(request: web.Request) -> web.Response:
+    try:
+        await _repo(request).delete(
+            int(request.match_info["id"]),
+            actor=_user(request).username, client_address=client_ip(request),
+        )  # fmt: skip
+    except CannedError as exc:
+        return _error(exc)
+    await _changed(request)
+    return web.json_response({"ok": True})
