@@ -2,8 +2,9 @@
 
 Authentication: the session cookie plus the session's CSRF token, either as
 ``?csrf=`` (checked before the upgrade) or in the first frame
-``{"type": "auth", "csrf_token": ...}`` within 10 s. Roles agent and
-supervisor only.
+``{"type": "auth", "csrf_token": ...}`` within 10 s. Agents and
+supervisors get everything below; department users only ``hello``,
+``tickets`` and ``notice`` (their heartbeats answer ``pong``).
 
 Client -> server: ``{"type": "heartbeat", "status": "online"|"away"}`` (every
 ~20 s; keeps presence alive and returns a fresh snapshot),
@@ -32,6 +33,8 @@ with the live view on: ``items`` as ``GET /console/api/live`` and ``at``, the
 server's clock; sent at once when the view is switched on, then after any
 change of a conversation, the queue or presence, and after turns with the
 assistant, at most one every :data:`LIVE_MIN_INTERVAL` seconds per replica),
+``tickets`` (``changes``: tickets in the viewer's scope that were created or
+changed, each ``number``, ``kind``, ``status``; bot/console/ticket_feed.py),
 ``error``.
 
 Every replica subscribes once to the hub's ``agents`` channel and to
@@ -75,7 +78,11 @@ log = logging.getLogger(__name__)
 AUTH_TIMEOUT = 10.0
 MAX_FRAME = 16 * 1024
 CLOSE_STEP_TIMEOUT = 5.0  # shutdown: the most closing every socket may take
-SOCKET_ROLES = ("agent", "supervisor")
+SOCKET_ROLES = ("agent", "supervisor", "department")
+#: Roles that serve citizens: presence, the queue and conversations. Department
+#: users' sockets carry only their own department's ticket changes
+#: (``tickets``, bot/console/ticket_feed.py) and notices.
+DESK_ROLES = ("agent", "supervisor")
 AGENT_TYPING_EVERY = 2.0  # seconds: an agent's "typing" reaches the citizen at most this often
 #: The least time between two ``live`` frames of one replica (a burst of turns
 #: costs one recount of the live view, not one per turn).
@@ -300,6 +307,8 @@ class AgentSockets:
 
     async def _welcome(self, seat: Seat) -> None:
         await seat.send({"type": "hello", "user": seat.user.to_dict()})
+        if seat.user.role not in DESK_ROLES:
+            return
         if await self.console.presence.beat(seat.user, "online"):
             await self.console.notifier.presence_changed()
         await seat.send(await snapshot(self.console, groups=self._groups(seat.user)))
@@ -320,7 +329,9 @@ class AgentSockets:
         if not await self._session_alive(seat):
             return
         kind = frame.get("type")
-        if kind == "heartbeat":
+        if kind in ("heartbeat", "watch") and seat.user.role not in DESK_ROLES:
+            await seat.send({"type": "pong"})  # alive; no presence, no queue
+        elif kind == "heartbeat":
             status = frame.get("status") if frame.get("status") in ("online", "away") else "online"
             if await self.console.presence.beat(seat.user, str(status)):
                 await self.console.notifier.presence_changed()
@@ -443,7 +454,8 @@ class AgentSockets:
 
     async def _to_all(self, frame: dict[str, Any]) -> None:
         for seat in list(self.seats):
-            await seat.send(frame)
+            if seat.user.role in DESK_ROLES:
+                await seat.send(frame)
 
     def _schedule_snapshot(self) -> None:
         """Coalesce bursts of changes into one snapshot per replica."""
@@ -503,6 +515,8 @@ class AgentSockets:
         await asyncio.sleep(0.05)
         frames: dict[frozenset[str] | None, dict[str, Any]] = {}
         for seat in list(self.seats):
+            if seat.user.role not in DESK_ROLES:
+                continue
             view = self._groups(seat.user)
             if view not in frames:
                 try:
