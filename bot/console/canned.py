@@ -25,6 +25,7 @@ import yaml
 from sqlalchemy.exc import IntegrityError
 
 from bot import config
+from bot.console.desk import DeskError
 from bot.db.engine import inserted_key
 from bot.db.schema import canned_replies
 
@@ -55,16 +56,6 @@ def seed_items(path: Path = SEED_PATH) -> list[dict[str, str]]:
     return list(items.values())
 
 
-class CannedError(ValueError):
-    """A reply that cannot be saved; ``code`` for the API, ``message`` in Chinese."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(code)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
 @dataclass(frozen=True)
 class Canned:
     id: int
@@ -87,14 +78,14 @@ class Canned:
 
 def _clean(title: Any, text: Any) -> tuple[str, str]:
     if not isinstance(title, str) or not title.strip():
-        raise CannedError(400, "bad_title", "标题不能为空")
+        raise DeskError(400, "bad_title", "标题不能为空")
     if not isinstance(text, str) or not text.strip():
-        raise CannedError(400, "bad_text", "内容不能为空")
+        raise DeskError(400, "bad_text", "内容不能为空")
     title, text = title.strip(), text.strip()
     if len(title) > MAX_TITLE:
-        raise CannedError(400, "bad_title", f"标题不能超过 {MAX_TITLE} 字")
+        raise DeskError(400, "bad_title", f"标题不能超过 {MAX_TITLE} 字")
     if len(text) > MAX_TEXT:
-        raise CannedError(400, "bad_text", f"内容不能超过 {MAX_TEXT} 字")
+        raise DeskError(400, "bad_text", f"内容不能超过 {MAX_TEXT} 字")
     return title, text
 
 
@@ -145,7 +136,7 @@ class CannedRepo:
                           "updated_at": now, "updated_by": actor}  # fmt: skip
                 reply_id = inserted_key(await conn.execute(canned_replies.insert().values(values)))
         except IntegrityError:
-            raise CannedError(409, "duplicate", f"已有标题为“{title}”的常用语") from None
+            raise DeskError(409, "duplicate", f"已有标题为“{title}”的常用语") from None
         await self._audit(actor, "canned.create", reply_id, client_address, title=title)
         return Canned(reply_id, title, text, position, now, actor)
 
@@ -155,7 +146,7 @@ class CannedRepo:
         title, text = _clean(title, text)
         before = await self.get(reply_id)
         if before is None:
-            raise CannedError(404, "not_found", "该常用语不存在或已被删除")
+            raise DeskError(404, "not_found", "该常用语不存在或已被删除")
         stmt = (
             canned_replies.update()
             .where(canned_replies.c.id == reply_id)
@@ -165,9 +156,9 @@ class CannedRepo:
             async with self._db.write() as conn:
                 changed = (await conn.execute(stmt)).rowcount
         except IntegrityError:
-            raise CannedError(409, "duplicate", f"已有标题为“{title}”的常用语") from None
+            raise DeskError(409, "duplicate", f"已有标题为“{title}”的常用语") from None
         if not changed:
-            raise CannedError(404, "not_found", "该常用语不存在或已被删除")
+            raise DeskError(404, "not_found", "该常用语不存在或已被删除")
         await self._audit(
             actor, "canned.update", reply_id, client_address,
             title=title, before_title=before.title, text_changed=before.text != text,
@@ -182,7 +173,7 @@ class CannedRepo:
         async with self._db.write() as conn:
             deleted = (await conn.execute(stmt)).rowcount
         if before is None or not deleted:
-            raise CannedError(404, "not_found", "该常用语不存在或已被删除")
+            raise DeskError(404, "not_found", "该常用语不存在或已被删除")
         await self._audit(
             actor, "canned.delete", reply_id, client_address, title=before.title, text=before.text
         )

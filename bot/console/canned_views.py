@@ -11,15 +11,15 @@ Agents get 403. The editing page is ``/console/canned``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from bot.console.auth import client_ip, require
-from bot.console.canned import CannedError, CannedRepo
+from bot.console.canned import CannedRepo
+from bot.console.desk import DeskError
 from bot.console.runtime import RUNTIME_KEY
 from bot.console.static import page
 from bot.console.users import User
+from bot.console.views import _body, _error
 
 ITEM = "/console/api/canned/{id:[0-9]{1,18}}"
 
@@ -40,20 +40,6 @@ def _user(request: web.Request) -> User:
     user = request["console_user"]
     assert isinstance(user, User)
     return user
-
-
-def _error(exc: CannedError) -> web.Response:
-    return web.json_response({"error": exc.code, "message": exc.message}, status=exc.status)
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise CannedError(400, "bad_json", "请求格式有误") from None
-    if not isinstance(body, dict):
-        raise CannedError(400, "bad_json", "请求格式有误")
-    return body
 
 
 async def _changed(request: web.Request) -> None:
@@ -79,7 +65,7 @@ async def create(request: web.Request) -> web.Response:
             body.get("title"), body.get("text"),
             actor=_user(request).username, client_address=client_ip(request),
         )  # fmt: skip
-    except CannedError as exc:
+    except DeskError as exc:
         return _error(exc)
     await _changed(request)
     return web.json_response({"ok": True, "item": reply.to_dict()}, status=201)
@@ -93,7 +79,7 @@ async def update(request: web.Request) -> web.Response:
             int(request.match_info["id"]), body.get("title"), body.get("text"),
             actor=_user(request).username, client_address=client_ip(request),
         )  # fmt: skip
-    except CannedError as exc:
+    except DeskError as exc:
         return _error(exc)
     await _changed(request)
     return web.json_response({"ok": True, "item": reply.to_dict()})
@@ -106,7 +92,7 @@ async def delete(request: web.Request) -> web.Response:
             int(request.match_info["id"]),
             actor=_user(request).username, client_address=client_ip(request),
         )  # fmt: skip
-    except CannedError as exc:
+    except DeskError as exc:
         return _error(exc)
     await _changed(request)
     return web.json_response({"ok": True})
