@@ -213,7 +213,8 @@ class Desk:
                 conversation_id=cid, channel=conv.channel or cid.split(":", 1)[0],
                 reason=conv.handoff_reason or "citizen_request",
                 priority=conv.handoff_priority or "normal",
-                summary=parse_summary(conv.handoff_summary),
+                summary=parse_summary(conv.handoff_summary)
+                | ({"group": conv.handoff_group} if conv.handoff_group else {}),
             )  # fmt: skip
         await self.console.conversations.opened(cid, handoff_id)
         return str(handoff_id)
@@ -412,6 +413,7 @@ class Desk:
         await self.console.conversations.requeue(
             cid, handoff_id=new_id, priority=row.priority, first_queued_at=first,
             score=front_score(row.priority, first, row.reason),
+            group=str(row.summary.get("group") or ""),  # still for its agent group
         )  # fmt: skip
         await self.notices.due(cid)
         await self.console.notes.add(cid, "系统", note)

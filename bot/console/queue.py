@@ -98,11 +98,12 @@ async def queue_item(console: Console, cid: str, position: int, now: float) -> d
         "tail": await tail(console, cid),
         "ready": bool(conv.handoff_id),
         "group": conv.handoff_group or "",
-        "group_name": _group_name(console, conv.handoff_group or ""),
+        "group_name": group_name(console, conv.handoff_group or ""),
     }
 
 
-def _group_name(console: Console, key: str) -> str:
+def group_name(console: Console, key: str) -> str:
+    """The agent group's name ("" for none; the key of a group no longer configured)."""
     group = console.groups.get(key) if key else None
     return group.name if group is not None else key
 

@@ -88,12 +88,21 @@ async def transfer_to_group(
     department's desk): its stay ends as ``requeued`` and a new one waits at the
     front of the queue for the group's members (bot/console/groups.py); the
     citizen is told, the group's members online get a notice, the move is
-    audited. The new handoff row's id."""
+    audited. Refused while no member (other than the actor) is online: the
+    citizen would wait for nobody. The new handoff row's id."""
     console = desk.console
     group = console.groups.get(group_key)
     if group is None:
         raise DeskError(400, "unknown_group", "找不到该坐席组")
     conv = await desk.holder_conv(user, cid, supervisor_ok=True)
+    serving = [
+        p for p in await console.presence.all()
+        if p.username in group.members and p.user_id != user.id
+    ]  # fmt: skip
+    if not serving:
+        raise DeskError(
+            409, "group_offline", f"{group.name}当前无人在线，无法转入，请选择其他坐席组或同事"
+        )
     handoff_id = conv.handoff_id or ""
     row = await console.handoffs.get(int(handoff_id)) if handoff_id else None
     if row is None or not await console.handoffs.end(row.id, "requeued"):
@@ -119,11 +128,10 @@ async def transfer_to_group(
     await console.hub.record("handoff_transferred", cid, {"handoff_id": new_id, "group": group.key})
     await console.notifier.conversation_changed(cid, "state")
     await desk.queue_changed()
-    for present in await console.presence.all():
-        if present.username in group.members and present.user_id != user.id:
-            await console.notifier.notice(
-                present.user_id, f"{user.display_name} 将一个会话转入{group.name}队列", cid
-            )
+    for present in serving:
+        await console.notifier.notice(
+            present.user_id, f"{user.display_name} 将一个会话转入{group.name}队列", cid
+        )
     return new_id
 
 

@@ -6,7 +6,7 @@ the ticket sweep (overdue, escalated). All of them append to the ticket's
 timeline (``ticket_events``) in the same transaction as the change, so the
 timeline is the one complete feed: each replica with consoles connected
 reads the rows after the last one it saw, every :data:`POLL_SECONDS`, with
-one indexed query (nothing is read while no console is connected), and
+one indexed query (while no console is connected, only the newest id), and
 sends each console a ``tickets`` frame naming the changed tickets in its
 scope. Department users are told only of their own department's tickets
 (the ticket's department now, or the one it was transferred or returned
@@ -73,11 +73,11 @@ class TicketFeed:
 
     async def step(self) -> int:
         """One round; how many changes were read."""
-        if self.last_id is None:
+        if self.last_id is None or not self.sockets.seats:
+            # Nobody to tell: only follow the newest id, so that a console that
+            # connects hears of every change since (also one made between its
+            # list's load and its socket's opening).
             self.last_id = await self._newest()
-            return 0
-        if not self.sockets.seats:
-            self.last_id = await self._newest()  # nobody to tell: skip what happened
             return 0
         changes = await self.changes_after(self.last_id)
         if changes:

@@ -25,7 +25,13 @@ from bot.console import chat_ticket
 from bot.console.auth import client_ip, require
 from bot.console.desk import DeskError
 from bot.console.live import live_conversations
-from bot.console.queue import CHANNEL_NAMES, PRIORITY_NAMES, REASON_NAMES, parse_summary
+from bot.console.queue import (
+    CHANNEL_NAMES,
+    PRIORITY_NAMES,
+    REASON_NAMES,
+    group_name,
+    parse_summary,
+)
 from bot.console.runtime import RUNTIME_KEY, Runtime
 from bot.console.snapshot import snapshot
 from bot.console.static import page
@@ -115,12 +121,11 @@ async def live(request: web.Request) -> web.Response:
 
 @require(*HOLDERS)
 async def groups(request: web.Request) -> web.Response:
-    """The agent groups a conversation can be transferred to; ``mine``: the viewer's."""
+    """The agent groups a conversation can be transferred to (``members``: usernames,
+    matched against the snapshot's present agents); ``mine``: the viewer's."""
     user = _user(request)
-    console = _runtime(request).console
-    mine = {g.key for g in console.groups.of(user.username)}
-    items = [{"key": g.key, "name": g.name, "department": g.department, "mine": g.key in mine}
-             for g in console.groups.all()]  # fmt: skip
+    groups = _runtime(request).console.groups.all()
+    items = [{**g.to_dict(), "mine": user.username in g.members} for g in groups]
     return web.json_response({"items": items})
 
 
@@ -165,6 +170,7 @@ async def conversation(request: web.Request) -> web.Response:
         "agent_id": conv.agent_user_id,
         "agent_name": conv.agent_name,
         "reason_name": REASON_NAMES.get(reason, reason),
+        "group_name": group_name(console, conv.handoff_group or ""),
         "priority": priority,
         "priority_name": PRIORITY_NAMES.get(priority, priority),
         "summary": parse_summary(conv.handoff_summary),

@@ -140,10 +140,15 @@ async def test_transfer_to_a_group(
     await _claim_first(zhangsan)
     await expect(log).to_contain_text("人工客服 张三 已为您接入")
     await expect(wangwu.locator("#list-queue .conv")).to_have_count(0)
-    await zhangsan.locator("#transfer-to").select_option(label="社保组")
+    # a group with nobody online cannot be chosen; 社保组 has 王五
+    await expect(zhangsan.locator("#transfer-to option[value='group:general']")).to_be_disabled()
+    desk_option = zhangsan.locator("#transfer-to option[value='group:social_security']")
+    await expect(desk_option).to_have_text("社保组（1 人在线）")
+    await zhangsan.locator("#transfer-to").select_option("group:social_security")
     await zhangsan.get_by_role("button", name="转接", exact=True).click()
     await expect(log).to_contain_text("您的问题已转交社保组，请稍候，工作人员将尽快为您服务。")
     await expect(zhangsan.locator("#composer")).to_be_hidden()
+    await expect(zhangsan.locator("#chat-meta")).to_contain_text("等待社保组接入")
     # only the group's member sees it waiting, marked with the group
     item = wangwu.locator("#list-queue .conv")
     await expect(item).to_have_count(1)

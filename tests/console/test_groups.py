@@ -46,6 +46,15 @@ def groups_file(tmp_path: Path, client: TestClient) -> Path:
     return path
 
 
+async def _online(client: TestClient, sign_in: SignIn, username: str, name: str) -> Agent:
+    """A group member signed in and present (as while their console is open)."""
+    member = await sign_in(client, username, display_name=name)
+    user = await console_of(client).users.get(member.id)
+    assert user is not None
+    await console_of(client).presence.beat(user)
+    return member
+
+
 async def _held(client: TestClient, sign_in: SignIn) -> Agent:
     agent = await sign_in(client, "zhangsan", display_name="张三")
     await say(client, "g1", "转人工")
@@ -80,9 +89,9 @@ async def test_transfer_to_a_group(client: TestClient, sign_in: SignIn, groups_f
     boss = await sign_in(client, "boss", role="supervisor", display_name="班长")
     ws = await connect(member)
     listed = await member.json("/console/api/groups")
-    assert [(g["key"], g["mine"]) for g in listed["items"]] == [
-        ("general", False),
-        ("social_security", True),
+    assert [(g["key"], g["name"], g["members"], g["mine"]) for g in listed["items"]] == [
+        ("general", "综合组", ["zhaoliu"], False),
+        ("social_security", "社保组", ["wangwu", "zhaoliu"], True),
     ]
 
     unknown = await agent.post(CONV + "/transfer", {"group": "nope"})
@@ -133,6 +142,7 @@ async def test_a_supervisor_transfers_and_claims_any_group(
 ) -> None:
     await _held(client, sign_in)
     boss = await sign_in(client, "boss", role="supervisor", display_name="班长")
+    await _online(client, sign_in, "zhaoliu", "赵六")
     assert (await boss.post(CONV + "/transfer", {"group": "general"})).status == 200
     assert (await boss.post(CONV + "/claim")).status == 200
 
@@ -141,7 +151,7 @@ async def test_a_new_handoff_is_for_everyone_again(
     client: TestClient, sign_in: SignIn, groups_file: Path
 ) -> None:
     agent = await _held(client, sign_in)
-    member = await sign_in(client, "zhaoliu", display_name="赵六")
+    member = await _online(client, sign_in, "zhaoliu", "赵六")
     assert (await agent.post(CONV + "/transfer", {"group": "general"})).status == 200
     assert (await member.post(CONV + "/claim")).status == 200
     assert (await member.post(CONV + "/handback")).status == 200
@@ -155,6 +165,7 @@ async def test_the_group_survives_a_store_loss(
     client: TestClient, sign_in: SignIn, groups_file: Path
 ) -> None:
     agent = await _held(client, sign_in)
+    await _online(client, sign_in, "zhaoliu", "赵六")
     assert (await agent.post(CONV + "/transfer", {"group": "general"})).status == 200
     console = console_of(client)
     await forget_conversations(console.store)
@@ -177,3 +188,33 @@ async def test_bad_transfer_bodies(client: TestClient, sign_in: SignIn, groups_f
 def _today(console: Console) -> tuple[dt.datetime, dt.datetime]:
     now = console.handoffs.now()
     return now - dt.timedelta(hours=1), now + dt.timedelta(hours=1)
+
+
+async def test_no_member_online_is_refused(
+    client: TestClient, sign_in: SignIn, groups_file: Path
+) -> None:
+    agent = await _held(client, sign_in)
+    refused = await agent.post(CONV + "/transfer", {"group": "general"})
+    assert refused.status == 409
+    assert (await refused.json())["message"] == (
+        "综合组当前无人在线，无法转入，请选择其他坐席组或同事"
+    )
+    assert await console_of(client).state(CID) == "with_agent"
+    assert [t for _, t in await said_to(client, CID)][
+        -1
+    ] == "人工客服 张三 已为您接入，请问有什么可以帮您？"
+
+
+async def test_a_requeue_keeps_the_group(
+    client: TestClient, sign_in: SignIn, groups_file: Path
+) -> None:
+    """The member who claimed it goes away: back to the group's queue, not everyone's."""
+    agent = await _held(client, sign_in)
+    member = await _online(client, sign_in, "zhaoliu", "赵六")
+    assert (await agent.post(CONV + "/transfer", {"group": "general"})).status == 200
+    assert (await member.post(CONV + "/claim")).status == 200
+    assert await runtime_of(client).desk.requeue(CID, "坐席 zhaoliu 连接中断")
+    assert await console_of(client).conversations.queue_groups() == {CID: "general"}
+    detail = await member.json(CONV)
+    assert detail["state"] == "queued" and detail["group_name"] == "综合组"
+    assert (await agent.post(CONV + "/claim")).status == 403

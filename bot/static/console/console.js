@@ -300,8 +300,12 @@
       var desks = el("optgroup");
       desks.label = "坐席组队列";
       S.groups.forEach(function (g) {
-        var opt = el("option", "", g.name);
+        var online = agents.filter(function (a) {
+          return g.members.indexOf(a.username) >= 0 && !(S.me && a.id === S.me.id);
+        }).length;
+        var opt = el("option", "", g.name + (online ? "（" + online + " 人在线）" : "（无人在线）"));
         opt.value = "group:" + g.key;
+        opt.disabled = !online;
         desks.appendChild(opt);
       });
       select.appendChild(desks);
@@ -464,6 +468,7 @@
     var meta = states[d.state] || d.state;
     if (d.agent_name && d.state === "with_agent") meta += " · 坐席 " + d.agent_name;
     if (d.reason_name) meta += " · " + d.reason_name;
+    if (d.group_name && d.state === "queued") meta += " · 等待" + d.group_name + "接入";
     $("chat-meta").textContent = meta;
     $("transcript").replaceChildren();
     S.sent = {};
