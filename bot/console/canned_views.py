@@ -1,7 +1,8 @@
 """Canned replies in the console: agents search them, supervisors edit them.
 
 ``GET /console/api/canned?q=`` (agents and supervisors): the replies, those
-whose title or text contains ``q`` when given. Supervisors only:
+whose title or text contains ``q`` when given (``updated_by_name``: who last
+changed it, by display name). Supervisors only:
 ``POST /console/api/canned`` ``{title, text}`` (201), ``PUT
 /console/api/canned/{id}`` ``{title, text}``, ``DELETE
 /console/api/canned/{id}``; each audited (``canned.create`` / ``update`` /
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from bot.console.auth import client_ip, require
+from bot.console.auth import USERS_KEY, client_ip, require
 from bot.console.canned import CannedRepo
 from bot.console.desk import DeskError
 from bot.console.runtime import RUNTIME_KEY
@@ -54,7 +55,12 @@ async def canned_page(request: web.Request) -> web.StreamResponse:
 @require("agent", "supervisor")
 async def search(request: web.Request) -> web.Response:
     items = await _repo(request).items(request.query.get("q", ""))
-    return web.json_response({"items": [c.to_dict() for c in items]})
+    names = await request.app[USERS_KEY].display_names(c.updated_by for c in items)
+    names["system"] = "系统"  # the seed
+    shown = [
+        {**c.to_dict(), "updated_by_name": names.get(c.updated_by, c.updated_by)} for c in items
+    ]
+    return web.json_response({"items": shown})
 
 
 @require("supervisor")

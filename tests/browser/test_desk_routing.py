@@ -161,7 +161,9 @@ async def test_transfer_to_a_group(
     assert zhangsan.problems == [] and wangwu.problems == []  # type: ignore[attr-defined]
 
 
-async def test_canned_reply_search_and_insert(desk: FrontDoor, browser: Any) -> None:
+async def test_canned_reply_search_and_insert(
+    desk: FrontDoor, browser: Any, screenshot_path: Callable[[str], Path]
+) -> None:
     base = desk.url
     agent = await _sign_in(browser, base, "zhangsan")
     await _citizen_asks_for_a_person(browser, base)
@@ -177,6 +179,7 @@ async def test_canned_reply_search_and_insert(desk: FrontDoor, browser: Any) -> 
     await boss.get_by_label("内容").fill("您好，您所在片区今日 9:00-17:00 计划停水，请提前储水。")
     await boss.get_by_role("button", name="保存").click()
     await expect(boss.locator("#cn-list")).to_contain_text("停水通知")
+    await boss.screenshot(path=screenshot_path("console-canned-admin.png"))
     chip = agent.locator("#canned .chip", has_text="停水通知")
     await expect(chip).to_have_count(1)
     # a piece of the text finds it too, and Enter inserts it at the cursor
@@ -188,6 +191,7 @@ async def test_canned_reply_search_and_insert(desk: FrontDoor, browser: Any) -> 
     await expect(reply).to_have_value(
         "张先生，您好，您所在片区今日 9:00-17:00 计划停水，请提前储水。"
     )
+    await agent.screenshot(path=screenshot_path("console-canned-search.png"))
     await reply.press("Enter")
     await expect(agent.locator("#transcript .msg-agent").last).to_contain_text("计划停水")
 

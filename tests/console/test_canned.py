@@ -76,7 +76,9 @@ async def test_supervisors_create_edit_delete(client: TestClient, sign_in: SignI
     item = (await made.json())["item"]
     assert item["title"] == "停水通知" and item["updated_by"] == "boss"
     await frames_until(ws, lambda fs: any(f["type"] == "canned" for f in fs))
-    assert (await agent.json(API + "?q=停水"))["items"][0]["id"] == item["id"]
+    found = (await agent.json(API + "?q=停水"))["items"]
+    assert [(i["id"], i["updated_by_name"]) for i in found] == [(item["id"], "班长")]
+    assert (await agent.json(API + "?q=问候"))["items"][0]["updated_by_name"] == "系统"
     assert [i["title"] for i in (await agent.json(API))["items"]][-1] == "停水通知"
 
     twice = await boss.post(API, {"title": "停水通知", "text": "重复"})

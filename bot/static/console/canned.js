@@ -74,7 +74,7 @@
       head.appendChild(buttons);
       li.appendChild(head);
       li.appendChild(el("p", "cn-item-text", item.text));
-      li.appendChild(el("p", "cn-item-meta", "最后修改：" + item.updated_by + " · " + fmt(item.updated_at)));
+      li.appendChild(el("p", "cn-item-meta", "最后修改：" + (item.updated_by_name || item.updated_by) + " · " + fmt(item.updated_at)));
       list.appendChild(li);
     });
   }
