@@ -9,6 +9,7 @@ also take one over from an agent.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from bot.console import texts
@@ -17,6 +18,8 @@ from bot.console.queue import claim_key, front_score
 from bot.console.users import User
 from bot.conversations import ConversationState
 from bot.store.base import LockTimeout
+
+log = logging.getLogger(__name__)
 
 HOLDER_ROLES = ("agent", "supervisor")
 
@@ -119,7 +122,12 @@ async def transfer_to_group(
     )  # fmt: skip
     await desk.notices.due(cid)
     await console.notes.add(cid, user.display_name, f"{user.display_name} 将会话转至{group.name}")
-    await console.hub.push(cid, [texts.transferred_to_group(group.name)])
+    try:  # in the transcript already; a channel refusing it undoes nothing
+        await console.hub.push(cid, [texts.transferred_to_group(group.name)])
+    except Exception as exc:
+        log.warning(
+            "group transfer notice on %s not delivered: %s", row.channel, type(exc).__name__
+        )
     detail = {"group": group.key, "from_handoff": row.id, "handoff": new_id}
     await console.db.audit.record(
         user.username, "conversation.transfer_group", cid,

@@ -22,7 +22,16 @@ from tests.console.conftest import (
     said_to,
     say,
 )
-from tests.support.waiting import frames_until
+from tests.fakes.wechat_api import (
+    AES_KEY,
+    OPENID,
+    TOKEN,
+    URL,
+    FakeWeChatApi,
+    FakeWeChatPlatform,
+    text_xml,
+)
+from tests.support.waiting import eventually, frames_until
 
 CID = "rest:t:g1"
 CONV = f"/console/api/conversations/{CID}"
@@ -218,3 +227,36 @@ async def test_a_requeue_keeps_the_group(
     detail = await member.json(CONV)
     assert detail["state"] == "queued" and detail["group_name"] == "综合组"
     assert (await agent.post(CONV + "/claim")).status == 403
+
+
+async def test_wechat_refusing_the_notice_does_not_undo_the_transfer(
+    full_app: TestClient, sign_in: SignIn, fake_wechat: FakeWeChatApi, tmp_path: Path
+) -> None:
+    """Outside WeChat's 48-hour window (45015) the notice is refused: the
+    conversation still waits for the group, and the line is in the transcript."""
+    path = tmp_path / "agent_groups.yml"
+    path.write_text(GROUPS, encoding="utf-8")
+    console_of(full_app).groups = AgentGroups(path)
+    agent = await sign_in(full_app, "zhangsan", display_name="张三")
+    await _online(full_app, sign_in, "wangwu", "王五")
+    platform = FakeWeChatPlatform(token=TOKEN, encoding_aes_key=AES_KEY)
+    encrypt = platform.encrypt(text_xml("转人工", msg_id="910001"))
+    resp = await full_app.post(URL, params=platform.query(encrypt), data=platform.envelope(encrypt))
+    assert resp.status == 200
+    wx = f"wechat:{OPENID}"
+    conv = f"/console/api/conversations/{wx}"
+    await eventually(lambda: _queued(full_app, wx))
+    assert (await agent.post(conv + "/claim")).status == 200
+    await eventually(lambda: any("已为您接入" in t for t in fake_wechat.sent_texts))
+    fake_wechat.fail_next(45015)
+    moved = await agent.post(conv + "/transfer", {"group": "social_security"})
+    assert moved.status == 200, await moved.text()
+    notice = "您的问题已转交社保组，请稍候，工作人员将尽快为您服务。"
+    assert notice not in fake_wechat.sent_texts
+    assert notice in [t for _, t in await said_to(full_app, wx)]
+    assert await console_of(full_app).conversations.queue_groups() == {wx: "social_security"}
+
+
+async def _queued(client: TestClient, cid: str) -> bool:
+    conv = await console_of(client).conv(cid)
+    return conv.state == "queued" and bool(conv.handoff_id)
