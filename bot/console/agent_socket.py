@@ -3,8 +3,10 @@
 Authentication: the session cookie plus the session's CSRF token, either as
 ``?csrf=`` (checked before the upgrade) or in the first frame
 ``{"type": "auth", "csrf_token": ...}`` within 10 s. Agents and
-supervisors get everything below; department users only ``hello``,
-``tickets`` and ``notice`` (their heartbeats answer ``pong``).
+supervisors get everything below; department users, and the ticket page's
+socket (``?view=tickets``: an agent reading tickets is not at the desk, so
+not counted present), only ``hello``, ``tickets`` and ``notice`` (their
+heartbeats answer ``pong``).
 
 Client -> server: ``{"type": "heartbeat", "status": "online"|"away"}`` (every
 ~20 s; keeps presence alive and returns a fresh snapshot),
@@ -118,6 +120,9 @@ class Seat:
     user: User
     watching: set[str] = field(default_factory=set)
     live: bool = False  # a supervisor's "all conversations" view is on screen
+    #: An agent's desk (presence, queue, conversations); false: a tickets-only
+    #: socket (department users, and the ticket page's ``?view=tickets``).
+    desk: bool = True
     app: web.Application | None = None
     session_id: str | None = None
     transport: asyncio.Transport | None = None
@@ -269,9 +274,10 @@ class AgentSockets:
             await ws.send_json({"type": "error", "code": "unauthorized", "message": "请重新登录"})
             await ws.close(code=4401, message=b"unauthorized")
             return ws
+        desk = user.role in DESK_ROLES and request.query.get("view") != "tickets"
         seat = Seat(
             ws, user, app=request.app, session_id=request.cookies.get(COOKIE_NAME),
-            transport=request.transport,
+            transport=request.transport, desk=desk,
         )  # fmt: skip
         if self.going.started:  # authenticated while the close loop ran: 1001 now
             await self.going.close(ws)
@@ -307,7 +313,7 @@ class AgentSockets:
 
     async def _welcome(self, seat: Seat) -> None:
         await seat.send({"type": "hello", "user": seat.user.to_dict()})
-        if seat.user.role not in DESK_ROLES:
+        if not seat.desk:
             return
         if await self.console.presence.beat(seat.user, "online"):
             await self.console.notifier.presence_changed()
@@ -329,7 +335,7 @@ class AgentSockets:
         if not await self._session_alive(seat):
             return
         kind = frame.get("type")
-        if kind in ("heartbeat", "watch") and seat.user.role not in DESK_ROLES:
+        if kind in ("heartbeat", "watch") and not seat.desk:
             await seat.send({"type": "pong"})  # alive; no presence, no queue
         elif kind == "heartbeat":
             status = frame.get("status") if frame.get("status") in ("online", "away") else "online"
@@ -429,7 +435,7 @@ class AgentSockets:
         # A waiting citizen's words concern every agent who may claim them (unread counts).
         everyone = citizen and conv.state is ConversationState.QUEUED
         for seat in list(self.seats):
-            if (
+            if seat.desk and (
                 everyone
                 or str(seat.user.id) == holder
                 or seat.user.role == "supervisor"
@@ -445,7 +451,7 @@ class AgentSockets:
         cid = str(event.get("conversation_id"))
         holder = (await self.console.conv(cid)).agent_id
         for seat in list(self.seats):
-            if (
+            if seat.desk and (
                 str(seat.user.id) == holder
                 or seat.user.role == "supervisor"
                 or cid in seat.watching
@@ -454,7 +460,7 @@ class AgentSockets:
 
     async def _to_all(self, frame: dict[str, Any]) -> None:
         for seat in list(self.seats):
-            if seat.user.role in DESK_ROLES:
+            if seat.desk:
                 await seat.send(frame)
 
     def _schedule_snapshot(self) -> None:
@@ -515,7 +521,7 @@ class AgentSockets:
         await asyncio.sleep(0.05)
         frames: dict[frozenset[str] | None, dict[str, Any]] = {}
         for seat in list(self.seats):
-            if seat.user.role not in DESK_ROLES:
+            if not seat.desk:
                 continue
             view = self._groups(seat.user)
             if view not in frames:

@@ -114,3 +114,18 @@ async def test_timeline_shows_display_names(
     shown = (await boss.json(path))["ticket"]
     assert shown["actor_names"] == {"zhangsan": "张三"}
     assert [e["actor"] for e in shown["events"]][-1] == "zhangsan"  # the account stays on record
+
+
+async def test_the_ticket_page_socket_is_not_at_the_desk(
+    client: TestClient, sign_in: SignIn, console_db: Database
+) -> None:
+    """An agent reading tickets is not counted present (the sweep would otherwise
+    never requeue a conversation whose agent left the desk for the ticket page)."""
+    agent = await sign_in(client, "zhangsan", display_name="张三")
+    params = {"csrf": agent.csrf, "view": "tickets"}
+    ws = await agent.session.ws_connect(agent.base + "/console/ws", params=params)
+    assert json.loads((await ws.receive(timeout=5)).data)["type"] == "hello"
+    assert await runtime_of(client).console.presence.online_count() == 0
+    ticket = await create_ticket(console_db, "webchat:feed-4")
+    frames = await frames_until(ws, _told(ticket.number))
+    assert {f["type"] for f in frames} == {"tickets"}  # no queue snapshot, no presence

@@ -424,7 +424,7 @@
   function connectLive() {
     if (!state.me) { return; }
     var proto = window.location.protocol === "https:" ? "wss:" : "ws:";
-    var ws = new WebSocket(proto + "//" + window.location.host + "/console/ws?csrf=" +
+    var ws = new WebSocket(proto + "//" + window.location.host + "/console/ws?view=tickets&csrf=" +
       encodeURIComponent(state.me.csrf_token));
     live.ws = ws;
     ws.onopen = function () { live.retry = 0; document.body.dataset.live = "on"; };
