@@ -3,9 +3,10 @@
 Supervisors create, edit and delete them in the console
 (``/console/canned``); every change is audited and takes effect on every
 replica at once (the next read; open consoles are told to reload over
-``console:events``). ``data/canned_replies.yml`` is the seed: migration
-0011 copies it in once (``- {title: 问候, text: ...}``), so a fresh
-installation starts with the hotline's usual phrases.
+``console:events``). ``data/canned_replies.yml`` is the seed
+(``- {title: 问候, text: ...}``): the first read copies it in, once per
+database (:meth:`CannedRepo.seed_once`), so a fresh installation starts with
+the hotline's usual phrases and a reply a supervisor deleted never comes back.
 
 Why SQL rather than the file with a lock: replicas run on several machines,
 where a file lock does not reach, and a deploy would overwrite the file;
@@ -27,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from bot import config
 from bot.console.desk import DeskError
 from bot.db.engine import inserted_key
-from bot.db.schema import canned_replies
+from bot.db.schema import canned_replies, ops_runs
 
 if TYPE_CHECKING:
     from bot.db.database import Database
@@ -94,15 +95,55 @@ def _like(query: str) -> str:
     return f"%{escaped}%"
 
 
+#: The ``ops_runs`` row that records the seed was copied in (job, slot).
+SEED_RUN = ("canned_replies.seed", "once")
+
+
 class CannedRepo:
     """Read, search and change the canned replies; changes are audited."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, seed_path: Path = SEED_PATH) -> None:
         self._db = db
+        self._seed_path = seed_path
+        self._seeded = False
+
+    async def seed_once(self) -> int:
+        """Copy the seed file in unless this database was seeded before; how
+        many replies were copied. The ``ops_runs`` record and the rows are one
+        transaction: of two replicas starting together one seeds, the other's
+        record collides and it copies nothing."""
+        job, slot = SEED_RUN
+        exists = sa.select(ops_runs.c.id).where(ops_runs.c.job == job, ops_runs.c.slot == slot)
+        now = self._db.now()
+        try:
+            async with self._db.write() as conn:
+                if (await conn.execute(exists)).first() is not None:
+                    return 0
+                rows = [
+                    {**item, "position": i, "updated_at": now, "updated_by": "system"}
+                    for i, item in enumerate(seed_items(self._seed_path))
+                ]
+                run = {
+                    "job": job, "slot": slot, "status": "ok", "attempts": 1,
+                    "started_at": now, "finished_at": now, "detail": {"count": len(rows)},
+                }  # fmt: skip
+                await conn.execute(ops_runs.insert().values(run))
+                if rows:
+                    await conn.execute(canned_replies.insert(), rows)
+        except IntegrityError:
+            return 0  # another replica seeded it just now
+        log.info("canned replies seeded: %d", len(rows))
+        return len(rows)
+
+    async def _ensure_seeded(self) -> None:
+        if not self._seeded:
+            await self.seed_once()
+            self._seeded = True
 
     async def items(self, query: str = "") -> list[Canned]:
         """In the supervisors' order; ``query``: only those whose title or text
         contains it (case-insensitive substring)."""
+        await self._ensure_seeded()
         stmt = sa.select(canned_replies).order_by(canned_replies.c.position, canned_replies.c.id)
         query = (query or "").strip()[:MAX_QUERY]
         if query:
@@ -127,6 +168,7 @@ class CannedRepo:
         self, title: Any, text: Any, *, actor: str, client_address: str | None = None
     ) -> Canned:
         title, text = _clean(title, text)
+        await self._ensure_seeded()
         now = self._db.now()
         last = sa.select(sa.func.coalesce(sa.func.max(canned_replies.c.position), -1))
         try:

@@ -362,7 +362,7 @@ emergency_sends = sa.Table(
 
 # --- canned replies (migration 0011_canned_replies) -----------------------------
 #: The agents' canned replies (常用语), edited by supervisors in the console;
-#: seeded once from data/canned_replies.yml by the migration.
+#: seeded once from data/canned_replies.yml by the front door (bot/console/canned.py).
 canned_replies = sa.Table(
     "canned_replies",
     metadata,

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient
 
-from bot.console.canned import seed_items
-from tests.console.conftest import SignIn, connect, console_of
+from bot.console.canned import CannedRepo, seed_items
+from bot.db import Database
+from tests.console.conftest import SignIn, connect, console_of, runtime_of
 from tests.support.waiting import frames_until
 
 API = "/console/api/canned"
@@ -119,3 +120,40 @@ async def test_supervisors_create_edit_delete(client: TestClient, sign_in: SignI
     assert [a["detail"]["text_changed"] for a in updated] == [True]
     removed = await _audit(client, "canned.delete")
     assert removed[0]["detail"] == {"title": "停水通知", "text": edit["text"]}
+
+
+async def test_the_seed_is_copied_in_once(
+    client: TestClient, sign_in: SignIn, console_db: Database, tmp_path: Path
+) -> None:
+    """Deleted replies stay deleted: neither this replica nor another one (a
+    new repository on the same database) copies the seed in again."""
+    boss = await sign_in(client, "boss", role="supervisor", display_name="班长")
+    items = (await boss.json(API))["items"]
+    assert len(items) == len(seed_items())
+    for item in items:
+        gone = await boss.session.delete(f"{boss.base}{API}/{item['id']}", headers=boss.headers())
+        assert gone.status == 200
+    assert (await boss.json(API))["items"] == []
+    assert await runtime_of(client).canned.seed_once() == 0
+    other = CannedRepo(console_db)
+    assert await other.items() == []
+
+
+async def test_a_fresh_database_is_seeded_on_first_read(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    from bot.db.crypto import Cipher
+
+    seed = tmp_path / "seed.yml"
+    seed.write_text("- {title: 甲, text: 第一条}\n- {title: 乙, text: 第二条}\n", "utf-8")
+    db = Database(
+        f"sqlite:///{tmp_path / 'fresh.db'}", cipher=Cipher([Fernet.generate_key().decode()])
+    )
+    await db.connect()
+    try:
+        first, second = CannedRepo(db, seed), CannedRepo(db, seed)
+        assert [c.title for c in await first.items()] == ["甲", "乙"]
+        assert await second.seed_once() == 0  # another replica: already done
+        assert [c.title for c in await second.items("第二")] == ["乙"]
+    finally:
+        await db.close()

@@ -2,9 +2,12 @@
 
 Until now they were read from data/canned_replies.yml on each replica. Edits
 made in the console must reach every replica at once and survive a deploy,
-so they live in the database; the file is the seed, copied in once here (a
-database that already ran this revision is never re-seeded, so a reply a
-supervisor deleted does not come back).
+so they live in the database. The file is the seed: the front door copies
+it in once (``CannedRepo``, recorded as the ``ops_runs`` row
+``canned_replies.seed``/``once`` in the same transaction), not this
+migration, so a freshly migrated database stays empty for a restore, and a
+database that was seeded is never seeded again (a reply a supervisor deleted
+does not come back).
 
 Revision ID: 0011_canned_replies
 Revises: 0010_dispatch
@@ -12,8 +15,6 @@ Create Date: 2026-12-05
 """
 
 from __future__ import annotations
-
-import datetime as dt
 
 import sqlalchemy as sa
 from alembic import op
@@ -28,9 +29,7 @@ Timestamp = sa.DateTime(timezone=True)
 
 
 def upgrade() -> None:
-    from bot.console.canned import seed_items
-
-    table = op.create_table(
+    op.create_table(
         "canned_replies",
         sa.Column("id", BigId, primary_key=True, autoincrement=True),
         sa.Column("title", sa.String(20), nullable=False, unique=True),
@@ -39,13 +38,6 @@ def upgrade() -> None:
         sa.Column("updated_at", Timestamp, nullable=False),
         sa.Column("updated_by", sa.String(60), nullable=False),
     )
-    now = dt.datetime.now(dt.UTC)
-    rows = [
-        {**item, "position": i, "updated_at": now, "updated_by": "system"}
-        for i, item in enumerate(seed_items())
-    ]
-    if rows:
-        op.bulk_insert(table, rows)
 
 
 def downgrade() -> None:
