@@ -17,12 +17,12 @@ from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, expect
 
 from bot.app import DB_KEY, create_app
-from bot.config import ConsoleSettings, ServiceHours
 from bot.console.auth import USERS_KEY
 from bot.console.context import CONSOLE_KEY
 from bot.console.groups import AgentGroups
 from bot.db import Database
-from tests.browser.conftest import CHROMIUM, FrontDoor, ScriptedRasa, browser_settings
+from tests.browser.conftest import CHROMIUM, FrontDoor, browser_settings
+from tests.browser.test_console_handoff import ALWAYS_OPEN, HandoffRasa
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,7 +33,6 @@ pytestmark = [
 
 PASSWORD = "desk-routing-42"
 DESKTOP = {"width": 1440, "height": 900}
-ALWAYS_OPEN = ConsoleSettings(service_hours=ServiceHours.parse("00:00-24:00"))
 GROUPS = """
 - key: general
   name: 综合组
@@ -50,20 +49,6 @@ USERS = [
     ("huanjing", "department", "环境局 王科长", "ecology_environment"),
     ("zhujian", "department", "住建局 赵科长", "housing_construction"),
 ]
-
-
-class HandoffRasa(ScriptedRasa):
-    """The scripted Rasa, plus the action server's handoff signal for "转人工"."""
-
-    @staticmethod
-    def reply(sender: str, message: str) -> list[dict[str, Any]]:
-        if message == "转人工":
-            handoff = {"reason": "citizen_request", "priority": "normal", "summary": {}}
-            return [
-                {"recipient_id": sender, "text": "好的,正在为您转接人工客服,请稍候。"},
-                {"recipient_id": sender, "custom": {"handoff": handoff}},
-            ]
-        return ScriptedRasa.reply(sender, message)
 
 
 @pytest.fixture
