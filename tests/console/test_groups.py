@@ -113,7 +113,8 @@ async def test_transfer_to_a_group(client: TestClient, sign_in: SignIn, groups_f
     assert await console.state(CID) == "queued"
     told = [t for _, t in await said_to(client, CID)]
     assert "您的问题已转交社保组，请稍候，工作人员将尽快为您服务。" in told
-    frames = await frames_until(ws, lambda fs: any(f["type"] == "notice" for f in fs))
+    # (generous: under a loaded CI machine the socket's frames queue behind snapshots)
+    frames = await frames_until(ws, lambda fs: any(f["type"] == "notice" for f in fs), 15)
     assert any(f.get("text") == "张三 将一个会话转入社保组队列" for f in frames)
     # the member and the supervisor see it waiting; an agent of no such group does not
     seen = await member.json("/console/api/queue")

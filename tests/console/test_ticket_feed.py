@@ -25,6 +25,10 @@ def _told(number: str) -> Callable[[Frames], bool]:
     return done
 
 
+#: How long a test waits for the feed (it reads every second; generous for a loaded machine).
+FEED_WAIT = 15.0
+
+
 async def _department_socket(user: Agent) -> aiohttp.ClientWebSocketResponse:
     ws = await user.session.ws_connect(user.base + "/console/ws", params={"csrf": user.csrf})
     hello = json.loads((await ws.receive(timeout=5)).data)
@@ -64,12 +68,12 @@ async def test_ticket_changes_are_pushed_in_scope(
 
     ticket = await create_ticket(console_db, "webchat:feed-1")  # noise: ecology's
     assert ticket.department == "ecology_environment"
-    frames = await frames_until(agent_ws, _told(ticket.number))
+    frames = await frames_until(agent_ws, _told(ticket.number), FEED_WAIT)
     changes = [c for f in frames if f["type"] == "tickets" for c in f["changes"]]
     assert {c["number"] for c in changes} == {ticket.number}
     assert "created" in [c["kind"] for c in changes]
     assert changes[-1]["status"] == ticket.status
-    await frames_until(ecology_ws, _told(ticket.number))
+    await frames_until(ecology_ws, _told(ticket.number), FEED_WAIT)
     # the other department hears nothing of it, and no queue or presence either
     assert [f for f in await _quiet(housing_ws, 1.5) if f["type"] != "pong"] == []
 
@@ -78,7 +82,7 @@ async def test_ticket_changes_are_pushed_in_scope(
         f"/console/api/tickets/{ticket.number}/return", {"reason": "非本单位职责"}
     )
     assert resp.status == 200, await resp.text()
-    frames = await frames_until(ecology_ws, _told(ticket.number))
+    frames = await frames_until(ecology_ws, _told(ticket.number), FEED_WAIT)
     kinds = [c["kind"] for f in frames if f["type"] == "tickets" for c in f["changes"]]
     assert "returned" in kinds
     assert [f for f in await _quiet(housing_ws, 1.0) if f["type"] != "pong"] == []
@@ -127,5 +131,5 @@ async def test_the_ticket_page_socket_is_not_at_the_desk(
     assert json.loads((await ws.receive(timeout=5)).data)["type"] == "hello"
     assert await runtime_of(client).console.presence.online_count() == 0
     ticket = await create_ticket(console_db, "webchat:feed-4")
-    frames = await frames_until(ws, _told(ticket.number))
+    frames = await frames_until(ws, _told(ticket.number), FEED_WAIT)
     assert {f["type"] for f in frames} == {"tickets"}  # no queue snapshot, no presence
