@@ -44,6 +44,9 @@ __all__ = [
 CONV_TTL = 30 * 24 * 3600.0
 QUEUE_TTL = 7 * 24 * 3600.0
 _QUEUE = "handoff:queue"
+#: ``conversation id -> group key`` of the queued entries waiting for one agent
+#: group (a transfer to a group); entries of no group are not in it.
+_QUEUE_GROUPS = "handoff:queue:groups"
 
 
 class ConversationState(StrEnum):
@@ -100,6 +103,7 @@ class Conversation:
     queued_at: str | None = None
     first_queued_at: str | None = None  # before a requeue
     handoff_id: str | None = None  # the SQL row of the current stay in the queue
+    handoff_group: str | None = None  # the agent group it waits for ("": any agent)
     told_position: str | None = None
     # the holder
     agent_id: str | None = None
@@ -177,6 +181,10 @@ class Conversations:
         rank = await self._store.zrank(_QUEUE, conversation_id)
         return None if rank is None else rank + 1
 
+    async def queue_groups(self) -> dict[str, str]:
+        """``conversation id -> group key`` of the queued entries waiting for a group."""
+        return await self._store.hgetall(_QUEUE_GROUPS)
+
     async def in_queue(self, conversation_id: str) -> bool:
         return await self._store.zscore(_QUEUE, conversation_id) is not None
 
@@ -191,6 +199,13 @@ class Conversations:
         await self._store.hset(self._key(conversation_id), values, ttl=CONV_TTL)
         if state is not ConversationState.QUEUED:
             await self._store.zrem(_QUEUE, conversation_id)
+            await self._store.hdel(_QUEUE_GROUPS, conversation_id)
+
+    async def _set_group(self, conversation_id: str, group: str) -> None:
+        if group:
+            await self._store.hset(_QUEUE_GROUPS, {conversation_id: group}, ttl=QUEUE_TTL)
+        else:
+            await self._store.hdel(_QUEUE_GROUPS, conversation_id)
 
     async def _drop_agent(self, conversation_id: str) -> None:
         await self._store.hdel(self._key(conversation_id), *AGENT_FIELDS)
@@ -223,8 +238,10 @@ class Conversations:
             "handoff_priority": priority,
             "handoff_summary": summary,
             "queued_at": f"{queued_at:.3f}",
+            "handoff_group": "",
         }
         await self._set_state(conversation_id, ConversationState.QUEUED, extra)
+        await self._set_group(conversation_id, "")
         await self._store.zadd(_QUEUE, {conversation_id: score}, ttl=QUEUE_TTL)
 
     async def opened(self, conversation_id: str, handoff_id: int | str) -> None:
@@ -291,16 +308,20 @@ class Conversations:
         priority: str,
         first_queued_at: float,
         score: float,
+        group: str = "",
     ) -> None:
-        """Its agent is gone: ``queued`` again under a new row, at ``score``."""
+        """Its agent is gone (or it was transferred to agent group ``group``):
+        ``queued`` again under a new row, at ``score``."""
         await self._drop_agent(conversation_id)
         values = {
             "handoff_id": str(handoff_id),
             "queued_at": _now(),
             "first_queued_at": f"{first_queued_at:.3f}",
             "handoff_priority": priority,
+            "handoff_group": group,
         }
         await self._set_state(conversation_id, ConversationState.QUEUED, values)
+        await self._set_group(conversation_id, group)
         await self._store.zadd(_QUEUE, {conversation_id: score}, ttl=CONV_TTL)
 
     async def leave_queue(
@@ -316,6 +337,7 @@ class Conversations:
         """``queued`` again with the handoff fields of its open SQL row (no holder)."""
         await self._drop_agent(conversation_id)
         await self._set_state(conversation_id, ConversationState.QUEUED, handoff)
+        await self._set_group(conversation_id, handoff.get("handoff_group") or "")
 
     async def restore_held(self, conversation_id: str, handoff: Mapping[str, str]) -> None:
         """``with_agent`` again with the fields of its open, claimed SQL row."""

@@ -15,6 +15,7 @@ from aiohttp import web
 from bot.console.admin import add_admin_routes
 from bot.console.auth import COOKIE_SECURE_KEY
 from bot.console.auth_views import setup_auth
+from bot.console.canned_views import add_canned_routes
 from bot.console.emergency import add_emergency_routes
 from bot.console.knowledge import add_knowledge_routes
 from bot.console.static import add_static_routes
@@ -39,6 +40,7 @@ def setup_console(app: web.Application, hub: Hub, db: Database, settings: Settin
     add_static_routes(app)
     build_runtime(app, hub, db, settings.console)
     views.add_routes(app)
+    add_canned_routes(app)  # agents search canned replies, supervisors edit them
     from bot.reports import console as figures
 
     figures.add_routes(app)  # supervisors and departments: the figures and their exports

@@ -2,8 +2,11 @@
 
 Authentication: the session cookie plus the session's CSRF token, either as
 ``?csrf=`` (checked before the upgrade) or in the first frame
-``{"type": "auth", "csrf_token": ...}`` within 10 s. Roles agent and
-supervisor only.
+``{"type": "auth", "csrf_token": ...}`` within 10 s. Agents and
+supervisors get everything below; department users, and the ticket page's
+socket (``?view=tickets``: an agent reading tickets is not at the desk, so
+not counted present), only ``hello``, ``tickets`` and ``notice`` (their
+heartbeats answer ``pong``).
 
 Client -> server: ``{"type": "heartbeat", "status": "online"|"away"}`` (every
 ~20 s; keeps presence alive and returns a fresh snapshot),
@@ -24,13 +27,16 @@ citizen writes; ``"citizen": true`` when it is a citizen's new message, which
 the console counts as unread while that conversation is not open), ``delivery`` (an agent's
 message was sent or failed: ``seq``, ``request_id``, ``delivery`` with
 ``state``, ``reason`` and the Chinese ``text``), ``claimed`` (who took a
-queue entry), ``notice`` (a message for this agent), ``typing`` (the citizen
+queue entry), ``canned`` (the canned replies changed: reload them),
+``notice`` (a message for this agent), ``typing`` (the citizen
 is typing or stopped: ``conversation_id``, ``on``; to the holder, supervisors
 and consoles watching the chat), ``live`` (to supervisors
 with the live view on: ``items`` as ``GET /console/api/live`` and ``at``, the
 server's clock; sent at once when the view is switched on, then after any
 change of a conversation, the queue or presence, and after turns with the
 assistant, at most one every :data:`LIVE_MIN_INTERVAL` seconds per replica),
+``tickets`` (``changes``: tickets in the viewer's scope that were created or
+changed, each ``number``, ``kind``, ``status``; bot/console/ticket_feed.py),
 ``error``.
 
 Every replica subscribes once to the hub's ``agents`` channel and to
@@ -74,7 +80,11 @@ log = logging.getLogger(__name__)
 AUTH_TIMEOUT = 10.0
 MAX_FRAME = 16 * 1024
 CLOSE_STEP_TIMEOUT = 5.0  # shutdown: the most closing every socket may take
-SOCKET_ROLES = ("agent", "supervisor")
+SOCKET_ROLES = ("agent", "supervisor", "department")
+#: Roles that serve citizens: presence, the queue and conversations. Department
+#: users' sockets carry only their own department's ticket changes
+#: (``tickets``, bot/console/ticket_feed.py) and notices.
+DESK_ROLES = ("agent", "supervisor")
 AGENT_TYPING_EVERY = 2.0  # seconds: an agent's "typing" reaches the citizen at most this often
 #: The least time between two ``live`` frames of one replica (a burst of turns
 #: costs one recount of the live view, not one per turn).
@@ -110,6 +120,9 @@ class Seat:
     user: User
     watching: set[str] = field(default_factory=set)
     live: bool = False  # a supervisor's "all conversations" view is on screen
+    #: An agent's desk (presence, queue, conversations); false: a tickets-only
+    #: socket (department users, and the ticket page's ``?view=tickets``).
+    desk: bool = True
     app: web.Application | None = None
     session_id: str | None = None
     transport: asyncio.Transport | None = None
@@ -261,9 +274,10 @@ class AgentSockets:
             await ws.send_json({"type": "error", "code": "unauthorized", "message": "请重新登录"})
             await ws.close(code=4401, message=b"unauthorized")
             return ws
+        desk = user.role in DESK_ROLES and request.query.get("view") != "tickets"
         seat = Seat(
             ws, user, app=request.app, session_id=request.cookies.get(COOKIE_NAME),
-            transport=request.transport,
+            transport=request.transport, desk=desk,
         )  # fmt: skip
         if self.going.started:  # authenticated while the close loop ran: 1001 now
             await self.going.close(ws)
@@ -299,9 +313,11 @@ class AgentSockets:
 
     async def _welcome(self, seat: Seat) -> None:
         await seat.send({"type": "hello", "user": seat.user.to_dict()})
+        if not seat.desk:
+            return
         if await self.console.presence.beat(seat.user, "online"):
             await self.console.notifier.presence_changed()
-        await seat.send(await snapshot(self.console))
+        await seat.send(await snapshot(self.console, groups=self._groups(seat.user)))
 
     async def _read(self, seat: Seat) -> None:
         async for msg in seat.ws:
@@ -319,7 +335,9 @@ class AgentSockets:
         if not await self._session_alive(seat):
             return
         kind = frame.get("type")
-        if kind == "heartbeat":
+        if kind in ("heartbeat", "watch") and not seat.desk:
+            await seat.send({"type": "pong"})  # alive; no presence, no queue
+        elif kind == "heartbeat":
             status = frame.get("status") if frame.get("status") in ("online", "away") else "online"
             if await self.console.presence.beat(seat.user, str(status)):
                 await self.console.notifier.presence_changed()
@@ -327,7 +345,7 @@ class AgentSockets:
                 await self.console.store.set(watch_key(watched), "1", WATCH_TTL)
             if seat.live:
                 await self.console.store.set(LIVE_VIEW_KEY, "1", WATCH_TTL)
-            await seat.send(await snapshot(self.console))
+            await seat.send(await snapshot(self.console, groups=self._groups(seat.user)))
         elif kind == "watch":
             cid = frame.get("conversation_id")
             seat.watching = {cid} if isinstance(cid, str) and len(cid) <= 200 else set()
@@ -399,7 +417,7 @@ class AgentSockets:
             )
         elif kind in ("delivery", "typing"):
             await self._delivery(event)
-        elif kind == "claimed":
+        elif kind in ("claimed", "canned"):
             await self._to_all(event)
         elif kind == "notice":
             for seat in list(self.seats):
@@ -417,7 +435,7 @@ class AgentSockets:
         # A waiting citizen's words concern every agent who may claim them (unread counts).
         everyone = citizen and conv.state is ConversationState.QUEUED
         for seat in list(self.seats):
-            if (
+            if seat.desk and (
                 everyone
                 or str(seat.user.id) == holder
                 or seat.user.role == "supervisor"
@@ -433,7 +451,7 @@ class AgentSockets:
         cid = str(event.get("conversation_id"))
         holder = (await self.console.conv(cid)).agent_id
         for seat in list(self.seats):
-            if (
+            if seat.desk and (
                 str(seat.user.id) == holder
                 or seat.user.role == "supervisor"
                 or cid in seat.watching
@@ -442,7 +460,8 @@ class AgentSockets:
 
     async def _to_all(self, frame: dict[str, Any]) -> None:
         for seat in list(self.seats):
-            await seat.send(frame)
+            if seat.desk:
+                await seat.send(frame)
 
     def _schedule_snapshot(self) -> None:
         """Coalesce bursts of changes into one snapshot per replica."""
@@ -494,11 +513,21 @@ class AgentSockets:
                 if seat.live:
                     await seat.send(frame)
 
+    def _groups(self, user: User) -> frozenset[str] | None:
+        return self.console.groups.visible(user.username, user.role)
+
     async def _send_snapshot(self) -> None:
+        """One snapshot per view of the queue (supervisors', each set of agent groups)."""
         await asyncio.sleep(0.05)
-        try:
-            frame = await snapshot(self.console)
-        except StoreUnavailable as exc:
-            log.warning("queue snapshot failed: %s", exc)
-            return
-        await self._to_all(frame)
+        frames: dict[frozenset[str] | None, dict[str, Any]] = {}
+        for seat in list(self.seats):
+            if not seat.desk:
+                continue
+            view = self._groups(seat.user)
+            if view not in frames:
+                try:
+                    frames[view] = await snapshot(self.console, groups=view)
+                except StoreUnavailable as exc:
+                    log.warning("queue snapshot failed: %s", exc)
+                    return
+            await seat.send(frames[view])

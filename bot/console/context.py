@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -10,6 +10,7 @@ from aiohttp import web
 from bot.console.config import ConsoleConfig
 from bot.console.conversations import ConsoleHub
 from bot.console.events import Notifier
+from bot.console.groups import AgentGroups
 from bot.console.presence import Presence
 from bot.console.records import HandoffRepo, NoteRepo
 from bot.console.users import UserRepo
@@ -34,6 +35,7 @@ class Console:
     notes: NoteRepo
     presence: Presence
     notifier: Notifier
+    groups: AgentGroups = field(default_factory=AgentGroups)
 
     @property
     def conversations(self) -> Conversations:

@@ -130,6 +130,11 @@ class Desk:
             raise DeskError(409, "gone", "该会话已不在排队中")
         if not handoff_id:  # settle() gives every queued conversation its row
             raise DeskError(503, "unavailable", CLAIM_FAILED)
+        group = conv.handoff_group or ""
+        if not self.console.groups.may_claim(user.username, user.role, group):
+            found = self.console.groups.get(group)
+            name = found.name if found is not None else group
+            raise DeskError(403, "not_your_group", f"该会话在{name}队列中，请由该组坐席接入")
         store = self.console.store
         token = agent_token(user)
         if not await store.acquire_lock(claim_key(handoff_id), token, CLAIM_TTL):
@@ -208,7 +213,8 @@ class Desk:
                 conversation_id=cid, channel=conv.channel or cid.split(":", 1)[0],
                 reason=conv.handoff_reason or "citizen_request",
                 priority=conv.handoff_priority or "normal",
-                summary=parse_summary(conv.handoff_summary),
+                summary=parse_summary(conv.handoff_summary)
+                | ({"group": conv.handoff_group} if conv.handoff_group else {}),
             )  # fmt: skip
         await self.console.conversations.opened(cid, handoff_id)
         return str(handoff_id)
@@ -407,6 +413,7 @@ class Desk:
         await self.console.conversations.requeue(
             cid, handoff_id=new_id, priority=row.priority, first_queued_at=first,
             score=front_score(row.priority, first, row.reason),
+            group=str(row.summary.get("group") or ""),  # still for its agent group
         )  # fmt: skip
         await self.notices.due(cid)
         await self.console.notes.add(cid, "系统", note)

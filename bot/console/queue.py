@@ -43,6 +43,7 @@ REASON_NAMES = {
     "taken_over": "坐席主动接管",
     "requeued": "重新排队",
     "incident": "应急事件相关",
+    "transferred": "转组",
 }
 PRIORITY_NAMES = {"urgent": "紧急", "high": "较急", "normal": "普通"}
 
@@ -96,27 +97,52 @@ async def queue_item(console: Console, cid: str, position: int, now: float) -> d
         "waiting_seconds": max(0, int(now - queued_at)),
         "tail": await tail(console, cid),
         "ready": bool(conv.handoff_id),
+        "group": conv.handoff_group or "",
+        "group_name": group_name(console, conv.handoff_group or ""),
     }
+
+
+def group_name(console: Console, key: str) -> str:
+    """The agent group's name ("" for none; the key of a group no longer configured)."""
+    group = console.groups.get(key) if key else None
+    return group.name if group is not None else key
 
 
 #: The largest page an agent's console may ask for.
 MAX_PAGE = 200
 
 
-async def queue_page(console: Console, offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+async def queue_page(
+    console: Console,
+    offset: int = 0,
+    limit: int | None = None,
+    groups: frozenset[str] | None = None,
+) -> dict[str, Any]:
     """``items`` from place ``offset + 1`` on (at most ``limit``), and ``total`` waiting.
 
-    Only the page's entries are read (their fields and last messages); the
-    default page is ``CONSOLE_QUEUE_PAGE``.
+    ``groups``: the agent groups whose entries the viewer sees besides the
+    entries of no group (bot/console/groups.py); None: every entry
+    (supervisors). Only the page's entries are read (their fields and last
+    messages; an agent's view reads the order's ids and the group index
+    too); the default page is ``CONSOLE_QUEUE_PAGE``.
     """
     page = console.hub.settings.console_queue_page if limit is None else limit
     page = max(1, min(page, MAX_PAGE))
     offset = max(0, offset)
     now = time.time()
     conversations = console.conversations
-    order = await conversations.queue_order(offset, offset + page - 1)
+    if groups is None:
+        order = await conversations.queue_order(offset, offset + page - 1)
+        total = await conversations.queue_size()
+    else:
+        waiting_for = await conversations.queue_groups()
+        seen = [
+            cid
+            for cid in await conversations.queue_order()
+            if waiting_for.get(cid, "") in groups or not waiting_for.get(cid)
+        ]
+        order, total = seen[offset : offset + page], len(seen)
     items = [await queue_item(console, cid, offset + i, now) for i, cid in enumerate(order, 1)]
-    total = await conversations.queue_size()
     return {"items": items, "total": total, "offset": offset, "limit": page}
 
 

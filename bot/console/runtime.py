@@ -13,7 +13,7 @@ from aiohttp import web
 from bot.aio import bounded_step, cancel_and_wait
 from bot.console.agent_socket import AgentSockets
 from bot.console.auth import USERS_KEY
-from bot.console.canned import CannedReplies
+from bot.console.canned import CannedRepo
 from bot.console.citizen import HandoffHooks
 from bot.console.config import ConsoleConfig
 from bot.console.context import CONSOLE_KEY, Console
@@ -24,6 +24,7 @@ from bot.console.presence import Presence
 from bot.console.queue import Estimator
 from bot.console.records import HandoffRepo, NoteRepo
 from bot.console.sweep import Sweeper
+from bot.console.ticket_feed import TicketFeed
 
 if TYPE_CHECKING:
     from bot.db.database import Database
@@ -39,8 +40,9 @@ class Runtime:
     console: Console
     desk: Desk
     sockets: AgentSockets
-    canned: CannedReplies
+    canned: CannedRepo
     sweeper: Sweeper
+    ticket_feed: TicketFeed
 
 
 RUNTIME_KEY = web.AppKey("console_runtime", Runtime)
@@ -54,7 +56,9 @@ def build_runtime(app: web.Application, hub: Hub, db: Database, config: ConsoleC
     )  # fmt: skip
     desk = Desk(console, Estimator(console))
     console.hub.install(HandoffHooks(desk))
-    runtime = Runtime(console, desk, AgentSockets(console), CannedReplies(), Sweeper(desk))
+    sockets = AgentSockets(console)
+    feed = TicketFeed(db, sockets)
+    runtime = Runtime(console, desk, sockets, CannedRepo(db), Sweeper(desk), feed)
     app[CONSOLE_KEY] = console
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/console/ws", runtime.sockets.handle)
@@ -73,8 +77,10 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     runtime = app[RUNTIME_KEY]
     await runtime.sockets.start()
     sweep = asyncio.create_task(runtime.sweeper.run_forever(), name="console-sweep")
+    feed = asyncio.create_task(runtime.ticket_feed.run_forever(), name="console-ticket-feed")
     yield
     runtime.sweeper.stopped = True
     await bounded_step("console sweep", lambda: cancel_and_wait([sweep]), STEP_TIMEOUT)
+    await bounded_step("ticket feed", lambda: cancel_and_wait([feed]), STEP_TIMEOUT)
     await bounded_step("place notices", runtime.desk.notices.stop, STEP_TIMEOUT)
     await bounded_step("console sockets", runtime.sockets.stop, STEP_TIMEOUT)

@@ -47,16 +47,23 @@ async def agents(console: Console) -> list[dict[str, Any]]:
     ]
 
 
-async def snapshot(console: Console, offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+async def snapshot(
+    console: Console,
+    offset: int = 0,
+    limit: int | None = None,
+    groups: frozenset[str] | None = None,
+) -> dict[str, Any]:
     """The queue a page at a time (``items`` from ``offset``, ``total``), who is held, who is here.
 
-    Sockets get the first page (``CONSOLE_QUEUE_PAGE``); the console asks
+    ``groups``: the viewer's agent groups (None: a supervisor, every entry;
+    see :func:`bot.console.queue.queue_page`). Sockets get the first page
+    (``CONSOLE_QUEUE_PAGE``); the console asks
     ``GET /console/api/queue?offset=&limit=`` for more.
     """
     return {
         "type": "queue",
         "at": time.time(),
-        **await queue_page(console, offset, limit),
+        **await queue_page(console, offset, limit, groups),
         "active": await active_items(console),
         "agents": await agents(console),
     }

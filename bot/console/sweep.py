@@ -220,6 +220,8 @@ class Sweeper:
             "handoff_priority": row.priority,
             "handoff_summary": json.dumps(row.summary, ensure_ascii=False),
             "queued_at": f"{row.queued_at.timestamp():.3f}",
+            # a transfer to an agent group keeps the group in the row's summary
+            "handoff_group": str(row.summary.get("group") or ""),
         }
 
     async def run_forever(self) -> None:

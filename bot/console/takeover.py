@@ -9,14 +9,17 @@ also take one over from an agent.
 
 from __future__ import annotations
 
+import logging
 import time
 
 from bot.console import texts
 from bot.console.desk import CLAIM_TTL, Desk, DeskError, agent_token, as_agent
-from bot.console.queue import claim_key
+from bot.console.queue import claim_key, front_score
 from bot.console.users import User
 from bot.conversations import ConversationState
 from bot.store.base import LockTimeout
+
+log = logging.getLogger(__name__)
 
 HOLDER_ROLES = ("agent", "supervisor")
 
@@ -79,6 +82,65 @@ async def transfer(desk: Desk, user: User, cid: str, to_user_id: int) -> None:
     note = f"{user.display_name} 将会话转给 {target.display_name}"
     await _reassign(desk, user, cid, target, note)
     await desk.console.notifier.notice(target.id, f"{user.display_name} 将一个会话转给了您", cid)
+
+
+async def transfer_to_group(
+    desk: Desk, user: User, cid: str, group_key: str, client_address: str | None = None
+) -> int:
+    """Put a held conversation in agent group ``group_key``'s queue (综合组, a
+    department's desk): its stay ends as ``requeued`` and a new one waits at the
+    front of the queue for the group's members (bot/console/groups.py); the
+    citizen is told, the group's members online get a notice, the move is
+    audited. Refused while no member (other than the actor) is online: the
+    citizen would wait for nobody. The new handoff row's id."""
+    console = desk.console
+    group = console.groups.get(group_key)
+    if group is None:
+        raise DeskError(400, "unknown_group", "找不到该坐席组")
+    conv = await desk.holder_conv(user, cid, supervisor_ok=True)
+    serving = [
+        p for p in await console.presence.all()
+        if p.username in group.members and p.user_id != user.id
+    ]  # fmt: skip
+    if not serving:
+        raise DeskError(
+            409, "group_offline", f"{group.name}当前无人在线，无法转入，请选择其他坐席组或同事"
+        )
+    handoff_id = conv.handoff_id or ""
+    row = await console.handoffs.get(int(handoff_id)) if handoff_id else None
+    if row is None or not await console.handoffs.end(row.id, "requeued"):
+        raise DeskError(409, "ended", "该会话已结束")
+    first = float(conv.first_queued_at or conv.queued_at or time.time())
+    summary = {**row.summary, "group": group.key, "transferred_by": user.display_name}
+    new_id = await console.handoffs.open(
+        conversation_id=cid, channel=row.channel, reason="transferred",
+        priority=row.priority, summary=summary,
+    )  # fmt: skip
+    await console.conversations.requeue(
+        cid, handoff_id=new_id, priority=row.priority, first_queued_at=first,
+        score=front_score(row.priority, first, row.reason), group=group.key,
+    )  # fmt: skip
+    await desk.notices.due(cid)
+    await console.notes.add(cid, user.display_name, f"{user.display_name} 将会话转至{group.name}")
+    try:  # in the transcript already; a channel refusing it undoes nothing
+        await console.hub.push(cid, [texts.transferred_to_group(group.name)])
+    except Exception as exc:
+        log.warning(
+            "group transfer notice on %s not delivered: %s", row.channel, type(exc).__name__
+        )
+    detail = {"group": group.key, "from_handoff": row.id, "handoff": new_id}
+    await console.db.audit.record(
+        user.username, "conversation.transfer_group", cid,
+        client_address=client_address, detail=detail,
+    )  # fmt: skip
+    await console.hub.record("handoff_transferred", cid, {"handoff_id": new_id, "group": group.key})
+    await console.notifier.conversation_changed(cid, "state")
+    await desk.queue_changed()
+    for present in serving:
+        await console.notifier.notice(
+            present.user_id, f"{user.display_name} 将一个会话转入{group.name}队列", cid
+        )
+    return new_id
 
 
 async def _reassign(desk: Desk, actor: User, cid: str, target: User, note: str) -> None:

@@ -112,6 +112,11 @@ def callback_created(number: str) -> OutboundMessage:
     return system(f"已为您登记回电，工单号 {number}。客服会在服务时间内尽快给您回电，请留意来电。")
 
 
+def transferred_to_group(name: str) -> OutboundMessage:
+    """The citizen's conversation now waits for an agent group (综合组, a department's desk)."""
+    return system(f"您的问题已转交{name}，请稍候，工作人员将尽快为您服务。")
+
+
 def agent_joined(name: str) -> OutboundMessage:
     return system(f"人工客服 {name} 已为您接入，请问有什么可以帮您？")
 

@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -164,6 +165,17 @@ class UserRepo:
 
     async def get_by_username(self, username: str) -> User | None:
         return await self._one(users.c.username == username)
+
+    async def display_names(self, usernames: Iterable[str]) -> dict[str, str]:
+        """``username -> display name`` of the known ones among ``usernames``
+        (inactive users too: a timeline names who acted then)."""
+        wanted = sorted({u for u in usernames if u})
+        if not wanted:
+            return {}
+        stmt = sa.select(users.c.username, users.c.display_name).where(users.c.username.in_(wanted))
+        async with self._db.read() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {row.username: row.display_name or row.username for row in rows}
 
     async def list(self, role: str | None = None) -> list[User]:
         stmt = sa.select(users).where(users.c.active.is_(True)).order_by(users.c.id)

@@ -1,14 +1,16 @@
 """The console's pages and JSON API (agents and supervisors).
 
 Reads: ``GET /console/api/queue`` (the live snapshot), ``/console/api/live``
-(supervisors: every recent conversation), ``/console/api/canned``,
+(supervisors: every recent conversation), ``/console/api/canned``
+(bot/console/canned_views.py),
 ``/console/api/conversations/{cid}`` (transcript, summary, notes, handoff),
 ``.../history?after_seq=n``, ``.../ticket-draft``.
 Actions (POST, ``X-CSRF-Token``): ``.../claim``, ``.../takeover``,
 ``.../messages`` ``{text, request_id?}`` (answers the message's ``seq`` and
 ``delivery``; the same ``request_id`` again is a retry),
 ``.../messages/{seq}/retry``, ``.../notes`` ``{text}``, ``.../transfer``
-``{user_id}``, ``.../handback``, ``.../close``, ``.../ticket`` (fields).
+``{user_id}`` (to a colleague online) or ``{group}`` (to an agent group's
+queue, ``GET /console/api/groups``), ``.../handback``, ``.../close``, ``.../ticket`` (fields).
 Errors: ``{"error": code, "message": Chinese text}`` with 400/403/404/409.
 """
 
@@ -20,14 +22,20 @@ from typing import Any
 from aiohttp import web
 
 from bot.console import chat_ticket
-from bot.console.auth import require
+from bot.console.auth import client_ip, require
 from bot.console.desk import DeskError
 from bot.console.live import live_conversations
-from bot.console.queue import CHANNEL_NAMES, PRIORITY_NAMES, REASON_NAMES, parse_summary
+from bot.console.queue import (
+    CHANNEL_NAMES,
+    PRIORITY_NAMES,
+    REASON_NAMES,
+    group_name,
+    parse_summary,
+)
 from bot.console.runtime import RUNTIME_KEY, Runtime
 from bot.console.snapshot import snapshot
 from bot.console.static import page
-from bot.console.takeover import take_over, transfer
+from bot.console.takeover import take_over, transfer, transfer_to_group
 from bot.console.users import User
 
 HOLDERS = ("agent", "supervisor")
@@ -40,7 +48,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/console/", home)
     app.router.add_get("/console/api/queue", queue)
     app.router.add_get("/console/api/live", live)
-    app.router.add_get("/console/api/canned", canned)
+    app.router.add_get("/console/api/groups", groups)
     app.router.add_get(CONV, conversation)
     app.router.add_get(CONV + "/history", history)
     app.router.add_get(CONV + "/ticket-draft", ticket_draft)
@@ -101,7 +109,9 @@ async def queue(request: web.Request) -> web.Response:
         limit = int(request.query["limit"]) if request.query.get("limit") else None
     except ValueError:
         raise web.HTTPBadRequest(text="offset and limit must be whole numbers") from None
-    return web.json_response(await snapshot(_runtime(request).console, offset, limit))
+    console, user = _runtime(request).console, _user(request)
+    groups = console.groups.visible(user.username, user.role)
+    return web.json_response(await snapshot(console, offset, limit, groups))
 
 
 @require("supervisor")
@@ -110,8 +120,13 @@ async def live(request: web.Request) -> web.Response:
 
 
 @require(*HOLDERS)
-async def canned(request: web.Request) -> web.Response:
-    return web.json_response({"items": _runtime(request).canned.items()})
+async def groups(request: web.Request) -> web.Response:
+    """The agent groups a conversation can be transferred to (``members``: usernames,
+    matched against the snapshot's present agents); ``mine``: the viewer's."""
+    user = _user(request)
+    groups = _runtime(request).console.groups.all()
+    items = [{**g.to_dict(), "mine": user.username in g.members} for g in groups]
+    return web.json_response({"items": items})
 
 
 def entry_json(entry: Any, delivery: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -155,6 +170,7 @@ async def conversation(request: web.Request) -> web.Response:
         "agent_id": conv.agent_user_id,
         "agent_name": conv.agent_name,
         "reason_name": REASON_NAMES.get(reason, reason),
+        "group_name": group_name(console, conv.handoff_group or ""),
         "priority": priority,
         "priority_name": PRIORITY_NAMES.get(priority, priority),
         "summary": parse_summary(conv.handoff_summary),
@@ -210,6 +226,11 @@ async def act(request: web.Request) -> web.Response:
             return web.json_response({"ok": True, "message": sent.to_dict()})
         elif action == "notes":
             return await _note(runtime, user, cid, body)
+        elif action == "transfer" and "group" in body:
+            group = body.get("group")
+            if not isinstance(group, str) or not group:
+                raise DeskError(400, "bad_field", "请选择要转入的坐席组")
+            await transfer_to_group(desk, user, cid, group, client_ip(request))
         elif action == "transfer":
             await transfer(desk, user, cid, _user_id(body))
         elif action == "handback":

@@ -42,6 +42,7 @@ _SERIALS = {
     "scheduled_reports": "id",
     "unanswered": "id",
     "knowledge_changes": "id",
+    "canned_replies": "id",
 }
 
 

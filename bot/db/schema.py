@@ -360,6 +360,20 @@ emergency_sends = sa.Table(
     sa.Index("ix_emergency_sends_period", "period_id", "id"),
 )
 
+# --- canned replies (migration 0011_canned_replies) -----------------------------
+#: The agents' canned replies (常用语), edited by supervisors in the console;
+#: seeded once from data/canned_replies.yml by the front door (bot/console/canned.py).
+canned_replies = sa.Table(
+    "canned_replies",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("title", sa.String(20), nullable=False, unique=True),
+    sa.Column("text", sa.Text(), nullable=False),
+    sa.Column("position", sa.Integer(), nullable=False, server_default="0"),
+    sa.Column("updated_at", AwareDateTime(), nullable=False),
+    sa.Column("updated_by", sa.String(60), nullable=False),
+)
+
 #: Tables in dependency order (backup, restore, truncate).
 ALL_TABLES = (
     tickets,
@@ -377,4 +391,5 @@ ALL_TABLES = (
     knowledge_changes,
     emergency_periods,
     emergency_sends,
+    canned_replies,
 )

@@ -8,6 +8,7 @@
 ``GET  /console/api/ticket-meta``                   departments, categories, towns, statuses,
     priorities and the actions this user may take
 ``GET  /console/api/tickets/{number}``              one ticket with its timeline
+    (``actor_names``: the console users on it by display name)
 ``POST /console/api/tickets/{number}/{action}``     assign, priority, note, merge, close,
     reply (supervisor, agent); accept, return, reply, note (department)
 ``POST /console/api/tickets/{number}/contact``      the citizen's full name, phone (and ID
@@ -28,9 +29,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.console.auth import User, client_ip, current_user, require
+from bot.console.auth import USERS_KEY, User, client_ip, current_user, require
 from bot.console.static import page
-from bot.db.models import PRIORITIES, STATUS_NAMES, TICKET_STATUSES
+from bot.db.models import PRIORITIES, STATUS_NAMES, TICKET_STATUSES, Ticket
 from bot.db.workflow import TRIAGE
 from bot.tickets.access import ACTIONS, Principal, contact, detail, summary
 from bot.tickets.commands import FIELDS
@@ -112,7 +113,7 @@ async def get_view(request: web.Request) -> web.StreamResponse:
     except TicketError as exc:
         return exc.response()
     shown = detail(ticket, principal, ctx.db.routing, ctx.db.now(), masked_contact=True)
-    return json_ok({"ticket": shown})
+    return json_ok({"ticket": await _with_names(request, ticket, shown)})
 
 
 @require()
@@ -146,14 +147,20 @@ async def action_view(request: web.Request) -> web.StreamResponse:
         )
     except TicketError as exc:
         return exc.response()
-    data: dict[str, Any] = {
-        "ticket": detail(
-            outcome.ticket, principal, ctx.db.routing, ctx.db.now(), masked_contact=True
-        )
-    }
+    shown = detail(outcome.ticket, principal, ctx.db.routing, ctx.db.now(), masked_contact=True)
+    data: dict[str, Any] = {"ticket": await _with_names(request, outcome.ticket, shown)}
     if outcome.notified is not None:
         data["notified"] = outcome.notified
     return json_ok(data)
+
+
+async def _with_names(
+    request: web.Request, ticket: Ticket, shown: dict[str, Any]
+) -> dict[str, Any]:
+    """``shown`` with ``actor_names``: the display name of each console user on
+    the timeline (``username -> 张三``), so the page shows names, not accounts."""
+    names = await request.app[USERS_KEY].display_names(e.actor for e in ticket.events)
+    return {**shown, "actor_names": names}
 
 
 def add_routes(app: web.Application) -> None:

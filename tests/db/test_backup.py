@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.console.canned import CannedRepo, seed_items
 from bot.db import Database
 from bot.db.backup import BackupError, backup
 from bot.db.cli import main
@@ -32,6 +33,7 @@ async def _fill(db: Database) -> list[str]:
     )  # fmt: skip
     await db.events.record("ticket.created", ticket_number=numbers[0])
     await db.audit.record("banzhang", "sign_in", "banzhang", client_address="10.0.0.7")
+    assert await CannedRepo(db).seed_once() == len(seed_items())
     return numbers
 
 
@@ -63,6 +65,11 @@ async def _check_restored(
             *cli,
             (1, "sign_in"),
         ]
+        # canned replies come back, are not seeded again, and their ids continue
+        canned = CannedRepo(restored)
+        assert [c.title for c in await canned.items()] == [s["title"] for s in seed_items()]
+        made = await canned.create("恢复后新增", "测试", actor="banzhang")
+        assert made.id == len(seed_items()) + 1
     finally:
         await restored.close()
 
@@ -87,12 +94,13 @@ async def test_backup_and_restore_into_an_empty_database(
         "handoffs": 0,
         "handoff_notes": 0,
         "audit_log": 1,
-        "ops_runs": 0,
+        "ops_runs": 1,  # the canned replies' seed record
         "scheduled_reports": 0,
         "unanswered": 1,
         "knowledge_changes": 0,
         "emergency_periods": 0,
         "emergency_sends": 0,
+        "canned_replies": len(seed_items()),
     }
     dump = gzip.decompress(path.read_bytes()).decode()
     assert "13812340000" not in dump and "王小明" not in dump  # still encrypted

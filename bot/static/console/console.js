@@ -7,7 +7,7 @@
   var $ = function (id) { return document.getElementById(id); };
   var S = {
     me: null, csrf: "", ws: null, retry: 0, snapshot: null, offset: 0, more: [],
-    open: null, detail: null, lastSeq: 0, tab: "queue", live: [], canned: [],
+    open: null, detail: null, lastSeq: 0, tab: "queue", live: [], canned: [], groups: [],
     // conversation ids of the queue last seen (null until the first snapshot)
     knownQueue: null,
     // agents' messages on screen by seq (delivery state), the composed message's id
@@ -136,6 +136,8 @@
         toast("已被 " + f.by + " 接入");
         loadDetail();
       }
+    } else if (f.type === "canned") {
+      loadCanned();
     } else if (f.type === "notice") {
       toast(f.text, "ok");
       if (f.conversation_id) openConv(f.conversation_id);
@@ -219,8 +221,8 @@
     items.forEach(function (item) {
       queue.appendChild(convItem(item.conversation_id, {
         channel: item.channel_name, title: "市民 " + shortId(item.conversation_id),
-        badge: item.priority !== "normal" ? item.priority_name : "",
-        badgeClass: "badge-" + item.priority, urgent: item.priority === "urgent",
+        badge: item.group_name ? item.group_name : item.priority !== "normal" ? item.priority_name : "",
+        badgeClass: item.group_name ? "badge-group" : "badge-" + item.priority, urgent: item.priority === "urgent",
         since: item.queued_at, sub: summaryLine(item)
       }));
     });
@@ -284,12 +286,30 @@
     var keep = select.value;
     select.replaceChildren(el("option", "", "转接给…"));
     select.firstChild.value = "";
+    // a colleague online ("user:<id>") or an agent group's queue ("group:<key>")
+    var people = el("optgroup");
+    people.label = "在线同事";
     agents.forEach(function (a) {
       if (S.me && a.id === S.me.id) return;
       var opt = el("option", "", a.display_name + (a.status === "away" ? "（暂离）" : ""));
-      opt.value = String(a.id);
-      select.appendChild(opt);
+      opt.value = "user:" + a.id;
+      people.appendChild(opt);
     });
+    if (people.children.length) select.appendChild(people);
+    if (S.groups.length) {
+      var desks = el("optgroup");
+      desks.label = "坐席组队列";
+      S.groups.forEach(function (g) {
+        var online = agents.filter(function (a) {
+          return g.members.indexOf(a.username) >= 0 && !(S.me && a.id === S.me.id);
+        }).length;
+        var opt = el("option", "", g.name + (online ? "（" + online + " 人在线）" : "（无人在线）"));
+        opt.value = "group:" + g.key;
+        opt.disabled = !online;
+        desks.appendChild(opt);
+      });
+      select.appendChild(desks);
+    }
     select.value = keep;
   }
   function tick() {
@@ -448,6 +468,7 @@
     var meta = states[d.state] || d.state;
     if (d.agent_name && d.state === "with_agent") meta += " · 坐席 " + d.agent_name;
     if (d.reason_name) meta += " · " + d.reason_name;
+    if (d.group_name && d.state === "queued") meta += " · 等待" + d.group_name + "接入";
     $("chat-meta").textContent = meta;
     $("transcript").replaceChildren();
     S.sent = {};
@@ -541,20 +562,43 @@
       box.focus();
     });
   }
+  // Canned replies: the search box filters by title or text (a plain substring,
+  // case-insensitive); a click (or Enter in the search box) inserts the text at
+  // the cursor, where the agent can still edit it before sending.
+  function cannedMatches() {
+    var q = $("canned-search").value.trim().toLowerCase();
+    if (!q) return S.canned;
+    return S.canned.filter(function (c) {
+      return c.title.toLowerCase().indexOf(q) >= 0 || c.text.toLowerCase().indexOf(q) >= 0;
+    });
+  }
+  function insertCanned(c) {
+    var box = $("reply");
+    var start = box.selectionStart || 0, end = box.selectionEnd || 0;
+    if (document.activeElement !== box && !box.value) { start = 0; end = 0; }
+    else if (document.activeElement !== box) { start = end = box.value.length; }
+    box.value = box.value.slice(0, start) + c.text + box.value.slice(end);
+    box.focus();
+    box.selectionStart = box.selectionEnd = start + c.text.length;
+  }
   function renderCanned() {
     var box = $("canned");
     box.replaceChildren();
-    var q = $("canned-search").value.trim().toLowerCase();
-    S.canned.filter(function (c) {
-      return !q || (c.title + "\n" + c.text).toLowerCase().indexOf(q) >= 0;
-    }).forEach(function (c) {
+    var found = cannedMatches();
+    found.forEach(function (c) {
       var chip = el("button", "chip", c.title);
       chip.type = "button";
       chip.title = c.text;
-      chip.addEventListener("click", function () { $("reply").value = c.text; $("reply").focus(); });
+      chip.addEventListener("click", function () { insertCanned(c); });
       box.appendChild(chip);
     });
-    if (q && !box.children.length) box.appendChild(el("span", "muted small", "没有匹配的常用语"));
+    if (!found.length) box.appendChild(el("span", "canned-none", S.canned.length ? "没有匹配的常用语" : "暂无常用语"));
+  }
+  function loadCanned() {
+    api("GET", "/console/api/canned").then(function (c) { if (c.ok) { S.canned = c.body.items; renderCanned(); } });
+  }
+  function loadGroups() {
+    api("GET", "/console/api/groups").then(function (g) { if (g.ok) { S.groups = g.body.items; renderAgents(); } });
   }
   function openTicket() {
     api("GET", convPath(S.open, "ticket-draft")).then(function (r) {
@@ -699,9 +743,14 @@
       if (window.confirm("确定结束本次人工服务吗？市民将收到满意度评价。")) act(convPath(S.open, "close"), {}, "会话已结束").then(loadDetail);
     });
     $("btn-transfer").addEventListener("click", function () {
-      var to = parseInt($("transfer-to").value, 10);
-      if (!to) { toast("请选择要转接的坐席", "error"); return; }
-      act(convPath(S.open, "transfer"), { user_id: to }, "已转接").then(loadDetail);
+      var to = $("transfer-to").value;
+      if (to.indexOf("group:") === 0) {
+        act(convPath(S.open, "transfer"), { group: to.slice(6) }, "已转入坐席组队列").then(loadDetail);
+        return;
+      }
+      var id = parseInt(to.slice(5), 10);
+      if (!id) { toast("请选择要转接的坐席或坐席组", "error"); return; }
+      act(convPath(S.open, "transfer"), { user_id: id }, "已转接").then(loadDetail);
     });
     $("note-form").addEventListener("submit", function (e) {
       e.preventDefault();
@@ -741,7 +790,9 @@
         onOpen: function (cid) { setTab(heldByMe(cid) ? "mine" : inQueue(cid) ? "queue" : S.tab); openConv(cid); }
       });
       connect();
-      api("GET", "/console/api/canned").then(function (c) { if (c.ok) { S.canned = c.body.items; renderCanned(); } });
+      $("canned-link").hidden = S.me.role !== "supervisor";
+      loadCanned();
+      loadGroups();
     });
     setInterval(tick, 1000);
     setInterval(heartbeat, HEARTBEAT_MS);

@@ -47,12 +47,13 @@
     return full.length > 5 ? full.slice(5) : full;  // "12-04 23:59" in the list
   }
 
-  function actorName(actor) {
+  // names: the display names of the console users on this ticket's timeline
+  function actorName(actor, names) {
     if (actor === "citizen") { return "市民"; }
     if (actor === "system") { return "系统"; }
     if (actor === "bot") { return "智能助手"; }
     if (actor.indexOf("api:") === 0) { return "工单系统（" + actor.slice(4) + "）"; }
-    return actor;
+    return (names && names[actor]) || actor;
   }
 
   function api(path, options) {
@@ -214,7 +215,7 @@
       var item = el("li", "tk-event tk-event-" + event.kind);
       var head = el("div", "tk-event-head");
       head.appendChild(el("strong", null, EVENT_NAMES[event.kind] || event.kind));
-      head.appendChild(el("span", "tk-event-actor", actorName(event.actor)));
+      head.appendChild(el("span", "tk-event-actor", actorName(event.actor, ticket.actor_names)));
       head.appendChild(el("time", null, fmt(event.at)));
       item.appendChild(head);
       var detail = eventDetail(event);
@@ -398,10 +399,48 @@
   Promise.all([api("/console/api/me"), api("/console/api/ticket-meta")]).then(function (results) {
     setUp(results[0].body, results[1].body);
     bind();
+    connectLive();
     var wanted = new URLSearchParams(window.location.search).get("ticket");
     return loadList().then(function () { if (wanted) { return openTicket(wanted); } return null; });
   }).catch(function () {
     $("tk-summary").textContent = "加载失败，请刷新页面";
   });
   window.setInterval(function () { if (state.meta) { loadList(); } }, 60000);
+
+  // --- live: the console socket tells of tickets created or changed in this
+  // user's scope; the list (and the open ticket, unless an action is being
+  // typed) reloads at once.
+  var live = { ws: null, retry: 0, due: null };
+  function typing() {
+    return Array.prototype.some.call(document.querySelectorAll(".tk-action textarea, .tk-action input"),
+      function (field) { return field.type !== "hidden" && field.value.trim() !== ""; });
+  }
+  function onTickets(changes) {
+    clearTimeout(live.due);
+    live.due = setTimeout(function () { if (state.meta) { loadList(); } }, 150);
+    var current = state.current && changes.some(function (c) { return c.number === state.current.number; });
+    if (current && !typing()) { openTicket(state.current.number); }
+  }
+  function connectLive() {
+    if (!state.me) { return; }
+    var proto = window.location.protocol === "https:" ? "wss:" : "ws:";
+    var ws = new WebSocket(proto + "//" + window.location.host + "/console/ws?view=tickets&csrf=" +
+      encodeURIComponent(state.me.csrf_token));
+    live.ws = ws;
+    ws.onopen = function () { live.retry = 0; document.body.dataset.live = "on"; };
+    ws.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame.type === "tickets" && Array.isArray(frame.changes)) { onTickets(frame.changes); }
+      else if (frame.type === "error" && frame.code === "session_ended") { window.location.reload(); }
+    };
+    ws.onclose = function () {
+      document.body.dataset.live = "off";
+      live.retry = Math.min(live.retry + 1, 6);
+      setTimeout(connectLive, 500 * Math.pow(2, live.retry - 1));
+    };
+  }
+  window.setInterval(function () {
+    if (live.ws && live.ws.readyState === 1) { live.ws.send(JSON.stringify({ type: "ping" })); }
+  }, 25000);
 })();
