@@ -57,7 +57,7 @@ from benchmark_report import audit_conversations, percentile  # noqa: E402
 
 log = logging.getLogger("faults")
 
-__all__ = ["SCRIPTS", "Reference", "Run", "Script", "Turn", "record_reference"]
+__all__ = ["SCRIPTS", "ClientPath", "FakeWeChatApi", "Reference", "Run", "Script", "Turn"]
 
 #: WeChat waits 5 s for an answer, then resends the same MsgId (three tries in all).
 WECHAT_WAIT = 5.0
@@ -567,3 +567,40 @@ class Complainant:
             "SELECT number FROM tickets WHERE conversation_id = %s", self.conversation_id
         )
         return [str(number) for (number,) in rows]
+
+
+# --- the three ways in, together ------------------------------------------------------
+
+
+class Channels:
+    """The widget, WeChat and REST through nginx: the citizens of a mixed load."""
+
+    def __init__(self, cluster: Cluster, api: FakeWeChatApi) -> None:
+        self.cluster = cluster
+        self.widget = cluster.widget_path()
+        self.wechat = cluster.wechat_path(api)
+        self.rest = cluster.rest_path()
+        self.paths: list[ClientPath] = [self.widget, self.wechat, self.rest]
+
+    def load(
+        self,
+        citizens: int,
+        messages: int,
+        reference: Reference,
+        pause: tuple[float, float] | None = None,
+    ) -> asyncio.Task[Tally]:
+        return asyncio.create_task(
+            count_load(self.paths, citizens, messages, reference, pause=pause)
+        )
+
+    async def close(self) -> None:
+        for path in self.paths:
+            await path.close()
+
+    def report(self, tally: Tally, title: str) -> dict[str, Any]:
+        """Print what happened; the transcript audit of the load."""
+        tally.report(title)
+        say(f"widget reconnects {self.widget.reconnects}, WeChat resends {self.wechat.resends}")
+        audit = self.cluster.audit(tally.runs.values())
+        say(f"transcript audit: {audit}")
+        return audit

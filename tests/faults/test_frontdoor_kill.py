@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.faults.harness import Cluster, FakeWeChatApi, Reference, count_load, say
+from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, say
 
 pytestmark = pytest.mark.faults
 
@@ -23,16 +23,9 @@ KILL_AFTER = 20.0
 async def test_frontdoor_killed_mid_load(
     cluster: Cluster, wechat_api: FakeWeChatApi, reference: Reference
 ) -> None:
-    widget, wechat, rest = (
-        cluster.widget_path(),
-        cluster.wechat_path(wechat_api),
-        cluster.rest_path(),
-    )
-    paths = [widget, wechat, rest]
+    channels = Channels(cluster, wechat_api)
     try:
-        load = asyncio.create_task(
-            count_load(paths, CITIZENS, MESSAGES, reference, pause=(0.5, 2.0))
-        )
+        load = channels.load(CITIZENS, MESSAGES, reference, pause=(0.5, 2.0))
         await asyncio.sleep(KILL_AFTER)
         assert not load.done(), "the load ended before the fault: raise FAULTS_KILL_MESSAGES"
         killed_at = time.monotonic()
@@ -41,15 +34,11 @@ async def test_frontdoor_killed_mid_load(
         tally = await load
         say(f"load finished {time.monotonic() - killed_at:.0f} s after the kill")
     finally:
-        for path in paths:
-            await path.close()
+        await channels.close()
         await asyncio.to_thread(cluster.ctl, "restart", "frontdoor-1")
-    tally.report("front door 1 killed mid-load")
-    say(f"widget reconnects {widget.reconnects}, WeChat resends {wechat.resends}")
-    audit = cluster.audit(tally.runs.values())
-    say(f"transcript audit: {audit}")
+    audit = channels.report(tally, "front door 1 killed mid-load")
 
-    assert widget.reconnects > 0, "no widget socket was on the killed front door"
+    assert channels.widget.reconnects > 0, "no widget socket was on the killed front door"
     assert tally.count("lost", "duplicated", "reordered") == 0, tally.verdicts
     assert not tally.errors, tally.errors
     assert audit["ok"], audit["problems"]

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.faults.harness import Cluster, FakeWeChatApi, Reference, count_load, say
+from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference
 
 pytestmark = pytest.mark.faults
 
@@ -20,15 +20,12 @@ CITIZENS = int(os.environ.get("FAULTS_CITIZENS", "100"))
 async def test_mixed_load_through_nginx(
     cluster: Cluster, wechat_api: FakeWeChatApi, reference: Reference
 ) -> None:
-    paths = [cluster.widget_path(), cluster.rest_path(), cluster.wechat_path(wechat_api)]
+    channels = Channels(cluster, wechat_api)
     try:
-        tally = await count_load(paths, CITIZENS, MESSAGES, reference)
+        tally = await channels.load(CITIZENS, MESSAGES, reference)
     finally:
-        for path in paths:
-            await path.close()
-    tally.report(f"mixed load, {CITIZENS} citizens through nginx")
-    audit = cluster.audit(tally.runs.values())
-    say(f"transcript audit: {audit}")
+        await channels.close()
+    audit = channels.report(tally, f"mixed load, {CITIZENS} citizens through nginx")
 
     assert tally.sent == MESSAGES
     assert tally.count("lost", "duplicated", "reordered") == 0, tally.verdicts

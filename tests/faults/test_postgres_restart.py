@@ -9,6 +9,7 @@ import time
 import pytest
 
 from tests.faults.harness import (
+    ClientPath,
     Cluster,
     Complainant,
     FakeWeChatApi,
@@ -28,7 +29,7 @@ async def test_postgres_restarted_mid_load(
     cluster: Cluster, wechat_api: FakeWeChatApi, reference: Reference
 ) -> None:
     path = cluster.rest_path()
-    chat_paths = [cluster.widget_path(), cluster.rest_path()]
+    chat_paths: list[ClientPath] = [cluster.widget_path(), cluster.rest_path()]
     citizens = [Complainant(cluster, path) for _ in range(COMPLAINANTS)]
     try:
         await asyncio.gather(*(c.start(f"complaint-pg-{i}") for i, c in enumerate(citizens)))

@@ -13,7 +13,7 @@ from collections import Counter
 
 import pytest
 
-from tests.faults.harness import Cluster, FakeWeChatApi, Reference, Tally, count_load, say
+from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, Tally, say
 
 pytestmark = pytest.mark.faults
 
@@ -57,21 +57,18 @@ def transport_ok(tally: Tally, audit: dict[str, object]) -> None:
 async def test_rasa_server_killed(
     cluster: Cluster, wechat_api: FakeWeChatApi, reference: Reference
 ) -> None:
-    paths = [cluster.widget_path(), cluster.rest_path(), cluster.wechat_path(wechat_api)]
+    channels = Channels(cluster, wechat_api)
     try:
-        load = asyncio.create_task(count_load(paths, CITIZENS, MESSAGES, reference))
+        load = channels.load(CITIZENS, MESSAGES, reference)
         await asyncio.sleep(FAULT_AFTER)
         assert not load.done(), "the load ended before the fault: raise FAULTS_RASA_MESSAGES"
         await asyncio.to_thread(cluster.ctl, "kill", "rasa-1")
         say(f"Rasa 1 SIGKILLed {FAULT_AFTER:.0f} s into the load")
         tally = await load
     finally:
-        for path in paths:
-            await path.close()
+        await channels.close()
         await asyncio.to_thread(cluster.ctl, "restart", "rasa-1")
-    tally.report("Rasa 1 killed mid-load")
-    audit = cluster.audit(tally.runs.values())
-    say(f"transcript audit: {audit}")
+    audit = channels.report(tally, "Rasa 1 killed mid-load")
     check_waits(tally)
     transport_ok(tally, audit)
 
@@ -81,7 +78,7 @@ async def test_rasa_server_slowed_to_8_seconds(
     cluster: Cluster, wechat_api: FakeWeChatApi, reference: Reference
 ) -> None:
     """Rasa 2 stalls: stopped (SIGSTOP) for 8 s, running for 1 s, over and over."""
-    paths = [cluster.widget_path(), cluster.rest_path(), cluster.wechat_path(wechat_api)]
+    channels = Channels(cluster, wechat_api)
     stalls = 0
 
     async def stall() -> None:
@@ -95,7 +92,7 @@ async def test_rasa_server_slowed_to_8_seconds(
 
     staller = None
     try:
-        load = asyncio.create_task(count_load(paths, CITIZENS, MESSAGES, reference))
+        load = channels.load(CITIZENS, MESSAGES, reference)
         await asyncio.sleep(FAULT_AFTER)
         started = time.monotonic()
         staller = asyncio.create_task(stall())
@@ -107,10 +104,7 @@ async def test_rasa_server_slowed_to_8_seconds(
             with contextlib.suppress(asyncio.CancelledError):
                 await staller
         await asyncio.to_thread(cluster.ctl, "resume", "rasa-2")
-        for path in paths:
-            await path.close()
-    tally.report("Rasa 2 slowed to 8 s")
-    audit = cluster.audit(tally.runs.values())
-    say(f"transcript audit: {audit}")
+        await channels.close()
+    audit = channels.report(tally, "Rasa 2 slowed to 8 s")
     check_waits(tally)
     transport_ok(tally, audit)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.faults.harness import Cluster, FakeWeChatApi, Reference, count_load, say
+from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, say
 
 pytestmark = pytest.mark.faults
 
@@ -26,17 +26,10 @@ BACK_WITHIN = 30.0
 async def test_redis_killed_and_restarted(
     cluster: Cluster, wechat_api: FakeWeChatApi, reference: Reference
 ) -> None:
-    widget, wechat, rest = (
-        cluster.widget_path(),
-        cluster.wechat_path(wechat_api),
-        cluster.rest_path(),
-    )
-    paths = [widget, wechat, rest]
+    channels = Channels(cluster, wechat_api)
     back_after = None
     try:
-        load = asyncio.create_task(
-            count_load(paths, CITIZENS, MESSAGES, reference, pause=(0.5, 2.0))
-        )
+        load = channels.load(CITIZENS, MESSAGES, reference, pause=(0.5, 2.0))
         await asyncio.sleep(KILL_AFTER)
         assert not load.done(), "the load ended before the fault: raise FAULTS_REDIS_MESSAGES"
         await asyncio.to_thread(cluster.ctl, "kill", "redis")
@@ -49,12 +42,8 @@ async def test_redis_killed_and_restarted(
         tally = await load
         say(f"load finished {time.monotonic() - returned:.0f} s after Redis returned")
     finally:
-        for path in paths:
-            await path.close()
-    tally.report("Redis killed and restarted mid-load")
-    say(f"widget reconnects {widget.reconnects}, WeChat resends {wechat.resends}")
-    audit = cluster.audit(tally.runs.values())
-    say(f"transcript audit: {audit}")
+        await channels.close()
+    audit = channels.report(tally, "Redis killed and restarted mid-load")
 
     assert back_after is not None and back_after <= BACK_WITHIN
     # Rasa's trackers were in the Redis that came back empty: a conversation
