@@ -33,7 +33,7 @@ events { worker_connections 4096; }
 http {
     ${mime:+include $mime;}
     default_type application/octet-stream;
-    access_log $dir/logs/access.log;
+    access_log off;   # the template logs to stdout, without query strings
     client_body_temp_path $dir/temp/body;
     proxy_temp_path $dir/temp/proxy;
     fastcgi_temp_path $dir/temp/fastcgi;
