@@ -203,10 +203,14 @@ start_one() {
     postgres) start_postgres ;;
     redis)
       mkdir -p "$DIR/redis"
-      # No persistence: a killed Redis comes back empty (the worst case the
-      # front door must rebuild from; the fault tests check it does).
+      # Append-only file, fsync every second (production's setting): a killed
+      # Redis comes back with all but its last second of writes.
+      # CLUSTER_REDIS_PERSIST=no: it comes back empty (sessions, trackers,
+      # dedupe keys and queues gone: the worst case).
+      local aof=yes
+      [ "${CLUSTER_REDIS_PERSIST:-yes}" = no ] && aof=no
       spawn redis redis-server --bind 127.0.0.1 --port "$CLUSTER_REDIS_PORT" --dir "$DIR/redis" \
-        --save "" --appendonly no --daemonize no
+        --save "" --appendonly "$aof" --appendfsync everysec --daemonize no
       ;;
     actions-*)
       local port_var="ACTIONS_${n}_PORT"
