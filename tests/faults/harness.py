@@ -242,14 +242,15 @@ class ResendingWeChatConversation(WeChatConversation):
         wait = aiohttp.ClientTimeout(total=WECHAT_WAIT)
         last: Exception | None = None
         for attempt in range(WECHAT_TRIES):
+            started = time.monotonic()
             try:
                 return await super()._post(text, msg_id, wait)
             except (aiohttp.ClientError, OSError, TimeoutError, ValueError) as exc:
                 last = exc
                 if isinstance(self.path, ResendingWeChatPath):
                     self.path.resends += 1
-                if attempt + 1 < WECHAT_TRIES:
-                    await asyncio.sleep(0.5)
+                if attempt + 1 < WECHAT_TRIES:  # the next try 5 s after this one began
+                    await asyncio.sleep(max(0.0, WECHAT_WAIT - (time.monotonic() - started)))
         raise TimeoutError(f"WeChat gave up after {WECHAT_TRIES} tries: {last!r}")
 
 
