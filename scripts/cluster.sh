@@ -219,7 +219,9 @@ start_one() {
       ;;
     rasa-*)
       local port_var="RASA_${n}_PORT"
+      # ACTION_SERVER_URL for an endpoints file that expands it (deploy/).
       spawn "$name" env HOTLINE_VAR_DIR="$DIR/var-$name" REDIS_HOST=127.0.0.1 \
+        ACTION_SERVER_URL="http://127.0.0.1:$ACTIONS_LB_PORT" \
         REDIS_PORT="$CLUSTER_REDIS_PORT" REDIS_DB=0 REDIS_PASSWORD="" \
         "$RASA_PY" -m hotline_rasa run --enable-api --interface 127.0.0.1 --port "${!port_var}" \
         --model "$CLUSTER_MODEL" --endpoints "$DIR/endpoints.yml" --credentials credentials.yml
