@@ -538,12 +538,16 @@ class Complainant:
         self.conversation: RestConversation | None = None
         self.confirmations = 0
 
-    async def start(self, tag: str) -> None:
+    async def start(self, tag: str, texts: Sequence[str] = COMPLAINT) -> None:
         conversation = await self.path.open(tag)
         assert isinstance(conversation, RestConversation)
         self.conversation = conversation
-        for text in COMPLAINT:
-            await conversation.say(text, None)
+        await self.go_on(texts)
+
+    async def go_on(self, texts: Sequence[str]) -> None:
+        assert self.conversation is not None
+        for text in texts:
+            await self.conversation.say(text, None)
 
     async def confirm(self) -> Turn:
         assert self.conversation is not None
