@@ -577,6 +577,20 @@ class Complainant:
 # --- the three ways in, together ------------------------------------------------------
 
 
+def citizens(default: int) -> int:
+    """``FAULTS_CITIZENS`` or the test's own number (a busy machine needs fewer)."""
+    return int(os.environ.get("FAULTS_CITIZENS") or default)
+
+
+def pause(default: tuple[float, float] | None) -> tuple[float, float] | None:
+    """``FAULTS_PAUSE=a,b`` (seconds between a citizen's messages) or the test's own."""
+    text = os.environ.get("FAULTS_PAUSE")
+    if not text:
+        return default
+    low, _, high = text.partition(",")
+    return float(low), float(high or low)
+
+
 class Channels:
     """The widget, WeChat and REST through nginx: the citizens of a mixed load."""
 

@@ -10,12 +10,12 @@ import time
 
 import pytest
 
-from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, say
+from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, citizens, pause, say
 
 pytestmark = pytest.mark.faults
 
 MESSAGES = int(os.environ.get("FAULTS_KILL_MESSAGES", "1500"))
-CITIZENS = 60
+CITIZENS = citizens(60)
 KILL_AFTER = 20.0
 
 
@@ -25,7 +25,7 @@ async def test_frontdoor_killed_mid_load(
 ) -> None:
     channels = Channels(cluster, wechat_api)
     try:
-        load = channels.load(CITIZENS, MESSAGES, reference, pause=(0.5, 2.0))
+        load = channels.load(CITIZENS, MESSAGES, reference, pause=pause((0.5, 2.0)))
         await asyncio.sleep(KILL_AFTER)
         assert not load.done(), "the load ended before the fault: raise FAULTS_KILL_MESSAGES"
         killed_at = time.monotonic()

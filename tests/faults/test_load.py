@@ -8,12 +8,12 @@ import os
 
 import pytest
 
-from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference
+from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, citizens, pause
 
 pytestmark = pytest.mark.faults
 
 MESSAGES = int(os.environ.get("FAULTS_MESSAGES", "12000"))
-CITIZENS = int(os.environ.get("FAULTS_CITIZENS", "100"))
+CITIZENS = citizens(100)
 
 
 @pytest.mark.timeout(3600)
@@ -22,7 +22,7 @@ async def test_mixed_load_through_nginx(
 ) -> None:
     channels = Channels(cluster, wechat_api)
     try:
-        tally = await channels.load(CITIZENS, MESSAGES, reference)
+        tally = await channels.load(CITIZENS, MESSAGES, reference, pause=pause(None))
     finally:
         await channels.close()
     audit = channels.report(tally, f"mixed load, {CITIZENS} citizens through nginx")

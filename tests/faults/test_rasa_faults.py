@@ -13,12 +13,21 @@ from collections import Counter
 
 import pytest
 
-from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, Tally, say
+from tests.faults.harness import (
+    Channels,
+    Cluster,
+    FakeWeChatApi,
+    Reference,
+    Tally,
+    citizens,
+    pause,
+    say,
+)
 
 pytestmark = pytest.mark.faults
 
 MESSAGES = int(os.environ.get("FAULTS_RASA_MESSAGES", "1200"))
-CITIZENS = 40
+CITIZENS = citizens(40)
 FAULT_AFTER = 15.0
 RASA_TIMEOUT = 10.0  # the front doors' default (RASA_TIMEOUT)
 #: The front door's own work on top of RASA_TIMEOUT (queueing, transcript).
@@ -59,7 +68,7 @@ async def test_rasa_server_killed(
 ) -> None:
     channels = Channels(cluster, wechat_api)
     try:
-        load = channels.load(CITIZENS, MESSAGES, reference)
+        load = channels.load(CITIZENS, MESSAGES, reference, pause=pause(None))
         await asyncio.sleep(FAULT_AFTER)
         assert not load.done(), "the load ended before the fault: raise FAULTS_RASA_MESSAGES"
         await asyncio.to_thread(cluster.ctl, "kill", "rasa-1")
@@ -92,7 +101,7 @@ async def test_rasa_server_slowed_to_8_seconds(
 
     staller = None
     try:
-        load = channels.load(CITIZENS, MESSAGES, reference)
+        load = channels.load(CITIZENS, MESSAGES, reference, pause=pause(None))
         await asyncio.sleep(FAULT_AFTER)
         started = time.monotonic()
         staller = asyncio.create_task(stall())

@@ -11,12 +11,12 @@ import time
 
 import pytest
 
-from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, say
+from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, citizens, pause, say
 
 pytestmark = pytest.mark.faults
 
 MESSAGES = int(os.environ.get("FAULTS_REDIS_MESSAGES", "1500"))
-CITIZENS = 60
+CITIZENS = citizens(60)
 KILL_AFTER = 20.0
 DOWN_FOR = 5.0  # WeChat's three tries span 15 s
 BACK_WITHIN = 30.0
@@ -29,7 +29,7 @@ async def test_redis_killed_and_restarted(
     channels = Channels(cluster, wechat_api)
     back_after = None
     try:
-        load = channels.load(CITIZENS, MESSAGES, reference, pause=(0.5, 2.0))
+        load = channels.load(CITIZENS, MESSAGES, reference, pause=pause((0.5, 2.0)))
         await asyncio.sleep(KILL_AFTER)
         assert not load.done(), "the load ended before the fault: raise FAULTS_REDIS_MESSAGES"
         await asyncio.to_thread(cluster.ctl, "kill", "redis")
