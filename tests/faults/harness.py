@@ -508,6 +508,12 @@ async def reference_replies(cluster: Cluster) -> Reference:
         await record_reference(rasa, reference)
     finally:
         await rasa.close()
+    # Rasa's own answer to an FAQ carries a second message with no text (the
+    # custom payload the front door turns into the answer's feedback buttons):
+    # the citizen sees text replies only.
+    reference.replies = {
+        key: tuple(t for t in texts if t) for key, texts in reference.replies.items()
+    }
     missing = [s.name for s in SCRIPTS for i in range(len(s.turns)) if not reference.expected(s, i)]
     if missing:
         raise RuntimeError(f"Rasa gave no reference replies for {sorted(set(missing))}")
