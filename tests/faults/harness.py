@@ -214,6 +214,8 @@ class ResendingRestConversation(RestConversation):
                 await super()._exchange(turn)
             except (aiohttp.ClientError, OSError, TimeoutError) as exc:
                 turn.error = type(exc).__name__
+            except ValueError:  # not JSON: nginx's 502 page (the front door died mid-request)
+                turn.error = "HTTP 5xx from the proxy"
             retriable = turn.error is not None and (
                 turn.error.startswith("HTTP 5") or not turn.error.startswith(("HTTP", "status"))
             )
