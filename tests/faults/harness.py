@@ -57,7 +57,16 @@ from benchmark_report import audit_conversations, percentile  # noqa: E402
 
 log = logging.getLogger("faults")
 
-__all__ = ["SCRIPTS", "ClientPath", "FakeWeChatApi", "Reference", "Run", "Script", "Turn"]
+__all__ = [
+    "SCRIPTS",
+    "ClientPath",
+    "Conversation",
+    "FakeWeChatApi",
+    "Reference",
+    "Run",
+    "Script",
+    "Turn",
+]
 
 #: WeChat waits 5 s for an answer, then resends the same MsgId (three tries in all).
 WECHAT_WAIT = 5.0
