@@ -316,8 +316,9 @@ class ResumingWebChatConversation(WebChatConversation):
         started = time.monotonic()
         while True:
             watch = self.watch = TurnWatch(client_id, wanted)
-            for seen in self.frames:  # what arrived before the socket dropped
-                watch.see(seen)
+            for seen in self.frames:  # what arrived before (not the error that ended a try)
+                if seen.get("type") != "error":
+                    watch.see(seen)
             if watch.done.done():
                 turn.error = watch.done.result()
                 return
