@@ -1,6 +1,7 @@
 """Same-sender bursts: 10 messages at once from one sender, alternately to
-front door 1 and front door 2, 1,000 rounds: every message recorded once and
-answered, the replies of each right after it, in the order sent."""
+front door 1 and front door 2, 1,000 rounds: every message recorded once,
+answered once, and answered in the order the transcript records them (a
+burst's inbound entries are all written on arrival, before the first reply)."""
 
 from __future__ import annotations
 
@@ -65,20 +66,19 @@ async def test_same_sender_bursts_on_two_replicas(cluster: Cluster) -> None:
                 problems.extend(f"round {round_no}: {r}" for r in results if r != "ok")
                 rows = await asyncio.to_thread(cluster.transcript_rows, conversation_id)
                 inbound = [mid for direction, mid in rows if direction == "in"]
-                if inbound != [f"m{i}" for i in range(BURST)]:
+                answered = [(mid or "").rpartition("#")[0] for d, mid in rows if d == "out"]
+                if sorted(inbound) != [f"m{i}" for i in range(BURST)]:
+                    problems.append(f"round {round_no}: inbound {inbound}")
+                if len(answered) != len(set(answered)) or sorted(answered) != sorted(inbound):
+                    problems.append(f"round {round_no}: replies {answered}")
+                elif answered != inbound:  # answered in another order than recorded
                     out_of_order += 1
-                    problems.append(f"round {round_no}: inbound order {inbound}")
-                current = None
-                for direction, mid in rows:
-                    if direction == "in":
-                        current = mid
-                    elif (mid or "").rpartition("#")[0] != current:
-                        problems.append(f"round {round_no}: reply {mid} after {current}")
+                    problems.append(f"round {round_no}: recorded {inbound}, answered {answered}")
 
         await asyncio.gather(*(worker() for _ in range(PARALLEL_SENDERS)))
     say(
         f"{ROUNDS} bursts of {BURST} on two front doors: {len(problems)} problems, "
-        f"{out_of_order} rounds recorded out of send order"
+        f"{out_of_order} rounds answered in another order than the transcript records"
     )
     for problem in problems[:20]:
         say(f"  {problem}")
