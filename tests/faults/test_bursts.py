@@ -65,7 +65,7 @@ async def test_same_sender_bursts_on_two_replicas(cluster: Cluster) -> None:
                 conversation_id, results = await burst(http, cluster, round_no)
                 problems.extend(f"round {round_no}: {r}" for r in results if r != "ok")
                 rows = await asyncio.to_thread(cluster.transcript_rows, conversation_id)
-                inbound = [mid for direction, mid in rows if direction == "in"]
+                inbound = [mid or "" for direction, mid in rows if direction == "in"]
                 answered = [(mid or "").rpartition("#")[0] for d, mid in rows if d == "out"]
                 if sorted(inbound) != [f"m{i}" for i in range(BURST)]:
                     problems.append(f"round {round_no}: inbound {inbound}")
