@@ -58,7 +58,19 @@ def transport_ok(tally: Tally, audit: dict[str, object]) -> None:
     other = Counter({e: n for e, n in tally.errors.items() if e not in BUSY})
     say(f"busy replies {sum(tally.errors[b] for b in BUSY)}; other errors {dict(other)}")
     assert not other, other
-    assert tally.count("lost", "duplicated", "reordered") == 0, tally.verdicts
+    # A turn that got the busy reply never reached Rasa, so the rest of its
+    # conversation leaves the script: judge replies only where none was busy.
+    # (The audit checks every conversation: each message recorded and answered once.)
+    judged: Counter[str] = Counter()
+    for run in tally.runs.values():
+        start = 0
+        for _cid, sent in run.conversations:
+            turns = run.turns[start : start + sent]
+            start += sent
+            if not any(t.error in BUSY for t in turns):
+                judged.update(t.verdict for t in turns)
+    say(f"verdicts of the conversations without a busy reply: {dict(judged)}")
+    assert sum(judged[v] for v in ("lost", "duplicated", "reordered")) == 0, judged
     assert audit["ok"], audit["problems"]
 
 
