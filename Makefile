@@ -4,7 +4,7 @@ PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch benchmark overhead lint services
+.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch benchmark overhead lint services cluster cluster-stop cluster-status faults
 
 .PHONY: model deploy-check
 
@@ -72,3 +72,15 @@ lint: ## ruff and mypy
 	@.venv/bin/ruff check bot channels actions hotline_rasa scripts tests eval benchmarks
 	@.venv/bin/mypy
 	@.venv/bin/mypy --python-version 3.10 hotline_rasa
+
+cluster: ## start nginx, 2 front doors, 2 Rasa, 2 action servers, own Redis and PostgreSQL on loopback (scripts/cluster.sh)
+	@scripts/cluster.sh start
+
+cluster-stop: ## stop what `make cluster` started (logs and data stay in var/cluster)
+	@scripts/cluster.sh stop
+
+cluster-status: ## each process of `make cluster`: running, healthy
+	@scripts/cluster.sh status
+
+faults: ## fault tests against the running `make cluster` (tests/faults; prints the figures)
+	@$(PY) -m pytest tests/faults -m faults -s -q -p no:cacheprovider $(ARGS)

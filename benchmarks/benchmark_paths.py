@@ -472,16 +472,24 @@ class WeChatConversation(Conversation):
         if _busy(delivered):
             turn.error = "busy reply"
 
-    async def _post(self, text: str) -> str | None:
+    async def _post(
+        self,
+        text: str,
+        msg_id: int | None = None,
+        timeout: aiohttp.ClientTimeout = HTTP_TIMEOUT,
+    ) -> str | None:
+        """One signed request; ``msg_id`` again for a resend (as WeChat does)."""
         timestamp, nonce = str(int(time.time())), secrets.token_hex(5)
         query = {
             "timestamp": timestamp,
             "nonce": nonce,
             "signature": wechat_signature(self.path.token, timestamp, nonce),
         }
-        body = _wechat_xml(self.openid, text, self.path.next_msg_id(), int(timestamp))
+        if msg_id is None:
+            msg_id = self.path.next_msg_id()
+        body = _wechat_xml(self.openid, text, msg_id, int(timestamp))
         url = self.path.base_url + "/webhooks/wechat"
-        async with self.path.http.post(url, params=query, data=body, timeout=HTTP_TIMEOUT) as resp:
+        async with self.path.http.post(url, params=query, data=body, timeout=timeout) as resp:
             raw = await resp.read()
             if resp.status != 200:
                 raise ValueError(f"HTTP {resp.status}")

@@ -7,7 +7,7 @@ import math
 import sqlite3
 import statistics
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,16 +90,28 @@ def audit_transcripts(db_path: Path | None, runs: Iterable[Run]) -> dict[str, An
     """
     if db_path is None or not db_path.exists():
         return {"checked": 0, "skipped": "the front door was not started by the benchmark"}
-    expected = {cid: sent for run in runs for cid, sent in run.conversations if ":" in cid}
-    problems: Counter[str] = Counter()
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
-        for cid, sent in expected.items():
-            rows = db.execute(
+
+        def fetch(cid: str) -> list[tuple[str, str | None]]:
+            return db.execute(
                 "SELECT direction, message_id FROM transcripts "
                 "WHERE conversation_id = ? ORDER BY seq",
                 (cid,),
             ).fetchall()
-            problems.update(_conversation_problems(rows, sent))
+
+        return audit_conversations(fetch, runs)
+
+
+def audit_conversations(
+    fetch: Callable[[str], list[tuple[str, str | None]]], runs: Iterable[Run]
+) -> dict[str, Any]:
+    """The audit of :func:`audit_transcripts` over any database: ``fetch`` gives a
+    conversation's transcript rows ``(direction, message_id)`` in order (the
+    fault tests read the cluster's PostgreSQL)."""
+    expected = {cid: sent for run in runs for cid, sent in run.conversations if ":" in cid}
+    problems: Counter[str] = Counter()
+    for cid, sent in expected.items():
+        problems.update(_conversation_problems(fetch(cid), sent))
     return {"checked": len(expected), "problems": dict(problems), "ok": not problems}
 
 

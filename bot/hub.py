@@ -184,6 +184,12 @@ class Hub:
         """
         if not await self.store.claim(message_key("dedupe", msg), DEDUPE_TTL):
             logger.info("duplicate %s message dropped", msg.channel)
+            # The first copy may sit in the inbox of a replica that died before
+            # its turn (a sender resends because nothing came back): waiting
+            # for its result polls that inbox, so this replica drains it once
+            # the dead replica's lock expired; a push channel then gets the
+            # replies, once (the "delivered" claim).
+            self._spawn(self._deliver_later(msg) if mode.push_later else self._await_result(msg))
             return HandleResult([], "duplicate")
         # A citizen may answer within a millisecond of our reply (a script
         # does): the replies of the previous turn go into the transcript first.
@@ -359,6 +365,13 @@ class Hub:
             await self._deliver_once(msg, result)
         except StoreUnavailable as exc:
             logger.warning("pending %s reply not delivered: %s", msg.channel, exc)
+
+    async def _await_result(self, msg: InboundMessage) -> None:
+        """Wait for a message's result (its caller answers it): only the polls."""
+        try:
+            await self.results.wait(msg, self.max_wait)
+        except StoreUnavailable as exc:
+            logger.warning("a resent %s message was not followed: %s", msg.channel, exc)
 
     async def _deliver_once(self, msg: InboundMessage, result: HandleResult) -> None:
         if not await self.store.claim(message_key("delivered", msg), RESULT_TTL):

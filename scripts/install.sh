@@ -8,7 +8,7 @@
 #               requirements/app.txt and app-dev.txt;
 # both installed with pip --require-hashes from the committed lock files
 # (`make lock` re-compiles them with uv). As root, when missing, Debian's
-# chromium for the browser tests. Safe to run again: it only does what is
+# chromium for the browser tests and nginx (make cluster). Safe to run again: it only does what is
 # missing or what a changed lock file asks for.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,5 +68,10 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   echo "==> installing Debian's chromium for the browser tests"
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) \
     || echo "warning: chromium could not be installed; browser tests will be skipped" >&2
+fi
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "==> installing Debian's nginx (make cluster, nginx -t in make test)"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+    || echo "warning: nginx could not be installed; make cluster and the nginx check will fail" >&2
 fi
 echo "==> install done"

@@ -17,6 +17,9 @@ $PY scripts/check_knowledge_services.py
 $PY scripts/build_training_data.py --check
 $RASA_PY eval/check_sets.py   # evaluation sets stay independent of the training data
 
+echo "==> nginx -t on the rendered nginx configuration (deploy/nginx)"
+scripts/check_nginx.sh
+
 echo "==> rasa data validate"
 .venv-rasa/bin/rasa data validate --domain domain.yml --data data --config config.yml
 

@@ -149,3 +149,27 @@ async def test_inbox_of_a_crashed_replica_is_taken_over(
     assert dead
     result = await two.handle(msg("还在吗", "m1"), IN_PLACE)
     assert result.status == "ok" and [r.text for r in result.replies] == ["echo: 还在吗"]
+
+
+@pytest.mark.parametrize("replicas", REPLICA_SETUPS[:1], indirect=True)
+@pytest.mark.parametrize(
+    "mode", [DeliveryMode.PUSH_LATER, DeliveryMode.answer_within(0.05)], ids=["widget", "wechat"]
+)
+async def test_a_resend_takes_over_the_message_a_dead_replica_left(
+    replicas: list[Hub], fake_rasa: FakeRasa, mode: DeliveryMode
+) -> None:
+    """The replica that took a message died before its turn (its lock still
+    held): the sender's resend is a duplicate, and the other replica answers
+    the first copy once the dead lock expired - nothing else will ever wake
+    that conversation's inbox."""
+    one, two = replicas
+    assert await one.store.acquire_lock("lock:conv:test:u1", "dead-replica", 1.0)
+    first = await one.handle(msg("还在吗", "m1"), mode)
+    assert first.status == "pending"
+    await one.close()  # dies: its waiting tasks go with it, the entry stays in the inbox
+    resent = await two.handle(msg("还在吗", "m1"), mode)
+    assert resent.status == "duplicate"
+    await eventually(lambda: pushed_texts([two]) == ["echo: 还在吗"], 10)
+    await asyncio.sleep(0.6)  # a second delivery would show up now
+    assert pushed_texts(replicas) == ["echo: 还在吗"]
+    assert fake_rasa.by_sender["test:u1"] == ["还在吗"]

@@ -123,7 +123,11 @@ class WeChatChannel(Channel):
         except WeChatXmlError as exc:
             log.warning("wechat: rejected message (400): %s", exc.reason)
             return web.Response(status=400, text=_status_text(400))
-        text = await self._answer(plan, started)
+        try:
+            text = await self._answer(plan, started)
+        except StoreUnavailable as exc:  # nothing was recorded: WeChat sends it again
+            log.warning("wechat: shared store unavailable, answering 503: %s", exc)
+            return web.Response(status=503, text=_status_text(503))
         if not text:
             return _ack()
         return self._passive(text, fields, auth)
@@ -150,7 +154,9 @@ class WeChatChannel(Channel):
         try:
             msg = await self._map_choice(plan.message)
             replies = await self._handle_in_time(msg, started)
-        except Exception:  # the hub or store failed: say so politely, never a 5xx
+        except StoreUnavailable:
+            raise  # the hub recorded nothing (after that it gives the busy reply itself)
+        except Exception:  # the hub failed: say so politely
             log.exception("wechat: handling a message failed")
             return BUSY_TEXT
         if not replies:
@@ -318,7 +324,8 @@ def _buttons_key(openid: str) -> str:
 
 
 def _status_text(status: int) -> str:
-    return {400: "bad request", 403: "forbidden", 413: "payload too large"}.get(status, "error")
+    texts = {400: "bad request", 403: "forbidden", 413: "payload too large", 503: "busy"}
+    return texts.get(status, "error")
 
 
 __all__ = ["WeChatChannel", "WeChatSendError"]

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestClient
 import channels.wechat._channel as wechat_module
 from bot.hub_routing import BUSY_TEXT, HandleResult
 from bot.messages import Button, InboundMessage, OutboundMessage
+from bot.store.base import StoreUnavailable
 from channels.wechat import WeChatSendError
 from channels.wechat._inbound import (
     IMAGE_RECEIVED_TEXT,
@@ -256,6 +257,22 @@ async def test_hub_failure_gives_busy_text(say: Any, hub: FakeHub) -> None:
 
     hub.reply = boom
     assert await say(text_xml("你好", msg_id="70")) == BUSY_TEXT
+
+
+async def test_store_down_before_anything_was_recorded_is_503(
+    client: TestClient, platform: FakeWeChatPlatform, hub: FakeHub
+) -> None:
+    """WeChat sends the message again (the hub recorded nothing); no busy text."""
+
+    async def down(msg: InboundMessage) -> HandleResult:
+        raise StoreUnavailable("redis unavailable during claim")
+
+    hub.reply = down
+    resp = await client.post(
+        URL, params=platform.query(), data=text_xml("你好", msg_id="71").encode()
+    )
+    assert resp.status == 503
+    assert BUSY_TEXT not in await resp.text()
 
 
 async def test_answer_within_deadline_when_hub_hangs(

@@ -1,0 +1,41 @@
+"""The fault tests' own judge of a widget log that spans reconnects (runs in
+every pytest run: it needs no cluster)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.faults.harness import judge_resumed_log
+
+
+def entry(seq: int, direction: str, text: str = "", **extra: Any) -> dict[str, Any]:
+    return {"type": "message", "seq": seq, "direction": direction, "text": text, **extra}
+
+
+def ack(client_id: str) -> dict[str, Any]:
+    return {"type": "ack", "id": client_id, "status": "ok"}
+
+
+def test_a_resend_after_a_reconnect_is_judged_once() -> None:
+    frames = [
+        ack("a"), entry(1, "in", "你好", id="a"), entry(2, "out", "您好"),
+        entry(2, "out", "您好"),  # sent again by the resume after the reconnect
+        ack("b"), entry(3, "in", "再见", id="b"),
+        ack("b"),  # the widget resent b: the hub dropped the copy and acked it
+        entry(4, "out", "再见!"),
+    ]  # fmt: skip
+    verdicts = judge_resumed_log(frames, ["a", "b"], [("您好",), ("再见!",)])
+    assert verdicts == ["ok", "ok"]
+
+
+def test_lost_duplicated_and_reordered_are_told_apart() -> None:
+    expected: list[tuple[str, ...] | None] = [("1",), ("2",)]
+    never_echoed = [ack("a"), entry(1, "in", id="a"), entry(2, "out", "1"), ack("b")]
+    assert judge_resumed_log(never_echoed, ["a", "b"], expected) == ["ok", "lost"]
+    twice = [ack("a"), entry(1, "in", id="a"), entry(2, "in", id="a"), entry(3, "out", "1")]
+    assert judge_resumed_log(twice, ["a"], expected[:1]) == ["duplicated"]
+    swapped = [ack("a"), ack("b"), entry(1, "in", id="b"), entry(2, "out", "2"),
+               entry(3, "in", id="a"), entry(4, "out", "1")]  # fmt: skip
+    assert judge_resumed_log(swapped, ["a", "b"], expected) == ["reordered", "reordered"]
+    backwards = [ack("a"), entry(5, "in", id="a"), entry(4, "out", "1")]
+    assert judge_resumed_log(backwards, ["a"], expected[:1]) == ["reordered"]
