@@ -334,11 +334,6 @@ def test_the_compose_site_has_the_whole_topology() -> None:
     }  # fmt: skip
 
 
-@pytest.mark.xfail(
-    not list(NGINX_TEMPLATES.glob("*.template")),
-    reason="deploy/nginx/templates comes with make cluster (branch i-cluster)",
-    strict=True,
-)
 def test_the_nginx_template_is_the_one_mounted() -> None:
     template_dir = NGINX_TEMPLATES
     mount = next(
