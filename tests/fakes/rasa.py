@@ -25,8 +25,9 @@ class _FakeServer:
         assert self.server is not None, "start() first"
         return str(self.server.make_url("")).rstrip("/")
 
-    async def start(self) -> None:
-        self.server = TestServer(self.app, host="127.0.0.1")
+    async def start(self, port: int | None = None) -> None:
+        """Listen on a free port, or on ``port`` (a restart where it listened before)."""
+        self.server = TestServer(self.app, host="127.0.0.1", port=port)
         await self.server.start_server()
 
     async def close(self) -> None:
