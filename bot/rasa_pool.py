@@ -43,6 +43,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -138,6 +139,8 @@ class RasaPool:
     def ranked(self, key: str) -> list[Server]:
         """The servers for ``key`` in the order they are tried: those up by
         rendezvous weight, then those down by the same weight."""
+        if len(self.servers) == 1:
+            return self.servers
         now = self.clock()
         by_weight = sorted(self.servers, key=lambda s: rendezvous_score(s.url, key), reverse=True)
         return [s for s in by_weight if s.up(now)] + [s for s in by_weight if not s.up(now)]
@@ -266,11 +269,14 @@ class RasaPool:
         return False
 
     async def _attempt(self, key: str, call: Any, limit: float | None = None) -> Any:
-        deadline = time.monotonic() + (self.timeout if limit is None else limit)
+        limit = self.timeout if limit is None else limit
+        deadline = time.monotonic() + limit
         last: RasaUnavailable | None = None
-        for server in self.ranked(key)[:MAX_ATTEMPTS]:
-            left = deadline - time.monotonic()
-            if left <= 0.05:
+        for number, server in enumerate(self.ranked(key)[:MAX_ATTEMPTS]):
+            # The first attempt gets the whole limit; a second what is left, in
+            # tenths of a second (the client keeps one aiohttp timeout per value).
+            left = limit if number == 0 else math.floor((deadline - time.monotonic()) * 10) / 10
+            if left <= 0:
                 break
             try:
                 answer = await call(server.client, left)
@@ -284,7 +290,7 @@ class RasaPool:
             if server.failures:
                 self._worked(server)
             return answer
-        raise last or RasaUnavailable(f"no time left for rasa after {self.timeout}s")
+        raise last or RasaUnavailable(f"no time left for rasa after {limit}s")
 
     async def close(self) -> None:
         self._closed = True
