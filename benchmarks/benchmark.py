@@ -426,25 +426,41 @@ async def phase_saturation(
     taken in turn (A B B A ...): this VM's speed drifts by a fifth within
     minutes, and one 20 s stretch per path let the drift decide a level
     (2026-12-03: Rasa's own peak 22.1 msg/s at 4 citizens, 16.4 at 32)."""
+    pair = (paths.rasa, paths.rest)
+    return await alternate_levels(pair, plan.levels, plan, reference, probe, "sat", plan.seed)
+
+
+async def alternate_levels(
+    pair: tuple[ClientPath, ClientPath],
+    concurrencies: tuple[int, ...],
+    plan: Plan,
+    reference: Reference,
+    probe: Probe,
+    tag: str,
+    seed: int,
+) -> list[tuple[int, dict[str, Run]]]:
+    """Each level: both paths of ``pair`` for ``level_duration`` seconds
+    each, in ``level_slices`` slices taken in turn (A B B A ...; B leads on
+    odd levels). Probe samples are labelled ``"<tag> c=<level> <path>"``."""
     levels = []
     slices = plan.level_slices
-    for number, citizens in enumerate(plan.levels):
-        load = Load(citizens, plan.level_duration / slices, None, plan.seed + number)
-        first = [paths.rasa, paths.rest] if number % 2 == 0 else [paths.rest, paths.rasa]
+    for number, citizens in enumerate(concurrencies):
+        load = Load(citizens, plan.level_duration / slices, None, seed + number)
+        first = list(pair) if number % 2 == 0 else list(pair[::-1])
         parts: dict[str, list[Run]] = {path.name: [] for path in first}
         for piece in range(slices):
             for path in first if piece % 2 == 0 else first[::-1]:
                 log.info(
-                    "saturation: %d citizens, %.0fs on %s (slice %d of %d)",
-                    citizens, load.duration, path.name, piece + 1, slices,
+                    "%s: %d citizens, %.0fs on %s (slice %d of %d)",
+                    tag, citizens, load.duration, path.name, piece + 1, slices,
                 )  # fmt: skip
-                work = run_load(path, load, reference, f"sat{citizens}-{path.name}-{piece}")
-                label = f"sat c={citizens} {path.name} #{piece}"
+                work = run_load(path, load, reference, f"{tag}{citizens}-{path.name}-{piece}")
+                label = f"{tag} c={citizens} {path.name} #{piece}"
                 parts[path.name].append(await probe.measure(label, work))
         runs = {}
         for name, pieces in parts.items():
-            labels = [f"sat c={citizens} {name} #{piece}" for piece in range(slices)]
-            probe.merge(f"sat c={citizens} {name}", labels, [_answered(r) for r in pieces])
+            labels = [f"{tag} c={citizens} {name} #{piece}" for piece in range(slices)]
+            probe.merge(f"{tag} c={citizens} {name}", labels, [_answered(r) for r in pieces])
             runs[name] = merge_runs(pieces)
         levels.append((citizens, runs))
     return levels
@@ -460,30 +476,14 @@ async def phase_scale(
     under ``runs`` for the transcript audits."""
     assert paths.pool is not None
     single, pool = paths.rest, paths.pool
-    levels = []
-    runs: list[Run] = []
-    slices = plan.level_slices
-    for number, citizens in enumerate(plan.scale_levels):
-        load = Load(citizens, plan.level_duration / slices, None, plan.seed + 100 + number)
-        first = [single, pool] if number % 2 == 0 else [pool, single]
-        parts: dict[str, list[Run]] = {path.name: [] for path in first}
-        for piece in range(slices):
-            for path in first if piece % 2 == 0 else first[::-1]:
-                log.info(
-                    "scale: %d citizens, %.0fs on %s (slice %d of %d)",
-                    citizens, load.duration, path.name, piece + 1, slices,
-                )  # fmt: skip
-                work = run_load(path, load, reference, f"scale{citizens}-{path.name}-{piece}")
-                label = f"scale c={citizens} {path.name} #{piece}"
-                parts[path.name].append(await probe.measure(label, work))
-        level: dict[str, Any] = {"concurrency": citizens}
-        for name, pieces in parts.items():
-            labels = [f"scale c={citizens} {name} #{piece}" for piece in range(slices)]
-            probe.merge(f"scale c={citizens} {name}", labels, [_answered(r) for r in pieces])
-            merged = merge_runs(pieces)
-            runs.append(merged)
-            level[name] = summarize(merged)
-        levels.append(level)
+    found = await alternate_levels(
+        (single, pool), plan.scale_levels, plan, reference, probe, "scale", plan.seed + 100
+    )
+    levels = [
+        {"concurrency": c, **{name: summarize(run) for name, run in by_path.items()}}
+        for c, by_path in found
+    ]
+    runs = [run for _, by_path in found for run in by_path.values()]
     load = Load(plan.scale_citizens, plan.human_duration, plan.pause, plan.seed + 200)
     log.info("scale: %d human-paced citizens, %.0fs on %s", load.citizens, load.duration, pool.name)
     human = await probe.measure(

@@ -16,16 +16,15 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.health import HealthChecker
-from bot.hub import BUSY_TEXT, Hub
+from bot.hub import BUSY_TEXT
 from bot.inbound import DeliveryMode
 from bot.rasa_client import RasaUnavailable
 from bot.rasa_pool import RasaPool, rendezvous_score
 from bot.store import MemoryStore
-from tests.fakes.db import FakeDatabase
 from tests.fakes.rasa import FakeActionServer, FakeRasa
 from tests.support.ports import dead_url, free_port
 from tests.support.waiting import eventually
-from tests.test_hub import RecordingChannel, msg
+from tests.test_hub import HubFactory, make_hub, msg  # noqa: F401  (make_hub: a fixture)
 
 IN_PLACE = DeliveryMode.ANSWER_IN_PLACE
 
@@ -224,29 +223,11 @@ async def test_a_server_with_no_model_gets_no_conversations(
     await eventually(lambda: pool.states()[servers[0].url] == "ok")
 
 
-@pytest.fixture
-async def hub_on_pool(
-    make_settings: Callable[..., Settings],
-) -> AsyncIterator[Callable[..., Hub]]:
-    made: list[Hub] = []
-
-    def make(urls: list[str], timeout: float) -> Hub:
-        settings = make_settings(rasa_urls=tuple(urls), rasa_timeout=timeout)
-        pool = RasaPool(settings.rasa_servers, timeout, probe_interval=0)
-        hub = Hub(MemoryStore(), FakeDatabase(), pool, settings)
-        hub.register_channel(RecordingChannel())
-        made.append(hub)
-        return hub
-
-    yield make
-    for hub in made:
-        await hub.close()
-        await hub.rasa.close()
-
-
 @pytest.mark.parametrize("down", ["refused", "too slow"])
 async def test_every_server_down_gives_the_busy_reply_within_rasa_timeout(
-    down: str, servers: list[FakeRasa], hub_on_pool: Callable[..., Hub]
+    down: str,
+    servers: list[FakeRasa],
+    make_hub: HubFactory,  # noqa: F811  (the fixture of tests/test_hub.py)
 ) -> None:
     if down == "refused":
         urls = [dead_url(), dead_url()]
@@ -254,7 +235,7 @@ async def test_every_server_down_gives_the_busy_reply_within_rasa_timeout(
         for server in servers:
             server.delay = (5.0, 5.0)
         urls = [s.url for s in servers]
-    hub = hub_on_pool(urls, 1.0)
+    hub = make_hub(MemoryStore(), urls[0], rasa_urls=tuple(urls), rasa_timeout=1.0)
     for number in range(3):
         started = time.monotonic()
         result = await hub.handle(msg("办证", f"m{number}"), IN_PLACE)
@@ -267,9 +248,11 @@ async def test_every_server_down_gives_the_busy_reply_within_rasa_timeout(
 
 
 async def test_the_hub_answers_through_the_pool_when_one_server_is_down(
-    servers: list[FakeRasa], hub_on_pool: Callable[..., Hub]
+    servers: list[FakeRasa],
+    make_hub: HubFactory,  # noqa: F811  (the fixture of tests/test_hub.py)
 ) -> None:
-    hub = hub_on_pool([dead_url(), *(s.url for s in servers[:1])], 5.0)
+    urls = (dead_url(), servers[0].url)
+    hub = make_hub(MemoryStore(), urls[0], rasa_urls=urls, rasa_timeout=5.0)
     for number in range(10):
         result = await hub.handle(msg(f"问题{number}", f"m{number}", user=f"u{number}"), IN_PLACE)
         assert result.status == "ok"
