@@ -31,13 +31,22 @@ class RasaUnavailable(Exception):
     connection was refused or could not be made in time): sending it to
     another server cannot answer the citizen twice. ``server_fault`` is True
     when the server itself failed (no connection, the connection dropped, too
-    slow) rather than answering badly (an HTTP error, not JSON).
+    slow) rather than answering badly (an HTTP error, not JSON); ``timed_out``
+    when it was reached but did not answer within the limit (busy or stuck).
     """
 
-    def __init__(self, text: str, *, reached: bool = True, server_fault: bool = False) -> None:
+    def __init__(
+        self,
+        text: str,
+        *,
+        reached: bool = True,
+        server_fault: bool = False,
+        timed_out: bool = False,
+    ) -> None:
         super().__init__(text)
         self.reached = reached
         self.server_fault = server_fault
+        self.timed_out = timed_out
 
 
 class RasaApi(Protocol):
@@ -177,7 +186,9 @@ class RasaClient:
             ) from exc
         except TimeoutError as exc:
             raise RasaUnavailable(
-                f"rasa {self.base_url} timed out after {limit}s on {path}", server_fault=True
+                f"rasa {self.base_url} timed out after {limit}s on {path}",
+                server_fault=True,
+                timed_out=True,
             ) from exc
         except aiohttp.ClientError as exc:
             raise RasaUnavailable(

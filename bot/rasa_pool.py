@@ -17,10 +17,15 @@ Who is up:
   failure in a row up to ``MAX_BACKOFF``); when it runs out, the next turn
   tries the server again;
 - actively: every ``RASA_PROBE_INTERVAL`` seconds each server's ``GET
-  /status`` is asked (bounded by ``PROBE_TIMEOUT``); a server that does not
-  answer or has no model loaded is down until a probe finds it back. A probe
-  never shortens a passive back-off (a server that timed out on a turn but
-  still answers ``/status`` quickly is slow, not back).
+  /status`` is asked (bounded by ``PROBE_TIMEOUT``); a server that cannot be
+  reached, drops the connection, answers an HTTP error or has no model loaded
+  is down until a probe finds it back. A ``/status`` that is only slow does
+  not count: Rasa answers it on the event loop that runs the turns, so under
+  a full load it waits behind them, and marking a busy server down would move
+  its conversations onto the others, which are as busy (turns that exceed
+  ``RASA_TIMEOUT`` mark it down passively). A probe never shortens a passive
+  back-off (a server that timed out on a turn but still answers ``/status``
+  quickly is slow, not back).
 
 One turn is sent at most twice. When the first server was not reached at
 all (connection refused or not made within ``CONNECT_TIMEOUT``) it goes to
@@ -172,7 +177,8 @@ class RasaPool:
         try:
             loaded = await server.client.model_loaded(timeout=timeout)
         except RasaUnavailable as exc:
-            self._probed(server, str(exc)[:200])
+            if not exc.timed_out:  # busy is not down (see the module)
+                self._probed(server, str(exc)[:200])
             raise
         self._probed(server, "" if loaded else "no model loaded")
         return loaded

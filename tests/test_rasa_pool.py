@@ -223,6 +223,25 @@ async def test_a_server_with_no_model_gets_no_conversations(
     await eventually(lambda: pool.states()[servers[0].url] == "ok")
 
 
+async def test_a_busy_server_whose_status_is_slow_keeps_its_conversations(
+    servers: list[FakeRasa], make_pool: Callable[..., RasaPool]
+) -> None:
+    """Rasa answers /status on the loop that runs the turns: under a full
+    load it is late. Late is busy, not down; refused is down."""
+    pool = make_pool([s.url for s in servers], probe_interval=0.05)
+    await pool.send("test:start", "开始")  # the prober starts with the first use
+    busy = servers[0]
+    busy.status_delay = 5.0  # longer than the probe's limit
+    senders = [f"test:b{n}" for n in range(60)]
+    home = [s for s in senders if pool.choose(s) == busy.url]
+    with pytest.raises(RasaUnavailable) as caught:
+        await pool.probe(pool.servers[0], timeout=0.1)
+    assert caught.value.timed_out
+    await asyncio.sleep(0.3)  # several probes time out meanwhile
+    assert pool.states()[busy.url] == "ok"
+    assert home and all(pool.choose(s) == busy.url for s in home)
+
+
 @pytest.mark.parametrize("down", ["refused", "too slow"])
 async def test_every_server_down_gives_the_busy_reply_within_rasa_timeout(
     down: str,
