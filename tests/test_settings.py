@@ -203,6 +203,7 @@ def sample(name: str, default: object) -> str:
         "TICKET_RESULT_KEYWORD": "看结果",
         "WECHAT_TEMPLATE_FIELDS": "number:keyword1,status:keyword2",
         "WECHAT_TEMPLATE_URL": "https://example.org/tickets/{number}",
+        "RASA_URLS": "http://10.0.0.1:5005,http://10.0.0.2:5005",
     }
     if name in special:
         return special[name]
