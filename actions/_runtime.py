@@ -269,15 +269,22 @@ def warn_if_danger(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
 
 async def parse_text(text: str) -> dict[str, Any] | None:
     """The model's NLU result for ``text`` (Rasa's ``/model/parse`` at
-    ``RASA_URL`` with ``RASA_AUTH_TOKEN``); None when Rasa does not answer.
+    ``RASA_URL``, or one of ``RASA_URLS`` that is reached, with
+    ``RASA_AUTH_TOKEN``); None when Rasa does not answer.
 
     A client per call: a several-question message is rare, and a client kept
     open would outlive the event loop of whoever called first."""
-    from bot.rasa_client import RasaClient, RasaUnavailable
+    from bot.rasa_client import RasaUnavailable
+    from bot.rasa_pool import RasaPool
 
     config = settings()
     token = config.rasa_auth_token
-    client = RasaClient(config.rasa_url, PARSE_TIMEOUT, auth_token=str(token) if token else None)
+    client = RasaPool(
+        config.rasa_servers,
+        PARSE_TIMEOUT,
+        auth_token=str(token) if token else None,
+        probe_interval=0,
+    )
     try:
         return dict(await client.parse(text))
     except RasaUnavailable as exc:

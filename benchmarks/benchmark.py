@@ -25,6 +25,18 @@ reordered, wrong), widget acks and transcript frames are checked, and at the
 end the front door's transcript is audited. The report goes to stdout and
 to var/benchmark/report.json; process logs to var/benchmark/logs/.
 
+With ``--rasa-servers 2`` (issue 19) it also starts a second Rasa server and
+a second front door whose ``RASA_URLS`` names both (its own var directory;
+the first front door keeps the first Rasa alone), and the ``scale`` phase
+compares them in the same run: saturation throughput through the front
+door's REST path with two Rasa servers against one (levels taken in turn,
+A B B A), then ``--scale-citizens`` (100) human-paced citizens pausing
+3-10 s on the two-server front door. Each Rasa process serves with one
+TensorFlow thread (hotline_rasa/__main__.py). ``--phases scale`` runs only
+that phase (after the reference replies):
+
+    .venv/bin/python benchmarks/benchmark.py --rasa-servers 2 --phases scale
+
 Exit status: 0 when every target passes, 1 when one fails, 2 on an error.
 """
 
@@ -75,8 +87,11 @@ from benchmark_report import (
 
 log = logging.getLogger("benchmark")
 
+#: The path through the front door over several Rasa servers (--rasa-servers).
+POOL_PATH = "frontdoor-rest-pool"
+
 OUT_DIR = ROOT / "var" / "benchmark"
-PHASES = ("sequential", "human", "saturation", "wechat")
+PHASES = ("sequential", "human", "saturation", "wechat", "scale")
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,10 @@ class Plan:
     wechat_burst_duration: float
     seed: int
     phases: tuple[str, ...]
+    # The scale phase (--rasa-servers 2 or more): saturation levels, one
+    # front door against the other, and the human-paced citizens on the pool.
+    scale_levels: tuple[int, ...] = ()
+    scale_citizens: int = 100
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -149,6 +168,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wechat-app-secret", help="WECHAT_APP_SECRET of a reused front door")
     parser.add_argument("--skip-wechat", action="store_true")
     parser.add_argument(
+        "--rasa-servers",
+        type=int,
+        default=1,
+        help="2 or more: as many Rasa servers and a second front door over all of them; "
+        "the scale phase compares it with the one-Rasa front door (issue 19)",
+    )
+    parser.add_argument(
+        "--scale-levels", help="scale phase saturation concurrencies (8,16,32; quick: 16,32)"
+    )
+    parser.add_argument(
+        "--scale-citizens", type=int, default=100, help="scale phase human-paced citizens"
+    )
+    parser.add_argument(
         "--phases",
         default=",".join(PHASES),
         help="which loads to run, comma-separated (default: all of %(default)s)",
@@ -187,7 +219,15 @@ def make_plan(args: argparse.Namespace) -> Plan:
         wechat_burst=32,
         wechat_burst_duration=6.0 if quick else 15.0,
         seed=args.seed,
-        phases=tuple(p for p in args.phases.split(",") if p in PHASES),
+        phases=tuple(
+            p
+            for p in args.phases.split(",")
+            if p in PHASES and (p != "scale" or args.rasa_servers > 1)
+        ),
+        scale_levels=tuple(
+            int(x) for x in (args.scale_levels or ("16,32" if quick else "8,16,32")).split(",")
+        ),
+        scale_citizens=args.scale_citizens,
     )
 
 
@@ -257,15 +297,19 @@ class Paths:
     rest: RestPath
     ws: WebChatPath
     wechat: WeChatPath | None
+    #: The front door over several Rasa servers (--rasa-servers 2 or more).
+    pool: RestPath | None = None
 
     def all(self) -> list[ClientPath]:
-        return [p for p in (self.rasa, self.rest, self.ws, self.wechat) if p is not None]
+        every = (self.rasa, self.rest, self.ws, self.wechat, self.pool)
+        return [p for p in every if p is not None]
 
 
 async def phase_reference(paths: Paths, reference: Reference) -> dict[str, Any]:
     log.info("recording the reference replies on Rasa directly, warming up")
     runs = [await record_reference(paths.rasa, reference)]
-    runs += [await warm_up(path, reference) for path in (paths.rest, paths.ws)]
+    warmed = [paths.rest, paths.ws] + ([paths.pool] if paths.pool is not None else [])
+    runs += [await warm_up(path, reference) for path in warmed]
     warm = {run.path: summarize(run) for run in runs}
     return {"replies": reference.as_dict(), "warm_up": warm, "runs": runs}
 
@@ -382,28 +426,71 @@ async def phase_saturation(
     taken in turn (A B B A ...): this VM's speed drifts by a fifth within
     minutes, and one 20 s stretch per path let the drift decide a level
     (2026-12-03: Rasa's own peak 22.1 msg/s at 4 citizens, 16.4 at 32)."""
+    pair = (paths.rasa, paths.rest)
+    return await alternate_levels(pair, plan.levels, plan, reference, probe, "sat", plan.seed)
+
+
+async def alternate_levels(
+    pair: tuple[ClientPath, ClientPath],
+    concurrencies: tuple[int, ...],
+    plan: Plan,
+    reference: Reference,
+    probe: Probe,
+    tag: str,
+    seed: int,
+) -> list[tuple[int, dict[str, Run]]]:
+    """Each level: both paths of ``pair`` for ``level_duration`` seconds
+    each, in ``level_slices`` slices taken in turn (A B B A ...; B leads on
+    odd levels). Probe samples are labelled ``"<tag> c=<level> <path>"``."""
     levels = []
     slices = plan.level_slices
-    for number, citizens in enumerate(plan.levels):
-        load = Load(citizens, plan.level_duration / slices, None, plan.seed + number)
-        first = [paths.rasa, paths.rest] if number % 2 == 0 else [paths.rest, paths.rasa]
+    for number, citizens in enumerate(concurrencies):
+        load = Load(citizens, plan.level_duration / slices, None, seed + number)
+        first = list(pair) if number % 2 == 0 else list(pair[::-1])
         parts: dict[str, list[Run]] = {path.name: [] for path in first}
         for piece in range(slices):
             for path in first if piece % 2 == 0 else first[::-1]:
                 log.info(
-                    "saturation: %d citizens, %.0fs on %s (slice %d of %d)",
-                    citizens, load.duration, path.name, piece + 1, slices,
+                    "%s: %d citizens, %.0fs on %s (slice %d of %d)",
+                    tag, citizens, load.duration, path.name, piece + 1, slices,
                 )  # fmt: skip
-                work = run_load(path, load, reference, f"sat{citizens}-{path.name}-{piece}")
-                label = f"sat c={citizens} {path.name} #{piece}"
+                work = run_load(path, load, reference, f"{tag}{citizens}-{path.name}-{piece}")
+                label = f"{tag} c={citizens} {path.name} #{piece}"
                 parts[path.name].append(await probe.measure(label, work))
         runs = {}
         for name, pieces in parts.items():
-            labels = [f"sat c={citizens} {name} #{piece}" for piece in range(slices)]
-            probe.merge(f"sat c={citizens} {name}", labels, [_answered(r) for r in pieces])
+            labels = [f"{tag} c={citizens} {name} #{piece}" for piece in range(slices)]
+            probe.merge(f"{tag} c={citizens} {name}", labels, [_answered(r) for r in pieces])
             runs[name] = merge_runs(pieces)
         levels.append((citizens, runs))
     return levels
+
+
+async def phase_scale(
+    paths: Paths, plan: Plan, reference: Reference, probe: Probe
+) -> dict[str, Any]:
+    """Two (or more) Rasa servers against one, same run, same machine: at
+    each saturation level the one-Rasa front door and the pool front door
+    take turns in slices (A B B A ...), then ``scale_citizens`` human-paced
+    citizens on the pool front door. Runs of both front doors are returned
+    under ``runs`` for the transcript audits."""
+    assert paths.pool is not None
+    single, pool = paths.rest, paths.pool
+    found = await alternate_levels(
+        (single, pool), plan.scale_levels, plan, reference, probe, "scale", plan.seed + 100
+    )
+    levels = [
+        {"concurrency": c, **{name: summarize(run) for name, run in by_path.items()}}
+        for c, by_path in found
+    ]
+    runs = [run for _, by_path in found for run in by_path.values()]
+    load = Load(plan.scale_citizens, plan.human_duration, plan.pause, plan.seed + 200)
+    log.info("scale: %d human-paced citizens, %.0fs on %s", load.citizens, load.duration, pool.name)
+    human = await probe.measure(
+        f"scale human {pool.name}", run_load(pool, load, reference, "scale-human")
+    )
+    runs.append(human)
+    return {"saturation": levels, "human": summarize(human), "runs": runs}
 
 
 async def phase_wechat(
@@ -426,11 +513,16 @@ def open_paths(services: Services, api: FakeWeChatApi, skip_wechat: bool) -> Pat
     front = services.services["frontdoor"].url
     token = services.wechat_token
     wechat = None if skip_wechat or not token else WeChatPath(front, token, api)
+    pool_service = services.services.get("frontdoor-pool")
+    pool = None
+    if pool_service is not None:
+        pool = RestPath(POOL_PATH, pool_service.url, True, services.rest_token, services.rest_name)
     return Paths(
         RestPath("rasa", services.services["rasa"].url, False, services.rasa_token),
         RestPath("frontdoor-rest", front, True, services.rest_token, services.rest_name),
         WebChatPath(front),
         wechat,
+        pool,
     )
 
 
@@ -447,8 +539,14 @@ async def run_benchmark(services: Services, plan: Plan, args: argparse.Namespace
         ref = await phase_reference(paths, reference)
         all_runs += ref.pop("runs")
         report["reference"] = ref
+        pool_runs = [run for run in all_runs if run.path == POOL_PATH]
+        all_runs = [run for run in all_runs if run.path != POOL_PATH]
         await _phases(paths, plan, reference, probe, report, all_runs)
+        pool_runs += [run for run in all_runs if run.path == POOL_PATH]
+        all_runs = [run for run in all_runs if run.path != POOL_PATH]
         report["audit"] = audit_transcripts(services.transcript_db, all_runs)
+        if paths.pool is not None:
+            report["audit_pool"] = audit_transcripts(services.pool_transcript_db, pool_runs)
     finally:
         for path in paths.all():
             await path.close()
@@ -486,6 +584,10 @@ async def _phases(
             for c, runs in sat
         ]
         all_runs += [run for _, runs in sat for run in runs.values()]
+    if paths.pool is not None and "scale" in wanted:
+        scale = await phase_scale(paths, plan, reference, probe)
+        all_runs += scale.pop("runs")
+        phases["scale"] = scale
     if paths.wechat is not None and "wechat" in wanted:
         wechat = await phase_wechat(paths.wechat, plan, reference, probe)
         phases["wechat"] = {name: summarize(run) for name, run in wechat.items()}
@@ -504,6 +606,7 @@ def meta(services: Services, plan: Plan, args: argparse.Namespace) -> dict[str, 
         "loadavg_start": load_average(),
         "model": models[-1].name if models else None,
         "store": "redis" if args.redis else "memory",
+        "rasa_servers": args.rasa_servers,
         "services": {n: {"url": s.url, "pid": s.pid} for n, s in services.services.items()},
         "plan": asdict(plan),
     }
@@ -547,6 +650,7 @@ def build_services(args: argparse.Namespace) -> Services:
         startup_timeout=args.startup_timeout,
         frontdoor_cmd=shlex.split(args.frontdoor_cmd) if args.frontdoor_cmd else None,
         frontdoor_root=args.frontdoor_root.resolve() if args.frontdoor_root else None,
+        rasa_servers=max(1, args.rasa_servers),
     )
     services = Services(options)
     services.wechat_app_id = args.wechat_app_id or services.wechat_app_id

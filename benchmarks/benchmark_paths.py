@@ -165,7 +165,19 @@ class RestConversation(Conversation):
                 turn.error = f"status {status}"
         if turn.error is None:
             _check_recipients(data, self.sender)
+            if not self.path.front_door:  # what the front door shows of Rasa's answer
+                data = [item for item in data if not answer_note_only(item)]
             turn.replies = [str(item.get("text") or "") for item in data]
+
+
+def answer_note_only(item: dict[str, Any]) -> bool:
+    """A message of Rasa's that only names the FAQ of the answer before it
+    (``{"custom": {"answer": {...}}}``): the front door folds it into that
+    answer (bot/hub_routing.py) and never shows it, so the reference does not
+    expect it either."""
+    custom = item.get("custom")
+    shown = item.get("text") or item.get("image") or item.get("buttons")
+    return not shown and isinstance(custom, dict) and set(custom) == {"answer"}
 
 
 def _check_recipients(data: Any, sender: str) -> None:

@@ -179,6 +179,10 @@ class Options:
     frontdoor_root: Path | None = None  # another checkout's front door (default: this one)
     rasa_token: str | None = None  # RASA_AUTH_TOKEN of a reused Rasa
     rest_token: str | None = None  # NAME:TOKEN of a reused front door's REST_TOKENS
+    #: 2 or more: as many Rasa servers, and a second front door ("frontdoor-pool",
+    #: its own var directory) spreading conversations over all of them
+    #: (RASA_URLS); the first front door keeps the first Rasa alone.
+    rasa_servers: int = 1
 
 
 @dataclass
@@ -188,7 +192,7 @@ class Services:
     options: Options
     services: dict[str, Service] = field(default_factory=dict)
     var_dir: Path | None = None
-    redis_prefix: str | None = None
+    redis_prefixes: list[str] = field(default_factory=list)
     wechat_token: str | None = None
     wechat_app_id: str = "wxbenchmark0000001"
     wechat_app_secret: str = field(default_factory=lambda: secrets.token_hex(16))
@@ -216,6 +220,8 @@ class Services:
         opts.log_dir.mkdir(parents=True, exist_ok=True)
         if opts.frontdoor_url and not opts.rasa_url:
             raise SystemExit("--frontdoor-url needs --rasa-url (the same Rasa it talks to)")
+        if opts.rasa_servers > 1 and (opts.rasa_url or opts.frontdoor_url):
+            raise SystemExit("--rasa-servers starts its own Rasa servers: no --rasa-url")
         self.var_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
         if opts.rasa_url:
             self.rasa_token = opts.rasa_token or _local_rasa_token()
@@ -225,6 +231,8 @@ class Services:
         else:
             actions_url = self._start_actions()
             self._start_rasa(actions_url)
+            for number in range(2, opts.rasa_servers + 1):
+                self._start_rasa(actions_url, f"rasa{number}")
         if opts.frontdoor_url:
             name, _, token = (opts.rest_token or "").rpartition(":")
             if not name or not token:
@@ -234,6 +242,12 @@ class Services:
             self.wechat_token = opts.wechat_token
         else:
             self._start_frontdoor(actions_url)
+        if opts.rasa_servers > 1:
+            assert self.var_dir is not None
+            urls = [s.url for name, s in self.services.items() if name.startswith("rasa")]
+            pool_var = self.var_dir / "pool"
+            pool_var.mkdir()
+            self._start_frontdoor(actions_url, "frontdoor-pool", urls, pool_var)
 
     def _reuse(self, name: str, url: str) -> None:
         port = int(url.rsplit(":", 1)[1].split("/")[0])
@@ -280,7 +294,7 @@ class Services:
         self._spawn("actions", url, [*argv, "--port", str(port)], env)
         return url
 
-    def _start_rasa(self, actions_url: str) -> None:
+    def _start_rasa(self, actions_url: str, name: str = "rasa") -> None:
         assert self.var_dir is not None
         endpoints = self.var_dir / "endpoints.yml"
         endpoints.write_text(
@@ -298,15 +312,21 @@ class Services:
             "RASA_AUTH_TOKEN": self.rasa_token,
             "ACTION_SERVER_TOKEN": self.action_token,
         }
-        self._spawn("rasa", f"http://127.0.0.1:{port}", argv, env)
+        self._spawn(name, f"http://127.0.0.1:{port}", argv, env)
 
-    def _start_frontdoor(self, actions_url: str) -> None:
+    def _start_frontdoor(
+        self,
+        actions_url: str,
+        name: str = "frontdoor",
+        rasa_urls: list[str] | None = None,
+        var_dir: Path | None = None,
+    ) -> None:
         port = free_port()
-        self.wechat_token = secrets.token_hex(16)
+        self.wechat_token = self.wechat_token or secrets.token_hex(16)
         env = self._base_env() | {
             "HOST": "127.0.0.1",
             "PORT": str(port),
-            "RASA_URL": self.services["rasa"].url,
+            "RASA_URLS": ",".join(rasa_urls or [self.services["rasa"].url]),
             "ACTION_SERVER_URL": actions_url,
             "WEBCHAT_SECRET": secrets.token_urlsafe(48),
             "RASA_AUTH_TOKEN": self.rasa_token,
@@ -319,14 +339,18 @@ class Services:
             "WECHAT_APP_SECRET": self.wechat_app_secret,
             "WECHAT_API_BASE_URL": f"http://127.0.0.1:{self.options.wechat_api_port}",
         }
+        if var_dir is not None:
+            env["HOTLINE_VAR_DIR"] = str(var_dir)
         if self.options.redis:
-            self.redis_prefix = f"hotline-bench-{secrets.token_hex(4)}"
-            env |= {"REDIS_URL": self.options.redis_url, "REDIS_PREFIX": self.redis_prefix}
+            # Each front door its own prefix: two sites, not two replicas of one.
+            prefix = f"hotline-bench-{secrets.token_hex(4)}"
+            self.redis_prefixes.append(prefix)
+            env |= {"REDIS_URL": self.options.redis_url, "REDIS_PREFIX": prefix}
         root = self.options.frontdoor_root or ROOT
         env["PYTHONPATH"] = str(root)
         python = root / ".venv" / "bin" / "python"
         argv = self.options.frontdoor_cmd or [str(python), "-m", "bot"]
-        self._spawn("frontdoor", f"http://127.0.0.1:{port}", argv, env, cwd=root)
+        self._spawn(name, f"http://127.0.0.1:{port}", argv, env, cwd=root)
 
     # --- readiness -------------------------------------------------------
     async def wait_ready(self) -> None:
@@ -334,8 +358,12 @@ class Services:
         deadline = time.monotonic() + self.options.startup_timeout
         async with aiohttp.ClientSession() as http:
             status = "/status?" + urllib.parse.urlencode({"token": self.rasa_token})
-            await self._poll(http, "rasa", status, deadline, _has_model)
-            await self._poll(http, "frontdoor", "/healthz", deadline, None)
+            for name in self.services:
+                if name.startswith("rasa"):
+                    await self._poll(http, name, status, deadline, _has_model)
+            for name in self.services:
+                if name.startswith("frontdoor"):
+                    await self._poll(http, name, "/healthz", deadline, _all_ok)
 
     async def _poll(
         self,
@@ -366,21 +394,29 @@ class Services:
     @property
     def transcript_db(self) -> Path | None:
         """The front door's SQLite file, when the front door was started here."""
-        started = self.services.get("frontdoor")
+        return self._db("frontdoor", "")
+
+    @property
+    def pool_transcript_db(self) -> Path | None:
+        """The SQLite file of the front door over several Rasa servers."""
+        return self._db("frontdoor-pool", "pool")
+
+    def _db(self, name: str, sub: str) -> Path | None:
+        started = self.services.get(name)
         if started is None or started.proc is None or self.var_dir is None:
             return None
-        return self.var_dir / "hotline.db"
+        return self.var_dir / sub / "hotline.db" if sub else self.var_dir / "hotline.db"
 
     # --- stopping --------------------------------------------------------
     def stop(self) -> None:
         """Stop what was started here (front door first), then remove the temp files."""
-        for name in ("frontdoor", "rasa", "actions"):
-            service = self.services.get(name)
-            if service is not None and service.proc is not None:
+        order = sorted(self.services, key=lambda n: (not n.startswith("frontdoor"), n == "actions"))
+        for name in order:
+            service = self.services[name]
+            if service.proc is not None:
                 _terminate(service)
-        if self.options.redis and self.redis_prefix:
-            _drop_redis_keys(self.options.redis_url, self.redis_prefix)
-            self.redis_prefix = None
+        while self.options.redis and self.redis_prefixes:
+            _drop_redis_keys(self.options.redis_url, self.redis_prefixes.pop())
         if self.var_dir is not None:
             shutil.rmtree(self.var_dir, ignore_errors=True)
             self.var_dir = None
@@ -434,6 +470,15 @@ def _local_rasa_token() -> str:
     if not token:
         raise SystemExit("--rasa-url needs --rasa-token (or RASA_AUTH_TOKEN): Rasa's --auth-token")
     return token
+
+
+def _all_ok(body: object) -> bool:
+    """A front door's /healthz with Rasa up: a front door over several Rasa
+    servers reports "ok" while one answers, so wait for each one's "ok"."""
+    if not isinstance(body, dict):
+        return False
+    servers = body.get("rasa_servers") or {}
+    return body.get("rasa") == "ok" and all(state == "ok" for state in servers.values())
 
 
 def _has_model(body: object) -> bool:

@@ -20,6 +20,10 @@ P99_LIMIT_MS = 1000.0
 #: issue 3 asked for 90 %).
 THROUGHPUT_LIMIT_PCT = 100.0
 WECHAT_LIMIT_S = 4.5
+#: Issue 19: saturation throughput with two Rasa servers at least this many
+#: times one server's, same run, same machine (2 cores).
+SCALE_LIMIT = 1.6
+SINGLE_PATH, POOL_PATH = "frontdoor-rest", "frontdoor-rest-pool"
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -206,6 +210,34 @@ def evaluate(report: dict[str, Any]) -> list[Target]:
     targets.append(_throughput_target(phases.get("saturation", [])))
     targets.append(_correctness_target(report))
     targets.append(_wechat_target(phases.get("wechat", {})))
+    if "scale" in phases:
+        targets += _scale_targets(phases["scale"], report.get("meta", {}).get("rasa_servers"))
+    return targets
+
+
+def scale_ratio(scale: dict[str, Any]) -> float | None:
+    """Best throughput of the front door over several Rasa servers / over one."""
+    levels = scale.get("saturation", [])
+    pool, single = best_throughput(levels, POOL_PATH), best_throughput(levels, SINGLE_PATH)
+    return round(pool / single, 2) if pool and single else None
+
+
+def _scale_targets(scale: dict[str, Any], servers: int | None) -> list[Target]:
+    ratio = scale_ratio(scale)
+    levels = scale.get("saturation", [])
+    value = "-" if ratio is None else (
+        f"{ratio:.2f}x ({best_throughput(levels, POOL_PATH)} vs "
+        f"{best_throughput(levels, SINGLE_PATH)} msg/s)"
+    )  # fmt: skip
+    name = f"saturation with {servers} Rasa servers >= {SCALE_LIMIT}x one (front door REST)"
+    targets = [Target(name, value, None if ratio is None else ratio >= SCALE_LIMIT)]
+    human = scale.get("human")
+    if human is not None:
+        p99 = human["p99_ms"]
+        ok = p99 is not None and p99 < P99_LIMIT_MS and human["errors"] == 0
+        value = f"p99 {p99} ms, {human['errors']} errors"
+        name = f"human-paced p99 < 1 s, no errors, {human['conversations']} conversations"
+        targets.append(Target(f"{name} ({servers} Rasa servers)", value, ok))
     return targets
 
 
@@ -250,9 +282,13 @@ def _correctness_target(report: dict[str, Any]) -> Target:
     phases = report["phases"]
     runs = [*phases.get("human", {}).values()]
     runs += [stats for level in phases.get("saturation", []) for stats in _level_runs(level)]
+    scale = phases.get("scale", {})
+    runs += [stats for level in scale.get("saturation", []) for stats in _level_runs(level)]
+    runs += [scale["human"]] if "human" in scale else []
     bad = sum(violations(stats) for stats in runs)
-    audit = report.get("audit", {})
-    audit_bad = sum(audit.get("problems", {}).values())
+    audit_bad = sum(
+        sum(report.get(key, {}).get("problems", {}).values()) for key in ("audit", "audit_pool")
+    )
     value = f"{bad} bad replies, transcript audit: {audit_bad} problems"
     measured = bool(runs)
     return Target(
@@ -336,6 +372,12 @@ def _phase_rows(phases: dict[str, Any]) -> list[str]:
         rows += [_stats_row(label, s) for s in _level_runs(level)]
     for name, stats in phases.get("wechat", {}).items():
         rows.append(_stats_row(f"wechat {name}", stats))
+    scale = phases.get("scale", {})
+    for level in scale.get("saturation", []):
+        label = f"scale c={level['concurrency']}"
+        rows += [_stats_row(label, s) for s in _level_runs(level)]
+    if "human" in scale:
+        rows.append(_stats_row("scale human", scale["human"]))
     return rows
 
 
@@ -384,4 +426,6 @@ def _resource_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"  {label:28} RSS: {rss} | CPU/msg: {cpu} | load {sample['loadavg']}")
     audit = report.get("audit", {})
     lines.append(f"  transcript audit: {audit}")
+    if "audit_pool" in report:
+        lines.append(f"  transcript audit (front door over several Rasa): {report['audit_pool']}")
     return lines

@@ -23,7 +23,8 @@ from bot.health import HealthChecker
 from bot.hub import Hub
 from bot.ops import setup_ops
 from bot.proxy import parse_trusted_proxies, trusted_proxy_middleware
-from bot.rasa_client import RasaClient
+from bot.rasa_client import RasaApi
+from bot.rasa_pool import RasaPool
 from bot.retention import setup_retention
 from bot.store import SharedStore, StoreUnavailable, make_store
 from bot.tickets import setup_tickets
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 SETTINGS_KEY = web.AppKey("settings", Settings)
 STORE_KEY = web.AppKey("store", SharedStore)
 DB_KEY: web.AppKey[Database] = web.AppKey("db")
-RASA_KEY = web.AppKey("rasa", RasaClient)
+RASA_KEY: web.AppKey[RasaApi] = web.AppKey("rasa")
 HUB_KEY = web.AppKey("hub", Hub)
 HEALTH_KEY = web.AppKey("health", HealthChecker)
 CHANNELS_KEY: web.AppKey[list[Channel]] = web.AppKey("channels")
@@ -53,7 +54,7 @@ def create_app(
     *,
     store: SharedStore | None = None,
     db: Database | None = None,
-    rasa: RasaClient | None = None,
+    rasa: RasaApi | None = None,
 ) -> web.Application:
     """The whole front door, configured by ``settings`` (built once, where the
     process starts: bot/__main__.py); pass ``store``/``db``/``rasa`` to replace
@@ -73,8 +74,12 @@ def create_app(
     app[SETTINGS_KEY] = settings
     app[STORE_KEY] = store = store or make_store(settings)
     app[DB_KEY] = db
-    app[RASA_KEY] = rasa = rasa or RasaClient(
-        settings.rasa_url, settings.rasa_timeout, auth_token=settings.rasa_auth_token
+    app[RASA_KEY] = rasa = rasa or RasaPool(
+        settings.rasa_servers,
+        settings.rasa_timeout,
+        auth_token=settings.rasa_auth_token,
+        probe_interval=settings.rasa_probe_interval,
+        backoff=settings.rasa_backoff,
     )
     app[HUB_KEY] = hub = Hub(store, db, rasa, settings)
     # The one place events get the emergency drill flag (bot/emergency).

@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -193,6 +194,24 @@ def variables(cls: type, prefix: str = "") -> dict[str, str]:
         elif "group" in f.metadata:
             found.update(variables(f.metadata["group"], f"{prefix}{f.name}."))
     return found
+
+
+def read_rasa_urls(env: Env, name: str) -> Any:
+    """RASA_URLS checked: each an http(s) URL with a host, none twice
+    (trailing slashes dropped); a bad one stops the start naming it."""
+    urls = env.csv(name)
+    if urls is UNSET:
+        return UNSET
+    seen: list[str] = []
+    for url in urls:
+        clean = url.rstrip("/")
+        parsed = urllib.parse.urlsplit(clean)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"RASA_URLS: {url!r} is not an http:// or https:// URL")
+        if clean in seen:
+            raise ValueError(f"RASA_URLS names {clean} twice")
+        seen.append(clean)
+    return tuple(seen)
 
 
 MIN_REST_TOKEN_LENGTH = 16
@@ -562,6 +581,15 @@ class Settings:
     host: str = setting("HOST", Env.text, "127.0.0.1")
     port: int = setting("PORT", Env.integer, 8080)
     rasa_url: str = setting("RASA_URL", Env.text, "http://127.0.0.1:5005")
+    # Several Rasa servers (RASA_URLS, comma-separated; bot/rasa_pool.py): each
+    # conversation keeps one while it is up. Empty: ``rasa_url`` alone
+    # (RASA_URL). ``rasa_servers`` is the list either way.
+    rasa_urls: tuple[str, ...] = setting("RASA_URLS", read_rasa_urls, ())
+    # The pool's health: a server that failed a turn is left alone for
+    # ``rasa_backoff`` seconds (doubling on failures in a row), and every
+    # ``rasa_probe_interval`` seconds each server's /status is asked (0: never).
+    rasa_backoff: float = setting("RASA_BACKOFF", Env.positive, 10.0)
+    rasa_probe_interval: float = setting("RASA_PROBE_INTERVAL", Env.positive_or_zero, 5.0)
     action_server_url: str = setting("ACTION_SERVER_URL", Env.text, "http://127.0.0.1:5055")
     rasa_timeout: float = setting("RASA_TIMEOUT", Env.number, 10.0)
     redis_url: str | None = setting("REDIS_URL", Env.text)
@@ -680,6 +708,11 @@ class Settings:
     tickets: TicketSettings = group(TicketSettings)
     ops: OpsSettings = group(OpsSettings)
     wechat_notices: WeChatNoticeSettings = group(WeChatNoticeSettings)
+
+    @property
+    def rasa_servers(self) -> tuple[str, ...]:
+        """The Rasa servers the front door spreads conversations over."""
+        return self.rasa_urls or (self.rasa_url,)
 
     @property
     def sqlite_path(self) -> Path:

@@ -9,7 +9,9 @@ nothing). Rasa's and the action server's state are in the body: when either
 is down or Rasa has no model, the answer is still 200 with
 ``"status": "degraded"`` (citizens get the polite busy reply, agents keep
 working), so a load balancer does not take every replica out for a Rasa
-restart. Each probe is bounded by ``PROBE_TIMEOUT``.
+restart. Each probe is bounded by ``PROBE_TIMEOUT``. With several Rasa
+servers (``RASA_URLS``), ``rasa`` is "ok" while one of them has its model,
+and ``rasa_servers`` gives each one's state.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from typing import Protocol
 import aiohttp
 from aiohttp import web
 
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa_client import RasaApi, RasaUnavailable
+from bot.rasa_pool import RasaPool
 from bot.store.base import SharedStore
 
 logger = logging.getLogger(__name__)
@@ -38,7 +41,7 @@ class HealthChecker:
 
     def __init__(
         self,
-        rasa: RasaClient,
+        rasa: RasaApi,
         action_server_url: str,
         store: SharedStore,
         db: Pingable | None = None,
@@ -58,7 +61,12 @@ class HealthChecker:
         rasa, actions, store, database = await asyncio.gather(
             self.check_rasa(), self.check_action_server(), self.check_store(), self.check_database()
         )
-        parts = {"rasa": rasa, "action_server": actions, "store": store, "database": database}
+        parts: dict[str, object] = {
+            "rasa": rasa, "action_server": actions, "store": store, "database": database
+        }  # fmt: skip
+        if isinstance(self.rasa, RasaPool) and len(self.rasa.servers) > 1:
+            # "ok" while one server answers; each one's state beside it.
+            parts["rasa_servers"] = self.rasa.states()
         if store != "ok" or database != "ok":
             status, code = "unavailable", 503
         elif rasa != "ok" or actions != "ok":

@@ -90,7 +90,7 @@ from bot.hub_timing import (
 from bot.hub_transcript import WriteBehindTranscript
 from bot.inbound import ChannelStore, DeliveryMode
 from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage, TicketNotice
-from bot.rasa_client import RasaClient
+from bot.rasa_client import RasaApi
 from bot.store.base import HeldLock, SharedStore, StoreUnavailable
 from bot.store.sealed import InProcessValues, Sealer, ValueSealer
 from channels.base import Channel, Delivery
@@ -125,7 +125,7 @@ class Hub:
         self,
         store: SharedStore,
         db: DataLayer,
-        rasa: RasaClient,
+        rasa: RasaApi,
         settings: Settings,
         cipher: Cipher | None = None,
     ) -> None:

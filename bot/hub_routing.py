@@ -32,7 +32,7 @@ from bot.emergency import frontdoor as emergency_path
 from bot.handoff_limits import HandoffLimiter
 from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage
 from bot.privacy import mask_value
-from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.rasa_client import RasaApi, RasaUnavailable
 from bot.store.base import SharedStore
 
 logger = logging.getLogger(__name__)
@@ -194,7 +194,7 @@ class Router:
         self,
         store: SharedStore,
         db: DataLayer,
-        rasa: RasaClient,
+        rasa: RasaApi,
         settings: Settings | None = None,
     ) -> None:
         self.store = store

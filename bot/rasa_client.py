@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 from yarl import URL
@@ -18,8 +18,52 @@ from yarl import URL
 logger = logging.getLogger(__name__)
 
 
+#: The most a turn waits for the TCP connection to one Rasa server (within
+#: its whole limit): a server that does not even accept the connection is
+#: down, and the turn can still go to another (bot/rasa_pool.py).
+CONNECT_TIMEOUT = 2.0
+
+
 class RasaUnavailable(Exception):
-    """Rasa did not give a usable answer: down, too slow, 5xx or not JSON."""
+    """Rasa did not give a usable answer: down, too slow, 5xx or not JSON.
+
+    ``reached`` is False only when the request never got to Rasa (the
+    connection was refused or could not be made in time): sending it to
+    another server cannot answer the citizen twice. ``server_fault`` is True
+    when the server itself failed (no connection, the connection dropped, too
+    slow) rather than answering badly (an HTTP error, not JSON); ``timed_out``
+    when it was reached but did not answer within the limit (busy or stuck).
+    """
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        reached: bool = True,
+        server_fault: bool = False,
+        timed_out: bool = False,
+    ) -> None:
+        super().__init__(text)
+        self.reached = reached
+        self.server_fault = server_fault
+        self.timed_out = timed_out
+
+
+class RasaApi(Protocol):
+    """What the hub and the health check use of Rasa: one server
+    (:class:`RasaClient`) or several (:class:`bot.rasa_pool.RasaPool`)."""
+
+    async def send(
+        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
+
+    async def parse(self, text: str, timeout: float | None = None) -> dict[str, Any]: ...
+
+    async def status(self, timeout: float | None = None) -> dict[str, Any]: ...
+
+    async def model_loaded(self, timeout: float | None = None) -> bool: ...
+
+    async def close(self) -> None: ...
 
 
 class RasaClient:
@@ -63,16 +107,31 @@ class RasaClient:
     def _timeout(self, limit: float) -> aiohttp.ClientTimeout:
         timeout = self._timeouts.get(limit)
         if timeout is None:
-            timeout = self._timeouts[limit] = aiohttp.ClientTimeout(total=limit)
+            timeout = self._timeouts[limit] = aiohttp.ClientTimeout(
+                total=limit, sock_connect=min(limit, CONNECT_TIMEOUT)
+            )
         return timeout
 
+    def use_session(self, session: aiohttp.ClientSession) -> None:
+        """Send through ``session`` (owned by the caller: :meth:`close` leaves it open)."""
+        self._session = session
+        self._owns_session = False
+
     async def send(
-        self, sender: str, message: str, metadata: dict[str, Any] | None = None
+        self,
+        sender: str,
+        message: str,
+        metadata: dict[str, Any] | None = None,
+        timeout: float | None = None,
     ) -> list[dict[str, Any]]:
         """One turn: Rasa's reply list (``text``, ``buttons``, ``image``, ``custom``)."""
         body = {"sender": sender, "message": message, "metadata": metadata or {}}
         data = await self._request(
-            "POST", "/webhooks/rest/webhook", json=body, headers=self._auth_headers
+            "POST",
+            "/webhooks/rest/webhook",
+            timeout=timeout,
+            json=body,
+            headers=self._auth_headers,
         )
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise RasaUnavailable("webhook answer is not a list of messages")
@@ -118,10 +177,24 @@ class RasaClient:
                     raise RasaUnavailable(f"rasa answered HTTP {resp.status} to {path}")
                 # JSON is UTF-8 (RFC 8259); naming it skips parsing Content-Type.
                 return await resp.json(encoding="utf-8", content_type=None)
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Before the request was written: Rasa never saw it.
+            raise RasaUnavailable(
+                f"rasa {self.base_url} not reached on {path}: {type(exc).__name__}",
+                reached=False,
+                server_fault=True,
+            ) from exc
         except TimeoutError as exc:
-            raise RasaUnavailable(f"rasa timed out after {limit}s on {path}") from exc
+            raise RasaUnavailable(
+                f"rasa {self.base_url} timed out after {limit}s on {path}",
+                server_fault=True,
+                timed_out=True,
+            ) from exc
         except aiohttp.ClientError as exc:
-            raise RasaUnavailable(f"rasa unreachable on {path}: {type(exc).__name__}") from exc
+            raise RasaUnavailable(
+                f"rasa {self.base_url} unreachable on {path}: {type(exc).__name__}",
+                server_fault=True,
+            ) from exc
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise RasaUnavailable(f"rasa answered non-JSON on {path}") from exc
 

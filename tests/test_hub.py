@@ -18,7 +18,8 @@ from bot.hub import BUSY_TEXT, HANDOFF_ACK_TEXT, Hub
 from bot.hub_routing import AGENTS_CHANNEL
 from bot.inbound import DeliveryMode
 from bot.messages import InboundMessage, OutboundMessage
-from bot.rasa_client import RasaClient
+from bot.rasa_client import RasaApi, RasaClient
+from bot.rasa_pool import RasaPool
 from bot.store import MemoryStore, SharedStore, StoreUnavailable
 from bot.store.redis import RedisStore
 from channels.base import Channel
@@ -62,7 +63,10 @@ async def make_hub(
         store: SharedStore, rasa_url: str, db: FakeDatabase | None = None, **settings: Any
     ) -> Hub:
         conf = make_settings(rasa_url=rasa_url, **settings)
-        hub = Hub(store, db or FakeDatabase(), RasaClient(rasa_url, conf.rasa_timeout), conf)
+        rasa: RasaApi = RasaClient(rasa_url, conf.rasa_timeout)
+        if conf.rasa_urls:  # several servers (tests/test_rasa_pool.py)
+            rasa = RasaPool(conf.rasa_servers, conf.rasa_timeout, probe_interval=0)
+        hub = Hub(store, db or FakeDatabase(), rasa, conf)
         hub.register_channel(RecordingChannel())
         made.append(hub)
         return hub

@@ -156,7 +156,7 @@ NOT_SETTINGS = {
 }
 #: Settings the README's table does not list yet (the README's section on
 #: them is pending); every other setting must be in the table.
-NOT_IN_README_YET: set[str] = set()
+NOT_IN_README_YET: set[str] = {"RASA_URLS", "RASA_BACKOFF", "RASA_PROBE_INTERVAL"}
 #: ARCHITECTURE.md (the stable interfaces) sits beside the project in the
 #: team's checkout (../shared, or ../../shared from a worktree); a fresh clone
 #: has only the README.
@@ -203,6 +203,7 @@ def sample(name: str, default: object) -> str:
         "TICKET_RESULT_KEYWORD": "看结果",
         "WECHAT_TEMPLATE_FIELDS": "number:keyword1,status:keyword2",
         "WECHAT_TEMPLATE_URL": "https://example.org/tickets/{number}",
+        "RASA_URLS": "http://10.0.0.1:5005,http://10.0.0.2:5005",
     }
     if name in special:
         return special[name]

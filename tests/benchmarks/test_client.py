@@ -68,3 +68,14 @@ async def test_watch_ends_on_an_error_frame_a_busy_reply_or_a_closed_socket() ->
     closed = TurnWatch("b", wanted=1)
     closed.closed()
     assert closed.done.result() == "socket closed"
+
+
+def test_rasas_faq_note_is_not_expected_of_the_front_door() -> None:
+    """Rasa's custom-only {"answer": ...} message is folded by the front door
+    into the answer before it: the reference recorded on Rasa leaves it out."""
+    from benchmark_paths import answer_note_only
+
+    assert answer_note_only({"recipient_id": "a", "custom": {"answer": {"faq": "social_security"}}})
+    assert not answer_note_only({"recipient_id": "a", "text": "答案"})
+    assert not answer_note_only({"custom": {"handoff": {"reason": "x"}}})
+    assert not answer_note_only({"text": "答案", "custom": {"answer": {"faq": "k"}}})

@@ -64,3 +64,32 @@ def test_p50_against_rasa_is_a_figure_not_a_target() -> None:
     targets = {t.name: t for t in evaluate({"phases": {"sequential": runs}})}
     row = targets["p50 against Rasa's (sequential, frontdoor-rest)"]
     assert (row.value, row.verdict) == ("+50.0%", "info")
+
+
+def test_two_rasa_servers_must_give_one_point_six_times_one() -> None:
+    """Issue 19: the front door over two Rasa servers against the one over
+    one, best level of each; and 100 human-paced citizens under 1 s at p99."""
+    name = "saturation with 2 Rasa servers >= 1.6x one (front door REST)"
+    human_name = "human-paced p99 < 1 s, no errors, 100 conversations (2 Rasa servers)"
+    clean = dict.fromkeys(VIOLATIONS, 0)
+    for pool, p99, verdict in ((31.9, 999.0, "FAIL"), (32.0, 999.0, "PASS")):
+        levels = [
+            {
+                "frontdoor-rest": clean | {"msg_per_s": one},
+                "frontdoor-rest-pool": clean | {"msg_per_s": two},
+            }
+            for one, two in ((20.0, 25.0), (19.0, pool))
+        ]
+        human = clean | {"p99_ms": p99, "errors": 0, "conversations": 100}
+        report = {
+            "meta": {"rasa_servers": 2},
+            "phases": {"scale": {"saturation": levels, "human": human}},
+        }
+        verdicts = _verdicts(report)
+        assert verdicts[name] == verdict
+        assert verdicts[human_name] == "PASS"
+    report["phases"]["scale"]["human"] = human | {"p99_ms": 1000.0}
+    assert _verdicts(report)[human_name] == "FAIL"
+    # A bad reply in the scale phase fails the correctness target.
+    report["phases"]["scale"]["human"] = human | {"lost": 1}
+    assert _verdicts(report)["no lost/duplicated/reordered reply (both loads)"] == "FAIL"

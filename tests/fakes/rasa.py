@@ -25,8 +25,9 @@ class _FakeServer:
         assert self.server is not None, "start() first"
         return str(self.server.make_url("")).rstrip("/")
 
-    async def start(self) -> None:
-        self.server = TestServer(self.app, host="127.0.0.1")
+    async def start(self, port: int | None = None) -> None:
+        """Listen on a free port, or on ``port`` (a restart where it listened before)."""
+        self.server = TestServer(self.app, host="127.0.0.1", port=port)
         await self.server.start_server()
 
     async def close(self) -> None:
@@ -43,6 +44,7 @@ class FakeRasa(_FakeServer):
         self.status_code = 200  # set to 500 to make every turn fail
         self.non_json = False
         self.model_loaded = True
+        self.status_delay = 0.0  # seconds GET /status waits (a Rasa busy with turns)
         self.replies: dict[str, list[dict[str, Any]]] = {}  # message -> custom reply list
         self.calls: list[dict[str, Any]] = []
         self.by_sender: dict[str, list[str]] = defaultdict(list)
@@ -80,6 +82,8 @@ class FakeRasa(_FakeServer):
             self._total_in_flight -= 1
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
+        if self.status_delay:
+            await asyncio.sleep(self.status_delay)
         if not self.model_loaded:
             return web.json_response({"status": "failure", "reason": "NoAgent"}, status=409)
         return web.json_response(
