@@ -447,3 +447,66 @@ async def test_handoff_summary_is_masked_in_the_store(
     for text in (kept, note):
         assert "13812345678" not in text and "11010519491231002X" not in text
     assert "138****5678" in json.loads(kept)["last_messages"][0]
+
+
+class FlakyTranscripts:
+    """Transcripts whose first ``failures`` writes raise ``error`` (the
+    database restarting), then write through."""
+
+    def __init__(self, inner: Any, failures: int, error: Exception) -> None:
+        self.inner, self.failures, self.error = inner, failures, error
+        self.attempts = 0
+
+    async def add(self, **kwargs: Any) -> Any:
+        self.attempts += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise self.error
+        return await self.inner.add(**kwargs)
+
+    async def add_many(self, rows: Any) -> Any:
+        for row in rows:
+            await self.add(**row)
+
+    async def history(self, *args: Any, **kwargs: Any) -> Any:
+        return await self.inner.history(*args, **kwargs)
+
+
+def _db_down() -> Exception:
+    import sqlalchemy.exc
+
+    return sqlalchemy.exc.OperationalError("INSERT", {}, ConnectionRefusedError("restarting"))
+
+
+async def test_transcript_writes_are_retried_while_the_database_is_down(
+    fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    """Issue 19's fault test: a 0.7-s PostgreSQL restart lost 3 of 600 widget
+    messages (logged and dropped). A connection error is now retried (bounded,
+    TRANSCRIPT_RETRY_SECONDS) and the entries are kept, in order."""
+    db = FakeDatabase()
+    flaky = FlakyTranscripts(db.transcripts, failures=3, error=_db_down())
+    db.transcripts = flaky  # type: ignore[assignment]
+    hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
+    result = await hub.handle(msg("你好", "m1"), IN_PLACE)
+    assert [r.text for r in result.replies] == ["echo: 你好"]
+    entries = await hub.history("test:u1")
+    assert [(e.direction, e.text) for e in entries] == [("in", "你好"), ("out", "echo: 你好")]
+    assert flaky.attempts == 5  # three refused, then the inbound entry and the reply
+
+
+async def test_a_bad_row_is_not_retried(fake_rasa: FakeRasa, make_hub: HubFactory) -> None:
+    """Only the connection is worth another try: an error of the row itself
+    (here a constraint) fails at once, logged, as before; the answer is given."""
+    import sqlalchemy.exc
+
+    db = FakeDatabase()
+    bad = sqlalchemy.exc.IntegrityError("INSERT", {}, ValueError("constraint"))
+    flaky = FlakyTranscripts(db.transcripts, failures=1, error=bad)
+    db.transcripts = flaky  # type: ignore[assignment]
+    hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
+    result = await hub.handle(msg("你好", "m1"), IN_PLACE)
+    assert [r.text for r in result.replies] == ["echo: 你好"]
+    entries = await hub.history("test:u1")
+    assert [(e.direction, e.text) for e in entries] == [("out", "echo: 你好")]
+    assert flaky.attempts == 2  # the inbound entry once (dropped), the reply once
