@@ -93,7 +93,6 @@ def test_a_service_named_with_words_between_is_found() -> None:
         "驾照快到期了怎么办": "driver_license_renewal",
         "结婚要怎么登记": "marriage_registration",
         "个税要怎么汇算": "iit_annual_settlement",
-        "身份证掉了": "id_card",
         # written in one piece, the longest alias still wins over a gapped one
         "社保卡丢了怎么补办": "social_security_card",
     }
