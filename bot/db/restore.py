@@ -28,22 +28,25 @@ from bot.db.schema import ALL_TABLES
 log = logging.getLogger(__name__)
 
 _BATCH = 500
+def _serial_keys() -> dict[str, str]:
+    """Each table's serial primary key (one integer column that the database
+    numbers), read from the schema: a table added later is never forgotten
+    (a hand-kept list once missed the emergency tables, whose next ids then
+    collided with restored ones on PostgreSQL)."""
+    serials: dict[str, str] = {}
+    for table in ALL_TABLES:
+        key = list(table.primary_key.columns)
+        if (
+            len(key) == 1
+            and key[0].autoincrement in (True, "auto")
+            and isinstance(key[0].type, sa.Integer)
+        ):
+            serials[table.name] = key[0].name
+    return serials
+
+
 #: Serial primary keys whose PostgreSQL sequences must follow restored ids.
-_SERIALS = {
-    "tickets": "id",
-    "ticket_events": "id",
-    "transcripts": "seq",
-    "events": "id",
-    "users": "id",
-    "handoffs": "id",
-    "handoff_notes": "id",
-    "audit_log": "id",
-    "ops_runs": "id",
-    "scheduled_reports": "id",
-    "unanswered": "id",
-    "knowledge_changes": "id",
-    "canned_replies": "id",
-}
+_SERIALS = _serial_keys()
 
 
 def restore(url: DatabaseUrl, path: Path, *, force: bool = False) -> dict[str, int]:

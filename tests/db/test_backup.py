@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import gzip
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.console.canned import CannedRepo, seed_items
+from bot.emergency.records import PeriodRepo
 from bot.db import Database
 from bot.db.backup import BackupError, backup
 from bot.db.cli import main
@@ -34,6 +37,10 @@ async def _fill(db: Database) -> list[str]:
     await db.events.record("ticket.created", ticket_number=numbers[0])
     await db.audit.record("banzhang", "sign_in", "banzhang", client_address="10.0.0.7")
     assert await CannedRepo(db).seed_once() == len(seed_items())
+    await PeriodRepo(db).open(
+        started_at=dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC), notice="演练", faq=(),
+        keywords=(), drill=True, actor="banzhang",
+    )  # fmt: skip
     return numbers
 
 
@@ -70,6 +77,13 @@ async def _check_restored(
         assert [c.title for c in await canned.items()] == [s["title"] for s in seed_items()]
         made = await canned.create("恢复后新增", "测试", actor="banzhang")
         assert made.id == len(seed_items()) + 1
+        # every serial key continues after the restored rows: the emergency
+        # periods' did not (their sequence was missing from a hand-kept list)
+        period = await PeriodRepo(restored).open(
+            started_at=dt.datetime(2026, 12, 2, 8, tzinfo=dt.UTC), notice="恢复后", faq=(),
+            keywords=(), drill=True, actor="banzhang",
+        )  # fmt: skip
+        assert period == 2
     finally:
         await restored.close()
 
@@ -98,7 +112,7 @@ async def test_backup_and_restore_into_an_empty_database(
         "scheduled_reports": 0,
         "unanswered": 1,
         "knowledge_changes": 0,
-        "emergency_periods": 0,
+        "emergency_periods": 1,
         "emergency_sends": 0,
         "canned_replies": len(seed_items()),
     }
