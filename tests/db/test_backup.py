@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-
 import gzip
 from collections.abc import Callable
 from pathlib import Path
@@ -11,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from bot.console.canned import CannedRepo, seed_items
-from bot.emergency.records import PeriodRepo
 from bot.db import Database
 from bot.db.backup import BackupError, backup
 from bot.db.cli import main
 from bot.db.crypto import Cipher
 from bot.db.engine import parse_url
 from bot.db.restore import restore
+from bot.emergency.records import PeriodRepo
 from tests.db.conftest import ticket_args
 
 
