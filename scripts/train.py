@@ -47,7 +47,7 @@ def inputs_hash(config: Path, root: Path = ROOT) -> str:
 
 def model_version(fingerprint: str, today: dt.date | None = None) -> str:
     """The version name of a model trained today on inputs with ``fingerprint``."""
-    day = today or dt.datetime.now(dt.UTC).date()
+    day = today or dt.datetime.now(dt.timezone.utc).date()  # Rasa's Python 3.10: no dt.UTC
     return f"hotline-{day:%Y%m%d}-{fingerprint}"
 
 

@@ -105,8 +105,13 @@ def frontdoor_routes() -> set[str]:
 
 
 def action_server_routes() -> set[str]:
+    from sanic import Sanic
+
     app = create_action_app("actions", "t" * 32)
-    return {"/" + r.path.lstrip("/") for r in app.router.routes}
+    try:
+        return {"/" + r.path.lstrip("/") for r in app.router.routes}
+    finally:
+        Sanic.unregister_app(app)  # Sanic refuses a second app of the same name
 
 
 def test_probes_use_routes_that_exist_and_need_no_token() -> None:

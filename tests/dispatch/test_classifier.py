@@ -128,8 +128,13 @@ def test_warm_up_trains_before_the_first_complaint(tmp_path: Path, monkeypatch) 
 def test_the_action_server_warms_the_classifier_up_at_start() -> None:
     from bot.action_server import _warm_up_dispatch, create_app
 
+    from sanic import Sanic
+
     app = create_app("actions", "a-token-for-the-test")
-    registered = [f.listener for f in app._future_listeners]
+    try:
+        registered = [f.listener for f in app._future_listeners]
+    finally:
+        Sanic.unregister_app(app)  # Sanic refuses a second app of the same name
     assert _warm_up_dispatch in registered
 
 
