@@ -126,9 +126,9 @@ def test_warm_up_trains_before_the_first_complaint(tmp_path: Path, monkeypatch) 
 
 
 def test_the_action_server_warms_the_classifier_up_at_start() -> None:
-    from bot.action_server import _warm_up_dispatch, create_app
-
     from sanic import Sanic
+
+    from bot.action_server import _warm_up_dispatch, create_app
 
     app = create_app("actions", "a-token-for-the-test")
     try:
