@@ -219,12 +219,12 @@ start_one() {
       ;;
     rasa-*)
       local port_var="RASA_${n}_PORT"
-      # ACTION_SERVER_URL for an endpoints file that expands it (deploy/).
+      # endpoints.redis.yml expands ACTION_SERVER_URL and the REDIS_* variables.
       spawn "$name" env HOTLINE_VAR_DIR="$DIR/var-$name" REDIS_HOST=127.0.0.1 \
         ACTION_SERVER_URL="http://127.0.0.1:$ACTIONS_LB_PORT" \
         REDIS_PORT="$CLUSTER_REDIS_PORT" REDIS_DB=0 REDIS_PASSWORD="" \
         "$RASA_PY" -m hotline_rasa run --enable-api --interface 127.0.0.1 --port "${!port_var}" \
-        --model "$CLUSTER_MODEL" --endpoints "$DIR/endpoints.yml" --credentials credentials.yml
+        --model "$CLUSTER_MODEL" --endpoints endpoints.redis.yml --credentials credentials.yml
       ;;
     frontdoor-*)
       local port_var="FRONTDOOR_${n}_PORT" own other
@@ -290,8 +290,6 @@ cmd_start() {
   [ -x "$PG_BIN/initdb" ] || die "PostgreSQL's initdb is not installed (/usr/lib/postgresql/*/bin)"
   write_env
   load_env
-  sed "s#http://127.0.0.1:5055/webhook#http://127.0.0.1:$ACTIONS_LB_PORT/webhook#" endpoints.redis.yml \
-    >"$DIR/endpoints.yml"
   start_one postgres
   start_one redis
   wait_healthy redis
