@@ -83,7 +83,7 @@ def create_app(
     )
     app[HUB_KEY] = hub = Hub(store, db, rasa, settings)
     # The one place events get the emergency drill flag (bot/emergency).
-    db.events.tagger = hub.router.emergency.event_tags
+    db.events.tagger = hub.emergency.event_tags
     app[HEALTH_KEY] = health = HealthChecker(rasa, settings.action_server_url, store, db)
     health.add_routes(app)
     app[CHANNELS_KEY] = channels = enabled_channels(hub.inbound, settings)

@@ -66,6 +66,7 @@ from bot.aio import cancel_and_wait
 from bot.config import Settings
 from bot.conversations import Conversations, ConversationState
 from bot.db.crypto import Cipher, DataKeyError
+from bot.emergency import EmergencyBoard
 from bot.feedback import record_answer_feedback
 from bot.hub_inbox import ConversationInbox, inbox_key, lock_key
 from bot.hub_results import ResultBoard, message_key
@@ -314,6 +315,11 @@ class Hub:
     def install_hooks(self, hooks: RouteHooks) -> None:
         """The front door's handling around routing (the console's handoff hooks)."""
         self.router.hooks = hooks
+
+    @property
+    def emergency(self) -> EmergencyBoard:
+        """The emergency switch's board (bot/emergency): the mode every replica follows."""
+        return self.router.emergency
 
     def queue_score(self, priority: str, queued_at: float, reason: str) -> float:
         """A handoff queue entry's place with this replica's head starts."""

@@ -96,7 +96,7 @@ async def broadcast(
     for person in recipients:
         ok, reason = await _send_one(hub, person, message, now)
         if ok:  # it has the notice: its next reply does not repeat it
-            await hub.router.emergency.first_reply(state, person.conversation_id)
+            await hub.emergency.first_reply(state, person.conversation_id)
         outcomes["sent" if ok else reason] += 1
         try:
             await periods.add_send(
@@ -126,7 +126,7 @@ async def _send_one(
             return True, "sent"
         delivery = await hub.deliver(cid, [message])
         if delivery.ok:
-            await hub.router.transcribe_out(cid, [message], None)
+            await hub.transcribe(cid, [message])
             return True, "sent"
         return False, delivery.reason or "error"
     except Exception as exc:  # one channel's failure does not stop the broadcast

@@ -45,7 +45,7 @@ class EmergencyDesk:
 
     def __init__(self, hub: Hub, db: Database, settings: Settings) -> None:
         self.hub = hub
-        self.board: EmergencyBoard = hub.router.emergency
+        self.board: EmergencyBoard = hub.emergency
         self.db = db
         self.window_hours = settings.emergency_broadcast_hours
         self.public_per_minute = settings.emergency_public_per_minute
