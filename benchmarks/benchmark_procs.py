@@ -39,11 +39,18 @@ RASA_VENV_BIN = next(
 STOP_GRACE = 15.0
 #: The widget's abuse limits off for the load generator (every simulated citizen
 #: comes from 127.0.0.1 and sends as fast as Rasa answers): README "web widget".
-BENCHMARK_WEBCHAT_LIMITS = {
+BENCHMARK_FRONTDOOR_ENV = {
     "WEBCHAT_SESSIONS_PER_MINUTE": "1000000",
     "WEBCHAT_SOCKETS_PER_ADDRESS": "1000000",
     "WEBCHAT_MESSAGE_LIMIT": "1000000",
     "WEBCHAT_FRAME_LIMIT": "1000000",
+    # The scheduled jobs (bot/ops: the daily, weekly and monthly reports and
+    # the backup) first run OPS_START_DELAY (60 s) after start, and a fresh
+    # database has every period due at once: about 6 s of CPU once per period
+    # (most of it openpyxl). That is not a cost per message, and it fell inside
+    # the measured window; the benchmarks measure the front door's steady state
+    # and start the jobs a day later. Older checkouts ignore the variable.
+    "OPS_START_DELAY": "86400",
 }
 BodyCheck = Callable[[object], bool]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -333,7 +340,7 @@ class Services:
             "REST_TOKENS": f"{self.rest_name}:{self.rest_token}",
             # One load generator on one address plays every citizen, each as fast as
             # Rasa answers: the widget's per-address and per-session limits would refuse it.
-            **BENCHMARK_WEBCHAT_LIMITS,
+            **BENCHMARK_FRONTDOOR_ENV,
             "WECHAT_TOKEN": self.wechat_token,
             "WECHAT_APP_ID": self.wechat_app_id,
             "WECHAT_APP_SECRET": self.wechat_app_secret,

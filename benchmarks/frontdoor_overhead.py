@@ -59,7 +59,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmark_procs import (  # noqa: E402
-    BENCHMARK_WEBCHAT_LIMITS,
+    BENCHMARK_FRONTDOOR_ENV,
     ROOT,
     VENV_BIN,
     cpu_seconds,
@@ -200,7 +200,7 @@ async def front_door(root: Path, rasa: str) -> AsyncIterator[tuple[str, int]]:
             "REST_TOKENS": f"overhead:{REST_TOKEN}",
             # One load generator on one address plays every citizen, each as fast as
             # Rasa answers: the widget's per-address and per-session limits would refuse it.
-            **BENCHMARK_WEBCHAT_LIMITS,
+            **BENCHMARK_FRONTDOOR_ENV,
         }
         python = root / ".venv" / "bin" / "python"
         if not python.exists():

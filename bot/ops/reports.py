@@ -16,6 +16,7 @@ serves the download. A slot written again (a retry) replaces its documents.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import json
@@ -185,9 +186,14 @@ class ReportJob:
                 self.db, since, until, group=GROUP[self.period], filters=None,
                 department_scope=scope,
             )  # fmt: skip
+            # The exports are CPU work (openpyxl: up to a second per scope): in a
+            # thread, so the replica running the job keeps answering citizens.
+            csv_text, xlsx = await asyncio.to_thread(_exports, figures, doc)
             ids.append(
-                await self.store.write(
-                    self.period, since, until, scope, doc, figures.to_csv(doc), figures.to_xlsx(doc)
-                )
+                await self.store.write(self.period, since, until, scope, doc, csv_text, xlsx)
             )
         return {"since": since.isoformat(), "until": until.isoformat(), "reports": len(ids)}
+
+
+def _exports(figures: Figures, doc: dict[str, Any]) -> tuple[str, bytes]:
+    return figures.to_csv(doc), figures.to_xlsx(doc)
