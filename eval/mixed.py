@@ -77,6 +77,11 @@ def load_mixed(path: Path) -> list[MixedMessage]:
     return parse_mixed(data, path.name)
 
 
+def nlu_files(folder: Path) -> list[Path]:
+    """The NLU files of an evaluation set: its *.yml files but the mixed set."""
+    return sorted(p for p in folder.glob("*.yml") if p.name != MIXED_FILE)
+
+
 def unknown_labels(
     messages: Iterable[MixedMessage], faq_ids: Iterable[str], intents: Iterable[str]
 ) -> list[str]:
