@@ -1,8 +1,9 @@
-"""Check the NLU evaluation sets: held-out (eval/heldout/), final (eval/final/) and
-the off-topic set (eval/city/off_topic.yml, issue 18).
+"""Check the NLU evaluation sets: held-out (eval/heldout/), final (eval/final/),
+citizen (eval/citizen/) and the off-topic set (eval/city/off_topic.yml, issue 18).
 
-For each set, loads faq.yml, intents.yml and out_of_scope.yml with Rasa's load_data,
-prints the counts per intent and per FAQ id, and asserts (minimums in SETS below):
+For each set, loads faq.yml, intents.yml and out_of_scope.yml (the citizen set:
+faq.yml and intents.yml) with Rasa's load_data, prints the counts per intent and per
+FAQ id, and asserts (minimums in SETS below):
 
 - at least the set's minimum of in-scope sentences (faq + intents), of
   out_of_scope sentences and of intents.yml sentences,
@@ -11,6 +12,9 @@ prints the counts per intent and per FAQ id, and asserts (minimums in SETS below
 - every conversational intent has its minimum count, exists in domain.yml and is not
   faq / out_of_scope (those belong in their own files),
 - out_of_scope.yml holds only out_of_scope examples,
+- mixed.yml (citizen set, eval/mixed.py): messages asking two things at once, each
+  with at least two labels, every label faq/<known id> or a conversational intent
+  of domain.yml, and the set's minimum of messages,
 - no sentence is empty after normalisation or duplicated within or across the files,
 - independence: no sentence appears verbatim (after normalise(): NFKC, lower-case,
   without whitespace and punctuation) in data/nlu/*.yml, in the examples / questions
@@ -25,7 +29,7 @@ sentence verbatim in the training data, nor in eval/heldout or eval/final.
 Only sentences of the set being checked are printed, never training text (nor
 held-out text while checking the final set).
 
-Usage: .venv-rasa/bin/python eval/check_sets.py [heldout|final|city]
+Usage: .venv-rasa/bin/python eval/check_sets.py [heldout|final|citizen|city]
        (no argument: every set; exit code 0 when every checked set passes)
 """
 
@@ -50,6 +54,7 @@ logging.disable(logging.WARNING)
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from eval.mixed import MIXED_FILE, MixedSetError, load_mixed, unknown_labels  # noqa: E402
 from eval.off_topic import OffTopicSetError, load_domains  # noqa: E402 - plain Python
 
 FILES = ("faq.yml", "intents.yml", "out_of_scope.yml")
@@ -65,6 +70,8 @@ class EvalSet:
     min_per_faq: int  # phrasings per FAQ id of data/knowledge/faq.yml
     min_per_intent: Mapping[str, int]
     independent_of: tuple[str, ...] = ()  # other eval dirs that must not share sentences
+    files: tuple[str, ...] = FILES  # the NLU files of the set
+    min_mixed: int = 0  # messages of mixed.yml (two questions at once); 0: no mixed.yml
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,28 @@ SETS: dict[str, EvalSet | OffTopicSet] = {
             "check_ticket": 9, "rate": 6,
         },
         independent_of=("eval/heldout",),
+    ),
+    # issue 18: at least 620 in-scope sentences as citizens type them (5 per FAQ id),
+    # and at least 40 messages asking two things at once; no out-of-scope file
+    "citizen": EvalSet(
+        directory="eval/citizen",
+        title="citizen set",
+        min_in_scope=620,
+        min_out_of_scope=0,
+        min_intents_file=200,
+        min_per_faq=5,
+        min_per_intent={
+            "greet": 6, "goodbye": 6, "thank": 6, "affirm": 6, "deny": 6,
+            "ask_identity": 6, "consult": 6, "request_service_guide": 40,
+            "inform_service_mode": 6, "complain": 30, "suggest": 6, "inform": 6,
+            "edit_complaint": 6, "check_ticket": 10, "request_human": 10,
+            "emergency": 10, "angry": 6, "stop": 6, "rate": 6, "online_done": 6,
+            "online_problem": 6, "online_ticket": 6, "complain_service": 6,
+            "record_service_complaint": 6, "skip": 6, "go_back": 6,
+        },
+        independent_of=("eval/heldout", "eval/final", "eval/city"),
+        files=("faq.yml", "intents.yml"),
+        min_mixed=40,
     ),
     # issue 18: at least 1,000 sentences from at least 20 everyday domains
     "city": OffTopicSet(
@@ -234,7 +263,7 @@ def domain_intents() -> set[str]:
 def check_set(cfg: EvalSet) -> bool:
     """Print the counts of one evaluation set and check it; True when it passes."""
     errors: list[str] = []
-    data = {name: load_rows(ROOT / cfg.directory / name) for name in FILES}
+    data = {name: load_rows(ROOT / cfg.directory / name) for name in cfg.files}
 
     for name, rows in data.items():
         print(f"== {name}: {len(rows)} sentences")
@@ -276,7 +305,7 @@ def check_set(cfg: EvalSet) -> bool:
         errors.append(f"intents.yml: {len(intent_rows)} sentences (< {cfg.min_intents_file})")
 
     # out of scope
-    oos = data["out_of_scope.yml"]
+    oos = data.get("out_of_scope.yml", [])
     if any(r.intent != "out_of_scope" for r in oos):
         errors.append("out_of_scope.yml: every example must be intent out_of_scope")
     if len(oos) < cfg.min_out_of_scope:
@@ -289,6 +318,11 @@ def check_set(cfg: EvalSet) -> bool:
     )
     if in_scope < cfg.min_in_scope:
         errors.append(f"in-scope total {in_scope} (< {cfg.min_in_scope})")
+
+    if cfg.min_mixed:
+        mixed_rows, mixed_errors = check_mixed(cfg, known, valid)
+        data[MIXED_FILE] = mixed_rows
+        errors += mixed_errors
 
     # duplicates within / across the files of this set
     seen: dict[str, str] = {}
@@ -309,6 +343,29 @@ def check_set(cfg: EvalSet) -> bool:
     )
     errors += problems + collisions
     return _verdict(cfg.title, errors)
+
+
+def check_mixed(
+    cfg: EvalSet, known_faq_ids: list[str], intents: set[str]
+) -> tuple[list[Row], list[str]]:
+    """(rows of mixed.yml, problems): labels known, minimum of messages; prints counts.
+    Rows carry the first label; duplicates and independence are checked by the caller."""
+    try:
+        messages = load_mixed(ROOT / cfg.directory / MIXED_FILE)
+    except (OSError, MixedSetError) as exc:
+        return [], [f"{MIXED_FILE}: {exc}"]
+    print(f"== {MIXED_FILE}: {len(messages)} messages asking two things at once")
+    labels = Counter(label.split("/", 1)[0] for m in messages for label in m.labels)
+    for kind, n in sorted(labels.items()):
+        print(f"   {kind:24s} {n} labels")
+    errors = [f"{MIXED_FILE}: {e}" for e in unknown_labels(messages, known_faq_ids, intents)]
+    if len(messages) < cfg.min_mixed:
+        errors.append(f"{MIXED_FILE}: {len(messages)} messages (< {cfg.min_mixed})")
+    rows = []
+    for m in messages:
+        intent, _, fid = m.labels[0].partition("/")
+        rows.append(Row(m.text, intent, fid or None))
+    return rows, errors
 
 
 def verbatim_collisions(
