@@ -75,6 +75,9 @@ _PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}
 #: this many seconds after the first of them: one transaction for every
 #: message answered in that time instead of one per message.
 RECORD_DELAY = 1.0
+#: The states whose half-done transitions the hooks finish before routing
+#: (bot/console/desk.py, ``Desk.settle``).
+_SETTLED = frozenset({ConversationState.QUEUED, ConversationState.WITH_AGENT})
 
 
 #: Added to every score: entries queued by an older release (emergencies at
@@ -269,7 +272,7 @@ class Router:
         the transcript), while Rasa starts at once.
         """
         conversation = await self.conversations.get(msg.conversation_id)
-        if self.hooks is not None and conversation.state is ConversationState.QUEUED:
+        if self.hooks is not None and conversation.state in _SETTLED:
             conversation = await self.hooks.settle(conversation)
         state = conversation.state
         if self.hooks is not None:

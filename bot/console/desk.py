@@ -30,6 +30,7 @@ from bot.console.delivery import (
     DeliveryRepo,
 )
 from bot.console.queue import Estimator, PositionNotices, claim_key, front_score, parse_summary
+from bot.console.records import Handoff
 from bot.console.users import User
 from bot.conversations import Agent, Conversation, ConversationState
 from bot.messages import OutboundMessage
@@ -172,8 +173,11 @@ class Desk:
           announced to the citizen and the consoles.
 
         Costs one store read for a queued conversation with nothing half-done
-        (its claim key: every claim sets it before the SQL claim).
+        (its claim key: every claim sets it before the SQL claim). A held
+        conversation: :meth:`_settle_held`.
         """
+        if conv.state is ConversationState.WITH_AGENT:
+            return await self._settle_held(cid, conv)
         if conv.state is not ConversationState.QUEUED:
             return conv
         if not conv.handoff_id:
@@ -193,6 +197,75 @@ class Desk:
         log.warning("handoff %s: claimed in SQL only; the store caught up", conv.handoff_id)
         await self.seat(user, cid, conv.handoff_id, claimed=True)
         return await self.console.conv(cid)
+
+    async def _settle_held(self, cid: str, conv: Conversation) -> Conversation:
+        """A held conversation whose SQL row moved on while the store did not:
+        every way out of a held stay (requeue, a transfer to a group, hand back,
+        close, a transfer to a colleague) writes SQL first, so a replica that
+        stopped between the two steps left SQL telling the truth. The store
+        catches up here, under the conversation's lock:
+
+        - the row ended ``requeued`` (requeue, group transfer): queued again
+          under the stay's newer open row if the stopped replica opened one,
+          else a new row (:meth:`_requeue_store`);
+        - the row ended otherwise: the store ends the stay too (:meth:`_catch_up`);
+        - the row names another agent (a transfer): that agent holds it.
+
+        Costs one SQL read by primary key per citizen message to an agent.
+        """
+        handoff_id = conv.handoff_id or ""
+        if not handoff_id.isdigit():
+            return conv
+        row = await self.console.handoffs.get(int(handoff_id))
+        if row is None:
+            return conv
+        if row.ended_at is not None and row.outcome == "requeued":
+            await self._requeue_store(cid, conv, row)
+            log.warning("handoff %s: requeued in SQL only; the store caught up", handoff_id)
+            await self.console.notifier.conversation_changed(cid, "state")
+            await self.queue_changed()
+        elif row.ended_at is not None:
+            await self._catch_up(cid, handoff_id)
+        elif row.claimed_by and row.claimed_by != conv.agent_username:
+            user = await self.console.users.get_by_username(row.claimed_by)
+            if user is None:
+                return conv
+            await self.console.conversations.transfer(cid, as_agent(user))
+            log.warning("handoff %s: transferred in SQL only; the store caught up", handoff_id)
+            await self.console.notifier.conversation_changed(cid, "state")
+        else:
+            return conv
+        return await self.console.conv(cid)
+
+    async def _requeue_store(
+        self, cid: str, conv: Conversation, ended: Handoff, *, group: str | None = None
+    ) -> int:
+        """The second half of a requeue whose stay ``ended`` (``requeued``) in
+        SQL: the new stay's row, the one a stopped replica opened already when
+        there is one (the conversation's newest row, open, unclaimed, newer than
+        ``ended``), else a new one with ``ended``'s reason, priority and summary;
+        then the store queues the conversation under it at the front of its
+        priority. The new row's id."""
+        row = await self.console.handoffs.latest(cid)
+        if row is not None and row.id > ended.id and row.ended_at is None and not row.claimed_by:
+            new_id = row.id
+            summary = row.summary
+        else:
+            summary = dict(ended.summary)
+            if group is not None:
+                summary["group"] = group
+            new_id = await self.console.handoffs.open(
+                conversation_id=cid, channel=ended.channel, reason=ended.reason,
+                priority=ended.priority, summary=summary,
+            )  # fmt: skip
+        first = float(conv.first_queued_at or conv.queued_at or time.time())
+        await self.console.conversations.requeue(
+            cid, handoff_id=new_id, priority=ended.priority, first_queued_at=first,
+            score=front_score(ended.priority, first, ended.reason),
+            group=str(summary.get("group") or ""),  # still for its agent group
+        )  # fmt: skip
+        await self.notices.due(cid)
+        return new_id
 
     async def open_row(self, cid: str, conv: Conversation) -> str:
         """The SQL row of the queued conversation's stay, then its id in the store
@@ -403,19 +476,12 @@ class Desk:
         conv = await self.console.conv(cid)
         handoff_id = conv.handoff_id
         row = await self.console.handoffs.get(int(handoff_id)) if handoff_id else None
-        if row is None or not await self.console.handoffs.end(row.id, "requeued"):
+        if row is None or conv.state is not ConversationState.WITH_AGENT:
             return False
-        first = float(conv.first_queued_at or conv.queued_at or time.time())
-        new_id = await self.console.handoffs.open(
-            conversation_id=cid, channel=row.channel, reason=row.reason,
-            priority=row.priority, summary=row.summary,
-        )  # fmt: skip
-        await self.console.conversations.requeue(
-            cid, handoff_id=new_id, priority=row.priority, first_queued_at=first,
-            score=front_score(row.priority, first, row.reason),
-            group=str(row.summary.get("group") or ""),  # still for its agent group
-        )  # fmt: skip
-        await self.notices.due(cid)
+        if not await self.console.handoffs.end(row.id, "requeued") and row.outcome != "requeued":
+            return False  # ended otherwise: not this requeue's to finish
+        # (ended "requeued" already: an earlier requeue stopped before the store; finished here)
+        new_id = await self._requeue_store(cid, conv, row)
         await self.console.notes.add(cid, "系统", note)
         await self.console.hub.push(cid, [texts.system(texts.REQUEUED)])
         await self.console.hub.record("handoff_requeued", cid, {"handoff_id": new_id})

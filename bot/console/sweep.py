@@ -15,6 +15,8 @@ store and presence:
   a row opened and not yet named in the store, or a claim done in SQL and not
   in the store, is finished by the next reader under that lock anyway
   (``Desk.settle``: the citizen's next message, a claim), not by the sweep;
+  so is a held conversation whose requeue, transfer, hand-back or close
+  stopped between its SQL step and the store's (the citizen's next message);
 - agents' messages still ``sending`` after ``SENDING_STALE`` (the replica
   stopped mid-send): failed, reason ``unknown``, the console told;
 - claim keys against SQL: a key older than ``CLAIM_STALE`` on a row that is

@@ -287,3 +287,76 @@ async def test_a_claim_stopped_before_the_store_is_finished_by_the_next_claim(
     assert await agree(console) is ConversationState.WITH_AGENT
     assert (await agent.post(CONV + "/close")).status == 200
     assert await agree(console) is ConversationState.CLOSED
+
+
+# --- a held conversation's way out stopped between SQL and the store --------------
+# Every way out of a held stay writes SQL first; the citizen's next message
+# (Desk.settle under the conversation's lock) brings the store in line, no sweep.
+
+
+async def test_a_requeue_stopped_before_its_new_row_is_finished_by_the_next_message(
+    client: TestClient, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console, [agent] = await on_duty(client, sign_in)
+    await say(client, "c1", "转人工")
+    assert (await agent.post(CONV + "/claim")).status == 200
+    old = await console.handoffs.latest(CID)
+    assert old is not None
+    stop_once(monkeypatch, console.handoffs, "open")  # the old row ended, no new one
+    with pytest.raises(Stopped):
+        await runtime_of(client).desk.requeue(CID, "坐席离线")
+    assert await console.state(CID) is ConversationState.WITH_AGENT
+    assert await console.handoffs.open_rows() == []  # the sweep sees nothing to repair
+    assert (await say(client, "c1", "还有人吗"))[-1] == texts.queued_ack().text
+    assert await agree(console) is ConversationState.QUEUED
+    conv = await console.conv(CID)
+    assert int(conv.handoff_id or 0) > old.id and conv.agent_id is None
+    assert (await agent.post(CONV + "/claim")).status == 200
+    assert await agree(console) is ConversationState.WITH_AGENT
+
+
+async def test_a_requeue_stopped_before_the_store_reuses_its_new_row(
+    client: TestClient, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console, [agent] = await on_duty(client, sign_in)
+    await say(client, "c1", "转人工")
+    assert (await agent.post(CONV + "/claim")).status == 200
+    stop_once(monkeypatch, console.conversations, "requeue")  # both SQL rows written
+    with pytest.raises(Stopped):
+        await runtime_of(client).desk.requeue(CID, "坐席离线")
+    [new] = await console.handoffs.open_rows()
+    assert await console.state(CID) is ConversationState.WITH_AGENT
+    await say(client, "c1", "还有人吗")
+    assert await agree(console) is ConversationState.QUEUED
+    assert (await console.conv(CID)).handoff_id == str(new.id)
+    assert (await rows_of(console))[-1] == new.id  # no third row
+
+
+async def test_a_requeue_run_again_after_a_stop_finishes_it(
+    client: TestClient, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console, [agent] = await on_duty(client, sign_in)
+    await say(client, "c1", "转人工")
+    assert (await agent.post(CONV + "/claim")).status == 200
+    stop_once(monkeypatch, console.handoffs, "open")
+    desk = runtime_of(client).desk
+    with pytest.raises(Stopped):
+        await desk.requeue(CID, "坐席离线")
+    assert await desk.requeue(CID, "坐席离线")  # e.g. the sweep's next round
+    assert await agree(console) is ConversationState.QUEUED
+    assert not await desk.requeue(CID, "坐席离线")  # queued: nothing left to do
+
+
+async def test_a_transfer_stopped_before_the_store_is_finished_by_the_next_message(
+    client: TestClient, sign_in: SignIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    console, (agent, colleague) = await on_duty(client, sign_in, 2)
+    await say(client, "c1", "转人工")
+    assert (await agent.post(CONV + "/claim")).status == 200
+    stop_once(monkeypatch, console.conversations, "transfer")  # SQL names 李四, the store 张三
+    resp = await agent.post(CONV + "/transfer", {"user_id": colleague.id})
+    assert resp.status == 500  # the error middleware's answer to the stop
+    assert (await console.conv(CID)).agent_username == "zhangsan"
+    await say(client, "c1", "你好")
+    assert await agree(console) is ConversationState.WITH_AGENT
+    assert (await console.conv(CID)).agent_username == "lisi"
