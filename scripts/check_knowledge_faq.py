@@ -48,6 +48,9 @@ PREFIX = {
     "traffic": "tr_",
     "utilities": "ut_",
     "labour": "lab_",
+    "veterans": "vet_",  # part A domains
+    "disability": "dis_",
+    "employment": "emp_",
     "housing": "hs_",
     "healthcare": "hc_",
     "civil_affairs": "ca_",
@@ -58,10 +61,6 @@ PREFIX = {
     "public_security": "ps_",
     "culture_tourism": "ct_",
     "agriculture": "ag_",
-    # part A domains
-    "veterans": "vet_",
-    "disability": "dis_",
-    "employment": "emp_",
 }
 # Well-known public numbers an answer may cite; any other 5+ digit number is suspicious.
 KNOWN_NUMBERS = {"12345", "12333", "12329", "12366", "12315", "12348", "95598", "12123",
