@@ -141,7 +141,10 @@ class WriteBehindTranscript:
             # Queued behind others (or its receiver never got to claim it):
             # written now, under the conversation lock, after the replies before it.
             await self.router.transcribe_in(msg)
-            await self.store.set(message_key("inbound", msg), "1", RESULT_TTL)
+            try:  # for a replica that takes this turn over should this one die
+                await self.store.set(message_key("inbound", msg), "1", RESULT_TTL)
+            except StoreUnavailable as exc:
+                logger.warning("inbound marker not stored: %s", exc)
             return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.inbound_wait

@@ -65,6 +65,8 @@ class RasaUnavailable(Exception):
 #: the tracker as before the citizen's message) and reports it; the resend is
 #: then the same turn again. Tickets are created once per submission (the
 #: action's idempotency key), so a turn whose action did run cannot double one.
+#: Characters a conversation id may have to be put in a Rasa API path as it is.
+PATH_SAFE = ":@=-._~"
 NO_REPLY = "rasa answered no message (a custom action could not run); the turn was undone"
 
 
@@ -163,12 +165,17 @@ class RasaClient:
     async def _undo_turn(self, sender: str, timeout: float | None) -> bool:
         """Append ``rewind`` to the conversation's tracker (see :data:`NO_REPLY`);
         false (logged) when Rasa refused or failed."""
+        # Rasa's server (Sanic) does not unquote the conversation id of the path:
+        # a sender that would need quoting cannot be named (senders are made of
+        # URL-safe characters, channels/*).
+        if quote(sender, safe=PATH_SAFE) != sender:
+            logger.warning("a turn with no reply was not undone: the sender needs quoting")
+            return False
         params = {"include_events": "NONE", **(self._auth_params or {})}
-        sender_path = quote(sender, safe="")
         try:
             await self._request(
                 "POST",
-                f"/conversations/{sender_path}/tracker/events",
+                f"/conversations/{sender}/tracker/events",
                 timeout=timeout,
                 json={"event": "rewind"},
                 params=params,
