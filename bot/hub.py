@@ -26,15 +26,17 @@ Guarantees:
   recorded, so its replies are never sent twice.
 - **Ordering across replicas.** A conversation's messages are processed
   one at a time in arrival order by the lock holder, whichever replica
-  received them; the replies of one turn are in the transcript before the
-  next message's entry.
+  received them; the transcript records them in exactly that order, each
+  message's replies before the next message's entry (who writes a message's
+  entry follows its place in the inbox: bot/hub_transcript.py).
 - **Crash takeover.** An entry leaves the inbox only after its result is
   stored, so a replica that dies mid-turn leaves it for the next lock holder
   (a waiting caller's poll kicks the inbox once the lock expired); a result
   stored by a dead replica is reused, never recomputed; a citizen's words
   the receiving replica did not write are written by the processing one.
 - **Whole transcripts.** The inbound entry is written while Rasa works on
-  the message; the replies are written only after it (same replica: its own
+  the message (by the receiving replica when the message was first in line,
+  else by the processing one); the replies are written only after it (same replica: its own
   write task; another replica: the ``inbound:`` marker in the store), and an
   agent sees the message only after it is written. A caller waiting on this
   replica gets the result as soon as it exists; the replies are then
@@ -195,16 +197,23 @@ class Hub:
         # A citizen may answer within a millisecond of our reply (a script
         # does): the replies of the previous turn go into the transcript first.
         await self.transcript.settled(msg.conversation_id)
-        inbound = self.transcript.write_inbound(msg)
+        position: int | None = None
+        inbound: asyncio.Task[None] | None = None
         try:
-            result = await self._enqueue_and_wait(msg, mode)
+            position = await self._enqueue(msg, mode)
+            if position == 1:  # first in line: written now (see bot/hub_transcript.py)
+                inbound = self.transcript.write_inbound(msg)
+            result = await self._wait_for(msg, mode)
         except StoreUnavailable as exc:
             logger.warning("store failed while handling a %s message: %s", msg.channel, exc)
             result = busy_result()
-            await inbound
+            if inbound is not None:
+                await inbound
+            elif position is None:  # not in the inbox: nobody else will write it
+                await self.router.transcribe_in(msg)
             await self.transcript.write_replies(msg.conversation_id, result.replies, msg.message_id)
             return result
-        if mode.pushes_only:
+        if mode.pushes_only and inbound is not None:
             await inbound  # the caller shows the citizen's own entry next (web widget)
         return result
 
@@ -334,12 +343,15 @@ class Hub:
         await self.router.record(kind, conversation_id, data)
 
     # --- inbound path ---------------------------------------------------------
-    async def _enqueue_and_wait(self, msg: InboundMessage, mode: DeliveryMode) -> HandleResult:
+    async def _enqueue(self, msg: InboundMessage, mode: DeliveryMode) -> int:
+        """Append the message to its conversation's inbox; its place in line (1: first)."""
         # The processing replica pushes the replies itself once this deadline passed.
         deliver_after = time.time() + (mode.deadline or 0.0) if mode.push_later else None
         entry = {"message": msg.to_dict(), "deliver_after": deliver_after}
         raw = self.sealer.seal(json.dumps(entry, ensure_ascii=False, default=str))
-        await self.inbox.append(msg.conversation_id, raw)
+        return await self.inbox.append(msg.conversation_id, raw)
+
+    async def _wait_for(self, msg: InboundMessage, mode: DeliveryMode) -> HandleResult:
         if mode.pushes_only:
             self._spawn(self._deliver_later(msg))
             return HandleResult([], "pending")

@@ -41,10 +41,13 @@ class ConversationInbox:
         self._kicked: set[str] = set()
         self._drainers: dict[str, asyncio.Task[None]] = {}
 
-    async def append(self, conversation_id: str, raw: str) -> None:
-        """Queue one entry and make sure some task here tries to drain the inbox."""
-        await self.store.rpush(inbox_key(conversation_id), raw, ttl=INBOX_TTL)
+    async def append(self, conversation_id: str, raw: str) -> int:
+        """Queue one entry and make sure some task here tries to drain the inbox;
+        the entry's place in line (1: the inbox was empty, nothing is processed
+        before it)."""
+        position = await self.store.rpush(inbox_key(conversation_id), raw, ttl=INBOX_TTL)
         self.kick(conversation_id)
+        return position
 
     def kick(self, conversation_id: str) -> None:
         """Make sure some task of this replica tries to drain the inbox."""

@@ -33,7 +33,7 @@ from bot.db.events import EventItem
 from bot.emergency import EmergencyBoard, EmergencyState
 from bot.emergency import frontdoor as emergency_path
 from bot.handoff_limits import HandoffLimiter
-from bot.messages import BUSY_TEXT, InboundMessage, OutboundMessage
+from bot.messages import BUSY_TEXT, RETRY_TEXT, Button, InboundMessage, OutboundMessage
 from bot.privacy import mask_value
 from bot.rasa_client import RasaApi, RasaUnavailable
 from bot.store.base import SharedStore
@@ -144,6 +144,24 @@ class HandleResult:
 
 def busy_result() -> HandleResult:
     return HandleResult([OutboundMessage(text=BUSY_TEXT, sender="system")], "busy")
+
+
+#: A button that sends the citizen's message again, only for one this short
+#: (a button payload, or a few words such as 确认).
+RETRY_BUTTON_MAX = 60
+
+
+def retry_result(msg: InboundMessage) -> HandleResult:
+    """Rasa could not run an action for ``msg`` and undid the turn (the
+    citizen is never left without an answer): say so, and offer to send it
+    again or to talk to a person."""
+    again = msg.rasa_text
+    buttons = []
+    if 0 < len(again) <= RETRY_BUTTON_MAX:
+        buttons.append(Button(title="再发一次", payload=again))
+    buttons.append(Button(title="转人工客服", payload="/request_human"))
+    reply = OutboundMessage(text=RETRY_TEXT, buttons=tuple(buttons), sender="system")
+    return HandleResult([reply], "busy")
 
 
 class TranscriptLog(Protocol):
@@ -318,7 +336,7 @@ class Router:
         except RasaUnavailable as exc:
             logger.warning("rasa busy for a %s message: %s", msg.channel, exc)
             await self.record("rasa_busy", msg.conversation_id, {"error": str(exc)[:200]})
-            return busy_result()
+            return retry_result(msg) if exc.no_reply else busy_result()
         visible: list[OutboundMessage] = []
         for item in raw:
             handoff = _handoff_signal(item)

@@ -1,12 +1,27 @@
 """The hub's write-behind transcript: SQL writes kept off the citizen's wait.
 
-- The inbound entry is written in the background while Rasa works on the
-  message (:meth:`WriteBehindTranscript.write_inbound`), then marked written
-  in the store (``inbound:<channel>:<sender>:<id>``) for the other replicas.
-  The replica that processes the message writes the replies only after the
-  inbound entry (:meth:`inbound_entry`): its own write task, or the marker of
-  the receiving replica, or, when that replica died before writing it, the
-  entry itself.
+- Who writes a citizen's message, and when, follows its place in the
+  conversation's inbox (bot/hub_inbox.py), so that the transcript records a
+  conversation's messages in exactly the order they are answered, each
+  message's replies right after it. Two replicas writing on arrival could
+  record A, B while the inbox served B, A (a same-sender burst sent to two
+  front doors: 33 of 100 rounds, tests/faults/test_bursts.py).
+
+  - A message that found its inbox empty (first in line: nothing of the
+    conversation is being processed, and everything after it waits for its
+    turn) is written by the receiving replica at once, in the background
+    while Rasa works on it (:meth:`WriteBehindTranscript.write_inbound`),
+    and marked written in the store (``inbound:<channel>:<sender>:<id>``).
+  - A message queued behind others is written by the replica that
+    processes it, under the conversation lock, after the replies of the
+    message before it, again while Rasa works on it (:meth:`inbound_entry`).
+
+  Both claim the write first (``inbound-writer:<channel>:<sender>:<id>``),
+  so it happens once. The processing replica writes the replies only after
+  the inbound entry: its own write task, or the marker of the receiving
+  replica, or, when that replica died between its claim and its write, the
+  entry itself. Nothing is lost when a front door dies after accepting: the
+  message stays in the inbox until it is answered and written.
 - The replies are written after a caller waiting here got them; until then
   the conversation is *settling* on this replica (:meth:`settling`):
   history reads and pushes of it wait (:meth:`settled`), so this replica
@@ -78,11 +93,20 @@ class WriteBehindTranscript:
 
     # --- the inbound entry ---------------------------------------------------
     def write_inbound(self, msg: InboundMessage) -> asyncio.Task[None]:
-        """Write the inbound entry in the background, then mark it written."""
+        """The receiving replica, for a message that found its inbox empty:
+        claim the write and write the entry in the background, then mark it
+        written (see the module doc)."""
         key = message_key("result", msg)
 
         async def write() -> None:
             await yield_loop(INBOUND_WRITE_YIELDS)  # the request to Rasa leaves first
+            try:
+                mine = await self.store.claim(message_key("inbound-writer", msg), RESULT_TTL)
+            except StoreUnavailable:
+                mine = True  # nobody can process it meanwhile: keep the citizen's words
+            if not mine:  # the processing replica took it (it writes it)
+                self._inbound.pop(key, None)
+                return
             await self.router.transcribe_in(msg)  # logs and goes on should the database fail
             try:
                 await self.store.set(message_key("inbound", msg), "1", RESULT_TTL)
@@ -100,9 +124,10 @@ class WriteBehindTranscript:
         return task
 
     def inbound_entry(self, msg: InboundMessage) -> Awaitable[None]:
-        """Done when the message's inbound entry is in the transcript."""
+        """The processing replica: done when the message's inbound entry is in
+        the transcript; writes it when the receiving replica did not claim it."""
         own = self._inbound.get(message_key("result", msg))
-        if own is not None:  # written by this replica: no extra task
+        if own is not None:  # written by this replica on arrival: no extra task
             return asyncio.shield(own)
         return asyncio.create_task(self.inbound_written(msg))
 
@@ -112,13 +137,22 @@ class WriteBehindTranscript:
         if task is not None:
             await asyncio.shield(task)
             return
+        if await self.store.claim(message_key("inbound-writer", msg), RESULT_TTL):
+            # Queued behind others (or its receiver never got to claim it):
+            # written now, under the conversation lock, after the replies before it.
+            await self.router.transcribe_in(msg)
+            try:  # for a replica that takes this turn over should this one die
+                await self.store.set(message_key("inbound", msg), "1", RESULT_TTL)
+            except StoreUnavailable as exc:
+                logger.warning("inbound marker not stored: %s", exc)
+            return
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.inbound_wait
         while loop.time() < deadline:
             if await self.store.get(message_key("inbound", msg)) is not None:
                 return
             await asyncio.sleep(INBOUND_POLL)
-        # The receiving replica died before writing it: keep the citizen's words.
+        # The receiving replica died between its claim and its write: keep the citizen's words.
         logger.warning("inbound %s entry written by the processing replica", msg.channel)
         await self.router.transcribe_in(msg)
 

@@ -180,6 +180,13 @@ CITIZEN_LEFT = "citizen_left"
 #: store failing mid-turn): the hub's busy result, and what a channel says when
 #: the hub itself failed.
 BUSY_TEXT = "系统繁忙，请稍后再试。如需人工帮助，请拨打12345热线。"
+#: Rasa could not run an action for the citizen's message (no action server
+#: answered) and the turn was undone (bot/rasa_client.py, ``NO_REPLY``):
+#: nothing they gave is lost, and sending the same message again works.
+RETRY_TEXT = (
+    "抱歉，系统繁忙，您刚才的消息没有处理完成，已填写的信息都还在。"
+    "请稍后再发送一次（例如再回复“确认”），或回复“转人工”联系人工客服。"
+)
 
 
 def conversation_id_for(channel: str, channel_user_id: str) -> str:

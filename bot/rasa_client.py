@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import aiohttp
 from yarl import URL
@@ -33,6 +34,8 @@ class RasaUnavailable(Exception):
     when the server itself failed (no connection, the connection dropped, too
     slow) rather than answering badly (an HTTP error, not JSON); ``timed_out``
     when it was reached but did not answer within the limit (busy or stuck).
+    ``no_reply`` when Rasa answered the turn with no message at all: what
+    Rasa 3.6 does when a custom action could not run (see :data:`NO_REPLY`).
     """
 
     def __init__(
@@ -42,11 +45,29 @@ class RasaUnavailable(Exception):
         reached: bool = True,
         server_fault: bool = False,
         timed_out: bool = False,
+        no_reply: bool = False,
     ) -> None:
         super().__init__(text)
         self.reached = reached
         self.server_fault = server_fault
         self.timed_out = timed_out
+        self.no_reply = no_reply
+
+
+#: Why an empty reply list is a failed turn, not a silent one. When Rasa 3.6
+#: cannot run a custom action (no action server answers: ``RemoteAction.run``
+#: raises), ``MessageProcessor._run_action`` logs "Bot will continue, but the
+#: actions events are lost", records the action as executed with no events,
+#: and the REST webhook answers ``200 []``. The dialogue has then moved past
+#: the action: the citizen's resend (确认 of a complaint) is no longer
+#: understood. Every turn of this assistant says something, so the client
+#: undoes such a turn (a ``rewind`` event, Rasa's ``UserUtteranceReverted``:
+#: the tracker as before the citizen's message) and reports it; the resend is
+#: then the same turn again. Tickets are created once per submission (the
+#: action's idempotency key), so a turn whose action did run cannot double one.
+#: Characters a conversation id may have to be put in a Rasa API path as it is.
+PATH_SAFE = ":@=-._~"
+NO_REPLY = "rasa answered no message (a custom action could not run); the turn was undone"
 
 
 class RasaApi(Protocol):
@@ -135,7 +156,35 @@ class RasaClient:
         )
         if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
             raise RasaUnavailable("webhook answer is not a list of messages")
+        if not data:
+            undone = await self._undo_turn(sender, timeout)
+            text = NO_REPLY if undone else "rasa answered no message; the turn could not be undone"
+            raise RasaUnavailable(text, no_reply=True)
         return data
+
+    async def _undo_turn(self, sender: str, timeout: float | None) -> bool:
+        """Append ``rewind`` to the conversation's tracker (see :data:`NO_REPLY`);
+        false (logged) when Rasa refused or failed."""
+        # Rasa's server (Sanic) does not unquote the conversation id of the path:
+        # a sender that would need quoting cannot be named (senders are made of
+        # URL-safe characters, channels/*).
+        if quote(sender, safe=PATH_SAFE) != sender:
+            logger.warning("a turn with no reply was not undone: the sender needs quoting")
+            return False
+        params = {"include_events": "NONE", **(self._auth_params or {})}
+        try:
+            await self._request(
+                "POST",
+                f"/conversations/{sender}/tracker/events",
+                timeout=timeout,
+                json={"event": "rewind"},
+                params=params,
+                per_conversation=True,
+            )
+        except RasaUnavailable as exc:
+            logger.warning("a turn with no reply was not undone: %s", exc)
+            return False
+        return True
 
     async def parse(self, text: str, timeout: float | None = None) -> dict[str, Any]:
         """Rasa's ``POST /model/parse``: the NLU result of ``text`` (intent,
@@ -164,12 +213,15 @@ class RasaClient:
         path: str,
         allow_conflict: bool = False,
         timeout: float | None = None,
+        per_conversation: bool = False,
         **kwargs: Any,
     ) -> Any:
         limit = self.timeout if timeout is None else timeout
+        # A conversation's own path (already quoted) is not kept in the cache.
+        url = URL(self.base_url + path, encoded=True) if per_conversation else self._url(path)
         try:
             async with self._http().request(
-                method, self._url(path), timeout=self._timeout(limit), **kwargs
+                method, url, timeout=self._timeout(limit), **kwargs
             ) as resp:
                 if allow_conflict and resp.status == 409:
                     return {}

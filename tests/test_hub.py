@@ -401,11 +401,26 @@ async def test_a_replica_writes_the_inbound_entry_when_the_receiver_never_did(
     db = FakeDatabase()
     hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
     hub.transcript.inbound_wait = 0.2
-    lost = msg("你好", "m1")  # received by a replica that died before its write
+    lost = msg("你好", "m1")  # its receiver claimed the write and died before it
+    await hub.store.claim("inbound-writer:test:u1:m1", 60)
     await hub.transcript.inbound_written(lost)
     assert [(e.direction, e.text) for e in db.transcripts.entries] == [("in", "你好")]
+    await hub.store.claim("inbound-writer:test:u1:m2", 60)
     await hub.store.set("inbound:test:u1:m2", "1", 60)  # written by the receiving replica
     await hub.transcript.inbound_written(msg("再见", "m2"))
+    assert len(db.transcripts.entries) == 1
+
+
+async def test_a_message_queued_behind_others_is_written_by_the_processing_replica(
+    fake_rasa: FakeRasa, make_hub: HubFactory
+) -> None:
+    """Nobody claimed it on arrival (it was not first in line): written at once, once."""
+    db = FakeDatabase()
+    hub = make_hub(MemoryStore(), fake_rasa.url, db=db)
+    await hub.transcript.inbound_written(msg("第二条", "m2"))
+    assert [(e.direction, e.text) for e in db.transcripts.entries] == [("in", "第二条")]
+    assert await hub.store.get("inbound:test:u1:m2") == "1"  # for a replica taking over
+    await hub.transcript.inbound_written(msg("第二条", "m2"))  # a takeover: not again
     assert len(db.transcripts.entries) == 1
 
 

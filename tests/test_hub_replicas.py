@@ -10,6 +10,7 @@ import asyncio
 import random
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -173,3 +174,66 @@ async def test_a_resend_takes_over_the_message_a_dead_replica_left(
     await asyncio.sleep(0.6)  # a second delivery would show up now
     assert pushed_texts(replicas) == ["echo: 还在吗"]
     assert fake_rasa.by_sender["test:u1"] == ["还在吗"]
+
+
+class JitteryTranscripts:
+    """The shared transcript, each write taking 0-3 ms like a PostgreSQL
+    insert of one of two front doors; ``seq`` is taken when the row lands."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    async def add(self, **row: Any) -> None:
+        await asyncio.sleep(random.uniform(0, 0.003))
+        await self.inner.add(**row)
+
+    async def add_many(self, rows: Any) -> None:
+        await asyncio.sleep(random.uniform(0, 0.003))
+        await self.inner.add_many(rows)
+
+    async def history(self, *args: Any, **kwargs: Any) -> Any:
+        return await self.inner.history(*args, **kwargs)
+
+
+BURST_ROUNDS = 30
+BURST = 10
+
+
+@pytest.mark.parametrize("replicas", REPLICA_SETUPS[:1], indirect=True)
+async def test_same_sender_bursts_are_recorded_in_the_order_they_are_answered(
+    replicas: list[Hub], fake_rasa: FakeRasa
+) -> None:
+    """10 messages of one sender at once, alternately to each replica (like
+    tests/faults/test_bursts.py, without the cluster): the transcript records
+    the citizen's messages in exactly the order they were answered, each
+    message's replies after it and before the next message."""
+    db = replicas[0].db
+    assert isinstance(db, FakeDatabase) and all(hub.db is db for hub in replicas)
+    db.transcripts = JitteryTranscripts(db.transcripts)  # type: ignore[assignment]
+    fake_rasa.delay = (0.0, 0.002)
+    out_of_order: list[int] = []
+    not_interleaved: list[int] = []
+    for round_no in range(BURST_ROUNDS):
+        user = f"burst{round_no}"
+
+        async def send(i: int, user: str = user) -> HandleResult:
+            await asyncio.sleep(i * 0.0005)
+            return await replicas[i % 2].handle(msg(f"b{i}", f"m{i}", user=user), IN_PLACE)
+
+        results = await asyncio.gather(*(send(i) for i in range(BURST)))
+        assert all(r.status == "ok" for r in results)
+        answered = [f"m{text[1:]}" for text in fake_rasa.by_sender[f"test:{user}"]]
+        for hub in replicas:  # the replies are written after the answer
+            await hub.transcript.settled(f"test:{user}")
+        entries = await replicas[0].history(f"test:{user}")
+        inbound = [e.message_id for e in entries if e.direction == "in"]
+        if inbound != answered:
+            out_of_order.append(round_no)
+        # Each message's reply right after it, before the next message.
+        recorded = [(e.direction, e.message_id) for e in entries]
+        if recorded != [pair for m in answered for pair in (("in", m), ("out", f"{m}#0"))]:
+            not_interleaved.append(round_no)
+    assert (out_of_order, not_interleaved) == ([], []), (
+        f"of {BURST_ROUNDS} rounds, {len(out_of_order)} recorded in another order than "
+        f"answered, {len(not_interleaved)} with replies not right after their message"
+    )

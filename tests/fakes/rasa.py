@@ -52,8 +52,14 @@ class FakeRasa(_FakeServer):
         self.max_parallel = 0
         self._in_flight: dict[str, int] = defaultdict(int)
         self._total_in_flight = 0
+        #: (conversation id, event, query) of every ``POST .../tracker/events``.
+        self.appended: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.events_status = 200  # set to 500 to make appending events fail
         self.app.router.add_post("/webhooks/rest/webhook", self._webhook)
         self.app.router.add_get("/status", self._status)
+        self.app.router.add_post(
+            "/conversations/{conversation_id}/tracker/events", self._append_events
+        )
 
     async def _webhook(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
@@ -80,6 +86,19 @@ class FakeRasa(_FakeServer):
         finally:
             self._in_flight[sender] -= 1
             self._total_in_flight -= 1
+
+    async def _append_events(self, request: web.Request) -> web.StreamResponse:
+        """Rasa's ``POST /conversations/<id>/tracker/events`` (the tracker's state back)."""
+        cid = request.match_info["conversation_id"]
+        event = await request.json()
+        self.appended.append((cid, event, dict(request.query)))
+        if self.events_status != 200:
+            return web.json_response({"status": "failure"}, status=self.events_status)
+        self.on_event(cid, event)
+        return web.json_response({"sender_id": cid, "events": None})
+
+    def on_event(self, conversation_id: str, event: dict[str, Any]) -> None:
+        """What an appended event does to the conversation (subclasses)."""
 
     async def _status(self, request: web.Request) -> web.StreamResponse:
         if self.status_delay:

@@ -12,6 +12,19 @@ from tests.faults.harness import COMPLAINT, Cluster, Complainant, say
 pytestmark = pytest.mark.faults
 
 
+#: In the front door's reply when Rasa could not run an action (bot/messages.py RETRY_TEXT).
+RETRY_HINT = "没有处理完成"
+
+
+def last_answer(cluster: Cluster, conversation_id: str) -> str:
+    rows = cluster.sql(
+        "SELECT text FROM transcripts WHERE conversation_id = %s AND direction = 'out' "
+        "ORDER BY seq DESC LIMIT 1",
+        conversation_id,
+    )
+    return str(rows[0][0] or "") if rows else ""
+
+
 async def restore(cluster: Cluster, *names: str) -> None:
     for name in names:
         await asyncio.to_thread(cluster.ctl, "restart", name)
@@ -41,12 +54,6 @@ async def test_action_server_killed_mid_complaint(cluster: Cluster) -> None:
     assert len(tickets) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no action server answers the confirmation: Rasa logs action_create_ticket with no "
-    "events and returns no reply, and the next /affirm is not understood any more (the "
-    "dialogue needs a rule that offers the confirmation again; model change, not done here)",
-)
 @pytest.mark.timeout(600)
 async def test_every_action_server_down_at_the_confirmation(cluster: Cluster) -> None:
     path = cluster.rest_path()
@@ -56,7 +63,12 @@ async def test_every_action_server_down_at_the_confirmation(cluster: Cluster) ->
         await asyncio.to_thread(cluster.ctl, "kill", "actions-1")
         await asyncio.to_thread(cluster.ctl, "kill", "actions-2")
         during = await citizen.confirm()
-        say(f"the confirmation with no action server got: error={during.error} {during.replies}")
+        # Rasa answers 200 [] (the action's events lost); the front door undoes
+        # that turn on Rasa and answers with its polite retry reply (status
+        # "busy", so the client keeps no reply texts: read what it got from the
+        # transcript).
+        answered = await asyncio.to_thread(last_answer, cluster, citizen.conversation_id)
+        say(f"the confirmation with no action server got: error={during.error} {answered!r}")
         await restore(cluster, "actions-1", "actions-2")
         done = await citizen.confirm_until_ticket(tries=3)
     finally:
@@ -65,5 +77,7 @@ async def test_every_action_server_down_at_the_confirmation(cluster: Cluster) ->
             await restore(cluster, "actions-1", "actions-2")
     tickets = citizen.tickets()
     say(f"tickets of the conversation: {tickets} after {citizen.confirmations} confirmations")
-    assert during.replies, "the citizen got no answer at all"
+    assert during.replies or (during.error == "status busy" and RETRY_HINT in answered), (
+        "the citizen got no answer at all"
+    )
     assert done and len(tickets) == 1

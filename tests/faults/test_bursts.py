@@ -1,7 +1,9 @@
 """Same-sender bursts: 10 messages at once from one sender, alternately to
 front door 1 and front door 2, 1,000 rounds: every message recorded once,
-answered once, and answered in the order the transcript records them (a
-burst's inbound entries are all written on arrival, before the first reply)."""
+answered once, and answered in the order the transcript records them, each
+message's replies right after it (the first message of a burst is written by
+the front door that received it, the others by the one that answers them,
+in turn: bot/hub_transcript.py)."""
 
 from __future__ import annotations
 
@@ -51,6 +53,18 @@ async def burst(
     return f"rest:{name}:{sender}", list(results)
 
 
+def interleaving(rows: list[tuple[str, str | None]]) -> str | None:
+    """The message id of the first reply that is not right after its message
+    (or another reply to it); None when every turn is whole."""
+    current = None
+    for direction, mid in rows:
+        if direction == "in":
+            current = mid
+        elif (mid or "").rpartition("#")[0] != current:
+            return (mid or "").rpartition("#")[0]
+    return None
+
+
 @pytest.mark.timeout(7200)
 async def test_same_sender_bursts_on_two_replicas(cluster: Cluster) -> None:
     problems: list[str] = []
@@ -74,6 +88,8 @@ async def test_same_sender_bursts_on_two_replicas(cluster: Cluster) -> None:
                 elif answered != inbound:  # answered in another order than recorded
                     out_of_order += 1
                     problems.append(f"round {round_no}: recorded {inbound}, answered {answered}")
+                elif (split := interleaving(rows)) is not None:
+                    problems.append(f"round {round_no}: a reply to {split} after another message")
 
         await asyncio.gather(*(worker() for _ in range(PARALLEL_SENDERS)))
     say(

@@ -39,3 +39,13 @@ def test_lost_duplicated_and_reordered_are_told_apart() -> None:
     assert judge_resumed_log(swapped, ["a", "b"], expected) == ["reordered", "reordered"]
     backwards = [ack("a"), entry(5, "in", id="a"), entry(4, "out", "1")]
     assert judge_resumed_log(backwards, ["a"], expected[:1]) == ["reordered"]
+
+
+def test_the_burst_judge_finds_a_reply_after_another_message() -> None:
+    from tests.faults.test_bursts import interleaving
+
+    whole = [("in", "m0"), ("out", "m0#0"), ("out", "m0#1"), ("in", "m1"), ("out", "m1#0")]
+    assert interleaving(whole) is None
+    # Both messages recorded on arrival, before the first reply (the old hub).
+    split = [("in", "m0"), ("in", "m1"), ("out", "m0#0"), ("out", "m1#0")]
+    assert interleaving(split) == "m0"
