@@ -5,13 +5,18 @@ from __future__ import annotations
 import asyncio
 
 from bot.store import MemoryStore, SharedStore
-from tests.console.conftest import MakeReplica, SignIn, console_of, said_to, say
+from tests.console.conftest import MakeReplica, SignIn, console_of, runtime_of, said_to, say
 
 
 async def test_twenty_claims_from_two_replicas_one_winner(
     make_replica: MakeReplica, sign_in: SignIn, store: SharedStore
 ) -> None:
     first, second = await make_replica(), await make_replica()
+    # These agents never open the console's socket (no presence): the sweep, every
+    # 10 s, would requeue the winner's conversation as "agent gone" and a slower
+    # claimer, still waiting for the lock on a loaded machine, would win it again.
+    for replica in (first, second):
+        runtime_of(replica).sweeper.stopped = True
     await say(first, "c1", "转人工")
     agents = [
         await sign_in((first, second)[i % 2], f"agent{i:02d}", display_name=f"坐席{i:02d}")
