@@ -4,7 +4,7 @@ PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch benchmark overhead lint services cluster cluster-stop cluster-status faults
+.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch benchmark overhead rasa-memory lint services cluster cluster-stop cluster-status faults
 
 .PHONY: model deploy-check
 
@@ -67,6 +67,9 @@ benchmark: ## load benchmark, front door vs Rasa directly (ARGS=--quick for a 4-
 
 overhead: ## the front door's own latency and CPU per message, against an instant fake Rasa (1 minute)
 	@$(PY) benchmarks/frontdoor_overhead.py $(ARGS)
+
+rasa-memory: ## model size and Rasa's RSS after loading and after 50 parses (ARGS="--model models/<file>.tar.gz"; default the newest)
+	@$(PY) benchmarks/rasa_memory.py $(ARGS)
 
 lint: ## ruff and mypy
 	@.venv/bin/ruff check bot channels actions hotline_rasa scripts tests eval benchmarks

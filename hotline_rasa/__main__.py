@@ -39,6 +39,7 @@ def serving_defaults(argv: Sequence[str], environ: MutableMapping[str, str]) -> 
 
 
 def main() -> None:
+    from hotline_rasa import lean
     from hotline_rasa.auth import with_tokens
     from hotline_rasa.deployment import endpoint_environment, with_model_version
     from hotline_rasa.speedups import install
@@ -47,6 +48,7 @@ def main() -> None:
     endpoint_environment(os.environ)
     sys.argv = with_model_version(with_tokens(sys.argv, os.environ), os.environ)
     install()
+    lean.install()  # no optimizer in saved models nor in the serving process
     from rasa.__main__ import main as rasa_main
 
     sys.argv[0] = "rasa"

@@ -71,6 +71,7 @@ from eval.off_topic import (  # noqa: E402 - plain Python, no app code
     load_domains,
     off_topic_report,
 )
+from hotline_rasa import lean  # noqa: E402 - Rasa env only, imports Rasa lazily
 
 REPORT_DIR = ROOT / "eval" / "report"
 REJECT = {"out_of_scope", "nlu_fallback"}
@@ -158,6 +159,7 @@ def figures(rows: list[dict[str, Any]], threshold: float, faq_threshold: float) 
 async def parse_all(model: str, rows: list[tuple[str, str, str | None]]) -> list[dict[str, Any]]:
     from rasa.core.agent import Agent
 
+    lean.install()  # load the model as `python -m hotline_rasa run` serves it
     agent = Agent.load(model)
     out = []
     for text, intent, faq_id in rows:
@@ -319,6 +321,7 @@ async def parse_off_topic(model: str, path: Path) -> list[dict[str, Any]]:
         raise SystemExit(
             f"{path}: {len(texts)} examples for Rasa but {len(domains)} under domain comments"
         )
+    lean.install()  # load the model as `python -m hotline_rasa run` serves it
     agent = Agent.load(model)
     rows = []
     for (domain, _), text in zip(domains, texts, strict=True):

@@ -126,6 +126,11 @@ def main() -> int:
 
     from rasa.api import train
 
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from hotline_rasa import lean
+
+    lean.install()  # models saved without the optimizer's state (about half the archive)
     result = train(
         domain=str(ROOT / "domain.yml"),
         config=args.config,
@@ -138,6 +143,9 @@ def main() -> int:
         sys.stderr.write("training failed\n")
         return 1
     trained = Path(result.model)
+    # Components Rasa's cache (.rasa/cache) reused may come from a training
+    # before the lean save: slim those too (a no-op for the others).
+    lean.slim_archive(trained, trained)
     stamp.write_text(trained.name, encoding="utf-8")
     write_checksum(trained)
     mark_newest(trained, stamp)
