@@ -334,6 +334,8 @@ class Services:
             "HOST": "127.0.0.1",
             "PORT": str(port),
             "RASA_URLS": ",".join(rasa_urls or [self.services["rasa"].url]),
+            # Checkouts before the Rasa pool (--frontdoor-root) read one URL only.
+            "RASA_URL": (rasa_urls or [self.services["rasa"].url])[0],
             "ACTION_SERVER_URL": actions_url,
             "WEBCHAT_SECRET": secrets.token_urlsafe(48),
             "RASA_AUTH_TOKEN": self.rasa_token,
