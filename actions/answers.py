@@ -105,7 +105,8 @@ def is_bare_negation(text: str) -> bool:
 _UNKNOWN = re.compile(
     r"不知道|不清楚|不太清楚|不大清楚|搞不清|弄不清|不记得|记不得|记不清|记不太清|记不起|记不住|"
     r"忘了|忘记|忘掉|想不起|说不上来|说不清|讲不清|说不好|不晓得|唔知|唔记得|不确定|没注意|没留意|"
-    r"没看清|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记"
+    r"没看清|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
+    r"没有?(?:收到|记下|记住|保存|留意)|没有(?:单号|工单号|编号|短信)|换号了|号码换了"
 )
 _WONT = re.compile(
     r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密"
@@ -199,6 +200,8 @@ _REFUSE_GIVE = re.compile(
     r"(?:不|别|不用|不要|不需要|不必|没必要|不想|不愿意?|不方便|不能|不肯|不打算|无法)"
     r"(?:再|就)?(?:留|给|说|讲|告诉|提供|登记|填|写|透露|报|记)"
     r"|(?:就|还是|先)?不留|没有?(?:电话|手机)|不想让.{0,6}知道|怕.{0,6}(?:知道|报复|打击)"
+    r"|(?:不用|不要|不需要|不必|没必要|免)(?:留)?(?:名字|姓名|称呼|电话|号码|联系方式)"
+    r"|^(?:那就|那)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)(?:了|吧|啦)?$"
 )
 _DOUBLE_NEGATION = re.compile(r"(?:不是|也不是|并不是|并非|没有|没说)(?:说)?(?:不|没)")
 _GIVE = re.compile(
@@ -208,9 +211,12 @@ _GIVE = re.compile(
 )
 
 
+_COUNTRY = re.compile(r"(?:\+|00)?86[\s-]?(?=1[3-9]\d)")
+
+
 def find_phone(text: str) -> str | None:
     """A mainland mobile (11 digits) or a landline with its area code, digits only."""
-    digits = normalise_digits(text)
+    digits = _COUNTRY.sub(" ", normalise_digits(text))
     mobile = _MOBILE.search(digits)
     if mobile:
         return "".join(mobile.groups())
@@ -341,6 +347,13 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
             rest = rest[index + len(part) :].lstrip("，,。.!！?？;；、…~～ \t")
             continue
         break
+    # and trailing ones: "大概是上周吧，具体哪天忘了" -> "大概是上周吧"
+    for part in reversed(clauses(rest)):
+        if _FILLER.match(part) or _says_unknown(part):
+            index = rest.rfind(part)
+            rest = rest[:index].rstrip("，,。.!！?？;；、…~～ \t")
+            continue
+        break
     value = strip_answer(rest) or strip_answer(stripped)
     if kind == "where":
         value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
@@ -349,7 +362,7 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
 
 # --- online or offline --------------------------------------------------------
 
-_ONLINE = r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑"
+_ONLINE = r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门"
 _OFFLINE = r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处"
 _MODE_NEG = (
     r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|别|不)(?:用|在|去|上|跑|到|走)?(?:的)?"

@@ -238,7 +238,7 @@ class ValidateComplaintForm(CitizenFormValidation):
         reading = read_free(text, "what")
         if reading.kind == "unknown":
             return await self.skip("complaint_what", dispatcher, tracker)
-        if reading.kind != "value" or len(text) < 4:
+        if reading.kind != "value" or len(text) < 4 or len(_FILLER.sub("", text)) < 2:
             dispatcher.utter_message(
                 text="请再具体描述一下发生了什么，方便承办部门处理，例如“小区门口的路灯坏了一个月”。"
             )

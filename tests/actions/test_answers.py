@@ -163,3 +163,22 @@ def test_not_a_but_b(text: str, said: tuple[str, str] | None) -> None:
 )
 def test_way_answers(text: str, mode: str | None) -> None:
     assert read_mode(text) == mode
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("不用了", Reading("refuse")),
+        ("+86 138 0013 8000", Reading("value", "13800138000")),
+        ("8613800138000", Reading("value", "13800138000")),
+        ("不要电话联系我", Reading("refuse")),
+    ],
+)
+def test_more_phone_answers(text: str, reading: Reading) -> None:
+    assert read_phone(text) == reading
+
+
+def test_trailing_unknown_clauses_are_dropped_and_lost_numbers_are_unknown() -> None:
+    assert read_free("大概是上周吧，具体哪天忘了", "when") == Reading("value", "大概是上周")
+    assert says_unknown("没有单号") and says_unknown("没收到短信")
+    assert read_name("不需要称呼") == Reading("refuse")
