@@ -49,6 +49,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 import uuid
@@ -131,6 +132,8 @@ class Outcome:
     requested: Any
     active_loop: Any
     intent: str
+    #: the form still active once the turn is over (after any rule's action)
+    final_loop: Any = None
 
 
 # --- the set ------------------------------------------------------------------
@@ -161,6 +164,23 @@ def load_turns(path: Path) -> list[Turn]:
                  str(raw.get("note") or ""))
         )  # fmt: skip
     return turns
+
+
+def _key(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"[\W_]+", "", text)
+
+
+def training_overlap(turns: list[Turn]) -> list[str]:
+    """Turn texts found verbatim (normalised) among the training examples of
+    data/nlu: an evaluation turn must not be trained on."""
+    trained: set[str] = set()
+    for path in sorted((ROOT / "data" / "nlu").glob("*.yml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            match = re.match(r"^\s+- (.+)$", line)
+            if match:
+                trained.add(_key(match.group(1)))
+    return [turn.text for turn in turns if _key(turn.text) in trained]
 
 
 # --- the servers --------------------------------------------------------------
@@ -337,7 +357,8 @@ def outcome(tracker: dict[str, Any], turn: Turn) -> Outcome:
             for button in (event.get("data") or {}).get("buttons") or []:
                 buttons.append(str(button.get("payload") or ""))
     del slots
-    return Outcome(state, actions, replies, buttons, requested, active, intent)
+    final = (tracker.get("active_loop") or {}).get("name")
+    return Outcome(state, actions, replies, buttons, requested, active, intent, final)
 
 
 # --- judging ------------------------------------------------------------------
@@ -413,7 +434,7 @@ def judge(turn: Turn, out: Outcome) -> tuple[bool, str]:
     elif kind == "correct":
         right = not left and _same(slot, got, expect.get("value", "*"), turn.text)
     elif kind == "cancel":
-        right = "action_cancel_process" in out.actions and out.active_loop is None
+        right = "action_cancel_process" in out.actions and out.final_loop is None
     else:  # human
         right = "action_handoff" in out.actions
     return right, happened
@@ -485,6 +506,11 @@ def main(argv: list[str] | None = None) -> int:
     if not sets:
         raise SystemExit("no turn sets (eval/forms/*.yml)")
     loaded = {path: load_turns(path) for path in sets}
+    for path, turns in loaded.items():
+        overlap = training_overlap(turns)
+        if overlap:
+            # counted, never printed: a test set's sentences stay unseen
+            print(f"warning: {len(overlap)} turn(s) of {path.name} are verbatim in data/nlu")
     model = args.model or newest_model()
     started = time.monotonic()
     reports = []
