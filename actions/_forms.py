@@ -64,6 +64,10 @@ _VALUE_AFTER = re.compile(
 )
 
 
+#: "跳过", "不知道" and the like, said alone.
+SKIP_WORDS = _SKIP
+
+
 def skip_said(tracker: Tracker, text: str) -> bool:
     """The citizen says they cannot or will not answer this question."""
     return bool(_SKIP.match(text)) or (latest_intent(tracker) == "skip" and len(text) <= 8)

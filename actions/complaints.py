@@ -25,7 +25,7 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._forms import CitizenFormValidation, parse_correction
+from actions._forms import SKIP_WORDS, CitizenFormValidation, parse_correction
 from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_text
 from actions.answers import find_phone, read_free, read_name, read_phone
 from bot.db.crypto import DataKeyError
@@ -318,6 +318,8 @@ class ValidateComplaintForm(CitizenFormValidation):
         text = str(value or "").strip()
         if not text or text == ANONYMOUS:
             return {"contact_name": ANONYMOUS}
+        if SKIP_WORDS.match(text):
+            return {"contact_name": NOT_GIVEN}  # "跳过", "不知道": not given, as before
         reading = read_name(text)
         if reading.kind == "refuse":
             return {"contact_name": ANONYMOUS}
