@@ -469,3 +469,24 @@ async def test_a_negated_way_is_the_other_way_and_a_wrong_service_is_replaced() 
         {"service_mode": text}, "service_mode",
     )  # fmt: skip
     assert slots["service"] == "household_move_in"
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("办那个去澳门的通行证", "hk_macau_permit"), ("提取公基晶", "provident_fund_withdrawal")],
+)
+async def test_a_service_written_loosely_is_found_at_the_service_question(
+    text: str, service: str
+) -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "inform", {}, {"service": text}, "service"
+    )
+    assert slots["service"] == service
+
+
+async def test_no_loose_guess_from_a_few_shared_characters() -> None:
+    slots, said = await validate(
+        ValidateServiceGuideForm(), "我想问一下社保", "inform", {},
+        {"service": "我想问一下社保"}, "service",
+    )  # fmt: skip
+    assert slots["service"] is None and said
