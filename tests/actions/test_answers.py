@@ -182,3 +182,10 @@ def test_trailing_unknown_clauses_are_dropped_and_lost_numbers_are_unknown() -> 
     assert read_free("大概是上周吧，具体哪天忘了", "when") == Reading("value", "大概是上周")
     assert says_unknown("没有单号") and says_unknown("没收到短信")
     assert read_name("不需要称呼") == Reading("refuse")
+
+
+def test_negation_after_the_word_and_no_fixed_place() -> None:
+    assert read_phone("匿名就不用了") == Reading("give")
+    assert read_phone("我没说要匿名") == Reading("give")
+    assert read_phone("可以匿名吗") == Reading("refuse")
+    assert read_free("没有具体地点", "where") == Reading("unknown")
