@@ -36,6 +36,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._runtime import latest_intent
+from actions.answers import not_but, without_trailing_not
 
 REQUESTED_SLOT = "requested_slot"
 
@@ -57,8 +58,14 @@ _POLITE = (
 )
 _MISTAKE = r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
 _CHANGE = r"(?:要)?(?:改成|改为|换成|更正为|改一下|修改一下|修改|更正|重新说|重说|重填)"
-_VALUE_AFTER = re.compile(r"^[了的啦，,。\s]*(?:应该|应|正确的)?(?:是|为|在|：|:)\s*")
-_NOT_BUT = re.compile(r"^(?:不是|不在)(.{1,20}?)[，,、\s]+(?:而)?(?:是|在)(.+)$")
+#: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
+_VALUE_AFTER = re.compile(
+    r"^[了的啦，,。\s]*(?:[^，,。\s\d]{0,4}[，,\s]*)?(?:应该|应|正确的|其实|实际上)?(?:是|为|在|：|:)\s*"
+)
+
+
+#: "跳过", "不知道" and the like, said alone.
+SKIP_WORDS = _SKIP
 
 
 def skip_said(tracker: Tracker, text: str) -> bool:
@@ -72,7 +79,8 @@ def back_said(tracker: Tracker, text: str) -> bool:
 
 
 def _clean_value(text: str) -> str:
-    return text.strip().strip("，,。.!！ ").strip()
+    """The new value of a correction, without a trailing "不是厚街"."""
+    return without_trailing_not(text.strip().strip("，,。.!！ ").strip()).strip("，,。.!！ ")
 
 
 def parse_correction(
@@ -145,6 +153,13 @@ class CitizenFormValidation(FormValidationAction):
         """A value as the citizen is shown it (a phone number masked)."""
         return str(value)
 
+    def reads_itself(self, slot: str) -> bool:
+        """True when ``validate_<slot>`` tells a refusal, "不知道" and a negation
+        from an answer itself (actions/answers.py): the NLU's ``skip`` intent
+        and the short "不知道" patterns then decide nothing for that question
+        ("不需要匿名" is not a refusal)."""
+        return False
+
     # --- the machinery ------------------------------------------------------
     def order(self, tracker: Tracker) -> list[str]:
         skipped = self.not_asked(tracker)
@@ -199,10 +214,10 @@ class CitizenFormValidation(FormValidationAction):
         """Slot values for a skip, a step back or a correction; None for a plain answer."""
         if back_said(tracker, text):
             return self._back(requested, dispatcher, tracker)
-        if skip_said(tracker, text):
-            return await self.skip(requested, dispatcher, tracker)
         correction = parse_correction(text, self.FIELDS) or self._not_but(requested, text, tracker)
         if correction is None:
+            if not self.reads_itself(requested) and skip_said(tracker, text):
+                return await self.skip(requested, dispatcher, tracker)
             return None
         field, value = correction
         if field == requested:
@@ -220,15 +235,20 @@ class CitizenFormValidation(FormValidationAction):
         return {**validated, requested: None}
 
     def _not_but(self, requested: str, text: str, tracker: Tracker) -> tuple[str, str] | None:
-        """ "不是万江，是东城": the earlier answer that said 万江 becomes 东城."""
-        match = _NOT_BUT.match(text)
-        if match is None:
+        """ "不是万江，是东城" (also after "刚才说错了"): the earlier answer that
+        said 万江 becomes 东城; "不是路灯，是红绿灯坏了" replaces "路灯坏了" whole."""
+        said = not_but(text)
+        if said is None:
             return None
-        wrong, right = match.group(1).strip(), _clean_value(match.group(2))
+        wrong, right = said
         for slot in self.order(tracker):
             value = tracker.get_slot(slot)
-            if slot != requested and isinstance(value, str) and wrong and wrong in value:
-                return slot, value.replace(wrong, right) if len(wrong) < len(value) else right
+            if slot == requested or not isinstance(value, str) or wrong not in value:
+                continue
+            rest = value.replace(wrong, "", 1)
+            if len(wrong) >= len(value) or (rest and rest in right):
+                return slot, right
+            return slot, value.replace(wrong, right)
         return None
 
     def _back(

@@ -25,8 +25,9 @@ from rasa_sdk.events import ActiveLoop, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._forms import CitizenFormValidation, parse_correction
+from actions._forms import SKIP_WORDS, CitizenFormValidation, parse_correction
 from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_text
+from actions.answers import find_phone, read_free, read_name, read_phone
 from bot.db.crypto import DataKeyError
 from bot.db.routing import load_routing
 from bot.dispatch.dispatcher import Dispatch, dispatch
@@ -63,10 +64,6 @@ SERVICE = "service"
 SERVICE_CATEGORY = "hotline_service"
 KIND_NAMES = {"complaint": "投诉", "suggestion": "建议", SERVICE: "对12345热线服务的投诉"}
 
-_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{7,8})(?!\d)")
-_ANONYMOUS = re.compile(r"匿名|不留|不想留|不方便留|保密|不给")
-_NONE = re.compile(r"^(无|没有|不知道|不清楚|不记得|忘了|说不清)[。.!!]*$")
 _FILLER = re.compile(
     r"我(要|想)?|投诉|举报|反映|建议|一下|一个|问题|意见|提|有|个|的|了|[,,。.!!??\s]"
 )
@@ -75,15 +72,9 @@ MAX_TEXT = 1000
 
 
 def normalise_phone(text: str) -> str | None:
-    """A mainland mobile (11 digits) or a landline with area code, digits only."""
-    digits = text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    mobile = _MOBILE.search(digits)
-    if mobile:
-        return "".join(mobile.groups())
-    landline = _LANDLINE.search(digits)
-    if landline:
-        return "".join(landline.groups())
-    return None
+    """A mainland mobile (11 digits) or a landline with area code, digits only
+    (also said in Chinese digits: "一三八…")."""
+    return find_phone(text)
 
 
 def seal_phone(phone: str) -> str:
@@ -237,26 +228,50 @@ class ValidateComplaintForm(CitizenFormValidation):
             return {slot: ANONYMOUS}
         return {slot: NOT_GIVEN}
 
+    def reads_itself(self, slot: str) -> bool:
+        return slot in COMPLAINT_SLOTS
+
     async def validate_complaint_what(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "").strip()
-        if len(text) < 4:
-            dispatcher.utter_message(text="请再具体描述一下发生了什么，方便承办部门处理。")
+        reading = read_free(text, "what")
+        if reading.kind == "unknown":
+            return await self.skip("complaint_what", dispatcher, tracker)
+        if reading.kind != "value" or len(text) < 4 or len(_FILLER.sub("", text)) < 2:
+            dispatcher.utter_message(
+                text="请再具体描述一下发生了什么，方便承办部门处理，例如“小区门口的路灯坏了一个月”。"
+            )
             return {"complaint_what": None}
         return {"complaint_what": text[:MAX_TEXT]}
 
     async def validate_complaint_where(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value or "").strip()
-        return {"complaint_where": NOT_GIVEN if not text or _NONE.match(text) else text[:200]}
+        reading = read_free(str(value or ""), "where")
+        if reading.kind == "empty":
+            dispatcher.utter_message(
+                text="请告诉我事情发生的地点，例如“南城街道鸿福路和元美路交叉口”；"
+                "不清楚的话可以回复“不清楚”。"
+            )
+            return {"complaint_where": None}
+        if reading.kind != "value" or not reading.value:
+            return {"complaint_where": NOT_GIVEN}
+        return {"complaint_where": reading.value[:200]}
 
     async def validate_complaint_when(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value or "").strip()
-        return {"complaint_when": NOT_GIVEN if not text or _NONE.match(text) else text[:100]}
+        reading = read_free(str(value or ""), "when")
+        if reading.kind == "empty":
+            dispatcher.utter_message(
+                text="请告诉我大概是什么时候发生的，例如“昨晚十一点”或“最近一个月每天晚上”；"
+                "记不清的话可以回复“不清楚”。"
+            )
+            return {"complaint_when": None}
+        if reading.kind != "value" or not reading.value:
+            return {"complaint_when": NOT_GIVEN}
+        return {"complaint_when": reading.value[:100]}
 
     async def validate_contact_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -270,24 +285,50 @@ class ValidateComplaintForm(CitizenFormValidation):
                     return {"contact_phone": text}
             except DataKeyError:
                 pass
-        phone = normalise_phone(text)
-        if phone:
-            return {"contact_phone": seal_phone(phone)}
-        if _ANONYMOUS.search(text):
+        if text == ANONYMOUS:
+            return {"contact_phone": ANONYMOUS}
+        reading = read_phone(text)
+        if reading.kind == "value" and reading.value:
+            return {"contact_phone": seal_phone(reading.value)}
+        if reading.kind == "refuse":
+            dispatcher.utter_message(
+                text="好的，不留电话，按匿名登记。匿名诉求无法电话回访，也无法用手机尾号查询进度，"
+                "请保存好工单编号。"
+            )
             return {"contact_phone": ANONYMOUS, "contact_name": ANONYMOUS}
-        dispatcher.utter_message(
-            text="号码格式好像不对。请输入11位手机号（如13812345678）或带区号的固定电话，"
-            "不想留电话请回复“匿名”。"
-        )
+        if reading.kind == "give":
+            dispatcher.utter_message(
+                text="好的，不匿名。请告诉我您的联系电话：11位手机号（如13812345678）或带区号的固定电话。"
+            )
+        elif re.search(r"\d", text):
+            dispatcher.utter_message(
+                text="号码格式好像不对。请输入11位手机号（如13812345678）或带区号的固定电话，"
+                "不想留电话请回复“匿名”。"
+            )
+        else:
+            dispatcher.utter_message(
+                text="请告诉我您的联系电话：11位手机号或带区号的固定电话，方便承办部门回复您；"
+                "不想留电话请回复“匿名”。"
+            )
         return {"contact_phone": None}
 
     async def validate_contact_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "").strip()
-        if not text or _ANONYMOUS.search(text):
+        if not text or text == ANONYMOUS:
             return {"contact_name": ANONYMOUS}
-        return {"contact_name": text[:20]}
+        if SKIP_WORDS.match(text):
+            return {"contact_name": NOT_GIVEN}  # "跳过", "不知道": not given, as before
+        reading = read_name(text)
+        if reading.kind == "refuse":
+            return {"contact_name": ANONYMOUS}
+        if reading.kind != "value" or not reading.value:
+            dispatcher.utter_message(
+                text="请问怎么称呼您？例如“陈先生”“李女士”；不想留名字可以回复“不留”。"
+            )
+            return {"contact_name": None}
+        return {"contact_name": reading.value[:20]}
 
 
 def not_asked(tracker: Tracker) -> set[str]:

@@ -13,20 +13,62 @@ from rasa_sdk.types import DomainDict
 
 from actions._forms import CitizenFormValidation
 from actions._runtime import latest_text, record_event
+from actions.answers import is_bare_negation, is_filler, not_but, read_mode, says_unknown
 from actions.online import online_way_given, outcome_buttons
 from bot.knowledge import Service, load_services, match_service, service_by_id
 
-_ONLINE = re.compile(r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑")
 _NOT_THIS = re.compile(r"不是这个|不是这项|不是这件|不是这|搞错了|弄错了|理解错了|不对")
-_OFFLINE = re.compile(r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去")
 
 
 def mode_from_text(text: str) -> str | None:
-    """'online' / 'offline' when the text says which way, else None."""
-    online, offline = bool(_ONLINE.search(text)), bool(_OFFLINE.search(text))
-    if online != offline:
-        return "online" if online else "offline"
-    return None
+    """'online' / 'offline' when the text says which way, else None
+    (negations read: "不要网上的" is offline; actions/answers.py)."""
+    return read_mode(text)
+
+
+#: At the service question a name written loosely is still a name: most of the
+#: characters of a service's name or alias, in order ("去香港那个通行证" has 4 of
+#: 港澳通行证's 5, "提公积晶" 3 of 提公积金's 4). Only there, where the citizen is
+#: naming a service, and the next question says which service was understood,
+#: with "不是这个" to correct it.
+LOOSE_SHARE = 0.75
+LOOSE_MIN_CHARS = 3
+_KEY_NOISE = re.compile(r"[\W_]+")
+
+
+def _common_in_order(a: str, b: str) -> int:
+    """Length of the longest common subsequence of ``a`` and ``b``."""
+    row = [0] * (len(b) + 1)
+    for ch in a:
+        previous = 0
+        for j, other in enumerate(b, start=1):
+            current = row[j]
+            row[j] = previous + 1 if ch == other else max(row[j], row[j - 1])
+            previous = current
+    return row[-1]
+
+
+def loose_service(text: str) -> Service | None:
+    """The one service whose name or alias the text spells loosely, or None
+    (none, or two services equally close)."""
+    cleaned = _KEY_NOISE.sub("", text).lower()
+    if len(cleaned) < LOOSE_MIN_CHARS:
+        return None
+    scores: dict[str, tuple[float, Service]] = {}
+    for service in load_services():
+        for alias in (service.name, *service.aliases):
+            key = _KEY_NOISE.sub("", alias).lower()
+            if len(key) < LOOSE_MIN_CHARS + 1:
+                continue
+            common = _common_in_order(key, cleaned)
+            share = common / len(key)
+            if common >= LOOSE_MIN_CHARS and share >= LOOSE_SHARE:
+                if share > scores.get(service.id, (0.0, service))[0]:
+                    scores[service.id] = (share, service)
+    ranked = sorted(scores.values(), key=lambda item: -item[0])
+    if not ranked or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+        return None
+    return ranked[0][1]
 
 
 def only_way(service: Service) -> str | None:
@@ -136,10 +178,25 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             )
         return {slot: mode}
 
+    def reads_itself(self, slot: str) -> bool:
+        return slot == "service_mode"
+
     async def validate_service(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        service = service_by_id(str(value or "")) or match_service(str(value or ""))
+        text = str(value or "")
+        if is_filler(text) or is_bare_negation(text):
+            dispatcher.utter_message(
+                text="好的。请告诉我您想办理的事项，例如“换身份证”“提取公积金”“办居住证”。"
+            )
+            return {"service": None}
+        said = not_but(text)
+        service = (
+            service_by_id(text)
+            or (match_service(said[1]) if said else None)
+            or match_service(text)
+            or loose_service(said[1] if said else text)
+        )
         if service is None:
             names = "、".join(s.name for s in load_services()[:8])
             dispatcher.utter_message(
@@ -158,15 +215,22 @@ class ValidateServiceGuideForm(CitizenFormValidation):
         text = str(value or "")
         if text.startswith("/deny") or _NOT_THIS.search(text):
             # "不是这个": the service understood was wrong. "不是这个，是社保卡"
-            # names the right one: take it (its way is asked next); else ask
-            # which service again.
-            other = match_service(text.removeprefix("/deny"))
+            # (or "我要办的不是居住证，是户口迁入") names the right one: take it
+            # (its way is asked next); else ask which service again.
+            said = not_but(text.removeprefix("/deny"))
+            other = (match_service(said[1]) if said else None) or match_service(
+                text.removeprefix("/deny")
+            )
             if other is not None and other.id != tracker.get_slot("service"):
                 return {"service": other.id, "service_mode": only_way(other)}
             return {"service": None, "service_mode": None}
-        mode = value if value in ("online", "offline") else mode_from_text(str(value or ""))
+        mode = value if value in ("online", "offline") else read_mode(text)
+        if mode is None and says_unknown(text):
+            return await self.skip("service_mode", dispatcher, tracker)
         if mode is None:
-            dispatcher.utter_message(text="请回复“网上办理”或“线下办理”。")
+            dispatcher.utter_message(
+                text="请选择办理方式：回复“网上办理”（不用跑窗口），或“线下办理”（到窗口现场办）。"
+            )
         return {"service_mode": mode}
 
 

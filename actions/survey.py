@@ -47,8 +47,7 @@ class ActionRecordRating(Action):
         await record_event("rating", tracker, rating=rating)
         if rating <= 2:
             text = (
-                "感谢您的评价，很抱歉没能让您满意。"
-                "我们会认真改进；如需进一步帮助，可以转人工客服。"
+                "感谢您的评价，很抱歉没能让您满意。我们会认真改进；如需进一步帮助，可以转人工客服。"
             )
             buttons = [{"title": "转人工客服", "payload": "/request_human"}]
         else:

@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 
 from actions._forms import CitizenFormValidation
 from actions._runtime import MENU_BUTTONS, drill_tags, get_db, latest_text, record_event
+from actions.answers import find_phone, mentions_unknown, normalise_digits
 from actions.complaints import (
     ANONYMOUS,
     NOT_GIVEN,
@@ -195,24 +196,40 @@ class ValidateTicketStatusForm(CitizenFormValidation):
         )
         return {slot: None}
 
+    def reads_itself(self, slot: str) -> bool:
+        return True
+
     async def validate_ticket_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        number = parse_ticket_no(str(value or ""))
-        if number is None:
-            dispatcher.utter_message(
-                text="工单编号格式不对，应为8位日期加6位序号，如 20261127-000123。"
-            )
-        return {"ticket_no": number}
+        text = str(value or "")
+        number = parse_ticket_no(normalise_digits(text))
+        if number is not None:
+            return {"ticket_no": number}
+        if mentions_unknown(text) and not re.search(r"\d", text):
+            return await self.skip("ticket_no", dispatcher, tracker)
+        dispatcher.utter_message(
+            text="请告诉我工单编号：8位日期加6位序号，如 20261127-000123，"
+            "在登记成功时发给您的消息里。找不到的话可以回复“找不到”。"
+        )
+        return {"ticket_no": None}
 
     async def validate_ticket_phone_last4(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        match = LAST4.search(str(value or ""))
-        if match is None:
-            dispatcher.utter_message(text="请输入4位数字，即登记时所留手机号码的后四位。")
-            return {"ticket_phone_last4": None}
-        return {"ticket_phone_last4": match.group(1)}
+        text = str(value or "")
+        phone = find_phone(text)
+        if phone is not None:
+            return {"ticket_phone_last4": phone[-4:]}
+        match = LAST4.search(normalise_digits(text))
+        if match is not None:
+            return {"ticket_phone_last4": match.group(1)}
+        if mentions_unknown(text) and not re.search(r"\d", text):
+            return await self.skip("ticket_phone_last4", dispatcher, tracker)
+        dispatcher.utter_message(
+            text="请输入4位数字，即登记时所留手机号码的后四位；记不清的话可以回复“不记得”。"
+        )
+        return {"ticket_phone_last4": None}
 
 
 class ActionTicketStatus(Action):

@@ -348,3 +348,145 @@ async def test_a_service_complaint_asks_no_place_and_goes_to_the_supervisors() -
     assert "地点" not in text and "12345热线服务监督组" in text
     titles = [b["title"] for b in dispatcher.messages[0]["buttons"]]
     assert "修改地点" not in titles
+
+
+# --- refusals, negations, "不知道" and corrections as citizens say them (issue 18)
+
+PHONE_ASKED = {**COMPLAINT, "complaint_what": "楼下烧烤店油烟很大", "complaint_where": "南城",
+               "complaint_when": "每晚"}  # fmt: skip
+NAME_ASKED = {**PHONE_ASKED, "contact_phone": seal_phone("13711112228")}
+
+
+@pytest.mark.parametrize("intent", ["skip", "deny", "inform"])
+async def test_not_anonymous_is_not_a_refusal(intent: str) -> None:
+    """Asked for a phone number, "不需要匿名" registered the complaint as
+    anonymous (issue 18): the number is asked for, nothing is stored."""
+    slots, said = await validate(
+        ValidateComplaintForm(), "不需要匿名", intent, PHONE_ASKED,
+        {"contact_phone": "不需要匿名"}, "contact_phone",
+    )  # fmt: skip
+    assert slots == {"contact_phone": None}
+    assert "不匿名" in said[0] and "电话" in said[0]
+
+
+async def test_a_phone_said_in_chinese_digits_after_a_negation() -> None:
+    text = "不用匿名，我电话一三九一二三四五六七八"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", PHONE_ASKED, {"contact_phone": text},
+        "contact_phone",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13912345678"
+
+
+@pytest.mark.parametrize("text", ["电话就不留了，怕被报复", "不是不愿意留，还是匿名吧"])
+async def test_a_refused_phone_is_anonymous_and_says_what_that_means(text: str) -> None:
+    slots, said = await validate(
+        ValidateComplaintForm(), text, "deny", PHONE_ASKED, {"contact_phone": text},
+        "contact_phone",
+    )  # fmt: skip
+    assert slots == {"contact_phone": "匿名", "contact_name": "匿名"}
+    assert "无法电话回访" in said[0]
+
+
+async def test_a_name_is_taken_out_of_chatter_and_a_refusal_is_anonymous() -> None:
+    text = "名字也不是不能留，叫我李女士就行"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", NAME_ASKED, {"contact_name": text},
+        "contact_name",
+    )  # fmt: skip
+    assert slots == {"contact_name": "李女士"}
+    slots, _ = await validate(
+        ValidateComplaintForm(), "名字不用登记", "deny", NAME_ASKED,
+        {"contact_name": "名字不用登记"}, "contact_name",
+    )  # fmt: skip
+    assert slots == {"contact_name": "匿名"}
+
+
+async def test_a_bare_no_asks_the_question_again_saying_what_is_needed() -> None:
+    slots, said = await validate(
+        ValidateComplaintForm(), "不是", "deny", {**COMPLAINT, "complaint_what": "井盖丢了"},
+        {"complaint_where": "不是"}, "complaint_where",
+    )  # fmt: skip
+    assert slots == {"complaint_where": None} and "地点" in said[0]
+
+
+async def test_unsure_then_an_answer_keeps_the_answer() -> None:
+    text = "想不起来了，好像是周三早上"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "skip", {**COMPLAINT, "complaint_what": "井盖丢了",
+        "complaint_where": "东城"}, {"complaint_when": text}, "complaint_when",
+    )  # fmt: skip
+    assert slots == {"complaint_when": "好像是周三早上"}
+
+
+async def test_not_a_but_b_after_a_mistake_replaces_the_earlier_answer() -> None:
+    text = "刚才说错了，不是路灯，是红绿灯坏了"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "edit_complaint",
+        {**COMPLAINT, "complaint_what": "路灯坏了"}, {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert slots == {"complaint_what": "红绿灯坏了", "complaint_where": None}
+
+
+async def test_a_correction_with_chatter_before_the_new_value() -> None:
+    text = "电话刚才打错一位，是13711112222"
+    slots, said = await validate(
+        ValidateComplaintForm(), text, "edit_complaint", NAME_ASKED, {"contact_name": text},
+        "contact_name",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13711112222"
+    assert slots["contact_name"] is None and "137****2222" in said[0]
+    text = "地址写错了，应该是虎门连升路，不是厚街"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "edit_complaint", {**PHONE_ASKED, "complaint_where": "厚街"},
+        {"complaint_when": text}, "complaint_when",
+    )  # fmt: skip
+    assert slots["complaint_where"] == "虎门连升路"
+
+
+async def test_ticket_answers_with_chinese_digits_and_a_lost_number() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "后四位是三四五六", "inform", {"ticket_no": "20261201-000456"},
+        {"ticket_phone_last4": "后四位是三四五六"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots["ticket_phone_last4"] == "3456"
+    text = "单号找不到了，短信删了"
+    slots, said = await validate(
+        ValidateTicketStatusForm(), text, "inform", {}, {"ticket_no": text}, "ticket_no"
+    )
+    assert slots == {"ticket_no": None} and "登记成功时" in said[0]
+
+
+async def test_a_negated_way_is_the_other_way_and_a_wrong_service_is_replaced() -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), "不要网上的", "deny", {"service": "residence_permit"},
+        {"service_mode": "不要网上的"}, "service_mode",
+    )  # fmt: skip
+    assert slots["service_mode"] == "offline"
+    text = "搞错了 我要办的不是居住证 是户口迁入"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "deny", {"service": "residence_permit"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "household_move_in"
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("办那个去澳门的通行证", "hk_macau_permit"), ("提取公基晶", "provident_fund_withdrawal")],
+)
+async def test_a_service_written_loosely_is_found_at_the_service_question(
+    text: str, service: str
+) -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "inform", {}, {"service": text}, "service"
+    )
+    assert slots["service"] == service
+
+
+async def test_no_loose_guess_from_a_few_shared_characters() -> None:
+    slots, said = await validate(
+        ValidateServiceGuideForm(), "我想问一下社保", "inform", {},
+        {"service": "我想问一下社保"}, "service",
+    )  # fmt: skip
+    assert slots["service"] is None and said

@@ -1,0 +1,397 @@
+"""Reading a citizen's answer to one form question (issue 18).
+
+Citizens do not answer "13812345678" or "匿名": they say "不需要匿名，你打我
+电话吧", "也不是不能留，你记一下186…", "记不太清，大概上个礼拜五下午",
+"后四位是三四五六". This module reads such an answer for one question and
+says what it means, without side effects (the validation actions in
+complaints.py, guidance.py and tickets.py decide what to store and say):
+
+- :func:`read_phone`: a number (also said in Chinese digits or with chatter),
+  a refusal (anonymous), or "not anonymous" without a number (ask for it);
+- :func:`read_name`: a name out of "叫我李女士就行" / "我姓黄，黄小姐", or a
+  refusal ("别登记我名字", "名字就不用留了");
+- :func:`read_free`: a place, a time or what happened, with "不清楚" /
+  "记不得了" (unknown), fillers ("嗯") and bare negations ("不是") told apart
+  from an answer;
+- :func:`read_mode`: online or offline, negations included ("不要网上的");
+- :func:`normalise_digits`: Chinese and full-width digits to ASCII.
+
+Negation has a scope: "不需要匿名" and "不是匿名" negate 匿名, "不是不愿意留"
+negates a refusal; an answer of several clauses is decided by its last clause
+that says something about it ("不是不愿意留，就是怕被打扰，还是匿名吧").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+#: What an answer means. ``value``: an answer (``Reading.value``); ``refuse``:
+#: the citizen will not say (a phone refused = anonymous); ``unknown``: the
+#: citizen does not know; ``give``: the phone will be given but is not in the
+#: message ("不需要匿名"); ``empty``: nothing usable (a filler, a bare "不是",
+#: a malformed number): the question is asked again.
+Kind = Literal["value", "refuse", "unknown", "give", "empty"]
+
+
+@dataclass(frozen=True)
+class Reading:
+    kind: Kind
+    value: str | None = None
+
+
+# --- digits -------------------------------------------------------------------
+
+_CN_DIGIT = {
+    "零": "0", "〇": "0", "○": "0", "洞": "0", "一": "1", "幺": "1", "壹": "1",
+    "二": "2", "两": "2", "贰": "2", "三": "3", "叁": "3", "四": "4", "肆": "4",
+    "五": "5", "伍": "5", "六": "6", "陆": "6", "七": "7", "柒": "7", "拐": "7",
+    "八": "8", "捌": "8", "九": "9", "勾": "9", "玖": "9",
+}  # fmt: skip
+_FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
+_DIGIT_CHARS = "0-9" + "".join(_CN_DIGIT)
+#: A run of at least three digits said one by one ("一五九八…", "三四五六",
+#: "138 一二三四 5678"), spaces and dashes allowed between them.
+_DIGIT_RUN = re.compile(rf"[{_DIGIT_CHARS}](?:[\s\-]*[{_DIGIT_CHARS}]){{2,}}")
+
+
+def normalise_digits(text: str) -> str:
+    """Full-width digits and runs of three or more Chinese digits as ASCII digits.
+
+    Shorter runs stay as they are: "两三天", "一个月" are not numbers."""
+    text = text.translate(_FULL_WIDTH)
+
+    def ascii_run(match: re.Match[str]) -> str:
+        run = match.group(0)
+        return "".join(_CN_DIGIT.get(ch, ch) for ch in run)
+
+    return _DIGIT_RUN.sub(ascii_run, text)
+
+
+# --- clauses and fillers --------------------------------------------------------
+
+_SPLIT = re.compile(r"[，,。.!！?？;；、…~～\s]+|(?=但是|不过|可是)")
+_FILLER = re.compile(
+    r"^(?:嗯+|啊+|哦+|噢+|喔+|呃+|额+|唔+|哈+|诶|欸|哎|好的?|好吧|行|行吧|是的?|对的?|可以|"
+    r"ok|okay|收到|知道了|明白|那个|这个|emm+|en+)[了啊呀吧哦嘛呢]*$",
+    re.IGNORECASE,
+)
+_BARE_NEGATION = re.compile(
+    r"^(?:不是|不对|不|错了|不是的|不是啊|不是这个|没|否)[了啊呀吧哦嘛呢]*$"
+)
+_END = "了啊呀吧哦嘛呢啦哈"
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of an answer: split at punctuation, spaces and 但是/不过/可是."""
+    return [part for part in _SPLIT.split(text.strip()) if part]
+
+
+def is_filler(text: str) -> bool:
+    """Nothing but "嗯", "好的", "啊" and the like (or nothing at all)."""
+    parts = clauses(text)
+    return all(_FILLER.match(part) for part in parts)
+
+
+def is_bare_negation(text: str) -> bool:
+    """Only "不是" / "不对" (with fillers): says no, gives nothing."""
+    parts = [part for part in clauses(text) if not _FILLER.match(part)]
+    return bool(parts) and all(_BARE_NEGATION.match(part) for part in parts)
+
+
+# --- "I don't know" -----------------------------------------------------------
+
+_UNKNOWN = re.compile(
+    r"不知道|不清楚|不太清楚|不大清楚|搞不清|弄不清|不记得|记不得|记不清|记不太清|记不起|记不住|"
+    r"忘了|忘记|忘掉|想不起|说不上来|说不清|讲不清|说不好|不晓得|唔知|唔记得|不确定|没注意|没留意|"
+    r"没看清|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
+    r"没有?(?:收到|记下|记住|保存|留意)|没有(?:单号|工单号|编号|短信)|换号了|号码换了|"
+    r"没有?(?:具体|固定|确切|准确)的?(?:地点|地址|位置|时间|日期)"
+)
+_WONT = re.compile(
+    r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密"
+)
+_NOTHING = re.compile(r"^(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[了啊呀吧哦嘛呢]*$")
+#: What is left of a "don't know" clause that says nothing else
+#: ("具体哪栋我也说不上来", "单号找不到了").
+_CHATTER = re.compile(
+    r"我们|我|也|都|还|就|这个|那个|具体的?|到底|究竟|哪里|哪儿|哪个|哪栋|哪天|哪|怎么|咋|讲|说|"
+    r"描述|形容|表达|了|啊|呀|呢|吧|哦|的|是|在|个|栋|号|时间|地点|地址|位置|日期|几点|什么时候|"
+    r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
+    r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|"
+    r"[" + _END + "]"
+)
+
+
+def _says_unknown(clause: str) -> bool:
+    """A clause saying only that the citizen does not know (or will not say)."""
+    if _NOTHING.match(clause):
+        return True
+    for pattern in (_UNKNOWN, _WONT):
+        if pattern.search(clause):
+            rest = _CHATTER.sub("", pattern.sub("", clause))
+            if len(rest) <= 1:
+                return True
+    return False
+
+
+def says_unknown(text: str) -> bool:
+    """Every clause says "I don't know" (or is a filler), and one says it."""
+    parts = [part for part in clauses(text) if not _FILLER.match(part)]
+    return bool(parts) and all(_says_unknown(part) for part in parts)
+
+
+def mentions_unknown(text: str) -> bool:
+    """The message says somewhere that the citizen does not know or cannot find it."""
+    return bool(_UNKNOWN.search(text) or _WONT.search(text))
+
+
+# --- "not A but B" ------------------------------------------------------------
+
+_MISTAKE_LEAD = re.compile(
+    r"^(?:不好意思|抱歉|对不起|哦|噢|啊|哎)?[，,\s]*(?:我)?(?:刚才|刚刚|之前|前面|上面)?(?:我)?"
+    r"(?:说|写|打|输|填|搞|弄|讲|记)?错了[，,。\s]*"
+)
+_NOT_BUT = re.compile(
+    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(.{1,20}?)[，,、\s]*"
+    r"(?:而|应该|其实)?(?:是|在)(.+)$"
+)
+_TRAILING_NOT = re.compile(r"[，,、\s]*(?:而)?(?:不是|并不是|不在).*$")
+
+
+def not_but(text: str) -> tuple[str, str] | None:
+    """("A", "B") for "不是A，是B" (also after "刚才说错了")."""
+    rest = _MISTAKE_LEAD.sub("", text.strip(), count=1)
+    match = _NOT_BUT.match(rest)
+    if match is None:
+        return None
+    wrong = match.group(1).strip("，,、 ")
+    right = strip_answer(match.group(2))
+    return (wrong, right) if wrong and right else None
+
+
+def without_trailing_not(value: str) -> str:
+    """ "虎门连升路，不是厚街" -> "虎门连升路"."""
+    stripped = _TRAILING_NOT.sub("", value)
+    return stripped or value
+
+
+_PARTICLES = "啊呀吧哦嘛呢啦哈"
+_PUNCT = "，,。.!！?？、；;~～… "
+_TRAILING_THERE = re.compile(r"(?<=..)(?:那里|那边|那儿|这里|这边|这儿)$")
+
+
+def strip_answer(text: str) -> str:
+    """An answer without punctuation and sentence particles around it (了 stays:
+    "路灯坏了")."""
+    return text.strip().strip(_PUNCT).rstrip(_PARTICLES).strip(_PUNCT)
+
+
+# --- the phone ----------------------------------------------------------------
+
+_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{7,8})(?!\d)")
+_NEGATOR = (
+    r"(?:不需要|不用|不要|无需|没必要|不必|不想|不打算|用不着|别|不是|并非|并不|没说|没有说|没|不)"
+    r"(?:要|想|说)?"
+)
+_ANON_WORD = re.compile(r"匿名|保密|不具名|不署名")
+_NEGATED_ANON = re.compile(
+    _NEGATOR + r"(?:给我|帮我|替我)?(?:搞|弄|做|按|登记成|写成|登记为)?(?:匿名|保密)"
+    # "匿名就不用了", "匿名倒不必"
+    r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|倒|倒是)?(?:不用|不要|不需要|不必|没必要|免了|算了)"
+)
+_REFUSE_GIVE = re.compile(
+    r"(?:不|别|不用|不要|不需要|不必|没必要|不想|不愿意?|不方便|不能|不肯|不打算|无法)"
+    r"(?:再|就)?(?:留|给|说|讲|告诉|提供|登记|填|写|透露|报|记)"
+    r"|(?:就|还是|先)?不留|没有?(?:电话|手机)|不想让.{0,6}知道|怕.{0,6}(?:知道|报复|打击)"
+    r"|(?:不用|不要|不需要|不必|没必要|免)(?:留)?(?:名字|姓名|称呼|电话|号码|联系方式)"
+    r"|^(?:那就|那)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)(?:了|吧|啦)?$"
+)
+_DOUBLE_NEGATION = re.compile(r"(?:不是|也不是|并不是|并非|没有|没说)(?:说)?(?:不|没)")
+_GIVE = re.compile(
+    r"打(?:我|给我)(?:的)?(?:电话|手机)|给我打电话|(?:电话|手机)(?:联系|找|回访|通知)我|"
+    r"联系我|回访我|回电|可以留|留(?:个|一下)?(?:电话|号码|手机)|记(?:一下|下)?(?:我的)?(?:电话|号码)|"
+    r"(?:我的|我)(?:电话|手机|号码)(?:是|为|：|:)"
+)
+
+
+_COUNTRY = re.compile(r"(?:\+|00)?86[\s-]?(?=1[3-9]\d)")
+
+
+def find_phone(text: str) -> str | None:
+    """A mainland mobile (11 digits) or a landline with its area code, digits only."""
+    digits = _COUNTRY.sub(" ", normalise_digits(text))
+    mobile = _MOBILE.search(digits)
+    if mobile:
+        return "".join(mobile.groups())
+    landline = _LANDLINE.search(digits)
+    if landline:
+        return "".join(landline.groups())
+    return None
+
+
+def _phone_stance(clause: str) -> Kind | None:
+    """``refuse`` (anonymous), ``give`` (not anonymous) or None for one clause."""
+    if _DOUBLE_NEGATION.search(clause) and _REFUSE_GIVE.search(clause):
+        return "give"  # "不是不愿意留", "也不是不能留"
+    if _ANON_WORD.search(clause):
+        return "give" if _NEGATED_ANON.search(clause) else "refuse"
+    if _REFUSE_GIVE.search(clause):
+        return "refuse"
+    if _GIVE.search(clause):
+        return "give"
+    return None
+
+
+def read_phone(text: str) -> Reading:
+    """A phone answer: ``value`` (the number), ``refuse`` (anonymous), ``give``
+    (not anonymous, no number yet), ``empty`` (no usable number)."""
+    phone = find_phone(text)
+    if phone:
+        return Reading("value", phone)
+    stance: Kind | None = None
+    for clause in clauses(text):
+        stance = _phone_stance(clause) or stance
+    if stance is not None:
+        return Reading(stance)
+    if says_unknown(text):
+        return Reading("refuse")  # "不知道" / "不想说" for one's own phone: not leaving one
+    return Reading("empty")
+
+
+def digits_in(text: str) -> str:
+    return re.sub(r"\D", "", normalise_digits(text))
+
+
+# --- the name -----------------------------------------------------------------
+
+_TITLE = (
+    r"(?:先生|女士|小姐|太太|师傅|阿姨|叔叔|大叔|大哥|大姐|老师|老板|伯|叔|姐|哥|姨|生|婆|伯伯)"
+)
+_NAME_SAID = re.compile(
+    r"(?:叫我|喊我|称呼我|我叫|我是|名字是|名字叫|姓名是|姓名叫|我的名字是|登记为|登记成|写)"
+    r"(?:做|作)?([\u4e00-\u9fa5A-Za-z]{1,8}?)(?:就行|就好|就可以|就得|即可|好了|便可)?"
+    r"[" + _END + r"]*$"
+)
+_SURNAME = re.compile(r"(?:我|本人)?姓([\u4e00-\u9fa5])(?:[\u4e00-\u9fa5]{0,2}" + _TITLE + ")?")
+_TITLED = re.compile(
+    r"^(?:老|小|阿)?[\u4e00-\u9fa5]{1,3}" + _TITLE + "$|^(?:老|小|阿)[\u4e00-\u9fa5]$"
+)
+_NOT_A_NAME = re.compile(
+    r"名字|姓名|称呼|登记|电话|号码|匿名|投诉|我们|你们|他们|什么|怎么|为什么|吗|呢"
+)
+
+
+def _name_stance(clause: str) -> Kind | None:
+    if _DOUBLE_NEGATION.search(clause):
+        return None  # "名字也不是不能留"
+    if _ANON_WORD.search(clause):
+        return None if _NEGATED_ANON.search(clause) else "refuse"
+    if _REFUSE_GIVE.search(clause) or _WONT.search(clause):
+        return "refuse"
+    return None
+
+
+def read_name(text: str) -> Reading:
+    """How to address the citizen: ``value``, ``refuse`` or ``empty``."""
+    parts = [part for part in clauses(text) if not _FILLER.match(part)]
+    if not parts or is_bare_negation(text):
+        return Reading("empty")
+    name: str | None = None
+    refused = False
+    for part in parts:
+        said = _NAME_SAID.search(part)
+        surname = _SURNAME.match(re.sub(r"^(?:免贵|敝|鄙)(?=姓)", "", part))
+        if said and not _NOT_A_NAME.search(said.group(1)):
+            name = said.group(1)
+        elif _TITLED.match(part):
+            name = part
+        elif surname and len(part) <= 6:
+            name = surname.group(0).removeprefix("我").removeprefix("本人").removeprefix("姓")
+            if not _TITLED.match(name):
+                name = surname.group(1)
+        elif _name_stance(part) == "refuse":
+            refused = True
+    if name:
+        return Reading("value", name)
+    if refused:
+        return Reading("refuse")
+    if says_unknown(text):
+        return Reading("refuse")
+    whole = strip_answer(text)
+    if len(whole) <= 6 and not _NOT_A_NAME.search(whole) and not _DOUBLE_NEGATION.search(whole):
+        return Reading("value", whole)
+    return Reading("empty")
+
+
+# --- free text: what, where, when ---------------------------------------------
+
+_WHERE_LEAD = re.compile(
+    r"^(?:就是|就|是|大概|应该|大约|差不多)?(?:在|位于)(?=..)|^(?:地址|地点|位置)(?:是|在|：|:)"
+)
+
+
+def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Reading:
+    """An answer in words: ``value``, ``unknown`` or ``empty`` (a filler, a bare
+    "不是"). Leading "don't know" clauses are dropped when something follows
+    ("记不太清，大概上个礼拜五下午" -> "大概上个礼拜五下午")."""
+    stripped = text.strip()
+    if is_filler(stripped) or is_bare_negation(stripped):
+        return Reading("empty")
+    if says_unknown(stripped):
+        return Reading("unknown")
+    corrected = not_but(stripped)
+    if corrected is not None:
+        return Reading("value", corrected[1])
+    # drop leading fillers and "don't know" clauses, keep the rest as written
+    rest = stripped
+    for part in clauses(stripped):
+        if _FILLER.match(part) or _says_unknown(part):
+            index = rest.find(part)
+            rest = rest[index + len(part) :].lstrip("，,。.!！?？;；、…~～ \t")
+            continue
+        break
+    # and trailing ones: "大概是上周吧，具体哪天忘了" -> "大概是上周吧"
+    for part in reversed(clauses(rest)):
+        if _FILLER.match(part) or _says_unknown(part):
+            index = rest.rfind(part)
+            rest = rest[:index].rstrip("，,。.!！?？;；、…~～ \t")
+            continue
+        break
+    value = strip_answer(rest) or strip_answer(stripped)
+    if kind == "where":
+        value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
+    return Reading("value", value)
+
+
+# --- online or offline --------------------------------------------------------
+
+_ONLINE = r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门"
+_OFFLINE = r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处"
+_MODE_NEG = (
+    r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|别|不)(?:用|在|去|上|跑|到|走)?(?:的)?"
+)
+
+
+def read_mode(text: str) -> str | None:
+    """'online' or 'offline' when the answer chooses one, negations read:
+    "不要网上的" is offline, "我还是去窗口吧，网上弄不明白" is offline."""
+    votes = {"online": 0, "offline": 0}
+    for clause in clauses(text):
+        for mode, words, other in (
+            ("online", _ONLINE, "offline"),
+            ("offline", _OFFLINE, "online"),
+        ):
+            for match in re.finditer(words, clause, re.IGNORECASE):
+                before = clause[: match.start()]
+                after = clause[match.end() :]
+                negated = re.search(_MODE_NEG + "$", before) or re.match(
+                    r"^(?:的)?(?:上)?(?:弄|搞|办|操作)?(?:不明白|不会|不懂|不了|不行|太麻烦|麻烦)",
+                    after,
+                )
+                votes[other if negated else mode] += 1
+    if votes["online"] == votes["offline"]:
+        return None
+    return "online" if votes["online"] > votes["offline"] else "offline"
