@@ -126,12 +126,18 @@ def load_negatives(path: Path) -> list[str]:
     return sentences
 
 
+#: Relative negatives patterns are resolved against the project (hotline_rasa's
+#: parent directory), wherever ``rasa train`` runs.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
 def negatives_files(patterns: Iterable[str]) -> list[Path]:
-    """The files matched by ``patterns`` (globs relative to the working
-    directory, where ``rasa train`` runs), sorted; an error when one matches none."""
+    """The files matched by ``patterns`` (globs; relative ones from the project
+    root), sorted; an error when one matches none."""
     files: list[Path] = []
     for pattern in patterns:
-        matched = [Path(p) for p in sorted(glob.glob(pattern)) if Path(p).is_file()]
+        full = pattern if Path(pattern).is_absolute() else str(PROJECT_ROOT / pattern)
+        matched = [Path(p) for p in sorted(glob.glob(full)) if Path(p).is_file()]
         if not matched:
             raise GateDataError(f"HotlineGate negatives: {pattern!r} matches no file")
         files += matched
@@ -174,7 +180,7 @@ class HotlineGate(GraphComponent, IntentClassifier):
         return {
             # P(hotline matter) below this rejects a watched intent.
             "threshold": 0.5,
-            # Off-topic sentences (globs, relative to the working directory).
+            # Off-topic sentences (globs, relative to the project root).
             "negatives": ["data/gate/*.yml"],
             # Intents never overridden (see DEFAULT_EXEMPT).
             "exempt_intents": list(DEFAULT_EXEMPT),
@@ -220,7 +226,7 @@ class HotlineGate(GraphComponent, IntentClassifier):
         except GateDataError as error:
             return f"missing:{error}"
         for path in files:
-            digest.update(str(path).encode())
+            digest.update(path.name.encode())
             digest.update(path.read_bytes())
         return digest.hexdigest()
 

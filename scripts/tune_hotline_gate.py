@@ -69,6 +69,15 @@ def main() -> int:
     parser.add_argument(
         "--thresholds", nargs="+", type=float, default=[0, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.8]
     )
+    parser.add_argument(
+        "--exempt", nargs="*", default=None, help="intents never gated (default: the gate's)"
+    )
+    parser.add_argument(
+        "--show",
+        type=float,
+        default=None,
+        help="list the dev set's unhandled rows at this threshold",
+    )
     args = parser.parse_args()
     if "city" in args.off_topic or "final" in args.off_topic:
         parser.error("tune on eval/offtopic_dev and eval/heldout only")
@@ -80,7 +89,7 @@ def main() -> int:
     parses = asyncio.run(parse_texts(args.model, [t for t, _, _ in held] + [t for _, t in domains]))
     held_parses, off_parses = parses[: len(held)], parses[len(held) :]
     policy = load_dialogue_policy(ROOT)
-    exempt = frozenset(DEFAULT_EXEMPT)
+    exempt = frozenset(DEFAULT_EXEMPT if args.exempt is None else args.exempt)
     fallback = configured_threshold()
     print(
         "threshold | F1 | FAQ top-1 | oos rejected | in-scope rejected | "
@@ -110,6 +119,9 @@ def main() -> int:
             intent = str((p.get("intent") or {}).get("name"))
             outcome = classify(intent, faq_choice(p)[1], policy, FAQ_MIN_CONFIDENCE)
             off_rows.append({"domain": domain, "text": text, "outcome": outcome, "intent": intent})
+            if args.show == t and outcome not in ("fallback", "chit_chat"):
+                p_hot = (parse.get(GATE_KEY) or {}).get("p_hotline")
+                print(f"   [{outcome}] {intent} p_hotline={p_hot} ({domain}) {text}")
         o = off_topic_report(off_rows)["overall"]
         print(
             f"{t:.2f} | {f['intent_macro_f1']:.4f} | {f['faq_top1_accuracy']:.4f} | "
