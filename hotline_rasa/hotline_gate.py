@@ -5,7 +5,8 @@ sure of itself (confidence ~1.0) even on a message that is no hotline matter
 ("明早去长沙的火车几点开" becomes ``check_ticket``); adding everyday requests
 to its out-of-scope training cost FAQ accuracy (docs/experiments/
 2026-12-05-everyday-out-of-scope.md). This component asks the question
-separately: a small logistic regression over character n-grams, trained at
+separately: a small logistic regression over character n-grams and jieba
+word n-grams, trained at
 ``rasa train`` time on every in-scope NLU example (positive) against the
 ``out_of_scope`` examples plus the everyday off-topic sentences of
 ``data/gate/*.yml`` (negative; those are *not* NLU training data, so DIET never
@@ -21,7 +22,7 @@ message is left alone. Every message gets ``hotline_gate`` in the parse result:
 In config.yml, after the FallbackClassifier::
 
     - name: hotline_rasa.hotline_gate.HotlineGate
-      threshold: 0.5
+      threshold: 0.45
 
 The model is persisted with Rasa's model (a few hundred KB, joblib) and its
 training is fingerprinted with the negatives files' contents as well, so
@@ -58,8 +59,8 @@ NEGATIVES_KEY = "off_topic"
 
 #: Intents the gate never overrides: chit-chat (already a fine answer to an
 #: off-topic message), short answers inside a form (yes, no, stop, skip, a
-#: phone number), the rejections themselves, and emergencies (never turned
-#: away on a guess).
+#: phone number, a rating at the end), the rejections themselves, and
+#: emergencies (never turned away on a guess).
 DEFAULT_EXEMPT = [
     "greet",
     "goodbye",
@@ -72,6 +73,7 @@ DEFAULT_EXEMPT = [
     "go_back",
     "inform",
     "emergency",
+    "rate",
     OUT_OF_SCOPE,
     "nlu_fallback",
 ]
@@ -144,21 +146,45 @@ def negatives_files(patterns: Iterable[str]) -> list[Path]:
     return files
 
 
+def jieba_words(text: str) -> list[str]:
+    """Words of ``text`` as jieba cuts them (the pipeline's tokenizer)."""
+    import jieba
+
+    return [word for word in jieba.lcut(text) if word.strip()]
+
+
 def build_classifier(config: dict[str, Any]) -> Any:
-    """The unfitted scikit-learn pipeline: TF-IDF char n-grams + logistic regression."""
+    """The unfitted scikit-learn pipeline: TF-IDF character n-grams (and jieba
+    word n-grams unless ``word_ngram_range`` is null) + logistic regression."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import make_pipeline, make_union
 
     low, high = config["ngram_range"]
-    return make_pipeline(
+    features: list[Any] = [
         TfidfVectorizer(
             analyzer="char",
             ngram_range=(int(low), int(high)),
             min_df=int(config["min_df"]),
             sublinear_tf=True,
             dtype=_float32(),
-        ),
+        )
+    ]
+    if config.get("word_ngram_range"):
+        word_low, word_high = config["word_ngram_range"]
+        features.append(
+            TfidfVectorizer(
+                analyzer="word",
+                tokenizer=jieba_words,
+                token_pattern=None,
+                lowercase=False,
+                ngram_range=(int(word_low), int(word_high)),
+                sublinear_tf=True,
+                dtype=_float32(),
+            )
+        )
+    return make_pipeline(
+        make_union(*features),
         LogisticRegression(
             C=float(config["C"]), class_weight="balanced", max_iter=5000, solver="liblinear"
         ),
@@ -186,6 +212,8 @@ class HotlineGate(GraphComponent, IntentClassifier):
             "exempt_intents": list(DEFAULT_EXEMPT),
             "ngram_range": [1, 3],
             "min_df": 2,
+            # jieba word n-grams too (null: characters only).
+            "word_ngram_range": [1, 2],
             "C": 10.0,
         }
 
