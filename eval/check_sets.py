@@ -19,9 +19,9 @@ FAQ id, and asserts (minimums in SETS below):
   of domain.yml, and the set's minimum of messages,
 - no sentence is empty after normalisation or duplicated within or across the files,
 - independence: no sentence appears verbatim (after normalise(): NFKC, lower-case,
-  without whitespace and punctuation) in data/nlu/*.yml, in the examples / questions
-  of data/knowledge/*.yml, or in the other evaluation sets listed in `independent_of`
-  (the final set must not repeat eval/heldout/*.yml).
+  without whitespace and punctuation) in data/nlu/*.yml, data/gate/*.yml, in the
+  examples / questions of data/knowledge/*.yml, or in the other evaluation sets listed
+  in `independent_of` (the final set must not repeat eval/heldout/*.yml).
 
 The off-topic set (OffTopicSet below) is checked for its minimum of sentences and
 of domains (the YAML comment above each block, eval/off_topic.py), for holding
@@ -31,7 +31,7 @@ sentence verbatim in the training data, nor in eval/heldout or eval/final.
 Only sentences of the set being checked are printed, never training text (nor
 held-out text while checking the final set).
 
-Usage: .venv-rasa/bin/python eval/check_sets.py [heldout|final|citizen|city]
+Usage: .venv-rasa/bin/python eval/check_sets.py [heldout|final|citizen|city|offtopic_dev]
        (no argument: every set; exit code 0 when every checked set passes)
 """
 
@@ -175,6 +175,15 @@ SETS: dict[str, EvalSet | OffTopicSet] = {
         min_domains=20,
         noted_overlap=("eval/heldout", "eval/final"),
     ),
+    # the hotline gate's own off-topic development set (threshold tuning)
+    "offtopic_dev": OffTopicSet(
+        directory="eval/offtopic_dev",
+        title="off-topic development set",
+        file="off_topic.yml",
+        min_sentences=300,
+        min_domains=20,
+        noted_overlap=("eval/heldout", "eval/final"),
+    ),
 }  # fmt: skip
 
 
@@ -243,7 +252,8 @@ def _read_yaml(path: Path) -> Any:
 
 def reference_texts(extra_dirs: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
     """(normalised sentence -> file it comes from, problems) for the training data
-    (data/nlu/*.yml, examples/questions of data/knowledge/*.yml) and extra_dirs/*.yml.
+    (data/nlu/*.yml, data/gate/*.yml, examples/questions of data/knowledge/*.yml) and
+    extra_dirs/*.yml.
 
     NLU files are compared both as Rasa parses them (entity markup removed) and as
     written. A file that is not valid YAML is reported by name only, because a YAML
@@ -252,6 +262,8 @@ def reference_texts(extra_dirs: tuple[str, ...]) -> tuple[dict[str, str], list[s
     from rasa.shared.nlu.training_data.loading import load_data
 
     nlu_files = sorted((ROOT / "data" / "nlu").glob("*.yml"))
+    # the hotline gate's off-topic training sentences (hotline_rasa/hotline_gate.py)
+    nlu_files += sorted((ROOT / "data" / "gate").glob("*.yml"))
     for directory in extra_dirs:
         nlu_files += sorted((ROOT / directory).glob("*.yml"))
     knowledge_files = sorted((ROOT / "data" / "knowledge").glob("*.yml"))
@@ -429,7 +441,7 @@ def verbatim_collisions(
     """(collision errors, problems reading the references) of (file name, row) pairs
     against the training data and the sets of independent_of; prints the count."""
     ref, problems = reference_texts(independent_of)
-    sources = ["data/nlu/*.yml", "examples/questions of data/knowledge/*.yml"]
+    sources = ["data/nlu/*.yml", "data/gate/*.yml", "examples/questions of data/knowledge/*.yml"]
     sources += [f"{d}/*.yml" for d in independent_of]
     print(f"== compared with {len(ref)} distinct reference sentences ({', '.join(sources)})")
     errors = []
@@ -457,9 +469,7 @@ def check_off_topic_set(cfg: OffTopicSet) -> bool:
         print(f"   {domain:44s} {n}")
     print(f"== {len(per_domain)} domains")
     if domains and len(domains) != len(rows):
-        errors.append(
-            f"{len(domains)} sentences under domain comments but {len(rows)} examples"
-        )
+        errors.append(f"{len(domains)} sentences under domain comments but {len(rows)} examples")
     if any(r.intent != "out_of_scope" for r in rows):
         errors.append(f"{cfg.file}: every example must be intent out_of_scope")
     if len(rows) < cfg.min_sentences:

@@ -1,0 +1,363 @@
+"""Is this a hotline matter at all? A binary gate after the intent classifiers.
+
+DIET and the ResponseSelector only know the hotline's own intents, and DIET is
+sure of itself (confidence ~1.0) even on a message that is no hotline matter
+("明早去长沙的火车几点开" becomes ``check_ticket``); adding everyday requests
+to its out-of-scope training cost FAQ accuracy (docs/experiments/
+2026-12-05-everyday-out-of-scope.md). This component asks the question
+separately: a small logistic regression over character n-grams and jieba
+word n-grams, trained at
+``rasa train`` time on every in-scope NLU example (positive) against the
+``out_of_scope`` examples plus the everyday off-topic sentences of
+``data/gate/*.yml`` (negative; those are *not* NLU training data, so DIET never
+sees them).
+
+At parse time, when the intent chosen so far is one the gate watches (an FAQ, a
+form-starting or other topical intent; not a greeting, a yes/no or an answer
+inside a form) and P(hotline matter) is below ``threshold``, the intent becomes
+``out_of_scope`` (confidence 1 - P), put first in the ranking; otherwise the
+message is left alone. Every message gets ``hotline_gate`` in the parse result:
+``{"p_hotline": P, "rejected": bool}``.
+
+In config.yml, after the FallbackClassifier::
+
+    - name: hotline_rasa.hotline_gate.HotlineGate
+      threshold: 0.45
+
+The model is persisted with Rasa's model (a few hundred KB, joblib) and its
+training is fingerprinted with the negatives files' contents as well, so
+Rasa's cache retrains it when they change.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+logger = logging.getLogger(__name__)
+
+OUT_OF_SCOPE = "out_of_scope"
+GATE_KEY = "hotline_gate"
+MODEL_FILE = "hotline_gate.joblib"
+NEGATIVES_KEY = "off_topic"
+
+#: Intents the gate never overrides: chit-chat (already a fine answer to an
+#: off-topic message), short answers inside a form (yes, no, stop, skip, a
+#: phone number, a rating at the end), the rejections themselves, and
+#: emergencies (never turned away on a guess).
+DEFAULT_EXEMPT = [
+    "greet",
+    "goodbye",
+    "thank",
+    "ask_identity",
+    "affirm",
+    "deny",
+    "stop",
+    "skip",
+    "go_back",
+    "inform",
+    "emergency",
+    "rate",
+    OUT_OF_SCOPE,
+    "nlu_fallback",
+]
+
+
+class GateDataError(ValueError):
+    """A negatives file is missing or not in the expected shape."""
+
+
+_SPACE = re.compile(r"\s+")
+_DIGIT = re.compile(r"\d")
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower case, no whitespace, every digit 0 (a sum and a ticket
+    number differ by their words, not by which digits they hold)."""
+    text = unicodedata.normalize("NFKC", text or "").lower()
+    return _DIGIT.sub("0", _SPACE.sub("", text))
+
+
+def load_negatives(path: Path) -> list[str]:
+    """The sentences of one negatives file::
+
+        off_topic:
+          - domain: 火车出行
+            examples: |
+              - 明早去长沙的火车几点开
+
+    Raises GateDataError naming the file and the entry when it is not so.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise GateDataError(f"{path}: no such file (HotlineGate negatives)") from error
+    except yaml.YAMLError as error:
+        raise GateDataError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get(NEGATIVES_KEY), list):
+        raise GateDataError(f"{path}: expected a top-level '{NEGATIVES_KEY}:' list of domains")
+    sentences: list[str] = []
+    for index, entry in enumerate(data[NEGATIVES_KEY], 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("examples"), str):
+            raise GateDataError(f"{path}: entry {index} needs 'domain' and 'examples: |'")
+        for line in entry["examples"].splitlines():
+            line = line.strip()
+            if not line:
+                continue
+            if not line.startswith("- ") or not line[2:].strip():
+                raise GateDataError(
+                    f"{path}: entry {index} ({entry.get('domain')}): line {line!r} is not '- text'"
+                )
+            sentences.append(line[2:].strip())
+    return sentences
+
+
+#: Relative negatives patterns are resolved against the project (hotline_rasa's
+#: parent directory), wherever ``rasa train`` runs.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def negatives_files(patterns: Iterable[str]) -> list[Path]:
+    """The files matched by ``patterns`` (globs; relative ones from the project
+    root), sorted; an error when one matches none."""
+    files: list[Path] = []
+    for pattern in patterns:
+        full = pattern if Path(pattern).is_absolute() else str(PROJECT_ROOT / pattern)
+        matched = [Path(p) for p in sorted(glob.glob(full)) if Path(p).is_file()]
+        if not matched:
+            raise GateDataError(f"HotlineGate negatives: {pattern!r} matches no file")
+        files += matched
+    return files
+
+
+def jieba_words(text: str) -> list[str]:
+    """Words of ``text`` as jieba cuts them (the pipeline's tokenizer)."""
+    import jieba
+
+    return [word for word in jieba.lcut(text) if word.strip()]
+
+
+def build_classifier(config: dict[str, Any]) -> Any:
+    """The unfitted scikit-learn pipeline: TF-IDF character n-grams (and jieba
+    word n-grams unless ``word_ngram_range`` is null) + logistic regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    low, high = config["ngram_range"]
+    features: list[Any] = [
+        TfidfVectorizer(
+            analyzer="char",
+            ngram_range=(int(low), int(high)),
+            min_df=int(config["min_df"]),
+            sublinear_tf=True,
+            dtype=_float32(),
+        )
+    ]
+    if config.get("word_ngram_range"):
+        word_low, word_high = config["word_ngram_range"]
+        features.append(
+            TfidfVectorizer(
+                analyzer="word",
+                tokenizer=jieba_words,
+                token_pattern=None,
+                lowercase=False,
+                ngram_range=(int(word_low), int(word_high)),
+                sublinear_tf=True,
+                dtype=_float32(),
+            )
+        )
+    return make_pipeline(
+        make_union(*features),
+        LogisticRegression(
+            C=float(config["C"]), class_weight="balanced", max_iter=5000, solver="liblinear"
+        ),
+    )
+
+
+def _float32() -> Any:
+    import numpy as np
+
+    return np.float32
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class HotlineGate(GraphComponent, IntentClassifier):
+    """Turns a topical intent into ``out_of_scope`` when the message is no hotline matter."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # P(hotline matter) below this rejects a watched intent.
+            "threshold": 0.5,
+            # Off-topic sentences (globs, relative to the project root).
+            "negatives": ["data/gate/*.yml"],
+            # Intents never overridden (see DEFAULT_EXEMPT).
+            "exempt_intents": list(DEFAULT_EXEMPT),
+            "ngram_range": [1, 3],
+            "min_df": 2,
+            # jieba word n-grams too (null: characters only).
+            "word_ngram_range": [1, 2],
+            "C": 10.0,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Any = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
+        self._exempt = frozenset(self._config["exempt_intents"] or [])
+        threshold = float(self._config["threshold"])
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"HotlineGate threshold {threshold} is not between 0 and 1")
+        self._threshold = threshold
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> HotlineGate:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The negatives files' contents: they are not part of Rasa's training data."""
+        digest = hashlib.sha256()
+        patterns = config.get("negatives", cls.get_default_config()["negatives"])
+        try:
+            files = negatives_files(patterns)
+        except GateDataError as error:
+            return f"missing:{error}"
+        for path in files:
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()
+
+    # --- training ------------------------------------------------------------
+
+    def training_sets(self, training_data: TrainingData) -> tuple[list[str], list[int]]:
+        """(texts, labels): 1 for in-scope examples, 0 for out_of_scope and negatives."""
+        texts: list[str] = []
+        labels: list[int] = []
+        seen: set[tuple[str, int]] = set()
+
+        def add(text: str, label: int) -> None:
+            key = (normalise(text), label)
+            if key[0] and key not in seen:
+                seen.add(key)
+                texts.append(key[0])
+                labels.append(label)
+
+        for example in training_data.intent_examples:
+            intent = example.get(INTENT)
+            add(example.get(TEXT), 0 if intent == OUT_OF_SCOPE else 1)
+        for path in negatives_files(self._config["negatives"]):
+            for sentence in load_negatives(path):
+                add(sentence, 0)
+        return texts, labels
+
+    def train(self, training_data: TrainingData) -> Resource:
+        texts, labels = self.training_sets(training_data)
+        if len(set(labels)) < 2:
+            raise GateDataError(
+                "HotlineGate needs in-scope and off-topic examples to train "
+                f"(got {sum(labels)} in scope, {len(labels) - sum(labels)} off topic)"
+            )
+        model = build_classifier(self._config)
+        model.fit(texts, labels)
+        self._model = model
+        self.persist()
+        logger.info(
+            "HotlineGate trained on %d in-scope and %d off-topic sentences",
+            sum(labels),
+            len(labels) - sum(labels),
+        )
+        return self._resource
+
+    def persist(self) -> None:
+        import joblib
+
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(self._model, Path(directory) / MODEL_FILE, compress=3)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> HotlineGate:
+        import joblib
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = joblib.load(Path(directory) / MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            logger.warning("HotlineGate: no trained gate in the model; messages pass unchanged")
+            model = None
+        return cls(config, model_storage, resource, model)
+
+    # --- parsing --------------------------------------------------------------
+
+    def p_hotline(self, texts: Sequence[str]) -> list[float]:
+        """P(hotline matter) of each text (1.0 for all when untrained)."""
+        if self._model is None:
+            return [1.0] * len(texts)
+        normalised = [normalise(t) for t in texts]
+        return [float(p) for p in self._model.predict_proba(normalised)[:, 1]]
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if not messages:
+            return messages
+        probabilities = self.p_hotline([m.get(TEXT) or "" for m in messages])
+        for message, p in zip(messages, probabilities, strict=True):
+            intent = message.get(INTENT) or {}
+            name = intent.get("name")
+            rejected = (
+                self._model is not None
+                and name is not None
+                and name not in self._exempt
+                and p < self._threshold
+            )
+            if rejected:
+                replacement = {"name": OUT_OF_SCOPE, "confidence": round(1.0 - p, 4)}
+                ranking = [
+                    r
+                    for r in message.get(INTENT_RANKING_KEY) or []
+                    if r.get("name") != OUT_OF_SCOPE
+                ]
+                message.set(INTENT, replacement, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [replacement, *ranking], add_to_output=True)
+            message.set(
+                GATE_KEY,
+                {"p_hotline": round(p, 4), "rejected": bool(rejected)},
+                add_to_output=True,
+            )
+        return messages

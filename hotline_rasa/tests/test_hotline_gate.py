@@ -1,0 +1,245 @@
+"""The hotline gate (hotline_rasa/hotline_gate.py): trains, persists, loads, and
+turns an off-topic message's topical intent into out_of_scope, leaving hotline
+matters, chit-chat and answers inside a form alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from hotline_rasa.hotline_gate import (
+    GATE_KEY,
+    GateDataError,
+    HotlineGate,
+    load_negatives,
+    normalise,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+IN_SCOPE = {
+    "faq": [
+        "社保断缴了有什么影响",
+        "公积金贷款最多能贷多少",
+        "个税起征点是多少",
+        "新生儿怎么办医保",
+        "居住证多久能办下来",
+        "电动车上牌需要什么材料",
+        "失业金每个月领多少",
+        "阶梯电价怎么算",
+        "燃气泄漏了怎么办",
+        "驾照扣分怎么查",
+    ],
+    "complain": [
+        "楼下烧烤店天天晚上很吵",
+        "小区门口乱停车没人管",
+        "工地半夜还在施工",
+        "路灯坏了好几天了",
+        "餐馆油烟太大熏得受不了",
+        "马路上的井盖丢了",
+    ],
+    "check_ticket": [
+        "我上周提交的工单处理得怎么样了",
+        "查一下我的投诉进度",
+        "工单编号是多少能查到吗",
+    ],
+}
+OUT_OF_SCOPE = ["讲个笑话", "你喜欢什么颜色", "推荐一部电影"]
+NEGATIVES = {
+    "off_topic": [
+        {
+            "domain": "音乐",
+            "examples": "- 放一首周杰伦的歌\n- 来点轻音乐\n- 下一首歌\n- 播放流行歌曲\n",
+        },
+        {
+            "domain": "出行",
+            "examples": "- 明天去广州的高铁几点\n- 帮我订一张机票\n- 火车票还有吗\n",
+        },
+        {
+            "domain": "闹钟和计算",
+            "examples": "- 明早七点叫我起床\n- 定个闹钟\n- 三加五等于几\n- 十二乘以八是多少\n",
+        },
+    ]
+}
+
+
+def training_data() -> TrainingData:
+    examples = [
+        Message(data={"text": text, "intent": intent})
+        for intent, texts in IN_SCOPE.items()
+        for text in texts
+    ]
+    examples += [Message(data={"text": t, "intent": "out_of_scope"}) for t in OUT_OF_SCOPE]
+    return TrainingData(training_examples=examples)
+
+
+def context() -> ExecutionContext:
+    return ExecutionContext(GraphSchema({}), "test-model")
+
+
+@pytest.fixture
+def negatives(tmp_path: Path) -> Path:
+    path = tmp_path / "gate" / "everyday.yml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(NEGATIVES, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def config(negatives: Path, **extra: Any) -> dict[str, Any]:
+    return {**HotlineGate.get_default_config(), "negatives": [str(negatives)], "min_df": 1, **extra}
+
+
+def parsed(text: str, intent: str) -> Message:
+    ranking = [{"name": intent, "confidence": 0.98}, {"name": "faq", "confidence": 0.02}]
+    return Message(data={"text": text, "intent": ranking[0], "intent_ranking": ranking})
+
+
+def model_storage(tmp_path: Path) -> LocalModelStorage:
+    (tmp_path / "storage").mkdir(exist_ok=True)
+    return LocalModelStorage(tmp_path / "storage")
+
+
+def trained_and_loaded(tmp_path: Path, cfg: dict[str, Any]) -> HotlineGate:
+    storage = model_storage(tmp_path)
+    resource = Resource("hotline_gate")
+    gate = HotlineGate.create(cfg, storage, resource, context())
+    assert gate.train(training_data()) == resource
+    return HotlineGate.load(cfg, storage, resource, context())
+
+
+def test_trains_persists_loads_and_gates(tmp_path: Path, negatives: Path) -> None:
+    gate = trained_and_loaded(tmp_path, config(negatives))
+    files = list((tmp_path / "storage").rglob("*.joblib"))
+    assert len(files) == 1 and files[0].stat().st_size < 200_000
+
+    song = parsed("给我放一首周杰伦的流行歌", "check_ticket")
+    train = parsed("帮我订明天去广州的火车票", "request_service_guide")
+    sum_ = parsed("七加八等于几", "faq")
+    noise = parsed("楼下烧烤店太吵了", "complain")
+    pension = parsed("社保断缴了怎么办", "faq")
+    gate.process([song, train, sum_, noise, pension])
+
+    for message in (song, train, sum_):
+        assert message.get("intent")["name"] == "out_of_scope", message.get("text")
+        assert message.get("intent_ranking")[0]["name"] == "out_of_scope"
+        assert message.get(GATE_KEY)["rejected"] is True
+    # the classifier's own guess stays in the ranking, after out_of_scope
+    assert song.get("intent_ranking")[1]["name"] == "check_ticket"
+    for message, intent in ((noise, "complain"), (pension, "faq")):
+        assert message.get("intent")["name"] == intent, message.get("text")
+        assert message.get(GATE_KEY)["rejected"] is False
+        assert message.get(GATE_KEY)["p_hotline"] >= 0.5
+
+
+def test_exempt_intents_are_left_alone(tmp_path: Path, negatives: Path) -> None:
+    gate = trained_and_loaded(tmp_path, config(negatives))
+    hello = parsed("放一首歌吧你好", "greet")
+    yes = parsed("下一首歌", "affirm")
+    gate.process([hello, yes])
+    assert hello.get("intent")["name"] == "greet"
+    assert yes.get("intent")["name"] == "affirm"
+    assert hello.get(GATE_KEY)["rejected"] is False
+
+
+def test_threshold_zero_rejects_nothing(tmp_path: Path, negatives: Path) -> None:
+    gate = trained_and_loaded(tmp_path, config(negatives, threshold=0.0))
+    song = parsed("给我放一首周杰伦的流行歌", "check_ticket")
+    gate.process([song])
+    assert song.get("intent")["name"] == "check_ticket"
+
+
+def test_untrained_model_passes_messages_unchanged(tmp_path: Path, negatives: Path) -> None:
+    storage = model_storage(tmp_path)
+    gate = HotlineGate.load(config(negatives), storage, Resource("nothing"), context())
+    song = parsed("给我放一首周杰伦的流行歌", "check_ticket")
+    gate.process([song])
+    assert song.get("intent")["name"] == "check_ticket"
+
+
+def test_bad_threshold_is_refused(tmp_path: Path, negatives: Path) -> None:
+    with pytest.raises(ValueError, match="threshold"):
+        HotlineGate(config(negatives, threshold=1.5), LocalModelStorage(tmp_path), Resource("g"))
+
+
+def test_fingerprint_follows_the_negatives_files(negatives: Path) -> None:
+    cfg = config(negatives)
+    before = HotlineGate.fingerprint_addon(cfg)
+    negatives.write_text(
+        negatives.read_text(encoding="utf-8") + "- domain: 天气\n  examples: |\n    - 明天下雨吗\n",
+        encoding="utf-8",
+    )
+    assert HotlineGate.fingerprint_addon(cfg) != before
+
+
+def test_bad_negatives_files_name_the_problem(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.yml"
+    with pytest.raises(GateDataError, match="missing.yml"):
+        load_negatives(missing)
+    wrong = tmp_path / "wrong.yml"
+    wrong.write_text("nlu:\n- intent: out_of_scope\n", encoding="utf-8")
+    with pytest.raises(GateDataError, match="wrong.yml.*off_topic"):
+        load_negatives(wrong)
+    bad_line = tmp_path / "bad_line.yml"
+    bad_line.write_text("off_topic:\n- domain: 音乐\n  examples: |\n    放歌\n", encoding="utf-8")
+    with pytest.raises(GateDataError, match="音乐"):
+        load_negatives(bad_line)
+    storage = model_storage(tmp_path)
+    gate = HotlineGate(config(tmp_path / "none-*.yml"), storage, Resource("g"))
+    with pytest.raises(GateDataError, match="matches no file"):
+        gate.train(training_data())
+
+
+def test_normalise() -> None:
+    assert normalise(" Ａ１２ 3 ") == "a000"
+
+
+def test_shipped_negatives_load_and_are_not_nlu_data() -> None:
+    files = sorted((ROOT / "data" / "gate").glob("*.yml"))
+    assert files
+    assert sum(len(load_negatives(f)) for f in files) >= 500
+    for path in files:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert "nlu" not in data  # DIET must never train on them
+
+
+def test_config_runs_the_gate_after_the_fallback_classifier() -> None:
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    names = [c["name"] for c in pipeline]
+    gate = names.index("hotline_rasa.hotline_gate.HotlineGate")
+    assert gate > names.index("FallbackClassifier")
+    assert gate > names.index("ResponseSelector")
+
+
+def test_gate_on_the_shipped_training_data(tmp_path: Path) -> None:
+    """Trained on the real data/ with the configured settings: obvious everyday
+    requests are rejected, obvious hotline matters kept."""
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    (cfg,) = [c for c in pipeline if c["name"] == "hotline_rasa.hotline_gate.HotlineGate"]
+    cfg = {k: v for k, v in cfg.items() if k != "name"}
+    cfg["negatives"] = [str(ROOT / "data" / "gate" / "*.yml")]
+    importer = TrainingDataImporter.load_from_dict(
+        {}, str(ROOT / "config.yml"), str(ROOT / "domain.yml"), [str(ROOT / "data")]
+    )
+    storage = model_storage(tmp_path)
+    resource = Resource("hotline_gate")
+    gate = HotlineGate.create(cfg, storage, resource, context())
+    gate.train(importer.get_nlu_data())
+    gate = HotlineGate.load(cfg, storage, resource, context())
+
+    off_topic = ["帮我把闹钟定在明早六点", "放一首张学友的吻别", "二十三乘以十七等于多少"]
+    hotline = ["社保卡丢了怎么补办", "楼下烧烤店天天吵到凌晨", "我要查一下工单进度"]
+    messages = [parsed(t, "check_ticket") for t in off_topic + hotline]
+    gate.process(messages)
+    outcome = {m.get("text"): m.get("intent")["name"] for m in messages}
+    assert {t: outcome[t] for t in off_topic} == {t: "out_of_scope" for t in off_topic}
+    assert {t: outcome[t] for t in hotline} == {t: "check_ticket" for t in hotline}

@@ -1,0 +1,136 @@
+"""Sweep the hotline gate's threshold (hotline_rasa/hotline_gate.py) on a trained model.
+
+Parses eval/heldout (in scope and out of scope) and an off-topic set (default
+eval/offtopic_dev, the gate's own development set) once, recovers each
+message's parse before the gate (the gate reports P(hotline) and whether it
+rejected) and prints, for each threshold, the held-out figures of
+scripts/evaluate.py and the off-topic report's shares, as if the model had been
+trained with that threshold (the threshold changes nothing at training time).
+
+Usage: PYTHONPATH=. .venv-rasa/bin/python scripts/tune_hotline_gate.py --model models/<file>.tar.gz
+Never run it on eval/final or eval/city: those are reported once, not tuned on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from actions.thresholds import FAQ_MIN_CONFIDENCE  # noqa: E402
+from eval.off_topic import classify, load_dialogue_policy, load_domains, off_topic_report  # noqa: E402
+from hotline_rasa.hotline_gate import DEFAULT_EXEMPT, GATE_KEY, OUT_OF_SCOPE  # noqa: E402
+from scripts.evaluate import (  # noqa: E402
+    configured_threshold,
+    faq_choice,
+    figures,
+    load_heldout,
+    raw_prediction,
+)
+
+
+def before_gate(parse: dict[str, Any]) -> dict[str, Any]:
+    """The parse as the gate received it."""
+    gate = parse.get(GATE_KEY) or {}
+    if not gate.get("rejected"):
+        return parse
+    ranking = list(parse.get("intent_ranking") or [])[1:]
+    return {**parse, "intent": ranking[0] if ranking else {}, "intent_ranking": ranking}
+
+
+def gated(parse: dict[str, Any], threshold: float, exempt: frozenset[str]) -> dict[str, Any]:
+    """The parse as the gate with ``threshold`` leaves it."""
+    p = float((parse.get(GATE_KEY) or {}).get("p_hotline", 1.0))
+    name = (parse.get("intent") or {}).get("name")
+    if name is None or name in exempt or p >= threshold:
+        return parse
+    top = {"name": OUT_OF_SCOPE, "confidence": round(1 - p, 4)}
+    rest = [r for r in parse.get("intent_ranking") or [] if r.get("name") != OUT_OF_SCOPE]
+    return {**parse, "intent": top, "intent_ranking": [top, *rest]}
+
+
+async def parse_texts(model: str, texts: list[str]) -> list[dict[str, Any]]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(model)
+    return [before_gate(await agent.parse_message(t)) for t in texts]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--off-topic", default="eval/offtopic_dev/off_topic.yml")
+    parser.add_argument(
+        "--thresholds", nargs="+", type=float, default=[0, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.8]
+    )
+    parser.add_argument(
+        "--exempt", nargs="*", default=None, help="intents never gated (default: the gate's)"
+    )
+    parser.add_argument(
+        "--show",
+        type=float,
+        default=None,
+        help="list the dev set's unhandled rows at this threshold",
+    )
+    args = parser.parse_args()
+    if "city" in args.off_topic or "final" in args.off_topic:
+        parser.error("tune on eval/offtopic_dev and eval/heldout only")
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)
+    held = load_heldout(ROOT / "eval" / "heldout")
+    domains = load_domains(ROOT / args.off_topic)
+    parses = asyncio.run(parse_texts(args.model, [t for t, _, _ in held] + [t for _, t in domains]))
+    held_parses, off_parses = parses[: len(held)], parses[len(held) :]
+    policy = load_dialogue_policy(ROOT)
+    exempt = frozenset(DEFAULT_EXEMPT if args.exempt is None else args.exempt)
+    fallback = configured_threshold()
+    print(
+        "threshold | F1 | FAQ top-1 | oos rejected | in-scope rejected | "
+        "dev handled | dev form | dev FAQ answers | dev other"
+    )
+    for t in args.thresholds:
+        rows = []
+        for (text, gold, faq_id), parse in zip(held, held_parses, strict=True):
+            p = gated(parse, t, exempt)
+            raw_intent, raw_conf = raw_prediction(p)
+            faq_pred, faq_conf = faq_choice(p)
+            rows.append(
+                {
+                    "text": text,
+                    "gold": gold,
+                    "faq_gold": faq_id,
+                    "raw_intent": raw_intent,
+                    "raw_conf": raw_conf,
+                    "faq_pred": faq_pred,
+                    "faq_conf": faq_conf,
+                }
+            )
+        f = figures(rows, fallback, FAQ_MIN_CONFIDENCE)
+        off_rows = []
+        for (domain, text), parse in zip(domains, off_parses, strict=True):
+            p = gated(parse, t, exempt)
+            intent = str((p.get("intent") or {}).get("name"))
+            outcome = classify(intent, faq_choice(p)[1], policy, FAQ_MIN_CONFIDENCE)
+            off_rows.append({"domain": domain, "text": text, "outcome": outcome, "intent": intent})
+            if args.show == t and outcome not in ("fallback", "chit_chat"):
+                p_hot = (parse.get(GATE_KEY) or {}).get("p_hotline")
+                print(f"   [{outcome}] {intent} p_hotline={p_hot} ({domain}) {text}")
+        o = off_topic_report(off_rows)["overall"]
+        print(
+            f"{t:.2f} | {f['intent_macro_f1']:.4f} | {f['faq_top1_accuracy']:.4f} | "
+            f"{f['oos_rejection_rate']:.4f} | {f['in_scope_false_rejection_rate']:.4f} | "
+            f"{o['handled_share']:.4f} | {o['form_share']:.4f} | {o['faq_answer']} | "
+            f"{o['other_share']:.4f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
