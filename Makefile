@@ -55,7 +55,7 @@ test-fast: ## unit and integration tests only (no Rasa training, no browser)
 conversation-tests: ## Rasa test stories against the trained model and the action server
 	@scripts/conversation_tests.sh
 
-evaluate: ## quality on eval/heldout, eval/final, eval/citizen, eval/breadth, the off-topic eval/city (trains first; ARGS=--use-trained: the model in models/), then complaint dispatch and form answers (eval/forms)
+evaluate: ## quality on eval/heldout, eval/final, eval/citizen, the off-topic eval/city (trains first; ARGS=--use-trained: the model in models/), then complaint dispatch and form answers (eval/forms)
 	@rc=0; $(RASA_PY) scripts/evaluate.py $(ARGS) || rc=$$?; \
 	$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json || rc=$$?; \
 	$(PY) eval/forms.py --json eval/report/forms/report.json || rc=$$?; exit $$rc

@@ -152,20 +152,6 @@ SETS: dict[str, EvalSet | OffTopicSet] = {
         min_mixed=40,
         faq_scope=V1_IDS,
     ),
-    # issue 18: the FAQ entries added after the sets above were written (3
-    # phrasings per id by authors who saw only the new entries' questions and answers)
-    "breadth": EvalSet(
-        directory="eval/breadth",
-        title="breadth set (FAQ entries added since eval/faq_ids_v1.txt)",
-        min_in_scope=600,
-        min_out_of_scope=0,
-        min_intents_file=0,
-        min_per_faq=3,
-        min_per_intent={},
-        independent_of=("eval/heldout", "eval/final", "eval/citizen", "eval/city"),
-        files=("faq.yml",),
-        faq_scope="-" + V1_IDS,
-    ),
     # issue 18: at least 1,000 sentences from at least 20 everyday domains
     "city": OffTopicSet(
         directory="eval/city",
