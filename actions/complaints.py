@@ -248,30 +248,20 @@ class ValidateComplaintForm(CitizenFormValidation):
     async def validate_complaint_where(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        reading = read_free(str(value or ""), "where")
-        if reading.kind == "empty":
-            dispatcher.utter_message(
-                text="请告诉我事情发生的地点，例如“南城街道鸿福路和元美路交叉口”；"
-                "不清楚的话可以回复“不清楚”。"
-            )
-            return {"complaint_where": None}
-        if reading.kind != "value" or not reading.value:
-            return {"complaint_where": NOT_GIVEN}
-        return {"complaint_where": reading.value[:200]}
+        ask = (
+            "请告诉我事情发生的地点，例如“南城街道鸿福路和元美路交叉口”；"
+            "不清楚的话可以回复“不清楚”。"
+        )
+        return _free_answer(value, dispatcher, "complaint_where", "where", ask, 200)
 
     async def validate_complaint_when(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        reading = read_free(str(value or ""), "when")
-        if reading.kind == "empty":
-            dispatcher.utter_message(
-                text="请告诉我大概是什么时候发生的，例如“昨晚十一点”或“最近一个月每天晚上”；"
-                "记不清的话可以回复“不清楚”。"
-            )
-            return {"complaint_when": None}
-        if reading.kind != "value" or not reading.value:
-            return {"complaint_when": NOT_GIVEN}
-        return {"complaint_when": reading.value[:100]}
+        ask = (
+            "请告诉我大概是什么时候发生的，例如“昨晚十一点”或“最近一个月每天晚上”；"
+            "记不清的话可以回复“不清楚”。"
+        )
+        return _free_answer(value, dispatcher, "complaint_when", "when", ask, 100)
 
     async def validate_contact_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -482,3 +472,17 @@ class ActionCancelProcess(Action):
         if tracker.active_loop_name:
             events.append(ActiveLoop(None))
         return events
+
+
+def _free_answer(
+    value: Any, dispatcher: CollectingDispatcher, slot: str, kind: str, ask: str, limit: int
+) -> dict[str, Any]:
+    """A free-text answer (where, when): the place or time kept (at most
+    ``limit`` characters), "don't know" kept as 未提供, nothing usable asked again."""
+    reading = read_free(str(value or ""), kind)
+    if reading.kind == "empty":
+        dispatcher.utter_message(text=ask)
+        return {slot: None}
+    if reading.kind != "value" or not reading.value:
+        return {slot: NOT_GIVEN}
+    return {slot: reading.value[:limit]}
