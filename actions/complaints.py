@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, SlotSet
@@ -475,7 +475,12 @@ class ActionCancelProcess(Action):
 
 
 def _free_answer(
-    value: Any, dispatcher: CollectingDispatcher, slot: str, kind: str, ask: str, limit: int
+    value: Any,
+    dispatcher: CollectingDispatcher,
+    slot: str,
+    kind: Literal["where", "when"],
+    ask: str,
+    limit: int,
 ) -> dict[str, Any]:
     """A free-text answer (where, when): the place or time kept (at most
     ``limit`` characters), "don't know" kept as 未提供, nothing usable asked again."""
