@@ -276,7 +276,10 @@ class ValidateComplaintForm(CitizenFormValidation):
             except DataKeyError:
                 pass
         if text == ANONYMOUS:
-            return {"contact_phone": ANONYMOUS}
+            # "匿名" as the question offers it (or the value validated before an
+            # edit): no phone, and no name either unless one was given already.
+            named = tracker.get_slot("contact_name") is not None
+            return {"contact_phone": ANONYMOUS} | ({} if named else {"contact_name": ANONYMOUS})
         reading = read_phone(text)
         if reading.kind == "value" and reading.value:
             return {"contact_phone": seal_phone(reading.value)}

@@ -388,6 +388,16 @@ async def test_a_refused_phone_is_anonymous_and_says_what_that_means(text: str) 
     assert "无法电话回访" in said[0]
 
 
+async def test_anonymous_as_the_question_offers_it_skips_the_name_too() -> None:
+    """"匿名", the word the phone question offers, files the complaint anonymously
+    at once (no name question), as before the form answers were read."""
+    slots, _ = await validate(
+        ValidateComplaintForm(), "匿名", "inform", PHONE_ASKED, {"contact_phone": "匿名"},
+        "contact_phone",
+    )  # fmt: skip
+    assert slots == {"contact_phone": "匿名", "contact_name": "匿名"}
+
+
 async def test_a_name_is_taken_out_of_chatter_and_a_refusal_is_anonymous() -> None:
     text = "名字也不是不能留，叫我李女士就行"
     slots, _ = await validate(
