@@ -15,7 +15,13 @@ from actions._forms import CitizenFormValidation
 from actions._runtime import latest_text, record_event
 from actions.answers import is_bare_negation, is_filler, not_but, read_mode, says_unknown
 from actions.online import online_way_given, outcome_buttons
-from bot.knowledge import Service, load_services, match_service, service_by_id
+from bot.knowledge import (
+    Service,
+    load_services,
+    match_service,
+    match_service_loosely,
+    service_by_id,
+)
 
 _NOT_THIS = re.compile(r"不是这个|不是这项|不是这件|不是这|搞错了|弄错了|理解错了|不对")
 
@@ -31,46 +37,6 @@ def mode_from_text(text: str) -> str | None:
 #: 港澳通行证's 5, "提公积晶" 3 of 提公积金's 4). Only there, where the citizen is
 #: naming a service, and the next question says which service was understood,
 #: with "不是这个" to correct it.
-LOOSE_SHARE = 0.75
-LOOSE_MIN_CHARS = 3
-_KEY_NOISE = re.compile(r"[\W_]+")
-
-
-def _common_in_order(a: str, b: str) -> int:
-    """Length of the longest common subsequence of ``a`` and ``b``."""
-    row = [0] * (len(b) + 1)
-    for ch in a:
-        previous = 0
-        for j, other in enumerate(b, start=1):
-            current = row[j]
-            row[j] = previous + 1 if ch == other else max(row[j], row[j - 1])
-            previous = current
-    return row[-1]
-
-
-def loose_service(text: str) -> Service | None:
-    """The one service whose name or alias the text spells loosely, or None
-    (none, or two services equally close)."""
-    cleaned = _KEY_NOISE.sub("", text).lower()
-    if len(cleaned) < LOOSE_MIN_CHARS:
-        return None
-    scores: dict[str, tuple[float, Service]] = {}
-    for service in load_services():
-        for alias in (service.name, *service.aliases):
-            key = _KEY_NOISE.sub("", alias).lower()
-            if len(key) < LOOSE_MIN_CHARS + 1:
-                continue
-            common = _common_in_order(key, cleaned)
-            share = common / len(key)
-            if common >= LOOSE_MIN_CHARS and share >= LOOSE_SHARE:
-                if share > scores.get(service.id, (0.0, service))[0]:
-                    scores[service.id] = (share, service)
-    ranked = sorted(scores.values(), key=lambda item: -item[0])
-    if not ranked or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
-        return None
-    return ranked[0][1]
-
-
 def only_way(service: Service) -> str | None:
     """The single way a service can be done, when there is only one."""
     if service.online is None:
@@ -195,7 +161,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             service_by_id(text)
             or (match_service(said[1]) if said else None)
             or match_service(text)
-            or loose_service(said[1] if said else text)
+            or match_service_loosely(said[1] if said else text)
         )
         if service is None:
             names = "、".join(s.name for s in load_services()[:8])

@@ -393,6 +393,50 @@ def match_service(text: str, services: list[Service] | None = None) -> Service |
     return gapped[2] if gapped else None
 
 
+LOOSE_SHARE = 0.75
+LOOSE_MIN_CHARS = 3
+_KEY_NOISE = re.compile(r"[\W_]+")
+
+
+def _common_in_order(a: str, b: str) -> int:
+    """Length of the longest common subsequence of ``a`` and ``b``."""
+    row = [0] * (len(b) + 1)
+    for ch in a:
+        previous = 0
+        for j, other in enumerate(b, start=1):
+            current = row[j]
+            row[j] = previous + 1 if ch == other else max(row[j], row[j - 1])
+            previous = current
+    return row[-1]
+
+
+def match_service_loosely(text: str, services: list[Service] | None = None) -> Service | None:
+    """The one service whose name or alias the text spells loosely, or None
+    (none, or two services equally close): most of the characters of a name or
+    alias, in order, with typos allowed ("提公积晶", "去香港那个通行证"). For an
+    answer to the service question, after :func:`match_service` found nothing.
+    """
+    catalog = services if services is not None else load_services()
+    cleaned = _KEY_NOISE.sub("", text).lower()
+    if len(cleaned) < LOOSE_MIN_CHARS:
+        return None
+    scores: dict[str, tuple[float, Service]] = {}
+    for service in catalog:
+        for alias in (service.name, *service.aliases):
+            key = _KEY_NOISE.sub("", alias).lower()
+            if len(key) < LOOSE_MIN_CHARS + 1:
+                continue
+            common = _common_in_order(key, cleaned)
+            share = common / len(key)
+            if common >= LOOSE_MIN_CHARS and share >= LOOSE_SHARE:
+                if share > scores.get(service.id, (0.0, service))[0]:
+                    scores[service.id] = (share, service)
+    ranked = sorted(scores.values(), key=lambda item: -item[0])
+    if not ranked or (len(ranked) > 1 and ranked[1][0] == ranked[0][0]):
+        return None
+    return ranked[0][1]
+
+
 if __name__ == "__main__":  # python -m bot.knowledge import|expired: bot/knowledge_import.py
     import sys
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.guidance import (
@@ -12,7 +13,7 @@ from actions.guidance import (
     mode_from_text,
     render_guide,
 )
-from bot.knowledge import load_services, service_by_id
+from bot.knowledge import load_services, match_service_loosely, service_by_id
 from tests.actions.helpers import parse_data, slot_events, tracker
 
 DOMAIN: dict = {}
@@ -142,3 +143,17 @@ async def test_not_this_asks_for_the_service_again_or_takes_the_one_named() -> N
     t = tracker(parse_data("网上", "inform_service_mode"), slots, active_loop="service_guide_form")
     got = await form.validate_service_mode("网上", CollectingDispatcher(), t, DOMAIN)
     assert got == {"service_mode": "online"}
+
+
+@pytest.mark.parametrize(
+    ("text", "service_id"),
+    [("提公积晶", "provident_fund_withdrawal"), ("去香港那个通行证", "hk_macau_permit")],
+)
+def test_a_service_spelt_loosely_is_found(text: str, service_id: str) -> None:
+    found = match_service_loosely(text)
+    assert found is not None and found.id == service_id
+
+
+def test_a_loose_spelling_close_to_nothing_finds_nothing() -> None:
+    assert match_service_loosely("今天天气怎么样") is None
+    assert match_service_loosely("证") is None  # too short to say
