@@ -215,7 +215,7 @@ def test_config_runs_the_gate_after_the_fallback_classifier() -> None:
     names = [c["name"] for c in pipeline]
     gate = names.index("hotline_rasa.hotline_gate.HotlineGate")
     assert gate > names.index("FallbackClassifier")
-    assert gate > names.index("ResponseSelector")
+    assert gate > names.index("hotline_rasa.faq_retriever.FaqRetriever")
 
 
 def test_gate_on_the_shipped_training_data(tmp_path: Path) -> None:

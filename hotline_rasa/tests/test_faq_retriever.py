@@ -1,0 +1,148 @@
+"""The FAQ retriever (hotline_rasa/faq_retriever.py): trains on the retrieval
+intent's phrasings, persists, loads, and writes the same ``response_selector``
+output as Rasa's ResponseSelector, so actions and evaluation read it unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from hotline_rasa.faq_retriever import FaqRetriever, FaqRetrieverError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+FAQ = {
+    "pension_transfer": ["外地交的社保能转到东莞吗", "社保跨省转移怎么办", "深圳的社保能转过来吗"],
+    "fund_loan": ["公积金贷款最多贷多少", "用公积金买房能贷多少钱", "公积金贷款额度怎么算"],
+    "power_price": ["阶梯电价怎么算", "电费为什么这么贵", "居民用电分几档收费"],
+    "gas_leak": ["燃气泄漏了怎么办", "家里有煤气味怎么处理", "闻到燃气味应该怎么做"],
+}
+OTHER = {"complain": ["楼下烧烤店太吵了", "小区门口乱停车"], "greet": ["你好", "在吗"]}
+
+
+def training_data(faq: dict[str, list[str]] = FAQ, responses: bool = True) -> TrainingData:
+    examples = [
+        Message(data={"text": t, "intent": "faq", "intent_response_key": f"faq/{key}"})
+        for key, texts in faq.items()
+        for t in texts
+    ]
+    examples += [Message(data={"text": t, "intent": i}) for i, ts in OTHER.items() for t in ts]
+    answers = (
+        {f"utter_faq/{key}": [{"text": f"{key} 的答复"}] for key in faq} if responses else {}
+    )
+    return TrainingData(training_examples=examples, responses=answers)
+
+
+def context() -> ExecutionContext:
+    return ExecutionContext(GraphSchema({}), "test-model")
+
+
+def trained_and_loaded(tmp_path: Path, data: TrainingData, **cfg: Any) -> FaqRetriever:
+    (tmp_path / "storage").mkdir(parents=True, exist_ok=True)
+    storage = LocalModelStorage(tmp_path / "storage")
+    resource = Resource("faq_retriever")
+    config = {**FaqRetriever.get_default_config(), **cfg}
+    retriever = FaqRetriever.create(config, storage, resource, context())
+    assert retriever.train(data) == resource
+    return FaqRetriever.load(config, storage, resource, context())
+
+
+def choice(message: Message) -> dict[str, Any]:
+    return message.get("response_selector")["faq"]
+
+
+def test_trains_persists_loads_and_chooses_the_entry(tmp_path: Path) -> None:
+    retriever = trained_and_loaded(tmp_path, training_data())
+    assert len(list((tmp_path / "storage").rglob("*.joblib"))) == 1
+    questions = {
+        "我在湖南交的社保可以转来东莞吗": "faq/pension_transfer",
+        "公积金能贷多少钱啊": "faq/fund_loan",
+        "电费阶梯怎么收": "faq/power_price",
+        "屋里一股煤气味咋办": "faq/gas_leak",
+    }
+    messages = [Message(data={"text": t}) for t in questions]
+    retriever.process(messages)
+    for message, key in zip(messages, questions.values(), strict=True):
+        selected = choice(message)
+        response = selected["response"]
+        assert response["intent_response_key"] == key, message.get("text")
+        assert response["utter_action"] == f"utter_{key}"
+        assert response["responses"] == [{"text": f"{key.split('/')[1]} 的答复"}]
+        confidences = [r["confidence"] for r in selected["ranking"]]
+        assert confidences == sorted(confidences, reverse=True)
+        assert response["confidence"] == confidences[0] > 0.5
+        assert {r["intent_response_key"] for r in selected["ranking"]} == {f"faq/{k}" for k in FAQ}
+        assert message.get("response_selector")["all_retrieval_intents"] == ["faq"]
+        # in the parse result, as ResponseSelector's output is
+        assert "response_selector" in message.as_dict(only_output_properties=True)
+
+
+def test_a_message_like_no_entry_gets_a_low_confidence(tmp_path: Path) -> None:
+    retriever = trained_and_loaded(tmp_path, training_data())
+    near, far = Message(data={"text": "阶梯电价怎么算"}), Message(data={"text": "哈哈哈嗯嗯"})
+    retriever.process([near, far])
+    assert choice(far)["response"]["confidence"] < 0.5 < choice(near)["response"]["confidence"]
+
+
+def test_scale_sharpens_the_confidence_without_changing_the_choice(tmp_path: Path) -> None:
+    soft = trained_and_loaded(tmp_path / "a", training_data(), scale=1.0)
+    sharp = trained_and_loaded(tmp_path / "b", training_data(), scale=20.0)
+    one, two = Message(data={"text": "公积金贷款额度"}), Message(data={"text": "公积金贷款额度"})
+    soft.process([one])
+    sharp.process([two])
+    assert choice(one)["response"]["intent_response_key"] == "faq/fund_loan"
+    assert choice(two)["response"]["intent_response_key"] == "faq/fund_loan"
+    assert choice(one)["response"]["confidence"] < choice(two)["response"]["confidence"]
+
+
+def test_two_entries_and_one_entry(tmp_path: Path) -> None:
+    two = {k: FAQ[k] for k in ("fund_loan", "gas_leak")}
+    retriever = trained_and_loaded(tmp_path / "two", training_data(two))
+    message = Message(data={"text": "闻到煤气味了"})
+    retriever.process([message])
+    assert choice(message)["response"]["intent_response_key"] == "faq/gas_leak"
+
+    one = {"gas_leak": FAQ["gas_leak"]}
+    retriever = trained_and_loaded(tmp_path / "one", training_data(one))
+    message = Message(data={"text": "随便什么"})
+    retriever.process([message])
+    assert choice(message)["response"]["intent_response_key"] == "faq/gas_leak"
+
+
+def test_no_faq_examples_means_no_choice(tmp_path: Path) -> None:
+    retriever = trained_and_loaded(tmp_path, training_data({}))
+    message = Message(data={"text": "阶梯电价怎么算"})
+    retriever.process([message])
+    assert message.get("response_selector") is None
+
+
+def test_an_entry_without_a_response_is_named(tmp_path: Path) -> None:
+    (tmp_path / "storage").mkdir()
+    storage = LocalModelStorage(tmp_path / "storage")
+    config = FaqRetriever.get_default_config()
+    retriever = FaqRetriever.create(config, storage, Resource("r"), context())
+    with pytest.raises(FaqRetrieverError, match="fund_loan"):
+        retriever.train(training_data(responses=False))
+
+
+def test_bad_scale_is_refused(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    with pytest.raises(ValueError, match="scale"):
+        FaqRetriever({"scale": 0}, storage, Resource("r"))
+
+
+def test_config_uses_the_retriever_and_no_response_selector() -> None:
+    pipeline = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    names = [c["name"] for c in pipeline]
+    assert "ResponseSelector" not in names
+    assert names.index("hotline_rasa.faq_retriever.FaqRetriever") < names.index(
+        "FallbackClassifier"
+    )
