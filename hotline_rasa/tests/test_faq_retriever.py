@@ -35,9 +35,7 @@ def training_data(faq: dict[str, list[str]] = FAQ, responses: bool = True) -> Tr
         for t in texts
     ]
     examples += [Message(data={"text": t, "intent": i}) for i, ts in OTHER.items() for t in ts]
-    answers = (
-        {f"utter_faq/{key}": [{"text": f"{key} 的答复"}] for key in faq} if responses else {}
-    )
+    answers = {f"utter_faq/{key}": [{"text": f"{key} 的答复"}] for key in faq} if responses else {}
     return TrainingData(training_examples=examples, responses=answers)
 
 
