@@ -12,7 +12,7 @@ question with a linear model over TF-IDF features of the catalog's phrasings:
   word jieba splits differently) and jieba word 1-2-grams, NFKC-normalised,
   lower-cased, without whitespace, digits as 0 (``hotline_gate.normalise``);
 - a one-vs-rest linear SVM (scikit-learn's ``LinearSVC``, liblinear): seconds to
-  train on thousands of entries; the model is a sparse vocabulary and one
+  train on thousands of entries; the model is the vocabulary and one sparse
   weight row per entry;
 - a confidence per entry: the softmax of the SVM's decision values times
   ``scale`` (a message like no phrasing of any entry gets a flat, low top
@@ -133,6 +133,11 @@ class Retriever:
             return cls(features, None, labels, responses)
         classifier = LinearSVC(C=float(config["C"]), max_iter=5000)
         classifier.fit(matrix, keys)
+        # Most weights are zero (an entry's row weighs its own n-grams): kept
+        # dense they would be entries x vocabulary floats, about 2.7 GB at
+        # 2,000 entries; sparse, 33 instead of 116 MiB at 300 entries, with
+        # the same decision values.
+        classifier.sparsify()
         return cls(features, classifier, [str(k) for k in classifier.classes_], responses)
 
     def scores(self, texts: list[str], scale: float) -> Any:

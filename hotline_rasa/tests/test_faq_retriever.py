@@ -83,6 +83,14 @@ def test_trains_persists_loads_and_chooses_the_entry(tmp_path: Path) -> None:
         assert "response_selector" in message.as_dict(only_output_properties=True)
 
 
+def test_the_weights_are_kept_sparse(tmp_path: Path) -> None:
+    import scipy.sparse
+
+    retriever = trained_and_loaded(tmp_path, training_data())
+    assert retriever._retriever is not None
+    assert scipy.sparse.issparse(retriever._retriever.classifier.coef_)
+
+
 def test_a_message_like_no_entry_gets_a_low_confidence(tmp_path: Path) -> None:
     retriever = trained_and_loaded(tmp_path, training_data())
     near, far = Message(data={"text": "阶梯电价怎么算"}), Message(data={"text": "哈哈哈嗯嗯"})
