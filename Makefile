@@ -4,7 +4,7 @@ PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch evaluate-forms benchmark overhead rasa-memory lint services cluster cluster-stop cluster-status faults
+.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch evaluate-forms benchmark overhead rasa-memory knowledge-scale lint services cluster cluster-stop cluster-status faults
 
 .PHONY: model deploy-check
 
@@ -74,6 +74,9 @@ overhead: ## the front door's own latency and CPU per message, against an instan
 
 rasa-memory: ## model size and Rasa's RSS after loading and after 50 parses (ARGS="--model models/<file>.tar.gz"; default the newest)
 	@$(PY) benchmarks/rasa_memory.py $(ARGS)
+
+knowledge-scale: ## training time, model size, Rasa's RSS and parse p50/p99 by FAQ catalog size: 73, 300, 2,000 entries (synthetic beyond the shipped ones; long; ARGS="--levels 300 --json out.json")
+	@$(PY) benchmarks/knowledge_scale.py $(ARGS)
 
 lint: ## ruff and mypy
 	@.venv/bin/ruff check bot channels actions hotline_rasa scripts tests eval benchmarks

@@ -114,7 +114,13 @@ def wait_loaded(url: str, token: str, proc: subprocess.Popen[bytes], timeout: fl
     raise SystemExit(f"Rasa did not load the model within {timeout:.0f} s")
 
 
-def measure(model: Path, parses: int, timeout: float, log_path: Path) -> dict[str, object]:
+def measure(
+    model: Path, parses: int, timeout: float, log_path: Path, warmup: int = 0
+) -> dict[str, object]:
+    """Start Rasa on ``model``, take its RSS after loading, parse ``warmup``
+    messages (their latencies are reported apart, outside p50/p99: the first
+    parse after a start builds TensorFlow's graphs) then ``parses`` more, take
+    its RSS again and stop it."""
     token = secrets.token_hex(16)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -148,8 +154,14 @@ def measure(model: Path, parses: int, timeout: float, log_path: Path) -> dict[st
                 load_s = wait_loaded(url, token, proc, timeout)
                 time.sleep(2.0)  # let the loader settle
                 rss_loaded = rss_mb(proc.pid)
+                messages = sample_messages(warmup + parses)
+                warmup_ms = []
+                for text in messages[:warmup]:
+                    start = time.perf_counter()
+                    _post_json(f"{url}/model/parse?token={token}", {"text": text})
+                    warmup_ms.append(round((time.perf_counter() - start) * 1000, 1))
                 latencies = []
-                for text in sample_messages(parses):
+                for text in messages[warmup:]:
                     start = time.perf_counter()
                     _post_json(f"{url}/model/parse?token={token}", {"text": text})
                     latencies.append((time.perf_counter() - start) * 1000)
@@ -165,6 +177,7 @@ def measure(model: Path, parses: int, timeout: float, log_path: Path) -> dict[st
         "model_mib": round(size / MIB, 1),
         "load_seconds": round(load_s, 1),
         "rss_loaded_mib": rss_loaded,
+        "warmup_parses_ms": warmup_ms,
         "parses": parses,
         "rss_after_parses_mib": rss_parsed,
         "peak_rss_mib": peak,

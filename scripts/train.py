@@ -13,6 +13,11 @@ a rollback (MODEL_VERSION, docs/deploy.md); older ones are deleted with their
 stamps and checksums. A reused version is touched, so "the newest model in
 models/" (what ``rasa run --model models`` and the tests load) is always the
 one for the current data. ``make model`` runs this and prints the version.
+
+``--root DIR`` trains from another project tree (its ``config.yml``,
+``domain.yml`` and ``data/``) into ``DIR/models`` unless ``--out`` says
+otherwise: benchmarks/knowledge_scale.py trains its synthetic catalogs so,
+with the lean save of every shipped model.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import datetime as dt
 import hashlib
 import os
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,8 +105,13 @@ def prune(out: Path, keep: int) -> list[Path]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--out", default=str(ROOT / "models"))
-    parser.add_argument("--config", default=str(ROOT / "config.yml"))
+    parser.add_argument(
+        "--root",
+        default=str(ROOT),
+        help="the project tree to train from: config.yml, domain.yml, data/ (default: this one)",
+    )
+    parser.add_argument("--out", help="where models are kept (default: <root>/models)")
+    parser.add_argument("--config", help="the pipeline (default: <root>/config.yml)")
     parser.add_argument("--force", action="store_true")
     parser.add_argument(
         "--keep",
@@ -112,8 +123,10 @@ def main() -> int:
     if args.keep < 1:
         parser.error("--keep must be at least 1")
 
-    out = Path(args.out)
-    fingerprint = inputs_hash(Path(args.config))
+    root = Path(args.root).resolve()
+    out = Path(args.out) if args.out else root / "models"
+    config = Path(args.config) if args.config else root / "config.yml"
+    fingerprint = inputs_hash(config.resolve(), root)
     stamp = out / f".trained-{fingerprint}"
     model = None if args.force else reusable_model(out, fingerprint)
     if model is not None:
@@ -131,11 +144,12 @@ def main() -> int:
     from hotline_rasa import lean
 
     lean.install()  # models saved without the optimizer's state (about half the archive)
+    started = time.monotonic()
     result = train(
-        domain=str(ROOT / "domain.yml"),
-        config=args.config,
-        training_files=[str(ROOT / "data")],
-        output=args.out,
+        domain=str(root / "domain.yml"),
+        config=str(config),
+        training_files=[str(root / "data")],
+        output=str(out),
         force_training=args.force,
         fixed_model_name=model_version(fingerprint) + MODEL_SUFFIX,
     )
@@ -152,6 +166,7 @@ def main() -> int:
     for path in prune(out, args.keep):
         sys.stdout.write(f"deleted old model file: {path.name}\n")
     sys.stdout.write(f"model: {trained}\nversion: {trained.name.removesuffix(MODEL_SUFFIX)}\n")
+    sys.stdout.write(f"training took {time.monotonic() - started:.1f} s\n")
     return 0
 
 
