@@ -26,6 +26,15 @@ heldout 0.995, final 0.986, citizen 0.962; with the 316-entry catalog 0.973,
 class centroids 0.88-0.96, logistic regression as good but 70 times slower to
 train (docs/experiments/2026-12-05-faq-retrieval.md).
 
+It learns from the catalog itself (``catalog``, data/knowledge/faq.yml: each
+entry's question and examples) as well as from the ``faq/<id>`` examples of the
+NLU data, so the NLU data need not hold every phrasing: DIET only has to tell
+an FAQ from the other intents, and scripts/build_training_data.py gives it at
+most ``FAQ_PHRASINGS_FOR_DIET`` phrasings in all (every entry's question
+first), which keeps its training time flat as the catalog grows. The
+catalog's contents are part of the component's fingerprint, so Rasa retrains
+it when the catalog changes.
+
 The output is what ResponseSelector writes, so nothing downstream changes:
 ``response_selector.faq.response`` with ``intent_response_key`` (``faq/<id>``),
 ``confidence``, ``responses`` and ``utter_action``, and a ``ranking`` of the
@@ -45,6 +54,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -60,10 +70,47 @@ logger = logging.getLogger(__name__)
 
 MODEL_FILE = "faq_retriever.joblib"
 SELECTOR_KEY = "response_selector"
+#: Relative catalog paths are resolved against the project (hotline_rasa's
+#: parent directory), wherever ``rasa train`` runs.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class FaqRetrieverError(ValueError):
     """The training data cannot train the retriever (named in the message)."""
+
+
+def catalog_path(config: dict[str, Any]) -> Path | None:
+    """The configured catalog file (None when the config has none)."""
+    value = config.get("catalog")
+    if not value:
+        return None
+    path = Path(str(value))
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def read_catalog(path: Path) -> list[tuple[str, list[str], str]]:
+    """(id, phrasings, answer) of each entry of an FAQ catalog file (the
+    schema of data/knowledge/README.md: ``entries:`` with ``id``, ``question``,
+    ``examples``, ``answer``; the app's checker validates the rest). Raises
+    FaqRetrieverError naming the file and the entry when it is not so."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise FaqRetrieverError(f"{path}: no such file (FaqRetriever catalog)") from error
+    except yaml.YAMLError as error:
+        raise FaqRetrieverError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        raise FaqRetrieverError(f"{path}: expected a top-level 'entries:' list")
+    entries = []
+    for index, entry in enumerate(data["entries"], 1):
+        if not isinstance(entry, dict) or not entry.get("id") or not entry.get("question"):
+            raise FaqRetrieverError(f"{path}: entry {index} needs 'id' and 'question'")
+        examples = entry.get("examples") or []
+        if not isinstance(examples, list):
+            raise FaqRetrieverError(f"{path}: entry {entry['id']}: 'examples' is not a list")
+        phrasings = [str(t).strip() for t in [entry["question"], *examples] if str(t).strip()]
+        entries.append((str(entry["id"]), phrasings, str(entry.get("answer") or "")))
+    return entries
 
 
 def build_features(config: dict[str, Any]) -> Any:
@@ -163,6 +210,9 @@ class FaqRetriever(GraphComponent, IntentClassifier):
         return {
             # The retrieval intent whose sub-intents are the entries.
             "retrieval_intent": "faq",
+            # The FAQ catalog whose phrasings it learns as well (relative to
+            # the project root; null: the NLU data's examples only).
+            "catalog": "data/knowledge/faq.yml",
             "ngram_range": [1, 3],
             # jieba word n-grams too (null: characters only).
             "word_ngram_range": [1, 2],
@@ -200,41 +250,65 @@ class FaqRetriever(GraphComponent, IntentClassifier):
     ) -> FaqRetriever:
         return cls(config, model_storage, resource)
 
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The catalog's contents: they are not all part of Rasa's training data."""
+        path = catalog_path({**cls.get_default_config(), **config})
+        if path is None:
+            return None
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            return f"missing:{path}"
+
     # --- training ------------------------------------------------------------
 
-    def training_pairs(self, training_data: TrainingData) -> tuple[list[str], list[str]]:
-        """(texts, ``faq/<id>`` keys) of the retrieval intent's examples, each
-        distinct (text, key) once."""
+    def training_pairs(
+        self, training_data: TrainingData
+    ) -> tuple[list[str], list[str], dict[str, list[dict[str, Any]]]]:
+        """(texts, ``faq/<id>`` keys, responses): the retrieval intent's
+        examples and the catalog's phrasings, each distinct (text, key) once;
+        the responses of the NLU data, or the catalog's answer."""
         texts: list[str] = []
         keys: list[str] = []
         seen: set[tuple[str, str]] = set()
+
+        def add(text: str, key: str) -> None:
+            text = text.strip()
+            if text and (text, key) not in seen:
+                seen.add((text, key))
+                texts.append(text)
+                keys.append(key)
+
         for example in training_data.intent_examples:
-            if example.get(INTENT) != self._intent:
-                continue
             key = example.get(INTENT_RESPONSE_KEY)
-            text = (example.get(TEXT) or "").strip()
-            if not key or not text or (text, key) in seen:
-                continue
-            seen.add((text, key))
-            texts.append(text)
-            keys.append(str(key))
-        return texts, keys
+            if example.get(INTENT) == self._intent and key:
+                add(example.get(TEXT) or "", str(key))
+        responses = {
+            key: list(value)
+            for key, value in training_data.responses.items()
+            if key.startswith(f"utter_{self._intent}/")
+        }
+        path = catalog_path(self._config)
+        if path is not None:
+            for entry_id, phrasings, answer in read_catalog(path):
+                key = f"{self._intent}/{entry_id}"
+                for text in phrasings:
+                    add(text, key)
+                if answer:
+                    responses.setdefault(f"utter_{key}", [{TEXT: answer}])
+        return texts, keys, responses
 
     def train(self, training_data: TrainingData) -> Resource:
-        texts, keys = self.training_pairs(training_data)
+        texts, keys, responses = self.training_pairs(training_data)
         if not texts:
             logger.warning(
-                "FaqRetriever: no '%s/<id>' examples in the training data; "
-                "messages get no FAQ choice",
+                "FaqRetriever: no '%s/<id>' examples in the training data or the "
+                "catalog; messages get no FAQ choice",
                 self._intent,
             )
             self._retriever = None
         else:
-            responses = {
-                key: list(value)
-                for key, value in training_data.responses.items()
-                if key.startswith(f"utter_{self._intent}/")
-            }
             missing = sorted({k for k in keys if f"utter_{k}" not in responses})
             if missing:
                 raise FaqRetrieverError(

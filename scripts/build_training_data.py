@@ -3,8 +3,8 @@
 Writes two generated files (do not edit them by hand):
 
 - ``data/nlu/generated_faq.yml``: one retrieval intent ``faq/<id>`` per FAQ
-  entry with its example phrasings, and the ``utter_faq/<id>`` responses the
-  ResponseSelector learns from.
+  entry with its example phrasings (at most ``FAQ_PHRASINGS_FOR_DIET`` in all),
+  and the ``utter_faq/<id>`` responses Rasa asks of a retrieval intent.
 - ``data/nlu/generated_services.yml``: the catalog's example requests as
   ``request_service_guide`` examples.
 
@@ -43,13 +43,42 @@ def _examples_block(examples: list[str]) -> _Literal:
     return _Literal("".join(f"- {e}\n" for e in unique))
 
 
-def build_faq(knowledge_dir: Path = KNOWLEDGE_DIR) -> dict:
-    entries = read_faq(knowledge_dir / "faq.yml")
-    nlu = [
-        {"intent": f"faq/{e.id}", "examples": _examples_block([e.question, *e.examples])}
-        for e in entries.values()
+#: At most this many FAQ phrasings go into the NLU data, where DIET learns to
+#: tell an FAQ from the other intents: every entry's question first, then one
+#: more phrasing of each entry in turn. The FAQ retriever
+#: (hotline_rasa/faq_retriever.py) learns every phrasing from the catalog
+#: itself, so a larger catalog does not lengthen DIET's training. The shipped
+#: catalogs (73 entries, 879 phrasings; 316 entries, 3,601) are below it.
+FAQ_PHRASINGS_FOR_DIET = 4000
+
+
+def phrasings_for_diet(
+    entries: list[list[str]], budget: int = FAQ_PHRASINGS_FOR_DIET
+) -> list[list[str]]:
+    """Each entry's phrasings (question first) cut so that all together hold at
+    most ``budget``, taken round-robin (every entry keeps its question)."""
+    unique = [
+        list(dict.fromkeys(p.replace("\n", " ").strip() for p in e if p.strip())) for e in entries
     ]
-    responses = {f"utter_faq/{e.id}": [{"text": e.answer}] for e in entries.values()}
+    kept: list[list[str]] = [[] for _ in unique]
+    total, depth = 0, 0
+    while total < budget and any(depth < len(u) for u in unique):
+        for index, phrasings in enumerate(unique):
+            if depth < len(phrasings) and (total < budget or depth == 0):
+                kept[index].append(phrasings[depth])
+                total += 1
+        depth += 1
+    return kept
+
+
+def build_faq(knowledge_dir: Path = KNOWLEDGE_DIR, budget: int = FAQ_PHRASINGS_FOR_DIET) -> dict:
+    entries = list(read_faq(knowledge_dir / "faq.yml").values())
+    chosen = phrasings_for_diet([[e.question, *e.examples] for e in entries], budget)
+    nlu = [
+        {"intent": f"faq/{e.id}", "examples": _examples_block(phrasings)}
+        for e, phrasings in zip(entries, chosen, strict=True)
+    ]
+    responses = {f"utter_faq/{e.id}": [{"text": e.answer}] for e in entries}
     return {"version": "3.1", "nlu": nlu, "responses": responses}
 
 

@@ -15,7 +15,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from hotline_rasa.faq_retriever import FaqRetriever, FaqRetrieverError
+from hotline_rasa.faq_retriever import FaqRetriever, FaqRetrieverError, read_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def trained_and_loaded(tmp_path: Path, data: TrainingData, **cfg: Any) -> FaqRet
     (tmp_path / "storage").mkdir(parents=True, exist_ok=True)
     storage = LocalModelStorage(tmp_path / "storage")
     resource = Resource("faq_retriever")
-    config = {**FaqRetriever.get_default_config(), **cfg}
+    config = {**FaqRetriever.get_default_config(), "catalog": None, **cfg}
     retriever = FaqRetriever.create(config, storage, resource, context())
     assert retriever.train(data) == resource
     return FaqRetriever.load(config, storage, resource, context())
@@ -133,10 +133,54 @@ def test_no_faq_examples_means_no_choice(tmp_path: Path) -> None:
 def test_an_entry_without_a_response_is_named(tmp_path: Path) -> None:
     (tmp_path / "storage").mkdir()
     storage = LocalModelStorage(tmp_path / "storage")
-    config = FaqRetriever.get_default_config()
+    config = {**FaqRetriever.get_default_config(), "catalog": None}
     retriever = FaqRetriever.create(config, storage, Resource("r"), context())
     with pytest.raises(FaqRetrieverError, match="fund_loan"):
         retriever.train(training_data(responses=False))
+
+
+def write_catalog(path: Path, faq: dict[str, list[str]]) -> Path:
+    entries = [
+        {"id": key, "question": texts[0], "examples": texts[1:], "answer": f"{key} 的答复"}
+        for key, texts in faq.items()
+    ]
+    path.write_text(yaml.safe_dump({"entries": entries}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_it_learns_the_catalog_phrasings_the_nlu_data_leaves_out(tmp_path: Path) -> None:
+    """The NLU data holds only each entry's question (what DIET is given when
+    the catalog outgrows its budget); the catalog holds the rest."""
+    catalog = write_catalog(tmp_path / "faq.yml", FAQ)
+    questions_only = training_data({k: v[:1] for k, v in FAQ.items()}, responses=False)
+    retriever = trained_and_loaded(tmp_path, questions_only, catalog=str(catalog))
+    message = Message(data={"text": "家里有煤气味"})  # an example, not the question
+    retriever.process([message])
+    response = choice(message)["response"]
+    assert response["intent_response_key"] == "faq/gas_leak"
+    assert response["responses"] == [{"text": "gas_leak 的答复"}]  # the catalog's answer
+
+
+def test_the_catalog_is_part_of_the_fingerprint(tmp_path: Path) -> None:
+    catalog = write_catalog(tmp_path / "faq.yml", FAQ)
+    first = FaqRetriever.fingerprint_addon({"catalog": str(catalog)})
+    write_catalog(catalog, {**FAQ, "new": ["新问题怎么办"]})
+    assert FaqRetriever.fingerprint_addon({"catalog": str(catalog)}) != first
+    assert FaqRetriever.fingerprint_addon({"catalog": None}) is None
+
+
+def test_a_bad_catalog_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FaqRetrieverError, match="no such file"):
+        read_catalog(tmp_path / "missing.yml")
+    bad = tmp_path / "bad.yml"
+    bad.write_text("entries:\n  - id: x\n", encoding="utf-8")
+    with pytest.raises(FaqRetrieverError, match="entry 1 needs 'id' and 'question'"):
+        read_catalog(bad)
+
+
+def test_the_shipped_catalog_reads() -> None:
+    entries = read_catalog(ROOT / "data" / "knowledge" / "faq.yml")
+    assert len(entries) >= 73 and all(len(phrasings) >= 2 for _, phrasings, _ in entries)
 
 
 def test_bad_scale_is_refused(tmp_path: Path) -> None:
