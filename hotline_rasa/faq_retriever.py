@@ -17,7 +17,10 @@ question with a linear model over TF-IDF features of the catalog's phrasings:
 - a confidence per entry: the softmax of the SVM's decision values times
   ``scale`` (a message like no phrasing of any entry gets a flat, low top
   confidence; the answer threshold ``actions.thresholds.FAQ_MIN_CONFIDENCE``
-  then declines it).
+  then declines it). A softmax over more entries is flatter, so by default
+  (``scale: auto``) the scale grows with the catalog: ``scale_per_log_entry``
+  x ln(entries), 1.4 chosen on eval/heldout (73 entries: 6.0; 316: 8.1; at
+  316 a fixed 5 left 32 right answers of heldout below the threshold, 8 one).
 
 Measured by retrieval alone (the right entry among the catalog's, FAQ sentences
 of the independent sets, scripts/faq_retrieval_experiment.py): with 73 entries
@@ -51,6 +54,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from pathlib import Path
 from typing import Any
 
@@ -218,8 +222,10 @@ class FaqRetriever(GraphComponent, IntentClassifier):
             "word_ngram_range": [1, 2],
             # The SVM's regularisation (liblinear's C).
             "C": 1.0,
-            # Softmax scale of the decision values (tuned on eval/heldout).
-            "scale": 5.0,
+            # Softmax scale of the decision values: a number, or "auto" for
+            # scale_per_log_entry x ln(entries) (tuned on eval/heldout).
+            "scale": "auto",
+            "scale_per_log_entry": 1.4,
             # Entries listed in the ranking.
             "ranking_length": 10,
         }
@@ -236,9 +242,21 @@ class FaqRetriever(GraphComponent, IntentClassifier):
         self._resource = resource
         self._retriever = retriever
         self._intent = str(self._config["retrieval_intent"])
-        self._scale = float(self._config["scale"])
-        if self._scale <= 0:
-            raise ValueError(f"FaqRetriever scale {self._scale} must be above 0")
+        scale = self._config["scale"]
+        per_log = float(self._config["scale_per_log_entry"])
+        if scale != "auto" and (not isinstance(scale, (int, float)) or scale <= 0):
+            raise ValueError(f"FaqRetriever scale {scale!r} must be 'auto' or above 0")
+        if per_log <= 0:
+            raise ValueError(f"FaqRetriever scale_per_log_entry {per_log} must be above 0")
+        self._scale: float | None = None if scale == "auto" else float(scale)
+        self._per_log = per_log
+
+    def scale(self) -> float:
+        """The softmax scale in use (``auto``: grows with the catalog)."""
+        if self._scale is not None:
+            return self._scale
+        entries = len(self._retriever.keys) if self._retriever is not None else 2
+        return self._per_log * math.log(max(entries, 2))
 
     @classmethod
     def create(
@@ -360,7 +378,7 @@ class FaqRetriever(GraphComponent, IntentClassifier):
         if not messages or self._retriever is None:
             return messages
         retriever = self._retriever
-        scores = retriever.scores([m.get(TEXT) or "" for m in messages], self._scale)
+        scores = retriever.scores([m.get(TEXT) or "" for m in messages], self.scale())
         length = max(1, int(self._config["ranking_length"]))
         for message, row in zip(messages, scores, strict=True):
             order = row.argsort()[::-1][:length]

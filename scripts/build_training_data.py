@@ -48,8 +48,16 @@ def _examples_block(examples: list[str]) -> _Literal:
 #: more phrasing of each entry in turn. The FAQ retriever
 #: (hotline_rasa/faq_retriever.py) learns every phrasing from the catalog
 #: itself, so a larger catalog does not lengthen DIET's training. The shipped
-#: catalogs (73 entries, 879 phrasings; 316 entries, 3,601) are below it.
-FAQ_PHRASINGS_FOR_DIET = 4000
+#: catalogs (73 entries, 879 phrasings) is below it; the 316-entry one (3,601)
+#: is cut to about 6 per entry.
+FAQ_PHRASINGS_FOR_DIET = 2000
+
+#: At most this many of the services' example requests become
+#: ``request_service_guide`` examples (round-robin over services, every
+#: service's first one kept): with the 77-service catalog's 505, DIET took
+#: greetings, goodbyes and complaints for service requests. Which service is
+#: meant is matched by name and alias (bot/knowledge.py), not by these.
+SERVICE_EXAMPLES_FOR_DIET = 160
 
 
 def phrasings_for_diet(
@@ -82,10 +90,12 @@ def build_faq(knowledge_dir: Path = KNOWLEDGE_DIR, budget: int = FAQ_PHRASINGS_F
     return {"version": "3.1", "nlu": nlu, "responses": responses}
 
 
-def build_services(knowledge_dir: Path = KNOWLEDGE_DIR) -> dict:
-    examples: list[str] = []
-    for service in read_services(knowledge_dir / "services.yml"):
-        examples.extend(service.examples)
+def build_services(
+    knowledge_dir: Path = KNOWLEDGE_DIR, budget: int = SERVICE_EXAMPLES_FOR_DIET
+) -> dict:
+    services = read_services(knowledge_dir / "services.yml")
+    chosen = phrasings_for_diet([list(service.examples) for service in services], budget)
+    examples = [example for kept in chosen for example in kept]
     return {
         "version": "3.1",
         "nlu": [{"intent": "request_service_guide", "examples": _examples_block(examples)}],

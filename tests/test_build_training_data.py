@@ -53,3 +53,12 @@ def test_the_shipped_catalog_is_under_the_budget() -> None:
     entries = module.read_faq(module.KNOWLEDGE_DIR / "faq.yml").values()
     assert phrasings == len({(e.id, p) for e in entries for p in [e.question, *e.examples]})
     assert phrasings <= module.FAQ_PHRASINGS_FOR_DIET
+
+
+def test_the_shipped_services_are_under_their_budget() -> None:
+    module = builder()
+    data = module.build_services()
+    examples = data["nlu"][0]["examples"].count("\n")
+    services = module.read_services(module.KNOWLEDGE_DIR / "services.yml")
+    assert examples == len({e for s in services for e in s.examples})
+    assert examples <= module.SERVICE_EXAMPLES_FOR_DIET

@@ -4,6 +4,7 @@ output as Rasa's ResponseSelector, so actions and evaluation read it unchanged."
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -185,8 +186,20 @@ def test_the_shipped_catalog_reads() -> None:
 
 def test_bad_scale_is_refused(tmp_path: Path) -> None:
     storage = LocalModelStorage(tmp_path)
-    with pytest.raises(ValueError, match="scale"):
-        FaqRetriever({"scale": 0}, storage, Resource("r"))
+    for bad in (0, -1, "big"):
+        with pytest.raises(ValueError, match="scale"):
+            FaqRetriever({"scale": bad}, storage, Resource("r"))
+    with pytest.raises(ValueError, match="scale_per_log_entry"):
+        FaqRetriever({"scale_per_log_entry": 0}, storage, Resource("r"))
+
+
+def test_auto_scale_grows_with_the_catalog(tmp_path: Path) -> None:
+    four = trained_and_loaded(tmp_path / "four", training_data())
+    two = trained_and_loaded(tmp_path / "two", training_data({k: FAQ[k] for k in list(FAQ)[:2]}))
+    assert four.scale() == pytest.approx(1.4 * math.log(4))
+    assert two.scale() == pytest.approx(1.4 * math.log(2)) and two.scale() < four.scale()
+    fixed = trained_and_loaded(tmp_path / "fixed", training_data(), scale=7)
+    assert fixed.scale() == 7.0
 
 
 def test_config_uses_the_retriever_and_no_response_selector() -> None:
