@@ -13,7 +13,7 @@ question with a linear model over TF-IDF features of the catalog's phrasings:
   lower-cased, without whitespace, digits as 0 (``hotline_gate.normalise``);
 - a one-vs-rest linear SVM (scikit-learn's ``LinearSVC``, liblinear): seconds to
   train on thousands of entries; the model is the vocabulary and one sparse
-  weight row per entry;
+  weight row per entry, near-zero weights dropped (``prune``);
 - a confidence per entry: the softmax of the SVM's decision values times
   ``scale`` (a message like no phrasing of any entry gets a flat, low top
   confidence; the answer threshold ``actions.thresholds.FAQ_MIN_CONFIDENCE``
@@ -159,6 +159,27 @@ def softmax(values: Any, scale: float) -> Any:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def prune(weights: Any, below: float) -> Any:
+    """The SVM's weights as a sparse float32 matrix without those smaller
+    than ``below`` in magnitude.
+
+    Kept dense they are entries x vocabulary floats: 116 MiB at 300 entries,
+    about 2.7 GB at 2,000. Most are zero or nearly so (an entry's row weighs
+    the n-grams of its own phrasings and of its neighbours'): at 316 entries
+    4.3 million are non-zero, 1.7 million of at least 0.003, and the model file
+    is 25 MB whole against 7.7 MB pruned at 0.003, with the same top-1 entry
+    on every FAQ sentence of heldout, final, citizen and breadth (0.01 lost one
+    of citizen's; docs/experiments/2026-12-05-faq-retrieval.md)."""
+    import numpy as np
+    import scipy.sparse
+
+    matrix = scipy.sparse.csr_matrix(weights, dtype=np.float32)
+    if below > 0:
+        matrix.data[np.abs(matrix.data) < below] = 0.0
+        matrix.eliminate_zeros()
+    return matrix
+
+
 class Retriever:
     """The fitted model: features, one SVM weight row per entry, the entries'
     keys (``faq/<id>``) and their responses. Plain data, persisted with joblib."""
@@ -184,11 +205,7 @@ class Retriever:
             return cls(features, None, labels, responses)
         classifier = LinearSVC(C=float(config["C"]), max_iter=5000)
         classifier.fit(matrix, keys)
-        # Most weights are zero (an entry's row weighs its own n-grams): kept
-        # dense they would be entries x vocabulary floats, about 2.7 GB at
-        # 2,000 entries; sparse, 33 instead of 116 MiB at 300 entries, with
-        # the same decision values.
-        classifier.sparsify()
+        classifier.coef_ = prune(classifier.coef_, float(config["prune_below"]))
         return cls(features, classifier, [str(k) for k in classifier.classes_], responses)
 
     def scores(self, texts: list[str], scale: float) -> Any:
@@ -222,6 +239,8 @@ class FaqRetriever(GraphComponent, IntentClassifier):
             "word_ngram_range": [1, 2],
             # The SVM's regularisation (liblinear's C).
             "C": 1.0,
+            # Weights smaller than this in magnitude are dropped (prune()).
+            "prune_below": 0.003,
             # Softmax scale of the decision values: a number, or "auto" for
             # scale_per_log_entry x ln(entries) (tuned on eval/heldout).
             "scale": "auto",

@@ -84,12 +84,25 @@ def test_trains_persists_loads_and_chooses_the_entry(tmp_path: Path) -> None:
         assert "response_selector" in message.as_dict(only_output_properties=True)
 
 
-def test_the_weights_are_kept_sparse(tmp_path: Path) -> None:
+def test_the_weights_are_kept_sparse_and_pruned(tmp_path: Path) -> None:
+    import numpy as np
     import scipy.sparse
+
+    from hotline_rasa.faq_retriever import prune
 
     retriever = trained_and_loaded(tmp_path, training_data())
     assert retriever._retriever is not None
-    assert scipy.sparse.issparse(retriever._retriever.classifier.coef_)
+    weights = retriever._retriever.classifier.coef_
+    assert scipy.sparse.issparse(weights) and weights.dtype == np.float32
+    assert np.abs(weights.data).min() >= 0.003
+
+    dense = np.array([[0.5, -0.001, 0.0], [0.002, -0.2, 0.004]])
+    pruned = prune(dense, 0.003)
+    assert pruned.nnz == 3 and pruned.toarray().tolist() == [
+        [0.5, 0.0, 0.0],
+        [0.0, pytest.approx(-0.2), pytest.approx(0.004)],
+    ]
+    assert prune(dense, 0).nnz == 5
 
 
 def test_a_message_like_no_entry_gets_a_low_confidence(tmp_path: Path) -> None:
