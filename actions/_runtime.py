@@ -158,7 +158,7 @@ async def keep_unanswered(
     """
     parse = parse_data if parse_data is not None else tracker.latest_message
     intent, confidence = understood_intent(parse)
-    if intent == "faq":  # the ResponseSelector's guess says more than the intent's
+    if intent == "faq":  # the FAQ retriever's guess says more than the intent's
         guessed, selector_confidence = faq_prediction(parse)
         if guessed is not None:
             faq_key, confidence = faq_key or guessed, round(selector_confidence, 4)
@@ -206,7 +206,8 @@ def latest_intent(tracker: Tracker) -> str:
 
 
 def faq_prediction(parse_data: dict[str, Any]) -> tuple[str | None, float]:
-    """The FAQ id and confidence the ResponseSelector chose for one message."""
+    """The FAQ id and confidence the FAQ retriever chose for one message
+    (``response_selector.faq``, hotline_rasa/faq_retriever.py)."""
     selector = (parse_data.get("response_selector") or {}).get("faq") or {}
     response = selector.get("response") or {}
     key = response.get("intent_response_key") or ""

@@ -139,7 +139,7 @@ async def answer_several(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
 
 
 class ActionAnswerFaq(Action):
-    """Answer an FAQ the ResponseSelector recognised with enough confidence."""
+    """Answer an FAQ the FAQ retriever recognised with enough confidence."""
 
     def name(self) -> str:
         return "action_answer_faq"

@@ -11,7 +11,7 @@ Every message is classified by what the dialogue would do with its parse
   answering, you're welcome, ...);
 - ``form``: an intent that starts a form (complaint, service guidance, ticket
   query, ...);
-- ``faq_answer``: intent ``faq`` with the ResponseSelector's confidence at or
+- ``faq_answer``: intent ``faq`` with the FAQ retriever's confidence at or
   above ``FAQ_MIN_CONFIDENCE``: an FAQ answer is given;
 - ``other``: anything else (a handoff, an emergency reply, a rating, ...).
 
