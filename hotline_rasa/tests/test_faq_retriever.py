@@ -92,8 +92,9 @@ def test_the_weights_are_kept_sparse_and_pruned(tmp_path: Path) -> None:
 
     retriever = trained_and_loaded(tmp_path, training_data())
     assert retriever._retriever is not None
-    weights = retriever._retriever.classifier.coef_
+    weights = retriever._retriever.weights
     assert scipy.sparse.issparse(weights) and weights.dtype == np.float32
+    assert weights.shape[1] == len(FAQ)  # features x entries
     assert np.abs(weights.data).min() >= 0.003
 
     dense = np.array([[0.5, -0.001, 0.0], [0.002, -0.2, 0.004]])
@@ -121,6 +122,31 @@ def test_scale_sharpens_the_confidence_without_changing_the_choice(tmp_path: Pat
     assert choice(one)["response"]["intent_response_key"] == "faq/fund_loan"
     assert choice(two)["response"]["intent_response_key"] == "faq/fund_loan"
     assert choice(one)["response"]["confidence"] < choice(two)["response"]["confidence"]
+
+
+def test_decision_values_are_the_svms(tmp_path: Path) -> None:
+    """The transposed weights give scikit-learn's own decision values."""
+    import numpy as np
+    from sklearn.svm import LinearSVC
+
+    from hotline_rasa.faq_retriever import Retriever
+
+    texts = [t for texts in FAQ.values() for t in texts]
+    keys = [f"faq/{k}" for k, texts in FAQ.items() for _ in texts]
+    config = {**FaqRetriever.get_default_config(), "prune_below": 0}
+    retriever = Retriever.fit(texts, keys, {}, config)
+    reference = LinearSVC(C=1.0, max_iter=5000, random_state=0)
+    from sklearn.preprocessing import normalize
+
+    from hotline_rasa.faq_retriever import normalise
+
+    matrix = normalize(retriever.features.transform([normalise(t) for t in texts]))
+    reference.fit(matrix, keys)
+    queries = ["公积金能贷多少", "煤气味", "电费"]
+    expected = reference.decision_function(
+        normalize(retriever.features.transform([normalise(q) for q in queries]))
+    )
+    assert np.allclose(retriever.decision(queries), expected, atol=1e-4)
 
 
 def test_two_entries_and_one_entry(tmp_path: Path) -> None:
