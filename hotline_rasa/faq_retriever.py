@@ -76,6 +76,11 @@ from hotline_rasa.hotline_gate import jieba_words, normalise
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "faq_retriever.joblib"
+#: The persisted Retriever's layout. Part of the component's fingerprint:
+#: Rasa's training cache keys a component on its class, config and inputs, not
+#: on its code, so a change of layout must change this, or a cached retriever
+#: of the old layout would be put into new models.
+MODEL_FORMAT = 2
 SELECTOR_KEY = "response_selector"
 #: Relative catalog paths are resolved against the project (hotline_rasa's
 #: parent directory), wherever ``rasa train`` runs.
@@ -196,6 +201,7 @@ class Retriever:
     def __init__(
         self, features: Any, weights: Any, intercept: Any, keys: list[str], responses: dict
     ) -> None:
+        self.format = MODEL_FORMAT
         self.features = features
         self.weights = weights
         self.intercept = intercept
@@ -316,11 +322,11 @@ class FaqRetriever(GraphComponent, IntentClassifier):
         """The catalog's contents: they are not all part of Rasa's training data."""
         path = catalog_path({**cls.get_default_config(), **config})
         if path is None:
-            return None
+            return f"format:{MODEL_FORMAT}"
         try:
-            return hashlib.sha256(path.read_bytes()).hexdigest()
+            return f"format:{MODEL_FORMAT}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
         except FileNotFoundError:
-            return f"missing:{path}"
+            return f"format:{MODEL_FORMAT}:missing:{path}"
 
     # --- training ------------------------------------------------------------
 
@@ -411,6 +417,11 @@ class FaqRetriever(GraphComponent, IntentClassifier):
                     retriever = joblib.load(path)
         except ValueError:
             pass
+        if retriever is not None and getattr(retriever, "format", None) != MODEL_FORMAT:
+            raise FaqRetrieverError(
+                f"the model's FAQ retriever has layout {getattr(retriever, 'format', 1)}, "
+                f"this code reads {MODEL_FORMAT}: retrain the model (make model)"
+            )
         if retriever is None:
             logger.warning("FaqRetriever: no trained retriever in the model; no FAQ choice")
         return cls(config, model_storage, resource, retriever)

@@ -16,7 +16,12 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from hotline_rasa.faq_retriever import FaqRetriever, FaqRetrieverError, read_catalog
+from hotline_rasa.faq_retriever import (
+    MODEL_FORMAT,
+    FaqRetriever,
+    FaqRetrieverError,
+    read_catalog,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -206,7 +211,24 @@ def test_the_catalog_is_part_of_the_fingerprint(tmp_path: Path) -> None:
     first = FaqRetriever.fingerprint_addon({"catalog": str(catalog)})
     write_catalog(catalog, {**FAQ, "new": ["新问题怎么办"]})
     assert FaqRetriever.fingerprint_addon({"catalog": str(catalog)}) != first
-    assert FaqRetriever.fingerprint_addon({"catalog": None}) is None
+    assert FaqRetriever.fingerprint_addon({"catalog": None}) == f"format:{MODEL_FORMAT}"
+
+
+def test_a_retriever_of_another_layout_is_refused_at_load(tmp_path: Path) -> None:
+    """A retriever cached by older code (Rasa's cache ignores code) must not
+    be served: loading names the problem and the fix."""
+    import joblib
+
+    retriever = trained_and_loaded(tmp_path, training_data())
+    assert retriever._retriever is not None
+    retriever._retriever.format = MODEL_FORMAT - 1
+    (path,) = (tmp_path / "storage").rglob("*.joblib")
+    joblib.dump(retriever._retriever, path)
+    storage = LocalModelStorage(tmp_path / "storage")
+    with pytest.raises(FaqRetrieverError, match="retrain the model"):
+        FaqRetriever.load(
+            FaqRetriever.get_default_config(), storage, Resource("faq_retriever"), context()
+        )
 
 
 def test_a_bad_catalog_is_named(tmp_path: Path) -> None:
