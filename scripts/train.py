@@ -36,8 +36,14 @@ DEFAULT_KEEP = 3
 MODEL_SUFFIX = ".tar.gz"
 
 
+#: hotline_rasa's modules whose components are trained into the model.
+TRAINED_COMPONENTS = ("faq_retriever.py", "hotline_gate.py")
+
+
 def inputs_hash(config: Path, root: Path = ROOT) -> str:
-    """The training fingerprint: config, domain and every data file of ``root``.
+    """The training fingerprint: config, domain, every data file of ``root``
+    and the code of the project's own trained components (a model trained by
+    older code of the FAQ retriever or the hotline gate is not reused).
 
     Also read by the knowledge editor's page (bot/knowledge_editor/training.py,
     loading this file by path: stdlib only at the top) to tell which of its
@@ -45,6 +51,7 @@ def inputs_hash(config: Path, root: Path = ROOT) -> str:
     """
     digest = hashlib.sha256()
     files = [config, root / "domain.yml", *sorted((root / "data").rglob("*.yml"))]
+    files += [p for p in (root / "hotline_rasa" / m for m in TRAINED_COMPONENTS) if p.is_file()]
     for path in files:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
