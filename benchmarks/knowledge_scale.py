@@ -47,13 +47,11 @@ Logs (training, Rasa) are kept in var/knowledge-scale/.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -69,7 +67,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.benchmark_procs import RASA_VENV_BIN, SCRUBBED_ENV, rss_mb  # noqa: E402
-from benchmarks.rasa_memory import MIB, measure  # noqa: E402
+from benchmarks.rasa_memory import MIB, measure, stop_group  # noqa: E402
 from bot.knowledge import read_faq  # noqa: E402
 from bot.knowledge_editor.scripts import script  # noqa: E402
 
@@ -250,20 +248,6 @@ def build_tree(
     }
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the training we started (its own process group)."""
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(STOP_GRACE)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(STOP_GRACE)
-
-
 def train(tree: Path, log_path: Path) -> dict[str, Any]:
     """Train ``tree`` with scripts/train.py in the Rasa environment; returns the
     model, the wall seconds, Rasa's own training seconds and the peak RSS."""
@@ -295,7 +279,7 @@ def train(tree: Path, log_path: Path) -> dict[str, Any]:
                 peak = max(peak, rss_mb(proc.pid))
                 time.sleep(TRAIN_POLL_SECONDS)
         finally:
-            _stop(proc)
+            stop_group(proc)
         seconds = time.monotonic() - start
     if proc.returncode != 0:
         raise SystemExit(f"training failed (exit {proc.returncode}); see {log_path}")

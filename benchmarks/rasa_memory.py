@@ -168,7 +168,7 @@ def measure(
                 rss_parsed = rss_mb(proc.pid)
                 peak = peak_rss_mb(proc.pid)
             finally:
-                _stop(proc)
+                stop_group(proc)
     latencies.sort()
     size = model.stat().st_size
     return {
@@ -188,8 +188,9 @@ def measure(
     }
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop the Rasa we started (its own process group), killing it after a grace period."""
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a process we started in its own process group (Rasa here, the
+    trainer in knowledge_scale.py), killing it after a grace period."""
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
