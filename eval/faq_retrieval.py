@@ -31,8 +31,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hotline_rasa.faq_retriever import build_features  # noqa: E402
-from hotline_rasa.hotline_gate import normalise  # noqa: E402
+from hotline_rasa.faq_retriever import read_catalog  # noqa: E402
+from hotline_rasa.hotline_gate import build_features, normalise  # noqa: E402
 
 METHODS: dict[str, dict[str, Any]] = {
     "knn c1-3": {"method": "knn", "k": 1, "word_ngram_range": None},
@@ -44,11 +44,6 @@ METHODS: dict[str, dict[str, Any]] = {
     "svm C=1 c1-4+w": {"method": "svm", "C": 1.0, "ngram_range": [1, 4]},
     "svm C=1 c1-3": {"method": "svm", "C": 1.0, "word_ngram_range": None},
 }
-
-
-def catalog_phrasings(path: Path) -> dict[str, list[str]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return {e["id"]: [e["question"], *e.get("examples", [])] for e in data["entries"]}
 
 
 def faq_rows(path: Path) -> list[tuple[str, str]]:
@@ -119,7 +114,7 @@ def main() -> int:
     parser.add_argument("--sets", nargs="+", default=["heldout", "final", "citizen", "breadth"])
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     args = parser.parse_args()
-    catalog = catalog_phrasings(Path(args.catalog))
+    catalog = {entry: phrasings for entry, phrasings, _ in read_catalog(Path(args.catalog))}
     sets = {name: faq_rows(ROOT / "eval" / name / "faq.yml") for name in args.sets}
     print(f"catalog: {len(catalog)} entries, {sum(map(len, catalog.values()))} phrasings")
     for name in args.methods:

@@ -67,11 +67,24 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, TEXT
+from rasa.nlu.constants import (
+    RESPONSE_SELECTOR_PREDICTION_KEY,
+    RESPONSE_SELECTOR_PROPERTY_NAME,
+    RESPONSE_SELECTOR_RANKING_KEY,
+    RESPONSE_SELECTOR_RESPONSES_KEY,
+    RESPONSE_SELECTOR_RETRIEVAL_INTENTS,
+    RESPONSE_SELECTOR_UTTER_ACTION_KEY,
+)
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_RESPONSE_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from hotline_rasa.hotline_gate import jieba_words, normalise
+from hotline_rasa.hotline_gate import build_features, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -81,7 +94,6 @@ MODEL_FILE = "faq_retriever.joblib"
 #: on its code, so a change of layout must change this, or a cached retriever
 #: of the old layout would be put into new models.
 MODEL_FORMAT = 2
-SELECTOR_KEY = "response_selector"
 #: Relative catalog paths are resolved against the project (hotline_rasa's
 #: parent directory), wherever ``rasa train`` runs.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -123,38 +135,6 @@ def read_catalog(path: Path) -> list[tuple[str, list[str], str]]:
         phrasings = [str(t).strip() for t in [entry["question"], *examples] if str(t).strip()]
         entries.append((str(entry["id"]), phrasings, str(entry.get("answer") or "")))
     return entries
-
-
-def build_features(config: dict[str, Any]) -> Any:
-    """The unfitted feature union: TF-IDF character n-grams (and jieba word
-    n-grams unless ``word_ngram_range`` is null), L2-normalised."""
-    import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_union
-
-    low, high = config["ngram_range"]
-    features: list[Any] = [
-        TfidfVectorizer(
-            analyzer="char",
-            ngram_range=(int(low), int(high)),
-            sublinear_tf=True,
-            dtype=np.float32,
-        )
-    ]
-    if config.get("word_ngram_range"):
-        word_low, word_high = config["word_ngram_range"]
-        features.append(
-            TfidfVectorizer(
-                analyzer="word",
-                tokenizer=jieba_words,
-                token_pattern=None,
-                lowercase=False,
-                ngram_range=(int(word_low), int(word_high)),
-                sublinear_tf=True,
-                dtype=np.float32,
-            )
-        )
-    return make_union(*features)
 
 
 def softmax(values: Any, scale: float) -> Any:
@@ -274,7 +254,7 @@ class FaqRetriever(GraphComponent, IntentClassifier):
             # Softmax scale of the decision values: a number, or "auto" for
             # scale_per_log_entry x ln(entries) (tuned on eval/heldout).
             "scale": "auto",
-            "scale_per_log_entry": 1.4,
+            "scale_per_log_entry": 1.17,
             # Entries listed in the ranking.
             "ranking_length": 10,
         }
@@ -439,25 +419,25 @@ class FaqRetriever(GraphComponent, IntentClassifier):
             ranking = [
                 {
                     "id": _label_id(retriever.keys[i]),
-                    "confidence": round(float(row[i]), 4),
+                    PREDICTED_CONFIDENCE_KEY: round(float(row[i]), 4),
                     INTENT_RESPONSE_KEY: retriever.keys[i],
                 }
                 for i in order
             ]
             best = retriever.keys[order[0]]
             prediction = {
-                "response": {
-                    "responses": retriever.responses.get(f"utter_{best}", []),
-                    "confidence": round(float(row[order[0]]), 4),
+                RESPONSE_SELECTOR_PREDICTION_KEY: {
+                    RESPONSE_SELECTOR_RESPONSES_KEY: retriever.responses.get(f"utter_{best}", []),
+                    PREDICTED_CONFIDENCE_KEY: round(float(row[order[0]]), 4),
                     INTENT_RESPONSE_KEY: best,
-                    "utter_action": f"utter_{best}",
+                    RESPONSE_SELECTOR_UTTER_ACTION_KEY: f"utter_{best}",
                 },
-                "ranking": ranking,
+                RESPONSE_SELECTOR_RANKING_KEY: ranking,
             }
-            properties = dict(message.get(SELECTOR_KEY) or {})
-            properties["all_retrieval_intents"] = [self._intent]
+            properties = dict(message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {})
+            properties[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = [self._intent]
             properties[self._intent] = prediction
-            message.set(SELECTOR_KEY, properties, add_to_output=True)
+            message.set(RESPONSE_SELECTOR_PROPERTY_NAME, properties, add_to_output=True)
         return messages
 
 

@@ -153,19 +153,19 @@ def jieba_words(text: str) -> list[str]:
     return [word for word in jieba.lcut(text) if word.strip()]
 
 
-def build_classifier(config: dict[str, Any]) -> Any:
-    """The unfitted scikit-learn pipeline: TF-IDF character n-grams (and jieba
-    word n-grams unless ``word_ngram_range`` is null) + logistic regression."""
+def build_features(config: dict[str, Any]) -> Any:
+    """The unfitted feature union (the gate's and the FAQ retriever's): TF-IDF
+    character n-grams (``ngram_range``, ``min_df`` when given) and, unless
+    ``word_ngram_range`` is null, jieba word n-grams."""
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.pipeline import make_union
 
     low, high = config["ngram_range"]
     features: list[Any] = [
         TfidfVectorizer(
             analyzer="char",
             ngram_range=(int(low), int(high)),
-            min_df=int(config["min_df"]),
+            min_df=int(config.get("min_df", 1)),
             sublinear_tf=True,
             dtype=_float32(),
         )
@@ -183,8 +183,16 @@ def build_classifier(config: dict[str, Any]) -> Any:
                 dtype=_float32(),
             )
         )
+    return make_union(*features)
+
+
+def build_classifier(config: dict[str, Any]) -> Any:
+    """The unfitted scikit-learn pipeline: ``build_features`` + logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
     return make_pipeline(
-        make_union(*features),
+        build_features(config),
         LogisticRegression(
             C=float(config["C"]), class_weight="balanced", max_iter=5000, solver="liblinear"
         ),

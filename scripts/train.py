@@ -26,6 +26,7 @@ import argparse
 import datetime as dt
 import hashlib
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -34,10 +35,6 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The models a training keeps by default: the new one and two before it.
 DEFAULT_KEEP = 3
 MODEL_SUFFIX = ".tar.gz"
-
-
-#: hotline_rasa's modules whose components are trained into the model.
-TRAINED_COMPONENTS = ("faq_retriever.py", "hotline_gate.py")
 
 
 def inputs_hash(config: Path, root: Path = ROOT) -> str:
@@ -51,7 +48,11 @@ def inputs_hash(config: Path, root: Path = ROOT) -> str:
     """
     digest = hashlib.sha256()
     files = [config, root / "domain.yml", *sorted((root / "data").rglob("*.yml"))]
-    files += [p for p in (root / "hotline_rasa" / m for m in TRAINED_COMPONENTS) if p.is_file()]
+    # the project's components named in the pipeline: "name: hotline_rasa.<module>.<Class>"
+    modules = re.findall(r"name:\s*hotline_rasa\.(\w+)\.", config.read_text(encoding="utf-8"))
+    files += [
+        p for p in (root / "hotline_rasa" / f"{m}.py" for m in sorted(set(modules))) if p.is_file()
+    ]
     for path in files:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())

@@ -143,7 +143,7 @@ def test_decision_values_are_the_svms(tmp_path: Path) -> None:
     reference = LinearSVC(C=1.0, max_iter=5000, random_state=0)
     from sklearn.preprocessing import normalize
 
-    from hotline_rasa.faq_retriever import normalise
+    from hotline_rasa.hotline_gate import normalise
 
     matrix = normalize(retriever.features.transform([normalise(t) for t in texts]))
     reference.fit(matrix, keys)
@@ -257,8 +257,9 @@ def test_bad_scale_is_refused(tmp_path: Path) -> None:
 def test_auto_scale_grows_with_the_catalog(tmp_path: Path) -> None:
     four = trained_and_loaded(tmp_path / "four", training_data())
     two = trained_and_loaded(tmp_path / "two", training_data({k: FAQ[k] for k in list(FAQ)[:2]}))
-    assert four.scale() == pytest.approx(1.4 * math.log(4))
-    assert two.scale() == pytest.approx(1.4 * math.log(2)) and two.scale() < four.scale()
+    per_log = FaqRetriever.get_default_config()["scale_per_log_entry"]
+    assert four.scale() == pytest.approx(per_log * math.log(4))
+    assert two.scale() == pytest.approx(per_log * math.log(2)) and two.scale() < four.scale()
     fixed = trained_and_loaded(tmp_path / "fixed", training_data(), scale=7)
     assert fixed.scale() == 7.0
 
