@@ -47,16 +47,19 @@ def _examples_block(examples: list[str]) -> _Literal:
 #: tell an FAQ from the other intents: every entry's question first, then one
 #: more phrasing of each entry in turn. The FAQ retriever
 #: (hotline_rasa/faq_retriever.py) learns every phrasing from the catalog
-#: itself, so a larger catalog does not lengthen DIET's training. The shipped
-#: catalogs (73 entries, 879 phrasings) is below it; the 316-entry one (3,601)
-#: is cut to about 6 per entry.
+#: itself, so a larger catalog does not lengthen DIET's training
+#: (make knowledge-scale: 386 s at 2,000 entries). The shipped catalog (73
+#: entries, 879 phrasings) is below it; the 316-entry one (3,601) would be cut
+#: to about 6 per entry.
 FAQ_PHRASINGS_FOR_DIET = 2000
 
 #: At most this many of the services' example requests become
 #: ``request_service_guide`` examples (round-robin over services, every
-#: service's first one kept): with the 77-service catalog's 505, DIET took
-#: greetings, goodbyes and complaints for service requests. Which service is
-#: meant is matched by name and alias (bot/knowledge.py), not by these.
+#: service's first one kept), so that intent does not outgrow the others as the
+#: service catalog grows (the shipped 18 services give 144). Which service is
+#: meant is matched by name and alias (bot/knowledge.py), not by these. Its
+#: effect on the 77-service catalog was measured only together with the FAQ
+#: budget (docs/experiments/2026-12-05-faq-retrieval.md).
 SERVICE_EXAMPLES_FOR_DIET = 160
 
 
