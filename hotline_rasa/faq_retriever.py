@@ -94,9 +94,6 @@ MODEL_FILE = "faq_retriever.joblib"
 #: on its code, so a change of layout must change this, or a cached retriever
 #: of the old layout would be put into new models.
 MODEL_FORMAT = 2
-#: Relative catalog paths are resolved against the project (hotline_rasa's
-#: parent directory), wherever ``rasa train`` runs.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 class FaqRetrieverError(ValueError):
@@ -104,12 +101,14 @@ class FaqRetrieverError(ValueError):
 
 
 def catalog_path(config: dict[str, Any]) -> Path | None:
-    """The configured catalog file (None when the config has none)."""
+    """The configured catalog file (None when the config has none). A relative
+    path is read from the working directory, as ``rasa train`` reads its
+    config, domain and data (scripts/train.py trains from its ``--root``), so a
+    tree trained elsewhere (make knowledge-scale) is trained on its own catalog."""
     value = config.get("catalog")
     if not value:
         return None
-    path = Path(str(value))
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    return Path(str(value)).absolute()
 
 
 def read_catalog(path: Path) -> list[tuple[str, list[str], str]]:
@@ -242,7 +241,8 @@ class FaqRetriever(GraphComponent, IntentClassifier):
             # The retrieval intent whose sub-intents are the entries.
             "retrieval_intent": "faq",
             # The FAQ catalog whose phrasings it learns as well (relative to
-            # the project root; null: the NLU data's examples only).
+            # the working directory of the training; null: the NLU data's
+            # examples only).
             "catalog": "data/knowledge/faq.yml",
             "ngram_range": [1, 3],
             # jieba word n-grams too (null: characters only).

@@ -132,9 +132,9 @@ def main() -> int:
         parser.error("--keep must be at least 1")
 
     root = Path(args.root).resolve()
-    out = Path(args.out) if args.out else root / "models"
-    config = Path(args.config) if args.config else root / "config.yml"
-    fingerprint = inputs_hash(config.resolve(), root)
+    out = (Path(args.out) if args.out else root / "models").resolve()
+    config = (Path(args.config) if args.config else root / "config.yml").resolve()
+    fingerprint = inputs_hash(config, root)
     stamp = out / f".trained-{fingerprint}"
     model = None if args.force else reusable_model(out, fingerprint)
     if model is not None:
@@ -152,6 +152,8 @@ def main() -> int:
     from hotline_rasa import lean
 
     lean.install()  # models saved without the optimizer's state (about half the archive)
+    # Components read their own relative paths (the FAQ catalog) from here.
+    os.chdir(root)
     started = time.monotonic()
     result = train(
         domain=str(root / "domain.yml"),

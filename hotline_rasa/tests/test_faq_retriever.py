@@ -20,6 +20,7 @@ from hotline_rasa.faq_retriever import (
     MODEL_FORMAT,
     FaqRetriever,
     FaqRetrieverError,
+    catalog_path,
     read_catalog,
 )
 
@@ -271,3 +272,16 @@ def test_config_uses_the_retriever_and_no_response_selector() -> None:
     assert names.index("hotline_rasa.faq_retriever.FaqRetriever") < names.index(
         "FallbackClassifier"
     )
+
+
+def test_a_relative_catalog_is_read_from_the_training_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As rasa train reads its data: a tree trained elsewhere (make
+    knowledge-scale) learns its own catalog, not the project's."""
+    (tmp_path / "data" / "knowledge").mkdir(parents=True)
+    write_catalog(tmp_path / "data" / "knowledge" / "faq.yml", {"only": ["唯一的问题"]})
+    monkeypatch.chdir(tmp_path)
+    path = catalog_path(FaqRetriever.get_default_config())
+    assert path == tmp_path / "data" / "knowledge" / "faq.yml"
+    assert [entry for entry, _, _ in read_catalog(path)] == ["only"]
