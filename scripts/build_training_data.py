@@ -48,7 +48,7 @@ def _examples_block(examples: list[str]) -> _Literal:
 #: more phrasing of each entry in turn. The FAQ retriever
 #: (hotline_rasa/faq_retriever.py) learns every phrasing from the catalog
 #: itself, so a larger catalog does not lengthen DIET's training
-#: (make knowledge-scale: 386 s at 2,000 entries). The shipped catalog (73
+#: (make knowledge-scale: 701 s at 2,000 entries on a busy machine). The shipped catalog (73
 #: entries, 879 phrasings) is below it; the 316-entry one (3,601) would be cut
 #: to about 6 per entry.
 FAQ_PHRASINGS_FOR_DIET = 2000
