@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -89,6 +88,10 @@ async def seed_today(console: Console) -> None:
     """4 citizen messages (3 answered within 5 s), 2 finished handoffs (1 taken within
     20 s) and one citizen waiting in the queue for 75 s, with an agent online."""
     now = _now()
+    # the server reads the same clock: in the first half hour of the local day the
+    # records would otherwise lie ahead of its wall clock
+    shift = now - dt.datetime.now(LOCAL_TZ)
+    console.db.clock = lambda: dt.datetime.now(dt.UTC) + shift
     t = now - dt.timedelta(minutes=20)
     rows = [
         _msg("webchat:w1", "in", t), _msg("webchat:w1", "out", t + 2 * S),
@@ -107,7 +110,7 @@ async def seed_today(console: Console) -> None:
     async with console.db.write() as conn:
         await conn.execute(transcripts.insert(), rows)
         await conn.execute(handoffs.insert(), hand)
-    waiting_since = time.time() - 75
+    waiting_since = console.db.now().timestamp() - 75
     cid = "webchat:w5"
     await console.conversations.queue(
         cid, channel="webchat", channel_user_id="w5", reason="citizen_request",
@@ -236,7 +239,7 @@ async def test_supervisor_wallboard_shows_the_records_and_refreshes(
     await page.screenshot(path=str(screenshot_path("console-dashboard-live.png")), full_page=True)
 
     # a new message answered in 1 s: the board shows it within the 10 s poll
-    later = _now()
+    later = console.db.now()
     async with console.db.write() as conn:
         await conn.execute(
             transcripts.insert(),
