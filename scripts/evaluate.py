@@ -110,8 +110,14 @@ def faq_choice(parse: dict[str, Any]) -> tuple[str | None, float]:
 
 
 def decide(row: dict[str, Any], threshold: float, faq_threshold: float) -> str:
-    """What the assistant does with a message: an intent, or 'rejected'."""
-    if row["raw_intent"] in REJECT or row["raw_conf"] < threshold:
+    """What the assistant does with a message: an intent, or 'rejected'.
+
+    A message the FAQ rescue (hotline_rasa/faq_rescue.py) turned from the fallback
+    into ``faq`` is answered although DIET was below the threshold; the rescue fired
+    at the configured threshold, so in the threshold sweep its rows are approximate."""
+    if row["raw_intent"] in REJECT:
+        return "rejected"
+    if row["raw_conf"] < threshold and not (row.get("rescued") and row["raw_intent"] == "faq"):
         return "rejected"
     if row["raw_intent"] == "faq" and row["faq_conf"] < faq_threshold:
         return "rejected"
@@ -176,6 +182,7 @@ async def parse_all(model: str, rows: list[tuple[str, str, str | None]]) -> list
                 "raw_conf": raw_conf,
                 "faq_pred": faq_pred,
                 "faq_conf": faq_conf,
+                "rescued": bool(parse.get("faq_rescue")),
             }
         )
     return out
