@@ -247,7 +247,10 @@ def consecutive_misunderstandings(tracker: Tracker) -> int:
 # the emergency numbers first (a safety net, not the primary classifier).
 _DANGER = re.compile(
     r"着火|起火|失火|火灾|冒烟|烧起来|救命|流血|出血|晕倒|昏迷|没有呼吸|没呼吸|溺水|落水|"
-    r"抢劫|持刀|砍人|打人|家暴|绑架|煤气泄漏|燃气泄漏|煤气味|燃气味|车祸|撞人|跳楼|触电|中毒"
+    r"抢劫|持刀|砍人|打人|家暴|绑架|煤气泄漏|燃气泄漏|煤气味|燃气味|车祸|撞人|跳楼|触电|中毒|"
+    # someone down or hurt, said without the words above; a collapse or blast
+    r"倒在地上|倒地不起|叫不醒|不省人事|失去意识|没有意识|抽搐|呼吸困难|喘不过气|心脏病发|大出血|"
+    r"骨折|刺伤|捅伤|撞倒|爆炸|坍塌|塌下来|被困|困在电梯"
 )
 EMERGENCY_TEXT = (
     "【如有危险请立即拨打电话】火灾请拨119，有人受伤或急病请拨120，"

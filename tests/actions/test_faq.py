@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions._runtime import FAQ_MIN_CONFIDENCE, consecutive_misunderstandings
@@ -97,3 +98,54 @@ def test_several_questions_are_split_where_citizens_join_them() -> None:
         len(question_parts("一。二。三。四个问题在这里。五个问题在这里。六个问题在这里。七个问题"))
         <= 3
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "马路上有个阿伯倒在地上一动不动",
+        "我爸喊了半天叫不醒",
+        "同事突然抽搐口吐白沫",
+        "我妈呼吸困难脸都紫了",
+        "电动车把小孩撞倒了",
+        "隔壁厂房刚刚爆炸了",
+        "小区的围墙坍塌压到人了",
+        "我被困在电梯里出不去",
+    ],
+)
+def test_the_safety_net_hears_someone_down_hurt_or_trapped(text: str) -> None:
+    from actions._runtime import sounds_like_danger
+
+    assert sounds_like_danger(text)
+
+
+def test_no_catalog_question_or_training_sentence_raises_a_false_alarm() -> None:
+    """The safety net's words appear only where danger is meant: in the FAQ
+    catalog's phrasings only of the entries about danger, and in no NLU example
+    outside emergencies (a false alarm puts 119/120/110 above an ordinary answer)."""
+    import glob
+
+    import yaml
+
+    from actions._runtime import sounds_like_danger
+    from bot.knowledge import load_faq
+
+    about_danger = {
+        "ut_gas_leak", "si_work_injury_recognition", "tr_minor_accident",
+        "ca_divorce_cooling_off", "ca_temporary_assistance",
+    }  # fmt: skip
+    alarms = {
+        entry.id
+        for entry in load_faq().values()
+        for text in (entry.question, *entry.examples)
+        if sounds_like_danger(text)
+    }
+    assert alarms <= about_danger, alarms - about_danger
+    for path in glob.glob("data/nlu/*.yml"):
+        for block in yaml.safe_load(open(path, encoding="utf-8")).get("nlu", []):
+            intent = str(block.get("intent"))
+            if intent == "emergency" or intent.removeprefix("faq/") in about_danger:
+                continue
+            for line in (block.get("examples") or "").splitlines():
+                text = line.strip()[2:]
+                assert not sounds_like_danger(text), (path, intent, text)
