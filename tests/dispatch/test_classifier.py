@@ -55,6 +55,19 @@ def test_the_keyword_list_is_a_feature() -> None:
     assert with_keywords.predict("怪兽来了").confidence > plain.predict("怪兽来了").confidence
 
 
+def test_pinyin_input_homophones_are_repaired_into_known_words() -> None:
+    base = [("老板拖欠工资", "wages"), ("工资三个月没发", "wages"), ("工资不给", "wages")]
+    base += [("员工自己出钱买工衣", "labour")] * 3 + [("路灯坏了", "roads")]
+    classifier = Classifier().fit(base)
+    assert classifier.repair("工姿拖了两个月") == "工资拖了两个月"  # gōng zī: 姿 for 资
+    assert classifier.predict("工姿拖了两个月").category == "wages"
+    # 工自 sounds like 工资 but 员工 and 自己 are known pairs: nothing is repaired
+    assert classifier.repair("员工自己出") == "员工自己出"
+    # a pair seen fewer than MIN_REPAIR_COUNT times is no repair target
+    assert classifier.repair("鹿灯") == "鹿灯"
+    assert Classifier().fit([("路灯坏了", "roads")] * 3).repair("鹿灯") == "路灯"
+
+
 def test_a_vague_complaint_goes_to_the_triage_desk_flagged(routing) -> None:
     sent = dispatch(routing, "我要投诉这个事情", "长安镇")
     assert sent.needs_review and sent.confidence is not None
