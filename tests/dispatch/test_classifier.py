@@ -76,6 +76,16 @@ def test_a_vague_complaint_goes_to_the_triage_desk_flagged(routing) -> None:
     assert sent.town == "changan"
 
 
+@pytest.mark.parametrize("text", ["我要投诉", "我想反映一个情况", "你们到底管不管"])
+def test_a_message_with_almost_nothing_to_go_on_is_flagged(routing, text) -> None:
+    assert dispatch(routing, text).needs_review
+
+
+@pytest.mark.parametrize("text", ["欠薪", "停水", "路灯坏了", "垃圾没人收", "噪音扰民"])
+def test_a_short_complaint_with_a_clear_word_is_not_flagged(routing, text) -> None:
+    assert not dispatch(routing, text).needs_review
+
+
 def test_street_level_matters_go_to_the_town_and_city_matters_to_the_bureau(routing) -> None:
     noise = dispatch(routing, "楼下烧烤店天天晚上吵到凌晨", "虎门镇北栅")
     assert (noise.category, noise.town, noise.needs_review) == ("noise", "humen", False)
