@@ -29,6 +29,11 @@ and a Cantonese-to-Mandarin character map were tried on the development sets
 (eval/dispatch/dev*.yml) and not kept: none was better.
 Training takes about 0.1-0.3 s of CPU, a prediction well under 1 ms.
 
+Training descriptions of ``BACKGROUND`` (data/complaints/other.yml: words that
+frame any complaint, 我要投诉, 请尽快处理, and nothing else) form a class that
+is never predicted: its share of the posterior lowers the confidence of the
+real categories, so that "我要投诉这个事情" goes to the triage desk.
+
 Pinyin-input homophones (工姿 for 工资, 路登 for 路灯) are repaired before
 classifying: a character pair never seen in training whose toneless pinyin is
 that of a pair seen at least ``MIN_REPAIR_COUNT`` times is replaced by it when
@@ -57,6 +62,7 @@ from bot.config import ROOT
 DATA_DIR = ROOT / "data" / "complaints"
 ALPHA = 0.3  # additive smoothing
 TEMPERATURE = 4.0  # see the module docstring
+BACKGROUND = "other"  # trained like a category, never predicted (see the docstring)
 MIN_FEATURES = 20  # the temperature is divided by at least this many features
 KEYWORD_WEIGHT = 3  # a keyword match counts as this many n-grams
 MIN_REPAIR_COUNT = 3  # a homophone is repaired only into a pair seen this often
@@ -72,7 +78,7 @@ class TrainingDataError(ValueError):
 class Prediction:
     category: str
     confidence: float
-    ranking: tuple[tuple[str, float], ...]  # every category, best first
+    ranking: tuple[tuple[str, float], ...]  # every class (BACKGROUND too), best first
 
 
 def normalise(text: str) -> str:
@@ -130,8 +136,8 @@ class Classifier:
             for word in words:  # each keyword: one more example of its category
                 counts[category].update(self.features(word))
                 docs[category] += 1
-        if not docs:
-            raise TrainingDataError("no training examples")
+        if not set(docs) - {BACKGROUND}:
+            raise TrainingDataError("no training examples of a complaint category")
         self._learn_pairs(
             [text for text, _ in examples] + [w for ws in self.keywords.values() for w in ws]
         )
@@ -196,7 +202,8 @@ class Classifier:
         exp = {c: math.exp(s - top) for c, s in scores.items()}
         norm = sum(exp.values())
         ranking = tuple(sorted(((c, e / norm) for c, e in exp.items()), key=lambda x: -x[1]))
-        return Prediction(ranking[0][0], ranking[0][1], ranking)
+        best = next((c, p) for c, p in ranking if c != BACKGROUND)
+        return Prediction(best[0], best[1], ranking)
 
 
 def _known_around(chars: list[str], i: int, known: Mapping[str, int]) -> int:

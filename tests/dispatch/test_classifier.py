@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.db.routing import RoutingError, load_routing
-from bot.dispatch.classifier import Classifier, TrainingDataError, load_examples, train
+from bot.dispatch.classifier import (
+    BACKGROUND,
+    Classifier,
+    TrainingDataError,
+    load_examples,
+    train,
+)
 from bot.dispatch.dispatcher import complaint_classifier, dispatch
 
 
@@ -19,8 +25,19 @@ def routing():
 
 def test_every_training_file_names_a_routing_category(routing) -> None:
     categories = {category for _, category in load_examples()}
-    assert categories <= set(routing.categories) - {"other", "suggestion"}
-    assert len(categories) >= 20
+    assert categories <= set(routing.categories) - {"suggestion"}
+    assert len(categories - {BACKGROUND}) >= 20
+
+
+def test_the_background_class_lowers_the_confidence_and_is_never_predicted() -> None:
+    base = [("楼下好吵", "noise"), ("工资没发", "wages")] * 3
+    framed = Classifier().fit([*base, ("我要投诉 请尽快处理", BACKGROUND)])
+    plain = Classifier().fit(base)
+    assert framed.predict("我要投诉").category in {"noise", "wages"}
+    assert framed.predict("我要投诉").confidence < plain.predict("我要投诉").confidence
+    assert framed.predict("我要投诉 工资没发").category == "wages"
+    with pytest.raises(TrainingDataError):
+        Classifier().fit([("我要投诉", BACKGROUND)])
 
 
 def test_training_is_well_under_a_second(routing) -> None:
