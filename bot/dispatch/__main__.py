@@ -16,7 +16,7 @@ import time
 from collections import Counter
 
 from bot.db.routing import RoutingError, load_routing
-from bot.dispatch.classifier import TrainingDataError, load_examples
+from bot.dispatch.classifier import BACKGROUND, TrainingDataError, load_examples
 from bot.dispatch.dispatcher import complaint_classifier, dispatch
 from bot.dispatch.towns import TownsError
 
@@ -42,9 +42,11 @@ def main(argv: list[str] | None = None) -> int:
                 names = ", ".join(unknown)
                 sys.stderr.write(f"error: unknown categories in data/complaints: {names}\n")
                 return 1
+            background = per.pop(BACKGROUND, 0)
             sys.stdout.write(
                 f"dispatch classifier: {len(examples)} examples, {len(per)} categories "
-                f"(fewest: {min(per.values())}), trained in {took * 1000:.0f} ms\n"
+                f"(fewest: {min(per.values())}) and {background} background "
+                f"({BACKGROUND}: never predicted), trained in {took * 1000:.0f} ms\n"
             )
             return 0
         sent = dispatch(routing, args.text, args.where)

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.db.routing import RoutingError, load_routing
-from bot.dispatch.classifier import Classifier, TrainingDataError, load_examples, train
+from bot.dispatch.classifier import (
+    BACKGROUND,
+    Classifier,
+    TrainingDataError,
+    load_examples,
+    train,
+)
 from bot.dispatch.dispatcher import complaint_classifier, dispatch
 
 
@@ -19,8 +25,19 @@ def routing():
 
 def test_every_training_file_names_a_routing_category(routing) -> None:
     categories = {category for _, category in load_examples()}
-    assert categories <= set(routing.categories) - {"other", "suggestion"}
-    assert len(categories) >= 20
+    assert categories <= set(routing.categories) - {"suggestion"}
+    assert len(categories - {BACKGROUND}) >= 20
+
+
+def test_the_background_class_lowers_the_confidence_and_is_never_predicted() -> None:
+    base = [("楼下好吵", "noise"), ("工资没发", "wages")] * 3
+    framed = Classifier().fit([*base, ("我要投诉 请尽快处理", BACKGROUND)])
+    plain = Classifier().fit(base)
+    assert framed.predict("我要投诉").category in {"noise", "wages"}
+    assert framed.predict("我要投诉").confidence < plain.predict("我要投诉").confidence
+    assert framed.predict("我要投诉 工资没发").category == "wages"
+    with pytest.raises(TrainingDataError):
+        Classifier().fit([("我要投诉", BACKGROUND)])
 
 
 def test_training_is_well_under_a_second(routing) -> None:
@@ -55,12 +72,35 @@ def test_the_keyword_list_is_a_feature() -> None:
     assert with_keywords.predict("怪兽来了").confidence > plain.predict("怪兽来了").confidence
 
 
+def test_pinyin_input_homophones_are_repaired_into_known_words() -> None:
+    base = [("老板拖欠工资", "wages"), ("工资三个月没发", "wages"), ("工资不给", "wages")]
+    base += [("员工自己出钱买工衣", "labour")] * 3 + [("路灯坏了", "roads")]
+    classifier = Classifier().fit(base)
+    assert classifier.repair("工姿拖了两个月") == "工资拖了两个月"  # gōng zī: 姿 for 资
+    assert classifier.predict("工姿拖了两个月").category == "wages"
+    # 工自 sounds like 工资 but 员工 and 自己 are known pairs: nothing is repaired
+    assert classifier.repair("员工自己出") == "员工自己出"
+    # a pair seen fewer than MIN_REPAIR_COUNT times is no repair target
+    assert classifier.repair("鹿灯") == "鹿灯"
+    assert Classifier().fit([("路灯坏了", "roads")] * 3).repair("鹿灯") == "路灯"
+
+
 def test_a_vague_complaint_goes_to_the_triage_desk_flagged(routing) -> None:
     sent = dispatch(routing, "我要投诉这个事情", "长安镇")
     assert sent.needs_review and sent.confidence is not None
     assert sent.confidence < routing.min_confidence
     assert sent.route.department == "triage"
     assert sent.town == "changan"
+
+
+@pytest.mark.parametrize("text", ["我要投诉", "我想反映一个情况", "你们到底管不管"])
+def test_a_message_with_almost_nothing_to_go_on_is_flagged(routing, text) -> None:
+    assert dispatch(routing, text).needs_review
+
+
+@pytest.mark.parametrize("text", ["欠薪", "停水", "路灯坏了", "垃圾没人收", "噪音扰民"])
+def test_a_short_complaint_with_a_clear_word_is_not_flagged(routing, text) -> None:
+    assert not dispatch(routing, text).needs_review
 
 
 def test_street_level_matters_go_to_the_town_and_city_matters_to_the_bureau(routing) -> None:

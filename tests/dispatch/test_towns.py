@@ -24,6 +24,29 @@ def test_the_file_lists_4_streets_28_towns_and_the_zones_with_its_source(towns) 
 
 
 @pytest.mark.parametrize(
+    ("where", "key"),
+    [
+        ("松木山水库旁边", "dalang"),
+        ("黄旗山脚下", "dongcheng"),
+        ("槎滘村", "zhongtang"),
+        ("厦岗社区", "changan"),
+        ("诸佛岭", "tangxia"),
+    ],
+)
+def test_a_community_a_local_knows_names_its_town(towns, where, key) -> None:
+    match = towns.find(location=where)
+    assert match is not None and match.town.key == key
+
+
+def test_no_training_description_names_a_town(towns) -> None:
+    """The descriptions name no place, so a town found in one is a false match
+    of a town's name or place inside an ordinary word."""
+    from bot.dispatch.classifier import load_examples
+
+    assert [text for text, _ in load_examples() if towns.find(text)] == []
+
+
+@pytest.mark.parametrize(
     ("text", "key"),
     [
         ("虎门镇北栅社区", "humen"),
