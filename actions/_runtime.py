@@ -227,18 +227,30 @@ def was_understood(parse_data: dict[str, Any]) -> bool:
     return True
 
 
-def consecutive_misunderstandings(tracker: Tracker) -> int:
-    """How many of the latest user messages in a row were not understood."""
+#: The action that tells the citizen a message was not understood.
+FALLBACK_ACTION = "action_handle_fallback"
+
+
+def consecutive_misunderstandings(tracker: Tracker, *, latest_missed: bool = False) -> int:
+    """How many of the latest user messages in a row were not understood: the
+    parse says so, or the fallback action answered them (an answer to a form's
+    question with no form running is parsed fine but declined by a rule).
+    ``latest_missed``: the fallback action is answering the latest one now."""
     count = 0
+    declined = latest_missed  # the fallback action answered the user message before it
     for event in reversed(tracker.events):
+        if event.get("event") == "action" and event.get("name") == FALLBACK_ACTION:
+            declined = True
+            continue
         if event.get("event") != "user":
             continue
         text = str(event.get("text") or "")
         if text.startswith("/"):
             break  # a button press is always understood
-        if was_understood(event.get("parse_data") or {}):
+        if was_understood(event.get("parse_data") or {}) and not declined:
             break
         count += 1
+        declined = False
     return count
 
 

@@ -35,7 +35,7 @@ AFTER_ANSWER_BUTTONS = [
 
 def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
     """First miss: ask to rephrase. Second miss in a row: offer a person."""
-    if consecutive_misunderstandings(tracker) >= 2:
+    if consecutive_misunderstandings(tracker, latest_missed=True) >= 2:
         dispatcher.utter_message(
             text="抱歉，我还是没能理解您的问题。为您转接人工客服好吗？",
             buttons=[

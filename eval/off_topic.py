@@ -44,6 +44,8 @@ FAQ_ANSWER = "faq_answer"
 OTHER = "other"
 OUTCOMES = (FALLBACK, CHIT_CHAT, FORM, FAQ_ANSWER, OTHER)
 REJECT_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
+#: The actions that tell the citizen the message was not understood.
+FALLBACK_ACTIONS = frozenset({"action_handle_fallback", "action_default_fallback"})
 
 MIN_HANDLED = 0.97  # fallback + chit-chat, at least
 MAX_FORM = 0.01  # start a form, strictly less
@@ -59,6 +61,8 @@ class DialoguePolicy:
 
     form_intents: Mapping[str, frozenset[str]]  # intent -> forms it starts
     chit_chat_intents: frozenset[str]
+    #: intents a rule answers, with nothing in progress, with the fallback action only
+    fallback_intents: frozenset[str] = frozenset()
 
 
 class OffTopicSetError(ValueError):
@@ -139,13 +143,17 @@ def dialogue_policy(
     next user step run a form (or make one active). A rule that opens on a
     user intent, applies with no form active and only sends responses
     (``utter_*`` of domain.yml) makes that intent *chit-chat*, unless some
-    other rule or story starts a form or runs a custom action on it.
+    other rule or story starts a form or runs a custom action on it. A rule that
+    opens on a user intent, applies with no form active and only runs the
+    fallback action (``FALLBACK_ACTIONS``) makes that intent a *declined* one
+    (``fallback_intents``), unless some rule or story starts a form on it.
     """
     form_names = set(forms)
     response_names = set(responses)
     starts: dict[str, set[str]] = {}
     canned: set[str] = set()
     not_canned: set[str] = set()
+    declined: set[str] = set()
 
     for item, is_rule in [(r, True) for r in rules] + [(s, False) for s in stories]:
         applies_idle, active = _initial_loop(item)
@@ -178,10 +186,17 @@ def dialogue_policy(
                     canned.add(intent)
             elif actions:
                 not_canned.add(intent)  # a custom action runs on it
+                if all(a in FALLBACK_ACTIONS for a in actions):
+                    if is_rule and index == 0 and applies_idle:
+                        declined.add(intent)
 
     form_intents = {intent: frozenset(names) for intent, names in sorted(starts.items())}
     chit_chat = frozenset(canned - not_canned - set(form_intents) - REJECT_INTENTS)
-    return DialoguePolicy(form_intents=form_intents, chit_chat_intents=chit_chat)
+    return DialoguePolicy(
+        form_intents=form_intents,
+        chit_chat_intents=chit_chat,
+        fallback_intents=frozenset(declined - set(form_intents)),
+    )
 
 
 def load_dialogue_policy(root: Path) -> DialoguePolicy:
@@ -211,7 +226,7 @@ def classify(
     intent: str, faq_confidence: float, policy: DialoguePolicy, faq_threshold: float
 ) -> str:
     """The outcome of one message from its intent (after the FallbackClassifier)."""
-    if intent in REJECT_INTENTS:
+    if intent in REJECT_INTENTS or intent in policy.fallback_intents:
         return FALLBACK
     if intent == "faq":
         return FAQ_ANSWER if faq_confidence >= faq_threshold else FALLBACK

@@ -115,6 +115,25 @@ def test_a_custom_action_elsewhere_takes_an_intent_out_of_chit_chat() -> None:
     assert with_story.chit_chat_intents == frozenset()
 
 
+def test_an_intent_a_rule_answers_with_the_fallback_alone_is_declined() -> None:
+    idle = {"condition": [{"active_loop": None}]}
+    rules = [
+        {"rule": "stray answer", **idle,
+         "steps": [{"intent": "inform"}, {"action": "action_handle_fallback"}]},
+        {"rule": "not understood",
+         "steps": [{"intent": "nlu_fallback"}, {"action": "action_handle_fallback"}]},
+        {"rule": "fallback then a person",
+         "steps": [{"intent": "lost"}, {"action": "action_handle_fallback"},
+                   {"action": "action_handoff"}]},
+        {"rule": "inside a form only", "condition": [{"active_loop": "order_form"}],
+         "steps": [{"intent": "size_only"}, {"action": "action_handle_fallback"}]},
+    ]  # fmt: skip
+    policy = dialogue_policy(rules, STORIES[:1], FORMS, RESPONSES)
+    # inform also continues a running form in the story: that is no idle form start
+    assert policy.fallback_intents == frozenset({"inform", "nlu_fallback"})
+    assert "inform" not in policy.chit_chat_intents
+
+
 def test_the_projects_files_give_its_form_intents() -> None:
     policy = load_dialogue_policy(ROOT)
     # data/rules.yml starts complaint_form, service_guide_form and ticket_status_form
@@ -122,6 +141,8 @@ def test_the_projects_files_give_its_form_intents() -> None:
     assert policy.form_intents["complain"] == frozenset({"complaint_form"})
 
     assert "greet" in policy.chit_chat_intents
+    # data/rules.yml: an answer with no question asked (no form running) is declined
+    assert "inform" in policy.fallback_intents
     for intent in ("request_human", "emergency", "faq", "out_of_scope", "nlu_fallback"):
         assert intent not in policy.form_intents
         assert intent not in policy.chit_chat_intents
@@ -152,6 +173,7 @@ def test_rules_and_stories_of_every_file_under_data_count(tmp_path: Path) -> Non
 POLICY = DialoguePolicy(
     form_intents={"complain": frozenset({"complaint_form"})},
     chit_chat_intents=frozenset({"greet"}),
+    fallback_intents=frozenset({"inform"}),
 )
 
 
@@ -165,6 +187,7 @@ POLICY = DialoguePolicy(
         ("complain", 0.0, FORM),
         ("greet", 0.0, CHIT_CHAT),
         ("request_human", 0.0, OTHER),
+        ("inform", 0.0, FALLBACK),  # a rule answers it with the fallback action
     ],
 )
 def test_classify(intent: str, faq_conf: float, outcome: str) -> None:

@@ -45,6 +45,23 @@ async def test_second_miss_in_a_row_offers_a_person(db: Database) -> None:
     assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
 
 
+async def test_stray_answers_declined_by_the_fallback_count_as_misses(db: Database) -> None:
+    """An `inform` with no form running is declined by a rule (data/rules.yml): the
+    parse looked fine, so the misses are read from the fallback action's answers."""
+    stray = parse_data("明早七点叫我起床", "inform")
+    history = [user_event(stray), {"event": "action", "name": "action_handle_fallback"}]
+    t = tracker(parse_data("帮我设个闹钟", "inform"), history=history)
+    assert consecutive_misunderstandings(t) == 0  # seen from outside the fallback
+    assert consecutive_misunderstandings(t, latest_missed=True) == 2
+    dispatcher = CollectingDispatcher()
+    await ActionHandleFallback().run(dispatcher, t, {})
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/request_human"
+    # the first stray answer alone: asked to rephrase
+    first = CollectingDispatcher()
+    await ActionHandleFallback().run(first, tracker(stray), {})
+    assert first.messages[0]["buttons"][0]["payload"] == "/consult"
+
+
 async def test_an_understood_message_resets_the_count(db: Database) -> None:
     history = [
         user_event(parse_data("啊吧", "nlu_fallback")),
