@@ -69,6 +69,44 @@ def normalise_digits(text: str) -> str:
     return _DIGIT_RUN.sub(ascii_run, text)
 
 
+# --- Cantonese -----------------------------------------------------------------
+
+#: Cantonese function words as their Mandarin equivalents, for *reading* an
+#: answer (what is stored keeps the citizen's words): "唔想留电话" refuses like
+#: "不想留电话", "唔使匿名" negates 匿名 like "不用匿名", "唔知边度" does not know.
+#: Only words that are not Mandarin themselves (系 only where it means 是: "联系"
+#: stays); a "唔" alone is a filler ("嗯").
+_CANTONESE = (
+    (re.compile(r"唔该|唔該"), "谢谢"),
+    (re.compile(r"唔使|唔驶|唔洗"), "不用"),
+    (re.compile(r"唔好"), "不要"),
+    (re.compile(r"记唔住|记唔到|记唔起"), "记不住"),
+    (re.compile(r"唔(?=[\u4e00-\u9fff])(?!唔)"), "不"),
+    (re.compile(r"冇"), "没有"),
+    (re.compile(r"(?<=[我你佢都就唔不])系|^系(?=[\u4e00-\u9fff])"), "是"),
+    (re.compile(r"边度|边到|边处"), "哪里"),
+    (re.compile(r"边个"), "谁"),
+    # 边 as "which" ("边条路"), not as "side" ("旁边", "这边")
+    (re.compile(r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])边(?=[条间座栋日天年个])"),
+     "哪"),
+    (re.compile(r"乜嘢|咩"), "什么"),
+    (re.compile(r"琴日|寻日|尋日"), "昨天"),
+    (re.compile(r"听日|聽日"), "明天"),
+    (re.compile(r"咗"), "了"),
+    (re.compile(r"嘅"), "的"),
+    (re.compile(r"畀|俾"), "给"),
+    (re.compile(r"揾"), "找"),
+    (re.compile(r"佢"), "他"),
+)
+
+
+def mandarin(text: str) -> str:
+    """Cantonese function words in Mandarin, to read an answer (never stored)."""
+    for pattern, repl in _CANTONESE:
+        text = pattern.sub(repl, text)
+    return text
+
+
 # --- clauses and fillers --------------------------------------------------------
 
 _SPLIT = re.compile(r"[，,。.!！?？;；、…~～\s]+|(?=但是|不过|可是)")
@@ -96,7 +134,7 @@ def is_filler(text: str) -> bool:
 
 def is_bare_negation(text: str) -> bool:
     """Only "不是" / "不对" (with fillers): says no, gives nothing."""
-    parts = [part for part in clauses(text) if not _FILLER.match(part)]
+    parts = [mandarin(part) for part in clauses(text) if not _FILLER.match(part)]
     return bool(parts) and all(_BARE_NEGATION.match(part) for part in parts)
 
 
@@ -107,7 +145,9 @@ _UNKNOWN = re.compile(
     r"忘了|忘记|忘掉|想不起|说不上来|说不清|讲不清|说不好|不晓得|唔知|唔记得|不确定|没注意|没留意|"
     r"没看清|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
     r"没有?(?:收到|记下|记住|保存|留意)|没有(?:单号|工单号|编号|短信)|换号了|号码换了|"
-    r"没有?(?:具体|固定|确切|准确)的?(?:地点|地址|位置|时间|日期)"
+    r"没有?(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|时间|日期)|"
+    # "不太确定", "不大记得", "没印象", "说不准"
+    r"不(?:太|大|很|是很)(?:确定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说"
 )
 _WONT = re.compile(
     r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密"
@@ -116,7 +156,10 @@ _NOTHING = re.compile(r"^(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[�
 #: What is left of a "don't know" clause that says nothing else
 #: ("具体哪栋我也说不上来", "单号找不到了").
 _CHATTER = re.compile(
-    r"我们|我|也|都|还|就|这个|那个|具体的?|到底|究竟|哪里|哪儿|哪个|哪栋|哪天|哪|怎么|咋|讲|说|"
+    r"我们|我|也|都|还|就|这个|那个|具体的?|到底|究竟|"
+    # "哪条路", "哪个小区", "哪一天"
+    r"哪(?:一)?(?:条|个|栋|间|家|座|段|天|日|号)(?:路|街|村|巷|楼|小区|社区|马路|时候)?|"
+    r"哪里|哪儿|哪个|哪栋|哪天|哪|怎么|咋|讲|说|门牌|路名|街名|名称|"
     r"描述|形容|表达|了|啊|呀|呢|吧|哦|的|是|在|个|栋|号|时间|地点|地址|位置|日期|几点|什么时候|"
     r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
     r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|"
@@ -126,6 +169,7 @@ _CHATTER = re.compile(
 
 def _says_unknown(clause: str) -> bool:
     """A clause saying only that the citizen does not know (or will not say)."""
+    clause = mandarin(clause)
     if _NOTHING.match(clause):
         return True
     for pattern in (_UNKNOWN, _WONT):
@@ -144,18 +188,66 @@ def says_unknown(text: str) -> bool:
 
 def mentions_unknown(text: str) -> bool:
     """The message says somewhere that the citizen does not know or cannot find it."""
+    text = mandarin(text)
     return bool(_UNKNOWN.search(text) or _WONT.search(text))
+
+
+# --- leaving the form ------------------------------------------------------------
+
+#: A clause that abandons what is being done: "不投了", "不想查了", "不用办了",
+#: "取消投诉", "下次再说". It must *start* the clause: "物业说不弄了" describes.
+_CANCEL_CLAUSE = re.compile(
+    r"^(?:那|那就|我|我就|我还是|还是|那还是|先|就|算了)*"
+    r"(?:(?:不|不想|不要|不用|不打算|懒得|没必要)(?:再|继续)?"
+    r"(?:投诉|投|举报|反映|查|查询|办|办理|弄|搞|问|咨询|提交)(?:下去)?(?:了|啦|咯|喇|$)"
+    r"|(?:我要|我想|帮我|麻烦)?(?:取消|退出|撤销|撤回)(?:投诉|登记|查询|办理|本次|这次)?"
+    r"[" + _END + r"]*$"
+    r"|(?:下次|改天|以后|有空)再(?:说|办|弄|查|投诉|来|搞))"
+)
+#: "算了" alone: abandons only when nothing else is said ("算了，不留了" refuses a phone).
+_BARE_CANCEL = re.compile(
+    r"^(?:那|那就|还是|我还是|那还是)?(?:算了|算啦|罢了)+[" + _END + r"]*$"
+)
+#: Asking for a person: "转人工", "找个真人", "我想跟客服讲".
+_HUMAN = re.compile(
+    r"转人工|人工客服|人工服务|人工坐席|转接人工|找人工|要人工|接人工|真人|活人|"
+    r"^(?:人工|客服)[" + _END + r"]*$|"
+    # the whole clause is the request: "我想跟客服本人讲" (not "跟客服说了好多次")
+    r"^(?:我|那)?(?:想|要|请|帮我|麻烦)?(?:找|要|跟|和|同|换|叫|转|接)(?:个|一个|你们的?)?"
+    r"(?:客服|工作人员|接线员|话务员|坐席|人工)(?:本人|人员)?(?:来)?"
+    r"(?:讲|说|聊|沟通|谈|对话|处理|帮我[\u4e00-\u9fff]{0,4})?(?:一下|好了)?[" + _END + r"]*$"
+)
+#: Longer messages describe something (a complaint about the hotline's staff):
+#: only a short message is read as asking for a person.
+MAX_HUMAN_CHARS = 20
+
+
+def leaving(text: str) -> Literal["cancel", "human"] | None:
+    """The citizen abandons the form ("不投了，浪费时间", "算了算了") or asks for a
+    person ("我想跟客服本人讲"), else None. The NLU's ``stop`` and
+    ``request_human`` intents usually say so first; this catches what they miss."""
+    parts = [mandarin(part) for part in clauses(text) if not _FILLER.match(part)]
+    if not parts:
+        return None
+    if len(text) <= MAX_HUMAN_CHARS and any(_HUMAN.search(part) for part in parts):
+        return "human"
+    if any(_CANCEL_CLAUSE.match(part) for part in parts):
+        return "cancel"
+    if all(_BARE_CANCEL.match(part) for part in parts) and _BARE_CANCEL.match(parts[0]):
+        return "cancel"
+    return None
 
 
 # --- "not A but B" ------------------------------------------------------------
 
 _MISTAKE_LEAD = re.compile(
-    r"^(?:不好意思|抱歉|对不起|哦|噢|啊|哎)?[，,\s]*(?:我)?(?:刚才|刚刚|之前|前面|上面)?(?:我)?"
-    r"(?:说|写|打|输|填|搞|弄|讲|记)?错了[，,。\s]*"
+    r"^(?:(?:不好意思|抱歉|对不起|哦|噢|啊|哎|等等|等一下|稍等)[，,\s]*)*"
+    r"(?:我)?(?:刚才|刚刚|之前|前面|上面)?(?:我)?"
+    r"(?:说|写|打|输|填|搞|弄|讲|记)?错(?:字)?了[，,。\s]*"
 )
 _NOT_BUT = re.compile(
-    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(.{1,20}?)[，,、\s]*"
-    r"(?:而|应该|其实)?(?:是|在)(.+)$"
+    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(?:在)?(.{1,20}?)[，,、\s]*"
+    r"(?:而|应该|其实)?(?:是|在)(?:在)?(.+)$"
 )
 _TRAILING_NOT = re.compile(r"[，,、\s]*(?:而)?(?:不是|并不是|不在).*$")
 
@@ -169,6 +261,31 @@ def not_but(text: str) -> tuple[str, str] | None:
     wrong = match.group(1).strip("，,、 ")
     right = strip_answer(match.group(2))
     return (wrong, right) if wrong and right else None
+
+
+_INSTEAD = re.compile(r"^(?:其实|应该|实际上|正确的|正确|应|本来)?(?:是|为|：|:)\s*(.+)$")
+#: What follows "说错了" that is no value: "我重新说", "等一下".
+_NOT_A_VALUE = re.compile(r"^(?:我|你|再|重|等|稍|那|不好意思|对不起)")
+
+
+def mistake_said(text: str) -> tuple[bool, str | None]:
+    """(the message starts by saying an earlier answer was wrong, the right
+    value if it follows): "不好意思，刚才打错字了，是路灯倒了" -> (True, "路灯倒了");
+    "我刚才说错了" -> (True, None); an answer -> (False, None). Which answer was
+    wrong is not said: the caller decides (the one just given)."""
+    stripped = text.strip()
+    lead = _MISTAKE_LEAD.match(stripped)
+    if lead is None:
+        return False, None
+    rest = stripped[lead.end() :]
+    instead = _INSTEAD.match(rest)
+    if instead is not None:
+        value = strip_answer(instead.group(1))
+    elif rest and lead.group(0) != lead.group(0).rstrip("，,。 ") and not _NOT_A_VALUE.match(rest):
+        value = strip_answer(rest)  # "电话说错了 13912345678"
+    else:
+        value = ""
+    return True, without_trailing_not(value) or None
 
 
 def without_trailing_not(value: str) -> str:
@@ -199,8 +316,9 @@ _NEGATOR = (
 _ANON_WORD = re.compile(r"匿名|保密|不具名|不署名")
 _NEGATED_ANON = re.compile(
     _NEGATOR + r"(?:给我|帮我|替我)?(?:搞|弄|做|按|登记成|写成|登记为)?(?:匿名|保密)"
-    # "匿名就不用了", "匿名倒不必"
-    r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|倒|倒是)?(?:不用|不要|不需要|不必|没必要|免了|算了)"
+    # "匿名就不用了", "匿名倒不必", "匿名就算了" (but "还是匿名算了" chooses it)
+    r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|倒|倒是)?(?:不用|不要|不需要|不必|没必要|免了)"
+    r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|还是)算了"
 )
 _REFUSE_GIVE = re.compile(
     r"(?:不|别|不用|不要|不需要|不必|没必要|不想|不愿意?|不方便|不能|不肯|不打算|无法)"
@@ -208,6 +326,8 @@ _REFUSE_GIVE = re.compile(
     r"|(?:就|还是|先)?不留|没有?(?:电话|手机)|不想让.{0,6}知道|怕.{0,6}(?:知道|报复|打击)"
     r"|(?:不用|不要|不需要|不必|没必要|免)(?:留)?(?:名字|姓名|称呼|电话|号码|联系方式)"
     r"|^(?:那就|那)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)(?:了|吧|啦)?$"
+    # "不要打电话给我", "别联系我", "不用回访"
+    r"|(?:不|别|不用|不要|不需要|无需|不必)(?:给我|跟我)?(?:打电话|打给我|打过来|回电|回访|联系|打扰|骚扰)"
 )
 _DOUBLE_NEGATION = re.compile(r"(?:不是|也不是|并不是|并非|没有|没说)(?:说)?(?:不|没)")
 _GIVE = re.compile(
@@ -252,7 +372,7 @@ def read_phone(text: str) -> Reading:
     if phone:
         return Reading("value", phone)
     stance: Kind | None = None
-    for clause in clauses(text):
+    for clause in clauses(mandarin(text)):
         stance = _phone_stance(clause) or stance
     if stance is not None:
         return Reading(stance)
@@ -296,6 +416,7 @@ def _name_stance(clause: str) -> Kind | None:
 
 def read_name(text: str) -> Reading:
     """How to address the citizen: ``value``, ``refuse`` or ``empty``."""
+    text = mandarin(text)
     parts = [part for part in clauses(text) if not _FILLER.match(part)]
     if not parts or is_bare_negation(text):
         return Reading("empty")
@@ -328,6 +449,13 @@ def read_name(text: str) -> Reading:
 
 # --- free text: what, where, when ---------------------------------------------
 
+#: A clause saying there is no place at all ("没有地点", "没具体地址", "无地点").
+_NO_PLACE = re.compile(r"(?:没有?|无)(?:具体|固定|确切|实际)?的?(?:地点|地址|位置|地方)")
+#: What a place names: a town, a road, a building, a spot ("南城", "鸿福路", "门口").
+_PLACE_MARK = re.compile(
+    r"镇|街|路|道|村|区|城|港|巷|坊|苑|庭|府|园|场|楼|栋|号|站|厂|桥|河|湖|山|店|铺|"
+    r"花园|广场|市场|商场|大厦|门口|附近|旁边|对面|学校|医院|中心|酒店|小区|社区"
+)
 _WHERE_LEAD = re.compile(
     r"^(?:就是|就|是|大概|应该|大约|差不多)?(?:在|位于)(?=..)|^(?:地址|地点|位置)(?:是|在|：|:)"
 )
@@ -347,8 +475,10 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
         return Reading("value", corrected[1])
     # drop leading fillers and "don't know" clauses, keep the rest as written
     rest = stripped
+    dropped: list[str] = []
     for part in clauses(stripped):
         if _FILLER.match(part) or _says_unknown(part):
+            dropped.append(part)
             index = rest.find(part)
             rest = rest[index + len(part) :].lstrip("，,。.!！?？;；、…~～ \t")
             continue
@@ -356,11 +486,15 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     # and trailing ones: "大概是上周吧，具体哪天忘了" -> "大概是上周吧"
     for part in reversed(clauses(rest)):
         if _FILLER.match(part) or _says_unknown(part):
+            dropped.append(part)
             index = rest.rfind(part)
             rest = rest[:index].rstrip("，,。.!！?？;；、…~～ \t")
             continue
         break
     value = strip_answer(rest) or strip_answer(stripped)
+    if kind == "where" and any(_NO_PLACE.search(mandarin(p)) for p in dropped):
+        if not _PLACE_MARK.search(value):
+            return Reading("unknown")  # "网上买的，没有地点": there is no place
     if kind == "where":
         value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
     return Reading("value", value)
@@ -379,7 +513,7 @@ def read_mode(text: str) -> str | None:
     """'online' or 'offline' when the answer chooses one, negations read:
     "不要网上的" is offline, "我还是去窗口吧，网上弄不明白" is offline."""
     votes = {"online": 0, "offline": 0}
-    for clause in clauses(text):
+    for clause in clauses(mandarin(text)):
         for mode, words, other in (
             ("online", _ONLINE, "offline"),
             ("offline", _OFFLINE, "online"),

@@ -10,6 +10,9 @@ from actions.answers import (
     find_phone,
     is_bare_negation,
     is_filler,
+    leaving,
+    mandarin,
+    mistake_said,
     normalise_digits,
     not_but,
     read_free,
@@ -189,3 +192,119 @@ def test_negation_after_the_word_and_no_fixed_place() -> None:
     assert read_phone("我没说要匿名") == Reading("give")
     assert read_phone("可以匿名吗") == Reading("refuse")
     assert read_free("没有具体地点", "where") == Reading("unknown")
+
+
+# --- Cantonese, more "don't know", refusals, no place (forms helper) -------------
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("唔想留电话", "不想留电话"),
+        ("唔使匿名", "不用匿名"),
+        ("唔知边度", "不知哪里"),
+        ("我系陈生", "我是陈生"),
+        ("联系我", "联系我"),  # 系 of 联系 stays
+        ("冇", "没有"),
+        ("唔", "唔"),  # alone: a filler
+        ("唔该", "谢谢"),
+    ],
+)
+def test_cantonese_function_words_are_read_as_mandarin(text: str, said: str) -> None:
+    assert mandarin(text) == said
+
+
+def test_cantonese_answers_are_read_like_mandarin_ones() -> None:
+    assert read_phone("唔想留电话") == Reading("refuse")
+    assert read_phone("唔使匿名") == Reading("give")
+    assert read_name("唔想讲") == Reading("refuse")
+    assert read_name("我系陈生") == Reading("value", "陈生")
+    assert read_free("唔知边度", "where") == Reading("unknown")
+    assert read_free("唔记得", "when") == Reading("unknown")
+    assert is_bare_negation("唔系")
+    # what is kept is the citizen's own words
+    assert read_free("琴日夜晚", "when") == Reading("value", "琴日夜晚")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["具体时间不太确定", "忘记是哪条路了", "不大记得", "没印象了", "说不准", "不知哪个小区"],
+)
+def test_more_ways_of_not_knowing(text: str) -> None:
+    assert says_unknown(text)
+
+
+def test_an_explicit_no_place_is_unknown_unless_a_place_is_named() -> None:
+    assert read_free("网上买的 没有地点", "where") == Reading("unknown")
+    assert read_free("电话里被骗的，没有具体地点", "where") == Reading("unknown")
+    assert read_free("没地点", "where") == Reading("unknown")
+    assert read_free("南城那边 没有具体地址", "where") == Reading("value", "南城")
+    assert read_free("东城 具体哪栋不记得", "where") == Reading("value", "东城")
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("不要打电话给我", Reading("refuse")),
+        ("别联系我", Reading("refuse")),
+        ("不用回访", Reading("refuse")),
+        ("还是匿名算了", Reading("refuse")),  # "…算了": just go anonymous
+        ("匿名就算了", Reading("give")),  # "…就算了": forget it
+        ("匿名还是算了，打我电话", Reading("give")),
+    ],
+)
+def test_refusing_calls_and_the_two_senses_of_suanle(text: str, reading: Reading) -> None:
+    assert read_phone(text) == reading
+
+
+# --- leaving the form, "I said it wrong" ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "way"),
+    [
+        ("不投了 浪费时间", "cancel"),
+        ("算了算了 不搞了", "cancel"),
+        ("我不投诉了", "cancel"),
+        ("不想查了", "cancel"),
+        ("还是算了吧", "cancel"),
+        ("取消", "cancel"),
+        ("算了 下次再说", "cancel"),
+        ("我想跟客服本人讲", "human"),
+        ("找个真人跟我讲", "human"),
+        ("我说不清楚 帮我转个人工吧", "human"),
+        ("人工", "human"),
+        # answers, not leaving
+        ("算了 不留了", None),  # refuses the phone
+        ("不用了", None),
+        ("不想说", None),
+        ("不想跑", None),
+        ("物业说不弄了", None),  # describes
+        ("跟客服说了好多次都没用 物业还是不管", None),
+        ("工作人员态度差", None),
+        ("唉", None),
+    ],
+)
+def test_leaving_the_form(text: str, way: str | None) -> None:
+    assert leaving(text) == way
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("不好意思 刚才打错字了 是路灯倒了", (True, "路灯倒了")),
+        ("等一下 我前面说错了 其实是路灯一直闪", (True, "路灯一直闪")),
+        ("错了，东城街道", (True, "东城街道")),
+        ("我刚才说错了", (True, None)),
+        ("说错了 我重新说", (True, None)),
+        ("路灯坏了", (False, None)),
+    ],
+)
+def test_a_mistake_said_with_or_without_the_right_value(
+    text: str, said: tuple[bool, str | None]
+) -> None:
+    assert mistake_said(text) == said
+
+
+def test_not_in_a_place_but_in_another() -> None:
+    assert not_but("不是在塘厦 是在凤岗") == ("塘厦", "凤岗")
