@@ -31,12 +31,12 @@ from abc import abstractmethod
 from typing import Any, ClassVar
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._runtime import latest_intent
-from actions.answers import not_but, without_trailing_not
+from actions.answers import leaving, mistake_said, not_but, without_trailing_not
 
 REQUESTED_SLOT = "requested_slot"
 
@@ -53,8 +53,8 @@ _BACK = re.compile(
     + _END
 )
 _POLITE = (
-    r"(?:不好意思|抱歉|对不起|哦|噢|啊|哎|诶|呃|刚才|刚刚|我)?[，,\s]*"
-    r"(?:刚才|刚刚|我)?(?:的|说的|留的|填的|写的)?"
+    r"(?:(?:不好意思|抱歉|对不起|哦|噢|啊|哎|诶|呃|等等|等一下|稍等|更正一下|纠正一下|刚才|刚刚|我)"
+    r"[，,\s]*)*(?:刚才|刚刚|我)?(?:的|说的|留的|填的|写的)?"
 )
 _MISTAKE = r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
 _CHANGE = r"(?:要)?(?:改成|改为|换成|更正为|改一下|修改一下|修改|更正|重新说|重说|重填)"
@@ -62,6 +62,11 @@ _CHANGE = r"(?:要)?(?:改成|改为|换成|更正为|改一下|修改一下|修
 _VALUE_AFTER = re.compile(
     r"^[了的啦，,。\s]*(?:[^，,。\s\d]{0,4}[，,\s]*)?(?:应该|应|正确的|其实|实际上)?(?:是|为|在|：|:)\s*"
 )
+#: "电话最后一位错了 13924567813": the value right after a separator, unless it
+#: is no value ("地址说错了，我重新说").
+_BARE_VALUE_AFTER = re.compile(r"^[了的啦]*[，,。：:\s]+(?![我你再重等稍那])")
+#: "单号应该是…", "地址其实在东城": naming the field and its right value.
+_SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在)[：:\s]*"
 
 
 #: "跳过", "不知道" and the like, said alone.
@@ -104,13 +109,17 @@ def parse_correction(
         if re.search(r"(改成|改为|换成|更正为)$", said):
             value = _clean_value(rest)
         else:
-            after = _VALUE_AFTER.match(rest)
+            after = _VALUE_AFTER.match(rest) or _BARE_VALUE_AFTER.match(rest)
             value = _clean_value(rest[after.end() :]) if after else ""
         return slot, value or None
     for slot, words in fields.items():
+        match = re.match(rf"^{_POLITE}(?:{words.pattern})[^，,。\s\d]{{0,2}}?{_SHOULD_BE}", text)
+        if match is not None:
+            return slot, _clean_value(text[match.end() :]) or None
+    for slot, words in fields.items():
         pattern = re.compile(
-            rf"^{_POLITE}(?:我要|我想|帮我|请)?(?:改一下|修改一下|修改|更正|改|重新填|重填|重新说)"
-            rf"(?:一下)?(?:刚才的|之前的|前面的)?(?:{words.pattern})"
+            rf"^{_POLITE}(?:我要|我想|帮我|请)?(?:改一下|修改一下|修改|更正|纠正|改|重新填|重填|重新说)"
+            rf"(?:一下)?[，,\s]*(?:刚才的|之前的|前面的|我的)?(?:{words.pattern})"
         )
         match = pattern.match(text)
         if match is None:
@@ -176,6 +185,9 @@ class CitizenFormValidation(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
         answer = candidates.get(requested) if requested in self.FIELDS else None
         if isinstance(answer, str) and not answer.startswith("/"):
+            left = leaving(answer)
+            if left is not None:
+                return self._leave(left)
             handled = await self._control(
                 str(requested), answer.strip(), dispatcher, tracker, domain
             )
@@ -234,11 +246,37 @@ class CitizenFormValidation(FormValidationAction):
             dispatcher.utter_message(text=f"好的，{title}已改为：{self.shown(field, new)}。")
         return {**validated, requested: None}
 
+    @staticmethod
+    def _leave(way: str) -> list[EventType]:
+        """The form ends and the action of the rules for ``stop`` or
+        ``request_human`` runs (data/rules.yml): the NLU did not say so, the
+        answer does ("不投了，浪费时间", "我想跟客服本人讲")."""
+        action = "action_handoff" if way == "human" else "action_cancel_process"
+        return [SlotSet(REQUESTED_SLOT, None), ActiveLoop(None), FollowupAction(action)]
+
+    def _previous(self, requested: str, tracker: Tracker) -> str | None:
+        """The question asked before ``requested`` (its answer was the last given)."""
+        order = self.order(tracker)
+        index = order.index(requested) if requested in order else 0
+        return order[index - 1] if index > 0 else None
+
     def _not_but(self, requested: str, text: str, tracker: Tracker) -> tuple[str, str] | None:
         """ "不是万江，是东城" (also after "刚才说错了"): the earlier answer that
-        said 万江 becomes 东城; "不是路灯，是红绿灯坏了" replaces "路灯坏了" whole."""
+        said 万江 becomes 东城; "不是路灯，是红绿灯坏了" replaces "路灯坏了" whole.
+        Naming the field first ("时间不是每晚，是每天早上") says which answer.
+        "刚才打错字了，是路灯倒了" names none: the answer just given (the
+        previous question's) is replaced."""
+        for slot, words in self.FIELDS.items():
+            named = re.match(rf"^{_POLITE}(?:{words.pattern})(?:的|也|倒)?[，,\s]*", text)
+            said = not_but(text[named.end() :]) if named else None
+            if said is not None and slot != requested:
+                return slot, said[1]
         said = not_but(text)
         if said is None:
+            mistaken, value = mistake_said(text)
+            previous = self._previous(requested, tracker)
+            if mistaken and value and previous is not None:
+                return previous, value
             return None
         wrong, right = said
         for slot in self.order(tracker):

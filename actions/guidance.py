@@ -179,6 +179,11 @@ class ValidateServiceGuideForm(CitizenFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "")
+        said = not_but(text)
+        other = match_service(said[1]) if said else None
+        if other is not None and other.id != tracker.get_slot("service"):
+            # "不是身份证，是社保卡": the service understood was wrong, this one is right
+            return {"service": other.id, "service_mode": only_way(other)}
         if text.startswith("/deny") or _NOT_THIS.search(text):
             # "不是这个": the service understood was wrong. "不是这个，是社保卡"
             # (or "我要办的不是居住证，是户口迁入") names the right one: take it

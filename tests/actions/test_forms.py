@@ -500,3 +500,138 @@ async def test_no_loose_guess_from_a_few_shared_characters() -> None:
         {"service": "我想问一下社保"}, "service",
     )  # fmt: skip
     assert slots["service"] is None and said
+
+
+# --- leaving from an answer, corrections in more words (forms helper) ----------
+
+
+async def run_events(
+    form: Any, text: str, slots: dict[str, Any], requested: str, intent: str = "inform"
+) -> list[dict[str, Any]]:
+    """The events ``form`` returns for ``text`` answering ``requested`` (all of them)."""
+    latest = parse_data(text, intent)
+    t = Tracker(
+        sender_id="rest:forms",
+        slots={**slots, requested: text, "requested_slot": requested},
+        latest_message=latest,
+        events=[
+            {"event": "user", "text": text, "parse_data": latest},
+            {"event": "slot", "name": "requested_slot", "value": requested},
+            {"event": "action", "name": form.form_name()},
+            {"event": "slot", "name": requested, "value": text},
+        ],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": form.form_name()},
+        latest_action_name=form.form_name(),
+    )
+    return list(await form.run(CollectingDispatcher(), t, DOMAIN))
+
+
+@pytest.mark.parametrize(
+    ("form", "text", "slots", "requested", "action"),
+    [
+        (ValidateComplaintForm(), "不投了 浪费时间", {**COMPLAINT, "complaint_what": "漏水",
+         "complaint_where": "常平"}, "complaint_when", "action_cancel_process"),
+        (ValidateComplaintForm(), "我想跟客服本人讲", COMPLAINT, "complaint_what",
+         "action_handoff"),
+        (ValidateTicketStatusForm(), "不查了 谢谢", {}, "ticket_no", "action_cancel_process"),
+        (ValidateServiceGuideForm(), "下次再说", {}, "service", "action_cancel_process"),
+    ],
+)  # fmt: skip
+async def test_an_answer_that_leaves_ends_the_form_with_the_rules_action(
+    form: Any, text: str, slots: dict[str, Any], requested: str, action: str
+) -> None:
+    """What the NLU did not read as ``stop``/``request_human`` still leaves: the
+    form ends (no question asked, nothing stored) and the rules' action follows."""
+    events = await run_events(form, text, slots, requested)
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert any(e.get("event") == "followup" and e.get("name") == action for e in events)
+    assert not any(e.get("event") == "slot" and e.get("name") == requested and e.get("value")
+                   for e in events)  # fmt: skip
+
+
+async def test_refusing_the_phone_after_suanle_is_no_cancel() -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), "算了 不留了", "inform", PHONE_ASKED,
+        {"contact_phone": "算了 不留了"}, "contact_phone",
+    )  # fmt: skip
+    assert slots["contact_phone"] == "匿名"
+
+
+def test_more_ways_of_correcting_a_named_answer() -> None:
+    assert parse_correction("更正一下 问题是路灯倒了", FIELD_WORDS) == (
+        "complaint_what", "路灯倒了",
+    )  # fmt: skip
+    assert parse_correction("等等 电话最后一位错了 13924567813", FIELD_WORDS) == (
+        "contact_phone", "13924567813",
+    )  # fmt: skip
+    assert parse_correction("地址其实在东城", FIELD_WORDS) == ("complaint_where", "东城")
+    assert parse_correction("地址说错了，我重新说", FIELD_WORDS) == ("complaint_where", None)
+    assert parse_correction("不好意思 单号应该是20261128-000123",
+                            ValidateTicketStatusForm.FIELDS) == (
+        "ticket_no", "20261128-000123",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("时间不是每晚 是每天早上", "complaint_when", "每天早上"),
+        ("地址不是南城 是东城", "complaint_where", "东城"),
+    ],
+)
+async def test_naming_the_field_then_not_a_but_b(text: str, slot: str, value: str) -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "edit_complaint", NAME_ASKED,
+        {"contact_name": text}, "contact_name",
+    )  # fmt: skip
+    assert slots[slot] == value and slots["contact_name"] is None
+
+
+async def test_a_mistake_without_naming_the_field_corrects_the_answer_just_given() -> None:
+    text = "不好意思 刚才打错字了 是路灯倒了"
+    slots, said = await validate(
+        ValidateComplaintForm(), text, "inform", {**COMPLAINT, "complaint_what": "路灯坏了"},
+        {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert slots == {"complaint_what": "路灯倒了", "complaint_where": None}
+    assert "诉求内容已改为：路灯倒了" in said[0]
+    text = "不是在塘厦 是在凤岗"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", {**COMPLAINT, "complaint_what": "噪音",
+        "complaint_where": "塘厦"}, {"complaint_when": text}, "complaint_when",
+    )  # fmt: skip
+    assert slots["complaint_where"] == "凤岗"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("2026 1127 000123", "20261127-000123"),
+        ("二零二六一一二七 杠 零零零一二三", "20261127-000123"),
+        ("编号 20261127－000123", "20261127-000123"),
+    ],
+)
+async def test_ticket_numbers_in_groups_and_spoken_dashes(text: str, number: str) -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "inform", {}, {"ticket_no": text}, "ticket_no"
+    )
+    assert slots == {"ticket_no": number}
+
+
+async def test_last_four_digits_said_one_by_one() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "0 9 2 1", "inform", {"ticket_no": "20261127-000123"},
+        {"ticket_phone_last4": "0 9 2 1"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots["ticket_phone_last4"] == "0921"
+
+
+async def test_not_this_service_but_that_one_at_the_way_question() -> None:
+    text = "不是身份证 是社保卡"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "request_service_guide", {"service": "id_card"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "social_security_card" and slots["service_mode"] is None
