@@ -60,7 +60,7 @@ _MISTAKE = r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不�
 _CHANGE = r"(?:要)?(?:改成|改为|换成|更正为|改一下|修改一下|修改|更正|重新说|重说|重填)"
 #: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
 _VALUE_AFTER = re.compile(
-    r"^[了的啦，,。\s]*(?:[^，,。\s\d]{0,4}[，,\s]*)?(?:应该|应|正确的|其实|实际上)?(?:是|为|在|：|:)\s*"
+    r"^[了的啦，,。\s]*(?:[^，,。\s\d]{0,4}?[，,\s]*)?(?:应该|应|正确的|其实|实际上)?(?:是|为|在|：|:)\s*"
 )
 #: "电话最后一位错了 13924567813": the value right after a separator, unless it
 #: is no value ("地址说错了，我重新说").
@@ -131,6 +131,19 @@ def parse_correction(
     return None
 
 
+def _replaced(value: Any, wrong: str, right: str) -> str:
+    """An earlier answer with ``wrong`` replaced by ``right``: "小区漏水" with
+    "不是漏水，是停水" is "小区停水", "20261130-000088" with "不是000088，是000089"
+    is "20261130-000089"; a ``right`` that says it all ("不是路灯，是红绿灯坏了"
+    for "路灯坏了") replaces the whole answer."""
+    if not isinstance(value, str) or wrong not in value:
+        return right
+    rest = value.replace(wrong, "", 1)
+    if len(wrong) >= len(value) or (rest and rest in right):
+        return right
+    return value.replace(wrong, right, 1)
+
+
 class CitizenFormValidation(FormValidationAction):
     """A form validation that understands skipping, going back and corrections.
 
@@ -162,6 +175,11 @@ class CitizenFormValidation(FormValidationAction):
         """A value as the citizen is shown it (a phone number masked)."""
         return str(value)
 
+    def refusable(self, slot: str) -> bool:
+        """True when the question ``slot`` takes a refusal ("不用了" refuses it);
+        elsewhere "不用了" alone declines the whole form."""
+        return False
+
     def reads_itself(self, slot: str) -> bool:
         """True when ``validate_<slot>`` tells a refusal, "不知道" and a negation
         from an answer itself (actions/answers.py): the NLU's ``skip`` intent
@@ -185,7 +203,7 @@ class CitizenFormValidation(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
         answer = candidates.get(requested) if requested in self.FIELDS else None
         if isinstance(answer, str) and not answer.startswith("/"):
-            left = leaving(answer)
+            left = leaving(answer, refusable=self.refusable(str(requested)))
             if left is not None:
                 return self._leave(left)
             handled = await self._control(
@@ -270,7 +288,7 @@ class CitizenFormValidation(FormValidationAction):
             named = re.match(rf"^{_POLITE}(?:{words.pattern})(?:的|也|倒)?[，,\s]*", text)
             said = not_but(text[named.end() :]) if named else None
             if said is not None and slot != requested:
-                return slot, said[1]
+                return slot, _replaced(tracker.get_slot(slot), *said)
         said = not_but(text)
         if said is None:
             mistaken, value = mistake_said(text)
@@ -283,10 +301,7 @@ class CitizenFormValidation(FormValidationAction):
             value = tracker.get_slot(slot)
             if slot == requested or not isinstance(value, str) or wrong not in value:
                 continue
-            rest = value.replace(wrong, "", 1)
-            if len(wrong) >= len(value) or (rest and rest in right):
-                return slot, right
-            return slot, value.replace(wrong, right)
+            return slot, _replaced(value, wrong, right)
         return None
 
     def _back(

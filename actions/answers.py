@@ -24,6 +24,7 @@ that says something about it ("不是不愿意留，就是怕被打扰，还是�
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -83,7 +84,7 @@ _CANTONESE = (
     (re.compile(r"记唔住|记唔到|记唔起"), "记不住"),
     (re.compile(r"唔(?=[\u4e00-\u9fff])(?!唔)"), "不"),
     (re.compile(r"冇"), "没有"),
-    (re.compile(r"(?<=[我你佢都就唔不])系|^系(?=[\u4e00-\u9fff])"), "是"),
+    (re.compile(r"(?<=[我你佢都就唔不真又也仲还咪])系|^系(?=[\u4e00-\u9fff])"), "是"),
     (re.compile(r"边度|边到|边处"), "哪里"),
     (re.compile(r"边个"), "谁"),
     # 边 as "which" ("边条路"), not as "side" ("旁边", "这边")
@@ -112,7 +113,8 @@ def mandarin(text: str) -> str:
 _SPLIT = re.compile(r"[，,。.!！?？;；、…~～\s]+|(?=但是|不过|可是)")
 _FILLER = re.compile(
     r"^(?:嗯+|啊+|哦+|噢+|喔+|呃+|额+|唔+|哈+|诶|欸|哎|好的?|好吧|行|行吧|是的?|对的?|可以|"
-    r"ok|okay|收到|知道了|明白|那个|这个|emm+|en+)[了啊呀吧哦嘛呢]*$",
+    r"ok|okay|收到|知道了|明白|那个|这个|emm+|en+|怎么说|怎么讲|咋说|点讲|点说|就是说)"
+    r"[了啊呀吧哦嘛呢]*$",
     re.IGNORECASE,
 )
 _BARE_NEGATION = re.compile(
@@ -147,7 +149,9 @@ _UNKNOWN = re.compile(
     r"没有?(?:收到|记下|记住|保存|留意)|没有(?:单号|工单号|编号|短信)|换号了|号码换了|"
     r"没有?(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|时间|日期)|"
     # "不太确定", "不大记得", "没印象", "说不准"
-    r"不(?:太|大|很|是很)(?:确定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说"
+    r"不(?:太|大|很|是很)(?:确定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说|"
+    # "不好讲", "难说", and the rhetorical "谁记得啊" / "哪记得"
+    r"不好讲|难说|难讲|谁(?:还|会)?记得|哪(?:里|儿)?(?:还)?记得"
 )
 _WONT = re.compile(
     r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密"
@@ -222,13 +226,27 @@ _HUMAN = re.compile(
 MAX_HUMAN_CHARS = 20
 
 
-def leaving(text: str) -> Literal["cancel", "human"] | None:
+#: "不用了" alone: at a question that cannot be refused (what happened, which
+#: service, the ticket number) it declines the whole thing; at the phone or
+#: the name it refuses that answer.
+_NO_NEED = re.compile(
+    r"^(?:那|那就|哦|噢)?(?:不用|不需要|不要|不必|没必要)(?:了|啦|咯)?[" + _END + r"]*$"
+)
+
+
+def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | None:
     """The citizen abandons the form ("不投了，浪费时间", "算了算了") or asks for a
     person ("我想跟客服本人讲"), else None. The NLU's ``stop`` and
-    ``request_human`` intents usually say so first; this catches what they miss."""
+    ``request_human`` intents usually say so first; this catches what they miss.
+    ``refusable``: the question takes a refusal, so "不用了" refuses it instead."""
     parts = [mandarin(part) for part in clauses(text) if not _FILLER.match(part)]
     if not parts:
         return None
+    if not refusable and _NO_NEED.match(parts[0]) and all(
+        _NO_NEED.match(part) or re.match(r"^(?:谢谢|多谢|感谢)[" + _END + r"]*$", part)
+        for part in parts
+    ):
+        return "cancel"
     if len(text) <= MAX_HUMAN_CHARS and any(_HUMAN.search(part) for part in parts):
         return "human"
     if any(_CANCEL_CLAUSE.match(part) for part in parts):
@@ -326,6 +344,9 @@ _REFUSE_GIVE = re.compile(
     r"|(?:就|还是|先)?不留|没有?(?:电话|手机)|不想让.{0,6}知道|怕.{0,6}(?:知道|报复|打击)"
     r"|(?:不用|不要|不需要|不必|没必要|免)(?:留)?(?:名字|姓名|称呼|电话|号码|联系方式)"
     r"|^(?:那就|那)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)(?:了|吧|啦)?$"
+    # "手机号就算了吧", "名字免了"
+    r"|(?:电话|手机号?|号码|联系方式|名字|姓名|称呼|名)(?:就|还是|也|嘛)?"
+    r"(?:算了|免了|不用了|不要了|不必了|不留了)"
     # "不要打电话给我", "别联系我", "不用回访"
     r"|(?:不|别|不用|不要|不需要|无需|不必)(?:给我|跟我)?(?:打电话|打给我|打过来|回电|回访|联系|打扰|骚扰)"
 )
@@ -340,15 +361,21 @@ _GIVE = re.compile(
 _COUNTRY = re.compile(r"(?:\+|00)?86[\s-]?(?=1[3-9]\d)")
 
 
+#: Between the groups of a number said or typed in pieces ("0769-8888 6666").
+_GROUP_GAP = re.compile(r"(?<=\d)[\s\-‐‑–—－]+(?=\d)")
+
+
 def find_phone(text: str) -> str | None:
-    """A mainland mobile (11 digits) or a landline with its area code, digits only."""
-    digits = _COUNTRY.sub(" ", normalise_digits(text))
-    mobile = _MOBILE.search(digits)
-    if mobile:
-        return "".join(mobile.groups())
-    landline = _LANDLINE.search(digits)
-    if landline:
-        return "".join(landline.groups())
+    """A mainland mobile (11 digits) or a landline with its area code, digits only
+    (also in groups: "0769-8888 6666", "138 1234 5678")."""
+    digits = _COUNTRY.sub(" ", normalise_digits(unicodedata.normalize("NFKC", text)))
+    for candidate in (digits, _GROUP_GAP.sub("", digits)):
+        mobile = _MOBILE.search(candidate)
+        if mobile:
+            return "".join(mobile.groups())
+        landline = _LANDLINE.search(candidate)
+        if landline:
+            return "".join(landline.groups())
     return None
 
 
@@ -391,17 +418,29 @@ _TITLE = (
     r"(?:先生|女士|小姐|太太|师傅|阿姨|叔叔|大叔|大哥|大姐|老师|老板|伯|叔|姐|哥|姨|生|婆|伯伯)"
 )
 _NAME_SAID = re.compile(
-    r"(?:叫我|喊我|称呼我|我叫|我是|名字是|名字叫|姓名是|姓名叫|我的名字是|登记为|登记成|写)"
+    r"(?:叫我|喊我|称呼我|我叫|我是|名字是|名字叫|姓名是|姓名叫|我的名字是|登记为|登记成|登记|写)"
     r"(?:做|作)?([\u4e00-\u9fa5A-Za-z]{1,8}?)(?:就行|就好|就可以|就得|即可|好了|便可)?"
     r"[" + _END + r"]*$"
 )
-_SURNAME = re.compile(r"(?:我|本人)?姓([\u4e00-\u9fa5])(?:[\u4e00-\u9fa5]{0,2}" + _TITLE + ")?")
+_COMPOUND_SURNAME = (
+    "欧阳|司马|上官|诸葛|东方|皇甫|尉迟|公孙|慕容|令狐|夏侯|长孙|宇文|司徒|端木|轩辕|澹台|南宫"
+)
+_SURNAME = re.compile(
+    r"(?:我|本人)?姓(" + _COMPOUND_SURNAME + r"|[\u4e00-\u9fa5])(?:[\u4e00-\u9fa5]{0,2}"
+    + _TITLE
+    + ")?"
+)
 _TITLED = re.compile(
     r"^(?:老|小|阿)?[\u4e00-\u9fa5]{1,3}" + _TITLE + "$|^(?:老|小|阿)[\u4e00-\u9fa5]$"
 )
 _NOT_A_NAME = re.compile(
     r"名字|姓名|称呼|登记|电话|号码|匿名|投诉|我们|你们|他们|什么|怎么|为什么|吗|呢"
+    # "别写我名", "别登记了": no name starts with 我 or a particle
+    r"|^[我" + _END + r"]"
 )
+
+
+_NEGATED_START = re.compile(r"^(?:我|那|就|还是|名字|姓名)?(?:不|别|没|无需|免)")
 
 
 def _name_stance(clause: str) -> Kind | None:
@@ -423,6 +462,9 @@ def read_name(text: str) -> Reading:
     name: str | None = None
     refused = False
     for part in parts:
+        if _NEGATED_START.match(part) and _name_stance(part) == "refuse":
+            refused = True  # "我不要登记名", "别写我名": a refusal, whatever follows the verb
+            continue
         said = _NAME_SAID.search(part)
         surname = _SURNAME.match(re.sub(r"^(?:免贵|敝|鄙)(?=姓)", "", part))
         if said and not _NOT_A_NAME.search(said.group(1)):
@@ -492,7 +534,8 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
             continue
         break
     value = strip_answer(rest) or strip_answer(stripped)
-    if kind == "where" and any(_NO_PLACE.search(mandarin(p)) for p in dropped):
+    said_none = any(_NO_PLACE.search(mandarin(p)) or _NOTHING.match(mandarin(p)) for p in dropped)
+    if kind == "where" and said_none:
         if not _PLACE_MARK.search(value):
             return Reading("unknown")  # "网上买的，没有地点": there is no place
     if kind == "where":
@@ -522,7 +565,8 @@ def read_mode(text: str) -> str | None:
                 before = clause[: match.start()]
                 after = clause[match.end() :]
                 negated = re.search(_MODE_NEG + "$", before) or re.match(
-                    r"^(?:的)?(?:上)?(?:弄|搞|办|操作)?(?:不明白|不会|不懂|不了|不行|太麻烦|麻烦)",
+                    r"^(?:的)?(?:上)?(?:弄|搞|办|操作|用)?"
+                    r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦)",
                     after,
                 )
                 votes[other if negated else mode] += 1

@@ -231,6 +231,9 @@ class ValidateComplaintForm(CitizenFormValidation):
     def reads_itself(self, slot: str) -> bool:
         return slot in COMPLAINT_SLOTS
 
+    def refusable(self, slot: str) -> bool:
+        return slot != "complaint_what"
+
     async def validate_complaint_what(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

@@ -308,3 +308,47 @@ def test_a_mistake_said_with_or_without_the_right_value(
 
 def test_not_in_a_place_but_in_another() -> None:
     assert not_but("不是在塘厦 是在凤岗") == ("塘厦", "凤岗")
+
+
+# --- round 2 (forms helper): rules found on a second, held-out probe set ----------
+
+
+def test_more_fillers_unknowns_and_rhetorical_questions() -> None:
+    assert is_filler("呃 怎么说呢")
+    assert says_unknown("不好讲")
+    assert says_unknown("边个记得啊")  # Cantonese "who remembers"
+    assert says_unknown("真系唔记得")
+    assert read_free("无 线上交易", "where") == Reading("unknown")  # the offered "无"
+
+
+def test_phone_in_groups_and_refusals_with_jiu_suanle() -> None:
+    assert find_phone("我留个座机 0769-8888 6666") == "076988886666"
+    assert find_phone("135 1234 567") is None  # ten digits stay ten
+    assert read_phone("手机号就算了吧") == Reading("refuse")
+    assert read_name("名字就算了") == Reading("refuse")
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("免贵姓欧阳", Reading("value", "欧阳")),  # compound surname
+        ("登记王小明", Reading("value", "王小明")),
+        ("别写我名", Reading("refuse")),
+        ("别登记了", Reading("refuse")),
+        ("我唔要登记名", Reading("refuse")),
+        ("不用登记 叫我老王", Reading("value", "老王")),
+    ],
+)
+def test_more_name_answers(text: str, reading: Reading) -> None:
+    assert read_name(text) == reading
+
+
+def test_a_way_that_does_not_work_out_online_is_offline() -> None:
+    assert read_mode("在网上弄不好 还是现场吧") == "offline"
+
+
+def test_no_need_declines_the_form_only_where_nothing_can_be_refused() -> None:
+    assert leaving("不用了", refusable=False) == "cancel"
+    assert leaving("不用了 谢谢", refusable=False) == "cancel"
+    assert leaving("不用了") is None  # at the phone: refuses it
+    assert leaving("不用了 我自己查", refusable=False) is None

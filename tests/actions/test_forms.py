@@ -635,3 +635,28 @@ async def test_not_this_service_but_that_one_at_the_way_question() -> None:
         {"service_mode": text}, "service_mode",
     )  # fmt: skip
     assert slots["service"] == "social_security_card" and slots["service_mode"] is None
+
+
+async def test_naming_the_field_then_not_a_but_b_replaces_the_part_said() -> None:
+    text = "编号不是000088 是000089"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "inform", {"ticket_no": "20261130-000088"},
+        {"ticket_phone_last4": text}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_no": "20261130-000089", "ticket_phone_last4": None}
+    text = "地点打错了 是大朗不是大岭山"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "edit_complaint", {**COMPLAINT, "complaint_what": "噪音",
+        "complaint_where": "大岭山"}, {"complaint_when": text}, "complaint_when",
+    )  # fmt: skip
+    assert slots["complaint_where"] == "大朗"
+
+
+async def test_no_need_at_the_service_question_cancels() -> None:
+    events = await run_events(ValidateServiceGuideForm(), "不用了", {}, "service")
+    assert any(e.get("name") == "action_cancel_process" for e in events)
+    slots, _ = await validate(
+        ValidateComplaintForm(), "不用了", "inform", PHONE_ASKED,
+        {"contact_phone": "不用了"}, "contact_phone",
+    )  # fmt: skip
+    assert slots["contact_phone"] == "匿名"  # the phone may be refused
