@@ -36,7 +36,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._runtime import latest_intent
-from actions.answers import leaving, mistake_said, not_but, without_trailing_not
+from actions.answers import LEAD, leaving, mandarin, mistake_said, not_but, without_trailing_not
 
 REQUESTED_SLOT = "requested_slot"
 
@@ -53,10 +53,13 @@ _BACK = re.compile(
     + _END
 )
 _POLITE = (
-    r"(?:(?:不好意思|抱歉|对不起|哦|噢|啊|哎|诶|呃|等等|等一下|稍等|更正一下|纠正一下|刚才|刚刚|我)"
-    r"[，,\s]*)*(?:刚才|刚刚|我)?(?:的|说的|留的|填的|写的)?"
+    LEAD + r"(?:(?:更正一下|纠正一下|刚才|刚刚|头先|我|把|将|那个|这个)[，,\s]*)*"
+    r"(?:刚才|刚刚|我)?(?:的|说的|留的|填的|写的|那个)?"
 )
-_MISTAKE = r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
+_MISTAKE = (
+    r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
+    r"|(?:多|少|漏)(?:打|输|写|填)"  # "号码多打了一个数", "单号少打了一位"
+)
 _CHANGE = r"(?:要)?(?:改成|改为|换成|更正为|改一下|修改一下|修改|更正|重新说|重说|重填)"
 #: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
 _VALUE_AFTER = re.compile(
@@ -244,6 +247,7 @@ class CitizenFormValidation(FormValidationAction):
         """Slot values for a skip, a step back or a correction; None for a plain answer."""
         if back_said(tracker, text):
             return self._back(requested, dispatcher, tracker)
+        text = mandarin(text)  # "号码错咗，系138…" reads as "号码错了，是138…"
         correction = parse_correction(text, self.FIELDS) or self._not_but(requested, text, tracker)
         if correction is None:
             if not self.reads_itself(requested) and skip_said(tracker, text):

@@ -84,8 +84,14 @@ _CANTONESE = (
     (re.compile(r"记唔住|记唔到|记唔起"), "记不住"),
     (re.compile(r"唔(?=[\u4e00-\u9fff])(?!唔)"), "不"),
     (re.compile(r"冇"), "没有"),
-    (re.compile(r"(?<=[我你佢都就唔不真又也仲还咪])系|^系(?=[\u4e00-\u9fff])"), "是"),
+    (re.compile(r"(?<=[我你佢都就唔不真又也仲还咪])系|(?:^|(?<=[\s，,。]))系(?=[\u4e00-\u9fff\d])"),
+     "是"),
     (re.compile(r"边度|边到|边处"), "哪里"),
+    (re.compile(r"嗰度|嗰边|嗰处"), "那里"),
+    (re.compile(r"呢度|呢边"), "这里"),
+    (re.compile(r"嗰"), "那"),
+    (re.compile(r"呢(?=[个件样排次])"), "这"),
+    (re.compile(r"记低"), "记下"),
     (re.compile(r"边个"), "谁"),
     # 边 as "which" ("边条路"), not as "side" ("旁边", "这边")
     (re.compile(r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])边(?=[条间座栋日天年个])"),
@@ -120,7 +126,7 @@ _FILLER = re.compile(
 _BARE_NEGATION = re.compile(
     r"^(?:不是|不对|不|错了|不是的|不是啊|不是这个|没|否)[了啊呀吧哦嘛呢]*$"
 )
-_END = "了啊呀吧哦嘛呢啦哈"
+_END = "了啊呀吧哦嘛呢啦哈喇嘞咯噃"
 
 
 def clauses(text: str) -> list[str]:
@@ -151,7 +157,9 @@ _UNKNOWN = re.compile(
     # "不太确定", "不大记得", "没印象", "说不准"
     r"不(?:太|大|很|是很)(?:确定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说|"
     # "不好讲", "难说", and the rhetorical "谁记得啊" / "哪记得"
-    r"不好讲|难说|难讲|谁(?:还|会)?记得|哪(?:里|儿)?(?:还)?记得"
+    r"不好讲|难说|难讲|谁(?:还|会)?记得|哪(?:里|儿)?(?:还|会|能)?(?:记得|知道|晓得)|"
+    # "记不太住", "想不太起来"
+    r"记不(?:太|大)?(?:清|得|住|起)|想不(?:太|大)?起"
 )
 _WONT = re.compile(
     r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密"
@@ -258,26 +266,46 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
 
 # --- "not A but B" ------------------------------------------------------------
 
-_MISTAKE_LEAD = re.compile(
-    r"^(?:(?:不好意思|抱歉|对不起|哦|噢|啊|哎|等等|等一下|稍等)[，,\s]*)*"
-    r"(?:我)?(?:刚才|刚刚|之前|前面|上面)?(?:我)?"
-    r"(?:说|写|打|输|填|搞|弄|讲|记)?错(?:字)?了[，,。\s]*"
+#: Words a correction may open with: "哦对了", "不对不对", "哎呀", "不好意思".
+LEAD = (
+    r"(?:(?:不好意思|抱歉|对不起|sorry|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|稍等|"
+    r"不对不对|不对|错了错了)[，,。!！\s]*)*"
 )
+#: Saying an answer was wrong: "说错了", "打错字了", "多打了一个数", "讲错咗".
+MISTAKE = (
+    r"(?:(?:说|写|打|输|填|搞|弄|讲|记|留|报|选)?错(?:字)?(?:了|咗)"
+    r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?)"
+)
+_MISTAKE_LEAD = re.compile(
+    r"^" + LEAD + r"(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?(?:那个)?" + MISTAKE
+    + r"[，,。\s]*"
+)
+_LEAD = re.compile(r"^" + LEAD)
 _NOT_BUT = re.compile(
     r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(?:在)?(.{1,20}?)[，,、\s]*"
     r"(?:而|应该|其实)?(?:是|在)(?:在)?(.+)$"
+)
+#: "是A，不是B" (the right one first): "是上周六 不是上周五", "我要办的是社保卡 不是身份证".
+_IS_NOT = re.compile(
+    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:是|在)(.{1,30}?)[，,、\s]*"
+    r"(?:而)?(?:不是|不在)(.{1,20})$"
 )
 _TRAILING_NOT = re.compile(r"[，,、\s]*(?:而)?(?:不是|并不是|不在).*$")
 
 
 def not_but(text: str) -> tuple[str, str] | None:
-    """("A", "B") for "不是A，是B" (also after "刚才说错了")."""
+    """("A", "B") for "不是A，是B" and "是B，不是A" (also after "刚才说错了",
+    "不对不对")."""
     rest = _MISTAKE_LEAD.sub("", text.strip(), count=1)
+    rest = _LEAD.sub("", rest, count=1)
     match = _NOT_BUT.match(rest)
-    if match is None:
-        return None
-    wrong = match.group(1).strip("，,、 ")
-    right = strip_answer(match.group(2))
+    if match is not None:
+        wrong, right = match.group(1).strip("，,、 "), strip_answer(match.group(2))
+    else:
+        match = _IS_NOT.match(rest)
+        if match is None:
+            return None
+        wrong, right = strip_answer(match.group(2)), strip_answer(match.group(1))
     return (wrong, right) if wrong and right else None
 
 
@@ -328,7 +356,7 @@ def strip_answer(text: str) -> str:
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{7,8})(?!\d)")
 _NEGATOR = (
-    r"(?:不需要|不用|不要|无需|没必要|不必|不想|不打算|用不着|别|不是|并非|并不|没说|没有说|没|不)"
+    r"(?:不需要|不用|不要|无需|没必要|不必|不想|不打算|用不着|别|不是|并非|并不|没说|没有说|没|不|非)"
     r"(?:要|想|说)?"
 )
 _ANON_WORD = re.compile(r"匿名|保密|不具名|不署名")
@@ -344,6 +372,8 @@ _REFUSE_GIVE = re.compile(
     r"|(?:就|还是|先)?不留|没有?(?:电话|手机)|不想让.{0,6}知道|怕.{0,6}(?:知道|报复|打击)"
     r"|(?:不用|不要|不需要|不必|没必要|免)(?:留)?(?:名字|姓名|称呼|电话|号码|联系方式)"
     r"|^(?:那就|那)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)(?:了|吧|啦)?$"
+    # "(是)不方便": the reason is the refusal
+    r"|^(?:是|就是|因为|实在|确实|真的)?(?:有点|有些)?不方便[" + _END + r"]*$"
     # "手机号就算了吧", "名字免了"
     r"|(?:电话|手机号?|号码|联系方式|名字|姓名|称呼|名)(?:就|还是|也|嘛)?"
     r"(?:算了|免了|不用了|不要了|不必了|不留了)"

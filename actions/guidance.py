@@ -13,7 +13,14 @@ from rasa_sdk.types import DomainDict
 
 from actions._forms import CitizenFormValidation
 from actions._runtime import latest_text, record_event
-from actions.answers import is_bare_negation, is_filler, not_but, read_mode, says_unknown
+from actions.answers import (
+    is_bare_negation,
+    is_filler,
+    mandarin,
+    not_but,
+    read_mode,
+    says_unknown,
+)
 from actions.online import online_way_given, outcome_buttons
 from bot.knowledge import (
     Service,
@@ -37,6 +44,37 @@ def mode_from_text(text: str) -> str | None:
 #: 港澳通行证's 5, "提公积晶" 3 of 提公积金's 4). Only there, where the citizen is
 #: naming a service, and the next question says which service was understood,
 #: with "不是这个" to correct it.
+_KEY_NOISE = re.compile(r"[\W_]+")
+#: Names and aliases this short are matched one character off, never looser.
+SHORT_ALIAS = 3
+
+
+def match_short_alias(text: str) -> Service | None:
+    """The one service a three-character name or alias names when written with
+    one character wrong ("居住整", "身份正丢了": pinyin input's homophones) or
+    with one character inside ("开间公司" for 开公司, "装个电表" for 装电表).
+    For the service question only, after the stricter matchers found nothing;
+    None when it could be two services."""
+    cleaned = _KEY_NOISE.sub("", mandarin(text)).lower()
+    found: dict[str, Service] = {}
+    for service in load_services():
+        for alias in (service.name, *service.aliases):
+            key = _KEY_NOISE.sub("", alias).lower()
+            if len(key) != SHORT_ALIAS:
+                continue
+            one_off = any(
+                sum(a != b for a, b in zip(cleaned[i : i + 3], key, strict=True)) == 1
+                for i in range(len(cleaned) - 2)
+            )
+            one_inside = any(
+                w[0] == key[0] and w[3] == key[2] and key[1] in (w[1], w[2])
+                for w in (cleaned[i : i + 4] for i in range(len(cleaned) - 3))
+            )
+            if one_off or one_inside:
+                found[service.id] = service
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def only_way(service: Service) -> str | None:
     """The single way a service can be done, when there is only one."""
     if service.online is None:
@@ -162,6 +200,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             or (match_service(said[1]) if said else None)
             or match_service(text)
             or match_service_loosely(said[1] if said else text)
+            or match_short_alias(said[1] if said else text)
         )
         if service is None:
             names = "、".join(s.name for s in load_services()[:8])

@@ -55,7 +55,10 @@ def compact_digits(text: str) -> str:
 
 
 def parse_ticket_no(text: str) -> str | None:
-    match = TICKET_NO.search(text or "")
+    """"20261127-000123" out of a message; full-width digits as ASCII (``\\d``
+    matches them too: they were kept as typed)."""
+    text = unicodedata.normalize("NFKC", text or "")
+    match = TICKET_NO.search(text)
     if match is None:
         match = TICKET_NO.search(compact_digits(text))
     return f"{match.group(1)}-{match.group(2)}" if match else None
@@ -235,7 +238,8 @@ class ValidateTicketStatusForm(CitizenFormValidation):
         phone = find_phone(text)
         if phone is not None:
             return {"ticket_phone_last4": phone[-4:]}
-        match = LAST4.search(normalise_digits(text)) or LAST4.search(compact_digits(text))
+        typed = normalise_digits(unicodedata.normalize("NFKC", text))
+        match = LAST4.search(typed) or LAST4.search(compact_digits(text))
         if match is not None:
             return {"ticket_phone_last4": match.group(1)}
         if mentions_unknown(text) and not re.search(r"\d", text):

@@ -352,3 +352,33 @@ def test_no_need_declines_the_form_only_where_nothing_can_be_refused() -> None:
     assert leaving("不用了 谢谢", refusable=False) == "cancel"
     assert leaving("不用了") is None  # at the phone: refuses it
     assert leaving("不用了 我自己查", refusable=False) is None
+
+
+# --- round 3 (forms helper): corrections in more words, more Cantonese ------------
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("不对不对 是上周六 不是上周五", ("上周五", "上周六")),  # the right one first
+        ("我要办的是社保卡 不是身份证", ("身份证", "社保卡")),
+        ("是大朗不是大岭山", ("大岭山", "大朗")),
+        ("不是在塘厦 是在凤岗", ("塘厦", "凤岗")),
+    ],
+)
+def test_is_a_not_b_and_leads_before_it(text: str, said: tuple[str, str]) -> None:
+    assert not_but(text) == said
+
+
+def test_more_cantonese_and_rhetorical_unknowns() -> None:
+    assert read_free("嗰度冇地址嘅", "where") == Reading("unknown")
+    assert says_unknown("单号我冇记低")  # 记低: wrote down
+    assert says_unknown("我哪知道几点")
+    assert says_unknown("具体的记不太住了")
+    assert read_free("我哪知道具体在哪 大概在石龙吧", "where") == Reading("value", "石龙")
+    assert mistake_said(mandarin("上面讲错咗 系鸡叫")) == (True, "鸡叫")
+
+
+def test_inconvenient_is_a_refusal_and_fei_negates() -> None:
+    assert read_phone("不是不想留 是不方便") == Reading("refuse")
+    assert read_phone("非匿名") == Reading("give")

@@ -660,3 +660,70 @@ async def test_no_need_at_the_service_question_cancels() -> None:
         {"contact_phone": "不用了"}, "contact_phone",
     )  # fmt: skip
     assert slots["contact_phone"] == "匿名"  # the phone may be refused
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("哦对了 地方说错了 在道滘", "complaint_where", "道滘"),
+        ("把地址改成樟木头镇", "complaint_where", "樟木头镇"),
+        ("不对不对 是上周六 不是上周五", "complaint_when", "上周六"),
+        ("我前面讲错咗 系万江唔系南城", "complaint_where", "万江"),
+    ],
+)
+async def test_corrections_with_leads_and_the_right_value_first(
+    text: str, slot: str, value: str
+) -> None:
+    filled = {**PHONE_ASKED, "complaint_where": "南城", "complaint_when": "上周五"}
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text}, "contact_phone"
+    )
+    assert slots[slot] == value and slots["contact_phone"] is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["刚刚那个电话号码错了，正确的是13512345678", "手机号码多打了一个数 应该是13512345678",
+     "号码错咗 系13512345678"],
+)  # fmt: skip
+async def test_phone_corrections_in_more_words(text: str) -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", NAME_ASKED, {"contact_name": text}, "contact_name"
+    )
+    assert phone_from_slot(slots["contact_phone"]) == "13512345678"
+
+
+async def test_full_width_ticket_digits_are_stored_as_ascii() -> None:
+    text = "编号２０２６１２０１-０００００９"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "check_ticket", {}, {"ticket_no": text}, "ticket_no"
+    )
+    assert slots == {"ticket_no": "20261201-000009"}
+    text = "单号少打了一位 是20261201-000019"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "check_ticket", {"ticket_no": "20261201-000009"},
+        {"ticket_phone_last4": text}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots["ticket_no"] == "20261201-000019"
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("居住整", "residence_permit"), ("我想开间公司", "business_license"),
+     ("装个电表", "electricity_service")],
+)  # fmt: skip
+async def test_a_short_name_one_character_off_at_the_service_question(
+    text: str, service: str
+) -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "inform", {}, {"service": text}, "service"
+    )
+    assert slots["service"] == service
+
+
+def test_a_short_name_one_character_off_is_taken_only_when_it_is_one_service() -> None:
+    from actions.guidance import match_short_alias
+
+    assert match_short_alias("我想问一下社保") is None
+    assert match_short_alias("办个证") is None
+    assert match_short_alias("你好") is None
