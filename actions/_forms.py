@@ -134,6 +134,19 @@ def parse_correction(
     return None
 
 
+def asked_again(tracker: Tracker, requested: str) -> bool:
+    """True when the citizen's previous message already answered ``requested``
+    (and the question was asked again): "说错了，是…" is then about that answer."""
+    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return False
+    asked = None
+    for event in tracker.events[: users[-2]]:
+        if event.get("event") == "slot" and event.get("name") == REQUESTED_SLOT:
+            asked = event.get("value")
+    return bool(asked == requested)
+
+
 def _replaced(value: Any, wrong: str, right: str) -> str:
     """An earlier answer with ``wrong`` replaced by ``right``: "小区漏水" with
     "不是漏水，是停水" is "小区停水", "20261130-000088" with "不是000088，是000089"
@@ -181,6 +194,11 @@ class CitizenFormValidation(FormValidationAction):
     def refusable(self, slot: str) -> bool:
         """True when the question ``slot`` takes a refusal ("不用了" refuses it);
         elsewhere "不用了" alone declines the whole form."""
+        return False
+
+    def fits(self, slot: str, value: str) -> bool:
+        """True when ``value`` has the shape of an answer to ``slot`` (a phone
+        number, a ticket number): "打错了，是…" then answers that question."""
         return False
 
     def reads_itself(self, slot: str) -> bool:
@@ -297,9 +315,12 @@ class CitizenFormValidation(FormValidationAction):
         if said is None:
             mistaken, value = mistake_said(text)
             previous = self._previous(requested, tracker)
-            if mistaken and value and previous is not None:
-                return previous, value
-            return None
+            if not mistaken or not value:
+                return None
+            if previous is None or asked_again(tracker, requested) or self.fits(requested, value):
+                # "打错了，13812345678" after a malformed phone: this answer was wrong
+                return requested, value
+            return previous, value
         wrong, right = said
         for slot in self.order(tracker):
             value = tracker.get_slot(slot)

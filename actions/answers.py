@@ -220,18 +220,16 @@ _CANCEL_CLAUSE = re.compile(
 _BARE_CANCEL = re.compile(
     r"^(?:那|那就|还是|我还是|那还是)?(?:算了|算啦|罢了)+[" + _END + r"]*$"
 )
-#: Asking for a person: "转人工", "找个真人", "我想跟客服讲".
+#: Asking for a person: "转人工", "找个真人跟我讲", "可以转接客服吗". The whole
+#: clause is the request: "打了人工客服电话没人接", "跟客服说了好多次" describe.
 _HUMAN = re.compile(
-    r"转人工|人工客服|人工服务|人工坐席|转接人工|找人工|要人工|接人工|真人|活人|"
-    r"^(?:人工|客服)[" + _END + r"]*$|"
-    # the whole clause is the request: "我想跟客服本人讲" (not "跟客服说了好多次")
-    r"^(?:我|那)?(?:想|要|请|帮我|麻烦)?(?:找|要|跟|和|同|换|叫|转|接)(?:个|一个|你们的?)?"
-    r"(?:客服|工作人员|接线员|话务员|坐席|人工)(?:本人|人员)?(?:来)?"
-    r"(?:讲|说|聊|沟通|谈|对话|处理|帮我[\u4e00-\u9fff]{0,4})?(?:一下|好了)?[" + _END + r"]*$"
+    r"^(?:我|那|就|还是|请|麻烦|帮我|给我|可以|能不能|能否|有没有|直接)*"
+    r"(?:想|要|需要|得)?(?:帮我)?(?:转接|转|找|接|换|叫|要|请|跟|和|同|联系)?(?:个|一个|下|一下)?"
+    r"(?:你们的?)?(?:人工|真人|活人|客服|工作人员|接线员|话务员|坐席)"
+    r"(?:客服|服务|坐席|人员|本人|小姐|来|跟我|和我|同我)*"
+    r"(?:讲|说|聊|沟通|谈|对话|处理|帮我[\u4e00-\u9fff]{0,4})?(?:一下|好了|可以吗|行吗|吗)?"
+    r"[" + _END + r"]*$"
 )
-#: Longer messages describe something (a complaint about the hotline's staff):
-#: only a short message is read as asking for a person.
-MAX_HUMAN_CHARS = 20
 
 
 #: "不用了" alone: at a question that cannot be refused (what happened, which
@@ -255,7 +253,7 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
         for part in parts
     ):
         return "cancel"
-    if len(text) <= MAX_HUMAN_CHARS and any(_HUMAN.search(part) for part in parts):
+    if any(_HUMAN.match(part) for part in parts):
         return "human"
     if any(_CANCEL_CLAUSE.match(part) for part in parts):
         return "cancel"

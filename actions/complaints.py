@@ -234,6 +234,9 @@ class ValidateComplaintForm(CitizenFormValidation):
     def refusable(self, slot: str) -> bool:
         return slot != "complaint_what"
 
+    def fits(self, slot: str, value: str) -> bool:
+        return slot == "contact_phone" and normalise_phone(value) is not None
+
     async def validate_complaint_what(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

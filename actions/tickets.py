@@ -216,6 +216,11 @@ class ValidateTicketStatusForm(CitizenFormValidation):
     def reads_itself(self, slot: str) -> bool:
         return True
 
+    def fits(self, slot: str, value: str) -> bool:
+        if slot == "ticket_no":
+            return parse_ticket_no(value) is not None
+        return LAST4.search(compact_digits(value)) is not None
+
     async def validate_ticket_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

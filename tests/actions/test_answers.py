@@ -282,6 +282,10 @@ def test_refusing_calls_and_the_two_senses_of_suanle(text: str, reading: Reading
         ("物业说不弄了", None),  # describes
         ("跟客服说了好多次都没用 物业还是不管", None),
         ("工作人员态度差", None),
+        ("打了12345人工客服电话没人接", None),
+        ("人工湖旁边的路灯不亮", None),
+        ("我要投诉客服", None),
+        ("可以转接客服吗", "human"),
         ("唉", None),
     ],
 )

@@ -727,3 +727,36 @@ def test_a_short_name_one_character_off_is_taken_only_when_it_is_one_service() -
     assert match_short_alias("我想问一下社保") is None
     assert match_short_alias("办个证") is None
     assert match_short_alias("你好") is None
+
+
+async def test_a_mistake_after_the_question_was_asked_again_answers_it() -> None:
+    """ "打错了，13812345678" after a malformed phone fixes this answer, not the
+    time given before it."""
+    text = "打错了 是13812345678"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", PHONE_ASKED, {"contact_phone": text},
+        "contact_phone",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13812345678"
+    assert "complaint_when" not in slots
+    # a free-text question asked again: the earlier message answered it
+    text = "说错了 是东城"
+    before = [
+        {"event": "slot", "name": "requested_slot", "value": "complaint_where"},
+        {"event": "user", "text": "嗯", "parse_data": parse_data("嗯", "inform")},
+    ]
+    filled = {**COMPLAINT, "complaint_what": "路灯坏了"}
+    latest = parse_data(text, "inform")
+    t = Tracker(
+        sender_id="rest:forms",
+        slots={**filled, "complaint_where": text, "requested_slot": "complaint_where"},
+        latest_message=latest,
+        events=[*before, {"event": "bot", "text": "事情发生在哪里？"},
+                {"event": "user", "text": text, "parse_data": latest},
+                {"event": "action", "name": "complaint_form"},
+                {"event": "slot", "name": "complaint_where", "value": text}],
+        paused=False, followup_action=None, active_loop={"name": "complaint_form"},
+        latest_action_name="complaint_form",
+    )  # fmt: skip
+    slots = slot_events(await ValidateComplaintForm().run(CollectingDispatcher(), t, DOMAIN))
+    assert slots["complaint_where"] == "东城" and "complaint_what" not in slots
