@@ -57,11 +57,19 @@ _DIGIT_CHARS = "0-9" + "".join(_CN_DIGIT)
 _DIGIT_RUN = re.compile(rf"[{_DIGIT_CHARS}](?:[\s\-]*[{_DIGIT_CHARS}]){{2,}}")
 
 
+#: A digit said with how many times it repeats: "四个八" is 8888, "三个6" 666.
+_COUNT = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8}
+_REPEATED = re.compile(
+    r"([两二三四五六七八])个([0-9零〇一幺二三四五六七八九])(?![个月天年次号点人块])"
+)
+
+
 def normalise_digits(text: str) -> str:
     """Full-width digits and runs of three or more Chinese digits as ASCII digits.
 
     Shorter runs stay as they are: "两三天", "一个月" are not numbers."""
     text = text.translate(_FULL_WIDTH)
+    text = _REPEATED.sub(lambda m: m.group(2) * _COUNT[m.group(1)], text)
 
     def ascii_run(match: re.Match[str]) -> str:
         run = match.group(0)
@@ -92,6 +100,7 @@ _CANTONESE = (
     (re.compile(r"嗰"), "那"),
     (re.compile(r"呢(?=[个件样排次])"), "这"),
     (re.compile(r"记低"), "记下"),
+    (re.compile(r"唔识|不识"), "不会"),
     (re.compile(r"边个"), "谁"),
     # 边 as "which" ("边条路"), not as "side" ("旁边", "这边")
     (re.compile(r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])边(?=[条间座栋日天年个])"),
@@ -157,6 +166,7 @@ _UNKNOWN = re.compile(
     # "不太确定", "不大记得", "没印象", "说不准"
     r"不(?:太|大|很|是很)(?:确定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说|"
     # "不好讲", "难说", and the rhetorical "谁记得啊" / "哪记得"
+    r"没有?(?:给我|跟我)?(?:发|给|告诉)(?:过|我)*(?:单号|工单号|编号|短信|号码)|"
     r"不好讲|难说|难讲|谁(?:还|会)?记得|哪(?:里|儿)?(?:还|会|能)?(?:记得|知道|晓得)|"
     # "记不太住", "想不太起来"
     r"记不(?:太|大)?(?:清|得|住|起)|想不(?:太|大)?起"
@@ -168,7 +178,7 @@ _NOTHING = re.compile(r"^(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[�
 #: What is left of a "don't know" clause that says nothing else
 #: ("具体哪栋我也说不上来", "单号找不到了").
 _CHATTER = re.compile(
-    r"我们|我|也|都|还|就|这个|那个|具体的?|到底|究竟|"
+    r"我们|你们|他们|我|也|都|还|就|这个|那个|具体的?|到底|究竟|"
     # "哪条路", "哪个小区", "哪一天"
     r"哪(?:一)?(?:条|个|栋|间|家|座|段|天|日|号)(?:路|街|村|巷|楼|小区|社区|马路|时候)?|"
     r"哪里|哪儿|哪个|哪栋|哪天|哪|怎么|咋|讲|说|门牌|路名|街名|名称|"
@@ -446,7 +456,8 @@ _TITLE = (
     r"(?:先生|女士|小姐|太太|师傅|阿姨|叔叔|大叔|大哥|大姐|老师|老板|伯|叔|姐|哥|姨|生|婆|伯伯)"
 )
 _NAME_SAID = re.compile(
-    r"(?:叫我|喊我|称呼我|我叫|我是|名字是|名字叫|姓名是|姓名叫|我的名字是|登记为|登记成|登记|写)"
+    r"(?:叫我|喊我|称呼我|我叫|我是|名字是|名字叫|姓名是|姓名叫|我的名字是|登记为|登记成|"
+    r"登记上|写上|记上|登记|写)"
     r"(?:做|作)?([\u4e00-\u9fa5A-Za-z]{1,8}?)(?:就行|就好|就可以|就得|即可|好了|便可)?"
     r"[" + _END + r"]*$"
 )
@@ -463,8 +474,8 @@ _TITLED = re.compile(
 )
 _NOT_A_NAME = re.compile(
     r"名字|姓名|称呼|登记|电话|号码|匿名|投诉|我们|你们|他们|什么|怎么|为什么|吗|呢"
-    # "别写我名", "别登记了": no name starts with 我 or a particle
-    r"|^[我" + _END + r"]"
+    # "别写我名", "别登记了", "叫我不留名": no name starts with 我, 不 or a particle
+    r"|^[我不" + _END + r"]|谢谢|多谢|麻烦|辛苦|可以|好的|知道|没有|随便|算了|就行|就好|行吧"
 )
 
 
@@ -488,6 +499,7 @@ def read_name(text: str) -> Reading:
     if not parts or is_bare_negation(text):
         return Reading("empty")
     name: str | None = None
+    bare: str | None = None
     refused = False
     for part in parts:
         if _NEGATED_START.match(part) and _name_stance(part) == "refuse":
@@ -505,10 +517,14 @@ def read_name(text: str) -> Reading:
                 name = surname.group(1)
         elif _name_stance(part) == "refuse":
             refused = True
+        elif re.fullmatch(r"[\u4e00-\u9fa5]{2,4}", part) and not _NOT_A_NAME.search(part):
+            bare = bare or part  # "名字登记上吧，吴敏": a bare name in its own clause
     if name:
         return Reading("value", name)
     if refused:
         return Reading("refuse")
+    if bare and len(parts) > 1:
+        return Reading("value", bare)
     if says_unknown(text):
         return Reading("refuse")
     whole = strip_answer(text)

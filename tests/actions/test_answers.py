@@ -386,3 +386,30 @@ def test_more_cantonese_and_rhetorical_unknowns() -> None:
 def test_inconvenient_is_a_refusal_and_fei_negates() -> None:
     assert read_phone("不是不想留 是不方便") == Reading("refuse")
     assert read_phone("非匿名") == Reading("give")
+
+
+# --- round 4 (forms helper): a fourth probe set, with ordinary answers holding the
+# words the rules look for ------------------------------------------------------------
+
+
+def test_a_digit_said_with_how_many_times_it_repeats() -> None:
+    assert normalise_digits("尾号四个八") == "尾号8888"
+    assert normalise_digits("两个月，三个人") == "两个月，三个人"  # counts of things
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("叫我不留名就好", Reading("refuse")),
+        ("名字登记上吧 吴敏", Reading("value", "吴敏")),
+        ("名字保密 谢谢", Reading("refuse")),  # 谢谢 is no name
+        ("好的 谢谢", Reading("empty")),
+    ],
+)
+def test_names_in_their_own_clause_and_refusals_after_jiaowo(text: str, reading: Reading) -> None:
+    assert read_name(text) == reading
+
+
+def test_cantonese_cannot_and_tickets_never_sent() -> None:
+    assert read_mode("老人家唔识用手机 去窗口") == "offline"
+    assert says_unknown("你们没给我发过单号")

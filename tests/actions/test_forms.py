@@ -760,3 +760,9 @@ async def test_a_mistake_after_the_question_was_asked_again_answers_it() -> None
     )  # fmt: skip
     slots = slot_events(await ValidateComplaintForm().run(CollectingDispatcher(), t, DOMAIN))
     assert slots["complaint_where"] == "东城" and "complaint_what" not in slots
+
+
+def test_a_correction_naming_the_earlier_answer_as_qianmian_de() -> None:
+    assert parse_correction("前面的时间说错了 应该是每天早上六点", FIELD_WORDS) == (
+        "complaint_when", "每天早上六点",
+    )  # fmt: skip
