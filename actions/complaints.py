@@ -27,7 +27,7 @@ from rasa_sdk.types import DomainDict
 
 from actions._forms import SKIP_WORDS, CitizenFormValidation, parse_correction
 from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_text
-from actions.answers import find_phone, read_free, read_name, read_phone
+from actions.answers import find_phone, read_free, read_name, read_phone, without_leading_fillers
 from bot.db.crypto import DataKeyError
 from bot.db.routing import load_routing
 from bot.dispatch.dispatcher import Dispatch, dispatch
@@ -49,10 +49,10 @@ FIELD_TITLES = {
 }
 #: The words that name each answer, in the form's order (corrections, edits).
 FIELD_WORDS = {
-    "complaint_what": re.compile(r"内容|描述|事情|诉求|问题"),
-    "complaint_where": re.compile(r"地点|地址|位置|地方|哪里|在哪"),
-    "complaint_when": re.compile(r"时间|日期|什么时候|几点"),
-    "contact_phone": re.compile(r"电话|手机号|手机|号码"),
+    "complaint_what": re.compile(r"内容|描述|事情|诉求|问题|情况|投诉的|反映的"),
+    "complaint_where": re.compile(r"地点|地址|位置|地方|哪里|在哪|路名|门牌"),
+    "complaint_when": re.compile(r"时间|日期|日子|什么时候|几点|哪天"),
+    "contact_phone": re.compile(r"联系电话|联系方式|电话|手机号|手机|号码"),
     "contact_name": re.compile(r"名字|姓名|称呼|姓氏"),
 }
 ANONYMOUS = "匿名"
@@ -240,7 +240,7 @@ class ValidateComplaintForm(CitizenFormValidation):
     async def validate_complaint_what(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value or "").strip()
+        text = without_leading_fillers(str(value or "").strip())
         reading = read_free(text, "what")
         if reading.kind == "unknown":
             return await self.skip("complaint_what", dispatcher, tracker)

@@ -20,6 +20,7 @@ from actions.answers import (
     read_name,
     read_phone,
     says_unknown,
+    without_leading_fillers,
 )
 
 # --- digits -------------------------------------------------------------------
@@ -413,3 +414,24 @@ def test_names_in_their_own_clause_and_refusals_after_jiaowo(text: str, reading:
 def test_cantonese_cannot_and_tickets_never_sent() -> None:
     assert read_mode("老人家唔识用手机 去窗口") == "offline"
     assert says_unknown("你们没给我发过单号")
+
+
+# --- round 5 (forms helper): thinking aloud, more field names ------------------------
+
+
+def test_thinking_aloud_is_a_filler_and_is_dropped() -> None:
+    assert is_filler("我想想啊") and is_filler("让我想一想")
+    assert read_free("让我想想 应该是万江新和社区", "where") == Reading("value", "万江新和社区")
+    assert read_free("嗯 我想想啊 应该是上个星期五晚上八点左右吧", "when") == Reading(
+        "value", "应该是上个星期五晚上八点左右"
+    )
+    assert without_leading_fillers("嗯 我想想啊 就是楼下棋牌室天天通宵打麻将") == (
+        "就是楼下棋牌室天天通宵打麻将"
+    )
+    assert without_leading_fillers("嗯") == "嗯"
+
+
+def test_cannot_say_unwilling_to_be_known_and_a_name_after_jiao() -> None:
+    assert says_unknown("说不出具体时间")
+    assert read_name("我不想被人知道名字") == Reading("refuse")
+    assert read_name("我姓王 叫王大明") == Reading("value", "王大明")

@@ -766,3 +766,16 @@ def test_a_correction_naming_the_earlier_answer_as_qianmian_de() -> None:
     assert parse_correction("前面的时间说错了 应该是每天早上六点", FIELD_WORDS) == (
         "complaint_when", "每天早上六点",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("反映的情况说错了 应该是井盖不见了", "complaint_what", "井盖不见了"),
+        ("路名写错了 应该是鸿福路 不是宏福路", "complaint_where", "鸿福路"),
+        ("日子记错了 是上周六", "complaint_when", "上周六"),
+        ("联系电话少写了一位 应该是13811112223", "contact_phone", "13811112223"),
+    ],
+)
+def test_more_names_of_the_fields(text: str, slot: str, value: str) -> None:
+    assert parse_correction(text, FIELD_WORDS) == (slot, value)
