@@ -60,7 +60,9 @@ _MISTAKE = (
     r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
     r"|(?:多|少|漏)(?:打|输|写|填)"  # "号码多打了一个数", "单号少打了一位"
 )
-_CHANGE = r"(?:要)?(?:改成|改为|换成|更正为|改一下|修改一下|修改|更正|重新说|重说|重填)"
+_CHANGE = (
+    r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填)"
+)
 #: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
 _VALUE_AFTER = re.compile(
     r"^[了的啦，,。\s]*(?:[^，,。\s\d]{0,4}?[，,\s]*)?(?:应该|应|正确的|其实|实际上)?(?:是|为|在|：|:)\s*"
@@ -109,7 +111,7 @@ def parse_correction(
             continue
         rest = text[match.end() :]
         said = match.group(0)
-        if re.search(r"(改成|改为|换成|更正为)$", said):
+        if re.search(r"(改成|改为|换成|更正为|更改为|变更为)$", said):
             value = _clean_value(rest)
         else:
             after = _VALUE_AFTER.match(rest) or _BARE_VALUE_AFTER.match(rest)
@@ -121,7 +123,8 @@ def parse_correction(
             return slot, _clean_value(text[match.end() :]) or None
     for slot, words in fields.items():
         pattern = re.compile(
-            rf"^{_POLITE}(?:我要|我想|帮我|请)?(?:改一下|修改一下|修改|更正|纠正|改|重新填|重填|重新说)"
+            rf"^{_POLITE}(?:我要|我想|帮我|请)?"
+            rf"(?:改一下|修改一下|修改|更正|更改|变更|纠正|改|重新填|重填|重新说)"
             rf"(?:一下)?[，,\s]*(?:刚才的|之前的|前面的|我的)?(?:{words.pattern})"
         )
         match = pattern.match(text)

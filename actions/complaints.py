@@ -483,6 +483,10 @@ class ActionCancelProcess(Action):
         return events
 
 
+#: "不需要了" alone, at a question that may be skipped (place, time).
+_DECLINED = re.compile(r"(?:那|那就|哦)?(?:不用|不需要|不必|没必要)(?:了|啦|咯)?[吧啊呀哦]*")
+
+
 def _free_answer(
     value: Any,
     dispatcher: CollectingDispatcher,
@@ -493,6 +497,8 @@ def _free_answer(
 ) -> dict[str, Any]:
     """A free-text answer (where, when): the place or time kept (at most
     ``limit`` characters), "don't know" kept as 未提供, nothing usable asked again."""
+    if _DECLINED.fullmatch(str(value or "").strip()):
+        return {slot: NOT_GIVEN}  # "不需要了": this question is declined
     reading = read_free(str(value or ""), kind)
     if reading.kind == "empty":
         dispatcher.utter_message(text=ask)

@@ -435,3 +435,18 @@ def test_cannot_say_unwilling_to_be_known_and_a_name_after_jiao() -> None:
     assert says_unknown("说不出具体时间")
     assert read_name("我不想被人知道名字") == Reading("refuse")
     assert read_name("我姓王 叫王大明") == Reading("value", "王大明")
+
+
+# --- round 6 (forms helper) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["不整了", "结束吧", "没事了 谢谢", "放弃", "唔搞喇"])
+def test_more_ways_of_giving_up(text: str) -> None:
+    assert leaving(text) == "cancel"
+
+
+def test_hedges_alone_say_nothing_and_more_unknowns() -> None:
+    assert read_free("大概吧", "when") == Reading("empty")
+    assert read_free("可能是半夜", "when") == Reading("value", "可能是半夜")
+    assert says_unknown("大概吧 不确定") and says_unknown("天知道") and says_unknown("没看时间")
+    assert mistake_said("上一个答案错了 是厚街") == (True, "厚街")

@@ -779,3 +779,23 @@ def test_a_correction_naming_the_earlier_answer_as_qianmian_de() -> None:
 )
 def test_more_names_of_the_fields(text: str, slot: str, value: str) -> None:
     assert parse_correction(text, FIELD_WORDS) == (slot, value)
+
+
+def test_corrections_with_gengai_and_a_colon() -> None:
+    assert parse_correction("更改电话号码为13712341234", FIELD_WORDS) == (
+        "contact_phone", "13712341234",
+    )  # fmt: skip
+    assert parse_correction("诉求内容更正：小区垃圾三天没人收", FIELD_WORDS) == (
+        "complaint_what", "小区垃圾三天没人收",
+    )  # fmt: skip
+    assert parse_correction("我重新说一下地址：茶山镇南社村", FIELD_WORDS) == (
+        "complaint_where", "茶山镇南社村",
+    )  # fmt: skip
+
+
+async def test_no_need_at_a_place_question_skips_it() -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), "不需要了", "deny", {**COMPLAINT, "complaint_what": "网购纠纷"},
+        {"complaint_where": "不需要了"}, "complaint_where",
+    )  # fmt: skip
+    assert slots == {"complaint_where": "未提供"}
