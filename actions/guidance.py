@@ -4,6 +4,7 @@ service catalog in data/knowledge/services.yml."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -47,12 +48,17 @@ def mode_from_text(text: str) -> str | None:
 _KEY_NOISE = re.compile(r"[\W_]+")
 #: Names and aliases this short are matched one character off, never looser.
 SHORT_ALIAS = 3
+#: A longer name's characters in another order count in a short answer only
+#: (at most this many characters more than the name).
+SHORTLY = 4
 
 
 def match_short_alias(text: str) -> Service | None:
     """The one service a three-character name or alias names when written with
     one character wrong ("居住整", "身份正丢了": pinyin input's homophones) or
-    with one character inside ("开间公司" for 开公司, "装个电表" for 装电表).
+    with one character inside ("开间公司" for 开公司, "装个电表" for 装电表), a
+    longer one with its words in another order in a short answer ("公司注册"),
+    or the whole answer being part of one service's names ("医保参保").
     For the service question only, after the stricter matchers found nothing;
     None when it could be two services."""
     cleaned = _KEY_NOISE.sub("", mandarin(text)).lower()
@@ -60,6 +66,14 @@ def match_short_alias(text: str) -> Service | None:
     for service in load_services():
         for alias in (service.name, *service.aliases):
             key = _KEY_NOISE.sub("", alias).lower()
+            if len(cleaned) >= SHORT_ALIAS and cleaned in key:
+                found[service.id] = service  # a name cut short: "住房公积金", "医保参保"
+                continue
+            if len(key) > SHORT_ALIAS and len(cleaned) <= len(key) + SHORTLY:
+                # the words of a name in another order: "公司注册" for 注册公司
+                if not Counter(key) - Counter(cleaned):
+                    found[service.id] = service
+                continue
             if len(key) != SHORT_ALIAS:
                 continue
             one_off = any(
@@ -73,6 +87,19 @@ def match_short_alias(text: str) -> Service | None:
             if one_off or one_inside:
                 found[service.id] = service
     return next(iter(found.values())) if len(found) == 1 else None
+
+
+def _swapped(current: Service | None, wrong: str, right: str) -> Service | None:
+    """ "不是水表，是电表" while 用水报装过户 is understood: the service whose name
+    is the understood one's with 水表 replaced by 电表 (电表过户)."""
+    if current is None:
+        return None
+    for alias in (current.name, *current.aliases):
+        if wrong in alias:
+            other = match_service(alias.replace(wrong, right))
+            if other is not None and other.id != current.id:
+                return other
+    return None
 
 
 def only_way(service: Service) -> str | None:
@@ -218,8 +245,9 @@ class ValidateServiceGuideForm(CitizenFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "")
-        said = not_but(text)
-        other = match_service(said[1]) if said else None
+        said = not_but(mandarin(text))
+        current = service_by_id(str(tracker.get_slot("service") or ""))
+        other = (match_service(said[1]) or _swapped(current, *said)) if said else None
         if other is not None and other.id != tracker.get_slot("service"):
             # "不是身份证，是社保卡": the service understood was wrong, this one is right
             return {"service": other.id, "service_mode": only_way(other)}

@@ -44,8 +44,9 @@ STATUS_TEXT = {
 
 
 #: Between the digits of a number said or typed in pieces: spaces, dashes of
-#: any width, dots, and the spoken dash ("二零二六一一二七 杠 零零零一二三").
-_DIGIT_GAP = re.compile(r"(?<=\d)(?:[\s\-‐‑‒–—―－_.·]|杠|横杠|减)+(?=\d)")
+#: any width, dots, the spoken dash ("二零二六一一二七 杠 零零零一二三") and a
+#: date's 年/月/日 ("二零二六年一二零四 零零零零一一").
+_DIGIT_GAP = re.compile(r"(?<=\d)(?:[\s\-‐‑‒–—―－_.·年月日]|杠|横杠|减)+(?=\d)")
 
 
 def compact_digits(text: str) -> str:

@@ -12,6 +12,7 @@ from actions.answers import (
     is_filler,
     leaving,
     mandarin,
+    mentions_unknown,
     mistake_said,
     normalise_digits,
     not_but,
@@ -450,3 +451,20 @@ def test_hedges_alone_say_nothing_and_more_unknowns() -> None:
     assert read_free("可能是半夜", "when") == Reading("value", "可能是半夜")
     assert says_unknown("大概吧 不确定") and says_unknown("天知道") and says_unknown("没看时间")
     assert mistake_said("上一个答案错了 是厚街") == (True, "厚街")
+
+
+# --- round 7 (forms helper) ---------------------------------------------------------------
+
+
+def test_round_7_readings() -> None:
+    assert read_free("不知道从哪说起", "what") == Reading("unknown")
+    assert leaving("我还是打12345电话吧 不在这弄了") == "cancel"
+    assert read_free("没有地方 是电话里骗的", "where") == Reading("unknown")
+    assert mentions_unknown("编号在短信里 我现在翻不到")
+    assert read_phone("电话冇") == Reading("refuse")
+    assert read_phone("我不太想留") == Reading("refuse")
+
+
+def test_a_question_about_a_choice_is_not_the_choice() -> None:
+    assert read_phone("匿名的话能查进度吗") == Reading("empty")
+    assert read_phone("可以匿名吗") == Reading("refuse")  # asks for it

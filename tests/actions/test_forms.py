@@ -799,3 +799,34 @@ async def test_no_need_at_a_place_question_skips_it() -> None:
         {"complaint_where": "不需要了"}, "complaint_where",
     )  # fmt: skip
     assert slots == {"complaint_where": "未提供"}
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("公司注册", "business_license"), ("医保参保", "resident_medical_insurance"),
+     ("住房公积金", "provident_fund_withdrawal")],
+)  # fmt: skip
+async def test_a_name_reordered_or_cut_short_at_the_service_question(
+    text: str, service: str
+) -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "inform", {}, {"service": text}, "service"
+    )
+    assert slots["service"] == service
+
+
+async def test_not_this_word_but_that_one_in_the_understood_service() -> None:
+    text = "唔系水表 系电表"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "faq", {"service": "water_service"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "electricity_service"
+
+
+async def test_a_ticket_number_said_with_the_year() -> None:
+    text = "二零二六年一二零四 零零零零一一"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "faq", {}, {"ticket_no": text}, "ticket_no"
+    )
+    assert slots == {"ticket_no": "20261204-000011"}
