@@ -199,6 +199,11 @@ class CitizenFormValidation(FormValidationAction):
         elsewhere "不用了" alone declines the whole form."""
         return False
 
+    def corrected(self, slot: str, value: str) -> dict[str, Any] | None:
+        """Slot values for a corrected earlier answer when it is taken as said,
+        or None to check it with ``validate_<slot>`` like a first answer."""
+        return None
+
     def fits(self, slot: str, value: str) -> bool:
         """True when ``value`` has the shape of an answer to ``slot`` (a phone
         number, a ticket number): "打错了，是…" then answers that question."""
@@ -283,7 +288,9 @@ class CitizenFormValidation(FormValidationAction):
         if value is None:
             dispatcher.utter_message(text=f"好的，请重新告诉我{title}。")
             return {field: None, requested: None}
-        validated = await self._validate_one(field, value, dispatcher, tracker, domain)
+        validated = self.corrected(field, value)
+        if validated is None:
+            validated = await self._validate_one(field, value, dispatcher, tracker, domain)
         new = validated.get(field)
         if new is not None:
             dispatcher.utter_message(text=f"好的，{title}已改为：{self.shown(field, new)}。")

@@ -237,6 +237,14 @@ class ValidateComplaintForm(CitizenFormValidation):
     def fits(self, slot: str, value: str) -> bool:
         return slot == "contact_phone" and normalise_phone(value) is not None
 
+    def corrected(self, slot: str, value: str) -> dict[str, Any] | None:
+        # "不是狗叫，是鸡叫": a corrected what happened names the thing itself; the
+        # four-character minimum of a first description does not apply to it.
+        if slot == "complaint_what" and read_free(value, "what").kind == "value":
+            if len(_FILLER.sub("", value)) >= 2:
+                return {slot: value[:MAX_TEXT]}
+        return None
+
     async def validate_complaint_what(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

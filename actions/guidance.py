@@ -89,6 +89,51 @@ def match_short_alias(text: str) -> Service | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+#: Characters that only one service's names use ("犯" of 无犯罪记录证明, "驾" of
+#: 驾驶证): an answer holding this many of one service's own characters names it.
+OWN_CHARS = 2
+
+
+def _own_characters() -> dict[str, tuple[Service, set[str]]]:
+    """service id -> (service, the characters only its names use, in at least two
+    of them: a typo alias's odd character or the 了 of 身份证丢了 does not count)."""
+    users: dict[str, set[str]] = {}
+    uses: dict[tuple[str, str], int] = {}
+    for service in load_services():
+        for alias in (service.name, *service.aliases):
+            for ch in set(_KEY_NOISE.sub("", alias)):
+                users.setdefault(ch, set()).add(service.id)
+                uses[service.id, ch] = uses.get((service.id, ch), 0) + 1
+    return {
+        service.id: (
+            service,
+            {
+                ch
+                for ch, ids in users.items()
+                if ids == {service.id} and uses[service.id, ch] >= OWN_CHARS
+            },
+        )
+        for service in load_services()
+    }
+
+
+def match_by_own_characters(text: str) -> Service | None:
+    """The one service of which the answer holds at least OWN_CHARS characters
+    no other service's name uses: "开个证明，证明我没犯过事的那种" (明, 犯: 无犯罪
+    记录证明), "孩子上学积分的事" (分, 学: 积分入学). The service question's last
+    resort: the next question names the service understood, with "不是这个"."""
+    said = set(_KEY_NOISE.sub("", mandarin(text)))
+    scores = sorted(
+        ((len(own & said), service) for service, own in _own_characters().values()),
+        key=lambda item: -item[0],
+    )
+    if not scores or scores[0][0] < OWN_CHARS:
+        return None
+    if len(scores) > 1 and scores[1][0] == scores[0][0]:
+        return None
+    return scores[0][1]
+
+
 def _swapped(current: Service | None, wrong: str, right: str) -> Service | None:
     """ "不是水表，是电表" while 用水报装过户 is understood: the service whose name
     is the understood one's with 水表 replaced by 电表 (电表过户)."""
@@ -228,6 +273,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             or match_service(text)
             or match_service_loosely(said[1] if said else text)
             or match_short_alias(said[1] if said else text)
+            or match_by_own_characters(said[1] if said else text)
         )
         if service is None:
             names = "、".join(s.name for s in load_services()[:8])

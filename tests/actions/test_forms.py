@@ -830,3 +830,34 @@ async def test_a_ticket_number_said_with_the_year() -> None:
         ValidateTicketStatusForm(), text, "faq", {}, {"ticket_no": text}, "ticket_no"
     )
     assert slots == {"ticket_no": "20261204-000011"}
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("开个证明 证明我没犯过事的那种 单位要", "no_criminal_record"),
+     ("罚单怎么交", "traffic_violation"), ("结婚", "marriage_registration")],
+)  # fmt: skip
+def test_a_service_named_by_characters_only_its_names_use(text: str, service: str) -> None:
+    from actions.guidance import match_by_own_characters
+
+    found = match_by_own_characters(text)
+    assert found is not None and found.id == service
+
+
+@pytest.mark.parametrize(
+    "text", ["我想问一下社保", "我丢了东西", "我要投诉物业", "去香港那个证件", "帮我看看怎么办"]
+)
+def test_one_own_character_or_common_ones_name_no_service(text: str) -> None:
+    from actions.guidance import match_by_own_characters
+
+    assert match_by_own_characters(text) is None
+
+
+async def test_a_short_corrected_what_is_taken() -> None:
+    text = "上面讲错咗 系鸡叫"
+    slots, said = await validate(
+        ValidateComplaintForm(), text, "faq", {**COMPLAINT, "complaint_what": "狗叫"},
+        {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert slots == {"complaint_what": "鸡叫", "complaint_where": None}
+    assert "诉求内容已改为：鸡叫" in said[0]
