@@ -36,7 +36,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._runtime import latest_intent
-from actions.answers import LEAD, leaving, mandarin, mistake_said, not_but, without_trailing_not
+from actions.answers import (
+    LEAD,
+    MISTAKE,
+    leaving,
+    mandarin,
+    mistake_said,
+    not_but,
+    without_trailing_not,
+)
 
 REQUESTED_SLOT = "requested_slot"
 
@@ -54,7 +62,7 @@ _BACK = re.compile(
 )
 _POLITE = (
     LEAD + r"(?:(?:更正一下|纠正一下|刚才|刚刚|头先|前面|之前|上面|我|把|将|那个|这个)[，,\s]*)*"
-    r"(?:的|说的|留的|填的|写的|那个)?"
+    r"(?:的|说的|留的|填的|写的|那个)?(?:投诉|反映|举报)?"
 )
 _MISTAKE = (
     r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
@@ -70,6 +78,10 @@ _VALUE_AFTER = re.compile(
 #: "电话最后一位错了 13924567813": the value right after a separator, unless it
 #: is no value ("地址说错了，我重新说").
 _BARE_VALUE_AFTER = re.compile(r"^[了的啦]*[，,。：:\s]+(?![我你再重等稍那])")
+#: "莞城写错了，是万江": a wrong earlier answer named by its value.
+_VALUE_WRONG = re.compile(
+    rf"^{LEAD}([^，,。\s]{{2,12}}?){MISTAKE}[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)\s*(.+)$"
+)
 #: "单号应该是…", "地址其实在东城": naming the field and its right value.
 _SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在)[：:\s]*"
 
@@ -304,6 +316,20 @@ class CitizenFormValidation(FormValidationAction):
         action = "action_handoff" if way == "human" else "action_cancel_process"
         return [SlotSet(REQUESTED_SLOT, None), ActiveLoop(None), FollowupAction(action)]
 
+    def _value_was_wrong(
+        self, text: str, requested: str, tracker: Tracker
+    ) -> tuple[str, str] | None:
+        """ "莞城写错了，是万江": the earlier answer named (莞城) is wrong, this is right."""
+        match = _VALUE_WRONG.match(text)
+        if match is None:
+            return None
+        wrong, right = match.group(1), without_trailing_not(match.group(2)).strip("，,。 ")
+        for slot in self.order(tracker):
+            value = tracker.get_slot(slot)
+            if slot != requested and isinstance(value, str) and wrong in value and right:
+                return wrong, right
+        return None
+
     def _previous(self, requested: str, tracker: Tracker) -> str | None:
         """The question asked before ``requested`` (its answer was the last given)."""
         order = self.order(tracker)
@@ -321,7 +347,7 @@ class CitizenFormValidation(FormValidationAction):
             said = not_but(text[named.end() :]) if named else None
             if said is not None and slot != requested:
                 return slot, _replaced(tracker.get_slot(slot), *said)
-        said = not_but(text)
+        said = not_but(text) or self._value_was_wrong(text, requested, tracker)
         if said is None:
             mistaken, value = mistake_said(text)
             previous = self._previous(requested, tracker)

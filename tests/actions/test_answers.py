@@ -468,3 +468,11 @@ def test_round_7_readings() -> None:
 def test_a_question_about_a_choice_is_not_the_choice() -> None:
     assert read_phone("匿名的话能查进度吗") == Reading("empty")
     assert read_phone("可以匿名吗") == Reading("refuse")  # asks for it
+
+
+def test_round_8_readings() -> None:
+    assert read_mode("不想跑") == "online" and read_mode("懒得跑") == "online"
+    assert read_mode("跑一趟吧") == "offline"
+    assert read_free("无具体地址", "where") == Reading("unknown")
+    assert mandarin("唔好意思 地址打错咗 应该系万江") == "不好意思 地址打错了 应该是万江"
+    assert mandarin("单号系20261205000070") == "单号是20261205000070"

@@ -861,3 +861,19 @@ async def test_a_short_corrected_what_is_taken() -> None:
     )  # fmt: skip
     assert slots == {"complaint_what": "鸡叫", "complaint_where": None}
     assert "诉求内容已改为：鸡叫" in said[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("莞城写错了 是万江", "complaint_where", "万江"),  # the wrong answer named by its value
+        ("唔好意思 地址打错咗 应该系万江", "complaint_where", "万江"),
+        ("投诉内容搞错了 其实是偷倒废油", "complaint_what", "偷倒废油"),
+    ],
+)
+async def test_round_8_corrections(text: str, slot: str, value: str) -> None:
+    filled = {**COMPLAINT, "complaint_what": "偷倒垃圾", "complaint_where": "莞城"}
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"complaint_when": text}, "complaint_when"
+    )
+    assert slots[slot] == value and slots["complaint_when"] is None
