@@ -80,7 +80,8 @@ _VALUE_AFTER = re.compile(
 _BARE_VALUE_AFTER = re.compile(r"^[了的啦]*[，,。：:\s]+(?![我你再重等稍那])")
 #: "莞城写错了，是万江": a wrong earlier answer named by its value.
 _VALUE_WRONG = re.compile(
-    rf"^{LEAD}([^，,。\s]{{2,12}}?){MISTAKE}[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)\s*(.+)$"
+    rf"^{LEAD}([^，,。\s]{{2,12}}?)(?:{MISTAKE}|不对|有误|不准确)[，,。\s]*"
+    rf"(?:应该|其实|正确的)?(?:是|为|在)\s*(.+)$"
 )
 #: "单号应该是…", "地址其实在东城": naming the field and its right value.
 _SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在)[：:\s]*"
@@ -136,7 +137,7 @@ def parse_correction(
     for slot, words in fields.items():
         pattern = re.compile(
             rf"^{_POLITE}(?:我要|我想|帮我|请)?"
-            rf"(?:改一下|修改一下|修改|更正|更改|变更|纠正|改|重新填|重填|重新说)"
+            rf"(?:改一下|修改一下|改下|修改下|更正下|修改|更正|更改|变更|纠正|改|重新填|重填|重新说)"
             rf"(?:一下)?[，,\s]*(?:刚才的|之前的|前面的|我的)?(?:{words.pattern})"
         )
         match = pattern.match(text)
@@ -215,6 +216,11 @@ class CitizenFormValidation(FormValidationAction):
         """Slot values for a corrected earlier answer when it is taken as said,
         or None to check it with ``validate_<slot>`` like a first answer."""
         return None
+
+    def plain(self, slot: str, value: Any) -> Any:
+        """An earlier answer as the citizen gave it (a sealed phone opened), to
+        find the one a correction names ("13812348888不对，是…")."""
+        return value
 
     def fits(self, slot: str, value: str) -> bool:
         """True when ``value`` has the shape of an answer to ``slot`` (a phone
@@ -325,7 +331,7 @@ class CitizenFormValidation(FormValidationAction):
             return None
         wrong, right = match.group(1), without_trailing_not(match.group(2)).strip("，,。 ")
         for slot in self.order(tracker):
-            value = tracker.get_slot(slot)
+            value = self.plain(slot, tracker.get_slot(slot))
             if slot != requested and isinstance(value, str) and wrong in value and right:
                 return wrong, right
         return None
@@ -359,7 +365,7 @@ class CitizenFormValidation(FormValidationAction):
             return previous, value
         wrong, right = said
         for slot in self.order(tracker):
-            value = tracker.get_slot(slot)
+            value = self.plain(slot, tracker.get_slot(slot))
             if slot == requested or not isinstance(value, str) or wrong not in value:
                 continue
             return slot, _replaced(value, wrong, right)

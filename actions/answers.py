@@ -117,8 +117,19 @@ _CANTONESE = (
 )
 
 
+#: Traditional characters of the words the forms read (Hong Kong / Taiwan input).
+_TRADITIONAL = str.maketrans(
+    "單號碼電話記們時間點這裡裏沒說訴證辦補換領戶網線發過還會嗎麼個對錯應該認識謝請問題區鎮門樓"
+    "處醫險稅駕駛罰違學業營執錄簽準後幾來給讓邊車機場聽東長鳳崗橋龍實際麻煩寫輸記憶忘談講無",
+    "单号码电话记们时间点这里里没说诉证办补换领户网线发过还会吗么个对错应该认识谢请问题区镇门楼"
+    "处医险税驾驶罚违学业营执录签准后几来给让边车机场听东长凤岗桥龙实际麻烦写输记忆忘谈讲无",
+)
+
+
 def mandarin(text: str) -> str:
-    """Cantonese function words in Mandarin, to read an answer (never stored)."""
+    """Cantonese function words in Mandarin, to read an answer (never stored);
+    traditional characters as simplified ones."""
+    text = text.translate(_TRADITIONAL)
     for pattern, repl in _CANTONESE:
         text = pattern.sub(repl, text)
     return text
@@ -189,7 +200,9 @@ _UNKNOWN = re.compile(
     r"记不(?:太|大)?(?:清|得|住|起)|想不(?:太|大)?起"
 )
 _WONT = re.compile(
-    r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密"
+    r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密|"
+    # "位置不方便透露", "没什么好说的"
+    r"不(?:想|愿意?|方便|便)(?:说|讲|透露|告诉|提供)|没(?:什么|啥)(?:好)?(?:说|讲)的?"
 )
 _NOTHING = re.compile(r"^(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[了啊呀吧哦嘛呢]*$")
 #: What is left of a "don't know" clause that says nothing else
@@ -201,7 +214,8 @@ _CHATTER = re.compile(
     r"哪里|哪儿|哪个|哪栋|哪天|哪|怎么|咋|如何|从|起|讲|说|门牌|路名|街名|名称|"
     r"描述|形容|表达|了|啊|呀|呢|吧|哦|的|是|在|个|栋|号|时间|地点|地址|位置|日期|几点|什么时候|"
     r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
-    r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|"
+    r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|记得|"
+    r"完全|根本|压根|一点|"
     r"[" + _END + "]"
 )
 
@@ -621,9 +635,13 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
 
 _ONLINE = (
     r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
-    r"不(?:想|愿意|要|必)(?:跑|出门)|懒得(?:跑|去|出门)"
+    r"不(?:想|愿意|要|必)(?:跑|出门)|懒得(?:跑|去|出门)|微信|公众号|支付宝|12123"
 )
-_OFFLINE = r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处"
+_OFFLINE = (
+    r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处|"
+    # "去交警大队", "去派出所", "到出入境办"
+    r"(?:去|到)(?!网|线上|手机|电脑|微信|小程序)[\u4e00-\u9fff]{0,6}(?:大队|所|局|厅|中心|站|办)"
+)
 _MODE_NEG = (
     r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|别|不)(?:用|在|去|上|跑|到|走)?(?:的)?"
 )

@@ -237,6 +237,14 @@ class ValidateComplaintForm(CitizenFormValidation):
     def fits(self, slot: str, value: str) -> bool:
         return slot == "contact_phone" and normalise_phone(value) is not None
 
+    def plain(self, slot: str, value: Any) -> Any:
+        if slot != "contact_phone":
+            return value
+        try:
+            return phone_from_slot(value)
+        except DataKeyError:
+            return value
+
     def corrected(self, slot: str, value: str) -> dict[str, Any] | None:
         # "不是狗叫，是鸡叫": a corrected what happened names the thing itself; the
         # four-character minimum of a first description does not apply to it.

@@ -271,6 +271,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             service_by_id(text)
             or (match_service(said[1]) if said else None)
             or match_service(text)
+            or match_service(mandarin(text))
             or match_service_loosely(said[1] if said else text)
             or match_short_alias(said[1] if said else text)
             or match_by_own_characters(said[1] if said else text)

@@ -476,3 +476,13 @@ def test_round_8_readings() -> None:
     assert read_free("无具体地址", "where") == Reading("unknown")
     assert mandarin("唔好意思 地址打错咗 应该系万江") == "不好意思 地址打错了 应该是万江"
     assert mandarin("单号系20261205000070") == "单号是20261205000070"
+
+
+def test_round_9_readings() -> None:
+    assert says_unknown("没什么好说的") and says_unknown("位置不方便透露")
+    assert says_unknown("完全不记得")
+    assert read_free("大约半个月前吧 记得不太清楚", "when") == Reading("value", "大约半个月前")
+    assert read_mode("去交警大队") == "offline" and read_mode("到网上办") == "online"
+    assert read_mode("交管12123上面弄") == "online"
+    assert says_unknown("我冇工單號")  # Cantonese in traditional characters
+    assert mandarin("單號") == "单号"

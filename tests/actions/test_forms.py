@@ -877,3 +877,19 @@ async def test_round_8_corrections(text: str, slot: str, value: str) -> None:
         ValidateComplaintForm(), text, "inform", filled, {"complaint_when": text}, "complaint_when"
     )
     assert slots[slot] == value and slots["complaint_when"] is None
+
+
+async def test_round_9_corrections() -> None:
+    text = "13712222222不对 是13711112222"  # the wrong phone named by itself
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform",
+        {**NAME_ASKED, "contact_phone": seal_phone("13712222222")},
+        {"contact_name": text}, "contact_name",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13711112222"
+    text = "我想改下诉求 是电梯异响"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", {**COMPLAINT, "complaint_what": "电梯困人"},
+        {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert slots["complaint_what"] == "电梯异响"
