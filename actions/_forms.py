@@ -77,11 +77,11 @@ _VALUE_AFTER = re.compile(
 )
 #: "电话最后一位错了 13924567813": the value right after a separator, unless it
 #: is no value ("地址说错了，我重新说").
-_BARE_VALUE_AFTER = re.compile(r"^[了的啦]*[，,。：:\s]+(?![我你再重等稍那])")
+_BARE_VALUE_AFTER = re.compile(r"^(?:一下|下)?[了的啦]*[，,。：:\s]+(?![我你再重等稍那])")
 #: "莞城写错了，是万江": a wrong earlier answer named by its value.
 _VALUE_WRONG = re.compile(
-    rf"^{LEAD}([^，,。\s]{{2,12}}?)(?:{MISTAKE}|不对|有误|不准确)[，,。\s]*"
-    rf"(?:应该|其实|正确的)?(?:是|为|在)\s*(.+)$"
+    rf"^{LEAD}([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确)[，,。\s]*"
+    rf"(?:应该|其实|正确的)?(?:是|为|在)|(?:要)?(?:改成|改为|换成|应为|应该是))\s*(.+)$"
 )
 #: "单号应该是…", "地址其实在东城": naming the field and its right value.
 _SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在)[：:\s]*"

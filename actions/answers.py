@@ -102,6 +102,7 @@ _CANTONESE = (
     (re.compile(r"呢(?=[个件样排次])"), "这"),
     (re.compile(r"记低"), "记下"),
     (re.compile(r"唔识|不识"), "不会"),
+    (re.compile(r"点(?=讲|说|做|办|搞|样|算|写|填)"), "怎么"),
     (re.compile(r"边个"), "谁"),
     # 边 as "which" ("边条路"), not as "side" ("旁边", "这边")
     (re.compile(r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])边(?=[条间座栋日天年个])"),
@@ -141,6 +142,8 @@ _SPLIT = re.compile(r"[，,。.!！?？;；、…~～\s]+|(?=但是|不过|可�
 _FILLER = re.compile(
     r"^(?:嗯+|啊+|哦+|噢+|喔+|呃+|额+|唔+|哈+|诶|欸|哎|好的?|好吧|行|行吧|是的?|对的?|可以|"
     r"ok|okay|收到|知道了|明白|那个|这个|emm+|en+|怎么说|怎么讲|咋说|点讲|点说|就是说|"
+    # "等一下再说": not now
+    r"等一下(?:再说)?|等等|稍等|待会儿?(?:再说)?|"
     # a hedge alone says nothing: "大概吧", "可能吧"
     r"大概|可能|也许|应该|好像|差不多|"
     # thinking aloud: "我想想啊", "让我想一想", "我看看"
@@ -189,7 +192,7 @@ _UNKNOWN = re.compile(
     r"没看清|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
     r"没有?(?:收到|记下|记住|保存|留意)|没有(?:单号|工单号|编号|短信)|换号了|号码换了|"
     r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期)|"
-    r"(?:找|翻|看|查|搜)不(?:到|着|见|出)(?:来)?|"
+    r"(?:找|翻|看|查|搜)不(?:到|着|见|出)(?:来)?|没有?(?:找|翻|查|搜)(?:到|着|见)|"
     # "不太确定", "不大记得", "没印象", "说不准"
     r"不(?:太|大|很|是很)(?:确定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说|"
     # "不好讲", "难说", and the rhetorical "谁记得啊" / "哪记得"
@@ -215,7 +218,7 @@ _CHATTER = re.compile(
     r"描述|形容|表达|了|啊|呀|呢|吧|哦|的|是|在|个|栋|号|时间|地点|地址|位置|日期|几点|什么时候|"
     r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
     r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|记得|"
-    r"完全|根本|压根|一点|"
+    r"完全|根本|压根|一点|几时|几号|多少|半天|来着|"
     r"[" + _END + "]"
 )
 
@@ -233,10 +236,16 @@ def _says_unknown(clause: str) -> bool:
     return False
 
 
+#: A clause asking something back ("这个重要吗"): it answers nothing.
+_QUESTION = re.compile(r"[吗么]$")
+
+
 def says_unknown(text: str) -> bool:
-    """Every clause says "I don't know" (or is a filler), and one says it."""
+    """Every clause says "I don't know" (or is a filler, or a question back),
+    and one says it."""
     parts = [part for part in clauses(text) if not _FILLER.match(part)]
-    return bool(parts) and all(_says_unknown(part) for part in parts)
+    told = [part for part in parts if not _QUESTION.search(part)]
+    return bool(told) and all(_says_unknown(part) for part in told)
 
 
 def mentions_unknown(text: str) -> bool:
@@ -256,7 +265,9 @@ _CANCEL_CLAUSE = re.compile(
     r"|(?:我要|我想|帮我|麻烦)?(?:取消|退出|撤销|撤回|结束|终止|放弃)"
     r"(?:投诉|登记|查询|办理|本次|这次|吧)?[" + _END + r"]*$"
     r"|(?:下次|改天|以后|有空)再(?:说|办|弄|查|投诉|来|搞)"
-    r"|没(?:什么)?事了[" + _END + r"]*$)"
+    r"|没(?:什么)?事了[" + _END + r"]*$"
+    # "我不是要投诉，我是想问问题"
+    r"|(?:不是|没)(?:要|想)(?:投诉|举报|办|查|登记))"
 )
 #: "算了" alone: abandons only when nothing else is said ("算了，不留了" refuses a phone).
 _BARE_CANCEL = re.compile(
@@ -314,6 +325,7 @@ LEAD = (
 #: Saying an answer was wrong: "说错了", "打错字了", "多打了一个数", "讲错咗".
 MISTAKE = (
     r"(?:(?:说|写|打|输|填|搞|弄|讲|记|留|报|选)?错(?:字)?(?:了|咗)"
+    r"|(?:说|写|打|输|填|讲|留)的?(?:不对|有误|不准确|不正确)"
     r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?)"
 )
 _MISTAKE_LEAD = re.compile(
@@ -607,7 +619,7 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     rest = stripped
     dropped: list[str] = []
     for part in clauses(stripped):
-        if _FILLER.match(part) or _says_unknown(part):
+        if _FILLER.match(part) or _says_unknown(part) or _QUESTION.search(part):
             dropped.append(part)
             index = rest.find(part)
             rest = rest[index + len(part) :].lstrip("，,。.!！?？;；、…~～ \t")
@@ -615,7 +627,7 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
         break
     # and trailing ones: "大概是上周吧，具体哪天忘了" -> "大概是上周吧"
     for part in reversed(clauses(rest)):
-        if _FILLER.match(part) or _says_unknown(part):
+        if _FILLER.match(part) or _says_unknown(part) or _QUESTION.search(part):
             dropped.append(part)
             index = rest.rfind(part)
             rest = rest[:index].rstrip("，,。.!！?？;；、…~～ \t")

@@ -53,7 +53,7 @@ SHORT_ALIAS = 3
 SHORTLY = 4
 
 
-def match_short_alias(text: str) -> Service | None:
+def match_short_alias(text: str, shortest: int = SHORT_ALIAS) -> Service | None:
     """The one service a three-character name or alias names when written with
     one character wrong ("居住整", "身份正丢了": pinyin input's homophones) or
     with one character inside ("开间公司" for 开公司, "装个电表" for 装电表), a
@@ -66,7 +66,7 @@ def match_short_alias(text: str) -> Service | None:
     for service in load_services():
         for alias in (service.name, *service.aliases):
             key = _KEY_NOISE.sub("", alias).lower()
-            if len(cleaned) >= SHORT_ALIAS and cleaned in key:
+            if len(cleaned) >= shortest and cleaned in key:
                 found[service.id] = service  # a name cut short: "住房公积金", "医保参保"
                 continue
             if len(key) > SHORT_ALIAS and len(cleaned) <= len(key) + SHORTLY:
@@ -294,7 +294,15 @@ class ValidateServiceGuideForm(CitizenFormValidation):
         text = str(value or "")
         said = not_but(mandarin(text))
         current = service_by_id(str(tracker.get_slot("service") or ""))
-        other = (match_service(said[1]) or _swapped(current, *said)) if said else None
+        other = None
+        if said:
+            # "不是社保卡，是医保": set against the service understood, even two
+            # characters of one service's names say which
+            other = (
+                match_service(said[1])
+                or _swapped(current, *said)
+                or match_short_alias(said[1], shortest=2)
+            )
         if other is not None and other.id != tracker.get_slot("service"):
             # "不是身份证，是社保卡": the service understood was wrong, this one is right
             return {"service": other.id, "service_mode": only_way(other)}

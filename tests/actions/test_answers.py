@@ -486,3 +486,12 @@ def test_round_9_readings() -> None:
     assert read_mode("交管12123上面弄") == "online"
     assert says_unknown("我冇工單號")  # Cantonese in traditional characters
     assert mandarin("單號") == "单号"
+
+
+def test_round_10_readings() -> None:
+    assert read_free("我都唔知点讲好", "what") == Reading("unknown")  # 点讲: how to say
+    assert read_free("等一下再说", "what") == Reading("empty")
+    assert leaving("我不是要投诉 我是想问问题") == "cancel"
+    assert read_free("这个重要吗 我不知道地址", "where") == Reading("unknown")
+    assert says_unknown("不记得几时") and says_unknown("找了半天没找到")
+    assert mistake_said("前面说的不对 是装修噪音") == (True, "装修噪音")

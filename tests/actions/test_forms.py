@@ -893,3 +893,24 @@ async def test_round_9_corrections() -> None:
         {"complaint_where": text}, "complaint_where",
     )  # fmt: skip
     assert slots["complaint_what"] == "电梯异响"
+
+
+async def test_round_10_corrections() -> None:
+    text = "虎门改成厚街"  # the wrong answer named by its value, with 改成
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", {**COMPLAINT, "complaint_what": "噪音",
+        "complaint_where": "虎门"}, {"complaint_when": text}, "complaint_when",
+    )  # fmt: skip
+    assert slots["complaint_where"] == "厚街"
+    text = "电话号码重新说一下 13800138001"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", NAME_ASKED, {"contact_name": text},
+        "contact_name",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13800138001"
+    text = "不是社保卡 是医保"  # two characters set against the service understood
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "deny", {"service": "social_security_card"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "resident_medical_insurance"
