@@ -102,7 +102,8 @@ _CANTONESE = (
     (re.compile(r"呢(?=[个件样排次])"), "这"),
     (re.compile(r"记低"), "记下"),
     (re.compile(r"唔识|不识"), "不会"),
-    (re.compile(r"点(?=讲|说|做|办|搞|样|算|写|填)"), "怎么"),
+    # 点 as "how" ("唔知点讲") only after such words: 地点说错了 stays
+    (re.compile(r"(?:^|(?<=[知我你要会识都又\s，,]))点(?=讲|说|做|办|搞|样|算|写|填)"), "怎么"),
     (re.compile(r"边个"), "谁"),
     # 边 as "which" ("边条路"), not as "side" ("旁边", "这边")
     (re.compile(r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])边(?=[条间座栋日天年个])"),

@@ -495,3 +495,9 @@ def test_round_10_readings() -> None:
     assert read_free("这个重要吗 我不知道地址", "where") == Reading("unknown")
     assert says_unknown("不记得几时") and says_unknown("找了半天没找到")
     assert mistake_said("前面说的不对 是装修噪音") == (True, "装修噪音")
+
+
+def test_dian_is_how_only_after_words_that_ask_how() -> None:
+    assert mandarin("地点说错了") == "地点说错了"
+    assert mandarin("重点说一下") == "重点说一下"
+    assert mandarin("唔知点搞") == "不知怎么搞"
