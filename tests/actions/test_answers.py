@@ -501,3 +501,9 @@ def test_dian_is_how_only_after_words_that_ask_how() -> None:
     assert mandarin("地点说错了") == "地点说错了"
     assert mandarin("重点说一下") == "重点说一下"
     assert mandarin("唔知点搞") == "不知怎么搞"
+
+
+def test_cantonese_words_that_are_also_mandarin_stay() -> None:
+    assert mandarin("系统坏了") == "系统坏了"
+    assert mandarin("旁边到处是垃圾") == "旁边到处是垃圾"
+    assert mandarin("应该系万江") == "应该是万江"
