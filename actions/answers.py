@@ -209,7 +209,7 @@ _UNKNOWN = re.compile(
 _WONT = re.compile(
     r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密|"
     # "位置不方便透露", "没什么好说的"
-    r"不(?:想|愿意?|方便|便)(?:说|讲|透露|告诉|提供)|没(?:什么|啥)(?:好)?(?:说|讲)的?"
+    r"不(?:想|愿意?|方便|便)(?:说|讲|透露|告诉|提供|暴露|公开)|没(?:什么|啥)(?:好)?(?:说|讲)的?"
 )
 _NOTHING = re.compile(r"^(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[了啊呀吧哦嘛呢]*$")
 #: What is left of a "don't know" clause that says nothing else
@@ -242,6 +242,11 @@ def _says_unknown(clause: str) -> bool:
 
 #: A clause asking something back ("这个重要吗"): it answers nothing.
 _QUESTION = re.compile(r"[吗么]$")
+#: Asking how to answer ("这个要怎么填", "什么意思"): no answer yet.
+_ASKS_HOW = re.compile(
+    r"^[^，,。]{0,6}(?:怎么填|怎么写|填什么|写什么|要说什么|说什么|什么意思|啥意思)"
+    r"[" + _END + r"]*$"
+)
 
 
 def says_unknown(text: str) -> bool:
@@ -338,13 +343,16 @@ _MISTAKE_LEAD = re.compile(
     + r"[，,。\s]*"
 )
 _LEAD = re.compile(r"^" + LEAD)
+_MISTAKE_TAIL = re.compile(
+    r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?" + MISTAKE + r"[" + _END + r"]*$"
+)
 _NOT_BUT = re.compile(
     r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(?:在)?(.{1,20}?)[，,、\s]*"
     r"(?:而|应该|其实)?(?:是|在)(?:在)?(.+)$"
 )
 #: "是A，不是B" (the right one first): "是上周六 不是上周五", "我要办的是社保卡 不是身份证".
 _IS_NOT = re.compile(
-    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:是|在)(.{1,30}?)[，,、\s]*"
+    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实|[^，,。\s不]{1,4}?)?(?:是|在)(.{1,30}?)[，,、\s]*"
     r"(?:而)?(?:不是|不在)(.{1,20})$"
 )
 _TRAILING_NOT = re.compile(r"[，,、\s]*(?:而)?(?:不是|并不是|不在).*$")
@@ -355,6 +363,7 @@ def not_but(text: str) -> tuple[str, str] | None:
     "不对不对")."""
     rest = _MISTAKE_LEAD.sub("", text.strip(), count=1)
     rest = _LEAD.sub("", rest, count=1)
+    rest = _MISTAKE_TAIL.sub("", rest)  # "是企石，不是石排，前面打错了"
     match = _NOT_BUT.match(rest)
     if match is not None:
         wrong, right = match.group(1).strip("，,、 "), strip_answer(match.group(2))
@@ -564,6 +573,7 @@ def read_name(text: str) -> Reading:
         if _NEGATED_START.match(part) and _name_stance(part) == "refuse":
             refused = True  # "我不要登记名", "别写我名": a refusal, whatever follows the verb
             continue
+        part = re.sub(r"(?<=..)(?:就可以|就行|就好|即可|便可|就得)[" + _END + r"]*$", "", part)
         said = _NAME_SAID.search(part)
         surname = _SURNAME.match(re.sub(r"^(?:免贵|敝|鄙)(?=姓)", "", part))
         if said and not _NOT_A_NAME.search(said.group(1)):
@@ -594,15 +604,17 @@ def read_name(text: str) -> Reading:
 
 # --- free text: what, where, when ---------------------------------------------
 
+#: Everywhere is no place to send anyone to ("到处都有", "哪里都是").
+_EVERYWHERE = re.compile(r"^(?:到处|处处|哪里都|遍地|各个地方|满大街)")
 #: A clause saying there is no place at all ("没有地点", "没具体地址", "无地点").
 _NO_PLACE = re.compile(r"(?:没有?|无)(?:具体|固定|确切|实际)?的?(?:地点|地址|位置|地方)")
 #: What a place names: a town, a road, a building, a spot ("南城", "鸿福路", "门口").
 _PLACE_MARK = re.compile(
     r"镇|街|路|道|村|区|城|港|巷|坊|苑|庭|府|园|场|楼|栋|号|站|厂|桥|河|湖|山|店|铺|"
-    r"花园|广场|市场|商场|大厦|门口|附近|旁边|对面|学校|医院|中心|酒店|小区|社区"
+    r"花园|广场|市场|商场|大厦|门口|附近|旁边|对面|学校|医院|中心|酒店|小区|社区|隔壁|楼下|楼上|家"
 )
 _WHERE_LEAD = re.compile(
-    r"^(?:就是|就|大概|应该|大约|差不多|好像|可能)?(?:是在|是|在|位于)(?=..)"
+    r"^(?:就是|就|大概|应该|大约|差不多|好像|可能|反正|其实)?(?:是在|是|在|位于)(?=..)"
     r"|^(?:地址|地点|位置)(?:是|在|：|:)"
 )
 
@@ -612,7 +624,7 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     "不是"). Leading "don't know" clauses are dropped when something follows
     ("记不太清，大概上个礼拜五下午" -> "大概上个礼拜五下午")."""
     stripped = text.strip()
-    if is_filler(stripped) or is_bare_negation(stripped):
+    if is_filler(stripped) or is_bare_negation(stripped) or _ASKS_HOW.match(mandarin(stripped)):
         return Reading("empty")
     if says_unknown(stripped):
         return Reading("unknown")
@@ -638,7 +650,10 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
             continue
         break
     value = strip_answer(rest) or strip_answer(stripped)
+    # "网上买的，没有地点": no place named, and none said to be there
     said_none = any(_NO_PLACE.search(mandarin(p)) or _NOTHING.match(mandarin(p)) for p in dropped)
+    if kind == "where" and _EVERYWHERE.match(value):
+        return Reading("unknown")  # "到处都有": no one place
     if kind == "where" and said_none:
         if not _PLACE_MARK.search(value):
             return Reading("unknown")  # "网上买的，没有地点": there is no place

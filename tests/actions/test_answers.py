@@ -507,3 +507,13 @@ def test_cantonese_words_that_are_also_mandarin_stay() -> None:
     assert mandarin("系统坏了") == "系统坏了"
     assert mandarin("旁边到处是垃圾") == "旁边到处是垃圾"
     assert mandarin("应该系万江") == "应该是万江"
+
+
+def test_round_11_readings() -> None:
+    assert read_free("这个要怎么填", "what") == Reading("empty")  # asks how to answer
+    assert read_free("到处都有 说不清哪里", "where") == Reading("unknown")
+    assert read_free("具体位置不记得了 反正是在寮步", "where") == Reading("value", "寮步")
+    assert says_unknown("不想暴露位置")
+    assert not_but("是企石 不是石排 前面打错了") == ("石排", "企石")
+    assert not_but("最后三位是998 不是999") == ("999", "998")  # after the field word
+    assert read_name("钟小姐就可以") == Reading("value", "钟小姐")
