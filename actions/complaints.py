@@ -21,13 +21,20 @@ import uuid
 from typing import Any, Literal
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._forms import SKIP_WORDS, CitizenFormValidation, parse_correction
 from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_text
-from actions.answers import find_phone, read_free, read_name, read_phone, without_leading_fillers
+from actions.answers import (
+    find_phone,
+    leaving,
+    read_free,
+    read_name,
+    read_phone,
+    without_leading_fillers,
+)
 from bot.db.crypto import DataKeyError
 from bot.db.routing import load_routing
 from bot.dispatch.dispatcher import Dispatch, dispatch
@@ -484,6 +491,17 @@ class ActionCancelProcess(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        refused = refusal_of_the_question(tracker)
+        if refused is not None:
+            # "名字就别登记了" read as "stop": the question is refused, not the complaint
+            if refused.get("contact_phone") == ANONYMOUS:
+                dispatcher.utter_message(
+                    text="好的，不留电话，按匿名登记。匿名诉求无法电话回访，也无法用手机尾号查询进度，"
+                    "请保存好工单编号。"
+                )
+            return [SlotSet(slot, value) for slot, value in refused.items()] + [
+                FollowupAction("complaint_form")
+            ]
         in_complaint = tracker.get_slot("complaint_submission_id") is not None
         text = "好的，已取消本次登记，没有生成工单。" if in_complaint else "好的，已取消。"
         dispatcher.utter_message(text=text + "还有什么可以帮您？", buttons=MENU_BUTTONS)
@@ -497,6 +515,27 @@ class ActionCancelProcess(Action):
         if tracker.active_loop_name:
             events.append(ActiveLoop(None))
         return events
+
+
+def refusal_of_the_question(tracker: Tracker) -> dict[str, Any] | None:
+    """Slot values when a message the NLU took for "stop" refuses only the
+    contact question asked, naming it ("名字就别登记了", "称呼就不用了", "电话就算了");
+    None for anything else (a real "算了，不投诉了" cancels)."""
+    requested = tracker.get_slot("requested_slot")
+    if tracker.active_loop_name != "complaint_form" or requested not in (
+        "contact_phone",
+        "contact_name",
+    ):
+        return None
+    text = latest_text(tracker)
+    if leaving(text) is not None or not FIELD_WORDS[requested].search(text):
+        return None
+    if requested == "contact_name" and read_name(text).kind == "refuse":
+        return {"contact_name": ANONYMOUS}
+    if requested == "contact_phone" and read_phone(text).kind == "refuse":
+        named = tracker.get_slot("contact_name") is not None
+        return {"contact_phone": ANONYMOUS} | ({} if named else {"contact_name": ANONYMOUS})
+    return None
 
 
 #: "不需要了" alone, at a question that may be skipped (place, time).

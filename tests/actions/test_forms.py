@@ -914,3 +914,39 @@ async def test_round_10_corrections() -> None:
         {"service_mode": text}, "service_mode",
     )  # fmt: skip
     assert slots["service"] == "resident_medical_insurance"
+
+
+def _stop_tracker(text: str, requested: str, slots: dict[str, Any]) -> Tracker:
+    latest = parse_data(text, "stop")
+    return Tracker(
+        sender_id="rest:forms", slots={**slots, "requested_slot": requested},
+        latest_message=latest, events=[{"event": "user", "text": text, "parse_data": latest}],
+        paused=False, followup_action=None, active_loop={"name": "complaint_form"},
+        latest_action_name="action_listen",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["名字就别登记了", "称呼就不用了", "算了名字不用了"])
+async def test_a_name_refusal_read_as_stop_refuses_the_name_not_the_complaint(text: str) -> None:
+    from actions.complaints import ActionCancelProcess
+
+    events = await ActionCancelProcess().run(
+        CollectingDispatcher(), _stop_tracker(text, "contact_name", NAME_ASKED), DOMAIN
+    )
+    assert slot_events(events) == {"contact_name": "匿名"}
+    assert any(e.get("event") == "followup" and e.get("name") == "complaint_form" for e in events)
+
+
+@pytest.mark.parametrize(
+    ("text", "requested"),
+    [("算了 不投诉了", "contact_name"), ("算了", "contact_name"),
+     ("名字就别登记了", "complaint_when")],
+)  # fmt: skip
+async def test_a_real_stop_still_cancels(text: str, requested: str) -> None:
+    from actions.complaints import ActionCancelProcess
+
+    events = await ActionCancelProcess().run(
+        CollectingDispatcher(), _stop_tracker(text, requested, NAME_ASKED), DOMAIN
+    )
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert slot_events(events)["complaint_submission_id"] is None
