@@ -80,8 +80,9 @@ _VALUE_AFTER = re.compile(
 _BARE_VALUE_AFTER = re.compile(r"^(?:一下|下)?[了的啦]*[，,。：:\s]+(?![我你再重等稍那])")
 #: "莞城写错了，是万江": a wrong earlier answer named by its value.
 _VALUE_WRONG = re.compile(
-    rf"^{LEAD}([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确)[，,。\s]*"
-    rf"(?:应该|其实|正确的)?(?:是|为|在)|(?:要)?(?:改成|改为|换成|应为|应该是))\s*(.+)$"
+    rf"^{LEAD}([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确)"
+    rf"(?:[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)|[，,。\s]+)"
+    rf"|(?:要)?(?:改成|改为|换成|应为|应该是))\s*(.+)$"
 )
 #: "单号应该是…", "地址其实在东城": naming the field and its right value.
 _SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在)[：:\s]*"
@@ -126,6 +127,8 @@ def parse_correction(
         said = match.group(0)
         if re.search(r"(改成|改为|换成|更正为|更改为|变更为)$", said):
             value = _clean_value(rest)
+        elif (instead := not_but(rest.strip("，,。 "))) is not None:
+            value = instead[1]  # "地址错了，不是东城，是南城"
         else:
             after = _VALUE_AFTER.match(rest) or _BARE_VALUE_AFTER.match(rest)
             value = _clean_value(rest[after.end() :]) if after else ""

@@ -73,6 +73,7 @@ KIND_NAMES = {"complaint": "投诉", "suggestion": "建议", SERVICE: "对12345�
 
 _FILLER = re.compile(
     r"我(要|想)?|投诉|举报|反映|建议|一下|一个|问题|意见|提|有|个|的|了|[,,。.!!??\s]"
+    r"|你好|您好|谢谢|在吗|请问|hello|hi"
 )
 
 MAX_TEXT = 1000
@@ -267,7 +268,7 @@ class ValidateComplaintForm(CitizenFormValidation):
         reading = read_free(text, "what")
         if reading.kind == "unknown":
             return await self.skip("complaint_what", dispatcher, tracker)
-        if reading.kind != "value" or len(text) < 4 or len(_FILLER.sub("", text)) < 2:
+        if reading.kind != "value" or len(_FILLER.sub("", text)) < 2:
             dispatcher.utter_message(
                 text="请再具体描述一下发生了什么，方便承办部门处理，例如“小区门口的路灯坏了一个月”。"
             )

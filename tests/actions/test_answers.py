@@ -517,3 +517,12 @@ def test_round_11_readings() -> None:
     assert not_but("是企石 不是石排 前面打错了") == ("石排", "企石")
     assert not_but("最后三位是998 不是999") == ("999", "998")  # after the field word
     assert read_name("钟小姐就可以") == Reading("value", "钟小姐")
+
+
+def test_round_12_readings() -> None:
+    assert without_leading_fillers("嗯…就是…那个…噪音") == "噪音"
+    assert read_free("时间嘛 记不太准了", "when") == Reading("unknown")
+    assert read_free("不知道 你们自己查吧", "where") == Reading("unknown")
+    assert mistake_said("刚刚说漏了 是红绿灯和路灯都坏了") == (True, "红绿灯和路灯都坏了")
+    assert read_name("你不用知道我是谁") == Reading("refuse")
+    assert read_free("冇嘢讲", "what") == Reading("unknown")

@@ -950,3 +950,27 @@ async def test_a_real_stop_still_cancels(text: str, requested: str) -> None:
     )
     assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
     assert slot_events(events)["complaint_submission_id"] is None
+
+
+async def test_round_12_corrections_and_a_short_what() -> None:
+    filled = {**PHONE_ASKED, "complaint_where": "东城", "complaint_when": "前天"}
+    for text, slot, value in [
+        ("地址错咗 唔系东城 系南城", "complaint_where", "南城"),
+        ("前天不对 大前天", "complaint_when", "大前天"),
+    ]:
+        slots, _ = await validate(
+            ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text},
+            "contact_phone",
+        )  # fmt: skip
+        assert slots[slot] == value
+    # two meaningful characters describe; a greeting does not
+    slots, _ = await validate(
+        ValidateComplaintForm(), "噪音", "inform", COMPLAINT, {"complaint_what": "噪音"},
+        "complaint_what",
+    )  # fmt: skip
+    assert slots["complaint_what"] == "噪音"
+    slots, _ = await validate(
+        ValidateComplaintForm(), "你好", "greet", COMPLAINT, {"complaint_what": "你好"},
+        "complaint_what",
+    )  # fmt: skip
+    assert slots["complaint_what"] is None
