@@ -31,12 +31,20 @@ from abc import abstractmethod
 from typing import Any, ClassVar
 
 from rasa_sdk import FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._runtime import latest_intent
-from actions.answers import not_but, without_trailing_not
+from actions.answers import (
+    LEAD,
+    MISTAKE,
+    leaving,
+    mandarin,
+    mistake_said,
+    not_but,
+    without_trailing_not,
+)
 
 REQUESTED_SLOT = "requested_slot"
 
@@ -53,15 +61,31 @@ _BACK = re.compile(
     + _END
 )
 _POLITE = (
-    r"(?:不好意思|抱歉|对不起|哦|噢|啊|哎|诶|呃|刚才|刚刚|我)?[，,\s]*"
-    r"(?:刚才|刚刚|我)?(?:的|说的|留的|填的|写的)?"
+    LEAD + r"(?:(?:更正一下|纠正一下|刚才|刚刚|头先|前面|之前|上面|我|把|将|那个|这个)[，,\s]*)*"
+    r"(?:的|说的|留的|填的|写的|那个)?(?:投诉|反映|举报)?"
 )
-_MISTAKE = r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
-_CHANGE = r"(?:要)?(?:改成|改为|换成|更正为|改一下|修改一下|修改|更正|重新说|重说|重填)"
+_MISTAKE = (
+    r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
+    r"|(?:多|少|漏)(?:打|输|写|填)"  # "号码多打了一个数", "单号少打了一位"
+)
+_CHANGE = (
+    r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填)"
+)
 #: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
 _VALUE_AFTER = re.compile(
-    r"^[了的啦，,。\s]*(?:[^，,。\s\d]{0,4}[，,\s]*)?(?:应该|应|正确的|其实|实际上)?(?:是|为|在|：|:)\s*"
+    r"^[了的啦，,。\s]*(?:[^，,。\s\d]{0,4}?[，,\s]*)?(?:应该|应|正确的|其实|实际上)?(?:是|为|在|：|:)\s*"
 )
+#: "电话最后一位错了 13924567813": the value right after a separator, unless it
+#: is no value ("地址说错了，我重新说").
+_BARE_VALUE_AFTER = re.compile(r"^(?:一下|下)?[了的啦]*[，,。：:\s]+(?![我你再重等稍那])")
+#: "莞城写错了，是万江": a wrong earlier answer named by its value.
+_VALUE_WRONG = re.compile(
+    rf"^{LEAD}([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确)"
+    rf"(?:[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)|[，,。\s]+)"
+    rf"|(?:要)?(?:改成|改为|换成|应为|应该是))\s*(.+)$"
+)
+#: "单号应该是…", "地址其实在东城": naming the field and its right value.
+_SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在)[：:\s]*"
 
 
 #: "跳过", "不知道" and the like, said alone.
@@ -101,16 +125,23 @@ def parse_correction(
             continue
         rest = text[match.end() :]
         said = match.group(0)
-        if re.search(r"(改成|改为|换成|更正为)$", said):
+        if re.search(r"(改成|改为|换成|更正为|更改为|变更为)$", said):
             value = _clean_value(rest)
+        elif (instead := not_but(rest.strip("，,。 "))) is not None:
+            value = instead[1]  # "地址错了，不是东城，是南城"
         else:
-            after = _VALUE_AFTER.match(rest)
+            after = _VALUE_AFTER.match(rest) or _BARE_VALUE_AFTER.match(rest)
             value = _clean_value(rest[after.end() :]) if after else ""
         return slot, value or None
     for slot, words in fields.items():
+        match = re.match(rf"^{_POLITE}(?:{words.pattern})[^，,。\s\d]{{0,2}}?{_SHOULD_BE}", text)
+        if match is not None:
+            return slot, _clean_value(text[match.end() :]) or None
+    for slot, words in fields.items():
         pattern = re.compile(
-            rf"^{_POLITE}(?:我要|我想|帮我|请)?(?:改一下|修改一下|修改|更正|改|重新填|重填|重新说)"
-            rf"(?:一下)?(?:刚才的|之前的|前面的)?(?:{words.pattern})"
+            rf"^{_POLITE}(?:我要|我想|帮我|请)?"
+            rf"(?:改一下|修改一下|改下|修改下|更正下|修改|更正|更改|变更|纠正|改|重新填|重填|重新说)"
+            rf"(?:一下)?[，,\s]*(?:刚才的|之前的|前面的|我的)?(?:{words.pattern})"
         )
         match = pattern.match(text)
         if match is None:
@@ -120,6 +151,32 @@ def parse_correction(
         value = _clean_value(rest[after.end() :]) if after else ""
         return slot, value or None
     return None
+
+
+def asked_again(tracker: Tracker, requested: str) -> bool:
+    """True when the citizen's previous message already answered ``requested``
+    (and the question was asked again): "说错了，是…" is then about that answer."""
+    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return False
+    asked = None
+    for event in tracker.events[: users[-2]]:
+        if event.get("event") == "slot" and event.get("name") == REQUESTED_SLOT:
+            asked = event.get("value")
+    return bool(asked == requested)
+
+
+def _replaced(value: Any, wrong: str, right: str) -> str:
+    """An earlier answer with ``wrong`` replaced by ``right``: "小区漏水" with
+    "不是漏水，是停水" is "小区停水", "20261130-000088" with "不是000088，是000089"
+    is "20261130-000089"; a ``right`` that says it all ("不是路灯，是红绿灯坏了"
+    for "路灯坏了") replaces the whole answer."""
+    if not isinstance(value, str) or wrong not in value:
+        return right
+    rest = value.replace(wrong, "", 1)
+    if len(wrong) >= len(value) or (rest and rest in right):
+        return right
+    return value.replace(wrong, right, 1)
 
 
 class CitizenFormValidation(FormValidationAction):
@@ -153,6 +210,26 @@ class CitizenFormValidation(FormValidationAction):
         """A value as the citizen is shown it (a phone number masked)."""
         return str(value)
 
+    def refusable(self, slot: str) -> bool:
+        """True when the question ``slot`` takes a refusal ("不用了" refuses it);
+        elsewhere "不用了" alone declines the whole form."""
+        return False
+
+    def corrected(self, slot: str, value: str) -> dict[str, Any] | None:
+        """Slot values for a corrected earlier answer when it is taken as said,
+        or None to check it with ``validate_<slot>`` like a first answer."""
+        return None
+
+    def plain(self, slot: str, value: Any) -> Any:
+        """An earlier answer as the citizen gave it (a sealed phone opened), to
+        find the one a correction names ("13812348888不对，是…")."""
+        return value
+
+    def fits(self, slot: str, value: str) -> bool:
+        """True when ``value`` has the shape of an answer to ``slot`` (a phone
+        number, a ticket number): "打错了，是…" then answers that question."""
+        return False
+
     def reads_itself(self, slot: str) -> bool:
         """True when ``validate_<slot>`` tells a refusal, "不知道" and a negation
         from an answer itself (actions/answers.py): the NLU's ``skip`` intent
@@ -176,6 +253,9 @@ class CitizenFormValidation(FormValidationAction):
         requested = tracker.get_slot(REQUESTED_SLOT)
         answer = candidates.get(requested) if requested in self.FIELDS else None
         if isinstance(answer, str) and not answer.startswith("/"):
+            left = leaving(answer, refusable=self.refusable(str(requested)))
+            if left is not None:
+                return self._leave(left)
             handled = await self._control(
                 str(requested), answer.strip(), dispatcher, tracker, domain
             )
@@ -214,6 +294,7 @@ class CitizenFormValidation(FormValidationAction):
         """Slot values for a skip, a step back or a correction; None for a plain answer."""
         if back_said(tracker, text):
             return self._back(requested, dispatcher, tracker)
+        text = mandarin(text)  # "号码错咗，系138…" reads as "号码错了，是138…"
         correction = parse_correction(text, self.FIELDS) or self._not_but(requested, text, tracker)
         if correction is None:
             if not self.reads_itself(requested) and skip_said(tracker, text):
@@ -228,27 +309,69 @@ class CitizenFormValidation(FormValidationAction):
         if value is None:
             dispatcher.utter_message(text=f"好的，请重新告诉我{title}。")
             return {field: None, requested: None}
-        validated = await self._validate_one(field, value, dispatcher, tracker, domain)
+        validated = self.corrected(field, value)
+        if validated is None:
+            validated = await self._validate_one(field, value, dispatcher, tracker, domain)
         new = validated.get(field)
         if new is not None:
             dispatcher.utter_message(text=f"好的，{title}已改为：{self.shown(field, new)}。")
         return {**validated, requested: None}
 
+    @staticmethod
+    def _leave(way: str) -> list[EventType]:
+        """The form ends and the action of the rules for ``stop`` or
+        ``request_human`` runs (data/rules.yml): the NLU did not say so, the
+        answer does ("不投了，浪费时间", "我想跟客服本人讲")."""
+        action = "action_handoff" if way == "human" else "action_cancel_process"
+        return [SlotSet(REQUESTED_SLOT, None), ActiveLoop(None), FollowupAction(action)]
+
+    def _value_was_wrong(
+        self, text: str, requested: str, tracker: Tracker
+    ) -> tuple[str, str] | None:
+        """ "莞城写错了，是万江": the earlier answer named (莞城) is wrong, this is right."""
+        match = _VALUE_WRONG.match(text)
+        if match is None:
+            return None
+        wrong, right = match.group(1), without_trailing_not(match.group(2)).strip("，,。 ")
+        for slot in self.order(tracker):
+            value = self.plain(slot, tracker.get_slot(slot))
+            if slot != requested and isinstance(value, str) and wrong in value and right:
+                return wrong, right
+        return None
+
+    def _previous(self, requested: str, tracker: Tracker) -> str | None:
+        """The question asked before ``requested`` (its answer was the last given)."""
+        order = self.order(tracker)
+        index = order.index(requested) if requested in order else 0
+        return order[index - 1] if index > 0 else None
+
     def _not_but(self, requested: str, text: str, tracker: Tracker) -> tuple[str, str] | None:
         """ "不是万江，是东城" (also after "刚才说错了"): the earlier answer that
-        said 万江 becomes 东城; "不是路灯，是红绿灯坏了" replaces "路灯坏了" whole."""
-        said = not_but(text)
+        said 万江 becomes 东城; "不是路灯，是红绿灯坏了" replaces "路灯坏了" whole.
+        Naming the field first ("时间不是每晚，是每天早上") says which answer.
+        "刚才打错字了，是路灯倒了" names none: the answer just given (the
+        previous question's) is replaced."""
+        for slot, words in self.FIELDS.items():
+            named = re.match(rf"^{_POLITE}(?:{words.pattern})(?:的|也|倒)?[，,\s]*", text)
+            said = not_but(text[named.end() :]) if named else None
+            if said is not None and slot != requested:
+                return slot, _replaced(tracker.get_slot(slot), *said)
+        said = not_but(text) or self._value_was_wrong(text, requested, tracker)
         if said is None:
-            return None
+            mistaken, value = mistake_said(text)
+            previous = self._previous(requested, tracker)
+            if not mistaken or not value:
+                return None
+            if previous is None or asked_again(tracker, requested) or self.fits(requested, value):
+                # "打错了，13812345678" after a malformed phone: this answer was wrong
+                return requested, value
+            return previous, value
         wrong, right = said
         for slot in self.order(tracker):
-            value = tracker.get_slot(slot)
+            value = self.plain(slot, tracker.get_slot(slot))
             if slot == requested or not isinstance(value, str) or wrong not in value:
                 continue
-            rest = value.replace(wrong, "", 1)
-            if len(wrong) >= len(value) or (rest and rest in right):
-                return slot, right
-            return slot, value.replace(wrong, right)
+            return slot, _replaced(value, wrong, right)
         return None
 
     def _back(

@@ -24,6 +24,7 @@ that says something about it ("不是不愿意留，就是怕被打扰，还是�
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
@@ -56,11 +57,19 @@ _DIGIT_CHARS = "0-9" + "".join(_CN_DIGIT)
 _DIGIT_RUN = re.compile(rf"[{_DIGIT_CHARS}](?:[\s\-]*[{_DIGIT_CHARS}]){{2,}}")
 
 
+#: A digit said with how many times it repeats: "四个八" is 8888, "三个6" 666.
+_COUNT = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8}
+_REPEATED = re.compile(
+    r"([两二三四五六七八])个([0-9零〇一幺二三四五六七八九])(?![个月天年次号点人块])"
+)
+
+
 def normalise_digits(text: str) -> str:
     """Full-width digits and runs of three or more Chinese digits as ASCII digits.
 
     Shorter runs stay as they are: "两三天", "一个月" are not numbers."""
     text = text.translate(_FULL_WIDTH)
+    text = _REPEATED.sub(lambda m: m.group(2) * _COUNT[m.group(1)], text)
 
     def ascii_run(match: re.Match[str]) -> str:
         run = match.group(0)
@@ -69,23 +78,104 @@ def normalise_digits(text: str) -> str:
     return _DIGIT_RUN.sub(ascii_run, text)
 
 
+# --- Cantonese -----------------------------------------------------------------
+
+#: Cantonese function words as their Mandarin equivalents, for *reading* an
+#: answer (what is stored keeps the citizen's words): "唔想留电话" refuses like
+#: "不想留电话", "唔使匿名" negates 匿名 like "不用匿名", "唔知边度" does not know.
+#: Only words that are not Mandarin themselves (系 only where it means 是: "联系"
+#: stays); a "唔" alone is a filler ("嗯").
+_CANTONESE = (
+    (re.compile(r"唔该|唔該"), "谢谢"),
+    (re.compile(r"唔好意思"), "不好意思"),
+    (re.compile(r"唔使|唔驶|唔洗"), "不用"),
+    (re.compile(r"唔好"), "不要"),
+    (re.compile(r"记唔住|记唔到|记唔起"), "记不住"),
+    (re.compile(r"唔(?=[\u4e00-\u9fff])(?!唔)"), "不"),
+    (re.compile(r"冇"), "没有"),
+    (re.compile(
+        r"(?<=[我你佢都就唔不真又也仲还咪该])系(?!统|列|数)"
+        r"|(?:^|(?<=[\s，,。]))系(?=[\u4e00-\u9fff\d])(?!统|列|数|里|着|好)|系(?=\d)"
+    ),
+     "是"),
+    (re.compile(r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])(?:边度|边到|边处)"), "哪里"),
+    (re.compile(r"嗰度|嗰边|嗰处"), "那里"),
+    (re.compile(r"呢度|呢边"), "这里"),
+    (re.compile(r"嗰"), "那"),
+    (re.compile(r"呢(?=[个件样排次])"), "这"),
+    (re.compile(r"记低"), "记下"),
+    (re.compile(r"唔识|不识"), "不会"),
+    # 点 as "how" ("唔知点讲") only after such words: 地点说错了 stays
+    (re.compile(r"(?:^|(?<=[知我你要会识都又\s，,]))点(?=讲|说|做|办|搞|样|算|写|填)"), "怎么"),
+    (re.compile(r"边个"), "谁"),
+    # 边 as "which" ("边条路"), not as "side" ("旁边", "这边")
+    (re.compile(r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])边(?=[条间座栋日天年个])"),
+     "哪"),
+    (re.compile(r"乜嘢|咩"), "什么"),
+    (re.compile(r"琴日|寻日|尋日"), "昨天"),
+    (re.compile(r"听日|聽日"), "明天"),
+    (re.compile(r"咗"), "了"),
+    (re.compile(r"嘅"), "的"),
+    (re.compile(r"畀|俾"), "给"),
+    (re.compile(r"揾"), "找"),
+    (re.compile(r"佢"), "他"),
+)
+
+
+#: Traditional characters of the words the forms read (Hong Kong / Taiwan input).
+_TRADITIONAL = str.maketrans(
+    "單號碼電話記們時間點這裡裏沒說訴證辦補換領戶網線發過還會嗎麼個對錯應該認識謝請問題區鎮門樓"
+    "處醫險稅駕駛罰違學業營執錄簽準後幾來給讓邊車機場聽東長鳳崗橋龍實際麻煩寫輸記憶忘談講無",
+    "单号码电话记们时间点这里里没说诉证办补换领户网线发过还会吗么个对错应该认识谢请问题区镇门楼"
+    "处医险税驾驶罚违学业营执录签准后几来给让边车机场听东长凤岗桥龙实际麻烦写输记忆忘谈讲无",
+)
+
+
+def mandarin(text: str) -> str:
+    """Cantonese function words in Mandarin, to read an answer (never stored);
+    traditional characters as simplified ones."""
+    text = text.translate(_TRADITIONAL)
+    for pattern, repl in _CANTONESE:
+        text = pattern.sub(repl, text)
+    return text
+
+
 # --- clauses and fillers --------------------------------------------------------
 
 _SPLIT = re.compile(r"[，,。.!！?？;；、…~～\s]+|(?=但是|不过|可是)")
 _FILLER = re.compile(
     r"^(?:嗯+|啊+|哦+|噢+|喔+|呃+|额+|唔+|哈+|诶|欸|哎|好的?|好吧|行|行吧|是的?|对的?|可以|"
-    r"ok|okay|收到|知道了|明白|那个|这个|emm+|en+)[了啊呀吧哦嘛呢]*$",
+    r"ok|okay|收到|知道了|明白|那个|这个|emm+|en+|怎么说|怎么讲|咋说|点讲|点说|就是说|"
+    # "就是…那个…噪音", "时间嘛": fillers and a topic said before the answer
+    r"就是|然后|所以|反正|(?:时间|地点|地址|位置|名字|电话|号码)(?:嘛|的话|呢)|"
+    # "等一下再说": not now
+    r"等一下(?:再说)?|等等|稍等|待会儿?(?:再说)?|"
+    # a hedge alone says nothing: "大概吧", "可能吧"
+    r"大概|可能|也许|应该|好像|差不多|"
+    # thinking aloud: "我想想啊", "让我想一想", "我看看"
+    r"(?:让我|等我|我)?想(?:一)?想|(?:让我|等我|我)?想一下|(?:让我|我)看看|我看一下)"
+    r"[了啊呀吧哦嘛呢]*$",
     re.IGNORECASE,
 )
 _BARE_NEGATION = re.compile(
     r"^(?:不是|不对|不|错了|不是的|不是啊|不是这个|没|否)[了啊呀吧哦嘛呢]*$"
 )
-_END = "了啊呀吧哦嘛呢啦哈"
+_END = "了啊呀吧哦嘛呢啦哈喇嘞咯噃"
 
 
 def clauses(text: str) -> list[str]:
     """The clauses of an answer: split at punctuation, spaces and 但是/不过/可是."""
     return [part for part in _SPLIT.split(text.strip()) if part]
+
+
+def without_leading_fillers(text: str) -> str:
+    """The answer without the "嗯", "我想想啊" it opens with (the rest as written)."""
+    rest = text.strip()
+    for part in clauses(rest):
+        if not _FILLER.match(part):
+            break
+        rest = rest[rest.find(part) + len(part) :].lstrip("，,。.!！?？;；、…~～ \t")
+    return rest or text.strip()
 
 
 def is_filler(text: str) -> bool:
@@ -96,7 +186,7 @@ def is_filler(text: str) -> bool:
 
 def is_bare_negation(text: str) -> bool:
     """Only "不是" / "不对" (with fillers): says no, gives nothing."""
-    parts = [part for part in clauses(text) if not _FILLER.match(part)]
+    parts = [mandarin(part) for part in clauses(text) if not _FILLER.match(part)]
     return bool(parts) and all(_BARE_NEGATION.match(part) for part in parts)
 
 
@@ -107,25 +197,43 @@ _UNKNOWN = re.compile(
     r"忘了|忘记|忘掉|想不起|说不上来|说不清|讲不清|说不好|不晓得|唔知|唔记得|不确定|没注意|没留意|"
     r"没看清|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
     r"没有?(?:收到|记下|记住|保存|留意)|没有(?:单号|工单号|编号|短信)|换号了|号码换了|"
-    r"没有?(?:具体|固定|确切|准确)的?(?:地点|地址|位置|时间|日期)"
+    r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期)|"
+    r"(?:找|翻|看|查|搜)不(?:到|着|见|出)(?:来)?|没有?(?:找|翻|查|搜)(?:到|着|见)|"
+    # "不太确定", "不大记得", "没印象", "说不准"
+    r"不(?:太|大|很|是很)(?:确定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说|"
+    # "不好讲", "难说", and the rhetorical "谁记得啊" / "哪记得"
+    r"没有?(?:给我|跟我)?(?:发|给|告诉)(?:过|我)*(?:单号|工单号|编号|短信|号码)|"
+    r"说不出|讲不出|答不上|想不出|不好讲|难说|难讲|天知道|鬼知道|谁(?:还|会)?记得|"
+    r"看不到|查不到|找不见|没(?:有)?(?:看|在意)(?:时间|清楚|清|到)|哪(?:里|儿)?(?:还|会|能)?(?:记得|知道|晓得)|"
+    # "记不太住", "想不太起来"
+    r"记不(?:太|大)?(?:清|得|住|起|准)|想不(?:太|大)?起|"
+    # "你们自己查吧": the hotline is to find out
+    r"(?:你们|你)(?:自己)?(?:去)?(?:查|找|看)"
 )
 _WONT = re.compile(
-    r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密"
+    r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密|"
+    # "位置不方便透露", "没什么好说的"
+    r"不(?:想|愿意?|方便|便)(?:说|讲|透露|告诉|提供|暴露|公开)|没有?(?:什么|啥|嘢|东西)(?:好)?(?:说|讲)的?"
 )
 _NOTHING = re.compile(r"^(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[了啊呀吧哦嘛呢]*$")
 #: What is left of a "don't know" clause that says nothing else
 #: ("具体哪栋我也说不上来", "单号找不到了").
 _CHATTER = re.compile(
-    r"我们|我|也|都|还|就|这个|那个|具体的?|到底|究竟|哪里|哪儿|哪个|哪栋|哪天|哪|怎么|咋|讲|说|"
+    r"我们|你们|他们|我|也|都|还|就|这个|那个|具体的?|到底|究竟|"
+    # "哪条路", "哪个小区", "哪一天"
+    r"哪(?:一)?(?:条|个|栋|间|家|座|段|天|日|号)(?:路|街|村|巷|楼|小区|社区|马路|时候)?|"
+    r"哪里|哪儿|哪个|哪栋|哪天|哪|怎么|咋|如何|从|起|讲|说|门牌|路名|街名|名称|"
     r"描述|形容|表达|了|啊|呀|呢|吧|哦|的|是|在|个|栋|号|时间|地点|地址|位置|日期|几点|什么时候|"
     r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
-    r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|"
+    r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|记得|"
+    r"完全|根本|压根|一点|几时|几号|多少|半天|来着|自己|"
     r"[" + _END + "]"
 )
 
 
 def _says_unknown(clause: str) -> bool:
     """A clause saying only that the citizen does not know (or will not say)."""
+    clause = mandarin(clause)
     if _NOTHING.match(clause):
         return True
     for pattern in (_UNKNOWN, _WONT):
@@ -136,39 +244,165 @@ def _says_unknown(clause: str) -> bool:
     return False
 
 
+#: A clause asking something back ("这个重要吗"): it answers nothing.
+_QUESTION = re.compile(r"[吗么]$")
+#: Asking how to answer ("这个要怎么填", "什么意思"): no answer yet.
+_ASKS_HOW = re.compile(
+    r"^[^，,。]{0,6}(?:怎么填|怎么写|填什么|写什么|要说什么|说什么|什么意思|啥意思)"
+    r"[" + _END + r"]*$"
+)
+
+
 def says_unknown(text: str) -> bool:
-    """Every clause says "I don't know" (or is a filler), and one says it."""
+    """Every clause says "I don't know" (or is a filler, or a question back),
+    and one says it."""
     parts = [part for part in clauses(text) if not _FILLER.match(part)]
-    return bool(parts) and all(_says_unknown(part) for part in parts)
+    told = [part for part in parts if not _QUESTION.search(part)]
+    return bool(told) and all(_says_unknown(part) for part in told)
 
 
 def mentions_unknown(text: str) -> bool:
     """The message says somewhere that the citizen does not know or cannot find it."""
+    text = mandarin(text)
     return bool(_UNKNOWN.search(text) or _WONT.search(text))
+
+
+# --- leaving the form ------------------------------------------------------------
+
+#: A clause that abandons what is being done: "不投了", "不想查了", "不用办了",
+#: "取消投诉", "下次再说". It must *start* the clause: "物业说不弄了" describes.
+_CANCEL_CLAUSE = re.compile(
+    r"^(?:那|那就|我|我就|我还是|还是|那还是|先|就|算了)*"
+    r"(?:(?:不|不想|不要|不用|不打算|懒得|没必要)(?:再|继续)?(?:在这里?|在这儿|在这边|在网上)?"
+    r"(?:投诉|投|举报|反映|查|查询|办|办理|弄|搞|整|问|咨询|提交)(?:下去)?(?:了|啦|咯|喇|$)"
+    r"|(?:我要|我想|帮我|麻烦)?(?:取消|退出|撤销|撤回|结束|终止|放弃)"
+    r"(?:投诉|登记|查询|办理|本次|这次|吧)?[" + _END + r"]*$"
+    r"|(?:下次|改天|以后|有空)再(?:说|办|弄|查|投诉|来|搞)"
+    r"|没(?:什么)?事了[" + _END + r"]*$"
+    # "我不是要投诉，我是想问问题"
+    r"|(?:不是|没)(?:要|想)(?:投诉|举报|办|查|登记))"
+)
+#: "算了" alone: abandons only when nothing else is said ("算了，不留了" refuses a phone).
+_BARE_CANCEL = re.compile(
+    r"^(?:那|那就|还是|我还是|那还是)?(?:算了|算啦|罢了)+[" + _END + r"]*$"
+)
+#: Asking for a person: "转人工", "找个真人跟我讲", "可以转接客服吗". The whole
+#: clause is the request: "打了人工客服电话没人接", "跟客服说了好多次" describe.
+_HUMAN = re.compile(
+    r"^(?:我|那|就|还是|请|麻烦|帮我|给我|可以|能不能|能否|有没有|直接)*"
+    r"(?:想|要|需要|得)?(?:帮我)?(?:转接|转|找|接|换|叫|要|请|跟|和|同|联系)?(?:个|一个|下|一下)?"
+    r"(?:你们的?)?(?:人工|真人|活人|客服|工作人员|接线员|话务员|坐席)"
+    r"(?:客服|服务|坐席|人员|本人|小姐|来|跟我|和我|同我)*"
+    r"(?:讲|说|聊|沟通|谈|对话|处理|帮我[\u4e00-\u9fff]{0,4})?(?:一下|好了|可以吗|行吗|吗)?"
+    r"[" + _END + r"]*$"
+)
+
+
+#: "不用了" alone: at a question that cannot be refused (what happened, which
+#: service, the ticket number) it declines the whole thing; at the phone or
+#: the name it refuses that answer.
+_NO_NEED = re.compile(
+    r"^(?:那|那就|哦|噢)?(?:不用|不需要|不要|不必|没必要)(?:了|啦|咯)?[" + _END + r"]*$"
+)
+
+
+def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | None:
+    """The citizen abandons the form ("不投了，浪费时间", "算了算了") or asks for a
+    person ("我想跟客服本人讲"), else None. The NLU's ``stop`` and
+    ``request_human`` intents usually say so first; this catches what they miss.
+    ``refusable``: the question takes a refusal, so "不用了" refuses it instead."""
+    parts = [mandarin(part) for part in clauses(text) if not _FILLER.match(part)]
+    if not parts:
+        return None
+    if not refusable and _NO_NEED.match(parts[0]) and all(
+        _NO_NEED.match(part) or re.match(r"^(?:谢谢|多谢|感谢)[" + _END + r"]*$", part)
+        for part in parts
+    ):
+        return "cancel"
+    if any(_HUMAN.match(part) for part in parts):
+        return "human"
+    if any(_CANCEL_CLAUSE.match(part) for part in parts):
+        return "cancel"
+    if all(_BARE_CANCEL.match(part) for part in parts) and _BARE_CANCEL.match(parts[0]):
+        return "cancel"
+    return None
 
 
 # --- "not A but B" ------------------------------------------------------------
 
+#: Words a correction may open with: "哦对了", "不对不对", "哎呀", "不好意思".
+LEAD = (
+    r"(?:(?:不好意思|抱歉|对不起|sorry|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|稍等|"
+    r"不对不对|不对|错了错了)[，,。!！\s]*)*"
+)
+#: Saying an answer was wrong: "说错了", "打错字了", "多打了一个数", "讲错咗".
+MISTAKE = (
+    r"(?:(?:说|写|打|输|填|搞|弄|讲|记|留|报|选)?错(?:字)?(?:了|咗)"
+    r"|(?:说|写|打|输|填|讲|留)的?(?:不对|有误|不准确|不正确)"
+    r"|(?:说|写|讲|填)漏了|漏(?:说|写|讲|填)了"
+    r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?)"
+)
 _MISTAKE_LEAD = re.compile(
-    r"^(?:不好意思|抱歉|对不起|哦|噢|啊|哎)?[，,\s]*(?:我)?(?:刚才|刚刚|之前|前面|上面)?(?:我)?"
-    r"(?:说|写|打|输|填|搞|弄|讲|记)?错了[，,。\s]*"
+    r"^" + LEAD + r"(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?(?:那个)?"
+    r"(?:(?:上一个|上个|前一个|上一)(?:问题|题)?的?(?:回答|答案)?(?:我)?)?" + MISTAKE
+    + r"[，,。\s]*"
+)
+_LEAD = re.compile(r"^" + LEAD)
+_MISTAKE_TAIL = re.compile(
+    r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?" + MISTAKE + r"[" + _END + r"]*$"
 )
 _NOT_BUT = re.compile(
-    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(.{1,20}?)[，,、\s]*"
-    r"(?:而|应该|其实)?(?:是|在)(.+)$"
+    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(?:在)?(.{1,20}?)[，,、\s]*"
+    r"(?:而|应该|其实)?(?:是|在)(?:在)?(.+)$"
+)
+#: "是A，不是B" (the right one first): "是上周六 不是上周五", "我要办的是社保卡 不是身份证".
+_IS_NOT = re.compile(
+    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实|[^，,。\s不]{1,4}?)?(?:是|在)(.{1,30}?)[，,、\s]*"
+    r"(?:而)?(?:不是|不在)(.{1,20})$"
 )
 _TRAILING_NOT = re.compile(r"[，,、\s]*(?:而)?(?:不是|并不是|不在).*$")
 
 
 def not_but(text: str) -> tuple[str, str] | None:
-    """("A", "B") for "不是A，是B" (also after "刚才说错了")."""
+    """("A", "B") for "不是A，是B" and "是B，不是A" (also after "刚才说错了",
+    "不对不对")."""
     rest = _MISTAKE_LEAD.sub("", text.strip(), count=1)
+    rest = _LEAD.sub("", rest, count=1)
+    rest = _MISTAKE_TAIL.sub("", rest)  # "是企石，不是石排，前面打错了"
     match = _NOT_BUT.match(rest)
-    if match is None:
-        return None
-    wrong = match.group(1).strip("，,、 ")
-    right = strip_answer(match.group(2))
+    if match is not None:
+        wrong, right = match.group(1).strip("，,、 "), strip_answer(match.group(2))
+    else:
+        match = _IS_NOT.match(rest)
+        if match is None:
+            return None
+        wrong, right = strip_answer(match.group(2)), strip_answer(match.group(1))
     return (wrong, right) if wrong and right else None
+
+
+_INSTEAD = re.compile(r"^(?:其实|应该|实际上|正确的|正确|应|本来)?(?:是|为|：|:)\s*(.+)$")
+#: What follows "说错了" that is no value: "我重新说", "等一下".
+_NOT_A_VALUE = re.compile(r"^(?:我|你|再|重|等|稍|那|不好意思|对不起)")
+
+
+def mistake_said(text: str) -> tuple[bool, str | None]:
+    """(the message starts by saying an earlier answer was wrong, the right
+    value if it follows): "不好意思，刚才打错字了，是路灯倒了" -> (True, "路灯倒了");
+    "我刚才说错了" -> (True, None); an answer -> (False, None). Which answer was
+    wrong is not said: the caller decides (the one just given)."""
+    stripped = text.strip()
+    lead = _MISTAKE_LEAD.match(stripped)
+    if lead is None:
+        return False, None
+    rest = stripped[lead.end() :]
+    instead = _INSTEAD.match(rest)
+    if instead is not None:
+        value = strip_answer(instead.group(1))
+    elif rest and lead.group(0) != lead.group(0).rstrip("，,。 ") and not _NOT_A_VALUE.match(rest):
+        value = strip_answer(rest)  # "电话说错了 13912345678"
+    else:
+        value = ""
+    return True, without_trailing_not(value) or None
 
 
 def without_trailing_not(value: str) -> str:
@@ -193,21 +427,35 @@ def strip_answer(text: str) -> str:
 _MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[\s-]?(\d{7,8})(?!\d)")
 _NEGATOR = (
-    r"(?:不需要|不用|不要|无需|没必要|不必|不想|不打算|用不着|别|不是|并非|并不|没说|没有说|没|不)"
+    r"(?:不需要|不用|不要|无需|没必要|不必|不想|不打算|用不着|别|不是|并非|并不|没说|没有说|没|不|非)"
     r"(?:要|想|说)?"
 )
 _ANON_WORD = re.compile(r"匿名|保密|不具名|不署名")
 _NEGATED_ANON = re.compile(
     _NEGATOR + r"(?:给我|帮我|替我)?(?:搞|弄|做|按|登记成|写成|登记为)?(?:匿名|保密)"
-    # "匿名就不用了", "匿名倒不必"
-    r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|倒|倒是)?(?:不用|不要|不需要|不必|没必要|免了|算了)"
+    # "匿名就不用了", "匿名倒不必", "匿名就算了" (but "还是匿名算了" chooses it)
+    r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|倒|倒是)?(?:不用|不要|不需要|不必|没必要|免了)"
+    r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|还是)算了"
 )
 _REFUSE_GIVE = re.compile(
     r"(?:不|别|不用|不要|不需要|不必|没必要|不想|不愿意?|不方便|不能|不肯|不打算|无法)"
     r"(?:再|就)?(?:留|给|说|讲|告诉|提供|登记|填|写|透露|报|记)"
-    r"|(?:就|还是|先)?不留|没有?(?:电话|手机)|不想让.{0,6}知道|怕.{0,6}(?:知道|报复|打击)"
+    r"|(?:就|还是|先)?不留|没有?(?:电话|手机)|怕.{0,6}(?:知道|报复|打击)"
+    r"|不(?:想|愿意?|希望)(?:让|被|给)?.{0,6}知道"
+    # "我不太想留", "电话没有"
+    r"|不(?:太|大|怎么|是很)(?:想|愿意|方便)(?:留|给|说|告诉|提供|透露)?"
+    r"|(?:电话|手机)(?:号码?)?(?:也|都)?没有"
     r"|(?:不用|不要|不需要|不必|没必要|免)(?:留)?(?:名字|姓名|称呼|电话|号码|联系方式)"
     r"|^(?:那就|那)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)(?:了|吧|啦)?$"
+    # "(是)不方便": the reason is the refusal
+    r"|^(?:是|就是|因为|实在|确实|真的)?(?:有点|有些)?不方便[" + _END + r"]*$"
+    # "你不用知道我是谁"
+    r"|(?:不用|不必|不需要|没必要)(?:知道|问)"
+    # "手机号就算了吧", "名字免了"
+    r"|(?:电话|手机号?|号码|联系方式|名字|姓名|称呼|名)(?:就|还是|也|嘛)?"
+    r"(?:算了|免了|不用了|不要了|不必了|不留了)"
+    # "不要打电话给我", "别联系我", "不用回访"
+    r"|(?:不|别|不用|不要|不需要|无需|不必)(?:给我|跟我)?(?:打电话|打给我|打过来|回电|回访|联系|打扰|骚扰)"
 )
 _DOUBLE_NEGATION = re.compile(r"(?:不是|也不是|并不是|并非|没有|没说)(?:说)?(?:不|没)")
 _GIVE = re.compile(
@@ -220,20 +468,32 @@ _GIVE = re.compile(
 _COUNTRY = re.compile(r"(?:\+|00)?86[\s-]?(?=1[3-9]\d)")
 
 
+#: Between the groups of a number said or typed in pieces ("0769-8888 6666").
+_GROUP_GAP = re.compile(r"(?<=\d)[\s\-‐‑–—－]+(?=\d)")
+
+
 def find_phone(text: str) -> str | None:
-    """A mainland mobile (11 digits) or a landline with its area code, digits only."""
-    digits = _COUNTRY.sub(" ", normalise_digits(text))
-    mobile = _MOBILE.search(digits)
-    if mobile:
-        return "".join(mobile.groups())
-    landline = _LANDLINE.search(digits)
-    if landline:
-        return "".join(landline.groups())
+    """A mainland mobile (11 digits) or a landline with its area code, digits only
+    (also in groups: "0769-8888 6666", "138 1234 5678")."""
+    digits = _COUNTRY.sub(" ", normalise_digits(unicodedata.normalize("NFKC", text)))
+    for candidate in (digits, _GROUP_GAP.sub("", digits)):
+        mobile = _MOBILE.search(candidate)
+        if mobile:
+            return "".join(mobile.groups())
+        landline = _LANDLINE.search(candidate)
+        if landline:
+            return "".join(landline.groups())
     return None
+
+
+#: "匿名的话能查进度吗": a question about a choice, not the choice.
+_CONDITIONAL_QUESTION = re.compile(r"(?:的话|如果|要是).*(?:吗|么|呢|不)$")
 
 
 def _phone_stance(clause: str) -> Kind | None:
     """``refuse`` (anonymous), ``give`` (not anonymous) or None for one clause."""
+    if _CONDITIONAL_QUESTION.search(clause):
+        return None
     if _DOUBLE_NEGATION.search(clause) and _REFUSE_GIVE.search(clause):
         return "give"  # "不是不愿意留", "也不是不能留"
     if _ANON_WORD.search(clause):
@@ -252,7 +512,7 @@ def read_phone(text: str) -> Reading:
     if phone:
         return Reading("value", phone)
     stance: Kind | None = None
-    for clause in clauses(text):
+    for clause in clauses(mandarin(text)):
         stance = _phone_stance(clause) or stance
     if stance is not None:
         return Reading(stance)
@@ -271,17 +531,30 @@ _TITLE = (
     r"(?:先生|女士|小姐|太太|师傅|阿姨|叔叔|大叔|大哥|大姐|老师|老板|伯|叔|姐|哥|姨|生|婆|伯伯)"
 )
 _NAME_SAID = re.compile(
-    r"(?:叫我|喊我|称呼我|我叫|我是|名字是|名字叫|姓名是|姓名叫|我的名字是|登记为|登记成|写)"
+    r"(?:叫我|喊我|称呼我|我叫|我是|名字是|名字叫|姓名是|姓名叫|我的名字是|登记为|登记成|"
+    r"登记上|写上|记上|登记|写|^叫)"
     r"(?:做|作)?([\u4e00-\u9fa5A-Za-z]{1,8}?)(?:就行|就好|就可以|就得|即可|好了|便可)?"
     r"[" + _END + r"]*$"
 )
-_SURNAME = re.compile(r"(?:我|本人)?姓([\u4e00-\u9fa5])(?:[\u4e00-\u9fa5]{0,2}" + _TITLE + ")?")
+_COMPOUND_SURNAME = (
+    "欧阳|司马|上官|诸葛|东方|皇甫|尉迟|公孙|慕容|令狐|夏侯|长孙|宇文|司徒|端木|轩辕|澹台|南宫"
+)
+_SURNAME = re.compile(
+    r"(?:我|本人)?姓(" + _COMPOUND_SURNAME + r"|[\u4e00-\u9fa5])(?:[\u4e00-\u9fa5]{0,2}"
+    + _TITLE
+    + ")?"
+)
 _TITLED = re.compile(
     r"^(?:老|小|阿)?[\u4e00-\u9fa5]{1,3}" + _TITLE + "$|^(?:老|小|阿)[\u4e00-\u9fa5]$"
 )
 _NOT_A_NAME = re.compile(
     r"名字|姓名|称呼|登记|电话|号码|匿名|投诉|我们|你们|他们|什么|怎么|为什么|吗|呢"
+    # "别写我名", "别登记了", "叫我不留名": no name starts with 我, 不 or a particle
+    r"|^[我不" + _END + r"]|谢谢|多谢|麻烦|辛苦|可以|好的|知道|没有|随便|算了|就行|就好|行吧|谁"
 )
+
+
+_NEGATED_START = re.compile(r"^(?:我|那|就|还是|名字|姓名)?(?:不|别|没|无需|免)")
 
 
 def _name_stance(clause: str) -> Kind | None:
@@ -296,12 +569,18 @@ def _name_stance(clause: str) -> Kind | None:
 
 def read_name(text: str) -> Reading:
     """How to address the citizen: ``value``, ``refuse`` or ``empty``."""
+    text = mandarin(text)
     parts = [part for part in clauses(text) if not _FILLER.match(part)]
     if not parts or is_bare_negation(text):
         return Reading("empty")
     name: str | None = None
+    bare: str | None = None
     refused = False
     for part in parts:
+        if _NEGATED_START.match(part) and _name_stance(part) == "refuse":
+            refused = True  # "我不要登记名", "别写我名": a refusal, whatever follows the verb
+            continue
+        part = re.sub(r"(?<=..)(?:就可以|就行|就好|即可|便可|就得)[" + _END + r"]*$", "", part)
         said = _NAME_SAID.search(part)
         surname = _SURNAME.match(re.sub(r"^(?:免贵|敝|鄙)(?=姓)", "", part))
         if said and not _NOT_A_NAME.search(said.group(1)):
@@ -314,10 +593,14 @@ def read_name(text: str) -> Reading:
                 name = surname.group(1)
         elif _name_stance(part) == "refuse":
             refused = True
+        elif re.fullmatch(r"[\u4e00-\u9fa5]{2,4}", part) and not _NOT_A_NAME.search(part):
+            bare = bare or part  # "名字登记上吧，吴敏": a bare name in its own clause
     if name:
         return Reading("value", name)
     if refused:
         return Reading("refuse")
+    if bare and len(parts) > 1:
+        return Reading("value", bare)
     if says_unknown(text):
         return Reading("refuse")
     whole = strip_answer(text)
@@ -328,8 +611,18 @@ def read_name(text: str) -> Reading:
 
 # --- free text: what, where, when ---------------------------------------------
 
+#: Everywhere is no place to send anyone to ("到处都有", "哪里都是").
+_EVERYWHERE = re.compile(r"^(?:到处|处处|哪里都|遍地|各个地方|满大街)")
+#: A clause saying there is no place at all ("没有地点", "没具体地址", "无地点").
+_NO_PLACE = re.compile(r"(?:没有?|无)(?:具体|固定|确切|实际)?的?(?:地点|地址|位置|地方)")
+#: What a place names: a town, a road, a building, a spot ("南城", "鸿福路", "门口").
+_PLACE_MARK = re.compile(
+    r"镇|街|路|道|村|区|城|港|巷|坊|苑|庭|府|园|场|楼|栋|号|站|厂|桥|河|湖|山|店|铺|"
+    r"花园|广场|市场|商场|大厦|门口|附近|旁边|对面|学校|医院|中心|酒店|小区|社区|隔壁|楼下|楼上|家"
+)
 _WHERE_LEAD = re.compile(
-    r"^(?:就是|就|是|大概|应该|大约|差不多)?(?:在|位于)(?=..)|^(?:地址|地点|位置)(?:是|在|：|:)"
+    r"^(?:就是|就|大概|应该|大约|差不多|好像|可能|反正|其实)?(?:是在|是|在|位于)(?=..)"
+    r"|^(?:地址|地点|位置)(?:是|在|：|:)"
 )
 
 
@@ -338,7 +631,7 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     "不是"). Leading "don't know" clauses are dropped when something follows
     ("记不太清，大概上个礼拜五下午" -> "大概上个礼拜五下午")."""
     stripped = text.strip()
-    if is_filler(stripped) or is_bare_negation(stripped):
+    if is_filler(stripped) or is_bare_negation(stripped) or _ASKS_HOW.match(mandarin(stripped)):
         return Reading("empty")
     if says_unknown(stripped):
         return Reading("unknown")
@@ -347,20 +640,30 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
         return Reading("value", corrected[1])
     # drop leading fillers and "don't know" clauses, keep the rest as written
     rest = stripped
+    dropped: list[str] = []
     for part in clauses(stripped):
-        if _FILLER.match(part) or _says_unknown(part):
+        if _FILLER.match(part) or _says_unknown(part) or _QUESTION.search(part):
+            dropped.append(part)
             index = rest.find(part)
             rest = rest[index + len(part) :].lstrip("，,。.!！?？;；、…~～ \t")
             continue
         break
     # and trailing ones: "大概是上周吧，具体哪天忘了" -> "大概是上周吧"
     for part in reversed(clauses(rest)):
-        if _FILLER.match(part) or _says_unknown(part):
+        if _FILLER.match(part) or _says_unknown(part) or _QUESTION.search(part):
+            dropped.append(part)
             index = rest.rfind(part)
             rest = rest[:index].rstrip("，,。.!！?？;；、…~～ \t")
             continue
         break
     value = strip_answer(rest) or strip_answer(stripped)
+    # "网上买的，没有地点": no place named, and none said to be there
+    said_none = any(_NO_PLACE.search(mandarin(p)) or _NOTHING.match(mandarin(p)) for p in dropped)
+    if kind == "where" and _EVERYWHERE.match(value):
+        return Reading("unknown")  # "到处都有": no one place
+    if kind == "where" and said_none:
+        if not _PLACE_MARK.search(value):
+            return Reading("unknown")  # "网上买的，没有地点": there is no place
     if kind == "where":
         value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
     return Reading("value", value)
@@ -368,8 +671,15 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
 
 # --- online or offline --------------------------------------------------------
 
-_ONLINE = r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门"
-_OFFLINE = r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处"
+_ONLINE = (
+    r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
+    r"不(?:想|愿意|要|必)(?:跑|出门)|懒得(?:跑|去|出门)|微信|公众号|支付宝|12123"
+)
+_OFFLINE = (
+    r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处|"
+    # "去交警大队", "去派出所", "到出入境办"
+    r"(?:去|到)(?!网|线上|手机|电脑|微信|小程序)[\u4e00-\u9fff]{0,6}(?:大队|所|局|厅|中心|站|办)"
+)
 _MODE_NEG = (
     r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|别|不)(?:用|在|去|上|跑|到|走)?(?:的)?"
 )
@@ -379,7 +689,7 @@ def read_mode(text: str) -> str | None:
     """'online' or 'offline' when the answer chooses one, negations read:
     "不要网上的" is offline, "我还是去窗口吧，网上弄不明白" is offline."""
     votes = {"online": 0, "offline": 0}
-    for clause in clauses(text):
+    for clause in clauses(mandarin(text)):
         for mode, words, other in (
             ("online", _ONLINE, "offline"),
             ("offline", _OFFLINE, "online"),
@@ -388,7 +698,8 @@ def read_mode(text: str) -> str | None:
                 before = clause[: match.start()]
                 after = clause[match.end() :]
                 negated = re.search(_MODE_NEG + "$", before) or re.match(
-                    r"^(?:的)?(?:上)?(?:弄|搞|办|操作)?(?:不明白|不会|不懂|不了|不行|太麻烦|麻烦)",
+                    r"^(?:的)?(?:上)?(?:弄|搞|办|操作|用)?"
+                    r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦)",
                     after,
                 )
                 votes[other if negated else mode] += 1

@@ -21,13 +21,20 @@ import uuid
 from typing import Any, Literal
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.events import ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._forms import SKIP_WORDS, CitizenFormValidation, parse_correction
 from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_text
-from actions.answers import find_phone, read_free, read_name, read_phone
+from actions.answers import (
+    find_phone,
+    leaving,
+    read_free,
+    read_name,
+    read_phone,
+    without_leading_fillers,
+)
 from bot.db.crypto import DataKeyError
 from bot.db.routing import load_routing
 from bot.dispatch.dispatcher import Dispatch, dispatch
@@ -49,10 +56,10 @@ FIELD_TITLES = {
 }
 #: The words that name each answer, in the form's order (corrections, edits).
 FIELD_WORDS = {
-    "complaint_what": re.compile(r"内容|描述|事情|诉求|问题"),
-    "complaint_where": re.compile(r"地点|地址|位置|地方|哪里|在哪"),
-    "complaint_when": re.compile(r"时间|日期|什么时候|几点"),
-    "contact_phone": re.compile(r"电话|手机号|手机|号码"),
+    "complaint_what": re.compile(r"内容|描述|事情|诉求|问题|情况|投诉的|反映的"),
+    "complaint_where": re.compile(r"地点|地址|位置|地方|哪里|在哪|路名|门牌"),
+    "complaint_when": re.compile(r"时间|日期|日子|什么时候|几点|哪天"),
+    "contact_phone": re.compile(r"联系电话|联系方式|电话|手机号|手机|号码"),
     "contact_name": re.compile(r"名字|姓名|称呼|姓氏"),
 }
 ANONYMOUS = "匿名"
@@ -66,6 +73,7 @@ KIND_NAMES = {"complaint": "投诉", "suggestion": "建议", SERVICE: "对12345�
 
 _FILLER = re.compile(
     r"我(要|想)?|投诉|举报|反映|建议|一下|一个|问题|意见|提|有|个|的|了|[,,。.!!??\s]"
+    r"|你好|您好|谢谢|在吗|请问|hello|hi"
 )
 
 MAX_TEXT = 1000
@@ -231,14 +239,36 @@ class ValidateComplaintForm(CitizenFormValidation):
     def reads_itself(self, slot: str) -> bool:
         return slot in COMPLAINT_SLOTS
 
+    def refusable(self, slot: str) -> bool:
+        return slot != "complaint_what"
+
+    def fits(self, slot: str, value: str) -> bool:
+        return slot == "contact_phone" and normalise_phone(value) is not None
+
+    def plain(self, slot: str, value: Any) -> Any:
+        if slot != "contact_phone":
+            return value
+        try:
+            return phone_from_slot(value)
+        except DataKeyError:
+            return value
+
+    def corrected(self, slot: str, value: str) -> dict[str, Any] | None:
+        # "不是狗叫，是鸡叫": a corrected what happened names the thing itself; the
+        # four-character minimum of a first description does not apply to it.
+        if slot == "complaint_what" and read_free(value, "what").kind == "value":
+            if len(_FILLER.sub("", value)) >= 2:
+                return {slot: value[:MAX_TEXT]}
+        return None
+
     async def validate_complaint_what(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        text = str(value or "").strip()
+        text = without_leading_fillers(str(value or "").strip())
         reading = read_free(text, "what")
         if reading.kind == "unknown":
             return await self.skip("complaint_what", dispatcher, tracker)
-        if reading.kind != "value" or len(text) < 4 or len(_FILLER.sub("", text)) < 2:
+        if reading.kind != "value" or len(_FILLER.sub("", text)) < 2:
             dispatcher.utter_message(
                 text="请再具体描述一下发生了什么，方便承办部门处理，例如“小区门口的路灯坏了一个月”。"
             )
@@ -462,6 +492,17 @@ class ActionCancelProcess(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        refused = refusal_of_the_question(tracker)
+        if refused is not None:
+            # "名字就别登记了" read as "stop": the question is refused, not the complaint
+            if refused.get("contact_phone") == ANONYMOUS:
+                dispatcher.utter_message(
+                    text="好的，不留电话，按匿名登记。匿名诉求无法电话回访，也无法用手机尾号查询进度，"
+                    "请保存好工单编号。"
+                )
+            return [SlotSet(slot, value) for slot, value in refused.items()] + [
+                FollowupAction("complaint_form")
+            ]
         in_complaint = tracker.get_slot("complaint_submission_id") is not None
         text = "好的，已取消本次登记，没有生成工单。" if in_complaint else "好的，已取消。"
         dispatcher.utter_message(text=text + "还有什么可以帮您？", buttons=MENU_BUTTONS)
@@ -477,6 +518,31 @@ class ActionCancelProcess(Action):
         return events
 
 
+def refusal_of_the_question(tracker: Tracker) -> dict[str, Any] | None:
+    """Slot values when a message the NLU took for "stop" refuses only the
+    contact question asked, naming it ("名字就别登记了", "称呼就不用了", "电话就算了");
+    None for anything else (a real "算了，不投诉了" cancels)."""
+    requested = tracker.get_slot("requested_slot")
+    if tracker.active_loop_name != "complaint_form" or requested not in (
+        "contact_phone",
+        "contact_name",
+    ):
+        return None
+    text = latest_text(tracker)
+    if leaving(text) is not None or not FIELD_WORDS[requested].search(text):
+        return None
+    if requested == "contact_name" and read_name(text).kind == "refuse":
+        return {"contact_name": ANONYMOUS}
+    if requested == "contact_phone" and read_phone(text).kind == "refuse":
+        named = tracker.get_slot("contact_name") is not None
+        return {"contact_phone": ANONYMOUS} | ({} if named else {"contact_name": ANONYMOUS})
+    return None
+
+
+#: "不需要了" alone, at a question that may be skipped (place, time).
+_DECLINED = re.compile(r"(?:那|那就|哦)?(?:不用|不需要|不必|没必要)(?:了|啦|咯)?[吧啊呀哦]*")
+
+
 def _free_answer(
     value: Any,
     dispatcher: CollectingDispatcher,
@@ -487,6 +553,8 @@ def _free_answer(
 ) -> dict[str, Any]:
     """A free-text answer (where, when): the place or time kept (at most
     ``limit`` characters), "don't know" kept as 未提供, nothing usable asked again."""
+    if _DECLINED.fullmatch(str(value or "").strip()):
+        return {slot: NOT_GIVEN}  # "不需要了": this question is declined
     reading = read_free(str(value or ""), kind)
     if reading.kind == "empty":
         dispatcher.utter_message(text=ask)

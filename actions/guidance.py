@@ -4,6 +4,7 @@ service catalog in data/knowledge/services.yml."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -13,7 +14,14 @@ from rasa_sdk.types import DomainDict
 
 from actions._forms import CitizenFormValidation
 from actions._runtime import latest_text, record_event
-from actions.answers import is_bare_negation, is_filler, not_but, read_mode, says_unknown
+from actions.answers import (
+    is_bare_negation,
+    is_filler,
+    mandarin,
+    not_but,
+    read_mode,
+    says_unknown,
+)
 from actions.online import online_way_given, outcome_buttons
 from bot.knowledge import (
     Service,
@@ -37,6 +45,108 @@ def mode_from_text(text: str) -> str | None:
 #: 港澳通行证's 5, "提公积晶" 3 of 提公积金's 4). Only there, where the citizen is
 #: naming a service, and the next question says which service was understood,
 #: with "不是这个" to correct it.
+_KEY_NOISE = re.compile(r"[\W_]+")
+#: Names and aliases this short are matched one character off, never looser.
+SHORT_ALIAS = 3
+#: A longer name's characters in another order count in a short answer only
+#: (at most this many characters more than the name).
+SHORTLY = 4
+
+
+def match_short_alias(text: str, shortest: int = SHORT_ALIAS) -> Service | None:
+    """The one service a three-character name or alias names when written with
+    one character wrong ("居住整", "身份正丢了": pinyin input's homophones) or
+    with one character inside ("开间公司" for 开公司, "装个电表" for 装电表), a
+    longer one with its words in another order in a short answer ("公司注册"),
+    or the whole answer being part of one service's names ("医保参保").
+    For the service question only, after the stricter matchers found nothing;
+    None when it could be two services."""
+    cleaned = _KEY_NOISE.sub("", mandarin(text)).lower()
+    found: dict[str, Service] = {}
+    for service in load_services():
+        for alias in (service.name, *service.aliases):
+            key = _KEY_NOISE.sub("", alias).lower()
+            if len(cleaned) >= shortest and cleaned in key:
+                found[service.id] = service  # a name cut short: "住房公积金", "医保参保"
+                continue
+            if len(key) > SHORT_ALIAS and len(cleaned) <= len(key) + SHORTLY:
+                # the words of a name in another order: "公司注册" for 注册公司
+                if not Counter(key) - Counter(cleaned):
+                    found[service.id] = service
+                continue
+            if len(key) != SHORT_ALIAS:
+                continue
+            one_off = any(
+                sum(a != b for a, b in zip(cleaned[i : i + 3], key, strict=True)) == 1
+                for i in range(len(cleaned) - 2)
+            )
+            one_inside = any(
+                w[0] == key[0] and w[3] == key[2] and key[1] in (w[1], w[2])
+                for w in (cleaned[i : i + 4] for i in range(len(cleaned) - 3))
+            )
+            if one_off or one_inside:
+                found[service.id] = service
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
+#: Characters that only one service's names use ("犯" of 无犯罪记录证明, "驾" of
+#: 驾驶证): an answer holding this many of one service's own characters names it.
+OWN_CHARS = 2
+
+
+def _own_characters() -> dict[str, tuple[Service, set[str]]]:
+    """service id -> (service, the characters only its names use, in at least two
+    of them: a typo alias's odd character or the 了 of 身份证丢了 does not count)."""
+    users: dict[str, set[str]] = {}
+    uses: dict[tuple[str, str], int] = {}
+    for service in load_services():
+        for alias in (service.name, *service.aliases):
+            for ch in set(_KEY_NOISE.sub("", alias)):
+                users.setdefault(ch, set()).add(service.id)
+                uses[service.id, ch] = uses.get((service.id, ch), 0) + 1
+    return {
+        service.id: (
+            service,
+            {
+                ch
+                for ch, ids in users.items()
+                if ids == {service.id} and uses[service.id, ch] >= OWN_CHARS
+            },
+        )
+        for service in load_services()
+    }
+
+
+def match_by_own_characters(text: str) -> Service | None:
+    """The one service of which the answer holds at least OWN_CHARS characters
+    no other service's name uses: "开个证明，证明我没犯过事的那种" (明, 犯: 无犯罪
+    记录证明), "孩子上学积分的事" (分, 学: 积分入学). The service question's last
+    resort: the next question names the service understood, with "不是这个"."""
+    said = set(_KEY_NOISE.sub("", mandarin(text)))
+    scores = sorted(
+        ((len(own & said), service) for service, own in _own_characters().values()),
+        key=lambda item: -item[0],
+    )
+    if not scores or scores[0][0] < OWN_CHARS:
+        return None
+    if len(scores) > 1 and scores[1][0] == scores[0][0]:
+        return None
+    return scores[0][1]
+
+
+def _swapped(current: Service | None, wrong: str, right: str) -> Service | None:
+    """ "不是水表，是电表" while 用水报装过户 is understood: the service whose name
+    is the understood one's with 水表 replaced by 电表 (电表过户)."""
+    if current is None:
+        return None
+    for alias in (current.name, *current.aliases):
+        if wrong in alias:
+            other = match_service(alias.replace(wrong, right))
+            if other is not None and other.id != current.id:
+                return other
+    return None
+
+
 def only_way(service: Service) -> str | None:
     """The single way a service can be done, when there is only one."""
     if service.online is None:
@@ -161,7 +271,10 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             service_by_id(text)
             or (match_service(said[1]) if said else None)
             or match_service(text)
+            or match_service(mandarin(text))
             or match_service_loosely(said[1] if said else text)
+            or match_short_alias(said[1] if said else text)
+            or match_by_own_characters(said[1] if said else text)
         )
         if service is None:
             names = "、".join(s.name for s in load_services()[:8])
@@ -179,6 +292,20 @@ class ValidateServiceGuideForm(CitizenFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "")
+        said = not_but(mandarin(text))
+        current = service_by_id(str(tracker.get_slot("service") or ""))
+        other = None
+        if said:
+            # "不是社保卡，是医保": set against the service understood, even two
+            # characters of one service's names say which
+            other = (
+                match_service(said[1])
+                or _swapped(current, *said)
+                or match_short_alias(said[1], shortest=2)
+            )
+        if other is not None and other.id != tracker.get_slot("service"):
+            # "不是身份证，是社保卡": the service understood was wrong, this one is right
+            return {"service": other.id, "service_mode": only_way(other)}
         if text.startswith("/deny") or _NOT_THIS.search(text):
             # "不是这个": the service understood was wrong. "不是这个，是社保卡"
             # (or "我要办的不是居住证，是户口迁入") names the right one: take it

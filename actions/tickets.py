@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import unicodedata
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -42,8 +43,25 @@ STATUS_TEXT = {
 }
 
 
+#: Between the digits of a number said or typed in pieces: spaces, dashes of
+#: any width, dots, the spoken dash ("二零二六一一二七 杠 零零零一二三") and a
+#: date's 年/月/日 ("二零二六年一二零四 零零零零一一").
+_DIGIT_GAP = re.compile(r"(?<=\d)(?:[\s\-‐‑‒–—―－_.·年月日]|杠|横杠|减)+(?=\d)")
+
+
+def compact_digits(text: str) -> str:
+    """Chinese and full-width digits as ASCII, and the digits of a number said
+    in groups joined: "2026 1127 000123" -> "20261127000123", "0 9 2 1" -> "0921"."""
+    return _DIGIT_GAP.sub("", normalise_digits(unicodedata.normalize("NFKC", text or "")))
+
+
 def parse_ticket_no(text: str) -> str | None:
-    match = TICKET_NO.search(text or "")
+    """"20261127-000123" out of a message; full-width digits as ASCII (``\\d``
+    matches them too: they were kept as typed)."""
+    text = unicodedata.normalize("NFKC", text or "")
+    match = TICKET_NO.search(text)
+    if match is None:
+        match = TICKET_NO.search(compact_digits(text))
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
@@ -199,11 +217,16 @@ class ValidateTicketStatusForm(CitizenFormValidation):
     def reads_itself(self, slot: str) -> bool:
         return True
 
+    def fits(self, slot: str, value: str) -> bool:
+        if slot == "ticket_no":
+            return parse_ticket_no(value) is not None
+        return LAST4.search(compact_digits(value)) is not None
+
     async def validate_ticket_no(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "")
-        number = parse_ticket_no(normalise_digits(text))
+        number = parse_ticket_no(text)
         if number is not None:
             return {"ticket_no": number}
         if mentions_unknown(text) and not re.search(r"\d", text):
@@ -221,7 +244,8 @@ class ValidateTicketStatusForm(CitizenFormValidation):
         phone = find_phone(text)
         if phone is not None:
             return {"ticket_phone_last4": phone[-4:]}
-        match = LAST4.search(normalise_digits(text))
+        typed = normalise_digits(unicodedata.normalize("NFKC", text))
+        match = LAST4.search(typed) or LAST4.search(compact_digits(text))
         if match is not None:
             return {"ticket_phone_last4": match.group(1)}
         if mentions_unknown(text) and not re.search(r"\d", text):

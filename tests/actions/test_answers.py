@@ -10,6 +10,10 @@ from actions.answers import (
     find_phone,
     is_bare_negation,
     is_filler,
+    leaving,
+    mandarin,
+    mentions_unknown,
+    mistake_said,
     normalise_digits,
     not_but,
     read_free,
@@ -17,6 +21,7 @@ from actions.answers import (
     read_name,
     read_phone,
     says_unknown,
+    without_leading_fillers,
 )
 
 # --- digits -------------------------------------------------------------------
@@ -189,3 +194,335 @@ def test_negation_after_the_word_and_no_fixed_place() -> None:
     assert read_phone("我没说要匿名") == Reading("give")
     assert read_phone("可以匿名吗") == Reading("refuse")
     assert read_free("没有具体地点", "where") == Reading("unknown")
+
+
+# --- Cantonese, more "don't know", refusals, no place (forms helper) -------------
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("唔想留电话", "不想留电话"),
+        ("唔使匿名", "不用匿名"),
+        ("唔知边度", "不知哪里"),
+        ("我系陈生", "我是陈生"),
+        ("联系我", "联系我"),  # 系 of 联系 stays
+        ("冇", "没有"),
+        ("唔", "唔"),  # alone: a filler
+        ("唔该", "谢谢"),
+    ],
+)
+def test_cantonese_function_words_are_read_as_mandarin(text: str, said: str) -> None:
+    assert mandarin(text) == said
+
+
+def test_cantonese_answers_are_read_like_mandarin_ones() -> None:
+    assert read_phone("唔想留电话") == Reading("refuse")
+    assert read_phone("唔使匿名") == Reading("give")
+    assert read_name("唔想讲") == Reading("refuse")
+    assert read_name("我系陈生") == Reading("value", "陈生")
+    assert read_free("唔知边度", "where") == Reading("unknown")
+    assert read_free("唔记得", "when") == Reading("unknown")
+    assert is_bare_negation("唔系")
+    # what is kept is the citizen's own words
+    assert read_free("琴日夜晚", "when") == Reading("value", "琴日夜晚")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["具体时间不太确定", "忘记是哪条路了", "不大记得", "没印象了", "说不准", "不知哪个小区"],
+)
+def test_more_ways_of_not_knowing(text: str) -> None:
+    assert says_unknown(text)
+
+
+def test_an_explicit_no_place_is_unknown_unless_a_place_is_named() -> None:
+    assert read_free("网上买的 没有地点", "where") == Reading("unknown")
+    assert read_free("电话里被骗的，没有具体地点", "where") == Reading("unknown")
+    assert read_free("没地点", "where") == Reading("unknown")
+    assert read_free("南城那边 没有具体地址", "where") == Reading("value", "南城")
+    assert read_free("东城 具体哪栋不记得", "where") == Reading("value", "东城")
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("不要打电话给我", Reading("refuse")),
+        ("别联系我", Reading("refuse")),
+        ("不用回访", Reading("refuse")),
+        ("还是匿名算了", Reading("refuse")),  # "…算了": just go anonymous
+        ("匿名就算了", Reading("give")),  # "…就算了": forget it
+        ("匿名还是算了，打我电话", Reading("give")),
+    ],
+)
+def test_refusing_calls_and_the_two_senses_of_suanle(text: str, reading: Reading) -> None:
+    assert read_phone(text) == reading
+
+
+# --- leaving the form, "I said it wrong" ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "way"),
+    [
+        ("不投了 浪费时间", "cancel"),
+        ("算了算了 不搞了", "cancel"),
+        ("我不投诉了", "cancel"),
+        ("不想查了", "cancel"),
+        ("还是算了吧", "cancel"),
+        ("取消", "cancel"),
+        ("算了 下次再说", "cancel"),
+        ("我想跟客服本人讲", "human"),
+        ("找个真人跟我讲", "human"),
+        ("我说不清楚 帮我转个人工吧", "human"),
+        ("人工", "human"),
+        # answers, not leaving
+        ("算了 不留了", None),  # refuses the phone
+        ("不用了", None),
+        ("不想说", None),
+        ("不想跑", None),
+        ("物业说不弄了", None),  # describes
+        ("跟客服说了好多次都没用 物业还是不管", None),
+        ("工作人员态度差", None),
+        ("打了12345人工客服电话没人接", None),
+        ("人工湖旁边的路灯不亮", None),
+        ("我要投诉客服", None),
+        ("可以转接客服吗", "human"),
+        ("唉", None),
+    ],
+)
+def test_leaving_the_form(text: str, way: str | None) -> None:
+    assert leaving(text) == way
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("不好意思 刚才打错字了 是路灯倒了", (True, "路灯倒了")),
+        ("等一下 我前面说错了 其实是路灯一直闪", (True, "路灯一直闪")),
+        ("错了，东城街道", (True, "东城街道")),
+        ("我刚才说错了", (True, None)),
+        ("说错了 我重新说", (True, None)),
+        ("路灯坏了", (False, None)),
+    ],
+)
+def test_a_mistake_said_with_or_without_the_right_value(
+    text: str, said: tuple[bool, str | None]
+) -> None:
+    assert mistake_said(text) == said
+
+
+def test_not_in_a_place_but_in_another() -> None:
+    assert not_but("不是在塘厦 是在凤岗") == ("塘厦", "凤岗")
+
+
+# --- round 2 (forms helper): rules found on a second, held-out probe set ----------
+
+
+def test_more_fillers_unknowns_and_rhetorical_questions() -> None:
+    assert is_filler("呃 怎么说呢")
+    assert says_unknown("不好讲")
+    assert says_unknown("边个记得啊")  # Cantonese "who remembers"
+    assert says_unknown("真系唔记得")
+    assert read_free("无 线上交易", "where") == Reading("unknown")  # the offered "无"
+
+
+def test_phone_in_groups_and_refusals_with_jiu_suanle() -> None:
+    assert find_phone("我留个座机 0769-8888 6666") == "076988886666"
+    assert find_phone("135 1234 567") is None  # ten digits stay ten
+    assert read_phone("手机号就算了吧") == Reading("refuse")
+    assert read_name("名字就算了") == Reading("refuse")
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("免贵姓欧阳", Reading("value", "欧阳")),  # compound surname
+        ("登记王小明", Reading("value", "王小明")),
+        ("别写我名", Reading("refuse")),
+        ("别登记了", Reading("refuse")),
+        ("我唔要登记名", Reading("refuse")),
+        ("不用登记 叫我老王", Reading("value", "老王")),
+    ],
+)
+def test_more_name_answers(text: str, reading: Reading) -> None:
+    assert read_name(text) == reading
+
+
+def test_a_way_that_does_not_work_out_online_is_offline() -> None:
+    assert read_mode("在网上弄不好 还是现场吧") == "offline"
+
+
+def test_no_need_declines_the_form_only_where_nothing_can_be_refused() -> None:
+    assert leaving("不用了", refusable=False) == "cancel"
+    assert leaving("不用了 谢谢", refusable=False) == "cancel"
+    assert leaving("不用了") is None  # at the phone: refuses it
+    assert leaving("不用了 我自己查", refusable=False) is None
+
+
+# --- round 3 (forms helper): corrections in more words, more Cantonese ------------
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("不对不对 是上周六 不是上周五", ("上周五", "上周六")),  # the right one first
+        ("我要办的是社保卡 不是身份证", ("身份证", "社保卡")),
+        ("是大朗不是大岭山", ("大岭山", "大朗")),
+        ("不是在塘厦 是在凤岗", ("塘厦", "凤岗")),
+    ],
+)
+def test_is_a_not_b_and_leads_before_it(text: str, said: tuple[str, str]) -> None:
+    assert not_but(text) == said
+
+
+def test_more_cantonese_and_rhetorical_unknowns() -> None:
+    assert read_free("嗰度冇地址嘅", "where") == Reading("unknown")
+    assert says_unknown("单号我冇记低")  # 记低: wrote down
+    assert says_unknown("我哪知道几点")
+    assert says_unknown("具体的记不太住了")
+    assert read_free("我哪知道具体在哪 大概在石龙吧", "where") == Reading("value", "石龙")
+    assert mistake_said(mandarin("上面讲错咗 系鸡叫")) == (True, "鸡叫")
+
+
+def test_inconvenient_is_a_refusal_and_fei_negates() -> None:
+    assert read_phone("不是不想留 是不方便") == Reading("refuse")
+    assert read_phone("非匿名") == Reading("give")
+
+
+# --- round 4 (forms helper): a fourth probe set, with ordinary answers holding the
+# words the rules look for ------------------------------------------------------------
+
+
+def test_a_digit_said_with_how_many_times_it_repeats() -> None:
+    assert normalise_digits("尾号四个八") == "尾号8888"
+    assert normalise_digits("两个月，三个人") == "两个月，三个人"  # counts of things
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("叫我不留名就好", Reading("refuse")),
+        ("名字登记上吧 吴敏", Reading("value", "吴敏")),
+        ("名字保密 谢谢", Reading("refuse")),  # 谢谢 is no name
+        ("好的 谢谢", Reading("empty")),
+    ],
+)
+def test_names_in_their_own_clause_and_refusals_after_jiaowo(text: str, reading: Reading) -> None:
+    assert read_name(text) == reading
+
+
+def test_cantonese_cannot_and_tickets_never_sent() -> None:
+    assert read_mode("老人家唔识用手机 去窗口") == "offline"
+    assert says_unknown("你们没给我发过单号")
+
+
+# --- round 5 (forms helper): thinking aloud, more field names ------------------------
+
+
+def test_thinking_aloud_is_a_filler_and_is_dropped() -> None:
+    assert is_filler("我想想啊") and is_filler("让我想一想")
+    assert read_free("让我想想 应该是万江新和社区", "where") == Reading("value", "万江新和社区")
+    assert read_free("嗯 我想想啊 应该是上个星期五晚上八点左右吧", "when") == Reading(
+        "value", "应该是上个星期五晚上八点左右"
+    )
+    assert without_leading_fillers("嗯 我想想啊 就是楼下棋牌室天天通宵打麻将") == (
+        "就是楼下棋牌室天天通宵打麻将"
+    )
+    assert without_leading_fillers("嗯") == "嗯"
+
+
+def test_cannot_say_unwilling_to_be_known_and_a_name_after_jiao() -> None:
+    assert says_unknown("说不出具体时间")
+    assert read_name("我不想被人知道名字") == Reading("refuse")
+    assert read_name("我姓王 叫王大明") == Reading("value", "王大明")
+
+
+# --- round 6 (forms helper) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["不整了", "结束吧", "没事了 谢谢", "放弃", "唔搞喇"])
+def test_more_ways_of_giving_up(text: str) -> None:
+    assert leaving(text) == "cancel"
+
+
+def test_hedges_alone_say_nothing_and_more_unknowns() -> None:
+    assert read_free("大概吧", "when") == Reading("empty")
+    assert read_free("可能是半夜", "when") == Reading("value", "可能是半夜")
+    assert says_unknown("大概吧 不确定") and says_unknown("天知道") and says_unknown("没看时间")
+    assert mistake_said("上一个答案错了 是厚街") == (True, "厚街")
+
+
+# --- round 7 (forms helper) ---------------------------------------------------------------
+
+
+def test_round_7_readings() -> None:
+    assert read_free("不知道从哪说起", "what") == Reading("unknown")
+    assert leaving("我还是打12345电话吧 不在这弄了") == "cancel"
+    assert read_free("没有地方 是电话里骗的", "where") == Reading("unknown")
+    assert mentions_unknown("编号在短信里 我现在翻不到")
+    assert read_phone("电话冇") == Reading("refuse")
+    assert read_phone("我不太想留") == Reading("refuse")
+
+
+def test_a_question_about_a_choice_is_not_the_choice() -> None:
+    assert read_phone("匿名的话能查进度吗") == Reading("empty")
+    assert read_phone("可以匿名吗") == Reading("refuse")  # asks for it
+
+
+def test_round_8_readings() -> None:
+    assert read_mode("不想跑") == "online" and read_mode("懒得跑") == "online"
+    assert read_mode("跑一趟吧") == "offline"
+    assert read_free("无具体地址", "where") == Reading("unknown")
+    assert mandarin("唔好意思 地址打错咗 应该系万江") == "不好意思 地址打错了 应该是万江"
+    assert mandarin("单号系20261205000070") == "单号是20261205000070"
+
+
+def test_round_9_readings() -> None:
+    assert says_unknown("没什么好说的") and says_unknown("位置不方便透露")
+    assert says_unknown("完全不记得")
+    assert read_free("大约半个月前吧 记得不太清楚", "when") == Reading("value", "大约半个月前")
+    assert read_mode("去交警大队") == "offline" and read_mode("到网上办") == "online"
+    assert read_mode("交管12123上面弄") == "online"
+    assert says_unknown("我冇工單號")  # Cantonese in traditional characters
+    assert mandarin("單號") == "单号"
+
+
+def test_round_10_readings() -> None:
+    assert read_free("我都唔知点讲好", "what") == Reading("unknown")  # 点讲: how to say
+    assert read_free("等一下再说", "what") == Reading("empty")
+    assert leaving("我不是要投诉 我是想问问题") == "cancel"
+    assert read_free("这个重要吗 我不知道地址", "where") == Reading("unknown")
+    assert says_unknown("不记得几时") and says_unknown("找了半天没找到")
+    assert mistake_said("前面说的不对 是装修噪音") == (True, "装修噪音")
+
+
+def test_dian_is_how_only_after_words_that_ask_how() -> None:
+    assert mandarin("地点说错了") == "地点说错了"
+    assert mandarin("重点说一下") == "重点说一下"
+    assert mandarin("唔知点搞") == "不知怎么搞"
+
+
+def test_cantonese_words_that_are_also_mandarin_stay() -> None:
+    assert mandarin("系统坏了") == "系统坏了"
+    assert mandarin("旁边到处是垃圾") == "旁边到处是垃圾"
+    assert mandarin("应该系万江") == "应该是万江"
+
+
+def test_round_11_readings() -> None:
+    assert read_free("这个要怎么填", "what") == Reading("empty")  # asks how to answer
+    assert read_free("到处都有 说不清哪里", "where") == Reading("unknown")
+    assert read_free("具体位置不记得了 反正是在寮步", "where") == Reading("value", "寮步")
+    assert says_unknown("不想暴露位置")
+    assert not_but("是企石 不是石排 前面打错了") == ("石排", "企石")
+    assert not_but("最后三位是998 不是999") == ("999", "998")  # after the field word
+    assert read_name("钟小姐就可以") == Reading("value", "钟小姐")
+
+
+def test_round_12_readings() -> None:
+    assert without_leading_fillers("嗯…就是…那个…噪音") == "噪音"
+    assert read_free("时间嘛 记不太准了", "when") == Reading("unknown")
+    assert read_free("不知道 你们自己查吧", "where") == Reading("unknown")
+    assert mistake_said("刚刚说漏了 是红绿灯和路灯都坏了") == (True, "红绿灯和路灯都坏了")
+    assert read_name("你不用知道我是谁") == Reading("refuse")
+    assert read_free("冇嘢讲", "what") == Reading("unknown")

@@ -500,3 +500,477 @@ async def test_no_loose_guess_from_a_few_shared_characters() -> None:
         {"service": "我想问一下社保"}, "service",
     )  # fmt: skip
     assert slots["service"] is None and said
+
+
+# --- leaving from an answer, corrections in more words (forms helper) ----------
+
+
+async def run_events(
+    form: Any, text: str, slots: dict[str, Any], requested: str, intent: str = "inform"
+) -> list[dict[str, Any]]:
+    """The events ``form`` returns for ``text`` answering ``requested`` (all of them)."""
+    latest = parse_data(text, intent)
+    t = Tracker(
+        sender_id="rest:forms",
+        slots={**slots, requested: text, "requested_slot": requested},
+        latest_message=latest,
+        events=[
+            {"event": "user", "text": text, "parse_data": latest},
+            {"event": "slot", "name": "requested_slot", "value": requested},
+            {"event": "action", "name": form.form_name()},
+            {"event": "slot", "name": requested, "value": text},
+        ],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": form.form_name()},
+        latest_action_name=form.form_name(),
+    )
+    return list(await form.run(CollectingDispatcher(), t, DOMAIN))
+
+
+@pytest.mark.parametrize(
+    ("form", "text", "slots", "requested", "action"),
+    [
+        (ValidateComplaintForm(), "不投了 浪费时间", {**COMPLAINT, "complaint_what": "漏水",
+         "complaint_where": "常平"}, "complaint_when", "action_cancel_process"),
+        (ValidateComplaintForm(), "我想跟客服本人讲", COMPLAINT, "complaint_what",
+         "action_handoff"),
+        (ValidateTicketStatusForm(), "不查了 谢谢", {}, "ticket_no", "action_cancel_process"),
+        (ValidateServiceGuideForm(), "下次再说", {}, "service", "action_cancel_process"),
+    ],
+)  # fmt: skip
+async def test_an_answer_that_leaves_ends_the_form_with_the_rules_action(
+    form: Any, text: str, slots: dict[str, Any], requested: str, action: str
+) -> None:
+    """What the NLU did not read as ``stop``/``request_human`` still leaves: the
+    form ends (no question asked, nothing stored) and the rules' action follows."""
+    events = await run_events(form, text, slots, requested)
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert any(e.get("event") == "followup" and e.get("name") == action for e in events)
+    assert not any(e.get("event") == "slot" and e.get("name") == requested and e.get("value")
+                   for e in events)  # fmt: skip
+
+
+async def test_refusing_the_phone_after_suanle_is_no_cancel() -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), "算了 不留了", "inform", PHONE_ASKED,
+        {"contact_phone": "算了 不留了"}, "contact_phone",
+    )  # fmt: skip
+    assert slots["contact_phone"] == "匿名"
+
+
+def test_more_ways_of_correcting_a_named_answer() -> None:
+    assert parse_correction("更正一下 问题是路灯倒了", FIELD_WORDS) == (
+        "complaint_what", "路灯倒了",
+    )  # fmt: skip
+    assert parse_correction("等等 电话最后一位错了 13924567813", FIELD_WORDS) == (
+        "contact_phone", "13924567813",
+    )  # fmt: skip
+    assert parse_correction("地址其实在东城", FIELD_WORDS) == ("complaint_where", "东城")
+    assert parse_correction("地址说错了，我重新说", FIELD_WORDS) == ("complaint_where", None)
+    assert parse_correction("不好意思 单号应该是20261128-000123",
+                            ValidateTicketStatusForm.FIELDS) == (
+        "ticket_no", "20261128-000123",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("时间不是每晚 是每天早上", "complaint_when", "每天早上"),
+        ("地址不是南城 是东城", "complaint_where", "东城"),
+    ],
+)
+async def test_naming_the_field_then_not_a_but_b(text: str, slot: str, value: str) -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "edit_complaint", NAME_ASKED,
+        {"contact_name": text}, "contact_name",
+    )  # fmt: skip
+    assert slots[slot] == value and slots["contact_name"] is None
+
+
+async def test_a_mistake_without_naming_the_field_corrects_the_answer_just_given() -> None:
+    text = "不好意思 刚才打错字了 是路灯倒了"
+    slots, said = await validate(
+        ValidateComplaintForm(), text, "inform", {**COMPLAINT, "complaint_what": "路灯坏了"},
+        {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert slots == {"complaint_what": "路灯倒了", "complaint_where": None}
+    assert "诉求内容已改为：路灯倒了" in said[0]
+    text = "不是在塘厦 是在凤岗"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", {**COMPLAINT, "complaint_what": "噪音",
+        "complaint_where": "塘厦"}, {"complaint_when": text}, "complaint_when",
+    )  # fmt: skip
+    assert slots["complaint_where"] == "凤岗"
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("2026 1127 000123", "20261127-000123"),
+        ("二零二六一一二七 杠 零零零一二三", "20261127-000123"),
+        ("编号 20261127－000123", "20261127-000123"),
+    ],
+)
+async def test_ticket_numbers_in_groups_and_spoken_dashes(text: str, number: str) -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "inform", {}, {"ticket_no": text}, "ticket_no"
+    )
+    assert slots == {"ticket_no": number}
+
+
+async def test_last_four_digits_said_one_by_one() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "0 9 2 1", "inform", {"ticket_no": "20261127-000123"},
+        {"ticket_phone_last4": "0 9 2 1"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots["ticket_phone_last4"] == "0921"
+
+
+async def test_not_this_service_but_that_one_at_the_way_question() -> None:
+    text = "不是身份证 是社保卡"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "request_service_guide", {"service": "id_card"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "social_security_card" and slots["service_mode"] is None
+
+
+async def test_naming_the_field_then_not_a_but_b_replaces_the_part_said() -> None:
+    text = "编号不是000088 是000089"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "inform", {"ticket_no": "20261130-000088"},
+        {"ticket_phone_last4": text}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_no": "20261130-000089", "ticket_phone_last4": None}
+    text = "地点打错了 是大朗不是大岭山"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "edit_complaint", {**COMPLAINT, "complaint_what": "噪音",
+        "complaint_where": "大岭山"}, {"complaint_when": text}, "complaint_when",
+    )  # fmt: skip
+    assert slots["complaint_where"] == "大朗"
+
+
+async def test_no_need_at_the_service_question_cancels() -> None:
+    events = await run_events(ValidateServiceGuideForm(), "不用了", {}, "service")
+    assert any(e.get("name") == "action_cancel_process" for e in events)
+    slots, _ = await validate(
+        ValidateComplaintForm(), "不用了", "inform", PHONE_ASKED,
+        {"contact_phone": "不用了"}, "contact_phone",
+    )  # fmt: skip
+    assert slots["contact_phone"] == "匿名"  # the phone may be refused
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("哦对了 地方说错了 在道滘", "complaint_where", "道滘"),
+        ("把地址改成樟木头镇", "complaint_where", "樟木头镇"),
+        ("不对不对 是上周六 不是上周五", "complaint_when", "上周六"),
+        ("我前面讲错咗 系万江唔系南城", "complaint_where", "万江"),
+    ],
+)
+async def test_corrections_with_leads_and_the_right_value_first(
+    text: str, slot: str, value: str
+) -> None:
+    filled = {**PHONE_ASKED, "complaint_where": "南城", "complaint_when": "上周五"}
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text}, "contact_phone"
+    )
+    assert slots[slot] == value and slots["contact_phone"] is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["刚刚那个电话号码错了，正确的是13512345678", "手机号码多打了一个数 应该是13512345678",
+     "号码错咗 系13512345678"],
+)  # fmt: skip
+async def test_phone_corrections_in_more_words(text: str) -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", NAME_ASKED, {"contact_name": text}, "contact_name"
+    )
+    assert phone_from_slot(slots["contact_phone"]) == "13512345678"
+
+
+async def test_full_width_ticket_digits_are_stored_as_ascii() -> None:
+    text = "编号２０２６１２０１-０００００９"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "check_ticket", {}, {"ticket_no": text}, "ticket_no"
+    )
+    assert slots == {"ticket_no": "20261201-000009"}
+    text = "单号少打了一位 是20261201-000019"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "check_ticket", {"ticket_no": "20261201-000009"},
+        {"ticket_phone_last4": text}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots["ticket_no"] == "20261201-000019"
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("居住整", "residence_permit"), ("我想开间公司", "business_license"),
+     ("装个电表", "electricity_service")],
+)  # fmt: skip
+async def test_a_short_name_one_character_off_at_the_service_question(
+    text: str, service: str
+) -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "inform", {}, {"service": text}, "service"
+    )
+    assert slots["service"] == service
+
+
+def test_a_short_name_one_character_off_is_taken_only_when_it_is_one_service() -> None:
+    from actions.guidance import match_short_alias
+
+    assert match_short_alias("我想问一下社保") is None
+    assert match_short_alias("办个证") is None
+    assert match_short_alias("你好") is None
+
+
+async def test_a_mistake_after_the_question_was_asked_again_answers_it() -> None:
+    """ "打错了，13812345678" after a malformed phone fixes this answer, not the
+    time given before it."""
+    text = "打错了 是13812345678"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", PHONE_ASKED, {"contact_phone": text},
+        "contact_phone",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13812345678"
+    assert "complaint_when" not in slots
+    # a free-text question asked again: the earlier message answered it
+    text = "说错了 是东城"
+    before = [
+        {"event": "slot", "name": "requested_slot", "value": "complaint_where"},
+        {"event": "user", "text": "嗯", "parse_data": parse_data("嗯", "inform")},
+    ]
+    filled = {**COMPLAINT, "complaint_what": "路灯坏了"}
+    latest = parse_data(text, "inform")
+    t = Tracker(
+        sender_id="rest:forms",
+        slots={**filled, "complaint_where": text, "requested_slot": "complaint_where"},
+        latest_message=latest,
+        events=[*before, {"event": "bot", "text": "事情发生在哪里？"},
+                {"event": "user", "text": text, "parse_data": latest},
+                {"event": "action", "name": "complaint_form"},
+                {"event": "slot", "name": "complaint_where", "value": text}],
+        paused=False, followup_action=None, active_loop={"name": "complaint_form"},
+        latest_action_name="complaint_form",
+    )  # fmt: skip
+    slots = slot_events(await ValidateComplaintForm().run(CollectingDispatcher(), t, DOMAIN))
+    assert slots["complaint_where"] == "东城" and "complaint_what" not in slots
+
+
+def test_a_correction_naming_the_earlier_answer_as_qianmian_de() -> None:
+    assert parse_correction("前面的时间说错了 应该是每天早上六点", FIELD_WORDS) == (
+        "complaint_when", "每天早上六点",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("反映的情况说错了 应该是井盖不见了", "complaint_what", "井盖不见了"),
+        ("路名写错了 应该是鸿福路 不是宏福路", "complaint_where", "鸿福路"),
+        ("日子记错了 是上周六", "complaint_when", "上周六"),
+        ("联系电话少写了一位 应该是13811112223", "contact_phone", "13811112223"),
+    ],
+)
+def test_more_names_of_the_fields(text: str, slot: str, value: str) -> None:
+    assert parse_correction(text, FIELD_WORDS) == (slot, value)
+
+
+def test_corrections_with_gengai_and_a_colon() -> None:
+    assert parse_correction("更改电话号码为13712341234", FIELD_WORDS) == (
+        "contact_phone", "13712341234",
+    )  # fmt: skip
+    assert parse_correction("诉求内容更正：小区垃圾三天没人收", FIELD_WORDS) == (
+        "complaint_what", "小区垃圾三天没人收",
+    )  # fmt: skip
+    assert parse_correction("我重新说一下地址：茶山镇南社村", FIELD_WORDS) == (
+        "complaint_where", "茶山镇南社村",
+    )  # fmt: skip
+
+
+async def test_no_need_at_a_place_question_skips_it() -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), "不需要了", "deny", {**COMPLAINT, "complaint_what": "网购纠纷"},
+        {"complaint_where": "不需要了"}, "complaint_where",
+    )  # fmt: skip
+    assert slots == {"complaint_where": "未提供"}
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("公司注册", "business_license"), ("医保参保", "resident_medical_insurance"),
+     ("住房公积金", "provident_fund_withdrawal")],
+)  # fmt: skip
+async def test_a_name_reordered_or_cut_short_at_the_service_question(
+    text: str, service: str
+) -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "inform", {}, {"service": text}, "service"
+    )
+    assert slots["service"] == service
+
+
+async def test_not_this_word_but_that_one_in_the_understood_service() -> None:
+    text = "唔系水表 系电表"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "faq", {"service": "water_service"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "electricity_service"
+
+
+async def test_a_ticket_number_said_with_the_year() -> None:
+    text = "二零二六年一二零四 零零零零一一"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "faq", {}, {"ticket_no": text}, "ticket_no"
+    )
+    assert slots == {"ticket_no": "20261204-000011"}
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("开个证明 证明我没犯过事的那种 单位要", "no_criminal_record"),
+     ("罚单怎么交", "traffic_violation"), ("结婚", "marriage_registration")],
+)  # fmt: skip
+def test_a_service_named_by_characters_only_its_names_use(text: str, service: str) -> None:
+    from actions.guidance import match_by_own_characters
+
+    found = match_by_own_characters(text)
+    assert found is not None and found.id == service
+
+
+@pytest.mark.parametrize(
+    "text", ["我想问一下社保", "我丢了东西", "我要投诉物业", "去香港那个证件", "帮我看看怎么办"]
+)
+def test_one_own_character_or_common_ones_name_no_service(text: str) -> None:
+    from actions.guidance import match_by_own_characters
+
+    assert match_by_own_characters(text) is None
+
+
+async def test_a_short_corrected_what_is_taken() -> None:
+    text = "上面讲错咗 系鸡叫"
+    slots, said = await validate(
+        ValidateComplaintForm(), text, "faq", {**COMPLAINT, "complaint_what": "狗叫"},
+        {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert slots == {"complaint_what": "鸡叫", "complaint_where": None}
+    assert "诉求内容已改为：鸡叫" in said[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("莞城写错了 是万江", "complaint_where", "万江"),  # the wrong answer named by its value
+        ("唔好意思 地址打错咗 应该系万江", "complaint_where", "万江"),
+        ("投诉内容搞错了 其实是偷倒废油", "complaint_what", "偷倒废油"),
+    ],
+)
+async def test_round_8_corrections(text: str, slot: str, value: str) -> None:
+    filled = {**COMPLAINT, "complaint_what": "偷倒垃圾", "complaint_where": "莞城"}
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"complaint_when": text}, "complaint_when"
+    )
+    assert slots[slot] == value and slots["complaint_when"] is None
+
+
+async def test_round_9_corrections() -> None:
+    text = "13712222222不对 是13711112222"  # the wrong phone named by itself
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform",
+        {**NAME_ASKED, "contact_phone": seal_phone("13712222222")},
+        {"contact_name": text}, "contact_name",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13711112222"
+    text = "我想改下诉求 是电梯异响"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", {**COMPLAINT, "complaint_what": "电梯困人"},
+        {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert slots["complaint_what"] == "电梯异响"
+
+
+async def test_round_10_corrections() -> None:
+    text = "虎门改成厚街"  # the wrong answer named by its value, with 改成
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", {**COMPLAINT, "complaint_what": "噪音",
+        "complaint_where": "虎门"}, {"complaint_when": text}, "complaint_when",
+    )  # fmt: skip
+    assert slots["complaint_where"] == "厚街"
+    text = "电话号码重新说一下 13800138001"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", NAME_ASKED, {"contact_name": text},
+        "contact_name",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13800138001"
+    text = "不是社保卡 是医保"  # two characters set against the service understood
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "deny", {"service": "social_security_card"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "resident_medical_insurance"
+
+
+def _stop_tracker(text: str, requested: str, slots: dict[str, Any]) -> Tracker:
+    latest = parse_data(text, "stop")
+    return Tracker(
+        sender_id="rest:forms", slots={**slots, "requested_slot": requested},
+        latest_message=latest, events=[{"event": "user", "text": text, "parse_data": latest}],
+        paused=False, followup_action=None, active_loop={"name": "complaint_form"},
+        latest_action_name="action_listen",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("text", ["名字就别登记了", "称呼就不用了", "算了名字不用了"])
+async def test_a_name_refusal_read_as_stop_refuses_the_name_not_the_complaint(text: str) -> None:
+    from actions.complaints import ActionCancelProcess
+
+    events = await ActionCancelProcess().run(
+        CollectingDispatcher(), _stop_tracker(text, "contact_name", NAME_ASKED), DOMAIN
+    )
+    assert slot_events(events) == {"contact_name": "匿名"}
+    assert any(e.get("event") == "followup" and e.get("name") == "complaint_form" for e in events)
+
+
+@pytest.mark.parametrize(
+    ("text", "requested"),
+    [("算了 不投诉了", "contact_name"), ("算了", "contact_name"),
+     ("名字就别登记了", "complaint_when")],
+)  # fmt: skip
+async def test_a_real_stop_still_cancels(text: str, requested: str) -> None:
+    from actions.complaints import ActionCancelProcess
+
+    events = await ActionCancelProcess().run(
+        CollectingDispatcher(), _stop_tracker(text, requested, NAME_ASKED), DOMAIN
+    )
+    assert any(e.get("event") == "active_loop" and e.get("name") is None for e in events)
+    assert slot_events(events)["complaint_submission_id"] is None
+
+
+async def test_round_12_corrections_and_a_short_what() -> None:
+    filled = {**PHONE_ASKED, "complaint_where": "东城", "complaint_when": "前天"}
+    for text, slot, value in [
+        ("地址错咗 唔系东城 系南城", "complaint_where", "南城"),
+        ("前天不对 大前天", "complaint_when", "大前天"),
+    ]:
+        slots, _ = await validate(
+            ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text},
+            "contact_phone",
+        )  # fmt: skip
+        assert slots[slot] == value
+    # two meaningful characters describe; a greeting does not
+    slots, _ = await validate(
+        ValidateComplaintForm(), "噪音", "inform", COMPLAINT, {"complaint_what": "噪音"},
+        "complaint_what",
+    )  # fmt: skip
+    assert slots["complaint_what"] == "噪音"
+    slots, _ = await validate(
+        ValidateComplaintForm(), "你好", "greet", COMPLAINT, {"complaint_what": "你好"},
+        "complaint_what",
+    )  # fmt: skip
+    assert slots["complaint_what"] is None
