@@ -80,6 +80,9 @@ def normalise_digits(text: str) -> str:
 
 # --- Cantonese -----------------------------------------------------------------
 
+#: Not after a word of place: 边 is then "side" (旁边, 这边, 路边), not "which".
+_NOT_A_SIDE = r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])"
+
 #: Cantonese function words as their Mandarin equivalents, for *reading* an
 #: answer (what is stored keeps the citizen's words): "唔想留电话" refuses like
 #: "不想留电话", "唔使匿名" negates 匿名 like "不用匿名", "唔知边度" does not know.
@@ -98,7 +101,7 @@ _CANTONESE = (
         r"|(?:^|(?<=[\s，,。]))系(?=[\u4e00-\u9fff\d])(?!统|列|数|里|着|好)|系(?=\d)"
     ),
      "是"),
-    (re.compile(r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])(?:边度|边到|边处)"), "哪里"),
+    (re.compile(_NOT_A_SIDE + r"(?:边度|边到|边处)"), "哪里"),
     (re.compile(r"嗰度|嗰边|嗰处"), "那里"),
     (re.compile(r"呢度|呢边"), "这里"),
     (re.compile(r"嗰"), "那"),
@@ -109,7 +112,7 @@ _CANTONESE = (
     (re.compile(r"(?:^|(?<=[知我你要会识都又\s，,]))点(?=讲|说|做|办|搞|样|算|写|填)"), "怎么"),
     (re.compile(r"边个"), "谁"),
     # 边 as "which" ("边条路"), not as "side" ("旁边", "这边")
-    (re.compile(r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])边(?=[条间座栋日天年个])"),
+    (re.compile(_NOT_A_SIDE + r"边(?=[条间座栋日天年个])"),
      "哪"),
     (re.compile(r"乜嘢|咩"), "什么"),
     (re.compile(r"琴日|寻日|尋日"), "昨天"),
