@@ -50,8 +50,9 @@ class FakeTelegramApi:
         assert self.server is not None, "start() first"
         return str(self.server.make_url("")).rstrip("/")
 
-    async def start(self) -> None:
-        self.server = TestServer(self.app, host="127.0.0.1")
+    async def start(self, port: int | None = None) -> None:
+        """Listen on 127.0.0.1 (``port``, or any free one)."""
+        self.server = TestServer(self.app, host="127.0.0.1", port=port)
         await self.server.start_server()
 
     async def close(self) -> None:

@@ -12,7 +12,14 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.faults.harness import Cluster, FakeWeChatApi, Reference, reference_replies, say
+from tests.faults.harness import (
+    Cluster,
+    ClusterTelegramApi,
+    FakeWeChatApi,
+    Reference,
+    reference_replies,
+    say,
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -40,6 +47,17 @@ async def wechat_api(cluster: Cluster) -> AsyncIterator[FakeWeChatApi]:
     """WeChat's API (token, customer-service messages) where the front doors call it."""
     api = cluster.fake_wechat_api()
     await api.start(cluster.port("FAKE_WECHAT_API_PORT"))
+    try:
+        yield api
+    finally:
+        await api.close()
+
+
+@pytest.fixture
+async def telegram_api(cluster: Cluster) -> AsyncIterator[ClusterTelegramApi]:
+    """Telegram's Bot API (sendMessage, ...) where the front doors call it."""
+    api = cluster.fake_telegram_api()
+    await api.start(cluster.port("FAKE_TELEGRAM_API_PORT"))
     try:
         yield api
     finally:

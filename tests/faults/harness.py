@@ -31,6 +31,7 @@ from typing import Any
 
 import aiohttp
 import psycopg
+from aiohttp import web
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -52,8 +53,11 @@ from benchmark_paths import (  # noqa: E402
     _busy,
     _replies_after,
     compare,
+    compare_wechat,
 )
 from benchmark_report import audit_conversations, percentile  # noqa: E402
+
+from tests.fakes.telegram_api import FakeTelegramApi, text_update  # noqa: E402
 
 log = logging.getLogger("faults")
 
@@ -61,6 +65,7 @@ __all__ = [
     "SCRIPTS",
     "ClientPath",
     "Conversation",
+    "FakeTelegramApi",
     "FakeWeChatApi",
     "Reference",
     "Run",
@@ -76,6 +81,10 @@ RESEND_FOR = 90.0
 #: The widget sends a message again after these errors (bot/static/widget.js).
 RESEND_ON = frozenset({"socket closed", "ws error server_error", "ws error rate_limited"})
 WIDGET_RETRY_LATER = 2.0
+#: Telegram redelivers an update its webhook did not answer with 2xx; it waits
+#: longer each time (seconds to minutes), the test waits 1 s, then 2 s, then 4 s.
+TELEGRAM_RETRY_FIRST = 1.0
+TELEGRAM_RETRY_MAX = 4.0
 
 
 def say(text: str) -> None:
@@ -163,6 +172,12 @@ class Cluster:
 
     def wechat_path(self, api: FakeWeChatApi, base_url: str | None = None) -> ResendingWeChatPath:
         return ResendingWeChatPath(base_url or self.url, self.env["WECHAT_TOKEN"], api)
+
+    def telegram_path(self, api: ClusterTelegramApi, base_url: str | None = None) -> TelegramPath:
+        return TelegramPath(base_url or self.url, self.env["TELEGRAM_WEBHOOK_SECRET"], api)
+
+    def fake_telegram_api(self) -> ClusterTelegramApi:
+        return ClusterTelegramApi(self.env["TELEGRAM_BOT_TOKEN"])
 
     def fake_wechat_api(self) -> FakeWeChatApi:
         return FakeWeChatApi(self.env["WECHAT_APP_ID"], self.env["WECHAT_APP_SECRET"])
@@ -272,6 +287,125 @@ class ResendingWeChatPath(WeChatPath):
 
     async def open(self, tag: str) -> Conversation:
         return ResendingWeChatConversation(self, f"oFault{secrets.token_hex(11)}")
+
+
+class ClusterTelegramApi(FakeTelegramApi):
+    """The fake Bot API where the cluster's front doors send (FAKE_TELEGRAM_API_PORT),
+    with each chat's delivered texts in order and an event per chat."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.texts: dict[int, list[str]] = {}
+        self.events: dict[int, asyncio.Event] = {}
+
+    def event(self, chat_id: int) -> asyncio.Event:
+        return self.events.setdefault(chat_id, asyncio.Event())
+
+    async def _answer(self, method: str, params: dict[str, Any]) -> web.StreamResponse:
+        if method in ("sendMessage", "sendPhoto"):
+            chat_id = int(params["chat_id"])
+            text = params.get("text") or params.get("caption") or ""
+            self.texts.setdefault(chat_id, []).append(str(text))
+            self.event(chat_id).set()
+        return await super()._answer(method, params)
+
+
+class TelegramConversation(Conversation):
+    """A Telegram private chat: the update is posted to the webhook with the
+    secret token; a non-2xx answer or a dropped connection gets the same
+    update again (as Telegram redelivers), for up to ``RESEND_FOR`` seconds;
+    the replies arrive at the fake Bot API."""
+
+    def __init__(self, path: TelegramPath, chat_id: int) -> None:
+        super().__init__()
+        self.path = path
+        self.chat_id = chat_id
+        self.conversation_id = f"telegram:{chat_id}"
+        self.seen = 0
+
+    async def _exchange(self, turn: Turn) -> None:
+        started = time.perf_counter()
+        update = text_update(self.path.next_update_id(), self.chat_id, turn.text)
+        await self._deliver(update, turn)
+        turn.extra["response_s"] = time.perf_counter() - started
+        delivered: list[str] = []
+        await asyncio.wait_for(self._until_delivered(turn, delivered), TURN_TIMEOUT)
+        turn.replies = delivered
+        turn.latency = time.perf_counter() - started
+        if _busy(delivered):
+            turn.error = "busy reply"
+
+    async def _deliver(self, update: dict[str, Any], turn: Turn) -> None:
+        url = self.path.base_url + "/webhooks/telegram"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.path.secret}
+        first = time.monotonic()
+        wait = TELEGRAM_RETRY_FIRST
+        resends = 0
+        while True:
+            status: int | str
+            try:
+                async with self.path.http.post(
+                    url, json=update, headers=headers, timeout=HTTP_TIMEOUT
+                ) as resp:
+                    await resp.read()
+                    status = resp.status
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                status = type(exc).__name__
+            if status == 200:
+                break
+            if isinstance(status, int) and status < 500:
+                raise ValueError(f"HTTP {status}")  # Telegram drops a 4xx'd update
+            if time.monotonic() - first > RESEND_FOR:
+                raise TimeoutError(f"the webhook kept failing: {status}")
+            resends += 1
+            self.path.resends += 1
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, TELEGRAM_RETRY_MAX)
+        turn.extra["resends"] = resends
+
+    async def _until_delivered(self, turn: Turn, delivered: list[str]) -> None:
+        api = self.path.api
+        event = api.event(self.chat_id)
+        while compare_wechat(delivered, turn.expected) not in ("ok", "duplicated"):
+            if (turn.expected is None and delivered) or _busy(delivered):
+                return
+            event.clear()
+            fresh = api.texts.get(self.chat_id, [])[self.seen :]
+            if fresh:
+                self.seen += len(fresh)
+                delivered.extend(fresh)
+                continue
+            await event.wait()
+
+    async def finish(self) -> list[Turn]:
+        late = self.path.api.texts.get(self.chat_id, [])[self.seen :]
+        if late and self.turns:
+            self.turns[-1].replies.extend(late)  # a send nobody was waiting for
+        for turn in self.turns:
+            if turn.error is None:
+                turn.verdict = compare_wechat(turn.replies, turn.expected)
+        return self.turns
+
+
+class TelegramPath(ClientPath):
+    """Telegram's webhook through nginx; chat ids and update ids unique per run."""
+
+    name = "frontdoor-telegram"
+    channel = "telegram"
+
+    def __init__(self, base_url: str, secret: str, api: ClusterTelegramApi) -> None:
+        super().__init__(base_url)
+        self.secret = secret
+        self.api = api
+        self.resends = 0
+        self._update_ids = itertools.count(secrets.randbits(30))
+        self._chat_ids = itertools.count(secrets.randbits(40) + 10**9)
+
+    def next_update_id(self) -> int:
+        return next(self._update_ids)
+
+    async def open(self, tag: str) -> Conversation:
+        return TelegramConversation(self, next(self._chat_ids))
 
 
 class ResumingWebChatConversation(WebChatConversation):
@@ -612,12 +746,17 @@ def pause(default: tuple[float, float] | None) -> tuple[float, float] | None:
 class Channels:
     """The widget, WeChat and REST through nginx: the citizens of a mixed load."""
 
-    def __init__(self, cluster: Cluster, api: FakeWeChatApi) -> None:
+    def __init__(
+        self, cluster: Cluster, api: FakeWeChatApi, telegram: ClusterTelegramApi | None = None
+    ) -> None:
         self.cluster = cluster
         self.widget = cluster.widget_path()
         self.wechat = cluster.wechat_path(api)
         self.rest = cluster.rest_path()
         self.paths: list[ClientPath] = [self.widget, self.wechat, self.rest]
+        self.telegram = cluster.telegram_path(telegram) if telegram is not None else None
+        if self.telegram is not None:
+            self.paths.append(self.telegram)
 
     def load(
         self,
@@ -637,7 +776,10 @@ class Channels:
     def report(self, tally: Tally, title: str) -> dict[str, Any]:
         """Print what happened; the transcript audit of the load."""
         tally.report(title)
-        say(f"widget reconnects {self.widget.reconnects}, WeChat resends {self.wechat.resends}")
+        resent = f"widget reconnects {self.widget.reconnects}, WeChat resends {self.wechat.resends}"
+        if self.telegram is not None:
+            resent += f", Telegram redeliveries {self.telegram.resends}"
+        say(resent)
         audit = self.cluster.audit(tally.runs.values())
         say(f"transcript audit: {audit}")
         return audit

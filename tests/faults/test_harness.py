@@ -49,3 +49,56 @@ def test_the_burst_judge_finds_a_reply_after_another_message() -> None:
     # Both messages recorded on arrival, before the first reply (the old hub).
     split = [("in", "m0"), ("in", "m1"), ("out", "m0#0"), ("out", "m1#0")]
     assert interleaving(split) == "m0"
+
+
+async def test_the_telegram_client_redelivers_a_503d_update_and_is_judged_once() -> None:
+    """Telegram's side of a store outage: the webhook answers 503, the same
+    update comes again, the reply reaches the Bot API once."""
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    from tests.faults.harness import ClusterTelegramApi, TelegramPath
+
+    api = ClusterTelegramApi("1:fault-token")
+    await api.start()
+    seen: list[int] = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        assert request.headers["X-Telegram-Bot-Api-Secret-Token"] == "s3cret"
+        update = await request.json()
+        seen.append(update["update_id"])
+        if len(seen) == 1:
+            return web.Response(status=503, text="busy")  # the store is down
+        chat_id = update["message"]["chat"]["id"]
+        async with request.app["http"].post(
+            f"{api.url}/bot1:fault-token/sendMessage",
+            data={"chat_id": str(chat_id), "text": "您好，我是东莞12345智能助手"},
+        ) as resp:
+            assert resp.status == 200
+        return web.Response(status=200)
+
+    async def session(app: web.Application) -> Any:
+        import aiohttp
+
+        app["http"] = aiohttp.ClientSession()
+        yield
+        await app["http"].close()
+
+    door = web.Application()
+    door.router.add_post("/webhooks/telegram", webhook)
+    door.cleanup_ctx.append(session)
+    server = TestServer(door, host="127.0.0.1")
+    await server.start_server()
+    path = TelegramPath(str(server.make_url("")), "s3cret", api)
+    try:
+        chat = await path.open("t")
+        turn = await chat.say("你好", ("您好，我是东莞12345智能助手",))
+        turns = await chat.finish()
+    finally:
+        await path.close()
+        await server.close()
+        await api.close()
+    assert turn.error is None, turn.error
+    assert len(seen) == 2 and seen[0] == seen[1]  # the same update, delivered again
+    assert path.resends == 1 and turn.extra["resends"] == 1
+    assert [t.verdict for t in turns] == ["ok"]

@@ -1,4 +1,4 @@
-"""12,000 messages from 100 citizens over the widget, REST and WeChat, through
+"""12,000 messages from 100 citizens over the widget, REST, WeChat and Telegram, through
 nginx to two front doors: 0 lost, 0 duplicated, 0 reordered replies, and the
 front doors' transcript audit clean."""
 
@@ -8,7 +8,15 @@ import os
 
 import pytest
 
-from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, citizens, pause
+from tests.faults.harness import (
+    Channels,
+    Cluster,
+    ClusterTelegramApi,
+    FakeWeChatApi,
+    Reference,
+    citizens,
+    pause,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -18,9 +26,12 @@ CITIZENS = citizens(100)
 
 @pytest.mark.timeout(3600)
 async def test_mixed_load_through_nginx(
-    cluster: Cluster, wechat_api: FakeWeChatApi, reference: Reference
+    cluster: Cluster,
+    wechat_api: FakeWeChatApi,
+    telegram_api: ClusterTelegramApi,
+    reference: Reference,
 ) -> None:
-    channels = Channels(cluster, wechat_api)
+    channels = Channels(cluster, wechat_api, telegram_api)
     try:
         tally = await channels.load(CITIZENS, MESSAGES, reference, pause=pause(None))
     finally:

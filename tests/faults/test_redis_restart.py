@@ -1,6 +1,6 @@
 """Redis SIGKILLed and restarted mid-load (it comes back from its append-only
 file, fsynced every second, like production's): no inbound message lost -
-REST and WeChat get 503 and resend, the widget gets an error frame and sends
+REST, WeChat and Telegram get 503 and resend, the widget gets an error frame and sends
 again - and the service is back within 30 s of Redis returning."""
 
 from __future__ import annotations
@@ -11,7 +11,16 @@ import time
 
 import pytest
 
-from tests.faults.harness import Channels, Cluster, FakeWeChatApi, Reference, citizens, pause, say
+from tests.faults.harness import (
+    Channels,
+    Cluster,
+    ClusterTelegramApi,
+    FakeWeChatApi,
+    Reference,
+    citizens,
+    pause,
+    say,
+)
 
 pytestmark = pytest.mark.faults
 
@@ -24,9 +33,12 @@ BACK_WITHIN = 30.0
 
 @pytest.mark.timeout(1800)
 async def test_redis_killed_and_restarted(
-    cluster: Cluster, wechat_api: FakeWeChatApi, reference: Reference
+    cluster: Cluster,
+    wechat_api: FakeWeChatApi,
+    telegram_api: ClusterTelegramApi,
+    reference: Reference,
 ) -> None:
-    channels = Channels(cluster, wechat_api)
+    channels = Channels(cluster, wechat_api, telegram_api)
     back_after = None
     try:
         load = channels.load(CITIZENS, MESSAGES, reference, pause=pause((0.5, 2.0)))
