@@ -138,6 +138,9 @@ class ClientPath:
 
 
 class RestConversation(Conversation):
+    #: ``X-Hotline-Status`` values that carry the answer (anything else is an error).
+    answer_statuses: tuple[str, ...] = ("ok",)
+
     def __init__(self, path: RestPath, sender: str) -> None:
         super().__init__()
         self.path = path
@@ -161,7 +164,7 @@ class RestConversation(Conversation):
             status = resp.headers.get("X-Hotline-Status", "ok")
             if resp.status != 200:
                 turn.error = f"HTTP {resp.status}"
-            elif status != "ok":
+            elif status not in self.answer_statuses:
                 turn.error = f"status {status}"
         if turn.error is None:
             _check_recipients(data, self.sender)

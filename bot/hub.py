@@ -192,8 +192,10 @@ class Hub:
             # for its result polls that inbox, so this replica drains it once
             # the dead replica's lock expired; a push channel then gets the
             # replies, once (the "delivered" claim).
-            self._spawn(self._deliver_later(msg) if mode.push_later else self._await_result(msg))
-            return HandleResult([], "duplicate")
+            if mode.push_later:
+                self._spawn(self._deliver_later(msg))
+                return HandleResult([], "duplicate")
+            return await self._replay(msg)
         # A citizen may answer within a millisecond of our reply (a script
         # does): the replies of the previous turn go into the transcript first.
         await self.transcript.settled(msg.conversation_id)
@@ -384,12 +386,16 @@ class Hub:
         except StoreUnavailable as exc:
             logger.warning("pending %s reply not delivered: %s", msg.channel, exc)
 
-    async def _await_result(self, msg: InboundMessage) -> None:
-        """Wait for a message's result (its caller answers it): only the polls."""
-        try:
-            await self.results.wait(msg, self.max_wait)
-        except StoreUnavailable as exc:
-            logger.warning("a resent %s message was not followed: %s", msg.channel, exc)
+    async def _replay(self, msg: InboundMessage) -> HandleResult:
+        """A resend answered in place (REST): the client resends a message id
+        when no answer reached it (its connection dropped, the replica it
+        reached died), so it gets the first copy's replies, waiting for them
+        if that copy is still in progress; the status stays ``duplicate`` (the
+        message was not processed again, nothing more is recorded). No result
+        within ``max_wait``: no replies. StoreUnavailable propagates (the
+        client may resend again)."""
+        result = await self.results.wait(msg, self.max_wait)
+        return HandleResult(list(result.replies) if result is not None else [], "duplicate")
 
     async def _deliver_once(self, msg: InboundMessage, result: HandleResult) -> None:
         if not await self.store.claim(message_key("delivered", msg), RESULT_TTL):

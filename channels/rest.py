@@ -21,7 +21,12 @@ REST has no push channel: messages pushed to a REST sender (an agent's
 reply, a ticket result) wait in a store list for up to a day and are
 returned first on that sender's next request (they are in the transcript
 in any case), encrypted like the hub's own values (bot/store/sealed.py).
-Without ``message_id`` every request is a new message.
+Without ``message_id`` every request is a new message. A request with a
+``message_id`` the sender already used is not processed again: it is answered
+with the first request's replies (waiting for them if that request is still
+in progress, for example on a front door that died) and
+``X-Hotline-Status: duplicate``, so a client that resends after a dropped
+connection still gets its answer.
 
 Errors: malformed JSON, missing or wrong-typed fields, a sender outside the
 pattern above or a message over 5000 characters get 400 ``{"error": ...}``; a body over

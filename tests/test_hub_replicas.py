@@ -176,6 +176,28 @@ async def test_a_resend_takes_over_the_message_a_dead_replica_left(
     assert fake_rasa.by_sender["test:u1"] == ["还在吗"]
 
 
+@pytest.mark.parametrize("replicas", REPLICA_SETUPS[:1], indirect=True)
+async def test_a_rest_resend_gets_the_answer_a_dead_replica_never_gave(
+    replicas: list[Hub], fake_rasa: FakeRasa
+) -> None:
+    """REST: the front door holding the request died before the message's
+    turn (its lock still held); the client resends the same message id to
+    the other replica and gets the answer, from the one turn Rasa had."""
+    one, two = replicas
+    assert await one.store.acquire_lock("lock:conv:test:u1", "dead-replica", 1.0)
+    waiting = asyncio.create_task(one.handle(msg("还在吗", "m1"), IN_PLACE))
+    await asyncio.sleep(0.2)  # recorded and queued on the replica that dies
+    waiting.cancel()  # the client's connection went with it
+    await one.close()
+    resent = await two.handle(msg("还在吗", "m1"), IN_PLACE)
+    assert resent.status == "duplicate"
+    assert [r.text for r in resent.replies] == ["echo: 还在吗"]
+    assert fake_rasa.by_sender["test:u1"] == ["还在吗"]
+    again = await two.handle(msg("还在吗", "m1"), IN_PLACE)  # and once more: the same answer
+    assert [r.text for r in again.replies] == ["echo: 还在吗"]
+    assert fake_rasa.by_sender["test:u1"] == ["还在吗"]
+
+
 class JitteryTranscripts:
     """The shared transcript, each write taking 0-3 ms like a PostgreSQL
     insert of one of two front doors; ``seq`` is taken when the row lands."""

@@ -232,6 +232,7 @@ class ResendingRestConversation(RestConversation):
     async def _exchange(self, turn: Turn) -> None:
         started = time.monotonic()
         resends = 0
+        self.answer_statuses = ("ok",)
         while True:
             turn.error = None
             try:
@@ -246,6 +247,9 @@ class ResendingRestConversation(RestConversation):
             if not retriable or time.monotonic() - started > RESEND_FOR:
                 break
             resends += 1
+            # The front door answers a resent message id with the first copy's
+            # replies and status "duplicate" (bot/hub.py, Hub._replay).
+            self.answer_statuses = ("ok", "duplicate")
             await asyncio.sleep(1.0)
         turn.extra["resends"] = resends
 
