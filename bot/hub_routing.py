@@ -33,6 +33,7 @@ from bot.db.events import EventItem
 from bot.emergency import EmergencyBoard, EmergencyState
 from bot.emergency import frontdoor as emergency_path
 from bot.handoff_limits import HandoffLimiter
+from bot.hub_timing import TURN_MARK_TTL
 from bot.messages import BUSY_TEXT, RETRY_TEXT, Button, InboundMessage, OutboundMessage
 from bot.privacy import mask_value
 from bot.rasa_client import RasaApi, RasaUnavailable
@@ -257,6 +258,7 @@ class Router:
         settings = settings or Settings()
         #: Injectable (tests): queue times, head starts and rate-limit windows.
         self.clock: Callable[[], float] = time.time
+        self.rasa_timeout = settings.rasa_timeout
         self.head_start = settings.handoff_urgent_head_start
         self.emergency_head_start = settings.handoff_emergency_head_start
         self.incident_head_start = settings.emergency_handoff_head_start
@@ -332,7 +334,9 @@ class Router:
     async def _rasa_turn(self, msg: InboundMessage, emergency: EmergencyState) -> HandleResult:
         metadata = _rasa_metadata(msg, emergency)
         try:
-            raw = await self.rasa.send(msg.conversation_id, msg.rasa_text, metadata)
+            raw = await self._taken_over_turn(msg)
+            if raw is None:
+                raw = await self.rasa.send(msg.conversation_id, msg.rasa_text, metadata)
         except RasaUnavailable as exc:
             logger.warning("rasa busy for a %s message: %s", msg.channel, exc)
             await self.record("rasa_busy", msg.conversation_id, {"error": str(exc)[:200]})
@@ -362,6 +366,40 @@ class Router:
         # Statistics only: recorded off the citizen's critical path.
         self.record_soon("answered", msg.conversation_id, {"replies": len(visible)})
         return HandleResult(visible, "ok")
+
+    async def _taken_over_turn(self, msg: InboundMessage) -> list[dict[str, Any]] | None:
+        """Rasa's replies to ``msg`` when a replica that died already had it
+        run, else None (send it).
+
+        Each message is marked in the store before it goes to Rasa. A replica
+        that finds the mark took the message over from one that died after
+        sending it (its lock ran out, the inbox kept the entry), and Rasa may
+        have run that turn: sending it again would put the citizen's message
+        twice into the tracker (a form would take it as the answer to its
+        next question). So Rasa's tracker is asked (``find_turn``: the user
+        event carries the front door's message id) until the dead replica's
+        request could no longer be running (``RASA_TIMEOUT`` after the mark);
+        the replies found there are used as the turn's. A tracker that cannot
+        be read: the message is sent (at least once rather than lost)."""
+        key = f"turn:{msg.channel}:{msg.channel_user_id}:{msg.message_id}"
+        if await self.store.claim(key, TURN_MARK_TTL):
+            return None  # the first replica to send it: the usual path
+        left = await self.store.ttl(key)
+        sent_ago = TURN_MARK_TTL - left if left is not None else self.rasa_timeout
+        deadline = time.monotonic() + max(0.0, self.rasa_timeout - sent_ago)
+        while True:
+            try:
+                raw = await self.rasa.find_turn(msg.conversation_id, msg.message_id)
+            except RasaUnavailable as exc:
+                logger.warning("a taken-over %s message is sent again: %s", msg.channel, exc)
+                return None
+            if raw is not None:
+                logger.info("a taken-over %s message had been answered by Rasa", msg.channel)
+                await self.record("turn_recovered", msg.conversation_id, {})
+                return raw
+            if time.monotonic() >= deadline:
+                return None
+            await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
 
     async def _request_handoff(
         self, msg: InboundMessage, handoff: dict[str, Any], emergency: EmergencyState

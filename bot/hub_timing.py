@@ -33,6 +33,10 @@ LOCK_TTL = 10.0
 #: How often a waiting caller looks at the store itself (a lost announcement,
 #: or a lock holder that died: it then takes the inbox over).
 POLL_INTERVAL = 0.5
+#: How long the mark "this message was sent to Rasa" is kept: a replica that
+#: takes the message over from a dead one within it asks Rasa's tracker
+#: whether the turn ran before sending it again (bot/hub_routing.py).
+TURN_MARK_TTL = 600.0
 #: How long a pending reply may still be pushed.
 DELIVER_WINDOW = 600.0
 #: How long a replica processing a message received by another replica waits

@@ -80,6 +80,8 @@ class RasaApi(Protocol):
 
     async def parse(self, text: str, timeout: float | None = None) -> dict[str, Any]: ...
 
+    async def find_turn(self, sender: str, message_id: str) -> list[dict[str, Any]] | None: ...
+
     async def status(self, timeout: float | None = None) -> dict[str, Any]: ...
 
     async def model_loaded(self, timeout: float | None = None) -> bool: ...
@@ -186,6 +188,30 @@ class RasaClient:
             return False
         return True
 
+    async def find_turn(
+        self, sender: str, message_id: str, timeout: float | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The replies Rasa gave to the front door's message ``message_id``
+        (sent with ``metadata.message_id``; hotline_rasa/channel.py keeps it
+        on the user event as ``hotline_message_id``), in the webhook's shape,
+        or None when the tracker holds no such message: Rasa never ran it.
+
+        Read from ``GET /conversations/<sender>/tracker`` (since the last
+        restart); only when a replica takes over a message another one may
+        have sent (bot/hub_routing.py), never per turn."""
+        if quote(sender, safe=PATH_SAFE) != sender:
+            return None  # cannot be named in the path (see _undo_turn)
+        params = {"include_events": "AFTER_RESTART", **(self._auth_params or {})}
+        data = await self._request(
+            "GET",
+            f"/conversations/{sender}/tracker",
+            timeout=timeout,
+            params=params,
+            per_conversation=True,
+        )
+        events = data.get("events") if isinstance(data, dict) else None
+        return replies_to(events or [], sender, message_id)
+
     async def parse(self, text: str, timeout: float | None = None) -> dict[str, Any]:
         """Rasa's ``POST /model/parse``: the NLU result of ``text`` (intent,
         its ranking, the FAQ response selector's choice); touches no tracker."""
@@ -254,3 +280,45 @@ class RasaClient:
         if self._owns_session and self._session is not None:
             await self._session.close()
         self._session = None
+
+
+#: The keys of a bot event's ``data`` that Rasa's REST channel returns (CollectingOutputChannel).
+_REPLY_KEYS = ("buttons", "image", "attachment", "elements", "quick_replies", "custom")
+
+
+def _message_id_of(event: dict[str, Any]) -> Any:
+    for metadata in (event.get("metadata"), (event.get("parse_data") or {}).get("metadata")):
+        if isinstance(metadata, dict) and "hotline_message_id" in metadata:
+            return metadata["hotline_message_id"]
+    return None
+
+
+def replies_to(
+    events: list[dict[str, Any]], sender: str, message_id: str
+) -> list[dict[str, Any]] | None:
+    """The bot messages after the user event of ``message_id`` (up to the next
+    user message), as the REST webhook returns them; None when it is absent.
+    A turn that was undone (``rewind``) after it counts as not run."""
+    start = None
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") == "user" and _message_id_of(event) == message_id:
+            start = index
+            break
+    if start is None:
+        return None
+    replies: list[dict[str, Any]] = []
+    for event in events[start + 1 :]:
+        kind = event.get("event")
+        if kind == "user":
+            break
+        if kind == "rewind":
+            return None
+        if kind == "bot":
+            reply: dict[str, Any] = {"recipient_id": sender}
+            if event.get("text") is not None:
+                reply["text"] = event["text"]
+            data = event.get("data") or {}
+            reply.update({k: data[k] for k in _REPLY_KEYS if data.get(k)})
+            replies.append(reply)
+    return replies

@@ -235,6 +235,14 @@ class RasaPool:
             sender, lambda client, limit: client.send(sender, message, metadata, timeout=limit)
         )
 
+    async def find_turn(self, sender: str, message_id: str) -> list[dict[str, Any]] | None:
+        """:meth:`RasaClient.find_turn` on the conversation's server (the
+        tracker store is shared, so any server that is up knows it)."""
+        self._http()
+        return await self._attempt(
+            sender, lambda client, limit: client.find_turn(sender, message_id, timeout=limit)
+        )
+
     async def parse(self, text: str, timeout: float | None = None) -> dict[str, Any]:
         """Rasa's ``POST /model/parse`` on any server that is up (by the text's weight)."""
         self._http()

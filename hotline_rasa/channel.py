@@ -44,6 +44,10 @@ def token_matches(header: str | None, token: str) -> bool:
     return hmac.compare_digest(given.strip().encode("utf-8", "replace"), token.encode())
 
 
+#: The longest front-door message id kept on a user event (ids are client-made on REST).
+MAX_MESSAGE_ID = 128
+
+
 class TokenRestInput(RestInput):
     """Rasa's REST channel that answers only the holder of the token."""
 
@@ -60,21 +64,31 @@ class TokenRestInput(RestInput):
         return cls(str((credentials or {}).get("token") or ""))
 
     def get_metadata(self, request: Request) -> dict[str, Any] | None:
-        """Only the front door's emergency switch (``{"period_id", "drill"}``)
-        of the turn's metadata reaches the tracker: the actions mark the events
-        of an emergency drill with it (actions/_runtime.py ``drill_tags``).
-        The rest (the citizen's address, channel details) stays out of Rasa's
-        stored events, as before (Rasa's own channel keeps none of it)."""
+        """What of the turn's metadata reaches the tracker: the front door's
+        emergency switch (``{"period_id", "drill"}``; the actions mark the
+        events of an emergency drill with it, actions/_runtime.py
+        ``drill_tags``) and the front door's message id as
+        ``hotline_message_id`` (a replica that takes over a message another
+        one may have sent asks the tracker whether Rasa ran it,
+        bot/rasa_client.py ``find_turn``). The rest (the citizen's address,
+        channel details) stays out of Rasa's stored events, as before (Rasa's
+        own channel keeps none of it)."""
         try:
             body = request.json
         except Exception:  # noqa: BLE001 - Rasa answers a bad body itself
             return None
         metadata = body.get("metadata") if isinstance(body, dict) else None
-        emergency = metadata.get("emergency") if isinstance(metadata, dict) else None
-        if not isinstance(emergency, dict):
+        if not isinstance(metadata, dict):
             return None
-        drill = emergency.get("drill") is True
-        return {"emergency": {"period_id": emergency.get("period_id"), "drill": drill}}
+        kept: dict[str, Any] = {}
+        emergency = metadata.get("emergency")
+        if isinstance(emergency, dict):
+            drill = emergency.get("drill") is True
+            kept["emergency"] = {"period_id": emergency.get("period_id"), "drill": drill}
+        message_id = metadata.get("message_id")
+        if isinstance(message_id, str) and 0 < len(message_id) <= MAX_MESSAGE_ID:
+            kept["hotline_message_id"] = message_id
+        return kept or None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = super().blueprint(on_new_message)

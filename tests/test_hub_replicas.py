@@ -16,6 +16,7 @@ import pytest
 
 from bot.config import Settings
 from bot.hub import HandleResult, Hub
+from bot.hub_timing import TURN_MARK_TTL
 from bot.inbound import DeliveryMode
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore
@@ -196,6 +197,48 @@ async def test_a_rest_resend_gets_the_answer_a_dead_replica_never_gave(
     again = await two.handle(msg("还在吗", "m1"), IN_PLACE)  # and once more: the same answer
     assert [r.text for r in again.replies] == ["echo: 还在吗"]
     assert fake_rasa.by_sender["test:u1"] == ["还在吗"]
+
+
+@pytest.mark.parametrize("replicas", REPLICA_SETUPS[:1], indirect=True)
+async def test_a_turn_rasa_ran_for_a_dead_replica_is_not_run_again(
+    replicas: list[Hub], fake_rasa: FakeRasa
+) -> None:
+    """The replica died while Rasa was running the message's turn: the one
+    that takes the message over finds the turn in Rasa's tracker (by the
+    front door's message id) and answers with its replies instead of putting
+    the citizen's message into the tracker a second time."""
+    one, two = replicas
+    fake_rasa.delay = (0.6, 0.6)
+    fake_rasa.finish_abandoned_turns = True
+    waiting = asyncio.create_task(one.handle(msg("我要投诉", "m1"), IN_PLACE))
+    await eventually(lambda: fake_rasa.by_sender["test:u1"] == ["我要投诉"], 5)
+    waiting.cancel()
+    await one.close()  # dies with the turn in flight; the entry stays in the inbox
+    resent = await two.handle(msg("我要投诉", "m1"), IN_PLACE)
+    assert [r.text for r in resent.replies] == ["echo: 我要投诉"]
+    assert fake_rasa.by_sender["test:u1"] == ["我要投诉"]  # one turn in Rasa
+    assert [e["event"] for e in fake_rasa.trackers["test:u1"]] == ["user", "bot"]
+    assert "turn_recovered" in two.db.events.kinds()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("replicas", REPLICA_SETUPS[:1], indirect=True)
+async def test_a_turn_rasa_never_ran_is_sent_by_the_replica_that_takes_it_over(
+    replicas: list[Hub], fake_rasa: FakeRasa
+) -> None:
+    """Marked as sent, but Rasa's tracker never got it (the replica died
+    before its request left, or Rasa dropped it): after RASA_TIMEOUT from the
+    mark it is sent; a tracker that cannot be read: sent at once."""
+    one, two = replicas
+    for message_id, status in (("m1", 200), ("m2", 500)):
+        fake_rasa.tracker_status = status
+        key = f"turn:test:u1:{message_id}"
+        # Marked 4.5 s ago (RASA_TIMEOUT here is 5 s): the dead replica's
+        # request could still run for half a second.
+        assert await two.store.claim(key, TURN_MARK_TTL)
+        await two.store.expire(key, TURN_MARK_TTL - 4.5)
+        result = await two.handle(msg(f"还在吗{message_id}", message_id), IN_PLACE)
+        assert [r.text for r in result.replies] == [f"echo: 还在吗{message_id}"]
+    assert fake_rasa.by_sender["test:u1"] == ["还在吗m1", "还在吗m2"]
 
 
 class JitteryTranscripts:

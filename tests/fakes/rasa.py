@@ -55,14 +55,30 @@ class FakeRasa(_FakeServer):
         #: (conversation id, event, query) of every ``POST .../tracker/events``.
         self.appended: list[tuple[str, dict[str, Any], dict[str, str]]] = []
         self.events_status = 200  # set to 500 to make appending events fail
+        #: Each sender's tracker events, as Rasa keeps them for a turn: the user
+        #: event (with the front door's message id, as hotline_rasa/channel.py
+        #: keeps it) and a bot event per reply.
+        self.trackers: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.tracker_status = 200  # set to 500 to make reading a tracker fail
+        #: False: a turn whose client went away is cancelled with it (aiohttp's
+        #: server here); True: it runs to its end and is kept in the tracker.
+        self.finish_abandoned_turns = False
         self.app.router.add_post("/webhooks/rest/webhook", self._webhook)
         self.app.router.add_get("/status", self._status)
+        self.app.router.add_get("/conversations/{conversation_id}/tracker", self._tracker)
         self.app.router.add_post(
             "/conversations/{conversation_id}/tracker/events", self._append_events
         )
 
     async def _webhook(self, request: web.Request) -> web.StreamResponse:
         body = await request.json()
+        if self.finish_abandoned_turns:
+            # Rasa runs a turn to its end although the front door that sent it
+            # went away (its tracker then holds the turn).
+            return await asyncio.shield(asyncio.ensure_future(self._turn(body)))
+        return await self._turn(body)
+
+    async def _turn(self, body: dict[str, Any]) -> web.StreamResponse:
         sender, message = body["sender"], body["message"]
         self.calls.append(body)
         self._in_flight[sender] += 1
@@ -82,10 +98,27 @@ class FakeRasa(_FakeServer):
             reply = self.replies.get(
                 message, [{"recipient_id": sender, "text": f"echo: {message}"}]
             )
+            self._keep_turn(sender, body, reply)
             return web.json_response(reply)
         finally:
             self._in_flight[sender] -= 1
             self._total_in_flight -= 1
+
+    def _keep_turn(self, sender: str, body: dict[str, Any], reply: list[dict[str, Any]]) -> None:
+        message_id = (body.get("metadata") or {}).get("message_id")
+        metadata = {"hotline_message_id": message_id} if message_id else {}
+        events = self.trackers[sender]
+        events.append({"event": "user", "text": body["message"], "metadata": metadata})
+        for item in reply:
+            data = {k: v for k, v in item.items() if k not in ("recipient_id", "text")}
+            events.append({"event": "bot", "text": item.get("text"), "data": data})
+
+    async def _tracker(self, request: web.Request) -> web.StreamResponse:
+        """Rasa's ``GET /conversations/<id>/tracker``."""
+        if self.tracker_status != 200:
+            return web.json_response({"status": "failure"}, status=self.tracker_status)
+        cid = request.match_info["conversation_id"]
+        return web.json_response({"sender_id": cid, "events": self.trackers.get(cid, [])})
 
     async def _append_events(self, request: web.Request) -> web.StreamResponse:
         """Rasa's ``POST /conversations/<id>/tracker/events`` (the tracker's state back)."""
