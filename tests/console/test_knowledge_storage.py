@@ -46,7 +46,8 @@ DRAFT = {
     "source": "东莞市公安局公开办事指南", "updated": "2026-12-01",
 }  # fmt: skip
 EXTRA = ["身份证不见了怎么弄", "身份证遗失了咋整", "身份证丢了会不会被别人冒用",
-         "丢了身份证要报警吗", "身份证找不到了", "钱包连身份证一起丢了", "身份证弄丢了有什么影响"]  # fmt: skip
+         "丢了身份证要报警吗", "身份证找不到了", "钱包连身份证一起丢了",
+         "身份证弄丢了有什么影响"]  # fmt: skip
 
 
 def fail(code: int) -> Callable[..., Any]:
@@ -220,12 +221,12 @@ def test_the_start_up_check_names_a_read_only_directory(
 
 
 @pytest.fixture
-def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
-    """``mount(options)``: a tmpfs holding a copy of data/knowledge. Needs root
-    and CAP_SYS_ADMIN (a container without it: skipped)."""
+def tmpfs(tmp_path: Path, project: Path) -> Iterator[Callable[..., Path]]:
+    """``mount(size, read_only=False)``: a tmpfs holding a copy of the knowledge
+    files. Needs root and CAP_SYS_ADMIN (a container without it: skipped)."""
     mounted: list[Path] = []
 
-    def mount(size: str) -> Path:
+    def mount(size: str, read_only: bool = False) -> Path:
         where = tmp_path / f"mnt{len(mounted)}"
         where.mkdir()
         if os.geteuid() != 0 or not shutil.which("mount"):
@@ -237,6 +238,9 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
         if done.returncode != 0:
             pytest.skip(f"this test may not mount a tmpfs: {done.stderr.strip()}")
         mounted.append(where)
+        fill(where, project)
+        if read_only:
+            subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
         return where
 
     yield mount
@@ -251,14 +255,13 @@ def fill(folder: Path, project: Path) -> Path:
 
 
 async def test_a_real_read_only_mount(
-    tmpfs: Callable[[str], Path],
+    tmpfs: Callable[..., Path],
     project: Path,
     make_replica: MakeReplica,
     console_db: Database,
     sign_in: SignIn,
 ) -> None:
-    volume = fill(tmpfs("4m"), project)
-    subprocess.run(["mount", "-o", "remount,ro", str(volume)], check=True)
+    volume = tmpfs("4m", read_only=True)
     with pytest.raises(OSError) as refused:
         tempfile.mkstemp(dir=volume)
     assert refused.value.errno == errno.EROFS  # even for root
@@ -272,7 +275,7 @@ async def test_a_real_read_only_mount(
 
 
 async def test_a_real_full_disk(
-    tmpfs: Callable[[str], Path],
+    tmpfs: Callable[..., Path],
     project: Path,
     make_replica: MakeReplica,
     console_db: Database,
@@ -282,7 +285,7 @@ async def test_a_real_full_disk(
     sizes = sum(
         (project / "data" / "knowledge" / n).stat().st_size for n in ("faq.yml", "services.yml")
     )
-    volume = fill(tmpfs(str(sizes + 4096)), project)
+    volume = tmpfs(str(sizes + 4096))
     client = await make_replica(knowledge_dir=volume, models_dir=project / "models")
     await keep_questions(console_db)
     before, open_before = snapshot(volume), len(await console_db.unanswered.list_open())
