@@ -26,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.config import ROOT, Settings
+from bot.config import ROOT, load_settings
 
 log = logging.getLogger("bot.knowledge_editor.seed")
 
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replace", action="store_true",
                         help="replace the volume's files with the shipped ones")  # fmt: skip
     args = parser.parse_args(argv)
-    target = args.to or Settings.from_env(os.environ).knowledge_dir
+    target = args.to or load_settings().knowledge_dir
     if target.resolve() == args.source.resolve():
         log.info("knowledge: %s is the shipped directory itself; nothing to seed", target)
         return 0
