@@ -226,7 +226,10 @@ class KnowledgeEditor:
         except OSError as exc:  # a read-only volume refuses even the lock file
             raise KnowledgeNotWritable(self.knowledge_dir, exc) from exc
         with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            except OSError as exc:  # ENOLCK: a network share without locks
+                raise KnowledgeNotWritable(self.knowledge_dir, exc) from exc
             try:
                 yield
             finally:

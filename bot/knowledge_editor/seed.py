@@ -54,7 +54,7 @@ def seed(target: Path, source: Path = SHIPPED, *, replace: bool = False) -> dict
     edited: ``kept, differs``), ``replaced``. Raises OSError when the target
     cannot be written."""
     done: dict[str, str] = {}
-    for path in sorted(source.glob("*.yml")):
+    for path in sorted(p for p in source.glob("*.yml") if not p.name.startswith(".")):
         data = path.read_bytes()
         there = target / path.name
         if there.exists() and not replace:

@@ -53,6 +53,8 @@ def fingerprint(knowledge_dir: Path) -> str:
     if not in_checkout(knowledge_dir):
         digest = hashlib.sha256()
         for path in sorted(knowledge_dir.glob("*.yml")):
+            if path.name.startswith("."):  # the editor's temporary copy, while it writes
+                continue
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
         return digest.hexdigest()[:16]

@@ -29,7 +29,8 @@ from aiohttp.test_utils import TestClient
 
 from bot.console.knowledge import EDITOR_KEY
 from bot.db import Database
-from bot.knowledge_editor import faq_file
+from bot.knowledge_editor import editor, faq_file
+from bot.knowledge_editor.training import fingerprint
 from tests.console.conftest import MakeReplica, SignIn
 from tests.console.test_knowledge import FUND, ID_CARD, copy_project, group_with, keep_questions
 
@@ -134,6 +135,24 @@ async def test_a_full_disk_found_when_the_copy_is_written(
     resp = await attach_fund(kclient, sign_in)
     assert resp.status == 503
     assert (await resp.json())["message"].startswith("知识库所在的磁盘已满")
+    await assert_nothing_changed(console_db, folder, before, open_before)
+
+
+async def test_a_share_without_locks_fails_cleanly(
+    kclient: TestClient,
+    console_db: Database,
+    sign_in: SignIn,
+    project: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await keep_questions(console_db)
+    folder = project / "data" / "knowledge"
+    before, open_before = snapshot(folder), len(await console_db.unanswered.list_open())
+    monkeypatch.setattr(editor.fcntl, "flock", fail(errno.ENOLCK))
+    resp = await attach_fund(kclient, sign_in)
+    assert resp.status == 503
+    message = (await resp.json())["message"]
+    assert message.startswith(f"知识库目录无法写入（{os.strerror(errno.ENOLCK)}）")
     await assert_nothing_changed(console_db, folder, before, open_before)
 
 
@@ -314,3 +333,6 @@ async def test_a_knowledge_volume_outside_a_checkout_takes_edits(
     assert sorted(p.name for p in volume.iterdir()) == [".editor.lock", "faq.yml", "services.yml"]
     [change] = await console_db.unanswered.changes()
     assert change.fingerprint_before != change.fingerprint_after
+    assert fingerprint(volume) == change.fingerprint_after
+    (volume / ".faq-edit-x.yml").write_text("half", encoding="utf-8")  # a save in progress
+    assert fingerprint(volume) == change.fingerprint_after
