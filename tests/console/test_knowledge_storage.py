@@ -156,11 +156,9 @@ async def test_a_share_without_locks_fails_cleanly(
     await assert_nothing_changed(console_db, folder, before, open_before)
 
 
-@pytest.fixture
-def read_only_folder(monkeypatch: pytest.MonkeyPatch, project: Path) -> Path:
-    """Every file opened for writing in data/knowledge fails with EROFS (os.open:
+def make_read_only(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Every file opened for writing in ``folder`` fails with EROFS (os.open:
     the temporary files; io.open: the lock file), as on a read-only mount."""
-    folder = project / "data" / "knowledge"
     real_os_open, real_io_open = os.open, io.open
 
     def inside(path: Any) -> bool:
@@ -178,6 +176,12 @@ def read_only_folder(monkeypatch: pytest.MonkeyPatch, project: Path) -> Path:
 
     monkeypatch.setattr(os, "open", os_open)
     monkeypatch.setattr(io, "open", io_open)
+
+
+@pytest.fixture
+def read_only_folder(monkeypatch: pytest.MonkeyPatch, project: Path) -> Path:
+    folder = project / "data" / "knowledge"
+    make_read_only(monkeypatch, folder)
     return folder
 
 
