@@ -17,6 +17,7 @@ from aiohttp.web_response import StreamResponse
 
 from bot.app import create_app
 from bot.config import Settings, load_settings, require_shared_secrets
+from bot.knowledge import use_knowledge_dir
 
 logger = logging.getLogger("bot")
 
@@ -67,6 +68,8 @@ def main() -> None:
         raise SystemExit(f"configuration error: {exc}") from None
     logging.getLogger().setLevel(settings.log_level)  # LOG_LEVEL
     require_shared_secrets(settings)  # several replicas: the same keys everywhere
+    # the emergency mode's FAQ answers: from KNOWLEDGE_DIR, as the action servers'
+    use_knowledge_dir(settings.knowledge_dir, settings.knowledge_reload_seconds)
     loop_name = choose_event_loop(settings.event_loop)
     logger.info("front door listening on %s:%s (%s)", settings.host, settings.port, loop_name)
     code = asyncio.run(serve(create_app(settings), settings))

@@ -8,19 +8,23 @@ get 403).
 suggested_faq, channels, first_seen, last_seen}], faq: {domains, entries:
 [{id, question, domain}]}, training: {current_fingerprint, trained,
 up_to_date, other_changes, awaiting: [change], changes: [change]},
-dismiss_reasons}``;
+dismiss_reasons, storage: {writable, problem}}``;
 ``POST /console/api/knowledge/attach`` ``{ids, faq_key, sentences?}``;
 ``POST /console/api/knowledge/draft`` ``{ids, entry: {id, domain, question,
 answer, source, department?, updated}, sentences?, extra?: [phrasing]}``;
 ``POST /console/api/knowledge/dismiss`` ``{ids, reason: spam|chitchat|other}``.
 A change answers ``{ok, file, added, skipped: [{text, why}], diff,
 change_id}``; a refused one 422 ``{error: "refused", message, problems}``
-with data/knowledge untouched. Every change is audited (``knowledge.attach``,
-``knowledge.draft``, ``knowledge.dismiss``).
+with data/knowledge untouched; a knowledge directory that cannot be written
+(read-only, no permission, disk full) 503 ``{error: "not_writable", message}``,
+the file untouched and the attempt logged (the page keeps what was filled
+in; ``storage.problem`` warns before, and start-up logs it). Every change
+is audited (``knowledge.attach``, ``knowledge.draft``, ``knowledge.dismiss``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -29,7 +33,7 @@ from bot.console.auth import client_ip, require
 from bot.console.static import page
 from bot.console.users import User
 from bot.knowledge_editor.editor import DISMISS_REASONS, Actor, KnowledgeEditor
-from bot.knowledge_editor.faq_file import FaqEditError
+from bot.knowledge_editor.faq_file import FaqEditError, KnowledgeNotWritable
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -41,11 +45,16 @@ MAX_EXTRA = 40
 
 def add_knowledge_routes(app: web.Application, db: Database, settings: Settings) -> None:
     app[EDITOR_KEY] = KnowledgeEditor(db, settings.knowledge_dir, settings.models_dir)
+    app.on_startup.append(_check_storage)
     app.router.add_get("/console/knowledge", knowledge_page)
     app.router.add_get("/console/api/knowledge", overview)
     app.router.add_post("/console/api/knowledge/attach", attach)
     app.router.add_post("/console/api/knowledge/draft", draft)
     app.router.add_post("/console/api/knowledge/dismiss", dismiss)
+
+
+async def _check_storage(app: web.Application) -> None:
+    await asyncio.to_thread(app[EDITOR_KEY].log_storage_problem)
 
 
 class _Bad(ValueError):
@@ -55,6 +64,11 @@ class _Bad(ValueError):
 def _refused(message: str, problems: list[str] | None = None, status: int = 422) -> web.Response:
     body = {"error": "refused", "message": message, "problems": problems or []}
     return web.json_response(body, status=status)
+
+
+def _not_writable(exc: KnowledgeNotWritable) -> web.Response:
+    body = {"error": "not_writable", "message": str(exc), "problems": []}
+    return web.json_response(body, status=503)
 
 
 async def _body(request: web.Request) -> dict[str, Any]:
@@ -104,12 +118,14 @@ async def knowledge_page(request: web.Request) -> web.StreamResponse:
 @require("supervisor")
 async def overview(request: web.Request) -> web.Response:
     editor = _editor(request)
+    problem = await asyncio.to_thread(editor.storage_problem)
     return web.json_response(
         {
             "groups": await editor.groups(),
             "faq": await editor.faq_choices(),
             "training": await editor.training(),
             "dismiss_reasons": DISMISS_REASONS,
+            "storage": {"writable": problem is None, "problem": problem},
         }
     )
 
@@ -125,6 +141,8 @@ async def attach(request: web.Request) -> web.Response:
         result = await _editor(request).attach(_ids(body), faq_key, sentences, _actor(request))
     except _Bad as exc:
         return _refused(str(exc), status=400)
+    except KnowledgeNotWritable as exc:
+        return _not_writable(exc)
     except FaqEditError as exc:
         return _refused(str(exc), exc.problems)
     return web.json_response({"ok": True, **result})
@@ -144,6 +162,8 @@ async def draft(request: web.Request) -> web.Response:
         )
     except _Bad as exc:
         return _refused(str(exc), status=400)
+    except KnowledgeNotWritable as exc:
+        return _not_writable(exc)
     except FaqEditError as exc:
         return _refused(str(exc), exc.problems)
     return web.json_response({"ok": True, **result})

@@ -4,10 +4,17 @@ dismiss it), each audited with who and when.
 
 File changes run in a worker thread under a file lock
 (``<knowledge dir>/.editor.lock``), so two editors, or two processes on the
-same checkout, never interleave their edits of faq.yml. After a change the
-generated training data (data/nlu/generated_*.yml, scripts/build_training_data.py)
-is rewritten too, so ``make validate`` stays green and the fingerprint the
-page records is the one ``make train`` will see.
+same checkout, never interleave their edits of faq.yml. After a change in a
+checkout the generated training data (data/nlu/generated_*.yml,
+scripts/build_training_data.py) is rewritten too, so ``make validate`` stays
+green and the fingerprint the page records is the one ``make train`` will
+see; a deployment's knowledge volume has no training data beside it (the
+model is built from a checkout, docs/deploy.md).
+
+A directory that cannot be written refuses the change with
+:class:`~bot.knowledge_editor.faq_file.KnowledgeNotWritable` (nothing
+changed, the questions stay open, the attempt logged);
+:meth:`KnowledgeEditor.storage_problem` tells the page and the start-up log.
 """
 
 from __future__ import annotations
@@ -16,7 +23,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import fcntl
+import logging
+import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -27,12 +37,19 @@ import yaml
 
 from bot.db.unanswered import Unanswered
 from bot.knowledge_editor import faq_file, grouping
-from bot.knowledge_editor.faq_file import FaqEditError
+from bot.knowledge_editor.faq_file import FaqEditError, KnowledgeNotWritable, storage_reason
 from bot.knowledge_editor.scripts import script
-from bot.knowledge_editor.training import fingerprint, project_root, training_state
+from bot.knowledge_editor.training import (
+    fingerprint,
+    in_checkout,
+    project_root,
+    training_state,
+)
 
 if TYPE_CHECKING:
     from bot.db.database import Database
+
+log = logging.getLogger(__name__)
 
 MAX_OPEN = 2000  # the newest open questions grouped on the page
 MAX_IDS = 500
@@ -65,6 +82,8 @@ class KnowledgeEditor:
         return await asyncio.to_thread(group_items, items)
 
     async def faq_choices(self) -> dict[str, Any]:
+        if not self.faq_path.exists():  # told by storage_problem()
+            return {"domains": {}, "entries": []}
         data = await asyncio.to_thread(self._read_yaml, self.faq_path)
         entries = [
             {"id": str(e["id"]), "question": str(e["question"]), "domain": str(e["domain"])}
@@ -93,6 +112,34 @@ class KnowledgeEditor:
             "changes": [c.to_dict() for c in changes[:50]],
         }
 
+    def storage_problem(self) -> str | None:
+        """Why the editor cannot save into the knowledge directory, or None.
+
+        Tried, not guessed from permission bits: a small file is created and
+        removed (root ignores the bits; a read-only mount refuses even root).
+        """
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".write-check-", dir=self.knowledge_dir)
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as exc:
+            where = self.knowledge_dir
+            return f"{storage_reason(exc)}（{where}），本页面的修改无法保存，请联系运维人员。"
+        if not self.faq_path.is_file():
+            return f"找不到知识库文件 {self.faq_path}，请联系运维人员。"
+        return None
+
+    def log_storage_problem(self) -> str | None:
+        """At start-up: a warning when the editor will not be able to save."""
+        problem = self.storage_problem()
+        if problem is not None:
+            log.warning(
+                "KNOWLEDGE_DIR %s: the knowledge editor (/console/knowledge) cannot save "
+                "changes here; mount a writable volume shared by the front doors and the "
+                "action servers (docs/deploy.md). %s", self.knowledge_dir, problem,
+            )  # fmt: skip
+        return problem
+
     # --- changing -------------------------------------------------------------
     async def attach(
         self, ids: Sequence[int], faq_key: str, sentences: Sequence[str] | None, actor: Actor
@@ -101,7 +148,8 @@ class KnowledgeEditor:
         items = await self._open_items(ids)
         texts = _chosen(items, sentences)
         async with self._lock:
-            result = await asyncio.to_thread(self._attach_file, faq_key, texts)
+            with _logged("attach", faq_key, actor):
+                result = await asyncio.to_thread(self._attach_file, faq_key, texts)
             await self._settle(items, "attached", faq_key, "attach", result, actor)
         return result
 
@@ -118,7 +166,8 @@ class KnowledgeEditor:
         texts = [*_chosen(items, sentences), *extra]
         entry = _entry_fields(fields)
         async with self._lock:
-            result = await asyncio.to_thread(self._draft_file, entry, texts)
+            with _logged("draft", entry["id"], actor):
+                result = await asyncio.to_thread(self._draft_file, entry, texts)
             await self._settle(items, "drafted", entry["id"], "draft", result, actor)
         return result
 
@@ -172,8 +221,15 @@ class KnowledgeEditor:
     # --- the files (worker thread, file lock) -------------------------------------
     @contextlib.contextmanager
     def _file_lock(self) -> Iterator[None]:
-        with (self.knowledge_dir / ".editor.lock").open("a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle = (self.knowledge_dir / ".editor.lock").open("a")
+        except OSError as exc:  # a read-only volume refuses even the lock file
+            raise KnowledgeNotWritable(self.knowledge_dir, exc) from exc
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            except OSError as exc:  # ENOLCK: a network share without locks
+                raise KnowledgeNotWritable(self.knowledge_dir, exc) from exc
             try:
                 yield
             finally:
@@ -219,7 +275,10 @@ class KnowledgeEditor:
             return self._write(old, new, want, before, examples, screened.skipped)
 
     def _load(self) -> tuple[str, dict[str, Any], dict[str, Any], str]:
-        old = self.faq_path.read_text(encoding="utf-8")
+        try:
+            old = self.faq_path.read_text(encoding="utf-8")
+        except OSError as exc:  # an empty volume (not seeded), a vanished mount
+            raise KnowledgeNotWritable(self.knowledge_dir, exc) from exc
         data = self._read_yaml(self.faq_path)
         services_path = self.knowledge_dir / "services.yml"
         services = self._read_yaml(services_path) if services_path.exists() else {}
@@ -235,8 +294,12 @@ class KnowledgeEditor:
         skipped: list[tuple[str, str]],
     ) -> dict[str, Any]:
         diff = faq_file.write_checked(self.faq_path, old, new, want)
-        root = project_root(self.knowledge_dir)
-        script("build_training_data").write(self.knowledge_dir, root / "data" / "nlu")
+        if in_checkout(self.knowledge_dir):
+            root = project_root(self.knowledge_dir)
+            try:
+                script("build_training_data").write(self.knowledge_dir, root / "data" / "nlu")
+            except OSError as exc:  # faq.yml is saved; `make knowledge` redoes this
+                log.warning("knowledge editor: data/nlu not regenerated: %s", exc)
         return {
             "file": f"data/knowledge/{self.faq_path.name}",
             "added": added,
@@ -245,6 +308,19 @@ class KnowledgeEditor:
             "fingerprint_before": before,
             "fingerprint_after": fingerprint(self.knowledge_dir),
         }
+
+
+@contextlib.contextmanager
+def _logged(kind: str, faq_key: str, actor: Actor) -> Iterator[None]:
+    """Log a change that could not be saved (the editor's message says why)."""
+    try:
+        yield
+    except KnowledgeNotWritable as exc:
+        log.error(
+            "knowledge.%s of %s by %s (%s) not saved, nothing changed: %s: %s",
+            kind, faq_key, actor.username, actor.client_address, exc.directory, exc.error,
+        )  # fmt: skip
+        raise
 
 
 def _why(skipped: list[tuple[str, str]]) -> list[str]:

@@ -10,6 +10,11 @@ Every edit is verified before it is written: the new text must parse to
 exactly the old data plus the intended change, and pass the editors' own
 checks (scripts/check_knowledge_faq.py); then it replaces the file in one
 ``os.replace``. A refused edit leaves the file untouched.
+
+A directory that cannot be written (a read-only file system, no permission,
+a full disk) is refused the same way, with :class:`KnowledgeNotWritable`
+naming the problem in Chinese: the file stays as it was and the temporary
+copy is removed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import errno
 import json
+import logging
 import os
 import re
 import tempfile
@@ -28,6 +35,8 @@ from typing import Any
 import yaml
 
 from bot.knowledge_editor.scripts import script
+
+log = logging.getLogger(__name__)
 
 _ENTRY = re.compile(r"^  - id:\s*(\S+)\s*$")
 _EXAMPLES = re.compile(r"^    examples:\s*$")
@@ -43,6 +52,31 @@ class FaqEditError(ValueError):
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or []
+
+
+def storage_reason(error: OSError) -> str:
+    """Why a directory cannot be written, in the editors' words."""
+    if error.errno == errno.EROFS:
+        return "知识库目录只读"
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return "没有写入知识库目录的权限"
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "知识库所在的磁盘已满"
+    if isinstance(error, FileNotFoundError):
+        return "找不到知识库目录或文件"
+    return f"知识库目录无法写入（{error.strerror or type(error).__name__}）"
+
+
+class KnowledgeNotWritable(FaqEditError):
+    """The knowledge directory could not be written: nothing was changed."""
+
+    def __init__(self, directory: Path, error: OSError) -> None:
+        self.directory = directory
+        self.error = error
+        super().__init__(
+            f"{storage_reason(error)}，无法保存修改（{directory}）。知识库文件未作改动，"
+            "这组问题仍待处理，页面上填写的内容也还在；请联系运维人员检查知识库存储后再试。"
+        )
 
 
 @dataclass(frozen=True)
@@ -195,17 +229,24 @@ def write_checked(path: Path, old_text: str, new_text: str, want: dict[str, Any]
     """
     if yaml.safe_load(new_text) != want:
         raise FaqEditError("自动修改的结果与预期不一致，已放弃修改，请手工编辑")
-    fd, tmp = tempfile.mkstemp(prefix=".faq-edit-", suffix=".yml", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".faq-edit-", suffix=".yml", dir=path.parent)
+    except OSError as exc:
+        raise KnowledgeNotWritable(path.parent, exc) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(new_text)
+            handle.flush()
+            os.fsync(handle.fileno())  # a full disk (or a network share) tells here
         errors, _ = script("check_knowledge_faq").check(Path(tmp))
         if errors:
             raise FaqEditError("知识库检查未通过，未作修改", [str(e) for e in errors])
         os.chmod(tmp, path.stat().st_mode & 0o777)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        _discard(Path(tmp))
+        if isinstance(exc, OSError):
+            raise KnowledgeNotWritable(path.parent, exc) from exc
         raise
     name = f"data/{path.parent.name}/{path.name}"
     return "".join(
@@ -217,6 +258,13 @@ def write_checked(path: Path, old_text: str, new_text: str, want: dict[str, Any]
             n=2,
         )
     )
+
+
+def _discard(tmp: Path) -> None:
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError as exc:  # the directory turned read-only in between
+        log.error("knowledge editor: could not remove the temporary file %s: %s", tmp, exc)
 
 
 def as_date(value: str) -> dt.date:

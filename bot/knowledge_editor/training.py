@@ -15,6 +15,7 @@ The editor records the fingerprint before and after each of its changes, so:
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,28 @@ def project_root(knowledge_dir: Path) -> Path:
     return knowledge_dir.resolve().parent.parent
 
 
+def in_checkout(knowledge_dir: Path) -> bool:
+    """Whether ``knowledge_dir`` is a checkout's ``data/knowledge`` (``make run``,
+    the tests), not a deployment's knowledge volume (``KNOWLEDGE_DIR=/knowledge``,
+    docs/deploy.md), where no training data or config lies around it."""
+    root = project_root(knowledge_dir)
+    return (
+        root / "config.yml"
+    ).is_file() and knowledge_dir.resolve() == root / "data" / "knowledge"
+
+
 def fingerprint(knowledge_dir: Path) -> str:
+    """The training fingerprint of the checkout around ``knowledge_dir``; for a
+    knowledge volume, a hash of its files (the model is trained elsewhere, from
+    a checkout the edited files were exported to)."""
+    if not in_checkout(knowledge_dir):
+        digest = hashlib.sha256()
+        for path in sorted(knowledge_dir.glob("*.yml")):
+            if path.name.startswith("."):  # the editor's temporary copy, while it writes
+                continue
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()[:16]
     root = project_root(knowledge_dir)
     return str(script("train").inputs_hash(root / "config.yml", root))
 

@@ -23,10 +23,14 @@ RUN python -m venv /opt/venv \
 FROM python:3.13-slim-bookworm AS app
 RUN groupadd --system --gid 10001 hotline \
  && useradd --system --uid 10001 --gid hotline --home-dir /app --shell /usr/sbin/nologin hotline \
- && mkdir -p /var/lib/hotline \
- && chown hotline:hotline /var/lib/hotline
+ && mkdir -p /var/lib/hotline /knowledge \
+ && chown hotline:hotline /var/lib/hotline /knowledge
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
+# /knowledge: where a deployment mounts the shared knowledge volume
+# (KNOWLEDGE_DIR=/knowledge; owned by the app's user, so a named volume Docker
+# creates there is writable by it). Its first content is data/knowledge below,
+# copied by `python -m bot.knowledge_editor.seed` (docs/deploy.md).
 # What the processes read at run time: the code, the knowledge and routing
 # data, and what the knowledge editor fingerprints (config, domain, data; the
 # scripts it loads by path).

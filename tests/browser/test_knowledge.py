@@ -20,7 +20,8 @@ from bot.app import DB_KEY, create_app
 from bot.console.auth import USERS_KEY
 from tests.browser.conftest import CHROMIUM, FrontDoor, ScriptedRasa, browser_settings
 from tests.browser.test_widget import ask, chat_log, launcher, open_page
-from tests.console.test_knowledge import FUND, copy_project
+from tests.console.test_knowledge import FUND, ID_CARD, copy_project
+from tests.console.test_knowledge_storage import DRAFT, EXTRA, make_read_only
 
 pytestmark = [
     pytest.mark.browser,
@@ -154,3 +155,57 @@ async def test_supervisor_attaches_a_group_and_sees_it_await_training(
     entry = next(e for e in data["entries"] if e["id"] == "hpf_withdrawal_conditions")
     assert set(FUND) <= set(entry["examples"])
     assert problems == []
+
+
+async def test_a_read_only_knowledge_directory_is_said_and_the_draft_stays(
+    door: tuple[FrontDoor, Path],
+    browser: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    screenshot_path: Callable[[str], Path],
+) -> None:
+    """The deployment's read-only case (tests/console/test_knowledge_storage.py):
+    the page warns before anything is filled in, a draft is refused with the
+    reason, and what the supervisor wrote stays in the form."""
+    front_door, project = door
+    folder = project / "data" / "knowledge"
+    before = (folder / "faq.yml").read_bytes()
+    make_read_only(monkeypatch, folder)
+    db = front_door.app[DB_KEY]
+    for text in ID_CARD:
+        await db.unanswered.keep(reason="fallback", text=text, conversation_id="webchat:s1")
+    await front_door.app[USERS_KEY].create(
+        username="banzhang", password=PASSWORD, role="supervisor", display_name="王班长"
+    )
+    ctx = await browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    page = await ctx.new_page()
+    await page.goto(front_door.url + "/console/login")
+    await page.get_by_label("用户名").fill("banzhang")
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url(re.compile(r"/console/(?!login)"))
+    await page.goto(front_door.url + "/console/knowledge")
+    notice = page.locator("#kn-storage")
+    await expect(notice).to_be_visible()
+    await expect(notice).to_contain_text("知识库目录只读")
+
+    groups = page.locator("#kn-groups > li")
+    await expect(groups.first).to_be_visible()
+    count = await groups.count()
+    await groups.first.get_by_role("button").click()
+    form = page.locator("#kn-draft")
+    await form.locator("#kn-d-domain").select_option("household_registration")
+    await form.locator("#kn-d-id").fill("hr_id_card_lost")
+    await form.locator("#kn-d-answer").fill(DRAFT["answer"])
+    await form.locator("#kn-d-source").fill(DRAFT["source"])
+    await form.locator("#kn-d-extra").fill("\n".join(EXTRA))
+    await form.locator("button[type=submit]").click()
+    result = page.locator("#kn-result")
+    await expect(result).to_contain_text("知识库目录只读，无法保存修改")
+    await expect(result).to_have_class(re.compile("is-error"))
+    await expect(form.locator("#kn-d-answer")).to_have_value(DRAFT["answer"])
+    await expect(form.locator("#kn-d-extra")).to_have_value("\n".join(EXTRA))
+    await expect(groups).to_have_count(count)  # nothing settled
+    await page.screenshot(
+        path=str(screenshot_path("console-knowledge-read-only.png")), full_page=True
+    )
+    assert (folder / "faq.yml").read_bytes() == before

@@ -7,7 +7,9 @@ routes the processes really serve, every setting a setting the code reads,
 the secrets the code requires present, every secret reference resolvable,
 resources sized from the measured memory, a PodDisruptionBudget for each
 replicated component, CPU autoscaling for Rasa and the front door, models
-mounted read-only and never trained at start. (nginx's configuration:
+mounted read-only and never trained at start, the knowledge on one writable
+volume the front doors and the action servers share, seeded once and never
+over an edit. (nginx's configuration:
 `nginx -t` in scripts/check_nginx.sh.)"""
 
 from __future__ import annotations
@@ -381,6 +383,58 @@ def test_nothing_trains_at_start() -> None:
     assert not [c for c in commands if re.search(r"\btrain\b", c)]
     rasa_cmd = instruction(dockerfile_stages(IMAGES / "rasa.Dockerfile")[""], "CMD")[0]
     assert '"--model", "/models"' in rasa_cmd and '"endpoints.redis.yml"' in rasa_cmd
+
+
+# --- the knowledge: one writable volume, shared, seeded once ------------------------
+
+SEED = ["python", "-m", "bot.knowledge_editor.seed"]  # no --replace: never over an edit
+
+
+def test_compose_shares_one_writable_knowledge_volume_seeded_first() -> None:
+    services = compose()["services"]
+    seed = services["knowledge-seed"]
+    knowledge_dir = seed["environment"]["KNOWLEDGE_DIR"]
+    assert seed["command"] == SEED and seed["restart"] == "no"
+    assert seed["volumes"] == [f"knowledge:{knowledge_dir}"]
+    for name in ("frontdoor-1", "frontdoor-2", "actions"):
+        spec = services[name]
+        assert spec["read_only"] is True, name  # the root file system stays read-only
+        assert str(Settings.from_env(compose_env(name)).knowledge_dir) == knowledge_dir, name
+        assert f"knowledge:{knowledge_dir}" in spec["volumes"], name  # read-write
+        depends = spec["depends_on"]["knowledge-seed"]["condition"]
+        assert depends == "service_completed_successfully", name
+    assert "knowledge" in compose()["volumes"]
+
+
+def test_kubernetes_shares_one_writable_knowledge_claim_seeded_first() -> None:
+    claim = k8s_objects("PersistentVolumeClaim")["hotline-knowledge"]
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]  # pods on several nodes
+    for workload in ("hotline-frontdoor", "hotline-actions"):
+        main = container(workload)
+        knowledge_dir = str(Settings.from_env(k8s_env(workload)).knowledge_dir)
+        pod = k8s_objects("Deployment")[workload]["spec"]["template"]["spec"]
+        claims = {
+            v["name"]: v["persistentVolumeClaim"]["claimName"]
+            for v in pod["volumes"]
+            if "persistentVolumeClaim" in v
+        }
+        (mount,) = [m for m in main.spec["volumeMounts"] if m["mountPath"] == knowledge_dir]
+        assert claims[mount["name"]] == "hotline-knowledge" and not mount.get("readOnly")
+        assert main.spec["securityContext"]["readOnlyRootFilesystem"] is True
+        (init,) = pod["initContainers"]
+        assert init["command"] == SEED and init["image"] == main.spec["image"]
+        assert {e["name"]: e["value"] for e in init["env"]} == {"KNOWLEDGE_DIR": knowledge_dir}
+        assert {"name": mount["name"], "mountPath": knowledge_dir} in init["volumeMounts"]
+        assert init["securityContext"]["readOnlyRootFilesystem"] is True
+
+
+def test_the_app_image_gives_its_user_the_knowledge_mount_point() -> None:
+    """A named volume Docker creates takes the mount point's owner: uid 10001 writes."""
+    app = dockerfile_stages(IMAGES / "app.Dockerfile")["app"]
+    runs = " ".join(instruction(app, "RUN"))
+    assert re.search(r"mkdir -p [^&]*/knowledge", runs)
+    assert re.search(r"chown hotline:hotline [^&]*/knowledge", runs)
+    assert "data/ data/" in instruction(app, "COPY")  # the seed's source, data/knowledge
 
 
 # --- the images -------------------------------------------------------------------

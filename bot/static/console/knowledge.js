@@ -235,6 +235,10 @@
       }
       state.data = result.body;
       state.current = null;
+      // A knowledge directory the editor cannot write: said before anyone fills in a form.
+      var storage = state.data.storage || { writable: true };
+      $("kn-storage").hidden = storage.writable;
+      $("kn-storage").textContent = storage.problem || "";
       fillSelects();
       renderTraining(state.data.training);
       renderGroups();
