@@ -25,7 +25,12 @@ sys.path.insert(0, str(ROOT))
 
 from actions.thresholds import FAQ_MIN_CONFIDENCE  # noqa: E402
 from eval.off_topic import classify, load_dialogue_policy, load_domains, off_topic_report  # noqa: E402
-from hotline_rasa.hotline_gate import DEFAULT_EXEMPT, GATE_KEY, OUT_OF_SCOPE  # noqa: E402
+from hotline_rasa.hotline_gate import (  # noqa: E402
+    DEFAULT_EXEMPT,
+    GATE_KEY,
+    OUT_OF_SCOPE,
+    HotlineGate,
+)
 from scripts.evaluate import (  # noqa: E402
     configured_threshold,
     faq_choice,
@@ -33,6 +38,9 @@ from scripts.evaluate import (  # noqa: E402
     load_heldout,
     raw_prediction,
 )
+
+#: The FAQ check's settings as the gate defaults them (config.yml sets the same).
+FAQ_CHECK = HotlineGate.get_default_config()
 
 
 def before_gate(parse: dict[str, Any]) -> dict[str, Any]:
@@ -44,11 +52,26 @@ def before_gate(parse: dict[str, Any]) -> dict[str, Any]:
     return {**parse, "intent": ranking[0] if ranking else {}, "intent_ranking": ranking}
 
 
-def gated(parse: dict[str, Any], threshold: float, exempt: frozenset[str]) -> dict[str, Any]:
-    """The parse as the gate with ``threshold`` leaves it."""
+def gated(
+    parse: dict[str, Any],
+    threshold: float,
+    exempt: frozenset[str],
+    faq_threshold: float = FAQ_CHECK["faq_threshold"],
+    faq_sure: float = FAQ_CHECK["faq_sure_confidence"],
+) -> dict[str, Any]:
+    """The parse as the gate with ``threshold`` (and its FAQ check with
+    ``faq_threshold`` and ``faq_sure``, HotlineGate.faq_unsupported) leaves it."""
     p = float((parse.get(GATE_KEY) or {}).get("p_hotline", 1.0))
     name = (parse.get("intent") or {}).get("name")
-    if name is None or name in exempt or p >= threshold:
+    if name is None or name in exempt:
+        return parse
+    unsure_faq = (
+        name == FAQ_CHECK["faq_intent"]
+        and p < faq_threshold
+        and "faq" in (parse.get("response_selector") or {})
+        and faq_choice(parse)[1] < faq_sure
+    )
+    if p >= threshold and not unsure_faq:
         return parse
     top = {"name": OUT_OF_SCOPE, "confidence": round(1 - p, 4)}
     rest = [r for r in parse.get("intent_ranking") or [] if r.get("name") != OUT_OF_SCOPE]

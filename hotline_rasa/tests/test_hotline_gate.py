@@ -243,3 +243,104 @@ def test_gate_on_the_shipped_training_data(tmp_path: Path) -> None:
     outcome = {m.get("text"): m.get("intent")["name"] for m in messages}
     assert {t: outcome[t] for t in off_topic} == {t: "out_of_scope" for t in off_topic}
     assert {t: outcome[t] for t in hotline} == {t: "check_ticket" for t in hotline}
+
+
+# --- the FAQ check: an FAQ the gate half believes, with an unsure entry --------
+
+
+class FixedProbability:
+    """A stand-in for the trained gate: P(hotline matter) by text."""
+
+    def __init__(self, p: dict[str, float]) -> None:
+        self.p = p
+
+    def predict_proba(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        return np.array([[1 - self.p[t], self.p[t]] for t in texts])
+
+
+def faq_parsed(text: str, faq_confidence: float | None, intent: str = "faq") -> Message:
+    message = parsed(text, intent)
+    if faq_confidence is not None:
+        key = "faq/ut_tiered_electricity"
+        message.set(
+            "response_selector",
+            {
+                "all_retrieval_intents": ["faq"],
+                "faq": {
+                    "response": {"confidence": faq_confidence, "intent_response_key": key},
+                    "ranking": [{"confidence": faq_confidence, "intent_response_key": key}],
+                },
+            },
+            add_to_output=True,
+        )
+    return message
+
+
+def fixed_gate(tmp_path: Path, p: dict[str, float], **extra: Any) -> HotlineGate:
+    cfg = {**HotlineGate.get_default_config(), "threshold": 0.45, **extra}
+    return HotlineGate(cfg, model_storage(tmp_path), Resource("gate"), FixedProbability(p))
+
+
+def test_an_faq_half_believed_with_an_unsure_entry_is_rejected(tmp_path: Path) -> None:
+    text = "圆通的电话是多少"
+    gate = fixed_gate(tmp_path, {normalise(text): 0.58})
+    message = faq_parsed(text, 0.13)
+    gate.process([message])
+    assert message.get("intent") == {"name": "out_of_scope", "confidence": 0.42}
+    # DIET's guess stays in the ranking, after out_of_scope
+    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["out_of_scope", "faq"]
+    assert message.get(GATE_KEY) == {
+        "p_hotline": 0.58,
+        "rejected": True,
+        "reason": "faq_unsupported",
+    }
+
+
+@pytest.mark.parametrize(
+    ("p", "confidence"),
+    [
+        (0.58, 0.5),  # the retriever is sure of its entry
+        (0.58, 0.95),
+        (0.7, 0.13),  # the gate believes it is a hotline matter
+        (0.99, 0.16),  # a homophone-laden hotline question the retriever barely ranks
+    ],
+)
+def test_an_faq_with_one_strong_piece_of_evidence_is_kept(
+    tmp_path: Path, p: float, confidence: float
+) -> None:
+    text = "电费阶梯是怎么分的"
+    gate = fixed_gate(tmp_path, {normalise(text): p})
+    message = faq_parsed(text, confidence)
+    gate.process([message])
+    assert message.get("intent")["name"] == "faq"
+    assert message.get(GATE_KEY) == {"p_hotline": p, "rejected": False}
+
+
+def test_the_faq_check_leaves_other_intents_and_a_parse_without_retriever(
+    tmp_path: Path,
+) -> None:
+    texts = {"帮我查一下工单": 0.6, "阶梯电价": 0.6, "你好呀": 0.1}
+    gate = fixed_gate(tmp_path, {normalise(t): p for t, p in texts.items()})
+    ticket = faq_parsed("帮我查一下工单", 0.05, intent="check_ticket")
+    no_retriever = faq_parsed("阶梯电价", None)
+    hello = faq_parsed("你好呀", 0.05, intent="greet")
+    gate.process([ticket, no_retriever, hello])
+    assert ticket.get("intent")["name"] == "check_ticket"
+    assert no_retriever.get("intent")["name"] == "faq"
+    assert hello.get("intent")["name"] == "greet"
+
+
+def test_faq_threshold_zero_turns_the_faq_check_off(tmp_path: Path) -> None:
+    text = "圆通的电话是多少"
+    gate = fixed_gate(tmp_path, {normalise(text): 0.58}, faq_threshold=0.0)
+    message = faq_parsed(text, 0.13)
+    gate.process([message])
+    assert message.get("intent")["name"] == "faq"
+
+
+@pytest.mark.parametrize("key", ["faq_threshold", "faq_sure_confidence"])
+def test_faq_check_settings_are_checked(tmp_path: Path, key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        fixed_gate(tmp_path, {}, **{key: 1.5})
