@@ -455,7 +455,10 @@ class Hub:
                 # A push waits for the replies to be written anyway: no yield.
             finally:
                 await inbound
-            await self.transcript.write_replies(msg.conversation_id, result.replies, msg.message_id)
+            if not await self.router.replies_already_written(msg):
+                await self.transcript.write_replies(
+                    msg.conversation_id, result.replies, msg.message_id
+                )
             await self.results.store_result(key, result)
         finally:
             settling.end()

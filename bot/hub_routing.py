@@ -259,6 +259,9 @@ class Router:
         #: Injectable (tests): queue times, head starts and rate-limit windows.
         self.clock: Callable[[], float] = time.time
         self.rasa_timeout = settings.rasa_timeout
+        #: Turns read back from Rasa's tracker (``_taken_over_turn``) whose
+        #: replies the hub has not written yet: a replica that died may have.
+        self._recovered: set[str] = set()
         self.head_start = settings.handoff_urgent_head_start
         self.emergency_head_start = settings.handoff_emergency_head_start
         self.incident_head_start = settings.emergency_handoff_head_start
@@ -381,7 +384,7 @@ class Router:
         request could no longer be running (``RASA_TIMEOUT`` after the mark);
         the replies found there are used as the turn's. A tracker that cannot
         be read: the message is sent (at least once rather than lost)."""
-        key = f"turn:{msg.channel}:{msg.channel_user_id}:{msg.message_id}"
+        key = _turn_key(msg)
         if await self.store.claim(key, TURN_MARK_TTL):
             return None  # the first replica to send it: the usual path
         left = await self.store.ttl(key)
@@ -396,10 +399,25 @@ class Router:
             if raw is not None:
                 logger.info("a taken-over %s message had been answered by Rasa", msg.channel)
                 await self.record("turn_recovered", msg.conversation_id, {})
+                self._recovered.add(key)
                 return raw
             if time.monotonic() >= deadline:
                 return None
             await asyncio.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+
+    async def replies_already_written(self, msg: InboundMessage) -> bool:
+        """True when ``msg``'s turn was read back from Rasa's tracker and its
+        replies are already in the transcript: the replica that died wrote
+        them before it could take the message out of the inbox (a store that
+        failed after the transcript write). One read of the conversation's
+        latest entries, only on that rare path."""
+        key = _turn_key(msg)
+        if key not in self._recovered:
+            return False
+        self._recovered.discard(key)
+        first = f"{msg.message_id}#0"
+        entries = await self.db.transcripts.history(msg.conversation_id, limit=50)
+        return any(e.direction == "out" and e.message_id == first for e in entries)
 
     async def _request_handoff(
         self, msg: InboundMessage, handoff: dict[str, Any], emergency: EmergencyState
@@ -557,6 +575,11 @@ class Router:
             await self.db.events.record(kind, conversation_id=conversation_id, data=data)
         except Exception as exc:  # quality statistics must not break a conversation
             logger.error("event %s not recorded: %s", kind, type(exc).__name__)
+
+
+def _turn_key(msg: InboundMessage) -> str:
+    """The store key marking that ``msg`` went to Rasa (``_taken_over_turn``)."""
+    return f"turn:{msg.channel}:{msg.channel_user_id}:{msg.message_id}"
 
 
 def _rasa_metadata(msg: InboundMessage, emergency: EmergencyState) -> dict[str, Any]:

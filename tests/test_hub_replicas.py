@@ -20,6 +20,7 @@ from bot.hub_timing import TURN_MARK_TTL
 from bot.inbound import DeliveryMode
 from bot.rasa_client import RasaClient
 from bot.store import MemoryStore, SharedStore
+from bot.store.base import StoreUnavailable
 from bot.store.redis import RedisStore
 from tests.fakes.db import FakeDatabase
 from tests.fakes.rasa import FakeRasa
@@ -219,6 +220,30 @@ async def test_a_turn_rasa_ran_for_a_dead_replica_is_not_run_again(
     assert fake_rasa.by_sender["test:u1"] == ["我要投诉"]  # one turn in Rasa
     assert [e["event"] for e in fake_rasa.trackers["test:u1"]] == ["user", "bot"]
     assert "turn_recovered" in two.db.events.kinds()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("replicas", REPLICA_SETUPS[:1], indirect=True)
+async def test_replies_a_dead_replica_wrote_are_not_written_again(
+    replicas: list[Hub], fake_rasa: FakeRasa, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store failed after the transcript got the replies (Redis died):
+    the entry stayed in the inbox; the replica that takes it over reads the
+    turn back from Rasa and neither runs it again nor writes its replies twice."""
+    one, two = replicas
+
+    async def store_died(key: str, result: HandleResult) -> None:
+        raise StoreUnavailable("redis went away")
+
+    monkeypatch.setattr(one.results, "store_result", store_died)
+    waiting = asyncio.create_task(one.handle(msg("我要投诉", "m1"), IN_PLACE))
+    await eventually(lambda: len(one.db.transcripts.entries) == 2, 5)  # type: ignore[attr-defined]
+    waiting.cancel()
+    await one.close()
+    resent = await two.handle(msg("我要投诉", "m1"), IN_PLACE)
+    assert [r.text for r in resent.replies] == ["echo: 我要投诉"]
+    assert fake_rasa.by_sender["test:u1"] == ["我要投诉"]
+    rows = [(e.direction, e.message_id) for e in two.db.transcripts.entries]  # type: ignore[attr-defined]
+    assert rows == [("in", "m1"), ("out", "m1#0")]
 
 
 @pytest.mark.parametrize("replicas", REPLICA_SETUPS[:1], indirect=True)
