@@ -10,7 +10,7 @@ import unicodedata
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -119,13 +119,14 @@ class ActionCreateTicket(Action):
         except Exception:  # noqa: BLE001 - the citizen must hear something
             logger.exception("ticket creation failed")
             dispatcher.utter_message(
-                text="抱歉，系统暂时无法登记工单，您的信息还在。请稍后回复“确认”重试，或转人工客服。",
-                buttons=[
-                    {"title": "确认提交", "payload": "/affirm"},
-                    {"title": "转人工客服", "payload": "/request_human"},
-                ],
+                text="抱歉，系统暂时无法登记工单，您填写的信息都还在。请稍后点“确认提交”重试，"
+                "或回复“转人工”联系人工客服。",
             )
-            return []
+            # The summary again, with its buttons: the dialogue is back where a
+            # confirmation submits (data/rules.yml "confirmed summary creates
+            # the ticket"), and the retry keeps the submission id, so a ticket
+            # whose commit did land is not created twice.
+            return [FollowupAction("action_complaint_summary")]
         shown = "other" if sent.needs_review else category  # triage's expectation
         dispatcher.utter_message(text=_created_text(ticket, shown, anonymous, routing))
         dispatcher.utter_message(response="utter_anything_else")

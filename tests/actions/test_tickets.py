@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.tickets import (
@@ -163,3 +165,28 @@ async def test_ticket_gets_the_phone_the_form_stored_encrypted(db: Database) -> 
     )
     ticket = await db.tickets.get(slot_events(events)["last_ticket_no"])
     assert ticket is not None and ticket.contact_phone == "13912345678"
+
+
+async def test_a_failed_submission_shows_the_summary_again_to_retry(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database is down at the confirmation (PostgreSQL restarting): the
+    citizen is told, nothing is lost, and the summary comes again so that the
+    next 确认提交 submits (the rule after action_complaint_summary) - with
+    the same submission id, so a retry never makes a second ticket."""
+
+    async def down() -> Database:
+        raise ConnectionError("the database is restarting")
+
+    monkeypatch.setattr("actions.tickets.get_db", down)
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("确认", "affirm"), COMPLAINT)
+    events = await ActionCreateTicket().run(dispatcher, t, DOMAIN)
+    assert events == [{"event": "followup", "timestamp": None, "name": "action_complaint_summary"}]
+    assert [m["text"] for m in dispatcher.messages] == [
+        "抱歉，系统暂时无法登记工单，您填写的信息都还在。请稍后点“确认提交”重试，"
+        "或回复“转人工”联系人工客服。"
+    ]
+    monkeypatch.undo()
+    retried = await ActionCreateTicket().run(CollectingDispatcher(), t, DOMAIN)
+    assert (await db.tickets.get(slot_events(retried)["last_ticket_no"])) is not None
