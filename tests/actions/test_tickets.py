@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.tickets import (
