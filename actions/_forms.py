@@ -13,7 +13,12 @@ slot) before the form's own ``validate_<slot>`` methods see it:
   question is asked again; "地址说错了" alone asks the address again;
   "不是万江，是东城" replaces the answer that said 万江;
 - "算了" is the NLU's ``stop`` intent: the slots' mappings leave it out, the
-  form is rejected and the rules cancel it (data/rules.yml).
+  form is rejected and the rules cancel it (data/rules.yml);
+- an answer the NLU took for ``stop`` or ``request_human`` ("不想跑" for the
+  way, "说不清楚具体位置" for the place): Rasa runs the active form before
+  the rules and always calls its validation, which reads the message against
+  the question asked (:meth:`CitizenFormValidation.answers`) and takes it as
+  the answer; a message that leaves ("不办了", "转人工") is left to the rules.
 
 A slot set to nothing is never validated. The actions that start a form
 clear its slots (``SlotSet(slot, None)``), and Rasa passes every slot set
@@ -35,7 +40,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._runtime import latest_intent
+from actions._runtime import latest_intent, latest_text
 from actions.answers import (
     LEAD,
     MISTAKE,
@@ -43,6 +48,7 @@ from actions.answers import (
     mandarin,
     mistake_said,
     not_but,
+    says_unknown,
     without_trailing_not,
 )
 
@@ -90,6 +96,46 @@ _SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在)[�
 
 #: "跳过", "不知道" and the like, said alone.
 SKIP_WORDS = _SKIP
+
+#: Intents the slot mappings leave out (domain.yml ``not_intent``) whose rules
+#: end the form; the NLU gives them to some answers ("不想跑" as ``stop``,
+#: "说不清楚具体位置" as ``request_human``). ``emergency`` is never second-guessed.
+MISREAD_INTENTS = ("stop", "request_human")
+#: Giving up somewhere in the message ("身份证不办了", "那就取消吧"): no answer,
+#: even when a clause names a service or a place.
+_QUITS = re.compile(
+    r"不(?:想|要|用|打算|需要)?(?:再|继续)?(?:办|弄|搞|查|投诉|投|举报|反映|问|咨询|登记|整|处理)"
+    r"(?:了|啦|咯|喇|吧|$)|取消|退出|撤销|放弃|结束|下次|改天|没事了|再见|拜拜"
+)
+#: A person named anywhere in the message ("让工作人员跟我说", "派人来看"):
+#: with ``request_human`` it asks for one, whatever else it says.
+_PERSON = re.compile(
+    r"人工|真人|活人|客服|工作人员|接线员|话务员|坐席|领导|负责人|专人|派人|找人|叫人|来人"
+)
+
+
+def asked_before_message(tracker: Tracker, requested: str, form: str) -> bool:
+    """True when ``form`` had asked ``requested`` when the citizen's latest
+    message came: the message answers that question."""
+    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    if not users:
+        return False
+    asked, loop = None, None
+    for event in tracker.events[: users[-1]]:
+        if event.get("event") == "slot" and event.get("name") == REQUESTED_SLOT:
+            asked = event.get("value")
+        elif event.get("event") == "active_loop":
+            loop = event.get("name")
+    ran = [
+        e.get("name")
+        for e in tracker.events[users[-1] + 1 :]
+        if e.get("event") == "action"
+    ]
+    return (
+        asked == requested
+        and loop == form
+        and all(name in ("action_extract_slots", "action_listen", form) for name in ran)
+    )
 
 
 def skip_said(tracker: Tracker, text: str) -> bool:
@@ -237,6 +283,37 @@ class CitizenFormValidation(FormValidationAction):
         ("不需要匿名" is not a refusal)."""
         return False
 
+    def answers(self, slot: str, text: str) -> bool:
+        """True when ``text`` plainly answers the question ``slot`` although
+        the NLU took it for ``stop`` or ``request_human``: here "I don't
+        know" and a correction of an earlier answer; subclasses add the
+        answers their questions take ("不想跑" for the way)."""
+        plain = mandarin(text)
+        return (
+            says_unknown(text)
+            or parse_correction(plain, self.FIELDS) is not None
+            or not_but(plain) is not None
+        )
+
+    def misread_answer(self, requested: str, tracker: Tracker) -> str | None:
+        """The citizen's message when it answers ``requested`` but the NLU's
+        ``stop`` or ``request_human`` kept it from the slot; None when it
+        really leaves (the rules then cancel or hand over)."""
+        intent = latest_intent(tracker)
+        if intent not in MISREAD_INTENTS:
+            return None
+        text = latest_text(tracker)
+        if not text or text.startswith("/"):
+            return None
+        if not asked_before_message(tracker, requested, self.form_name()):
+            return None
+        if leaving(text, refusable=self.refusable(requested)) is not None:
+            return None
+        plain = mandarin(text)
+        if _QUITS.search(plain) or (intent == "request_human" and _PERSON.search(plain)):
+            return None
+        return text if self.answers(requested, text) else None
+
     # --- the machinery ------------------------------------------------------
     def order(self, tracker: Tracker) -> list[str]:
         skipped = self.not_asked(tracker)
@@ -251,6 +328,10 @@ class CitizenFormValidation(FormValidationAction):
             if slot in self.FIELDS and value is not None
         }
         requested = tracker.get_slot(REQUESTED_SLOT)
+        if requested in self.FIELDS and requested not in candidates:
+            misread = self.misread_answer(str(requested), tracker)
+            if misread is not None:
+                candidates[requested] = misread
         answer = candidates.get(requested) if requested in self.FIELDS else None
         if isinstance(answer, str) and not answer.startswith("/"):
             left = leaving(answer, refusable=self.refusable(str(requested)))

@@ -147,7 +147,7 @@ def mandarin(text: str) -> str:
 
 _SPLIT = re.compile(r"[，,。.!！?？;；、…~～\s]+|(?=但是|不过|可是)")
 _FILLER = re.compile(
-    r"^(?:嗯+|啊+|哦+|噢+|喔+|呃+|额+|唔+|哈+|诶|欸|哎|好的?|好吧|行|行吧|是的?|对的?|可以|"
+    r"^(?:(?:嗯+|啊+|哦+|噢+|喔+|呃+|额+|唔+|哈+|诶|欸|哎|好的?|好吧|行|行吧|是的?|对的?|可以|"
     r"ok|okay|收到|知道了|明白|那个|这个|emm+|en+|怎么说|怎么讲|咋说|点讲|点说|就是说|"
     # "就是…那个…噪音", "时间嘛": fillers and a topic said before the answer
     r"就是|然后|所以|反正|(?:时间|地点|地址|位置|名字|电话|号码)(?:嘛|的话|呢)|"
@@ -157,7 +157,8 @@ _FILLER = re.compile(
     r"大概|可能|也许|应该|好像|差不多|"
     # thinking aloud: "我想想啊", "让我想一想", "我看看"
     r"(?:让我|等我|我)?想(?:一)?想|(?:让我|等我|我)?想一下|(?:让我|我)看看|我看一下)"
-    r"[了啊呀吧哦嘛呢]*$",
+    # several in a row: "这个怎么说呢", "嗯那个就是"
+    r"[了啊呀吧哦嘛呢]*)+$",
     re.IGNORECASE,
 )
 _BARE_NEGATION = re.compile(
@@ -196,7 +197,7 @@ def is_bare_negation(text: str) -> bool:
 # --- "I don't know" -----------------------------------------------------------
 
 _UNKNOWN = re.compile(
-    r"不知道|不清楚|不太清楚|不大清楚|搞不清|弄不清|不记得|记不得|记不清|记不太清|记不起|记不住|"
+    r"不知道|不清楚|不太清楚|不大清楚|搞不清|弄不清|(?:搞|弄|闹|看)不(?:懂|明白)|不记得|记不得|记不清|记不太清|记不起|记不住|"
     r"忘了|忘记|忘掉|想不起|说不上来|说不清|讲不清|说不好|不晓得|唔知|唔记得|不确定|没注意|没留意|"
     r"没看清|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
     r"没有?(?:收到|记下|记住|保存|留意)|没有(?:单号|工单号|编号|短信)|换号了|号码换了|"
@@ -229,7 +230,7 @@ _CHATTER = re.compile(
     r"描述|形容|表达|了|啊|呀|呢|吧|哦|的|是|在|个|栋|号|时间|地点|地址|位置|日期|几点|什么时候|"
     r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
     r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|记得|"
-    r"完全|根本|压根|一点|几时|几号|多少|半天|来着|自己|"
+    r"完全|根本|压根|一点|几时|几号|多少|半天|来着|自己|开始|发生|出现|地方|"
     r"[" + _END + "]"
 )
 
@@ -261,6 +262,8 @@ def says_unknown(text: str) -> bool:
     and one says it."""
     parts = [part for part in clauses(text) if not _FILLER.match(part)]
     told = [part for part in parts if not _QUESTION.search(part)]
+    # "算了，地址不记得了": giving up on the answer, not on the form
+    told = [part for part in told if not _BARE_CANCEL.match(mandarin(part))] or told
     return bool(told) and all(_says_unknown(part) for part in told)
 
 
@@ -293,9 +296,9 @@ _BARE_CANCEL = re.compile(
 #: clause is the request: "打了人工客服电话没人接", "跟客服说了好多次" describe.
 _HUMAN = re.compile(
     r"^(?:我|那|就|还是|请|麻烦|帮我|给我|可以|能不能|能否|有没有|直接)*"
-    r"(?:想|要|需要|得)?(?:帮我)?(?:转接|转|找|接|换|叫|要|请|跟|和|同|联系)?(?:个|一个|下|一下)?"
+    r"(?:想|要|需要|得)?(?:帮我)?(?:转接|转|找|接|换|叫|要|请|让|跟|和|同|联系)?(?:个|一个|下|一下)?"
     r"(?:你们的?)?(?:人工|真人|活人|客服|工作人员|接线员|话务员|坐席)"
-    r"(?:客服|服务|坐席|人员|本人|小姐|来|跟我|和我|同我)*"
+    r"(?:客服|服务|坐席|人员|本人|小姐|来|直接|亲自|跟我|和我|同我)*"
     r"(?:讲|说|聊|沟通|谈|对话|处理|帮我[\u4e00-\u9fff]{0,4})?(?:一下|好了|可以吗|行吗|吗)?"
     r"[" + _END + r"]*$"
 )
@@ -341,6 +344,8 @@ LEAD = (
 #: Saying an answer was wrong: "说错了", "打错字了", "多打了一个数", "讲错咗".
 MISTAKE = (
     r"(?:(?:说|写|打|输|填|搞|弄|讲|记|留|报|选)?错(?:字)?(?:了|咗)"
+    # "刚刚打错字 是茶山": without 了 when a pause follows
+    r"|(?:说|写|打|输|填|讲|记|留|报|选)错字?(?=[，,。\s])"
     r"|(?:说|写|打|输|填|讲|留)的?(?:不对|有误|不准确|不正确)"
     r"|(?:说|写|讲|填)漏了|漏(?:说|写|讲|填)了"
     r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?)"
@@ -449,7 +454,9 @@ _REFUSE_GIVE = re.compile(
     r"|不(?:太|大|怎么|是很)(?:想|愿意|方便)(?:留|给|说|告诉|提供|透露)?"
     r"|(?:电话|手机)(?:号码?)?(?:也|都)?没有"
     r"|(?:不用|不要|不需要|不必|没必要|免)(?:留)?(?:名字|姓名|称呼|电话|号码|联系方式)"
-    r"|^(?:那就|那)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)(?:了|吧|啦)?$"
+    r"|^(?:那就|那)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)[了吧啦呀啊哦]*$"
+    # "随便叫", "随便你怎么称呼都行"
+    r"|^随便(?:你|你们)?(?:叫|喊|称呼|写|填|怎么叫|怎么称呼|怎么写)(?:都行|都可以|就行|就好)?[了吧啦呀啊哦]*$"
     # "(是)不方便": the reason is the refusal
     r"|^(?:是|就是|因为|实在|确实|真的)?(?:有点|有些)?不方便[" + _END + r"]*$"
     # "你不用知道我是谁"
@@ -554,6 +561,8 @@ _NOT_A_NAME = re.compile(
     r"名字|姓名|称呼|登记|电话|号码|匿名|投诉|我们|你们|他们|什么|怎么|为什么|吗|呢"
     # "别写我名", "别登记了", "叫我不留名": no name starts with 我, 不 or a particle
     r"|^[我不" + _END + r"]|谢谢|多谢|麻烦|辛苦|可以|好的|知道|没有|随便|算了|就行|就好|行吧|谁"
+    # "叫我市民就行": a word for anyone is no name
+    r"|^(?:市民|群众|网友|路人|老百姓|居民|业主|热心市民|某某|无名氏)$"
 )
 
 
@@ -616,6 +625,11 @@ def read_name(text: str) -> Reading:
 
 #: Everywhere is no place to send anyone to ("到处都有", "哪里都是").
 _EVERYWHERE = re.compile(r"^(?:到处|处处|哪里都|遍地|各个地方|满大街)")
+#: No one place: "不固定", "地点不一定".
+_UNFIXED = re.compile(
+    r"^(?:地点|地方|位置|地址)?(?:也|都)?(?:不固定|不一定|不定|没有?固定的?(?:地点|地方|位置)?|没准)"
+    r"[" + _END + r"]*$"
+)
 #: A clause saying there is no place at all ("没有地点", "没具体地址", "无地点").
 _NO_PLACE = re.compile(r"(?:没有?|无)(?:具体|固定|确切|实际)?的?(?:地点|地址|位置|地方)")
 #: What a place names: a town, a road, a building, a spot ("南城", "鸿福路", "门口").
@@ -645,7 +659,12 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     rest = stripped
     dropped: list[str] = []
     for part in clauses(stripped):
-        if _FILLER.match(part) or _says_unknown(part) or _QUESTION.search(part):
+        if (
+            _FILLER.match(part)
+            or _says_unknown(part)
+            or _QUESTION.search(part)
+            or _BARE_CANCEL.match(mandarin(part))
+        ):
             dropped.append(part)
             index = rest.find(part)
             rest = rest[index + len(part) :].lstrip("，,。.!！?？;；、…~～ \t")
@@ -664,12 +683,41 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     said_none = any(_NO_PLACE.search(mandarin(p)) or _NOTHING.match(mandarin(p)) for p in dropped)
     if kind == "where" and _EVERYWHERE.match(value):
         return Reading("unknown")  # "到处都有": no one place
+    if kind == "where" and all(
+        _EVERYWHERE.match(p) or _UNFIXED.match(p) for p in clauses(mandarin(value))
+    ):
+        return Reading("unknown")  # "不固定，到处都有"
     if kind == "where" and said_none:
         if not _PLACE_MARK.search(value):
             return Reading("unknown")  # "网上买的，没有地点": there is no place
     if kind == "where":
         value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
     return Reading("value", value)
+
+
+#: What a time names: a day, an hour, a span or how often ("前天下午", "一直", "每晚").
+_TIME_MARK = re.compile(
+    r"[天日号点晚早夜周月年时]|上午|下午|中午|凌晨|半夜|星期|礼拜|最近|近来|一直|经常|老是|总是|"
+    r"每|前|刚才|刚刚|今|昨|去年|小时|分钟|时候|以来|开始|之后|以后|平时|整天|好久"
+)
+
+
+def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
+    """True when ``text`` is plainly an answer to the question ``kind`` (or says
+    not knowing it): a place names a place ("虎门太沙路", "就我家楼下"), a time a
+    time ("前天下午"), what happened says something ("楼上装修天天电钻"). For a
+    message the NLU took for leaving, where a word alone ("没意思") is no answer."""
+    reading = read_free(text, kind)
+    if reading.kind == "unknown":
+        return True
+    if reading.kind != "value" or not reading.value:
+        return False
+    if kind == "where":
+        return bool(_PLACE_MARK.search(mandarin(reading.value)))
+    if kind == "when":
+        return bool(_TIME_MARK.search(mandarin(reading.value)))
+    content = re.sub(r"[\W_]+", "", reading.value)
+    return len(content) >= 4 and not is_filler(reading.value)
 
 
 # --- online or offline --------------------------------------------------------
@@ -680,11 +728,12 @@ _ONLINE = (
 )
 _OFFLINE = (
     r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处|"
+    r"(?:去|走)一趟|亲自(?:去|跑|到|过去)|"
     # "去交警大队", "去派出所", "到出入境办"
     r"(?:去|到)(?!网|线上|手机|电脑|微信|小程序)[\u4e00-\u9fff]{0,6}(?:大队|所|局|厅|中心|站|办)"
 )
 _MODE_NEG = (
-    r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|别|不)(?:用|在|去|上|跑|到|走)?(?:的)?"
+    r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|懒得|别|不)(?:用|在|去|上|跑|到|走)?(?:的)?"
 )
 
 
@@ -702,7 +751,9 @@ def read_mode(text: str) -> str | None:
                 after = clause[match.end() :]
                 negated = re.search(_MODE_NEG + "$", before) or re.match(
                     r"^(?:的)?(?:上)?(?:弄|搞|办|操作|用)?"
-                    r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦)",
+                    r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦"
+                    # "线上的不要", "网上的就算了"
+                    r"|(?:就)?(?:不要|不用|算了|免了)[了吧啦]*$)",
                     after,
                 )
                 votes[other if negated else mode] += 1

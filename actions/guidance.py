@@ -257,6 +257,13 @@ class ValidateServiceGuideForm(CitizenFormValidation):
     def reads_itself(self, slot: str) -> bool:
         return slot == "service_mode"
 
+    def answers(self, slot: str, text: str) -> bool:
+        if super().answers(slot, text):
+            return True
+        if slot == "service_mode":
+            return read_mode(text) is not None  # "不想跑": online
+        return (match_service(text) or match_service(mandarin(text))) is not None
+
     async def validate_service(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from actions.answers import (
     mistake_said,
     normalise_digits,
     not_but,
+    plainly_answers,
     read_free,
     read_mode,
     read_name,
@@ -526,3 +527,89 @@ def test_round_12_readings() -> None:
     assert mistake_said("刚刚说漏了 是红绿灯和路灯都坏了") == (True, "红绿灯和路灯都坏了")
     assert read_name("你不用知道我是谁") == Reading("refuse")
     assert read_free("冇嘢讲", "what") == Reading("unknown")
+
+
+# --- answers the NLU misreads, and more ways of saying them (forms helper 2) -----
+
+
+def test_fillers_said_one_after_another_are_still_fillers() -> None:
+    assert is_filler("这个怎么说呢")
+    assert is_filler("嗯 那个就是")
+    assert read_free("这个怎么说呢", "what").kind == "empty"
+    assert not is_filler("这个路灯坏了")
+
+
+def test_letting_a_worker_speak_asks_for_a_person() -> None:
+    assert leaving("能不能让工作人员直接跟我说") == "human"
+    assert leaving("让客服跟我说") == "human"
+    assert leaving("工作人员态度很差") is None  # describes
+
+
+@pytest.mark.parametrize(
+    "text", ["我也搞不懂是哪条路", "不知道哪天开始的", "弄不明白在哪", "算了 地址不记得了"]
+)
+def test_more_ways_of_not_knowing(text: str) -> None:
+    assert says_unknown(text)
+
+
+def test_giving_up_alone_is_no_unknown() -> None:
+    assert not says_unknown("算了")
+    assert read_free("算了 时间不记得了", "when").kind == "unknown"
+    assert read_free("算了 在虎门太平", "where") == Reading("value", "虎门太平")
+
+
+def test_a_mistake_said_without_le_before_a_pause() -> None:
+    assert mistake_said("刚刚打错字 是茶山") == (True, "茶山")
+    assert mistake_said("说错 应该是莞城") == (True, "莞城")
+    assert mistake_said("错字连篇的告示") == (False, None)
+
+
+def test_no_need_with_two_particles_refuses_the_phone() -> None:
+    assert read_phone("不用了吧").kind == "refuse"
+    assert read_phone("不要了啊").kind == "refuse"
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        ("懒得去窗口排队", "online"),
+        ("亲自去一趟", "offline"),
+        ("我走一趟", "offline"),
+        ("线上的不要", "offline"),
+        ("网上的就算了", "offline"),
+        ("网上不用排队", "online"),  # 不用 says what online spares, not a refusal
+    ],
+)
+def test_more_ways_of_choosing_the_way(text: str, mode: str) -> None:
+    assert read_mode(text) == mode
+
+
+def test_no_fixed_place_is_no_place() -> None:
+    assert read_free("不固定 到处都有", "where").kind == "unknown"
+    assert read_free("地点不固定", "where").kind == "unknown"
+    assert read_free("时间不固定", "when").kind == "value"  # irregular times are an answer
+
+
+def test_any_name_and_a_word_for_anyone_are_no_name() -> None:
+    assert read_name("随便叫").kind == "refuse"
+    assert read_name("随便你怎么称呼都行").kind == "refuse"
+    assert read_name("不想说名字 叫我市民就行").kind == "refuse"
+    assert read_name("叫我阿强就行") == Reading("value", "阿强")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "answers"),
+    [
+        ("说不清楚具体位置", "where", True),
+        ("虎门太沙路", "where", True),
+        ("就我家楼下", "where", True),
+        ("没意思", "where", False),
+        ("前天下午", "when", True),
+        ("记不得了", "when", True),
+        ("没意思", "when", False),
+        ("不想再被吵了 楼上装修天天电钻", "what", True),
+        ("好的", "what", False),
+    ],
+)
+def test_plainly_answers_a_question(text: str, kind: str, answers: bool) -> None:
+    assert plainly_answers(text, kind) is answers  # type: ignore[arg-type]

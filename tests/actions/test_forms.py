@@ -974,3 +974,129 @@ async def test_round_12_corrections_and_a_short_what() -> None:
         "complaint_what",
     )  # fmt: skip
     assert slots["complaint_what"] is None
+
+
+# --- answers the NLU took for leaving (forms helper 2) ----------------------------
+
+
+async def after_misread(
+    form: Any,
+    text: str,
+    intent: str,
+    slots: dict[str, Any],
+    requested: str,
+    asked: str | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(events, messages) of ``form`` run as Rasa runs it right after a message
+    whose intent the slot mappings leave out (``stop``, ``request_human``):
+    the question ``asked`` (default ``requested``) was asked before the message,
+    and no slot candidate comes with it."""
+    latest = parse_data(text, intent)
+    name = form.form_name()
+    events = [
+        {"event": "action", "name": name},
+        {"event": "active_loop", "name": name},
+        {"event": "slot", "name": "requested_slot", "value": asked or requested},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": latest},
+        {"event": "action", "name": "action_extract_slots"},
+    ]
+    t = Tracker(
+        sender_id="rest:forms",
+        slots={**slots, "requested_slot": requested},
+        latest_message=latest,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": name},
+        latest_action_name="action_extract_slots",
+    )
+    dispatcher = CollectingDispatcher()
+    out = list(await form.run(dispatcher, t, DOMAIN))
+    return out, dispatcher.messages
+
+
+@pytest.mark.parametrize(
+    ("form", "text", "intent", "slots", "requested", "value"),
+    [
+        (ValidateServiceGuideForm(), "不想跑", "stop", {"service": "id_card"}, "service_mode",
+         "online"),
+        (ValidateComplaintForm(), "说不清楚具体位置", "request_human",
+         {**COMPLAINT, "complaint_what": "乱倒垃圾"}, "complaint_where", "未提供"),
+        (ValidateComplaintForm(), "算了 时间记不得了", "stop",
+         {**COMPLAINT, "complaint_what": "噪音", "complaint_where": "南城"}, "complaint_when",
+         "未提供"),
+        (ValidateComplaintForm(), "算了吧 不想留", "stop", PHONE_ASKED, "contact_phone", "匿名"),
+        (ValidateComplaintForm(), "算了 不用称呼", "stop", NAME_ASKED, "contact_name", "匿名"),
+        (ValidateComplaintForm(), "不想再被吵了 楼上装修天天电钻", "stop", COMPLAINT,
+         "complaint_what", "不想再被吵了 楼上装修天天电钻"),
+        (ValidateServiceGuideForm(), "签注", "stop", {}, "service", "hk_macau_permit"),
+    ],
+)  # fmt: skip
+async def test_an_answer_the_nlu_took_for_leaving_answers_the_question(
+    form: Any, text: str, intent: str, slots: dict[str, Any], requested: str, value: str
+) -> None:
+    """Rasa runs the active form before the rules of ``stop`` and
+    ``request_human``; the validation reads the message against the question
+    asked and takes it as the answer (the form then goes on)."""
+    out, _ = await after_misread(form, text, intent, slots, requested)
+    assert slot_events(out).get(requested) == value
+    assert not any(e.get("event") == "followup" for e in out)
+
+
+@pytest.mark.parametrize(
+    ("form", "text", "intent", "slots", "requested"),
+    [
+        (ValidateServiceGuideForm(), "不办了", "stop", {"service": "id_card"}, "service_mode"),
+        (ValidateServiceGuideForm(), "身份证不办了", "stop", {}, "service"),
+        (ValidateServiceGuideForm(), "算了 下次再弄", "stop", {"service": "id_card"},
+         "service_mode"),
+        (ValidateComplaintForm(), "转人工", "request_human", PHONE_ASKED, "contact_phone"),
+        (ValidateComplaintForm(), "说不清楚 你们派人来看", "request_human",
+         {**COMPLAINT, "complaint_what": "乱倒垃圾"}, "complaint_where"),
+        (ValidateComplaintForm(), "我不清楚 让工作人员跟我说", "request_human",
+         {**COMPLAINT, "complaint_what": "乱倒垃圾"}, "complaint_where"),
+        (ValidateComplaintForm(), "没意思", "stop", {**COMPLAINT, "complaint_what": "乱倒垃圾"},
+         "complaint_where"),
+        (ValidateComplaintForm(), "不知道 不投诉了", "stop",
+         {**COMPLAINT, "complaint_what": "乱倒垃圾"}, "complaint_where"),
+        (ValidateComplaintForm(), "说不清楚具体位置", "emergency",
+         {**COMPLAINT, "complaint_what": "着火了"}, "complaint_where"),
+        (ValidateTicketStatusForm(), "算了", "stop", {}, "ticket_no"),
+    ],
+)  # fmt: skip
+async def test_leaving_for_real_is_left_to_the_rules(
+    form: Any, text: str, intent: str, slots: dict[str, Any], requested: str
+) -> None:
+    """Nothing validated: Rasa rejects the form and the rules cancel or hand over."""
+    out, said = await after_misread(form, text, intent, slots, requested)
+    assert not slot_events(out) and not said
+
+
+async def test_a_misread_message_is_no_answer_to_a_question_asked_after_it() -> None:
+    """Only the question asked before the message is answered by it."""
+    out, _ = await after_misread(
+        ValidateServiceGuideForm(), "不想跑", "stop", {"service": "id_card"}, "service_mode",
+        asked="service",
+    )  # fmt: skip
+    assert not slot_events(out)
+
+
+async def test_not_knowing_the_ticket_number_misread_offers_a_person() -> None:
+    out, said = await after_misread(
+        ValidateTicketStatusForm(), "单号讲不清楚 你帮我查下", "request_human", {}, "ticket_no"
+    )
+    assert slot_events(out) == {"ticket_no": None}
+    assert any(b.get("payload") == "/request_human" for m in said for b in m.get("buttons") or [])
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("签注", "hk_macau_permit"), ("我想问签注怎么办", "hk_macau_permit"),
+     ("居住证签注", "residence_permit"), ("孩子上小学报名", "school_enrolment")],
+)  # fmt: skip
+def test_catalogue_aliases_added_by_forms_helper_2(text: str, service: str) -> None:
+    from bot.knowledge import match_service
+
+    found = match_service(text)
+    assert found is not None and found.id == service
