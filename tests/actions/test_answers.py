@@ -548,7 +548,7 @@ def test_letting_a_worker_speak_asks_for_a_person() -> None:
 @pytest.mark.parametrize(
     "text", ["我也搞不懂是哪条路", "不知道哪天开始的", "弄不明白在哪", "算了 地址不记得了"]
 )
-def test_more_ways_of_not_knowing(text: str) -> None:
+def test_not_understanding_and_giving_up_before_not_knowing(text: str) -> None:
     assert says_unknown(text)
 
 
