@@ -45,6 +45,7 @@ from actions.answers import (
     LEAD,
     MISTAKE,
     leaving,
+    denied_then,
     mandarin,
     mistake_said,
     not_but,
@@ -86,7 +87,9 @@ _VALUE_AFTER = re.compile(
 _BARE_VALUE_AFTER = re.compile(r"^(?:一下|下)?[了的啦]*[，,。：:\s]+(?![我你再重等稍那])")
 #: "莞城写错了，是万江": a wrong earlier answer named by its value.
 _VALUE_WRONG = re.compile(
-    rf"^{LEAD}([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确)"
+    # "我刚说的漏水不对": the words before the value say whose answer it was
+    rf"^{LEAD}(?:我?(?:刚才|刚刚|刚|之前|前面|上面|头先)我?(?:说|写|填|讲|打|留)的|我(?:说|写|填)的)?"
+    rf"([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确|是错的|是不对的|错的)"
     rf"(?:[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)|[，,。\s]+)"
     rf"|(?:要)?(?:改成|改为|换成|应为|应该是))\s*(.+)$"
 )
@@ -210,6 +213,18 @@ def asked_again(tracker: Tracker, requested: str) -> bool:
         if event.get("event") == "slot" and event.get("name") == REQUESTED_SLOT:
             asked = event.get("value")
     return bool(asked == requested)
+
+
+#: Characters that say nothing of what an answer is about.
+_FUNCTION_CHARS = re.compile(r"[\W_的了是在我你他她它们这那个就也都很有没不吧啊呢吗呀哦]")
+
+
+def _alike(earlier: Any, value: str) -> bool:
+    """True when ``value`` shares a content character with the ``earlier``
+    answer ("路灯坏了" and "路灯不亮", "漏水" and "渗水"): a likely correction of it."""
+    if not isinstance(earlier, str):
+        return False
+    return bool(set(_FUNCTION_CHARS.sub("", earlier)) & set(_FUNCTION_CHARS.sub("", value)))
 
 
 def _replaced(value: Any, wrong: str, right: str) -> str:
@@ -441,6 +456,14 @@ class CitizenFormValidation(FormValidationAction):
         if said is None:
             mistaken, value = mistake_said(text)
             previous = self._previous(requested, tracker)
+            if not mistaken and previous is not None:
+                # "哦不对，是路灯不亮": a bare "no" names no answer; it replaces
+                # the one just given when it is like it (路灯坏了) or has its shape
+                instead = denied_then(text)
+                earlier = self.plain(previous, tracker.get_slot(previous))
+                if instead and (self.fits(previous, instead) or _alike(earlier, instead)):
+                    return previous, instead
+                return None
             if not mistaken or not value:
                 return None
             if previous is None or asked_again(tracker, requested) or self.fits(requested, value):

@@ -28,6 +28,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.dispatch.towns import TownsError, load_towns
+
 #: What an answer means. ``value``: an answer (``Reading.value``); ``refuse``:
 #: the citizen will not say (a phone refused = anonymous); ``unknown``: the
 #: citizen does not know; ``give``: the phone will be given but is not in the
@@ -200,7 +202,7 @@ _UNKNOWN = re.compile(
     r"不知道|不清楚|不太清楚|不大清楚|搞不清|弄不清|(?:搞|弄|闹|看)不(?:懂|明白)|不记得|记不得|记不清|记不太清|记不起|记不住|"
     r"忘了|忘记|忘掉|想不起|说不上来|说不清|讲不清|说不好|不晓得|唔知|唔记得|不确定|没注意|没留意|"
     r"没看清|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
-    r"没有?(?:收到|记下|记住|保存|留意)|没有(?:单号|工单号|编号|短信)|换号了|号码换了|"
+    r"没有?(?:收到|记下|记住|保存|留意)|没有(?:那个|这个|什么)?(?:单号|工单号|编号|短信)|换号了|号码换了|"
     r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期)|"
     r"(?:找|翻|看|查|搜)不(?:到|着|见|出)(?:来)?|没有?(?:找|翻|查|搜)(?:到|着|见)|"
     # "不太确定", "不大记得", "没印象", "说不准"
@@ -249,7 +251,7 @@ def _says_unknown(clause: str) -> bool:
 
 
 #: A clause asking something back ("这个重要吗"): it answers nothing.
-_QUESTION = re.compile(r"[吗么]$")
+_QUESTION = re.compile(r"(?:吗|(?<![什怎这那多])么)$")  # "叫什么" asks nothing back
 #: Asking how to answer ("这个要怎么填", "什么意思"): no answer yet.
 _ASKS_HOW = re.compile(
     r"^[^，,。]{0,6}(?:怎么填|怎么写|填什么|写什么|要说什么|说什么|什么意思|啥意思)"
@@ -348,7 +350,9 @@ MISTAKE = (
     r"|(?:说|写|打|输|填|讲|记|留|报|选)错字?(?=[，,。\s])"
     r"|(?:说|写|打|输|填|讲|留)的?(?:不对|有误|不准确|不正确)"
     r"|(?:说|写|讲|填)漏了|漏(?:说|写|讲|填)了"
-    r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?)"
+    r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?"
+    # "更正一下，是…", "改一下 是…": announcing a correction
+    r"|(?:更正|纠正|修正|订正)(?:一下|下)?|改(?:一下|下)(?=[，,。\s]))"
 )
 _MISTAKE_LEAD = re.compile(
     r"^" + LEAD + r"(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?(?:那个)?"
@@ -411,6 +415,27 @@ def mistake_said(text: str) -> tuple[bool, str | None]:
     else:
         value = ""
     return True, without_trailing_not(value) or None
+
+
+#: Saying no before the right value: "哦不对，是路灯不亮", "不是不是，应该是渗水".
+_DENIED = re.compile(
+    r"^" + LEAD.replace(")*", ")*?", 1)
+    + r"(?:哦|噢|啊|呃|诶)?(?:不对|不是|错了|搞错了|弄错了)+(?:不对|不是|错了)*[了啊呀]?[，,。!！\s]*"
+)
+
+
+def denied_then(text: str) -> str | None:
+    """The value after a "no" that opens the message and an explicit "是":
+    "哦不对，是路灯不亮" -> "路灯不亮"; None otherwise ("不是这个" says no value).
+    Which answer it replaces is the caller's guess: nothing names it."""
+    denied = _DENIED.match(text.strip())
+    if denied is None:
+        return None
+    instead = _INSTEAD.match(text.strip()[denied.end() :])
+    if instead is None:
+        return None
+    value = without_trailing_not(strip_answer(instead.group(1)))
+    return value or None
 
 
 def without_trailing_not(value: str) -> str:
@@ -634,7 +659,7 @@ _UNFIXED = re.compile(
 _NO_PLACE = re.compile(r"(?:没有?|无)(?:具体|固定|确切|实际)?的?(?:地点|地址|位置|地方)")
 #: What a place names: a town, a road, a building, a spot ("南城", "鸿福路", "门口").
 _PLACE_MARK = re.compile(
-    r"镇|街|路|道|村|区|城|港|巷|坊|苑|庭|府|园|场|楼|栋|号|站|厂|桥|河|湖|山|店|铺|"
+    r"镇|街|路(?!过|人)|道|村|区|城|港|巷|坊|苑|庭|府|园|场|楼|栋|号|站|厂|桥|河|湖|山|店|铺|"
     r"花园|广场|市场|商场|大厦|门口|附近|旁边|对面|学校|医院|中心|酒店|小区|社区|隔壁|楼下|楼上|家"
 )
 _WHERE_LEAD = re.compile(
@@ -655,6 +680,9 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     corrected = not_but(stripped)
     if corrected is not None:
         return Reading("value", corrected[1])
+    denied = denied_then(stripped)  # "不对，是东城"
+    if denied is not None:
+        stripped = denied
     # drop leading fillers and "don't know" clauses, keep the rest as written
     rest = stripped
     dropped: list[str] = []
@@ -690,9 +718,26 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     if kind == "where" and said_none:
         if not _PLACE_MARK.search(value):
             return Reading("unknown")  # "网上买的，没有地点": there is no place
+    # "我是路过的，不知道是哪里": not knowing, and the rest names no place (no time)
+    said_unknown = any(_says_unknown(p) for p in dropped)
+    if said_unknown and kind == "where" and not names_place(value):
+        return Reading("unknown")
+    if said_unknown and kind == "when" and not _TIME_MARK.search(mandarin(value)):
+        return Reading("unknown")
     if kind == "where":
         value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
     return Reading("value", value)
+
+
+def names_place(text: str) -> bool:
+    """True when ``text`` names a place: a word of place ("路", "小区", "门口")
+    or a town of data/towns.yml ("万江", "虎门")."""
+    if _PLACE_MARK.search(mandarin(text)):
+        return True
+    try:
+        return load_towns().find(location=text) is not None
+    except TownsError:
+        return False
 
 
 #: What a time names: a day, an hour, a span or how often ("前天下午", "一直", "每晚").
@@ -713,7 +758,7 @@ def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
     if reading.kind != "value" or not reading.value:
         return False
     if kind == "where":
-        return bool(_PLACE_MARK.search(mandarin(reading.value)))
+        return names_place(reading.value)
     if kind == "when":
         return bool(_TIME_MARK.search(mandarin(reading.value)))
     content = re.sub(r"[\W_]+", "", reading.value)
@@ -724,7 +769,7 @@ def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
 
 _ONLINE = (
     r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
-    r"不(?:想|愿意|要|必)(?:跑|出门)|懒得(?:跑|去|出门)|微信|公众号|支付宝|12123"
+    r"不(?:想|愿意|要|必|用|需要)(?:跑|出门)|懒得(?:跑|去|出门)|微信|公众号|支付宝|12123"
 )
 _OFFLINE = (
     r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处|"

@@ -7,6 +7,7 @@ import pytest
 
 from actions.answers import (
     Reading,
+    denied_then,
     find_phone,
     is_bare_negation,
     is_filler,
@@ -14,6 +15,7 @@ from actions.answers import (
     mandarin,
     mentions_unknown,
     mistake_said,
+    names_place,
     normalise_digits,
     not_but,
     plainly_answers,
@@ -613,3 +615,43 @@ def test_any_name_and_a_word_for_anyone_are_no_name() -> None:
 )
 def test_plainly_answers_a_question(text: str, kind: str, answers: bool) -> None:
     assert plainly_answers(text, kind) is answers  # type: ignore[arg-type]
+
+
+def test_announcing_a_correction_is_saying_a_mistake() -> None:
+    assert mistake_said("更正一下 是垃圾桶满了没人倒") == (True, "垃圾桶满了没人倒")
+    assert mistake_said("改一下，是东城") == (True, "东城")
+    assert mistake_said("改一下地址") == (False, None)  # names the field: parse_correction's
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("哦不对 是路灯不亮", "路灯不亮"), ("不是 是东城", "东城"), ("不对不对，应该是渗水", "渗水"),
+     ("不是这个", None), ("不对", None), ("不是啊 我说的是噪音", None)],
+)  # fmt: skip
+def test_a_no_then_the_right_value(text: str, value: str | None) -> None:
+    assert denied_then(text) == value
+
+
+def test_a_question_word_at_the_end_is_no_question_back() -> None:
+    assert says_unknown("这个地方我不知道叫什么")
+    assert not says_unknown("这个要写吗")
+
+
+def test_not_knowing_then_no_place_or_no_time_is_not_knowing() -> None:
+    assert read_free("我是路过的 不知道是哪里", "where").kind == "unknown"
+    assert read_free("记不清了 万江", "where") == Reading("value", "万江")  # a town
+    assert read_free("我是路过的 不记得几点", "when").kind == "unknown"
+    assert read_free("不清楚 反正好久了", "when").kind == "value"
+
+
+def test_a_town_or_a_word_of_place_names_a_place() -> None:
+    assert names_place("万江") and names_place("鸿福路口") and names_place("我家楼下")
+    assert not names_place("我是路过的")
+
+
+def test_no_number_with_a_word_between() -> None:
+    assert mentions_unknown("我没有那个编号")
+
+
+def test_no_need_to_go_out_is_online() -> None:
+    assert read_mode("最好不用出门") == "online"

@@ -1100,3 +1100,29 @@ def test_catalogue_aliases_added_by_forms_helper_2(text: str, service: str) -> N
 
     found = match_service(text)
     assert found is not None and found.id == service
+
+
+@pytest.mark.parametrize(
+    ("text", "slots", "requested", "field", "value"),
+    [
+        ("哦不对 是路灯不亮", {**COMPLAINT, "complaint_what": "路灯坏了"}, "complaint_where",
+         "complaint_what", "路灯不亮"),
+        ("不是 是东城", {**COMPLAINT, "complaint_what": "噪音", "complaint_where": "南城"},
+         "complaint_when", "complaint_where", "东城"),
+        ("不对 是寮步", {**COMPLAINT, "complaint_what": "噪音"}, "complaint_where",
+         "complaint_where", "寮步"),  # nothing like 噪音: the answer to the question asked
+        ("我刚说的漏水不对 是渗水", {**COMPLAINT, "complaint_what": "漏水"}, "complaint_where",
+         "complaint_what", "渗水"),
+        ("南城是错的 是东城", {**COMPLAINT, "complaint_what": "噪音", "complaint_where": "南城"},
+         "complaint_when", "complaint_where", "东城"),
+        ("更正一下 是垃圾桶满了没人倒", {**COMPLAINT, "complaint_what": "垃圾没人收"},
+         "complaint_where", "complaint_what", "垃圾桶满了没人倒"),
+    ],
+)  # fmt: skip
+async def test_a_no_then_a_value_corrects_the_answer_it_is_like(
+    text: str, slots: dict[str, Any], requested: str, field: str, value: str
+) -> None:
+    got, _ = await validate(
+        ValidateComplaintForm(), text, "deny", slots, {requested: text}, requested
+    )
+    assert got[field] == value
