@@ -44,8 +44,8 @@ from actions._runtime import latest_intent, latest_text
 from actions.answers import (
     LEAD,
     MISTAKE,
-    leaving,
     denied_then,
+    leaving,
     mandarin,
     mistake_said,
     not_but,

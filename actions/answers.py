@@ -419,8 +419,8 @@ def mistake_said(text: str) -> tuple[bool, str | None]:
 
 #: Saying no before the right value: "哦不对，是路灯不亮", "不是不是，应该是渗水".
 _DENIED = re.compile(
-    r"^" + LEAD.replace(")*", ")*?", 1)
-    + r"(?:哦|噢|啊|呃|诶)?(?:不对|不是|错了|搞错了|弄错了)+(?:不对|不是|错了)*[了啊呀]?[，,。!！\s]*"
+    r"^" + LEAD + r"(?:哦|噢|啊|呃|诶)?(?:不对|不是|错了|搞错了|弄错了)+"
+    r"[了啊呀]?[，,。!！\s]*"
 )
 
 
