@@ -42,6 +42,7 @@ from rasa_sdk.types import DomainDict
 
 from actions._runtime import latest_intent, latest_text
 from actions.answers import (
+    DENIED,
     LEAD,
     MISTAKE,
     denied_then,
@@ -76,7 +77,8 @@ _MISTAKE = (
     r"|(?:多|少|漏)(?:打|输|写|填)"  # "号码多打了一个数", "单号少打了一位"
 )
 _CHANGE = (
-    r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填)"
+    r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填"
+    r"|改下|换一下|换下)"
 )
 #: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
 _VALUE_AFTER = re.compile(
@@ -89,7 +91,9 @@ _BARE_VALUE_AFTER = re.compile(r"^(?:一下|下)?[了的啦]*[，,。：:\s]+(?!
 _VALUE_WRONG = re.compile(
     # "我刚说的漏水不对": the words before the value say whose answer it was
     rf"^{LEAD}(?:我?(?:刚才|刚刚|刚|之前|前面|上面|头先)我?(?:说|写|填|讲|打|留)的|我(?:说|写|填)的)?"
-    rf"([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确|是错的|是不对的|错的)"
+    rf"([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确|是错的|是不对的|错的"
+    # "停水写成了，其实是停电": the earlier answer was said in error
+    rf"|(?:说|写|打|填|讲|记|输)成了?)"
     rf"(?:[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)|[，,。\s]+)"
     rf"|(?:要)?(?:改成|改为|换成|应为|应该是))\s*(.+)$"
 )
@@ -186,6 +190,15 @@ def parse_correction(
         match = re.match(rf"^{_POLITE}(?:{words.pattern})[^，,。\s\d]{{0,2}}?{_SHOULD_BE}", text)
         if match is not None:
             return slot, _clean_value(text[match.end() :]) or None
+    denied = DENIED.match(text)
+    if denied is not None:
+        # "不对，号码是13612345687": a "no", then a field named with its value
+        for slot, words in fields.items():
+            rest = text[denied.end() :]
+            named = rf"^(?:我的|那个|这个)?(?:{words.pattern})(?:应该)?(?:是|为|：|:)\s*"
+            match = re.match(named, rest)
+            if match is not None:
+                return slot, _clean_value(rest[match.end() :]) or None
     for slot, words in fields.items():
         pattern = re.compile(
             rf"^{_POLITE}(?:我要|我想|帮我|请)?"

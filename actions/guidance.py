@@ -309,6 +309,9 @@ class ValidateServiceGuideForm(CitizenFormValidation):
                 match_service(said[1])
                 or _swapped(current, *said)
                 or match_short_alias(said[1], shortest=2)
+                # "不是驾照，是行驶证违章": the right one as loosely as at the service question
+                or match_service_loosely(said[1])
+                or match_by_own_characters(said[1])
             )
         if other is not None and other.id != tracker.get_slot("service"):
             # "不是身份证，是社保卡": the service understood was wrong, this one is right

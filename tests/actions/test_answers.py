@@ -655,3 +655,8 @@ def test_no_number_with_a_word_between() -> None:
 
 def test_no_need_to_go_out_is_online() -> None:
     assert read_mode("最好不用出门") == "online"
+
+
+def test_not_looking_at_the_sign_and_days_not_remembered_are_not_knowing() -> None:
+    assert says_unknown("这个真的不知道 没看路牌")
+    assert says_unknown("日子我记唔住")

@@ -1126,3 +1126,47 @@ async def test_a_no_then_a_value_corrects_the_answer_it_is_like(
         ValidateComplaintForm(), text, "deny", slots, {requested: text}, requested
     )
     assert got[field] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "fields", "parsed"),
+    [
+        ("不对 号码是13612345687", FIELD_WORDS, ("contact_phone", "13612345687")),
+        ("那个地址改下 清溪镇", FIELD_WORDS, ("complaint_where", "清溪镇")),
+        ("不对 单号是20261121-000301", ValidateTicketStatusForm.FIELDS,
+         ("ticket_no", "20261121-000301")),
+        ("不对 是下午", FIELD_WORDS, None),  # no field named: the answer it is like decides
+    ],
+)  # fmt: skip
+def test_a_no_then_a_field_with_its_value_and_gai_xia(
+    text: str, fields: dict[str, Any], parsed: tuple[str, str] | None
+) -> None:
+    assert parse_correction(text, fields) == parsed
+
+
+async def test_an_answer_said_in_error_is_replaced() -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), "停水写成了 其实是停电", "complain",
+        {**COMPLAINT, "complaint_what": "小区停水"}, {"complaint_where": "停水写成了 其实是停电"},
+        "complaint_where",
+    )  # fmt: skip
+    assert slots["complaint_what"] == "小区停电"
+
+
+async def test_the_right_service_after_not_a_is_found_as_loosely_as_at_its_question() -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), "不是驾照 是行驶证违章", "faq",
+        {"service": "driver_license_renewal"}, {"service_mode": "不是驾照 是行驶证违章"},
+        "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "traffic_violation"
+
+
+def test_tui_shui_names_the_tax_settlement() -> None:
+    from actions.guidance import match_by_own_characters
+    from bot.knowledge import match_service
+
+    found = match_service("我要退税") or match_by_own_characters("退个税")
+    assert found is not None and found.id == "iit_annual_settlement"
+    other = match_by_own_characters("退个税")
+    assert other is not None and other.id == "iit_annual_settlement"
