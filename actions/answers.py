@@ -203,6 +203,8 @@ _UNKNOWN = re.compile(
     r"忘了|忘记|忘掉|想不起|说不上来|说不清|讲不清|说不好|不晓得|唔知|唔记得|不确定|没注意|没留意|"
     r"没看清|没(?:有)?(?:看|注意|留意)(?:路牌|门牌|路名|地址|钟|表)|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
     r"没有?(?:收到|记下|记住|保存|留意)|没有(?:那个|这个|什么)?(?:单号|工单号|编号|短信)|换号了|号码换了|"
+    r"(?:单号|工单号|编号|短信)(?:也|都)?没(?:有)?了|(?:手机|号码|电话)(?:号)?(?:也|都)?换了|"
+    r"不会(?:讲|说|形容|描述)|"
     r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期)|"
     r"(?:找|翻|看|查|搜)不(?:到|着|见|出)(?:来)?|没有?(?:找|翻|查|搜)(?:到|着|见)|"
     # "不太确定", "不大记得", "没印象", "说不准"
@@ -282,10 +284,12 @@ def mentions_unknown(text: str) -> bool:
 _CANCEL_CLAUSE = re.compile(
     r"^(?:那|那就|我|我就|我还是|还是|那还是|先|就|算了)*"
     r"(?:(?:不|不想|不要|不用|不打算|懒得|没必要)(?:再|继续)?(?:在这里?|在这儿|在这边|在网上)?"
-    r"(?:投诉|投|举报|反映|查|查询|办|办理|弄|搞|整|问|咨询|提交)(?:下去)?(?:了|啦|咯|喇|$)"
+    r"(?:投诉|投|举报|反映|查|查询|办|办理|弄|搞|整|问|咨询|提交)(?:下去)?(?:了|啦|咯|喇|$"
+    # "唔投诉住" (not for now): 住 / 先 end the clause
+    r"|(?:住|先)(?=[" + _END + r"]*$))"
     r"|(?:我要|我想|帮我|麻烦)?(?:取消|退出|撤销|撤回|结束|终止|放弃)"
     r"(?:投诉|登记|查询|办理|本次|这次|吧)?[" + _END + r"]*$"
-    r"|(?:下次|改天|以后|有空)再(?:说|办|弄|查|投诉|来|搞)"
+    r"|(?:下次|改天|以后|有空|迟啲|迟些|晚点|晚些|回头)再(?:说|讲|办|弄|查|投诉|来|搞)"
     r"|没(?:什么)?事了[" + _END + r"]*$"
     # "我不是要投诉，我是想问问题"
     r"|(?:不是|没)(?:要|想)(?:投诉|举报|办|查|登记))"
@@ -314,6 +318,12 @@ _NO_NEED = re.compile(
 )
 
 
+#: "不说了": at a question that cannot be refused, giving up the whole thing.
+_STOP_TALKING = re.compile(
+    r"^(?:我|那|那就|就|算了)*(?:不|不想|不要)(?:再)?(?:说|讲)(?:了|啦|咯|喇)[" + _END + r"]*$"
+)
+
+
 def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | None:
     """The citizen abandons the form ("不投了，浪费时间", "算了算了") or asks for a
     person ("我想跟客服本人讲"), else None. The NLU's ``stop`` and
@@ -329,6 +339,8 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
         return "cancel"
     if any(_HUMAN.match(part) for part in parts):
         return "human"
+    if not refusable and any(_STOP_TALKING.match(part) for part in parts):
+        return "cancel"  # "不说了，没用的" to what happened: giving up the complaint
     if any(_CANCEL_CLAUSE.match(part) for part in parts):
         return "cancel"
     if all(_BARE_CANCEL.match(part) for part in parts) and _BARE_CANCEL.match(parts[0]):

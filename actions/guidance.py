@@ -31,7 +31,14 @@ from bot.knowledge import (
     service_by_id,
 )
 
-_NOT_THIS = re.compile(r"不是这个|不是这项|不是这件|不是这|搞错了|弄错了|理解错了|不对")
+_NOT_THIS = re.compile(
+    r"不是这个|不是这项|不是这件|不是这|搞错了|弄错了|理解错了|不对|(?:选|点|说|写|打|填)错了?"
+)
+#: The right one named after the wrong one: "社保卡选错了，我要的是医保" -> 医保.
+_RIGHT_ONE = re.compile(
+    r"(?:我要的是|我要办的是|要办的是|我想办的是|我要办|我要|应该是|其实是|而是|是)\s*([^，,。\s]{2,12})"
+    r"[了啊呀吧哦嘛呢]*$"
+)
 
 
 def mode_from_text(text: str) -> str | None:
@@ -324,6 +331,11 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             other = (match_service(said[1]) if said else None) or match_service(
                 text.removeprefix("/deny")
             )
+            right = _RIGHT_ONE.search(mandarin(text))
+            if right is not None and (other is None or other.id == tracker.get_slot("service")):
+                other = match_service(right.group(1)) or match_short_alias(
+                    right.group(1), shortest=2
+                )
             if other is not None and other.id != tracker.get_slot("service"):
                 return {"service": other.id, "service_mode": only_way(other)}
             return {"service": None, "service_mode": None}

@@ -660,3 +660,19 @@ def test_no_need_to_go_out_is_online() -> None:
 def test_not_looking_at_the_sign_and_days_not_remembered_are_not_knowing() -> None:
     assert says_unknown("这个真的不知道 没看路牌")
     assert says_unknown("日子我记唔住")
+
+
+def test_not_talking_any_more_leaves_only_a_question_that_cannot_be_refused() -> None:
+    assert leaving("不说了 没用的", refusable=False) == "cancel"
+    assert leaving("不说了", refusable=True) is None  # at the place or the name: won't say
+
+
+def test_not_for_now_and_later_in_cantonese_leave() -> None:
+    assert leaving("唔投诉住 迟啲再讲") == "cancel"
+    assert leaving("唔办住", refusable=False) == "cancel"
+    assert leaving("我不投诉住户 是投诉物业") is None  # 住 inside a word
+
+
+def test_a_number_gone_a_phone_changed_and_cannot_say_are_not_knowing() -> None:
+    assert mentions_unknown("单号没有了 手机换了")
+    assert says_unknown("我唔识讲系边度")

@@ -1170,3 +1170,18 @@ def test_tui_shui_names_the_tax_settlement() -> None:
     assert found is not None and found.id == "iit_annual_settlement"
     other = match_by_own_characters("退个税")
     assert other is not None and other.id == "iit_annual_settlement"
+
+
+def test_adding_to_an_answer_replaces_it() -> None:
+    assert parse_correction("地址补充一下 南城胜和社区", FIELD_WORDS) == (
+        "complaint_where", "南城胜和社区",
+    )  # fmt: skip
+
+
+async def test_the_wrong_service_named_then_the_right_one_after_wo_yao_de_shi() -> None:
+    text = "社保卡选错了 我要的是医保"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "nlu_fallback", {"service": "social_security_card"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "resident_medical_insurance"
