@@ -209,7 +209,9 @@ def parse_correction(
         if match is None:
             continue
         rest = text[match.end() :]
-        after = re.match(r"^[，,\s]*[^，,。]{0,4}?(?:改成|改为|换成|应该是|是|为|：|:)\s*", rest)
+        after = re.match(
+            r"^[，,\s]*[^，,。]{0,4}?(?:改成|改为|换成|应该是|是|为|：|:)\s*", rest
+        ) or _BARE_VALUE_AFTER.match(rest)  # "修改地址 东城主山社区"
         value = _clean_value(rest[after.end() :]) if after else ""
         return slot, value or None
     return None
@@ -465,31 +467,34 @@ class CitizenFormValidation(FormValidationAction):
             said = not_but(text[named.end() :]) if named else None
             if said is not None and slot != requested:
                 return slot, _replaced(tracker.get_slot(slot), *said)
-        said = not_but(text) or self._value_was_wrong(text, requested, tracker)
-        if said is None:
-            mistaken, value = mistake_said(text)
-            previous = self._previous(requested, tracker)
-            if not mistaken and previous is not None:
-                # "哦不对，是路灯不亮": a bare "no" names no answer; it replaces
-                # the one just given when it is like it (路灯坏了) or has its shape
-                instead = denied_then(text)
-                earlier = self.plain(previous, tracker.get_slot(previous))
-                if instead and (self.fits(previous, instead) or _alike(earlier, instead)):
-                    return previous, instead
-                return None
-            if not mistaken or not value:
-                return None
-            if previous is None or asked_again(tracker, requested) or self.fits(requested, value):
-                # "打错了，13812345678" after a malformed phone: this answer was wrong
-                return requested, value
-            return previous, value
-        wrong, right = said
-        for slot in self.order(tracker):
-            value = self.plain(slot, tracker.get_slot(slot))
-            if slot == requested or not isinstance(value, str) or wrong not in value:
+        # "不是A，是B" / "A写错了，是B": the earlier answer that said A; the first
+        # reading whose A an earlier answer holds ("我刚说的漏水不对" is about 漏水)
+        readings = [not_but(text), self._value_was_wrong(text, requested, tracker)]
+        for said in readings:
+            if said is None:
                 continue
-            return slot, _replaced(value, wrong, right)
-        return None
+            wrong, right = said
+            for slot in self.order(tracker):
+                value = self.plain(slot, tracker.get_slot(slot))
+                if slot == requested or not isinstance(value, str) or wrong not in value:
+                    continue
+                return slot, _replaced(value, wrong, right)
+        mistaken, value = mistake_said(text)
+        previous = self._previous(requested, tracker)
+        if not mistaken and previous is not None:
+            # "哦不对，是路灯不亮": a bare "no" names no answer; it replaces
+            # the one just given when it is like it (路灯坏了) or has its shape
+            instead = denied_then(text)
+            earlier = self.plain(previous, tracker.get_slot(previous))
+            if instead and (self.fits(previous, instead) or _alike(earlier, instead)):
+                return previous, instead
+            return None
+        if any(said is not None for said in readings) or not mistaken or not value:
+            return None
+        if previous is None or asked_again(tracker, requested) or self.fits(requested, value):
+            # "打错了，13812345678" after a malformed phone: this answer was wrong
+            return requested, value
+        return previous, value
 
     def _back(
         self, requested: str, dispatcher: CollectingDispatcher, tracker: Tracker

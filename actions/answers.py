@@ -123,6 +123,7 @@ _CANTONESE = (
     (re.compile(r"嘅"), "的"),
     (re.compile(r"畀|俾"), "给"),
     (re.compile(r"揾"), "找"),
+    (re.compile(r"睇"), "看"),
     (re.compile(r"佢"), "他"),
 )
 
@@ -204,7 +205,7 @@ _UNKNOWN = re.compile(
     r"没看清|没(?:有)?(?:看|注意|留意)(?:路牌|门牌|路名|地址|钟|表)|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
     r"没有?(?:收到|记下|记住|保存|留意)|没有(?:那个|这个|什么)?(?:单号|工单号|编号|短信)|换号了|号码换了|"
     r"(?:单号|工单号|编号|短信)(?:也|都)?没(?:有)?了|(?:手机|号码|电话)(?:号)?(?:也|都)?换了|"
-    r"不会(?:讲|说|形容|描述)|"
+    r"不会(?:讲|说|形容|描述)|没(?:法|办法)(?:说|讲|描述|形容|讲清|说清)|"
     r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期)|"
     r"(?:找|翻|看|查|搜)不(?:到|着|见|出)(?:来)?|没有?(?:找|翻|查|搜)(?:到|着|见)|"
     # "不太确定", "不大记得", "没印象", "说不准"
@@ -235,6 +236,7 @@ _CHATTER = re.compile(
     r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
     r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|记得|"
     r"完全|根本|压根|一点|几时|几号|多少|半天|来着|自己|开始|发生|出现|地方|日子|钟数|几点钟|"
+    r"叫(?:什么|啥)(?:名字|名|路|街|村|小区|地方)?|"
     r"[" + _END + "]"
 )
 
@@ -352,19 +354,19 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
 
 #: Words a correction may open with: "哦对了", "不对不对", "哎呀", "不好意思".
 LEAD = (
-    r"(?:(?:不好意思|抱歉|对不起|sorry|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|稍等|"
+    r"(?:(?:不好意思|抱歉|对不起|sorry|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|等下|稍等|"
     r"不对不对|不对|错了错了)[，,。!！\s]*)*"
 )
 #: Saying an answer was wrong: "说错了", "打错字了", "多打了一个数", "讲错咗".
 MISTAKE = (
-    r"(?:(?:说|写|打|输|填|搞|弄|讲|记|留|报|选)?错(?:字)?(?:了|咗)"
+    r"(?:(?:说|写|打|输|填|搞|弄|讲|记|留|报|选|答)?错(?:字)?(?:了|咗)"
     # "刚刚打错字 是茶山": without 了 when a pause follows
     r"|(?:说|写|打|输|填|讲|记|留|报|选)错字?(?=[，,。\s])"
     r"|(?:说|写|打|输|填|讲|留)的?(?:不对|有误|不准确|不正确)"
     r"|(?:说|写|讲|填)漏了|漏(?:说|写|讲|填)了"
     r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?"
     # "更正一下，是…", "改一下 是…": announcing a correction
-    r"|(?:更正|纠正|修正|订正)(?:一下|下)?|改(?:一下|下)(?=[，,。\s]))"
+    r"|(?:更正|纠正|修正|订正|补充)(?:一下|下)?|改(?:一下|下)(?=[，,。\s]))"
 )
 _MISTAKE_LEAD = re.compile(
     r"^" + LEAD + r"(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?(?:那个)?"
@@ -384,6 +386,10 @@ _IS_NOT = re.compile(
     r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实|[^，,。\s不]{1,4}?)?(?:是|在)(.{1,30}?)[，,、\s]*"
     r"(?:而)?(?:不是|不在)(.{1,20})$"
 )
+#: "失业金不是，是医保": the wrong one first, said not to be it.
+_WRONG_FIRST = re.compile(
+    r"^([^，,。\s]{1,20}?)(?:不是|不对)[，,、\s]+(?:而|应该|其实)?是(?:在)?(.+)$"
+)
 _TRAILING_NOT = re.compile(r"[，,、\s]*(?:而)?(?:不是|并不是|不在).*$")
 
 
@@ -398,9 +404,13 @@ def not_but(text: str) -> tuple[str, str] | None:
         wrong, right = match.group(1).strip("，,、 "), strip_answer(match.group(2))
     else:
         match = _IS_NOT.match(rest)
-        if match is None:
+        first = _WRONG_FIRST.match(rest)
+        if match is not None:
+            wrong, right = strip_answer(match.group(2)), strip_answer(match.group(1))
+        elif first is not None and first.group(1) not in ("我", "这个", "那个", "这", "那"):
+            wrong, right = strip_answer(first.group(1)), strip_answer(first.group(2))
+        else:
             return None
-        wrong, right = strip_answer(match.group(2)), strip_answer(match.group(1))
     return (wrong, right) if wrong and right else None
 
 
@@ -436,6 +446,12 @@ DENIED = _DENIED = re.compile(
 )
 
 
+#: "我要说的是…", "我的意思是…": what comes before the right value.
+_SAID_INSTEAD = re.compile(
+    r"^(?:我要说的|我想说的|我说的|我要讲的|我讲的|我的意思|我要办的|我想办的)(?=是)"
+)
+
+
 def denied_then(text: str) -> str | None:
     """The value after a "no" that opens the message and an explicit "是":
     "哦不对，是路灯不亮" -> "路灯不亮"; None otherwise ("不是这个" says no value).
@@ -443,7 +459,8 @@ def denied_then(text: str) -> str | None:
     denied = _DENIED.match(text.strip())
     if denied is None:
         return None
-    instead = _INSTEAD.match(text.strip()[denied.end() :])
+    rest = _SAID_INSTEAD.sub("", text.strip()[denied.end() :], count=1)
+    instead = _INSTEAD.match(rest)
     if instead is None:
         return None
     value = without_trailing_not(strip_answer(instead.group(1)))

@@ -34,6 +34,11 @@ from bot.knowledge import (
 _NOT_THIS = re.compile(
     r"不是这个|不是这项|不是这件|不是这|搞错了|弄错了|理解错了|不对|(?:选|点|说|写|打|填)错了?"
 )
+#: Saying which service was meant: "我想办的其实是居住证", "我要办的是户口迁入".
+_ACTUALLY = re.compile(
+    r"(?:(?:我想办的|我要办的|想办的|要办的|我要的|我想要的)(?:其实|实际上|本来)?是"
+    r"|^(?:其实|实际上|本来)(?:我)?(?:想|要)?(?:办的)?是)\s*([^，,。\s]{2,12})[了啊呀吧哦嘛呢]*$"
+)
 #: The right one named after the wrong one: "社保卡选错了，我要的是医保" -> 医保.
 _RIGHT_ONE = re.compile(
     r"(?:我要的是|我要办的是|要办的是|我想办的是|我要办|我要|应该是|其实是|而是|是)\s*([^，,。\s]{2,12})"
@@ -323,6 +328,14 @@ class ValidateServiceGuideForm(CitizenFormValidation):
         if other is not None and other.id != tracker.get_slot("service"):
             # "不是身份证，是社保卡": the service understood was wrong, this one is right
             return {"service": other.id, "service_mode": only_way(other)}
+        actually = _ACTUALLY.search(mandarin(text))
+        if actually is not None:
+            # "我想办的其实是居住证": the service understood was not the one meant
+            other = match_service(actually.group(1)) or match_short_alias(
+                actually.group(1), shortest=2
+            )
+            if other is not None and other.id != tracker.get_slot("service"):
+                return {"service": other.id, "service_mode": only_way(other)}
         if text.startswith("/deny") or _NOT_THIS.search(text):
             # "不是这个": the service understood was wrong. "不是这个，是社保卡"
             # (or "我要办的不是居住证，是户口迁入") names the right one: take it

@@ -626,7 +626,8 @@ def test_announcing_a_correction_is_saying_a_mistake() -> None:
 @pytest.mark.parametrize(
     ("text", "value"),
     [("哦不对 是路灯不亮", "路灯不亮"), ("不是 是东城", "东城"), ("不对不对，应该是渗水", "渗水"),
-     ("不是这个", None), ("不对", None), ("不是啊 我说的是噪音", None)],
+     ("不是这个", None), ("不对", None), ("不是啊 我说的是噪音", "噪音"),
+     ("啊不是 我要说的是火锅店油烟", "火锅店油烟")],
 )  # fmt: skip
 def test_a_no_then_the_right_value(text: str, value: str | None) -> None:
     assert denied_then(text) == value
@@ -676,3 +677,13 @@ def test_not_for_now_and_later_in_cantonese_leave() -> None:
 def test_a_number_gone_a_phone_changed_and_cannot_say_are_not_knowing() -> None:
     assert mentions_unknown("单号没有了 手机换了")
     assert says_unknown("我唔识讲系边度")
+
+
+def test_round_six_ways_of_correcting_and_not_knowing() -> None:
+    assert mistake_said("补充一下 是888路公交车不停站") == (True, "888路公交车不停站")
+    assert mistake_said("上一个问题答错了 应该是13612345679") == (True, "13612345679")
+    assert not_but("失业金不是 是医保") == ("失业金", "医保")
+    assert not_but("我不是 是说东城") is None
+    assert says_unknown("没法说具体位置")
+    assert says_unknown("不清楚叫什么路")
+    assert says_unknown("我冇睇时间")

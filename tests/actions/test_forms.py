@@ -1185,3 +1185,36 @@ async def test_the_wrong_service_named_then_the_right_one_after_wo_yao_de_shi() 
         {"service_mode": text}, "service_mode",
     )  # fmt: skip
     assert slots["service"] == "resident_medical_insurance"
+
+
+def test_changing_a_named_field_then_its_value_after_a_pause() -> None:
+    assert parse_correction("修改地址 东城主山社区", FIELD_WORDS) == (
+        "complaint_where", "东城主山社区",
+    )  # fmt: skip
+    assert parse_correction(
+        "等下 单号应该是20261127-000124", ValidateTicketStatusForm.FIELDS
+    ) == ("ticket_no", "20261127-000124")
+
+
+@pytest.mark.parametrize(
+    ("text", "current", "service"),
+    [("我想办的其实是居住证", "id_card", "residence_permit"),
+     ("失业金不是 是医保", "unemployment_benefit", "resident_medical_insurance")],
+)  # fmt: skip
+async def test_the_service_meant_said_at_the_way_question(
+    text: str, current: str, service: str
+) -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "faq", {"service": current},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == service
+
+
+async def test_a_no_with_what_was_meant_corrects_the_answer_it_is_like() -> None:
+    text = "啊不是 我要说的是火锅店油烟"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "deny", {**COMPLAINT, "complaint_what": "烧烤油烟"},
+        {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert slots["complaint_what"] == "火锅店油烟"
