@@ -13,7 +13,12 @@ slot) before the form's own ``validate_<slot>`` methods see it:
   question is asked again; "地址说错了" alone asks the address again;
   "不是万江，是东城" replaces the answer that said 万江;
 - "算了" is the NLU's ``stop`` intent: the slots' mappings leave it out, the
-  form is rejected and the rules cancel it (data/rules.yml).
+  form is rejected and the rules cancel it (data/rules.yml);
+- an answer the NLU took for ``stop`` or ``request_human`` ("不想跑" for the
+  way, "说不清楚具体位置" for the place): Rasa runs the active form before
+  the rules and always calls its validation, which reads the message against
+  the question asked (:meth:`CitizenFormValidation.answers`) and takes it as
+  the answer; a message that leaves ("不办了", "转人工") is left to the rules.
 
 A slot set to nothing is never validated. The actions that start a form
 clear its slots (``SlotSet(slot, None)``), and Rasa passes every slot set
@@ -35,14 +40,17 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._runtime import latest_intent
+from actions._runtime import latest_intent, latest_text
 from actions.answers import (
+    DENIED,
     LEAD,
     MISTAKE,
+    denied_then,
     leaving,
     mandarin,
     mistake_said,
     not_but,
+    says_unknown,
     without_trailing_not,
 )
 
@@ -69,7 +77,8 @@ _MISTAKE = (
     r"|(?:多|少|漏)(?:打|输|写|填)"  # "号码多打了一个数", "单号少打了一位"
 )
 _CHANGE = (
-    r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填)"
+    r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填"
+    r"|改下|换一下|换下|补充一下|补充下|补充)"
 )
 #: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
 _VALUE_AFTER = re.compile(
@@ -80,7 +89,11 @@ _VALUE_AFTER = re.compile(
 _BARE_VALUE_AFTER = re.compile(r"^(?:一下|下)?[了的啦]*[，,。：:\s]+(?![我你再重等稍那])")
 #: "莞城写错了，是万江": a wrong earlier answer named by its value.
 _VALUE_WRONG = re.compile(
-    rf"^{LEAD}([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确)"
+    # "我刚说的漏水不对": the words before the value say whose answer it was
+    rf"^{LEAD}(?:我?(?:刚才|刚刚|刚|之前|前面|上面|头先)我?(?:说|写|填|讲|打|留)的|我(?:说|写|填)的)?"
+    rf"([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确|是错的|是不对的|错的"
+    # "停水写成了，其实是停电": the earlier answer was said in error
+    rf"|(?:说|写|打|填|讲|记|输)成了?)"
     rf"(?:[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)|[，,。\s]+)"
     rf"|(?:要)?(?:改成|改为|换成|应为|应该是))\s*(.+)$"
 )
@@ -90,6 +103,46 @@ _SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在)[�
 
 #: "跳过", "不知道" and the like, said alone.
 SKIP_WORDS = _SKIP
+
+#: Intents the slot mappings leave out (domain.yml ``not_intent``) whose rules
+#: end the form; the NLU gives them to some answers ("不想跑" as ``stop``,
+#: "说不清楚具体位置" as ``request_human``). ``emergency`` is never second-guessed.
+MISREAD_INTENTS = ("stop", "request_human")
+#: Giving up somewhere in the message ("身份证不办了", "那就取消吧"): no answer,
+#: even when a clause names a service or a place.
+_QUITS = re.compile(
+    r"不(?:想|要|用|打算|需要)?(?:再|继续)?(?:办|弄|搞|查|投诉|投|举报|反映|问|咨询|登记|整|处理)"
+    r"(?:了|啦|咯|喇|吧|$)|取消|退出|撤销|放弃|结束|下次|改天|没事了|再见|拜拜"
+)
+#: A person named anywhere in the message ("让工作人员跟我说", "派人来看"):
+#: with ``request_human`` it asks for one, whatever else it says.
+_PERSON = re.compile(
+    r"人工|真人|活人|客服|工作人员|接线员|话务员|坐席|领导|负责人|专人|派人|找人|叫人|来人"
+)
+
+
+def asked_before_message(tracker: Tracker, requested: str, form: str) -> bool:
+    """True when ``form`` had asked ``requested`` when the citizen's latest
+    message came: the message answers that question."""
+    users = [i for i, e in enumerate(tracker.events) if e.get("event") == "user"]
+    if not users:
+        return False
+    asked, loop = None, None
+    for event in tracker.events[: users[-1]]:
+        if event.get("event") == "slot" and event.get("name") == REQUESTED_SLOT:
+            asked = event.get("value")
+        elif event.get("event") == "active_loop":
+            loop = event.get("name")
+    ran = [
+        e.get("name")
+        for e in tracker.events[users[-1] + 1 :]
+        if e.get("event") == "action"
+    ]
+    return (
+        asked == requested
+        and loop == form
+        and all(name in ("action_extract_slots", "action_listen", form) for name in ran)
+    )
 
 
 def skip_said(tracker: Tracker, text: str) -> bool:
@@ -137,6 +190,15 @@ def parse_correction(
         match = re.match(rf"^{_POLITE}(?:{words.pattern})[^，,。\s\d]{{0,2}}?{_SHOULD_BE}", text)
         if match is not None:
             return slot, _clean_value(text[match.end() :]) or None
+    denied = DENIED.match(text)
+    if denied is not None:
+        # "不对，号码是13612345687": a "no", then a field named with its value
+        for slot, words in fields.items():
+            rest = text[denied.end() :]
+            named = rf"^(?:我的|那个|这个)?(?:{words.pattern})(?:应该)?(?:是|为|：|:)\s*"
+            match = re.match(named, rest)
+            if match is not None:
+                return slot, _clean_value(rest[match.end() :]) or None
     for slot, words in fields.items():
         pattern = re.compile(
             rf"^{_POLITE}(?:我要|我想|帮我|请)?"
@@ -147,7 +209,9 @@ def parse_correction(
         if match is None:
             continue
         rest = text[match.end() :]
-        after = re.match(r"^[，,\s]*[^，,。]{0,4}?(?:改成|改为|换成|应该是|是|为|：|:)\s*", rest)
+        after = re.match(
+            r"^[，,\s]*[^，,。]{0,4}?(?:改成|改为|换成|应该是|是|为|：|:)\s*", rest
+        ) or _BARE_VALUE_AFTER.match(rest)  # "修改地址 东城主山社区"
         value = _clean_value(rest[after.end() :]) if after else ""
         return slot, value or None
     return None
@@ -164,6 +228,18 @@ def asked_again(tracker: Tracker, requested: str) -> bool:
         if event.get("event") == "slot" and event.get("name") == REQUESTED_SLOT:
             asked = event.get("value")
     return bool(asked == requested)
+
+
+#: Characters that say nothing of what an answer is about.
+_FUNCTION_CHARS = re.compile(r"[\W_的了是在我你他她它们这那个就也都很有没不吧啊呢吗呀哦]")
+
+
+def _alike(earlier: Any, value: str) -> bool:
+    """True when ``value`` shares a content character with the ``earlier``
+    answer ("路灯坏了" and "路灯不亮", "漏水" and "渗水"): a likely correction of it."""
+    if not isinstance(earlier, str):
+        return False
+    return bool(set(_FUNCTION_CHARS.sub("", earlier)) & set(_FUNCTION_CHARS.sub("", value)))
 
 
 def _replaced(value: Any, wrong: str, right: str) -> str:
@@ -237,6 +313,37 @@ class CitizenFormValidation(FormValidationAction):
         ("不需要匿名" is not a refusal)."""
         return False
 
+    def answers(self, slot: str, text: str) -> bool:
+        """True when ``text`` plainly answers the question ``slot`` although
+        the NLU took it for ``stop`` or ``request_human``: here "I don't
+        know" and a correction of an earlier answer; subclasses add the
+        answers their questions take ("不想跑" for the way)."""
+        plain = mandarin(text)
+        return (
+            says_unknown(text)
+            or parse_correction(plain, self.FIELDS) is not None
+            or not_but(plain) is not None
+        )
+
+    def misread_answer(self, requested: str, tracker: Tracker) -> str | None:
+        """The citizen's message when it answers ``requested`` but the NLU's
+        ``stop`` or ``request_human`` kept it from the slot; None when it
+        really leaves (the rules then cancel or hand over)."""
+        intent = latest_intent(tracker)
+        if intent not in MISREAD_INTENTS:
+            return None
+        text = latest_text(tracker)
+        if not text or text.startswith("/"):
+            return None
+        if not asked_before_message(tracker, requested, self.form_name()):
+            return None
+        if leaving(text, refusable=self.refusable(requested)) is not None:
+            return None
+        plain = mandarin(text)
+        if _QUITS.search(plain) or (intent == "request_human" and _PERSON.search(plain)):
+            return None
+        return text if self.answers(requested, text) else None
+
     # --- the machinery ------------------------------------------------------
     def order(self, tracker: Tracker) -> list[str]:
         skipped = self.not_asked(tracker)
@@ -251,6 +358,10 @@ class CitizenFormValidation(FormValidationAction):
             if slot in self.FIELDS and value is not None
         }
         requested = tracker.get_slot(REQUESTED_SLOT)
+        if requested in self.FIELDS and requested not in candidates:
+            misread = self.misread_answer(str(requested), tracker)
+            if misread is not None:
+                candidates[requested] = misread
         answer = candidates.get(requested) if requested in self.FIELDS else None
         if isinstance(answer, str) and not answer.startswith("/"):
             left = leaving(answer, refusable=self.refusable(str(requested)))
@@ -356,23 +467,34 @@ class CitizenFormValidation(FormValidationAction):
             said = not_but(text[named.end() :]) if named else None
             if said is not None and slot != requested:
                 return slot, _replaced(tracker.get_slot(slot), *said)
-        said = not_but(text) or self._value_was_wrong(text, requested, tracker)
-        if said is None:
-            mistaken, value = mistake_said(text)
-            previous = self._previous(requested, tracker)
-            if not mistaken or not value:
-                return None
-            if previous is None or asked_again(tracker, requested) or self.fits(requested, value):
-                # "打错了，13812345678" after a malformed phone: this answer was wrong
-                return requested, value
-            return previous, value
-        wrong, right = said
-        for slot in self.order(tracker):
-            value = self.plain(slot, tracker.get_slot(slot))
-            if slot == requested or not isinstance(value, str) or wrong not in value:
+        # "不是A，是B" / "A写错了，是B": the earlier answer that said A; the first
+        # reading whose A an earlier answer holds ("我刚说的漏水不对" is about 漏水)
+        readings = [not_but(text), self._value_was_wrong(text, requested, tracker)]
+        for said in readings:
+            if said is None:
                 continue
-            return slot, _replaced(value, wrong, right)
-        return None
+            wrong, right = said
+            for slot in self.order(tracker):
+                value = self.plain(slot, tracker.get_slot(slot))
+                if slot == requested or not isinstance(value, str) or wrong not in value:
+                    continue
+                return slot, _replaced(value, wrong, right)
+        mistaken, value = mistake_said(text)
+        previous = self._previous(requested, tracker)
+        if not mistaken and previous is not None:
+            # "哦不对，是路灯不亮": a bare "no" names no answer; it replaces
+            # the one just given when it is like it (路灯坏了) or has its shape
+            instead = denied_then(text)
+            earlier = self.plain(previous, tracker.get_slot(previous))
+            if instead and (self.fits(previous, instead) or _alike(earlier, instead)):
+                return previous, instead
+            return None
+        if any(said is not None for said in readings) or not mistaken or not value:
+            return None
+        if previous is None or asked_again(tracker, requested) or self.fits(requested, value):
+            # "打错了，13812345678" after a malformed phone: this answer was wrong
+            return requested, value
+        return previous, value
 
     def _back(
         self, requested: str, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -28,6 +28,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.dispatch.towns import TownsError, load_towns
+
 #: What an answer means. ``value``: an answer (``Reading.value``); ``refuse``:
 #: the citizen will not say (a phone refused = anonymous); ``unknown``: the
 #: citizen does not know; ``give``: the phone will be given but is not in the
@@ -121,6 +123,7 @@ _CANTONESE = (
     (re.compile(r"嘅"), "的"),
     (re.compile(r"畀|俾"), "给"),
     (re.compile(r"揾"), "找"),
+    (re.compile(r"睇"), "看"),
     (re.compile(r"佢"), "他"),
 )
 
@@ -147,7 +150,7 @@ def mandarin(text: str) -> str:
 
 _SPLIT = re.compile(r"[，,。.!！?？;；、…~～\s]+|(?=但是|不过|可是)")
 _FILLER = re.compile(
-    r"^(?:嗯+|啊+|哦+|噢+|喔+|呃+|额+|唔+|哈+|诶|欸|哎|好的?|好吧|行|行吧|是的?|对的?|可以|"
+    r"^(?:(?:嗯+|啊+|哦+|噢+|喔+|呃+|额+|唔+|哈+|诶|欸|哎|好的?|好吧|行|行吧|是的?|对的?|可以|"
     r"ok|okay|收到|知道了|明白|那个|这个|emm+|en+|怎么说|怎么讲|咋说|点讲|点说|就是说|"
     # "就是…那个…噪音", "时间嘛": fillers and a topic said before the answer
     r"就是|然后|所以|反正|(?:时间|地点|地址|位置|名字|电话|号码)(?:嘛|的话|呢)|"
@@ -157,7 +160,8 @@ _FILLER = re.compile(
     r"大概|可能|也许|应该|好像|差不多|"
     # thinking aloud: "我想想啊", "让我想一想", "我看看"
     r"(?:让我|等我|我)?想(?:一)?想|(?:让我|等我|我)?想一下|(?:让我|我)看看|我看一下)"
-    r"[了啊呀吧哦嘛呢]*$",
+    # several in a row: "这个怎么说呢", "嗯那个就是"
+    r"[了啊呀吧哦嘛呢]*)+$",
     re.IGNORECASE,
 )
 _BARE_NEGATION = re.compile(
@@ -196,10 +200,12 @@ def is_bare_negation(text: str) -> bool:
 # --- "I don't know" -----------------------------------------------------------
 
 _UNKNOWN = re.compile(
-    r"不知道|不清楚|不太清楚|不大清楚|搞不清|弄不清|不记得|记不得|记不清|记不太清|记不起|记不住|"
+    r"不知道|不清楚|不太清楚|不大清楚|搞不清|弄不清|(?:搞|弄|闹|看)不(?:懂|明白)|不记得|记不得|记不清|记不太清|记不起|记不住|"
     r"忘了|忘记|忘掉|想不起|说不上来|说不清|讲不清|说不好|不晓得|唔知|唔记得|不确定|没注意|没留意|"
-    r"没看清|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
-    r"没有?(?:收到|记下|记住|保存|留意)|没有(?:单号|工单号|编号|短信)|换号了|号码换了|"
+    r"没看清|没(?:有)?(?:看|注意|留意)(?:路牌|门牌|路名|地址|钟|表)|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
+    r"没有?(?:收到|记下|记住|保存|留意)|没有(?:那个|这个|什么)?(?:单号|工单号|编号|短信)|换号了|号码换了|"
+    r"(?:单号|工单号|编号|短信)(?:也|都)?没(?:有)?了|(?:手机|号码|电话)(?:号)?(?:也|都)?换了|"
+    r"不会(?:讲|说|形容|描述)|没(?:法|办法)(?:说|讲|描述|形容|讲清|说清)|"
     r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期)|"
     r"(?:找|翻|看|查|搜)不(?:到|着|见|出)(?:来)?|没有?(?:找|翻|查|搜)(?:到|着|见)|"
     # "不太确定", "不大记得", "没印象", "说不准"
@@ -229,7 +235,8 @@ _CHATTER = re.compile(
     r"描述|形容|表达|了|啊|呀|呢|吧|哦|的|是|在|个|栋|号|时间|地点|地址|位置|日期|几点|什么时候|"
     r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
     r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|记得|"
-    r"完全|根本|压根|一点|几时|几号|多少|半天|来着|自己|"
+    r"完全|根本|压根|一点|几时|几号|多少|半天|来着|自己|开始|发生|出现|地方|日子|钟数|几点钟|"
+    r"叫(?:什么|啥)(?:名字|名|路|街|村|小区|地方)?|"
     r"[" + _END + "]"
 )
 
@@ -248,7 +255,7 @@ def _says_unknown(clause: str) -> bool:
 
 
 #: A clause asking something back ("这个重要吗"): it answers nothing.
-_QUESTION = re.compile(r"[吗么]$")
+_QUESTION = re.compile(r"(?:吗|(?<![什怎这那多])么)$")  # "叫什么" asks nothing back
 #: Asking how to answer ("这个要怎么填", "什么意思"): no answer yet.
 _ASKS_HOW = re.compile(
     r"^[^，,。]{0,6}(?:怎么填|怎么写|填什么|写什么|要说什么|说什么|什么意思|啥意思)"
@@ -261,6 +268,8 @@ def says_unknown(text: str) -> bool:
     and one says it."""
     parts = [part for part in clauses(text) if not _FILLER.match(part)]
     told = [part for part in parts if not _QUESTION.search(part)]
+    # "算了，地址不记得了": giving up on the answer, not on the form
+    told = [part for part in told if not _BARE_CANCEL.match(mandarin(part))] or told
     return bool(told) and all(_says_unknown(part) for part in told)
 
 
@@ -277,10 +286,12 @@ def mentions_unknown(text: str) -> bool:
 _CANCEL_CLAUSE = re.compile(
     r"^(?:那|那就|我|我就|我还是|还是|那还是|先|就|算了)*"
     r"(?:(?:不|不想|不要|不用|不打算|懒得|没必要)(?:再|继续)?(?:在这里?|在这儿|在这边|在网上)?"
-    r"(?:投诉|投|举报|反映|查|查询|办|办理|弄|搞|整|问|咨询|提交)(?:下去)?(?:了|啦|咯|喇|$)"
+    r"(?:投诉|投|举报|反映|查|查询|办|办理|弄|搞|整|问|咨询|提交)(?:下去)?(?:了|啦|咯|喇|$"
+    # "唔投诉住" (not for now): 住 / 先 end the clause
+    r"|(?:住|先)(?=[" + _END + r"]*$))"
     r"|(?:我要|我想|帮我|麻烦)?(?:取消|退出|撤销|撤回|结束|终止|放弃)"
     r"(?:投诉|登记|查询|办理|本次|这次|吧)?[" + _END + r"]*$"
-    r"|(?:下次|改天|以后|有空)再(?:说|办|弄|查|投诉|来|搞)"
+    r"|(?:下次|改天|以后|有空|迟啲|迟些|晚点|晚些|回头)再(?:说|讲|办|弄|查|投诉|来|搞)"
     r"|没(?:什么)?事了[" + _END + r"]*$"
     # "我不是要投诉，我是想问问题"
     r"|(?:不是|没)(?:要|想)(?:投诉|举报|办|查|登记))"
@@ -293,9 +304,9 @@ _BARE_CANCEL = re.compile(
 #: clause is the request: "打了人工客服电话没人接", "跟客服说了好多次" describe.
 _HUMAN = re.compile(
     r"^(?:我|那|就|还是|请|麻烦|帮我|给我|可以|能不能|能否|有没有|直接)*"
-    r"(?:想|要|需要|得)?(?:帮我)?(?:转接|转|找|接|换|叫|要|请|跟|和|同|联系)?(?:个|一个|下|一下)?"
+    r"(?:想|要|需要|得)?(?:帮我)?(?:转接|转|找|接|换|叫|要|请|让|跟|和|同|联系)?(?:个|一个|下|一下)?"
     r"(?:你们的?)?(?:人工|真人|活人|客服|工作人员|接线员|话务员|坐席)"
-    r"(?:客服|服务|坐席|人员|本人|小姐|来|跟我|和我|同我)*"
+    r"(?:客服|服务|坐席|人员|本人|小姐|来|直接|亲自|跟我|和我|同我)*"
     r"(?:讲|说|聊|沟通|谈|对话|处理|帮我[\u4e00-\u9fff]{0,4})?(?:一下|好了|可以吗|行吗|吗)?"
     r"[" + _END + r"]*$"
 )
@@ -306,6 +317,12 @@ _HUMAN = re.compile(
 #: the name it refuses that answer.
 _NO_NEED = re.compile(
     r"^(?:那|那就|哦|噢)?(?:不用|不需要|不要|不必|没必要)(?:了|啦|咯)?[" + _END + r"]*$"
+)
+
+
+#: "不说了": at a question that cannot be refused, giving up the whole thing.
+_STOP_TALKING = re.compile(
+    r"^(?:我|那|那就|就|算了)*(?:不|不想|不要)(?:再)?(?:说|讲)(?:了|啦|咯|喇)[" + _END + r"]*$"
 )
 
 
@@ -324,6 +341,8 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
         return "cancel"
     if any(_HUMAN.match(part) for part in parts):
         return "human"
+    if not refusable and any(_STOP_TALKING.match(part) for part in parts):
+        return "cancel"  # "不说了，没用的" to what happened: giving up the complaint
     if any(_CANCEL_CLAUSE.match(part) for part in parts):
         return "cancel"
     if all(_BARE_CANCEL.match(part) for part in parts) and _BARE_CANCEL.match(parts[0]):
@@ -335,15 +354,19 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
 
 #: Words a correction may open with: "哦对了", "不对不对", "哎呀", "不好意思".
 LEAD = (
-    r"(?:(?:不好意思|抱歉|对不起|sorry|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|稍等|"
+    r"(?:(?:不好意思|抱歉|对不起|sorry|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|等下|稍等|"
     r"不对不对|不对|错了错了)[，,。!！\s]*)*"
 )
 #: Saying an answer was wrong: "说错了", "打错字了", "多打了一个数", "讲错咗".
 MISTAKE = (
-    r"(?:(?:说|写|打|输|填|搞|弄|讲|记|留|报|选)?错(?:字)?(?:了|咗)"
+    r"(?:(?:说|写|打|输|填|搞|弄|讲|记|留|报|选|答)?错(?:字)?(?:了|咗)"
+    # "刚刚打错字 是茶山": without 了 when a pause follows
+    r"|(?:说|写|打|输|填|讲|记|留|报|选)错字?(?=[，,。\s])"
     r"|(?:说|写|打|输|填|讲|留)的?(?:不对|有误|不准确|不正确)"
     r"|(?:说|写|讲|填)漏了|漏(?:说|写|讲|填)了"
-    r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?)"
+    r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?"
+    # "更正一下，是…", "改一下 是…": announcing a correction
+    r"|(?:更正|纠正|修正|订正|补充)(?:一下|下)?|改(?:一下|下)(?=[，,。\s]))"
 )
 _MISTAKE_LEAD = re.compile(
     r"^" + LEAD + r"(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?(?:那个)?"
@@ -363,6 +386,10 @@ _IS_NOT = re.compile(
     r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实|[^，,。\s不]{1,4}?)?(?:是|在)(.{1,30}?)[，,、\s]*"
     r"(?:而)?(?:不是|不在)(.{1,20})$"
 )
+#: "失业金不是，是医保": the wrong one first, said not to be it.
+_WRONG_FIRST = re.compile(
+    r"^([^，,。\s]{1,20}?)(?:不是|不对)[，,、\s]+(?:而|应该|其实)?是(?:在)?(.+)$"
+)
 _TRAILING_NOT = re.compile(r"[，,、\s]*(?:而)?(?:不是|并不是|不在).*$")
 
 
@@ -377,9 +404,13 @@ def not_but(text: str) -> tuple[str, str] | None:
         wrong, right = match.group(1).strip("，,、 "), strip_answer(match.group(2))
     else:
         match = _IS_NOT.match(rest)
-        if match is None:
+        first = _WRONG_FIRST.match(rest)
+        if match is not None:
+            wrong, right = strip_answer(match.group(2)), strip_answer(match.group(1))
+        elif first is not None and first.group(1) not in ("我", "这个", "那个", "这", "那"):
+            wrong, right = strip_answer(first.group(1)), strip_answer(first.group(2))
+        else:
             return None
-        wrong, right = strip_answer(match.group(2)), strip_answer(match.group(1))
     return (wrong, right) if wrong and right else None
 
 
@@ -406,6 +437,34 @@ def mistake_said(text: str) -> tuple[bool, str | None]:
     else:
         value = ""
     return True, without_trailing_not(value) or None
+
+
+#: Saying no before the right value: "哦不对，是路灯不亮", "不是不是，应该是渗水".
+DENIED = _DENIED = re.compile(
+    r"^" + LEAD + r"(?:哦|噢|啊|呃|诶)?(?:不对|不是|错了|搞错了|弄错了)+"
+    r"[了啊呀]?[，,。!！\s]*"
+)
+
+
+#: "我要说的是…", "我的意思是…": what comes before the right value.
+_SAID_INSTEAD = re.compile(
+    r"^(?:我要说的|我想说的|我说的|我要讲的|我讲的|我的意思|我要办的|我想办的)(?=是)"
+)
+
+
+def denied_then(text: str) -> str | None:
+    """The value after a "no" that opens the message and an explicit "是":
+    "哦不对，是路灯不亮" -> "路灯不亮"; None otherwise ("不是这个" says no value).
+    Which answer it replaces is the caller's guess: nothing names it."""
+    denied = _DENIED.match(text.strip())
+    if denied is None:
+        return None
+    rest = _SAID_INSTEAD.sub("", text.strip()[denied.end() :], count=1)
+    instead = _INSTEAD.match(rest)
+    if instead is None:
+        return None
+    value = without_trailing_not(strip_answer(instead.group(1)))
+    return value or None
 
 
 def without_trailing_not(value: str) -> str:
@@ -449,7 +508,9 @@ _REFUSE_GIVE = re.compile(
     r"|不(?:太|大|怎么|是很)(?:想|愿意|方便)(?:留|给|说|告诉|提供|透露)?"
     r"|(?:电话|手机)(?:号码?)?(?:也|都)?没有"
     r"|(?:不用|不要|不需要|不必|没必要|免)(?:留)?(?:名字|姓名|称呼|电话|号码|联系方式)"
-    r"|^(?:那就|那)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)(?:了|吧|啦)?$"
+    r"|^(?:那就|那)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)[了吧啦呀啊哦]*$"
+    # "随便叫", "随便你怎么称呼都行"
+    r"|^随便(?:你|你们)?(?:叫|喊|称呼|写|填|怎么叫|怎么称呼|怎么写)(?:都行|都可以|就行|就好)?[了吧啦呀啊哦]*$"
     # "(是)不方便": the reason is the refusal
     r"|^(?:是|就是|因为|实在|确实|真的)?(?:有点|有些)?不方便[" + _END + r"]*$"
     # "你不用知道我是谁"
@@ -554,6 +615,8 @@ _NOT_A_NAME = re.compile(
     r"名字|姓名|称呼|登记|电话|号码|匿名|投诉|我们|你们|他们|什么|怎么|为什么|吗|呢"
     # "别写我名", "别登记了", "叫我不留名": no name starts with 我, 不 or a particle
     r"|^[我不" + _END + r"]|谢谢|多谢|麻烦|辛苦|可以|好的|知道|没有|随便|算了|就行|就好|行吧|谁"
+    # "叫我市民就行": a word for anyone is no name
+    r"|^(?:市民|群众|网友|路人|老百姓|居民|业主|热心市民|某某|无名氏)$"
 )
 
 
@@ -616,11 +679,16 @@ def read_name(text: str) -> Reading:
 
 #: Everywhere is no place to send anyone to ("到处都有", "哪里都是").
 _EVERYWHERE = re.compile(r"^(?:到处|处处|哪里都|遍地|各个地方|满大街)")
+#: No one place: "不固定", "地点不一定".
+_UNFIXED = re.compile(
+    r"^(?:地点|地方|位置|地址)?(?:也|都)?(?:不固定|不一定|不定|没有?固定的?(?:地点|地方|位置)?|没准)"
+    r"[" + _END + r"]*$"
+)
 #: A clause saying there is no place at all ("没有地点", "没具体地址", "无地点").
 _NO_PLACE = re.compile(r"(?:没有?|无)(?:具体|固定|确切|实际)?的?(?:地点|地址|位置|地方)")
 #: What a place names: a town, a road, a building, a spot ("南城", "鸿福路", "门口").
 _PLACE_MARK = re.compile(
-    r"镇|街|路|道|村|区|城|港|巷|坊|苑|庭|府|园|场|楼|栋|号|站|厂|桥|河|湖|山|店|铺|"
+    r"镇|街|路(?!过|人)|道|村|区|城|港|巷|坊|苑|庭|府|园|场|楼|栋|号|站|厂|桥|河|湖|山|店|铺|"
     r"花园|广场|市场|商场|大厦|门口|附近|旁边|对面|学校|医院|中心|酒店|小区|社区|隔壁|楼下|楼上|家"
 )
 _WHERE_LEAD = re.compile(
@@ -641,11 +709,19 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     corrected = not_but(stripped)
     if corrected is not None:
         return Reading("value", corrected[1])
+    denied = denied_then(stripped)  # "不对，是东城"
+    if denied is not None:
+        stripped = denied
     # drop leading fillers and "don't know" clauses, keep the rest as written
     rest = stripped
     dropped: list[str] = []
     for part in clauses(stripped):
-        if _FILLER.match(part) or _says_unknown(part) or _QUESTION.search(part):
+        if (
+            _FILLER.match(part)
+            or _says_unknown(part)
+            or _QUESTION.search(part)
+            or _BARE_CANCEL.match(mandarin(part))
+        ):
             dropped.append(part)
             index = rest.find(part)
             rest = rest[index + len(part) :].lstrip("，,。.!！?？;；、…~～ \t")
@@ -664,27 +740,74 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     said_none = any(_NO_PLACE.search(mandarin(p)) or _NOTHING.match(mandarin(p)) for p in dropped)
     if kind == "where" and _EVERYWHERE.match(value):
         return Reading("unknown")  # "到处都有": no one place
+    if kind == "where" and all(
+        _EVERYWHERE.match(p) or _UNFIXED.match(p) for p in clauses(mandarin(value))
+    ):
+        return Reading("unknown")  # "不固定，到处都有"
     if kind == "where" and said_none:
         if not _PLACE_MARK.search(value):
             return Reading("unknown")  # "网上买的，没有地点": there is no place
+    # "我是路过的，不知道是哪里": not knowing, and the rest names no place (no time)
+    said_unknown = any(_says_unknown(p) for p in dropped)
+    if said_unknown and kind == "where" and not names_place(value):
+        return Reading("unknown")
+    if said_unknown and kind == "when" and not _TIME_MARK.search(mandarin(value)):
+        return Reading("unknown")
     if kind == "where":
         value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
     return Reading("value", value)
+
+
+def names_place(text: str) -> bool:
+    """True when ``text`` names a place: a word of place ("路", "小区", "门口")
+    or a town of data/towns.yml ("万江", "虎门")."""
+    if _PLACE_MARK.search(mandarin(text)):
+        return True
+    try:
+        return load_towns().find(location=text) is not None
+    except TownsError:
+        return False
+
+
+#: What a time names: a day, an hour, a span or how often ("前天下午", "一直", "每晚").
+_TIME_MARK = re.compile(
+    r"[天日号点晚早夜周月年时]|上午|下午|中午|凌晨|半夜|星期|礼拜|最近|近来|一直|经常|老是|总是|"
+    r"每|前|刚才|刚刚|今|昨|去年|小时|分钟|时候|以来|开始|之后|以后|平时|整天|好久"
+)
+
+
+def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
+    """True when ``text`` is plainly an answer to the question ``kind`` (or says
+    not knowing it): a place names a place ("虎门太沙路", "就我家楼下"), a time a
+    time ("前天下午"), what happened says something ("楼上装修天天电钻"). For a
+    message the NLU took for leaving, where a word alone ("没意思") is no answer."""
+    reading = read_free(text, kind)
+    if reading.kind == "unknown":
+        return True
+    if reading.kind != "value" or not reading.value:
+        return False
+    if kind == "where":
+        return names_place(reading.value)
+    if kind == "when":
+        return bool(_TIME_MARK.search(mandarin(reading.value)))
+    content = re.sub(r"[\W_]+", "", reading.value)
+    return len(content) >= 4 and not is_filler(reading.value)
 
 
 # --- online or offline --------------------------------------------------------
 
 _ONLINE = (
     r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
-    r"不(?:想|愿意|要|必)(?:跑|出门)|懒得(?:跑|去|出门)|微信|公众号|支付宝|12123"
+    r"不(?:想|愿意|要|必|用|需要)(?:跑|出门)|懒得(?:跑|去|出门)|微信|公众号|支付宝|12123"
 )
 _OFFLINE = (
     r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处|"
+    r"(?:去|走)一趟|亲自(?:去|跑|到|过去)|"
     # "去交警大队", "去派出所", "到出入境办"
     r"(?:去|到)(?!网|线上|手机|电脑|微信|小程序)[\u4e00-\u9fff]{0,6}(?:大队|所|局|厅|中心|站|办)"
 )
 _MODE_NEG = (
-    r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|别|不)(?:用|在|去|上|跑|到|走)?(?:的)?"
+    r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|懒得|别|不)(?:用|在|去|上|跑|到|走)?(?:的)?"
 )
 
 
@@ -702,7 +825,9 @@ def read_mode(text: str) -> str | None:
                 after = clause[match.end() :]
                 negated = re.search(_MODE_NEG + "$", before) or re.match(
                     r"^(?:的)?(?:上)?(?:弄|搞|办|操作|用)?"
-                    r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦)",
+                    r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦"
+                    # "线上的不要", "网上的就算了"
+                    r"|(?:就)?(?:不要|不用|算了|免了)[了吧啦]*$)",
                     after,
                 )
                 votes[other if negated else mode] += 1

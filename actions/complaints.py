@@ -30,6 +30,7 @@ from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_te
 from actions.answers import (
     find_phone,
     leaving,
+    plainly_answers,
     read_free,
     read_name,
     read_phone,
@@ -77,6 +78,10 @@ _FILLER = re.compile(
 )
 
 MAX_TEXT = 1000
+#: A name said as one: "叫我阿强", "我姓李", "王先生".
+_SAID_AS_NAME = re.compile(
+    r"叫我|我叫|我是|称呼我|姓|先生|女士|小姐|太太|师傅|阿姨|老师|^[\u4e00-\u9fff]生$"
+)
 
 
 def normalise_phone(text: str) -> str | None:
@@ -241,6 +246,20 @@ class ValidateComplaintForm(CitizenFormValidation):
 
     def refusable(self, slot: str) -> bool:
         return slot != "complaint_what"
+
+    def answers(self, slot: str, text: str) -> bool:
+        if super().answers(slot, text):
+            return True
+        if slot == "contact_phone":
+            return read_phone(text).kind != "empty"  # a number, "不想留", "别匿名"
+        if slot == "contact_name":
+            reading = read_name(text)
+            # a refusal ("算了 不用称呼"), or a name said as one ("叫我阿强")
+            return reading.kind == "refuse" or (
+                reading.kind == "value" and bool(_SAID_AS_NAME.search(text))
+            )
+        kind = {"complaint_what": "what", "complaint_where": "where"}.get(slot, "when")
+        return plainly_answers(text, kind)  # type: ignore[arg-type]
 
     def fits(self, slot: str, value: str) -> bool:
         return slot == "contact_phone" and normalise_phone(value) is not None

@@ -31,7 +31,19 @@ from bot.knowledge import (
     service_by_id,
 )
 
-_NOT_THIS = re.compile(r"不是这个|不是这项|不是这件|不是这|搞错了|弄错了|理解错了|不对")
+_NOT_THIS = re.compile(
+    r"不是这个|不是这项|不是这件|不是这|搞错了|弄错了|理解错了|不对|(?:选|点|说|写|打|填)错了?"
+)
+#: Saying which service was meant: "我想办的其实是居住证", "我要办的是户口迁入".
+_ACTUALLY = re.compile(
+    r"(?:(?:我想办的|我要办的|想办的|要办的|我要的|我想要的)(?:其实|实际上|本来)?是"
+    r"|^(?:其实|实际上|本来)(?:我)?(?:想|要)?(?:办的)?是)\s*([^，,。\s]{2,12})[了啊呀吧哦嘛呢]*$"
+)
+#: The right one named after the wrong one: "社保卡选错了，我要的是医保" -> 医保.
+_RIGHT_ONE = re.compile(
+    r"(?:我要的是|我要办的是|要办的是|我想办的是|我要办|我要|应该是|其实是|而是|是)\s*([^，,。\s]{2,12})"
+    r"[了啊呀吧哦嘛呢]*$"
+)
 
 
 def mode_from_text(text: str) -> str | None:
@@ -257,6 +269,13 @@ class ValidateServiceGuideForm(CitizenFormValidation):
     def reads_itself(self, slot: str) -> bool:
         return slot == "service_mode"
 
+    def answers(self, slot: str, text: str) -> bool:
+        if super().answers(slot, text):
+            return True
+        if slot == "service_mode":
+            return read_mode(text) is not None  # "不想跑": online
+        return (match_service(text) or match_service(mandarin(text))) is not None
+
     async def validate_service(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
@@ -302,10 +321,21 @@ class ValidateServiceGuideForm(CitizenFormValidation):
                 match_service(said[1])
                 or _swapped(current, *said)
                 or match_short_alias(said[1], shortest=2)
+                # "不是驾照，是行驶证违章": the right one as loosely as at the service question
+                or match_service_loosely(said[1])
+                or match_by_own_characters(said[1])
             )
         if other is not None and other.id != tracker.get_slot("service"):
             # "不是身份证，是社保卡": the service understood was wrong, this one is right
             return {"service": other.id, "service_mode": only_way(other)}
+        actually = _ACTUALLY.search(mandarin(text))
+        if actually is not None:
+            # "我想办的其实是居住证": the service understood was not the one meant
+            other = match_service(actually.group(1)) or match_short_alias(
+                actually.group(1), shortest=2
+            )
+            if other is not None and other.id != tracker.get_slot("service"):
+                return {"service": other.id, "service_mode": only_way(other)}
         if text.startswith("/deny") or _NOT_THIS.search(text):
             # "不是这个": the service understood was wrong. "不是这个，是社保卡"
             # (or "我要办的不是居住证，是户口迁入") names the right one: take it
@@ -314,6 +344,11 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             other = (match_service(said[1]) if said else None) or match_service(
                 text.removeprefix("/deny")
             )
+            right = _RIGHT_ONE.search(mandarin(text))
+            if right is not None and (other is None or other.id == tracker.get_slot("service")):
+                other = match_service(right.group(1)) or match_short_alias(
+                    right.group(1), shortest=2
+                )
             if other is not None and other.id != tracker.get_slot("service"):
                 return {"service": other.id, "service_mode": only_way(other)}
             return {"service": None, "service_mode": None}

@@ -218,6 +218,11 @@ class ValidateTicketStatusForm(CitizenFormValidation):
     def reads_itself(self, slot: str) -> bool:
         return True
 
+    def answers(self, slot: str, text: str) -> bool:
+        if super().answers(slot, text) or self.fits(slot, normalise_digits(text)):
+            return True
+        return mentions_unknown(text) and not re.search(r"\d", normalise_digits(text))
+
     def fits(self, slot: str, value: str) -> bool:
         if slot == "ticket_no":
             return parse_ticket_no(value) is not None

@@ -7,6 +7,7 @@ import pytest
 
 from actions.answers import (
     Reading,
+    denied_then,
     find_phone,
     is_bare_negation,
     is_filler,
@@ -14,8 +15,10 @@ from actions.answers import (
     mandarin,
     mentions_unknown,
     mistake_said,
+    names_place,
     normalise_digits,
     not_but,
+    plainly_answers,
     read_free,
     read_mode,
     read_name,
@@ -526,3 +529,161 @@ def test_round_12_readings() -> None:
     assert mistake_said("刚刚说漏了 是红绿灯和路灯都坏了") == (True, "红绿灯和路灯都坏了")
     assert read_name("你不用知道我是谁") == Reading("refuse")
     assert read_free("冇嘢讲", "what") == Reading("unknown")
+
+
+# --- answers the NLU misreads, and more ways of saying them (forms helper 2) -----
+
+
+def test_fillers_said_one_after_another_are_still_fillers() -> None:
+    assert is_filler("这个怎么说呢")
+    assert is_filler("嗯 那个就是")
+    assert read_free("这个怎么说呢", "what").kind == "empty"
+    assert not is_filler("这个路灯坏了")
+
+
+def test_letting_a_worker_speak_asks_for_a_person() -> None:
+    assert leaving("能不能让工作人员直接跟我说") == "human"
+    assert leaving("让客服跟我说") == "human"
+    assert leaving("工作人员态度很差") is None  # describes
+
+
+@pytest.mark.parametrize(
+    "text", ["我也搞不懂是哪条路", "不知道哪天开始的", "弄不明白在哪", "算了 地址不记得了"]
+)
+def test_not_understanding_and_giving_up_before_not_knowing(text: str) -> None:
+    assert says_unknown(text)
+
+
+def test_giving_up_alone_is_no_unknown() -> None:
+    assert not says_unknown("算了")
+    assert read_free("算了 时间不记得了", "when").kind == "unknown"
+    assert read_free("算了 在虎门太平", "where") == Reading("value", "虎门太平")
+
+
+def test_a_mistake_said_without_le_before_a_pause() -> None:
+    assert mistake_said("刚刚打错字 是茶山") == (True, "茶山")
+    assert mistake_said("说错 应该是莞城") == (True, "莞城")
+    assert mistake_said("错字连篇的告示") == (False, None)
+
+
+def test_no_need_with_two_particles_refuses_the_phone() -> None:
+    assert read_phone("不用了吧").kind == "refuse"
+    assert read_phone("不要了啊").kind == "refuse"
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        ("懒得去窗口排队", "online"),
+        ("亲自去一趟", "offline"),
+        ("我走一趟", "offline"),
+        ("线上的不要", "offline"),
+        ("网上的就算了", "offline"),
+        ("网上不用排队", "online"),  # 不用 says what online spares, not a refusal
+    ],
+)
+def test_more_ways_of_choosing_the_way(text: str, mode: str) -> None:
+    assert read_mode(text) == mode
+
+
+def test_no_fixed_place_is_no_place() -> None:
+    assert read_free("不固定 到处都有", "where").kind == "unknown"
+    assert read_free("地点不固定", "where").kind == "unknown"
+    assert read_free("时间不固定", "when").kind == "value"  # irregular times are an answer
+
+
+def test_any_name_and_a_word_for_anyone_are_no_name() -> None:
+    assert read_name("随便叫").kind == "refuse"
+    assert read_name("随便你怎么称呼都行").kind == "refuse"
+    assert read_name("不想说名字 叫我市民就行").kind == "refuse"
+    assert read_name("叫我阿强就行") == Reading("value", "阿强")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "answers"),
+    [
+        ("说不清楚具体位置", "where", True),
+        ("虎门太沙路", "where", True),
+        ("就我家楼下", "where", True),
+        ("没意思", "where", False),
+        ("前天下午", "when", True),
+        ("记不得了", "when", True),
+        ("没意思", "when", False),
+        ("不想再被吵了 楼上装修天天电钻", "what", True),
+        ("好的", "what", False),
+    ],
+)
+def test_plainly_answers_a_question(text: str, kind: str, answers: bool) -> None:
+    assert plainly_answers(text, kind) is answers  # type: ignore[arg-type]
+
+
+def test_announcing_a_correction_is_saying_a_mistake() -> None:
+    assert mistake_said("更正一下 是垃圾桶满了没人倒") == (True, "垃圾桶满了没人倒")
+    assert mistake_said("改一下，是东城") == (True, "东城")
+    assert mistake_said("改一下地址") == (False, None)  # names the field: parse_correction's
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("哦不对 是路灯不亮", "路灯不亮"), ("不是 是东城", "东城"), ("不对不对，应该是渗水", "渗水"),
+     ("不是这个", None), ("不对", None), ("不是啊 我说的是噪音", "噪音"),
+     ("啊不是 我要说的是火锅店油烟", "火锅店油烟")],
+)  # fmt: skip
+def test_a_no_then_the_right_value(text: str, value: str | None) -> None:
+    assert denied_then(text) == value
+
+
+def test_a_question_word_at_the_end_is_no_question_back() -> None:
+    assert says_unknown("这个地方我不知道叫什么")
+    assert not says_unknown("这个要写吗")
+
+
+def test_not_knowing_then_no_place_or_no_time_is_not_knowing() -> None:
+    assert read_free("我是路过的 不知道是哪里", "where").kind == "unknown"
+    assert read_free("记不清了 万江", "where") == Reading("value", "万江")  # a town
+    assert read_free("我是路过的 不记得几点", "when").kind == "unknown"
+    assert read_free("不清楚 反正好久了", "when").kind == "value"
+
+
+def test_a_town_or_a_word_of_place_names_a_place() -> None:
+    assert names_place("万江") and names_place("鸿福路口") and names_place("我家楼下")
+    assert not names_place("我是路过的")
+
+
+def test_no_number_with_a_word_between() -> None:
+    assert mentions_unknown("我没有那个编号")
+
+
+def test_no_need_to_go_out_is_online() -> None:
+    assert read_mode("最好不用出门") == "online"
+
+
+def test_not_looking_at_the_sign_and_days_not_remembered_are_not_knowing() -> None:
+    assert says_unknown("这个真的不知道 没看路牌")
+    assert says_unknown("日子我记唔住")
+
+
+def test_not_talking_any_more_leaves_only_a_question_that_cannot_be_refused() -> None:
+    assert leaving("不说了 没用的", refusable=False) == "cancel"
+    assert leaving("不说了", refusable=True) is None  # at the place or the name: won't say
+
+
+def test_not_for_now_and_later_in_cantonese_leave() -> None:
+    assert leaving("唔投诉住 迟啲再讲") == "cancel"
+    assert leaving("唔办住", refusable=False) == "cancel"
+    assert leaving("我不投诉住户 是投诉物业") is None  # 住 inside a word
+
+
+def test_a_number_gone_a_phone_changed_and_cannot_say_are_not_knowing() -> None:
+    assert mentions_unknown("单号没有了 手机换了")
+    assert says_unknown("我唔识讲系边度")
+
+
+def test_round_six_ways_of_correcting_and_not_knowing() -> None:
+    assert mistake_said("补充一下 是888路公交车不停站") == (True, "888路公交车不停站")
+    assert mistake_said("上一个问题答错了 应该是13612345679") == (True, "13612345679")
+    assert not_but("失业金不是 是医保") == ("失业金", "医保")
+    assert not_but("我不是 是说东城") is None
+    assert says_unknown("没法说具体位置")
+    assert says_unknown("不清楚叫什么路")
+    assert says_unknown("我冇睇时间")

@@ -974,3 +974,247 @@ async def test_round_12_corrections_and_a_short_what() -> None:
         "complaint_what",
     )  # fmt: skip
     assert slots["complaint_what"] is None
+
+
+# --- answers the NLU took for leaving (forms helper 2) ----------------------------
+
+
+async def after_misread(
+    form: Any,
+    text: str,
+    intent: str,
+    slots: dict[str, Any],
+    requested: str,
+    asked: str | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(events, messages) of ``form`` run as Rasa runs it right after a message
+    whose intent the slot mappings leave out (``stop``, ``request_human``):
+    the question ``asked`` (default ``requested``) was asked before the message,
+    and no slot candidate comes with it."""
+    latest = parse_data(text, intent)
+    name = form.form_name()
+    events = [
+        {"event": "action", "name": name},
+        {"event": "active_loop", "name": name},
+        {"event": "slot", "name": "requested_slot", "value": asked or requested},
+        {"event": "action", "name": "action_listen"},
+        {"event": "user", "text": text, "parse_data": latest},
+        {"event": "action", "name": "action_extract_slots"},
+    ]
+    t = Tracker(
+        sender_id="rest:forms",
+        slots={**slots, "requested_slot": requested},
+        latest_message=latest,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": name},
+        latest_action_name="action_extract_slots",
+    )
+    dispatcher = CollectingDispatcher()
+    out = list(await form.run(dispatcher, t, DOMAIN))
+    return out, dispatcher.messages
+
+
+@pytest.mark.parametrize(
+    ("form", "text", "intent", "slots", "requested", "value"),
+    [
+        (ValidateServiceGuideForm(), "不想跑", "stop", {"service": "id_card"}, "service_mode",
+         "online"),
+        (ValidateComplaintForm(), "说不清楚具体位置", "request_human",
+         {**COMPLAINT, "complaint_what": "乱倒垃圾"}, "complaint_where", "未提供"),
+        (ValidateComplaintForm(), "算了 时间记不得了", "stop",
+         {**COMPLAINT, "complaint_what": "噪音", "complaint_where": "南城"}, "complaint_when",
+         "未提供"),
+        (ValidateComplaintForm(), "算了吧 不想留", "stop", PHONE_ASKED, "contact_phone", "匿名"),
+        (ValidateComplaintForm(), "算了 不用称呼", "stop", NAME_ASKED, "contact_name", "匿名"),
+        (ValidateComplaintForm(), "不想再被吵了 楼上装修天天电钻", "stop", COMPLAINT,
+         "complaint_what", "不想再被吵了 楼上装修天天电钻"),
+        (ValidateServiceGuideForm(), "签注", "stop", {}, "service", "hk_macau_permit"),
+    ],
+)  # fmt: skip
+async def test_an_answer_the_nlu_took_for_leaving_answers_the_question(
+    form: Any, text: str, intent: str, slots: dict[str, Any], requested: str, value: str
+) -> None:
+    """Rasa runs the active form before the rules of ``stop`` and
+    ``request_human``; the validation reads the message against the question
+    asked and takes it as the answer (the form then goes on)."""
+    out, _ = await after_misread(form, text, intent, slots, requested)
+    assert slot_events(out).get(requested) == value
+    assert not any(e.get("event") == "followup" for e in out)
+
+
+@pytest.mark.parametrize(
+    ("form", "text", "intent", "slots", "requested"),
+    [
+        (ValidateServiceGuideForm(), "不办了", "stop", {"service": "id_card"}, "service_mode"),
+        (ValidateServiceGuideForm(), "身份证不办了", "stop", {}, "service"),
+        (ValidateServiceGuideForm(), "算了 下次再弄", "stop", {"service": "id_card"},
+         "service_mode"),
+        (ValidateComplaintForm(), "转人工", "request_human", PHONE_ASKED, "contact_phone"),
+        (ValidateComplaintForm(), "说不清楚 你们派人来看", "request_human",
+         {**COMPLAINT, "complaint_what": "乱倒垃圾"}, "complaint_where"),
+        (ValidateComplaintForm(), "我不清楚 让工作人员跟我说", "request_human",
+         {**COMPLAINT, "complaint_what": "乱倒垃圾"}, "complaint_where"),
+        (ValidateComplaintForm(), "没意思", "stop", {**COMPLAINT, "complaint_what": "乱倒垃圾"},
+         "complaint_where"),
+        (ValidateComplaintForm(), "不知道 不投诉了", "stop",
+         {**COMPLAINT, "complaint_what": "乱倒垃圾"}, "complaint_where"),
+        (ValidateComplaintForm(), "说不清楚具体位置", "emergency",
+         {**COMPLAINT, "complaint_what": "着火了"}, "complaint_where"),
+        (ValidateTicketStatusForm(), "算了", "stop", {}, "ticket_no"),
+    ],
+)  # fmt: skip
+async def test_leaving_for_real_is_left_to_the_rules(
+    form: Any, text: str, intent: str, slots: dict[str, Any], requested: str
+) -> None:
+    """Nothing validated: Rasa rejects the form and the rules cancel or hand over."""
+    out, said = await after_misread(form, text, intent, slots, requested)
+    assert not slot_events(out) and not said
+
+
+async def test_a_misread_message_is_no_answer_to_a_question_asked_after_it() -> None:
+    """Only the question asked before the message is answered by it."""
+    out, _ = await after_misread(
+        ValidateServiceGuideForm(), "不想跑", "stop", {"service": "id_card"}, "service_mode",
+        asked="service",
+    )  # fmt: skip
+    assert not slot_events(out)
+
+
+async def test_not_knowing_the_ticket_number_misread_offers_a_person() -> None:
+    out, said = await after_misread(
+        ValidateTicketStatusForm(), "单号讲不清楚 你帮我查下", "request_human", {}, "ticket_no"
+    )
+    assert slot_events(out) == {"ticket_no": None}
+    assert any(b.get("payload") == "/request_human" for m in said for b in m.get("buttons") or [])
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [("签注", "hk_macau_permit"), ("我想问签注怎么办", "hk_macau_permit"),
+     ("居住证签注", "residence_permit"), ("孩子上小学报名", "school_enrolment")],
+)  # fmt: skip
+def test_catalogue_aliases_added_by_forms_helper_2(text: str, service: str) -> None:
+    from bot.knowledge import match_service
+
+    found = match_service(text)
+    assert found is not None and found.id == service
+
+
+@pytest.mark.parametrize(
+    ("text", "slots", "requested", "field", "value"),
+    [
+        ("哦不对 是路灯不亮", {**COMPLAINT, "complaint_what": "路灯坏了"}, "complaint_where",
+         "complaint_what", "路灯不亮"),
+        ("不是 是东城", {**COMPLAINT, "complaint_what": "噪音", "complaint_where": "南城"},
+         "complaint_when", "complaint_where", "东城"),
+        ("不对 是寮步", {**COMPLAINT, "complaint_what": "噪音"}, "complaint_where",
+         "complaint_where", "寮步"),  # nothing like 噪音: the answer to the question asked
+        ("我刚说的漏水不对 是渗水", {**COMPLAINT, "complaint_what": "漏水"}, "complaint_where",
+         "complaint_what", "渗水"),
+        ("南城是错的 是东城", {**COMPLAINT, "complaint_what": "噪音", "complaint_where": "南城"},
+         "complaint_when", "complaint_where", "东城"),
+        ("更正一下 是垃圾桶满了没人倒", {**COMPLAINT, "complaint_what": "垃圾没人收"},
+         "complaint_where", "complaint_what", "垃圾桶满了没人倒"),
+    ],
+)  # fmt: skip
+async def test_a_no_then_a_value_corrects_the_answer_it_is_like(
+    text: str, slots: dict[str, Any], requested: str, field: str, value: str
+) -> None:
+    got, _ = await validate(
+        ValidateComplaintForm(), text, "deny", slots, {requested: text}, requested
+    )
+    assert got[field] == value
+
+
+@pytest.mark.parametrize(
+    ("text", "fields", "parsed"),
+    [
+        ("不对 号码是13612345687", FIELD_WORDS, ("contact_phone", "13612345687")),
+        ("那个地址改下 清溪镇", FIELD_WORDS, ("complaint_where", "清溪镇")),
+        ("不对 单号是20261121-000301", ValidateTicketStatusForm.FIELDS,
+         ("ticket_no", "20261121-000301")),
+        ("不对 是下午", FIELD_WORDS, None),  # no field named: the answer it is like decides
+    ],
+)  # fmt: skip
+def test_a_no_then_a_field_with_its_value_and_gai_xia(
+    text: str, fields: dict[str, Any], parsed: tuple[str, str] | None
+) -> None:
+    assert parse_correction(text, fields) == parsed
+
+
+async def test_an_answer_said_in_error_is_replaced() -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), "停水写成了 其实是停电", "complain",
+        {**COMPLAINT, "complaint_what": "小区停水"}, {"complaint_where": "停水写成了 其实是停电"},
+        "complaint_where",
+    )  # fmt: skip
+    assert slots["complaint_what"] == "小区停电"
+
+
+async def test_the_right_service_after_not_a_is_found_as_loosely_as_at_its_question() -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), "不是驾照 是行驶证违章", "faq",
+        {"service": "driver_license_renewal"}, {"service_mode": "不是驾照 是行驶证违章"},
+        "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "traffic_violation"
+
+
+def test_tui_shui_names_the_tax_settlement() -> None:
+    from actions.guidance import match_by_own_characters
+    from bot.knowledge import match_service
+
+    found = match_service("我要退税") or match_by_own_characters("退个税")
+    assert found is not None and found.id == "iit_annual_settlement"
+    other = match_by_own_characters("退个税")
+    assert other is not None and other.id == "iit_annual_settlement"
+
+
+def test_adding_to_an_answer_replaces_it() -> None:
+    assert parse_correction("地址补充一下 南城胜和社区", FIELD_WORDS) == (
+        "complaint_where", "南城胜和社区",
+    )  # fmt: skip
+
+
+async def test_the_wrong_service_named_then_the_right_one_after_wo_yao_de_shi() -> None:
+    text = "社保卡选错了 我要的是医保"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "nlu_fallback", {"service": "social_security_card"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "resident_medical_insurance"
+
+
+def test_changing_a_named_field_then_its_value_after_a_pause() -> None:
+    assert parse_correction("修改地址 东城主山社区", FIELD_WORDS) == (
+        "complaint_where", "东城主山社区",
+    )  # fmt: skip
+    assert parse_correction(
+        "等下 单号应该是20261127-000124", ValidateTicketStatusForm.FIELDS
+    ) == ("ticket_no", "20261127-000124")
+
+
+@pytest.mark.parametrize(
+    ("text", "current", "service"),
+    [("我想办的其实是居住证", "id_card", "residence_permit"),
+     ("失业金不是 是医保", "unemployment_benefit", "resident_medical_insurance")],
+)  # fmt: skip
+async def test_the_service_meant_said_at_the_way_question(
+    text: str, current: str, service: str
+) -> None:
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "faq", {"service": current},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == service
+
+
+async def test_a_no_with_what_was_meant_corrects_the_answer_it_is_like() -> None:
+    text = "啊不是 我要说的是火锅店油烟"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "deny", {**COMPLAINT, "complaint_what": "烧烤油烟"},
+        {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert slots["complaint_what"] == "火锅店油烟"
