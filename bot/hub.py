@@ -87,6 +87,7 @@ from bot.hub_timing import (
     DELIVER_WINDOW,
     LOCK_TTL,
     RESULT_TTL,
+    STORE_RETRY,
     max_wait,
     yield_loop,
 )
@@ -375,16 +376,34 @@ class Hub:
         return HandleResult([], "pending")  # the processing replica pushed it already
 
     async def _deliver_later(self, msg: InboundMessage) -> None:
-        try:
-            result = await self.results.wait(msg, DELIVER_WINDOW)
-            if result is None:
-                logger.warning("gave up delivering a pending %s reply", msg.channel)
+        """Push ``msg``'s replies once there are any, within DELIVER_WINDOW.
+
+        The store failing meanwhile (Redis restarting) does not end the wait:
+        the message stays in the inbox the store keeps, and this wait is what
+        asks for it to be drained (its polls) and pushes its replies once the
+        store is back. Before, a store outage ended it and the message waited
+        in the inbox, unanswered, until the citizen wrote again."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + DELIVER_WINDOW
+        failing = False
+        while True:
+            try:
+                result = await self.results.wait(msg, max(0.0, deadline - loop.time()))
+                if result is None:
+                    logger.warning("gave up delivering a pending %s reply", msg.channel)
+                    return
+                # Pushes may read the transcript (web widget).
+                await self.transcript.replies_written(message_key("result", msg))
+                await self._deliver_once(msg, result)
                 return
-            # Pushes may read the transcript (web widget).
-            await self.transcript.replies_written(message_key("result", msg))
-            await self._deliver_once(msg, result)
-        except StoreUnavailable as exc:
-            logger.warning("pending %s reply not delivered: %s", msg.channel, exc)
+            except StoreUnavailable as exc:
+                if not failing:
+                    logger.warning("pending %s reply waits for the store: %s", msg.channel, exc)
+                    failing = True
+                if loop.time() >= deadline:
+                    logger.warning("pending %s reply not delivered: %s", msg.channel, exc)
+                    return
+                await asyncio.sleep(STORE_RETRY)
 
     async def _replay(self, msg: InboundMessage) -> HandleResult:
         """A resend answered in place (REST): the client resends a message id

@@ -37,6 +37,8 @@ POLL_INTERVAL = 0.5
 #: takes the message over from a dead one within it asks Rasa's tracker
 #: whether the turn ran before sending it again (bot/hub_routing.py).
 TURN_MARK_TTL = 600.0
+#: How often a pending reply's wait asks again while the store is unavailable.
+STORE_RETRY = 1.0
 #: How long a pending reply may still be pushed.
 DELIVER_WINDOW = 600.0
 #: How long a replica processing a message received by another replica waits

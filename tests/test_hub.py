@@ -282,6 +282,39 @@ async def test_store_failing_after_claim_gives_busy_reply(
     assert [e.direction for e in entries] == ["in", "out"]  # the citizen's words are kept
 
 
+class OutageStore(MemoryStore):
+    """The store is unreachable (Redis restarting) while ``down`` is set."""
+
+    down = False
+
+    async def get(self, key: str) -> str | None:
+        if self.down:
+            raise StoreUnavailable("simulated outage")
+        return await super().get(key)
+
+
+async def test_a_pending_reply_is_pushed_after_a_store_outage(
+    fake_rasa: FakeRasa, make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store fails while the widget's (or Telegram's) message waits for its
+    turn: the message stays in the inbox and is answered, pushed once, when the
+    store is back - not left there until the citizen writes again."""
+    monkeypatch.setattr("bot.hub.STORE_RETRY", 0.05)
+    store = OutageStore()
+    hub = make_hub(store, fake_rasa.url)
+    fake_rasa.delay = (0.3, 0.3)
+    store.down = True  # before the turn reads its result key: the drain stops too
+    result = await hub.handle(msg("你好", "m1"), DeliveryMode.PUSH_LATER)
+    assert result.status == "pending"
+    await asyncio.sleep(0.5)
+    assert sent(hub) == []
+    store.down = False
+    await eventually(lambda: len(sent(hub)) == 1, 5)
+    assert [m.text for m in sent(hub)[0][1]] == ["echo: 你好"]
+    await asyncio.sleep(0.3)
+    assert len(sent(hub)) == 1 and len(fake_rasa.calls) == 1
+
+
 async def test_history_after_seq(fake_rasa: FakeRasa, make_hub: HubFactory) -> None:
     hub = make_hub(MemoryStore(), fake_rasa.url)
     for i in range(3):
