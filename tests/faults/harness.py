@@ -604,6 +604,28 @@ class Tally:
         )
         for name, counts in self.by_path.items():
             say(f"  {name}: {dict(counts)}")
+        self.show_examples()
+
+    def show_examples(self, per_kind: int = 3) -> None:
+        """A few turns of each kind that went wrong (besides busy replies), to look up
+        in the front doors' logs and the transcript: conversation, turn, what came."""
+        shown: Counter[str] = Counter()
+        for name, run in self.runs.items():
+            owners = [cid for cid, sent in run.conversations for _ in range(sent)]
+            for index, turn in enumerate(run.turns):
+                kind = turn.error or turn.verdict
+                if kind in ("ok", "unchecked", "busy reply", "status busy"):
+                    continue
+                if shown[kind] >= per_kind:
+                    continue
+                shown[kind] += 1
+                cid = owners[index] if index < len(owners) else "?"
+                latency = f"{turn.latency:.1f} s" if turn.latency is not None else "-"
+                say(
+                    f"    {kind} on {name} {cid}: {turn.text!r} after {latency}; "
+                    f"got {[r[:30] for r in turn.replies]}, expected "
+                    f"{[e[:30] for e in turn.expected or ()]} {turn.extra}"
+                )
 
 
 async def count_load(
