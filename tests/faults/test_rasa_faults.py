@@ -58,8 +58,10 @@ def transport_ok(tally: Tally, audit: dict[str, object]) -> None:
     other = Counter({e: n for e, n in tally.errors.items() if e not in BUSY})
     say(f"busy replies {sum(tally.errors[b] for b in BUSY)}; other errors {dict(other)}")
     assert not other, other
-    # A turn that got the busy reply never reached Rasa, so the rest of its
-    # conversation leaves the script: judge replies only where none was busy.
+    # A turn that got the busy reply may still have run in Rasa (a stalled
+    # server finishes it after the front door gave up), so the rest of its
+    # conversation leaves the script (harness.count_load takes any reply
+    # there): judge replies only where none was busy.
     # (The audit checks every conversation: each message recorded and answered once.)
     judged: Counter[str] = Counter()
     for run in tally.runs.values():
