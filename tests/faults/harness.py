@@ -232,7 +232,7 @@ class ResendingRestConversation(RestConversation):
     async def _exchange(self, turn: Turn) -> None:
         started = time.monotonic()
         resends = 0
-        self.answer_statuses = ("ok",)
+        self.answer_statuses: tuple[str, ...] = ("ok",)
         while True:
             turn.error = None
             try:
