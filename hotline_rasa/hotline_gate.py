@@ -406,12 +406,30 @@ class HotlineGate(GraphComponent, IntentClassifier):
         """An FAQ the gate only half believes (P < ``faq_threshold``) whose entry
         the retriever is unsure of (< ``faq_sure_confidence``); False when the
         intent is not the FAQ or the parse has no retriever output."""
-        if (message.get(INTENT) or {}).get("name") != self._faq_intent:
-            return False
-        if p_hotline >= self._faq_threshold:
+        name = (message.get(INTENT) or {}).get("name")
+        if name != self._faq_intent or p_hotline >= self._faq_threshold:
             return False
         confidence = faq_confidence(message, self._faq_intent)
-        return confidence is not None and confidence < self._faq_sure
+        return unsure_faq(name, p_hotline, confidence, self._faq_threshold, self._faq_sure)
+
+
+def unsure_faq(
+    intent: str | None,
+    p_hotline: float,
+    confidence: float | None,
+    faq_threshold: float,
+    faq_sure: float,
+    faq_intent: str = "faq",
+) -> bool:
+    """The FAQ check's rule (also replayed by scripts/tune_hotline_gate.py):
+    an FAQ the gate half believes whose entry the retriever is unsure of; a
+    parse without the retriever's confidence is not judged by it."""
+    return (
+        intent == faq_intent
+        and p_hotline < faq_threshold
+        and confidence is not None
+        and confidence < faq_sure
+    )
 
 
 def faq_confidence(message: Message, intent: str = "faq") -> float | None:

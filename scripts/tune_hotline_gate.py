@@ -30,6 +30,7 @@ from hotline_rasa.hotline_gate import (  # noqa: E402
     GATE_KEY,
     OUT_OF_SCOPE,
     HotlineGate,
+    unsure_faq,
 )
 from scripts.evaluate import (  # noqa: E402
     configured_threshold,
@@ -65,13 +66,10 @@ def gated(
     name = (parse.get("intent") or {}).get("name")
     if name is None or name in exempt:
         return parse
-    unsure_faq = (
-        name == FAQ_CHECK["faq_intent"]
-        and p < faq_threshold
-        and "faq" in (parse.get("response_selector") or {})
-        and faq_choice(parse)[1] < faq_sure
-    )
-    if p >= threshold and not unsure_faq:
+    has_entry = FAQ_CHECK["faq_intent"] in (parse.get("response_selector") or {})
+    confidence = faq_choice(parse)[1] if has_entry else None
+    unsure = unsure_faq(name, p, confidence, faq_threshold, faq_sure, FAQ_CHECK["faq_intent"])
+    if p >= threshold and not unsure:
         return parse
     top = {"name": OUT_OF_SCOPE, "confidence": round(1 - p, 4)}
     rest = [r for r in parse.get("intent_ranking") or [] if r.get("name") != OUT_OF_SCOPE]
