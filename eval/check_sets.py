@@ -152,6 +152,20 @@ SETS: dict[str, EvalSet | OffTopicSet] = {
         min_mixed=40,
         faq_scope=V1_IDS,
     ),
+    # issue 18: 3 phrasings for each FAQ entry added to the first 73 (the broad
+    # catalog); FAQ sentences only, report only
+    "breadth": EvalSet(
+        directory="eval/breadth",
+        title="breadth set",
+        min_in_scope=700,
+        min_out_of_scope=0,
+        min_intents_file=0,
+        min_per_faq=3,
+        min_per_intent={},
+        independent_of=("eval/heldout", "eval/final", "eval/citizen", "eval/city"),
+        files=("faq.yml",),
+        faq_scope="-" + V1_IDS,
+    ),
     # issue 18: at least 1,000 sentences from at least 20 everyday domains
     "city": OffTopicSet(
         directory="eval/city",
