@@ -31,7 +31,12 @@ sentence verbatim in the training data, nor in eval/heldout or eval/final.
 Only sentences of the set being checked are printed, never training text (nor
 held-out text while checking the final set).
 
-Usage: .venv-rasa/bin/python eval/check_sets.py [heldout|final|citizen|city|offtopic_dev]
+The citizen development set (eval/citizen_dev/, tuning only) is written for the
+316-entry catalog, which data/knowledge/faq.yml on main does not hold yet: its FAQ
+scope is not checked (EvalSet.check_faq_scope), its ids are only counted.
+
+Usage: .venv-rasa/bin/python eval/check_sets.py
+       [heldout|final|citizen|citizen_dev|city|offtopic_dev]
        (no argument: every set; exit code 0 when every checked set passes)
 """
 
@@ -79,6 +84,11 @@ class EvalSet:
     # was written for), or every catalog id NOT in a file ("-eval/faq_ids_v1.txt":
     # the entries added since). Together the sets must cover the whole catalog.
     faq_scope: str = ""
+    # False: the set's FAQ ids are not checked against a scope. eval/citizen_dev is
+    # written for the 316-entry catalog, which data/knowledge/faq.yml on main does not
+    # hold yet: its ids are counted and compared with the catalog for information only,
+    # and the set covers no id in check_coverage.
+    check_faq_scope: bool = True
 
 
 @dataclass(frozen=True)
@@ -151,6 +161,31 @@ SETS: dict[str, EvalSet | OffTopicSet] = {
         files=("faq.yml", "intents.yml"),
         min_mixed=40,
         faq_scope=V1_IDS,
+    ),
+    # development set (tuning, never reported): citizens' wording for the 316-entry
+    # catalog (3 phrasings per v1 entry, 1 per other entry), the conversational
+    # intents and 100 off-topic messages; written from the catalog's questions only
+    "citizen_dev": EvalSet(
+        directory="eval/citizen_dev",
+        title="citizen development set",
+        min_in_scope=700,
+        min_out_of_scope=100,
+        min_intents_file=200,
+        min_per_faq=1,
+        min_per_intent={
+            "greet": 6, "goodbye": 6, "thank": 6, "affirm": 6, "deny": 6,
+            "ask_identity": 6, "consult": 6, "request_service_guide": 30,
+            "inform_service_mode": 6, "complain": 20, "suggest": 6, "inform": 6,
+            "edit_complaint": 6, "check_ticket": 6, "request_human": 10,
+            "emergency": 10, "angry": 6, "stop": 6, "rate": 6, "online_done": 6,
+            "online_problem": 6, "online_ticket": 6, "complain_service": 6,
+            "record_service_complaint": 6, "skip": 6, "go_back": 6,
+        },
+        independent_of=(
+            "eval/heldout", "eval/final", "eval/citizen", "eval/city", "eval/breadth",
+            "eval/offtopic_dev",
+        ),
+        check_faq_scope=False,
     ),
     # issue 18: at least 1,000 sentences from at least 20 everyday domains
     "city": OffTopicSet(
@@ -287,6 +322,8 @@ def listed_ids(path: str) -> list[str]:
 
 def scope_ids(cfg: EvalSet) -> list[str]:
     """The FAQ ids ``cfg`` must cover (``EvalSet.faq_scope``), in catalog order."""
+    if not cfg.check_faq_scope:
+        return []
     known = faq_ids()
     if not cfg.faq_scope:
         return known
@@ -326,16 +363,26 @@ def check_set(cfg: EvalSet) -> bool:
     per_faq = Counter(r.faq_id for r in faq_rows)
     catalog = faq_ids()
     known = scope_ids(cfg)
-    for fid in known:
-        if fid not in catalog:
-            errors.append(f"faq/{fid}: in {cfg.faq_scope}, not in data/knowledge/faq.yml")
-    print(f"== FAQ ids: {len(per_faq)} covered of the {len(known)} in this set's scope")
-    for fid in known:
-        print(f"   faq/{fid:34s} {per_faq[fid]}")
-        if per_faq[fid] < cfg.min_per_faq:
-            errors.append(f"faq/{fid}: {per_faq[fid]} phrasings (< {cfg.min_per_faq})")
-    for fid in sorted(set(per_faq) - set(known), key=str):
-        errors.append(f"faq/{fid}: not an id of this set's scope")
+    if cfg.check_faq_scope:
+        for fid in known:
+            if fid not in catalog:
+                errors.append(f"faq/{fid}: in {cfg.faq_scope}, not in data/knowledge/faq.yml")
+        print(f"== FAQ ids: {len(per_faq)} covered of the {len(known)} in this set's scope")
+        for fid in known:
+            print(f"   faq/{fid:34s} {per_faq[fid]}")
+            if per_faq[fid] < cfg.min_per_faq:
+                errors.append(f"faq/{fid}: {per_faq[fid]} phrasings (< {cfg.min_per_faq})")
+        for fid in sorted(set(per_faq) - set(known), key=str):
+            errors.append(f"faq/{fid}: not an id of this set's scope")
+    else:
+        in_catalog = sum(1 for fid in per_faq if fid in catalog)
+        print(
+            f"== FAQ ids: {len(per_faq)} in this set, {in_catalog} of them in "
+            "data/knowledge/faq.yml (scope not checked: EvalSet.check_faq_scope)"
+        )
+        for set_id, n in per_faq.items():
+            if n < cfg.min_per_faq:
+                errors.append(f"faq/{set_id}: {n} phrasings (< {cfg.min_per_faq})")
     for text, intent, fid in faq_rows:
         if intent != "faq" or fid is None:
             errors.append(f"faq.yml: {text!r} is not labelled faq/<id> (got {intent})")
