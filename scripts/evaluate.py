@@ -27,6 +27,10 @@ of its labels; the fraction right is reported (``mixed`` in report.json).
 the first 73 (the broad catalog, issue 18), written by authors who saw only
 those entries' questions and answers; report only, FAQ sentences only.
 
+``eval/citizen_dev/`` is a DEVELOPMENT set (tuning, never reported) in the
+citizen style for the whole catalog: ``--sets citizen_dev``. It is not in the
+default sets.
+
 A set made of an ``off_topic.yml`` only (``eval/city/``: everyday messages of
 25 domains, issue 18) gets the off-topic report instead (eval/off_topic.py):
 per domain and overall, the share handled by the fallback or a chit-chat reply,
@@ -427,7 +431,8 @@ def main() -> int:
         default=["heldout", "final", "citizen", "breadth", "city"],
         help="folders under eval/: heldout (tuning), final (reported once), "
         "citizen (as citizens type, report only), breadth (the FAQ entries "
-        "beyond the first 73, report only), city (off topic)",
+        "beyond the first 73, report only), citizen_dev (citizen style, all "
+        "entries, development/tuning), city (off topic)",
     )
     args = parser.parse_args()
     from rasa.utils.log_utils import configure_structlog
