@@ -23,7 +23,7 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import (
     CountVectorsFeaturizer,
 )
-from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, ACTION_NAME
+from rasa.shared.nlu.constants import ACTION_NAME, INTENT, INTENT_RESPONSE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
 
@@ -48,4 +48,6 @@ class PinyinCountVectorsFeaturizer(CountVectorsFeaturizer):
     def validate_config(cls, config: dict[str, Any]) -> None:
         super().validate_config(config)
         if config.get("analyzer", "word") != "word":
-            raise ValueError("PinyinCountVectorsFeaturizer works on syllables: analyzer must be 'word'")
+            raise ValueError(
+                "PinyinCountVectorsFeaturizer works on syllables: analyzer must be 'word'"
+            )

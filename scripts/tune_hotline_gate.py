@@ -1,6 +1,7 @@
 """Sweep the hotline gate's threshold (hotline_rasa/hotline_gate.py) on a trained model.
 
-Parses eval/heldout (or ``--in-scope citizen_dev``; in scope and out of scope) and an off-topic set (default
+Parses eval/heldout (or ``--in-scope citizen_dev``; in scope and out of scope)
+and an off-topic set (default
 eval/offtopic_dev, the gate's own development set) once, recovers each
 message's parse before the gate (the gate reports P(hotline) and whether it
 rejected) and prints, for each threshold, the held-out figures of

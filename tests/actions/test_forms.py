@@ -1257,7 +1257,7 @@ def offered(messages: list[dict[str, Any]]) -> list[str]:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("住房公积金", {"provident_fund_withdrawal", "provident_fund_loan", "provident_fund_transfer"}),
+    [("住房公积金", {"provident_fund_withdrawal", "provident_fund_loan"}),
      ("医保", {"resident_medical_insurance", "medical_insurance_transfer"}),
      ("结婚", {"marriage_registration", "marriage_certificate_reissue"})],
 )  # fmt: skip
