@@ -45,10 +45,12 @@ from actions.answers import (
     DENIED,
     LEAD,
     MISTAKE,
+    corrected_within,
     denied_then,
     leaving,
     mandarin,
     mistake_said,
+    normalise_digits,
     not_but,
     says_unknown,
     without_trailing_not,
@@ -75,10 +77,15 @@ _POLITE = (
 _MISTAKE = (
     r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
     r"|(?:多|少|漏)(?:打|输|写|填)"  # "号码多打了一个数", "单号少打了一位"
+    # "电话漏了一位"
+    r"|(?:多|少|漏)(?:了|咗)(?:(?:一个|一位|个|几个|几)(?:数字|数|位|字)?|数字|数|位|字)"
+    r"|没(?:有)?(?:说|讲|写|填)(?:清楚|对|全)"  # "那个问题我没说清楚"
 )
 _CHANGE = (
     r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填"
-    r"|改下|换一下|换下|补充一下|补充下|补充)"
+    r"|改下|换一下|换下|补充一下|补充下|补充"
+    # "前面说的事情要改，是…", "地点改一改"
+    r"|改一改|改改|改(?=[，,。\s]|$))"
 )
 #: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
 _VALUE_AFTER = re.compile(
@@ -97,8 +104,10 @@ _VALUE_WRONG = re.compile(
     rf"(?:[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)|[，,。\s]+)"
     rf"|(?:要)?(?:改成|改为|换成|应为|应该是))\s*(.+)$"
 )
+#: A number in what follows a correction: the validator takes it out.
+_NUMBER = re.compile(r"\d{4,}")
 #: "单号应该是…", "地址其实在东城": naming the field and its right value.
-_SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在)[：:\s]*"
+_SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在|写成?|填成?|改成|改为)[：:\s]*"
 
 
 #: "跳过", "不知道" and the like, said alone.
@@ -185,6 +194,8 @@ def parse_correction(
         else:
             after = _VALUE_AFTER.match(rest) or _BARE_VALUE_AFTER.match(rest)
             value = _clean_value(rest[after.end() :]) if after else ""
+            if not value and _NUMBER.search(normalise_digits(rest)):
+                value = _clean_value(rest)  # "电话漏了一位 重新说 13912345678"
         return slot, value or None
     for slot, words in fields.items():
         match = re.match(rf"^{_POLITE}(?:{words.pattern})[^，,。\s\d]{{0,2}}?{_SHOULD_BE}", text)
@@ -242,6 +253,28 @@ def _alike(earlier: Any, value: str) -> bool:
     return bool(set(_FUNCTION_CHARS.sub("", earlier)) & set(_FUNCTION_CHARS.sub("", value)))
 
 
+def _shared(earlier: Any, value: str) -> int:
+    """How many content characters ``value`` shares with the ``earlier`` answer."""
+    if not isinstance(earlier, str):
+        return 0
+    return len(set(_FUNCTION_CHARS.sub("", earlier)) & set(_FUNCTION_CHARS.sub("", value)))
+
+
+def _near(value: Any, wrong: str, right: str) -> str | None:
+    """The part of an earlier answer the citizen misnamed: "狗叫扰民" said as
+    "不是狗吠，是鸡叫" -> "狗叫" (as long as 狗吠, one character in place shared
+    with it, the other with the right word); None when nothing is that close."""
+    if not isinstance(value, str) or len(wrong) < 2 or len(wrong) > 6:
+        return None
+    for i in range(len(value) - len(wrong) + 1):
+        window = value[i : i + len(wrong)]
+        same = sum(a == b for a, b in zip(window, wrong, strict=True))
+        if same >= len(wrong) - 1 and same and set(window) - set(wrong) <= set(right):
+            if set(window) - set(wrong):
+                return window
+    return None
+
+
 def _replaced(value: Any, wrong: str, right: str) -> str:
     """An earlier answer with ``wrong`` replaced by ``right``: "小区漏水" with
     "不是漏水，是停水" is "小区停水", "20261130-000088" with "不是000088，是000089"
@@ -291,9 +324,10 @@ class CitizenFormValidation(FormValidationAction):
         elsewhere "不用了" alone declines the whole form."""
         return False
 
-    def corrected(self, slot: str, value: str) -> dict[str, Any] | None:
-        """Slot values for a corrected earlier answer when it is taken as said,
-        or None to check it with ``validate_<slot>`` like a first answer."""
+    def corrected(self, slot: str, value: str, earlier: Any = None) -> dict[str, Any] | None:
+        """Slot values for a corrected earlier answer (``earlier``, as given)
+        when it is taken as said, or None to check it with ``validate_<slot>``
+        like a first answer."""
         return None
 
     def plain(self, slot: str, value: Any) -> Any:
@@ -408,6 +442,10 @@ class CitizenFormValidation(FormValidationAction):
         text = mandarin(text)  # "号码错咗，系138…" reads as "号码错了，是138…"
         correction = parse_correction(text, self.FIELDS) or self._not_but(requested, text, tracker)
         if correction is None:
+            within = corrected_within(text)
+            if within is not None:
+                # "星期二 不对 星期三": the answer is the one meant
+                return await self._validate_one(requested, within[1], dispatcher, tracker, domain)
             if not self.reads_itself(requested) and skip_said(tracker, text):
                 return await self.skip(requested, dispatcher, tracker)
             return None
@@ -420,7 +458,7 @@ class CitizenFormValidation(FormValidationAction):
         if value is None:
             dispatcher.utter_message(text=f"好的，请重新告诉我{title}。")
             return {field: None, requested: None}
-        validated = self.corrected(field, value)
+        validated = self.corrected(field, value, self.plain(field, tracker.get_slot(field)))
         if validated is None:
             validated = await self._validate_one(field, value, dispatcher, tracker, domain)
         new = validated.get(field)
@@ -479,6 +517,12 @@ class CitizenFormValidation(FormValidationAction):
                 if slot == requested or not isinstance(value, str) or wrong not in value:
                     continue
                 return slot, _replaced(value, wrong, right)
+            for slot in self.order(tracker):
+                # "不是狗吠，是鸡叫" for "狗叫扰民": the wrong word said a little differently
+                value = self.plain(slot, tracker.get_slot(slot))
+                near = _near(value, wrong, right) if slot != requested else None
+                if near is not None:
+                    return slot, _replaced(value, near, right)
         mistaken, value = mistake_said(text)
         previous = self._previous(requested, tracker)
         if not mistaken and previous is not None:
@@ -494,7 +538,28 @@ class CitizenFormValidation(FormValidationAction):
         if previous is None or asked_again(tracker, requested) or self.fits(requested, value):
             # "打错了，13812345678" after a malformed phone: this answer was wrong
             return requested, value
-        return previous, value
+        return self._likely(requested, value, tracker, previous), value
+
+    def _likely(self, requested: str, value: str, tracker: Tracker, previous: str) -> str:
+        """The earlier answer a correction naming none replaces: the one it has
+        the shape of (a phone number), else the one it is most like ("路灯倒了"
+        for "路灯坏了"), else the one it reads as (a place, a time), else the
+        one just given."""
+        best, score = previous, 0
+        for slot in reversed(self.order(tracker)):
+            if slot == requested or tracker.get_slot(slot) is None:
+                continue
+            mark = 100 if self.fits(slot, value) else 0
+            mark += 10 * _shared(self.plain(slot, tracker.get_slot(slot)), value)
+            mark += self.reads_as(slot, value)
+            if mark > score or (mark == score and slot == previous):
+                best, score = slot, mark
+        return best
+
+    def reads_as(self, slot: str, value: str) -> int:
+        """1 when ``value`` reads as an answer to ``slot`` (a place at the place
+        question, a time at the time question); subclasses say."""
+        return 0
 
     def _back(
         self, requested: str, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -108,7 +108,8 @@ _CANTONESE = (
     (re.compile(r"呢度|呢边"), "这里"),
     (re.compile(r"嗰"), "那"),
     (re.compile(r"呢(?=[个件样排次])"), "这"),
-    (re.compile(r"记低"), "记下"),
+    (re.compile(r"(?<=[记存写抄录留])低"), "下"),  # "记低", "冇存低": written down
+    (re.compile(r"等阵(?:先)?|等等先|等一阵"), "等一下"),
     (re.compile(r"唔识|不识"), "不会"),
     # 点 as "how" ("唔知点讲") only after such words: 地点说错了 stays
     (re.compile(r"(?:^|(?<=[知我你要会识都又\s，,]))点(?=讲|说|做|办|搞|样|算|写|填)"), "怎么"),
@@ -203,10 +204,12 @@ _UNKNOWN = re.compile(
     r"不知道|不清楚|不太清楚|不大清楚|搞不清|弄不清|(?:搞|弄|闹|看)不(?:懂|明白)|不记得|记不得|记不清|记不太清|记不起|记不住|"
     r"忘了|忘记|忘掉|想不起|说不上来|说不清|讲不清|说不好|不晓得|唔知|唔记得|不确定|没注意|没留意|"
     r"没看清|没(?:有)?(?:看|注意|留意)(?:路牌|门牌|路名|地址|钟|表)|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
-    r"没有?(?:收到|记下|记住|保存|留意)|没有(?:那个|这个|什么)?(?:单号|工单号|编号|短信)|换号了|号码换了|"
+    r"没有?(?:收到|记下|记住|保存|留意|存下|抄下|写下|留下)|没有(?:那个|这个|什么)?(?:单号|工单号|编号|短信)|换号了|号码换了|"
     r"(?:单号|工单号|编号|短信)(?:也|都)?没(?:有)?了|(?:手机|号码|电话)(?:号)?(?:也|都)?换了|"
     r"不会(?:讲|说|形容|描述)|没(?:法|办法)(?:说|讲|描述|形容|讲清|说清)|"
-    r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期)|"
+    r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期|门牌号?|路名|街名|路牌)|"
+    # "无法确定时间", "没办法确认"
+    r"(?:无法|没法|没办法|不能|不敢)(?:确定|确认|肯定|判断)|(?<![你都])不懂|"
     r"(?:找|翻|看|查|搜)不(?:到|着|见|出)(?:来)?|没有?(?:找|翻|查|搜)(?:到|着|见)|"
     # "不太确定", "不大记得", "没印象", "说不准"
     r"不(?:太|大|很|是很)(?:确定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说|"
@@ -230,7 +233,9 @@ _NOTHING = re.compile(r"^(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[�
 _CHATTER = re.compile(
     r"我们|你们|他们|我|也|都|还|就|这个|那个|具体的?|到底|究竟|"
     # "哪条路", "哪个小区", "哪一天"
-    r"哪(?:一)?(?:条|个|栋|间|家|座|段|天|日|号)(?:路|街|村|巷|楼|小区|社区|马路|时候)?|"
+    r"哪(?:一)?(?:条|个|栋|间|家|座|段|天|日|号|种|样)(?:路|街|村|巷|楼|小区|社区|马路|时候)?|"
+    # "搞不清是星期几", "不知道哪种方便"
+    r"星期几|礼拜几|周几|几月|(?:比较)?(?:方便|好|合适)|"
     r"哪里|哪儿|哪个|哪栋|哪天|哪|怎么|咋|如何|从|起|讲|说|门牌|路名|街名|名称|"
     r"描述|形容|表达|了|啊|呀|呢|吧|哦|的|是|在|个|栋|号|时间|地点|地址|位置|日期|几点|什么时候|"
     r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
@@ -294,7 +299,7 @@ _CANCEL_CLAUSE = re.compile(
     r"|(?:下次|改天|以后|有空|迟啲|迟些|晚点|晚些|回头)再(?:说|讲|办|弄|查|投诉|来|搞)"
     r"|没(?:什么)?事了[" + _END + r"]*$"
     # "我不是要投诉，我是想问问题"
-    r"|(?:不是|没)(?:要|想)(?:投诉|举报|办|查|登记))"
+    r"|(?:不是|没)(?:要|想)(?:投诉|举报|办|查|登记)(?:的|了|啦|事)?(?=[" + _END + r"]*$))"
 )
 #: "算了" alone: abandons only when nothing else is said ("算了，不留了" refuses a phone).
 _BARE_CANCEL = re.compile(
@@ -355,7 +360,7 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
 #: Words a correction may open with: "哦对了", "不对不对", "哎呀", "不好意思".
 LEAD = (
     r"(?:(?:不好意思|抱歉|对不起|sorry|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|等下|稍等|"
-    r"不对不对|不对|错了错了)[，,。!！\s]*)*"
+    r"不对不对|不对|错了错了)[啊呀哈哦噢喔]*[，,。!！\s]*)*"
 )
 #: Saying an answer was wrong: "说错了", "打错字了", "多打了一个数", "讲错咗".
 MISTAKE = (
@@ -365,12 +370,18 @@ MISTAKE = (
     r"|(?:说|写|打|输|填|讲|留)的?(?:不对|有误|不准确|不正确)"
     r"|(?:说|写|讲|填)漏了|漏(?:说|写|讲|填)了"
     r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?"
+    # "电话漏了一位", "少咗个数字"
+    r"|(?:多|少|漏)(?:了|咗)(?:(?:一个|一位|个|几个|几)(?:数字|数|位|字)?|数字|数|位|字)"
+    # "刚才那个我没说清楚，应该是…"
+    r"|没(?:有)?(?:说|讲|写|填)(?:清楚|对|全)"
     # "更正一下，是…", "改一下 是…": announcing a correction
     r"|(?:更正|纠正|修正|订正|补充)(?:一下|下)?|改(?:一下|下)(?=[，,。\s]))"
 )
 _MISTAKE_LEAD = re.compile(
     r"^" + LEAD + r"(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?(?:那个)?"
-    r"(?:(?:上一个|上个|前一个|上一)(?:问题|题)?的?(?:回答|答案)?(?:我)?)?" + MISTAKE
+    r"(?:(?:上一个|上个|前一个|上一)(?:问题|题)?的?(?:回答|答案)?(?:我)?)?"
+    # "刚才那个问题我没说清楚": the matter just described
+    r"(?:(?:问题|事情|事)(?:我)?)?" + MISTAKE
     + r"[，,。\s]*"
 )
 _LEAD = re.compile(r"^" + LEAD)
@@ -378,8 +389,10 @@ _MISTAKE_TAIL = re.compile(
     r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?" + MISTAKE + r"[" + _END + r"]*$"
 )
 _NOT_BUT = re.compile(
-    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(?:在)?(.{1,20}?)[，,、\s]*"
-    r"(?:而|应该|其实)?(?:是|在)(?:在)?(.+)$"
+    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(?:在)?(.{1,20}?)"
+    r"(?:[，,、\s]*(?:而|应该|其实)?(?:是|在)"
+    # "不是身份证，我要搞社保卡": after a pause, what is wanted instead
+    r"|[，,、\s]+(?:我|我是)?(?:要|想)(?:办|搞|弄|补|换|申请|的是)?)(?:在)?(.+)$"
 )
 #: "是A，不是B" (the right one first): "是上周六 不是上周五", "我要办的是社保卡 不是身份证".
 _IS_NOT = re.compile(
@@ -401,7 +414,7 @@ def not_but(text: str) -> tuple[str, str] | None:
     rest = _MISTAKE_TAIL.sub("", rest)  # "是企石，不是石排，前面打错了"
     match = _NOT_BUT.match(rest)
     if match is not None:
-        wrong, right = match.group(1).strip("，,、 "), strip_answer(match.group(2))
+        wrong, right = strip_answer(match.group(1)), strip_answer(match.group(2))
     else:
         match = _IS_NOT.match(rest)
         first = _WRONG_FIRST.match(rest)
@@ -412,6 +425,27 @@ def not_but(text: str) -> tuple[str, str] | None:
         else:
             return None
     return (wrong, right) if wrong and right else None
+
+
+#: "13800138000 不对不对 13800138001", "东城 哦不是 是莞城": an answer, a "no"
+#: after a pause (or right after a number), and the answer meant.
+_WITHIN = re.compile(
+    r"^([^，,。\s].*?)(?:[，,。\s]+|(?<=\d))(?:哦|噢|啊|呃|诶|唉|哎呀|哎)?[，,\s]*"
+    r"(?:(?:不对|错了|(?:说|讲|打|写|输|搞|弄|记)错了?|不是(?=[，,\s]*(?:是|应该)))[了咗啊呀]?[，,\s]*)+"
+    r"(?:应该|其实)?(?:是|为)?[：:\s]*(.+)$"
+)
+
+
+def corrected_within(text: str) -> tuple[str, str] | None:
+    """(the answer first given, the one meant) when an answer corrects itself:
+    "星期二 不对 星期三" -> ("星期二", "星期三"); None otherwise."""
+    match = _WITHIN.match(mandarin(text.strip()))
+    if match is None:
+        return None
+    first, meant = strip_answer(match.group(1)), strip_answer(match.group(2))
+    if not first or not meant or _LEAD.fullmatch(first) or _FILLER.match(first):
+        return None
+    return first, meant
 
 
 _INSTEAD = re.compile(r"^(?:其实|应该|实际上|正确的|正确|应|本来)?(?:是|为|：|:)\s*(.+)$")
@@ -520,6 +554,8 @@ _REFUSE_GIVE = re.compile(
     r"(?:算了|免了|不用了|不要了|不必了|不留了)"
     # "不要打电话给我", "别联系我", "不用回访"
     r"|(?:不|别|不用|不要|不需要|无需|不必)(?:给我|跟我)?(?:打电话|打给我|打过来|回电|回访|联系|打扰|骚扰)"
+    r"|(?:不希望|不想|不愿意?|不要|别)(?:你们|你|他们|别人|有人|人家|部门)?(?:再)?"
+    r"(?:打(?:电话)?(?:给|过来)|打我|联系我|找我|回电|回访|打扰|骚扰)"
 )
 _DOUBLE_NEGATION = re.compile(r"(?:不是|也不是|并不是|并非|没有|没说)(?:说)?(?:不|没)")
 _GIVE = re.compile(
@@ -583,6 +619,22 @@ def read_phone(text: str) -> Reading:
     if says_unknown(text):
         return Reading("refuse")  # "不知道" / "不想说" for one's own phone: not leaving one
     return Reading("empty")
+
+
+def tail_replaced(earlier: str, said: str, longest: int) -> str | None:
+    """An earlier number with its end replaced by the few digits said to
+    correct it ("最后几位是000321" for 20261127-000123: 20261127-000321);
+    None when ``said`` holds no digits or more than ``longest``."""
+    digits = digits_in(said)
+    old = digits_in(earlier)
+    if not digits or len(digits) > longest or len(digits) >= len(old):
+        return None
+    new, left = list(earlier), len(digits)
+    for index in range(len(new) - 1, -1, -1):
+        if left and new[index].isdigit():
+            left -= 1
+            new[index] = digits[left]
+    return "".join(new)
 
 
 def digits_in(text: str) -> str:
@@ -776,6 +828,11 @@ _TIME_MARK = re.compile(
 )
 
 
+def names_time(text: str) -> bool:
+    """True when ``text`` names a time ("前天下午", "一直", "每晚")."""
+    return bool(_TIME_MARK.search(mandarin(text)))
+
+
 def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
     """True when ``text`` is plainly an answer to the question ``kind`` (or says
     not knowing it): a place names a place ("虎门太沙路", "就我家楼下"), a time a
@@ -825,7 +882,7 @@ def read_mode(text: str) -> str | None:
                 after = clause[match.end() :]
                 negated = re.search(_MODE_NEG + "$", before) or re.match(
                     r"^(?:的)?(?:上)?(?:弄|搞|办|操作|用)?"
-                    r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦"
+                    r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦|不方便|不熟|不习惯|搞不定"
                     # "线上的不要", "网上的就算了"
                     r"|(?:就)?(?:不要|不用|算了|免了)[了吧啦]*$)",
                     after,

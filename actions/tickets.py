@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions._forms import CitizenFormValidation
 from actions._runtime import MENU_BUTTONS, drill_tags, get_db, latest_text, record_event
-from actions.answers import find_phone, mentions_unknown, normalise_digits
+from actions.answers import find_phone, mentions_unknown, normalise_digits, tail_replaced
 from actions.complaints import (
     ANONYMOUS,
     NOT_GIVEN,
@@ -222,6 +222,14 @@ class ValidateTicketStatusForm(CitizenFormValidation):
         if super().answers(slot, text) or self.fits(slot, normalise_digits(text)):
             return True
         return mentions_unknown(text) and not re.search(r"\d", normalise_digits(text))
+
+    def corrected(self, slot: str, value: str, earlier: Any = None) -> dict[str, Any] | None:
+        if slot == "ticket_no" and parse_ticket_no(value) is None and isinstance(earlier, str):
+            # "单号最后几位错了，是000321": the serial said replaces the end of the number
+            number = tail_replaced(earlier, compact_digits(value), 6)
+            if number is not None and parse_ticket_no(number):
+                return {slot: parse_ticket_no(number)}
+        return None
 
     def fits(self, slot: str, value: str) -> bool:
         if slot == "ticket_no":

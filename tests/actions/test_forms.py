@@ -1218,3 +1218,113 @@ async def test_a_no_with_what_was_meant_corrects_the_answer_it_is_like() -> None
         {"complaint_where": text}, "complaint_where",
     )  # fmt: skip
     assert slots["complaint_what"] == "火锅店油烟"
+
+
+# --- round seven (helper i-forms3) ----------------------------------------------
+
+
+async def test_a_correction_naming_no_answer_replaces_the_one_it_is_like() -> None:
+    """ "刚才那个问题我没说清楚，应该是…" at the phone question: the new text is
+    like what happened (路灯), not like the time just given."""
+    filled = {**COMPLAINT, "complaint_what": "路灯坏了", "complaint_where": "南城",
+              "complaint_when": "昨晚"}  # fmt: skip
+    text = "刚才那个问题我没说清楚，应该是路灯倒了压到车"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text}, "contact_phone"
+    )
+    assert slots == {"complaint_what": "路灯倒了压到车", "contact_phone": None}
+
+
+async def test_a_place_said_in_a_correction_replaces_the_place() -> None:
+    filled = {**NAME_ASKED, "complaint_where": "厚街"}
+    slots, _ = await validate(
+        ValidateComplaintForm(), "刚才说错了，是长安", "inform", filled,
+        {"contact_name": "刚才说错了，是长安"}, "contact_name",
+    )  # fmt: skip
+    assert slots == {"complaint_where": "长安", "contact_name": None}
+
+
+@pytest.mark.parametrize(
+    ("slot", "text", "value"),
+    [
+        ("complaint_where", "东城 哦不是 是莞城", "莞城"),
+        ("complaint_when", "星期二 不对 星期三", "星期三"),
+    ],
+)
+async def test_an_answer_corrected_within_itself_keeps_the_one_meant(
+    slot: str, text: str, value: str
+) -> None:
+    filled = {**COMPLAINT, "complaint_what": "路灯坏了"}
+    if slot == "complaint_when":
+        filled["complaint_where"] = "南城"
+    slots, _ = await validate(ValidateComplaintForm(), text, "deny", filled, {slot: text}, slot)
+    assert slots == {slot: value}
+
+
+async def test_numbers_corrected_within_the_answer() -> None:
+    text = "13800138000 不对不对 13800138001"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", PHONE_ASKED, {"contact_phone": text},
+        "contact_phone",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13800138001"
+    text = "20261127-000123 哦不对是20261127-000124"
+    slots, _ = await validate(ValidateTicketStatusForm(), text, "inform", {}, {"ticket_no": text},
+                              "ticket_no")  # fmt: skip
+    assert slots == {"ticket_no": "20261127-000124"}
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("前面说的事情要改 是垃圾桶被偷了", "complaint_what", "垃圾桶被偷了"),
+        ("诶 地址应该写东城花园 不是东城", "complaint_where", "东城花园"),
+        ("等阵 地点讲错咗 应该系沙田", "complaint_where", "沙田"),
+        ("唔系狗吠 系鸡叫", "complaint_what", "鸡叫扰民"),
+    ],
+)
+async def test_more_ways_of_correcting_an_earlier_answer(text: str, slot: str, value: str) -> None:
+    filled = {**COMPLAINT, "complaint_what": "狗叫扰民", "complaint_where": "东城",
+              "complaint_when": "昨晚"}  # fmt: skip
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text}, "contact_phone"
+    )
+    assert slots[slot] == value and slots["contact_phone"] is None
+
+
+async def test_a_phone_with_a_digit_missing_said_again() -> None:
+    text = "前面电话漏了一位 重新说 13912345678"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", NAME_ASKED, {"contact_name": text}, "contact_name"
+    )
+    assert phone_from_slot(slots["contact_phone"]) == "13912345678"
+    assert slots["contact_name"] is None
+
+
+async def test_a_few_digits_correct_the_end_of_an_earlier_number() -> None:
+    text = "单号最后几位错了 是000321"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "inform", {"ticket_no": "20261127-000123"},
+        {"ticket_phone_last4": text}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_no": "20261127-000321", "ticket_phone_last4": None}
+    text = "电话最后两位错了 是79"
+    filled = {**NAME_ASKED, "contact_phone": seal_phone("13711112228")}  # this test's key
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_name": text}, "contact_name"
+    )
+    assert phone_from_slot(slots["contact_phone"]) == "13711112279"
+
+
+async def test_a_no_and_another_service_in_a_clause_replaces_the_service() -> None:
+    text = "我说的是电 不是水 电表过户"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "deny", {"service": "water_service"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "electricity_service"
+    text = "不是要办证 我是要补社保卡"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "inform", {}, {"service": text}, "service"
+    )
+    assert slots["service"] == "social_security_card"
