@@ -45,6 +45,7 @@ from actions.answers import (
     DENIED,
     LEAD,
     MISTAKE,
+    as_written,
     corrected_within,
     denied_then,
     leaving,
@@ -72,7 +73,7 @@ _BACK = re.compile(
 )
 _POLITE = (
     LEAD + r"(?:(?:更正一下|纠正一下|刚才|刚刚|头先|前面|之前|上面|我|把|将|那个|这个)[，,\s]*)*"
-    r"(?:的|说的|留的|填的|写的|那个)?(?:投诉|反映|举报)?"
+    r"(?:的|说的|留的|填的|写的|给的|报的|讲的|打的|那个)?(?:投诉|反映|举报)?"
 )
 _MISTAKE = (
     r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
@@ -80,6 +81,7 @@ _MISTAKE = (
     # "电话漏了一位"
     r"|(?:多|少|漏)(?:了|咗)(?:(?:一个|一位|个|几个|几)(?:数字|数|位|字)?|数字|数|位|字)"
     r"|没(?:有)?(?:说|讲|写|填)(?:清楚|对|全)"  # "那个问题我没说清楚"
+    r"|(?:是)?旧的|是以前的|(?:已经)?停机了|(?:已经)?停用了"  # "刚刚给的号码是旧的，新号码…"
 )
 _CHANGE = (
     r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填"
@@ -213,8 +215,9 @@ def parse_correction(
     for slot, words in fields.items():
         pattern = re.compile(
             rf"^{_POLITE}(?:我要|我想|帮我|请)?"
-            rf"(?:改一下|修改一下|改下|修改下|更正下|修改|更正|更改|变更|纠正|改|重新填|重填|重新说)"
-            rf"(?:一下)?[，,\s]*(?:刚才的|之前的|前面的|我的)?(?:{words.pattern})"
+            rf"(?:改一下|修改一下|改下|修改下|更正下|修改|更正|更改|变更|纠正|改|重新填|重填|重新说"
+            rf"|重新描述|重新讲|重讲|再说一次|再讲一次|再说一遍)"
+            rf"(?:一下|下)?[，,\s]*(?:刚才的|之前的|前面的|我的)?(?:{words.pattern})"
         )
         match = pattern.match(text)
         if match is None:
@@ -275,6 +278,23 @@ def _near(value: Any, wrong: str, right: str) -> str | None:
     return None
 
 
+_DIGIT = "0-9零〇一二两三四五六七八九十百"
+#: A number with its unit: "十一点", "3号", "五栋".
+_COUNTED = re.compile(rf"^[{_DIGIT}]+(?:点半|点|号|日|月|栋|楼|层|期|巷|路|分)$")
+
+
+def _in_context(wrong: str, right: str) -> str:
+    """``right`` with the words of ``wrong`` it leaves out when it corrects
+    only the number: "晚上十点不对，是十一点" means 晚上十一点."""
+    if not _COUNTED.match(right):
+        return right
+    unit = re.sub(rf"^[{_DIGIT}]+", "", right)
+    said = re.search(rf"[{_DIGIT}]+{re.escape(unit)}$", wrong)
+    if said is None or said.start() == 0:
+        return right
+    return wrong[: said.start()] + right
+
+
 def _replaced(value: Any, wrong: str, right: str) -> str:
     """An earlier answer with ``wrong`` replaced by ``right``: "小区漏水" with
     "不是漏水，是停水" is "小区停水", "20261130-000088" with "不是000088，是000089"
@@ -282,6 +302,7 @@ def _replaced(value: Any, wrong: str, right: str) -> str:
     for "路灯坏了") replaces the whole answer."""
     if not isinstance(value, str) or wrong not in value:
         return right
+    right = _in_context(wrong, right)
     rest = value.replace(wrong, "", 1)
     if len(wrong) >= len(value) or (rest and rest in right):
         return right
@@ -439,17 +460,19 @@ class CitizenFormValidation(FormValidationAction):
         """Slot values for a skip, a step back or a correction; None for a plain answer."""
         if back_said(tracker, text):
             return self._back(requested, dispatcher, tracker)
-        text = mandarin(text)  # "号码错咗，系138…" reads as "号码错了，是138…"
+        written, text = text, mandarin(text)  # "号码错咗，系138…" reads as "号码错了，是138…"
         correction = parse_correction(text, self.FIELDS) or self._not_but(requested, text, tracker)
         if correction is None:
             within = corrected_within(text)
             if within is not None:
                 # "星期二 不对 星期三": the answer is the one meant
-                return await self._validate_one(requested, within[1], dispatcher, tracker, domain)
+                meant = as_written(written, within[1])
+                return await self._validate_one(requested, meant, dispatcher, tracker, domain)
             if not self.reads_itself(requested) and skip_said(tracker, text):
                 return await self.skip(requested, dispatcher, tracker)
             return None
         field, value = correction
+        value = as_written(written, value) if value else value
         if field == requested:
             if value is None:
                 return {requested: None}  # "电话说错了" while being asked it: ask again

@@ -94,6 +94,7 @@ _CANTONESE = (
     (re.compile(r"唔该|唔該"), "谢谢"),
     (re.compile(r"唔好意思"), "不好意思"),
     (re.compile(r"唔使|唔驶|唔洗"), "不用"),
+    (re.compile(r"唔啱|不啱"), "不对"),
     (re.compile(r"唔好"), "不要"),
     (re.compile(r"记唔住|记唔到|记唔起"), "记不住"),
     (re.compile(r"唔(?=[\u4e00-\u9fff])(?!唔)"), "不"),
@@ -209,7 +210,9 @@ _UNKNOWN = re.compile(
     r"不会(?:讲|说|形容|描述)|没(?:法|办法)(?:说|讲|描述|形容|讲清|说清)|"
     r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期|门牌号?|路名|街名|路牌)|"
     # "无法确定时间", "没办法确认"
-    r"(?:无法|没法|没办法|不能|不敢)(?:确定|确认|肯定|判断)|(?<![你都])不懂|"
+    r"(?:无法|没法|没办法|不能|不敢)(?:确定|确认|肯定|判断|回忆|想起|记起)|(?<![你都])不懂|"
+    # "路名我真的叫不出来", "回忆不起"
+    r"(?:叫|喊|认)不出|回忆不(?:起|出)|"
     r"(?:找|翻|看|查|搜)不(?:到|着|见|出)(?:来)?|没有?(?:找|翻|查|搜)(?:到|着|见)|"
     # "不太确定", "不大记得", "没印象", "说不准"
     r"不(?:太|大|很|是很)(?:确定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说|"
@@ -260,7 +263,11 @@ def _says_unknown(clause: str) -> bool:
 
 
 #: A clause asking something back ("这个重要吗"): it answers nothing.
-_QUESTION = re.compile(r"(?:吗|(?<![什怎这那多])么)$")  # "叫什么" asks nothing back
+_QUESTION = re.compile(
+    r"(?:吗|(?<![什怎这那多])么)$"  # "叫什么" asks nothing back
+    # "你们建议哪个": which one, asked back
+    r"|(?:建议|推荐|觉得|说)(?:一下)?哪(?:个|种|样)(?:好|方便|比较好)?$"
+)
 #: Asking how to answer ("这个要怎么填", "什么意思"): no answer yet.
 _ASKS_HOW = re.compile(
     r"^[^，,。]{0,6}(?:怎么填|怎么写|填什么|写什么|要说什么|说什么|什么意思|啥意思)"
@@ -367,7 +374,7 @@ MISTAKE = (
     r"(?:(?:说|写|打|输|填|搞|弄|讲|记|留|报|选|答)?错(?:字)?(?:了|咗)"
     # "刚刚打错字 是茶山": without 了 when a pause follows
     r"|(?:说|写|打|输|填|讲|记|留|报|选)错字?(?=[，,。\s])"
-    r"|(?:说|写|打|输|填|讲|留)的?(?:不对|有误|不准确|不正确)"
+    r"|(?:说|写|打|输|填|讲|留)[的得]?(?:不对|有误|不准确|不正确)"
     r"|(?:说|写|讲|填)漏了|漏(?:说|写|讲|填)了"
     r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?"
     # "电话漏了一位", "少咗个数字"
@@ -387,6 +394,9 @@ _MISTAKE_LEAD = re.compile(
 _LEAD = re.compile(r"^" + LEAD)
 _MISTAKE_TAIL = re.compile(
     r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?" + MISTAKE + r"[" + _END + r"]*$"
+)
+_MISTAKE_MID = re.compile(
+    r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面)?(?:我)?" + MISTAKE + r"(?=[，,。\s])"
 )
 _NOT_BUT = re.compile(
     r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(?:在)?(.{1,20}?)"
@@ -412,6 +422,7 @@ def not_but(text: str) -> tuple[str, str] | None:
     rest = _MISTAKE_LEAD.sub("", text.strip(), count=1)
     rest = _LEAD.sub("", rest, count=1)
     rest = _MISTAKE_TAIL.sub("", rest)  # "是企石，不是石排，前面打错了"
+    rest = _MISTAKE_MID.sub("，", rest)  # "不是长安镇 我讲错了 是凤岗镇"
     match = _NOT_BUT.match(rest)
     if match is not None:
         wrong, right = strip_answer(match.group(1)), strip_answer(match.group(2))
@@ -431,7 +442,8 @@ def not_but(text: str) -> tuple[str, str] | None:
 #: after a pause (or right after a number), and the answer meant.
 _WITHIN = re.compile(
     r"^([^，,。\s].*?)(?:[，,。\s]+|(?<=\d))(?:哦|噢|啊|呃|诶|唉|哎呀|哎)?[，,\s]*"
-    r"(?:(?:不对|错了|(?:说|讲|打|写|输|搞|弄|记)错了?|不是(?=[，,\s]*(?:是|应该)))[了咗啊呀]?[，,\s]*)+"
+    r"(?:(?:不对|错了|(?:说|讲|打|写|输|搞|弄|记)错了?|不是(?=[，,\s]*(?:是|应该))"
+    r"|(?<=[哦噢啊呃诶唉哎呀])不是)[了咗啊呀]?[，,\s]*)+"
     r"(?:应该|其实)?(?:是|为)?[：:\s]*(.+)$"
 )
 
@@ -512,6 +524,18 @@ _PUNCT = "，,。.!！?？、；;~～… "
 _TRAILING_THERE = re.compile(r"(?<=..)(?:那里|那边|那儿|这里|这边|这儿)$")
 
 
+def as_written(text: str, value: str) -> str:
+    """``value``, read from ``mandarin(text)``, in the citizen's own words:
+    "刚才讲得不对 系水表爆咗" gives 水表爆了 to read and keeps 水表爆咗."""
+    if value in text or len(text) > 200:
+        return value
+    for size in range(max(1, len(value) - 4), len(value) + 5):
+        for start in range(len(text) - size + 1):
+            if mandarin(text[start : start + size]) == value:
+                return text[start : start + size]
+    return value
+
+
 def strip_answer(text: str) -> str:
     """An answer without punctuation and sentence particles around it (了 stays:
     "路灯坏了")."""
@@ -532,6 +556,9 @@ _NEGATED_ANON = re.compile(
     # "匿名就不用了", "匿名倒不必", "匿名就算了" (but "还是匿名算了" chooses it)
     r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|倒|倒是)?(?:不用|不要|不需要|不必|没必要|免了)"
     r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|还是)算了"
+    # "谁说我要匿名了", "我哪有说要匿名": said not to have been asked for
+    r"|(?:谁|哪个|边个)(?:说|讲|叫)(?:过)?(?:我|我们)?(?:要|想)?(?:匿名|保密)"
+    r"|(?:哪有|哪里有|什么时候|几时)(?:说|讲)(?:过)?(?:要|想)?(?:匿名|保密)"
 )
 _REFUSE_GIVE = re.compile(
     r"(?:不|别|不用|不要|不需要|不必|没必要|不想|不愿意?|不方便|不能|不肯|不打算|无法)"
@@ -855,7 +882,7 @@ def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
 
 _ONLINE = (
     r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
-    r"不(?:想|愿意|要|必|用|需要)(?:跑|出门)|懒得(?:跑|去|出门)|微信|公众号|支付宝|12123"
+    r"不(?:想|愿意|要|必|用|需要)(?:去)?(?:跑|出门|排队)|懒得(?:跑|去|出门|排队)|微信|公众号|支付宝|12123"
 )
 _OFFLINE = (
     r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处|"
@@ -884,7 +911,7 @@ def read_mode(text: str) -> str | None:
                     r"^(?:的)?(?:上)?(?:弄|搞|办|操作|用)?"
                     r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦|不方便|不熟|不习惯|搞不定"
                     # "线上的不要", "网上的就算了"
-                    r"|(?:就)?(?:不要|不用|算了|免了)[了吧啦]*$)",
+                    r"|(?:就)?(?:不要|不用|算了|算啦|算咯|免了|拉倒)[了吧啦]*(?=[，,\s]|$))",
                     after,
                 )
                 votes[other if negated else mode] += 1

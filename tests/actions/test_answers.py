@@ -764,3 +764,14 @@ def test_a_few_digits_replace_the_end_of_a_number() -> None:
     assert tail_replaced("13812345678", "79", 4) == "13812345679"
     assert tail_replaced("13812345678", "13912345678", 4) is None
     assert tail_replaced("13812345678", "没有数字", 4) is None
+
+
+def test_round_eight_wordings() -> None:
+    assert says_unknown("路名我真的叫不出来")
+    assert says_unknown("时间无法回忆")
+    assert says_unknown("不懂啊 你们建议哪个")
+    assert read_phone("谁说我要匿名了").kind == "give"
+    assert read_phone("我哪有说要匿名").kind == "give"
+    assert read_mode("网上就算啦 我去派出所") == "offline"
+    assert read_mode("唔想去排队") == "online"
+    assert is_bare_negation("唔啱")

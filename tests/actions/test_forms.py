@@ -1328,3 +1328,53 @@ async def test_a_no_and_another_service_in_a_clause_replaces_the_service() -> No
         ValidateServiceGuideForm(), text, "inform", {}, {"service": text}, "service"
     )
     assert slots["service"] == "social_security_card"
+
+
+async def test_a_corrected_number_keeps_the_words_around_it() -> None:
+    filled = {**PHONE_ASKED, "complaint_when": "晚上十点"}
+    text = "晚上十点不对 是十一点"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text}, "contact_phone"
+    )
+    assert slots == {"complaint_when": "晚上十一点", "contact_phone": None}
+    filled = {**PHONE_ASKED, "complaint_where": "幸福花园3栋"}
+    text = "不是3栋 是5栋"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text}, "contact_phone"
+    )
+    assert slots == {"complaint_where": "幸福花园5栋", "contact_phone": None}
+
+
+async def test_corrections_in_other_words_keep_the_citizens_words() -> None:
+    filled = {**COMPLAINT, "complaint_what": "水管爆了"}
+    text = "刚才讲得不对 系水表爆咗"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "deny", filled, {"complaint_where": text}, "complaint_where"
+    )
+    assert slots == {"complaint_what": "水表爆咗", "complaint_where": None}
+    filled = {**PHONE_ASKED, "complaint_where": "长安镇"}
+    for text in ("不是长安镇 我讲错了 系凤岗镇", "那个地址唔啱 应该系凤岗镇"):
+        slots, _ = await validate(
+            ValidateComplaintForm(), text, "deny", filled, {"contact_phone": text}, "contact_phone"
+        )
+        assert slots == {"complaint_where": "凤岗镇", "contact_phone": None}
+    text = "我重新描述下问题 小区车位被外来车占满"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "edit_complaint", filled, {"contact_phone": text},
+        "contact_phone",
+    )  # fmt: skip
+    assert slots["complaint_what"] == "小区车位被外来车占满"
+
+
+async def test_an_old_number_then_the_new_one() -> None:
+    text = "刚刚给的号码是旧的 新号码15800002222"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", NAME_ASKED, {"contact_name": text}, "contact_name"
+    )
+    assert phone_from_slot(slots["contact_phone"]) == "15800002222"
+    text = "尾号2233 哦不是 3322"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "inform", {"ticket_no": "20261127-000123"},
+        {"ticket_phone_last4": text}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_phone_last4": "3322"}
