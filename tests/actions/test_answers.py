@@ -775,3 +775,13 @@ def test_round_eight_wordings() -> None:
     assert read_mode("网上就算啦 我去派出所") == "offline"
     assert read_mode("唔想去排队") == "online"
     assert is_bare_negation("唔啱")
+
+
+def test_round_nine_wordings() -> None:
+    assert read_free("这个问题不在一个固定的地方", "where").kind == "unknown"
+    assert says_unknown("两样都唔识")
+    assert read_phone("电话你们就别要了").kind == "refuse"
+    assert read_phone("无可奉告").kind == "refuse"
+    assert read_mode("网上那个我试过不行 去现场") == "offline"
+    assert mandarin("地址系麻涌") == "地址是麻涌"
+    assert mandarin("联系") == "联系"

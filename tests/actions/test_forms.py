@@ -1378,3 +1378,30 @@ async def test_an_old_number_then_the_new_one() -> None:
         {"ticket_phone_last4": text}, "ticket_phone_last4",
     )  # fmt: skip
     assert slots == {"ticket_phone_last4": "3322"}
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("前天那个不对哈 昨天才对", "complaint_when", "昨天"),
+        ("哎 上面那句打错了 应该是占道停车", "complaint_what", "占道停车"),
+        ("哦 刚才漏咗讲 垃圾站旁边还有老鼠", "complaint_what", "垃圾站旁边还有老鼠"),
+        ("唔好意思 地址系麻涌 唔系南城", "complaint_where", "麻涌"),
+    ],
+)
+async def test_round_nine_corrections(text: str, slot: str, value: str) -> None:
+    filled = {**COMPLAINT, "complaint_what": "垃圾站占道经营", "complaint_where": "南城",
+              "complaint_when": "前天"}  # fmt: skip
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text}, "contact_phone"
+    )
+    assert slots[slot] == value and slots["contact_phone"] is None
+
+
+async def test_a_ticket_number_corrected_with_a_cantonese_classifier() -> None:
+    text = "头先个单号写错 正确系20261201-000201"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "check_ticket", {"ticket_no": "20261201-000210"},
+        {"ticket_phone_last4": text}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_no": "20261201-000201", "ticket_phone_last4": None}
