@@ -54,6 +54,8 @@ from actions.answers import (
     normalise_digits,
     not_but,
     says_unknown,
+    tail_replaced,
+    typed_as,
     without_trailing_not,
 )
 
@@ -99,12 +101,16 @@ _BARE_VALUE_AFTER = re.compile(r"^(?:一下|下)?[了的啦]*[，,。：:\s]+(?!
 #: "莞城写错了，是万江": a wrong earlier answer named by its value.
 _VALUE_WRONG = re.compile(
     # "我刚说的漏水不对": the words before the value say whose answer it was
-    rf"^{LEAD}(?:我?(?:刚才|刚刚|刚|之前|前面|上面|头先)我?(?:说|写|填|讲|打|留)的|我(?:说|写|填)的)?"
+    rf"^{LEAD}(?:我?(?:刚才|刚刚|刚|之前|前面|上面|头先)我?(?:说|写|填|讲|打|留)的|我(?:说|写|填)的|把|将)?"
     rf"([^，,。\s]{{2,12}}?)(?:那个|这个)?(?:(?:{MISTAKE}|不对|有误|不准确|是错的|是不对的|错的"
     # "停水写成了，其实是停电": the earlier answer was said in error
     rf"|(?:说|写|打|填|讲|记|输)成了?)"
     rf"[哈啊呀喔噢哦啦]*(?:[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)|[，,。\s]+)"
     rf"|(?:要)?(?:改成|改为|换成|应为|应该是))\s*(.+)$"
+)
+#: "宏伟路是宏远路", "南城改成万江": the wrong words, then the right ones.
+_A_IS_B = re.compile(
+    r"^([^，,。\s]{2,12}?)(?:应该是|应为|其实是|是|改成|改为|换成)([^，,。\s]{2,20})$"
 )
 #: A number in what follows a correction: the validator takes it out.
 _NUMBER = re.compile(r"\d{4,}")
@@ -461,12 +467,19 @@ class CitizenFormValidation(FormValidationAction):
         if back_said(tracker, text):
             return self._back(requested, dispatcher, tracker)
         written, text = text, mandarin(text)  # "号码错咗，系138…" reads as "号码错了，是138…"
-        correction = parse_correction(text, self.FIELDS) or self._not_but(requested, text, tracker)
+        correction = (
+            parse_correction(text, self.FIELDS)
+            or self._not_but(requested, text, tracker)
+            or self._misspelt_field(text)
+        )
         if correction is None:
             within = corrected_within(text)
             if within is not None:
                 # "星期二 不对 星期三": the answer is the one meant
                 meant = as_written(written, within[1])
+                first = normalise_digits(within[0])
+                if len(re.sub(r"\D", "", first)) >= 7 and len(re.sub(r"\D", "", meant)) <= 4:
+                    meant = tail_replaced(first, meant, 4) or meant  # "…哦错了 最后一位是4"
                 return await self._validate_one(requested, meant, dispatcher, tracker, domain)
             if not self.reads_itself(requested) and skip_said(tracker, text):
                 return await self.skip(requested, dispatcher, tracker)
@@ -511,6 +524,35 @@ class CitizenFormValidation(FormValidationAction):
                 return wrong, right
         return None
 
+    def _misspelt_field(self, text: str) -> tuple[str, str] | None:
+        """ "地扯写错了，应该是…", "电活号码错了 136…": a field's two-character
+        name with one character wrong, taken only when the new value reads as
+        that field's answer (a place, a time, a phone number)."""
+        typos = {
+            slot: re.compile(
+                "|".join(
+                    rf"{w[0]}[^{w[1]}，,。\s\d]|[^{w[0]}，,。\s\d]{w[1]}"
+                    for w in words.pattern.split("|")
+                    if len(w) == 2 and re.fullmatch(r"[\u4e00-\u9fff]{2}", w)
+                )
+            )
+            for slot, words in self.FIELDS.items()
+        }
+        said = parse_correction(text, {s: p for s, p in typos.items() if p.pattern})
+        slot, value = said if said is not None else ("", None)
+        if value is None:
+            return None
+        if self.fits(slot, value) or self.reads_as(slot, value):
+            return slot, value
+        return None
+
+    @staticmethod
+    def _is_instead(text: str) -> tuple[str, str] | None:
+        """ "啊我说错 宏伟路是宏远路": after a mistake said, "A是B" (A an earlier answer's)."""
+        mistaken, value = mistake_said(text)
+        match = _A_IS_B.match(value or "") if mistaken else None
+        return (match.group(1), match.group(2)) if match else None
+
     def _previous(self, requested: str, tracker: Tracker) -> str | None:
         """The question asked before ``requested`` (its answer was the last given)."""
         order = self.order(tracker)
@@ -530,7 +572,12 @@ class CitizenFormValidation(FormValidationAction):
                 return slot, _replaced(tracker.get_slot(slot), *said)
         # "不是A，是B" / "A写错了，是B": the earlier answer that said A; the first
         # reading whose A an earlier answer holds ("我刚说的漏水不对" is about 漏水)
-        readings = [not_but(text), self._value_was_wrong(text, requested, tracker)]
+        readings = [
+            not_but(text),
+            self._value_was_wrong(text, requested, tracker),
+            typed_as(text),  # "尾号是0002 我打成0001了"
+            self._is_instead(text),  # "我说错 宏伟路是宏远路"
+        ]
         for said in readings:
             if said is None:
                 continue

@@ -128,7 +128,7 @@ _CANTONESE = (
     (re.compile(r"咗"), "了"),
     (re.compile(r"嘅"), "的"),
     (re.compile(r"畀|俾"), "给"),
-    (re.compile(r"揾"), "找"),
+    (re.compile(r"揾|搵"), "找"),
     (re.compile(r"睇"), "看"),
     (re.compile(r"佢"), "他"),
 )
@@ -216,7 +216,7 @@ _UNKNOWN = re.compile(
     # "无法确定时间", "没办法确认"
     r"(?:无法|没法|没办法|不能|不敢)(?:确定|确认|肯定|判断|回忆|想起|记起)|(?<![你都])不懂|"
     # "路名我真的叫不出来", "回忆不起"
-    r"(?:叫|喊|认)不出|回忆不(?:起|出)|"
+    r"(?:叫|喊|认)不出|回忆不(?:起|出)|不好(?:估计|判断|确定|形容)|(?:无法|没法)估计|估(?:计)?不(?:出|了)|"
     # "不在一个固定的地方", "两样都不会"
     r"不(?:在|是)(?:一个)?(?:固定|具体)的?(?:地点|地址|位置|地方)|"
     r"(?:两样|两种|两个|哪样|哪个)(?:都|也)(?:不会|不懂|不清楚|不知道|搞不懂|不熟)|"
@@ -233,12 +233,14 @@ _UNKNOWN = re.compile(
     r"(?:你们|你)(?:自己)?(?:去)?(?:查|找|看)"
 )
 _WONT = re.compile(
-    r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密|"
+    r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|不讲了|跳过|略过|不填|下一个|下一题|保密|"
     # "位置不方便透露", "没什么好说的"
     r"不(?:想|愿意?|方便|便)(?:说|讲|透露|告诉|提供|暴露|公开)|没有?(?:什么|啥|嘢|东西)(?:好)?(?:说|讲)的?"
     r"|无可奉告|拒绝(?:回答|透露|提供)|不予(?:回答|透露|提供)|恕不(?:回答|透露|奉告)"
 )
-_NOTHING = re.compile(r"^(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[了啊呀吧哦嘛呢]*$")
+_NOTHING = re.compile(
+    r"^(?:我|我都|我也)?(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[了啊呀吧哦嘛呢]*$"
+)
 #: What is left of a "don't know" clause that says nothing else
 #: ("具体哪栋我也说不上来", "单号找不到了").
 _CHATTER = re.compile(
@@ -250,7 +252,7 @@ _CHATTER = re.compile(
     r"哪里|哪儿|哪个|哪栋|哪天|哪|怎么|咋|如何|从|起|讲|说|门牌|路名|街名|名称|"
     r"描述|形容|表达|了|啊|呀|呢|吧|哦|的|是|在|个|栋|号|时间|地点|地址|位置|日期|几点|什么时候|"
     r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
-    r"短信|被|留|给|名字|事情|问题|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|记得|"
+    r"短信|被|留|给|名字|称呼|该|事情|问题|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|记得|"
     r"完全|根本|压根|一点|几时|几号|多少|半天|来着|自己|开始|发生|出现|地方|日子|钟数|几点钟|"
     r"叫(?:什么|啥)(?:名字|名|路|街|村|小区|地方)?|"
     r"[" + _END + "]"
@@ -296,7 +298,11 @@ def says_unknown(text: str) -> bool:
 def mentions_unknown(text: str) -> bool:
     """The message says somewhere that the citizen does not know or cannot find it."""
     text = mandarin(text)
-    return bool(_UNKNOWN.search(text) or _WONT.search(text))
+    return bool(
+        _UNKNOWN.search(text)
+        or _WONT.search(text)
+        or any(_NOTHING.match(part) for part in clauses(text))  # "单号是什么东西 我没有"
+    )
 
 
 # --- leaving the form ------------------------------------------------------------
@@ -456,9 +462,23 @@ def not_but(text: str) -> tuple[str, str] | None:
 _WITHIN = re.compile(
     r"^([^，,。\s].*?)(?:[，,。\s]+|(?<=\d))(?:哦|噢|啊|呃|诶|唉|哎呀|哎)?[，,\s]*"
     r"(?:(?:不对|错了|(?:说|讲|打|写|输|搞|弄|记)错了?|不是(?=[，,\s]*(?:是|应该))"
-    r"|(?<=[哦噢啊呃诶唉哎呀])不是)[了咗啊呀]?[，,\s]*)+"
+    r"|(?<=[哦噢啊呃诶唉哎呀])不是|(?<=\d[，,\s])不是(?=[，,\s]+\d))[了咗啊呀]?[，,\s]*)+"
     r"(?:应该|其实)?(?:是|为)?[：:\s]*(.+)$"
 )
+
+
+_TYPED_AS = re.compile(
+    r"^(?:[^，,。\s]*?(?:是|为|：|:))?\s*([^，,。\s]{1,20}?)[，,。\s]+(?:我|我刚才|刚才|我刚刚)?"
+    r"(?:打|写|说|输|填|讲|记|报)成(?:了)?([^，,。\s]{1,20}?)(?:了)?[" + _END + r"]*$"
+)
+
+
+def typed_as(text: str) -> tuple[str, str] | None:
+    """(what was typed, what was meant) for "尾号是0002 我打成0001了"."""
+    match = _TYPED_AS.match(mandarin(text.strip()))
+    if match is None:
+        return None
+    return strip_answer(match.group(2)), strip_answer(match.group(1))
 
 
 def corrected_within(text: str) -> tuple[str, str] | None:
@@ -710,7 +730,7 @@ _NOT_A_NAME = re.compile(
     # "别写我名", "别登记了", "叫我不留名": no name starts with 我, 不 or a particle
     r"|^[我不" + _END + r"]|谢谢|多谢|麻烦|辛苦|可以|好的|知道|没有|随便|算了|就行|就好|行吧|谁"
     # "叫我市民就行": a word for anyone is no name
-    r"|^(?:市民|群众|网友|路人|老百姓|居民|业主|热心市民|某某|无名氏)$"
+    r"|^(?:市民|群众|网友|路人|老百姓|居民|业主|热心市民|某某|无名氏|街坊|街坊邻居|邻居|坊众)$"
 )
 
 
@@ -845,11 +865,23 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     said_unknown = any(_says_unknown(p) for p in dropped)
     if said_unknown and kind == "where" and not names_place(value):
         return Reading("unknown")
+    if said_unknown and kind == "where" and _ONLY_NOT.match(mandarin(value)):
+        return Reading("unknown")  # "在哪我讲唔清，反正唔系市区": only where it is not
+    if kind in ("where", "when"):
+        parts = clauses(value)
+        if len(parts) > 1 and _NOT_ONLY.match(mandarin(parts[0])):
+            value = strip_answer(value[value.find(parts[1]) :])  # "不是一次两次了 几乎天天"
     if said_unknown and kind == "when" and not _TIME_MARK.search(mandarin(value)):
         return Reading("unknown")
     if kind == "where":
         value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
     return Reading("value", value)
+
+
+#: Saying only where it is not: "反正不是市区".
+_ONLY_NOT = re.compile(r"^(?:反正|总之|但是?|肯定|应该|起码|至少|只知道)?(?:不是|不在)[^，,。\s]+$")
+#: A clause saying what it is not, before what it is: "不是一次两次了", "不止一次".
+_NOT_ONLY = re.compile(r"^(?:也|都|已经)?(?:不是|不止|不只)(?![" + _END + r"])[^，,。\s是]{1,8}$")
 
 
 def names_place(text: str) -> bool:
@@ -926,6 +958,8 @@ def read_mode(text: str) -> str | None:
                     r"^(?:的|那个|那边|上面)?(?:上)?(?:我)?(?:试过|试了|用过|弄过|搞过)?(?:了)?"
                     r"(?:也|都|还是)?(?:弄|搞|办|操作|用)?"
                     r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦|不方便|不熟|不习惯|搞不定"
+                    # "窗口人太多", "现场太远"
+                    r"|人(?:太|很|好|特别)?多|排队(?:太|很|好)?(?:久|长)|(?:太|好|很)(?:远|慢)"
                     # "线上的不要", "网上的就算了"
                     r"|(?:就)?(?:不要|不用|算了|算啦|算咯|免了|拉倒)[了吧啦]*(?=[，,\s]|$))",
                     after,

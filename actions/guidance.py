@@ -48,7 +48,9 @@ _RIGHT_ONE = re.compile(
 
 
 #: A "no" anywhere in an answer to the way: "唔系", "不是", "搞错", "选错".
-_SAYS_NO = re.compile(r"不是|不对|错")
+_SAYS_NO = re.compile(
+    r"(?<![是系])不是(?!不)|不对|(?:搞|弄|选|点|说|写|打|填|讲|理解|听)错|错了|错啦|错咗"
+)  # "是不是", "错过" ask or tell, they do not say no
 
 
 def named_instead(text: str, current: str) -> Service | None:

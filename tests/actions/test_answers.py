@@ -785,3 +785,16 @@ def test_round_nine_wordings() -> None:
     assert read_mode("网上那个我试过不行 去现场") == "offline"
     assert mandarin("地址系麻涌") == "地址是麻涌"
     assert mandarin("联系") == "联系"
+
+
+def test_round_ten_wordings() -> None:
+    assert read_free("在哪我讲唔清 反正唔系市区", "where").kind == "unknown"
+    assert read_free("不是一次两次了 几乎天天", "when") == Reading("value", "几乎天天")
+    assert says_unknown("不好估计")
+    assert mentions_unknown("单号是什么东西 我没有")
+    assert mentions_unknown("搵唔到张单")
+    assert read_name("我也不知道该怎么称呼").kind == "refuse"
+    assert read_name("我不说名 你叫我街坊就得").kind == "refuse"
+    assert read_free("地点就不讲了 怕被认出来", "where").kind == "unknown"
+    assert read_mode("窗口人太多 不去了 网上吧") == "online"
+    assert read_mode("办事大厅的排队叫号系统经常乱跳") == "offline"

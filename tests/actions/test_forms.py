@@ -1405,3 +1405,70 @@ async def test_a_ticket_number_corrected_with_a_cantonese_classifier() -> None:
         {"ticket_phone_last4": text}, "ticket_phone_last4",
     )  # fmt: skip
     assert slots == {"ticket_no": "20261201-000201", "ticket_phone_last4": None}
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("地扯写错了 应该是南城新基社区", "complaint_where", "南城新基社区"),
+        ("时问不对 是今天凌晨", "complaint_when", "今天凌晨"),
+        ("把南城改成万江", "complaint_where", "万江"),
+        ("啊我说错 宏伟路是宏远路", "complaint_where", "南城宏远路"),
+    ],
+)
+async def test_round_ten_corrections(text: str, slot: str, value: str) -> None:
+    filled = {**COMPLAINT, "complaint_what": "井盖松动", "complaint_where": "南城宏伟路",
+              "complaint_when": "昨晚"}  # fmt: skip
+    if "南城改成" in text:
+        filled["complaint_where"] = "南城"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text}, "contact_phone"
+    )
+    assert slots[slot] == value and slots["contact_phone"] is None
+
+
+async def test_a_misspelt_field_name_needs_a_value_of_its_kind() -> None:
+    """ "电梯说错了" names no field one character off: 电梯 is not 电话 unless a
+    phone number follows."""
+    text = "电梯说错了 是扶梯"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", {**COMPLAINT, "complaint_what": "电梯坏了"},
+        {"complaint_where": text}, "complaint_where",
+    )  # fmt: skip
+    assert "contact_phone" not in slots
+
+
+async def test_numbers_corrected_by_their_end_or_their_date() -> None:
+    filled = {**NAME_ASKED, "contact_phone": seal_phone("13600000001")}  # this test's key
+    text = "手机尾号是0002 我打成0001了"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_name": text}, "contact_name"
+    )
+    assert phone_from_slot(slots["contact_phone"]) == "13600000002"
+    text = "13922223333 哦错了 最后一位是4"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", PHONE_ASKED, {"contact_phone": text},
+        "contact_phone",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13922223334"
+    text = "日期写错 是20261126 后面一样"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "inform", {"ticket_no": "20261125-000456"},
+        {"ticket_phone_last4": text}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_no": "20261126-000456", "ticket_phone_last4": None}
+    text = "6688 唔系 8866"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "inform", {"ticket_no": "20261125-000456"},
+        {"ticket_phone_last4": text}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_phone_last4": "8866"}
+
+
+async def test_a_question_naming_a_service_at_the_way_is_no_correction() -> None:
+    text = "居民医保报销是不是比职工医保少"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "inform", {"service": "id_card"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert "service" not in slots
