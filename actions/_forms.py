@@ -89,7 +89,7 @@ _CHANGE = (
     r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填"
     r"|改下|换一下|换下|补充一下|补充下|补充"
     # "前面说的事情要改，是…", "地点改一改"
-    r"|改一改|改改|改(?=[，,。\s]|$))"
+    r"|改一改|改改|改(?=[，,。\s]|$)|换(?:一)?个(?=[，,。\s]|$))"
 )
 #: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
 _VALUE_AFTER = re.compile(
@@ -111,6 +111,10 @@ _VALUE_WRONG = re.compile(
 #: "宏伟路是宏远路", "南城改成万江": the wrong words, then the right ones.
 _A_IS_B = re.compile(
     r"^([^，,。\s]{2,12}?)(?:应该是|应为|其实是|是|改成|改为|换成)([^，,。\s]{2,20})$"
+)
+#: A mistake said after the right value: "手机号是13312345687 刚刚输反了".
+_MISTAKE_AFTER = re.compile(
+    r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面|头先)?(?:我)?(?:" + MISTAKE + r")[了吧啊呀]*$"
 )
 #: A number in what follows a correction: the validator takes it out.
 _NUMBER = re.compile(r"\d{4,}")
@@ -218,12 +222,19 @@ def parse_correction(
             match = re.match(named, rest)
             if match is not None:
                 return slot, _clean_value(rest[match.end() :]) or None
+    tail = _MISTAKE_AFTER.search(text)
+    for slot, words in fields.items() if tail else ():
+        given = re.match(
+            rf"^{_POLITE}(?:我的|那个)?(?:{words.pattern})(?:应该)?(?:是|为|：|:)\s*", text
+        )
+        if given is not None and tail is not None and tail.start() > given.end():
+            return slot, _clean_value(text[given.end() : tail.start()]) or None
     for slot, words in fields.items():
         pattern = re.compile(
             rf"^{_POLITE}(?:我要|我想|帮我|请)?"
-            rf"(?:改一下|修改一下|改下|修改下|更正下|修改|更正|更改|变更|纠正|改|重新填|重填|重新说"
+            rf"(?:改一下|修改一下|改下|修改下|更正下|改一改|改改|修改|更正|更改|变更|纠正|改|重新填|重填|重新说"
             rf"|重新描述|重新讲|重讲|再说一次|再讲一次|再说一遍)"
-            rf"(?:一下|下)?[，,\s]*(?:刚才的|之前的|前面的|我的)?(?:{words.pattern})"
+            rf"(?:一下|下)?[，,\s]*(?:刚才的|之前的|前面的|我的)?(?:投诉|反映|举报)?的?(?:{words.pattern})"
         )
         match = pattern.match(text)
         if match is None:
@@ -486,6 +497,9 @@ class CitizenFormValidation(FormValidationAction):
             return None
         field, value = correction
         value = as_written(written, value) if value else value
+        earlier = self.plain(field, tracker.get_slot(field))
+        if value and isinstance(earlier, str) and _COUNTED.match(value):
+            value = _in_context(earlier, value)  # "时间打错了 6点 不是7点" for 早上七点
         if field == requested:
             if value is None:
                 return {requested: None}  # "电话说错了" while being asked it: ask again

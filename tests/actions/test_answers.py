@@ -798,3 +798,11 @@ def test_round_ten_wordings() -> None:
     assert read_free("地点就不讲了 怕被认出来", "where").kind == "unknown"
     assert read_mode("窗口人太多 不去了 网上吧") == "online"
     assert read_mode("办事大厅的排队叫号系统经常乱跳") == "offline"
+
+
+def test_round_eleven_wordings() -> None:
+    assert says_unknown("时间上我不太肯定")
+    assert says_unknown("具体时间呢 冇印象")
+    assert read_free("说来话长 不知从何说起", "what").kind == "unknown"
+    assert read_phone("我冇话要匿名喎").kind == "give"
+    assert read_name("称呼就写市民吧").kind == "refuse"

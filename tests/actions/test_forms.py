@@ -1472,3 +1472,40 @@ async def test_a_question_naming_a_service_at_the_way_is_no_correction() -> None
         {"service_mode": text}, "service_mode",
     )  # fmt: skip
     assert "service" not in slots
+
+
+@pytest.mark.parametrize(
+    ("text", "slot", "value"),
+    [
+        ("唔该改一改地点 系凤岗雁田", "complaint_where", "凤岗雁田"),
+        ("我想修改投诉内容 商铺把货物堆在盲道上", "complaint_what", "商铺把货物堆在盲道上"),
+        ("刚才时间打错了 6点 不是7点", "complaint_when", "早上6点"),
+    ],
+)
+async def test_round_eleven_corrections(text: str, slot: str, value: str) -> None:
+    filled = {**COMPLAINT, "complaint_what": "商铺占用人行道", "complaint_where": "塘厦",
+              "complaint_when": "早上七点"}  # fmt: skip
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text}, "contact_phone"
+    )
+    assert slots[slot] == value and slots["contact_phone"] is None
+
+
+async def test_a_value_then_the_mistake_and_a_landline_instead() -> None:
+    filled = {**NAME_ASKED, "contact_phone": seal_phone("13312345678")}  # this test's key
+    for text, phone in (
+        ("不好意思 手机号是13312345687 刚刚输反了", "13312345687"),
+        ("号码换一个 打我座机0769-22334455", "076922334455"),
+    ):
+        slots, _ = await validate(
+            ValidateComplaintForm(), text, "inform", filled, {"contact_name": text}, "contact_name"
+        )
+        assert phone_from_slot(slots["contact_phone"]) == phone
+
+
+async def test_changing_a_phone_screen_is_no_correction() -> None:
+    text = "手机屏幕碎了换一个多少钱"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", NAME_ASKED, {"contact_name": text}, "contact_name"
+    )
+    assert "contact_phone" not in slots
