@@ -89,7 +89,8 @@ _CHANGE = (
     r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填"
     r"|改下|换一下|换下|补充一下|补充下|补充"
     # "前面说的事情要改，是…", "地点改一改"
-    r"|改一改|改改|改(?=[，,。\s]|$)|换(?:一)?个(?=[，,。\s]|$))"
+    r"|改一改|改改|改(?=[，,。\s]|$)|换(?:一)?个(?=[，,。\s]|$)"
+    r"|再说一遍|再说一次|再讲一遍|再讲一次|重新讲)"
 )
 #: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
 _VALUE_AFTER = re.compile(
@@ -115,6 +116,13 @@ _A_IS_B = re.compile(
 #: A mistake said after the right value: "手机号是13312345687 刚刚输反了".
 _MISTAKE_AFTER = re.compile(
     r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面|头先)?(?:我)?(?:" + MISTAKE + r")[了吧啊呀]*$"
+)
+#: "电话是13800001243才对": the value said to be the right one.
+_RIGHT_AFTER = re.compile(r"(?<=.)(?:才对|才是对的|就对了|先啱|先对)[了吧啊呀]*$")
+#: "我想把最开始说的问题改一下，是…": the answer named after 把, then the change.
+_PUT = (
+    r"(?:我要|我想|帮我|请|麻烦)?(?:把|将)(?:最开始|一开始|开头|刚才|之前|前面|第一个)?"
+    r"(?:说|讲|填|写|留)?的?(?:那个)?"
 )
 #: A number in what follows a correction: the validator takes it out.
 _NUMBER = re.compile(r"\d{4,}")
@@ -222,7 +230,15 @@ def parse_correction(
             match = re.match(named, rest)
             if match is not None:
                 return slot, _clean_value(rest[match.end() :]) or None
-    tail = _MISTAKE_AFTER.search(text)
+    for slot, words in fields.items():
+        put = re.match(
+            rf"^{_POLITE}{_PUT}(?:{words.pattern})(?:{_CHANGE})(?:一下)?[，,\s]*"
+            r"(?:应该|其实)?(?:是|为|成|：|:)?\s*",
+            text,
+        )
+        if put is not None:
+            return slot, _clean_value(text[put.end() :]) or None
+    tail = _MISTAKE_AFTER.search(text) or _RIGHT_AFTER.search(text)
     for slot, words in fields.items() if tail else ():
         given = re.match(
             rf"^{_POLITE}(?:我的|那个)?(?:{words.pattern})(?:应该)?(?:是|为|：|:)\s*", text

@@ -806,3 +806,12 @@ def test_round_eleven_wordings() -> None:
     assert read_free("说来话长 不知从何说起", "what").kind == "unknown"
     assert read_phone("我冇话要匿名喎").kind == "give"
     assert read_name("称呼就写市民吧").kind == "refuse"
+
+
+def test_round_twelve_wordings() -> None:
+    assert says_unknown("时间我记得不太准确")
+    assert says_unknown("哎呀这个真记不住")
+    assert says_unknown("短信早就清掉了")
+    assert read_phone("电话我是不会留的").kind == "refuse"
+    assert read_name("名字没必要吧").kind == "refuse"
+    assert read_mode("不想请假跑一趟") == "online"

@@ -1509,3 +1509,23 @@ async def test_changing_a_phone_screen_is_no_correction() -> None:
         ValidateComplaintForm(), text, "inform", NAME_ASKED, {"contact_name": text}, "contact_name"
     )
     assert "contact_phone" not in slots
+
+
+async def test_round_twelve_corrections() -> None:
+    filled = {**COMPLAINT, "complaint_what": "楼上漏水", "complaint_where": "南城",
+              "complaint_when": "昨天", "contact_phone": seal_phone("13800001234")}  # fmt: skip
+    text = "我想把最开始说的问题改一下是楼上空调滴水"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_name": text}, "contact_name"
+    )
+    assert slots["complaint_what"] == "楼上空调滴水"
+    text = "电话是13800001243才对"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_name": text}, "contact_name"
+    )
+    assert phone_from_slot(slots["contact_phone"]) == "13800001243"
+    text = "呃 刚才那个地点我再说一遍 南城元美路口"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_name": text}, "contact_name"
+    )
+    assert slots["complaint_where"] == "南城元美路口"
