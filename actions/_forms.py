@@ -78,7 +78,7 @@ _POLITE = (
     r"(?:的|说的|留的|填的|写的|给的|报的|讲的|打的|那个)?(?:投诉|反映|举报)?"
 )
 _MISTAKE = (
-    r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
+    r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确|有问题)"
     r"|(?:多|少|漏)(?:打|输|写|填)"  # "号码多打了一个数", "单号少打了一位"
     # "电话漏了一位"
     r"|(?:多|少|漏)(?:了|咗)(?:(?:一个|一位|个|几个|几)(?:数字|数|位|字)?|数字|数|位|字)"
@@ -115,7 +115,8 @@ _A_IS_B = re.compile(
 )
 #: A mistake said after the right value: "手机号是13312345687 刚刚输反了".
 _MISTAKE_AFTER = re.compile(
-    r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面|头先)?(?:我)?(?:" + MISTAKE + r")[了吧啊呀]*$"
+    r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面|头先|上面)?(?:我)?(?:那个|那句|个)?"
+    r"(?:" + MISTAKE + r")[了吧啊呀]*$"
 )
 #: "电话是13800001243才对": the value said to be the right one.
 _RIGHT_AFTER = re.compile(r"(?<=.)(?:才对|才是对的|就对了|先啱|先对)[了吧啊呀]*$")
@@ -218,7 +219,7 @@ def parse_correction(
                 value = _clean_value(rest)  # "电话漏了一位 重新说 13912345678"
         return slot, value or None
     for slot, words in fields.items():
-        match = re.match(rf"^{_POLITE}(?:{words.pattern})[^，,。\s\d]{{0,2}}?{_SHOULD_BE}", text)
+        match = re.match(rf"^{_POLITE}(?:{words.pattern})[^，,。\s\d]{{0,4}}?{_SHOULD_BE}", text)
         if match is not None:
             return slot, _clean_value(text[match.end() :]) or None
     denied = DENIED.match(text)
@@ -500,6 +501,8 @@ class CitizenFormValidation(FormValidationAction):
             or self._misspelt_field(text)
         )
         if correction is None:
+            correction = self.answered_elsewhere(requested, text, tracker)
+        if correction is None:
             within = corrected_within(text)
             if within is not None:
                 # "星期二 不对 星期三": the answer is the one meant
@@ -655,6 +658,14 @@ class CitizenFormValidation(FormValidationAction):
             if mark > score or (mark == score and slot == previous):
                 best, score = slot, mark
         return best
+
+    def answered_elsewhere(
+        self, requested: str, text: str, tracker: Tracker
+    ) -> tuple[str, str] | None:
+        """(slot, value) when the message answers an earlier question instead
+        of this one (a phone number given after all at the name question);
+        subclasses say."""
+        return None
 
     def reads_as(self, slot: str, value: str) -> int:
         """1 when ``value`` reads as an answer to ``slot`` (a place at the place

@@ -288,6 +288,20 @@ class ValidateComplaintForm(CitizenFormValidation):
                 return {slot: seal_phone(phone)}
         return None
 
+    def answered_elsewhere(
+        self, requested: str, text: str, tracker: Tracker
+    ) -> tuple[str, str] | None:
+        # "我改主意了 还是留个电话 13688889999" at the name question after "匿名"
+        if requested != "contact_name" or find_phone(text) is None:
+            return None
+        if read_name(text).kind == "value":
+            return None  # "我姓王 电话13800000000": the name asked for comes first
+        if tracker.get_slot("contact_phone") == ANONYMOUS or FIELD_WORDS["contact_phone"].search(
+            text
+        ):
+            return "contact_phone", text
+        return None
+
     def reads_as(self, slot: str, value: str) -> int:
         timed = names_time(value)
         if slot == "complaint_when":

@@ -815,3 +815,11 @@ def test_round_twelve_wordings() -> None:
     assert read_phone("电话我是不会留的").kind == "refuse"
     assert read_name("名字没必要吧").kind == "refuse"
     assert read_mode("不想请假跑一趟") == "online"
+
+
+def test_round_thirteen_wordings() -> None:
+    assert read_mode("现场就不去了") == "online"
+    assert read_name("姓名就免填了").kind == "refuse"
+    assert read_name("我不怕 写我真名 吴国强") == Reading("value", "吴国强")
+    assert read_free("时间就算了吧 不重要", "when").kind == "unknown"
+    assert mistake_said("刚刚描述得不完整 是渣土车撒漏还超速") == (True, "渣土车撒漏还超速")

@@ -1529,3 +1529,39 @@ async def test_round_twelve_corrections() -> None:
         ValidateComplaintForm(), text, "inform", filled, {"contact_name": text}, "contact_name"
     )
     assert slots["complaint_where"] == "南城元美路口"
+
+
+async def test_a_phone_given_after_all_at_the_name_question() -> None:
+    filled = {**PHONE_ASKED, "contact_phone": "匿名"}
+    text = "我改主意了 还是留个电话 13688889999"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_name": text}, "contact_name"
+    )
+    assert phone_from_slot(slots["contact_phone"]) == "13688889999"
+    assert slots["contact_name"] is None
+    text = "我姓王 电话13800000000"  # the name asked for is taken
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", NAME_ASKED, {"contact_name": text}, "contact_name"
+    )
+    assert slots == {"contact_name": "王"}
+
+
+async def test_round_thirteen_corrections() -> None:
+    filled = {**PHONE_ASKED, "complaint_where": "大岭山"}
+    text = "前面的地点有问题 应该是大朗"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text}, "contact_phone"
+    )
+    assert slots["complaint_where"] == "大朗"
+    text = "水不对 电才对"
+    slots, _ = await validate(
+        ValidateServiceGuideForm(), text, "deny", {"service": "water_service"},
+        {"service_mode": text}, "service_mode",
+    )  # fmt: skip
+    assert slots["service"] == "electricity_service"
+    text = "单号后六位应该是000050"
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), text, "inform", {"ticket_no": "20261129-000500"},
+        {"ticket_phone_last4": text}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots["ticket_no"] == "20261129-000050"
