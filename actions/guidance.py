@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions._forms import CitizenFormValidation
 from actions._runtime import latest_text, record_event
 from actions.answers import (
+    clauses,
     is_bare_negation,
     is_filler,
     mandarin,
@@ -44,6 +45,27 @@ _RIGHT_ONE = re.compile(
     r"(?:我要的是|我要办的是|要办的是|我想办的是|我要办|我要|应该是|其实是|而是|是)\s*([^，,。\s]{2,12})"
     r"[了啊呀吧哦嘛呢]*$"
 )
+
+
+#: A "no" anywhere in an answer to the way: "唔系", "不是", "搞错", "选错".
+_SAYS_NO = re.compile(
+    r"(?<![是系])不是(?!不)|不对|(?:搞|弄|选|点|说|写|打|填|讲|理解|听)错|错了|错啦|错咗"
+)  # "是不是", "错过" ask or tell, they do not say no
+
+
+def named_instead(text: str, current: str) -> Service | None:
+    """The one service other than ``current`` a clause of an answer names
+    when the answer also says "no" ("我说的是电 不是水 电表过户"); None when it
+    names none, two, or says no "no"."""
+    plain = mandarin(text)
+    if not _SAYS_NO.search(plain):
+        return None
+    found = {
+        service.id: service
+        for clause in clauses(plain)
+        if (service := match_service(clause)) is not None and service.id != current
+    }
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def mode_from_text(text: str) -> str | None:
@@ -370,6 +392,10 @@ class ValidateServiceGuideForm(CitizenFormValidation):
                 return {"service": other.id, "service_mode": only_way(other)}
             if other is None and offer_choice(dispatcher, actually.group(1)):
                 return {"service": None, "service_mode": None}
+        other = named_instead(text, str(tracker.get_slot("service") or ""))
+        if other is not None:
+            # "我说的是电 不是水 电表过户": a "no" and another service named in a clause
+            return {"service": other.id, "service_mode": only_way(other)}
         if text.startswith("/deny") or _NOT_THIS.search(text):
             # "不是这个": the service understood was wrong. "不是这个，是社保卡"
             # (or "我要办的不是居住证，是户口迁入") names the right one: take it
