@@ -45,12 +45,17 @@ from actions.answers import (
     DENIED,
     LEAD,
     MISTAKE,
+    as_written,
+    corrected_within,
     denied_then,
     leaving,
     mandarin,
     mistake_said,
+    normalise_digits,
     not_but,
     says_unknown,
+    tail_replaced,
+    typed_as,
     without_trailing_not,
 )
 
@@ -69,16 +74,23 @@ _BACK = re.compile(
     + _END
 )
 _POLITE = (
-    LEAD + r"(?:(?:更正一下|纠正一下|刚才|刚刚|头先|前面|之前|上面|我|把|将|那个|这个)[，,\s]*)*"
-    r"(?:的|说的|留的|填的|写的|那个)?(?:投诉|反映|举报)?"
+    LEAD + r"(?:(?:更正一下|纠正一下|刚才|刚刚|头先|前面|之前|上面|我|把|将|那个|这个|个)[，,\s]*)*"
+    r"(?:的|说的|留的|填的|写的|给的|报的|讲的|打的|那个)?(?:投诉|反映|举报)?"
 )
 _MISTAKE = (
-    r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确)"
+    r"(?:说|写|打|输|填|搞|弄|记|讲|留|报)?(?:错了|错|不对|有误|不准确|有问题)"
     r"|(?:多|少|漏)(?:打|输|写|填)"  # "号码多打了一个数", "单号少打了一位"
+    # "电话漏了一位"
+    r"|(?:多|少|漏)(?:了|咗)(?:(?:一个|一位|个|几个|几)(?:数字|数|位|字)?|数字|数|位|字)"
+    r"|没(?:有)?(?:说|讲|写|填)(?:清楚|对|全)"  # "那个问题我没说清楚"
+    r"|(?:是)?旧的|是以前的|(?:已经)?停机了|(?:已经)?停用了"  # "刚刚给的号码是旧的，新号码…"
 )
 _CHANGE = (
     r"(?:要)?(?:改成|改为|换成|更正为|更改为|变更为|改一下|修改一下|修改|更正|更改|变更|重新说|重说|重填"
-    r"|改下|换一下|换下|补充一下|补充下|补充)"
+    r"|改下|换一下|换下|补充一下|补充下|补充"
+    # "前面说的事情要改，是…", "地点改一改"
+    r"|改一改|改改|改(?=[，,。\s]|$)|换(?:一)?个(?=[，,。\s]|$)"
+    r"|再说一遍|再说一次|再讲一遍|再讲一次|重新讲)"
 )
 #: What comes between "地址说错了" and the new value: "，应该是", "一位 是", "了，正确的是".
 _VALUE_AFTER = re.compile(
@@ -90,15 +102,33 @@ _BARE_VALUE_AFTER = re.compile(r"^(?:一下|下)?[了的啦]*[，,。：:\s]+(?!
 #: "莞城写错了，是万江": a wrong earlier answer named by its value.
 _VALUE_WRONG = re.compile(
     # "我刚说的漏水不对": the words before the value say whose answer it was
-    rf"^{LEAD}(?:我?(?:刚才|刚刚|刚|之前|前面|上面|头先)我?(?:说|写|填|讲|打|留)的|我(?:说|写|填)的)?"
-    rf"([^，,。\s]{{2,12}}?)(?:(?:{MISTAKE}|不对|有误|不准确|是错的|是不对的|错的"
+    rf"^{LEAD}(?:我?(?:刚才|刚刚|刚|之前|前面|上面|头先)我?(?:说|写|填|讲|打|留)的|我(?:说|写|填)的|把|将)?"
+    rf"([^，,。\s]{{2,12}}?)(?:那个|这个)?(?:(?:{MISTAKE}|不对|有误|不准确|是错的|是不对的|错的"
     # "停水写成了，其实是停电": the earlier answer was said in error
     rf"|(?:说|写|打|填|讲|记|输)成了?)"
-    rf"(?:[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)|[，,。\s]+)"
+    rf"[哈啊呀喔噢哦啦]*(?:[，,。\s]*(?:应该|其实|正确的)?(?:是|为|在)|[，,。\s]+)"
     rf"|(?:要)?(?:改成|改为|换成|应为|应该是))\s*(.+)$"
 )
+#: "宏伟路是宏远路", "南城改成万江": the wrong words, then the right ones.
+_A_IS_B = re.compile(
+    r"^([^，,。\s]{2,12}?)(?:应该是|应为|其实是|是|改成|改为|换成)([^，,。\s]{2,20})$"
+)
+#: A mistake said after the right value: "手机号是13312345687 刚刚输反了".
+_MISTAKE_AFTER = re.compile(
+    r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面|头先|上面)?(?:我)?(?:那个|那句|个)?"
+    r"(?:" + MISTAKE + r")[了吧啊呀]*$"
+)
+#: "电话是13800001243才对": the value said to be the right one.
+_RIGHT_AFTER = re.compile(r"(?<=.)(?:才对|才是对的|就对了|先啱|先对)[了吧啊呀]*$")
+#: "我想把最开始说的问题改一下，是…": the answer named after 把, then the change.
+_PUT = (
+    r"(?:我要|我想|帮我|请|麻烦)?(?:把|将)(?:最开始|一开始|开头|刚才|之前|前面|第一个)?"
+    r"(?:说|讲|填|写|留)?的?(?:那个)?"
+)
+#: A number in what follows a correction: the validator takes it out.
+_NUMBER = re.compile(r"\d{4,}")
 #: "单号应该是…", "地址其实在东城": naming the field and its right value.
-_SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在)[：:\s]*"
+_SHOULD_BE = r"(?:应该|应|其实|正确的|实际上|实际)(?:是|为|在|写成?|填成?|改成|改为)[：:\s]*"
 
 
 #: "跳过", "不知道" and the like, said alone.
@@ -185,9 +215,11 @@ def parse_correction(
         else:
             after = _VALUE_AFTER.match(rest) or _BARE_VALUE_AFTER.match(rest)
             value = _clean_value(rest[after.end() :]) if after else ""
+            if not value and _NUMBER.search(normalise_digits(rest)):
+                value = _clean_value(rest)  # "电话漏了一位 重新说 13912345678"
         return slot, value or None
     for slot, words in fields.items():
-        match = re.match(rf"^{_POLITE}(?:{words.pattern})[^，,。\s\d]{{0,2}}?{_SHOULD_BE}", text)
+        match = re.match(rf"^{_POLITE}(?:{words.pattern})[^，,。\s\d]{{0,4}}?{_SHOULD_BE}", text)
         if match is not None:
             return slot, _clean_value(text[match.end() :]) or None
     denied = DENIED.match(text)
@@ -200,10 +232,26 @@ def parse_correction(
             if match is not None:
                 return slot, _clean_value(rest[match.end() :]) or None
     for slot, words in fields.items():
+        put = re.match(
+            rf"^{_POLITE}{_PUT}(?:{words.pattern})(?:{_CHANGE})(?:一下)?[，,\s]*"
+            r"(?:应该|其实)?(?:是|为|成|：|:)?\s*",
+            text,
+        )
+        if put is not None:
+            return slot, _clean_value(text[put.end() :]) or None
+    tail = _MISTAKE_AFTER.search(text) or _RIGHT_AFTER.search(text)
+    for slot, words in fields.items() if tail else ():
+        given = re.match(
+            rf"^{_POLITE}(?:我的|那个)?(?:{words.pattern})(?:应该)?(?:是|为|：|:)\s*", text
+        )
+        if given is not None and tail is not None and tail.start() > given.end():
+            return slot, _clean_value(text[given.end() : tail.start()]) or None
+    for slot, words in fields.items():
         pattern = re.compile(
             rf"^{_POLITE}(?:我要|我想|帮我|请)?"
-            rf"(?:改一下|修改一下|改下|修改下|更正下|修改|更正|更改|变更|纠正|改|重新填|重填|重新说)"
-            rf"(?:一下)?[，,\s]*(?:刚才的|之前的|前面的|我的)?(?:{words.pattern})"
+            rf"(?:改一下|修改一下|改下|修改下|更正下|改一改|改改|修改|更正|更改|变更|纠正|改|重新填|重填|重新说"
+            rf"|重新描述|重新讲|重讲|再说一次|再讲一次|再说一遍)"
+            rf"(?:一下|下)?[，,\s]*(?:刚才的|之前的|前面的|我的)?(?:投诉|反映|举报)?的?(?:{words.pattern})"
         )
         match = pattern.match(text)
         if match is None:
@@ -242,6 +290,45 @@ def _alike(earlier: Any, value: str) -> bool:
     return bool(set(_FUNCTION_CHARS.sub("", earlier)) & set(_FUNCTION_CHARS.sub("", value)))
 
 
+def _shared(earlier: Any, value: str) -> int:
+    """How many content characters ``value`` shares with the ``earlier`` answer."""
+    if not isinstance(earlier, str):
+        return 0
+    return len(set(_FUNCTION_CHARS.sub("", earlier)) & set(_FUNCTION_CHARS.sub("", value)))
+
+
+def _near(value: Any, wrong: str, right: str) -> str | None:
+    """The part of an earlier answer the citizen misnamed: "狗叫扰民" said as
+    "不是狗吠，是鸡叫" -> "狗叫" (as long as 狗吠, one character in place shared
+    with it, the other with the right word); None when nothing is that close."""
+    if not isinstance(value, str) or len(wrong) < 2 or len(wrong) > 6:
+        return None
+    for i in range(len(value) - len(wrong) + 1):
+        window = value[i : i + len(wrong)]
+        same = sum(a == b for a, b in zip(window, wrong, strict=True))
+        if same >= len(wrong) - 1 and same and set(window) - set(wrong) <= set(right):
+            if set(window) - set(wrong):
+                return window
+    return None
+
+
+_DIGIT = "0-9零〇一二两三四五六七八九十百"
+#: A number with its unit: "十一点", "3号", "五栋".
+_COUNTED = re.compile(rf"^[{_DIGIT}]+(?:点半|点|号|日|月|栋|楼|层|期|巷|路|分)$")
+
+
+def _in_context(wrong: str, right: str) -> str:
+    """``right`` with the words of ``wrong`` it leaves out when it corrects
+    only the number: "晚上十点不对，是十一点" means 晚上十一点."""
+    if not _COUNTED.match(right):
+        return right
+    unit = re.sub(rf"^[{_DIGIT}]+", "", right)
+    said = re.search(rf"[{_DIGIT}]+{re.escape(unit)}$", wrong)
+    if said is None or said.start() == 0:
+        return right
+    return wrong[: said.start()] + right
+
+
 def _replaced(value: Any, wrong: str, right: str) -> str:
     """An earlier answer with ``wrong`` replaced by ``right``: "小区漏水" with
     "不是漏水，是停水" is "小区停水", "20261130-000088" with "不是000088，是000089"
@@ -249,6 +336,7 @@ def _replaced(value: Any, wrong: str, right: str) -> str:
     for "路灯坏了") replaces the whole answer."""
     if not isinstance(value, str) or wrong not in value:
         return right
+    right = _in_context(wrong, right)
     rest = value.replace(wrong, "", 1)
     if len(wrong) >= len(value) or (rest and rest in right):
         return right
@@ -291,9 +379,10 @@ class CitizenFormValidation(FormValidationAction):
         elsewhere "不用了" alone declines the whole form."""
         return False
 
-    def corrected(self, slot: str, value: str) -> dict[str, Any] | None:
-        """Slot values for a corrected earlier answer when it is taken as said,
-        or None to check it with ``validate_<slot>`` like a first answer."""
+    def corrected(self, slot: str, value: str, earlier: Any = None) -> dict[str, Any] | None:
+        """Slot values for a corrected earlier answer (``earlier``, as given)
+        when it is taken as said, or None to check it with ``validate_<slot>``
+        like a first answer."""
         return None
 
     def plain(self, slot: str, value: Any) -> Any:
@@ -405,13 +494,31 @@ class CitizenFormValidation(FormValidationAction):
         """Slot values for a skip, a step back or a correction; None for a plain answer."""
         if back_said(tracker, text):
             return self._back(requested, dispatcher, tracker)
-        text = mandarin(text)  # "号码错咗，系138…" reads as "号码错了，是138…"
-        correction = parse_correction(text, self.FIELDS) or self._not_but(requested, text, tracker)
+        written, text = text, mandarin(text)  # "号码错咗，系138…" reads as "号码错了，是138…"
+        correction = (
+            parse_correction(text, self.FIELDS)
+            or self._not_but(requested, text, tracker)
+            or self._misspelt_field(text)
+        )
         if correction is None:
+            correction = self.answered_elsewhere(requested, text, tracker)
+        if correction is None:
+            within = corrected_within(text)
+            if within is not None:
+                # "星期二 不对 星期三": the answer is the one meant
+                meant = as_written(written, within[1])
+                first = normalise_digits(within[0])
+                if len(re.sub(r"\D", "", first)) >= 7 and len(re.sub(r"\D", "", meant)) <= 4:
+                    meant = tail_replaced(first, meant, 4) or meant  # "…哦错了 最后一位是4"
+                return await self._validate_one(requested, meant, dispatcher, tracker, domain)
             if not self.reads_itself(requested) and skip_said(tracker, text):
                 return await self.skip(requested, dispatcher, tracker)
             return None
         field, value = correction
+        value = as_written(written, value) if value else value
+        earlier = self.plain(field, tracker.get_slot(field))
+        if value and isinstance(earlier, str) and _COUNTED.match(value):
+            value = _in_context(earlier, value)  # "时间打错了 6点 不是7点" for 早上七点
         if field == requested:
             if value is None:
                 return {requested: None}  # "电话说错了" while being asked it: ask again
@@ -420,7 +527,7 @@ class CitizenFormValidation(FormValidationAction):
         if value is None:
             dispatcher.utter_message(text=f"好的，请重新告诉我{title}。")
             return {field: None, requested: None}
-        validated = self.corrected(field, value)
+        validated = self.corrected(field, value, self.plain(field, tracker.get_slot(field)))
         if validated is None:
             validated = await self._validate_one(field, value, dispatcher, tracker, domain)
         new = validated.get(field)
@@ -450,6 +557,35 @@ class CitizenFormValidation(FormValidationAction):
                 return wrong, right
         return None
 
+    def _misspelt_field(self, text: str) -> tuple[str, str] | None:
+        """ "地扯写错了，应该是…", "电活号码错了 136…": a field's two-character
+        name with one character wrong, taken only when the new value reads as
+        that field's answer (a place, a time, a phone number)."""
+        typos = {
+            slot: re.compile(
+                "|".join(
+                    rf"{w[0]}[^{w[1]}，,。\s\d]|[^{w[0]}，,。\s\d]{w[1]}"
+                    for w in words.pattern.split("|")
+                    if len(w) == 2 and re.fullmatch(r"[\u4e00-\u9fff]{2}", w)
+                )
+            )
+            for slot, words in self.FIELDS.items()
+        }
+        said = parse_correction(text, {s: p for s, p in typos.items() if p.pattern})
+        slot, value = said if said is not None else ("", None)
+        if value is None:
+            return None
+        if self.fits(slot, value) or self.reads_as(slot, value):
+            return slot, value
+        return None
+
+    @staticmethod
+    def _is_instead(text: str) -> tuple[str, str] | None:
+        """ "啊我说错 宏伟路是宏远路": after a mistake said, "A是B" (A an earlier answer's)."""
+        mistaken, value = mistake_said(text)
+        match = _A_IS_B.match(value or "") if mistaken else None
+        return (match.group(1), match.group(2)) if match else None
+
     def _previous(self, requested: str, tracker: Tracker) -> str | None:
         """The question asked before ``requested`` (its answer was the last given)."""
         order = self.order(tracker)
@@ -469,7 +605,12 @@ class CitizenFormValidation(FormValidationAction):
                 return slot, _replaced(tracker.get_slot(slot), *said)
         # "不是A，是B" / "A写错了，是B": the earlier answer that said A; the first
         # reading whose A an earlier answer holds ("我刚说的漏水不对" is about 漏水)
-        readings = [not_but(text), self._value_was_wrong(text, requested, tracker)]
+        readings = [
+            not_but(text),
+            self._value_was_wrong(text, requested, tracker),
+            typed_as(text),  # "尾号是0002 我打成0001了"
+            self._is_instead(text),  # "我说错 宏伟路是宏远路"
+        ]
         for said in readings:
             if said is None:
                 continue
@@ -479,6 +620,12 @@ class CitizenFormValidation(FormValidationAction):
                 if slot == requested or not isinstance(value, str) or wrong not in value:
                     continue
                 return slot, _replaced(value, wrong, right)
+            for slot in self.order(tracker):
+                # "不是狗吠，是鸡叫" for "狗叫扰民": the wrong word said a little differently
+                value = self.plain(slot, tracker.get_slot(slot))
+                near = _near(value, wrong, right) if slot != requested else None
+                if near is not None:
+                    return slot, _replaced(value, near, right)
         mistaken, value = mistake_said(text)
         previous = self._previous(requested, tracker)
         if not mistaken and previous is not None:
@@ -494,7 +641,36 @@ class CitizenFormValidation(FormValidationAction):
         if previous is None or asked_again(tracker, requested) or self.fits(requested, value):
             # "打错了，13812345678" after a malformed phone: this answer was wrong
             return requested, value
-        return previous, value
+        return self._likely(requested, value, tracker, previous), value
+
+    def _likely(self, requested: str, value: str, tracker: Tracker, previous: str) -> str:
+        """The earlier answer a correction naming none replaces: the one it has
+        the shape of (a phone number), else the one it is most like ("路灯倒了"
+        for "路灯坏了"), else the one it reads as (a place, a time), else the
+        one just given."""
+        best, score = previous, 0
+        for slot in reversed(self.order(tracker)):
+            if slot == requested or tracker.get_slot(slot) is None:
+                continue
+            mark = 100 if self.fits(slot, value) else 0
+            mark += 10 * _shared(self.plain(slot, tracker.get_slot(slot)), value)
+            mark += self.reads_as(slot, value)
+            if mark > score or (mark == score and slot == previous):
+                best, score = slot, mark
+        return best
+
+    def answered_elsewhere(
+        self, requested: str, text: str, tracker: Tracker
+    ) -> tuple[str, str] | None:
+        """(slot, value) when the message answers an earlier question instead
+        of this one (a phone number given after all at the name question);
+        subclasses say."""
+        return None
+
+    def reads_as(self, slot: str, value: str) -> int:
+        """1 when ``value`` reads as an answer to ``slot`` (a place at the place
+        question, a time at the time question); subclasses say."""
+        return 0
 
     def _back(
         self, requested: str, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -94,21 +94,28 @@ _CANTONESE = (
     (re.compile(r"唔该|唔該"), "谢谢"),
     (re.compile(r"唔好意思"), "不好意思"),
     (re.compile(r"唔使|唔驶|唔洗"), "不用"),
+    (re.compile(r"唔啱|不啱"), "不对"),
     (re.compile(r"唔好"), "不要"),
     (re.compile(r"记唔住|记唔到|记唔起"), "记不住"),
     (re.compile(r"唔(?=[\u4e00-\u9fff])(?!唔)"), "不"),
     (re.compile(r"冇"), "没有"),
+    (re.compile(r"(?<=没有|唔係|不是)话(?=要|过|系|是|我)|(?<=[没唔不])话(?=要|过)"), "说"),
     (re.compile(
         r"(?<=[我你佢都就唔不真又也仲还咪该])系(?!统|列|数)"
         r"|(?:^|(?<=[\s，,。]))系(?=[\u4e00-\u9fff\d])(?!统|列|数|里|着|好)|系(?=\d)"
     ),
      "是"),
+    (re.compile(
+        r"(?:(?<=地址)|(?<=地点)|(?<=位置)|(?<=时间)|(?<=电话)|(?<=号码)|(?<=名字)|(?<=单号)"
+        r"|(?<=编号)|(?<=尾号)|(?<=正确)|(?<=应该)|(?<=其实))系"
+    ), "是"),
     (re.compile(_NOT_A_SIDE + r"(?:边度|边到|边处)"), "哪里"),
     (re.compile(r"嗰度|嗰边|嗰处"), "那里"),
     (re.compile(r"呢度|呢边"), "这里"),
     (re.compile(r"嗰"), "那"),
     (re.compile(r"呢(?=[个件样排次])"), "这"),
-    (re.compile(r"记低"), "记下"),
+    (re.compile(r"(?<=[记存写抄录留])低"), "下"),  # "记低", "冇存低": written down
+    (re.compile(r"等阵(?:先)?|等等先|等一阵"), "等一下"),
     (re.compile(r"唔识|不识"), "不会"),
     # 点 as "how" ("唔知点讲") only after such words: 地点说错了 stays
     (re.compile(r"(?:^|(?<=[知我你要会识都又\s，,]))点(?=讲|说|做|办|搞|样|算|写|填)"), "怎么"),
@@ -122,7 +129,7 @@ _CANTONESE = (
     (re.compile(r"咗"), "了"),
     (re.compile(r"嘅"), "的"),
     (re.compile(r"畀|俾"), "给"),
-    (re.compile(r"揾"), "找"),
+    (re.compile(r"揾|搵"), "找"),
     (re.compile(r"睇"), "看"),
     (re.compile(r"佢"), "他"),
 )
@@ -153,7 +160,9 @@ _FILLER = re.compile(
     r"^(?:(?:嗯+|啊+|哦+|噢+|喔+|呃+|额+|唔+|哈+|诶|欸|哎|好的?|好吧|行|行吧|是的?|对的?|可以|"
     r"ok|okay|收到|知道了|明白|那个|这个|emm+|en+|怎么说|怎么讲|咋说|点讲|点说|就是说|"
     # "就是…那个…噪音", "时间嘛": fillers and a topic said before the answer
-    r"就是|然后|所以|反正|(?:时间|地点|地址|位置|名字|电话|号码)(?:嘛|的话|呢)|"
+    r"就是|然后|所以|反正|(?:具体的?)?(?:时间|地点|地址|位置|名字|电话|号码)(?:嘛|的话|呢)|"
+    # "说来话长": no answer yet
+    r"说来话长|一言难尽|"
     # "等一下再说": not now
     r"等一下(?:再说)?|等等|稍等|待会儿?(?:再说)?|"
     # a hedge alone says nothing: "大概吧", "可能吧"
@@ -203,13 +212,22 @@ _UNKNOWN = re.compile(
     r"不知道|不清楚|不太清楚|不大清楚|搞不清|弄不清|(?:搞|弄|闹|看)不(?:懂|明白)|不记得|记不得|记不清|记不太清|记不起|记不住|"
     r"忘了|忘记|忘掉|想不起|说不上来|说不清|讲不清|说不好|不晓得|唔知|唔记得|不确定|没注意|没留意|"
     r"没看清|没(?:有)?(?:看|注意|留意)(?:路牌|门牌|路名|地址|钟|表)|不了解|不详|不明|未知|找不到|找不着|删了|删掉|丢了|不见了|没保存|没存|没记|"
-    r"没有?(?:收到|记下|记住|保存|留意)|没有(?:那个|这个|什么)?(?:单号|工单号|编号|短信)|换号了|号码换了|"
+    r"没有?(?:收到|记下|记住|保存|留意|存下|抄下|写下|留下)|没有(?:那个|这个|什么)?(?:单号|工单号|编号|短信)|换号了|号码换了|"
     r"(?:单号|工单号|编号|短信)(?:也|都)?没(?:有)?了|(?:手机|号码|电话)(?:号)?(?:也|都)?换了|"
     r"不会(?:讲|说|形容|描述)|没(?:法|办法)(?:说|讲|描述|形容|讲清|说清)|"
-    r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期)|"
+    r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期|门牌号?|路名|街名|路牌)|"
+    # "无法确定时间", "没办法确认"
+    r"(?:无法|没法|没办法|不能|不敢)(?:确定|确认|肯定|判断|回忆|想起|记起)|(?<![你都])不懂|"
+    # "时间我记得不太准确", "短信早就清掉了"
+    r"记得?不(?:太|大|是很)?(?:准确?|清楚?|牢)|清掉|清空|清除|删除|"
+    # "路名我真的叫不出来", "回忆不起"
+    r"(?:叫|喊|认)不出|回忆不(?:起|出)|不好(?:估计|判断|确定|形容)|(?:无法|没法)估计|估(?:计)?不(?:出|了)|"
+    # "不在一个固定的地方", "两样都不会"
+    r"不(?:在|是)(?:一个)?(?:固定|具体)的?(?:地点|地址|位置|地方)|"
+    r"(?:两样|两种|两个|哪样|哪个)(?:都|也)(?:不会|不懂|不清楚|不知道|搞不懂|不熟)|"
     r"(?:找|翻|看|查|搜)不(?:到|着|见|出)(?:来)?|没有?(?:找|翻|查|搜)(?:到|着|见)|"
     # "不太确定", "不大记得", "没印象", "说不准"
-    r"不(?:太|大|很|是很)(?:确定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说|"
+    r"不(?:太|大|很|是很)(?:确定|肯定|记得|知道|清楚)|不知|没有?印象|印象不深|说不准|讲不准|拿不准|不好说|"
     # "不好讲", "难说", and the rhetorical "谁记得啊" / "哪记得"
     r"没有?(?:给我|跟我)?(?:发|给|告诉)(?:过|我)*(?:单号|工单号|编号|短信|号码)|"
     r"说不出|讲不出|答不上|想不出|不好讲|难说|难讲|天知道|鬼知道|谁(?:还|会)?记得|"
@@ -220,21 +238,29 @@ _UNKNOWN = re.compile(
     r"(?:你们|你)(?:自己)?(?:去)?(?:查|找|看)"
 )
 _WONT = re.compile(
-    r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|跳过|略过|不填|下一个|下一题|保密|"
+    r"不想说|不想讲|不愿意说|不方便说|不告诉|不说了|不讲了|跳过|略过|不填|下一个|下一题|保密|"
     # "位置不方便透露", "没什么好说的"
     r"不(?:想|愿意?|方便|便)(?:说|讲|透露|告诉|提供|暴露|公开)|没有?(?:什么|啥|嘢|东西)(?:好)?(?:说|讲)的?"
+    r"|无可奉告|拒绝(?:回答|透露|提供)|不予(?:回答|透露|提供)|恕不(?:回答|透露|奉告)"
+    # "时间就算了吧，不重要"
+    r"|(?:时间|日期|地点|地址|位置)(?:就|也|还是)?(?:算了|免了|跳过|不填了?|不写了?)|不重要|无所谓"
 )
-_NOTHING = re.compile(r"^(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[了啊呀吧哦嘛呢]*$")
+_NOTHING = re.compile(
+    r"^(?:我|我都|我也)?(?:无|没有|没|暂无|没得|冇|冇啊|不存在)[了啊呀吧哦嘛呢]*$"
+)
 #: What is left of a "don't know" clause that says nothing else
 #: ("具体哪栋我也说不上来", "单号找不到了").
 _CHATTER = re.compile(
     r"我们|你们|他们|我|也|都|还|就|这个|那个|具体的?|到底|究竟|"
     # "哪条路", "哪个小区", "哪一天"
-    r"哪(?:一)?(?:条|个|栋|间|家|座|段|天|日|号)(?:路|街|村|巷|楼|小区|社区|马路|时候)?|"
+    r"哪(?:一)?(?:条|个|栋|间|家|座|段|天|日|号|种|样)(?:路|街|村|巷|楼|小区|社区|马路|时候)?|"
+    # "搞不清是星期几", "不知道哪种方便"
+    r"星期几|礼拜几|周几|几月|(?:比较)?(?:方便|好|合适)|"
     r"哪里|哪儿|哪个|哪栋|哪天|哪|怎么|咋|如何|从|起|讲|说|门牌|路名|街名|名称|"
     r"描述|形容|表达|了|啊|呀|呢|吧|哦|的|是|在|个|栋|号|时间|地点|地址|位置|日期|几点|什么时候|"
     r"什么|当时|啥|真的|实在|确实|太|有点|嗯|呃|额|这|那|工单|单号|编号|号码|电话|手机|尾号|后四位|"
-    r"短信|被|留|给|名字|事情|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|记得|"
+    r"短信|被|留|给|名字|称呼|该|事情|问题|情况|清楚|楚|反正|其实|所以|暂时|现在|一下|一时|记得|"
+    r"哎呀|哎|唉|真的?|早就|早已|已经|"
     r"完全|根本|压根|一点|几时|几号|多少|半天|来着|自己|开始|发生|出现|地方|日子|钟数|几点钟|"
     r"叫(?:什么|啥)(?:名字|名|路|街|村|小区|地方)?|"
     r"[" + _END + "]"
@@ -255,7 +281,11 @@ def _says_unknown(clause: str) -> bool:
 
 
 #: A clause asking something back ("这个重要吗"): it answers nothing.
-_QUESTION = re.compile(r"(?:吗|(?<![什怎这那多])么)$")  # "叫什么" asks nothing back
+_QUESTION = re.compile(
+    r"(?:吗|(?<![什怎这那多])么)$"  # "叫什么" asks nothing back
+    # "你们建议哪个": which one, asked back
+    r"|(?:建议|推荐|觉得|说)(?:一下)?哪(?:个|种|样)(?:好|方便|比较好)?$"
+)
 #: Asking how to answer ("这个要怎么填", "什么意思"): no answer yet.
 _ASKS_HOW = re.compile(
     r"^[^，,。]{0,6}(?:怎么填|怎么写|填什么|写什么|要说什么|说什么|什么意思|啥意思)"
@@ -276,7 +306,11 @@ def says_unknown(text: str) -> bool:
 def mentions_unknown(text: str) -> bool:
     """The message says somewhere that the citizen does not know or cannot find it."""
     text = mandarin(text)
-    return bool(_UNKNOWN.search(text) or _WONT.search(text))
+    return bool(
+        _UNKNOWN.search(text)
+        or _WONT.search(text)
+        or any(_NOTHING.match(part) for part in clauses(text))  # "单号是什么东西 我没有"
+    )
 
 
 # --- leaving the form ------------------------------------------------------------
@@ -294,7 +328,7 @@ _CANCEL_CLAUSE = re.compile(
     r"|(?:下次|改天|以后|有空|迟啲|迟些|晚点|晚些|回头)再(?:说|讲|办|弄|查|投诉|来|搞)"
     r"|没(?:什么)?事了[" + _END + r"]*$"
     # "我不是要投诉，我是想问问题"
-    r"|(?:不是|没)(?:要|想)(?:投诉|举报|办|查|登记))"
+    r"|(?:不是|没)(?:要|想)(?:投诉|举报|办|查|登记)(?:的|了|啦|事)?(?=[" + _END + r"]*$))"
 )
 #: "算了" alone: abandons only when nothing else is said ("算了，不留了" refuses a phone).
 _BARE_CANCEL = re.compile(
@@ -354,32 +388,45 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
 
 #: Words a correction may open with: "哦对了", "不对不对", "哎呀", "不好意思".
 LEAD = (
-    r"(?:(?:不好意思|抱歉|对不起|sorry|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|等下|稍等|"
-    r"不对不对|不对|错了错了)[，,。!！\s]*)*"
+    r"(?:(?:不好意思|抱歉|对不起|sorry|谢谢|麻烦你?|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|等下|稍等|"
+    r"不对不对|不对|错了错了)[啊呀哈哦噢喔]*[，,。!！\s]*)*"
 )
 #: Saying an answer was wrong: "说错了", "打错字了", "多打了一个数", "讲错咗".
 MISTAKE = (
     r"(?:(?:说|写|打|输|填|搞|弄|讲|记|留|报|选|答)?错(?:字)?(?:了|咗)"
     # "刚刚打错字 是茶山": without 了 when a pause follows
     r"|(?:说|写|打|输|填|讲|记|留|报|选)错字?(?=[，,。\s])"
-    r"|(?:说|写|打|输|填|讲|留)的?(?:不对|有误|不准确|不正确)"
-    r"|(?:说|写|讲|填)漏了|漏(?:说|写|讲|填)了"
+    r"|(?:说|写|打|输|填|讲|留|描述)[的得]?(?:不对|有误|不准确|不正确|不完整|不全)"
+    r"|(?:说|写|讲|填)漏了|漏(?:说|写|讲|填)了|漏了(?:说|写|讲|填)"
     r"|(?:多|少|漏)(?:打|输|写|填)了?(?:一个|一位|个|几个)?(?:数字|数|位|字)?"
+    # "电话漏了一位", "少咗个数字"
+    r"|(?:多|少|漏)(?:了|咗)(?:(?:一个|一位|个|几个|几)(?:数字|数|位|字)?|数字|数|位|字)"
+    # "刚才那个我没说清楚，应该是…"
+    r"|没(?:有)?(?:说|讲|写|填)(?:清楚|对|全)"
+    # "刚刚输反了": two digits the wrong way round
+    r"|(?:输|打|写|说|讲|填|弄|搞)(?:反|倒)了"
     # "更正一下，是…", "改一下 是…": announcing a correction
     r"|(?:更正|纠正|修正|订正|补充)(?:一下|下)?|改(?:一下|下)(?=[，,。\s]))"
 )
 _MISTAKE_LEAD = re.compile(
-    r"^" + LEAD + r"(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?(?:那个)?"
-    r"(?:(?:上一个|上个|前一个|上一)(?:问题|题)?的?(?:回答|答案)?(?:我)?)?" + MISTAKE
+    r"^" + LEAD + r"(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?(?:那个|那句|这句|那条|个)?"
+    r"(?:(?:上一个|上个|前一个|上一)(?:问题|题)?的?(?:回答|答案)?(?:我)?)?"
+    # "刚才那个问题我没说清楚": the matter just described
+    r"(?:(?:问题|事情|事)(?:我)?)?" + MISTAKE
     + r"[，,。\s]*"
 )
 _LEAD = re.compile(r"^" + LEAD)
 _MISTAKE_TAIL = re.compile(
     r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面|上面|头先)?(?:我)?" + MISTAKE + r"[" + _END + r"]*$"
 )
+_MISTAKE_MID = re.compile(
+    r"[，,。\s]+(?:我)?(?:刚才|刚刚|之前|前面)?(?:我)?" + MISTAKE + r"(?=[，,。\s])"
+)
 _NOT_BUT = re.compile(
-    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(?:在)?(.{1,20}?)[，,、\s]*"
-    r"(?:而|应该|其实)?(?:是|在)(?:在)?(.+)$"
+    r"^(?:我要办的|我要说的|我说的|我想办的|要办的|应该|其实)?(?:不是|不在)(?:在)?(.{1,20}?)"
+    r"(?:[，,、\s]*(?:而|应该|其实)?(?:是|在)"
+    # "不是身份证，我要搞社保卡": after a pause, what is wanted instead
+    r"|[，,、\s]+(?:我|我是)?(?:要|想)(?:办|搞|弄|补|换|申请|的是)?)(?:在)?(.+)$"
 )
 #: "是A，不是B" (the right one first): "是上周六 不是上周五", "我要办的是社保卡 不是身份证".
 _IS_NOT = re.compile(
@@ -388,9 +435,14 @@ _IS_NOT = re.compile(
 )
 #: "失业金不是，是医保": the wrong one first, said not to be it.
 _WRONG_FIRST = re.compile(
-    r"^([^，,。\s]{1,20}?)(?:不是|不对)[，,、\s]+(?:而|应该|其实)?是(?:在)?(.+)$"
+    r"^([^，,。\s]{1,20}?)(?:不是|不对)[，,、\s]+(?:(?:而|应该|其实)?是(?:在)?(.+)"
+    r"|([^，,。\s]+?)(?:才对|才是对的|先啱|先对))$"
 )
-_TRAILING_NOT = re.compile(r"[，,、\s]*(?:而)?(?:不是|并不是|不在).*$")
+_TRAILING_NOT = re.compile(
+    r"[，,、\s]*(?:而)?(?:不是|并不是|不在).*$"
+    # "昨天才对", "系麻涌先啱": the right one said to be right
+    r"|(?<=.)(?:才对|才是对的|才是|就对了|先啱|先对)[" + _END + r"]*$"
+)
 
 
 def not_but(text: str) -> tuple[str, str] | None:
@@ -399,19 +451,58 @@ def not_but(text: str) -> tuple[str, str] | None:
     rest = _MISTAKE_LEAD.sub("", text.strip(), count=1)
     rest = _LEAD.sub("", rest, count=1)
     rest = _MISTAKE_TAIL.sub("", rest)  # "是企石，不是石排，前面打错了"
+    rest = _MISTAKE_MID.sub("，", rest)  # "不是长安镇 我讲错了 是凤岗镇"
     match = _NOT_BUT.match(rest)
     if match is not None:
-        wrong, right = match.group(1).strip("，,、 "), strip_answer(match.group(2))
+        wrong = strip_answer(match.group(1))
+        right = without_trailing_not(strip_answer(match.group(2)))  # "…昨天才对"
     else:
         match = _IS_NOT.match(rest)
         first = _WRONG_FIRST.match(rest)
         if match is not None:
             wrong, right = strip_answer(match.group(2)), strip_answer(match.group(1))
         elif first is not None and first.group(1) not in ("我", "这个", "那个", "这", "那"):
-            wrong, right = strip_answer(first.group(1)), strip_answer(first.group(2))
+            wrong = strip_answer(first.group(1))
+            right = strip_answer(first.group(2) or first.group(3))
         else:
             return None
     return (wrong, right) if wrong and right else None
+
+
+#: "13800138000 不对不对 13800138001", "东城 哦不是 是莞城": an answer, a "no"
+#: after a pause (or right after a number), and the answer meant.
+_WITHIN = re.compile(
+    r"^([^，,。\s].*?)(?:[，,。\s]+|(?<=\d))(?:哦|噢|啊|呃|诶|唉|哎呀|哎)?[，,\s]*"
+    r"(?:(?:不对|错了|(?:说|讲|打|写|输|搞|弄|记)错了?|不是(?=[，,\s]*(?:是|应该))"
+    r"|(?<=[哦噢啊呃诶唉哎呀])不是|(?<=\d[，,\s])不是(?=[，,\s]+\d))[了咗啊呀]?[，,\s]*)+"
+    r"(?:应该|其实)?(?:是|为)?[：:\s]*(.+)$"
+)
+
+
+_TYPED_AS = re.compile(
+    r"^(?:[^，,。\s]*?(?:是|为|：|:))?\s*([^，,。\s]{1,20}?)[，,。\s]+(?:我|我刚才|刚才|我刚刚)?"
+    r"(?:打|写|说|输|填|讲|记|报)成(?:了)?([^，,。\s]{1,20}?)(?:了)?[" + _END + r"]*$"
+)
+
+
+def typed_as(text: str) -> tuple[str, str] | None:
+    """(what was typed, what was meant) for "尾号是0002 我打成0001了"."""
+    match = _TYPED_AS.match(mandarin(text.strip()))
+    if match is None:
+        return None
+    return strip_answer(match.group(2)), strip_answer(match.group(1))
+
+
+def corrected_within(text: str) -> tuple[str, str] | None:
+    """(the answer first given, the one meant) when an answer corrects itself:
+    "星期二 不对 星期三" -> ("星期二", "星期三"); None otherwise."""
+    match = _WITHIN.match(mandarin(text.strip()))
+    if match is None:
+        return None
+    first, meant = strip_answer(match.group(1)), strip_answer(match.group(2))
+    if not first or not meant or _LEAD.fullmatch(first) or _FILLER.match(first):
+        return None
+    return first, meant
 
 
 _INSTEAD = re.compile(r"^(?:其实|应该|实际上|正确的|正确|应|本来)?(?:是|为|：|:)\s*(.+)$")
@@ -478,6 +569,18 @@ _PUNCT = "，,。.!！?？、；;~～… "
 _TRAILING_THERE = re.compile(r"(?<=..)(?:那里|那边|那儿|这里|这边|这儿)$")
 
 
+def as_written(text: str, value: str) -> str:
+    """``value``, read from ``mandarin(text)``, in the citizen's own words:
+    "刚才讲得不对 系水表爆咗" gives 水表爆了 to read and keeps 水表爆咗."""
+    if value in text or len(text) > 200:
+        return value
+    for size in range(max(1, len(value) - 4), len(value) + 5):
+        for start in range(len(text) - size + 1):
+            if mandarin(text[start : start + size]) == value:
+                return text[start : start + size]
+    return value
+
+
 def strip_answer(text: str) -> str:
     """An answer without punctuation and sentence particles around it (了 stays:
     "路灯坏了")."""
@@ -498,9 +601,12 @@ _NEGATED_ANON = re.compile(
     # "匿名就不用了", "匿名倒不必", "匿名就算了" (but "还是匿名算了" chooses it)
     r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|倒|倒是)?(?:不用|不要|不需要|不必|没必要|免了)"
     r"|(?:匿名|保密)(?:的话|这个)?(?:就|也|还是)算了"
+    # "谁说我要匿名了", "我哪有说要匿名": said not to have been asked for
+    r"|(?:谁|哪个|边个)(?:说|讲|叫)(?:过)?(?:我|我们)?(?:要|想)?(?:匿名|保密)"
+    r"|(?:哪有|哪里有|什么时候|几时)(?:说|讲)(?:过)?(?:要|想)?(?:匿名|保密)"
 )
 _REFUSE_GIVE = re.compile(
-    r"(?:不|别|不用|不要|不需要|不必|没必要|不想|不愿意?|不方便|不能|不肯|不打算|无法)"
+    r"(?:不|别|不用|不要|不需要|不必|没必要|不想|不愿意?|不方便|不能|不肯|不打算|无法|不会|不可能)"
     r"(?:再|就)?(?:留|给|说|讲|告诉|提供|登记|填|写|透露|报|记)"
     r"|(?:就|还是|先)?不留|没有?(?:电话|手机)|怕.{0,6}(?:知道|报复|打击)"
     r"|不(?:想|愿意?|希望)(?:让|被|给)?.{0,6}知道"
@@ -517,9 +623,13 @@ _REFUSE_GIVE = re.compile(
     r"|(?:不用|不必|不需要|没必要)(?:知道|问)"
     # "手机号就算了吧", "名字免了"
     r"|(?:电话|手机号?|号码|联系方式|名字|姓名|称呼|名)(?:就|还是|也|嘛)?"
-    r"(?:算了|免了|不用了|不要了|不必了|不留了)"
+    r"(?:算了|免了|不用了?|不要了|不必了?|不留了|没必要|不需要|免填|不用填|不填|免写|不写)"
     # "不要打电话给我", "别联系我", "不用回访"
     r"|(?:不|别|不用|不要|不需要|无需|不必)(?:给我|跟我)?(?:打电话|打给我|打过来|回电|回访|联系|打扰|骚扰)"
+    r"|(?:电话|手机号?|号码|联系方式|名字|姓名|称呼)(?:你们|你)?(?:就|也|还是)?(?:别|不用|不要|不必)"
+    r"(?:要|问|留|登记|记|写)"
+    r"|(?:不希望|不想|不愿意?|不要|别)(?:你们|你|他们|别人|有人|人家|部门)?(?:再)?"
+    r"(?:打(?:电话)?(?:给|过来)|打我|联系我|找我|回电|回访|打扰|骚扰)"
 )
 _DOUBLE_NEGATION = re.compile(r"(?:不是|也不是|并不是|并非|没有|没说)(?:说)?(?:不|没)")
 _GIVE = re.compile(
@@ -585,6 +695,22 @@ def read_phone(text: str) -> Reading:
     return Reading("empty")
 
 
+def tail_replaced(earlier: str, said: str, longest: int) -> str | None:
+    """An earlier number with its end replaced by the few digits said to
+    correct it ("最后几位是000321" for 20261127-000123: 20261127-000321);
+    None when ``said`` holds no digits or more than ``longest``."""
+    digits = digits_in(said)
+    old = digits_in(earlier)
+    if not digits or len(digits) > longest or len(digits) >= len(old):
+        return None
+    new, left = list(earlier), len(digits)
+    for index in range(len(new) - 1, -1, -1):
+        if left and new[index].isdigit():
+            left -= 1
+            new[index] = digits[left]
+    return "".join(new)
+
+
 def digits_in(text: str) -> str:
     return re.sub(r"\D", "", normalise_digits(text))
 
@@ -604,19 +730,21 @@ _COMPOUND_SURNAME = (
     "欧阳|司马|上官|诸葛|东方|皇甫|尉迟|公孙|慕容|令狐|夏侯|长孙|宇文|司徒|端木|轩辕|澹台|南宫"
 )
 _SURNAME = re.compile(
-    r"(?:我|本人)?姓(" + _COMPOUND_SURNAME + r"|[\u4e00-\u9fa5])(?:[\u4e00-\u9fa5]{0,2}"
+    r"(?:我|本人)?姓(?!名)(" + _COMPOUND_SURNAME + r"|[\u4e00-\u9fa5])(?:[\u4e00-\u9fa5]{0,2}"
     + _TITLE
     + ")?"
 )
 _TITLED = re.compile(
     r"^(?:老|小|阿)?[\u4e00-\u9fa5]{1,3}" + _TITLE + "$|^(?:老|小|阿)[\u4e00-\u9fa5]$"
 )
+#: A word for anyone ("叫我市民就行"): no name given.
+_ANYONE = r"^(?:市民|群众|网友|路人|老百姓|居民|业主|热心市民|某某|无名氏|街坊|街坊邻居|邻居|坊众)$"
 _NOT_A_NAME = re.compile(
-    r"名字|姓名|称呼|登记|电话|号码|匿名|投诉|我们|你们|他们|什么|怎么|为什么|吗|呢"
+    r"名字|姓名|真名|实名|全名|称呼|登记|电话|号码|匿名|投诉|我们|你们|他们|什么|怎么|为什么|吗|呢"
     # "别写我名", "别登记了", "叫我不留名": no name starts with 我, 不 or a particle
     r"|^[我不" + _END + r"]|谢谢|多谢|麻烦|辛苦|可以|好的|知道|没有|随便|算了|就行|就好|行吧|谁"
     # "叫我市民就行": a word for anyone is no name
-    r"|^(?:市民|群众|网友|路人|老百姓|居民|业主|热心市民|某某|无名氏)$"
+    r"|" + _ANYONE
 )
 
 
@@ -649,7 +777,9 @@ def read_name(text: str) -> Reading:
         part = re.sub(r"(?<=..)(?:就可以|就行|就好|即可|便可|就得)[" + _END + r"]*$", "", part)
         said = _NAME_SAID.search(part)
         surname = _SURNAME.match(re.sub(r"^(?:免贵|敝|鄙)(?=姓)", "", part))
-        if said and not _NOT_A_NAME.search(said.group(1)):
+        if said and re.match(_ANYONE, said.group(1)):
+            refused = True  # "称呼就写市民吧"
+        elif said and not _NOT_A_NAME.search(said.group(1)):
             name = said.group(1)
         elif _TITLED.match(part):
             name = part
@@ -751,11 +881,23 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
     said_unknown = any(_says_unknown(p) for p in dropped)
     if said_unknown and kind == "where" and not names_place(value):
         return Reading("unknown")
+    if said_unknown and kind == "where" and _ONLY_NOT.match(mandarin(value)):
+        return Reading("unknown")  # "在哪我讲唔清，反正唔系市区": only where it is not
+    if kind in ("where", "when"):
+        parts = clauses(value)
+        if len(parts) > 1 and _NOT_ONLY.match(mandarin(parts[0])):
+            value = strip_answer(value[value.find(parts[1]) :])  # "不是一次两次了 几乎天天"
     if said_unknown and kind == "when" and not _TIME_MARK.search(mandarin(value)):
         return Reading("unknown")
     if kind == "where":
         value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
     return Reading("value", value)
+
+
+#: Saying only where it is not: "反正不是市区".
+_ONLY_NOT = re.compile(r"^(?:反正|总之|但是?|肯定|应该|起码|至少|只知道)?(?:不是|不在)[^，,。\s]+$")
+#: A clause saying what it is not, before what it is: "不是一次两次了", "不止一次".
+_NOT_ONLY = re.compile(r"^(?:也|都|已经)?(?:不是|不止|不只)(?![" + _END + r"])[^，,。\s是]{1,8}$")
 
 
 def names_place(text: str) -> bool:
@@ -774,6 +916,11 @@ _TIME_MARK = re.compile(
     r"[天日号点晚早夜周月年时]|上午|下午|中午|凌晨|半夜|星期|礼拜|最近|近来|一直|经常|老是|总是|"
     r"每|前|刚才|刚刚|今|昨|去年|小时|分钟|时候|以来|开始|之后|以后|平时|整天|好久"
 )
+
+
+def names_time(text: str) -> bool:
+    """True when ``text`` names a time ("前天下午", "一直", "每晚")."""
+    return bool(_TIME_MARK.search(mandarin(text)))
 
 
 def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
@@ -798,7 +945,7 @@ def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
 
 _ONLINE = (
     r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
-    r"不(?:想|愿意|要|必|用|需要)(?:跑|出门)|懒得(?:跑|去|出门)|微信|公众号|支付宝|12123"
+    r"不(?:想|愿意|要|必|用|需要)(?:去)?(?:跑|出门|排队)|懒得(?:跑|去|出门|排队)|微信|公众号|支付宝|12123"
 )
 _OFFLINE = (
     r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处|"
@@ -807,7 +954,8 @@ _OFFLINE = (
     r"(?:去|到)(?!网|线上|手机|电脑|微信|小程序)[\u4e00-\u9fff]{0,6}(?:大队|所|局|厅|中心|站|办)"
 )
 _MODE_NEG = (
-    r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|懒得|别|不)(?:用|在|去|上|跑|到|走)?(?:的)?"
+    r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|懒得|别|不)"
+    r"(?:请假|专门|特意|特地|再|还要|又要)?(?:用|在|去|上|跑|到|走)?(?:的)?"
 )
 
 
@@ -824,10 +972,13 @@ def read_mode(text: str) -> str | None:
                 before = clause[: match.start()]
                 after = clause[match.end() :]
                 negated = re.search(_MODE_NEG + "$", before) or re.match(
-                    r"^(?:的)?(?:上)?(?:弄|搞|办|操作|用)?"
-                    r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦"
+                    r"^(?:的|那个|那边|上面)?(?:上)?(?:我)?(?:试过|试了|用过|弄过|搞过)?(?:了)?"
+                    r"(?:也|都|还是)?(?:弄|搞|办|操作|用)?"
+                    r"(?:不明白|不会|不懂|不了|不行|不好|不来|不成|不清楚|太麻烦|麻烦|不方便|不熟|不习惯|搞不定"
+                    # "窗口人太多", "现场太远"
+                    r"|人(?:太|很|好|特别)?多|排队(?:太|很|好)?(?:久|长)|(?:太|好|很)(?:远|慢)"
                     # "线上的不要", "网上的就算了"
-                    r"|(?:就)?(?:不要|不用|算了|免了)[了吧啦]*$)",
+                    r"|(?:就)?(?:不要|不用|不去|算了|算啦|算咯|免了|拉倒)[了吧啦]*(?=[，,\s]|$))",
                     after,
                 )
                 votes[other if negated else mode] += 1

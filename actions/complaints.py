@@ -30,10 +30,13 @@ from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_te
 from actions.answers import (
     find_phone,
     leaving,
+    names_place,
+    names_time,
     plainly_answers,
     read_free,
     read_name,
     read_phone,
+    tail_replaced,
     without_leading_fillers,
 )
 from bot.db.crypto import DataKeyError
@@ -272,13 +275,40 @@ class ValidateComplaintForm(CitizenFormValidation):
         except DataKeyError:
             return value
 
-    def corrected(self, slot: str, value: str) -> dict[str, Any] | None:
+    def corrected(self, slot: str, value: str, earlier: Any = None) -> dict[str, Any] | None:
         # "不是狗叫，是鸡叫": a corrected what happened names the thing itself; the
         # four-character minimum of a first description does not apply to it.
         if slot == "complaint_what" and read_free(value, "what").kind == "value":
             if len(_FILLER.sub("", value)) >= 2:
                 return {slot: value[:MAX_TEXT]}
+        if slot == "contact_phone" and normalise_phone(value) is None and isinstance(earlier, str):
+            # "电话最后两位是79": the digits said replace the end of the number given
+            phone = tail_replaced(earlier, value, 4)
+            if phone is not None and normalise_phone(phone):
+                return {slot: seal_phone(phone)}
         return None
+
+    def answered_elsewhere(
+        self, requested: str, text: str, tracker: Tracker
+    ) -> tuple[str, str] | None:
+        # "我改主意了 还是留个电话 13688889999" at the name question after "匿名"
+        if requested != "contact_name" or find_phone(text) is None:
+            return None
+        if read_name(text).kind == "value":
+            return None  # "我姓王 电话13800000000": the name asked for comes first
+        if tracker.get_slot("contact_phone") == ANONYMOUS or FIELD_WORDS["contact_phone"].search(
+            text
+        ):
+            return "contact_phone", text
+        return None
+
+    def reads_as(self, slot: str, value: str) -> int:
+        timed = names_time(value)
+        if slot == "complaint_when":
+            return int(timed)
+        if slot == "complaint_where":
+            return int(names_place(value) and not timed)
+        return 0
 
     async def validate_complaint_what(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -15,6 +15,7 @@ from rasa_sdk.types import DomainDict
 from actions._forms import CitizenFormValidation
 from actions._runtime import latest_text, record_event
 from actions.answers import (
+    clauses,
     is_bare_negation,
     is_filler,
     mandarin,
@@ -46,6 +47,27 @@ _RIGHT_ONE = re.compile(
 )
 
 
+#: A "no" anywhere in an answer to the way: "唔系", "不是", "搞错", "选错".
+_SAYS_NO = re.compile(
+    r"(?<![是系])不是(?!不)|不对|(?:搞|弄|选|点|说|写|打|填|讲|理解|听)错|错了|错啦|错咗"
+)  # "是不是", "错过" ask or tell, they do not say no
+
+
+def named_instead(text: str, current: str) -> Service | None:
+    """The one service other than ``current`` a clause of an answer names
+    when the answer also says "no" ("我说的是电 不是水 电表过户"); None when it
+    names none, two, or says no "no"."""
+    plain = mandarin(text)
+    if not _SAYS_NO.search(plain):
+        return None
+    found = {
+        service.id: service
+        for clause in clauses(plain)
+        if (service := match_service(clause)) is not None and service.id != current
+    }
+    return next(iter(found.values())) if len(found) == 1 else None
+
+
 def mode_from_text(text: str) -> str | None:
     """'online' / 'offline' when the text says which way, else None
     (negations read: "不要网上的" is offline; actions/answers.py)."""
@@ -66,13 +88,19 @@ SHORTLY = 4
 
 
 def match_short_alias(text: str, shortest: int = SHORT_ALIAS) -> Service | None:
-    """The one service a three-character name or alias names when written with
+    """The one service of :func:`short_alias_candidates`, or None (none, or two)."""
+    found = short_alias_candidates(text, shortest)
+    return found[0] if len(found) == 1 else None
+
+
+def short_alias_candidates(text: str, shortest: int = SHORT_ALIAS) -> list[Service]:
+    """The services a three-character name or alias names when written with
     one character wrong ("居住整", "身份正丢了": pinyin input's homophones) or
     with one character inside ("开间公司" for 开公司, "装个电表" for 装电表), a
     longer one with its words in another order in a short answer ("公司注册"),
-    or the whole answer being part of one service's names ("医保参保").
-    For the service question only, after the stricter matchers found nothing;
-    None when it could be two services."""
+    or the whole answer being part of a service's names ("医保参保"; "住房公积金"
+    is part of five). For the service question only, after the stricter
+    matchers found nothing; in catalog order."""
     cleaned = _KEY_NOISE.sub("", mandarin(text)).lower()
     found: dict[str, Service] = {}
     for service in load_services():
@@ -98,7 +126,28 @@ def match_short_alias(text: str, shortest: int = SHORT_ALIAS) -> Service | None:
             )
             if one_off or one_inside:
                 found[service.id] = service
-    return next(iter(found.values())) if len(found) == 1 else None
+    return list(found.values())
+
+
+#: At most this many services are offered as a choice when an answer names a
+#: part several services share ("医保", "住房公积金"); more: ask again.
+MAX_CHOICES = 6
+
+
+def offer_choice(dispatcher: CollectingDispatcher, text: str) -> bool:
+    """When ``text`` names a part of 2..MAX_CHOICES services' names ("住房公积金":
+    提取, 贷款, 转移, 账户, 缴存证明), offer them as buttons and say so."""
+    candidates = short_alias_candidates(text, shortest=2)
+    if not 2 <= len(candidates) <= MAX_CHOICES:
+        return False
+    dispatcher.utter_message(
+        text="和这个相关的事项有好几项，请问您要办理的是哪一项？",
+        buttons=[
+            {"title": s.name[:20], "payload": f'/request_service_guide{{"service":"{s.id}"}}'}
+            for s in candidates
+        ],
+    )
+    return True
 
 
 #: Characters that only one service's names use ("犯" of 无犯罪记录证明, "驾" of
@@ -295,6 +344,8 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             or match_short_alias(said[1] if said else text)
             or match_by_own_characters(said[1] if said else text)
         )
+        if service is None and offer_choice(dispatcher, said[1] if said else text):
+            return {"service": None}
         if service is None:
             names = "、".join(s.name for s in load_services()[:8])
             dispatcher.utter_message(
@@ -328,6 +379,9 @@ class ValidateServiceGuideForm(CitizenFormValidation):
         if other is not None and other.id != tracker.get_slot("service"):
             # "不是身份证，是社保卡": the service understood was wrong, this one is right
             return {"service": other.id, "service_mode": only_way(other)}
+        if said and other is None and offer_choice(dispatcher, said[1]):
+            # "不是社保卡，是医保": several services are 医保; which one
+            return {"service": None, "service_mode": None}
         actually = _ACTUALLY.search(mandarin(text))
         if actually is not None:
             # "我想办的其实是居住证": the service understood was not the one meant
@@ -336,6 +390,12 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             )
             if other is not None and other.id != tracker.get_slot("service"):
                 return {"service": other.id, "service_mode": only_way(other)}
+            if other is None and offer_choice(dispatcher, actually.group(1)):
+                return {"service": None, "service_mode": None}
+        other = named_instead(text, str(tracker.get_slot("service") or ""))
+        if other is not None:
+            # "我说的是电 不是水 电表过户": a "no" and another service named in a clause
+            return {"service": other.id, "service_mode": only_way(other)}
         if text.startswith("/deny") or _NOT_THIS.search(text):
             # "不是这个": the service understood was wrong. "不是这个，是社保卡"
             # (or "我要办的不是居住证，是户口迁入") names the right one: take it
@@ -351,6 +411,8 @@ class ValidateServiceGuideForm(CitizenFormValidation):
                 )
             if other is not None and other.id != tracker.get_slot("service"):
                 return {"service": other.id, "service_mode": only_way(other)}
+            if right is not None and other is None:
+                offer_choice(dispatcher, right.group(1))  # "我要的是医保": which one
             return {"service": None, "service_mode": None}
         mode = value if value in ("online", "offline") else read_mode(text)
         if mode is None and says_unknown(text):

@@ -16,7 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions._forms import CitizenFormValidation
 from actions._runtime import MENU_BUTTONS, drill_tags, get_db, latest_text, record_event
-from actions.answers import find_phone, mentions_unknown, normalise_digits
+from actions.answers import find_phone, mentions_unknown, normalise_digits, tail_replaced
 from actions.complaints import (
     ANONYMOUS,
     NOT_GIVEN,
@@ -185,7 +185,7 @@ class ValidateTicketStatusForm(CitizenFormValidation):
     also take "不知道", "上一步" and corrections (actions/_forms.py)."""
 
     FIELDS = {
-        "ticket_no": re.compile(r"工单编号|工单号|单号|编号|工单"),
+        "ticket_no": re.compile(r"工单编号|工单号|单号|编号|工单|日期|序号"),
         "ticket_phone_last4": re.compile(r"手机尾号|尾号|后四位|后4位|手机号|手机|号码"),
     }
     TITLES = {"ticket_no": "工单编号", "ticket_phone_last4": "手机号码后四位"}
@@ -222,6 +222,18 @@ class ValidateTicketStatusForm(CitizenFormValidation):
         if super().answers(slot, text) or self.fits(slot, normalise_digits(text)):
             return True
         return mentions_unknown(text) and not re.search(r"\d", normalise_digits(text))
+
+    def corrected(self, slot: str, value: str, earlier: Any = None) -> dict[str, Any] | None:
+        if slot == "ticket_no" and parse_ticket_no(value) is None and isinstance(earlier, str):
+            # "单号最后几位错了，是000321": the serial said replaces the end of the number
+            digits = re.sub(r"\D", "", compact_digits(value))
+            if len(digits) == 8 and digits.startswith("20") and parse_ticket_no(earlier):
+                # "日期写错 是20261126 后面一样": the date part
+                return {slot: f"{digits}-{str(parse_ticket_no(earlier))[-6:]}"}
+            number = tail_replaced(earlier, compact_digits(value), 6)
+            if number is not None and parse_ticket_no(number):
+                return {slot: parse_ticket_no(number)}
+        return None
 
     def fits(self, slot: str, value: str) -> bool:
         if slot == "ticket_no":

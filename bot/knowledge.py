@@ -366,14 +366,16 @@ def match_service(text: str, services: list[Service] | None = None) -> Service |
     name or alias is contained as written, a name or alias of at least
     MIN_GAPPED characters whose characters stand in order with a few words
     between them ("公积金怎么提取", "驾照快到期了") is taken: the longest, then
-    the tightest.
+    the tightest. A gapped alias that holds the contained one is a more precise
+    reading of the same words and wins over it: "居住证要签注了" names 居住证签注,
+    not 居住证.
     """
     catalog = services if services is not None else load_services()
     cleaned = _NOISE.sub("", text or "").lower()
     if not cleaned:
         return None
-    best: tuple[int, Service] | None = None
-    gapped: tuple[int, int, Service] | None = None  # (-length, span, service)
+    best: tuple[int, str, Service] | None = None  # (length, key, service)
+    spread: list[tuple[int, int, str, Service]] = []  # (-length, span, key, service)
     for service in catalog:
         if cleaned == service.id:
             return service
@@ -383,14 +385,16 @@ def match_service(text: str, services: list[Service] | None = None) -> Service |
                 continue
             if key in cleaned:
                 if best is None or len(key) > best[0]:
-                    best = (len(key), service)
-            elif best is None and len(key) >= MIN_GAPPED:
+                    best = (len(key), key, service)
+            elif len(key) >= MIN_GAPPED:
                 span = _gapped_span(key, cleaned)
-                if span is not None and (gapped is None or (-len(key), span) < gapped[:2]):
-                    gapped = (-len(key), span, service)
-    if best:
-        return best[1]
-    return gapped[2] if gapped else None
+                if span is not None:
+                    spread.append((-len(key), span, key, service))
+    if best is not None:
+        spread = [g for g in spread if best[1] in g[2]]
+        if not spread:
+            return best[2]
+    return min(spread, key=lambda g: g[:2])[3] if spread else None
 
 
 LOOSE_SHARE = 0.75

@@ -98,6 +98,8 @@ DEPARTMENT_DOMAINS: tuple[tuple[str, str], ...] = (
     ("社会保险", "social_insurance"),
     ("社保", "social_insurance"),
     ("人力资源", "social_insurance"),
+    ("出入境", "public_security"),
+    ("移民管理", "public_security"),
     ("公安", "household_registration"),
     ("派出所", "household_registration"),
     ("户籍", "household_registration"),
@@ -114,6 +116,12 @@ DEPARTMENT_DOMAINS: tuple[tuple[str, str], ...] = (
     ("卫生健康", "healthcare"),
     ("卫健", "healthcare"),
     ("民政", "civil_affairs"),
+    # part B domains
+    ("城市管理", "urban_management"),
+    ("城管", "urban_management"),
+    ("生态环境", "environment"),
+    ("文化广电旅游体育", "culture_tourism"),
+    ("农业农村", "agriculture"),
 )
 
 

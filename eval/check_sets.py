@@ -31,7 +31,8 @@ sentence verbatim in the training data, nor in eval/heldout or eval/final.
 Only sentences of the set being checked are printed, never training text (nor
 held-out text while checking the final set).
 
-Usage: .venv-rasa/bin/python eval/check_sets.py [heldout|final|citizen|city|offtopic_dev]
+Usage: .venv-rasa/bin/python eval/check_sets.py
+       [heldout|final|citizen|breadth|citizen_dev|city|offtopic_dev]
        (no argument: every set; exit code 0 when every checked set passes)
 """
 
@@ -151,6 +152,44 @@ SETS: dict[str, EvalSet | OffTopicSet] = {
         files=("faq.yml", "intents.yml"),
         min_mixed=40,
         faq_scope=V1_IDS,
+    ),
+    # issue 18: 3 phrasings for each FAQ entry added to the first 73 (the broad
+    # catalog); FAQ sentences only, report only
+    "breadth": EvalSet(
+        directory="eval/breadth",
+        title="breadth set",
+        min_in_scope=700,
+        min_out_of_scope=0,
+        min_intents_file=0,
+        min_per_faq=3,
+        min_per_intent={},
+        independent_of=("eval/heldout", "eval/final", "eval/citizen", "eval/city"),
+        files=("faq.yml",),
+        faq_scope="-" + V1_IDS,
+    ),
+    # development set (tuning, never reported): citizens' wording for the whole
+    # catalog (3 phrasings per v1 entry, 1 per other entry), the conversational
+    # intents and 100 off-topic messages; written from the catalog's questions only
+    "citizen_dev": EvalSet(
+        directory="eval/citizen_dev",
+        title="citizen development set",
+        min_in_scope=700,
+        min_out_of_scope=100,
+        min_intents_file=200,
+        min_per_faq=1,
+        min_per_intent={
+            "greet": 6, "goodbye": 6, "thank": 6, "affirm": 6, "deny": 6,
+            "ask_identity": 6, "consult": 6, "request_service_guide": 30,
+            "inform_service_mode": 6, "complain": 20, "suggest": 6, "inform": 6,
+            "edit_complaint": 6, "check_ticket": 6, "request_human": 10,
+            "emergency": 10, "angry": 6, "stop": 6, "rate": 6, "online_done": 6,
+            "online_problem": 6, "online_ticket": 6, "complain_service": 6,
+            "record_service_complaint": 6, "skip": 6, "go_back": 6,
+        },
+        independent_of=(
+            "eval/heldout", "eval/final", "eval/citizen", "eval/city", "eval/breadth",
+            "eval/offtopic_dev",
+        ),
     ),
     # issue 18: at least 1,000 sentences from at least 20 everyday domains
     "city": OffTopicSet(

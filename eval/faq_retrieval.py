@@ -12,7 +12,8 @@ Methods, all over TF-IDF features (character n-grams, and jieba word 1-2-grams
 where ``+w``), NFKC-normalised as the retriever does:
 ``knn`` (nearest phrasing; ``k=2``: mean of the two nearest of each entry),
 ``centroid`` (nearest mean of an entry's phrasings), ``lr`` (multinomial
-logistic regression), ``svm`` (one-vs-rest linear SVM, the shipped choice).
+logistic regression), ``svm`` (one-vs-rest linear SVM; the shipped choice is C 4
+with pinyin syllable n-grams, ``+py``).
 
 Usage (Rasa environment: jieba and scikit-learn come with Rasa):
     .venv-rasa/bin/python eval/faq_retrieval.py [--catalog F] [--sets heldout final citizen breadth]
@@ -43,6 +44,9 @@ METHODS: dict[str, dict[str, Any]] = {
     "svm C=1 c1-3+w": {"method": "svm", "C": 1.0},
     "svm C=1 c1-4+w": {"method": "svm", "C": 1.0, "ngram_range": [1, 4]},
     "svm C=1 c1-3": {"method": "svm", "C": 1.0, "word_ngram_range": None},
+    "svm C=4 c1-3+w": {"method": "svm", "C": 4.0},
+    # + pinyin syllable 1-2-grams (hotline_gate.pinyin_syllables): the shipped choice
+    "svm C=4 c1-3+w+py": {"method": "svm", "C": 4.0, "pinyin_ngram_range": [1, 2]},
 }
 
 

@@ -247,6 +247,9 @@ class FaqRetriever(GraphComponent, IntentClassifier):
             "ngram_range": [1, 3],
             # jieba word n-grams too (null: characters only).
             "word_ngram_range": [1, 2],
+            # Pinyin syllable n-grams too, so a homophone typo (社宝) still
+            # meets its word (社保) (null: none). hotline_gate.pinyin_syllables.
+            "pinyin_ngram_range": [1, 2],
             # The SVM's regularisation (liblinear's C).
             "C": 1.0,
             # Weights smaller than this in magnitude are dropped (prune()).

@@ -173,10 +173,25 @@ def jieba_words(text: str) -> list[str]:
     return [word for word in jieba.lcut(text) if word.strip()]
 
 
+def pinyin_syllables(text: str) -> list[str]:
+    """The toneless pinyin of ``text``'s Chinese characters, one syllable per
+    character; other runs (digits, Latin letters) kept as they are.
+
+    Citizens type with pinyin input methods and voice input, whose slips are
+    homophones (社宝 for 社保, 公基金 for 公积金, 居住症 for 居住证): the
+    characters differ, the syllables do not. pypinyin's own dictionary ships in
+    the package (nothing is downloaded)."""
+    from pypinyin import lazy_pinyin
+
+    return [part for syllable in lazy_pinyin(text) for part in syllable.split()]
+
+
 def build_features(config: dict[str, Any]) -> Any:
     """The unfitted feature union (the gate's and the FAQ retriever's): TF-IDF
-    character n-grams (``ngram_range``, ``min_df`` when given) and, unless
-    ``word_ngram_range`` is null, jieba word n-grams."""
+    character n-grams (``ngram_range``, ``min_df`` when given), unless
+    ``word_ngram_range`` is null jieba word n-grams, and when
+    ``pinyin_ngram_range`` is given n-grams of pinyin syllables
+    (``pinyin_syllables``)."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import make_union
 
@@ -199,6 +214,19 @@ def build_features(config: dict[str, Any]) -> Any:
                 token_pattern=None,
                 lowercase=False,
                 ngram_range=(int(word_low), int(word_high)),
+                sublinear_tf=True,
+                dtype=_float32(),
+            )
+        )
+    if config.get("pinyin_ngram_range"):
+        pinyin_low, pinyin_high = config["pinyin_ngram_range"]
+        features.append(
+            TfidfVectorizer(
+                analyzer="word",
+                tokenizer=pinyin_syllables,
+                token_pattern=None,
+                lowercase=False,
+                ngram_range=(int(pinyin_low), int(pinyin_high)),
                 sublinear_tf=True,
                 dtype=_float32(),
             )

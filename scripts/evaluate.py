@@ -23,10 +23,13 @@ that ask two things at once (eval/mixed.py): one counts as right when the answer
 (the intent after the fallback and FAQ threshold, ``faq/<id>`` for an FAQ) is one
 of its labels; the fraction right is reported (``mixed`` in report.json).
 
-``eval/breadth/`` holds 3 phrasings for each of the 243 FAQ entries written
-for the 316-entry catalog (branches i-know-a, i-know-b), which is not shipped:
-trained with today's pipeline it took FAQ top-1 from 0.95 to 0.43 (see
-README, "Knowledge"). It is not in the default sets until that catalog is.
+``eval/breadth/`` holds 3 phrasings for each of the 243 FAQ entries added to
+the first 73 (the broad catalog, issue 18), written by authors who saw only
+those entries' questions and answers; report only, FAQ sentences only.
+
+``eval/citizen_dev/`` is a DEVELOPMENT set (tuning, never reported) in the
+citizen style for the whole catalog: ``--sets citizen_dev``. It is not in the
+default sets.
 
 A set made of an ``off_topic.yml`` only (``eval/city/``: everyday messages of
 25 domains, issue 18) gets the off-topic report instead (eval/off_topic.py):
@@ -425,10 +428,11 @@ def main() -> int:
     parser.add_argument(
         "--sets",
         nargs="+",
-        default=["heldout", "final", "citizen", "city"],
+        default=["heldout", "final", "citizen", "breadth", "city"],
         help="folders under eval/: heldout (tuning), final (reported once), "
-        "citizen (as citizens type, report only), breadth (the FAQ entries of the "
-        "pending 316-entry catalog, report only; not shipped yet), city (off topic)",
+        "citizen (as citizens type, report only), breadth (the FAQ entries "
+        "beyond the first 73, report only), citizen_dev (citizen style, all "
+        "entries, development/tuning), city (off topic)",
     )
     args = parser.parse_args()
     from rasa.utils.log_utils import configure_structlog

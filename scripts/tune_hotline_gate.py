@@ -1,6 +1,7 @@
 """Sweep the hotline gate's threshold (hotline_rasa/hotline_gate.py) on a trained model.
 
-Parses eval/heldout (in scope and out of scope) and an off-topic set (default
+Parses eval/heldout (or ``--in-scope citizen_dev``; in scope and out of scope)
+and an off-topic set (default
 eval/offtopic_dev, the gate's own development set) once, recovers each
 message's parse before the gate (the gate reports P(hotline) and whether it
 rejected) and prints, for each threshold, the held-out figures of
@@ -88,6 +89,11 @@ def main() -> int:
     parser.add_argument("--model", required=True)
     parser.add_argument("--off-topic", default="eval/offtopic_dev/off_topic.yml")
     parser.add_argument(
+        "--in-scope",
+        default="heldout",
+        help="the in-scope set under eval/: heldout (default) or citizen_dev (both tuning sets)",
+    )
+    parser.add_argument(
         "--thresholds", nargs="+", type=float, default=[0, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.8]
     )
     parser.add_argument(
@@ -102,10 +108,12 @@ def main() -> int:
     args = parser.parse_args()
     if "city" in args.off_topic or "final" in args.off_topic:
         parser.error("tune on eval/offtopic_dev and eval/heldout only")
+    if args.in_scope not in ("heldout", "citizen_dev"):
+        parser.error("--in-scope: heldout or citizen_dev (the report sets are never tuned on)")
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)
-    held = load_heldout(ROOT / "eval" / "heldout")
+    held = load_heldout(ROOT / "eval" / args.in_scope)
     domains = load_domains(ROOT / args.off_topic)
     parses = asyncio.run(parse_texts(args.model, [t for t, _, _ in held] + [t for _, t in domains]))
     held_parses, off_parses = parses[: len(held)], parses[len(held) :]

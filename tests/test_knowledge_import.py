@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bot.knowledge import KNOWLEDGE_DIR, parse_faq
-from bot.knowledge_import import MARKER, ImportFileError, main, run_import
+from bot.knowledge_import import MARKER, ImportFileError, infer_domain, main, run_import
 
 TODAY = dt.date(2026, 12, 5)
 HEAD_ZH = ["问题", "相似问", "答案", "部门", "来源", "日期", "有效期至"]
@@ -72,6 +72,7 @@ def test_a_good_csv_is_merged_in_the_format_the_checker_and_loader_expect(
     tmp_path: Path, faq: Path
 ) -> None:
     before = faq.read_text(encoding="utf-8")
+    shipped = len(yaml.safe_load(before)["entries"])
     source = write_csv(tmp_path / "k.csv", HEAD_ZH, [row("市民卡乘地铁"), row("公交换乘优惠")])
     report = run_import(source, out=faq, today=TODAY)
     assert (report.added, report.updated, report.bad_rows) == (2, 0, [])
@@ -80,7 +81,7 @@ def test_a_good_csv_is_merged_in_the_format_the_checker_and_loader_expect(
     data = yaml.safe_load(text)
     entries = parse_faq(data)  # bot.knowledge's loader (build_training_data uses it)
     imported = [e for e in data["entries"] if e.get("origin") == "import"]
-    assert len(entries) == 75 and len(imported) == 2
+    assert len(entries) == shipped + 2 and len(imported) == 2
     first = imported[0]
     assert first["id"].startswith("tr_imp_") and first["domain"] == "traffic"
     assert first["department"] == "东莞市交通运输局" and first["sample"] is False
@@ -235,3 +236,12 @@ def test_the_block_uses_the_files_own_layout(tmp_path: Path, faq: Path) -> None:
     assert (
         "\n  - id: tr_imp_" in block and "\n    examples:\n      - 市民卡乘地铁第1种说法" in block
     )
+
+
+def test_departments_of_the_new_domains_are_recognised() -> None:
+    assert infer_domain("东莞市公安局出入境管理支队") == "public_security"
+    assert infer_domain("东莞市公安局") == "household_registration"
+    assert infer_domain("东莞市城市管理和综合执法局") == "urban_management"
+    assert infer_domain("东莞市生态环境局") == "environment"
+    assert infer_domain("东莞市文化广电旅游体育局") == "culture_tourism"
+    assert infer_domain("东莞市农业农村局") == "agriculture"

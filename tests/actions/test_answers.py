@@ -7,6 +7,7 @@ import pytest
 
 from actions.answers import (
     Reading,
+    corrected_within,
     denied_then,
     find_phone,
     is_bare_negation,
@@ -24,6 +25,7 @@ from actions.answers import (
     read_name,
     read_phone,
     says_unknown,
+    tail_replaced,
     without_leading_fillers,
 )
 
@@ -687,3 +689,137 @@ def test_round_six_ways_of_correcting_and_not_knowing() -> None:
     assert says_unknown("没法说具体位置")
     assert says_unknown("不清楚叫什么路")
     assert says_unknown("我冇睇时间")
+
+
+# --- round seven (helper i-forms3) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        ("13800138000 不对不对 13800138001", ("13800138000", "13800138001")),
+        ("东城 哦不是 是莞城", ("东城", "莞城")),
+        ("星期二 不对 星期三", ("星期二", "星期三")),
+        ("20261127-000123 哦不对是20261127-000124", ("20261127-000123", "20261127-000124")),
+        ("楼上漏水，说错了，应该是渗水", ("楼上漏水", "渗水")),
+    ],
+)
+def test_an_answer_corrected_within_itself_is_the_one_meant(
+    text: str, meant: tuple[str, str]
+) -> None:
+    assert corrected_within(text) == meant
+
+
+@pytest.mark.parametrize(
+    "text", ["东城，不是南城", "不对，是东城", "楼下烧烤店天天晚上吵到凌晨", "物业说不对 不管"]
+)
+def test_no_correction_within_without_a_no_between_two_answers(text: str) -> None:
+    assert corrected_within(text) is None
+
+
+def test_not_a_then_what_is_wanted_after_a_pause() -> None:
+    assert not_but(mandarin("唔系身份证呀 我要搞社保卡")) == ("身份证", "社保卡")
+    assert not_but("不是要办证 我是要补社保卡") == ("要办证", "社保卡")
+    # without a pause 要 belongs to the wrong one
+    assert not_but("不是我要投诉的那家 是隔壁那家") == ("我要投诉的那家", "隔壁那家")
+
+
+def test_not_wanting_alone_leaves_but_not_with_what_is_wanted_instead() -> None:
+    assert leaving("我不是要投诉，我是想问问题") == "cancel"
+    assert leaving("不是要办证 我是要补社保卡") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["我搞不清是星期几", "无法确定时间", "没办法确认是哪天", "我不懂哪个是工单号",
+     "我也不知道哪种方便", "单号我冇存低"],
+)  # fmt: skip
+def test_round_seven_ways_of_not_knowing(text: str) -> None:
+    assert says_unknown(text)
+
+
+def test_no_house_number_is_not_a_place_and_the_bot_not_understanding_is_no_unknown() -> None:
+    assert read_free("没门牌号的 不知道怎么说", "where").kind == "unknown"
+    assert not says_unknown("说了半天你都不懂")
+
+
+@pytest.mark.parametrize("text", ["我不希望你们打给我", "不想有人联系我", "别再打电话过来"])
+def test_not_wanting_to_be_called_refuses_the_phone(text: str) -> None:
+    assert read_phone(text).kind == "refuse"
+
+
+@pytest.mark.parametrize("text", ["网上不方便 线下吧", "手机上不熟 去大厅办"])
+def test_a_way_that_does_not_suit_is_the_other_way(text: str) -> None:
+    assert read_mode(text) == "offline"
+
+
+def test_more_ways_of_saying_a_mistake() -> None:
+    assert mistake_said("刚才那个问题我没说清楚 应该是路灯倒了压到车") == (True, "路灯倒了压到车")
+    assert mistake_said("不好意思啊 我刚才讲的不准确 是装修噪音") == (True, "装修噪音")
+    assert mistake_said(mandarin("等阵 讲错咗 系沙田")) == (True, "沙田")
+
+
+def test_a_few_digits_replace_the_end_of_a_number() -> None:
+    assert tail_replaced("20261127-000123", "000321", 6) == "20261127-000321"
+    assert tail_replaced("13812345678", "79", 4) == "13812345679"
+    assert tail_replaced("13812345678", "13912345678", 4) is None
+    assert tail_replaced("13812345678", "没有数字", 4) is None
+
+
+def test_round_eight_wordings() -> None:
+    assert says_unknown("路名我真的叫不出来")
+    assert says_unknown("时间无法回忆")
+    assert says_unknown("不懂啊 你们建议哪个")
+    assert read_phone("谁说我要匿名了").kind == "give"
+    assert read_phone("我哪有说要匿名").kind == "give"
+    assert read_mode("网上就算啦 我去派出所") == "offline"
+    assert read_mode("唔想去排队") == "online"
+    assert is_bare_negation("唔啱")
+
+
+def test_round_nine_wordings() -> None:
+    assert read_free("这个问题不在一个固定的地方", "where").kind == "unknown"
+    assert says_unknown("两样都唔识")
+    assert read_phone("电话你们就别要了").kind == "refuse"
+    assert read_phone("无可奉告").kind == "refuse"
+    assert read_mode("网上那个我试过不行 去现场") == "offline"
+    assert mandarin("地址系麻涌") == "地址是麻涌"
+    assert mandarin("联系") == "联系"
+
+
+def test_round_ten_wordings() -> None:
+    assert read_free("在哪我讲唔清 反正唔系市区", "where").kind == "unknown"
+    assert read_free("不是一次两次了 几乎天天", "when") == Reading("value", "几乎天天")
+    assert says_unknown("不好估计")
+    assert mentions_unknown("单号是什么东西 我没有")
+    assert mentions_unknown("搵唔到张单")
+    assert read_name("我也不知道该怎么称呼").kind == "refuse"
+    assert read_name("我不说名 你叫我街坊就得").kind == "refuse"
+    assert read_free("地点就不讲了 怕被认出来", "where").kind == "unknown"
+    assert read_mode("窗口人太多 不去了 网上吧") == "online"
+    assert read_mode("办事大厅的排队叫号系统经常乱跳") == "offline"
+
+
+def test_round_eleven_wordings() -> None:
+    assert says_unknown("时间上我不太肯定")
+    assert says_unknown("具体时间呢 冇印象")
+    assert read_free("说来话长 不知从何说起", "what").kind == "unknown"
+    assert read_phone("我冇话要匿名喎").kind == "give"
+    assert read_name("称呼就写市民吧").kind == "refuse"
+
+
+def test_round_twelve_wordings() -> None:
+    assert says_unknown("时间我记得不太准确")
+    assert says_unknown("哎呀这个真记不住")
+    assert says_unknown("短信早就清掉了")
+    assert read_phone("电话我是不会留的").kind == "refuse"
+    assert read_name("名字没必要吧").kind == "refuse"
+    assert read_mode("不想请假跑一趟") == "online"
+
+
+def test_round_thirteen_wordings() -> None:
+    assert read_mode("现场就不去了") == "online"
+    assert read_name("姓名就免填了").kind == "refuse"
+    assert read_name("我不怕 写我真名 吴国强") == Reading("value", "吴国强")
+    assert read_free("时间就算了吧 不重要", "when").kind == "unknown"
+    assert mistake_said("刚刚描述得不完整 是渣土车撒漏还超速") == (True, "渣土车撒漏还超速")

@@ -150,6 +150,8 @@ def test_no_catalog_question_or_training_sentence_raises_a_false_alarm() -> None
     about_danger = {
         "ut_gas_leak", "si_work_injury_recognition", "tr_minor_accident",
         "ca_divorce_cooling_off", "ca_temporary_assistance",
+        # the broad catalog: injuries from a crash or a fight, someone trapped in a lift
+        "mi_third_party_injury", "mr_elevator_inspection",
     }  # fmt: skip
     alarms = {
         entry.id

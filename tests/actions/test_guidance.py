@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -13,7 +15,7 @@ from actions.guidance import (
     mode_from_text,
     render_guide,
 )
-from bot.knowledge import load_services, match_service_loosely, service_by_id
+from bot.knowledge import Service, load_services, match_service_loosely, service_by_id
 from tests.actions.helpers import parse_data, slot_events, tracker
 
 DOMAIN: dict = {}
@@ -105,6 +107,75 @@ def test_a_service_named_with_words_between_is_found() -> None:
         assert match_service(text) is None, text
     # more than MAX_GAP characters between the parts is not a match
     assert match_service("公积金这个东西到底应该怎么样才能提取") is None
+
+
+def test_the_catalog_is_as_broad_as_the_hotline() -> None:
+    """Issue 18: at least 60 services, each marked as sample content with its source."""
+    services = load_services()
+    assert len(services) >= 60
+    assert len({s.id for s in services}) == len(services)
+    for service in services:
+        assert service.sample and service.source.startswith("示例内容"), service.id
+
+
+def test_everyday_phrasings_of_the_wider_catalog_are_found() -> None:
+    """Issue 18: common requests outside the first 18 services got "办事指南里暂时
+    没有找到这个事项". Phrasings written the way citizens ask, none of them a
+    catalog example."""
+    from bot.knowledge import match_service
+
+    found = {
+        "我要办退休": "pension_claim",
+        "社保怎么转到东莞来": "social_insurance_transfer",
+        "去外地住院要先备案吗": "cross_region_medical_filing",
+        "生孩子的生育津贴啥时候能领": "maternity_allowance",
+        "老家公积金怎么转过来": "provident_fund_transfer",
+        "孩子出生了怎么上户口": "newborn_hukou",
+        "护照过期了去哪换": "passport",
+        "驾驶证丢了咋办": "driver_license_replacement",
+        "车子要年检了去哪": "vehicle_inspection",
+        "电瓶车上牌在哪弄": "ebike_registration",
+        "我们想离婚去哪办手续": "divorce_registration",
+        "结婚证丢了怎么补": "marriage_certificate_reissue",
+        "开个无房证明": "real_estate_record_query",
+        "开奶茶店要办食品经营许可证吗": "food_business_license",
+        "怎么领发票": "invoice_application",
+        "小孩想转学怎么弄": "school_transfer",
+        "宝宝出生证在哪领": "birth_medical_certificate",
+        "疫苗本丢了": "vaccination_certificate",
+        "老板欠薪想申请劳动仲裁": "labour_arbitration",
+        "新房子燃气开户": "gas_service",
+        # a longer alias written with words between wins over the short one it holds
+        "我的居住证要签注了": "residence_permit_endorsement",
+        "个体户怎么注销": "company_deregistration",
+        # the first services are still found as before
+        "居住证怎么办": "residence_permit",
+        "我想开个体户": "business_license",
+    }
+    examples = {e for s in load_services() for e in s.examples}
+    for text, service_id in found.items():
+        assert text not in examples, text
+        service = match_service(text)
+        assert service is not None and service.id == service_id, (text, service)
+
+
+def test_a_spread_out_alias_holding_the_one_written_in_one_piece_wins() -> None:
+    """Text like "居住证要签注" holds 居住证 in one piece and 居住证签注 spread out: the longer
+    reading names the service; without a longer alias the short one still counts."""
+    from bot.knowledge import match_service
+
+    def svc(sid: str, *aliases: str) -> Service:
+        return Service(
+            sid, aliases[0], aliases, "部门", "示例内容", dt.date(2026, 12, 5), True, None, None
+        )
+
+    catalog = [svc("permit", "居住证"), svc("endorse", "居住证签注")]
+    assert match_service("居住证要签注了", catalog).id == "endorse"  # type: ignore[union-attr]
+    assert match_service("居住证签注", catalog).id == "endorse"  # type: ignore[union-attr]
+    assert match_service("居住证要续期了", catalog).id == "permit"  # type: ignore[union-attr]
+    # a spread-out alias that does not hold the one written in one piece does not win
+    catalog = [svc("permit", "居住证"), svc("other", "居民签注")]
+    assert match_service("居住证居民要签注", catalog).id == "permit"  # type: ignore[union-attr]
 
 
 async def test_the_way_question_names_the_service_and_offers_not_this() -> None:
