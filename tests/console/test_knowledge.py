@@ -115,6 +115,8 @@ async def test_attach_adds_phrasings_as_a_reviewable_change_awaiting_training(
     assert (await supervisor.json("/console/api/knowledge"))["training"]["up_to_date"]
     fund = group_with((await supervisor.json("/console/api/knowledge"))["groups"], "公积金")
     chosen = FUND[:2] + ["公积金断缴了还能不能贷款"]
+    generated_file = project / "data" / "nlu" / "generated_faq.yml"
+    generated_file.write_text("# stale\n", encoding="utf-8")  # the attach must rewrite it
     resp = await supervisor.post(
         "/console/api/knowledge/attach",
         {"ids": fund["ids"], "faq_key": "hpf_withdrawal_conditions", "sentences": chosen},
@@ -135,8 +137,14 @@ async def test_attach_adds_phrasings_as_a_reviewable_change_awaiting_training(
     assert entry["examples"][-3:] == chosen
     assert "+      - 公积金断缴了还能贷款吗" in result["diff"]
     check_faq(faq)
-    generated = (project / "data" / "nlu" / "generated_faq.yml").read_text(encoding="utf-8")
-    assert "公积金断缴影响贷款不" in generated  # the training data follows the knowledge file
+    # The training data follows the knowledge file: regenerated from it. DIET gets
+    # at most FAQ_PHRASINGS_FOR_DIET phrasings (each entry's first ones), so with
+    # the broad catalog an example appended last reaches the model through the FAQ
+    # retriever, which learns every phrasing from faq.yml itself.
+    from bot.knowledge_editor.scripts import script
+
+    expected = script("build_training_data").outputs(project / "data" / "knowledge")
+    assert generated_file.read_text(encoding="utf-8") == expected["generated_faq.yml"]
 
     body = await supervisor.json("/console/api/knowledge")
     assert not any("公积金" in g["label"] for g in body["groups"])  # settled
