@@ -186,6 +186,22 @@ def pinyin_syllables(text: str) -> list[str]:
     return [part for syllable in lazy_pinyin(text) for part in syllable.split()]
 
 
+def _token_tfidf(tokenizer: Any, ngram_range: list[int]) -> Any:
+    """TF-IDF n-grams of the tokens ``tokenizer`` gives (jieba words, pinyin syllables)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    low, high = ngram_range
+    return TfidfVectorizer(
+        analyzer="word",
+        tokenizer=tokenizer,
+        token_pattern=None,
+        lowercase=False,
+        ngram_range=(int(low), int(high)),
+        sublinear_tf=True,
+        dtype=_float32(),
+    )
+
+
 def build_features(config: dict[str, Any]) -> Any:
     """The unfitted feature union (the gate's and the FAQ retriever's): TF-IDF
     character n-grams (``ngram_range``, ``min_df`` when given), unless
@@ -206,31 +222,9 @@ def build_features(config: dict[str, Any]) -> Any:
         )
     ]
     if config.get("word_ngram_range"):
-        word_low, word_high = config["word_ngram_range"]
-        features.append(
-            TfidfVectorizer(
-                analyzer="word",
-                tokenizer=jieba_words,
-                token_pattern=None,
-                lowercase=False,
-                ngram_range=(int(word_low), int(word_high)),
-                sublinear_tf=True,
-                dtype=_float32(),
-            )
-        )
+        features.append(_token_tfidf(jieba_words, config["word_ngram_range"]))
     if config.get("pinyin_ngram_range"):
-        pinyin_low, pinyin_high = config["pinyin_ngram_range"]
-        features.append(
-            TfidfVectorizer(
-                analyzer="word",
-                tokenizer=pinyin_syllables,
-                token_pattern=None,
-                lowercase=False,
-                ngram_range=(int(pinyin_low), int(pinyin_high)),
-                sublinear_tf=True,
-                dtype=_float32(),
-            )
-        )
+        features.append(_token_tfidf(pinyin_syllables, config["pinyin_ngram_range"]))
     return make_union(*features)
 
 
