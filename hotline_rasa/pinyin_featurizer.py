@@ -74,7 +74,9 @@ LABEL_ATTRIBUTES = (INTENT, ACTION_NAME, INTENT_RESPONSE_KEY)
 ATTRIBUTES = (TEXT, INTENT, RESPONSE, ACTION_NAME, ACTION_TEXT, INTENT_RESPONSE_KEY)
 #: A run of digits between word boundaries, which counts as one feature.
 NUMBER = re.compile(r"\b[0-9]+\b")
-NUMBER_TOKEN = "__NUMBER__"
+NUMBER_WORD = "__NUMBER__"
+#: sklearn's word pattern as Rasa sets it: "__NUMBER__" is one word.
+WORD = r"(?u)\b\w+\b"
 #: Where the vocabularies are kept in the component's model storage.
 VOCABULARY_FILE = "vocabularies.json"
 
@@ -181,7 +183,7 @@ class PinyinCountVectorsFeaturizer(SparseFeaturizer, GraphComponent):
         config = self.component_config
         return CountVectorizer(
             analyzer="word",
-            token_pattern=r"(?u)\b\w+\b",
+            token_pattern=WORD,
             ngram_range=(config["min_ngram"], config["max_ngram"]),
             min_df=config["min_df"] if attribute == TEXT else 1,
             max_df=config["max_df"],
@@ -235,7 +237,7 @@ class PinyinCountVectorsFeaturizer(SparseFeaturizer, GraphComponent):
         texts = [token.lemma if use_lemma else token.text for token in tokens]
         if attribute in LABEL_ATTRIBUTES:
             return texts
-        texts = [NUMBER.sub(NUMBER_TOKEN, token_pinyin(text)) for text in texts]
+        texts = [NUMBER.sub(NUMBER_WORD, token_pinyin(text)) for text in texts]
         if self.component_config["lowercase"]:
             texts = [text.lower() for text in texts]
         return texts
