@@ -75,7 +75,8 @@ def test_a_service_request_naming_no_service_with_a_sure_entry_is_the_faq(
 ) -> None:
     message = _run(arbiter, "去台湾旅游要办什么证", "request_service_guide", 1.0, 0.9993)
     assert message.get("intent") == {"name": "faq", "confidence": 0.9993}
-    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["faq", "request_service_guide"]
+    ranking = [r["name"] for r in message.get("intent_ranking")]
+    assert ranking[:2] == ["faq", "request_service_guide"]
     assert message.get(ARBITER_KEY) == {
         "from": "request_service_guide",
         "diet_confidence": 1.0,
@@ -136,7 +137,8 @@ def test_a_model_without_names_changes_nothing(tmp_path: Path) -> None:
     untrained = ServiceFaqArbiter.load(
         {}, storage, Resource("none"), ExecutionContext(None)  # type: ignore[arg-type]
     )
-    message = untrained.process([_message("去台湾旅游要办什么证", "request_service_guide", 1, 0.99)])
+    request = _message("去台湾旅游要办什么证", "request_service_guide", 1, 0.99)
+    message = untrained.process([request])
     assert message[0].get("intent")["name"] == "request_service_guide"
 
 
