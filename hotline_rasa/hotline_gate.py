@@ -20,6 +20,18 @@ message is left alone. Every message gets ``hotline_gate`` in the parse result:
 ``{"p_hotline": P, "rejected": bool}`` (and ``"reason": "faq_unsupported"``
 when the FAQ check below rejected it).
 
+The gate also accepts: when DIET says ``out_of_scope`` for a message the gate
+is sure is a hotline matter (P >= ``accept_threshold``) and the FAQ retriever
+is sure of its entry (>= ``accept_faq_confidence``), the intent becomes
+``faq`` with the retriever's confidence and the parse carries ``"accepted":
+"faq_sure"``. DIET's out_of_scope examples pull in short citizen questions
+about the newer entries ("特困供养是啥", "gjj贷款额度上限", "晚上想出去摆地摊
+哪里可以摆": DIET out_of_scope 1.0, P 0.76-0.84, the retriever 0.87-0.999 for
+the right entry); on the tuning sets no off-topic sentence was near both
+figures (the nearest, "鲸鱼是鱼吗", P 0.78 and 0.71). 0.75 / 0.85 were chosen
+on eval/heldout, eval/citizen_dev, eval/inscope_probe, eval/offtopic_dev and
+eval/offtopic_probe (docs/experiments/2026-12-06-service-or-faq.md).
+
 An FAQ answer is a stronger claim than starting a form (the citizen gets a
 policy answer, not a question back), so an ``faq`` intent must also pass an
 FAQ check: when P(hotline) is below ``faq_threshold`` *and* the FAQ retriever
@@ -74,6 +86,8 @@ OUT_OF_SCOPE = "out_of_scope"
 GATE_KEY = "hotline_gate"
 #: ``hotline_gate.reason`` of a message the FAQ check rejected.
 FAQ_UNSUPPORTED = "faq_unsupported"
+#: ``hotline_gate.accepted`` of DIET's out_of_scope the gate turned into the FAQ.
+FAQ_SURE = "faq_sure"
 MODEL_FILE = "hotline_gate.joblib"
 NEGATIVES_KEY = "off_topic"
 
@@ -262,6 +276,12 @@ class HotlineGate(GraphComponent, IntentClassifier):
             "faq_intent": "faq",
             "faq_threshold": 0.7,
             "faq_sure_confidence": 0.5,
+            # The other way: DIET's ``out_of_scope`` for a message the gate is
+            # sure is a hotline matter (P >= accept_threshold) whose entry the
+            # FAQ retriever is sure of (>= accept_faq_confidence) becomes
+            # ``faq_intent`` (accept_threshold above 1: never).
+            "accept_threshold": 1.1,
+            "accept_faq_confidence": 0.85,
             # Off-topic sentences (globs, relative to the project root).
             "negatives": ["data/gate/*.yml"],
             # Intents never overridden (see DEFAULT_EXEMPT).
@@ -292,7 +312,9 @@ class HotlineGate(GraphComponent, IntentClassifier):
         self._faq_intent = str(self._config["faq_intent"])
         self._faq_threshold = float(self._config["faq_threshold"])
         self._faq_sure = float(self._config["faq_sure_confidence"])
-        for key in ("faq_threshold", "faq_sure_confidence"):
+        self._accept = float(self._config["accept_threshold"])
+        self._accept_sure = float(self._config["accept_faq_confidence"])
+        for key in ("faq_threshold", "faq_sure_confidence", "accept_faq_confidence"):
             value = float(self._config[key])
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"HotlineGate {key} {value} is not between 0 and 1")
@@ -406,6 +428,19 @@ class HotlineGate(GraphComponent, IntentClassifier):
             watched = self._model is not None and name is not None and name not in self._exempt
             rejected = watched and p < self._threshold
             unsupported = watched and not rejected and self.faq_unsupported(message, p)
+            confidence = faq_confidence(message, self._faq_intent)
+            accepted = self._model is not None and sure_faq(
+                name, p, confidence, self._accept, self._accept_sure
+            )
+            if accepted:
+                replacement = {"name": self._faq_intent, "confidence": round(confidence or 0, 4)}
+                ranking = [
+                    r
+                    for r in message.get(INTENT_RANKING_KEY) or []
+                    if r.get("name") != self._faq_intent
+                ]
+                message.set(INTENT, replacement, add_to_output=True)
+                message.set(INTENT_RANKING_KEY, [replacement, *ranking], add_to_output=True)
             if rejected or unsupported:
                 replacement = {"name": OUT_OF_SCOPE, "confidence": round(1.0 - p, 4)}
                 ranking = [
@@ -421,6 +456,8 @@ class HotlineGate(GraphComponent, IntentClassifier):
             }
             if unsupported:
                 verdict["reason"] = FAQ_UNSUPPORTED
+            if accepted:
+                verdict["accepted"] = FAQ_SURE
             message.set(GATE_KEY, verdict, add_to_output=True)
         return messages
 
@@ -451,6 +488,24 @@ def unsure_faq(
         and p_hotline < faq_threshold
         and confidence is not None
         and confidence < faq_sure
+    )
+
+
+def sure_faq(
+    intent: str | None,
+    p_hotline: float,
+    confidence: float | None,
+    accept_threshold: float,
+    accept_sure: float,
+) -> bool:
+    """The acceptance rule (also replayed by scripts/tune_hotline_gate.py):
+    DIET's ``out_of_scope`` for a message the gate is sure is a hotline matter
+    whose FAQ entry the retriever is sure of."""
+    return (
+        intent == OUT_OF_SCOPE
+        and p_hotline >= accept_threshold
+        and confidence is not None
+        and confidence >= accept_sure
     )
 
 

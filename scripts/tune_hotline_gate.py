@@ -21,6 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -31,6 +33,7 @@ from hotline_rasa.hotline_gate import (  # noqa: E402
     GATE_KEY,
     OUT_OF_SCOPE,
     HotlineGate,
+    sure_faq,
     unsure_faq,
 )
 from scripts.evaluate import (  # noqa: E402
@@ -44,11 +47,21 @@ from scripts.evaluate import (  # noqa: E402
 #: The FAQ check's settings as the gate defaults them (config.yml sets the same).
 FAQ_CHECK = HotlineGate.get_default_config()
 
+#: The gate's acceptance as config.yml sets it (its default is off).
+ACCEPT = {
+    **FAQ_CHECK,
+    **next(
+        c
+        for c in yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+        if c.get("name") == "hotline_rasa.hotline_gate.HotlineGate"
+    ),
+}
+
 
 def before_gate(parse: dict[str, Any]) -> dict[str, Any]:
     """The parse as the gate received it."""
     gate = parse.get(GATE_KEY) or {}
-    if not gate.get("rejected"):
+    if not gate.get("rejected") and not gate.get("accepted"):
         return parse
     ranking = list(parse.get("intent_ranking") or [])[1:]
     return {**parse, "intent": ranking[0] if ranking else {}, "intent_ranking": ranking}
@@ -69,6 +82,10 @@ def gated(
         return parse
     has_entry = FAQ_CHECK["faq_intent"] in (parse.get("response_selector") or {})
     confidence = faq_choice(parse)[1] if has_entry else None
+    if sure_faq(name, p, confidence, ACCEPT["accept_threshold"], ACCEPT["accept_faq_confidence"]):
+        top = {"name": FAQ_CHECK["faq_intent"], "confidence": round(confidence or 0.0, 4)}
+        rest = [r for r in parse.get("intent_ranking") or [] if r.get("name") != top["name"]]
+        return {**parse, "intent": top, "intent_ranking": [top, *rest]}
     unsure = unsure_faq(name, p, confidence, faq_threshold, faq_sure, FAQ_CHECK["faq_intent"])
     if p >= threshold and not unsure:
         return parse

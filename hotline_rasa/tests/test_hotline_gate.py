@@ -344,3 +344,55 @@ def test_faq_threshold_zero_turns_the_faq_check_off(tmp_path: Path) -> None:
 def test_faq_check_settings_are_checked(tmp_path: Path, key: str) -> None:
     with pytest.raises(ValueError, match=key):
         fixed_gate(tmp_path, {}, **{key: 1.5})
+
+
+def test_diets_out_of_scope_for_a_sure_hotline_question_with_a_sure_entry_is_the_faq(
+    tmp_path: Path,
+) -> None:
+    text = "特困供养是啥"
+    gate = fixed_gate(
+        tmp_path, {normalise(text): 0.81}, accept_threshold=0.75, accept_faq_confidence=0.85
+    )
+    message = faq_parsed(text, 0.9977, intent="out_of_scope")
+    gate.process([message])
+    assert message.get("intent") == {"name": "faq", "confidence": 0.9977}
+    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["faq", "out_of_scope"]
+    assert message.get(GATE_KEY) == {"p_hotline": 0.81, "rejected": False, "accepted": "faq_sure"}
+
+
+@pytest.mark.parametrize(
+    ("p", "confidence", "extra"),
+    [
+        (0.74, 0.99, {}),  # the gate is not sure it is a hotline matter
+        (0.78, 0.71, {}),  # the retriever is not sure of its entry ("鲸鱼是鱼吗")
+        (0.99, None, {}),  # no retriever output
+        (0.99, 0.99, {"accept_threshold": 1.1}),  # acceptance off (the default)
+    ],
+)
+def test_diets_out_of_scope_otherwise_stands(
+    tmp_path: Path, p: float, confidence: float | None, extra: dict[str, float]
+) -> None:
+    text = "鲸鱼是鱼吗"
+    settings = {"accept_threshold": 0.75, "accept_faq_confidence": 0.85, **extra}
+    gate = fixed_gate(tmp_path, {normalise(text): p}, **settings)
+    message = faq_parsed(text, confidence, intent="out_of_scope")
+    gate.process([message])
+    assert message.get("intent")["name"] == "out_of_scope"
+    assert "accepted" not in message.get(GATE_KEY)
+
+
+def test_acceptance_is_only_for_out_of_scope(tmp_path: Path) -> None:
+    text = "帮我查一下工单"
+    gate = fixed_gate(tmp_path, {normalise(text): 0.99}, accept_threshold=0.75)
+    message = faq_parsed(text, 0.99, intent="check_ticket")
+    gate.process([message])
+    assert message.get("intent")["name"] == "check_ticket"
+
+
+def test_the_shipped_config_accepts_as_chosen() -> None:
+    gate = next(
+        c
+        for c in yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+        if c["name"].endswith("HotlineGate")
+    )
+    assert (gate["accept_threshold"], gate["accept_faq_confidence"]) == (0.75, 0.85)

@@ -148,9 +148,8 @@ def test_the_catalogs_contents_are_in_the_fingerprint(tmp_path: Path) -> None:
     first = ServiceFaqArbiter.fingerprint_addon({"services": str(catalog)})
     catalog.write_text("services:\n  - {id: a, name: 居住证, aliases: [居主证]}\n", "utf-8")
     assert ServiceFaqArbiter.fingerprint_addon({"services": str(catalog)}) != first
-    assert ServiceFaqArbiter.fingerprint_addon({"services": str(tmp_path / "no.yml")}).startswith(
-        "missing:"
-    )
+    missing = ServiceFaqArbiter.fingerprint_addon({"services": str(tmp_path / "no.yml")})
+    assert missing is not None and missing.startswith("missing:")
 
 
 @pytest.mark.parametrize("key", ["faq_confidence", "service_confidence"])
