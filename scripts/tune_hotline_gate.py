@@ -78,14 +78,14 @@ def gated(
     ``faq_threshold`` and ``faq_sure``, HotlineGate.faq_unsupported) leaves it."""
     p = float((parse.get(GATE_KEY) or {}).get("p_hotline", 1.0))
     name = (parse.get("intent") or {}).get("name")
-    if name is None or name in exempt:
-        return parse
     has_entry = FAQ_CHECK["faq_intent"] in (parse.get("response_selector") or {})
     confidence = faq_choice(parse)[1] if has_entry else None
     if sure_faq(name, p, confidence, ACCEPT["accept_threshold"], ACCEPT["accept_faq_confidence"]):
         top = {"name": FAQ_CHECK["faq_intent"], "confidence": round(confidence or 0.0, 4)}
         rest = [r for r in parse.get("intent_ranking") or [] if r.get("name") != top["name"]]
         return {**parse, "intent": top, "intent_ranking": [top, *rest]}
+    if name is None or name in exempt:
+        return parse
     unsure = unsure_faq(name, p, confidence, faq_threshold, faq_sure, FAQ_CHECK["faq_intent"])
     if p >= threshold and not unsure:
         return parse
