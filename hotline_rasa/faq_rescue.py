@@ -43,6 +43,8 @@ from rasa.nlu.constants import RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECT
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
+from hotline_rasa.intents import put_first
+
 FALLBACK = "nlu_fallback"
 RESCUE_KEY = "faq_rescue"
 
@@ -88,10 +90,7 @@ class FaqRescue(GraphComponent, IntentClassifier):
                 continue
             ranked = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != FALLBACK]
             diet: dict[str, Any] = next(iter(ranked), {})  # DIET's top, below threshold
-            ranking = [r for r in ranked if r.get("name") != self._intent]
-            replacement = {"name": self._intent, "confidence": round(confidence, 4)}
-            message.set(INTENT, replacement, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [replacement, *ranking], add_to_output=True)
+            put_first(message, self._intent, confidence, drop=[FALLBACK])
             message.set(
                 RESCUE_KEY,
                 {

@@ -76,9 +76,11 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECTOR_PROPERTY_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from hotline_rasa.intents import put_first
 
 logger = logging.getLogger(__name__)
 
@@ -433,23 +435,9 @@ class HotlineGate(GraphComponent, IntentClassifier):
                 name, p, confidence, self._accept, self._accept_sure
             )
             if accepted:
-                replacement = {"name": self._faq_intent, "confidence": round(confidence or 0, 4)}
-                ranking = [
-                    r
-                    for r in message.get(INTENT_RANKING_KEY) or []
-                    if r.get("name") != self._faq_intent
-                ]
-                message.set(INTENT, replacement, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [replacement, *ranking], add_to_output=True)
+                put_first(message, self._faq_intent, confidence or 0.0)
             if rejected or unsupported:
-                replacement = {"name": OUT_OF_SCOPE, "confidence": round(1.0 - p, 4)}
-                ranking = [
-                    r
-                    for r in message.get(INTENT_RANKING_KEY) or []
-                    if r.get("name") != OUT_OF_SCOPE
-                ]
-                message.set(INTENT, replacement, add_to_output=True)
-                message.set(INTENT_RANKING_KEY, [replacement, *ranking], add_to_output=True)
+                put_first(message, OUT_OF_SCOPE, 1.0 - p)
             verdict: dict[str, Any] = {
                 "p_hotline": round(p, 4),
                 "rejected": bool(rejected or unsupported),

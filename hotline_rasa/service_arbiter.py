@@ -52,11 +52,12 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from hotline_rasa.hotline_gate import PROJECT_ROOT, faq_confidence
+from hotline_rasa.intents import put_first
 from hotline_rasa.service_names import load_service_names, named_service
 
 logger = logging.getLogger(__name__)
@@ -185,10 +186,7 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
                 continue
             diet = float(intent.get("confidence") or 0.0)
             confidence = float(retriever or 0.0) if new == self._faq else diet
-            replacement = {"name": new, "confidence": round(confidence, 4)}
-            ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get("name") != new]
-            message.set(INTENT, replacement, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, [replacement, *ranking], add_to_output=True)
+            put_first(message, new, confidence)
             message.set(
                 ARBITER_KEY,
                 {
