@@ -429,8 +429,14 @@ class HotlineGate(GraphComponent, IntentClassifier):
             name = intent.get("name")
             watched = self._model is not None and name is not None and name not in self._exempt
             rejected = watched and p < self._threshold
-            unsupported = watched and not rejected and self.faq_unsupported(message, p)
             confidence = faq_confidence(message, self._faq_intent)
+            unsupported = (
+                watched
+                and not rejected
+                and unsure_faq(
+                    name, p, confidence, self._faq_threshold, self._faq_sure, self._faq_intent
+                )
+            )
             accepted = self._model is not None and sure_faq(
                 name, p, confidence, self._accept, self._accept_sure
             )
@@ -449,15 +455,6 @@ class HotlineGate(GraphComponent, IntentClassifier):
             message.set(GATE_KEY, verdict, add_to_output=True)
         return messages
 
-    def faq_unsupported(self, message: Message, p_hotline: float) -> bool:
-        """An FAQ the gate only half believes (P < ``faq_threshold``) whose entry
-        the retriever is unsure of (< ``faq_sure_confidence``); False when the
-        intent is not the FAQ or the parse has no retriever output."""
-        name = (message.get(INTENT) or {}).get("name")
-        if name != self._faq_intent or p_hotline >= self._faq_threshold:
-            return False
-        confidence = faq_confidence(message, self._faq_intent)
-        return unsure_faq(name, p_hotline, confidence, self._faq_threshold, self._faq_sure)
 
 
 def unsure_faq(

@@ -159,20 +159,20 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
             names = []
         return cls(config, model_storage, resource, [(i, list(a)) for i, a in names])
 
-    def decide(self, intent: str | None, text: str, retriever: float | None) -> str | None:
-        """The intent to put in place of ``intent``, or None to keep it."""
+    def decide(
+        self, intent: str | None, text: str, retriever: float | None
+    ) -> tuple[str, str | None] | None:
+        """(the intent to put in place of ``intent``, the service the text
+        names), or None to keep it."""
         if not self._names or retriever is None:
             return None
         if intent == self._service:
             if retriever >= self._faq_sure and named_service(text, self._names) is None:
-                return self._faq
-        elif intent == self._faq:
-            if (
-                retriever < self._faq_unsure
-                and PROCEDURE.search(text)
-                and named_service(text, self._names) is not None
-            ):
-                return self._service
+                return self._faq, None
+        elif intent == self._faq and retriever < self._faq_unsure and PROCEDURE.search(text):
+            service = named_service(text, self._names)
+            if service is not None:
+                return self._service, service
         return None
 
     def process(self, messages: list[Message]) -> list[Message]:
@@ -181,9 +181,10 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
             name = intent.get("name")
             text = message.get(TEXT) or ""
             retriever = faq_confidence(message, self._faq)
-            new = self.decide(name, text, retriever)
-            if new is None:
+            decision = self.decide(name, text, retriever)
+            if decision is None:
                 continue
+            new, service = decision
             diet = float(intent.get("confidence") or 0.0)
             confidence = float(retriever or 0.0) if new == self._faq else diet
             put_first(message, new, confidence)
@@ -192,7 +193,7 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
                 {
                     "from": name,
                     "diet_confidence": round(diet, 4),
-                    "service": named_service(text, self._names),
+                    "service": service,
                 },
                 add_to_output=True,
             )

@@ -75,7 +75,7 @@ def gated(
     faq_sure: float = FAQ_CHECK["faq_sure_confidence"],
 ) -> dict[str, Any]:
     """The parse as the gate with ``threshold`` (and its FAQ check with
-    ``faq_threshold`` and ``faq_sure``, HotlineGate.faq_unsupported) leaves it."""
+    ``faq_threshold`` and ``faq_sure``, hotline_gate.unsure_faq) leaves it."""
     p = float((parse.get(GATE_KEY) or {}).get("p_hotline", 1.0))
     name = (parse.get("intent") or {}).get("name")
     has_entry = FAQ_CHECK["faq_intent"] in (parse.get("response_selector") or {})
