@@ -31,9 +31,15 @@ sentence verbatim in the training data, nor in eval/heldout or eval/final.
 Only sentences of the set being checked are printed, never training text (nor
 held-out text while checking the final set).
 
+The service naming sets (eval/service_naming/dev.yml and test.yml, ServiceNamingSet
+below: ``cases`` of ``text`` + catalog ``service``) are checked for a known service
+on every case, the minimum of sentences per service of data/knowledge/services.yml,
+duplicates, and the same independence (also from the other sets' ``text`` keys, the
+sibling file and the catalog's aliases).
+
 Usage: .venv-rasa/bin/python eval/check_sets.py
        [heldout|final|citizen|breadth|citizen_dev|city|offtopic_dev|offtopic_dev2|
-        offtopic_dev3]
+        offtopic_dev3|service_naming_dev|service_naming_test]
        (no argument: every set; exit code 0 when every checked set passes)
 """
 
@@ -95,10 +101,30 @@ class OffTopicSet:
     noted_overlap: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class ServiceNamingSet:
+    """A "which service is asked for" set: ``version: 1`` and ``cases``, each a
+    ``text`` and the catalog ``service`` id it asks for (eval/service_naming/)."""
+
+    file: str  # relative to ROOT
+    title: str
+    min_per_service: int  # sentences per service of data/knowledge/services.yml
+    independent_of: tuple[str, ...] = ()  # other eval dirs that must not share sentences
+    # other files of this shape that must not share sentences (e.g. dev vs test)
+    independent_files: tuple[str, ...] = ()
+
+
+#: Every other evaluation set a service naming set must not repeat.
+_ALL_NLU_SETS = (
+    "eval/heldout", "eval/final", "eval/citizen", "eval/breadth", "eval/citizen_dev",
+    "eval/city", "eval/offtopic_dev", "eval/offtopic_dev2", "eval/offtopic_dev3",
+    "eval/offtopic_probe", "eval/inscope_probe", "eval/forms", "eval/dispatch",
+)  # fmt: skip
+
 #: The catalog's ids when eval/heldout, eval/final and eval/citizen were written.
 V1_IDS = "eval/faq_ids_v1.txt"
 
-SETS: dict[str, EvalSet | OffTopicSet] = {
+SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet] = {
     "heldout": EvalSet(
         directory="eval/heldout",
         title="held-out set",
@@ -235,6 +261,22 @@ SETS: dict[str, EvalSet | OffTopicSet] = {
             "eval/citizen_dev", "eval/inscope_probe",
         ),
         noted_overlap=("eval/heldout", "eval/final"),
+    ),
+    # a service of the catalog asked for in the citizen's own words (written blind from
+    # the catalog's ids, names, departments and materials); dev: tuning, test: report
+    "service_naming_dev": ServiceNamingSet(
+        file="eval/service_naming/dev.yml",
+        title="service naming development set",
+        min_per_service=2,
+        independent_of=_ALL_NLU_SETS,
+        independent_files=("eval/service_naming/test.yml",),
+    ),
+    "service_naming_test": ServiceNamingSet(
+        file="eval/service_naming/test.yml",
+        title="service naming test set",
+        min_per_service=2,
+        independent_of=_ALL_NLU_SETS,
+        independent_files=("eval/service_naming/dev.yml",),
     ),
 }  # fmt: skip
 
@@ -552,6 +594,93 @@ def check_off_topic_set(cfg: OffTopicSet) -> bool:
     return _verdict(cfg.title, errors)
 
 
+def _case_rows(path: Path) -> list[Row]:
+    """(text, service id, None) of every case of a service naming file."""
+    data = _read_yaml(path)
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise ValueError(f"{path.relative_to(ROOT)}: expected version: 1")
+    rows = []
+    for case in data.get("cases") or []:
+        rows.append(Row(str(case.get("text") or ""), str(case.get("service") or ""), None))
+    return rows
+
+
+def _keyed_texts(node: Any, keys: tuple[str, ...]) -> Iterable[str]:
+    """Strings (or lists of strings) under any of ``keys``, anywhere in a YAML tree."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in keys and isinstance(value, str):
+                yield value
+            elif key in keys and isinstance(value, list):
+                yield from (v for v in value if isinstance(v, str))
+            else:
+                yield from _keyed_texts(value, keys)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _keyed_texts(item, keys)
+
+
+def check_service_naming_set(cfg: ServiceNamingSet) -> bool:
+    """Print the counts of a service naming set and check it: every case names a
+    catalog service, every service has its minimum of sentences, no empty or
+    duplicated sentence, and no sentence verbatim (after normalise()) in the
+    training data, the catalog's aliases, the other sets or the sibling files."""
+    errors: list[str] = []
+    path = ROOT / cfg.file
+    rows = _case_rows(path)
+    # the catalog's ids (bot/knowledge.py parse_services; read as plain YAML, because
+    # bot/knowledge.py needs a newer Python than the Rasa environment's)
+    services = _read_yaml(ROOT / "data" / "knowledge" / "services.yml").get("services") or []
+    catalog = [str(raw["id"]) for raw in services]
+    per_service = Counter(r.intent for r in rows)
+    print(f"== {cfg.file}: {len(rows)} sentences, {len(per_service)} of {len(catalog)} services")
+    for sid in catalog:
+        if per_service[sid] < cfg.min_per_service:
+            errors.append(f"{sid}: {per_service[sid]} sentences (< {cfg.min_per_service})")
+    for sid in sorted(set(per_service) - set(catalog)):
+        errors.append(f"{sid!r}: not a service of data/knowledge/services.yml")
+    lo, hi = min(per_service.values(), default=0), max(per_service.values(), default=0)
+    print(f"   per service: min {lo}, max {hi}")
+
+    seen: set[str] = set()
+    for row in rows:
+        key = normalise(row.text)
+        if not key:
+            errors.append(f"{row.text!r} is empty after removing punctuation")
+        elif key in seen:
+            errors.append(f"duplicate: {row.text!r}")
+        seen.add(key)
+
+    collisions, problems = verbatim_collisions(
+        ((Path(cfg.file).name, row) for row in rows), cfg.independent_of
+    )
+    errors += problems + collisions
+    # texts the reference reader above does not see: "text" keys of the other sets
+    # (sets of cases), the sibling files, and the catalog's aliases
+    extra: dict[str, str] = {}
+    files = [ROOT / f for f in cfg.independent_files]
+    for directory in cfg.independent_of:
+        files += sorted((ROOT / directory).glob("*.yml"))
+    for other in files:
+        try:
+            for text in _keyed_texts(_read_yaml(other), ("text",)):
+                extra.setdefault(normalise(text), str(other.relative_to(ROOT)))
+        except (OSError, yaml.YAMLError) as exc:
+            errors.append(f"{other.relative_to(ROOT)}: cannot be read ({type(exc).__name__})")
+    for knowledge in sorted((ROOT / "data" / "knowledge").glob("*.yml")):
+        for text in _keyed_texts(_read_yaml(knowledge), ("aliases", "alias")):
+            extra.setdefault(normalise(text), str(knowledge.relative_to(ROOT)))
+    extra.pop("", None)
+    extra_hits = [
+        f"verbatim in {extra[normalise(r.text)]}: {Path(cfg.file).name} {r.text!r}"
+        for r in rows
+        if normalise(r.text) in extra
+    ]
+    print(f"   verbatim in other sets' cases, sibling files or aliases: {len(extra_hits)}")
+    errors += extra_hits
+    return _verdict(cfg.title, errors)
+
+
 def _verdict(title: str, errors: list[str]) -> bool:
     if errors:
         print(f"\nFAILED: {title} ({len(errors)} problems):")
@@ -572,11 +701,14 @@ def main(argv: list[str] | None = None) -> int:
     for i, name in enumerate(names):
         if i:
             print()
-        print(f"##### {name} ({SETS[name].directory})")
         cfg = SETS[name]
-        results[name] = (
-            check_off_topic_set(cfg) if isinstance(cfg, OffTopicSet) else check_set(cfg)
-        )
+        print(f"##### {name} ({getattr(cfg, 'directory', None) or getattr(cfg, 'file', '')})")
+        if isinstance(cfg, ServiceNamingSet):
+            results[name] = check_service_naming_set(cfg)
+        elif isinstance(cfg, OffTopicSet):
+            results[name] = check_off_topic_set(cfg)
+        else:
+            results[name] = check_set(cfg)
     if not args.set:
         results["coverage"] = check_coverage()
     if len(names) > 1:
