@@ -104,7 +104,12 @@ async def parse_texts(model: str, texts: list[str]) -> list[dict[str, Any]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--model", required=True)
-    parser.add_argument("--off-topic", default="eval/offtopic_dev/off_topic.yml")
+    parser.add_argument(
+        "--off-topic",
+        nargs="+",
+        default=["eval/offtopic_dev/off_topic.yml"],
+        help="off-topic tuning sets (pooled)",
+    )
     parser.add_argument(
         "--in-scope",
         default="heldout",
@@ -112,6 +117,12 @@ def main() -> int:
     )
     parser.add_argument(
         "--thresholds", nargs="+", type=float, default=[0, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.8]
+    )
+    parser.add_argument(
+        "--faq-checks",
+        nargs="+",
+        default=[f"{FAQ_CHECK['faq_threshold']}:{FAQ_CHECK['faq_sure_confidence']}"],
+        help="the FAQ check's settings to sweep, as faq_threshold:faq_sure_confidence",
     )
     parser.add_argument(
         "--exempt", nargs="*", default=None, help="intents never gated (default: the gate's)"
@@ -123,28 +134,34 @@ def main() -> int:
         help="list the dev set's unhandled rows at this threshold",
     )
     args = parser.parse_args()
-    if "city" in args.off_topic or "final" in args.off_topic:
-        parser.error("tune on eval/offtopic_dev and eval/heldout only")
+    if any(name in path for path in args.off_topic for name in ("city", "final", "citizen/")):
+        parser.error("tune on the off-topic tuning sets only (never eval/city or eval/final)")
+    try:
+        checks = [tuple(float(v) for v in c.split(":")) for c in args.faq_checks]
+    except ValueError:
+        parser.error("--faq-checks: faq_threshold:faq_sure_confidence, e.g. 0.7:0.5")
+    if any(len(c) != 2 for c in checks):
+        parser.error("--faq-checks: faq_threshold:faq_sure_confidence, e.g. 0.7:0.5")
     if args.in_scope not in ("heldout", "citizen_dev"):
         parser.error("--in-scope: heldout or citizen_dev (the report sets are never tuned on)")
     from rasa.utils.log_utils import configure_structlog
 
     configure_structlog(logging.WARNING)
     held = load_heldout(ROOT / "eval" / args.in_scope)
-    domains = load_domains(ROOT / args.off_topic)
+    domains = [pair for path in args.off_topic for pair in load_domains(ROOT / path)]
     parses = asyncio.run(parse_texts(args.model, [t for t, _, _ in held] + [t for _, t in domains]))
     held_parses, off_parses = parses[: len(held)], parses[len(held) :]
     policy = load_dialogue_policy(ROOT)
     exempt = frozenset(DEFAULT_EXEMPT if args.exempt is None else args.exempt)
     fallback = configured_threshold()
     print(
-        "threshold | F1 | FAQ top-1 | oos rejected | in-scope rejected | "
+        "threshold | FAQ check | F1 | FAQ top-1 | oos rejected | in-scope rejected | "
         "dev handled | dev form | dev FAQ answers | dev other"
     )
-    for t in args.thresholds:
+    for t, (faq_threshold, faq_sure) in ((t, c) for t in args.thresholds for c in checks):
         rows = []
         for (text, gold, faq_id), parse in zip(held, held_parses, strict=True):
-            p = gated(parse, t, exempt)
+            p = gated(parse, t, exempt, faq_threshold, faq_sure)
             raw_intent, raw_conf = raw_prediction(p)
             faq_pred, faq_conf = faq_choice(p)
             rows.append(
@@ -161,7 +178,7 @@ def main() -> int:
         f = figures(rows, fallback, FAQ_MIN_CONFIDENCE)
         off_rows = []
         for (domain, text), parse in zip(domains, off_parses, strict=True):
-            p = gated(parse, t, exempt)
+            p = gated(parse, t, exempt, faq_threshold, faq_sure)
             intent = str((p.get("intent") or {}).get("name"))
             outcome = classify(intent, faq_choice(p)[1], policy, FAQ_MIN_CONFIDENCE)
             off_rows.append({"domain": domain, "text": text, "outcome": outcome, "intent": intent})
@@ -170,7 +187,8 @@ def main() -> int:
                 print(f"   [{outcome}] {intent} p_hotline={p_hot} ({domain}) {text}")
         o = off_topic_report(off_rows)["overall"]
         print(
-            f"{t:.2f} | {f['intent_macro_f1']:.4f} | {f['faq_top1_accuracy']:.4f} | "
+            f"{t:.2f} | {faq_threshold:.2f}:{faq_sure:.2f} | "
+            f"{f['intent_macro_f1']:.4f} | {f['faq_top1_accuracy']:.4f} | "
             f"{f['oos_rejection_rate']:.4f} | {f['in_scope_false_rejection_rate']:.4f} | "
             f"{o['handled_share']:.4f} | {o['form_share']:.4f} | {o['faq_answer']} | "
             f"{o['other_share']:.4f}"
