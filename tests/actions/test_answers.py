@@ -533,6 +533,22 @@ def test_round_12_readings() -> None:
     assert read_free("冇嘢讲", "what") == Reading("unknown")
 
 
+def test_round_14_readings() -> None:
+    # a conjunction before a trailing hedge says nothing
+    assert read_free("厚街镇康乐南路 不过不太确定", "where") == Reading("value", "厚街镇康乐南路")
+    assert read_free("没得具体地点", "where") == Reading("unknown")  # 没得 = 没有
+    assert mandarin("没得到回复") == "没得到回复"
+    assert read_free("位置我冇概念", "where") == Reading("unknown")
+    assert read_free("地址就别问了", "where") == Reading("unknown")
+    assert read_name("我叫什么跟这事没关系") == Reading("refuse")
+    assert read_mode("线上搞唔掂 去柜台算") == "offline"
+    assert leaving("冇嘢喇 唔使记录", refusable=False) == "cancel"
+    assert leaving("冇嘢讲") is None
+    assert leaving("请帮我接通话务员") == "human"
+    assert mistake_said("刚才说得不清楚 是南城街道蛤地社区") == (True, "南城街道蛤地社区")
+    assert not mistake_said("我说不清楚")[0]  # without 得: not knowing
+
+
 # --- answers the NLU misreads, and more ways of saying them (forms helper 2) -----
 
 
