@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -406,6 +406,11 @@ class CitizenFormValidation(FormValidationAction):
         ("不需要匿名" is not a refusal)."""
         return False
 
+    def leaves(self, slot: str, text: str) -> Literal["cancel", "human"] | None:
+        """The citizen abandons the form or asks for a person with ``text``,
+        said to the question ``slot`` (:func:`actions.answers.leaving`)."""
+        return leaving(text, refusable=self.refusable(slot))
+
     def answers(self, slot: str, text: str) -> bool:
         """True when ``text`` plainly answers the question ``slot`` although
         the NLU took it for ``stop`` or ``request_human``: here "I don't
@@ -430,7 +435,7 @@ class CitizenFormValidation(FormValidationAction):
             return None
         if not asked_before_message(tracker, requested, self.form_name()):
             return None
-        if leaving(text, refusable=self.refusable(requested)) is not None:
+        if self.leaves(requested, text) is not None:
             return None
         plain = mandarin(text)
         if _QUITS.search(plain) or (intent == "request_human" and _PERSON.search(plain)):
@@ -457,7 +462,7 @@ class CitizenFormValidation(FormValidationAction):
                 candidates[requested] = misread
         answer = candidates.get(requested) if requested in self.FIELDS else None
         if isinstance(answer, str) and not answer.startswith("/"):
-            left = leaving(answer, refusable=self.refusable(str(requested)))
+            left = self.leaves(str(requested), answer)
             if left is not None:
                 return self._leave(left)
             handled = await self._control(

@@ -549,6 +549,23 @@ def test_round_14_readings() -> None:
     assert not mistake_said("我说不清楚")[0]  # without 得: not knowing
 
 
+def test_round_15_readings() -> None:
+    assert read_free("该从哪说起呢", "what") == Reading("empty")
+    assert leaving("唉 算了吧 不折腾了", refusable=False) == "cancel"
+    assert leaving("我想直接和值班人员说") == "human"
+    assert leaving("有真人客服吗") == "human"
+    assert leaving("有客服说过会修") is None  # describes
+    for text in ("具体点的位置我给不出", "木有具体地点"):
+        assert read_free(text, "where") == Reading("unknown"), text
+    for text in ("没得时间概念了", "天晓得", "这我真答不出来", "时间这个就免了吧"):
+        assert read_free(text, "when") == Reading("unknown"), text
+    assert read_phone("我不要被回访").kind == "refuse"
+    assert read_name("称呼嘛 就不必了") == Reading("refuse")
+    assert read_name("不用叫我啥") == Reading("refuse")
+    assert read_mode("必须要去现场吗 我想网上弄") == "online"  # the question back chooses nothing
+    assert read_mode("不在网上办") == "offline"
+
+
 # --- answers the NLU misreads, and more ways of saying them (forms helper 2) -----
 
 
