@@ -564,6 +564,9 @@ def test_round_15_readings() -> None:
     assert read_name("不用叫我啥") == Reading("refuse")
     assert read_mode("必须要去现场吗 我想网上弄") == "online"  # the question back chooses nothing
     assert read_mode("不在网上办") == "offline"
+    assert leaving("停 别再问了") == "cancel"  # "别再问了" alone refuses no one answer
+    assert not says_unknown("别再问了")
+    assert leaving("停了") is None
 
 
 # --- answers the NLU misreads, and more ways of saying them (forms helper 2) -----
