@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -83,6 +83,10 @@ _MISTAKE = (
     # "电话漏了一位"
     r"|(?:多|少|漏)(?:了|咗)(?:(?:一个|一位|个|几个|几)(?:数字|数|位|字)?|数字|数|位|字)"
     r"|没(?:有)?(?:说|讲|写|填)(?:清楚|对|全)"  # "那个问题我没说清楚"
+    # "地点写漏了", "地址漏了门牌": something left out
+    r"|(?:说|写|讲|填)漏了|漏(?:说|写|讲|填)了|(?:漏|少)(?:了|咗|掉)"
+    # "地址说得不清楚" (with 得: "说不清楚" is not knowing)
+    r"|(?:说|写|讲|填|描述)[的得]不(?:清楚|具体|明白|准确|对|完整|全)"
     r"|(?:是)?旧的|是以前的|(?:已经)?停机了|(?:已经)?停用了"  # "刚刚给的号码是旧的，新号码…"
 )
 _CHANGE = (
@@ -402,6 +406,11 @@ class CitizenFormValidation(FormValidationAction):
         ("不需要匿名" is not a refusal)."""
         return False
 
+    def leaves(self, slot: str, text: str) -> Literal["cancel", "human"] | None:
+        """The citizen abandons the form or asks for a person with ``text``,
+        said to the question ``slot`` (:func:`actions.answers.leaving`)."""
+        return leaving(text, refusable=self.refusable(slot))
+
     def answers(self, slot: str, text: str) -> bool:
         """True when ``text`` plainly answers the question ``slot`` although
         the NLU took it for ``stop`` or ``request_human``: here "I don't
@@ -426,7 +435,7 @@ class CitizenFormValidation(FormValidationAction):
             return None
         if not asked_before_message(tracker, requested, self.form_name()):
             return None
-        if leaving(text, refusable=self.refusable(requested)) is not None:
+        if self.leaves(requested, text) is not None:
             return None
         plain = mandarin(text)
         if _QUITS.search(plain) or (intent == "request_human" and _PERSON.search(plain)):
@@ -453,7 +462,7 @@ class CitizenFormValidation(FormValidationAction):
                 candidates[requested] = misread
         answer = candidates.get(requested) if requested in self.FIELDS else None
         if isinstance(answer, str) and not answer.startswith("/"):
-            left = leaving(answer, refusable=self.refusable(str(requested)))
+            left = self.leaves(str(requested), answer)
             if left is not None:
                 return self._leave(left)
             handled = await self._control(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -18,6 +18,7 @@ from actions.answers import (
     clauses,
     is_bare_negation,
     is_filler,
+    leaving,
     mandarin,
     not_but,
     read_mode,
@@ -317,6 +318,15 @@ class ValidateServiceGuideForm(CitizenFormValidation):
 
     def reads_itself(self, slot: str) -> bool:
         return slot == "service_mode"
+
+    def leaves(self, slot: str, text: str) -> Literal["cancel", "human"] | None:
+        way = super().leaves(slot, text)
+        if slot == "service_mode" and way == "cancel":
+            # "不在网上办": not giving up, choosing the other way
+            quits = [part for part in clauses(text) if leaving(part) == "cancel"]
+            if quits and all(read_mode(part) is not None for part in quits):
+                return None
+        return way
 
     def answers(self, slot: str, text: str) -> bool:
         if super().answers(slot, text):

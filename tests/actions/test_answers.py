@@ -533,6 +533,42 @@ def test_round_12_readings() -> None:
     assert read_free("冇嘢讲", "what") == Reading("unknown")
 
 
+def test_round_14_readings() -> None:
+    # a conjunction before a trailing hedge says nothing
+    assert read_free("厚街镇康乐南路 不过不太确定", "where") == Reading("value", "厚街镇康乐南路")
+    assert read_free("没得具体地点", "where") == Reading("unknown")  # 没得 = 没有
+    assert mandarin("没得到回复") == "没得到回复"
+    assert read_free("位置我冇概念", "where") == Reading("unknown")
+    assert read_free("地址就别问了", "where") == Reading("unknown")
+    assert read_name("我叫什么跟这事没关系") == Reading("refuse")
+    assert read_mode("线上搞唔掂 去柜台算") == "offline"
+    assert leaving("冇嘢喇 唔使记录", refusable=False) == "cancel"
+    assert leaving("冇嘢讲") is None
+    assert leaving("请帮我接通话务员") == "human"
+    assert mistake_said("刚才说得不清楚 是南城街道蛤地社区") == (True, "南城街道蛤地社区")
+    assert not mistake_said("我说不清楚")[0]  # without 得: not knowing
+
+
+def test_round_15_readings() -> None:
+    assert read_free("该从哪说起呢", "what") == Reading("empty")
+    assert leaving("唉 算了吧 不折腾了", refusable=False) == "cancel"
+    assert leaving("我想直接和值班人员说") == "human"
+    assert leaving("有真人客服吗") == "human"
+    assert leaving("有客服说过会修") is None  # describes
+    for text in ("具体点的位置我给不出", "木有具体地点"):
+        assert read_free(text, "where") == Reading("unknown"), text
+    for text in ("没得时间概念了", "天晓得", "这我真答不出来", "时间这个就免了吧"):
+        assert read_free(text, "when") == Reading("unknown"), text
+    assert read_phone("我不要被回访").kind == "refuse"
+    assert read_name("称呼嘛 就不必了") == Reading("refuse")
+    assert read_name("不用叫我啥") == Reading("refuse")
+    assert read_mode("必须要去现场吗 我想网上弄") == "online"  # the question back chooses nothing
+    assert read_mode("不在网上办") == "offline"
+    assert leaving("停 别再问了") == "cancel"  # "别再问了" alone refuses no one answer
+    assert not says_unknown("别再问了")
+    assert leaving("停了") is None
+
+
 # --- answers the NLU misreads, and more ways of saying them (forms helper 2) -----
 
 

@@ -1636,3 +1636,20 @@ async def test_round_thirteen_corrections() -> None:
         {"ticket_phone_last4": text}, "ticket_phone_last4",
     )  # fmt: skip
     assert slots["ticket_no"] == "20261129-000050"
+
+
+async def test_round_fourteen_corrections() -> None:
+    """Something left out ("地址漏了门牌", "地点写漏了") or said unclearly
+    ("地址说得不清楚"), then the right value: the earlier answer is replaced."""
+    filled = {**PHONE_ASKED, "complaint_where": "塘厦"}
+    for text, value in (
+        ("地点写漏了 是塘厦镇林村社区", "塘厦镇林村社区"),
+        ("地址漏了门牌 是塘厦镇林村社区十八号", "塘厦镇林村社区十八号"),
+        ("刚才地址说得不清楚 是塘厦镇林村", "塘厦镇林村"),
+    ):
+        slots, _ = await validate(
+            ValidateComplaintForm(), text, "inform", filled, {"contact_phone": text},
+            "contact_phone",
+        )  # fmt: skip
+        assert slots["complaint_where"] == value, text
+        assert slots["contact_phone"] is None

@@ -228,3 +228,10 @@ def test_a_service_spelt_loosely_is_found(text: str, service_id: str) -> None:
 def test_a_loose_spelling_close_to_nothing_finds_nothing() -> None:
     assert match_service_loosely("今天天气怎么样") is None
     assert match_service_loosely("证") is None  # too short to say
+
+
+def test_not_doing_it_online_is_the_other_way_not_giving_up() -> None:
+    form = ValidateServiceGuideForm()
+    assert form.leaves("service_mode", "不在网上办") is None
+    assert form.leaves("service_mode", "不办了") == "cancel"
+    assert form.leaves("service", "不在网上办了") == "cancel"
