@@ -92,7 +92,9 @@ def read_services(path: Path) -> list[tuple[str, list[str]]]:
             raise ServiceRetrieverError(f"{path}: service {number} has no id or name")
         examples = service.get("examples") or []
         if not isinstance(examples, list):
-            raise ServiceRetrieverError(f"{path}: service {service['id']}: 'examples' is not a list")
+            raise ServiceRetrieverError(
+                f"{path}: service {service['id']}: 'examples' is not a list"
+            )
         texts = [service["name"], *(service.get("aliases") or []), *examples]
         result.append((str(service["id"]), [str(t).strip() for t in texts if str(t).strip()]))
     return result

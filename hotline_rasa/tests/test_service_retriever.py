@@ -48,9 +48,7 @@ GENERIC = ["我要办事", "办事指南", "我想办个业务", "办事要带�
 
 
 def write_catalog(path: Path, services: list[dict[str, Any]] = SERVICES) -> Path:
-    path.write_text(
-        yaml.safe_dump({"services": services}, allow_unicode=True), encoding="utf-8"
-    )
+    path.write_text(yaml.safe_dump({"services": services}, allow_unicode=True), encoding="utf-8")
     return path
 
 
@@ -150,9 +148,7 @@ def test_persisted_and_loaded_the_same(tmp_path: Path) -> None:
 
 
 def test_an_untrained_model_changes_nothing(tmp_path: Path) -> None:
-    empty = ServiceRetriever.load(
-        {}, LocalModelStorage(tmp_path), Resource("none"), context()
-    )
+    empty = ServiceRetriever.load({}, LocalModelStorage(tmp_path), Resource("none"), context())
     message = parse(empty, "开个证明 证明我没犯过事的那种")
     assert service_entities(message) == [] and message.get(RETRIEVER_KEY) is None
 
