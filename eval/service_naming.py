@@ -194,6 +194,9 @@ async def parse_all(agent: Any, cases: list[dict[str, Any]]) -> list[dict[str, A
                 "guess": retriever.get("service"),
                 "confidence": float(retriever.get("confidence") or 0.0),
                 "entity": entity,
+                # why the intent is what it is: the arbiter's turn, the FAQ retriever
+                "arbiter_from": (parse.get("service_arbiter") or {}).get("from"),
+                "faq_confidence": faq_confidence(parse),
             }
         )
     return rows
@@ -232,6 +235,13 @@ def refit(rows: list[dict[str, Any]], settings: str) -> list[dict[str, Any]]:
         {**r, "guess": g, "confidence": c, "entity": None}
         for r, (g, c) in zip(rows, guesses, strict=True)
     ]
+
+
+def faq_confidence(parse: dict[str, Any]) -> float | None:
+    """The FAQ retriever's confidence in its top entry, or None."""
+    response = ((parse.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+    value = response.get("confidence")
+    return None if value is None else float(value)
 
 
 def latest_model() -> str:
