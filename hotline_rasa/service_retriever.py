@@ -32,6 +32,15 @@ threshold, ``used`` whether the entity was added. The actions read it at the
 form's service question (actions/guidance.py: a free-text answer no matcher
 understood).
 
+Two options turn DIET's ``faq`` into the guide when this retriever is sure
+of a service, both off in config.yml: ``undo_arbiter`` (the arbiter's
+guide-to-FAQ turn undone) and ``faq_unsure_below`` (an FAQ entry the FAQ
+retriever is unsure of). The second named 15 more dev.yml requests right but
+turned real FAQ questions of eval/heldout and eval/citizen_dev into the guide
+(heldout FAQ top-1 0.973 -> 0.909; docs/experiments/
+2026-12-06-service-retriever.md). C 2, scale 3 x ln(classes) and threshold
+0.7 were chosen on eval/service_naming/dev.yml.
+
 The model is the vocabulary and the sparse weights (``faq_retriever.Retriever``),
 persisted like FaqRetriever's; the catalog's contents are part of the
 component's fingerprint, so Rasa retrains it when the catalog changes.
