@@ -54,6 +54,26 @@ _SAYS_NO = re.compile(
 )  # "是不是", "错过" ask or tell, they do not say no
 
 
+#: The parse key hotline_rasa/service_retriever.py writes on every message:
+#: {"service": id or None, "confidence": c, "sure": c >= its threshold, "used"}.
+#: (The actions cannot import Rasa code; they read the key on latest_message.)
+RETRIEVER_KEY = "service_retriever"
+
+
+def retriever_guess(tracker: Tracker, text: str) -> Service | None:
+    """The service the model's service retriever is sure ``text`` asks for in
+    other words, when ``text`` is the latest message (it guessed on that one);
+    None otherwise. The last resort after every matcher: the next question
+    names the service understood, with "不是这个"."""
+    latest = tracker.latest_message or {}
+    if str(latest.get("text") or "").strip() != text.strip():
+        return None
+    guess = latest.get(RETRIEVER_KEY)
+    if not isinstance(guess, dict) or not guess.get("sure") or not guess.get("service"):
+        return None
+    return service_by_id(str(guess["service"]))
+
+
 def named_instead(text: str, current: str) -> Service | None:
     """The one service other than ``current`` a clause of an answer names
     when the answer also says "no" ("我说的是电 不是水 电表过户"); None when it
@@ -271,7 +291,13 @@ class ActionStartServiceGuide(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         text = latest_text(tracker)
-        service = service_by_id(str(tracker.get_slot("service") or "")) or match_service(text)
+        service = (
+            service_by_id(str(tracker.get_slot("service") or ""))
+            or match_service(text)
+            # the entity of the model's service retriever (domain.yml fills the
+            # slot from it; read here too, should the slot not be filled yet)
+            or service_by_id(str(next(tracker.get_latest_entity_values("service"), "") or ""))
+        )
         if service is None and tracker.latest_message.get("intent", {}).get("name") == (
             "inform_service_mode"
         ):
@@ -356,6 +382,9 @@ class ValidateServiceGuideForm(CitizenFormValidation):
         )
         if service is None and offer_choice(dispatcher, said[1] if said else text):
             return {"service": None}
+        if service is None:
+            # "证明我没犯过事的那种": no name, but the model's retriever is sure
+            service = retriever_guess(tracker, text)
         if service is None:
             names = "、".join(s.name for s in load_services()[:8])
             dispatcher.utter_message(

@@ -235,3 +235,63 @@ def test_not_doing_it_online_is_the_other_way_not_giving_up() -> None:
     assert form.leaves("service_mode", "不在网上办") is None
     assert form.leaves("service_mode", "不办了") == "cancel"
     assert form.leaves("service", "不在网上办了") == "cancel"
+
+
+# --- the model's service retriever (hotline_rasa/service_retriever.py) ------
+
+IN_OTHER_WORDS = "开个证明 证明我没犯过事的那种"
+
+
+def retriever_parse(text: str, intent: str, service: str | None, sure: bool) -> dict:
+    guess = {"service": service, "confidence": 0.8 if sure else 0.2, "sure": sure, "used": False}
+    return parse_data(text, intent, service_retriever=guess)
+
+
+async def test_the_retrievers_entity_starts_the_guide_with_its_service() -> None:
+    entity = {"entity": "service", "value": "no_criminal_record", "extractor": "ServiceRetriever"}
+    t = tracker(parse_data(IN_OTHER_WORDS, "request_service_guide", entities=[entity]))
+    slots = slot_events(await ActionStartServiceGuide().run(CollectingDispatcher(), t, DOMAIN))
+    assert slots["service"] == "no_criminal_record"
+    # the next question names the service understood and offers "不是这个"
+    dispatcher = CollectingDispatcher()
+    await ActionAskServiceMode().run(dispatcher, tracker(parse_data("x", "inform"), slots), DOMAIN)
+    message = dispatcher.messages[0]
+    assert service_by_id("no_criminal_record").name in message["text"]  # type: ignore[union-attr]
+    assert "不是这个" in [b["title"] for b in message["buttons"]]
+
+
+async def test_the_service_question_takes_the_retrievers_sure_guess() -> None:
+    t = tracker(retriever_parse(IN_OTHER_WORDS, "inform", "no_criminal_record", sure=True))
+    result = await ValidateServiceGuideForm().validate_service(
+        IN_OTHER_WORDS, CollectingDispatcher(), t, DOMAIN
+    )
+    assert result["service"] == "no_criminal_record"
+
+
+@pytest.mark.parametrize(
+    ("latest", "service", "sure"),
+    [
+        (IN_OTHER_WORDS, "no_criminal_record", False),  # not sure enough
+        (IN_OTHER_WORDS, None, True),  # a request naming no service
+        ("另一句话", "no_criminal_record", True),  # it guessed on another message
+        (IN_OTHER_WORDS, "no_such_service", True),  # not in the catalog
+    ],
+)
+async def test_the_service_question_ignores_other_guesses(
+    latest: str, service: str | None, sure: bool
+) -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker(retriever_parse(latest, "inform", service, sure))
+    result = await ValidateServiceGuideForm().validate_service(
+        IN_OTHER_WORDS, dispatcher, t, DOMAIN
+    )
+    assert result == {"service": None}
+    assert "没有找到" in dispatcher.messages[0]["text"]
+
+
+async def test_a_name_the_matcher_finds_beats_the_retrievers_guess() -> None:
+    t = tracker(retriever_parse("我要办居住证", "inform", "no_criminal_record", sure=True))
+    result = await ValidateServiceGuideForm().validate_service(
+        "我要办居住证", CollectingDispatcher(), t, DOMAIN
+    )
+    assert result["service"] == "residence_permit"

@@ -1,0 +1,373 @@
+"""Which catalog service does a request name in other words? A learned
+fallback for the service matcher.
+
+Services are recognised by the catalog's names, aliases and regular
+expressions (``bot.knowledge.match_service``; its Rasa-side copy
+hotline_rasa/service_names.py), so a request in other words ("开个证明 证明
+我没犯过事的那种" = no_criminal_record) named no service and got "办事指南里暂时
+没有找到这个事项" (issue 18). This component learns the services from the
+catalog (data/knowledge/services.yml: each service's name, aliases and
+examples) the way the FAQ retriever learns the FAQ entries
+(hotline_rasa/faq_retriever.py): TF-IDF character and word n-grams
+(``hotline_gate.normalise``), a one-vs-rest linear SVM, a softmax confidence.
+
+With ``generic_class`` (default on) it also learns a class of its own,
+``__generic__``, from the NLU examples of ``request_service_guide`` that name
+no service and are none of the catalog's phrasings ("我要办事", "办事要带什么
+材料"): a request naming no service at all is then that class rather than the
+service it happens to be nearest to.
+
+At parse time, for a message whose intent (after the arbiter and the hotline
+gate: this component runs last) is one of ``intents`` and in which the
+matcher finds no service, it adds the entity ``{"entity": "service",
+"value": <id>, "extractor": "ServiceRetriever", "confidence_entity": c}`` when
+the top class is a service with confidence c >= ``threshold``. domain.yml
+fills the ``service`` slot from that entity, so the guide's form starts with
+the service understood and its next question names it, with "不是这个".
+
+Every message (whatever its intent) gets the parse key ``service_retriever:
+{"service": id or None, "confidence": c, "used": bool, "sure": bool}``:
+``service`` the top class (None for ``__generic__``), ``sure`` c >=
+threshold, ``used`` whether the entity was added. The actions read it at the
+form's service question (actions/guidance.py: a free-text answer no matcher
+understood).
+
+Two options turn DIET's ``faq`` into the guide when this retriever is sure
+of a service, both off in config.yml: ``undo_arbiter`` (the arbiter's
+guide-to-FAQ turn undone) and ``faq_unsure_below`` (an FAQ entry the FAQ
+retriever is unsure of). The second named 15 more dev.yml requests right but
+turned real FAQ questions of eval/heldout and eval/citizen_dev into the guide
+(heldout FAQ top-1 0.973 -> 0.909; docs/experiments/
+2026-12-06-service-retriever.md). C 2, scale 3 x ln(classes) and threshold
+0.7 were chosen on eval/service_naming/dev.yml.
+
+The model is the vocabulary and the sparse weights (``faq_retriever.Retriever``),
+persisted like FaqRetriever's; the catalog's contents are part of the
+component's fingerprint, so Rasa retrains it when the catalog changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from hotline_rasa.faq_retriever import Retriever
+from hotline_rasa.hotline_gate import PROJECT_ROOT, faq_confidence
+from hotline_rasa.intents import put_first
+from hotline_rasa.service_arbiter import ARBITER_KEY
+from hotline_rasa.service_names import load_service_names, named_service
+
+logger = logging.getLogger(__name__)
+
+RETRIEVER_KEY = "service_retriever"
+EXTRACTOR = "ServiceRetriever"
+ENTITY = "service"
+GENERIC = "__generic__"
+MODEL_FILE = "service_retriever.joblib"
+NAMES_FILE = "service_names.yml"
+#: The persisted layout; part of the fingerprint (Rasa's cache does not key on code).
+MODEL_FORMAT = 1
+
+
+class ServiceRetrieverError(ValueError):
+    """The catalog cannot train the retriever (named in the message)."""
+
+
+def read_services(path: Path) -> list[tuple[str, list[str]]]:
+    """(id, [name, *aliases, *examples]) of every service of a catalog file."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as error:
+        raise ServiceRetrieverError(f"{path}: no such file (ServiceRetriever catalog)") from error
+    except yaml.YAMLError as error:
+        raise ServiceRetrieverError(f"{path}: not valid YAML: {error}") from error
+    services = document.get("services") if isinstance(document, dict) else None
+    if not isinstance(services, list) or not services:
+        raise ServiceRetrieverError(f"{path}: no 'services' list")
+    result = []
+    for number, service in enumerate(services, 1):
+        if not isinstance(service, dict) or not service.get("id") or not service.get("name"):
+            raise ServiceRetrieverError(f"{path}: service {number} has no id or name")
+        examples = service.get("examples") or []
+        if not isinstance(examples, list):
+            raise ServiceRetrieverError(
+                f"{path}: service {service['id']}: 'examples' is not a list"
+            )
+        texts = [service["name"], *(service.get("aliases") or []), *examples]
+        result.append((str(service["id"]), [str(t).strip() for t in texts if str(t).strip()]))
+    return result
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class ServiceRetriever(GraphComponent, IntentClassifier):
+    """Guesses the service of a service request that names none."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # the catalog file, relative to the project
+            "services": "data/knowledge/services.yml",
+            # the intents whose messages may get the entity
+            "intents": ["request_service_guide"],
+            # the NLU intent whose examples naming no service make __generic__
+            # (null: no such class)
+            "generic_intent": "request_service_guide",
+            "ngram_range": [1, 3],
+            "word_ngram_range": [1, 2],
+            "pinyin_ngram_range": [1, 2],
+            "C": 1.0,
+            "prune_below": 0.003,
+            # softmax scale: a number, or "auto" (scale_per_log_entry x ln(classes))
+            "scale": "auto",
+            "scale_per_log_entry": 1.17,
+            # the entity is added when the top service's confidence >= this
+            "threshold": 0.5,
+            # the intent the entity goes with
+            "service_intent": "request_service_guide",
+            # a request the arbiter turned into faq (it names no service, the
+            # FAQ retriever is sure of an entry) is a service request again
+            # when this retriever is sure of a service
+            "undo_arbiter": False,
+            # DIET's faq whose entry the FAQ retriever is unsure of (< this) is a
+            # service request when this retriever is sure of a service (null: never)
+            "faq_unsure_below": None,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        retriever: Retriever | None = None,
+        names: list[tuple[str, list[str]]] | None = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._retriever = retriever
+        self._names = names or []
+        self._intents = {str(i) for i in self._config["intents"] or []}
+        threshold = float(self._config["threshold"])
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"ServiceRetriever threshold {threshold} is not between 0 and 1")
+        self._threshold = threshold
+        scale = self._config["scale"]
+        per_log = float(self._config["scale_per_log_entry"])
+        if scale != "auto" and (not isinstance(scale, (int, float)) or scale <= 0):
+            raise ValueError(f"ServiceRetriever scale {scale!r} must be 'auto' or above 0")
+        if per_log <= 0:
+            raise ValueError(f"ServiceRetriever scale_per_log_entry {per_log} must be above 0")
+        self._scale: float | None = None if scale == "auto" else float(scale)
+        self._per_log = per_log
+
+    def scale(self) -> float:
+        if self._scale is not None:
+            return self._scale
+        classes = len(self._retriever.keys) if self._retriever is not None else 2
+        return self._per_log * math.log(max(classes, 2))
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ServiceRetriever:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def catalog_path(cls, config: dict[str, Any]) -> Path:
+        path = Path(config.get("services") or cls.get_default_config()["services"])
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The catalog's contents: it is not part of Rasa's training data."""
+        path = cls.catalog_path(config)
+        try:
+            return f"format:{MODEL_FORMAT}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+        except OSError as error:
+            return f"format:{MODEL_FORMAT}:missing:{error}"
+
+    # --- training ------------------------------------------------------------
+
+    def training_pairs(self, training_data: TrainingData) -> tuple[list[str], list[str]]:
+        """(texts, labels): each service's name, aliases and examples, and with
+        ``generic_intent`` that intent's NLU examples naming no service (label
+        ``__generic__``); each distinct (text, label) once."""
+        texts: list[str] = []
+        labels: list[str] = []
+        seen: set[tuple[str, str]] = set()
+        services = read_services(self.catalog_path(self._config))
+        for service_id, phrasings in services:
+            for text in phrasings:
+                if (text, service_id) not in seen:
+                    seen.add((text, service_id))
+                    texts.append(text)
+                    labels.append(service_id)
+        generic = self._config.get("generic_intent")
+        if generic:
+            known = {text for text, _ in seen}
+            for example in training_data.intent_examples:
+                text = (example.get(TEXT) or "").strip()
+                if (
+                    example.get(INTENT) == generic
+                    and text
+                    and text not in known
+                    and (text, GENERIC) not in seen
+                    and named_service(text, self._names) is None
+                ):
+                    seen.add((text, GENERIC))
+                    texts.append(text)
+                    labels.append(GENERIC)
+        return texts, labels
+
+    def train(self, training_data: TrainingData) -> Resource:
+        self._names = load_service_names(self.catalog_path(self._config))
+        texts, labels = self.training_pairs(training_data)
+        self._retriever = Retriever.fit(texts, labels, {}, self._config)
+        logger.info(
+            "ServiceRetriever trained on %d phrasings of %d classes (%d generic)",
+            len(texts),
+            len(self._retriever.keys),
+            labels.count(GENERIC),
+        )
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        import joblib
+
+        with self._model_storage.write_to(self._resource) as directory:
+            if self._retriever is not None:
+                joblib.dump(
+                    {"format": MODEL_FORMAT, "retriever": self._retriever, "names": self._names},
+                    Path(directory) / MODEL_FILE,
+                    compress=3,
+                )
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> ServiceRetriever:
+        import joblib
+
+        saved = None
+        try:
+            with model_storage.read_from(resource) as directory:
+                path = Path(directory) / MODEL_FILE
+                if path.exists():
+                    saved = joblib.load(path)
+        except ValueError:
+            pass
+        if saved is not None and saved.get("format") != MODEL_FORMAT:
+            raise ServiceRetrieverError(
+                f"the model's service retriever has layout {saved.get('format')}, this code "
+                f"reads {MODEL_FORMAT}: retrain the model (make model)"
+            )
+        if saved is None:
+            logger.warning("ServiceRetriever: no trained retriever in the model; no guesses")
+            return cls(config, model_storage, resource)
+        names = [(str(i), list(a)) for i, a in saved["names"]]
+        return cls(config, model_storage, resource, saved["retriever"], names)
+
+    # --- parsing --------------------------------------------------------------
+
+    def guess(self, texts: list[str]) -> list[tuple[str | None, float]]:
+        """(service id or None for the generic class, confidence) of each text."""
+        retriever = self._retriever
+        if retriever is None:
+            return [(None, 0.0) for _ in texts]
+        scores = retriever.scores(texts, self.scale())
+        result = []
+        for row in scores:
+            best = int(row.argmax())
+            key = retriever.keys[best]
+            result.append((None if key == GENERIC else key, float(row[best])))
+        return result
+
+    def turn(self, message: Message, intent: str | None, text: str) -> str | None:
+        """The service intent put in place of ``faq`` (``undo_arbiter``,
+        ``faq_unsure_below``) for a message this retriever is sure of and
+        that names no service; None when the intent stays."""
+        if intent != "faq":
+            return None
+        service_intent = str(self._config["service_intent"])
+        arbiter = message.get(ARBITER_KEY) or {}
+        if self._config["undo_arbiter"] and arbiter.get("from") == service_intent:
+            put_first(message, service_intent, float(arbiter.get("diet_confidence") or 0.0))
+            return service_intent
+        below = self._config["faq_unsure_below"]
+        if below is not None and not arbiter:
+            retriever = faq_confidence(message)
+            if retriever is not None and retriever < float(below):
+                diet = float((message.get(INTENT) or {}).get("confidence") or 0.0)
+                put_first(message, service_intent, diet)
+                return service_intent
+        return None
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if not messages or self._retriever is None:
+            return messages
+        texts = [m.get(TEXT) or "" for m in messages]
+        for message, text, (service, confidence) in zip(
+            messages, texts, self.guess(texts), strict=True
+        ):
+            sure = service is not None and confidence >= self._threshold
+            intent = (message.get(INTENT) or {}).get("name")
+            used = False
+            turned = None
+            if sure and named_service(text, self._names) is None:
+                turned = self.turn(message, intent, text)
+                if turned is not None:
+                    intent = turned
+            if (
+                sure
+                and intent in self._intents
+                and named_service(text, self._names) is None
+                and not any(e.get("entity") == ENTITY for e in message.get(ENTITIES) or [])
+            ):
+                entities = list(message.get(ENTITIES) or [])
+                entities.append(
+                    {
+                        "entity": ENTITY,
+                        "value": service,
+                        "start": 0,
+                        "end": len(text),
+                        "extractor": EXTRACTOR,
+                        "confidence_entity": round(confidence, 4),
+                    }
+                )
+                message.set(ENTITIES, entities, add_to_output=True)
+                used = True
+            message.set(
+                RETRIEVER_KEY,
+                {
+                    "service": service,
+                    "confidence": round(confidence, 4),
+                    "sure": sure,
+                    "used": used,
+                    **({"from": "faq"} if turned is not None else {}),
+                },
+                add_to_output=True,
+            )
+        return messages

@@ -1,0 +1,225 @@
+"""The service retriever (hotline_rasa/service_retriever.py): learns a catalog's
+services, persists, loads, and adds the ``service`` entity only to a service
+request naming no service, when it is sure enough."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from hotline_rasa.service_retriever import (
+    EXTRACTOR,
+    MODEL_FILE,
+    RETRIEVER_KEY,
+    ServiceRetriever,
+    ServiceRetrieverError,
+)
+from hotline_rasa.tests.conftest import ROOT
+
+SERVICES = [
+    {
+        "id": "no_criminal_record",
+        "name": "无犯罪记录证明",
+        "aliases": ["无犯罪证明", "无犯罪记录"],
+        "examples": ["开无犯罪记录证明", "证明自己没有犯罪记录", "单位要我开个没有案底的证明"],
+    },
+    {
+        "id": "provident_fund_withdrawal",
+        "name": "住房公积金提取",
+        "aliases": ["公积金提取", "提取公积金"],
+        "examples": ["公积金怎么取出来", "把公积金的钱取出来", "离职了公积金能取吗"],
+    },
+    {
+        "id": "business_license",
+        "name": "个体工商户登记",
+        "aliases": ["个体户营业执照", "营业执照"],
+        "examples": ["开个小店要办什么照", "我想开档口做生意", "摆摊做小生意要登记吗"],
+    },
+]
+GENERIC = ["我要办事", "办事指南", "我想办个业务", "办事要带什么材料", "去哪里办事"]
+
+
+def write_catalog(path: Path, services: list[dict[str, Any]] = SERVICES) -> Path:
+    path.write_text(yaml.safe_dump({"services": services}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def training_data() -> TrainingData:
+    examples = [Message(data={"text": t, "intent": "request_service_guide"}) for t in GENERIC]
+    examples += [Message(data={"text": "你好", "intent": "greet"})]
+    return TrainingData(training_examples=examples)
+
+
+def context() -> ExecutionContext:
+    return ExecutionContext(GraphSchema({}), "test-model")
+
+
+def trained_and_loaded(tmp_path: Path, **cfg: Any) -> ServiceRetriever:
+    storage_dir = tmp_path / "storage"
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    storage = LocalModelStorage(storage_dir)
+    resource = Resource("service_retriever")
+    config = {"services": str(write_catalog(tmp_path / "services.yml")), **cfg}
+    component = ServiceRetriever.create(config, storage, resource, context())
+    assert component.train(training_data()) == resource
+    return ServiceRetriever.load(config, storage, resource, context())
+
+
+def parse(component: ServiceRetriever, text: str, intent: str = "request_service_guide") -> Message:
+    message = Message(data={"text": text})
+    message.set("intent", {"name": intent, "confidence": 0.9}, add_to_output=True)
+    return component.process([message])[0]
+
+
+def service_entities(message: Message) -> list[dict[str, Any]]:
+    return [e for e in message.get("entities") or [] if e.get("entity") == "service"]
+
+
+@pytest.fixture
+def retriever(tmp_path: Path) -> ServiceRetriever:
+    return trained_and_loaded(tmp_path, threshold=0.4)
+
+
+def test_a_request_in_other_words_gets_the_service_entity(retriever: ServiceRetriever) -> None:
+    message = parse(retriever, "开个证明 证明我没犯过事的那种")
+    entities = service_entities(message)
+    assert len(entities) == 1
+    assert entities[0]["value"] == "no_criminal_record"
+    assert entities[0]["extractor"] == EXTRACTOR
+    assert entities[0]["confidence_entity"] >= 0.4
+    key = message.get(RETRIEVER_KEY)
+    assert key["service"] == "no_criminal_record" and key["used"] and key["sure"]
+    assert RETRIEVER_KEY in message.as_dict(only_output_properties=True)
+
+
+def test_a_request_naming_a_service_is_left_to_the_matcher(retriever: ServiceRetriever) -> None:
+    message = parse(retriever, "我想提取公积金")
+    assert service_entities(message) == []
+    assert message.get(RETRIEVER_KEY)["used"] is False
+
+
+@pytest.mark.parametrize("intent", ["faq", "out_of_scope", "complain", "inform_service_mode"])
+def test_other_intents_get_no_entity_but_the_diagnosis(
+    retriever: ServiceRetriever, intent: str
+) -> None:
+    message = parse(retriever, "开个证明 证明我没犯过事的那种", intent)
+    assert service_entities(message) == []
+    key = message.get(RETRIEVER_KEY)
+    assert key["service"] == "no_criminal_record" and key["sure"] and not key["used"]
+
+
+def test_a_request_naming_no_service_at_all_is_generic(retriever: ServiceRetriever) -> None:
+    message = parse(retriever, "我要办事")
+    assert service_entities(message) == []
+    assert message.get(RETRIEVER_KEY)["service"] is None
+
+
+def test_the_threshold_is_respected(tmp_path: Path) -> None:
+    low = trained_and_loaded(tmp_path / "low", threshold=0.0)
+    high = trained_and_loaded(tmp_path / "high", threshold=0.99)
+    text = "开个证明 证明我没犯过事的那种"
+    confidence = parse(low, text).get(RETRIEVER_KEY)["confidence"]
+    assert confidence < 0.99
+    assert service_entities(parse(low, text))
+    assert service_entities(parse(high, text)) == []
+    assert parse(high, text).get(RETRIEVER_KEY)["sure"] is False
+
+
+def test_an_entity_already_there_is_kept(retriever: ServiceRetriever) -> None:
+    message = Message(data={"text": "开个证明 证明我没犯过事的那种"})
+    message.set("intent", {"name": "request_service_guide", "confidence": 1.0})
+    message.set("entities", [{"entity": "service", "value": "business_license"}])
+    entities = service_entities(retriever.process([message])[0])
+    assert [e["value"] for e in entities] == ["business_license"]
+
+
+def test_persisted_and_loaded_the_same(tmp_path: Path) -> None:
+    loaded = trained_and_loaded(tmp_path)
+    assert list((tmp_path / "storage").rglob(MODEL_FILE))
+    assert loaded.guess(["把公积金的钱拿出来用"])[0][0] == "provident_fund_withdrawal"
+
+
+def test_an_untrained_model_changes_nothing(tmp_path: Path) -> None:
+    empty = ServiceRetriever.load({}, LocalModelStorage(tmp_path), Resource("none"), context())
+    message = parse(empty, "开个证明 证明我没犯过事的那种")
+    assert service_entities(message) == [] and message.get(RETRIEVER_KEY) is None
+
+
+def test_the_catalog_is_in_the_fingerprint(tmp_path: Path) -> None:
+    catalog = write_catalog(tmp_path / "services.yml")
+    first = ServiceRetriever.fingerprint_addon({"services": str(catalog)})
+    write_catalog(catalog, SERVICES[:2])
+    assert ServiceRetriever.fingerprint_addon({"services": str(catalog)}) != first
+
+
+def test_bad_catalog_and_threshold_are_named(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("services:\n  - name: 居住证\n", encoding="utf-8")
+    storage = LocalModelStorage(tmp_path)
+    component = ServiceRetriever.create({"services": str(bad)}, storage, Resource("x"), context())
+    with pytest.raises((ServiceRetrieverError, ValueError), match="service 1 has no id"):
+        component.train(training_data())
+    with pytest.raises(ValueError, match="threshold"):
+        ServiceRetriever({"threshold": 1.5}, storage, Resource("y"))
+
+
+def test_the_shipped_catalog_trains(tmp_path: Path) -> None:
+    storage = LocalModelStorage(tmp_path)
+    config = {"services": str(ROOT / "data" / "knowledge" / "services.yml")}
+    component = ServiceRetriever.create(config, storage, Resource("s"), context())
+    component.train(training_data())
+    assert parse(component, "开个证明 证明我没犯过事的那种").get(RETRIEVER_KEY)["service"]
+
+
+def faq_message(text: str, faq: float, arbiter_from: str | None = None) -> Message:
+    message = Message(data={"text": text})
+    message.set("intent", {"name": "faq", "confidence": 0.97}, add_to_output=True)
+    message.set("intent_ranking", [{"name": "faq", "confidence": 0.97}], add_to_output=True)
+    response = {"confidence": faq, "intent_response_key": "faq/some_entry"}
+    message.set("response_selector", {"faq": {"response": response}}, add_to_output=True)
+    if arbiter_from:
+        arbiter = {"from": arbiter_from, "diet_confidence": 0.88, "service": None}
+        message.set("service_arbiter", arbiter, add_to_output=True)
+    return message
+
+
+def test_an_faq_the_faq_retriever_is_unsure_of_becomes_the_guide(tmp_path: Path) -> None:
+    component = trained_and_loaded(tmp_path, threshold=0.4, faq_unsure_below=0.6)
+    message = component.process([faq_message("开个证明 证明我没犯过事的那种", 0.3)])[0]
+    assert message.get("intent") == {"name": "request_service_guide", "confidence": 0.97}
+    assert [e["value"] for e in service_entities(message)] == ["no_criminal_record"]
+    assert message.get(RETRIEVER_KEY)["from"] == "faq"
+
+
+@pytest.mark.parametrize(
+    ("text", "faq", "cfg"),
+    [
+        ("开个证明 证明我没犯过事的那种", 0.8, {"faq_unsure_below": 0.6}),  # the FAQ is sure
+        ("开个证明 证明我没犯过事的那种", 0.3, {}),  # off by default
+        ("我要办事", 0.3, {"faq_unsure_below": 0.6}),  # no service guessed
+    ],
+)
+def test_an_faq_otherwise_stays(tmp_path: Path, text: str, faq: float, cfg: dict) -> None:
+    component = trained_and_loaded(tmp_path, threshold=0.4, **cfg)
+    message = component.process([faq_message(text, faq)])[0]
+    assert message.get("intent")["name"] == "faq"
+    assert service_entities(message) == []
+
+
+def test_the_arbiters_turn_is_undone_only_when_asked(tmp_path: Path) -> None:
+    text = "开个证明 证明我没犯过事的那种"
+    kept = trained_and_loaded(tmp_path / "a", threshold=0.4, faq_unsure_below=0.6)
+    message = kept.process([faq_message(text, 0.3, arbiter_from="request_service_guide")])[0]
+    assert message.get("intent")["name"] == "faq"  # the arbiter's turn is not DIET's faq
+    undo = trained_and_loaded(tmp_path / "b", threshold=0.4, undo_arbiter=True)
+    message = undo.process([faq_message(text, 0.9, arbiter_from="request_service_guide")])[0]
+    assert message.get("intent") == {"name": "request_service_guide", "confidence": 0.88}
+    assert service_entities(message)
