@@ -47,7 +47,8 @@ from scripts.evaluate import (  # noqa: E402
 #: The FAQ check's settings as the gate defaults them (config.yml sets the same).
 FAQ_CHECK = HotlineGate.get_default_config()
 
-#: The gate's acceptance as config.yml sets it (its default is off).
+#: The gate's settings as config.yml sets them: its acceptance (off by
+#: default) and the FAQ check's thresholds.
 ACCEPT = {
     **FAQ_CHECK,
     **next(
@@ -71,8 +72,8 @@ def gated(
     parse: dict[str, Any],
     threshold: float,
     exempt: frozenset[str],
-    faq_threshold: float = FAQ_CHECK["faq_threshold"],
-    faq_sure: float = FAQ_CHECK["faq_sure_confidence"],
+    faq_threshold: float = ACCEPT["faq_threshold"],
+    faq_sure: float = ACCEPT["faq_sure_confidence"],
 ) -> dict[str, Any]:
     """The parse as the gate with ``threshold`` (and its FAQ check with
     ``faq_threshold`` and ``faq_sure``, hotline_gate.unsure_faq) leaves it."""
@@ -121,7 +122,7 @@ def main() -> int:
     parser.add_argument(
         "--faq-checks",
         nargs="+",
-        default=[f"{FAQ_CHECK['faq_threshold']}:{FAQ_CHECK['faq_sure_confidence']}"],
+        default=[f"{ACCEPT['faq_threshold']}:{ACCEPT['faq_sure_confidence']}"],
         help="the FAQ check's settings to sweep, as faq_threshold:faq_sure_confidence",
     )
     parser.add_argument(
