@@ -57,9 +57,14 @@ FAQ_PHRASINGS_FOR_DIET = 2000
 #: ``request_service_guide`` examples (round-robin over services, every
 #: service's first one kept), so that intent does not outgrow the others as the
 #: service catalog grows (the shipped 18 services give 144). Which service is
-#: meant is matched by name and alias (bot/knowledge.py), not by these. Its
-#: effect on the 77-service catalog was measured only together with the FAQ
-#: budget (docs/experiments/2026-12-05-faq-retrieval.md).
+#: meant is matched by name and alias (bot/knowledge.py) and, for a request in
+#: other words, by the service retriever (hotline_rasa/service_retriever.py),
+#: which learns every example from the catalog. All 890 examples (the
+#: requests in other words included) were tried on 2026-12-06: requests in
+#: other words named right 17.5 -> 56.5 % (eval/service_naming/dev.yml), but
+#: the model grew to 68.7 MB and FAQ questions went to the guide (citizen_dev
+#: FAQ top-1 0.950 -> 0.935); with char n-grams seen once dropped, 52.8 MB
+#: and 0.926 (docs/experiments/2026-12-06-service-retriever.md). Kept at 160.
 SERVICE_EXAMPLES_FOR_DIET = 160
 
 
