@@ -152,6 +152,9 @@ def test_no_catalog_question_or_training_sentence_raises_a_false_alarm() -> None
         "ca_divorce_cooling_off", "ca_temporary_assistance",
         # the broad catalog: injuries from a crash or a fight, someone trapped in a lift
         "mi_third_party_injury", "mr_elevator_inspection",
+        # the 120 ambulance's fees, asked by someone who just called it for a parent
+        # who fainted: the 120 line above the answer is right there
+        "hc_ambulance_120",
     }  # fmt: skip
     alarms = {
         entry.id
