@@ -59,13 +59,13 @@ evaluate: ## quality on eval/heldout, eval/final, eval/citizen, the off-topic ev
 	@rc=0; $(RASA_PY) scripts/evaluate.py $(ARGS) || rc=$$?; \
 	$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json || rc=$$?; \
 	$(PY) eval/forms.py --json eval/report/forms/report.json || rc=$$?; \
-	$(RASA_PY) eval/service_naming.py --set dev test || rc=$$?; exit $$rc
+	$(RASA_PY) eval/service_naming_report.py --set dev test || rc=$$?; exit $$rc
 
 evaluate-forms: ## form answers (refusals, negations, corrections, "不知道") through a real Rasa and action server, with the model in models/ (eval/forms)
 	@$(PY) eval/forms.py --json eval/report/forms/report.json
 
 evaluate-services: ## which service a request in other words names: matcher alone and with the service retriever, threshold sweep (eval/service_naming/dev.yml; SET=test for the report set), with the model in models/
-	@$(RASA_PY) eval/service_naming.py --set $(or $(SET),dev)
+	@$(RASA_PY) eval/service_naming_report.py --set $(or $(SET),dev)
 
 evaluate-dispatch: ## complaint dispatch only: category accuracy, town found, confidence (eval/dispatch)
 	@$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json

@@ -1,4 +1,4 @@
-"""The service naming report (eval/service_naming.py): which service the
+"""The service naming report (eval/service_naming_report.py): which service the
 final parse names, before (matcher only) and after (with the retriever)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from eval.service_naming import figures, final_service, load_cases, matcher_only, report
+from eval.service_naming_report import figures, final_service, load_cases, matcher_only, report
 
 
 def row(gold: str, intent: str, matcher: str | None, guess: str | None, conf: float) -> dict:

@@ -27,7 +27,7 @@ Tune on ``dev`` only: ``test`` is a REPORT set, run once.
 
 Usage (Rasa's environment)::
 
-    PYTHONPATH=. .venv-rasa/bin/python eval/service_naming.py --set dev
+    PYTHONPATH=. .venv-rasa/bin/python eval/service_naming_report.py --set dev
     make evaluate-services
 """
 
