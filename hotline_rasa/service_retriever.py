@@ -32,10 +32,8 @@ threshold, ``used`` whether the entity was added. The actions read it at the
 form's service question (actions/guidance.py: a free-text answer no matcher
 understood).
 
-Two options turn DIET's ``faq`` into the guide when this retriever is sure
-of a service, both off in config.yml: ``undo_arbiter`` (the arbiter's
-guide-to-FAQ turn undone) and ``faq_unsure_below`` (an FAQ entry the FAQ
-retriever is unsure of). The second named 15 more dev.yml requests right but
+Turning DIET's ``faq`` into the guide when this retriever is sure of a
+service was tried and removed: it named 15 more dev.yml requests right but
 turned real FAQ questions of eval/heldout and eval/citizen_dev into the guide
 (heldout FAQ top-1 0.973 -> 0.909; docs/experiments/
 2026-12-06-service-retriever.md). C 2, scale 3 x ln(classes) and threshold
@@ -65,9 +63,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from hotline_rasa.faq_retriever import Retriever
-from hotline_rasa.hotline_gate import PROJECT_ROOT, faq_confidence
-from hotline_rasa.intents import put_first
-from hotline_rasa.service_arbiter import ARBITER_KEY
+from hotline_rasa.hotline_gate import PROJECT_ROOT
 from hotline_rasa.service_names import load_service_names, named_service
 
 logger = logging.getLogger(__name__)
@@ -135,15 +131,6 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
             "scale_per_log_entry": 1.17,
             # the entity is added when the top service's confidence >= this
             "threshold": 0.5,
-            # the intent the entity goes with
-            "service_intent": "request_service_guide",
-            # a request the arbiter turned into faq (it names no service, the
-            # FAQ retriever is sure of an entry) is a service request again
-            # when this retriever is sure of a service
-            "undo_arbiter": False,
-            # DIET's faq whose entry the FAQ retriever is unsure of (< this) is a
-            # service request when this retriever is sure of a service (null: never)
-            "faq_unsure_below": None,
         }
 
     def __init__(
@@ -305,26 +292,6 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
             result.append((None if key == GENERIC else key, float(row[best])))
         return result
 
-    def turn(self, message: Message, intent: str | None, text: str) -> str | None:
-        """The service intent put in place of ``faq`` (``undo_arbiter``,
-        ``faq_unsure_below``) for a message this retriever is sure of and
-        that names no service; None when the intent stays."""
-        if intent != "faq":
-            return None
-        service_intent = str(self._config["service_intent"])
-        arbiter = message.get(ARBITER_KEY) or {}
-        if self._config["undo_arbiter"] and arbiter.get("from") == service_intent:
-            put_first(message, service_intent, float(arbiter.get("diet_confidence") or 0.0))
-            return service_intent
-        below = self._config["faq_unsure_below"]
-        if below is not None and not arbiter:
-            retriever = faq_confidence(message)
-            if retriever is not None and retriever < float(below):
-                diet = float((message.get(INTENT) or {}).get("confidence") or 0.0)
-                put_first(message, service_intent, diet)
-                return service_intent
-        return None
-
     def process(self, messages: list[Message]) -> list[Message]:
         if not messages or self._retriever is None:
             return messages
@@ -335,16 +302,11 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
             sure = service is not None and confidence >= self._threshold
             intent = (message.get(INTENT) or {}).get("name")
             used = False
-            turned = None
-            if sure and named_service(text, self._names) is None:
-                turned = self.turn(message, intent, text)
-                if turned is not None:
-                    intent = turned
             if (
                 sure
                 and intent in self._intents
-                and named_service(text, self._names) is None
                 and not any(e.get("entity") == ENTITY for e in message.get(ENTITIES) or [])
+                and named_service(text, self._names) is None
             ):
                 entities = list(message.get(ENTITIES) or [])
                 entities.append(
@@ -366,7 +328,6 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
                     "confidence": round(confidence, 4),
                     "sure": sure,
                     "used": used,
-                    **({"from": "faq"} if turned is not None else {}),
                 },
                 add_to_output=True,
             )

@@ -179,47 +179,18 @@ def test_the_shipped_catalog_trains(tmp_path: Path) -> None:
     assert parse(component, "开个证明 证明我没犯过事的那种").get(RETRIEVER_KEY)["service"]
 
 
-def faq_message(text: str, faq: float, arbiter_from: str | None = None) -> Message:
+def faq_message(text: str, faq: float) -> Message:
     message = Message(data={"text": text})
     message.set("intent", {"name": "faq", "confidence": 0.97}, add_to_output=True)
     message.set("intent_ranking", [{"name": "faq", "confidence": 0.97}], add_to_output=True)
     response = {"confidence": faq, "intent_response_key": "faq/some_entry"}
     message.set("response_selector", {"faq": {"response": response}}, add_to_output=True)
-    if arbiter_from:
-        arbiter = {"from": arbiter_from, "diet_confidence": 0.88, "service": None}
-        message.set("service_arbiter", arbiter, add_to_output=True)
     return message
 
 
-def test_an_faq_the_faq_retriever_is_unsure_of_becomes_the_guide(tmp_path: Path) -> None:
-    component = trained_and_loaded(tmp_path, threshold=0.4, faq_unsure_below=0.6)
+def test_an_faq_stays_an_faq(tmp_path: Path) -> None:
+    """DIET's faq is never turned into the guide, however sure the guess."""
+    component = trained_and_loaded(tmp_path, threshold=0.4)
     message = component.process([faq_message("开个证明 证明我没犯过事的那种", 0.3)])[0]
-    assert message.get("intent") == {"name": "request_service_guide", "confidence": 0.97}
-    assert [e["value"] for e in service_entities(message)] == ["no_criminal_record"]
-    assert message.get(RETRIEVER_KEY)["from"] == "faq"
-
-
-@pytest.mark.parametrize(
-    ("text", "faq", "cfg"),
-    [
-        ("开个证明 证明我没犯过事的那种", 0.8, {"faq_unsure_below": 0.6}),  # the FAQ is sure
-        ("开个证明 证明我没犯过事的那种", 0.3, {}),  # off by default
-        ("我要办事", 0.3, {"faq_unsure_below": 0.6}),  # no service guessed
-    ],
-)
-def test_an_faq_otherwise_stays(tmp_path: Path, text: str, faq: float, cfg: dict) -> None:
-    component = trained_and_loaded(tmp_path, threshold=0.4, **cfg)
-    message = component.process([faq_message(text, faq)])[0]
     assert message.get("intent")["name"] == "faq"
     assert service_entities(message) == []
-
-
-def test_the_arbiters_turn_is_undone_only_when_asked(tmp_path: Path) -> None:
-    text = "开个证明 证明我没犯过事的那种"
-    kept = trained_and_loaded(tmp_path / "a", threshold=0.4, faq_unsure_below=0.6)
-    message = kept.process([faq_message(text, 0.3, arbiter_from="request_service_guide")])[0]
-    assert message.get("intent")["name"] == "faq"  # the arbiter's turn is not DIET's faq
-    undo = trained_and_loaded(tmp_path / "b", threshold=0.4, undo_arbiter=True)
-    message = undo.process([faq_message(text, 0.9, arbiter_from="request_service_guide")])[0]
-    assert message.get("intent") == {"name": "request_service_guide", "confidence": 0.88}
-    assert service_entities(message)
