@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -53,6 +54,18 @@ def use_clock(client: TestClient, clock: Callable[[], float]) -> None:
     runtime_of(client).desk.notices.clock = clock
 
 
+def run_from_slot_start(client: TestClient) -> None:
+    """Let the replica's clock run from the start of a rate-limit slot.
+
+    The allowances count in fixed slots of the clock (bot/handoff_limits.py):
+    on the real clock a test can cross a slot's end mid-way and see the
+    allowance again (CI once let 10 of a flood through instead of 5). Time
+    still runs, from a whole multiple of any window of whole minutes.
+    """
+    start, began = 1_800_000_000.0, time.monotonic()
+    use_clock(client, lambda: start + (time.monotonic() - began))
+
+
 async def say(client: TestClient, sender: str, text: str, address: str | None = None) -> list[str]:
     """A citizen's message (REST channel, as ``tests.console.conftest.say``); the texts."""
     return await ask_for_agent(client, sender, address, text)
@@ -78,6 +91,7 @@ def refused(replies: list[str]) -> bool:
 
 async def test_one_sender_cannot_requeue_again_and_again(make_replica: MakeReplica) -> None:
     client = await make_replica(handoff_max_per_sender=2)
+    run_from_slot_start(client)
     await agent_present(client)
     for _ in range(2):
         replies = await say(client, "c1", "转人工")
@@ -110,6 +124,7 @@ async def test_flood_from_one_address_is_refused_but_the_console_keeps_working(
     client = await make_replica(
         handoff_max_per_address=5, console_queue_page=3, rasa_timeout=30.0
     )
+    run_from_slot_start(client)
     agent = await sign_in(client, "zhangsan")
     ws = await connect(agent)
     sem = asyncio.Semaphore(50)
@@ -145,6 +160,7 @@ async def test_many_senders_without_an_address_are_limited_per_sender(
 ) -> None:
     # WeChat and Telegram carry no address: each sender has its own allowance.
     client = await make_replica(handoff_max_per_sender=1)
+    run_from_slot_start(client)
     assert not refused(await ask_for_agent(client, "w1", None))
     await say(client, "w1", "取消")
     assert refused(await ask_for_agent(client, "w1", None))
@@ -262,6 +278,7 @@ async def test_rotating_ipv6_addresses_share_their_network_allowance(
     make_replica: MakeReplica,
 ) -> None:
     client = await make_replica(handoff_max_per_address=2)
+    run_from_slot_start(client)
     outcomes = [
         refused(await ask_for_agent(client, f"v{i}", f"2001:db8:1:2::{i + 1:x}")) for i in range(4)
     ]
@@ -275,6 +292,7 @@ async def test_a_refused_emergency_still_gets_the_emergency_numbers(
     make_replica: MakeReplica,
 ) -> None:
     client = await make_replica(handoff_max_per_sender=1)
+    run_from_slot_start(client)
     await say(client, "e1", "救命")
     await say(client, "e1", "取消")
     replies = await say(client, "e1", "救命")

@@ -248,8 +248,11 @@ async def test_session_creation_is_rate_limited_per_address(
     stores: tuple[SharedStore, SharedStore],
 ) -> None:
     """Finding: sessions could be created without limit by one client."""
+    clock = Clock()  # the limit counts per clock minute: a real clock could cross one
     clients = [
-        await aiohttp_client(front_door(store, db, fake_rasa, webchat_sessions_per_minute=3))
+        await aiohttp_client(
+            front_door(store, db, fake_rasa, clock, webchat_sessions_per_minute=3)
+        )
         for store in stores
     ]
     made = [await new_session(clients[i % 2]) for i in range(3)]
@@ -269,7 +272,7 @@ async def test_session_creation_from_one_ipv6_network_is_rate_limited(
     """Review: the per-address session limit keyed on the raw address, so every new
     address of the client's /64 got a fresh allowance; the /64 shares one now."""
     app = front_door(
-        MemoryStore(), db, fake_rasa, webchat_sessions_per_minute=3,
+        MemoryStore(), db, fake_rasa, Clock(), webchat_sessions_per_minute=3,
         trusted_proxies=("127.0.0.1", "::1"),
     )  # fmt: skip
     client = await aiohttp_client(app)
