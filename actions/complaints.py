@@ -76,7 +76,9 @@ SERVICE_CATEGORY = "hotline_service"
 KIND_NAMES = {"complaint": "投诉", "suggestion": "建议", SERVICE: "对12345热线服务的投诉"}
 
 _FILLER = re.compile(
-    r"我(要|想)?|投诉|举报|反映|建议|一下|一个|问题|意见|提|有|个|的|了|[,,。.!!??\s]"
+    # "就是想投诉一下": wanting to complain says nothing of what happened
+    r"(?:就是|只是|就)?(?:想|要)(?=投诉|举报|反映|建议|提)"
+    r"|我(要|想)?|投诉|举报|反映|建议|一下|一个|问题|意见|提|有|个|的|了|[,,。.!!??\s]"
     r"|你好|您好|谢谢|在吗|请问|hello|hi"
 )
 

@@ -89,6 +89,22 @@ def named_instead(text: str, current: str) -> Service | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+#: Everyday words for what the catalog names otherwise: Guangdong's 电鸡 and
+#: 电驴 are 电动车 (e-bikes), 挂牌 / 攞牌 / 办个牌 are 上牌.
+_EVERYDAY_WORDS = (
+    (re.compile(r"电鸡|小电驴|电驴子?|电摩"), "电动车"),
+    (re.compile(r"(?:挂|攞|拿|办|上)(?:个|块|一个)?牌(?:照|子)?"), "上牌"),
+)
+
+
+def catalog_words(text: str) -> str:
+    """``text`` with everyday words in the catalog's: "新买的电鸡要挂牌" reads
+    as "新买的电动车要上牌" (for matching a service name, never stored)."""
+    for pattern, words in _EVERYDAY_WORDS:
+        text = pattern.sub(words, text)
+    return text
+
+
 def mode_from_text(text: str) -> str | None:
     """'online' / 'offline' when the text says which way, else None
     (negations read: "不要网上的" is offline; actions/answers.py)."""
@@ -359,7 +375,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             return True
         if slot == "service_mode":
             return read_mode(text) is not None  # "不想跑": online
-        return (match_service(text) or match_service(mandarin(text))) is not None
+        return (match_service(text) or match_service(catalog_words(mandarin(text)))) is not None
 
     async def validate_service(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -376,6 +392,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             or (match_service(said[1]) if said else None)
             or match_service(text)
             or match_service(mandarin(text))
+            or match_service(catalog_words(mandarin(text)))
             or match_service_loosely(said[1] if said else text)
             or match_short_alias(said[1] if said else text)
             or match_by_own_characters(said[1] if said else text)
@@ -409,6 +426,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             # characters of one service's names say which
             other = (
                 match_service(said[1])
+                or match_service(catalog_words(said[1]))  # "不是汽车，是电鸡"
                 or _swapped(current, *said)
                 or match_short_alias(said[1], shortest=2)
                 # "不是驾照，是行驶证违章": the right one as loosely as at the service question

@@ -54,6 +54,21 @@ async def test_unknown_service_is_asked_again() -> None:
     assert "没有找到" in dispatcher.messages[0]["text"]
 
 
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("新买的电鸡要挂牌", "ebike_registration"),
+        ("小电驴办个牌", "ebike_registration"),
+        ("新车挂牌", "vehicle_registration"),
+    ],
+)
+async def test_everyday_words_for_a_service(text: str, service: str) -> None:
+    result = await ValidateServiceGuideForm().validate_service(
+        text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result["service"] == service
+
+
 async def test_offline_only_service_skips_the_way_question() -> None:
     offline_only = [s for s in load_services() if s.online is None]
     assert offline_only, "the sample catalog has an offline-only service"
