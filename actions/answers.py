@@ -363,7 +363,7 @@ _CANCEL_CLAUSE = re.compile(
 )
 #: "算了" alone: abandons only when nothing else is said ("算了，不留了" refuses a phone).
 _BARE_CANCEL = re.compile(
-    r"^(?:那|那就|还是|我还是|那还是)?(?:算了|算啦|罢了)+[" + _END + r"]*$"
+    r"^(?:那|那就|还是|我还是|那还是)?(?:算了|算啦|算喇|算咯|罢了)+[" + _END + r"]*$"
 )
 #: Asking for a person: "转人工", "找个真人跟我讲", "可以转接客服吗". The whole
 #: clause is the request: "打了人工客服电话没人接", "跟客服说了好多次" describe.
