@@ -115,6 +115,10 @@ _CANTONESE = (
         r"|(?<=编号)|(?<=尾号)|(?<=正确)|(?<=应该)|(?<=其实))系"
     ), "是"),
     (re.compile(_NOT_A_SIDE + r"(?:边度|边到|边处)"), "哪里"),
+    # "系边", "喺边" at the end: is where, at where ("唔识讲系边")
+    (re.compile(r"系边(?=[了啊呀吧哦嘛呢啦喇嘞咯噃]*(?:[\s，,。!！?？]|$))"), "是哪里"),
+    (re.compile(r"喺边(?=[了啊呀吧哦嘛呢啦喇嘞咯噃]*(?:[\s，,。!！?？]|$))"), "在哪里"),
+    (re.compile(r"喺"), "在"),
     (re.compile(r"嗰度|嗰边|嗰处"), "那里"),
     (re.compile(r"呢度|呢边"), "这里"),
     (re.compile(r"嗰"), "那"),
@@ -128,7 +132,7 @@ _CANTONESE = (
     # 边 as "which" ("边条路"), not as "side" ("旁边", "这边")
     (re.compile(_NOT_A_SIDE + r"边(?=[条间座栋日天年个])"),
      "哪"),
-    (re.compile(r"乜嘢|咩"), "什么"),
+    (re.compile(r"乜嘢|咩|乜"), "什么"),
     (re.compile(r"琴日|寻日|尋日"), "昨天"),
     (re.compile(r"听日|聽日"), "明天"),
     (re.compile(r"咗"), "了"),
@@ -163,7 +167,11 @@ def mandarin(text: str) -> str:
 _SPLIT = re.compile(r"[，,。.!！?？;；、…~～\s]+|(?=但是|不过|可是)")
 _FILLER = re.compile(
     r"^(?:(?:嗯+|啊+|哦+|噢+|喔+|呃+|额+|唔+|哈+|诶|欸|哎|唉|好的?|好吧|行|行吧|是的?|对的?|可以|"
-    r"ok|okay|收到|知道了|明白|那个|这个|emm+|en+|怎么说|怎么讲|咋说|点讲|点说|就是说|"
+    r"ok|okay|收到|知道了|明白|那个啥|这个啥|那啥|那个|这个|emm+|en+|怎么说|怎么讲|咋说|点讲|点说|就是说|"
+    # "你懂的": the listener is to guess; says nothing
+    r"你懂的|你懂得|你知道的|懂的都懂|"
+    # an emoji or a symbol alone ("😤😤", "👌"): no words at all
+    r"[^\w\s]|"
     # "就是…那个…噪音", "时间嘛": fillers and a topic said before the answer
     r"就是|然后|所以|反正|(?:具体的?)?(?:时间|地点|地址|位置|名字|姓名|称呼|电话|号码|单号|尾号)(?:嘛|的话|呢)|"
     # "说来话长": no answer yet
@@ -222,7 +230,8 @@ _UNKNOWN = re.compile(
     r"没有?(?:收到|记下|记住|保存|留意|存下|抄下|写下|留下)|没有(?:那个|这个|什么)?(?:单号|工单号|编号|短信)|换号了|号码换了|"
     r"(?:单号|工单号|编号|短信)(?:也|都)?没(?:有)?了|(?:手机|号码|电话)(?:号)?(?:也|都)?换了|"
     r"不会(?:讲|说|形容|描述)|没(?:法|办法)(?:说|讲|描述|形容|讲清|说清)|"
-    r"(?:没有?|无)(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期|门牌号?|路名|街名|路牌)|"
+    # "冇乜具体位置" (没什么具体位置)
+    r"(?:没有?|无)(?:什么|啥)?(?:具体|固定|确切|准确)?的?(?:地点|地址|位置|地方|时间|日期|门牌号?|路名|街名|路牌)|"
     # "无法确定时间", "没办法确认"
     r"(?:无法|没法|没办法|不能|不敢)(?:确定|确认|肯定|判断|回忆|想起|记起)|(?<![你都])不懂|"
     # "时间我记得不太准确", "短信早就清掉了"
@@ -301,6 +310,10 @@ _QUESTION = re.compile(
     r"(?:吗|(?<![什怎这那多])么)$"  # "叫什么" asks nothing back
     # "你们建议哪个": which one, asked back
     r"|(?:建议|推荐|觉得|说)(?:一下)?哪(?:个|种|样)(?:好|方便|比较好)?$"
+    # "这种归哪个部门管啊", "谁来处理": who handles it, asked back
+    r"|(?:归|由|找|是|该)?(?:哪个|哪|什么)(?:部门|单位)(?:来)?(?:管|负责|处理)?(?:的)?"
+    r"[" + _END + r"]*$"
+    r"|谁(?:来)?(?:管|负责|处理)(?:的)?[" + _END + r"]*$"
 )
 #: Asking how to answer ("这个要怎么填", "什么意思"): no answer yet.
 _ASKS_HOW = re.compile(
@@ -350,7 +363,7 @@ _CANCEL_CLAUSE = re.compile(
 )
 #: "算了" alone: abandons only when nothing else is said ("算了，不留了" refuses a phone).
 _BARE_CANCEL = re.compile(
-    r"^(?:那|那就|还是|我还是|那还是)?(?:算了|算啦|罢了)+[" + _END + r"]*$"
+    r"^(?:那|那就|还是|我还是|那还是)?(?:算了|算啦|算喇|算咯|罢了)+[" + _END + r"]*$"
 )
 #: Asking for a person: "转人工", "找个真人跟我讲", "可以转接客服吗". The whole
 #: clause is the request: "打了人工客服电话没人接", "跟客服说了好多次" describe.
@@ -386,6 +399,17 @@ _HAS_HUMAN = re.compile(
 )
 
 
+#: Not wanting the machine ("不想跟机器聊", "唔想同机械人讲") or wanting to ask a
+#: person ("我想问人"): asking for a person in other words.
+_NOT_MACHINE = re.compile(
+    r"^(?:我|我是)?(?:不想|不要|不愿意|不愿|懒得|别|不喜欢)(?:再)?(?:跟|和|同|与)?(?:你这个|你们这个|这个|你们的)?"
+    r"(?:机器人?|机械人|人工智能|智能客服|自动回复|电脑|ai|AI|bot)"
+    r"(?:聊天?|说话?|讲话?|对话|沟通|打交道|回复|答)?(?:了|啦)?[" + _END + r"]*$"
+    r"|^(?:我|我就)?(?:想|要)(?:问|找)(?:个|一个)?(?:真|活)?人(?:问问?|说|讲|聊)?(?:一下|下)?"
+    r"[" + _END + r"]*$"
+)
+
+
 def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | None:
     """The citizen abandons the form ("不投了，浪费时间", "算了算了") or asks for a
     person ("我想跟客服本人讲"), else None. The NLU's ``stop`` and
@@ -399,7 +423,9 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
         for part in parts
     ):
         return "cancel"
-    if any(_HUMAN.match(part) or _HAS_HUMAN.match(part) for part in parts):
+    if any(
+        _HUMAN.match(part) or _HAS_HUMAN.match(part) or _NOT_MACHINE.match(part) for part in parts
+    ):
         return "human"
     if not refusable and any(_STOP_TALKING.match(part) for part in parts):
         return "cancel"  # "不说了，没用的" to what happened: giving up the complaint
@@ -753,7 +779,7 @@ _TITLE = (
 _NAME_SAID = re.compile(
     r"(?:叫我|喊我|称呼我|我叫|我是|名字是|名字叫|姓名是|姓名叫|我的名字是|登记为|登记成|"
     r"登记上|写上|记上|登记|写|^叫)"
-    r"(?:做|作)?([\u4e00-\u9fa5A-Za-z]{1,8}?)(?:就行|就好|就可以|就得|即可|好了|便可)?"
+    r"(?:做|作|个|一个)?([\u4e00-\u9fa5A-Za-z]{1,8}?)(?:就行|就好|就可以|就得|即可|好了|便可)?"
     r"[" + _END + r"]*$"
 )
 _COMPOUND_SURNAME = (
@@ -778,6 +804,12 @@ _NOT_A_NAME = re.compile(
 )
 
 
+#: "叫我名字阿明": the word for a name between the verb and the name.
+_NAME_WORD = re.compile(
+    r"(叫我|我叫|称呼我|喊我)(?:的)?(?:名字|全名|真名|大名|本名|小名)(?:就)?(?:是|叫)?(?=.)"
+)
+#: "免贵姓张", also typed with its homophone: "免贵性张".
+_HUMBLE_SURNAME = re.compile(r"^(?:免贵|敝|鄙)(?:姓|性(?=[\u4e00-\u9fa5]{1,2}$))")
 _NEGATED_START = re.compile(r"^(?:我|那|就|还是|名字|姓名)?(?:不|别|没|无需|免)")
 
 
@@ -801,18 +833,22 @@ def read_name(text: str) -> Reading:
     bare: str | None = None
     refused = False
     for part in parts:
-        if _NEGATED_START.match(part) and _name_stance(part) == "refuse":
+        negated = bool(_NEGATED_START.match(part))
+        if negated and _name_stance(part) == "refuse":
             refused = True  # "我不要登记名", "别写我名": a refusal, whatever follows the verb
             continue
         part = re.sub(r"(?<=..)(?:就可以|就行|就好|即可|便可|就得)[" + _END + r"]*$", "", part)
+        # "叫我阿杰得啦" (Cantonese: will do): what follows a name
+        part = re.sub(r"(?<=..)(?:得啦|得喇|得嘞|得了)$", "", part)
+        part = _NAME_WORD.sub(r"\1", part)  # "叫我名字阿明就行": 叫我阿明
         said = _NAME_SAID.search(part)
-        surname = _SURNAME.match(re.sub(r"^(?:免贵|敝|鄙)(?=姓)", "", part))
+        surname = _SURNAME.match(_HUMBLE_SURNAME.sub("姓", part))
         if said and re.match(_ANYONE, said.group(1)):
             refused = True  # "称呼就写市民吧"
         elif said and not _NOT_A_NAME.search(said.group(1)):
             name = said.group(1)
-        elif _TITLED.match(part):
-            name = part
+        elif _TITLED.match(titled := part.rstrip("吧啊呀啦哦嘛呢")) and not negated:
+            name = titled  # "李小姐", "黄女士吧" (but "不用叫先生" names no one)
         elif surname and len(part) <= 6:
             name = surname.group(0).removeprefix("我").removeprefix("本人").removeprefix("姓")
             if not _TITLED.match(name):
@@ -845,14 +881,16 @@ _UNFIXED = re.compile(
     r"[" + _END + r"]*$"
 )
 #: A clause saying there is no place at all ("没有地点", "没具体地址", "无地点").
-_NO_PLACE = re.compile(r"(?:没有?|无)(?:具体|固定|确切|实际)?的?(?:地点|地址|位置|地方)")
+_NO_PLACE = re.compile(
+    r"(?:没有?|无)(?:什么|啥)?(?:具体|固定|确切|实际)?的?(?:地点|地址|位置|地方)"
+)
 #: What a place names: a town, a road, a building, a spot ("南城", "鸿福路", "门口").
 _PLACE_MARK = re.compile(
     r"镇|街|路(?!过|人)|道|村|区|城|港|巷|坊|苑|庭|府|园|场|楼|栋|号|站|厂|桥|河|湖|山|店|铺|"
     r"花园|广场|市场|商场|大厦|门口|附近|旁边|对面|学校|医院|中心|酒店|小区|社区|隔壁|楼下|楼上|家"
 )
 _WHERE_LEAD = re.compile(
-    r"^(?:就是|就|大概|应该|大约|差不多|好像|可能|反正|其实)?(?:是在|是|在|位于)(?=..)"
+    r"^(?:就是|就|大概|应该|大约|差不多|好像|可能|反正|其实)?(?:是在|是|在|位于|喺)(?=..)"
     r"|^(?:地址|地点|位置)(?:是|在|：|:)"
 )
 
@@ -985,7 +1023,7 @@ _OFFLINE = (
 )
 _MODE_WORD = re.compile(_ONLINE + "|" + _OFFLINE, re.IGNORECASE)
 _MODE_NEG = (
-    r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|懒得|别|不)"
+    r"(?:不要|不想|不用|不在|不去|不会|弄不|搞不|用不|懒得|别|(?<!是)不是|并非|不)"
     r"(?:请假|专门|特意|特地|再|还要|又要)?(?:用|在|去|上|跑|到|走)?(?:的)?"
 )
 

@@ -28,8 +28,11 @@ from rasa_sdk.types import DomainDict
 from actions._forms import SKIP_WORDS, CitizenFormValidation, parse_correction
 from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_text
 from actions.answers import (
+    clauses,
     find_phone,
+    is_filler,
     leaving,
+    mandarin,
     names_place,
     names_time,
     plainly_answers,
@@ -76,11 +79,18 @@ SERVICE_CATEGORY = "hotline_service"
 KIND_NAMES = {"complaint": "投诉", "suggestion": "建议", SERVICE: "对12345热线服务的投诉"}
 
 _FILLER = re.compile(
-    r"我(要|想)?|投诉|举报|反映|建议|一下|一个|问题|意见|提|有|个|的|了|[,,。.!!??\s]"
+    # "就是想投诉一下": wanting to complain says nothing of what happened
+    r"(?:就是|只是|就)?(?:想|要)(?=投诉|举报|反映|建议|提)"
+    r"|我(要|想)?|投诉|举报|反映|建议|一下|一个|问题|意见|提|有|个|的|了|[,,。.!!??\s]"
     r"|你好|您好|谢谢|在吗|请问|hello|hi"
 )
 
 MAX_TEXT = 1000
+#: "不登记了", "唔登记喇": the registration itself is given up.
+_NOT_REGISTERING = re.compile(
+    r"^(?:那|那就|我|我就|还是|先|算了)*(?:不|不想|不要|不用|懒得)(?:再)?(?:登记|记录|提交)"
+    r"(?:了|啦|咯|喇|嘞|住)[了啊呀吧哦嘛呢啦哈喇嘞咯噃]*$"
+)
 #: A name said as one: "叫我阿强", "我姓李", "王先生".
 _SAID_AS_NAME = re.compile(
     r"叫我|我叫|我是|称呼我|姓|先生|女士|小姐|太太|师傅|阿姨|老师|^[\u4e00-\u9fff]生$"
@@ -249,6 +259,16 @@ class ValidateComplaintForm(CitizenFormValidation):
 
     def refusable(self, slot: str) -> bool:
         return slot != "complaint_what"
+
+    def leaves(self, slot: str, text: str) -> Literal["cancel", "human"] | None:
+        way = super().leaves(slot, text)
+        if way is None and slot not in ("contact_phone", "contact_name"):
+            # "算喇 唔登记喇": giving up the registration (at the phone or the
+            # name, "不登记了" refuses that answer instead)
+            parts = [mandarin(part) for part in clauses(text) if not is_filler(part)]
+            if any(_NOT_REGISTERING.match(part) for part in parts):
+                return "cancel"
+        return way
 
     def answers(self, slot: str, text: str) -> bool:
         if super().answers(slot, text):

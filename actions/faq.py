@@ -22,6 +22,7 @@ from actions._runtime import (
     sounds_like_danger,
     warn_if_danger,
 )
+from actions.thresholds import FAQ_ANSWER_CONFIDENCE
 from bot.knowledge import FaqEntry, format_answer, load_faq, match_service
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,27 @@ AFTER_ANSWER_BUTTONS = [
     {"title": "继续咨询", "payload": "/consult"},
     {"title": "没解决，转人工", "payload": "/request_human"},
 ]
+
+
+def confirm_entry(dispatcher: CollectingDispatcher, entry: FaqEntry) -> None:
+    """Name the question understood and let the citizen confirm it.
+
+    For an FAQ guess between FAQ_MIN_CONFIDENCE and FAQ_ANSWER_CONFIDENCE
+    (actions/thresholds.py): no policy content is given on a guess this
+    unsure. The first button asks the entry's own question (its text as the
+    payload, so the NLU reads it like any message: each entry's question
+    parses back to its entry: tests/rasa/test_dialogue.py);
+    不是这个 invites the citizen to say it otherwise; a person is offered.
+    """
+    dispatcher.utter_message(
+        text=f"我理解您想问的是：“{entry.question}”，是这个问题吗？"
+        "如果不是，请点“不是这个”换个说法，或转人工客服。",
+        buttons=[
+            {"title": "是的，看解答", "payload": entry.question},
+            {"title": "不是这个", "payload": "/consult"},
+            {"title": "转人工客服", "payload": "/request_human"},
+        ],
+    )
 
 
 def not_understood(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
@@ -92,7 +114,7 @@ def _confident_faq(parse: dict[str, Any]) -> FaqEntry | None:
         return None
     faq_id, confidence = faq_prediction(parse)
     entry = load_faq().get(faq_id or "")
-    return entry if entry is not None and confidence >= FAQ_MIN_CONFIDENCE else None
+    return entry if entry is not None and confidence >= FAQ_ANSWER_CONFIDENCE else None
 
 
 async def answer_several(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
@@ -157,6 +179,16 @@ class ActionAnswerFaq(Action):
             await record_event("fallback", tracker, reason="faq_unsure", text=latest_text(tracker))
             await keep_unanswered("low_confidence", tracker, action=self.name(), faq_key=faq_id)
             not_understood(dispatcher, tracker)
+            return []
+        if confidence < FAQ_ANSWER_CONFIDENCE:
+            # Unsure: the question is named for the citizen to confirm. It counts
+            # as a fallback in the figures (answered only when confirmed) and
+            # goes to the unanswered-question loop like any unsure guess.
+            await record_event(
+                "fallback", tracker, reason="faq_confirm", faq=entry.id, text=latest_text(tracker)
+            )
+            await keep_unanswered("low_confidence", tracker, action=self.name(), faq_key=faq_id)
+            confirm_entry(dispatcher, entry)
             return []
         dispatcher.utter_message(text=format_answer(entry), buttons=AFTER_ANSWER_BUTTONS)
         # Not shown: the front door puts it on the answer above (bot/hub_routing.py),

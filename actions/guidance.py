@@ -89,6 +89,44 @@ def named_instead(text: str, current: str) -> Service | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
+#: Everyday words for what the catalog names otherwise: Guangdong's 电鸡 and
+#: 电驴 are 电动车 (e-bikes), 挂牌 / 攞牌 / 办个牌 are 上牌.
+_EVERYDAY_WORDS = (
+    (re.compile(r"电鸡|小电驴|电驴子?|电摩"), "电动车"),
+    (re.compile(r"(?:挂|攞|拿|办|上)(?:个|块|一个)?牌(?:照|子)?"), "上牌"),
+)
+
+
+def catalog_words(text: str) -> str:
+    """``text`` with everyday words in the catalog's: "新买的电鸡要挂牌" reads
+    as "新买的电动车要上牌" (for matching a service name, never stored)."""
+    for pattern, words in _EVERYDAY_WORDS:
+        text = pattern.sub(words, text)
+    return text
+
+
+#: Either way will do: "随便", "都行" (alone, asked again: the citizen may
+#: still choose) and the choice left to the assistant: "你看着办", "听你的".
+_ANY_WAY = re.compile(
+    r"^(?:随便|随意|都行|都可以|都得|都好|无所谓|哪个都行|哪种都行|哪样都行|怎样都行|怎么都行)"
+    r"(?:吧|啦|了|啊|呀|喇|咯)*$"
+)
+_LEFT_TO_US = re.compile(
+    r"^(?:(?:你|你们)(?:看着办|来定|定|决定|安排|说了算|帮我选|帮我定)|听你的?|看你)"
+    r"(?:吧|啦|了|啊|呀|喇|咯)*$"
+)
+
+
+def any_way(text: str) -> bool:
+    """The citizen leaves the way to the assistant ("随便 你看着办", "你定吧")."""
+    parts = [part for part in clauses(mandarin(text)) if not is_filler(part)]
+    return (
+        bool(parts)
+        and all(_ANY_WAY.match(part) or _LEFT_TO_US.match(part) for part in parts)
+        and any(_LEFT_TO_US.match(part) for part in parts)
+    )
+
+
 def mode_from_text(text: str) -> str | None:
     """'online' / 'offline' when the text says which way, else None
     (negations read: "不要网上的" is offline; actions/answers.py)."""
@@ -153,6 +191,29 @@ def short_alias_candidates(text: str, shortest: int = SHORT_ALIAS) -> list[Servi
 #: At most this many services are offered as a choice when an answer names a
 #: part several services share ("医保", "住房公积金"); more: ask again.
 MAX_CHOICES = 6
+
+
+#: Characters that say nothing of which service: "的那种", "我想要个".
+_NO_SERVICE_CHARS = set("的了是在我你他要想那这种个一下吧啊呢吗")
+
+
+def narrowed_choice(text: str) -> Service | None:
+    """Of the services a shared part names ("医保": four of them), the one the
+    rest of the answer points to: "交医保 居民的那种" shares 居民医保 with
+    城乡居民医保参保登记 and only 医保 with the others; "失业了想领补助" shares
+    领失业 with 领失业金. None when two are equally close (then offer them)."""
+    candidates = short_alias_candidates(text, shortest=2)
+    if not 2 <= len(candidates) <= MAX_CHOICES:
+        return None
+    said = set(_KEY_NOISE.sub("", mandarin(text))) - _NO_SERVICE_CHARS
+    ranked = sorted(
+        (
+            (max(len(said & set(alias)) for alias in (s.name, *s.aliases)), s)
+            for s in candidates
+        ),
+        key=lambda item: -item[0],
+    )
+    return ranked[0][1] if ranked[0][0] > ranked[1][0] else None
 
 
 def offer_choice(dispatcher: CollectingDispatcher, text: str) -> bool:
@@ -359,7 +420,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             return True
         if slot == "service_mode":
             return read_mode(text) is not None  # "不想跑": online
-        return (match_service(text) or match_service(mandarin(text))) is not None
+        return (match_service(text) or match_service(catalog_words(mandarin(text)))) is not None
 
     async def validate_service(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -376,9 +437,11 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             or (match_service(said[1]) if said else None)
             or match_service(text)
             or match_service(mandarin(text))
+            or match_service(catalog_words(mandarin(text)))
             or match_service_loosely(said[1] if said else text)
             or match_short_alias(said[1] if said else text)
             or match_by_own_characters(said[1] if said else text)
+            or narrowed_choice(said[1] if said else text)
         )
         if service is None and offer_choice(dispatcher, said[1] if said else text):
             return {"service": None}
@@ -409,6 +472,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             # characters of one service's names say which
             other = (
                 match_service(said[1])
+                or match_service(catalog_words(said[1]))  # "不是汽车，是电鸡"
                 or _swapped(current, *said)
                 or match_short_alias(said[1], shortest=2)
                 # "不是驾照，是行驶证违章": the right one as loosely as at the service question
@@ -454,7 +518,8 @@ class ValidateServiceGuideForm(CitizenFormValidation):
                 offer_choice(dispatcher, right.group(1))  # "我要的是医保": which one
             return {"service": None, "service_mode": None}
         mode = value if value in ("online", "offline") else read_mode(text)
-        if mode is None and says_unknown(text):
+        if mode is None and (says_unknown(text) or any_way(text)):
+            # "不知道", "随便 你看着办": the way that needs no trip, if there is one
             return await self.skip("service_mode", dispatcher, tracker)
         if mode is None:
             dispatcher.utter_message(

@@ -13,7 +13,11 @@ two allowances in the shared store, so the limits hold across replicas:
   network (bot/netaddr.py): one line usually holds a whole /64.
 
 Windows are fixed slots of the injectable clock (``floor(now / window)``);
-a counter lives two windows in the store. Over either allowance the request
+a counter lives two windows in the store. Around a slot's end a sender or an
+address may thus get up to twice its allowance in a short time (the last
+requests of one slot and the first of the next): one atomic INCR per request
+buys that, and the queue stays fair (a sliding window would need a sorted set
+per sender and address). Over either allowance the request
 is refused with a clear Chinese reply (try again in a few minutes, or
 register a callback); the message itself is in the transcript like any other.
 """

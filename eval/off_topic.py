@@ -12,7 +12,11 @@ Every message is classified by what the dialogue would do with its parse
 - ``form``: an intent that starts a form (complaint, service guidance, ticket
   query, ...);
 - ``faq_answer``: intent ``faq`` with the FAQ retriever's confidence at or
-  above ``FAQ_MIN_CONFIDENCE``: an FAQ answer is given;
+  above the answer threshold (``FAQ_ANSWER_CONFIDENCE``): an FAQ answer is given;
+- ``faq_confirm``: intent ``faq`` with the confidence between
+  ``FAQ_MIN_CONFIDENCE`` and the answer threshold: the assistant names the
+  question it understood and asks whether that is it (no answer is given;
+  not counted as handled either);
 - ``other``: anything else (a handoff, an emergency reply, a rating, ...).
 
 The form and chit-chat intents are derived from the rules and stories under
@@ -41,8 +45,9 @@ FALLBACK = "fallback"
 CHIT_CHAT = "chit_chat"
 FORM = "form"
 FAQ_ANSWER = "faq_answer"
+FAQ_CONFIRM = "faq_confirm"
 OTHER = "other"
-OUTCOMES = (FALLBACK, CHIT_CHAT, FORM, FAQ_ANSWER, OTHER)
+OUTCOMES = (FALLBACK, CHIT_CHAT, FORM, FAQ_ANSWER, FAQ_CONFIRM, OTHER)
 REJECT_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})
 #: The actions that tell the citizen the message was not understood.
 FALLBACK_ACTIONS = frozenset({"action_handle_fallback", "action_default_fallback"})
@@ -52,7 +57,7 @@ MAX_FORM = 0.01  # start a form, strictly less
 MAX_FAQ_ANSWER = 0  # FAQ answers above the threshold, at most (a count)
 
 # How bad an outcome is for an off-topic message, to list the worst first.
-SEVERITY = {FORM: 3, FAQ_ANSWER: 3, OTHER: 2, CHIT_CHAT: 0, FALLBACK: 0}
+SEVERITY = {FORM: 3, FAQ_ANSWER: 3, OTHER: 2, FAQ_CONFIRM: 1, CHIT_CHAT: 0, FALLBACK: 0}
 
 
 @dataclass(frozen=True)
@@ -223,13 +228,23 @@ def load_dialogue_policy(root: Path) -> DialoguePolicy:
 
 
 def classify(
-    intent: str, faq_confidence: float, policy: DialoguePolicy, faq_threshold: float
+    intent: str,
+    faq_confidence: float,
+    policy: DialoguePolicy,
+    faq_threshold: float,
+    answer_threshold: float | None = None,
 ) -> str:
-    """The outcome of one message from its intent (after the FallbackClassifier)."""
+    """The outcome of one message from its intent (after the FallbackClassifier).
+
+    ``answer_threshold`` (default ``faq_threshold``): an FAQ guess at least
+    ``faq_threshold`` but below it is confirmed, not answered."""
     if intent in REJECT_INTENTS or intent in policy.fallback_intents:
         return FALLBACK
     if intent == "faq":
-        return FAQ_ANSWER if faq_confidence >= faq_threshold else FALLBACK
+        if faq_confidence < faq_threshold:
+            return FALLBACK
+        sure = faq_threshold if answer_threshold is None else answer_threshold
+        return FAQ_ANSWER if faq_confidence >= sure else FAQ_CONFIRM
     if intent in policy.form_intents:
         return FORM
     if intent in policy.chit_chat_intents:
@@ -255,7 +270,7 @@ def severity_key(row: Mapping[str, Any]) -> tuple[int, float]:
     the assistant was of the wrong thing (the FAQ confidence for an FAQ answer,
     else the top intent's confidence before the fallback)."""
     outcome = str(row["outcome"])
-    if outcome == FAQ_ANSWER:
+    if outcome in (FAQ_ANSWER, FAQ_CONFIRM):
         confidence = float(row.get("faq_conf") or 0.0)
     else:
         confidence = float(row.get("raw_conf") or 0.0)
@@ -301,14 +316,14 @@ def format_report(report: Mapping[str, Any]) -> str:
     o = report["overall"]
     lines.append(
         f"  {'domain':42s} {'n':>5s} {'handled':>8s} {'fallbk':>7s} {'chat':>6s} "
-        f"{'form':>6s} {'faq':>6s} {'other':>6s}"
+        f"{'form':>6s} {'faq':>6s} {'confirm':>7s} {'other':>6s}"
     )
 
     def line(name: str, s: Mapping[str, Any]) -> str:
         return (
             f"  {name[:42]:42s} {s['sentences']:5d} {s['handled_share']:8.1%} "
             f"{s['fallback_share']:7.1%} {s['chit_chat_share']:6.1%} {s['form_share']:6.1%} "
-            f"{s['faq_answer_share']:6.1%} {s['other_share']:6.1%}"
+            f"{s['faq_answer_share']:6.1%} {s['faq_confirm_share']:7.1%} {s['other_share']:6.1%}"
         )
 
     for name, shares in report["domains"].items():
@@ -318,7 +333,7 @@ def format_report(report: Mapping[str, Any]) -> str:
         lines.append(f"  {key:32s} {target['value']}  (target {target['target']})")
     lines.append(f"  worst {len(report['worst'])} examples:")
     for row in report["worst"]:
-        if row["outcome"] == FAQ_ANSWER:
+        if row["outcome"] in (FAQ_ANSWER, FAQ_CONFIRM):
             detail = f"faq/{row.get('faq_pred')} {float(row.get('faq_conf') or 0):.2f}"
         else:
             detail = f"{row.get('raw_intent')} {float(row.get('raw_conf') or 0):.2f}"

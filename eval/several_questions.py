@@ -40,7 +40,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.thresholds import FAQ_MIN_CONFIDENCE  # noqa: E402
+from actions.thresholds import FAQ_ANSWER_CONFIDENCE  # noqa: E402
 from bot.knowledge import load_faq  # noqa: E402
 
 JOINERS = ("，另外", "？还有", "。顺便问一下，", "，还想问一下")
@@ -88,7 +88,7 @@ async def main() -> int:
             if (
                 intent.get("name") == "faq"
                 and float(intent.get("confidence") or 0) >= FALLBACK_THRESHOLD
-                and float(chosen.get("confidence") or 0) >= FAQ_MIN_CONFIDENCE
+                and float(chosen.get("confidence") or 0) >= FAQ_ANSWER_CONFIDENCE
             ):
                 before["one" if key.split("/")[-1] in (a, b) else "wrong"] += 1
             else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -46,7 +47,8 @@ def _gapped_span(key: str, text: str) -> int | None:
     """The shortest span of ``text`` holding ``key``'s characters in order with
     at most MAX_GAP characters between them in all, or None."""
     best: int | None = None
-    for start in (i for i, ch in enumerate(text) if ch == key[0]):
+    start = text.find(key[0])
+    while start >= 0:
         pos, ok = start, True
         for ch in key[1:]:
             pos = text.find(ch, pos + 1)
@@ -56,7 +58,14 @@ def _gapped_span(key: str, text: str) -> int | None:
         if ok:
             span = pos - start + 1
             best = span if best is None else min(best, span)
+        start = text.find(key[0], start + 1)
     return best
+
+
+@lru_cache(maxsize=8192)
+def _key(alias: str) -> str:
+    """A name or alias as it is matched: without noise, lower case."""
+    return _NOISE.sub("", alias).lower()
 
 
 def named_service(text: str, names: Iterable[tuple[str, Sequence[str]]]) -> str | None:
@@ -70,7 +79,7 @@ def named_service(text: str, names: Iterable[tuple[str, Sequence[str]]]) -> str 
         if cleaned == service_id:
             return service_id
         for alias in aliases:
-            key = _NOISE.sub("", alias).lower()
+            key = _key(alias)
             if not key:
                 continue
             if key in cleaned:

@@ -26,7 +26,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from actions.thresholds import FAQ_MIN_CONFIDENCE  # noqa: E402
+from actions.thresholds import FAQ_ANSWER_CONFIDENCE, FAQ_MIN_CONFIDENCE  # noqa: E402
 from eval.off_topic import classify, load_dialogue_policy, load_domains, off_topic_report  # noqa: E402
 from hotline_rasa.hotline_gate import (  # noqa: E402
     DEFAULT_EXEMPT,
@@ -181,7 +181,9 @@ def main() -> int:
         for (domain, text), parse in zip(domains, off_parses, strict=True):
             p = gated(parse, t, exempt, faq_threshold, faq_sure)
             intent = str((p.get("intent") or {}).get("name"))
-            outcome = classify(intent, faq_choice(p)[1], policy, FAQ_MIN_CONFIDENCE)
+            outcome = classify(
+                intent, faq_choice(p)[1], policy, FAQ_MIN_CONFIDENCE, FAQ_ANSWER_CONFIDENCE
+            )
             off_rows.append({"domain": domain, "text": text, "outcome": outcome, "intent": intent})
             if args.show == t and outcome not in ("fallback", "chit_chat"):
                 p_hot = (parse.get(GATE_KEY) or {}).get("p_hotline")
@@ -191,7 +193,8 @@ def main() -> int:
             f"{t:.2f} | {faq_threshold:.2f}:{faq_sure:.2f} | "
             f"{f['intent_macro_f1']:.4f} | {f['faq_top1_accuracy']:.4f} | "
             f"{f['oos_rejection_rate']:.4f} | {f['in_scope_false_rejection_rate']:.4f} | "
-            f"{o['handled_share']:.4f} | {o['form_share']:.4f} | {o['faq_answer']} | "
+            f"{o['handled_share']:.4f} | {o['form_share']:.4f} | {o['faq_answer']} "
+            f"(+{o['faq_confirm']} confirmed) | "
             f"{o['other_share']:.4f}"
         )
     return 0

@@ -14,6 +14,7 @@ from eval.off_topic import (
     CHIT_CHAT,
     FALLBACK,
     FAQ_ANSWER,
+    FAQ_CONFIRM,
     FORM,
     OTHER,
     DialoguePolicy,
@@ -192,6 +193,28 @@ POLICY = DialoguePolicy(
 )
 def test_classify(intent: str, faq_conf: float, outcome: str) -> None:
     assert classify(intent, faq_conf, POLICY, 0.1) == outcome
+
+
+@pytest.mark.parametrize(
+    ("faq_conf", "outcome"),
+    [
+        (0.09, FALLBACK),  # below the lower threshold: asked to rephrase
+        (0.10, FAQ_CONFIRM),  # between the two: the question is named, not answered
+        (0.34, FAQ_CONFIRM),
+        (0.35, FAQ_ANSWER),  # at the answer threshold: answered at once
+    ],
+)
+def test_classify_with_an_answer_threshold(faq_conf: float, outcome: str) -> None:
+    assert classify("faq", faq_conf, POLICY, 0.1, 0.35) == outcome
+
+
+def test_a_confirmation_is_neither_handled_nor_an_answer() -> None:
+    report = off_topic_report(
+        [_row("d", "a", FAQ_CONFIRM, 0.9, 0.2), _row("d", "b", FALLBACK, 0.9)]
+    )
+    overall = report["overall"]
+    assert overall["faq_confirm"] == 1 and overall["faq_answer"] == 0
+    assert overall["handled"] == 1 and overall["handled_share"] == 0.5
 
 
 def _row(

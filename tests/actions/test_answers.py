@@ -859,3 +859,58 @@ def test_round_thirteen_wordings() -> None:
     assert read_name("我不怕 写我真名 吴国强") == Reading("value", "吴国强")
     assert read_free("时间就算了吧 不重要", "when").kind == "unknown"
     assert mistake_said("刚刚描述得不完整 是渣土车撒漏还超速") == (True, "渣土车撒漏还超速")
+
+
+@pytest.mark.parametrize("text", ["😤😤😤", "👌", "就是那个啥 你懂的", "嗯 🙏"])
+def test_symbols_alone_and_vague_words_are_no_answer(text: str) -> None:
+    assert is_filler(text)
+    assert read_free(text, "what").kind == "empty"
+    assert read_name(text).kind == "empty"
+
+
+def test_an_emoji_next_to_an_answer_leaves_the_answer() -> None:
+    assert read_free("📍 寮步镇香市路", "where") == Reading("value", "寮步镇香市路")
+    assert not is_filler("📍寮步镇香市路")
+
+
+def test_a_question_back_about_who_handles_it_is_dropped_from_the_place() -> None:
+    assert read_free("东城主山 这种归哪个部门管啊", "where") == Reading("value", "东城主山")
+    assert read_free("莞太路口 由什么单位负责", "where") == Reading("value", "莞太路口")
+    assert read_free("南城 谁来管", "where") == Reading("value", "南城")
+
+
+def test_cantonese_what_and_where_words() -> None:
+    assert mandarin("冇乜具体位置") == "没有什么具体位置"
+    assert mandarin("唔识讲系边") == "不会讲是哪里"
+    assert mandarin("喺大朗") == "在大朗"
+    assert read_free("冇乜具体位置喔", "where").kind == "unknown"
+    assert read_free("嗰度我都唔识讲系边", "where").kind == "unknown"
+    in_dalang = read_free("喺大朗 巷头社区 市场门口", "where")
+    assert in_dalang == Reading("value", "大朗 巷头社区 市场门口")
+    assert mandarin("系边个") == "是谁"  # 边个 (who) is no place
+
+
+def test_a_name_after_the_word_for_it_and_a_negated_title() -> None:
+    assert read_name("不用叫先生 叫我名字阿明就行") == Reading("value", "阿明")
+    assert read_name("不用叫先生").kind == "empty"
+    assert read_name("黄女士吧 谢谢") == Reading("value", "黄女士")
+    assert read_name("叫我阿杰得啦") == Reading("value", "阿杰")
+    assert read_name("写个张生得啦") == Reading("value", "张生")
+    assert read_name("免贵性张") == Reading("value", "张")  # 性 typed for 姓
+    assert read_name("名字登记上吧，吴敏") == Reading("value", "吴敏")
+
+
+@pytest.mark.parametrize("text", ["我想问人 不想跟机器聊", "唔想同机械人讲", "我要找个真人问问"])
+def test_not_wanting_the_machine_asks_for_a_person(text: str) -> None:
+    assert leaving(text, refusable=False) == "human"
+
+
+@pytest.mark.parametrize("text", ["机器人客服不理人", "不想被机器人骚扰"])
+def test_a_machine_in_a_description_asks_for_no_one(text: str) -> None:
+    assert leaving(text, refusable=False) is None
+
+
+def test_not_online_is_offline_but_is_it_online_asks() -> None:
+    assert read_mode("不是线上 要线下") == "offline"
+    assert read_mode("唔系网上") == "offline"
+    assert read_mode("是不是线上") == "online"

@@ -70,6 +70,30 @@ async def test_too_short_description_is_refused() -> None:
     assert dispatcher.messages
 
 
+async def test_wanting_to_complain_is_no_description() -> None:
+    form = ValidateComplaintForm()
+    for text in ("就是想投诉一下", "想反映个问题"):
+        dispatcher = CollectingDispatcher()
+        result = await form.validate_complaint_what(
+            text, dispatcher, tracker(parse_data(text, "complain")), DOMAIN
+        )
+        assert result == {"complaint_what": None}
+        assert dispatcher.messages
+    text = "想投诉楼下烧烤店油烟"
+    result = await form.validate_complaint_what(
+        text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result == {"complaint_what": text}
+
+
+def test_not_registering_gives_up_except_at_the_contact_questions() -> None:
+    form = ValidateComplaintForm()
+    assert form.leaves("complaint_when", "算喇 唔登记喇") == "cancel"
+    assert form.leaves("complaint_where", "不登记了") == "cancel"
+    assert form.leaves("contact_name", "不登记了") is None
+    assert form.leaves("complaint_what", "物业说不登记了") is None
+
+
 async def test_summary_lists_every_answer_with_edit_buttons() -> None:
     slots = {
         "complaint_type": "complaint",

@@ -12,7 +12,9 @@ from actions.guidance import (
     ActionServiceGuide,
     ActionStartServiceGuide,
     ValidateServiceGuideForm,
+    any_way,
     mode_from_text,
+    narrowed_choice,
     render_guide,
 )
 from bot.knowledge import Service, load_services, match_service_loosely, service_by_id
@@ -52,6 +54,46 @@ async def test_unknown_service_is_asked_again() -> None:
     )
     assert result == {"service": None}
     assert "没有找到" in dispatcher.messages[0]["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("新买的电鸡要挂牌", "ebike_registration"),
+        ("小电驴办个牌", "ebike_registration"),
+        ("新车挂牌", "vehicle_registration"),
+    ],
+)
+async def test_everyday_words_for_a_service(text: str, service: str) -> None:
+    result = await ValidateServiceGuideForm().validate_service(
+        text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result["service"] == service
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("交医保 居民的那种", "resident_medical_insurance"),
+        ("失业了想领补助", "unemployment_benefit"),
+        ("失业了想登记", "unemployment_registration"),
+        ("医保", None),  # four services equally: offered as a choice
+        ("公积金", None),
+    ],
+)
+def test_the_rest_of_the_answer_narrows_a_shared_part(text: str, service: str | None) -> None:
+    found = narrowed_choice(text)
+    assert (found.id if found else None) == service
+
+
+async def test_either_way_will_do_takes_the_way_without_a_trip() -> None:
+    assert any_way("随便 你看着办") and any_way("你定吧")
+    assert not any_way("都行") and not any_way("随便问问")  # "都行" alone: asked again
+    t = tracker(parse_data("随便 你看着办", "out_of_scope"), slots={"service": "residence_permit"})
+    result = await ValidateServiceGuideForm().validate_service_mode(
+        "随便 你看着办", CollectingDispatcher(), t, DOMAIN
+    )
+    assert result == {"service_mode": "online"}
 
 
 async def test_offline_only_service_skips_the_way_question() -> None:

@@ -11,6 +11,8 @@ from typing import Any
 import aiohttp
 import pytest
 
+from actions._runtime import faq_prediction
+from actions.thresholds import FAQ_ANSWER_CONFIDENCE
 from bot.db import Database
 from bot.db.crypto import load_cipher
 from bot.knowledge import load_faq
@@ -80,6 +82,28 @@ async def test_faq_answered_from_the_knowledge_file(webhook: str) -> None:
     for entry in entries[:: max(1, len(entries) // 8)]:
         replies = await Citizen(webhook).say(entry.question)
         assert entry.answer in Citizen.text(replies), entry.id
+
+
+async def test_every_faq_question_parses_back_to_its_entry(rasa_server: dict[str, str]) -> None:
+    """The confirm button of an unsure FAQ guess (actions/faq.py ``confirm_entry``)
+    sends the entry's own question: the model must read it as that entry, sure
+    enough to answer it at once, or the citizen would be asked again."""
+    wrong = []
+    async with aiohttp.ClientSession() as session:
+        for entry in load_faq().values():
+            async with session.post(
+                rasa_server["url"] + f"/model/parse?token={RASA_TOKEN}",
+                json={"text": entry.question},
+                timeout=aiohttp.ClientTimeout(total=120),
+            ) as resp:
+                assert resp.status == 200, await resp.text()
+                parse = await resp.json()
+            faq_id, confidence = faq_prediction(parse)
+            if parse["intent"]["name"] != "faq" or faq_id != entry.id:
+                wrong.append((entry.id, parse["intent"]["name"], faq_id))
+            elif confidence < FAQ_ANSWER_CONFIDENCE:
+                wrong.append((entry.id, "unsure", confidence))
+    assert not wrong, wrong
 
 
 async def test_guidance_asks_the_way_then_answers_from_the_catalog(webhook: str) -> None:
