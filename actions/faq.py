@@ -174,21 +174,26 @@ class ActionAnswerFaq(Action):
             return []
         faq_id, confidence = faq_prediction(tracker.latest_message)
         entry = load_faq().get(faq_id or "")
-        if entry is None or confidence < FAQ_MIN_CONFIDENCE:
-            # The text is masked where events are written (bot/db/events.py).
-            await record_event("fallback", tracker, reason="faq_unsure", text=latest_text(tracker))
-            await keep_unanswered("low_confidence", tracker, action=self.name(), faq_key=faq_id)
-            not_understood(dispatcher, tracker)
-            return []
-        if confidence < FAQ_ANSWER_CONFIDENCE:
-            # Unsure: the question is named for the citizen to confirm. It counts
-            # as a fallback in the figures (answered only when confirmed) and
-            # goes to the unanswered-question loop like any unsure guess.
+        if entry is None or confidence < FAQ_ANSWER_CONFIDENCE:
+            # Not sure enough to answer. Below FAQ_MIN_CONFIDENCE no guess is
+            # named (asked to say it otherwise); above it the question understood
+            # is named for the citizen to confirm (answered only when confirmed).
+            # Either way a fallback in the figures, and kept for the
+            # unanswered-question loop. The text is masked where events are
+            # written (bot/db/events.py).
+            guess = entry if entry is not None and confidence >= FAQ_MIN_CONFIDENCE else None
             await record_event(
-                "fallback", tracker, reason="faq_confirm", faq=entry.id, text=latest_text(tracker)
+                "fallback",
+                tracker,
+                reason="faq_confirm" if guess else "faq_unsure",
+                text=latest_text(tracker),
+                **({"faq": guess.id} if guess else {}),
             )
             await keep_unanswered("low_confidence", tracker, action=self.name(), faq_key=faq_id)
-            confirm_entry(dispatcher, entry)
+            if guess:
+                confirm_entry(dispatcher, guess)
+            else:
+                not_understood(dispatcher, tracker)
             return []
         dispatcher.utter_message(text=format_answer(entry), buttons=AFTER_ANSWER_BUTTONS)
         # Not shown: the front door puts it on the answer above (bot/hub_routing.py),

@@ -89,22 +89,6 @@ def named_instead(text: str, current: str) -> Service | None:
     return next(iter(found.values())) if len(found) == 1 else None
 
 
-#: Everyday words for what the catalog names otherwise: Guangdong's 电鸡 and
-#: 电驴 are 电动车 (e-bikes), 挂牌 / 攞牌 / 办个牌 are 上牌.
-_EVERYDAY_WORDS = (
-    (re.compile(r"电鸡|小电驴|电驴子?|电摩"), "电动车"),
-    (re.compile(r"(?:挂|攞|拿|办|上)(?:个|块|一个)?牌(?:照|子)?"), "上牌"),
-)
-
-
-def catalog_words(text: str) -> str:
-    """``text`` with everyday words in the catalog's: "新买的电鸡要挂牌" reads
-    as "新买的电动车要上牌" (for matching a service name, never stored)."""
-    for pattern, words in _EVERYDAY_WORDS:
-        text = pattern.sub(words, text)
-    return text
-
-
 #: Either way will do: "随便", "都行" (alone, asked again: the citizen may
 #: still choose) and the choice left to the assistant: "你看着办", "听你的".
 _ANY_WAY = re.compile(
@@ -207,10 +191,7 @@ def narrowed_choice(text: str) -> Service | None:
         return None
     said = set(_KEY_NOISE.sub("", mandarin(text))) - _NO_SERVICE_CHARS
     ranked = sorted(
-        (
-            (max(len(said & set(alias)) for alias in (s.name, *s.aliases)), s)
-            for s in candidates
-        ),
+        ((max(len(said & set(alias)) for alias in (s.name, *s.aliases)), s) for s in candidates),
         key=lambda item: -item[0],
     )
     return ranked[0][1] if ranked[0][0] > ranked[1][0] else None
@@ -420,7 +401,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             return True
         if slot == "service_mode":
             return read_mode(text) is not None  # "不想跑": online
-        return (match_service(text) or match_service(catalog_words(mandarin(text)))) is not None
+        return (match_service(text) or match_service(mandarin(text))) is not None
 
     async def validate_service(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -437,7 +418,6 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             or (match_service(said[1]) if said else None)
             or match_service(text)
             or match_service(mandarin(text))
-            or match_service(catalog_words(mandarin(text)))
             or match_service_loosely(said[1] if said else text)
             or match_short_alias(said[1] if said else text)
             or match_by_own_characters(said[1] if said else text)
@@ -472,7 +452,6 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             # characters of one service's names say which
             other = (
                 match_service(said[1])
-                or match_service(catalog_words(said[1]))  # "不是汽车，是电鸡"
                 or _swapped(current, *said)
                 or match_short_alias(said[1], shortest=2)
                 # "不是驾照，是行驶证违章": the right one as loosely as at the service question

@@ -252,6 +252,11 @@ async def test_not_this_asks_for_the_service_again_or_takes_the_one_named() -> N
         "不是这个，是公积金提取", CollectingDispatcher(), t, DOMAIN
     )
     assert got == {"service": "provident_fund_withdrawal", "service_mode": None}
+    # the right one in everyday words: the catalog's aliases hold them
+    car = {"service": "vehicle_registration", "requested_slot": "service_mode"}
+    t = tracker(parse_data("不是汽车，是电鸡", "deny"), car, active_loop="service_guide_form")
+    got = await form.validate_service_mode("不是汽车，是电鸡", CollectingDispatcher(), t, DOMAIN)
+    assert got == {"service": "ebike_registration", "service_mode": None}
     # an ordinary answer still gives the way
     t = tracker(parse_data("网上", "inform_service_mode"), slots, active_loop="service_guide_form")
     got = await form.validate_service_mode("网上", CollectingDispatcher(), t, DOMAIN)
