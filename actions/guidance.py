@@ -55,7 +55,8 @@ _SAYS_NO = re.compile(
 
 
 #: The parse key hotline_rasa/service_retriever.py writes on every message:
-#: {"service": id or None, "confidence": c, "sure": c >= its threshold, "used"}.
+#: {"service": id or None, "confidence": c, "off_topic": share, "sure": c >= its
+#: threshold, "used"} (and "rescued_from" when a declined message became a request).
 #: (The actions cannot import Rasa code; they read the key on latest_message.)
 RETRIEVER_KEY = "service_retriever"
 

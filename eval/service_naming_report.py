@@ -233,7 +233,7 @@ def refit(rows: list[dict[str, Any]], settings: str) -> list[dict[str, Any]]:
         guesses = component.guess([r["text"] for r in rows])
     return [
         {**r, "guess": g, "confidence": c, "entity": None}
-        for r, (g, c) in zip(rows, guesses, strict=True)
+        for r, (g, c, _) in zip(rows, guesses, strict=True)
     ]
 
 

@@ -25,10 +25,30 @@ the top class is a service with confidence c >= ``threshold``. domain.yml
 fills the ``service`` slot from that entity, so the guide's form starts with
 the service understood and its next question names it, with "不是这个".
 
+Messages that are no hotline matter are a class of their own,
+``__off_topic__`` (the NLU's ``off_topic_intent`` examples and the sentences
+of the ``negatives`` files, the hotline gate's data/gate/*.yml). ``service``
+and its confidence ``c`` are the top class among the services and
+``__generic__`` *given that the message is a hotline matter* (the off-topic
+class left out, the rest summing to 1); the off-topic class's own share says
+whether it is one at all.
+
+A message DIET or the hotline gate declined (its intent one of
+``rescue_intents``: out_of_scope, nlu_fallback) becomes
+``request_service_guide`` with the ``service`` entity when the retriever is
+sure of one service counted against every class, off-topic included
+(``c x (1 - off-topic share) >= rescue_threshold``): "那个去港澳的小本本过期了
+在哪续" was declined although it asks for one service; the guide's next
+question names the service understood, with "不是这个". Chosen on the tuning
+sets (docs/experiments/2026-12-06-declined-service-requests.md): 25 of
+eval/service_naming/dev.yml's 37 declined requests named right, none of the
+1,372 off-topic tuning sentences started the guide.
+
 Every message (whatever its intent) gets the parse key ``service_retriever:
-{"service": id or None, "confidence": c, "used": bool, "sure": bool}``:
-``service`` the top class (None for ``__generic__``), ``sure`` c >=
-threshold, ``used`` whether the entity was added. The actions read it at the
+{"service": id or None, "confidence": c, "off_topic": share, "used": bool,
+"sure": bool}``: ``service`` the top class (None for ``__generic__``),
+``sure`` c >= threshold, ``used`` whether the entity was added, and
+``"rescued_from": intent`` when a declined message became a request. The actions read it at the
 form's service question (actions/guidance.py: a free-text answer no matcher
 understood).
 
@@ -63,7 +83,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from hotline_rasa.faq_retriever import Retriever
-from hotline_rasa.hotline_gate import PROJECT_ROOT
+from hotline_rasa.hotline_gate import (
+    PROJECT_ROOT,
+    GateDataError,
+    load_negatives,
+    negatives_files,
+)
+from hotline_rasa.intents import put_first
 from hotline_rasa.service_names import load_service_names, named_service
 
 logger = logging.getLogger(__name__)
@@ -72,10 +98,14 @@ RETRIEVER_KEY = "service_retriever"
 EXTRACTOR = "ServiceRetriever"
 ENTITY = "service"
 GENERIC = "__generic__"
+#: The class of messages that are no hotline matter (the NLU's out_of_scope
+#: examples and the hotline gate's everyday negatives).
+OFF_TOPIC = "__off_topic__"
+GUIDE_INTENT = "request_service_guide"
 MODEL_FILE = "service_retriever.joblib"
 NAMES_FILE = "service_names.yml"
 #: The persisted layout; part of the fingerprint (Rasa's cache does not key on code).
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 
 
 class ServiceRetrieverError(ValueError):
@@ -121,6 +151,16 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
             # the NLU intent whose examples naming no service make __generic__
             # (null: no such class)
             "generic_intent": "request_service_guide",
+            # messages that are no hotline matter make __off_topic__: this
+            # intent's NLU examples and the sentences of these negatives files
+            # (data/gate/*.yml's shape); both null/empty: no such class
+            "off_topic_intent": None,
+            "negatives": [],
+            # a message declined with one of these intents becomes a request of
+            # the service the retriever is sure of (>= rescue_threshold, counted
+            # against every class, __off_topic__ included); empty: never
+            "rescue_intents": [],
+            "rescue_threshold": 0.9,
             "ngram_range": [1, 3],
             "word_ngram_range": [1, 2],
             "pinyin_ngram_range": [1, 2],
@@ -151,6 +191,11 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"ServiceRetriever threshold {threshold} is not between 0 and 1")
         self._threshold = threshold
+        self._rescue_intents = {str(i) for i in self._config["rescue_intents"] or []}
+        rescue = float(self._config["rescue_threshold"])
+        if not 0.0 < rescue <= 1.0:
+            raise ValueError(f"ServiceRetriever rescue_threshold {rescue} is not in (0, 1]")
+        self._rescue_threshold = rescue
         scale = self._config["scale"]
         per_log = float(self._config["scale_per_log_entry"])
         if scale != "auto" and (not isinstance(scale, (int, float)) or scale <= 0):
@@ -183,12 +228,17 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The catalog's contents: it is not part of Rasa's training data."""
-        path = cls.catalog_path(config)
+        """The catalog's and the negatives files' contents: they are not part
+        of Rasa's training data."""
+        digest = hashlib.sha256(f"format:{MODEL_FORMAT}".encode())
         try:
-            return f"format:{MODEL_FORMAT}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
-        except OSError as error:
+            digest.update(cls.catalog_path(config).read_bytes())
+            for path in negatives_files(config.get("negatives") or []):
+                digest.update(path.name.encode())
+                digest.update(path.read_bytes())
+        except (OSError, GateDataError) as error:
             return f"format:{MODEL_FORMAT}:missing:{error}"
+        return digest.hexdigest()
 
     # --- training ------------------------------------------------------------
 
@@ -221,6 +271,21 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
                     seen.add((text, GENERIC))
                     texts.append(text)
                     labels.append(GENERIC)
+        off_topic = self._config.get("off_topic_intent")
+        negatives = negatives_files(self._config.get("negatives") or [])
+        if off_topic or negatives:
+            known = {text for text, _ in seen}
+            everyday = [
+                (example.get(TEXT) or "").strip()
+                for example in training_data.intent_examples
+                if off_topic and example.get(INTENT) == off_topic
+            ]
+            everyday += [text.strip() for path in negatives for text in load_negatives(path)]
+            for text in everyday:
+                if text and text not in known:
+                    known.add(text)
+                    texts.append(text)
+                    labels.append(OFF_TOPIC)
         return texts, labels
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -228,10 +293,11 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
         texts, labels = self.training_pairs(training_data)
         self._retriever = Retriever.fit(texts, labels, {}, self._config)
         logger.info(
-            "ServiceRetriever trained on %d phrasings of %d classes (%d generic)",
+            "ServiceRetriever trained on %d phrasings of %d classes (%d generic, %d off-topic)",
             len(texts),
             len(self._retriever.keys),
             labels.count(GENERIC),
+            labels.count(OFF_TOPIC),
         )
         self.persist()
         return self._resource
@@ -279,22 +345,81 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
 
     # --- parsing --------------------------------------------------------------
 
-    def guess(self, texts: list[str]) -> list[tuple[str | None, float]]:
-        """(service id or None for the generic class, confidence) of each text."""
+    def guess(self, texts: list[str]) -> list[tuple[str | None, float, float]]:
+        """(service id or None for the generic class, confidence, off-topic
+        share) of each text. The confidence is the top class's among the
+        services and ``__generic__``, given that the message is a hotline
+        matter (the ``__off_topic__`` class left out, the rest summing to 1):
+        a message whose intent already says it is a request is judged on which
+        service; the off-topic share says whether it is one at all."""
         retriever = self._retriever
         if retriever is None:
-            return [(None, 0.0) for _ in texts]
+            return [(None, 0.0, 0.0) for _ in texts]
         scores = retriever.scores(texts, self.scale())
+        off = retriever.keys.index(OFF_TOPIC) if OFF_TOPIC in retriever.keys else None
         result = []
         for row in scores:
+            off_share = float(row[off]) if off is not None else 0.0
+            if off is not None:
+                row = row.copy()
+                row[off] = 0.0
             best = int(row.argmax())
             key = retriever.keys[best]
-            result.append((None if key == GENERIC else key, float(row[best])))
+            confidence = float(row[best]) / max(1.0 - off_share, 1e-9)
+            result.append((None if key == GENERIC else key, min(confidence, 1.0), off_share))
         return result
 
     def process(self, messages: list[Message]) -> list[Message]:
         if not messages or self._retriever is None:
             return messages
+        texts = [m.get(TEXT) or "" for m in messages]
+        for message, text, (service, confidence, off_share) in zip(
+            messages, texts, self.guess(texts), strict=True
+        ):
+            sure = service is not None and confidence >= self._threshold
+            intent = (message.get(INTENT) or {}).get("name")
+            # sure of the service counted against every class, off-topic included
+            joint = confidence * (1.0 - off_share)
+            rescued = (
+                service is not None
+                and intent in self._rescue_intents
+                and joint >= self._rescue_threshold
+            )
+            if rescued:
+                # "我的身分证消磁了刷不出来 怎么重新办一张": declined by DIET or the
+                # gate, but a request of one service; the guide's next question
+                # names it, with "不是这个"
+                put_first(message, GUIDE_INTENT, joint)
+            used = False
+            if (
+                (rescued or (sure and intent in self._intents))
+                and not any(e.get("entity") == ENTITY for e in message.get(ENTITIES) or [])
+                and named_service(text, self._names) is None
+            ):
+                entities = list(message.get(ENTITIES) or [])
+                entities.append(
+                    {
+                        "entity": ENTITY,
+                        "value": service,
+                        "start": 0,
+                        "end": len(text),
+                        "extractor": EXTRACTOR,
+                        "confidence_entity": round(confidence, 4),
+                    }
+                )
+                message.set(ENTITIES, entities, add_to_output=True)
+                used = True
+            verdict: dict[str, Any] = {
+                "service": service,
+                "confidence": round(confidence, 4),
+                "off_topic": round(off_share, 4),
+                "sure": sure,
+                "used": used,
+            }
+            if rescued:
+                verdict["rescued_from"] = intent
+            message.set(RETRIEVER_KEY, verdict, add_to_output=True)
+        return messages
         texts = [m.get(TEXT) or "" for m in messages]
         for message, text, (service, confidence) in zip(
             messages, texts, self.guess(texts), strict=True

@@ -194,3 +194,118 @@ def test_an_faq_stays_an_faq(tmp_path: Path) -> None:
     message = component.process([faq_message("开个证明 证明我没犯过事的那种", 0.3)])[0]
     assert message.get("intent")["name"] == "faq"
     assert service_entities(message) == []
+
+
+# --- everyday messages, and a declined request of a service ------------------
+
+EVERYDAY = [
+    "明天会下雨吗",
+    "帮我放首歌",
+    "火锅底料怎么炒",
+    "证券账户开户要什么条件",
+    "超市会员卡积分有什么用",
+    "手机充不进电怎么办",
+    "周末去哪里玩",
+    "猫咪打疫苗多少钱",
+]
+
+
+def write_negatives(path: Path, texts: list[str]) -> Path:
+    body = {"off_topic": [{"domain": "生活", "examples": "".join(f"- {t}\n" for t in texts)}]}
+    path.write_text(yaml.safe_dump(body, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def rescuing(tmp_path: Path, **cfg: Any) -> ServiceRetriever:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    negatives = write_negatives(tmp_path / "everyday.yml", EVERYDAY[4:])
+    data = training_data().merge(
+        TrainingData(
+            training_examples=[
+                Message(data={"text": t, "intent": "out_of_scope"}) for t in EVERYDAY[:4]
+            ]
+        )
+    )
+    storage_dir = tmp_path / "storage"
+    storage_dir.mkdir(parents=True, exist_ok=True)
+    storage, resource = LocalModelStorage(storage_dir), Resource("service_retriever")
+    config = {
+        "services": str(write_catalog(tmp_path / "services.yml")),
+        "off_topic_intent": "out_of_scope",
+        "negatives": [str(negatives)],
+        "rescue_intents": ["out_of_scope", "nlu_fallback"],
+        "rescue_threshold": 0.5,
+        "threshold": 0.4,
+        **cfg,
+    }
+    component = ServiceRetriever.create(config, storage, resource, context())
+    component.train(data)
+    return ServiceRetriever.load(config, storage, resource, context())
+
+
+def test_everyday_messages_are_a_class_of_their_own(tmp_path: Path) -> None:
+    """The NLU's out_of_scope examples and the negatives files' sentences
+    make __off_topic__; a message like them is no service's request."""
+    component = rescuing(tmp_path)
+    texts, labels = component.training_pairs(
+        training_data().merge(
+            TrainingData(
+                training_examples=[Message(data={"text": "明天会下雨吗", "intent": "out_of_scope"})]
+            )
+        )
+    )
+    assert labels.count("__off_topic__") == 1 + len(EVERYDAY[4:])
+    (service, confidence, off_share) = component.guess(["后天会不会下雨"])[0]
+    assert off_share > 0.5
+    # given that a message is a request, which service is judged without the class
+    (service, confidence, off_share) = component.guess(["开个证明 证明我没犯过事的那种"])[0]
+    assert service == "no_criminal_record" and off_share < 0.5 and 0 < confidence <= 1
+
+
+@pytest.mark.parametrize("declined", ["out_of_scope", "nlu_fallback"])
+def test_a_declined_request_of_a_service_becomes_the_guide(tmp_path: Path, declined: str) -> None:
+    component = rescuing(tmp_path)
+    message = Message(data={"text": "单位要我开个证明 证明我没有案底"})
+    message.set("intent", {"name": declined, "confidence": 0.8}, add_to_output=True)
+    message.set(
+        "intent_ranking",
+        [{"name": declined, "confidence": 0.8}, {"name": "faq", "confidence": 0.1}],
+        add_to_output=True,
+    )
+    message = component.process([message])[0]
+    assert message.get("intent")["name"] == "request_service_guide"
+    assert message.get("intent")["confidence"] >= 0.5
+    ranking = [r["name"] for r in message.get("intent_ranking")]
+    assert ranking[0] == "request_service_guide" and declined in ranking
+    assert [e["value"] for e in service_entities(message)] == ["no_criminal_record"]
+    assert message.get(RETRIEVER_KEY)["rescued_from"] == declined
+
+
+def test_a_declined_everyday_message_stays_declined(tmp_path: Path) -> None:
+    component = rescuing(tmp_path)
+    message = parse(component, "后天会不会下雨", "out_of_scope")
+    assert message.get("intent")["name"] == "out_of_scope"
+    assert service_entities(message) == []
+    assert "rescued_from" not in message.get(RETRIEVER_KEY)
+
+
+def test_no_rescue_below_its_threshold_or_for_other_intents(tmp_path: Path) -> None:
+    text = "单位要我开个证明 证明我没有案底"
+    strict = rescuing(tmp_path / "strict", rescue_threshold=1.0)
+    assert parse(strict, text, "out_of_scope").get("intent")["name"] == "out_of_scope"
+    other = rescuing(tmp_path / "other")
+    assert parse(other, text, "complain").get("intent")["name"] == "complain"
+    with pytest.raises(ValueError, match="rescue_threshold"):
+        ServiceRetriever({"rescue_threshold": 0}, LocalModelStorage(tmp_path), Resource("z"))
+
+
+def test_the_negatives_are_in_the_fingerprint(tmp_path: Path) -> None:
+    catalog = write_catalog(tmp_path / "services.yml")
+    negatives = write_negatives(tmp_path / "everyday.yml", EVERYDAY)
+    config = {"services": str(catalog), "negatives": [str(negatives)]}
+    first = ServiceRetriever.fingerprint_addon(config)
+    write_negatives(negatives, EVERYDAY[:3])
+    assert ServiceRetriever.fingerprint_addon(config) != first
+    assert "missing" in str(
+        ServiceRetriever.fingerprint_addon({**config, "negatives": [str(tmp_path / "no.yml")]})
+    )
