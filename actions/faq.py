@@ -22,6 +22,7 @@ from actions._runtime import (
     sounds_like_danger,
     warn_if_danger,
 )
+from actions.guidance import service_offer
 from actions.thresholds import FAQ_ANSWER_CONFIDENCE
 from bot.knowledge import FaqEntry, format_answer, load_faq, match_service
 
@@ -195,7 +196,10 @@ class ActionAnswerFaq(Action):
             else:
                 not_understood(dispatcher, tracker)
             return []
-        dispatcher.utter_message(text=format_answer(entry), buttons=AFTER_ANSWER_BUTTONS)
+        # the guide of the service the question is about, as a next step
+        offer = service_offer(tracker)
+        buttons = [offer, *AFTER_ANSWER_BUTTONS] if offer else AFTER_ANSWER_BUTTONS
+        dispatcher.utter_message(text=format_answer(entry), buttons=buttons)
         # Not shown: the front door puts it on the answer above (bot/hub_routing.py),
         # so the widget can offer 有帮助/没帮助 for this FAQ.
         dispatcher.utter_message(json_message={"answer": {"faq": entry.id}})

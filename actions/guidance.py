@@ -25,6 +25,7 @@ from actions.answers import (
     says_unknown,
 )
 from actions.online import online_way_given, outcome_buttons
+from actions.thresholds import MAX_OFF_TOPIC_FOR_OFFER
 from bot.knowledge import (
     Service,
     load_services,
@@ -73,6 +74,26 @@ def retriever_guess(tracker: Tracker, text: str) -> Service | None:
     if not isinstance(guess, dict) or not guess.get("sure") or not guess.get("service"):
         return None
     return service_by_id(str(guess["service"]))
+
+
+def service_offer(tracker: Tracker) -> dict[str, str] | None:
+    """A button to the guide of the service the model's service retriever is
+    sure the latest message is about ("辞职了 单位帮我存的买房的钱能全部拿出来吗"
+    answered from the FAQ, with 办事指南：住房公积金提取 as a next step), or None:
+    no guess, unsure, the message more likely no hotline matter, or a service
+    the catalog no longer has."""
+    guess = (tracker.latest_message or {}).get(RETRIEVER_KEY)
+    if not isinstance(guess, dict) or not guess.get("sure") or not guess.get("service"):
+        return None
+    if float(guess.get("off_topic") or 0.0) >= MAX_OFF_TOPIC_FOR_OFFER:
+        return None
+    service = service_by_id(str(guess["service"]))
+    if service is None:
+        return None
+    return {
+        "title": f"办事指南：{service.name}"[:20],
+        "payload": f'/request_service_guide{{"service":"{service.id}"}}',
+    }
 
 
 def named_instead(text: str, current: str) -> Service | None:

@@ -20,3 +20,9 @@ FAQ_MIN_CONFIDENCE = 0.1
 # wrong one is no longer given as an answer. Chosen on those sets
 # (scripts/evaluate.py's sweep); docs/experiments/2026-12-06-third-round.md.
 FAQ_ANSWER_CONFIDENCE = 0.35
+
+# An FAQ answer offers the guide of the service the service retriever is sure
+# the question is about (actions/guidance.py service_offer) unless the
+# retriever's share on "no hotline matter" is at least this.
+# eval/service_naming_report.py counts such offers the same way.
+MAX_OFF_TOPIC_FOR_OFFER = 0.5

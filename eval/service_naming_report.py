@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from actions.thresholds import FAQ_ANSWER_CONFIDENCE, MAX_OFF_TOPIC_FOR_OFFER  # noqa: E402
 from hotline_rasa.service_names import load_service_names, named_service  # noqa: E402
 
 SET_DIR = ROOT / "eval" / "service_naming"
@@ -119,6 +120,31 @@ def figures(rows: list[dict[str, Any]], threshold: float | None) -> dict[str, An
     }
 
 
+def offered(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Requests answered from the FAQ at once whose answer offers the guide of
+    a service as a button (actions/guidance.py ``service_offer``): the right
+    service / another one."""
+    total = len(rows) or 1
+    right = wrong = 0
+    for row in rows:
+        if (
+            row["intent"] == "faq"
+            and (row.get("faq_confidence") or 0.0) >= FAQ_ANSWER_CONFIDENCE
+            and row.get("sure")
+            and row["guess"] is not None
+            and row.get("off_topic", 0.0) < MAX_OFF_TOPIC_FOR_OFFER
+        ):
+            if row["guess"] == row["gold"]:
+                right += 1
+            else:
+                wrong += 1
+    return {
+        "right": round(100 * right / total, 1),
+        "wrong": round(100 * wrong / total, 1),
+        "counts": {"right": right, "wrong": wrong, "total": len(rows)},
+    }
+
+
 def matcher_only(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return figures([{**r, "guess": None, "entity": None} for r in rows], 2.0)
 
@@ -130,6 +156,8 @@ def report(rows: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
         "threshold": threshold,
         "with_retriever": figures(rows, None),
         "matcher_only": matcher_only(rows),
+        "offered_with_faq_answer": offered(rows),
+        "rescued": sum(r.get("rescued_from") is not None for r in rows),
         "intents": dict(Counter(r["intent"] for r in rows).most_common()),
         "matcher_named": round(100 * sum(r["matcher"] is not None for r in rows) / len(rows), 1),
         "retriever_top1_where_no_name": round(
@@ -153,6 +181,11 @@ def format_report(name: str, result: dict[str, Any]) -> str:
         f"none {before['none']}%",
         f"  with retriever (threshold {result['threshold']}): right {after['right']}%  "
         f"wrong {after['wrong']}%  none {after['none']}%",
+        f"    of them declined by DIET or the gate and rescued by the retriever: "
+        f"{result['rescued']}",
+        f"  answered from the FAQ with the guide offered as a button: right "
+        f"{result['offered_with_faq_answer']['right']}%  wrong "
+        f"{result['offered_with_faq_answer']['wrong']}%",
         "  threshold sweep (right / wrong / none %):",
     ]
     for threshold, f in result["sweep"].items():
@@ -193,6 +226,9 @@ async def parse_all(agent: Any, cases: list[dict[str, Any]]) -> list[dict[str, A
                 "matcher": named_service(case["text"], names),
                 "guess": retriever.get("service"),
                 "confidence": float(retriever.get("confidence") or 0.0),
+                "sure": bool(retriever.get("sure")),
+                "off_topic": float(retriever.get("off_topic") or 0.0),
+                "rescued_from": retriever.get("rescued_from"),
                 "entity": entity,
                 # why the intent is what it is: the arbiter's turn, the FAQ retriever
                 "arbiter_from": (parse.get("service_arbiter") or {}).get("from"),

@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from eval.service_naming_report import figures, final_service, load_cases, matcher_only, report
+from eval.service_naming_report import (
+    figures,
+    final_service,
+    load_cases,
+    matcher_only,
+    offered,
+    report,
+)
 
 
 def row(gold: str, intent: str, matcher: str | None, guess: str | None, conf: float) -> dict:
@@ -54,3 +61,23 @@ def test_a_set_needs_cases_with_text(tmp_path: Path) -> None:
     bad.write_text("cases:\n  - {service: residence_permit}\n", "utf-8")
     with pytest.raises(ValueError, match="case 1 has no text"):
         load_cases(bad)
+
+
+def test_a_guide_offered_with_an_faq_answer_is_counted_apart() -> None:
+    def answered(gold: str, guess: str | None, sure: bool, off: float, faq: float) -> dict:
+        return {
+            **row(gold, "faq", None, guess, 0.9 if sure else 0.5),
+            "sure": sure,
+            "off_topic": off,
+            "faq_confidence": faq,
+        }
+
+    rows = [
+        answered("a", "a", True, 0.0, 0.9),  # right service offered
+        answered("a", "b", True, 0.1, 0.9),  # another service offered
+        answered("a", "a", False, 0.0, 0.9),  # unsure: no button
+        answered("a", "a", True, 0.7, 0.9),  # more likely no hotline matter: no button
+        answered("a", "a", True, 0.0, 0.2),  # not answered at once (confirmed first)
+        {**row("a", "request_service_guide", None, "a", 0.9), "faq_confidence": None},
+    ]
+    assert offered(rows)["counts"] == {"right": 1, "wrong": 1, "total": 6}

@@ -72,6 +72,56 @@ async def test_a_sure_guess_is_answered_at_once(db: Database) -> None:
     assert dispatcher.messages[0]["text"].startswith(entry.answer)
 
 
+def _with_service_guess(parse: dict, service: str | None, confidence: float, off: float) -> dict:
+    sure = service is not None and confidence >= 0.7
+    parse["service_retriever"] = {
+        "service": service,
+        "confidence": confidence,
+        "off_topic": off,
+        "sure": sure,
+        "used": False,
+    }
+    return parse
+
+
+async def test_an_answer_offers_the_guide_of_the_service_it_is_about(db: Database) -> None:
+    entry = _first_faq()
+    parse = _with_service_guess(
+        faq_parse("辞职了 单位存的买房的钱能拿出来吗", entry.id, 0.9),
+        "provident_fund_withdrawal",
+        0.95,
+        0.01,
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, tracker(parse), {})
+    buttons = dispatcher.messages[0]["buttons"]
+    assert buttons[0] == {
+        "title": "办事指南：住房公积金提取",
+        "payload": '/request_service_guide{"service":"provident_fund_withdrawal"}',
+    }
+    assert [b["payload"] for b in buttons[1:]] == ["/thank", "/consult", "/request_human"]
+
+
+@pytest.mark.parametrize(
+    ("service", "confidence", "off"),
+    [
+        (None, 0.99, 0.0),  # the retriever's "no service" class
+        ("provident_fund_withdrawal", 0.5, 0.0),  # unsure
+        ("provident_fund_withdrawal", 0.99, 0.8),  # more likely no hotline matter
+        ("no_such_service", 0.99, 0.0),  # gone from the catalog
+    ],
+)
+async def test_no_guide_is_offered_on_a_weak_guess(
+    db: Database, service: str | None, confidence: float, off: float
+) -> None:
+    entry = _first_faq()
+    parse = _with_service_guess(faq_parse("问题", entry.id, 0.9), service, confidence, off)
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, tracker(parse), {})
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert payloads == ["/thank", "/consult", "/request_human"]
+
+
 async def test_second_miss_in_a_row_offers_a_person(db: Database) -> None:
     history = [user_event(parse_data("啊吧啊吧", "nlu_fallback"))]
     t = tracker(parse_data("咿呀咿呀", "nlu_fallback"), history=history)
