@@ -48,9 +48,10 @@ Every message (whatever its intent) gets the parse key ``service_retriever:
 {"service": id or None, "confidence": c, "off_topic": share, "used": bool,
 "sure": bool}``: ``service`` the top class (None for ``__generic__``),
 ``sure`` c >= threshold, ``used`` whether the entity was added, and
-``"rescued_from": intent`` when a declined message became a request. The actions read it at the
-form's service question (actions/guidance.py: a free-text answer no matcher
-understood).
+``"rescued_from": intent`` when a declined message became a request. The
+actions read it at the form's service question (actions/guidance.py: a
+free-text answer no matcher understood) and next to an FAQ answer (the guide
+of the service the question is about, offered as a button).
 
 Turning DIET's ``faq`` into the guide when this retriever is sure of a
 service was tried and removed: it named 15 more dev.yml requests right but
