@@ -520,6 +520,12 @@ class CitizenFormValidation(FormValidationAction):
                 if len(re.sub(r"\D", "", first)) >= 7 and len(re.sub(r"\D", "", meant)) <= 4:
                     meant = tail_replaced(first, meant, 4) or meant  # "…哦错了 最后一位是4"
                 return await self._validate_one(requested, meant, dispatcher, tracker, domain)
+            said = not_but(text)
+            if said is not None and self.fits(requested, said[1]):
+                # "不是5678 是5687", "不是138…，是139…": a number said not to be
+                # it (no earlier answer holds it), then the one meant
+                meant = as_written(written, said[1])
+                return await self._validate_one(requested, meant, dispatcher, tracker, domain)
             if not self.reads_itself(requested) and skip_said(tracker, text):
                 return await self.skip(requested, dispatcher, tracker)
             return None

@@ -135,6 +135,7 @@ _CANTONESE = (
     (re.compile(r"乜嘢|咩|乜"), "什么"),
     (re.compile(r"琴日|寻日|尋日"), "昨天"),
     (re.compile(r"听日|聽日"), "明天"),
+    (re.compile(r"出世纸|出世証|出世证"), "出生证"),  # the birth certificate
     (re.compile(r"咗"), "了"),
     (re.compile(r"嘅"), "的"),
     (re.compile(r"畀|俾"), "给"),
@@ -153,10 +154,46 @@ _TRADITIONAL = str.maketrans(
 )
 
 
+def english_words(pattern: str) -> re.Pattern[str]:
+    """English words as a whole, in any case: not inside a longer word (next to
+    Chinese is fine: "办passport")."""
+    return re.compile(rf"(?<![A-Za-z])(?:{pattern})(?![A-Za-z])", re.IGNORECASE)
+
+
+#: English a citizen mixes into an answer, as the Chinese it means, for
+#: *reading* it (never stored): "I don't know" does not know, "no phone"
+#: refuses the phone, "anonymous" is 匿名.
+_ENGLISH = (
+    (english_words(
+        r"(?:i\s*)?(?:really\s*)?(?:don['’]?t|do\s+not|didn['’]?t|did\s+not)\s+(?:know|remember|recall)"
+        r"(?:\s+(?:it|that|where|when|which))?|dunno|idk|no\s+(?:idea|clue)|not\s+sure"
+        r"|(?:i\s+)?forg[oe]t(?:\s+it)?"
+    ), "不知道"),
+    (english_words(r"no\s+(?:phone|number|mobile|cell(?:phone)?)"), "不留电话"),
+    (english_words(r"anonymous(?:ly)?"), "匿名"),
+    # the English names of documents ("办 passport", "ID card 丢了")
+    (english_words(r"passports?"), "护照"),
+    (english_words(r"(?:id|identity)\s*cards?"), "身份证"),
+    (english_words(r"driv(?:er['’]?s?|ing)\s*licen[cs]es?"), "驾照"),
+    (english_words(r"business\s*licen[cs]es?"), "营业执照"),
+    (english_words(r"residence\s*permits?"), "居住证"),
+    (english_words(r"social\s*security\s*cards?"), "社保卡"),
+    (english_words(r"birth\s*certificates?"), "出生证"),
+    (english_words(r"hukou"), "户口"),
+)  # fmt: skip
+
+
+def english(text: str) -> str:
+    """The English phrases of :data:`_ENGLISH` in an answer as Chinese (to read it)."""
+    for pattern, repl in _ENGLISH:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def mandarin(text: str) -> str:
     """Cantonese function words in Mandarin, to read an answer (never stored);
-    traditional characters as simplified ones."""
-    text = text.translate(_TRADITIONAL)
+    traditional characters as simplified ones, English phrases as Chinese."""
+    text = english(text).translate(_TRADITIONAL)
     for pattern, repl in _CANTONESE:
         text = pattern.sub(repl, text)
     return text
@@ -325,7 +362,8 @@ _ASKS_HOW = re.compile(
 def says_unknown(text: str) -> bool:
     """Every clause says "I don't know" (or is a filler, or a question back),
     and one says it."""
-    parts = [part for part in clauses(text) if not _FILLER.match(part)]
+    # English phrases first: "I don't know" is one clause, not three words
+    parts = [part for part in clauses(english(text)) if not _FILLER.match(part)]
     told = [part for part in parts if not _QUESTION.search(part)]
     # "算了，地址不记得了": giving up on the answer, not on the form
     told = [part for part in told if not _BARE_CANCEL.match(mandarin(part))] or told
@@ -372,7 +410,8 @@ _HUMAN = re.compile(
     r"(?:想|要|需要|得)?(?:直接)?(?:帮我)?(?:转接|接通|连线|转给|转|找|接|换|叫|要|请|让|跟|和|同|联系)?(?:个|一个|下|一下)?"
     r"(?:你们的?)?(?:人工|真人|活人|客服|工作人员|接线员|话务员|坐席|值班(?:人员|员|的))"
     r"(?:客服|服务|坐席|人员|本人|小姐|来|直接|亲自|跟我|和我|同我)*"
-    r"(?:讲|说|聊|沟通|谈|对话|处理|帮我[\u4e00-\u9fff]{0,4})?(?:一下|好了|可以吗|行吗|吗)?"
+    # "找个人工问问", "要人工咨询一下": asking a person
+    r"(?:讲|说|聊|沟通|谈|对话|处理|问问?|咨询|帮我[\u4e00-\u9fff]{0,4})?(?:一下|下|好了|可以吗|行吗|吗)?"
     r"[" + _END + r"]*$"
 )
 
@@ -393,7 +432,8 @@ _STOP_TALKING = re.compile(
 
 #: "有真人客服吗": asking whether there is a person is asking for one.
 _HAS_HUMAN = re.compile(
-    r"^(?:请问)?(?:有|有没有)(?:个|一个)?(?:你们的?)?(?:人工|真人|活人)?"
+    # "你们有没有人工客服", "请问你们这里有人工吗": the hotline asked about itself
+    r"^(?:请问)?(?:你们|你|您们|您)?(?:这里|这边|那边|这儿)?(?:还)?(?:有|有没有)(?:个|一个)?(?:你们的?)?(?:人工|真人|活人)?"
     r"(?:客服|人工|真人|活人|工作人员|接线员|话务员|坐席)(?:服务)?(?:在)?(?:吗|么|没有|不)?"
     r"[" + _END + r"]*$"
 )
@@ -959,7 +999,19 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
         return Reading("unknown")
     if kind == "where":
         value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
+        named = _SPOT_NAMED.match(value)
+        if named is not None and names_place(named.group(1)):
+            value = strip_answer(named.group(1))  # "我家楼下 就是常平御景花园"
     return Reading("value", value)
+
+
+#: A spot near the citizen ("我家楼下", "我们小区") and then its name: the
+#: name is the place ("我家楼下 就是常平御景花园" -> 常平御景花园).
+_SPOT_NAMED = re.compile(
+    r"^(?:在|就在)?(?:我|我们|咱|咱们)(?:家|住的?地方|住处|村|小区|公司|单位|厂|宿舍)?的?"
+    r"(?:楼下|楼上|附近|旁边|门口|对面|隔壁|这边|那边|这里|那里|里面|后面|前面)?"
+    r"[，,\s]*(?:也就是|就是|即|叫|叫做|在)(?:在)?[：:\s]*(.{2,})$"
+)
 
 
 #: Saying only where it is not: "反正不是市区".
@@ -1012,12 +1064,17 @@ def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
 # --- online or offline --------------------------------------------------------
 
 _ONLINE = (
-    r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
+    # "上网办" (but "上网查了一下" chooses nothing)
+    r"网上|线上|网办|上网(?=办|申请|弄|搞|操作|提交|填)|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
     r"不(?:想|愿意|要|必|用|需要)(?:去)?(?:跑|出门|排队)|懒得(?:跑|去|出门|排队)|微信|公众号|支付宝|12123"
 )
 _OFFLINE = (
     r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处|"
     r"(?:去|走)一趟|亲自(?:去|跑|到|过去)|"
+    # "我自己过去", "自己跑去办"
+    r"自己(?:过去|跑过去|跑去|去办|跑一趟|去一趟)|"
+    # "唔识上网" (不会上网): cannot use the internet
+    r"(?:不会|不懂|不识|不太会|不大会|不怎么会|没法|没办法|不能|不方便)上网|"
     # "去交警大队", "去派出所", "到出入境办"
     r"(?:去|到)(?!网|线上|手机|电脑|微信|小程序)[\u4e00-\u9fff]{0,6}(?:大队|所|局|厅|中心|站|办)"
 )

@@ -914,3 +914,70 @@ def test_not_online_is_offline_but_is_it_online_asks() -> None:
     assert read_mode("不是线上 要线下") == "offline"
     assert read_mode("唔系网上") == "offline"
     assert read_mode("是不是线上") == "online"
+
+
+# --- round 17 -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["I don't know", "i dont remember", "no idea", "idk", "Not sure"])
+def test_english_not_knowing_does_not_know(text: str) -> None:
+    assert says_unknown(text)
+    assert mentions_unknown(text)
+    assert read_free(text, "when").kind == "unknown"
+
+
+def test_english_words_inside_a_description_stay_words() -> None:
+    assert not says_unknown("KTV 的 noise 太大了")
+    assert read_free("KTV 的 noise 太大了", "what") == Reading("value", "KTV 的 noise 太大了")
+    assert mandarin("I know where") == "I know where"
+    assert mandarin("noidea") == "noidea"  # not a whole word
+
+
+@pytest.mark.parametrize("text", ["no phone 谢谢", "No number", "anonymous please"])
+def test_an_english_refusal_of_the_phone_is_anonymous(text: str) -> None:
+    assert read_phone(text).kind == "refuse"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["你们有没有人工客服 我讲不清楚", "请问你们这里有人工吗", "找个人工问问", "要人工咨询一下"],
+)
+def test_asking_whether_the_hotline_has_a_person_or_to_ask_one(text: str) -> None:
+    assert leaving(text, refusable=False) == "human"
+    assert leaving(text) == "human"
+
+
+@pytest.mark.parametrize("text", ["客服问问题好难", "人工问题", "你们的客服态度很差"])
+def test_a_person_in_a_description_is_no_request(text: str) -> None:
+    assert leaving(text, refusable=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        ("唔识上网 我自己过去", "offline"),
+        ("不会上网", "offline"),
+        ("我自己跑一趟", "offline"),
+        ("我上网办就行", "online"),
+        ("上网查了一下 还是去窗口", "offline"),  # 上网 to look something up chooses nothing
+    ],
+)
+def test_not_using_the_internet_is_offline_and_going_oneself_too(text: str, mode: str) -> None:
+    assert read_mode(text) == mode
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("我家楼下 就是常平御景花园", "常平御景花园"),
+        ("我们小区 叫万科城", "万科城"),
+        ("我们村就是大朗水口村", "大朗水口村"),
+    ],
+)
+def test_a_spot_near_the_citizen_then_its_name_keeps_the_name(text: str, place: str) -> None:
+    assert read_free(text, "where") == Reading("value", place)
+
+
+def test_a_spot_near_the_citizen_alone_is_kept() -> None:
+    assert read_free("我家楼下", "where") == Reading("value", "我家楼下")
+    assert read_free("我们小区 就是最里面", "where").value == "我们小区 就是最里面"

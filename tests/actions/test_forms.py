@@ -1653,3 +1653,30 @@ async def test_round_fourteen_corrections() -> None:
         )  # fmt: skip
         assert slots["complaint_where"] == value, text
         assert slots["contact_phone"] is None
+
+
+# --- "not A but B" at the question asked (round 17) -----------------------------
+
+
+async def test_a_number_said_not_to_be_it_then_the_one_meant_at_the_question_asked() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "不是5678 是5687", "inform",
+        {"ticket_no": "20261205-000004"},
+        {"ticket_phone_last4": "不是5678 是5687"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_phone_last4": "5687"}
+    slots, _ = await validate(
+        ValidateComplaintForm(), "不是13800000000 是13800000001", "inform",
+        {**COMPLAINT, "complaint_when": "昨晚"},
+        {"contact_phone": "不是13800000000 是13800000001"}, "contact_phone",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13800000001"
+
+
+async def test_not_a_number_but_words_is_read_as_before() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "不是5678 是我老婆的手机", "inform",
+        {"ticket_no": "20261205-000004"},
+        {"ticket_phone_last4": "不是5678 是我老婆的手机"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_phone_last4": "5678"}

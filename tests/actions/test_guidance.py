@@ -342,3 +342,21 @@ async def test_a_name_the_matcher_finds_beats_the_retrievers_guess() -> None:
         "我要办居住证", CollectingDispatcher(), t, DOMAIN
     )
     assert result["service"] == "residence_permit"
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("办 passport", "passport"),
+        ("办passport", "passport"),
+        ("ID card 丢了", "id_card"),
+        ("生BB要办出世纸", "birth_medical_certificate"),
+    ],
+)
+async def test_english_and_cantonese_names_of_documents_name_the_service(
+    text: str, service: str
+) -> None:
+    result = await ValidateServiceGuideForm().validate_service(
+        text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result["service"] == service
