@@ -65,6 +65,27 @@ def parse_ticket_no(text: str) -> str | None:
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
+#: A part of an answer that says a number is not the one ("不是…吗", "…不对",
+#: "…错了") or asks about it: "不是20261101-000001吗 你再看看 20261101-000010".
+_DOUBTED = re.compile(r"不是|不对|错|(?:吗|么)\s*$")
+_PARTS = re.compile(r"[，,。!！?？;；]+|(?<=吗)|(?<=么)")
+
+
+def meant_ticket_no(text: str) -> str | None:
+    """The ticket number an answer means: the only one it gives, or of several
+    different ones the only one not said to be wrong or asked about; else the
+    first (as :func:`parse_ticket_no`)."""
+    found = {
+        number: bool(_DOUBTED.search(part))
+        for part in _PARTS.split(text or "")
+        if (number := parse_ticket_no(part)) is not None
+    }
+    kept = [number for number, doubted in found.items() if not doubted]
+    if len(found) > 1 and len(kept) == 1:
+        return kept[0]
+    return parse_ticket_no(text)
+
+
 def _contact(tracker: Tracker) -> tuple[str | None, str | None, bool]:
     phone = phone_from_slot(tracker.get_slot("contact_phone"))
     name = tracker.get_slot("contact_name")
@@ -244,7 +265,7 @@ class ValidateTicketStatusForm(CitizenFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "")
-        number = parse_ticket_no(text)
+        number = meant_ticket_no(text)
         if number is not None:
             return {"ticket_no": number}
         if mentions_unknown(text) and not re.search(r"\d", text):

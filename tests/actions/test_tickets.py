@@ -12,6 +12,7 @@ from actions.tickets import (
     ActionStartTicketQuery,
     ActionTicketStatus,
     ValidateTicketStatusForm,
+    meant_ticket_no,
     parse_ticket_no,
 )
 from bot.db import Database
@@ -34,6 +35,27 @@ def test_ticket_numbers_are_found_in_free_text() -> None:
     assert parse_ticket_no("帮我查下20261127-000123进度") == "20261127-000123"
     assert parse_ticket_no("20261127 000123") == "20261127-000123"
     assert parse_ticket_no("工单123") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("不是20261101-000001吗 你再看看 20261101-000010", "20261101-000010"),
+        ("20261101-000001错了，20261101-000010", "20261101-000010"),
+        ("20261101-000001 20261101-000010", "20261101-000001"),  # no hint: the first
+        ("单号是20261128 000987 帮我看看处理到哪了", "20261128-000987"),
+    ],
+)
+def test_of_two_ticket_numbers_the_one_not_doubted_is_meant(text: str, number: str) -> None:
+    assert meant_ticket_no(text) == number
+
+
+async def test_the_ticket_question_takes_the_number_not_doubted() -> None:
+    text = "不是20261101-000001吗 你再看看 20261101-000010"
+    result = await ValidateTicketStatusForm().validate_ticket_no(
+        text, CollectingDispatcher(), tracker(parse_data(text, "check_ticket")), DOMAIN
+    )
+    assert result == {"ticket_no": "20261101-000010"}
 
 
 async def test_confirmed_complaint_creates_one_ticket_and_tells_number_and_time(
