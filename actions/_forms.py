@@ -520,7 +520,10 @@ class CitizenFormValidation(FormValidationAction):
                 if len(re.sub(r"\D", "", first)) >= 7 and len(re.sub(r"\D", "", meant)) <= 4:
                     meant = tail_replaced(first, meant, 4) or meant  # "…哦错了 最后一位是4"
                 return await self._validate_one(requested, meant, dispatcher, tracker, domain)
-            said = not_but(text)
+            # the question's own field may be named first: "尾号不是1234 是4321"
+            own = self.FIELDS[requested].pattern
+            named = re.match(rf"^{_POLITE}(?:{own})(?:的|也)?[，,\s]*", text)
+            said = not_but(text) or (not_but(text[named.end() :]) if named else None)
             if said is not None and self.fits(requested, said[1]):
                 # "不是5678 是5687", "不是138…，是139…": a number said not to be
                 # it (no earlier answer holds it), then the one meant

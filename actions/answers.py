@@ -170,6 +170,12 @@ _ENGLISH = (
         r"|(?:i\s+)?forg[oe]t(?:\s+it)?"
     ), "不知道"),
     (english_words(r"no\s+(?:phone|number|mobile|cell(?:phone)?)"), "不留电话"),
+    (english_words(r"no\s+name"), "不留名字"),
+    # "I don't want to leave my number", "don't want to give my name"
+    (english_words(
+        r"(?:i\s+)?(?:don['’]?t|do\s+not|dont)\s+want\s+to\s+(?:leave|give|share|say|tell)"
+        r"(?:\s+(?:you|it|my|a|the|any))*(?:\s+(?:phone|number|mobile|name))?"
+    ), "不想留"),
     (english_words(r"anonymous(?:ly)?"), "匿名"),
     # the English names of documents ("办 passport", "ID card 丢了")
     (english_words(r"passports?"), "护照"),
@@ -180,6 +186,13 @@ _ENGLISH = (
     (english_words(r"social\s*security\s*cards?"), "社保卡"),
     (english_words(r"birth\s*certificates?"), "出生证"),
     (english_words(r"hukou"), "户口"),
+    # "human please", "talk to a real person": a person asked for
+    (english_words(
+        r"(?:(?:i\s+)?(?:want\s+to\s+)?talk\s+to\s+)?(?:a\s+)?(?:real\s+person|human(?!\s+resource)(?:\s+agent)?"
+        r"|operator|live\s+agent|someone\s+real)(?:\s+please)?"
+    ), "人工"),
+    (english_words(r"thanks|thank\s+you|thx"), "谢谢"),
+    (english_words(r"in\s+person"), "现场"),
 )  # fmt: skip
 
 
@@ -193,7 +206,13 @@ def english(text: str) -> str:
 def mandarin(text: str) -> str:
     """Cantonese function words in Mandarin, to read an answer (never stored);
     traditional characters as simplified ones, English phrases as Chinese."""
-    text = english(text).translate(_TRADITIONAL)
+    return _cantonese(english(text))
+
+
+def _cantonese(text: str) -> str:
+    """:func:`mandarin` without the English (read before splitting clauses:
+    "human resources" is no "human")."""
+    text = text.translate(_TRADITIONAL)
     for pattern, repl in _CANTONESE:
         text = pattern.sub(repl, text)
     return text
@@ -455,7 +474,7 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
     person ("我想跟客服本人讲"), else None. The NLU's ``stop`` and
     ``request_human`` intents usually say so first; this catches what they miss.
     ``refusable``: the question takes a refusal, so "不用了" refuses it instead."""
-    parts = [mandarin(part) for part in clauses(text) if not _FILLER.match(part)]
+    parts = [_cantonese(part) for part in clauses(english(text)) if not _FILLER.match(part)]
     if not parts:
         return None
     if not refusable and _NO_NEED.match(parts[0]) and all(
@@ -1065,6 +1084,7 @@ def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
 
 _ONLINE = (
     # "上网办" (but "上网查了一下" chooses nothing)
+    r"(?<![A-Za-z])(?:online|on-line|internet|website)(?![A-Za-z])|"
     r"网上|线上|网办|上网(?=办|申请|弄|搞|操作|提交|填)|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
     r"不(?:想|愿意|要|必|用|需要)(?:去)?(?:跑|出门|排队)|懒得(?:跑|去|出门|排队)|微信|公众号|支付宝|12123"
 )
@@ -1073,6 +1093,7 @@ _OFFLINE = (
     r"(?:去|走)一趟|亲自(?:去|跑|到|过去)|"
     # "我自己过去", "自己跑去办"
     r"自己(?:过去|跑过去|跑去|去办|跑一趟|去一趟)|"
+    r"(?<![A-Za-z])offline(?![A-Za-z])|"
     # "唔识上网" (不会上网): cannot use the internet
     r"(?:不会|不懂|不识|不太会|不大会|不怎么会|没法|没办法|不能|不方便)上网|"
     # "去交警大队", "去派出所", "到出入境办"

@@ -981,3 +981,33 @@ def test_a_spot_near_the_citizen_then_its_name_keeps_the_name(text: str, place: 
 def test_a_spot_near_the_citizen_alone_is_kept() -> None:
     assert read_free("我家楼下", "where") == Reading("value", "我家楼下")
     assert read_free("我们小区 就是最里面", "where").value == "我们小区 就是最里面"
+
+
+@pytest.mark.parametrize("text", ["I don't want to leave my number", "no phone", "anonymous"])
+def test_english_refusals_of_the_phone(text: str) -> None:
+    assert read_phone(text).kind == "refuse"
+
+
+@pytest.mark.parametrize("text", ["no name", "don't want to give my name"])
+def test_english_refusals_of_the_name(text: str) -> None:
+    assert read_name(text).kind == "refuse"
+
+
+@pytest.mark.parametrize(
+    "text", ["human please", "talk to a real person", "I want to talk to a human"]
+)
+def test_an_english_request_for_a_person(text: str) -> None:
+    assert leaving(text, refusable=False) == "human"
+
+
+@pytest.mark.parametrize("text", ["customer service 态度很差", "那个 human resources 部门不理人"])
+def test_english_words_of_a_description_ask_for_no_one(text: str) -> None:
+    assert leaving(text, refusable=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [("do it online", "online"), ("offline 吧", "offline"), ("in person", "offline")],
+)
+def test_the_way_said_in_english(text: str, mode: str) -> None:
+    assert read_mode(text) == mode

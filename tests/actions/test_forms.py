@@ -1680,3 +1680,12 @@ async def test_not_a_number_but_words_is_read_as_before() -> None:
         {"ticket_phone_last4": "不是5678 是我老婆的手机"}, "ticket_phone_last4",
     )  # fmt: skip
     assert slots == {"ticket_phone_last4": "5678"}
+
+
+async def test_the_questions_own_field_named_before_not_a_but_b() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "尾号唔系1234 系4321", "inform",
+        {"ticket_no": "20261205-000004"},
+        {"ticket_phone_last4": "尾号唔系1234 系4321"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_phone_last4": "4321"}
