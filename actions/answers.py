@@ -193,6 +193,9 @@ _ENGLISH = (
     ), "人工"),
     (english_words(r"thanks|thank\s+you|thx"), "谢谢"),
     (english_words(r"in\s+person"), "现场"),
+    # a bare "no" / "yes" (after the phrases above): "不", "是的"
+    (english_words(r"no|nope|nah"), "不"),
+    (english_words(r"yes|yeah|yep|yup"), "是的"),
 )  # fmt: skip
 
 
@@ -209,10 +212,28 @@ def mandarin(text: str) -> str:
     return _cantonese(english(text))
 
 
+#: Pinyin input's homophones of the words the forms read, where the typed word
+#: means nothing else there: "匿铭" (匿名), "电话不流了" (不留), "不清处"
+#: (不清楚), "往上办" (网上办). For reading only.
+_HOMOPHONES = (
+    (re.compile(r"[匿逆腻溺][铭名命明鸣]|匿[铭命明鸣]"), "匿名"),
+    (re.compile(r"不[流刘](?![水血泪汗通动畅传行程言])"), "不留"),
+    (re.compile(r"不清[处出础储]"), "不清楚"),
+    (re.compile(r"不[记计纪寄](?:的|德|地(?![方点址]))"), "不记得"),
+    (re.compile(r"不[只值直知支][道到]"), "不知道"),
+    (re.compile(r"往上(?=办|弄|搞|申请|操作|提交|填)"), "网上"),
+    (re.compile(r"线尚|線尚"), "线上"),
+    (re.compile(r"窗扣"), "窗口"),
+    (re.compile(r"人[公攻功](?=客服|服务|坐席)|(?<=[转找要])人[公攻功]"), "人工"),
+)
+
+
 def _cantonese(text: str) -> str:
     """:func:`mandarin` without the English (read before splitting clauses:
     "human resources" is no "human")."""
     text = text.translate(_TRADITIONAL)
+    for pattern, repl in _HOMOPHONES:
+        text = pattern.sub(repl, text)
     for pattern, repl in _CANTONESE:
         text = pattern.sub(repl, text)
     return text
@@ -371,6 +392,20 @@ _QUESTION = re.compile(
     r"[" + _END + r"]*$"
     r"|谁(?:来)?(?:管|负责|处理)(?:的)?[" + _END + r"]*$"
 )
+#: A question asked back after an answer: how long, when someone comes, whether
+#: it can be done ("要多久才处理", "什么时候有人来", "能不能罚款").
+_ASKS_BACK = re.compile(
+    r"多久|多长时间|几天|几时(?:能|会|可以|有人|来)|什么时候(?:能|会|可以|有人|来|处理|解决|回复|答复|派)"
+    r"|怎么(?:办|处理|解决|投诉)|能不能|会不会|可不可以|可以不可以|是不是|为什么|为啥|凭什么"
+    r"|(?:谁|哪个部门|什么部门)(?:来)?(?:管|负责|处理)|(?:有没有|有冇)(?:人|用)|[吗么]$"
+)
+
+
+def asks_back(clause: str) -> bool:
+    """A clause asking something after the answer ("你们几天能处理完")."""
+    return bool(_ASKS_BACK.search(mandarin(clause)))
+
+
 #: Asking how to answer ("这个要怎么填", "什么意思"): no answer yet.
 _ASKS_HOW = re.compile(
     r"^[^，,。]{0,6}(?:怎么填|怎么写|填什么|写什么|要说什么|说什么|什么意思|啥意思)"
@@ -984,9 +1019,11 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
             rest = rest[index + len(part) :].lstrip("，,。.!！?？;；、…~～ \t")
             continue
         break
-    # and trailing ones: "大概是上周吧，具体哪天忘了" -> "大概是上周吧"
-    for part in reversed(clauses(rest)):
-        if _FILLER.match(part) or _says_unknown(part) or _QUESTION.search(part):
+    # and trailing ones: "大概是上周吧，具体哪天忘了" -> "大概是上周吧"; at the
+    # place or the time also a question asked after the answer: "南城鸿福路 要多久才处理"
+    for part in reversed(parts := clauses(rest)):
+        asks = kind != "what" and len(parts) > 1 and part != parts[0] and asks_back(part)
+        if _FILLER.match(part) or _says_unknown(part) or _QUESTION.search(part) or asks:
             dropped.append(part)
             index = rest.rfind(part)
             rest = rest[:index].rstrip("，,。.!！?？;；、…~～ \t")

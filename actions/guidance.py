@@ -293,6 +293,12 @@ def _swapped(current: Service | None, wrong: str, right: str) -> Service | None:
     return None
 
 
+def _named_ids(text: str) -> set[str]:
+    """The ids of the services ``text`` names (in Mandarin or as written)."""
+    found = (match_service(text), match_service(mandarin(text)), match_short_alias(text))
+    return {service.id for service in found if service is not None}
+
+
 def only_way(service: Service) -> str | None:
     """The single way a service can be done, when there is only one."""
     if service.online is None:
@@ -434,7 +440,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
                 text="好的。请告诉我您想办理的事项，例如“换身份证”“提取公积金”“办居住证”。"
             )
             return {"service": None}
-        said = not_but(text)
+        said = not_but(text) or not_but(mandarin(text))  # also "唔系A 系B"
         service = (
             service_by_id(text)
             or (match_service(said[1]) if said else None)
@@ -445,6 +451,9 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             or match_by_own_characters(said[1] if said else text)
             or narrowed_choice(said[1] if said else text)
         )
+        if said and service is not None and service.id in _named_ids(said[0]):
+            # "唔系换身份证 系补户口簿": never the service said not to be it
+            service = match_service(said[1]) or match_short_alias(said[1])
         if service is None and offer_choice(dispatcher, said[1] if said else text):
             return {"service": None}
         if service is None:

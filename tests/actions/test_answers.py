@@ -1011,3 +1011,59 @@ def test_english_words_of_a_description_ask_for_no_one(text: str) -> None:
 )
 def test_the_way_said_in_english(text: str, mode: str) -> None:
     assert read_mode(text) == mode
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("南城鸿福路 要多久才处理？", "where", "南城鸿福路"),
+        ("东城主山 什么时候有人来", "where", "东城主山"),
+        ("昨晚十点左右 你们几天能处理完", "when", "昨晚十点左右"),
+        ("上周五 这种情况能不能罚款", "when", "上周五"),
+    ],
+)
+def test_a_question_asked_after_the_place_or_time_is_dropped(
+    text: str, kind: str, value: str
+) -> None:
+    assert read_free(text, kind) == Reading("value", value)  # type: ignore[arg-type]
+
+
+def test_a_question_alone_or_in_what_happened_is_kept() -> None:
+    said = "隔壁工地夜里打桩 要多久才处理"
+    assert read_free(said, "what") == Reading("value", said)
+    assert read_free("是不是上周五", "when").value == "是不是上周五"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("匿铭", "匿名"),
+        ("逆名吧", "匿名吧"),
+        ("电话不流了", "电话不留了"),
+        ("不清处", "不清楚"),
+        ("不记的了", "不记得了"),
+        ("往上办", "网上办"),
+        ("转人公", "转人工"),
+    ],
+)
+def test_pinyin_homophones_of_the_forms_words_are_read_as_meant(typed: str, meant: str) -> None:
+    assert mandarin(typed) == meant
+
+
+@pytest.mark.parametrize("text", ["主人公", "不流水", "往上走", "不记地方", "不值得"])
+def test_words_that_only_look_like_them_stay(text: str) -> None:
+    assert mandarin(text) == text
+
+
+def test_homophone_typos_answer_the_forms() -> None:
+    assert read_phone("匿铭").kind == "refuse"
+    assert read_phone("电话不流了").kind == "refuse"
+    assert read_name("不流").kind == "refuse"
+    assert read_free("不清处", "where").kind == "unknown"
+    assert read_mode("往上办") == "online"
+
+
+def test_a_bare_english_no_is_a_bare_negation_and_no_name() -> None:
+    assert read_name("no").kind == "empty"
+    assert read_name("No").kind == "empty"
+    assert read_free("nope", "where").kind == "empty"

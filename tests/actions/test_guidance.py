@@ -360,3 +360,16 @@ async def test_english_and_cantonese_names_of_documents_name_the_service(
         text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
     )
     assert result["service"] == service
+
+
+async def test_not_a_but_b_in_cantonese_never_takes_the_service_said_not_to_be_it() -> None:
+    text = "唔系换身份证 系补户口簿"
+    result = await ValidateServiceGuideForm().validate_service(
+        text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result["service"] != "id_card"
+    text = "唔系身份证 系社保卡"
+    result = await ValidateServiceGuideForm().validate_service(
+        text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result["service"] == "social_security_card"
