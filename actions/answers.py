@@ -534,7 +534,7 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
 
 #: Words a correction may open with: "哦对了", "不对不对", "哎呀", "不好意思".
 LEAD = (
-    r"(?:(?:不好意思|抱歉|对不起|sorry|谢谢|麻烦你?|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|等下|稍等|"
+    r"(?:(?:不好意思|抱歉|对不起|sorry|谢谢|麻烦你?|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|喂|等等|等一下|等下|稍等|"
     r"不对不对|不对|错了错了)[啊呀哈哦噢喔]*[，,。!！\s]*)*"
 )
 #: Saying an answer was wrong: "说错了", "打错字了", "多打了一个数", "讲错咗".
@@ -1149,7 +1149,8 @@ def read_mode(text: str) -> str | None:
     votes = {"online": 0, "offline": 0}
     said = clauses(mandarin(text))
     # "必须要去现场吗，我想网上弄": a question back chooses nothing when a clause does
-    told = [clause for clause in said if not _QUESTION.search(clause)]
+    # "网上办会不会很麻烦？那还是去现场吧": the question asked chooses nothing either
+    told = [clause for clause in said if not _QUESTION.search(clause) and not asks_back(clause)]
     for clause in told if told and any(_MODE_WORD.search(c) for c in told) else said:
         for mode, words, other in (
             ("online", _ONLINE, "offline"),

@@ -1067,3 +1067,17 @@ def test_a_bare_english_no_is_a_bare_negation_and_no_name() -> None:
     assert read_name("no").kind == "empty"
     assert read_name("No").kind == "empty"
     assert read_free("nope", "where").kind == "empty"
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        ("网上办会不会很麻烦？那还是去现场吧", "offline"),
+        ("窗口要排队多久 算了网上弄", "online"),
+        ("能不能网上办", "online"),  # a question alone still says which
+    ],
+)
+def test_a_question_about_one_way_chooses_nothing_when_a_clause_chooses(
+    text: str, mode: str
+) -> None:
+    assert read_mode(text) == mode

@@ -1689,3 +1689,12 @@ async def test_the_questions_own_field_named_before_not_a_but_b() -> None:
         {"ticket_phone_last4": "尾号唔系1234 系4321"}, "ticket_phone_last4",
     )  # fmt: skip
     assert slots == {"ticket_phone_last4": "4321"}
+
+
+async def test_a_correction_opening_with_a_hello_is_a_correction() -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), "喂 等等 地方唔啱 应该系虎门", "inform",
+        {**COMPLAINT, "complaint_what": "噪音扰民", "complaint_where": "厚街"},
+        {"complaint_when": "喂 等等 地方唔啱 应该系虎门"}, "complaint_when",
+    )  # fmt: skip
+    assert slots["complaint_where"] == "虎门" and slots["complaint_when"] is None
