@@ -474,7 +474,8 @@ _HUMAN = re.compile(
 #: service, the ticket number) it declines the whole thing; at the phone or
 #: the name it refuses that answer.
 _NO_NEED = re.compile(
-    r"^(?:那|那就|哦|噢)?(?:不用|不需要|不要|不必|没必要)(?:了|啦|咯)?[" + _END + r"]*$"
+    r"^(?:那|那就|哦|噢)?(?:不用|不需要|不要|不必|没必要)(?:了|啦|咯)?[" + _END + r"]*"
+    r"(?:谢谢|多谢|感谢)?(?:你|您|你们)?[" + _END + r"]*$"  # "不用了谢谢你"
 )
 
 
@@ -512,11 +513,13 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
     parts = [_cantonese(part) for part in clauses(english(text)) if not _FILLER.match(part)]
     if not parts:
         return None
-    if not refusable and _NO_NEED.match(parts[0]) and all(
-        _NO_NEED.match(part) or re.match(r"^(?:谢谢|多谢|感谢)[" + _END + r"]*$", part)
-        for part in parts
+    thanks = r"^(?:谢谢|多谢|感谢)(?:你|您|你们)?[" + _END + r"]*$"
+    if (
+        not refusable
+        and any(_NO_NEED.match(part) for part in parts)
+        and all(_NO_NEED.match(part) or re.match(thanks, part) for part in parts)
     ):
-        return "cancel"
+        return "cancel"  # "不用了，谢谢", "唔该 唔使喇"
     if any(
         _HUMAN.match(part) or _HAS_HUMAN.match(part) or _NOT_MACHINE.match(part) for part in parts
     ):
@@ -762,7 +765,8 @@ _REFUSE_GIVE = re.compile(
     r"|不(?:太|大|怎么|是很)(?:想|愿意|方便)(?:留|给|说|告诉|提供|透露)?"
     r"|(?:电话|手机)(?:号码?)?(?:也|都)?没有"
     r"|(?:不用|不要|不需要|不必|没必要|免)(?:留)?(?:名字|姓名|称呼|电话|号码|联系方式)"
-    r"|^(?:那就|那|就|也)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)[了吧啦呀啊哦]*$"
+    r"|^(?:那就|那|就|也)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)[了吧啦呀啊哦]*"
+    r"(?:谢谢|多谢|感谢)?(?:你|您|你们)?[了吧啦呀啊哦]*$"
     # "不用叫我啥": no need to call one anything
     r"|(?:不用|不必|不需要|没必要|无需)(?:怎么)?(?:叫|喊)(?:我)?(?:啥|什么)?[了吧啦呀啊哦]*$"
     # "随便叫", "随便你怎么称呼都行"
@@ -793,7 +797,7 @@ _COUNTRY = re.compile(r"(?:\+|00)?86[\s-]?(?=1[3-9]\d)")
 
 
 #: Between the groups of a number said or typed in pieces ("0769-8888 6666").
-_GROUP_GAP = re.compile(r"(?<=\d)[\s\-‐‑–—－]+(?=\d)")
+_GROUP_GAP = re.compile(r"(?<=\d)(?:[\s\-‐‑–—－]|杠|横杠)+(?=\d)")  # 杠: a dash said
 
 
 def find_phone(text: str) -> str | None:
@@ -811,7 +815,13 @@ def find_phone(text: str) -> str | None:
 
 
 #: "匿名的话能查进度吗": a question about a choice, not the choice.
-_CONDITIONAL_QUESTION = re.compile(r"(?:的话|如果|要是).*(?:吗|么|呢|不)$")
+_CONDITIONAL_QUESTION = re.compile(
+    r"(?:的话|如果|要是).*(?:吗|么|呢|不)$"
+    # "匿名可以查进度吗", "匿名还会处理吗": what anonymity allows, asked (but
+    # "匿名可以吗" asks for it)
+    r"|(?:匿名|保密)(?:的话|之后|以后|了)?(?:还|也)?(?:可以|能|会|能不能|可不可以|有没有|有)"
+    r"[\u4e00-\u9fff]{2,}(?:吗|么|嘛|不|没有)$"
+)
 
 
 def _phone_stance(clause: str) -> Kind | None:
@@ -1124,6 +1134,8 @@ _ONLINE = (
     r"(?<![A-Za-z])(?:online|on-line|internet|website)(?![A-Za-z])|"
     r"网上|线上|网办|上网(?=办|申请|弄|搞|操作|提交|填)|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
     r"不(?:想|愿意|要|必|用|需要)(?:去)?(?:跑|出门|排队)|懒得(?:跑|去|出门|排队)|微信|公众号|支付宝|12123"
+    # "冇时间去排队": no time to go
+    r"|没有?(?:时间|空)(?:(?:去|跑|过去)(?:排队|跑|窗口|现场|大厅)?|排队|跑)"
 )
 _OFFLINE = (
     r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处|"

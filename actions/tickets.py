@@ -16,7 +16,13 @@ from rasa_sdk.types import DomainDict
 
 from actions._forms import CitizenFormValidation
 from actions._runtime import MENU_BUTTONS, drill_tags, get_db, latest_text, record_event
-from actions.answers import find_phone, mentions_unknown, normalise_digits, tail_replaced
+from actions.answers import (
+    find_phone,
+    mandarin,
+    mentions_unknown,
+    normalise_digits,
+    tail_replaced,
+)
 from actions.complaints import (
     ANONYMOUS,
     NOT_GIVEN,
@@ -64,6 +70,9 @@ def parse_ticket_no(text: str) -> str | None:
         match = TICKET_NO.search(compact_digits(text))
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
+
+#: No phone left with the ticket: "登记的是匿名", "当时没留电话".
+_NO_PHONE_GIVEN = re.compile(r"匿名|没(?:有)?(?:留|留下|登记)(?:电话|手机|号码)")
 
 #: A part of an answer that says a number is not the one ("不是…吗", "…不对",
 #: "…错了") or asks about it: "不是20261101-000001吗 你再看看 20261101-000010".
@@ -287,7 +296,8 @@ class ValidateTicketStatusForm(CitizenFormValidation):
         match = LAST4.search(typed) or LAST4.search(compact_digits(text))
         if match is not None:
             return {"ticket_phone_last4": match.group(1)}
-        if mentions_unknown(text) and not re.search(r"\d", text):
+        no_phone = _NO_PHONE_GIVEN.search(mandarin(text))  # "登记的是匿名": none left
+        if (mentions_unknown(text) or no_phone) and not re.search(r"\d", text):
             return await self.skip("ticket_phone_last4", dispatcher, tracker)
         dispatcher.utter_message(
             text="请输入4位数字，即登记时所留手机号码的后四位；记不清的话可以回复“不记得”。"

@@ -1081,3 +1081,34 @@ def test_a_question_about_one_way_chooses_nothing_when_a_clause_chooses(
     text: str, mode: str
 ) -> None:
     assert read_mode(text) == mode
+
+
+def test_a_dash_said_between_the_groups_of_a_phone() -> None:
+    assert find_phone("一三八杠一二三四杠五六七八") == "13812345678"
+    assert find_phone("138横杠1234横杠5678") == "13812345678"
+
+
+@pytest.mark.parametrize("text", ["匿名可以查进度吗", "匿名还会有人处理吗", "保密的话能回访吗"])
+def test_asking_what_anonymity_allows_is_no_choice(text: str) -> None:
+    assert read_phone(text).kind == "empty"
+
+
+@pytest.mark.parametrize("text", ["匿名可以吗", "可以匿名吗", "匿名吧"])
+def test_asking_for_anonymity_is_a_choice(text: str) -> None:
+    assert read_phone(text).kind == "refuse"
+
+
+def test_no_thanks_at_the_name_refuses_it_and_leaves_what_happened() -> None:
+    assert read_name("不用了谢谢").kind == "refuse"
+    assert read_name("唔使啦").kind == "refuse"
+    assert leaving("唔该 唔使喇", refusable=False) == "cancel"
+    assert leaving("不用了谢谢你", refusable=False) == "cancel"
+    assert leaving("谢谢", refusable=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [("我系上班族 冇时间去排队", "online"), ("没空跑", "online"), ("线下吧 周末没空", "offline")],
+)
+def test_no_time_to_go_is_online(text: str, mode: str) -> None:
+    assert read_mode(text) == mode

@@ -211,3 +211,14 @@ async def test_a_failed_submission_shows_the_summary_again_to_retry(
     monkeypatch.undo()
     retried = await ActionCreateTicket().run(CollectingDispatcher(), t, DOMAIN)
     assert (await db.tickets.get(slot_events(retried)["last_ticket_no"])) is not None
+
+
+@pytest.mark.parametrize("text", ["登记的是匿名", "当时没留电话"])
+async def test_no_phone_left_with_the_ticket_offers_a_person(text: str) -> None:
+    dispatcher = CollectingDispatcher()
+    result = await ValidateTicketStatusForm().validate_ticket_phone_last4(
+        text, dispatcher, tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result == {"ticket_phone_last4": None}
+    payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert "/request_human" in payloads
