@@ -118,14 +118,16 @@ _ANY_WAY = re.compile(
     r"(?:吧|啦|了|啊|呀|喇|咯)*$"
 )
 _LEFT_TO_US = re.compile(
-    r"^(?:(?:你|你们)(?:看着办|来定|定|决定|安排|说了算|帮我选|帮我定)|听你的?|看你)"
+    r"^(?:(?:你|你们)(?:看着办|来定|定|决定|安排|说了算|帮我选|帮我定|推荐|建议)|听你的?|看你)"
     r"(?:吧|啦|了|啊|呀|喇|咯)*$"
 )
 
 
 def any_way(text: str) -> bool:
     """The citizen leaves the way to the assistant ("随便 你看着办", "你定吧")."""
+    # "不清楚 你推荐吧": not knowing, and leaving it to the assistant
     parts = [part for part in clauses(mandarin(text)) if not is_filler(part)]
+    parts = [part for part in parts if not says_unknown(part)] or parts
     return (
         bool(parts)
         and all(_ANY_WAY.match(part) or _LEFT_TO_US.match(part) for part in parts)

@@ -1112,3 +1112,20 @@ def test_no_thanks_at_the_name_refuses_it_and_leaves_what_happened() -> None:
 )
 def test_no_time_to_go_is_online(text: str, mode: str) -> None:
     assert read_mode(text) == mode
+
+
+@pytest.mark.parametrize("text", ["谁会记这个啊", "我唔肯定", "时间嘛 记不太准了"])
+def test_more_ways_of_not_knowing_the_time(text: str) -> None:
+    assert read_free(text, "when").kind == "unknown"
+
+
+def test_how_often_is_a_time() -> None:
+    assert read_free("很难说 断断续续的", "when") == Reading("value", "断断续续的")
+    assert read_free("不记得 反正时不时就有", "when").kind == "value"
+
+
+def test_no_ticket_number_ever_given_and_a_name_not_convenient() -> None:
+    assert mentions_unknown("哪有什么工单号")
+    assert read_name("名字不方便").kind == "refuse"
+    assert read_phone("电话有点不方便").kind == "refuse"
+    assert not says_unknown("谁记录的")

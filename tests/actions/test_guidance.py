@@ -373,3 +373,13 @@ async def test_not_a_but_b_in_cantonese_never_takes_the_service_said_not_to_be_i
         text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
     )
     assert result["service"] == "social_security_card"
+
+
+async def test_not_knowing_the_way_and_leaving_it_to_us_shows_the_online_way() -> None:
+    dispatcher = CollectingDispatcher()
+    slots = {"service": "passport"}
+    text = "不清楚 你推荐吧"
+    result = await ValidateServiceGuideForm().validate_service_mode(
+        text, dispatcher, tracker(parse_data(text, "inform"), slots), DOMAIN
+    )
+    assert result == {"service_mode": "online"}
