@@ -167,8 +167,14 @@ _ENGLISH = (
     (english_words(
         r"(?:i\s*)?(?:really\s*)?(?:don['’]?t|do\s+not|didn['’]?t|did\s+not)\s+(?:know|remember|recall)"
         r"(?:\s+(?:it|that|where|when|which))?|dunno|idk|no\s+(?:idea|clue)|not\s+sure"
-        r"|(?:i\s+)?forg[oe]t(?:\s+it)?"
+        r"|(?:i\s+)?forgot(?:\s+it)?|i\s+forget"
     ), "不知道"),
+    # "forget it", "never mind": 算了 (given up, unless something else is said)
+    (english_words(r"forget\s+it|never\s*mind|nvm"), "算了"),
+    # the whole message only: "stop" may be a bus stop in a place
+    (re.compile(r"^\s*(?:cancel|quit|exit|stop)(?:\s+(?:it|this|please))?[\s.!！]*$", re.I),
+     "取消"),
+    (english_words(r"no\s+thanks?|no\s+thank\s+you"), "不用了谢谢"),
     (english_words(r"no\s+(?:phone|number|mobile|cell(?:phone)?)"), "不留电话"),
     (english_words(r"no\s+name"), "不留名字"),
     # "I don't want to leave my number", "don't want to give my name"
@@ -462,12 +468,14 @@ _BARE_CANCEL = re.compile(
 #: Asking for a person: "转人工", "找个真人跟我讲", "可以转接客服吗". The whole
 #: clause is the request: "打了人工客服电话没人接", "跟客服说了好多次" describe.
 _HUMAN = re.compile(
-    r"^(?:我|那|就|还是|请|麻烦|帮我|给我|可以|能不能|能否|有没有|直接)*"
+    r"^(?:我|那|就|还是|请|麻烦|帮我|给我|可以|能不能|能否|有没有|直接|可不可以|可以不可以|能不能够)*"
     r"(?:想|要|需要|得)?(?:直接)?(?:帮我)?(?:转接|接通|连线|转给|转|找|接|换|叫|要|请|让|跟|和|同|联系)?(?:个|一个|下|一下)?"
     r"(?:你们的?)?(?:人工|真人|活人|客服|工作人员|接线员|话务员|坐席|值班(?:人员|员|的))"
     r"(?:客服|服务|坐席|人员|本人|小姐|来|直接|亲自|跟我|和我|同我)*"
     # "找个人工问问", "要人工咨询一下": asking a person
-    r"(?:讲|说|聊|沟通|谈|对话|处理|问问?|咨询|帮我[\u4e00-\u9fff]{0,4})?(?:一下|下|好了|可以吗|行吗|吗)?"
+    # "搵真人同我倾" (Cantonese 倾: talk)
+    r"(?:讲|说|聊|沟通|谈|对话|处理|问问?|咨询|倾偈|倾|帮我[\u4e00-\u9fff]{0,4})?"
+    r"(?:一下|下|好了|可以吗|行吗|吗)?"
     r"[" + _END + r"]*$"
 )
 
@@ -735,9 +743,24 @@ def as_written(text: str, value: str) -> str:
 
 
 def strip_answer(text: str) -> str:
-    """An answer without punctuation and sentence particles around it (了 stays:
-    "路灯坏了")."""
-    return text.strip().strip(_PUNCT).rstrip(_PARTICLES).strip(_PUNCT)
+    """An answer without punctuation, emoji and sentence particles around it
+    (了 stays: "路灯坏了"; "东城 🙏" is 东城)."""
+    text = _strip_symbols(text.strip().strip(_PUNCT))
+    return _strip_symbols(text.rstrip(_PARTICLES).strip(_PUNCT))
+
+
+def _is_symbol(ch: str) -> bool:
+    """An emoji or a pictograph, or what joins and varies them."""
+    return unicodedata.category(ch) in ("So", "Sk", "Cf", "Mn") or ch in "\ufe0f\u200d"
+
+
+def _strip_symbols(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and (_is_symbol(text[start]) or text[start] in _PUNCT):
+        start += 1
+    while end > start and (_is_symbol(text[end - 1]) or text[end - 1] in _PUNCT):
+        end -= 1
+    return text[start:end]
 
 
 # --- the phone ----------------------------------------------------------------
@@ -931,9 +954,22 @@ def _name_stance(clause: str) -> Kind | None:
     return None
 
 
+#: A name with an English title: "Mr Chan", "Miss Wong".
+_ENGLISH_NAME = re.compile(
+    r"^(?:mr|mrs|ms|miss|madam|dr)\.?\s*[A-Za-z]{2,12}$|^[A-Za-z]{2,12}\s+(?:sir|先生|小姐|女士|生)$",
+    re.IGNORECASE,
+)
+#: A space between Chinese and a Latin word ("叫我 Amy 就好"): typed, not a pause.
+_LATIN_SPACE = re.compile(
+    r"(?<=[\u4e00-\u9fff])\s+(?=[A-Za-z])|(?<=[A-Za-z])\s+(?=[\u4e00-\u9fff])"
+)
+
+
 def read_name(text: str) -> Reading:
     """How to address the citizen: ``value``, ``refuse`` or ``empty``."""
-    text = mandarin(text)
+    if _ENGLISH_NAME.match(text.strip()):
+        return Reading("value", text.strip())
+    text = _LATIN_SPACE.sub("", mandarin(text))
     parts = [part for part in clauses(text) if not _FILLER.match(part)]
     if not parts or is_bare_negation(text):
         return Reading("empty")

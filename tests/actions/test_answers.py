@@ -1129,3 +1129,36 @@ def test_no_ticket_number_ever_given_and_a_name_not_convenient() -> None:
     assert read_name("名字不方便").kind == "refuse"
     assert read_phone("电话有点不方便").kind == "refuse"
     assert not says_unknown("谁记录的")
+
+
+@pytest.mark.parametrize("text", ["cancel", "Stop please", "forget it", "never mind"])
+def test_english_cancelling_said_alone(text: str) -> None:
+    assert leaving(text, refusable=False) == "cancel"
+
+
+@pytest.mark.parametrize("text", ["bus stop 旁边", "I forgot"])
+def test_english_words_that_do_not_cancel(text: str) -> None:
+    assert leaving(text, refusable=False) is None
+    assert read_free("bus stop 旁边", "where") == Reading("value", "bus stop 旁边")
+
+
+@pytest.mark.parametrize("text", ["搵真人同我倾", "可唔可以转人工", "可不可以转人工"])
+def test_more_ways_to_ask_for_a_person(text: str) -> None:
+    assert leaving(text) == "human"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("Mr Chan", "Mr Chan"), ("叫我 Amy 就好", "Amy"), ("陈 😊", "陈"), ("Kevin", "Kevin")],
+)
+def test_names_with_latin_letters_or_an_emoji(text: str, name: str) -> None:
+    assert read_name(text) == Reading("value", name)
+
+
+def test_no_thanks_refuses_the_name() -> None:
+    assert read_name("no thanks").kind == "refuse"
+
+
+def test_emoji_around_a_place_or_time_are_not_kept() -> None:
+    assert read_free("东城 🙏", "where") == Reading("value", "东城")
+    assert read_free("🤔 大概上个月中", "when") == Reading("value", "大概上个月中")
