@@ -633,15 +633,24 @@ class CitizenFormValidation(FormValidationAction):
             if said is None:
                 continue
             wrong, right = said
-            for slot in self.order(tracker):
+            # "不是晚上 是凌晨两三点" at the time question: a time answers it, even
+            # when what happened says "晚上"; only an earlier answer of that kind
+            # (a time) is corrected by it
+            own = self.answers_own_question(requested, wrong, right)
+            theirs = [
+                slot
+                for slot in self.order(tracker)
+                if slot != requested and not (own and not self.reads_as(slot, right))
+            ]
+            for slot in theirs:
                 value = self.plain(slot, tracker.get_slot(slot))
-                if slot == requested or not isinstance(value, str) or wrong not in value:
+                if not isinstance(value, str) or wrong not in value:
                     continue
                 return slot, _replaced(value, wrong, right)
-            for slot in self.order(tracker):
+            for slot in theirs:
                 # "不是狗吠，是鸡叫" for "狗叫扰民": the wrong word said a little differently
                 value = self.plain(slot, tracker.get_slot(slot))
-                near = _near(value, wrong, right) if slot != requested else None
+                near = _near(value, wrong, right)
                 if near is not None:
                     return slot, _replaced(value, near, right)
         mistaken, value = mistake_said(text)
@@ -689,6 +698,12 @@ class CitizenFormValidation(FormValidationAction):
         """1 when ``value`` reads as an answer to ``slot`` (a place at the place
         question, a time at the time question); subclasses say."""
         return 0
+
+    def answers_own_question(self, requested: str, wrong: str, right: str) -> bool:
+        """True when "不是<wrong> 是<right>" answers the question asked itself
+        (both times at the time question), whatever earlier answer also holds
+        <wrong>; subclasses say."""
+        return False
 
     def _back(
         self, requested: str, dispatcher: CollectingDispatcher, tracker: Tracker

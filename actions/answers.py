@@ -93,6 +93,8 @@ _NOT_A_SIDE = r"(?<![旁这那左右东西南北上下里外海河路街身两�
 _CANTONESE = (
     (re.compile(r"唔该|唔該"), "谢谢"),
     (re.compile(r"唔好意思"), "不好意思"),
+    # "唔系好记得" (not very): 不太
+    (re.compile(r"(?:唔系|唔係|不是)好(?=记得|記得|清楚|肯定|确定|知道|识|熟)"), "不太"),
     (re.compile(r"唔使|唔驶|唔洗"), "不用"),
     (re.compile(r"唔啱|不啱"), "不对"),
     (re.compile(r"唔好"), "不要"),
@@ -520,7 +522,8 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
     person ("我想跟客服本人讲"), else None. The NLU's ``stop`` and
     ``request_human`` intents usually say so first; this catches what they miss.
     ``refusable``: the question takes a refusal, so "不用了" refuses it instead."""
-    parts = [_cantonese(part) for part in clauses(english(text)) if not _FILLER.match(part)]
+    said = joined_topic(english(text)) if refusable else english(text)
+    parts = [_cantonese(part) for part in clauses(said) if not _FILLER.match(part)]
     if not parts:
         return None
     thanks = r"^(?:谢谢|多谢|感谢)(?:你|您|你们)?[" + _END + r"]*$"
@@ -803,7 +806,7 @@ _REFUSE_GIVE = re.compile(
     # "你不用知道我是谁"
     r"|(?:不用|不必|不需要|没必要)(?:知道|问)"
     # "手机号就算了吧", "名字免了"
-    r"|(?:电话|手机号?|号码|联系方式|名字|姓名|称呼|名)(?:就|还是|也|嘛)?"
+    r"|(?:电话|手机号?|号码|联系方式|名字|姓名|称呼|名)(?:的话|呢)?(?:就|还是|也|嘛)*"
     r"(?:算了|免了|不用了?|不要了|不必了?|不留了|没必要|不需要|免填|不用填|不填|免写|不写)"
     # "不要打电话给我", "别联系我", "不用回访"
     r"|(?:不|别|不用|不要|不需要|无需|不必)(?:给我|跟我)?(?:打电话|打给我|打过来|回电|回访|联系|打扰|骚扰)"
@@ -866,6 +869,18 @@ def _phone_stance(clause: str) -> Kind | None:
     return None
 
 
+#: The answer named as a topic before what is said of it: "电话嘛 算了吧".
+_TOPIC = re.compile(
+    r"^((?:我的)?(?:电话|号码|手机号?|名字|姓名|称呼|联系方式)(?:嘛|的话|呢|啊|呀))[，,\s]+"
+)
+
+
+def joined_topic(text: str) -> str:
+    """"电话嘛 算了吧" as one clause ("电话嘛算了吧"): what is said of the answer
+    named first ("算了") is about it, not about the whole form."""
+    return _TOPIC.sub(r"\1", text.strip(), count=1)
+
+
 def read_phone(text: str) -> Reading:
     """A phone answer: ``value`` (the number), ``refuse`` (anonymous), ``give``
     (not anonymous, no number yet), ``empty`` (no usable number)."""
@@ -873,7 +888,7 @@ def read_phone(text: str) -> Reading:
     if phone:
         return Reading("value", phone)
     stance: Kind | None = None
-    for clause in clauses(mandarin(text)):
+    for clause in clauses(joined_topic(mandarin(text))):
         stance = _phone_stance(clause) or stance
     if stance is not None:
         return Reading(stance)
@@ -969,7 +984,7 @@ def read_name(text: str) -> Reading:
     """How to address the citizen: ``value``, ``refuse`` or ``empty``."""
     if _ENGLISH_NAME.match(text.strip()):
         return Reading("value", text.strip())
-    text = _LATIN_SPACE.sub("", mandarin(text))
+    text = joined_topic(_LATIN_SPACE.sub("", mandarin(text)))
     parts = [part for part in clauses(text) if not _FILLER.match(part)]
     if not parts or is_bare_negation(text):
         return Reading("empty")

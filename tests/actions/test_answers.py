@@ -1162,3 +1162,21 @@ def test_no_thanks_refuses_the_name() -> None:
 def test_emoji_around_a_place_or_time_are_not_kept() -> None:
     assert read_free("东城 🙏", "where") == Reading("value", "东城")
     assert read_free("🤔 大概上个月中", "when") == Reading("value", "大概上个月中")
+
+
+@pytest.mark.parametrize("text", ["电话嘛 算了吧", "电话呢 就算了"])
+def test_giving_up_an_answer_named_first_refuses_it_and_stays(text: str) -> None:
+    assert read_phone(text).kind == "refuse"
+    assert leaving(text) is None
+    assert leaving("算了吧") == "cancel"  # 算了 alone still leaves
+
+
+def test_a_name_named_first_then_no_need_refuses_it() -> None:
+    assert read_name("名字的话 不用了").kind == "refuse"
+    assert read_name("名字嘛 算了").kind == "refuse"
+
+
+def test_cantonese_not_very_is_not_quite() -> None:
+    assert mandarin("我唔系好记得") == "我不太记得"
+    assert read_free("我唔系好记得 大概系上个礼拜", "when") == Reading("value", "大概系上个礼拜")
+    assert mandarin("唔系好人") == "不是好人"

@@ -1698,3 +1698,20 @@ async def test_a_correction_opening_with_a_hello_is_a_correction() -> None:
         {"complaint_when": "喂 等等 地方唔啱 应该系虎门"}, "complaint_when",
     )  # fmt: skip
     assert slots["complaint_where"] == "虎门" and slots["complaint_when"] is None
+
+
+async def test_not_a_but_b_at_the_time_question_answers_it_when_b_is_a_time() -> None:
+    said = "不是晚上 是凌晨两三点"
+    slots, _ = await validate(
+        ValidateComplaintForm(), said, "inform",
+        {**COMPLAINT, "complaint_what": "路灯坏了 晚上很黑", "complaint_where": "东城"},
+        {"complaint_when": said}, "complaint_when",
+    )  # fmt: skip
+    assert slots == {"complaint_when": "凌晨两三点"}
+    # an earlier time is still corrected at a later question
+    slots, _ = await validate(
+        ValidateComplaintForm(), "不是昨晚 是前晚", "inform",
+        {**COMPLAINT, "complaint_what": "噪音", "complaint_where": "东", "complaint_when": "昨晚"},
+        {"contact_phone": "不是昨晚 是前晚"}, "contact_phone",
+    )  # fmt: skip
+    assert slots["complaint_when"] == "前晚"
