@@ -1180,3 +1180,9 @@ def test_cantonese_not_very_is_not_quite() -> None:
     assert mandarin("我唔系好记得") == "我不太记得"
     assert read_free("我唔系好记得 大概系上个礼拜", "when") == Reading("value", "大概系上个礼拜")
     assert mandarin("唔系好人") == "不是好人"
+
+
+def test_cantonese_home_and_you_asking_for_a_person() -> None:
+    assert read_mode("喺屋企搞掂佢") == "online"
+    assert leaving("我唔记得 你帮我转人工啦") == "human"
+    assert leaving("你们人工客服态度差", refusable=False) is None

@@ -222,3 +222,30 @@ async def test_no_phone_left_with_the_ticket_offers_a_person(text: str) -> None:
     assert result == {"ticket_phone_last4": None}
     payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
     assert "/request_human" in payloads
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("二零二六年十二月一号 零零四五一二", "20261201-004512"),
+        ("二零二六年一月三十一日 000001", "20260131-000001"),
+        ("工单 20261201 后面系 004512", "20261201-004512"),
+        ("20261201 0045", None),
+        ("2026年十二月一号", None),
+        ("13800138000", None),
+    ],
+)
+def test_a_ticket_date_said_in_words_and_a_serial_after_other_words(
+    text: str, number: str | None
+) -> None:
+    assert parse_ticket_no(text) == number
+
+
+async def test_two_last_digits_offered_as_either_are_not_known() -> None:
+    text = "5678吗？还是5687 记不清了"
+    dispatcher = CollectingDispatcher()
+    result = await ValidateTicketStatusForm().validate_ticket_phone_last4(
+        text, dispatcher, tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result == {"ticket_phone_last4": None}
+    assert any("转人工" in (m.get("text") or "") for m in dispatcher.messages)
