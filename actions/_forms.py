@@ -520,6 +520,15 @@ class CitizenFormValidation(FormValidationAction):
                 if len(re.sub(r"\D", "", first)) >= 7 and len(re.sub(r"\D", "", meant)) <= 4:
                     meant = tail_replaced(first, meant, 4) or meant  # "…哦错了 最后一位是4"
                 return await self._validate_one(requested, meant, dispatcher, tracker, domain)
+            # the question's own field may be named first: "尾号不是1234 是4321"
+            own = self.FIELDS[requested].pattern
+            named = re.match(rf"^{_POLITE}(?:{own})(?:的|也)?[，,\s]*", text)
+            said = not_but(text) or (not_but(text[named.end() :]) if named else None)
+            if said is not None and self.fits(requested, said[1]):
+                # "不是5678 是5687", "不是138…，是139…": a number said not to be
+                # it (no earlier answer holds it), then the one meant
+                meant = as_written(written, said[1])
+                return await self._validate_one(requested, meant, dispatcher, tracker, domain)
             if not self.reads_itself(requested) and skip_said(tracker, text):
                 return await self.skip(requested, dispatcher, tracker)
             return None
@@ -624,15 +633,24 @@ class CitizenFormValidation(FormValidationAction):
             if said is None:
                 continue
             wrong, right = said
-            for slot in self.order(tracker):
+            # "不是晚上 是凌晨两三点" at the time question: a time answers it, even
+            # when what happened says "晚上"; only an earlier answer of that kind
+            # (a time) is corrected by it
+            own = self.answers_own_question(requested, wrong, right)
+            theirs = [
+                slot
+                for slot in self.order(tracker)
+                if slot != requested and not (own and not self.reads_as(slot, right))
+            ]
+            for slot in theirs:
                 value = self.plain(slot, tracker.get_slot(slot))
-                if slot == requested or not isinstance(value, str) or wrong not in value:
+                if not isinstance(value, str) or wrong not in value:
                     continue
                 return slot, _replaced(value, wrong, right)
-            for slot in self.order(tracker):
+            for slot in theirs:
                 # "不是狗吠，是鸡叫" for "狗叫扰民": the wrong word said a little differently
                 value = self.plain(slot, tracker.get_slot(slot))
-                near = _near(value, wrong, right) if slot != requested else None
+                near = _near(value, wrong, right)
                 if near is not None:
                     return slot, _replaced(value, near, right)
         mistaken, value = mistake_said(text)
@@ -680,6 +698,12 @@ class CitizenFormValidation(FormValidationAction):
         """1 when ``value`` reads as an answer to ``slot`` (a place at the place
         question, a time at the time question); subclasses say."""
         return 0
+
+    def answers_own_question(self, requested: str, wrong: str, right: str) -> bool:
+        """True when "不是<wrong> 是<right>" answers the question asked itself
+        (both times at the time question), whatever earlier answer also holds
+        <wrong>; subclasses say."""
+        return False
 
     def _back(
         self, requested: str, dispatcher: CollectingDispatcher, tracker: Tracker

@@ -93,6 +93,8 @@ _NOT_A_SIDE = r"(?<![旁这那左右东西南北上下里外海河路街身两�
 _CANTONESE = (
     (re.compile(r"唔该|唔該"), "谢谢"),
     (re.compile(r"唔好意思"), "不好意思"),
+    # "唔系好记得" (not very): 不太
+    (re.compile(r"(?:唔系|唔係|不是)好(?=记得|記得|清楚|肯定|确定|知道|识|熟)"), "不太"),
     (re.compile(r"唔使|唔驶|唔洗"), "不用"),
     (re.compile(r"唔啱|不啱"), "不对"),
     (re.compile(r"唔好"), "不要"),
@@ -120,6 +122,7 @@ _CANTONESE = (
     (re.compile(r"喺边(?=[了啊呀吧哦嘛呢啦喇嘞咯噃]*(?:[\s，,。!！?？]|$))"), "在哪里"),
     (re.compile(r"喺"), "在"),
     (re.compile(r"嗰度|嗰边|嗰处"), "那里"),
+    (re.compile(r"屋企"), "家"),  # home
     (re.compile(r"呢度|呢边"), "这里"),
     (re.compile(r"嗰"), "那"),
     (re.compile(r"呢(?=[个件样排次])"), "这"),
@@ -135,6 +138,7 @@ _CANTONESE = (
     (re.compile(r"乜嘢|咩|乜"), "什么"),
     (re.compile(r"琴日|寻日|尋日"), "昨天"),
     (re.compile(r"听日|聽日"), "明天"),
+    (re.compile(r"出世纸|出世証|出世证"), "出生证"),  # the birth certificate
     (re.compile(r"咗"), "了"),
     (re.compile(r"嘅"), "的"),
     (re.compile(r"畀|俾"), "给"),
@@ -153,10 +157,92 @@ _TRADITIONAL = str.maketrans(
 )
 
 
+def english_words(pattern: str) -> re.Pattern[str]:
+    """English words as a whole, in any case: not inside a longer word (next to
+    Chinese is fine: "办passport")."""
+    return re.compile(rf"(?<![A-Za-z])(?:{pattern})(?![A-Za-z])", re.IGNORECASE)
+
+
+#: English a citizen mixes into an answer, as the Chinese it means, for
+#: *reading* it (never stored): "I don't know" does not know, "no phone"
+#: refuses the phone, "anonymous" is 匿名.
+_ENGLISH = (
+    (english_words(
+        r"(?:i\s*)?(?:really\s*)?(?:don['’]?t|do\s+not|didn['’]?t|did\s+not)\s+(?:know|remember|recall)"
+        r"(?:\s+(?:it|that|where|when|which))?|dunno|idk|no\s+(?:idea|clue)|not\s+sure"
+        r"|(?:i\s+)?forgot(?:\s+it)?|i\s+forget"
+    ), "不知道"),
+    # "forget it", "never mind": 算了 (given up, unless something else is said)
+    (english_words(r"forget\s+it|never\s*mind|nvm"), "算了"),
+    # the whole message only: "stop" may be a bus stop in a place
+    (re.compile(r"^\s*(?:cancel|quit|exit|stop)(?:\s+(?:it|this|please))?[\s.!！]*$", re.I),
+     "取消"),
+    (english_words(r"no\s+thanks?|no\s+thank\s+you"), "不用了谢谢"),
+    (english_words(r"no\s+(?:phone|number|mobile|cell(?:phone)?)"), "不留电话"),
+    (english_words(r"no\s+name"), "不留名字"),
+    # "I don't want to leave my number", "don't want to give my name"
+    (english_words(
+        r"(?:i\s+)?(?:don['’]?t|do\s+not|dont)\s+want\s+to\s+(?:leave|give|share|say|tell)"
+        r"(?:\s+(?:you|it|my|a|the|any))*(?:\s+(?:phone|number|mobile|name))?"
+    ), "不想留"),
+    (english_words(r"anonymous(?:ly)?"), "匿名"),
+    # the English names of documents ("办 passport", "ID card 丢了")
+    (english_words(r"passports?"), "护照"),
+    (english_words(r"(?:id|identity)\s*cards?"), "身份证"),
+    (english_words(r"driv(?:er['’]?s?|ing)\s*licen[cs]es?"), "驾照"),
+    (english_words(r"business\s*licen[cs]es?"), "营业执照"),
+    (english_words(r"residence\s*permits?"), "居住证"),
+    (english_words(r"social\s*security\s*cards?"), "社保卡"),
+    (english_words(r"birth\s*certificates?"), "出生证"),
+    (english_words(r"hukou"), "户口"),
+    # "human please", "talk to a real person": a person asked for
+    (english_words(
+        r"(?:(?:i\s+)?(?:want\s+to\s+)?talk\s+to\s+)?(?:a\s+)?(?:real\s+person|human(?!\s+resource)(?:\s+agent)?"
+        r"|operator|live\s+agent|someone\s+real)(?:\s+please)?"
+    ), "人工"),
+    (english_words(r"thanks|thank\s+you|thx"), "谢谢"),
+    (english_words(r"in\s+person"), "现场"),
+    # a bare "no" / "yes" (after the phrases above): "不", "是的"
+    (english_words(r"no|nope|nah"), "不"),
+    (english_words(r"yes|yeah|yep|yup"), "是的"),
+)  # fmt: skip
+
+
+def english(text: str) -> str:
+    """The English phrases of :data:`_ENGLISH` in an answer as Chinese (to read it)."""
+    for pattern, repl in _ENGLISH:
+        text = pattern.sub(repl, text)
+    return text
+
+
 def mandarin(text: str) -> str:
     """Cantonese function words in Mandarin, to read an answer (never stored);
-    traditional characters as simplified ones."""
+    traditional characters as simplified ones, English phrases as Chinese."""
+    return _cantonese(english(text))
+
+
+#: Pinyin input's homophones of the words the forms read, where the typed word
+#: means nothing else there: "匿铭" (匿名), "电话不流了" (不留), "不清处"
+#: (不清楚), "往上办" (网上办). For reading only.
+_HOMOPHONES = (
+    (re.compile(r"[匿逆腻溺][铭名命明鸣]|匿[铭命明鸣]"), "匿名"),
+    (re.compile(r"不[流刘](?![水血泪汗通动畅传行程言])"), "不留"),
+    (re.compile(r"不清[处出础储]"), "不清楚"),
+    (re.compile(r"不[记计纪寄](?:的|德|地(?![方点址]))"), "不记得"),
+    (re.compile(r"不[只值直知支][道到]"), "不知道"),
+    (re.compile(r"往上(?=办|弄|搞|申请|操作|提交|填)"), "网上"),
+    (re.compile(r"线尚|線尚"), "线上"),
+    (re.compile(r"窗扣"), "窗口"),
+    (re.compile(r"人[公攻功](?=客服|服务|坐席)|(?<=[转找要])人[公攻功]"), "人工"),
+)
+
+
+def _cantonese(text: str) -> str:
+    """:func:`mandarin` without the English (read before splitting clauses:
+    "human resources" is no "human")."""
     text = text.translate(_TRADITIONAL)
+    for pattern, repl in _HOMOPHONES:
+        text = pattern.sub(repl, text)
     for pattern, repl in _CANTONESE:
         text = pattern.sub(repl, text)
     return text
@@ -246,7 +332,9 @@ _UNKNOWN = re.compile(
     r"不(?:太|大|很|是很)(?:确定|肯定|记得|知道|清楚)|不知|没有?(?:印象|概念|头绪)|印象不深|说不准|讲不准|拿不准|不好说|"
     # "不好讲", "难说", and the rhetorical "谁记得啊" / "哪记得"
     r"没有?(?:给我|跟我)?(?:发|给|告诉)(?:过|我)*(?:单号|工单号|编号|短信|号码)|"
-    r"说不出|讲不出|答不上|想不出|不好讲|难说|难讲|天知道|鬼知道|谁(?:还|会)?记得|"
+    r"说不出|讲不出|答不上|想不出|不好讲|难说|难讲|天知道|鬼知道|谁(?:还|会)?(?:记得|记住|记(?![录者账]))|不肯定|"
+    # "哪有什么工单号": none was ever given
+    r"哪(?:有|来|里有)(?:什么|啥)?(?:单号|工单号|编号|短信)|"
     # "位置我给不出", "这我真答不出来", "天晓得"
     r"(?:给|提供|答|回答)不(?:出|了|上)|(?:天|鬼|谁)晓得|"
     r"看不到|查不到|找不见|没(?:有)?(?:看|在意)(?:时间|清楚|清|到)|哪(?:里|儿)?(?:还|会|能)?(?:记得|知道|晓得)|"
@@ -315,6 +403,20 @@ _QUESTION = re.compile(
     r"[" + _END + r"]*$"
     r"|谁(?:来)?(?:管|负责|处理)(?:的)?[" + _END + r"]*$"
 )
+#: A question asked back after an answer: how long, when someone comes, whether
+#: it can be done ("要多久才处理", "什么时候有人来", "能不能罚款").
+_ASKS_BACK = re.compile(
+    r"多久|多长时间|几天|几时(?:能|会|可以|有人|来)|什么时候(?:能|会|可以|有人|来|处理|解决|回复|答复|派)"
+    r"|怎么(?:办|处理|解决|投诉)|能不能|会不会|可不可以|可以不可以|是不是|为什么|为啥|凭什么"
+    r"|(?:谁|哪个部门|什么部门)(?:来)?(?:管|负责|处理)|(?:有没有|有冇)(?:人|用)|[吗么]$"
+)
+
+
+def asks_back(clause: str) -> bool:
+    """A clause asking something after the answer ("你们几天能处理完")."""
+    return bool(_ASKS_BACK.search(mandarin(clause)))
+
+
 #: Asking how to answer ("这个要怎么填", "什么意思"): no answer yet.
 _ASKS_HOW = re.compile(
     r"^[^，,。]{0,6}(?:怎么填|怎么写|填什么|写什么|要说什么|说什么|什么意思|啥意思)"
@@ -325,7 +427,8 @@ _ASKS_HOW = re.compile(
 def says_unknown(text: str) -> bool:
     """Every clause says "I don't know" (or is a filler, or a question back),
     and one says it."""
-    parts = [part for part in clauses(text) if not _FILLER.match(part)]
+    # English phrases first: "I don't know" is one clause, not three words
+    parts = [part for part in clauses(english(text)) if not _FILLER.match(part)]
     told = [part for part in parts if not _QUESTION.search(part)]
     # "算了，地址不记得了": giving up on the answer, not on the form
     told = [part for part in told if not _BARE_CANCEL.match(mandarin(part))] or told
@@ -368,11 +471,14 @@ _BARE_CANCEL = re.compile(
 #: Asking for a person: "转人工", "找个真人跟我讲", "可以转接客服吗". The whole
 #: clause is the request: "打了人工客服电话没人接", "跟客服说了好多次" describe.
 _HUMAN = re.compile(
-    r"^(?:我|那|就|还是|请|麻烦|帮我|给我|可以|能不能|能否|有没有|直接)*"
+    r"^(?:我|你|你们|您|那|就|还是|请|麻烦|帮我|给我|可以|能不能|能否|有没有|直接|可不可以|可以不可以)*"
     r"(?:想|要|需要|得)?(?:直接)?(?:帮我)?(?:转接|接通|连线|转给|转|找|接|换|叫|要|请|让|跟|和|同|联系)?(?:个|一个|下|一下)?"
     r"(?:你们的?)?(?:人工|真人|活人|客服|工作人员|接线员|话务员|坐席|值班(?:人员|员|的))"
     r"(?:客服|服务|坐席|人员|本人|小姐|来|直接|亲自|跟我|和我|同我)*"
-    r"(?:讲|说|聊|沟通|谈|对话|处理|帮我[\u4e00-\u9fff]{0,4})?(?:一下|好了|可以吗|行吗|吗)?"
+    # "找个人工问问", "要人工咨询一下": asking a person
+    # "搵真人同我倾" (Cantonese 倾: talk)
+    r"(?:讲|说|聊|沟通|谈|对话|处理|问问?|咨询|倾偈|倾|帮我[\u4e00-\u9fff]{0,4})?"
+    r"(?:一下|下|好了|可以吗|行吗|吗)?"
     r"[" + _END + r"]*$"
 )
 
@@ -381,7 +487,8 @@ _HUMAN = re.compile(
 #: service, the ticket number) it declines the whole thing; at the phone or
 #: the name it refuses that answer.
 _NO_NEED = re.compile(
-    r"^(?:那|那就|哦|噢)?(?:不用|不需要|不要|不必|没必要)(?:了|啦|咯)?[" + _END + r"]*$"
+    r"^(?:那|那就|哦|噢)?(?:不用|不需要|不要|不必|没必要)(?:了|啦|咯)?[" + _END + r"]*"
+    r"(?:谢谢|多谢|感谢)?(?:你|您|你们)?[" + _END + r"]*$"  # "不用了谢谢你"
 )
 
 
@@ -393,7 +500,8 @@ _STOP_TALKING = re.compile(
 
 #: "有真人客服吗": asking whether there is a person is asking for one.
 _HAS_HUMAN = re.compile(
-    r"^(?:请问)?(?:有|有没有)(?:个|一个)?(?:你们的?)?(?:人工|真人|活人)?"
+    # "你们有没有人工客服", "请问你们这里有人工吗": the hotline asked about itself
+    r"^(?:请问)?(?:你们|你|您们|您)?(?:这里|这边|那边|这儿)?(?:还)?(?:有|有没有)(?:个|一个)?(?:你们的?)?(?:人工|真人|活人)?"
     r"(?:客服|人工|真人|活人|工作人员|接线员|话务员|坐席)(?:服务)?(?:在)?(?:吗|么|没有|不)?"
     r"[" + _END + r"]*$"
 )
@@ -415,14 +523,17 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
     person ("我想跟客服本人讲"), else None. The NLU's ``stop`` and
     ``request_human`` intents usually say so first; this catches what they miss.
     ``refusable``: the question takes a refusal, so "不用了" refuses it instead."""
-    parts = [mandarin(part) for part in clauses(text) if not _FILLER.match(part)]
+    said = joined_topic(english(text)) if refusable else english(text)
+    parts = [_cantonese(part) for part in clauses(said) if not _FILLER.match(part)]
     if not parts:
         return None
-    if not refusable and _NO_NEED.match(parts[0]) and all(
-        _NO_NEED.match(part) or re.match(r"^(?:谢谢|多谢|感谢)[" + _END + r"]*$", part)
-        for part in parts
+    thanks = r"^(?:谢谢|多谢|感谢)(?:你|您|你们)?[" + _END + r"]*$"
+    if (
+        not refusable
+        and any(_NO_NEED.match(part) for part in parts)
+        and all(_NO_NEED.match(part) or re.match(thanks, part) for part in parts)
     ):
-        return "cancel"
+        return "cancel"  # "不用了，谢谢", "唔该 唔使喇"
     if any(
         _HUMAN.match(part) or _HAS_HUMAN.match(part) or _NOT_MACHINE.match(part) for part in parts
     ):
@@ -440,7 +551,7 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
 
 #: Words a correction may open with: "哦对了", "不对不对", "哎呀", "不好意思".
 LEAD = (
-    r"(?:(?:不好意思|抱歉|对不起|sorry|谢谢|麻烦你?|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|等等|等一下|等下|稍等|"
+    r"(?:(?:不好意思|抱歉|对不起|sorry|谢谢|麻烦你?|哦对了|对了|哎呀|哎哟|哎|哦|噢|啊|呃|诶|喂|等等|等一下|等下|稍等|"
     r"不对不对|不对|错了错了)[啊呀哈哦噢喔]*[，,。!！\s]*)*"
 )
 #: Saying an answer was wrong: "说错了", "打错字了", "多打了一个数", "讲错咗".
@@ -636,9 +747,24 @@ def as_written(text: str, value: str) -> str:
 
 
 def strip_answer(text: str) -> str:
-    """An answer without punctuation and sentence particles around it (了 stays:
-    "路灯坏了")."""
-    return text.strip().strip(_PUNCT).rstrip(_PARTICLES).strip(_PUNCT)
+    """An answer without punctuation, emoji and sentence particles around it
+    (了 stays: "路灯坏了"; "东城 🙏" is 东城)."""
+    text = _strip_symbols(text.strip().strip(_PUNCT))
+    return _strip_symbols(text.rstrip(_PARTICLES).strip(_PUNCT))
+
+
+def _is_symbol(ch: str) -> bool:
+    """An emoji or a pictograph, or what joins and varies them."""
+    return unicodedata.category(ch) in ("So", "Sk", "Cf", "Mn") or ch in "\ufe0f\u200d"
+
+
+def _strip_symbols(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and (_is_symbol(text[start]) or text[start] in _PUNCT):
+        start += 1
+    while end > start and (_is_symbol(text[end - 1]) or text[end - 1] in _PUNCT):
+        end -= 1
+    return text[start:end]
 
 
 # --- the phone ----------------------------------------------------------------
@@ -668,17 +794,20 @@ _REFUSE_GIVE = re.compile(
     r"|不(?:太|大|怎么|是很)(?:想|愿意|方便)(?:留|给|说|告诉|提供|透露)?"
     r"|(?:电话|手机)(?:号码?)?(?:也|都)?没有"
     r"|(?:不用|不要|不需要|不必|没必要|免)(?:留)?(?:名字|姓名|称呼|电话|号码|联系方式)"
-    r"|^(?:那就|那|就|也)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)[了吧啦呀啊哦]*$"
+    r"|^(?:那就|那|就|也)?(?:不用|不要|不需要|不必|没必要|免了|算了不留|随便|无所谓)[了吧啦呀啊哦]*"
+    r"(?:谢谢|多谢|感谢)?(?:你|您|你们)?[了吧啦呀啊哦]*$"
     # "不用叫我啥": no need to call one anything
     r"|(?:不用|不必|不需要|没必要|无需)(?:怎么)?(?:叫|喊)(?:我)?(?:啥|什么)?[了吧啦呀啊哦]*$"
     # "随便叫", "随便你怎么称呼都行"
     r"|^随便(?:你|你们)?(?:叫|喊|称呼|写|填|怎么叫|怎么称呼|怎么写)(?:都行|都可以|就行|就好)?[了吧啦呀啊哦]*$"
     # "(是)不方便": the reason is the refusal
     r"|^(?:是|就是|因为|实在|确实|真的)?(?:有点|有些)?不方便[" + _END + r"]*$"
+    # "名字不方便", "电话有点不方便"
+    r"|^(?:名字|姓名|称呼|电话|手机号?|号码)(?:就|也|还是)?(?:有点|有些)?不(?:太|大)?方便"
     # "你不用知道我是谁"
     r"|(?:不用|不必|不需要|没必要)(?:知道|问)"
     # "手机号就算了吧", "名字免了"
-    r"|(?:电话|手机号?|号码|联系方式|名字|姓名|称呼|名)(?:就|还是|也|嘛)?"
+    r"|(?:电话|手机号?|号码|联系方式|名字|姓名|称呼|名)(?:的话|呢)?(?:就|还是|也|嘛)*"
     r"(?:算了|免了|不用了?|不要了|不必了?|不留了|没必要|不需要|免填|不用填|不填|免写|不写)"
     # "不要打电话给我", "别联系我", "不用回访"
     r"|(?:不|别|不用|不要|不需要|无需|不必)(?:给我|跟我)?(?:打电话|打给我|打过来|回电|回访|联系|打扰|骚扰)"
@@ -699,7 +828,7 @@ _COUNTRY = re.compile(r"(?:\+|00)?86[\s-]?(?=1[3-9]\d)")
 
 
 #: Between the groups of a number said or typed in pieces ("0769-8888 6666").
-_GROUP_GAP = re.compile(r"(?<=\d)[\s\-‐‑–—－]+(?=\d)")
+_GROUP_GAP = re.compile(r"(?<=\d)(?:[\s\-‐‑–—－]|杠|横杠)+(?=\d)")  # 杠: a dash said
 
 
 def find_phone(text: str) -> str | None:
@@ -717,7 +846,13 @@ def find_phone(text: str) -> str | None:
 
 
 #: "匿名的话能查进度吗": a question about a choice, not the choice.
-_CONDITIONAL_QUESTION = re.compile(r"(?:的话|如果|要是).*(?:吗|么|呢|不)$")
+_CONDITIONAL_QUESTION = re.compile(
+    r"(?:的话|如果|要是).*(?:吗|么|呢|不)$"
+    # "匿名可以查进度吗", "匿名还会处理吗": what anonymity allows, asked (but
+    # "匿名可以吗" asks for it)
+    r"|(?:匿名|保密)(?:的话|之后|以后|了)?(?:还|也)?(?:可以|能|会|能不能|可不可以|有没有|有)"
+    r"[\u4e00-\u9fff]{2,}(?:吗|么|嘛|不|没有)$"
+)
 
 
 def _phone_stance(clause: str) -> Kind | None:
@@ -735,6 +870,18 @@ def _phone_stance(clause: str) -> Kind | None:
     return None
 
 
+#: The answer named as a topic before what is said of it: "电话嘛 算了吧".
+_TOPIC = re.compile(
+    r"^((?:我的)?(?:电话|号码|手机号?|名字|姓名|称呼|联系方式)(?:嘛|的话|呢|啊|呀))[，,\s]+"
+)
+
+
+def joined_topic(text: str) -> str:
+    """"电话嘛 算了吧" as one clause ("电话嘛算了吧"): what is said of the answer
+    named first ("算了") is about it, not about the whole form."""
+    return _TOPIC.sub(r"\1", text.strip(), count=1)
+
+
 def read_phone(text: str) -> Reading:
     """A phone answer: ``value`` (the number), ``refuse`` (anonymous), ``give``
     (not anonymous, no number yet), ``empty`` (no usable number)."""
@@ -742,7 +889,7 @@ def read_phone(text: str) -> Reading:
     if phone:
         return Reading("value", phone)
     stance: Kind | None = None
-    for clause in clauses(mandarin(text)):
+    for clause in clauses(joined_topic(mandarin(text))):
         stance = _phone_stance(clause) or stance
     if stance is not None:
         return Reading(stance)
@@ -823,9 +970,22 @@ def _name_stance(clause: str) -> Kind | None:
     return None
 
 
+#: A name with an English title: "Mr Chan", "Miss Wong".
+_ENGLISH_NAME = re.compile(
+    r"^(?:mr|mrs|ms|miss|madam|dr)\.?\s*[A-Za-z]{2,12}$|^[A-Za-z]{2,12}\s+(?:sir|先生|小姐|女士|生)$",
+    re.IGNORECASE,
+)
+#: A space between Chinese and a Latin word ("叫我 Amy 就好"): typed, not a pause.
+_LATIN_SPACE = re.compile(
+    r"(?<=[\u4e00-\u9fff])\s+(?=[A-Za-z])|(?<=[A-Za-z])\s+(?=[\u4e00-\u9fff])"
+)
+
+
 def read_name(text: str) -> Reading:
     """How to address the citizen: ``value``, ``refuse`` or ``empty``."""
-    text = mandarin(text)
+    if _ENGLISH_NAME.match(text.strip()):
+        return Reading("value", text.strip())
+    text = joined_topic(_LATIN_SPACE.sub("", mandarin(text)))
     parts = [part for part in clauses(text) if not _FILLER.match(part)]
     if not parts or is_bare_negation(text):
         return Reading("empty")
@@ -925,9 +1085,11 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
             rest = rest[index + len(part) :].lstrip("，,。.!！?？;；、…~～ \t")
             continue
         break
-    # and trailing ones: "大概是上周吧，具体哪天忘了" -> "大概是上周吧"
-    for part in reversed(clauses(rest)):
-        if _FILLER.match(part) or _says_unknown(part) or _QUESTION.search(part):
+    # and trailing ones: "大概是上周吧，具体哪天忘了" -> "大概是上周吧"; at the
+    # place or the time also a question asked after the answer: "南城鸿福路 要多久才处理"
+    for part in reversed(parts := clauses(rest)):
+        asks = kind != "what" and len(parts) > 1 and part != parts[0] and asks_back(part)
+        if _FILLER.match(part) or _says_unknown(part) or _QUESTION.search(part) or asks:
             dropped.append(part)
             index = rest.rfind(part)
             rest = rest[:index].rstrip("，,。.!！?？;；、…~～ \t")
@@ -959,7 +1121,19 @@ def read_free(text: str, kind: Literal["what", "where", "when"] = "where") -> Re
         return Reading("unknown")
     if kind == "where":
         value = _TRAILING_THERE.sub("", _WHERE_LEAD.sub("", value, count=1) or value)
+        named = _SPOT_NAMED.match(value)
+        if named is not None and names_place(named.group(1)):
+            value = strip_answer(named.group(1))  # "我家楼下 就是常平御景花园"
     return Reading("value", value)
+
+
+#: A spot near the citizen ("我家楼下", "我们小区") and then its name: the
+#: name is the place ("我家楼下 就是常平御景花园" -> 常平御景花园).
+_SPOT_NAMED = re.compile(
+    r"^(?:在|就在)?(?:我|我们|咱|咱们)(?:家|住的?地方|住处|村|小区|公司|单位|厂|宿舍)?的?"
+    r"(?:楼下|楼上|附近|旁边|门口|对面|隔壁|这边|那边|这里|那里|里面|后面|前面)?"
+    r"[，,\s]*(?:也就是|就是|即|叫|叫做|在)(?:在)?[：:\s]*(.{2,})$"
+)
 
 
 #: Saying only where it is not: "反正不是市区".
@@ -982,7 +1156,9 @@ def names_place(text: str) -> bool:
 #: What a time names: a day, an hour, a span or how often ("前天下午", "一直", "每晚").
 _TIME_MARK = re.compile(
     r"[天日号点晚早夜周月年时]|上午|下午|中午|凌晨|半夜|星期|礼拜|最近|近来|一直|经常|老是|总是|"
-    r"每|前|刚才|刚刚|今|昨|去年|小时|分钟|时候|以来|开始|之后|以后|平时|整天|好久"
+    r"每|前|刚才|刚刚|今|昨|去年|小时|分钟|时候|以来|开始|之后|以后|平时|整天|好久|"
+    # how often: "断断续续", "时不时", "隔三差五"
+    r"断断续续|时不时|时有时无|偶尔|隔三差五|三天两头|反反复复|有时"
 )
 
 
@@ -1012,12 +1188,21 @@ def plainly_answers(text: str, kind: Literal["what", "where", "when"]) -> bool:
 # --- online or offline --------------------------------------------------------
 
 _ONLINE = (
-    r"网上|线上|网办|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
+    # "上网办" (but "上网查了一下" chooses nothing)
+    r"(?<![A-Za-z])(?:online|on-line|internet|website)(?![A-Za-z])|"
+    r"网上|线上|网办|上网(?=办|申请|弄|搞|操作|提交|填)|手机|小程序|app|APP|在线|网站|粤省事|莞家|不用跑|网络|电脑|在家|不出门|"
     r"不(?:想|愿意|要|必|用|需要)(?:去)?(?:跑|出门|排队)|懒得(?:跑|去|出门|排队)|微信|公众号|支付宝|12123"
+    # "冇时间去排队": no time to go
+    r"|没有?(?:时间|空)(?:(?:去|跑|过去)(?:排队|跑|窗口|现场|大厅)?|排队|跑)"
 )
 _OFFLINE = (
     r"线下|窗口|现场|大厅|柜台|服务中心|去办|跑一趟|本人去|当面|办事处|"
     r"(?:去|走)一趟|亲自(?:去|跑|到|过去)|"
+    # "我自己过去", "自己跑去办"
+    r"自己(?:过去|跑过去|跑去|去办|跑一趟|去一趟)|"
+    r"(?<![A-Za-z])offline(?![A-Za-z])|"
+    # "唔识上网" (不会上网): cannot use the internet
+    r"(?:不会|不懂|不识|不太会|不大会|不怎么会|没法|没办法|不能|不方便)上网|"
     # "去交警大队", "去派出所", "到出入境办"
     r"(?:去|到)(?!网|线上|手机|电脑|微信|小程序)[\u4e00-\u9fff]{0,6}(?:大队|所|局|厅|中心|站|办)"
 )
@@ -1034,7 +1219,8 @@ def read_mode(text: str) -> str | None:
     votes = {"online": 0, "offline": 0}
     said = clauses(mandarin(text))
     # "必须要去现场吗，我想网上弄": a question back chooses nothing when a clause does
-    told = [clause for clause in said if not _QUESTION.search(clause)]
+    # "网上办会不会很麻烦？那还是去现场吧": the question asked chooses nothing either
+    told = [clause for clause in said if not _QUESTION.search(clause) and not asks_back(clause)]
     for clause in told if told and any(_MODE_WORD.search(c) for c in told) else said:
         for mode, words, other in (
             ("online", _ONLINE, "offline"),

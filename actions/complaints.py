@@ -322,6 +322,10 @@ class ValidateComplaintForm(CitizenFormValidation):
             return "contact_phone", text
         return None
 
+    def answers_own_question(self, requested: str, wrong: str, right: str) -> bool:
+        # "不是晚上 是凌晨两三点" at the time question, what happened saying "晚上很黑"
+        return requested == "complaint_when" and names_time(wrong) and names_time(right)
+
     def reads_as(self, slot: str, value: str) -> int:
         timed = names_time(value)
         if slot == "complaint_when":

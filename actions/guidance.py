@@ -118,14 +118,16 @@ _ANY_WAY = re.compile(
     r"(?:吧|啦|了|啊|呀|喇|咯)*$"
 )
 _LEFT_TO_US = re.compile(
-    r"^(?:(?:你|你们)(?:看着办|来定|定|决定|安排|说了算|帮我选|帮我定)|听你的?|看你)"
+    r"^(?:(?:你|你们)(?:看着办|来定|定|决定|安排|说了算|帮我选|帮我定|推荐|建议)|听你的?|看你)"
     r"(?:吧|啦|了|啊|呀|喇|咯)*$"
 )
 
 
 def any_way(text: str) -> bool:
     """The citizen leaves the way to the assistant ("随便 你看着办", "你定吧")."""
+    # "不清楚 你推荐吧": not knowing, and leaving it to the assistant
     parts = [part for part in clauses(mandarin(text)) if not is_filler(part)]
+    parts = [part for part in parts if not says_unknown(part)] or parts
     return (
         bool(parts)
         and all(_ANY_WAY.match(part) or _LEFT_TO_US.match(part) for part in parts)
@@ -293,6 +295,12 @@ def _swapped(current: Service | None, wrong: str, right: str) -> Service | None:
     return None
 
 
+def _named_ids(text: str) -> set[str]:
+    """The ids of the services ``text`` names (in Mandarin or as written)."""
+    found = (match_service(text), match_service(mandarin(text)), match_short_alias(text))
+    return {service.id for service in found if service is not None}
+
+
 def only_way(service: Service) -> str | None:
     """The single way a service can be done, when there is only one."""
     if service.online is None:
@@ -434,7 +442,7 @@ class ValidateServiceGuideForm(CitizenFormValidation):
                 text="好的。请告诉我您想办理的事项，例如“换身份证”“提取公积金”“办居住证”。"
             )
             return {"service": None}
-        said = not_but(text)
+        said = not_but(text) or not_but(mandarin(text))  # also "唔系A 系B"
         service = (
             service_by_id(text)
             or (match_service(said[1]) if said else None)
@@ -445,6 +453,9 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             or match_by_own_characters(said[1] if said else text)
             or narrowed_choice(said[1] if said else text)
         )
+        if said and service is not None and service.id in _named_ids(said[0]):
+            # "唔系换身份证 系补户口簿": never the service said not to be it
+            service = match_service(said[1]) or match_short_alias(said[1])
         if service is None and offer_choice(dispatcher, said[1] if said else text):
             return {"service": None}
         if service is None:

@@ -16,7 +16,13 @@ from rasa_sdk.types import DomainDict
 
 from actions._forms import CitizenFormValidation
 from actions._runtime import MENU_BUTTONS, drill_tags, get_db, latest_text, record_event
-from actions.answers import find_phone, mentions_unknown, normalise_digits, tail_replaced
+from actions.answers import (
+    find_phone,
+    mandarin,
+    mentions_unknown,
+    normalise_digits,
+    tail_replaced,
+)
 from actions.complaints import (
     ANONYMOUS,
     NOT_GIVEN,
@@ -57,12 +63,86 @@ def compact_digits(text: str) -> str:
 
 def parse_ticket_no(text: str) -> str | None:
     """"20261127-000123" out of a message; full-width digits as ASCII (``\\d``
-    matches them too: they were kept as typed)."""
+    matches them too: they were kept as typed). The date may be said in words
+    ("二零二六年十二月一号 零零四五一二") and the serial after other words
+    ("20261201 后面是 004512")."""
     text = unicodedata.normalize("NFKC", text or "")
     match = TICKET_NO.search(text)
     if match is None:
-        match = TICKET_NO.search(compact_digits(text))
+        match = TICKET_NO.search(compact_digits(_spoken_date(text)))
+    if match is None:
+        return _date_then_serial(compact_digits(_spoken_date(text)))
     return f"{match.group(1)}-{match.group(2)}" if match else None
+
+
+_CN_NUMBER = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+              "七": 7, "八": 8, "九": 9}  # fmt: skip
+_SPOKEN_DATE = re.compile(
+    r"((?:20|二[零〇])[0-9零〇一二三四五六七八九]{2})年"
+    r"([0-9]{1,2}|十[一二]?|[一二三四五六七八九])月"
+    r"([0-9]{1,2}|[一二三]?十[一二三四五六七八九]?|[一二三四五六七八九])[日号]"
+)
+
+
+def _cn_number(said: str) -> int:
+    """1..31 said in Chinese ("十二", "二十一", "三") or in digits."""
+    if said.isdigit():
+        return int(said)
+    tens, _, ones = said.partition("十")
+    if "十" not in said:
+        return _CN_NUMBER[said]
+    return (_CN_NUMBER[tens] if tens else 1) * 10 + (_CN_NUMBER[ones] if ones else 0)
+
+
+def _spoken_date(text: str) -> str:
+    """A ticket's date said as a date, as its 8 digits: "二零二六年十二月一号" -> 20261201."""
+
+    def digits(match: re.Match[str]) -> str:
+        year = "".join(str(_CN_NUMBER.get(ch, ch)) for ch in match.group(1))
+        month, day = _cn_number(match.group(2)), _cn_number(match.group(3))
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return match.group(0)
+        return f"{year}{month:02d}{day:02d}"
+
+    return _SPOKEN_DATE.sub(digits, text)
+
+
+def _date_then_serial(text: str) -> str | None:
+    """The one date (8 digits, 20…) and the one serial (6 digits) of a message
+    that says other words between them: "20261201 后面是 004512"."""
+    runs = re.findall(r"(?<!\d)\d+(?!\d)", text)
+    dates = [run for run in runs if len(run) == 8 and run.startswith("20")]
+    serials = [run for run in runs if len(run) == 6]
+    if len(dates) == 1 and len(serials) == 1 and len(runs) == 2 and runs[0] in dates:
+        return f"{dates[0]}-{serials[0]}"
+    return None
+
+
+#: Two answers offered as either: "5678还是5687".
+_EITHER = re.compile(r"还是|或者|或是|要么|定系|抑或")
+
+#: No phone left with the ticket: "登记的是匿名", "当时没留电话".
+_NO_PHONE_GIVEN = re.compile(r"匿名|没(?:有)?(?:留|留下|登记)(?:电话|手机|号码)")
+
+#: A part of an answer that says a number is not the one ("不是…吗", "…不对",
+#: "…错了") or asks about it: "不是20261101-000001吗 你再看看 20261101-000010".
+_DOUBTED = re.compile(r"不是|不对|错|(?:吗|么)\s*$")
+_PARTS = re.compile(r"[，,。!！?？;；]+|(?<=吗)|(?<=么)")
+
+
+def meant_ticket_no(text: str) -> str | None:
+    """The ticket number an answer means: the only one it gives, or of several
+    different ones the only one not said to be wrong or asked about; else the
+    first (as :func:`parse_ticket_no`)."""
+    found = {
+        number: bool(_DOUBTED.search(part))
+        for part in _PARTS.split(text or "")
+        if (number := parse_ticket_no(part)) is not None
+    }
+    kept = [number for number, doubted in found.items() if not doubted]
+    if len(found) > 1 and len(kept) == 1:
+        return kept[0]
+    return parse_ticket_no(text)
 
 
 def _contact(tracker: Tracker) -> tuple[str | None, str | None, bool]:
@@ -244,7 +324,7 @@ class ValidateTicketStatusForm(CitizenFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = str(value or "")
-        number = parse_ticket_no(text)
+        number = meant_ticket_no(text)
         if number is not None:
             return {"ticket_no": number}
         if mentions_unknown(text) and not re.search(r"\d", text):
@@ -263,10 +343,15 @@ class ValidateTicketStatusForm(CitizenFormValidation):
         if phone is not None:
             return {"ticket_phone_last4": phone[-4:]}
         typed = normalise_digits(unicodedata.normalize("NFKC", text))
+        said = set(LAST4.findall(typed))
+        if len(said) > 1 and (mentions_unknown(text) or _EITHER.search(mandarin(text))):
+            # "5678吗？还是5687 记不清了": not sure which
+            return await self.skip("ticket_phone_last4", dispatcher, tracker)
         match = LAST4.search(typed) or LAST4.search(compact_digits(text))
         if match is not None:
             return {"ticket_phone_last4": match.group(1)}
-        if mentions_unknown(text) and not re.search(r"\d", text):
+        no_phone = _NO_PHONE_GIVEN.search(mandarin(text))  # "登记的是匿名": none left
+        if (mentions_unknown(text) or no_phone) and not re.search(r"\d", text):
             return await self.skip("ticket_phone_last4", dispatcher, tracker)
         dispatcher.utter_message(
             text="请输入4位数字，即登记时所留手机号码的后四位；记不清的话可以回复“不记得”。"

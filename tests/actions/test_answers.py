@@ -914,3 +914,275 @@ def test_not_online_is_offline_but_is_it_online_asks() -> None:
     assert read_mode("不是线上 要线下") == "offline"
     assert read_mode("唔系网上") == "offline"
     assert read_mode("是不是线上") == "online"
+
+
+# --- round 17 -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["I don't know", "i dont remember", "no idea", "idk", "Not sure"])
+def test_english_not_knowing_does_not_know(text: str) -> None:
+    assert says_unknown(text)
+    assert mentions_unknown(text)
+    assert read_free(text, "when").kind == "unknown"
+
+
+def test_english_words_inside_a_description_stay_words() -> None:
+    assert not says_unknown("KTV 的 noise 太大了")
+    assert read_free("KTV 的 noise 太大了", "what") == Reading("value", "KTV 的 noise 太大了")
+    assert mandarin("I know where") == "I know where"
+    assert mandarin("noidea") == "noidea"  # not a whole word
+
+
+@pytest.mark.parametrize("text", ["no phone 谢谢", "No number", "anonymous please"])
+def test_an_english_refusal_of_the_phone_is_anonymous(text: str) -> None:
+    assert read_phone(text).kind == "refuse"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["你们有没有人工客服 我讲不清楚", "请问你们这里有人工吗", "找个人工问问", "要人工咨询一下"],
+)
+def test_asking_whether_the_hotline_has_a_person_or_to_ask_one(text: str) -> None:
+    assert leaving(text, refusable=False) == "human"
+    assert leaving(text) == "human"
+
+
+@pytest.mark.parametrize("text", ["客服问问题好难", "人工问题", "你们的客服态度很差"])
+def test_a_person_in_a_description_is_no_request(text: str) -> None:
+    assert leaving(text, refusable=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        ("唔识上网 我自己过去", "offline"),
+        ("不会上网", "offline"),
+        ("我自己跑一趟", "offline"),
+        ("我上网办就行", "online"),
+        ("上网查了一下 还是去窗口", "offline"),  # 上网 to look something up chooses nothing
+    ],
+)
+def test_not_using_the_internet_is_offline_and_going_oneself_too(text: str, mode: str) -> None:
+    assert read_mode(text) == mode
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        ("我家楼下 就是常平御景花园", "常平御景花园"),
+        ("我们小区 叫万科城", "万科城"),
+        ("我们村就是大朗水口村", "大朗水口村"),
+    ],
+)
+def test_a_spot_near_the_citizen_then_its_name_keeps_the_name(text: str, place: str) -> None:
+    assert read_free(text, "where") == Reading("value", place)
+
+
+def test_a_spot_near_the_citizen_alone_is_kept() -> None:
+    assert read_free("我家楼下", "where") == Reading("value", "我家楼下")
+    assert read_free("我们小区 就是最里面", "where").value == "我们小区 就是最里面"
+
+
+@pytest.mark.parametrize("text", ["I don't want to leave my number", "no phone", "anonymous"])
+def test_english_refusals_of_the_phone(text: str) -> None:
+    assert read_phone(text).kind == "refuse"
+
+
+@pytest.mark.parametrize("text", ["no name", "don't want to give my name"])
+def test_english_refusals_of_the_name(text: str) -> None:
+    assert read_name(text).kind == "refuse"
+
+
+@pytest.mark.parametrize(
+    "text", ["human please", "talk to a real person", "I want to talk to a human"]
+)
+def test_an_english_request_for_a_person(text: str) -> None:
+    assert leaving(text, refusable=False) == "human"
+
+
+@pytest.mark.parametrize("text", ["customer service 态度很差", "那个 human resources 部门不理人"])
+def test_english_words_of_a_description_ask_for_no_one(text: str) -> None:
+    assert leaving(text, refusable=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [("do it online", "online"), ("offline 吧", "offline"), ("in person", "offline")],
+)
+def test_the_way_said_in_english(text: str, mode: str) -> None:
+    assert read_mode(text) == mode
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("南城鸿福路 要多久才处理？", "where", "南城鸿福路"),
+        ("东城主山 什么时候有人来", "where", "东城主山"),
+        ("昨晚十点左右 你们几天能处理完", "when", "昨晚十点左右"),
+        ("上周五 这种情况能不能罚款", "when", "上周五"),
+    ],
+)
+def test_a_question_asked_after_the_place_or_time_is_dropped(
+    text: str, kind: str, value: str
+) -> None:
+    assert read_free(text, kind) == Reading("value", value)  # type: ignore[arg-type]
+
+
+def test_a_question_alone_or_in_what_happened_is_kept() -> None:
+    said = "隔壁工地夜里打桩 要多久才处理"
+    assert read_free(said, "what") == Reading("value", said)
+    assert read_free("是不是上周五", "when").value == "是不是上周五"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("匿铭", "匿名"),
+        ("逆名吧", "匿名吧"),
+        ("电话不流了", "电话不留了"),
+        ("不清处", "不清楚"),
+        ("不记的了", "不记得了"),
+        ("往上办", "网上办"),
+        ("转人公", "转人工"),
+    ],
+)
+def test_pinyin_homophones_of_the_forms_words_are_read_as_meant(typed: str, meant: str) -> None:
+    assert mandarin(typed) == meant
+
+
+@pytest.mark.parametrize("text", ["主人公", "不流水", "往上走", "不记地方", "不值得"])
+def test_words_that_only_look_like_them_stay(text: str) -> None:
+    assert mandarin(text) == text
+
+
+def test_homophone_typos_answer_the_forms() -> None:
+    assert read_phone("匿铭").kind == "refuse"
+    assert read_phone("电话不流了").kind == "refuse"
+    assert read_name("不流").kind == "refuse"
+    assert read_free("不清处", "where").kind == "unknown"
+    assert read_mode("往上办") == "online"
+
+
+def test_a_bare_english_no_is_a_bare_negation_and_no_name() -> None:
+    assert read_name("no").kind == "empty"
+    assert read_name("No").kind == "empty"
+    assert read_free("nope", "where").kind == "empty"
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [
+        ("网上办会不会很麻烦？那还是去现场吧", "offline"),
+        ("窗口要排队多久 算了网上弄", "online"),
+        ("能不能网上办", "online"),  # a question alone still says which
+    ],
+)
+def test_a_question_about_one_way_chooses_nothing_when_a_clause_chooses(
+    text: str, mode: str
+) -> None:
+    assert read_mode(text) == mode
+
+
+def test_a_dash_said_between_the_groups_of_a_phone() -> None:
+    assert find_phone("一三八杠一二三四杠五六七八") == "13812345678"
+    assert find_phone("138横杠1234横杠5678") == "13812345678"
+
+
+@pytest.mark.parametrize("text", ["匿名可以查进度吗", "匿名还会有人处理吗", "保密的话能回访吗"])
+def test_asking_what_anonymity_allows_is_no_choice(text: str) -> None:
+    assert read_phone(text).kind == "empty"
+
+
+@pytest.mark.parametrize("text", ["匿名可以吗", "可以匿名吗", "匿名吧"])
+def test_asking_for_anonymity_is_a_choice(text: str) -> None:
+    assert read_phone(text).kind == "refuse"
+
+
+def test_no_thanks_at_the_name_refuses_it_and_leaves_what_happened() -> None:
+    assert read_name("不用了谢谢").kind == "refuse"
+    assert read_name("唔使啦").kind == "refuse"
+    assert leaving("唔该 唔使喇", refusable=False) == "cancel"
+    assert leaving("不用了谢谢你", refusable=False) == "cancel"
+    assert leaving("谢谢", refusable=False) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "mode"),
+    [("我系上班族 冇时间去排队", "online"), ("没空跑", "online"), ("线下吧 周末没空", "offline")],
+)
+def test_no_time_to_go_is_online(text: str, mode: str) -> None:
+    assert read_mode(text) == mode
+
+
+@pytest.mark.parametrize("text", ["谁会记这个啊", "我唔肯定", "时间嘛 记不太准了"])
+def test_more_ways_of_not_knowing_the_time(text: str) -> None:
+    assert read_free(text, "when").kind == "unknown"
+
+
+def test_how_often_is_a_time() -> None:
+    assert read_free("很难说 断断续续的", "when") == Reading("value", "断断续续的")
+    assert read_free("不记得 反正时不时就有", "when").kind == "value"
+
+
+def test_no_ticket_number_ever_given_and_a_name_not_convenient() -> None:
+    assert mentions_unknown("哪有什么工单号")
+    assert read_name("名字不方便").kind == "refuse"
+    assert read_phone("电话有点不方便").kind == "refuse"
+    assert not says_unknown("谁记录的")
+
+
+@pytest.mark.parametrize("text", ["cancel", "Stop please", "forget it", "never mind"])
+def test_english_cancelling_said_alone(text: str) -> None:
+    assert leaving(text, refusable=False) == "cancel"
+
+
+@pytest.mark.parametrize("text", ["bus stop 旁边", "I forgot"])
+def test_english_words_that_do_not_cancel(text: str) -> None:
+    assert leaving(text, refusable=False) is None
+    assert read_free("bus stop 旁边", "where") == Reading("value", "bus stop 旁边")
+
+
+@pytest.mark.parametrize("text", ["搵真人同我倾", "可唔可以转人工", "可不可以转人工"])
+def test_more_ways_to_ask_for_a_person(text: str) -> None:
+    assert leaving(text) == "human"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [("Mr Chan", "Mr Chan"), ("叫我 Amy 就好", "Amy"), ("陈 😊", "陈"), ("Kevin", "Kevin")],
+)
+def test_names_with_latin_letters_or_an_emoji(text: str, name: str) -> None:
+    assert read_name(text) == Reading("value", name)
+
+
+def test_no_thanks_refuses_the_name() -> None:
+    assert read_name("no thanks").kind == "refuse"
+
+
+def test_emoji_around_a_place_or_time_are_not_kept() -> None:
+    assert read_free("东城 🙏", "where") == Reading("value", "东城")
+    assert read_free("🤔 大概上个月中", "when") == Reading("value", "大概上个月中")
+
+
+@pytest.mark.parametrize("text", ["电话嘛 算了吧", "电话呢 就算了"])
+def test_giving_up_an_answer_named_first_refuses_it_and_stays(text: str) -> None:
+    assert read_phone(text).kind == "refuse"
+    assert leaving(text) is None
+    assert leaving("算了吧") == "cancel"  # 算了 alone still leaves
+
+
+def test_a_name_named_first_then_no_need_refuses_it() -> None:
+    assert read_name("名字的话 不用了").kind == "refuse"
+    assert read_name("名字嘛 算了").kind == "refuse"
+
+
+def test_cantonese_not_very_is_not_quite() -> None:
+    assert mandarin("我唔系好记得") == "我不太记得"
+    assert read_free("我唔系好记得 大概系上个礼拜", "when") == Reading("value", "大概系上个礼拜")
+    assert mandarin("唔系好人") == "不是好人"
+
+
+def test_cantonese_home_and_you_asking_for_a_person() -> None:
+    assert read_mode("喺屋企搞掂佢") == "online"
+    assert leaving("我唔记得 你帮我转人工啦") == "human"
+    assert leaving("你们人工客服态度差", refusable=False) is None

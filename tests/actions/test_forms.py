@@ -1653,3 +1653,65 @@ async def test_round_fourteen_corrections() -> None:
         )  # fmt: skip
         assert slots["complaint_where"] == value, text
         assert slots["contact_phone"] is None
+
+
+# --- "not A but B" at the question asked (round 17) -----------------------------
+
+
+async def test_a_number_said_not_to_be_it_then_the_one_meant_at_the_question_asked() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "不是5678 是5687", "inform",
+        {"ticket_no": "20261205-000004"},
+        {"ticket_phone_last4": "不是5678 是5687"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_phone_last4": "5687"}
+    slots, _ = await validate(
+        ValidateComplaintForm(), "不是13800000000 是13800000001", "inform",
+        {**COMPLAINT, "complaint_when": "昨晚"},
+        {"contact_phone": "不是13800000000 是13800000001"}, "contact_phone",
+    )  # fmt: skip
+    assert phone_from_slot(slots["contact_phone"]) == "13800000001"
+
+
+async def test_not_a_number_but_words_is_read_as_before() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "不是5678 是我老婆的手机", "inform",
+        {"ticket_no": "20261205-000004"},
+        {"ticket_phone_last4": "不是5678 是我老婆的手机"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_phone_last4": "5678"}
+
+
+async def test_the_questions_own_field_named_before_not_a_but_b() -> None:
+    slots, _ = await validate(
+        ValidateTicketStatusForm(), "尾号唔系1234 系4321", "inform",
+        {"ticket_no": "20261205-000004"},
+        {"ticket_phone_last4": "尾号唔系1234 系4321"}, "ticket_phone_last4",
+    )  # fmt: skip
+    assert slots == {"ticket_phone_last4": "4321"}
+
+
+async def test_a_correction_opening_with_a_hello_is_a_correction() -> None:
+    slots, _ = await validate(
+        ValidateComplaintForm(), "喂 等等 地方唔啱 应该系虎门", "inform",
+        {**COMPLAINT, "complaint_what": "噪音扰民", "complaint_where": "厚街"},
+        {"complaint_when": "喂 等等 地方唔啱 应该系虎门"}, "complaint_when",
+    )  # fmt: skip
+    assert slots["complaint_where"] == "虎门" and slots["complaint_when"] is None
+
+
+async def test_not_a_but_b_at_the_time_question_answers_it_when_b_is_a_time() -> None:
+    said = "不是晚上 是凌晨两三点"
+    slots, _ = await validate(
+        ValidateComplaintForm(), said, "inform",
+        {**COMPLAINT, "complaint_what": "路灯坏了 晚上很黑", "complaint_where": "东城"},
+        {"complaint_when": said}, "complaint_when",
+    )  # fmt: skip
+    assert slots == {"complaint_when": "凌晨两三点"}
+    # an earlier time is still corrected at a later question
+    slots, _ = await validate(
+        ValidateComplaintForm(), "不是昨晚 是前晚", "inform",
+        {**COMPLAINT, "complaint_what": "噪音", "complaint_where": "东", "complaint_when": "昨晚"},
+        {"contact_phone": "不是昨晚 是前晚"}, "contact_phone",
+    )  # fmt: skip
+    assert slots["complaint_when"] == "前晚"

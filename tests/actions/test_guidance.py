@@ -342,3 +342,44 @@ async def test_a_name_the_matcher_finds_beats_the_retrievers_guess() -> None:
         "我要办居住证", CollectingDispatcher(), t, DOMAIN
     )
     assert result["service"] == "residence_permit"
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("办 passport", "passport"),
+        ("办passport", "passport"),
+        ("ID card 丢了", "id_card"),
+        ("生BB要办出世纸", "birth_medical_certificate"),
+    ],
+)
+async def test_english_and_cantonese_names_of_documents_name_the_service(
+    text: str, service: str
+) -> None:
+    result = await ValidateServiceGuideForm().validate_service(
+        text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result["service"] == service
+
+
+async def test_not_a_but_b_in_cantonese_never_takes_the_service_said_not_to_be_it() -> None:
+    text = "唔系换身份证 系补户口簿"
+    result = await ValidateServiceGuideForm().validate_service(
+        text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result["service"] != "id_card"
+    text = "唔系身份证 系社保卡"
+    result = await ValidateServiceGuideForm().validate_service(
+        text, CollectingDispatcher(), tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result["service"] == "social_security_card"
+
+
+async def test_not_knowing_the_way_and_leaving_it_to_us_shows_the_online_way() -> None:
+    dispatcher = CollectingDispatcher()
+    slots = {"service": "passport"}
+    text = "不清楚 你推荐吧"
+    result = await ValidateServiceGuideForm().validate_service_mode(
+        text, dispatcher, tracker(parse_data(text, "inform"), slots), DOMAIN
+    )
+    assert result == {"service_mode": "online"}

@@ -12,6 +12,7 @@ from actions.tickets import (
     ActionStartTicketQuery,
     ActionTicketStatus,
     ValidateTicketStatusForm,
+    meant_ticket_no,
     parse_ticket_no,
 )
 from bot.db import Database
@@ -34,6 +35,27 @@ def test_ticket_numbers_are_found_in_free_text() -> None:
     assert parse_ticket_no("帮我查下20261127-000123进度") == "20261127-000123"
     assert parse_ticket_no("20261127 000123") == "20261127-000123"
     assert parse_ticket_no("工单123") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("不是20261101-000001吗 你再看看 20261101-000010", "20261101-000010"),
+        ("20261101-000001错了，20261101-000010", "20261101-000010"),
+        ("20261101-000001 20261101-000010", "20261101-000001"),  # no hint: the first
+        ("单号是20261128 000987 帮我看看处理到哪了", "20261128-000987"),
+    ],
+)
+def test_of_two_ticket_numbers_the_one_not_doubted_is_meant(text: str, number: str) -> None:
+    assert meant_ticket_no(text) == number
+
+
+async def test_the_ticket_question_takes_the_number_not_doubted() -> None:
+    text = "不是20261101-000001吗 你再看看 20261101-000010"
+    result = await ValidateTicketStatusForm().validate_ticket_no(
+        text, CollectingDispatcher(), tracker(parse_data(text, "check_ticket")), DOMAIN
+    )
+    assert result == {"ticket_no": "20261101-000010"}
 
 
 async def test_confirmed_complaint_creates_one_ticket_and_tells_number_and_time(
@@ -189,3 +211,41 @@ async def test_a_failed_submission_shows_the_summary_again_to_retry(
     monkeypatch.undo()
     retried = await ActionCreateTicket().run(CollectingDispatcher(), t, DOMAIN)
     assert (await db.tickets.get(slot_events(retried)["last_ticket_no"])) is not None
+
+
+@pytest.mark.parametrize("text", ["登记的是匿名", "当时没留电话"])
+async def test_no_phone_left_with_the_ticket_offers_a_person(text: str) -> None:
+    dispatcher = CollectingDispatcher()
+    result = await ValidateTicketStatusForm().validate_ticket_phone_last4(
+        text, dispatcher, tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result == {"ticket_phone_last4": None}
+    payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert "/request_human" in payloads
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("二零二六年十二月一号 零零四五一二", "20261201-004512"),
+        ("二零二六年一月三十一日 000001", "20260131-000001"),
+        ("工单 20261201 后面系 004512", "20261201-004512"),
+        ("20261201 0045", None),
+        ("2026年十二月一号", None),
+        ("13800138000", None),
+    ],
+)
+def test_a_ticket_date_said_in_words_and_a_serial_after_other_words(
+    text: str, number: str | None
+) -> None:
+    assert parse_ticket_no(text) == number
+
+
+async def test_two_last_digits_offered_as_either_are_not_known() -> None:
+    text = "5678吗？还是5687 记不清了"
+    dispatcher = CollectingDispatcher()
+    result = await ValidateTicketStatusForm().validate_ticket_phone_last4(
+        text, dispatcher, tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result == {"ticket_phone_last4": None}
+    assert any("转人工" in (m.get("text") or "") for m in dispatcher.messages)
