@@ -237,6 +237,16 @@ _HOMOPHONES = (
 )
 
 
+#: Everyday words for what the service catalog names otherwise: Guangdong's
+#: 电鸡 and 电驴 are 电动车 (e-bikes), 挂牌 / 攞牌 / 办个牌 are 上牌. The catalog
+#: keeps 4-8 aliases per service (scripts/check_knowledge_services.py), so the
+#: spoken variants are read here, for matching a service name (never stored).
+_EVERYDAY_WORDS = (
+    (re.compile(r"电鸡|小电驴|电驴子?|电摩"), "电动车"),
+    (re.compile(r"(?:挂|攞|拿|办|上)(?:个|块|一个)?牌(?:照|子)?"), "上牌"),
+)
+
+
 def _cantonese(text: str) -> str:
     """:func:`mandarin` without the English (read before splitting clauses:
     "human resources" is no "human")."""
@@ -244,6 +254,8 @@ def _cantonese(text: str) -> str:
     for pattern, repl in _HOMOPHONES:
         text = pattern.sub(repl, text)
     for pattern, repl in _CANTONESE:
+        text = pattern.sub(repl, text)
+    for pattern, repl in _EVERYDAY_WORDS:
         text = pattern.sub(repl, text)
     return text
 
