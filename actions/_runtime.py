@@ -262,7 +262,11 @@ _DANGER = re.compile(
     r"抢劫|持刀|砍人|打人|家暴|绑架|煤气泄漏|燃气泄漏|煤气味|燃气味|车祸|撞人|跳楼|触电|中毒|"
     # someone down or hurt, said without the words above; a collapse or blast
     r"倒在地上|倒地不起|叫不醒|不省人事|失去意识|没有意识|抽搐|呼吸困难|喘不过气|心脏病发|大出血|"
-    r"骨折|刺伤|捅伤|撞倒|爆炸|坍塌|塌下来|被困|困在电梯"
+    r"骨折|刺伤|捅伤|撞倒|爆炸|坍塌|塌下来|被困|困在电梯|"
+    # a crime going on or just done to the citizen: a door or lock forced, a
+    # thief in the home, beaten, robbed, followed, a fight (110)
+    r"撬(?:门|锁|窗|开)|在撬|有小偷|小偷在|进贼|有贼|入室|被人打|被打伤|被打了|殴打|打架(?!子)|斗殴|"
+    r"被砍|被捅|被抢|抢包|被绑|被拐|被非礼|被性侵|被强奸|跟踪我|尾随我"
 )
 EMERGENCY_TEXT = (
     "【如有危险请立即拨打电话】火灾请拨119，有人受伤或急病请拨120，"

@@ -26,7 +26,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._forms import SKIP_WORDS, CitizenFormValidation, parse_correction
-from actions._runtime import MENU_BUTTONS, data_cipher, latest_intent, latest_text
+from actions._runtime import (
+    MENU_BUTTONS,
+    data_cipher,
+    latest_intent,
+    latest_text,
+    warn_if_danger,
+)
 from actions.answers import (
     clauses,
     find_phone,
@@ -156,6 +162,8 @@ class ActionStartComplaint(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        # "楼下有人打架 我要投诉": 110 first, then the complaint is registered
+        warn_if_danger(dispatcher, tracker)
         intent = latest_intent(tracker)
         kind = {"suggest": "suggestion", "record_service_complaint": SERVICE}.get(
             intent, "complaint"

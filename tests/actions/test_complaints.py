@@ -41,6 +41,21 @@ async def test_start_complaint_prefills_what_and_sets_a_submission_id() -> None:
     assert "取消" in dispatcher.messages[0]["text"]
 
 
+async def test_a_complaint_about_danger_going_on_gets_the_emergency_numbers_first() -> None:
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("楼下烧烤摊有人打架 我要投诉", "complain"))
+    slots = slot_events(await ActionStartComplaint().run(dispatcher, t, DOMAIN))
+    first, second = (m["text"] for m in dispatcher.messages)
+    assert "110" in first and "登记投诉" in second
+    assert slots["complaint_what"] == "楼下烧烤摊有人打架 我要投诉"
+    # an ordinary complaint gets no alarm
+    dispatcher = CollectingDispatcher()
+    await ActionStartComplaint().run(
+        dispatcher, tracker(parse_data("路灯坏了", "complain")), DOMAIN
+    )
+    assert "110" not in dispatcher.messages[0]["text"]
+
+
 async def test_suggestion_does_not_ask_when() -> None:
     t = tracker(parse_data("我有个建议", "suggest"))
     slots = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), t, DOMAIN))

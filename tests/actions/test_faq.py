@@ -222,6 +222,35 @@ def test_the_safety_net_hears_someone_down_hurt_or_trapped(text: str) -> None:
     assert sounds_like_danger(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "有人在撬我家门，我好怕",
+        "门口有陌生人一直在撬锁",
+        "家里进贼了",
+        "有小偷在我家楼下转",
+        "我被人打了",
+        "我老公被打伤了在流眼泪",
+        "我刚刚被抢了手机",
+        "有个男的一路跟踪我",
+        "楼下烧烤摊有人打架",
+    ],
+)
+def test_the_safety_net_hears_a_crime_going_on(text: str) -> None:
+    """A crime going on or just done ("有人撬门": DIET once read it as a
+    greeting) still gets 110 first where the safety net listens."""
+    from actions._runtime import sounds_like_danger
+
+    assert sounds_like_danger(text)
+
+
+@pytest.mark.parametrize("text", ["晚上打架子鼓太吵", "被打扰了一晚上", "小偷小摸的事归谁管"])
+def test_words_that_only_look_like_a_crime_raise_no_alarm(text: str) -> None:
+    from actions._runtime import sounds_like_danger
+
+    assert not sounds_like_danger(text)
+
+
 def test_no_catalog_question_or_training_sentence_raises_a_false_alarm() -> None:
     """The safety net's words appear only where danger is meant: in the FAQ
     catalog's phrasings only of the entries about danger, and in no NLU example
