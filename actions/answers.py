@@ -52,6 +52,15 @@ _CN_DIGIT = {
     "五": "5", "伍": "5", "六": "6", "陆": "6", "七": "7", "柒": "7", "拐": "7",
     "八": "8", "捌": "8", "九": "9", "勾": "9", "玖": "9",
 }  # fmt: skip
+
+
+def digit_value(ch: str) -> int | None:
+    """The value of one digit said in Chinese ("零", "两", "玖") or written, else None."""
+    if ch.isdigit():
+        return int(ch)
+    return int(_CN_DIGIT[ch]) if ch in _CN_DIGIT else None
+
+
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 _DIGIT_CHARS = "0-9" + "".join(_CN_DIGIT)
 #: A run of at least three digits said one by one ("一五九八…", "三四五六",
@@ -530,11 +539,15 @@ _NOT_MACHINE = re.compile(
 )
 
 
-def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | None:
+def leaving(
+    text: str, refusable: bool = True, gives_up: re.Pattern[str] | None = None
+) -> Literal["cancel", "human"] | None:
     """The citizen abandons the form ("不投了，浪费时间", "算了算了") or asks for a
     person ("我想跟客服本人讲"), else None. The NLU's ``stop`` and
     ``request_human`` intents usually say so first; this catches what they miss.
-    ``refusable``: the question takes a refusal, so "不用了" refuses it instead."""
+    ``refusable``: the question takes a refusal, so "不用了" refuses it instead.
+    ``gives_up``: a form's own way of abandoning it, matched against each
+    clause ("唔登记喇" for the complaint form)."""
     said = joined_topic(english(text)) if refusable else english(text)
     parts = [_cantonese(part) for part in clauses(said) if not _FILLER.match(part)]
     if not parts:
@@ -555,6 +568,8 @@ def leaving(text: str, refusable: bool = True) -> Literal["cancel", "human"] | N
     if any(_CANCEL_CLAUSE.match(part) for part in parts):
         return "cancel"
     if all(_BARE_CANCEL.match(part) for part in parts) and _BARE_CANCEL.match(parts[0]):
+        return "cancel"
+    if gives_up is not None and any(gives_up.match(part) for part in parts):
         return "cancel"
     return None
 

@@ -34,11 +34,8 @@ from actions._runtime import (
     warn_if_danger,
 )
 from actions.answers import (
-    clauses,
     find_phone,
-    is_filler,
     leaving,
-    mandarin,
     names_place,
     names_time,
     plainly_answers,
@@ -269,14 +266,10 @@ class ValidateComplaintForm(CitizenFormValidation):
         return slot != "complaint_what"
 
     def leaves(self, slot: str, text: str) -> Literal["cancel", "human"] | None:
-        way = super().leaves(slot, text)
-        if way is None and slot not in ("contact_phone", "contact_name"):
-            # "算喇 唔登记喇": giving up the registration (at the phone or the
-            # name, "不登记了" refuses that answer instead)
-            parts = [mandarin(part) for part in clauses(text) if not is_filler(part)]
-            if any(_NOT_REGISTERING.match(part) for part in parts):
-                return "cancel"
-        return way
+        # "算喇 唔登记喇": giving up the registration (at the phone or the name,
+        # "不登记了" refuses that answer instead)
+        gives_up = None if slot in ("contact_phone", "contact_name") else _NOT_REGISTERING
+        return leaving(text, refusable=self.refusable(slot), gives_up=gives_up)
 
     def answers(self, slot: str, text: str) -> bool:
         if super().answers(slot, text):

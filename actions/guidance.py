@@ -62,6 +62,16 @@ _SAYS_NO = re.compile(
 RETRIEVER_KEY = "service_retriever"
 
 
+def _sure_guess(latest: dict[str, Any]) -> tuple[Service, dict[str, Any]] | None:
+    """The service the retriever is sure a parse is about, with its key; None
+    when it guessed none, is unsure, or the catalog no longer has it."""
+    guess = latest.get(RETRIEVER_KEY)
+    if not isinstance(guess, dict) or not guess.get("sure") or not guess.get("service"):
+        return None
+    service = service_by_id(str(guess["service"]))
+    return (service, guess) if service is not None else None
+
+
 def retriever_guess(tracker: Tracker, text: str) -> Service | None:
     """The service the model's service retriever is sure ``text`` asks for in
     other words, when ``text`` is the latest message (it guessed on that one);
@@ -70,10 +80,8 @@ def retriever_guess(tracker: Tracker, text: str) -> Service | None:
     latest = tracker.latest_message or {}
     if str(latest.get("text") or "").strip() != text.strip():
         return None
-    guess = latest.get(RETRIEVER_KEY)
-    if not isinstance(guess, dict) or not guess.get("sure") or not guess.get("service"):
-        return None
-    return service_by_id(str(guess["service"]))
+    sure = _sure_guess(latest)
+    return sure[0] if sure else None
 
 
 def service_offer(tracker: Tracker) -> dict[str, str] | None:
@@ -82,14 +90,10 @@ def service_offer(tracker: Tracker) -> dict[str, str] | None:
     answered from the FAQ, with 办事指南：住房公积金提取 as a next step), or None:
     no guess, unsure, the message more likely no hotline matter, or a service
     the catalog no longer has."""
-    guess = (tracker.latest_message or {}).get(RETRIEVER_KEY)
-    if not isinstance(guess, dict) or not guess.get("sure") or not guess.get("service"):
+    sure = _sure_guess(tracker.latest_message or {})
+    if sure is None or float(sure[1].get("off_topic") or 0.0) >= MAX_OFF_TOPIC_FOR_OFFER:
         return None
-    if float(guess.get("off_topic") or 0.0) >= MAX_OFF_TOPIC_FOR_OFFER:
-        return None
-    service = service_by_id(str(guess["service"]))
-    if service is None:
-        return None
+    service = sure[0]
     return {
         "title": f"办事指南：{service.name}"[:20],
         "payload": f'/request_service_guide{{"service":"{service.id}"}}',

@@ -17,6 +17,7 @@ from rasa_sdk.types import DomainDict
 from actions._forms import CitizenFormValidation
 from actions._runtime import MENU_BUTTONS, drill_tags, get_db, latest_text, record_event
 from actions.answers import (
+    digit_value,
     find_phone,
     mandarin,
     mentions_unknown,
@@ -62,7 +63,7 @@ def compact_digits(text: str) -> str:
 
 
 def parse_ticket_no(text: str) -> str | None:
-    """"20261127-000123" out of a message; full-width digits as ASCII (``\\d``
+    """ "20261127-000123" out of a message; full-width digits as ASCII (``\\d``
     matches them too: they were kept as typed). The date may be said in words
     ("二零二六年十二月一号 零零四五一二") and the serial after other words
     ("20261201 后面是 004512")."""
@@ -75,8 +76,6 @@ def parse_ticket_no(text: str) -> str | None:
     return f"{match.group(1)}-{match.group(2)}" if match else None
 
 
-_CN_NUMBER = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
-              "七": 7, "八": 8, "九": 9}  # fmt: skip
 _SPOKEN_DATE = re.compile(
     r"((?:20|二[零〇])[0-9零〇一二三四五六七八九]{2})年"
     r"([0-9]{1,2}|十[一二]?|[一二三四五六七八九])月"
@@ -85,20 +84,23 @@ _SPOKEN_DATE = re.compile(
 
 
 def _cn_number(said: str) -> int:
-    """1..31 said in Chinese ("十二", "二十一", "三") or in digits."""
+    """1..31 said in Chinese ("十二", "二十一", "三") or in digits
+    (_SPOKEN_DATE admits only digits around 十)."""
     if said.isdigit():
         return int(said)
-    tens, _, ones = said.partition("十")
-    if "十" not in said:
-        return _CN_NUMBER[said]
-    return (_CN_NUMBER[tens] if tens else 1) * 10 + (_CN_NUMBER[ones] if ones else 0)
+    tens, ten, ones = said.partition("十")
+    if not ten:
+        return digit_value(said) or 0
+    high = (digit_value(tens) or 0) if tens else 1
+    low = (digit_value(ones) or 0) if ones else 0
+    return high * 10 + low
 
 
 def _spoken_date(text: str) -> str:
     """A ticket's date said as a date, as its 8 digits: "二零二六年十二月一号" -> 20261201."""
 
     def digits(match: re.Match[str]) -> str:
-        year = "".join(str(_CN_NUMBER.get(ch, ch)) for ch in match.group(1))
+        year = "".join(str(digit_value(ch)) for ch in match.group(1))
         month, day = _cn_number(match.group(2)), _cn_number(match.group(3))
         if not (1 <= month <= 12 and 1 <= day <= 31):
             return match.group(0)
