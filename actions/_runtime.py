@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -17,6 +16,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.thresholds import FAQ_MIN_CONFIDENCE  # shared with scripts/evaluate.py
 from bot.config import Settings, load_settings, require_shared_secrets
+from bot.danger_words import load_danger_words
 from bot.db import Database
 from bot.db.crypto import Cipher, load_cipher
 from bot.knowledge import use_knowledge_dir
@@ -254,20 +254,11 @@ def consecutive_misunderstandings(tracker: Tracker, *, latest_missed: bool = Fal
     return count
 
 
-# Words that mean someone may be in danger right now. A message the model
-# did not classify as an emergency but that contains one of these still gets
-# the emergency numbers first (a safety net, not the primary classifier).
-_DANGER = re.compile(
-    r"着火|起火|失火|火灾|冒烟|烧起来|救命|流血|出血|晕倒|昏迷|没有呼吸|没呼吸|溺水|落水|"
-    r"抢劫|持刀|砍人|打人|家暴|绑架|煤气泄漏|燃气泄漏|煤气味|燃气味|车祸|撞人|跳楼|触电|中毒|"
-    # someone down or hurt, said without the words above; a collapse or blast
-    r"倒在地上|倒地不起|叫不醒|不省人事|失去意识|没有意识|抽搐|呼吸困难|喘不过气|心脏病发|大出血|"
-    r"骨折|刺伤|捅伤|撞倒|爆炸|坍塌|塌下来|被困|困在电梯|"
-    # a crime going on or just done to the citizen: a door or lock forced, a
-    # thief in the home, beaten, robbed, followed, a fight (110)
-    r"撬(?:门|锁|窗|开)|在撬|有小偷|小偷在|进贼|有贼|入室|被人打|被打伤|被打了|殴打|打架(?!子)|斗殴|"
-    r"被砍|被捅|被抢|抢包|被绑|被拐|被非礼|被性侵|被强奸|跟踪我|尾随我"
-)
+# Words that mean someone may be in danger right now (data/danger_words.yml).
+# A message the model did not classify as an emergency but that contains one
+# of these still gets the emergency numbers first (a safety net, not the
+# primary classifier; Rasa's hotline_rasa/safety_net.py reads the same file).
+_DANGER = load_danger_words()
 EMERGENCY_TEXT = (
     "【如有危险请立即拨打电话】火灾请拨119，有人受伤或急病请拨120，"
     "遇到违法犯罪或人身危险请拨110；燃气泄漏请关阀、开窗、勿开关电器，到安全处拨119。"
@@ -276,14 +267,25 @@ EMERGENCY_TEXT = (
 
 def sounds_like_danger(text: str) -> bool:
     """True when ``text`` holds words of danger (the safety net's list)."""
-    return bool(_DANGER.search(text or ""))
+    return bool(_DANGER.heard(text))
 
 
 def warn_if_danger(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     """Utter the emergency numbers first when the text sounds like danger."""
-    if _DANGER.search(latest_text(tracker)):
+    if _DANGER.heard(latest_text(tracker)):
         dispatcher.utter_message(text=EMERGENCY_TEXT)
         return True
+    return False
+
+
+def warned_since(tracker: Tracker, action: str) -> bool:
+    """True when the emergency numbers were said since ``action`` last ran
+    (by the safety net or the ``utter_emergency`` response)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "bot" and "119" in str(event.get("text") or ""):
+            return True
+        if event.get("event") == "action" and event.get("name") == action:
+            return False
     return False
 
 

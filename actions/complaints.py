@@ -27,11 +27,14 @@ from rasa_sdk.types import DomainDict
 
 from actions._forms import SKIP_WORDS, CitizenFormValidation, parse_correction
 from actions._runtime import (
+    EMERGENCY_TEXT,
     MENU_BUTTONS,
     data_cipher,
     latest_intent,
     latest_text,
+    sounds_like_danger,
     warn_if_danger,
+    warned_since,
 )
 from actions.answers import (
     find_phone,
@@ -339,6 +342,9 @@ class ValidateComplaintForm(CitizenFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = without_leading_fillers(str(value or "").strip())
+        if sounds_like_danger(text) and not warned_since(tracker, "action_start_complaint"):
+            # "楼下有人打架" told as what happened: 110 first, the form goes on
+            dispatcher.utter_message(text=EMERGENCY_TEXT)
         reading = read_free(text, "what")
         if reading.kind == "unknown":
             return await self.skip("complaint_what", dispatcher, tracker)

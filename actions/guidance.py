@@ -13,7 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions._forms import CitizenFormValidation
-from actions._runtime import latest_text, record_event
+from actions._runtime import latest_text, record_event, warn_if_danger
 from actions.answers import (
     clauses,
     is_bare_negation,
@@ -366,6 +366,8 @@ class ActionStartServiceGuide(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        # "走廊全是烟 门都出不去 怎么办" read as a request of a service: 119 first
+        warn_if_danger(dispatcher, tracker)
         text = latest_text(tracker)
         service = (
             service_by_id(str(tracker.get_slot("service") or ""))

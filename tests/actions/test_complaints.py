@@ -56,6 +56,32 @@ async def test_a_complaint_about_danger_going_on_gets_the_emergency_numbers_firs
     assert "110" not in dispatcher.messages[0]["text"]
 
 
+async def test_danger_told_as_what_happened_gets_the_numbers_once() -> None:
+    """"我要投诉" then "楼下有人打架" as the description: 110 first, the form
+    goes on; not a second time when the complaint's start already said it."""
+    form = ValidateComplaintForm()
+    text = "楼下有人打架 好吓人"
+    dispatcher = CollectingDispatcher()
+    history = [{"event": "action", "name": "action_start_complaint"}]
+    result = await form.validate_complaint_what(
+        text, dispatcher, tracker(parse_data(text, "inform"), history=history), DOMAIN
+    )
+    assert result == {"complaint_what": text}
+    assert "110" in dispatcher.messages[0]["text"]
+    warned = [*history, {"event": "bot", "text": "【如有危险请立即拨打电话】…110…119"}]
+    dispatcher = CollectingDispatcher()
+    await form.validate_complaint_what(
+        text, dispatcher, tracker(parse_data(text, "inform"), history=warned), DOMAIN
+    )
+    assert not dispatcher.messages
+    # an ordinary description gets no alarm
+    dispatcher = CollectingDispatcher()
+    await form.validate_complaint_what(
+        "路灯坏了一个月", dispatcher, tracker(parse_data("路灯坏了一个月", "inform")), DOMAIN
+    )
+    assert not dispatcher.messages
+
+
 async def test_suggestion_does_not_ask_when() -> None:
     t = tracker(parse_data("我有个建议", "suggest"))
     slots = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), t, DOMAIN))
