@@ -114,6 +114,21 @@ class ServiceNamingSet:
     independent_files: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class SafetySet:
+    """Messages for the emergency safety net (eval/safety/): ``emergency`` and
+    ``not_emergency`` examples of one NLU file (eval/safety_report.py)."""
+
+    file: str  # relative to ROOT
+    title: str
+    min_emergency: int
+    min_not_emergency: int
+    independent_of: tuple[str, ...] = ()  # other eval dirs that must not share sentences
+    # sentences that are in the training data word for word, listed (very short ones
+    # like "着火了" that any author writes), noted and not an error
+    known_in_training: tuple[str, ...] = ()
+
+
 #: Every other evaluation set a service naming set must not repeat.
 _ALL_NLU_SETS = (
     "eval/heldout", "eval/final", "eval/citizen", "eval/breadth", "eval/citizen_dev",
@@ -124,7 +139,7 @@ _ALL_NLU_SETS = (
 #: The catalog's ids when eval/heldout, eval/final and eval/citizen were written.
 V1_IDS = "eval/faq_ids_v1.txt"
 
-SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet] = {
+SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet | SafetySet] = {
     "heldout": EvalSet(
         directory="eval/heldout",
         title="held-out set",
@@ -277,6 +292,23 @@ SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet] = {
         min_per_service=2,
         independent_of=_ALL_NLU_SETS,
         independent_files=("eval/service_naming/dev.yml",),
+    ),
+    # the emergency safety net: probe (tuning) and test (report), written blind to
+    # the word list, the training data and each other
+    "safety_probe": SafetySet(
+        file="eval/safety/probe.yml",
+        title="safety net probe set",
+        min_emergency=100,
+        min_not_emergency=60,
+        independent_of=_ALL_NLU_SETS,
+        known_in_training=("着火了", "着火了着火了快点"),
+    ),
+    "safety_test": SafetySet(
+        file="eval/safety/test.yml",
+        title="safety net test set",
+        min_emergency=100,
+        min_not_emergency=60,
+        independent_of=_ALL_NLU_SETS,
     ),
 }  # fmt: skip
 
@@ -681,6 +713,41 @@ def check_service_naming_set(cfg: ServiceNamingSet) -> bool:
     return _verdict(cfg.title, errors)
 
 
+def check_safety_set(cfg: SafetySet) -> bool:
+    """Counts, duplicates and independence of a safety net set; True when it passes."""
+    errors: list[str] = []
+    path = ROOT / cfg.file
+    others = [p for p in sorted(path.parent.glob("*.yml")) if p != path]
+    rows = load_rows(path)
+    counts = Counter(r.intent for r in rows)
+    print(f"== {cfg.file}: {dict(counts)}")
+    if set(counts) - {"emergency", "not_emergency"}:
+        errors.append(f"intents other than emergency / not_emergency: {set(counts)}")
+    if counts["emergency"] < cfg.min_emergency:
+        errors.append(f"{counts['emergency']} emergency messages (< {cfg.min_emergency})")
+    if counts["not_emergency"] < cfg.min_not_emergency:
+        errors.append(f"{counts['not_emergency']} ordinary messages (< {cfg.min_not_emergency})")
+    seen: set[str] = set()
+    for row in rows:
+        key = normalise(row.text)
+        if key in seen:
+            errors.append(f"duplicate: {row.text!r}")
+        seen.add(key)
+    other = {normalise(r.text): p.name for p in others for r in load_rows(p)}
+    errors += [f"also in eval/safety/{other[normalise(r.text)]}: {r.text!r}" for r in rows
+               if normalise(r.text) in other]  # fmt: skip
+    collisions, problems = verbatim_collisions(((path.name, r) for r in rows), cfg.independent_of)
+    errors += problems
+    known = {normalise(t) for t in cfg.known_in_training}
+    for collision in collisions:
+        text = collision.rsplit(" ", 1)[-1].strip("'")
+        if normalise(text) in known:
+            print("   noted (known, not an error):", collision)
+        else:
+            errors.append(collision)
+    return _verdict(cfg.title, errors)
+
+
 def _verdict(title: str, errors: list[str]) -> bool:
     if errors:
         print(f"\nFAILED: {title} ({len(errors)} problems):")
@@ -705,6 +772,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"##### {name} ({getattr(cfg, 'directory', None) or getattr(cfg, 'file', '')})")
         if isinstance(cfg, ServiceNamingSet):
             results[name] = check_service_naming_set(cfg)
+        elif isinstance(cfg, SafetySet):
+            results[name] = check_safety_set(cfg)
         elif isinstance(cfg, OffTopicSet):
             results[name] = check_off_topic_set(cfg)
         else:

@@ -35,6 +35,18 @@ async def test_request_naming_service_and_way_fills_both() -> None:
     assert slots == {"service": "residence_permit", "service_mode": "online"}
 
 
+async def test_a_request_with_danger_gets_the_emergency_numbers_first() -> None:
+    """"走廊全是烟 门都出不去 怎么办" read as a request of a service: 119 first."""
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("走廊全是烟 门都出不去 怎么办", "request_service_guide"))
+    await ActionStartServiceGuide().run(dispatcher, t, DOMAIN)
+    assert "119" in dispatcher.messages[0]["text"]
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("居住证网上怎么办", "request_service_guide"))
+    await ActionStartServiceGuide().run(dispatcher, t, DOMAIN)
+    assert not any("119" in str(m.get("text")) for m in dispatcher.messages)
+
+
 async def test_vague_request_leaves_both_for_the_form() -> None:
     t = tracker(parse_data("我想办个业务", "request_service_guide"))
     slots = slot_events(await ActionStartServiceGuide().run(CollectingDispatcher(), t, DOMAIN))
