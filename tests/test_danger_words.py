@@ -32,6 +32,9 @@ def test_the_shipped_file_hears_danger(text: str) -> None:
         "微信绑了银行卡",
         "看材料看得我头都晕了",
         "轮胎漏气了",
+        "煤气灶打不着火",
+        # told as past: a case to follow up, not a danger now
+        "上个月在夜市被人打了 报了警没人跟进",
         # the danger inside a game, a film, a dream, the news
         "游戏里我被人砍了",
         "电影里有人被绑架",
