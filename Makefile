@@ -4,7 +4,7 @@ PY := .venv/bin/python
 RASA_PY := .venv-rasa/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch evaluate-forms evaluate-services benchmark overhead rasa-memory knowledge-scale lint services cluster cluster-stop cluster-status faults
+.PHONY: help install lock up run knowledge train test test-fast validate conversation-tests evaluate evaluate-dispatch evaluate-forms evaluate-services evaluate-safety benchmark overhead rasa-memory knowledge-scale lint services cluster cluster-stop cluster-status faults
 
 .PHONY: model deploy-check
 
@@ -55,17 +55,22 @@ test-fast: ## unit and integration tests only (no Rasa training, no browser)
 conversation-tests: ## Rasa test stories against the trained model and the action server
 	@scripts/conversation_tests.sh
 
-evaluate: ## quality on eval/heldout, eval/final, eval/citizen, the off-topic eval/city (trains first; ARGS=--use-trained: the model in models/), then complaint dispatch, form answers (eval/forms) and service naming (eval/service_naming)
+evaluate: ## quality on eval/heldout, eval/final, eval/citizen, the off-topic eval/city (trains first; ARGS=--use-trained: the model in models/), then complaint dispatch, form answers (eval/forms), service naming (eval/service_naming) and the emergency safety net (eval/safety)
 	@rc=0; $(RASA_PY) scripts/evaluate.py $(ARGS) || rc=$$?; \
 	$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json || rc=$$?; \
 	$(PY) eval/forms.py --json eval/report/forms/report.json || rc=$$?; \
-	$(RASA_PY) eval/service_naming_report.py --set dev test || rc=$$?; exit $$rc
+	$(RASA_PY) eval/service_naming_report.py --set dev test || rc=$$?; \
+	$(RASA_PY) eval/safety_report.py --set probe || rc=$$?; \
+	$(RASA_PY) eval/safety_report.py --set test || rc=$$?; exit $$rc
 
 evaluate-forms: ## form answers (refusals, negations, corrections, "不知道") through a real Rasa and action server, with the model in models/ (eval/forms)
 	@$(PY) eval/forms.py --json eval/report/forms/report.json
 
 evaluate-services: ## which service a request in other words names: matcher alone and with the service retriever, threshold sweep (eval/service_naming/dev.yml; SET=test for the report set), with the model in models/
 	@$(RASA_PY) eval/service_naming_report.py --set $(or $(SET),dev)
+
+evaluate-safety: ## does a citizen in danger get 119/120/110 first, and how many ordinary messages sharing its words do (eval/safety/probe.yml; SET=test for the report set), with the model in models/
+	@$(RASA_PY) eval/safety_report.py --set $(or $(SET),probe)
 
 evaluate-dispatch: ## complaint dispatch only: category accuracy, town found, confidence (eval/dispatch)
 	@$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json
