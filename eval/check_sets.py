@@ -303,6 +303,14 @@ SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet | SafetySet] = {
         independent_of=_ALL_NLU_SETS,
         known_in_training=("着火了", "着火了着火了快点"),
     ),
+    # written as training examples, kept out of training (eval/safety/extra.yml)
+    "safety_extra": SafetySet(
+        file="eval/safety/extra.yml",
+        title="safety net extra set (emergencies only)",
+        min_emergency=150,
+        min_not_emergency=0,
+        independent_of=_ALL_NLU_SETS,
+    ),
     "safety_test": SafetySet(
         file="eval/safety/test.yml",
         title="safety net test set",
