@@ -39,7 +39,8 @@ def test_the_shipped_file_hears_danger(text: str) -> None:
         "游戏里我被人砍了",
         "电影里有人被绑架",
         "昨晚梦见家里着火了",
-        "新闻说外地有工厂爆炸",
+        "看新闻说外地有工厂爆炸",
+        "新闻说外省有个工厂爆炸了",
     ],
 )
 def test_ordinary_words_and_stories_raise_no_alarm(text: str) -> None:

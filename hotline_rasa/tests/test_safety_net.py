@@ -90,7 +90,7 @@ def test_chit_chat_or_a_declined_message_with_danger_is_an_emergency(
         # the danger only told about
         ("游戏里我被人砍了", "out_of_scope"),
         ("昨晚梦见家里着火了", "greet"),
-        ("新闻说外地有工厂爆炸", "out_of_scope"),
+        ("看新闻说外地有工厂爆炸", "out_of_scope"),
     ],
 )
 def test_other_intents_and_ordinary_words_are_left_alone(
