@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from hotline_rasa.safety_net import heard, load_fragments  # noqa: E402
+from hotline_rasa.safety_net import Patterns, compile_words, heard, load_fragments  # noqa: E402
 
 SET_DIR = ROOT / "eval" / "safety"
 REPORT_DIR = ROOT / "eval" / "report" / "safety"
@@ -74,7 +74,7 @@ def load_cases(path: Path) -> list[dict[str, str]]:
     return cases
 
 
-def numbers_from(intent: str | None, net: bool, text: str, words: dict[str, list[str]]) -> str:
+def numbers_from(intent: str | None, net: bool, text: str, words: Patterns) -> str:
     """Where the numbers come from for this parse: net, model, action or none."""
     if intent == EMERGENCY:
         return "net" if net else "model"
@@ -126,7 +126,7 @@ async def parse_all(model: str, cases: list[dict[str, str]]) -> list[dict[str, A
 
     lean.install()  # load the model as `python -m hotline_rasa run` serves it
     agent = Agent.load(model)
-    words = load_fragments(WORDS)
+    words = compile_words(load_fragments(WORDS))
     rows = []
     for case in cases:
         parse = await agent.parse_message(case["text"])

@@ -86,13 +86,27 @@ def load_fragments(path: Path) -> dict[str, list[str]]:
     return {"danger": danger, "quiet": quiet}
 
 
-def heard(words: dict[str, list[str]], text: str) -> list[str]:
+Patterns = tuple["re.Pattern[str] | None", "re.Pattern[str] | None"]
+
+
+def compile_words(words: dict[str, list[str]]) -> Patterns:
+    """(danger, quiet) patterns of :func:`load_fragments`' fragments, compiled
+    once (None where the list is empty)."""
+    danger, quiet = words.get("danger") or [], words.get("quiet") or []
+    return (
+        re.compile("|".join(danger)) if danger else None,
+        re.compile("|".join(quiet)) if quiet else None,
+    )
+
+
+def heard(patterns: Patterns, text: str) -> list[str]:
     """The words of danger in ``text``; none when a ``quiet`` fragment says the
     danger is only told about (a game, a film, a dream, the news)."""
-    if not words.get("danger"):
+    danger, quiet = patterns
+    if danger is None:
         return []
-    found = [m.group(0) for m in re.finditer("|".join(words["danger"]), text or "")]
-    if found and words.get("quiet") and re.search("|".join(words["quiet"]), text or ""):
+    found = [m.group(0) for m in danger.finditer(text or "")]
+    if found and quiet is not None and quiet.search(text or ""):
         return []
     return found
 
@@ -137,6 +151,7 @@ class SafetyNet(GraphComponent, IntentClassifier):
         self._emergency = str(self._config["emergency_intent"])
         self._keep = frozenset(str(i) for i in self._config["keep_intents"]) | {self._emergency}
         self._words = words or {"danger": [], "quiet": []}
+        self._patterns = compile_words(self._words)
 
     @classmethod
     def create(
@@ -163,6 +178,7 @@ class SafetyNet(GraphComponent, IntentClassifier):
 
     def train(self, training_data: TrainingData) -> Resource:
         self._words = load_fragments(self.words_path(self._config))
+        self._patterns = compile_words(self._words)
         self.persist()
         logger.info("SafetyNet knows %d fragments of danger words", len(self._words["danger"]))
         return self._resource
@@ -189,8 +205,6 @@ class SafetyNet(GraphComponent, IntentClassifier):
             # the action server's net still answers danger in its actions
             logger.warning("SafetyNet: no danger words in the model; intents unchanged")
             words = {}
-        if isinstance(words, list):  # a model trained before the quiet list
-            words = {"danger": words}
         return cls(
             config,
             model_storage,
@@ -200,7 +214,7 @@ class SafetyNet(GraphComponent, IntentClassifier):
 
     def words(self, text: str) -> list[str]:
         """The danger words in ``text`` (empty: none, or only told about)."""
-        return heard(self._words, text)
+        return heard(self._patterns, text)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -17,6 +17,7 @@ from hotline_rasa.safety_net import (
     SAFETY_KEY,
     DangerWordsError,
     SafetyNet,
+    compile_words,
     heard,
     load_fragments,
 )
@@ -105,7 +106,8 @@ def test_the_words_are_the_files_and_kept_in_the_model(tmp_path: Path) -> None:
     # the action server joins the same fragments (bot/danger_words.py)
     shipped = load_fragments(WORDS)
     assert re.compile("|".join(shipped["danger"])).search("有人撬门")
-    assert heard(shipped, "有人撬门") and not heard(shipped, "游戏里有人撬门")
+    patterns = compile_words(shipped)
+    assert heard(patterns, "有人撬门") and not heard(patterns, "游戏里有人撬门")
     words = tmp_path / "words.yml"
     words.write_text("version: 1\ngroups:\n  test: [龙卷风]\n", encoding="utf-8")
     (tmp_path / "model").mkdir()
