@@ -303,19 +303,20 @@ SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet | SafetySet] = {
         independent_of=_ALL_NLU_SETS,
         known_in_training=("着火了", "着火了着火了快点"),
     ),
-    # written as training examples, kept out of training (eval/safety/extra.yml)
-    "safety_extra": SafetySet(
-        file="eval/safety/extra.yml",
-        title="safety net extra set (emergencies only)",
-        min_emergency=150,
-        min_not_emergency=0,
-        independent_of=_ALL_NLU_SETS,
-    ),
     "safety_test": SafetySet(
         file="eval/safety/test.yml",
         title="safety net test set",
         min_emergency=100,
         min_not_emergency=60,
+        independent_of=_ALL_NLU_SETS,
+    ),
+    # the second sealed set (2026-12-06, sixth session), for the learned detector:
+    # test.yml had been seen in aggregate
+    "safety_test2": SafetySet(
+        file="eval/safety/test2.yml",
+        title="safety net test set 2",
+        min_emergency=150,
+        min_not_emergency=100,
         independent_of=_ALL_NLU_SETS,
     ),
 }  # fmt: skip
@@ -386,8 +387,8 @@ def _read_yaml(path: Path) -> Any:
 
 def reference_texts(extra_dirs: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
     """(normalised sentence -> file it comes from, problems) for the training data
-    (data/nlu/*.yml, data/gate/*.yml, examples/questions of data/knowledge/*.yml) and
-    extra_dirs/*.yml.
+    (data/nlu/*.yml, data/gate/*.yml, data/safety/*.yml, examples/questions of
+    data/knowledge/*.yml) and extra_dirs/*.yml.
 
     NLU files are compared both as Rasa parses them (entity markup removed) and as
     written. A file that is not valid YAML is reported by name only, because a YAML
@@ -398,6 +399,8 @@ def reference_texts(extra_dirs: tuple[str, ...]) -> tuple[dict[str, str], list[s
     nlu_files = sorted((ROOT / "data" / "nlu").glob("*.yml"))
     # the hotline gate's off-topic training sentences (hotline_rasa/hotline_gate.py)
     nlu_files += sorted((ROOT / "data" / "gate").glob("*.yml"))
+    # the safety net detector's emergencies and hard negatives (hotline_rasa/safety_net.py)
+    nlu_files += sorted((ROOT / "data" / "safety").glob("*.yml"))
     for directory in extra_dirs:
         nlu_files += sorted((ROOT / directory).glob("*.yml"))
     knowledge_files = sorted((ROOT / "data" / "knowledge").glob("*.yml"))
