@@ -84,7 +84,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from hotline_rasa.hotline_gate import build_features, normalise
+from hotline_rasa.hotline_gate import build_features, drop_stop_words, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +197,7 @@ class Retriever:
 
         features = build_features(config)
         matrix = normalize(features.fit_transform([normalise(t) for t in texts]))
+        drop_stop_words(features)
         labels = sorted(set(keys))
         if len(labels) == 1:
             # a one-entry catalog: nothing to tell apart, every FAQ is that entry

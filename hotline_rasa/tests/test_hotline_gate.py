@@ -19,6 +19,8 @@ from hotline_rasa.hotline_gate import (
     GATE_KEY,
     GateDataError,
     HotlineGate,
+    build_classifier,
+    drop_stop_words,
     load_negatives,
     normalise,
 )
@@ -396,3 +398,28 @@ def test_the_shipped_config_accepts_as_chosen() -> None:
         if c["name"].endswith("HotlineGate")
     )
     assert (gate["accept_threshold"], gate["accept_faq_confidence"]) == (0.75, 0.85)
+
+
+def test_the_pickled_features_keep_no_stop_words_and_give_the_same_vectors() -> None:
+    """drop_stop_words: scikit-learn keeps the n-grams min_df left out
+    (``stop_words_``) for introspection only; the gate, the safety net's
+    detector and the retrievers drop them before the model is saved."""
+    import io
+
+    import joblib
+
+    texts = ["社保卡怎么补办", "社保卡丢了", "公积金怎么提取", "公积金贷款", "天气怎么样", "放首歌"]
+    model = build_classifier(
+        {"ngram_range": [1, 3], "min_df": 2, "word_ngram_range": [1, 2], "C": 1.0}
+    )
+    model.fit(texts, [1, 1, 1, 1, 0, 0])
+    before = model.predict_proba(["社保卡补办要多久", "今天天气"])
+    whole = io.BytesIO()
+    joblib.dump(model, whole)
+    assert any(v.stop_words_ for _, v in model.steps[0][1].transformer_list)
+    assert drop_stop_words(model) is model
+    assert all(v.stop_words_ is None for _, v in model.steps[0][1].transformer_list)
+    lean = io.BytesIO()
+    joblib.dump(model, lean)
+    assert lean.tell() < whole.tell()
+    assert (model.predict_proba(["社保卡补办要多久", "今天天气"]) == before).all()
