@@ -61,7 +61,8 @@ evaluate: ## quality on eval/heldout, eval/final, eval/citizen, the off-topic ev
 	$(PY) eval/forms.py --json eval/report/forms/report.json || rc=$$?; \
 	$(RASA_PY) eval/service_naming_report.py --set dev test || rc=$$?; \
 	$(RASA_PY) eval/safety_report.py --set probe || rc=$$?; \
-	$(RASA_PY) eval/safety_report.py --set test || rc=$$?; exit $$rc
+	$(RASA_PY) eval/safety_report.py --set test || rc=$$?; \
+	$(RASA_PY) eval/safety_report.py --set test2 || rc=$$?; exit $$rc
 
 evaluate-forms: ## form answers (refusals, negations, corrections, "不知道") through a real Rasa and action server, with the model in models/ (eval/forms)
 	@$(PY) eval/forms.py --json eval/report/forms/report.json
@@ -69,7 +70,7 @@ evaluate-forms: ## form answers (refusals, negations, corrections, "不知道") 
 evaluate-services: ## which service a request in other words names: matcher alone and with the service retriever, threshold sweep (eval/service_naming/dev.yml; SET=test for the report set), with the model in models/
 	@$(RASA_PY) eval/service_naming_report.py --set $(or $(SET),dev)
 
-evaluate-safety: ## does a citizen in danger get 119/120/110 first, and how many ordinary messages sharing its words do (eval/safety/probe.yml; SET=test for the report set), with the model in models/
+evaluate-safety: ## does a citizen in danger get 119/120/110 first, and how many ordinary messages sharing its words do (eval/safety/probe.yml; SET=test2 for the sealed report set), with the model in models/
 	@$(RASA_PY) eval/safety_report.py --set $(or $(SET),probe)
 
 evaluate-dispatch: ## complaint dispatch only: category accuracy, town found, confidence (eval/dispatch)

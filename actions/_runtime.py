@@ -270,9 +270,25 @@ def sounds_like_danger(text: str) -> bool:
     return bool(_DANGER.heard(text))
 
 
+def parse_alarm(parse_data: dict[str, Any]) -> bool:
+    """True when Rasa's safety net (hotline_rasa/safety_net.py) raised an alarm
+    for this parse: a word of danger or its learned detector's P(danger) at or
+    above its threshold (``danger: {"p", "alarm", "words"}``; absent from a
+    model older than the detector: False)."""
+    danger = parse_data.get("danger")
+    return isinstance(danger, dict) and danger.get("alarm") is True
+
+
+def danger_alarm(tracker: Tracker) -> bool:
+    """True when the citizen's latest message sounds like danger: a word of
+    the list in its text, or the NLU's alarm in its parse."""
+    return sounds_like_danger(latest_text(tracker)) or parse_alarm(tracker.latest_message or {})
+
+
 def warn_if_danger(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
-    """Utter the emergency numbers first when the text sounds like danger."""
-    if _DANGER.heard(latest_text(tracker)):
+    """Utter the emergency numbers first when the latest message sounds like
+    danger (:func:`danger_alarm`)."""
+    if danger_alarm(tracker):
         dispatcher.utter_message(text=EMERGENCY_TEXT)
         return True
     return False

@@ -32,6 +32,7 @@ from actions._runtime import (
     data_cipher,
     latest_intent,
     latest_text,
+    parse_alarm,
     sounds_like_danger,
     warn_if_danger,
     warned_since,
@@ -342,7 +343,9 @@ class ValidateComplaintForm(CitizenFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = without_leading_fillers(str(value or "").strip())
-        if sounds_like_danger(text) and not warned_since(tracker, "action_start_complaint"):
+        said_now = text == without_leading_fillers(latest_text(tracker))
+        alarm = sounds_like_danger(text) or (said_now and parse_alarm(tracker.latest_message or {}))
+        if alarm and not warned_since(tracker, "action_start_complaint"):
             # "楼下有人打架" told as what happened: 110 first, the form goes on
             dispatcher.utter_message(text=EMERGENCY_TEXT)
         reading = read_free(text, "what")

@@ -14,12 +14,12 @@ from actions._runtime import (
     FAQ_MIN_CONFIDENCE,
     MENU_BUTTONS,
     consecutive_misunderstandings,
+    danger_alarm,
     faq_prediction,
     keep_unanswered,
     latest_text,
     parse_text,
     record_event,
-    sounds_like_danger,
     warn_if_danger,
 )
 from actions.guidance import service_offer
@@ -216,9 +216,7 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        if not sounds_like_danger(latest_text(tracker)) and await answer_several(
-            dispatcher, tracker
-        ):
+        if not danger_alarm(tracker) and await answer_several(dispatcher, tracker):
             return []  # several questions, answered one by one: not a fallback
         await record_event("fallback", tracker, reason="nlu_fallback", text=latest_text(tracker))
         await keep_unanswered("fallback", tracker, action=self.name())

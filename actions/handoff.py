@@ -18,6 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions._runtime import (
     consecutive_misunderstandings,
+    danger_alarm,
     keep_unanswered,
     latest_intent,
     latest_text,
@@ -56,7 +57,11 @@ def handoff_reason(tracker: Tracker) -> tuple[str, str]:
     (``HANDOFF_URGENT_HEAD_START``, 2 minutes); the rest are normal.
     """
     intent = latest_intent(tracker)
-    if intent == "emergency" or any(sounds_like_danger(t) for t in _recent_texts(tracker)):
+    if (
+        intent == "emergency"
+        or danger_alarm(tracker)
+        or any(sounds_like_danger(t) for t in _recent_texts(tracker))
+    ):
         return "emergency", "urgent"
     if intent in UPSET_INTENTS or any(_recent_intent(tracker, name) for name in UPSET_INTENTS):
         return "angry", "urgent"

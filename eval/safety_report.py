@@ -5,10 +5,13 @@ The trained model parses every message (loaded as scripts/evaluate.py loads
 it). Where the numbers come from, by the parse:
 
 - ``emergency``: the intent is ``emergency`` (the dialogue answers with
-  ``utter_emergency`` and a person, data/rules.yml); ``net`` when the NLU's
-  safety net (hotline_rasa/safety_net.py) made it so, ``model`` otherwise;
+  ``utter_emergency`` and a person, data/rules.yml); ``net:words``,
+  ``net:detector`` or ``net:both`` when the NLU's safety net
+  (hotline_rasa/safety_net.py) made it so (by a word of danger, its learned
+  detector or both), ``model`` otherwise;
 - ``action``: the intent leads to an action that puts the numbers first when
-  the text holds a word of data/danger_words.yml (``action_answer_faq``,
+  the text holds a word of data/danger_words.yml or the parse's
+  ``danger.alarm`` is raised (``action_answer_faq``,
   ``action_handle_fallback``, ``action_start_complaint``,
   ``action_start_service_guide``: the intents in
   ``ACTION_NET``);
@@ -74,11 +77,17 @@ def load_cases(path: Path) -> list[dict[str, str]]:
     return cases
 
 
-def numbers_from(intent: str | None, net: bool, text: str, words: Patterns) -> str:
-    """Where the numbers come from for this parse: net, model, action or none."""
+def numbers_from(
+    intent: str | None, net: dict[str, Any] | None, text: str, words: Patterns, alarm: bool = False
+) -> str:
+    """Where the numbers come from for this parse: ``net:words``,
+    ``net:detector`` or ``net:both`` (the NLU's safety net made it
+    ``emergency``, by ``safety_net.by``), ``model``, ``action`` (a word of
+    danger or the parse's ``danger.alarm``, which the actions' net warns on) or
+    ``none``."""
     if intent == EMERGENCY:
-        return "net" if net else "model"
-    if intent in ACTION_NET and heard(words, text):
+        return f"net:{net.get('by') or 'words'}" if net else "model"
+    if intent in ACTION_NET and (alarm or heard(words, text)):
         return "action"
     return "none"
 
@@ -111,9 +120,11 @@ def format_report(name: str, result: dict[str, Any]) -> str:
         f"not_emergency messages: {result['not_emergency']}, false alarms: "
         f"{result['false_alarms']} ({result['false_alarm_pct']}%)",
     ]
-    lines += [f"  missed: {r['text']}  [{r['intent']}]" for r in result["missed"]]
     lines += [
-        f"  false alarm: {r['text']}  [{r['intent']}, {r['source']}]"
+        f"  missed: {r['text']}  [{r['intent']}, p {r.get('p_danger')}]" for r in result["missed"]
+    ]
+    lines += [
+        f"  false alarm: {r['text']}  [{r['intent']}, {r['source']}, p {r.get('p_danger')}]"
         for r in result["false_alarm_rows"]
     ]
     return "\n".join(lines)
@@ -132,12 +143,16 @@ async def parse_all(model: str, cases: list[dict[str, str]]) -> list[dict[str, A
         parse = await agent.parse_message(case["text"])
         intent = (parse.get("intent") or {}).get("name")
         net = parse.get("safety_net")
+        danger = parse.get("danger") or {}
         rows.append(
             {
                 **case,
                 "intent": intent,
                 "net_from": (net or {}).get("from"),
-                "source": numbers_from(intent, bool(net), case["text"], words),
+                "p_danger": danger.get("p"),
+                "source": numbers_from(
+                    intent, net, case["text"], words, alarm=danger.get("alarm") is True
+                ),
             }
         )
     return rows

@@ -21,7 +21,26 @@ ticket query or an edit tells a past event again.
 The word file is read when the model is trained and kept in the model (the
 Rasa image holds no data/ folder); its contents are part of the component's
 fingerprint. A changed parse carries ``safety_net: {"from": intent,
-"confidence": c, "words": [matched]}``.
+"confidence": c, "words": [matched], "by": "words" | "detector" | "both",
+"p_danger": P}``.
+
+The word list only hears the words it holds: on phrasings nobody tuned it on
+(eval/safety/test.yml) it heard 55 of 131 emergencies. So the net also has a
+**learned detector** (issue 18): a logistic regression over character, jieba
+word and pinyin n-grams (the hotline gate's features,
+hotline_rasa/hotline_gate.py ``build_classifier``), trained at ``rasa train``
+time on the ``emergency`` NLU examples plus the ``emergency`` sentences of
+``detector_data`` (data/safety/*.yml: citizen-style emergencies and hard
+negatives written for it, which DIET never sees: as DIET examples they made it
+call complaint descriptions and form answers emergencies) against every other
+NLU example, the ``not_emergency`` sentences of those files and the everyday
+sentences of ``detector_negatives`` (data/gate/*.yml). P(danger) at or above
+``detector_threshold`` in a message of at least ``detector_min_chars``
+characters (shorter ones are the word list's) without a ``quiet`` fragment is
+an alarm, as a word of danger is. Every parse carries ``danger: {"p": P, "alarm": bool, "words":
+[...]}``; the action server's net (actions/_runtime.py ``danger_alarm``) puts
+the numbers first on an alarm in the FAQ, fallback, complaint and guide
+actions, which the keep-list leaves alone here.
 """
 
 from __future__ import annotations
@@ -30,6 +49,7 @@ import hashlib
 import json
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,13 +63,26 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from hotline_rasa.hotline_gate import PROJECT_ROOT
+from hotline_rasa.hotline_gate import (
+    PROJECT_ROOT,
+    GateDataError,
+    build_classifier,
+    drop_stop_words,
+    load_negatives,
+    negatives_files,
+    normalise,
+)
 from hotline_rasa.intents import put_first
 
 logger = logging.getLogger(__name__)
 
 SAFETY_KEY = "safety_net"
+#: Every parse: ``{"p": P(danger) or None, "alarm": bool, "words": [...]}``.
+DANGER_KEY = "danger"
 PATTERN_FILE = "danger_words.json"
+DETECTOR_FILE = "danger_detector.joblib"
+EMERGENCY = "emergency"
+NOT_EMERGENCY = "not_emergency"
 
 
 class DangerWordsError(ValueError):
@@ -111,19 +144,74 @@ def heard(patterns: Patterns, text: str) -> list[str]:
     return found
 
 
+def load_detector_data(path: Path) -> dict[str, list[str]]:
+    """``{"emergency": [...], "not_emergency": [...]}`` of one detector data file::
+
+        emergency:
+          - kind: 火灾
+            examples: |
+              - 楼下烧起来了
+        not_emergency:
+          - kind: 不紧急的投诉
+            examples: |
+              - 消防通道被车堵了
+
+    Not Rasa NLU data (no ``nlu:`` key: Rasa and DIET never read it). Raises
+    DangerWordsError naming the file and the entry when it is not so."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise DangerWordsError(f"{path}: no such file (SafetyNet detector data)") from error
+    except yaml.YAMLError as error:
+        raise DangerWordsError(f"{path}: not valid YAML: {error}") from error
+    if not isinstance(data, dict) or not (set(data) & {EMERGENCY, NOT_EMERGENCY}):
+        raise DangerWordsError(f"{path}: expected '{EMERGENCY}:' and/or '{NOT_EMERGENCY}:' lists")
+    if "nlu" in data:
+        raise DangerWordsError(f"{path}: has 'nlu:': Rasa would train DIET on it")
+    result: dict[str, list[str]] = {EMERGENCY: [], NOT_EMERGENCY: []}
+    for label in (EMERGENCY, NOT_EMERGENCY):
+        entries = data.get(label) or []
+        if not isinstance(entries, list):
+            raise DangerWordsError(f"{path}: '{label}' must be a list of {{kind, examples}}")
+        for index, entry in enumerate(entries, 1):
+            if not isinstance(entry, dict) or not isinstance(entry.get("examples"), str):
+                raise DangerWordsError(
+                    f"{path}: {label} entry {index} needs 'kind' and 'examples: |'"
+                )
+            for line in entry["examples"].splitlines():
+                line = line.strip()
+                if not line:
+                    continue
+                if not line.startswith("- ") or not line[2:].strip():
+                    raise DangerWordsError(
+                        f"{path}: {label} entry {index} ({entry.get('kind')}): "
+                        f"line {line!r} is not '- text'"
+                    )
+                result[label].append(line[2:].strip())
+    return result
+
+
+def _files(patterns: Sequence[str]) -> list[Path]:
+    try:
+        return negatives_files(patterns)
+    except GateDataError as error:
+        raise DangerWordsError(str(error).replace("HotlineGate negatives", "SafetyNet")) from error
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class SafetyNet(GraphComponent, IntentClassifier):
-    """Turns chit-chat or a declined message with words of danger into ``emergency``."""
+    """Turns chit-chat or a declined message that sounds like danger into
+    ``emergency``, and tells every parse whether it sounds like danger."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         return {
-            "emergency_intent": "emergency",
+            "emergency_intent": EMERGENCY,
             # intents the net leaves alone: their actions put the numbers first
             # themselves (the FAQ, the complaint and the guide), an answer to a
             # form's question, a ticket's number or an edit (a past event told
             # again). Every other intent (chit-chat, yes/no, stop, a person, the
-            # hotline's service, declined...) with words of danger is an emergency.
+            # hotline's service, declined...) that sounds like danger is an emergency.
             "keep_intents": [
                 "faq",
                 "complain",
@@ -136,6 +224,23 @@ class SafetyNet(GraphComponent, IntentClassifier):
             ],  # fmt: skip
             # the word file, relative to the project
             "words": "data/danger_words.yml",
+            # The learned detector: P(danger) at or above the threshold is an
+            # alarm (null: no detector, the words only).
+            "detector_threshold": None,
+            # Messages shorter than this (normalised characters) are left to the
+            # words: on 3-5 characters the n-grams are a guess ("有人么" is a
+            # greeting, "想不起来了" an answer to a form), and the short
+            # emergencies are the list's own ("救命", "着火了", "有人晕倒了").
+            "detector_min_chars": 6,
+            # extra emergencies and hard negatives (globs; load_detector_data)
+            "detector_data": ["data/safety/*.yml"],
+            # everyday sentences (the hotline gate's format), negatives
+            "detector_negatives": ["data/gate/*.yml"],
+            "ngram_range": [1, 3],
+            "min_df": 2,
+            "word_ngram_range": [1, 2],
+            "pinyin_ngram_range": [1, 2],
+            "C": 10.0,
         }
 
     def __init__(
@@ -144,6 +249,7 @@ class SafetyNet(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         words: dict[str, list[str]] | None = None,
+        detector: Any = None,
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
@@ -152,6 +258,12 @@ class SafetyNet(GraphComponent, IntentClassifier):
         self._keep = frozenset(str(i) for i in self._config["keep_intents"]) | {self._emergency}
         self._words = words or {"danger": [], "quiet": []}
         self._patterns = compile_words(self._words)
+        threshold = self._config["detector_threshold"]
+        if threshold is not None and not 0.0 < float(threshold) <= 1.0:
+            raise ValueError(f"SafetyNet detector_threshold {threshold} is not in (0, 1]")
+        self._threshold = None if threshold is None else float(threshold)
+        self._min_chars = int(self._config["detector_min_chars"] or 0)
+        self._detector = detector if self._threshold is not None else None
 
     @classmethod
     def create(
@@ -169,25 +281,92 @@ class SafetyNet(GraphComponent, IntentClassifier):
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     @classmethod
+    def _detector_files(cls, config: dict[str, Any]) -> tuple[list[Path], list[Path]]:
+        defaults = cls.get_default_config()
+        data = config.get("detector_data", defaults["detector_data"]) or []
+        negatives = config.get("detector_negatives", defaults["detector_negatives"]) or []
+        return _files(data), _files(negatives)
+
+    @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The word file's contents: it is not part of Rasa's training data."""
+        """The word file's and the detector's data files' contents: they are
+        not part of Rasa's training data."""
+        digest = hashlib.sha256()
         try:
-            return hashlib.sha256(cls.words_path(config).read_bytes()).hexdigest()
-        except OSError as error:
+            digest.update(cls.words_path(config).read_bytes())
+            if config.get("detector_threshold") is not None:
+                data, negatives = cls._detector_files(config)
+                for path in [*data, *negatives]:
+                    digest.update(path.name.encode())
+                    digest.update(path.read_bytes())
+        except (OSError, DangerWordsError) as error:
             return f"missing:{error}"
+        return digest.hexdigest()
+
+    # --- training ------------------------------------------------------------
+
+    def training_sets(self, training_data: TrainingData) -> tuple[list[str], list[int]]:
+        """(texts, labels) of the detector: 1 for the ``emergency`` examples and
+        the detector data's emergencies, 0 for every other NLU example, the
+        detector data's ``not_emergency`` and the everyday negatives. A text
+        given both labels keeps the first (the NLU's)."""
+        texts: list[str] = []
+        labels: list[int] = []
+        seen: set[str] = set()
+
+        def add(text: str, label: int) -> None:
+            key = normalise(text)
+            if key and key not in seen:
+                seen.add(key)
+                texts.append(key)
+                labels.append(label)
+
+        for example in training_data.intent_examples:
+            add(example.get(TEXT), int(example.get(INTENT) == self._emergency))
+        data, negatives = self._detector_files(self._config)
+        for path in data:
+            sentences = load_detector_data(path)
+            for text in sentences[EMERGENCY]:
+                add(text, 1)
+            for text in sentences[NOT_EMERGENCY]:
+                add(text, 0)
+        for path in negatives:
+            for text in load_negatives(path):
+                add(text, 0)
+        return texts, labels
 
     def train(self, training_data: TrainingData) -> Resource:
         self._words = load_fragments(self.words_path(self._config))
         self._patterns = compile_words(self._words)
+        if self._threshold is not None:
+            texts, labels = self.training_sets(training_data)
+            if len(set(labels)) < 2:
+                raise DangerWordsError(
+                    "SafetyNet's detector needs emergencies and other messages to train "
+                    f"(got {sum(labels)} emergencies, {len(labels) - sum(labels)} others)"
+                )
+            detector = build_classifier(self._config)
+            detector.fit(texts, labels)
+            drop_stop_words(detector)
+            self._detector = detector
+            logger.info(
+                "SafetyNet's detector trained on %d emergencies and %d other sentences",
+                sum(labels),
+                len(labels) - sum(labels),
+            )
         self.persist()
         logger.info("SafetyNet knows %d fragments of danger words", len(self._words["danger"]))
         return self._resource
 
     def persist(self) -> None:
+        import joblib
+
         with self._model_storage.write_to(self._resource) as directory:
             (Path(directory) / PATTERN_FILE).write_text(
                 json.dumps(self._words, ensure_ascii=False), encoding="utf-8"
             )
+            if self._detector is not None:
+                joblib.dump(self._detector, Path(directory) / DETECTOR_FILE, compress=3)
 
     @classmethod
     def load(
@@ -198,32 +377,71 @@ class SafetyNet(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> SafetyNet:
+        import joblib
+
+        words: dict[str, Any] = {}
+        detector = None
         try:
             with model_storage.read_from(resource) as directory:
                 words = json.loads((Path(directory) / PATTERN_FILE).read_text(encoding="utf-8"))
+                if (Path(directory) / DETECTOR_FILE).is_file():
+                    detector = joblib.load(Path(directory) / DETECTOR_FILE)
         except (ValueError, FileNotFoundError):
             # the action server's net still answers danger in its actions
             logger.warning("SafetyNet: no danger words in the model; intents unchanged")
-            words = {}
+        if detector is None and config.get("detector_threshold") is not None and words:
+            logger.warning("SafetyNet: no trained detector in the model; the words only")
         return cls(
             config,
             model_storage,
             resource,
             {key: [str(f) for f in words.get(key) or []] for key in ("danger", "quiet")},
+            detector,
         )
+
+    # --- parsing --------------------------------------------------------------
 
     def words(self, text: str) -> list[str]:
         """The danger words in ``text`` (empty: none, or only told about)."""
         return heard(self._patterns, text)
 
+    def quiet(self, text: str) -> bool:
+        """True when a ``quiet`` fragment says the danger is only told about."""
+        pattern = self._patterns[1]
+        return pattern is not None and pattern.search(text or "") is not None
+
+    def p_danger(self, texts: Sequence[str]) -> list[float | None]:
+        """P(danger) of each text by the detector (None without one)."""
+        if self._detector is None:
+            return [None] * len(texts)
+        normalised = [normalise(t) for t in texts]
+        return [float(p) for p in self._detector.predict_proba(normalised)[:, 1]]
+
     def process(self, messages: list[Message]) -> list[Message]:
-        for message in messages:
+        if not messages:
+            return messages
+        texts = [message.get(TEXT) or "" for message in messages]
+        for message, text, p in zip(messages, texts, self.p_danger(texts), strict=True):
+            found = self.words(text)
+            learned = (
+                p is not None
+                and self._threshold is not None
+                and p >= self._threshold
+                and len(normalise(text)) >= self._min_chars
+                and not self.quiet(text)
+            )
+            message.set(
+                DANGER_KEY,
+                {
+                    "p": None if p is None else round(p, 4),
+                    "alarm": bool(found) or learned,
+                    "words": found,
+                },
+                add_to_output=True,
+            )
             intent = message.get(INTENT) or {}
             name = intent.get("name")
-            if not name or name in self._keep:
-                continue
-            found = self.words(message.get(TEXT) or "")
-            if not found:
+            if not name or name in self._keep or not (found or learned):
                 continue
             put_first(message, self._emergency, 1.0)
             message.set(
@@ -232,6 +450,8 @@ class SafetyNet(GraphComponent, IntentClassifier):
                     "from": name,
                     "confidence": round(float(intent.get("confidence") or 0.0), 4),
                     "words": found,
+                    "by": "both" if found and learned else "words" if found else "detector",
+                    "p_danger": None if p is None else round(p, 4),
                 },
                 add_to_output=True,
             )

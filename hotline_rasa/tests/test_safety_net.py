@@ -14,11 +14,13 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from hotline_rasa.safety_net import (
+    DANGER_KEY,
     SAFETY_KEY,
     DangerWordsError,
     SafetyNet,
     compile_words,
     heard,
+    load_detector_data,
     load_fragments,
 )
 from hotline_rasa.tests.conftest import ROOT
@@ -148,3 +150,186 @@ def test_a_malformed_word_file_is_an_error_naming_the_group(
     words.write_text(body, encoding="utf-8")
     with pytest.raises(DangerWordsError, match=error):
         load_fragments(words)
+
+
+# --- the learned detector --------------------------------------------------------
+
+#: Danger told without any word of data/danger_words.yml, and ordinary messages.
+_DANGER_TEXTS = [
+    "我爸脸色发紫 嘴唇发黑 推他也不动",
+    "我妈脸色发紫 手脚冰凉 推也推不醒",
+    "老人脸色发紫 嘴里吐白沫 推不醒",
+    "阿公脸色发紫 眼睛翻白 推都推不动",
+    "小孩脸色发紫 全身抽 推他没反应",
+]
+_ORDINARY_TEXTS = [
+    "社保卡怎么补办",
+    "公积金可以提取吗",
+    "楼下烧烤店太吵了",
+    "路灯坏了一个月没人修",
+    "居住证去哪里办",
+    "不知道",
+    "好的谢谢",
+    "我想投诉物业",
+]
+
+
+def _detector_data(tmp_path: Path) -> Path:
+    path = tmp_path / "detector.yml"
+    path.write_text(
+        "emergency:\n  - kind: 昏迷\n    examples: |\n"
+        + "".join(f"      - {t}\n" for t in _DANGER_TEXTS[1:])
+        + "not_emergency:\n  - kind: 日常\n    examples: |\n"
+        + "      - 我爸的脸色最近不太好 去哪里体检\n      - 推荐一下体检套餐\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _negatives(tmp_path: Path) -> Path:
+    path = tmp_path / "gate.yml"
+    path.write_text(
+        "off_topic:\n  - domain: 闲聊\n    examples: |\n      - 今天天气怎么样\n"
+        "      - 放首歌来听\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _training_data() -> TrainingData:
+    examples = [Message(data={"text": _DANGER_TEXTS[0], "intent": "emergency"})]
+    examples += [Message(data={"text": t, "intent": "faq"}) for t in _ORDINARY_TEXTS]
+    return TrainingData(training_examples=examples)
+
+
+def _detector(tmp_path: Path, threshold: float = 0.5) -> SafetyNet:
+    (tmp_path / "model").mkdir(exist_ok=True)
+    storage = LocalModelStorage(tmp_path / "model")
+    resource = Resource("safety")
+    config = {
+        "words": str(WORDS),
+        "detector_threshold": threshold,
+        "detector_data": [str(_detector_data(tmp_path))],
+        "detector_negatives": [str(_negatives(tmp_path))],
+        "min_df": 1,
+        "C": 30.0,
+    }
+    net = SafetyNet.create(config, storage, resource, ExecutionContext(None))  # type: ignore[arg-type]
+    net.train(_training_data())
+    return SafetyNet.load(config, storage, resource, ExecutionContext(None))  # type: ignore[arg-type]
+
+
+def test_the_detector_hears_danger_without_a_word_of_the_list(tmp_path: Path) -> None:
+    net = _detector(tmp_path)
+    text = "我老婆脸色发紫 推她也不动"
+    assert not net.words(text)  # no word of data/danger_words.yml: the detector's own
+    message = _parse(net, text, "greet")
+    assert message.get("intent") == {"name": "emergency", "confidence": 1.0}
+    assert message.get(SAFETY_KEY)["by"] == "detector"
+    assert message.get(SAFETY_KEY)["p_danger"] >= 0.5
+    assert message.get(DANGER_KEY)["alarm"] is True
+
+
+def test_the_detector_alarms_but_leaves_the_faq_and_a_forms_answer_alone(tmp_path: Path) -> None:
+    # their actions put the numbers first on the parse's alarm (actions/_runtime.py)
+    net = _detector(tmp_path)
+    for intent in ("faq", "inform", "complain"):
+        message = _parse(net, "我老婆脸色发紫 推她也不动", intent)
+        assert message.get("intent")["name"] == intent
+        assert message.get(SAFETY_KEY) is None
+        assert message.get(DANGER_KEY)["alarm"] is True
+
+
+def test_ordinary_messages_and_danger_only_told_about_raise_no_alarm(tmp_path: Path) -> None:
+    net = _detector(tmp_path)
+    ordinary = _parse(net, "社保卡丢了怎么补办", "greet")
+    assert ordinary.get("intent")["name"] == "greet"
+    assert ordinary.get(DANGER_KEY)["alarm"] is False
+    assert ordinary.get(DANGER_KEY)["p"] < 0.5
+    # a quiet fragment (a film) silences the detector as it does the words
+    told = _parse(net, "电影里有个人脸色发紫 推他也不动", "out_of_scope")
+    assert told.get(DANGER_KEY)["p"] >= 0.5
+    assert told.get(DANGER_KEY)["alarm"] is False
+    assert told.get("intent")["name"] == "out_of_scope"
+
+
+def test_the_threshold_decides(tmp_path: Path) -> None:
+    net = _detector(tmp_path, threshold=1.0)
+    message = _parse(net, "我老婆脸色发紫 推她也不动", "greet")
+    assert message.get("intent")["name"] == "greet"
+    assert message.get(DANGER_KEY)["alarm"] is False
+
+
+def test_without_a_detector_the_words_alone_alarm(net: SafetyNet) -> None:
+    message = _parse(net, "有人撬门", "faq")
+    assert message.get(DANGER_KEY) == {"p": None, "alarm": True, "words": ["撬门"]}
+    assert _parse(net, "我老婆脸色发紫 推她也不动", "greet").get(DANGER_KEY)["alarm"] is False
+
+
+def test_the_detector_is_kept_in_the_model(tmp_path: Path) -> None:
+    net = _detector(tmp_path)
+    for name in ("detector.yml", "gate.yml"):
+        (tmp_path / name).unlink()  # Rasa's image holds no data/ folder
+    config = {"words": str(WORDS), "detector_threshold": 0.5}
+    loaded = SafetyNet.load(
+        config,
+        LocalModelStorage(tmp_path / "model"),
+        Resource("safety"),
+        ExecutionContext(None),  # type: ignore[arg-type]
+    )
+    text = "我老婆脸色发紫 推她也不动"
+    assert loaded.p_danger([text]) == net.p_danger([text])
+
+
+def test_the_fingerprint_follows_the_detector_data(tmp_path: Path) -> None:
+    data = _detector_data(tmp_path)
+    config = {
+        "words": str(WORDS),
+        "detector_threshold": 0.5,
+        "detector_data": [str(data)],
+        "detector_negatives": [str(_negatives(tmp_path))],
+    }
+    before = SafetyNet.fingerprint_addon(config)
+    data.write_text(data.read_text(encoding="utf-8") + "      - 推荐个体检医院\n", "utf-8")
+    assert SafetyNet.fingerprint_addon(config) != before
+
+
+def test_the_shipped_detector_data_loads() -> None:
+    counts = {"emergency": 0, "not_emergency": 0}
+    for path in sorted((ROOT / "data" / "safety").glob("*.yml")):
+        sentences = load_detector_data(path)
+        assert sentences["emergency"] or sentences["not_emergency"], path
+        for label, texts in sentences.items():
+            counts[label] += len(texts)
+    assert counts["emergency"] >= 400 and counts["not_emergency"] >= 300
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ("off_topic: []\n", "expected 'emergency:'"),
+        ("nlu: []\nemergency: []\n", "Rasa would train DIET on it"),
+        ("emergency: {a: 1}\n", "must be a list"),
+        ("emergency:\n  - kind: 火\n", "entry 1 needs 'kind' and 'examples"),
+        ("emergency:\n  - kind: 火\n    examples: |\n      着火了\n", "entry 1 \\(火\\)"),
+        (": [\n", "not valid YAML"),
+    ],
+)
+def test_malformed_detector_data_is_an_error_naming_the_entry(
+    tmp_path: Path, body: str, error: str
+) -> None:
+    path = tmp_path / "detector.yml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(DangerWordsError, match=error):
+        load_detector_data(path)
+
+
+def test_a_missing_detector_file_is_an_error_naming_it(tmp_path: Path) -> None:
+    net = SafetyNet.create(
+        {"detector_threshold": 0.5, "detector_data": [str(tmp_path / "none*.yml")]},
+        LocalModelStorage(tmp_path),
+        Resource("safety"),
+        ExecutionContext(None),  # type: ignore[arg-type]
+    )
+    with pytest.raises(DangerWordsError, match="matches no file"):
+        net.train(_training_data())

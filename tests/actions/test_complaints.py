@@ -82,6 +82,27 @@ async def test_danger_told_as_what_happened_gets_the_numbers_once() -> None:
     assert not dispatcher.messages
 
 
+async def test_the_nlu_detectors_alarm_on_the_description_gets_the_numbers() -> None:
+    """The description as said now, with the parse's ``danger.alarm`` (Rasa's
+    learned detector) and no word of the list: 120 first, the form goes on.
+    An alarm of the latest message does not count for a description the form
+    took from an earlier one."""
+    form = ValidateComplaintForm()
+    text = "隔壁阿婆倒在门口 脸色发紫"
+    alarm = {"p": 0.88, "alarm": True, "words": []}
+    dispatcher = CollectingDispatcher()
+    result = await form.validate_complaint_what(
+        text, dispatcher, tracker(parse_data(text, "inform", danger=alarm)), DOMAIN
+    )
+    assert result == {"complaint_what": text}
+    assert "120" in dispatcher.messages[0]["text"]
+    dispatcher = CollectingDispatcher()
+    await form.validate_complaint_what(
+        "路灯坏了一个月", dispatcher, tracker(parse_data("不知道", "inform", danger=alarm)), DOMAIN
+    )
+    assert not dispatcher.messages
+
+
 async def test_suggestion_does_not_ask_when() -> None:
     t = tracker(parse_data("我有个建议", "suggest"))
     slots = slot_events(await ActionStartComplaint().run(CollectingDispatcher(), t, DOMAIN))

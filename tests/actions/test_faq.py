@@ -175,6 +175,30 @@ async def test_a_misrouted_emergency_still_gets_the_numbers_first(db: Database) 
     assert fallback.messages[1]["buttons"][0]["payload"] == "/request_human"
 
 
+async def test_the_nlu_detectors_alarm_puts_the_numbers_first(db: Database) -> None:
+    """Danger without a word of the list ("脸色发紫 推不醒"): Rasa's learned
+    detector raises ``danger.alarm`` in the parse (hotline_rasa/safety_net.py),
+    which the FAQ and the fallback heed as they heed a word."""
+    entry = _first_faq()
+    text = "我爸脸色发紫 推他也不动"
+    parse = faq_parse(text, entry.id, 0.9)
+    parse["danger"] = {"p": 0.91, "alarm": True, "words": []}
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, tracker(parse), {})
+    assert "120" in dispatcher.messages[0]["text"]
+    fallback = CollectingDispatcher()
+    declined = parse_data(text, "nlu_fallback", danger={"p": 0.91, "alarm": True, "words": []})
+    await ActionHandleFallback().run(fallback, tracker(declined), {})
+    assert "120" in fallback.messages[0]["text"]
+    assert fallback.messages[1]["buttons"][0]["payload"] == "/request_human"
+    # no alarm (p below the threshold): an ordinary answer
+    quiet = faq_parse(entry.question, entry.id, 0.9)
+    quiet["danger"] = {"p": 0.2, "alarm": False, "words": []}
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, tracker(quiet), {})
+    assert not any("119" in str(m.get("text")) for m in dispatcher.messages)
+
+
 async def test_ordinary_questions_get_no_emergency_warning(db: Database) -> None:
     entry = _first_faq()
     dispatcher = CollectingDispatcher()

@@ -45,6 +45,12 @@ async def test_a_request_with_danger_gets_the_emergency_numbers_first() -> None:
     t = tracker(parse_data("居住证网上怎么办", "request_service_guide"))
     await ActionStartServiceGuide().run(dispatcher, t, DOMAIN)
     assert not any("119" in str(m.get("text")) for m in dispatcher.messages)
+    # the NLU's learned detector raised the alarm without a word of the list
+    dispatcher = CollectingDispatcher()
+    alarm = {"p": 0.8, "alarm": True, "words": []}
+    t = tracker(parse_data("我爸脸色发紫 推不醒 怎么办", "request_service_guide", danger=alarm))
+    await ActionStartServiceGuide().run(dispatcher, t, DOMAIN)
+    assert "119" in dispatcher.messages[0]["text"]
 
 
 async def test_vague_request_leaves_both_for_the_form() -> None:

@@ -78,6 +78,13 @@ async def test_words_of_danger_make_an_emergency_handoff_whatever_the_intent() -
         dispatcher, tracker(parse_data("转人工", "request_human"), None, history), DOMAIN
     )
     assert _handoff(dispatcher)["reason"] == "emergency"
+    # the NLU's learned detector raised the alarm (no word of the list)
+    alarmed = parse_data(
+        "快转人工 我爸推不醒", "request_human", danger={"p": 0.9, "alarm": True, "words": []}
+    )
+    dispatcher = CollectingDispatcher()
+    await ActionHandoff().run(dispatcher, tracker(alarmed), DOMAIN)
+    assert _handoff(dispatcher)["reason"] == "emergency"
     dispatcher = CollectingDispatcher()
     await ActionHandoff().run(dispatcher, tracker(parse_data("气死我了", "angry")), DOMAIN)
     assert _handoff(dispatcher)["reason"] == "angry"
