@@ -12,7 +12,8 @@ it). Where the numbers come from, by the parse:
 - ``action``: the intent leads to an action that puts the numbers first when
   the text holds a word of data/danger_words.yml or the parse's
   ``danger.alarm`` is raised (``action_answer_faq``,
-  ``action_handle_fallback``, ``action_start_complaint``,
+  ``action_handle_fallback``, also for ``inform`` outside a form,
+  ``action_start_complaint``,
   ``action_start_service_guide``: the intents in
   ``ACTION_NET``);
 - ``none``: neither (a greeting, the guide, a fixed response...).
@@ -49,12 +50,15 @@ SET_DIR = ROOT / "eval" / "safety"
 REPORT_DIR = ROOT / "eval" / "report" / "safety"
 WORDS = ROOT / "data" / "danger_words.yml"
 EMERGENCY = "emergency"
-#: intents whose action utters the numbers first on a word of danger
-#: (actions/faq.py, actions/complaints.py: ``warn_if_danger``)
+#: intents whose action utters the numbers first on a word of danger or the
+#: parse's alarm (actions/faq.py, actions/complaints.py, actions/guidance.py:
+#: ``warn_if_danger``). ``inform`` outside a form is answered by
+#: ``action_handle_fallback`` (data/rules.yml), as every message here is.
 ACTION_NET = frozenset(
     {
         "faq",
         "nlu_fallback",
+        "inform",
         "complain",
         "suggest",
         "record_service_complaint",
