@@ -280,9 +280,15 @@ def parse_alarm(parse_data: dict[str, Any]) -> bool:
 
 
 def danger_alarm(tracker: Tracker) -> bool:
-    """True when the citizen's latest message sounds like danger: a word of
-    the list in its text, or the NLU's alarm in its parse."""
-    return sounds_like_danger(latest_text(tracker)) or parse_alarm(tracker.latest_message or {})
+    """True when the citizen's latest message sounds like danger: the NLU's
+    alarm in its parse (a word of the list or the learned detector; a word in
+    a message the detector is sure is ordinary is vetoed there), or, for a
+    parse without one (a model older than the detector), a word of the list
+    in its text."""
+    parse = tracker.latest_message or {}
+    if isinstance(parse.get("danger"), dict):
+        return parse_alarm(parse)
+    return sounds_like_danger(latest_text(tracker))
 
 
 def warn_if_danger(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:

@@ -29,10 +29,10 @@ from actions._forms import SKIP_WORDS, CitizenFormValidation, parse_correction
 from actions._runtime import (
     EMERGENCY_TEXT,
     MENU_BUTTONS,
+    danger_alarm,
     data_cipher,
     latest_intent,
     latest_text,
-    parse_alarm,
     sounds_like_danger,
     warn_if_danger,
     warned_since,
@@ -343,8 +343,10 @@ class ValidateComplaintForm(CitizenFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = without_leading_fillers(str(value or "").strip())
+        # the description said now: the parse's alarm decides (danger_alarm);
+        # one the form took from an earlier message: its words
         said_now = text == without_leading_fillers(latest_text(tracker))
-        alarm = sounds_like_danger(text) or (said_now and parse_alarm(tracker.latest_message or {}))
+        alarm = danger_alarm(tracker) if said_now else sounds_like_danger(text)
         if alarm and not warned_since(tracker, "action_start_complaint"):
             # "楼下有人打架" told as what happened: 110 first, the form goes on
             dispatcher.utter_message(text=EMERGENCY_TEXT)

@@ -82,16 +82,22 @@ def load_cases(path: Path) -> list[dict[str, str]]:
 
 
 def numbers_from(
-    intent: str | None, net: dict[str, Any] | None, text: str, words: Patterns, alarm: bool = False
+    intent: str | None,
+    net: dict[str, Any] | None,
+    text: str,
+    words: Patterns,
+    alarm: bool | None = None,
 ) -> str:
     """Where the numbers come from for this parse: ``net:words``,
     ``net:detector`` or ``net:both`` (the NLU's safety net made it
-    ``emergency``, by ``safety_net.by``), ``model``, ``action`` (a word of
-    danger or the parse's ``danger.alarm``, which the actions' net warns on) or
-    ``none``."""
+    ``emergency``, by ``safety_net.by``), ``model``, ``action`` (the parse's
+    ``danger.alarm``, which the actions' net warns on) or ``none``. ``alarm``
+    is None for a model older than the alarm: then a word of danger in the
+    text decides, as in the actions' ``danger_alarm``."""
     if intent == EMERGENCY:
         return f"net:{net.get('by') or 'words'}" if net else "model"
-    if intent in ACTION_NET and (alarm or heard(words, text)):
+    warned = alarm if alarm is not None else bool(heard(words, text))
+    if intent in ACTION_NET and warned:
         return "action"
     return "none"
 
@@ -155,7 +161,7 @@ async def parse_all(model: str, cases: list[dict[str, str]]) -> list[dict[str, A
                 "net_from": (net or {}).get("from"),
                 "p_danger": danger.get("p"),
                 "source": numbers_from(
-                    intent, net, case["text"], words, alarm=danger.get("alarm") is True
+                    intent, net, case["text"], words, danger.get("alarm") if danger else None
                 ),
             }
         )

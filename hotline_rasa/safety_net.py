@@ -37,10 +37,12 @@ NLU example, the ``not_emergency`` sentences of those files and the everyday
 sentences of ``detector_negatives`` (data/gate/*.yml). P(danger) at or above
 ``detector_threshold`` in a message of at least ``detector_min_chars``
 characters (shorter ones are the word list's) without a ``quiet`` fragment is
-an alarm, as a word of danger is. Every parse carries ``danger: {"p": P, "alarm": bool, "words":
-[...]}``; the action server's net (actions/_runtime.py ``danger_alarm``) puts
-the numbers first on an alarm in the FAQ, fallback, complaint and guide
-actions, which the keep-list leaves alone here.
+an alarm, as a word of danger is; a word of danger in such a message whose P is
+below ``detector_veto_below`` raises none (a calm question about a danger).
+Every parse carries ``danger: {"p": P, "alarm": bool, "words": [...],
+"vetoed": bool}``; the action server's net (actions/_runtime.py
+``danger_alarm``) puts the numbers first on that alarm in the FAQ, fallback,
+complaint and guide actions, which the keep-list leaves alone here.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ from hotline_rasa.intents import put_first
 logger = logging.getLogger(__name__)
 
 SAFETY_KEY = "safety_net"
-#: Every parse: ``{"p": P(danger) or None, "alarm": bool, "words": [...]}``.
+#: Every parse: ``{"p": P(danger) or None, "alarm": bool, "words": [...] heard,
+#: "vetoed": bool}`` (vetoed: words heard in a message the detector is sure is ordinary).
 DANGER_KEY = "danger"
 PATTERN_FILE = "danger_words.json"
 DETECTOR_FILE = "danger_detector.joblib"
@@ -232,6 +235,11 @@ class SafetyNet(GraphComponent, IntentClassifier):
             # greeting, "想不起来了" an answer to a form), and the short
             # emergencies are the list's own ("救命", "着火了", "有人晕倒了").
             "detector_min_chars": 6,
+            # A word of danger in a message the detector is sure is ordinary
+            # (P below this, 6+ characters) raises no alarm: a calm question
+            # about a danger ("家暴的话 离婚时法院会怎么处理", "上班路上被车撞算不算工伤").
+            # null: the words alone decide.
+            "detector_veto_below": None,
             # extra emergencies and hard negatives (globs; load_detector_data)
             "detector_data": ["data/safety/*.yml"],
             # everyday sentences (the hotline gate's format), negatives
@@ -263,6 +271,8 @@ class SafetyNet(GraphComponent, IntentClassifier):
             raise ValueError(f"SafetyNet detector_threshold {threshold} is not in (0, 1]")
         self._threshold = None if threshold is None else float(threshold)
         self._min_chars = int(self._config["detector_min_chars"] or 0)
+        veto = self._config["detector_veto_below"]
+        self._veto = None if veto is None else float(veto)
         self._detector = detector if self._threshold is not None else None
 
     @classmethod
@@ -422,20 +432,30 @@ class SafetyNet(GraphComponent, IntentClassifier):
             return messages
         texts = [message.get(TEXT) or "" for message in messages]
         for message, text, p in zip(messages, texts, self.p_danger(texts), strict=True):
-            found = self.words(text)
+            heard_words = self.words(text)
+            long_enough = len(normalise(text)) >= self._min_chars
             learned = (
                 p is not None
                 and self._threshold is not None
                 and p >= self._threshold
-                and len(normalise(text)) >= self._min_chars
+                and long_enough
                 and not self.quiet(text)
             )
+            vetoed = bool(
+                heard_words
+                and p is not None
+                and self._veto is not None
+                and p < self._veto
+                and long_enough
+            )
+            found = [] if vetoed else heard_words
             message.set(
                 DANGER_KEY,
                 {
                     "p": None if p is None else round(p, 4),
                     "alarm": bool(found) or learned,
-                    "words": found,
+                    "words": heard_words,
+                    "vetoed": vetoed,
                 },
                 add_to_output=True,
             )

@@ -202,13 +202,16 @@ def _training_data() -> TrainingData:
     return TrainingData(training_examples=examples)
 
 
-def _detector(tmp_path: Path, threshold: float = 0.5) -> SafetyNet:
-    (tmp_path / "model").mkdir(exist_ok=True)
+def _detector(
+    tmp_path: Path, threshold: float = 0.5, veto: float | None = None
+) -> SafetyNet:
+    (tmp_path / "model").mkdir(parents=True, exist_ok=True)
     storage = LocalModelStorage(tmp_path / "model")
     resource = Resource("safety")
     config = {
         "words": str(WORDS),
         "detector_threshold": threshold,
+        "detector_veto_below": veto,
         "detector_data": [str(_detector_data(tmp_path))],
         "detector_negatives": [str(_negatives(tmp_path))],
         "min_df": 1,
@@ -262,7 +265,12 @@ def test_the_threshold_decides(tmp_path: Path) -> None:
 
 def test_without_a_detector_the_words_alone_alarm(net: SafetyNet) -> None:
     message = _parse(net, "有人撬门", "faq")
-    assert message.get(DANGER_KEY) == {"p": None, "alarm": True, "words": ["撬门"]}
+    assert message.get(DANGER_KEY) == {
+        "p": None,
+        "alarm": True,
+        "words": ["撬门"],
+        "vetoed": False,
+    }
     assert _parse(net, "我老婆脸色发紫 推她也不动", "greet").get(DANGER_KEY)["alarm"] is False
 
 
@@ -333,3 +341,21 @@ def test_a_missing_detector_file_is_an_error_naming_it(tmp_path: Path) -> None:
     )
     with pytest.raises(DangerWordsError, match="matches no file"):
         net.train(_training_data())
+
+
+def test_a_word_in_a_message_the_detector_is_sure_is_ordinary_is_vetoed(
+    tmp_path: Path,
+) -> None:
+    """A calm question about a danger ("上班路上被车撞算不算工伤" with P far
+    below the veto) raises no alarm; a short message is the words' own."""
+    net = _detector(tmp_path, veto=0.99)  # every message here is below 0.99
+    question = _parse(net, "下班路上被车撞了 工伤认定去哪办", "greet")
+    assert question.get(DANGER_KEY)["words"] and question.get(DANGER_KEY)["vetoed"]
+    assert question.get(DANGER_KEY)["alarm"] is False
+    assert question.get("intent")["name"] == "greet"
+    short = _parse(net, "有人撬门", "greet")  # 4 characters: never vetoed
+    assert short.get(DANGER_KEY)["vetoed"] is False
+    assert short.get("intent")["name"] == "emergency"
+    # without a veto the same words alarm
+    net = _detector(tmp_path / "plain")
+    assert _parse(net, "下班路上被车撞了 工伤认定去哪办", "greet").get(DANGER_KEY)["alarm"]

@@ -25,6 +25,10 @@ def test_the_source_of_the_numbers() -> None:
     assert report.numbers_from("faq", None, "楼道里好大煤气味", WORDS) == "action"
     assert report.numbers_from("faq", None, "我爸推不醒", WORDS, alarm=True) == "action"
     assert report.numbers_from("faq", None, "社保怎么交", WORDS) == "none"
+    # the parse's alarm decides when there is one: a word the NLU vetoed warns of nothing
+    calm = "上班路上被车撞算不算工伤"
+    assert report.numbers_from("faq", None, calm, WORDS, alarm=False) == "none"
+    assert report.numbers_from("faq", None, calm, WORDS) == "action"
     # inform outside a form is the fallback's (data/rules.yml), which warns
     assert report.numbers_from("inform", None, "我爸推不醒", WORDS, alarm=True) == "action"
     # a greeting's fixed reply warns of nothing

@@ -191,6 +191,13 @@ async def test_the_nlu_detectors_alarm_puts_the_numbers_first(db: Database) -> N
     await ActionHandleFallback().run(fallback, tracker(declined), {})
     assert "120" in fallback.messages[0]["text"]
     assert fallback.messages[1]["buttons"][0]["payload"] == "/request_human"
+    # a word of the list the NLU vetoed (a calm question, P far below its
+    # threshold): the parse decides, no warning above the answer
+    vetoed = faq_parse("上班路上被车撞算不算工伤", entry.id, 0.9)
+    vetoed["danger"] = {"p": 0.01, "alarm": False, "words": ["被车撞"], "vetoed": True}
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, tracker(vetoed), {})
+    assert not any("119" in str(m.get("text")) for m in dispatcher.messages)
     # no alarm (p below the threshold): an ordinary answer
     quiet = faq_parse(entry.question, entry.id, 0.9)
     quiet["danger"] = {"p": 0.2, "alarm": False, "words": []}
