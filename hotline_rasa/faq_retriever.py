@@ -61,7 +61,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -84,7 +83,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from hotline_rasa.hotline_gate import build_features, drop_stop_words, normalise
+from hotline_rasa.hotline_gate import build_features, drop_stop_words, normalise, read_yaml
 
 logger = logging.getLogger(__name__)
 
@@ -116,12 +115,7 @@ def read_catalog(path: Path) -> list[tuple[str, list[str], str]]:
     schema of data/knowledge/README.md: ``entries:`` with ``id``, ``question``,
     ``examples``, ``answer``; the app's checker validates the rest). Raises
     FaqRetrieverError naming the file and the entry when it is not so."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise FaqRetrieverError(f"{path}: no such file (FaqRetriever catalog)") from error
-    except yaml.YAMLError as error:
-        raise FaqRetrieverError(f"{path}: not valid YAML: {error}") from error
+    data = read_yaml(path, FaqRetrieverError, "FaqRetriever catalog")
     if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
         raise FaqRetrieverError(f"{path}: expected a top-level 'entries:' list")
     entries = []

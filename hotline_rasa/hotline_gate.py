@@ -130,6 +130,34 @@ def normalise(text: str) -> str:
     return _DIGIT.sub("0", _SPACE.sub("", text))
 
 
+def read_yaml(path: Path, error: type[Exception], what: str) -> Any:
+    """``path``'s YAML; ``error`` naming the file when it is missing (``what``
+    says whose file it is) or not valid YAML (the gate's negatives, the safety
+    net's detector data and the FAQ retriever's catalog are read so)."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"{path}: no such file ({what})") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML: {exc}") from exc
+
+
+def example_lines(entry: Any, where: str, name_key: str, error: type[Exception]) -> list[str]:
+    """The sentences of one ``{<name_key>, examples: "- text" lines}`` entry;
+    ``error`` naming ``where`` (file and entry) when it is not so."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("examples"), str):
+        raise error(f"{where} needs '{name_key}' and 'examples: |'")
+    sentences: list[str] = []
+    for line in entry["examples"].splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if not line.startswith("- ") or not line[2:].strip():
+            raise error(f"{where} ({entry.get(name_key)}): line {line!r} is not '- text'")
+        sentences.append(line[2:].strip())
+    return sentences
+
+
 def load_negatives(path: Path) -> list[str]:
     """The sentences of one negatives file::
 
@@ -140,27 +168,12 @@ def load_negatives(path: Path) -> list[str]:
 
     Raises GateDataError naming the file and the entry when it is not so.
     """
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise GateDataError(f"{path}: no such file (HotlineGate negatives)") from error
-    except yaml.YAMLError as error:
-        raise GateDataError(f"{path}: not valid YAML: {error}") from error
+    data = read_yaml(path, GateDataError, "HotlineGate negatives")
     if not isinstance(data, dict) or not isinstance(data.get(NEGATIVES_KEY), list):
         raise GateDataError(f"{path}: expected a top-level '{NEGATIVES_KEY}:' list of domains")
     sentences: list[str] = []
     for index, entry in enumerate(data[NEGATIVES_KEY], 1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("examples"), str):
-            raise GateDataError(f"{path}: entry {index} needs 'domain' and 'examples: |'")
-        for line in entry["examples"].splitlines():
-            line = line.strip()
-            if not line:
-                continue
-            if not line.startswith("- ") or not line[2:].strip():
-                raise GateDataError(
-                    f"{path}: entry {index} ({entry.get('domain')}): line {line!r} is not '- text'"
-                )
-            sentences.append(line[2:].strip())
+        sentences += example_lines(entry, f"{path}: entry {index}", "domain", GateDataError)
     return sentences
 
 
@@ -471,7 +484,6 @@ class HotlineGate(GraphComponent, IntentClassifier):
                 verdict["accepted"] = FAQ_SURE
             message.set(GATE_KEY, verdict, add_to_output=True)
         return messages
-
 
 
 def unsure_faq(

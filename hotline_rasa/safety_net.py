@@ -70,9 +70,11 @@ from hotline_rasa.hotline_gate import (
     GateDataError,
     build_classifier,
     drop_stop_words,
+    example_lines,
     load_negatives,
     negatives_files,
     normalise,
+    read_yaml,
 )
 from hotline_rasa.intents import put_first
 
@@ -161,12 +163,7 @@ def load_detector_data(path: Path) -> dict[str, list[str]]:
 
     Not Rasa NLU data (no ``nlu:`` key: Rasa and DIET never read it). Raises
     DangerWordsError naming the file and the entry when it is not so."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise DangerWordsError(f"{path}: no such file (SafetyNet detector data)") from error
-    except yaml.YAMLError as error:
-        raise DangerWordsError(f"{path}: not valid YAML: {error}") from error
+    data = read_yaml(path, DangerWordsError, "SafetyNet detector data")
     if not isinstance(data, dict) or not (set(data) & {EMERGENCY, NOT_EMERGENCY}):
         raise DangerWordsError(f"{path}: expected '{EMERGENCY}:' and/or '{NOT_EMERGENCY}:' lists")
     if "nlu" in data:
@@ -177,20 +174,8 @@ def load_detector_data(path: Path) -> dict[str, list[str]]:
         if not isinstance(entries, list):
             raise DangerWordsError(f"{path}: '{label}' must be a list of {{kind, examples}}")
         for index, entry in enumerate(entries, 1):
-            if not isinstance(entry, dict) or not isinstance(entry.get("examples"), str):
-                raise DangerWordsError(
-                    f"{path}: {label} entry {index} needs 'kind' and 'examples: |'"
-                )
-            for line in entry["examples"].splitlines():
-                line = line.strip()
-                if not line:
-                    continue
-                if not line.startswith("- ") or not line[2:].strip():
-                    raise DangerWordsError(
-                        f"{path}: {label} entry {index} ({entry.get('kind')}): "
-                        f"line {line!r} is not '- text'"
-                    )
-                result[label].append(line[2:].strip())
+            where = f"{path}: {label} entry {index}"
+            result[label] += example_lines(entry, where, "kind", DangerWordsError)
     return result
 
 
