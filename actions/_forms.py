@@ -40,7 +40,7 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._runtime import latest_intent, latest_text
+from actions._runtime import EMERGENCY_TEXT, danger_alarm, latest_intent, latest_text
 from actions.answers import (
     DENIED,
     LEAD,
@@ -167,11 +167,7 @@ def asked_before_message(tracker: Tracker, requested: str, form: str) -> bool:
             asked = event.get("value")
         elif event.get("event") == "active_loop":
             loop = event.get("name")
-    ran = [
-        e.get("name")
-        for e in tracker.events[users[-1] + 1 :]
-        if e.get("event") == "action"
-    ]
+    ran = [e.get("name") for e in tracker.events[users[-1] + 1 :] if e.get("event") == "action"]
     return (
         asked == requested
         and loop == form
@@ -447,9 +443,30 @@ class CitizenFormValidation(FormValidationAction):
         skipped = self.not_asked(tracker)
         return [slot for slot in self.FIELDS if slot not in skipped]
 
+    def warned_in_form(self, tracker: Tracker) -> bool:
+        """True when the emergency numbers were said since this form last
+        began (its ``active_loop`` event) or in the turn that began it (the
+        start actions put them first: actions/complaints.py, guidance.py)."""
+        began = False
+        for event in reversed(tracker.events):
+            kind = event.get("event")
+            if kind == "bot" and "119" in str(event.get("text") or ""):
+                return True
+            if kind == "active_loop" and event.get("name") == self.form_name():
+                began = True
+            elif kind == "user" and began:
+                return False
+        return False
+
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        asked = tracker.get_slot(REQUESTED_SLOT)
+        if asked in self.FIELDS and danger_alarm(tracker) and not self.warned_in_form(tracker):
+            # danger told in the middle of a form ("等等 我妈突然晕倒了" given as an
+            # answer): the numbers first, the form goes on (a person is one
+            # button away; the answer is still read as the question's)
+            dispatcher.utter_message(text=EMERGENCY_TEXT)
         candidates = {
             slot: value
             for slot, value in tracker.slots_to_validate().items()

@@ -29,7 +29,6 @@ from actions._forms import SKIP_WORDS, CitizenFormValidation, parse_correction
 from actions._runtime import (
     EMERGENCY_TEXT,
     MENU_BUTTONS,
-    danger_alarm,
     data_cipher,
     latest_intent,
     latest_text,
@@ -343,11 +342,16 @@ class ValidateComplaintForm(CitizenFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         text = without_leading_fillers(str(value or "").strip())
-        # the description said now: the parse's alarm decides (danger_alarm);
-        # one the form took from an earlier message: its words
+        # a description said now was heard by the form's own net
+        # (CitizenFormValidation.get_validation_events); one the form took from
+        # an earlier message: its words, unless the numbers were said already
         said_now = text == without_leading_fillers(latest_text(tracker))
-        alarm = danger_alarm(tracker) if said_now else sounds_like_danger(text)
-        if alarm and not warned_since(tracker, "action_start_complaint"):
+        if (
+            not said_now
+            and sounds_like_danger(text)
+            and not warned_since(tracker, "action_start_complaint")
+            and not any(m.get("text") == EMERGENCY_TEXT for m in dispatcher.messages)
+        ):
             # "楼下有人打架" told as what happened: 110 first, the form goes on
             dispatcher.utter_message(text=EMERGENCY_TEXT)
         reading = read_free(text, "what")

@@ -476,6 +476,14 @@ def report(name: str, results: list[tuple[Turn, bool, str]], errors: bool) -> di
             print(f"  kind {kind:<10} {share(by_kind[kind])}")
     for slot, rows in sorted(by_slot.items()):
         print(f"  slot {slot:<18} {share(rows)}")
+    # no turn of these sets tells of danger: the emergency numbers (119 in a
+    # reply's first 60 characters, where both emergency texts name it) above a
+    # form's answer are false alarms (CitizenFormValidation's net, the safety net)
+    alarmed = [(t, h) for t, _, h in results if "119" in h]
+    print(f"  turns with the emergency numbers: {len(alarmed)}")
+    if errors:
+        for turn, _ in alarmed:
+            print(f"    numbers above: [{turn.form}/{turn.slot}] {turn.text!r}")
     wrong = [(t, h) for t, ok, h in results if not ok]
     if errors and wrong:
         print(f"\nwrong turns ({len(wrong)}):")
@@ -491,6 +499,7 @@ def report(name: str, results: list[tuple[Turn, bool, str]], errors: bool) -> di
         "by_kind": {k: [sum(ok for _, ok, _ in v), len(v)] for k, v in by_kind.items()},
         "by_slot": {k: [sum(ok for _, ok, _ in v), len(v)] for k, v in by_slot.items()},
         "kinds": dict(Counter(t.expect["kind"] for t, _, _ in results)),
+        "emergency_numbers": len(alarmed),
     }
 
 

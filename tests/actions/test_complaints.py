@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions._runtime import EMERGENCY_TEXT
 from actions.complaints import (
     ActionCancelProcess,
     ActionComplaintSummary,
@@ -56,51 +60,90 @@ async def test_a_complaint_about_danger_going_on_gets_the_emergency_numbers_firs
     assert "110" not in dispatcher.messages[0]["text"]
 
 
-async def test_danger_told_as_what_happened_gets_the_numbers_once() -> None:
-    """"我要投诉" then "楼下有人打架" as the description: 110 first, the form
-    goes on; not a second time when the complaint's start already said it."""
+async def _answer(
+    text: str,
+    requested: str,
+    parse: dict[str, Any] | None = None,
+    earlier: list[dict[str, Any]] | None = None,
+    slots: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], list[str]]:
+    """The complaint form run as Rasa runs it on the answer ``text`` to the
+    question ``requested``, the form begun in an earlier turn (``earlier``:
+    what that turn said): (slot values set, texts sent)."""
     form = ValidateComplaintForm()
+    latest = parse or parse_data(text, "inform")
+    events = [
+        {"event": "user", "text": "我要投诉", "parse_data": parse_data("我要投诉", "complain")},
+        {"event": "action", "name": "action_start_complaint"},
+        *(earlier or []),
+        {"event": "action", "name": form.form_name()},
+        {"event": "active_loop", "name": form.form_name()},
+        {"event": "slot", "name": "requested_slot", "value": requested},
+        {"event": "user", "text": text, "parse_data": latest},
+        {"event": "action", "name": form.form_name()},
+        {"event": "slot", "name": requested, "value": text},
+    ]
+    t = Tracker(
+        sender_id="webchat:test-session",
+        slots={**(slots or {}), requested: text, "requested_slot": requested},
+        latest_message=latest,
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": form.form_name()},
+        latest_action_name=form.form_name(),
+    )
+    dispatcher = CollectingDispatcher()
+    out = await form.run(dispatcher, t, DOMAIN)
+    return slot_events(out), [str(m.get("text")) for m in dispatcher.messages]
+
+
+async def test_danger_told_as_what_happened_gets_the_numbers_once() -> None:
+    """ "我要投诉" then "楼下有人打架" as the description: 110 first, the form
+    goes on; not a second time when the complaint's start already said it."""
     text = "楼下有人打架 好吓人"
-    dispatcher = CollectingDispatcher()
-    history = [{"event": "action", "name": "action_start_complaint"}]
-    result = await form.validate_complaint_what(
-        text, dispatcher, tracker(parse_data(text, "inform"), history=history), DOMAIN
-    )
-    assert result == {"complaint_what": text}
-    assert "110" in dispatcher.messages[0]["text"]
-    warned = [*history, {"event": "bot", "text": "【如有危险请立即拨打电话】…110…119"}]
-    dispatcher = CollectingDispatcher()
-    await form.validate_complaint_what(
-        text, dispatcher, tracker(parse_data(text, "inform"), history=warned), DOMAIN
-    )
-    assert not dispatcher.messages
+    slots, texts = await _answer(text, "complaint_what")
+    assert slots["complaint_what"] == text
+    assert "110" in texts[0] and texts.count(EMERGENCY_TEXT) == 1
+    warned = [{"event": "bot", "text": "【如有危险请立即拨打电话】…110…119"}]
+    slots, texts = await _answer(text, "complaint_what", earlier=warned)
+    assert slots["complaint_what"] == text
+    assert EMERGENCY_TEXT not in texts
     # an ordinary description gets no alarm
-    dispatcher = CollectingDispatcher()
-    await form.validate_complaint_what(
-        "路灯坏了一个月", dispatcher, tracker(parse_data("路灯坏了一个月", "inform")), DOMAIN
-    )
-    assert not dispatcher.messages
+    _, texts = await _answer("路灯坏了一个月", "complaint_what")
+    assert EMERGENCY_TEXT not in texts
 
 
 async def test_the_nlu_detectors_alarm_on_the_description_gets_the_numbers() -> None:
-    """The description as said now, with the parse's ``danger.alarm`` (Rasa's
-    learned detector) and no word of the list: 120 first, the form goes on.
-    An alarm of the latest message does not count for a description the form
-    took from an earlier one."""
-    form = ValidateComplaintForm()
+    """The description said now with the parse's ``danger.alarm`` (Rasa's
+    learned detector) and no word of the list: 120 first, the form goes on."""
     text = "隔壁阿婆倒在门口 脸色发紫"
-    alarm = {"p": 0.88, "alarm": True, "words": []}
-    dispatcher = CollectingDispatcher()
-    result = await form.validate_complaint_what(
-        text, dispatcher, tracker(parse_data(text, "inform", danger=alarm)), DOMAIN
+    alarm = {"p": 0.88, "alarm": True, "words": [], "vetoed": False}
+    slots, texts = await _answer(text, "complaint_what", parse_data(text, "inform", danger=alarm))
+    assert slots["complaint_what"] == text
+    assert "120" in texts[0] and texts.count(EMERGENCY_TEXT) == 1
+
+
+async def test_danger_told_in_the_middle_of_the_form_gets_the_numbers() -> None:
+    """Asked for a phone number, the citizen tells of danger instead: the
+    numbers first (the parse's alarm), once per form; the answer is still read
+    as the question's. A word the NLU vetoed (a calm sentence) warns of nothing."""
+    text = "等一下 我妈突然倒在地上了 叫她没反应"
+    alarm = {"p": 0.97, "alarm": True, "words": [], "vetoed": False}
+    done = {"complaint_what": "路灯坏了", "complaint_where": "南城", "complaint_when": "昨晚"}
+    _, texts = await _answer(
+        text, "contact_phone", parse_data(text, "inform", danger=alarm), slots=done
     )
-    assert result == {"complaint_what": text}
-    assert "120" in dispatcher.messages[0]["text"]
-    dispatcher = CollectingDispatcher()
-    await form.validate_complaint_what(
-        "路灯坏了一个月", dispatcher, tracker(parse_data("不知道", "inform", danger=alarm)), DOMAIN
+    assert texts[0] == EMERGENCY_TEXT and texts.count(EMERGENCY_TEXT) == 1
+    warned = [{"event": "bot", "text": EMERGENCY_TEXT}]
+    _, texts = await _answer(
+        text, "contact_phone", parse_data(text, "inform", danger=alarm), warned, done
     )
-    assert not dispatcher.messages
+    assert EMERGENCY_TEXT not in texts
+    calm = "路口被车撞过的那根灯杆"
+    vetoed = {"p": 0.01, "alarm": False, "words": ["被车撞"], "vetoed": True}
+    _, texts = await _answer(calm, "complaint_where", parse_data(calm, "inform", danger=vetoed))
+    assert EMERGENCY_TEXT not in texts
 
 
 async def test_suggestion_does_not_ask_when() -> None:
