@@ -40,7 +40,13 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions._runtime import EMERGENCY_TEXT, danger_alarm, latest_intent, latest_text
+from actions._runtime import (
+    EMERGENCY_TEXT,
+    danger_alarm,
+    latest_intent,
+    latest_text,
+    warned_in_form,
+)
 from actions.answers import (
     DENIED,
     LEAD,
@@ -443,26 +449,15 @@ class CitizenFormValidation(FormValidationAction):
         skipped = self.not_asked(tracker)
         return [slot for slot in self.FIELDS if slot not in skipped]
 
-    def warned_in_form(self, tracker: Tracker) -> bool:
-        """True when the emergency numbers were said since this form last
-        began (its ``active_loop`` event) or in the turn that began it (the
-        start actions put them first: actions/complaints.py, guidance.py)."""
-        began = False
-        for event in reversed(tracker.events):
-            kind = event.get("event")
-            if kind == "bot" and "119" in str(event.get("text") or ""):
-                return True
-            if kind == "active_loop" and event.get("name") == self.form_name():
-                began = True
-            elif kind == "user" and began:
-                return False
-        return False
-
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         asked = tracker.get_slot(REQUESTED_SLOT)
-        if asked in self.FIELDS and danger_alarm(tracker) and not self.warned_in_form(tracker):
+        if (
+            asked in self.FIELDS
+            and danger_alarm(tracker)
+            and not warned_in_form(tracker, self.form_name())
+        ):
             # danger told in the middle of a form ("等等 我妈突然晕倒了" given as an
             # answer): the numbers first, the form goes on (a person is one
             # button away; the answer is still read as the question's)

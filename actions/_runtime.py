@@ -272,9 +272,9 @@ def sounds_like_danger(text: str) -> bool:
 
 def parse_alarm(parse_data: dict[str, Any]) -> bool:
     """True when Rasa's safety net (hotline_rasa/safety_net.py) raised an alarm
-    for this parse: a word of danger or its learned detector's P(danger) at or
-    above its threshold (``danger: {"p", "alarm", "words"}``; absent from a
-    model older than the detector: False)."""
+    for this parse: a word of danger (not vetoed) or its learned detector's
+    P(danger) at or above its threshold (``danger: {"p", "alarm", "words",
+    "vetoed"}``; absent from a model older than the detector: False)."""
     danger = parse_data.get("danger")
     return isinstance(danger, dict) and danger.get("alarm") is True
 
@@ -300,14 +300,21 @@ def warn_if_danger(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
     return False
 
 
-def warned_since(tracker: Tracker, action: str) -> bool:
-    """True when the emergency numbers were said since ``action`` last ran
-    (by the safety net or the ``utter_emergency`` response)."""
+def warned_in_form(tracker: Tracker, form: str) -> bool:
+    """True when the emergency numbers were said since ``form`` last began
+    (its ``active_loop`` event) or in the turn that began it (the start
+    actions put them first: actions/complaints.py, guidance.py), by the safety
+    net or the ``utter_emergency`` response: both texts name 119."""
+    began = False
     for event in reversed(tracker.events):
-        if event.get("event") == "bot" and "119" in str(event.get("text") or ""):
+        kind = event.get("event")
+        if kind == "bot" and "119" in str(event.get("text") or ""):
             return True
-        if event.get("event") == "action" and event.get("name") == action:
+        if kind == "active_loop" and event.get("name") == form:
+            began = True
+        elif kind == "user" and began:
             return False
+    return False
     return False
 
 

@@ -34,7 +34,7 @@ from actions._runtime import (
     latest_text,
     sounds_like_danger,
     warn_if_danger,
-    warned_since,
+    warned_in_form,
 )
 from actions.answers import (
     find_phone,
@@ -349,7 +349,7 @@ class ValidateComplaintForm(CitizenFormValidation):
         if (
             not said_now
             and sounds_like_danger(text)
-            and not warned_since(tracker, "action_start_complaint")
+            and not warned_in_form(tracker, self.form_name())
             and not any(m.get("text") == EMERGENCY_TEXT for m in dispatcher.messages)
         ):
             # "楼下有人打架" told as what happened: 110 first, the form goes on

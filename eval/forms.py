@@ -447,16 +447,29 @@ def _shown(slot: str, value: Any) -> Any:
 # --- the report ---------------------------------------------------------------
 
 
+#: What both emergency texts (the safety net's, ``utter_emergency``) name.
+EMERGENCY_NUMBER = "119"
+#: The end of "what happened" for a turn whose replies gave the emergency numbers.
+NUMBERS_MARK = " numbers=1"
+
+
 def evaluate(url: str, turns: list[Turn], jobs: int) -> list[tuple[Turn, bool, str]]:
+    """(turn, right, what happened) of each turn; what happened ends with
+    " numbers=1" when a reply gave the emergency numbers."""
+
     def one(turn: Turn) -> tuple[Turn, bool, str]:
         try:
-            right, happened = judge(turn, run_turn(url, turn))
+            out = run_turn(url, turn)
+            right, happened = judge(turn, out)
+            if any(EMERGENCY_NUMBER in reply for reply in out.replies):
+                happened += NUMBERS_MARK
         except (OSError, urllib.error.URLError, ValueError, KeyError) as exc:
             right, happened = False, f"error: {exc!r}"
         return turn, right, happened
 
     with ThreadPoolExecutor(jobs) as pool:
         return list(pool.map(one, turns))
+
 
 
 def report(name: str, results: list[tuple[Turn, bool, str]], errors: bool) -> dict[str, Any]:
@@ -476,10 +489,9 @@ def report(name: str, results: list[tuple[Turn, bool, str]], errors: bool) -> di
             print(f"  kind {kind:<10} {share(by_kind[kind])}")
     for slot, rows in sorted(by_slot.items()):
         print(f"  slot {slot:<18} {share(rows)}")
-    # no turn of these sets tells of danger: the emergency numbers (119 in a
-    # reply's first 60 characters, where both emergency texts name it) above a
+    # no turn of these sets tells of danger: the emergency numbers above a
     # form's answer are false alarms (CitizenFormValidation's net, the safety net)
-    alarmed = [(t, h) for t, _, h in results if "119" in h]
+    alarmed = [(t, h) for t, _, h in results if h.endswith(NUMBERS_MARK)]
     print(f"  turns with the emergency numbers: {len(alarmed)}")
     if errors:
         for turn, _ in alarmed:

@@ -407,18 +407,22 @@ class SafetyNet(GraphComponent, IntentClassifier):
 
     def p_danger(self, texts: Sequence[str]) -> list[float | None]:
         """P(danger) of each text by the detector (None without one)."""
+        return self._p_normalised([normalise(t) for t in texts])
+
+    def _p_normalised(self, normalised: list[str]) -> list[float | None]:
         if self._detector is None:
-            return [None] * len(texts)
-        normalised = [normalise(t) for t in texts]
+            return [None] * len(normalised)
         return [float(p) for p in self._detector.predict_proba(normalised)[:, 1]]
 
     def process(self, messages: list[Message]) -> list[Message]:
         if not messages:
             return messages
         texts = [message.get(TEXT) or "" for message in messages]
-        for message, text, p in zip(messages, texts, self.p_danger(texts), strict=True):
+        normalised = [normalise(text) for text in texts]
+        chances = self._p_normalised(normalised)
+        for message, text, key, p in zip(messages, texts, normalised, chances, strict=True):
             heard_words = self.words(text)
-            long_enough = len(normalise(text)) >= self._min_chars
+            long_enough = len(key) >= self._min_chars
             learned = (
                 p is not None
                 and self._threshold is not None

@@ -112,6 +112,24 @@ async def test_danger_told_as_what_happened_gets_the_numbers_once() -> None:
     # an ordinary description gets no alarm
     _, texts = await _answer("路灯坏了一个月", "complaint_what")
     assert EMERGENCY_TEXT not in texts
+    # a description the form took from an earlier message ("楼下有人打架" in
+    # the complaint's first message) is heard by its words, once
+    said = "好的"
+    form = ValidateComplaintForm()
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data(said, "affirm"))
+    await form.validate_complaint_what(text, dispatcher, t, DOMAIN)
+    assert dispatcher.messages[0]["text"] == EMERGENCY_TEXT
+    dispatcher = CollectingDispatcher()
+    warned_t = tracker(
+        parse_data(said, "affirm"),
+        history=[
+            {"event": "bot", "text": EMERGENCY_TEXT},
+            {"event": "active_loop", "name": form.form_name()},
+        ],
+    )
+    await form.validate_complaint_what(text, dispatcher, warned_t, DOMAIN)
+    assert not dispatcher.messages
 
 
 async def test_the_nlu_detectors_alarm_on_the_description_gets_the_numbers() -> None:
