@@ -92,6 +92,9 @@ _FILLER = re.compile(
 )
 
 MAX_TEXT = 1000
+#: The parse key of a message Rasa's complaint arbiter turned into a complaint
+#: (hotline_rasa/complaint_arbiter.py ARBITER_KEY; the environments share no code).
+ARBITER_KEY = "complaint_arbiter"
 #: "不登记了", "唔登记喇": the registration itself is given up.
 _NOT_REGISTERING = re.compile(
     r"^(?:那|那就|我|我就|还是|先|算了)*(?:不|不想|不要|不用|懒得)(?:再)?(?:登记|记录|提交)"
@@ -188,7 +191,18 @@ class ActionStartComplaint(Action):
                 buttons=[{"title": "转人工客服", "payload": "/request_human"}],
             )
             return events
-        intro = "好的，我来帮您登记建议。" if kind == "suggestion" else "好的，我来帮您登记投诉。"
+        if kind == "suggestion":
+            intro = "好的，我来帮您登记建议。"
+        elif (tracker.latest_message or {}).get(ARBITER_KEY):
+            # The citizen told of a problem without saying "投诉" (Rasa's
+            # complaint arbiter, hotline_rasa/complaint_arbiter.py): say what
+            # was understood, and how to leave if it was only a question.
+            intro = (
+                "听起来您是要反映一个问题，我来帮您登记投诉，交承办部门处理。"
+                "只是想咨询的话，回复“取消”再直接提问就可以。"
+            )
+        else:
+            intro = "好的，我来帮您登记投诉。"
         dispatcher.utter_message(text=intro + "需要了解几项信息，随时回复“取消”可以退出。")
         return events
 

@@ -7,7 +7,8 @@ The dialogue answers ``emergency`` with the emergency numbers (119 / 120 /
 fallback, complaint and guide actions, but a message DIET reads as a greeting
 ("有人撬门" was ``greet``), thanks or goodbye is answered with a fixed
 response, and no action ever sees it. This component closes that gap where
-it opens: after every other intent decision (last in the NLU pipeline), when
+it opens: after every other intent decision (last in the NLU pipeline but the
+complaint arbiter, which never changes an emergency), when
 the intent is not one of ``keep_intents`` (chit-chat, yes/no, stop, a person,
 declined...) and the text holds a fragment of data/danger_words.yml (and
 none of its ``quiet`` fragments: a game, a film, a dream, the news), the

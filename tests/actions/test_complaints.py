@@ -45,6 +45,25 @@ async def test_start_complaint_prefills_what_and_sets_a_submission_id() -> None:
     assert "取消" in dispatcher.messages[0]["text"]
 
 
+async def test_a_problem_told_without_the_word_complaint_is_named_as_one() -> None:
+    """Rasa's complaint arbiter turned an FAQ guess into a complaint: the
+    opening says what was understood and how to leave for a question."""
+    dispatcher = CollectingDispatcher()
+    parse = parse_data("厂里三个月冇出粮", "complain")
+    parse["complaint_arbiter"] = {"from": "faq", "confidence": 1.0, "p_complaint": 0.97}
+    slots = slot_events(await ActionStartComplaint().run(dispatcher, tracker(parse), DOMAIN))
+    text = dispatcher.messages[0]["text"]
+    assert text.startswith("听起来您是要反映一个问题") and "登记投诉" in text
+    assert "只是想咨询" in text and "取消" in text
+    assert slots["complaint_what"] == "厂里三个月冇出粮"
+    # "我要投诉 ..." said so: the plain opening
+    dispatcher = CollectingDispatcher()
+    await ActionStartComplaint().run(
+        dispatcher, tracker(parse_data("我要投诉 厂里三个月冇出粮", "complain")), DOMAIN
+    )
+    assert dispatcher.messages[0]["text"].startswith("好的，我来帮您登记投诉。")
+
+
 async def test_a_complaint_about_danger_going_on_gets_the_emergency_numbers_first() -> None:
     dispatcher = CollectingDispatcher()
     t = tracker(parse_data("楼下烧烤摊有人打架 我要投诉", "complain"))

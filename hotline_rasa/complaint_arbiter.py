@@ -1,0 +1,330 @@
+"""Is the citizen reporting a problem to be fixed (a complaint) or asking a
+question? A message that tells of a problem becomes the ``complain`` intent.
+
+What a 12345 hotline receives most is a problem told in a line, without
+"我要投诉": "楼下大排档每天吵到两点", "厂里三个月冇出粮", "隔壁工厂排黑烟 臭得要命".
+DIET learns ``complain`` from about a hundred examples against thousands of FAQ
+phrasings on the same topics (noise, wages, pollution), so it reads most such
+lines as an FAQ question or declines them: of the 403 complaint descriptions of
+eval/dispatch/dev*.yml, sent as first messages, 62 were read as complaints, 143
+as FAQ questions and 120 were declined (the citizen got an FAQ answer or "抱歉，
+我没太理解" and no ticket). The dispatch classifier's 2,469 complaint
+descriptions (data/complaints/*.yml, one file per category) already say what a
+complaint sounds like; DIET never reads them.
+
+This component, after every other intent decision, learns from them:
+
+- a logistic regression over character, jieba word and pinyin n-grams (the
+  hotline gate's features, ``build_classifier``) with the ``complain`` examples
+  and data/complaints/*.yml as positives, and every other NLU example, the FAQ
+  catalog's phrasings (questions) and the gate's everyday sentences
+  (data/gate/*.yml) as negatives;
+- an FAQ (``faq_intents``) becomes ``complain`` when P(complaint) >=
+  ``faq_threshold`` and the FAQ retriever is not sure of an entry
+  (< ``faq_sure_confidence``: "燃气费怎么交" stays a question);
+- a declined message (``rejected_intents``) becomes ``complain`` when
+  P(complaint) >= ``rejected_threshold`` and the hotline gate does not call it
+  surely everyday (P(hotline) >= ``rejected_min_p_hotline``; the detector
+  alone, on a short everyday line of words it never saw, is sometimes sure of
+  a complaint: "凉拌黄瓜的做法").
+
+The numbers were chosen on the tuning sets (eval/heldout, eval/citizen_dev,
+eval/inscope_probe, the four off-topic dev and probe sets and the dispatch dev
+sets; docs/experiments/2026-12-07-complaint-arbiter.md). Every other intent is
+left alone; an emergency is never touched. Every parse carries
+``complaint: {"p": P(complaint)}``; a changed one also ``complaint_arbiter:
+{"from": intent, "confidence": c, "p_complaint": P}``, which the complaint
+form's opening reads (a complaint the citizen did not name as one).
+
+The data files are read when the model is trained (the Rasa image holds no
+data/ folder); their contents are part of the component's fingerprint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from hotline_rasa.faq_retriever import read_catalog
+from hotline_rasa.hotline_gate import (
+    GATE_KEY,
+    PROJECT_ROOT,
+    GateDataError,
+    build_classifier,
+    drop_stop_words,
+    faq_confidence,
+    load_negatives,
+    negatives_files,
+    normalise,
+    read_yaml,
+)
+from hotline_rasa.intents import put_first
+
+logger = logging.getLogger(__name__)
+
+#: Every parse: ``{"p": P(complaint) or None}``.
+COMPLAINT_KEY = "complaint"
+#: A changed parse: ``{"from": intent, "confidence": c, "p_complaint": P}``.
+ARBITER_KEY = "complaint_arbiter"
+MODEL_FILE = "complaint_detector.joblib"
+
+
+class ComplaintDataError(ValueError):
+    """A complaint data file is missing or not in its format."""
+
+
+def load_complaints(path: Path) -> list[str]:
+    """The ``examples`` of one data/complaints file (``category: <key>``,
+    ``examples: [text, ...]``, bot/dispatch's training format)."""
+    data = read_yaml(path, ComplaintDataError, "ComplaintArbiter data")
+    examples = data.get("examples") if isinstance(data, dict) else None
+    if not isinstance(examples, list):
+        raise ComplaintDataError(f"{path}: needs 'examples:' as a list of texts")
+    return [str(text).strip() for text in examples if str(text or "").strip()]
+
+
+def _files(patterns: Sequence[str]) -> list[Path]:
+    try:
+        return negatives_files(patterns)
+    except GateDataError as error:
+        raise ComplaintDataError(
+            str(error).replace("HotlineGate negatives", "ComplaintArbiter")
+        ) from error
+
+
+def _path(value: str) -> Path:
+    path = Path(value)
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class ComplaintArbiter(GraphComponent, IntentClassifier):
+    """Turns an FAQ guess or a declined message that tells of a problem into ``complain``."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "complaint_intent": "complain",
+            # An FAQ guess becomes a complaint at P(complaint) >= faq_threshold
+            # unless the FAQ retriever is sure of its entry.
+            "faq_intents": ["faq"],
+            "faq_threshold": 0.8,
+            "faq_sure_confidence": 0.9,
+            "faq_retrieval_intent": "faq",
+            # A declined message becomes a complaint at P(complaint) >=
+            # rejected_threshold unless the gate is sure it is everyday.
+            "rejected_intents": ["out_of_scope", "nlu_fallback"],
+            "rejected_threshold": 0.9,
+            "rejected_min_p_hotline": 0.05,
+            # complaint descriptions (bot/dispatch's format), positives
+            "complaints": ["data/complaints/*.yml"],
+            # the FAQ catalog: its phrasings are questions, negatives (null: none)
+            "catalog": "data/knowledge/faq.yml",
+            # everyday sentences (the hotline gate's format), negatives
+            "negatives": ["data/gate/*.yml"],
+            "ngram_range": [1, 3],
+            "min_df": 2,
+            "word_ngram_range": [1, 2],
+            "pinyin_ngram_range": [1, 2],
+            "C": 10.0,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        detector: Any = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._intent = str(self._config["complaint_intent"])
+        self._faq_intents = frozenset(str(i) for i in self._config["faq_intents"] or [])
+        self._rejected = frozenset(str(i) for i in self._config["rejected_intents"] or [])
+        for key in (
+            "faq_threshold",
+            "faq_sure_confidence",
+            "rejected_threshold",
+            "rejected_min_p_hotline",
+        ):
+            value = float(self._config[key])
+            if not 0.0 <= value <= 1.01:
+                raise ValueError(f"ComplaintArbiter {key} {value} is not in [0, 1]")
+        self._detector = detector
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ComplaintArbiter:
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def data_files(cls, config: dict[str, Any]) -> tuple[list[Path], Path | None, list[Path]]:
+        """(complaint files, the catalog or None, everyday negative files)."""
+        merged = {**cls.get_default_config(), **config}
+        catalog = merged.get("catalog")
+        return (
+            _files(merged.get("complaints") or []),
+            _path(str(catalog)) if catalog else None,
+            _files(merged.get("negatives") or []),
+        )
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """The data files' contents: they are not part of Rasa's training data."""
+        digest = hashlib.sha256()
+        try:
+            complaints, catalog, negatives = cls.data_files(config)
+            for path in [*complaints, *([catalog] if catalog else []), *negatives]:
+                digest.update(path.name.encode())
+                digest.update(path.read_bytes())
+        except (OSError, ComplaintDataError) as error:
+            return f"missing:{error}"
+        return digest.hexdigest()
+
+    # --- training ------------------------------------------------------------
+
+    def training_sets(self, training_data: TrainingData) -> tuple[list[str], list[int]]:
+        """(normalised texts, labels): 1 for the complaint intent's examples and
+        the complaint descriptions, 0 for every other NLU example, the catalog's
+        phrasings and the everyday sentences. A text given both labels keeps
+        the first (the NLU's)."""
+        texts: list[str] = []
+        labels: list[int] = []
+        seen: set[str] = set()
+
+        def add(text: str, label: int) -> None:
+            key = normalise(text)
+            if key and key not in seen:
+                seen.add(key)
+                texts.append(key)
+                labels.append(label)
+
+        for example in training_data.intent_examples:
+            add(example.get(TEXT) or "", int(example.get(INTENT) == self._intent))
+        complaints, catalog, negatives = self.data_files(self._config)
+        for path in complaints:
+            for text in load_complaints(path):
+                add(text, 1)
+        if catalog is not None:
+            for _entry, phrasings, _answer in read_catalog(catalog):
+                for text in phrasings:
+                    add(text, 0)
+        for path in negatives:
+            for text in load_negatives(path):
+                add(text, 0)
+        return texts, labels
+
+    def train(self, training_data: TrainingData) -> Resource:
+        texts, labels = self.training_sets(training_data)
+        if len(set(labels)) < 2:
+            raise ComplaintDataError(
+                "ComplaintArbiter needs complaints and other messages to train "
+                f"(got {sum(labels)} complaints, {len(labels) - sum(labels)} others)"
+            )
+        detector = build_classifier(self._config)
+        detector.fit(texts, labels)
+        drop_stop_words(detector)
+        self._detector = detector
+        logger.info(
+            "ComplaintArbiter trained on %d complaints and %d other sentences",
+            sum(labels),
+            len(labels) - sum(labels),
+        )
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        import joblib
+
+        if self._detector is None:
+            return
+        with self._model_storage.write_to(self._resource) as directory:
+            joblib.dump(self._detector, Path(directory) / MODEL_FILE, compress=3)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> ComplaintArbiter:
+        import joblib
+
+        detector = None
+        try:
+            with model_storage.read_from(resource) as directory:
+                detector = joblib.load(Path(directory) / MODEL_FILE)
+        except (ValueError, FileNotFoundError):
+            logger.warning("ComplaintArbiter: no trained detector in the model; intents unchanged")
+        return cls(config, model_storage, resource, detector)
+
+    # --- parsing --------------------------------------------------------------
+
+    def p_complaint(self, texts: Sequence[str]) -> list[float | None]:
+        """P(complaint) of each text (None without a trained detector)."""
+        if self._detector is None:
+            return [None] * len(texts)
+        normalised = [normalise(text) for text in texts]
+        return [float(p) for p in self._detector.predict_proba(normalised)[:, 1]]
+
+    def turns_into_complaint(self, message: Message, p: float | None) -> bool:
+        """Whether the message's intent, with P(complaint) ``p``, becomes a complaint."""
+        if p is None:
+            return False
+        name = (message.get(INTENT) or {}).get("name")
+        if name in self._faq_intents:
+            sure = faq_confidence(message, str(self._config["faq_retrieval_intent"]))
+            return p >= float(self._config["faq_threshold"]) and (sure or 0.0) < float(
+                self._config["faq_sure_confidence"]
+            )
+        if name in self._rejected:
+            gate = message.get(GATE_KEY) or {}
+            p_hotline = gate.get("p_hotline")
+            return p >= float(self._config["rejected_threshold"]) and (
+                p_hotline is None
+                or float(p_hotline) >= float(self._config["rejected_min_p_hotline"])
+            )
+        return False
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if not messages:
+            return messages
+        chances = self.p_complaint([message.get(TEXT) or "" for message in messages])
+        for message, p in zip(messages, chances, strict=True):
+            message.set(
+                COMPLAINT_KEY, {"p": None if p is None else round(p, 4)}, add_to_output=True
+            )
+            if not self.turns_into_complaint(message, p):
+                continue
+            intent = message.get(INTENT) or {}
+            message.set(
+                ARBITER_KEY,
+                {
+                    "from": intent.get("name"),
+                    "confidence": round(float(intent.get("confidence") or 0.0), 4),
+                    "p_complaint": round(float(p or 0.0), 4),
+                },
+                add_to_output=True,
+            )
+            put_first(message, self._intent, float(p or 0.0))
+        return messages
