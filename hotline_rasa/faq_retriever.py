@@ -58,6 +58,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,30 @@ def prune(weights: Any, below: float) -> Any:
     return matrix
 
 
+_SENTENCE_END = re.compile(r"[。；;！!？?\n]+")
+
+
+def answer_rows(keys: list[str], responses: dict) -> tuple[list[str], list[str]]:
+    """(sentences, keys): the sentences of each entry's answer (the text of its
+    first ``utter_<key>`` response), those of at least 4 characters.
+
+    An answer tells what its entry covers, often in words its phrasings lack:
+    learned as extra rows (``answer_weight``) it helps tell neighbouring
+    entries apart in messages that describe a situation. Measured by
+    eval/faq_retriever_tuning.py (training on the catalog before its citizen
+    phrasings, tested on the 1,580 citizen phrasings written blind later): top-1
+    0.924 -> 0.937, 34 sentences right that were wrong, 14 the other way."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for key in keys:
+        answer = (responses.get(f"utter_{key}") or [{}])[0].get(TEXT) or ""
+        for sentence in _SENTENCE_END.split(str(answer)):
+            if len(sentence.strip()) >= 4:
+                texts.append(sentence.strip())
+                labels.append(key)
+    return texts, labels
+
+
 class Retriever:
     """The fitted model: features, the SVM's weights (features x entries,
     sparse) and intercepts, the entries' keys (``faq/<id>``) and their
@@ -186,18 +211,34 @@ class Retriever:
         cls, texts: list[str], keys: list[str], responses: dict, config: dict[str, Any]
     ) -> Retriever:
         import numpy as np
+        import scipy.sparse
         from sklearn.preprocessing import normalize
         from sklearn.svm import LinearSVC
 
         features = build_features(config)
         matrix = normalize(features.fit_transform([normalise(t) for t in texts]))
-        drop_stop_words(features)
         labels = sorted(set(keys))
         if len(labels) == 1:
             # a one-entry catalog: nothing to tell apart, every FAQ is that entry
+            drop_stop_words(features)
             return cls(features, None, None, labels, responses)
+        weights = None
+        answer_weight = float(config.get("answer_weight") or 0.0)
+        if answer_weight > 0:
+            # the answers' sentences as lighter rows of their entries, in the
+            # phrasings' vocabulary (fitted above, so the model does not grow
+            # by the answers' n-grams)
+            answer_texts, answer_keys = answer_rows(labels, responses)
+            if answer_texts:
+                extra = normalize(features.transform([normalise(t) for t in answer_texts]))
+                matrix = scipy.sparse.vstack([matrix, extra]).tocsr()
+                weights = np.concatenate(
+                    [np.ones(len(texts)), np.full(len(answer_texts), answer_weight)]
+                )
+                keys = [*keys, *answer_keys]
+        drop_stop_words(features)
         classifier = LinearSVC(C=float(config["C"]), max_iter=5000, random_state=0)
-        classifier.fit(matrix, keys)
+        classifier.fit(matrix, keys, sample_weight=weights)
         coef, intercept = classifier.coef_, classifier.intercept_
         if coef.shape[0] == 1:  # two entries: liblinear gives one row, for the second
             coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
@@ -247,6 +288,9 @@ class FaqRetriever(GraphComponent, IntentClassifier):
             "pinyin_ngram_range": [1, 2],
             # The SVM's regularisation (liblinear's C).
             "C": 1.0,
+            # Each entry's answer, cut into sentences, learned as rows of its
+            # entry with this sample weight (0: not learned). answer_rows().
+            "answer_weight": 0.0,
             # Weights smaller than this in magnitude are dropped (prune()).
             "prune_below": 0.003,
             # Softmax scale of the decision values: a number, or "auto" for

@@ -285,3 +285,42 @@ def test_a_relative_catalog_is_read_from_the_training_directory(
     path = catalog_path(FaqRetriever.get_default_config())
     assert path == tmp_path / "data" / "knowledge" / "faq.yml"
     assert [entry for entry, _, _ in read_catalog(path)] == ["only"]
+
+
+ANSWERS = {
+    "pension_transfer": "可以办理转移。先在东莞参保，再申请转入！太短",
+    "fund_loan": "额度看缴存余额和年限；最高贷款额度以公积金中心为准",
+    "power_price": "居民用电按月分三档计价。",
+    "gas_leak": "立即关闭燃气总阀，打开门窗通风。不要开关电器\n离开后拨打抢修电话",
+}
+
+
+def test_answer_rows_are_the_answers_sentences() -> None:
+    from hotline_rasa.faq_retriever import answer_rows
+
+    responses = {f"utter_faq/{k}": [{"text": a}] for k, a in ANSWERS.items()}
+    texts, keys = answer_rows(["faq/pension_transfer", "faq/gas_leak", "faq/none"], responses)
+    assert texts == [
+        "可以办理转移",
+        "先在东莞参保，再申请转入",
+        "立即关闭燃气总阀，打开门窗通风",
+        "不要开关电器",
+        "离开后拨打抢修电话",
+    ]  # "太短" is too short; an entry without a response has none
+    assert keys == ["faq/pension_transfer"] * 2 + ["faq/gas_leak"] * 3
+
+
+def test_answer_weight_learns_the_answers_in_the_phrasings_vocabulary(tmp_path: Path) -> None:
+    data = training_data()
+    data.responses = {f"utter_faq/{k}": [{"text": a}] for k, a in ANSWERS.items()}
+    plain = trained_and_loaded(tmp_path / "a", data)
+    with_answers = trained_and_loaded(tmp_path / "b", data, answer_weight=1.0)
+    assert plain._retriever is not None and with_answers._retriever is not None
+    # the answers' own n-grams do not enter the vocabulary: the model does not grow by them
+    assert with_answers._retriever.weights.shape == plain._retriever.weights.shape
+    message = "公积金贷款额度看缴存余额吗"
+    keys = plain._retriever.keys
+    before = plain._retriever.scores([message], plain.scale())[0]
+    after = with_answers._retriever.scores([message], with_answers.scale())[0]
+    assert after[keys.index("faq/fund_loan")] > before[keys.index("faq/fund_loan")]
+    assert FaqRetriever.get_default_config()["answer_weight"] == 0.0  # off unless configured
