@@ -55,14 +55,16 @@ test-fast: ## unit and integration tests only (no Rasa training, no browser)
 conversation-tests: ## Rasa test stories against the trained model and the action server
 	@scripts/conversation_tests.sh
 
-evaluate: ## quality on eval/heldout, eval/final, eval/citizen, the off-topic eval/city (trains first; ARGS=--use-trained: the model in models/), then complaint dispatch, form answers (eval/forms), service naming (eval/service_naming) and the emergency safety net (eval/safety)
+evaluate: ## quality on eval/heldout, eval/final, eval/citizen, the off-topic eval/city (trains first; ARGS=--use-trained: the model in models/), then complaint dispatch, form answers (eval/forms), service naming (eval/service_naming), the emergency safety net (eval/safety) and complaints told in a line (eval/complaint_intake.py)
 	@rc=0; $(RASA_PY) scripts/evaluate.py $(ARGS) || rc=$$?; \
 	$(PY) scripts/evaluate_dispatch.py --json eval/report/dispatch/report.json || rc=$$?; \
 	$(PY) eval/forms.py --json eval/report/forms/report.json || rc=$$?; \
 	$(RASA_PY) eval/service_naming_report.py --set dev test || rc=$$?; \
 	$(RASA_PY) eval/safety_report.py --set probe || rc=$$?; \
 	$(RASA_PY) eval/safety_report.py --set test || rc=$$?; \
-	$(RASA_PY) eval/safety_report.py --set test2 || rc=$$?; exit $$rc
+	$(RASA_PY) eval/safety_report.py --set test2 || rc=$$?; \
+	$(RASA_PY) eval/complaint_intake.py --set dev dev2 dev3 dev4 dev5 || rc=$$?; \
+	$(RASA_PY) eval/complaint_intake.py --set test || rc=$$?; exit $$rc
 
 evaluate-forms: ## form answers (refusals, negations, corrections, "不知道") through a real Rasa and action server, with the model in models/ (eval/forms)
 	@$(PY) eval/forms.py --json eval/report/forms/report.json

@@ -387,8 +387,8 @@ def _read_yaml(path: Path) -> Any:
 
 def reference_texts(extra_dirs: tuple[str, ...]) -> tuple[dict[str, str], list[str]]:
     """(normalised sentence -> file it comes from, problems) for the training data
-    (data/nlu/*.yml, data/gate/*.yml, data/safety/*.yml, examples/questions of
-    data/knowledge/*.yml) and extra_dirs/*.yml.
+    (data/nlu/*.yml, data/gate/*.yml, data/safety/*.yml, data/complaints/*.yml,
+    examples/questions of data/knowledge/*.yml) and extra_dirs/*.yml.
 
     NLU files are compared both as Rasa parses them (entity markup removed) and as
     written. A file that is not valid YAML is reported by name only, because a YAML
@@ -401,6 +401,9 @@ def reference_texts(extra_dirs: tuple[str, ...]) -> tuple[dict[str, str], list[s
     nlu_files += sorted((ROOT / "data" / "gate").glob("*.yml"))
     # the safety net detector's emergencies and hard negatives (hotline_rasa/safety_net.py)
     nlu_files += sorted((ROOT / "data" / "safety").glob("*.yml"))
+    # complaint descriptions: the dispatch classifier's and, since 2026-12-06, the
+    # NLU complaint arbiter's training data (hotline_rasa/complaint_arbiter.py)
+    nlu_files += sorted((ROOT / "data" / "complaints").glob("*.yml"))
     for directory in extra_dirs:
         nlu_files += sorted((ROOT / directory).glob("*.yml"))
     knowledge_files = sorted((ROOT / "data" / "knowledge").glob("*.yml"))
@@ -578,7 +581,13 @@ def verbatim_collisions(
     """(collision errors, problems reading the references) of (file name, row) pairs
     against the training data and the sets of independent_of; prints the count."""
     ref, problems = reference_texts(independent_of)
-    sources = ["data/nlu/*.yml", "data/gate/*.yml", "examples/questions of data/knowledge/*.yml"]
+    sources = [
+        "data/nlu/*.yml",
+        "data/gate/*.yml",
+        "data/safety/*.yml",
+        "data/complaints/*.yml",
+        "examples/questions of data/knowledge/*.yml",
+    ]
     sources += [f"{d}/*.yml" for d in independent_of]
     print(f"== compared with {len(ref)} distinct reference sentences ({', '.join(sources)})")
     errors = []

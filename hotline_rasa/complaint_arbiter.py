@@ -30,7 +30,7 @@ This component, after every other intent decision, learns from them:
 
 The numbers were chosen on the tuning sets (eval/heldout, eval/citizen_dev,
 eval/inscope_probe, the four off-topic dev and probe sets and the dispatch dev
-sets; docs/experiments/2026-12-07-complaint-arbiter.md). Every other intent is
+sets; docs/experiments/2026-12-06-complaint-arbiter.md). Every other intent is
 left alone; an emergency is never touched. Every parse carries
 ``complaint: {"p": P(complaint)}``; a changed one also ``complaint_arbiter:
 {"from": intent, "confidence": c, "p_complaint": P}``, which the complaint
