@@ -14,8 +14,8 @@ complaint sounds like; DIET never reads them.
 
 This component, after every other intent decision, learns from them:
 
-- a logistic regression over character, jieba word and pinyin n-grams (the
-  hotline gate's features, ``build_classifier``) with the ``complain`` examples
+- a logistic regression over TF-IDF character 1-2-grams (``build_classifier``,
+  the hotline gate's classifier with characters only) with the ``complain`` examples
   and data/complaints/*.yml as positives, and every other NLU example, the FAQ
   catalog's phrasings (questions) and the gate's everyday sentences
   (data/gate/*.yml) as negatives;
@@ -134,10 +134,14 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
             "catalog": "data/knowledge/faq.yml",
             # everyday sentences (the hotline gate's format), negatives
             "negatives": ["data/gate/*.yml"],
-            "ngram_range": [1, 3],
-            "min_df": 2,
-            "word_ngram_range": [1, 2],
-            "pinyin_ngram_range": [1, 2],
+            # Character 1-2-grams seen in 3+ sentences: 0.25 MB. With jieba word
+            # 1-2-grams and pinyin (the gate's and the safety net's features)
+            # it was 2.3 MB for one citizen_dev complaint and 6 of 403 dispatch
+            # descriptions more (docs/experiments/2026-12-06-complaint-arbiter.md).
+            "ngram_range": [1, 2],
+            "min_df": 3,
+            "word_ngram_range": None,
+            "pinyin_ngram_range": None,
             "C": 10.0,
         }
 
