@@ -48,6 +48,7 @@ from actions.answers import (
     tail_replaced,
     without_leading_fillers,
 )
+from actions.thresholds import COMPLAINT_FROM_ANSWER, COMPLAINT_OFFER
 from bot.db.crypto import DataKeyError
 from bot.db.routing import load_routing
 from bot.dispatch.dispatcher import Dispatch, dispatch
@@ -95,6 +96,8 @@ MAX_TEXT = 1000
 #: The parse key of a message Rasa's complaint arbiter turned into a complaint
 #: (hotline_rasa/complaint_arbiter.py ARBITER_KEY; the environments share no code).
 ARBITER_KEY = "complaint_arbiter"
+#: Every parse's ``{"p": P(complaint)}`` (hotline_rasa/complaint_arbiter.py COMPLAINT_KEY).
+COMPLAINT_KEY = "complaint"
 #: "不登记了", "唔登记喇": the registration itself is given up.
 _NOT_REGISTERING = re.compile(
     r"^(?:那|那就|我|我就|还是|先|算了)*(?:不|不想|不要|不用|懒得)(?:再)?(?:登记|记录|提交)"
@@ -172,6 +175,10 @@ class ActionStartComplaint(Action):
             intent, "complaint"
         )
         text = latest_text(tracker)
+        if text.startswith("/"):
+            # a button: after "登记投诉，交部门处理" under an FAQ answer, what
+            # happened is the message the answer was for
+            text = _offered_for(tracker)
         events = [SlotSet(slot, None) for slot in COMPLAINT_SLOTS] + [
             SlotSet("complaint_type", kind),
             SlotSet("complaint_submission_id", uuid.uuid4().hex),
@@ -193,7 +200,7 @@ class ActionStartComplaint(Action):
             return events
         if kind == "suggestion":
             intro = "好的，我来帮您登记建议。"
-        elif (tracker.latest_message or {}).get(ARBITER_KEY):
+        elif (tracker.latest_message or {}).get(ARBITER_KEY) or intent == "inform":
             # The citizen told of a problem without saying "投诉" (Rasa's
             # complaint arbiter, hotline_rasa/complaint_arbiter.py): say what
             # was understood, and how to leave if it was only a question.
@@ -205,6 +212,42 @@ class ActionStartComplaint(Action):
             intro = "好的，我来帮您登记投诉。"
         dispatcher.utter_message(text=intro + "需要了解几项信息，随时回复“取消”可以退出。")
         return events
+
+
+#: The button an FAQ answer offers when the message also told of a problem.
+COMPLAINT_BUTTON = {"title": "登记投诉，交部门处理", "payload": "/complain"}
+
+
+def complaint_offer(tracker: Tracker) -> dict[str, str] | None:
+    """The "register a complaint" button for an FAQ answer to a message that
+    tells of a problem (P(complaint) >= COMPLAINT_OFFER), else None."""
+    p = ((tracker.latest_message or {}).get(COMPLAINT_KEY) or {}).get("p")
+    return COMPLAINT_BUTTON if isinstance(p, (int, float)) and p >= COMPLAINT_OFFER else None
+
+
+def told_a_problem(tracker: Tracker) -> bool:
+    """True when the latest message, read as a form's answer (``inform``) with
+    no form running, tells of a problem: Rasa's complaint arbiter gave it
+    P(complaint) >= COMPLAINT_FROM_ANSWER (the parse's ``complaint.p``)."""
+    if latest_intent(tracker) != "inform" or (tracker.active_loop or {}).get("name"):
+        return False
+    p = ((tracker.latest_message or {}).get(COMPLAINT_KEY) or {}).get("p")
+    return isinstance(p, (int, float)) and p >= COMPLAINT_FROM_ANSWER
+
+
+def _offered_for(tracker: Tracker) -> str:
+    """The citizen's message before the latest one when it told of a problem
+    (its parse's P(complaint) >= COMPLAINT_OFFER: the FAQ answer to it offered
+    the complaint), else "" (the menu's 投诉建议 after any question)."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    if len(users) < 2:
+        return ""
+    previous = users[-2]
+    p = ((previous.get("parse_data") or {}).get(COMPLAINT_KEY) or {}).get("p")
+    text = str(previous.get("text") or "").strip()
+    if not isinstance(p, (int, float)) or p < COMPLAINT_OFFER or text.startswith("/"):
+        return ""
+    return text
 
 
 def _recent_upset_text(tracker: Tracker, turns: int = 4) -> str:

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions._runtime import (
@@ -22,6 +23,7 @@ from actions._runtime import (
     record_event,
     warn_if_danger,
 )
+from actions.complaints import ActionStartComplaint, complaint_offer, told_a_problem
 from actions.guidance import service_offer
 from actions.thresholds import FAQ_ANSWER_CONFIDENCE
 from bot.knowledge import FaqEntry, format_answer, load_faq, match_service
@@ -198,7 +200,9 @@ class ActionAnswerFaq(Action):
             return []
         # the guide of the service the question is about, as a next step
         offer = service_offer(tracker)
-        buttons = [offer, *AFTER_ANSWER_BUTTONS] if offer else AFTER_ANSWER_BUTTONS
+        # and registering a complaint, when the message also told of a problem
+        offers = [o for o in (offer, complaint_offer(tracker)) if o]
+        buttons = [*offers, *AFTER_ANSWER_BUTTONS]
         dispatcher.utter_message(text=format_answer(entry), buttons=buttons)
         # Not shown: the front door puts it on the answer above (bot/hub_routing.py),
         # so the widget can offer 有帮助/没帮助 for this FAQ.
@@ -216,6 +220,11 @@ class ActionHandleFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
+        if told_a_problem(tracker):
+            # a problem DIET read as a form's answer with no form running
+            # ("路灯一整排都不亮"): the complaint, as if it had been read so
+            events = await ActionStartComplaint().run(dispatcher, tracker, domain)
+            return [*events, FollowupAction("complaint_form")]
         if not danger_alarm(tracker) and await answer_several(dispatcher, tracker):
             return []  # several questions, answered one by one: not a fallback
         await record_event("fallback", tracker, reason="nlu_fallback", text=latest_text(tracker))

@@ -26,3 +26,19 @@ FAQ_ANSWER_CONFIDENCE = 0.35
 # retriever's share on "no hotline matter" is at least this.
 # eval/service_naming_report.py counts such offers the same way.
 MAX_OFF_TOPIC_FOR_OFFER = 0.5
+
+# A form's answer (`inform`) with no form running is a declined message to the
+# dialogue (data/rules.yml: the fallback); when Rasa's complaint arbiter
+# (hotline_rasa/complaint_arbiter.py) gives it P(complaint) at least this, the
+# fallback starts the complaint instead ("路灯一整排都不亮" read as an answer).
+# The arbiter's own threshold for declined messages (config.yml
+# rejected_threshold); on the tuning parses the complaints DIET read as `inform`
+# had P 0.83-0.99, the everyday requests 0.001-0.19
+# (docs/experiments/2026-12-06-complaint-arbiter.md).
+COMPLAINT_FROM_ANSWER = 0.9
+
+# An FAQ answer to a message Rasa's complaint arbiter gives P(complaint) at
+# least this (its threshold for turning an FAQ guess into a complaint,
+# config.yml faq_threshold; kept an FAQ because the retriever was sure of the
+# entry: "厂里三个月冇出粮 老板跑了") offers to register the complaint as a button.
+COMPLAINT_OFFER = 0.8

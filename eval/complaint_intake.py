@@ -8,7 +8,9 @@ counts what the citizen would meet:
 
 - ``complaint``: the ``complain`` intent (the complaint form, with the line as
   what happened), and of them how many the complaint arbiter made so
-  (hotline_rasa/complaint_arbiter.py; the parse's ``complaint_arbiter``);
+  (hotline_rasa/complaint_arbiter.py; the parse's ``complaint_arbiter``), or
+  a form's answer (``inform``) with P(complaint) >= COMPLAINT_FROM_ANSWER,
+  whose fallback starts the complaint (actions/faq.py);
 - ``emergency``: the emergency numbers and a person (right for a danger going
   on; the sets hold some: gas smell, a fight);
 - ``faq``: an FAQ answer or the "did you mean" confirmation (no ticket);
@@ -43,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from actions.thresholds import FAQ_MIN_CONFIDENCE  # noqa: E402
+from actions.thresholds import COMPLAINT_FROM_ANSWER, FAQ_MIN_CONFIDENCE  # noqa: E402
 
 SET_DIR = ROOT / "eval" / "dispatch"
 REPORT_DIR = ROOT / "eval" / "report" / "complaint_intake"
@@ -65,6 +67,9 @@ def outcome(parse: dict[str, Any]) -> str:
     intent = (parse.get("intent") or {}).get("name")
     if intent == "complain":
         return "complaint"
+    p = (parse.get("complaint") or {}).get("p")
+    if intent == "inform" and isinstance(p, (int, float)) and p >= COMPLAINT_FROM_ANSWER:
+        return "complaint"  # a form's answer with no form running: the fallback starts it
     if intent == "emergency":
         return "emergency"
     if intent in ("nlu_fallback", "out_of_scope"):

@@ -233,11 +233,23 @@ def classify(
     policy: DialoguePolicy,
     faq_threshold: float,
     answer_threshold: float | None = None,
+    complaint_p: float | None = None,
+    complaint_from_answer: float | None = None,
 ) -> str:
     """The outcome of one message from its intent (after the FallbackClassifier).
 
     ``answer_threshold`` (default ``faq_threshold``): an FAQ guess at least
-    ``faq_threshold`` but below it is confirmed, not answered."""
+    ``faq_threshold`` but below it is confirmed, not answered. A form's answer
+    (``inform``) with no form running whose P(complaint) (``complaint_p``, the
+    parse's ``complaint.p``) is at least ``complaint_from_answer`` starts the
+    complaint form (actions/faq.py ActionHandleFallback)."""
+    if (
+        intent == "inform"
+        and complaint_p is not None
+        and complaint_from_answer is not None
+        and complaint_p >= complaint_from_answer
+    ):
+        return FORM
     if intent in REJECT_INTENTS or intent in policy.fallback_intents:
         return FALLBACK
     if intent == "faq":

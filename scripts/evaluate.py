@@ -61,6 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from actions.thresholds import (  # noqa: E402 - no app code in the Rasa env
+    COMPLAINT_FROM_ANSWER,
     FAQ_ANSWER_CONFIDENCE,
     FAQ_MIN_CONFIDENCE,
 )
@@ -379,6 +380,7 @@ async def parse_off_topic(model: str, path: Path) -> list[dict[str, Any]]:
                 "raw_conf": raw_conf,
                 "faq_pred": faq_pred,
                 "faq_conf": faq_conf,
+                "complaint_p": (parse.get("complaint") or {}).get("p"),
             }
         )
     return rows
@@ -390,7 +392,13 @@ def evaluate_off_topic_set(model: str, folder: Path, name: str) -> tuple[dict[st
     policy = load_dialogue_policy(ROOT)
     for row in rows:
         row["outcome"] = classify(
-            row["intent"], row["faq_conf"], policy, FAQ_MIN_CONFIDENCE, FAQ_ANSWER_CONFIDENCE
+            row["intent"],
+            row["faq_conf"],
+            policy,
+            FAQ_MIN_CONFIDENCE,
+            FAQ_ANSWER_CONFIDENCE,
+            complaint_p=row["complaint_p"],
+            complaint_from_answer=COMPLAINT_FROM_ANSWER,
         )
     result = off_topic_report(rows)
     result.update(

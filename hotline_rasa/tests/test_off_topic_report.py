@@ -208,6 +208,28 @@ def test_classify_with_an_answer_threshold(faq_conf: float, outcome: str) -> Non
     assert classify("faq", faq_conf, POLICY, 0.1, 0.35) == outcome
 
 
+@pytest.mark.parametrize(
+    ("complaint_p", "outcome"),
+    [
+        (None, FALLBACK),  # a parse without the complaint arbiter
+        (0.89, FALLBACK),
+        (0.9, FORM),  # the fallback starts the complaint (actions/faq.py)
+    ],
+)
+def test_a_stray_answer_telling_of_a_problem_starts_a_form(
+    complaint_p: float | None, outcome: str
+) -> None:
+    got = classify(
+        "inform", 0.0, POLICY, 0.1, 0.35, complaint_p=complaint_p, complaint_from_answer=0.9
+    )
+    assert got == outcome
+    # only a form's answer: an FAQ guess or a declined message is the NLU's to change
+    assert (
+        classify("out_of_scope", 0.0, POLICY, 0.1, complaint_p=0.99, complaint_from_answer=0.9)
+        == FALLBACK
+    )
+
+
 def test_a_confirmation_is_neither_handled_nor_an_answer() -> None:
     report = off_topic_report(
         [_row("d", "a", FAQ_CONFIRM, 0.9, 0.2), _row("d", "b", FALLBACK, 0.9)]

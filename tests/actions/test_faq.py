@@ -6,11 +6,12 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions._runtime import FAQ_MIN_CONFIDENCE, consecutive_misunderstandings
+from actions.complaints import ActionStartComplaint
 from actions.faq import ActionAnswerFaq, ActionHandleFallback
 from actions.thresholds import FAQ_ANSWER_CONFIDENCE
 from bot.db import Database
 from bot.knowledge import load_faq
-from tests.actions.helpers import faq_parse, parse_data, tracker, user_event
+from tests.actions.helpers import faq_parse, parse_data, slot_events, tracker, user_event
 
 
 def _first_faq():
@@ -146,6 +147,61 @@ async def test_stray_answers_declined_by_the_fallback_count_as_misses(db: Databa
     first = CollectingDispatcher()
     await ActionHandleFallback().run(first, tracker(stray), {})
     assert first.messages[0]["buttons"][0]["payload"] == "/consult"
+
+
+async def test_a_problem_read_as_a_stray_answer_starts_the_complaint(db: Database) -> None:
+    """DIET read "路灯一整排都不亮" as a form's answer with no form running; Rasa's
+    complaint arbiter gave it P(complaint) 0.99: the fallback starts the
+    complaint (its opening, the line as what happened, then the form)."""
+    parse = parse_data("路灯一整排都不亮", "inform", complaint={"p": 0.9862})
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandleFallback().run(dispatcher, tracker(parse), {})
+    assert dispatcher.messages[0]["text"].startswith("听起来您是要反映一个问题")
+    assert slot_events(events)["complaint_what"] == "路灯一整排都不亮"
+    assert events[-1] == {"event": "followup", "name": "complaint_form", "timestamp": None}
+    # an everyday request read so stays declined; so does a problem told
+    # inside a running form (its answer) and a parse without the arbiter
+    for latest, loop in (
+        (parse_data("明天早上七点叫我起床", "inform", complaint={"p": 0.0696}), None),
+        (parse, "service_guide_form"),
+        (parse_data("路灯一整排都不亮", "inform"), None),
+    ):
+        dispatcher = CollectingDispatcher()
+        events = await ActionHandleFallback().run(dispatcher, tracker(latest, active_loop=loop), {})
+        assert not any(e.get("event") == "followup" for e in events)
+        assert not dispatcher.messages[0]["text"].startswith("听起来")
+
+
+async def test_an_answer_to_a_message_telling_of_a_problem_offers_the_complaint(
+    db: Database,
+) -> None:
+    """ "厂里三个月冇出粮 老板跑了": the retriever was sure of the wage-arrears
+    entry, so it stays an FAQ answer; the complaint arbiter's P(complaint) 0.97
+    adds the button that registers it, and the click takes the message as
+    what happened."""
+    entry = _first_faq()
+    told = faq_parse("厂里三个月冇出粮 老板跑了", entry.id, 0.95)
+    told["complaint"] = {"p": 0.97}
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, tracker(told), {})
+    payloads = [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    assert "/complain" in payloads and payloads[-3:] == ["/thank", "/consult", "/request_human"]
+    click = parse_data("/complain", "complain", 1.0)
+    history = [user_event(told), {"event": "action", "name": "action_answer_faq"}]
+    start = CollectingDispatcher()
+    events = await ActionStartComplaint().run(start, tracker(click, history=history), {})
+    assert slot_events(events)["complaint_what"] == "厂里三个月冇出粮 老板跑了"
+    # a question: no such button; the menu's 投诉建议 after it takes no text
+    asked = faq_parse("工资拖欠怎么维权", entry.id, 0.95)
+    asked["complaint"] = {"p": 0.3}
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerFaq().run(dispatcher, tracker(asked), {})
+    assert "/complain" not in [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    history = [user_event(asked), {"event": "action", "name": "action_answer_faq"}]
+    events = await ActionStartComplaint().run(
+        CollectingDispatcher(), tracker(click, history=history), {}
+    )
+    assert "complaint_what" not in {k for k, v in slot_events(events).items() if v}
 
 
 async def test_an_understood_message_resets_the_count(db: Database) -> None:
