@@ -249,7 +249,7 @@ def refit(rows: list[dict[str, Any]], settings: str) -> list[dict[str, Any]]:
     from hotline_rasa.service_retriever import ServiceRetriever
 
     config = yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))
-    base = next(
+    base: dict[str, Any] = next(
         (c for c in config["pipeline"] if str(c.get("name", "")).endswith(RETRIEVER_NAME)), {}
     )
     overrides = {}

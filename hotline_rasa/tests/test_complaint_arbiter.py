@@ -4,6 +4,7 @@ declined message that tells of a problem becomes ``complain``."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -44,7 +45,7 @@ _QUESTIONS = [
 _EVERYDAY = ["今天天气怎么样", "放首歌来听", "凉拌黄瓜的做法", "讲个笑话"]
 
 
-def _files(tmp_path: Path) -> dict[str, str]:
+def _files(tmp_path: Path) -> dict[str, Any]:
     complaints = tmp_path / "complaints.yml"
     complaints.write_text(
         yaml.safe_dump({"category": "noise", "examples": _COMPLAINTS[1:]}, allow_unicode=True),
@@ -194,9 +195,10 @@ def test_the_fingerprint_follows_the_data_files(tmp_path: Path) -> None:
         "category: noise\nexamples:\n  - 广场舞太吵\n", encoding="utf-8"
     )
     assert ComplaintArbiter.fingerprint_addon(config) != before
-    assert ComplaintArbiter.fingerprint_addon(
+    missing = ComplaintArbiter.fingerprint_addon(
         {**config, "complaints": [str(tmp_path / "none.yml")]}
-    ).startswith("missing:")
+    )
+    assert missing is not None and missing.startswith("missing:")
 
 
 def test_malformed_or_missing_data_is_an_error_naming_the_file(tmp_path: Path) -> None:
