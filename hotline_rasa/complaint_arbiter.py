@@ -62,9 +62,9 @@ from hotline_rasa.hotline_gate import (
     GATE_KEY,
     PROJECT_ROOT,
     GateDataError,
-    build_classifier,
-    drop_stop_words,
+    LabelledTexts,
     faq_confidence,
+    fit_binary,
     load_negatives,
     negatives_files,
     normalise,
@@ -210,47 +210,32 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
         the complaint descriptions, 0 for every other NLU example, the catalog's
         phrasings and the everyday sentences. A text given both labels keeps
         the first (the NLU's)."""
-        texts: list[str] = []
-        labels: list[int] = []
-        seen: set[str] = set()
-
-        def add(text: str, label: int) -> None:
-            key = normalise(text)
-            if key and key not in seen:
-                seen.add(key)
-                texts.append(key)
-                labels.append(label)
-
+        labelled = LabelledTexts()
         for example in training_data.intent_examples:
-            add(example.get(TEXT) or "", int(example.get(INTENT) == self._intent))
+            labelled.add(example.get(TEXT), int(example.get(INTENT) == self._intent))
         complaints, catalog, negatives = self.data_files(self._config)
         for path in complaints:
             for text in load_complaints(path):
-                add(text, 1)
+                labelled.add(text, 1)
         if catalog is not None:
             for _entry, phrasings, _answer in read_catalog(catalog):
                 for text in phrasings:
-                    add(text, 0)
+                    labelled.add(text, 0)
         for path in negatives:
             for text in load_negatives(path):
-                add(text, 0)
-        return texts, labels
+                labelled.add(text, 0)
+        return labelled.texts, labelled.labels
 
     def train(self, training_data: TrainingData) -> Resource:
         texts, labels = self.training_sets(training_data)
-        if len(set(labels)) < 2:
-            raise ComplaintDataError(
-                "ComplaintArbiter needs complaints and other messages to train "
-                f"(got {sum(labels)} complaints, {len(labels) - sum(labels)} others)"
-            )
-        detector = build_classifier(self._config)
-        detector.fit(texts, labels)
-        drop_stop_words(detector)
-        self._detector = detector
-        logger.info(
-            "ComplaintArbiter trained on %d complaints and %d other sentences",
-            sum(labels),
-            len(labels) - sum(labels),
+        self._detector = fit_binary(
+            self._config,
+            texts,
+            labels,
+            ComplaintDataError,
+            "ComplaintArbiter",
+            "complaints",
+            "other sentences",
         )
         self.persist()
         return self._resource

@@ -257,6 +257,53 @@ def build_features(config: dict[str, Any]) -> Any:
     return make_union(*features)
 
 
+def fit_binary(
+    config: dict[str, Any],
+    texts: list[str],
+    labels: list[int],
+    error: type[Exception],
+    what: str,
+    ones: str,
+    zeros: str,
+) -> Any:
+    """``build_classifier(config)`` fitted on normalised ``texts`` with 0/1
+    ``labels``, without the vectorizers' ``stop_words_`` (the gate, the safety
+    net's detector and the complaint arbiter train so). ``error`` naming
+    ``what`` when a label has no text (``ones``/``zeros`` say what they are)."""
+    positives = sum(labels)
+    if len(set(labels)) < 2:
+        raise error(
+            f"{what} needs {ones} and {zeros} to train "
+            f"(got {positives} {ones}, {len(labels) - positives} {zeros})"
+        )
+    model = build_classifier(config)
+    model.fit(texts, labels)
+    drop_stop_words(model)
+    logger.info(
+        "%s trained on %d %s and %d %s", what, positives, ones, len(labels) - positives, zeros
+    )
+    return model
+
+
+class LabelledTexts:
+    """Training texts, normalised (``normalise``), with 0/1 labels; each text
+    once, with the first label it was given (``per_label``: once per label)."""
+
+    def __init__(self, per_label: bool = False) -> None:
+        self.texts: list[str] = []
+        self.labels: list[int] = []
+        self._per_label = per_label
+        self._seen: set[tuple[str, int]] = set()
+
+    def add(self, text: str | None, label: int) -> None:
+        key = normalise(text or "")
+        seen = (key, label if self._per_label else 0)
+        if key and seen not in self._seen:
+            self._seen.add(seen)
+            self.texts.append(key)
+            self.labels.append(label)
+
+
 def drop_stop_words(estimator: Any) -> Any:
     """``estimator`` (a pipeline, a feature union or a vectorizer) without the
     TF-IDF vectorizers' ``stop_words_``: the n-grams ``min_df`` left out, kept
@@ -378,42 +425,27 @@ class HotlineGate(GraphComponent, IntentClassifier):
 
     def training_sets(self, training_data: TrainingData) -> tuple[list[str], list[int]]:
         """(texts, labels): 1 for in-scope examples, 0 for out_of_scope and negatives."""
-        texts: list[str] = []
-        labels: list[int] = []
-        seen: set[tuple[str, int]] = set()
-
-        def add(text: str, label: int) -> None:
-            key = (normalise(text), label)
-            if key[0] and key not in seen:
-                seen.add(key)
-                texts.append(key[0])
-                labels.append(label)
-
+        labelled = LabelledTexts(per_label=True)
         for example in training_data.intent_examples:
             intent = example.get(INTENT)
-            add(example.get(TEXT), 0 if intent == OUT_OF_SCOPE else 1)
+            labelled.add(example.get(TEXT), 0 if intent == OUT_OF_SCOPE else 1)
         for path in negatives_files(self._config["negatives"]):
             for sentence in load_negatives(path):
-                add(sentence, 0)
-        return texts, labels
+                labelled.add(sentence, 0)
+        return labelled.texts, labelled.labels
 
     def train(self, training_data: TrainingData) -> Resource:
         texts, labels = self.training_sets(training_data)
-        if len(set(labels)) < 2:
-            raise GateDataError(
-                "HotlineGate needs in-scope and off-topic examples to train "
-                f"(got {sum(labels)} in scope, {len(labels) - sum(labels)} off topic)"
-            )
-        model = build_classifier(self._config)
-        model.fit(texts, labels)
-        drop_stop_words(model)
-        self._model = model
-        self.persist()
-        logger.info(
-            "HotlineGate trained on %d in-scope and %d off-topic sentences",
-            sum(labels),
-            len(labels) - sum(labels),
+        self._model = fit_binary(
+            self._config,
+            texts,
+            labels,
+            GateDataError,
+            "HotlineGate",
+            "in-scope sentences",
+            "off-topic sentences",
         )
+        self.persist()
         return self._resource
 
     def persist(self) -> None:

@@ -69,9 +69,9 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from hotline_rasa.hotline_gate import (
     PROJECT_ROOT,
     GateDataError,
-    build_classifier,
-    drop_stop_words,
+    LabelledTexts,
     example_lines,
+    fit_binary,
     load_negatives,
     negatives_files,
     normalise,
@@ -306,49 +306,34 @@ class SafetyNet(GraphComponent, IntentClassifier):
         the detector data's emergencies, 0 for every other NLU example, the
         detector data's ``not_emergency`` and the everyday negatives. A text
         given both labels keeps the first (the NLU's)."""
-        texts: list[str] = []
-        labels: list[int] = []
-        seen: set[str] = set()
-
-        def add(text: str, label: int) -> None:
-            key = normalise(text)
-            if key and key not in seen:
-                seen.add(key)
-                texts.append(key)
-                labels.append(label)
-
+        labelled = LabelledTexts()
         for example in training_data.intent_examples:
-            add(example.get(TEXT), int(example.get(INTENT) == self._emergency))
+            labelled.add(example.get(TEXT), int(example.get(INTENT) == self._emergency))
         data, negatives = self._detector_files(self._config)
         for path in data:
             sentences = load_detector_data(path)
             for text in sentences[EMERGENCY]:
-                add(text, 1)
+                labelled.add(text, 1)
             for text in sentences[NOT_EMERGENCY]:
-                add(text, 0)
+                labelled.add(text, 0)
         for path in negatives:
             for text in load_negatives(path):
-                add(text, 0)
-        return texts, labels
+                labelled.add(text, 0)
+        return labelled.texts, labelled.labels
 
     def train(self, training_data: TrainingData) -> Resource:
         self._words = load_fragments(self.words_path(self._config))
         self._patterns = compile_words(self._words)
         if self._threshold is not None:
             texts, labels = self.training_sets(training_data)
-            if len(set(labels)) < 2:
-                raise DangerWordsError(
-                    "SafetyNet's detector needs emergencies and other messages to train "
-                    f"(got {sum(labels)} emergencies, {len(labels) - sum(labels)} others)"
-                )
-            detector = build_classifier(self._config)
-            detector.fit(texts, labels)
-            drop_stop_words(detector)
-            self._detector = detector
-            logger.info(
-                "SafetyNet's detector trained on %d emergencies and %d other sentences",
-                sum(labels),
-                len(labels) - sum(labels),
+            self._detector = fit_binary(
+                self._config,
+                texts,
+                labels,
+                DangerWordsError,
+                "SafetyNet's detector",
+                "emergencies",
+                "other sentences",
             )
         self.persist()
         logger.info("SafetyNet knows %d fragments of danger words", len(self._words["danger"]))
