@@ -13,7 +13,9 @@ counts what the citizen would meet:
   whose fallback starts the complaint (actions/faq.py);
 - ``emergency``: the emergency numbers and a person (right for a danger going
   on; the sets hold some: gas smell, a fight);
-- ``faq``: an FAQ answer or the "did you mean" confirmation (no ticket);
+- ``faq``: an FAQ answer or the "did you mean" confirmation (no ticket), and
+  of them how many offer the complaint as a button (P(complaint) >=
+  COMPLAINT_OFFER);
 - ``declined``: the NLU fallback, ``out_of_scope`` or an FAQ guess below the
   lower FAQ threshold ("抱歉，我没太理解");
 - ``other``: any other intent (a service guide, a form answer, chit-chat).
@@ -45,7 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from actions.thresholds import COMPLAINT_FROM_ANSWER, FAQ_MIN_CONFIDENCE  # noqa: E402
+from actions.thresholds import (  # noqa: E402
+    COMPLAINT_FROM_ANSWER,
+    COMPLAINT_OFFER,
+    FAQ_MIN_CONFIDENCE,
+)
 
 SET_DIR = ROOT / "eval" / "dispatch"
 REPORT_DIR = ROOT / "eval" / "report" / "complaint_intake"
@@ -89,6 +95,14 @@ def report(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "n": len(rows),
         **{name: counts[name] for name in OUTCOMES},
         "by_arbiter": sum(1 for row in rows if row["arbiter_from"]),
+        # FAQ answers that offer "登记投诉，交部门处理" (actions/faq.py)
+        "faq_offering_complaint": sum(
+            1
+            for row in rows
+            if row["outcome"] == "faq"
+            and isinstance(row["p_complaint"], (int, float))
+            and row["p_complaint"] >= COMPLAINT_OFFER
+        ),
         "taken_share": round(taken / n, 4),
         "target": TARGET,
         "intents": dict(Counter(row["intent"] for row in rows).most_common()),
@@ -164,7 +178,8 @@ def main() -> int:
         line = "  ".join(f"{k} {result[k]}" for k in OUTCOMES)
         sys.stdout.write(
             f"[{name}] {result['n']} complaint descriptions as first messages: {line} "
-            f"(by the arbiter {result['by_arbiter']}); taken as a complaint or an emergency "
+            f"(by the arbiter {result['by_arbiter']}; FAQ answers offering the complaint "
+            f"{result['faq_offering_complaint']}); taken as a complaint or an emergency "
             f"{result['taken_share']:.1%} (target >= {TARGET:.0%})\n"
         )
         if args.errors:
