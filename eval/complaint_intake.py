@@ -26,8 +26,8 @@ is the REPORT set, run once per model. Writes eval/report/complaint_intake/<set>
 
 Usage (Rasa's environment)::
 
-    PYTHONPATH=. .venv-rasa/bin/python eval/complaint_intake.py --set dev dev2 dev3 dev4 dev5
-    PYTHONPATH=. .venv-rasa/bin/python eval/complaint_intake.py --set test --model M
+    .venv-rasa/bin/python eval/complaint_intake.py --set dev dev2 dev3 dev4 dev5
+    .venv-rasa/bin/python eval/complaint_intake.py --set test --model M
 """
 
 from __future__ import annotations
