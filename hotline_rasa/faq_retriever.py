@@ -174,7 +174,9 @@ def answer_rows(keys: list[str], responses: dict) -> tuple[list[str], list[str]]
     entries apart in messages that describe a situation. Measured by
     eval/faq_retriever_tuning.py (training on the catalog before its citizen
     phrasings, tested on the 1,580 citizen phrasings written blind later): top-1
-    0.924 -> 0.937, 34 sentences right that were wrong, 14 the other way."""
+    0.924 -> 0.937, 34 sentences right that were wrong, 14 the other way. On
+    the whole pipeline it was no better (docs/experiments/
+    2026-12-06-complaint-arbiter.md), so config.yml leaves it off."""
     texts: list[str] = []
     labels: list[str] = []
     for key in keys:
