@@ -57,11 +57,9 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from hotline_rasa.faq_retriever import read_catalog
+from hotline_rasa.faq_retriever import catalog_path, read_catalog
 from hotline_rasa.hotline_gate import (
     GATE_KEY,
-    PROJECT_ROOT,
-    GateDataError,
     LabelledTexts,
     faq_confidence,
     fit_binary,
@@ -93,20 +91,6 @@ def load_complaints(path: Path) -> list[str]:
     if not isinstance(examples, list):
         raise ComplaintDataError(f"{path}: needs 'examples:' as a list of texts")
     return [str(text).strip() for text in examples if str(text or "").strip()]
-
-
-def _files(patterns: Sequence[str]) -> list[Path]:
-    try:
-        return negatives_files(patterns)
-    except GateDataError as error:
-        raise ComplaintDataError(
-            str(error).replace("HotlineGate negatives", "ComplaintArbiter")
-        ) from error
-
-
-def _path(value: str) -> Path:
-    path = Path(value)
-    return path if path.is_absolute() else PROJECT_ROOT / path
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -183,11 +167,10 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
     def data_files(cls, config: dict[str, Any]) -> tuple[list[Path], Path | None, list[Path]]:
         """(complaint files, the catalog or None, everyday negative files)."""
         merged = {**cls.get_default_config(), **config}
-        catalog = merged.get("catalog")
         return (
-            _files(merged.get("complaints") or []),
-            _path(str(catalog)) if catalog else None,
-            _files(merged.get("negatives") or []),
+            negatives_files(merged.get("complaints") or [], ComplaintDataError, "ComplaintArbiter"),
+            catalog_path(merged),
+            negatives_files(merged.get("negatives") or [], ComplaintDataError, "ComplaintArbiter"),
         )
 
     @classmethod

@@ -182,15 +182,20 @@ def load_negatives(path: Path) -> list[str]:
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def negatives_files(patterns: Iterable[str]) -> list[Path]:
+def negatives_files(
+    patterns: Iterable[str],
+    error: type[Exception] = GateDataError,
+    owner: str = "HotlineGate negatives",
+) -> list[Path]:
     """The files matched by ``patterns`` (globs; relative ones from the project
-    root), sorted; an error when one matches none."""
+    root), sorted; ``error`` naming ``owner`` when one matches none (the gate's,
+    the safety net's and the complaint arbiter's data files are found so)."""
     files: list[Path] = []
     for pattern in patterns:
         full = pattern if Path(pattern).is_absolute() else str(PROJECT_ROOT / pattern)
         matched = [Path(p) for p in sorted(glob.glob(full)) if Path(p).is_file()]
         if not matched:
-            raise GateDataError(f"HotlineGate negatives: {pattern!r} matches no file")
+            raise error(f"{owner}: {pattern!r} matches no file")
         files += matched
     return files
 

@@ -68,7 +68,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from hotline_rasa.hotline_gate import (
     PROJECT_ROOT,
-    GateDataError,
     LabelledTexts,
     example_lines,
     fit_binary,
@@ -180,13 +179,6 @@ def load_detector_data(path: Path) -> dict[str, list[str]]:
     return result
 
 
-def _files(patterns: Sequence[str]) -> list[Path]:
-    try:
-        return negatives_files(patterns)
-    except GateDataError as error:
-        raise DangerWordsError(str(error).replace("HotlineGate negatives", "SafetyNet")) from error
-
-
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class SafetyNet(GraphComponent, IntentClassifier):
     """Turns chit-chat or a declined message that sounds like danger into
@@ -281,7 +273,10 @@ class SafetyNet(GraphComponent, IntentClassifier):
         defaults = cls.get_default_config()
         data = config.get("detector_data", defaults["detector_data"]) or []
         negatives = config.get("detector_negatives", defaults["detector_negatives"]) or []
-        return _files(data), _files(negatives)
+        return (
+            negatives_files(data, DangerWordsError, "SafetyNet"),
+            negatives_files(negatives, DangerWordsError, "SafetyNet"),
+        )
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
