@@ -14,7 +14,8 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.thresholds import FAQ_MIN_CONFIDENCE  # shared with scripts/evaluate.py
+# shared with scripts/evaluate.py
+from actions.thresholds import FAQ_MIN_CONFIDENCE, FAQ_SURE_OUT_OF_CONTEXT
 from bot.config import Settings, load_settings, require_shared_secrets
 from bot.danger_words import load_danger_words
 from bot.db import Database
@@ -215,6 +216,15 @@ def faq_prediction(parse_data: dict[str, Any]) -> tuple[str | None, float]:
     if not key.startswith("faq/"):
         return None, 0.0
     return key.split("/", 1)[1], confidence
+
+
+def faq_sure_out_of_context(parse_data: dict[str, Any]) -> bool:
+    """True when a message the dialogue has no use for where it is (a form's
+    answer with no form running, a change with no complaint being filled in)
+    is an FAQ question the retriever is sure of (>= FAQ_SURE_OUT_OF_CONTEXT):
+    it gets the FAQ answer instead of "not understood"."""
+    _, confidence = faq_prediction(parse_data)
+    return confidence >= FAQ_SURE_OUT_OF_CONTEXT
 
 
 def was_understood(parse_data: dict[str, Any]) -> bool:

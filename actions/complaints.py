@@ -30,6 +30,7 @@ from actions._runtime import (
     EMERGENCY_TEXT,
     MENU_BUTTONS,
     data_cipher,
+    faq_sure_out_of_context,
     latest_intent,
     latest_text,
     sounds_like_danger,
@@ -596,6 +597,14 @@ class ActionEditComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         if tracker.get_slot("complaint_submission_id") is None:
+            if faq_sure_out_of_context(tracker.latest_message or {}):
+                # a question DIET read as a change ("户口本上我生日写错了 可以改吗"),
+                # the FAQ retriever sure of its entry: answer it here (a
+                # followup action would leave the policies without a next step)
+                from actions.faq import ActionAnswerFaq  # faq.py imports this module
+
+                events = await ActionAnswerFaq().run(dispatcher, tracker, domain)
+                return [SlotSet("edit_field", None), *events]
             dispatcher.utter_message(text="目前没有正在填写的投诉或建议。", buttons=MENU_BUTTONS)
             return [SlotSet("edit_field", None)]
         intent = latest_intent(tracker)

@@ -17,7 +17,9 @@ from actions._runtime import (
     consecutive_misunderstandings,
     danger_alarm,
     faq_prediction,
+    faq_sure_out_of_context,
     keep_unanswered,
+    latest_intent,
     latest_text,
     parse_text,
     record_event,
@@ -225,6 +227,14 @@ class ActionHandleFallback(Action):
             # ("路灯一整排都不亮"): the complaint, as if it had been read so
             events = await ActionStartComplaint().run(dispatcher, tracker, domain)
             return [*events, FollowupAction("complaint_form")]
+        if (
+            latest_intent(tracker) == "inform"
+            and not (tracker.active_loop or {}).get("name")
+            and faq_sure_out_of_context(tracker.latest_message or {})
+        ):
+            # a question DIET read as a form's answer with no form running
+            # ("自来水有股怪味"), the FAQ retriever sure of its entry: answer it
+            return await ActionAnswerFaq().run(dispatcher, tracker, domain)
         if not danger_alarm(tracker) and await answer_several(dispatcher, tracker):
             return []  # several questions, answered one by one: not a fallback
         await record_event("fallback", tracker, reason="nlu_fallback", text=latest_text(tracker))

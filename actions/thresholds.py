@@ -31,11 +31,22 @@ MAX_OFF_TOPIC_FOR_OFFER = 0.5
 # dialogue (data/rules.yml: the fallback); when Rasa's complaint arbiter
 # (hotline_rasa/complaint_arbiter.py) gives it P(complaint) at least this, the
 # fallback starts the complaint instead ("路灯一整排都不亮" read as an answer).
-# The arbiter's own threshold for declined messages (config.yml
-# rejected_threshold); on the tuning parses the complaints DIET read as `inform`
-# had P 0.83-0.99, the everyday requests 0.001-0.19
+# On the tuning parses the complaints DIET read as `inform` had P 0.75-0.99,
+# the everyday requests 0.001-0.19 and real answers (an address, a company's
+# name) at most 0.73; 0.9 until the eighth session
 # (docs/experiments/2026-12-06-complaint-arbiter.md).
-COMPLAINT_FROM_ANSWER = 0.9
+COMPLAINT_FROM_ANSWER = 0.8
+
+# A message the dialogue has no use for where it is (a form's answer,
+# `inform`, with no form running; a change to a complaint, `edit_complaint`,
+# with none being filled in) gets the FAQ answer when the FAQ retriever is at
+# least this sure of an entry ("户口本上我生日写错了 可以改吗" read as a change to
+# a complaint, "自来水有股怪味" as an answer): the retriever's own "sure" (the
+# complaint arbiter's faq_sure_confidence in config.yml). On the tuning
+# parses the FAQ questions DIET read so had 0.97-0.999; the real answers and
+# changes at most 0.86 ("小区门口好多人乱停车", a complaint, goes first:
+# COMPLAINT_FROM_ANSWER).
+FAQ_SURE_OUT_OF_CONTEXT = 0.9
 
 # An FAQ answer to a message Rasa's complaint arbiter gives P(complaint) at
 # least this (its threshold for turning an FAQ guess into a complaint,

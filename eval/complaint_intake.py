@@ -13,7 +13,9 @@ counts what the citizen would meet:
   whose fallback starts the complaint (actions/faq.py);
 - ``emergency``: the emergency numbers and a person (right for a danger going
   on; the sets hold some: gas smell, a fight);
-- ``faq``: an FAQ answer or the "did you mean" confirmation (no ticket), and
+- ``faq``: an FAQ answer or the "did you mean" confirmation (no ticket; also
+  a form's answer or a change the FAQ retriever is sure of, which the dialogue
+  answers, actions/faq.py), and
   of them how many offer the complaint as a button (P(complaint) >=
   COMPLAINT_OFFER);
 - ``declined``: the NLU fallback, ``out_of_scope`` or an FAQ guess below the
@@ -51,6 +53,7 @@ from actions.thresholds import (  # noqa: E402
     COMPLAINT_FROM_ANSWER,
     COMPLAINT_OFFER,
     FAQ_MIN_CONFIDENCE,
+    FAQ_SURE_OUT_OF_CONTEXT,
 )
 
 SET_DIR = ROOT / "eval" / "dispatch"
@@ -80,10 +83,12 @@ def outcome(parse: dict[str, Any]) -> str:
         return "emergency"
     if intent in ("nlu_fallback", "out_of_scope"):
         return "declined"
+    selector = (parse.get("response_selector") or {}).get("faq") or {}
+    confidence = float((selector.get("response") or {}).get("confidence") or 0.0)
     if intent == "faq":
-        selector = (parse.get("response_selector") or {}).get("faq") or {}
-        confidence = float((selector.get("response") or {}).get("confidence") or 0.0)
         return "faq" if confidence >= FAQ_MIN_CONFIDENCE else "declined"
+    if intent in ("inform", "edit_complaint") and confidence >= FAQ_SURE_OUT_OF_CONTEXT:
+        return "faq"  # no form, no complaint: the dialogue answers the sure FAQ
     return "other"
 
 

@@ -235,6 +235,7 @@ def classify(
     answer_threshold: float | None = None,
     complaint_p: float | None = None,
     complaint_from_answer: float | None = None,
+    faq_sure_out_of_context: float | None = None,
 ) -> str:
     """The outcome of one message from its intent (after the FallbackClassifier).
 
@@ -242,7 +243,11 @@ def classify(
     ``faq_threshold`` but below it is confirmed, not answered. A form's answer
     (``inform``) with no form running whose P(complaint) (``complaint_p``, the
     parse's ``complaint.p``) is at least ``complaint_from_answer`` starts the
-    complaint form (actions/faq.py ActionHandleFallback)."""
+    complaint form (actions/faq.py ActionHandleFallback). Otherwise a form's
+    answer or a change to a complaint (no form running, no complaint being
+    filled in: a first message) whose FAQ guess is at least
+    ``faq_sure_out_of_context`` gets that FAQ answer (actions/faq.py,
+    actions/complaints.py ActionEditComplaint)."""
     if (
         intent == "inform"
         and complaint_p is not None
@@ -250,6 +255,12 @@ def classify(
         and complaint_p >= complaint_from_answer
     ):
         return FORM
+    if (
+        intent in ("inform", "edit_complaint")
+        and faq_sure_out_of_context is not None
+        and faq_confidence >= faq_sure_out_of_context
+    ):
+        return FAQ_ANSWER
     if intent in REJECT_INTENTS or intent in policy.fallback_intents:
         return FALLBACK
     if intent == "faq":

@@ -64,6 +64,7 @@ from actions.thresholds import (  # noqa: E402 - no app code in the Rasa env
     COMPLAINT_FROM_ANSWER,
     FAQ_ANSWER_CONFIDENCE,
     FAQ_MIN_CONFIDENCE,
+    FAQ_SURE_OUT_OF_CONTEXT,
 )
 from eval.mixed import (  # noqa: E402 - plain Python, no app code
     MIXED_FILE,
@@ -131,6 +132,30 @@ def decide(row: dict[str, Any], threshold: float, faq_threshold: float) -> str:
     return str(row["raw_intent"])
 
 
+#: Intents the dialogue has no use for in a first message (a form's answer
+#: with no form running, a change with no complaint being filled in): a sure
+#: FAQ guess is answered instead (actions/faq.py, actions/complaints.py).
+OUT_OF_CONTEXT = ("inform", "edit_complaint")
+
+
+def answered_as_first_message(row: dict[str, Any]) -> bool:
+    """Whether an FAQ question gets its right entry as a citizen's first
+    message: decided ``faq`` (as in FAQ top-1), or read as a form's answer or
+    a change with the retriever sure (>= FAQ_SURE_OUT_OF_CONTEXT) and, for a
+    form's answer, not taken for a complaint (COMPLAINT_FROM_ANSWER first)."""
+    if row["faq_pred"] != row["faq_gold"]:
+        return False
+    if row["decision"] == "faq":
+        return True
+    p = row.get("complaint_p")
+    told_a_problem = row["decision"] == "inform" and p is not None and p >= COMPLAINT_FROM_ANSWER
+    return (
+        row["decision"] in OUT_OF_CONTEXT
+        and row["faq_conf"] >= FAQ_SURE_OUT_OF_CONTEXT
+        and not told_a_problem
+    )
+
+
 def macro_f1(gold: list[str], pred: list[str], labels: list[str]) -> float:
     scores = []
     for label in labels:
@@ -180,6 +205,13 @@ def figures(rows: list[dict[str, Any]], threshold: float, faq_threshold: float) 
             sum(r["decision"] == "rejected" for r in in_scope) / len(in_scope), 4
         ),
         "faq_top1_answered_at_once": round(at_once / len(faq_rows), 4) if faq_rows else None,
+        # the FAQ questions as first messages, with the dialogue's answer to a
+        # sure FAQ read as a form's answer or a change (no form, no complaint)
+        "faq_top1_first_message": round(
+            sum(answered_as_first_message(r) for r in faq_rows) / len(faq_rows), 4
+        )
+        if faq_rows
+        else None,
         "in_scope_confirmed": len(confirmed),
         "in_scope_confirmed_right": sum(
             r["gold"] == "faq" and r["faq_pred"] == r["faq_gold"] for r in confirmed
@@ -210,6 +242,7 @@ async def parse_all(model: str, rows: list[tuple[str, str, str | None]]) -> list
                 "faq_pred": faq_pred,
                 "faq_conf": faq_conf,
                 "rescued": bool(parse.get("faq_rescue")),
+                "complaint_p": (parse.get("complaint") or {}).get("p"),
             }
         )
     return out
@@ -333,6 +366,12 @@ def evaluate_set(model: str, folder: Path, name: str) -> tuple[dict[str, Any], b
         f"{result['in_scope_confirmed']}, {result['in_scope_confirmed_right']} of them the "
         f"right entry; out of scope {result['oos_confirmed']})\n"
     )
+    if result["faq_top1_first_message"] is not None:
+        sys.stdout.write(
+            f"  {'faq_top1_first_message':32s} {result['faq_top1_first_message']}  "
+            f"(as a first message: also a sure FAQ (>= {FAQ_SURE_OUT_OF_CONTEXT}) read as "
+            f"a form's answer or a change, which the dialogue answers)\n"
+        )
     if mixed:
         report = result["mixed"]
         sys.stdout.write(
@@ -399,6 +438,7 @@ def evaluate_off_topic_set(model: str, folder: Path, name: str) -> tuple[dict[st
             FAQ_ANSWER_CONFIDENCE,
             complaint_p=row["complaint_p"],
             complaint_from_answer=COMPLAINT_FROM_ANSWER,
+            faq_sure_out_of_context=FAQ_SURE_OUT_OF_CONTEXT,
         )
     result = off_topic_report(rows)
     result.update(

@@ -164,11 +164,26 @@ def test_a_declined_line_the_gate_is_sure_is_everyday_stays_declined(tmp_path: P
     assert _parse(arbiter, text, "out_of_scope", p_hotline=0.2).get("intent")["name"] == "complain"
 
 
-@pytest.mark.parametrize("intent", ["emergency", "inform", "greet", "request_service_guide"])
+@pytest.mark.parametrize("intent", ["emergency", "inform", "greet", "check_ticket"])
 def test_other_intents_are_never_changed(tmp_path: Path, intent: str) -> None:
-    arbiter = _arbiter(tmp_path, faq_threshold=0.0, rejected_threshold=0.0)
+    arbiter = _arbiter(tmp_path, faq_threshold=0.0, rejected_threshold=0.0, misread_threshold=0.0)
     message = _parse(arbiter, "楼下烧烤店每天吵到凌晨 睡不着", intent)
     assert message.get("intent")["name"] == intent and message.get(ARBITER_KEY) is None
+
+
+@pytest.mark.parametrize("intent", ["request_service_guide", "complain_service"])
+def test_a_problem_read_as_a_guide_request_or_about_the_hotline_becomes_a_complaint(
+    tmp_path: Path, intent: str
+) -> None:
+    text = "楼下烧烤店每天吵到凌晨 睡不着"
+    arbiter = _arbiter(tmp_path, misread_threshold=0.5)
+    message = _parse(arbiter, text, intent)
+    assert message.get("intent")["name"] == "complain"
+    assert message.get(ARBITER_KEY)["from"] == intent
+    question = _parse(arbiter, "医保报销需要什么材料", intent)
+    assert question.get("intent")["name"] == intent and question.get(ARBITER_KEY) is None
+    never = _arbiter(tmp_path / "never", misread_intents=[], misread_threshold=0.0)
+    assert _parse(never, text, intent).get("intent")["name"] == intent
 
 
 def test_the_thresholds_decide(tmp_path: Path) -> None:

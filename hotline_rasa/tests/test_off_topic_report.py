@@ -230,6 +230,21 @@ def test_a_stray_answer_telling_of_a_problem_starts_a_form(
     )
 
 
+@pytest.mark.parametrize("intent", ["inform", "edit_complaint"])
+def test_a_sure_faq_read_as_an_answer_or_a_change_gets_the_faq_answer(intent: str) -> None:
+    """No form running and no complaint being filled in: the dialogue answers a
+    sure FAQ guess (actions/faq.py, actions/complaints.py); a problem told in
+    a stray answer starts the complaint first; unsure, the old outcome."""
+    sure = {"faq_sure_out_of_context": 0.9}
+    assert classify(intent, 0.95, POLICY, 0.1, 0.35, **sure) == FAQ_ANSWER
+    assert classify(intent, 0.95, POLICY, 0.1, 0.35) == classify(intent, 0.0, POLICY, 0.1, 0.35)
+    assert classify(intent, 0.85, POLICY, 0.1, 0.35, **sure) != FAQ_ANSWER
+    told = classify(
+        "inform", 0.95, POLICY, 0.1, 0.35, complaint_p=0.95, complaint_from_answer=0.8, **sure
+    )
+    assert told == FORM
+
+
 def test_a_confirmation_is_neither_handled_nor_an_answer() -> None:
     report = off_topic_report(
         [_row("d", "a", FAQ_CONFIRM, 0.9, 0.2), _row("d", "b", FALLBACK, 0.9)]

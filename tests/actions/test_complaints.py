@@ -17,6 +17,8 @@ from actions.complaints import (
     is_descriptive,
     normalise_phone,
 )
+from bot.db import Database
+from bot.knowledge import format_answer, load_faq
 from tests.actions.helpers import leaves_loop, parse_data, slot_events, tracker
 
 DOMAIN: dict = {}
@@ -277,6 +279,40 @@ async def test_editing_by_words_finds_the_field() -> None:
     t = tracker(parse_data("电话留错了", "edit_complaint"), slots)
     events = slot_events(await ActionEditComplaint().run(CollectingDispatcher(), t, DOMAIN))
     assert events["contact_phone"] is None and events["contact_name"] is None
+
+
+async def test_a_question_read_as_a_change_with_no_complaint_gets_the_faq_answer(
+    db: Database,
+) -> None:
+    """ "户口本上我生日写错了 可以改吗" read as a change to a complaint while none is
+    being filled in: the FAQ retriever is sure of its entry, so the FAQ answer
+    follows; unsure, the citizen is told no complaint is being filled in. A
+    complaint being filled in is changed as always, whatever the retriever says."""
+
+    def with_guess(confidence: float) -> dict:
+        parse = parse_data("户口本上我生日写错了 可以改吗", "edit_complaint")
+        parse["response_selector"] = {
+            "faq": {
+                "response": {
+                    "intent_response_key": "faq/hr_birthdate_correction",
+                    "confidence": confidence,
+                }
+            }
+        }
+        return parse
+
+    dispatcher = CollectingDispatcher()
+    events = await ActionEditComplaint().run(dispatcher, tracker(with_guess(0.99)), DOMAIN)
+    assert not any(e.get("event") == "followup" for e in events)
+    assert dispatcher.messages[0]["text"] == format_answer(load_faq()["hr_birthdate_correction"])
+    assert dispatcher.messages[1]["custom"] == {"answer": {"faq": "hr_birthdate_correction"}}
+    dispatcher = CollectingDispatcher()
+    events = await ActionEditComplaint().run(dispatcher, tracker(with_guess(0.6)), DOMAIN)
+    assert not any(e.get("event") == "followup" for e in events)
+    assert dispatcher.messages[0]["text"] == "目前没有正在填写的投诉或建议。"
+    filling = tracker(with_guess(0.99), {"complaint_submission_id": "abc"})
+    events = await ActionEditComplaint().run(CollectingDispatcher(), filling, DOMAIN)
+    assert not any(e.get("event") == "followup" for e in events)
 
 
 async def test_deny_after_summary_asks_what_to_change() -> None:

@@ -10,7 +10,7 @@ from actions.complaints import ActionStartComplaint
 from actions.faq import ActionAnswerFaq, ActionHandleFallback
 from actions.thresholds import FAQ_ANSWER_CONFIDENCE
 from bot.db import Database
-from bot.knowledge import load_faq
+from bot.knowledge import format_answer, load_faq
 from tests.actions.helpers import faq_parse, parse_data, slot_events, tracker, user_event
 
 
@@ -376,3 +376,35 @@ def test_no_catalog_question_or_training_sentence_raises_a_false_alarm() -> None
             for line in (block.get("examples") or "").splitlines():
                 text = line.strip()[2:]
                 assert not sounds_like_danger(text), (path, intent, text)
+
+
+def _faq_guess(parse: dict, faq_id: str, confidence: float) -> dict:
+    """``parse`` with the FAQ retriever's guess, as Rasa sends every parse."""
+    selector = faq_parse(parse["text"], faq_id, confidence)["response_selector"]
+    return {**parse, "response_selector": selector}
+
+
+async def test_a_question_read_as_a_stray_answer_gets_the_faq_answer(db: Database) -> None:
+    """DIET read "自来水有股怪味" as a form's answer with no form running; the
+    FAQ retriever is sure of its entry (>= FAQ_SURE_OUT_OF_CONTEXT): the
+    fallback answers it instead of "not understood". Below that, or inside a
+    running form, it is declined as before; a problem goes to the complaint."""
+    entry = _first_faq()
+    sure = _faq_guess(parse_data("自来水有股怪味", "inform", complaint={"p": 0.68}), entry.id, 0.99)
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandleFallback().run(dispatcher, tracker(sure), {})
+    assert dispatcher.messages[0]["text"] == format_answer(entry)
+    assert dispatcher.messages[1]["custom"] == {"answer": {"faq": entry.id}}
+    assert not any(e.get("event") == "followup" for e in events)
+    unsure = _faq_guess(parse_data("帮我设个闹钟", "inform"), entry.id, 0.6)
+    in_form = sure
+    for latest, loop in ((unsure, None), (in_form, "service_guide_form")):
+        dispatcher = CollectingDispatcher()
+        await ActionHandleFallback().run(dispatcher, tracker(latest, active_loop=loop), {})
+        assert dispatcher.messages[0]["text"] != format_answer(entry)
+    problem = _faq_guess(
+        parse_data("小区门口好多人乱停车", "inform", complaint={"p": 0.93}), entry.id, 0.95
+    )
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandleFallback().run(dispatcher, tracker(problem), {})
+    assert dispatcher.messages[0]["text"].startswith("听起来您是要反映一个问题")
