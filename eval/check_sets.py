@@ -38,8 +38,9 @@ duplicates, and the same independence (also from the other sets' ``text`` keys, 
 sibling file and the catalog's aliases).
 
 Usage: .venv-rasa/bin/python eval/check_sets.py
-       [heldout|final|citizen|breadth|citizen_dev|city|offtopic_dev|offtopic_dev2|
-        offtopic_dev3|service_naming_dev|service_naming_test]
+       [heldout|final|citizen|breadth|citizen_dev|citizen_dev2|city|offtopic_dev|
+        offtopic_dev2|offtopic_dev3|service_naming_dev|service_naming_test|
+        safety_probe|safety_test|safety_test2]
        (no argument: every set; exit code 0 when every checked set passes)
 """
 
@@ -132,8 +133,9 @@ class SafetySet:
 #: Every other evaluation set a service naming set must not repeat.
 _ALL_NLU_SETS = (
     "eval/heldout", "eval/final", "eval/citizen", "eval/breadth", "eval/citizen_dev",
-    "eval/city", "eval/offtopic_dev", "eval/offtopic_dev2", "eval/offtopic_dev3",
-    "eval/offtopic_probe", "eval/inscope_probe", "eval/forms", "eval/dispatch",
+    "eval/citizen_dev2", "eval/city", "eval/offtopic_dev", "eval/offtopic_dev2",
+    "eval/offtopic_dev3", "eval/offtopic_probe", "eval/inscope_probe", "eval/forms",
+    "eval/dispatch",
 )  # fmt: skip
 
 #: The catalog's ids when eval/heldout, eval/final and eval/citizen were written.
@@ -232,6 +234,28 @@ SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet | SafetySet] = {
             "eval/heldout", "eval/final", "eval/citizen", "eval/city", "eval/breadth",
             "eval/offtopic_dev", "eval/offtopic_dev2", "eval/offtopic_dev3",
         ),
+    ),
+    # second development set (tuning, never reported), written blind on 2026-12-07
+    # from the catalog's questions and the services' names only: 2 citizen phrasings
+    # for every FAQ entry, the conversational intents and 120 off-topic messages
+    "citizen_dev2": EvalSet(
+        directory="eval/citizen_dev2",
+        title="second citizen development set",
+        min_in_scope=800,
+        min_out_of_scope=120,
+        min_intents_file=200,
+        min_per_faq=2,
+        min_per_intent={
+            "greet": 5, "goodbye": 5, "thank": 5, "affirm": 5, "deny": 5,
+            "ask_identity": 5, "consult": 5, "request_service_guide": 30,
+            "inform_service_mode": 5, "complain": 30, "suggest": 5, "inform": 5,
+            "edit_complaint": 5, "check_ticket": 5, "request_human": 5,
+            "emergency": 5, "angry": 5, "stop": 5, "rate": 5, "online_done": 5,
+            "online_problem": 5, "online_ticket": 5, "complain_service": 5,
+            "record_service_complaint": 5, "skip": 5, "go_back": 5,
+        },
+        independent_of=tuple(d for d in _ALL_NLU_SETS if d != "eval/citizen_dev2")
+        + ("eval/safety", "eval/service_naming"),
     ),
     # issue 18: at least 1,000 sentences from at least 20 everyday domains
     "city": OffTopicSet(
