@@ -33,6 +33,7 @@ from hotline_rasa.hotline_gate import (  # noqa: E402
     GATE_KEY,
     OUT_OF_SCOPE,
     HotlineGate,
+    rejection_threshold,
     sure_faq,
     unsure_faq,
 )
@@ -88,6 +89,14 @@ def gated(
     if name is None or name in exempt:
         return parse
     unsure = unsure_faq(name, p, confidence, faq_threshold, faq_sure, FAQ_CHECK["faq_intent"])
+    threshold = rejection_threshold(
+        name,
+        confidence,
+        threshold,
+        float(ACCEPT["certain_faq_confidence"]),
+        float(ACCEPT["certain_faq_threshold"]),
+        FAQ_CHECK["faq_intent"],
+    )
     if p >= threshold and not unsure:
         return parse
     top = {"name": OUT_OF_SCOPE, "confidence": round(1 - p, 4)}

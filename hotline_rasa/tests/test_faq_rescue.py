@@ -12,9 +12,12 @@ from hotline_rasa.faq_rescue import RESCUE_KEY, FaqRescue
 
 
 def _message(
-    intent: str, ranking: list[tuple[str, float]], faq_confidence: float | None
+    intent: str,
+    ranking: list[tuple[str, float]],
+    faq_confidence: float | None,
+    text: str = "如果在家闻到煤气味，应该怎么做",
 ) -> Message:
-    message = Message(data={"text": "如果在家闻到煤气味，应该怎么做"})
+    message = Message(data={"text": text})
     message.set("intent", {"name": intent, "confidence": ranking[0][1]}, add_to_output=True)
     message.set(
         "intent_ranking", [{"name": n, "confidence": c} for n, c in ranking], add_to_output=True
@@ -68,11 +71,37 @@ def test_no_retriever_output_leaves_the_fallback() -> None:
     assert message.get("intent")["name"] == "nlu_fallback"
 
 
-@pytest.mark.parametrize("intent", ["complain", "greet", "out_of_scope", "faq"])
+@pytest.mark.parametrize("intent", ["complain", "out_of_scope", "faq", "request_service_guide"])
 def test_a_message_the_fallback_did_not_decline_is_untouched(intent: str) -> None:
     message = _run(_message(intent, [(intent, 0.9), ("faq", 0.05)], 0.95))
     assert message.get("intent") == {"name": intent, "confidence": 0.9}
     assert message.get(RESCUE_KEY) is None
+
+
+RUN_ON = "喂你好我想问下就是我驾照今年已经扣了9分了如果再扣扣满12分会怎么样"
+
+
+@pytest.mark.parametrize("intent", ["greet", "rate", "thank", "goodbye", "ask_identity"])
+def test_a_long_message_diet_calls_small_talk_with_a_sure_entry_becomes_the_faq(
+    intent: str,
+) -> None:
+    message = _run(_message(intent, [(intent, 0.8), ("faq", 0.15)], 0.98, RUN_ON))
+    assert message.get("intent") == {"name": "faq", "confidence": 0.98}
+    assert message.get(RESCUE_KEY) == {"from": intent, "diet_confidence": 0.8}
+
+
+@pytest.mark.parametrize(
+    ("text", "confidence", "config"),
+    [
+        ("你好 我想问点事情", 0.98, {}),  # short: small talk
+        ("你好你好 在吗 , ，。 !", 0.98, {"small_talk_min_chars": 7}),  # 6 characters
+        (RUN_ON, 0.4, {}),  # the retriever unsure
+        (RUN_ON, 0.98, {"small_talk_intents": []}),  # switched off
+    ],
+)
+def test_small_talk_stays_small_talk(text: str, confidence: float, config: dict) -> None:
+    message = _run(_message("greet", [("greet", 0.8)], confidence, text), **config)
+    assert message.get("intent")["name"] == "greet" and message.get(RESCUE_KEY) is None
 
 
 def test_the_threshold_is_configurable_and_checked() -> None:

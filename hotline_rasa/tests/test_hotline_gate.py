@@ -391,6 +391,38 @@ def test_acceptance_is_only_for_out_of_scope(tmp_path: Path) -> None:
     assert message.get("intent")["name"] == "check_ticket"
 
 
+@pytest.mark.parametrize(
+    ("p", "confidence", "intent", "kept"),
+    [
+        (0.21, 0.9995, "faq", True),  # all but certain of the entry: kept down to 0.15
+        (0.15, 0.99, "faq", True),
+        (0.14, 0.9995, "faq", False),  # below the lower threshold
+        (0.21, 0.98, "faq", False),  # the entry not certain enough: the usual 0.45
+        (0.21, 0.9995, "check_ticket", False),  # only an FAQ
+    ],
+)
+def test_an_faq_the_retriever_is_all_but_certain_of_is_rejected_only_lower(
+    tmp_path: Path, p: float, confidence: float, intent: str, kept: bool
+) -> None:
+    text = "租房提公基金 一次最多提多少"
+    settings = {"certain_faq_confidence": 0.99, "certain_faq_threshold": 0.15}
+    gate = fixed_gate(tmp_path, {normalise(text): p}, **settings)
+    message = faq_parsed(text, confidence, intent=intent)
+    gate.process([message])
+    assert (message.get("intent")["name"] == intent) is kept
+    assert message.get(GATE_KEY)["rejected"] is not kept
+
+
+def test_the_certain_faq_rule_is_off_by_default_and_checked(tmp_path: Path) -> None:
+    text = "租房提公基金 一次最多提多少"
+    gate = fixed_gate(tmp_path, {normalise(text): 0.21})
+    message = faq_parsed(text, 1.0)
+    gate.process([message])
+    assert message.get("intent")["name"] == "out_of_scope"
+    with pytest.raises(ValueError, match="certain_faq_threshold"):
+        fixed_gate(tmp_path, {}, certain_faq_threshold=1.5)
+
+
 def test_the_shipped_config_accepts_as_chosen() -> None:
     gate = next(
         c
