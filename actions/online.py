@@ -195,6 +195,19 @@ class ActionOnlineOutcome(Action):
                 "guidance.online_outcome", tracker, service=service.id, outcome=outcome, asked=asked
             )
             events.append(SlotSet(SLOT, None))  # answered: never asked again
+        if outcome == DONE and question is None and service is None:
+            # "已经办好了" with nothing asked and no service known: more often
+            # a question about a ticket ("我那单搞掂未啊", "上次报的事办好了没")
+            # than news; thanking for a result nobody reported would mislead
+            dispatcher.utter_message(
+                text="请问您是想查询之前反映的问题（工单）的办理进度，还是告诉我们网上业务已经办好了？",
+                buttons=[
+                    {"title": "查询工单进度", "payload": "/check_ticket"},
+                    {"title": "网上业务已办好", "payload": "/thank"},
+                    {"title": "转人工客服", "payload": "/request_human"},
+                ],
+            )
+            return events
         if outcome == DONE:
             name = f"「{service.name}」" if service else ""
             dispatcher.utter_message(

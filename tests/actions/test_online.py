@@ -177,6 +177,24 @@ async def test_problem_with_no_service_known_asks_which(db: Database) -> None:
     ]
 
 
+async def test_done_with_nothing_asked_and_no_service_asks_what_is_meant(db: Database) -> None:
+    """ "我那单搞掂未啊" read as "办好了": nothing was asked and no service is
+    known, so the assistant asks whether it is about a ticket's progress
+    instead of thanking for a result; nothing is recorded."""
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("我那单搞掂未啊", "online_done"))
+    await ActionOnlineOutcome().run(dispatcher, t, {})
+    assert "太好了" not in dispatcher.messages[0]["text"]
+    assert "工单" in dispatcher.messages[0]["text"]
+    assert dispatcher.messages[0]["buttons"][0]["payload"] == "/check_ticket"
+    assert await recorded(db) == []
+    # a service known from the guide just read: the thanks as before
+    known = tracker(parse_data("办好了", "online_done"), {"last_service": SERVICE})
+    dispatcher = CollectingDispatcher()
+    await ActionOnlineOutcome().run(dispatcher, known, {})
+    assert dispatcher.messages[0]["text"].startswith("太好了")
+
+
 async def test_ticket_starts_the_form_with_the_online_way_as_the_place() -> None:
     service = service_by_id(SERVICE)
     assert service is not None and service.online is not None
