@@ -39,7 +39,7 @@ sibling file and the catalog's aliases).
 
 Usage: .venv-rasa/bin/python eval/check_sets.py
        [heldout|final|citizen|breadth|citizen_dev|citizen_dev2|city|offtopic_dev|
-        offtopic_dev2|offtopic_dev3|service_naming_dev|service_naming_test|
+        offtopic_dev2|offtopic_dev3|offtopic_dev4|service_naming_dev|service_naming_test|
         safety_probe|safety_test|safety_test2]
        (no argument: every set; exit code 0 when every checked set passes)
 """
@@ -134,8 +134,8 @@ class SafetySet:
 _ALL_NLU_SETS = (
     "eval/heldout", "eval/final", "eval/citizen", "eval/breadth", "eval/citizen_dev",
     "eval/citizen_dev2", "eval/city", "eval/offtopic_dev", "eval/offtopic_dev2",
-    "eval/offtopic_dev3", "eval/offtopic_probe", "eval/inscope_probe", "eval/forms",
-    "eval/dispatch",
+    "eval/offtopic_dev3", "eval/offtopic_dev4", "eval/offtopic_probe",
+    "eval/inscope_probe", "eval/forms", "eval/dispatch",
 )  # fmt: skip
 
 #: The catalog's ids when eval/heldout, eval/final and eval/citizen were written.
@@ -298,6 +298,23 @@ SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet | SafetySet] = {
         independent_of=(
             "eval/offtopic_dev", "eval/offtopic_dev2", "eval/offtopic_probe",
             "eval/citizen_dev", "eval/inscope_probe",
+        ),
+        noted_overlap=("eval/heldout", "eval/final"),
+    ),
+    # a fourth off-topic development set (tuning of the gate and the form readers),
+    # written blind: half personal annoyances in complaint-like words, a quarter
+    # everyday chat that reads like a form answer (a place, a time, a phone model);
+    # must not repeat the other tuning sets
+    "offtopic_dev4": OffTopicSet(
+        directory="eval/offtopic_dev4",
+        title="fourth off-topic development set",
+        file="off_topic.yml",
+        min_sentences=400,
+        min_domains=20,
+        independent_of=(
+            "eval/offtopic_dev", "eval/offtopic_dev2", "eval/offtopic_probe",
+            "eval/citizen_dev", "eval/inscope_probe", "eval/offtopic_dev3",
+            "eval/citizen_dev2",
         ),
         noted_overlap=("eval/heldout", "eval/final"),
     ),
