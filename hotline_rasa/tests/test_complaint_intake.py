@@ -7,8 +7,12 @@ from typing import Any
 
 import pytest
 
-from actions.thresholds import COMPLAINT_FROM_ANSWER, FAQ_MIN_CONFIDENCE, FAQ_SURE_OUT_OF_CONTEXT
-from eval.complaint_intake import outcome
+from eval.complaint_intake import (
+    COMPLAINT_FROM_ANSWER,
+    FAQ_MIN_CONFIDENCE,
+    FAQ_SURE_OUT_OF_CONTEXT,
+    outcome,
+)
 
 
 def _parse(intent: str, faq: float = 0.0, p: float | None = None) -> dict[str, Any]:

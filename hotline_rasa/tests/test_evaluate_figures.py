@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from actions.thresholds import COMPLAINT_FROM_ANSWER, FAQ_SURE_OUT_OF_CONTEXT
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -42,12 +40,12 @@ def _row(intent: str, faq_conf: float, *, right: bool = True, p: float | None = 
 
 def test_faq_questions_as_first_messages_count_the_dialogues_answers() -> None:
     evaluate = _evaluate()
-    sure = FAQ_SURE_OUT_OF_CONTEXT
+    sure = evaluate.FAQ_SURE_OUT_OF_CONTEXT
     rows = [
         _row("faq", 0.9),  # answered: both figures
         _row("edit_complaint", sure),  # the dialogue answers it: first message only
         _row("inform", sure + 0.05),  # the same
-        _row("inform", sure, p=COMPLAINT_FROM_ANSWER),  # taken for a complaint: neither
+        _row("inform", sure, p=evaluate.COMPLAINT_FROM_ANSWER),  # taken for a complaint: neither
         _row("inform", sure - 0.01),  # not sure: declined, neither
         _row("edit_complaint", 0.99, right=False),  # the wrong entry: neither
         _row("request_service_guide", 0.99),  # a guide: neither
