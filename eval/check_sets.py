@@ -138,6 +138,24 @@ _ALL_NLU_SETS = (
     "eval/inscope_probe", "eval/forms", "eval/dispatch",
 )  # fmt: skip
 
+#: The conversational intents the citizen-style sets cover, every one of them.
+CONVERSATIONAL_INTENTS = (
+    "greet", "goodbye", "thank", "affirm", "deny", "ask_identity", "consult",
+    "request_service_guide", "inform_service_mode", "complain", "suggest", "inform",
+    "edit_complaint", "check_ticket", "request_human", "emergency", "angry", "stop",
+    "rate", "online_done", "online_problem", "online_ticket", "complain_service",
+    "record_service_complaint", "skip", "go_back",
+)  # fmt: skip
+
+
+def each_intent(minimum: int, **more: int) -> dict[str, int]:
+    """``minimum`` sentences for every conversational intent, ``more`` for some."""
+    unknown = set(more) - set(CONVERSATIONAL_INTENTS)
+    if unknown:
+        raise ValueError(f"not conversational intents: {sorted(unknown)}")
+    return {intent: more.get(intent, minimum) for intent in CONVERSATIONAL_INTENTS}
+
+
 #: The catalog's ids when eval/heldout, eval/final and eval/citizen were written.
 V1_IDS = "eval/faq_ids_v1.txt"
 
@@ -183,15 +201,10 @@ SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet | SafetySet] = {
         min_out_of_scope=0,
         min_intents_file=200,
         min_per_faq=5,
-        min_per_intent={
-            "greet": 6, "goodbye": 6, "thank": 6, "affirm": 6, "deny": 6,
-            "ask_identity": 6, "consult": 6, "request_service_guide": 40,
-            "inform_service_mode": 6, "complain": 30, "suggest": 6, "inform": 6,
-            "edit_complaint": 6, "check_ticket": 10, "request_human": 10,
-            "emergency": 10, "angry": 6, "stop": 6, "rate": 6, "online_done": 6,
-            "online_problem": 6, "online_ticket": 6, "complain_service": 6,
-            "record_service_complaint": 6, "skip": 6, "go_back": 6,
-        },
+        min_per_intent=each_intent(
+            6, request_service_guide=40, complain=30, check_ticket=10, request_human=10,
+            emergency=10,
+        ),
         independent_of=("eval/heldout", "eval/final", "eval/city"),
         files=("faq.yml", "intents.yml"),
         min_mixed=40,
@@ -221,15 +234,9 @@ SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet | SafetySet] = {
         min_out_of_scope=100,
         min_intents_file=200,
         min_per_faq=1,
-        min_per_intent={
-            "greet": 6, "goodbye": 6, "thank": 6, "affirm": 6, "deny": 6,
-            "ask_identity": 6, "consult": 6, "request_service_guide": 30,
-            "inform_service_mode": 6, "complain": 20, "suggest": 6, "inform": 6,
-            "edit_complaint": 6, "check_ticket": 6, "request_human": 10,
-            "emergency": 10, "angry": 6, "stop": 6, "rate": 6, "online_done": 6,
-            "online_problem": 6, "online_ticket": 6, "complain_service": 6,
-            "record_service_complaint": 6, "skip": 6, "go_back": 6,
-        },
+        min_per_intent=each_intent(
+            6, request_service_guide=30, complain=20, request_human=10, emergency=10
+        ),
         independent_of=(
             "eval/heldout", "eval/final", "eval/citizen", "eval/city", "eval/breadth",
             "eval/offtopic_dev", "eval/offtopic_dev2", "eval/offtopic_dev3",
@@ -245,15 +252,7 @@ SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet | SafetySet] = {
         min_out_of_scope=120,
         min_intents_file=200,
         min_per_faq=2,
-        min_per_intent={
-            "greet": 5, "goodbye": 5, "thank": 5, "affirm": 5, "deny": 5,
-            "ask_identity": 5, "consult": 5, "request_service_guide": 30,
-            "inform_service_mode": 5, "complain": 30, "suggest": 5, "inform": 5,
-            "edit_complaint": 5, "check_ticket": 5, "request_human": 5,
-            "emergency": 5, "angry": 5, "stop": 5, "rate": 5, "online_done": 5,
-            "online_problem": 5, "online_ticket": 5, "complain_service": 5,
-            "record_service_complaint": 5, "skip": 5, "go_back": 5,
-        },
+        min_per_intent=each_intent(5, request_service_guide=30, complain=30),
         independent_of=tuple(d for d in _ALL_NLU_SETS if d != "eval/citizen_dev2")
         + ("eval/safety", "eval/service_naming"),
     ),
