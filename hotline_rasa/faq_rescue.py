@@ -33,7 +33,8 @@ retriever gives at least ``min_confidence`` becomes ``faq`` the same way
 (``faq_rescue.from`` names the small-talk intent). On the tuning sets
 (eval/heldout, eval/citizen_dev, eval/citizen_dev2, eval/inscope_probe, the
 four off-topic sets; 2026-12-07) 12 characters turned 6 FAQ questions and no
-other sentence; 10 also turned an off-topic one and a small-talk one.
+other sentence; 10 also turned three small-talk ones ("这是12345官方的吗",
+"你好呀东莞12345").
 
 In config.yml, right after the FallbackClassifier::
 
