@@ -55,6 +55,7 @@ from actions.thresholds import (  # noqa: E402
     FAQ_MIN_CONFIDENCE,
     FAQ_SURE_OUT_OF_CONTEXT,
 )
+from eval.off_topic import OUT_OF_CONTEXT_INTENTS  # noqa: E402 - plain Python
 
 SET_DIR = ROOT / "eval" / "dispatch"
 REPORT_DIR = ROOT / "eval" / "report" / "complaint_intake"
@@ -87,7 +88,7 @@ def outcome(parse: dict[str, Any]) -> str:
     confidence = float((selector.get("response") or {}).get("confidence") or 0.0)
     if intent == "faq":
         return "faq" if confidence >= FAQ_MIN_CONFIDENCE else "declined"
-    if intent in ("inform", "edit_complaint") and confidence >= FAQ_SURE_OUT_OF_CONTEXT:
+    if intent in OUT_OF_CONTEXT_INTENTS and confidence >= FAQ_SURE_OUT_OF_CONTEXT:
         return "faq"  # no form, no complaint: the dialogue answers the sure FAQ
     return "other"
 

@@ -227,6 +227,12 @@ def load_dialogue_policy(root: Path) -> DialoguePolicy:
 # --- classification and the report ------------------------------------------
 
 
+#: Intents the dialogue has no use for in a first message (a form's answer
+#: with no form running, a change with no complaint being filled in): a sure
+#: FAQ guess is answered instead (actions/faq.py, actions/complaints.py).
+OUT_OF_CONTEXT_INTENTS = ("inform", "edit_complaint")
+
+
 def classify(
     intent: str,
     faq_confidence: float,
@@ -256,7 +262,7 @@ def classify(
     ):
         return FORM
     if (
-        intent in ("inform", "edit_complaint")
+        intent in OUT_OF_CONTEXT_INTENTS
         and faq_sure_out_of_context is not None
         and faq_confidence >= faq_sure_out_of_context
     ):

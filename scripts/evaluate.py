@@ -74,6 +74,7 @@ from eval.mixed import (  # noqa: E402 - plain Python, no app code
     nlu_files,
 )
 from eval.off_topic import (  # noqa: E402 - plain Python, no app code
+    OUT_OF_CONTEXT_INTENTS,
     classify,
     format_report,
     load_dialogue_policy,
@@ -132,12 +133,6 @@ def decide(row: dict[str, Any], threshold: float, faq_threshold: float) -> str:
     return str(row["raw_intent"])
 
 
-#: Intents the dialogue has no use for in a first message (a form's answer
-#: with no form running, a change with no complaint being filled in): a sure
-#: FAQ guess is answered instead (actions/faq.py, actions/complaints.py).
-OUT_OF_CONTEXT = ("inform", "edit_complaint")
-
-
 def answered_as_first_message(row: dict[str, Any]) -> bool:
     """Whether an FAQ question gets its right entry as a citizen's first
     message: decided ``faq`` (as in FAQ top-1), or read as a form's answer or
@@ -150,7 +145,7 @@ def answered_as_first_message(row: dict[str, Any]) -> bool:
     p = row.get("complaint_p")
     told_a_problem = row["decision"] == "inform" and p is not None and p >= COMPLAINT_FROM_ANSWER
     return (
-        row["decision"] in OUT_OF_CONTEXT
+        row["decision"] in OUT_OF_CONTEXT_INTENTS
         and row["faq_conf"] >= FAQ_SURE_OUT_OF_CONTEXT
         and not told_a_problem
     )
