@@ -38,7 +38,7 @@ duplicates, and the same independence (also from the other sets' ``text`` keys, 
 sibling file and the catalog's aliases).
 
 Usage: .venv-rasa/bin/python eval/check_sets.py
-       [heldout|final|citizen|breadth|citizen_dev|citizen_dev2|city|offtopic_dev|
+       [heldout|final|citizen|breadth|citizen_dev|citizen_dev2|citizen_dev3|city|offtopic_dev|
         offtopic_dev2|offtopic_dev3|offtopic_dev4|service_naming_dev|service_naming_test|
         safety_probe|safety_test|safety_test2]
        (no argument: every set; exit code 0 when every checked set passes)
@@ -133,8 +133,8 @@ class SafetySet:
 #: Every other evaluation set a service naming set must not repeat.
 _ALL_NLU_SETS = (
     "eval/heldout", "eval/final", "eval/citizen", "eval/breadth", "eval/citizen_dev",
-    "eval/citizen_dev2", "eval/city", "eval/offtopic_dev", "eval/offtopic_dev2",
-    "eval/offtopic_dev3", "eval/offtopic_dev4", "eval/offtopic_probe",
+    "eval/citizen_dev2", "eval/citizen_dev3", "eval/city", "eval/offtopic_dev",
+    "eval/offtopic_dev2", "eval/offtopic_dev3", "eval/offtopic_dev4", "eval/offtopic_probe",
     "eval/inscope_probe", "eval/forms", "eval/dispatch",
 )  # fmt: skip
 
@@ -256,6 +256,26 @@ SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet | SafetySet] = {
         independent_of=tuple(d for d in _ALL_NLU_SETS if d != "eval/citizen_dev2")
         + ("eval/safety", "eval/service_naming"),
     ),
+    # third development set (tuning, never reported), written blind on 2026-12-07
+    # from the catalog's questions and the services' names only: 4 hard citizen
+    # phrasings (typos, Cantonese, keywords, voice run-ons) for each of the 73 v1
+    # entries and the conversational intents; no off-topic file
+    "citizen_dev3": EvalSet(
+        directory="eval/citizen_dev3",
+        title="third citizen development set",
+        min_in_scope=490,
+        min_out_of_scope=0,
+        min_intents_file=200,
+        min_per_faq=4,
+        min_per_intent=each_intent(
+            5, request_service_guide=40, complain=30, check_ticket=10, request_human=10,
+            emergency=8,
+        ),
+        independent_of=tuple(d for d in _ALL_NLU_SETS if d != "eval/citizen_dev3")
+        + ("eval/safety", "eval/service_naming"),
+        files=("faq.yml", "intents.yml"),
+        faq_scope=V1_IDS,
+    ),
     # issue 18: at least 1,000 sentences from at least 20 everyday domains
     "city": OffTopicSet(
         directory="eval/city",
@@ -313,7 +333,7 @@ SETS: dict[str, EvalSet | OffTopicSet | ServiceNamingSet | SafetySet] = {
         independent_of=(
             "eval/offtopic_dev", "eval/offtopic_dev2", "eval/offtopic_probe",
             "eval/citizen_dev", "eval/inscope_probe", "eval/offtopic_dev3",
-            "eval/citizen_dev2",
+            "eval/citizen_dev2", "eval/citizen_dev3",
         ),
         noted_overlap=("eval/heldout", "eval/final"),
     ),
