@@ -90,6 +90,7 @@ from rasa.shared.nlu.constants import INTENT, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from hotline_rasa.cantonese import to_mandarin
 from hotline_rasa.intents import put_first
 
 logger = logging.getLogger(__name__)
@@ -134,9 +135,10 @@ _DIGIT = re.compile(r"\d")
 
 
 def normalise(text: str) -> str:
-    """NFKC, lower case, no whitespace, every digit 0 (a sum and a ticket
-    number differ by their words, not by which digits they hold)."""
-    text = unicodedata.normalize("NFKC", text or "").lower()
+    """NFKC, Cantonese words in Mandarin (``cantonese.to_mandarin``), lower
+    case, no whitespace, every digit 0 (a sum and a ticket number differ by
+    their words, not by which digits they hold)."""
+    text = to_mandarin(unicodedata.normalize("NFKC", text or "")).lower()
     return _DIGIT.sub("0", _SPACE.sub("", text))
 
 

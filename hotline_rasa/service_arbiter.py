@@ -18,8 +18,9 @@ still judges the result), and changes the intent in two cases only:
   retriever sure of an entry (top confidence >= ``faq_confidence``): the
   intent becomes ``faq`` with the retriever's confidence;
 - ``faq``, a catalog service named, a procedure asked for ("怎么办/弄/交/
-  申请", "流程", "手续", ...) and the retriever unsure of its entry (top
-  confidence < ``service_confidence``): the intent becomes
+  申请", "去哪办/补/换", "要带什么", "流程", "手续", ...; Cantonese read as
+  Mandarin, hotline_rasa/cantonese.py) and the retriever not sure of its
+  entry (top confidence < ``service_confidence``): the intent becomes
   ``request_service_guide`` with DIET's confidence.
 
 Otherwise DIET's intent stands. A changed parse carries ``service_arbiter:
@@ -30,8 +31,9 @@ relative to the project) when the model is trained and kept in the model, so
 Rasa's process needs no catalog at run time; "names a service" is
 ``bot.knowledge.match_service``'s rule (hotline_rasa/service_names.py).
 
-``faq_confidence`` 0.7 and ``service_confidence`` 0.6 were chosen on the
-tuning sets (eval/heldout, eval/citizen_dev, eval/inscope_probe,
+``faq_confidence`` 0.7 and ``service_confidence`` 0.6 (0.9 since 2026-12-07,
+with the procedures "去哪办" and "要带什么": docs/experiments/
+2026-12-07-cantonese.md) were chosen on the tuning sets (eval/heldout, eval/citizen_dev, eval/inscope_probe,
 eval/offtopic_dev, eval/offtopic_probe; docs/experiments/
 2026-12-06-service-or-faq.md): 13 answers turned right, 1 turned into a
 neighbouring answer ("想入户东莞 流程是怎样": the settlement conditions instead
@@ -56,6 +58,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from hotline_rasa.cantonese import to_mandarin
 from hotline_rasa.hotline_gate import PROJECT_ROOT, faq_confidence
 from hotline_rasa.intents import put_first
 from hotline_rasa.service_names import load_service_names, named_service
@@ -65,9 +68,13 @@ logger = logging.getLogger(__name__)
 ARBITER_KEY = "service_arbiter"
 NAMES_FILE = "service_names.json"
 
-#: A procedure asked for: how to apply, pay, handle; the steps, the formalities.
+#: A procedure asked for: how to apply, pay, handle; where to do it; what to
+#: bring; the steps, the formalities. Matched on the text with its Cantonese
+#: words in Mandarin (去边度补 -> 去哪里补).
 PROCEDURE = re.compile(
-    r"怎么(?:办|弄|搞|交|处理|操作|申请|申领|报装|开通)|咋(?:办|弄|搞)|如何(?:办|申请)|流程|手续|步骤"
+    r"(?:怎么|怎样|咋|如何)(?:办|弄|搞|交|处理|操作|申请|申领|报装|开通|补|换|登记|报名)"
+    r"|(?:去|到|在)哪(?:里|儿)?(?:办|弄|搞|交|申请|申领|登记|换|补|上|开|打印|报名|领)"
+    r"|(?:带|准备)(?:什么|哪些|啥)|(?:什么|哪些|啥)材料|流程|手续|步骤"
 )
 
 
@@ -169,7 +176,11 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
         if intent == self._service:
             if retriever >= self._faq_sure and named_service(text, self._names) is None:
                 return self._faq, None
-        elif intent == self._faq and retriever < self._faq_unsure and PROCEDURE.search(text):
+        elif (
+            intent == self._faq
+            and retriever < self._faq_unsure
+            and PROCEDURE.search(to_mandarin(text))
+        ):
             service = named_service(text, self._names)
             if service is not None:
                 return self._service, service

@@ -35,6 +35,10 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The models a training keeps by default: the new one and two before it.
 DEFAULT_KEEP = 3
 MODEL_SUFFIX = ".tar.gz"
+#: Modules the pipeline's components import, not named in config.yml: the
+#: Cantonese rewriting every component's text goes through, the intent
+#: ranking helper and the service name matcher.
+SHARED_COMPONENT_MODULES = ("cantonese", "intents", "service_names")
 
 
 def inputs_hash(config: Path, root: Path = ROOT) -> str:
@@ -50,6 +54,8 @@ def inputs_hash(config: Path, root: Path = ROOT) -> str:
     files = [config, root / "domain.yml", *sorted((root / "data").rglob("*.yml"))]
     # the project's components named in the pipeline: "name: hotline_rasa.<module>.<Class>"
     modules = re.findall(r"name:\s*hotline_rasa\.(\w+)\.", config.read_text(encoding="utf-8"))
+    # and the helpers they share, whose code changes what they learn
+    modules += list(SHARED_COMPONENT_MODULES)
     files += [
         p for p in (root / "hotline_rasa" / f"{m}.py" for m in sorted(set(modules))) if p.is_file()
     ]

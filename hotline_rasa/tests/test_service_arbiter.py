@@ -156,3 +156,25 @@ def test_the_catalogs_contents_are_in_the_fingerprint(tmp_path: Path) -> None:
 def test_thresholds_are_checked(tmp_path: Path, key: str) -> None:
     with pytest.raises(ValueError, match=key):
         ServiceFaqArbiter({key: 1.5}, LocalModelStorage(tmp_path), Resource("x"))
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
+        ("居住证去哪办", "residence_permit"),  # where to do it
+        ("驾照到期了去哪换", "driver_license_renewal"),
+        ("办护照要带什么", "passport"),  # what to bring
+        ("护照点样办", "passport"),  # Cantonese, read as 怎样办
+    ],
+)
+def test_where_to_go_and_what_to_bring_are_procedures(
+    arbiter: ServiceFaqArbiter, text: str, service: str
+) -> None:
+    message = _run(arbiter, text, "faq", 0.99, 0.5)
+    assert message.get("intent") == {"name": "request_service_guide", "confidence": 0.99}
+    assert message.get(ARBITER_KEY)["service"] == service
+
+
+def test_a_question_about_a_service_is_no_procedure(arbiter: ServiceFaqArbiter) -> None:
+    message = _run(arbiter, "居住证有什么用", "faq", 0.99, 0.5)
+    assert message.get("intent") == {"name": "faq", "confidence": 0.99}

@@ -94,3 +94,22 @@ def test_a_stamp_whose_model_is_gone_is_not_reused(train: ModuleType, tmp_path: 
     assert train.reusable_model(tmp_path, "gone") is None
     train.prune(tmp_path, 3)
     assert not (tmp_path / ".trained-gone").exists()
+
+
+def test_the_fingerprint_follows_the_code_the_components_share(
+    train: ModuleType, tmp_path: Path
+) -> None:
+    """A change to a helper every component's text goes through (the
+    Cantonese rewriting) trains a new model, like a change to a component."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "hotline_rasa").mkdir()
+    config = tmp_path / "config.yml"
+    config.write_text("pipeline:\n  - name: hotline_rasa.hotline_gate.HotlineGate\n")
+    (tmp_path / "domain.yml").write_text("version: '3.1'\n")
+    (tmp_path / "hotline_rasa" / "hotline_gate.py").write_text("# gate\n")
+    shared = tmp_path / "hotline_rasa" / "cantonese.py"
+    shared.write_text("# rewriting\n")
+    before = train.inputs_hash(config, tmp_path)
+    assert "cantonese" in train.SHARED_COMPONENT_MODULES
+    shared.write_text("# rewriting, one more word\n")
+    assert train.inputs_hash(config, tmp_path) != before

@@ -1,0 +1,97 @@
+"""Written Cantonese read as Mandarin (hotline_rasa/cantonese.py): DIET's
+tokens and every scikit-learn component's text (``hotline_gate.normalise``)
+carry the Mandarin words; Mandarin text and the message itself are unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+
+from hotline_rasa.cantonese import to_mandarin
+from hotline_rasa.hotline_gate import normalise
+from hotline_rasa.punctuation_free_tokenizer import PunctuationFreeJiebaTokenizer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("cantonese", "mandarin"),
+    [
+        ("点样睇自己社保交咗几多个月", "怎样看自己社保交了多少个月"),
+        ("户口簿唔见咗 去边度补", "户口簿不见了 去哪里补"),
+        ("屋企突然冇电 要揾边个", "家里突然没有电 要找哪个"),
+        ("退咗休仲使唔使交医保", "退了休还需不需要交医保"),
+        ("你系唔系真人", "你是不是真人"),
+        ("我系东莞人 系咪可以申请", "我是东莞人 是不是可以申请"),
+        ("系呀 冇错", "是呀 没错"),
+        ("揸车证过咗期", "驾驶证过了期"),
+        ("老细仲未出粮", "老板还未发工资"),
+        ("唔该晒", "谢谢"),
+        ("有人喺度吗", "有人在这里吗"),
+    ],
+)
+def test_cantonese_words_become_mandarin(cantonese: str, mandarin: str) -> None:
+    assert to_mandarin(cantonese) == mandarin
+
+
+@pytest.mark.parametrize(
+    "mandarin",
+    [
+        # 系 in Mandarin words, 仲 in 仲裁, 人工 and 紧 are left alone
+        "系统一直登不上",
+        "怎么开具亲属关系证明",
+        "联系不上社区工作人员",
+        "劳动仲裁怎么申请",
+        "转人工",
+        "紧急情况怎么办",
+        "我最近比较佛系",
+        "一系列的优惠政策",
+        "共享电单车停在哪里",
+        "",
+    ],
+)
+def test_mandarin_is_unchanged(mandarin: str) -> None:
+    assert to_mandarin(mandarin) == mandarin
+
+
+def test_the_catalog_is_mandarin_to_the_rewriting() -> None:
+    """Every FAQ question and answer of the catalog comes back unchanged: the
+    rewriting never touches the Mandarin a citizen's question is matched to."""
+    catalog = yaml.safe_load((ROOT / "data/knowledge/faq.yml").read_text(encoding="utf-8"))
+    changed = [
+        (entry["id"], field)
+        for entry in catalog["entries"]
+        for field in ("question", "answer")
+        if to_mandarin(str(entry[field])) != str(entry[field])
+    ]
+    assert changed == []
+
+
+def test_every_learned_component_reads_the_mandarin() -> None:
+    assert normalise("点样睇 社保") == normalise("怎样看社保")
+    assert normalise("gjj 几多钱") == normalise("GJJ多少钱")
+
+
+def test_the_tokenizer_gives_mandarin_tokens_and_keeps_the_text(tmp_path: Path) -> None:
+    tokenizer = PunctuationFreeJiebaTokenizer.create(
+        PunctuationFreeJiebaTokenizer.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("tokenizer"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
+
+    def words(text: str) -> list[str]:
+        return [t.text for t in tokenizer.tokenize(Message(data={"text": text}), "text")]
+
+    assert words("点样睇自己社保交咗几多个月") == words("怎样看自己社保交了多少个月")
+    message = Message(data={"text": "户口簿唔见咗，去边度补"})
+    tokenizer.process([message])
+    assert message.get("text") == "户口簿唔见咗，去边度补"
+    assert "哪里" in [t.text for t in message.get("text_tokens")]
+    assert "，" not in [t.text for t in message.get("text_tokens")]
