@@ -3,8 +3,8 @@
 Dongguan's citizens write Cantonese as often as Mandarin ("点样睇自己社保交咗
 几多个月", "户口簿唔见咗 去边度补"), while the catalog, the services and nearly
 all training examples are Mandarin. Every word that differs is a feature the
-classifiers never met, so a Cantonese question reaches DIET, the FAQ retriever
-and the gate as a sentence half made of unknown words: on the blind development
+classifiers never met, so a Cantonese question reaches the FAQ retriever and
+the gate as a sentence half made of unknown words: on the blind development
 set eval/citizen_dev3, six of the ten FAQ questions declined were Cantonese,
 with the FAQ retriever at 0.06-0.3 (docs/experiments/2026-12-07-cantonese.md).
 
@@ -16,14 +16,15 @@ Mandarin: 系 only after a subject or at the start of a phrase (我系, 都系; 
 a request for a person), 紧 never (紧急). Mandarin text comes back unchanged
 (hotline_rasa/tests/test_cantonese.py).
 
-Where it is applied: the tokenizer (hotline_rasa/punctuation_free_tokenizer.py)
-tokenizes the rewritten text, so DIET's word, character and pinyin features
-are Mandarin; ``hotline_gate.normalise``, which every scikit-learn component
-(the gate, the FAQ and service retrievers, the complaint arbiter, the safety
-net's detector) applies to its training texts and to each message, rewrites it
-too. The message's text itself is not changed: the parse result, the tracker
-and the danger words (data/danger_words.yml, which hold Cantonese forms) see
-what the citizen wrote.
+Where it is applied: ``hotline_gate.normalise``, which every scikit-learn
+component (the gate, the FAQ and service retrievers, the complaint arbiter, the
+safety net's detector) applies to its training texts and to each message.
+DIET's tokens are not rewritten: tried, the retrained DIET answered more FAQ
+questions but read 18 more service requests of the tuning sets as FAQ
+questions, with 12 more errors in all than this (docs/experiments/
+2026-12-07-cantonese.md). The message's text itself is not changed: the parse
+result, the tracker and the danger words (data/danger_words.yml, which hold
+Cantonese forms) see what the citizen wrote.
 """
 
 from __future__ import annotations

@@ -13,13 +13,6 @@ the catalog ends with an ASCII "?", which citizens type full-width or not at all
 This tokenizer drops tokens made only of punctuation, symbols and whitespace,
 in training and at parse time alike. A message made only of them ("？？",
 "。。。") keeps its tokens: Rasa's featurizers need at least one.
-
-It also tokenizes the text with its Cantonese words in Mandarin
-(hotline_rasa/cantonese.py: 点样睇 → 怎样看), so DIET's features of a
-Cantonese question are the Mandarin words its training examples hold. The
-tokens are the rewritten words; their offsets are in the rewritten text (no
-component of the pipeline extracts entities from token offsets). The
-message's text is left as the citizen wrote it.
 """
 
 from __future__ import annotations
@@ -31,8 +24,6 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.training_data.message import Message
-
-from hotline_rasa.cantonese import to_mandarin
 
 #: Unicode general categories dropped: punctuation (P*), symbols (S*),
 #: separators (Z*) and control characters (Cc).
@@ -55,14 +46,9 @@ def without_punctuation(tokens: list[Token]) -> list[Token]:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
 class PunctuationFreeJiebaTokenizer(JiebaTokenizer):
-    """``JiebaTokenizer`` (same configuration) that leaves punctuation out and
-    reads Cantonese words as Mandarin."""
+    """``JiebaTokenizer`` (same configuration) that leaves punctuation out."""
 
     def tokenize(self, message: Message, attribute: str) -> list[Token]:
-        text = message.get(attribute)
-        mandarin = to_mandarin(text) if isinstance(text, str) else text
-        if mandarin != text:
-            message = Message(data={attribute: mandarin})
         return without_punctuation(super().tokenize(message, attribute))
 
     @staticmethod

@@ -31,11 +31,12 @@ relative to the project) when the model is trained and kept in the model, so
 Rasa's process needs no catalog at run time; "names a service" is
 ``bot.knowledge.match_service``'s rule (hotline_rasa/service_names.py).
 
-``faq_confidence`` 0.7 and ``service_confidence`` 0.6 (0.9 since 2026-12-07,
-with the procedures "去哪办" and "要带什么": docs/experiments/
-2026-12-07-cantonese.md) were chosen on the tuning sets (eval/heldout, eval/citizen_dev, eval/inscope_probe,
+``faq_confidence`` 0.7 and ``service_confidence`` 0.6 were chosen on the
+tuning sets (eval/heldout, eval/citizen_dev, eval/inscope_probe,
 eval/offtopic_dev, eval/offtopic_probe; docs/experiments/
-2026-12-06-service-or-faq.md): 13 answers turned right, 1 turned into a
+2026-12-06-service-or-faq.md; ``service_confidence`` 0.9 since 2026-12-07,
+with "去哪办" and "要带什么" as procedures: docs/experiments/
+2026-12-07-cantonese.md): 13 answers turned right, 1 turned into a
 neighbouring answer ("想入户东莞 流程是怎样": the settlement conditions instead
 of the guide), no off-topic sentence changed.
 """

@@ -1,6 +1,6 @@
-"""Written Cantonese read as Mandarin (hotline_rasa/cantonese.py): DIET's
-tokens and every scikit-learn component's text (``hotline_gate.normalise``)
-carry the Mandarin words; Mandarin text and the message itself are unchanged."""
+"""Written Cantonese read as Mandarin (hotline_rasa/cantonese.py): every
+scikit-learn component's text (``hotline_gate.normalise``) carries the
+Mandarin words; Mandarin text is unchanged."""
 
 from __future__ import annotations
 
@@ -8,14 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from rasa.engine.graph import ExecutionContext, GraphSchema
-from rasa.engine.storage.local_model_storage import LocalModelStorage
-from rasa.engine.storage.resource import Resource
-from rasa.shared.nlu.training_data.message import Message
 
 from hotline_rasa.cantonese import to_mandarin
 from hotline_rasa.hotline_gate import normalise
-from hotline_rasa.punctuation_free_tokenizer import PunctuationFreeJiebaTokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -76,22 +71,3 @@ def test_the_catalog_is_mandarin_to_the_rewriting() -> None:
 def test_every_learned_component_reads_the_mandarin() -> None:
     assert normalise("点样睇 社保") == normalise("怎样看社保")
     assert normalise("gjj 几多钱") == normalise("GJJ多少钱")
-
-
-def test_the_tokenizer_gives_mandarin_tokens_and_keeps_the_text(tmp_path: Path) -> None:
-    tokenizer = PunctuationFreeJiebaTokenizer.create(
-        PunctuationFreeJiebaTokenizer.get_default_config(),
-        LocalModelStorage(tmp_path),
-        Resource("tokenizer"),
-        ExecutionContext(GraphSchema({}), "test"),
-    )
-
-    def words(text: str) -> list[str]:
-        return [t.text for t in tokenizer.tokenize(Message(data={"text": text}), "text")]
-
-    assert words("点样睇自己社保交咗几多个月") == words("怎样看自己社保交了多少个月")
-    message = Message(data={"text": "户口簿唔见咗，去边度补"})
-    tokenizer.process([message])
-    assert message.get("text") == "户口簿唔见咗，去边度补"
-    assert "哪里" in [t.text for t in message.get("text_tokens")]
-    assert "，" not in [t.text for t in message.get("text_tokens")]
