@@ -4,6 +4,7 @@ Mandarin words; Mandarin text is unchanged."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,16 @@ def test_the_catalog_is_mandarin_to_the_rewriting() -> None:
 def test_every_learned_component_reads_the_mandarin() -> None:
     assert normalise("点样睇 社保") == normalise("怎样看社保")
     assert normalise("gjj 几多钱") == normalise("GJJ多少钱")
+
+
+SHARED_CASES = json.loads(
+    (ROOT / "tests" / "data" / "cantonese_cases.json").read_text(encoding="utf-8")
+)["cases"]
+
+
+@pytest.mark.parametrize(("cantonese", "reading"), [tuple(case) for case in SHARED_CASES])
+def test_the_nlu_reads_cantonese_like_the_form_reader(cantonese: str, reading: str) -> None:
+    """The action server reads form answers with its own copy
+    (actions.answers.mandarin, tests/test_cantonese_cases.py): the words
+    both read are read alike."""
+    assert to_mandarin(cantonese) == reading
