@@ -104,6 +104,8 @@ _CANTONESE = (
     (re.compile(r"唔好意思"), "不好意思"),
     # "唔系好记得" (not very): 不太
     (re.compile(r"(?:唔系|唔係|不是)好(?=记得|記得|清楚|肯定|确定|知道|识|熟)"), "不太"),
+    # "使唔使" (need or not) before "唔使" (no need) inside it
+    (re.compile(r"使唔使|驶唔驶|洗唔洗"), "需不需要"),
     (re.compile(r"唔使|唔驶|唔洗"), "不用"),
     (re.compile(r"唔啱|不啱"), "不对"),
     (re.compile(r"唔好"), "不要"),

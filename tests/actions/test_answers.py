@@ -209,6 +209,7 @@ def test_negation_after_the_word_and_no_fixed_place() -> None:
     [
         ("唔想留电话", "不想留电话"),
         ("唔使匿名", "不用匿名"),
+        ("使唔使留电话", "需不需要留电话"),  # need or not, not "使不用"
         ("唔知边度", "不知哪里"),
         ("我系陈生", "我是陈生"),
         ("联系我", "联系我"),  # 系 of 联系 stays
