@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 
 from bot.db.crypto import DataKeyError
 from bot.hub_routing import HandleResult
-from bot.hub_timing import POLL_INTERVAL, RESULT_TTL
+from bot.hub_timing import POLL_INTERVAL, RESULT_TTL, TIMER_SLACK
 from bot.messages import InboundMessage
 from bot.store.base import SharedStore, StoreUnavailable
 from bot.store.sealed import ValueSealer
@@ -129,7 +129,7 @@ class ResultBoard:
                 if stored is not None:
                     return stored
                 remaining = deadline - loop.time()
-                if remaining <= 0:
+                if remaining <= TIMER_SLACK:  # not a sub-millisecond timer again
                     return None
                 # A timer instead of asyncio.wait_for (bot/hub_timing.py, trick 2).
                 timer = loop.call_later(min(remaining, POLL_INTERVAL), poll)

@@ -477,7 +477,9 @@ async def test_an_announced_result_that_vanished_does_not_spin_the_waiter(
     event = hub.results._events.setdefault("result:test:u1:gone", asyncio.Event())
     event.set()
     assert await hub.results.wait(lost, 0.3) is None
-    assert len(lookups) < 5  # woken once, then it waits for the next poll or announcement
+    # woken once, then it waits for the deadline: no sub-millisecond timer
+    # rounds at the deadline either (uvloop, bot/hub_timing.TIMER_SLACK)
+    assert len(lookups) <= 3
 
 
 async def test_handoff_summary_is_masked_in_the_store(
