@@ -477,9 +477,97 @@ async def test_an_announced_result_that_vanished_does_not_spin_the_waiter(
     event = hub.results._events.setdefault("result:test:u1:gone", asyncio.Event())
     event.set()
     assert await hub.results.wait(lost, 0.3) is None
-    # woken once, then it waits for the deadline: no sub-millisecond timer
-    # rounds at the deadline either (uvloop, bot/hub_timing.TIMER_SLACK)
+    # woken once, then it waits for the deadline on the loop's real timers
+    # (the early-firing timers at the deadline: the test below)
     assert len(lookups) <= 3
+
+
+class EarlyTimerLoop:
+    """The running loop as bot/hub_results.py sees it, on a fake clock whose
+    timers fire ``early`` seconds before their deadline, every time.
+
+    uvloop's timers (libuv) have a millisecond's resolution and fire up to
+    1 ms before ``loop.time()`` reaches their deadline; on the real loops how
+    early depends on the machine, here it is fixed. The fake clock stands
+    still between timers and a timer fires at the next loop iteration,
+    setting the clock to its deadline less ``early``; after ``give_up``
+    timers it fires on time, so a wait that spins still ends and the test
+    can count its rounds. Everything else is the real loop.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, early: float, give_up: int) -> None:
+        self.loop, self.early, self.give_up = loop, early, give_up
+        self.now = 1000.0
+        self.armed: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def call_later(self, delay: float, callback: Callable[..., Any], *args: Any) -> Any:
+        self.armed.append(delay)
+        due = self.now + delay
+        early = self.early if len(self.armed) <= self.give_up else 0.0
+
+        def fire() -> None:
+            self.now = max(self.now, due - early)
+            callback(*args)
+
+        return self.loop.call_soon(fire)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.loop, name)
+
+
+class AsyncioWithLoop:
+    """``asyncio`` as one module sees it: the running loop is ``loop``."""
+
+    def __init__(self, loop: EarlyTimerLoop) -> None:
+        self.loop = loop
+
+    def get_running_loop(self) -> EarlyTimerLoop:
+        return self.loop
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+
+async def test_a_wait_whose_timers_fire_early_does_not_spin_at_its_deadline(
+    fake_rasa: FakeRasa, make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wait that times out on timers firing 0.5 ms early ends at the first
+    timer that leaves it less than TIMER_SLACK (bot/hub_timing.py), whatever
+    the loop: it does not re-arm a timer for the sub-millisecond rest.
+
+    Before the slack the wait re-armed, as long as the early timers left it
+    short of the deadline: up to 123 rounds in 50 waits of 0.3 s on uvloop,
+    which the real-timer test above caught only by chance; here, without the
+    slack, every round ends 0.5 ms short and the wait spins until the fake
+    clock gives up (52 lookups instead of 3). The waiter is also woken first by an
+    announced result that vanished (as in the test above), so this test holds
+    that case too, on timers that fire early.
+    """
+    from bot import hub_results
+
+    hub = make_hub(MemoryStore(), fake_rasa.url)
+    lookups = []
+    real_get = hub.store.get
+
+    async def counting_get(key: str) -> str | None:
+        lookups.append(key)
+        return await real_get(key)
+
+    monkeypatch.setattr(hub.store, "get", counting_get)
+    clock = EarlyTimerLoop(asyncio.get_running_loop(), early=0.0005, give_up=50)
+    monkeypatch.setattr(hub_results, "asyncio", AsyncioWithLoop(clock))
+    lost = msg("你好", "gone")
+    event = hub.results._events.setdefault("result:test:u1:gone", asyncio.Event())
+    event.set()
+    assert await hub.results.wait(lost, 0.3) is None
+    # woken by the announcement (timer cancelled), then one timer for the
+    # deadline that fires 0.5 ms early: the wait has expired
+    assert len(lookups) == 3, f"{len(lookups)} lookups, last timer {clock.armed[-1]:.6f} s"
+    assert clock.armed == [pytest.approx(0.3), pytest.approx(0.3)]
+    assert clock.now == pytest.approx(1000.2995)
 
 
 async def test_handoff_summary_is_masked_in_the_store(
