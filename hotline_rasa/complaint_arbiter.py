@@ -21,12 +21,20 @@ This component, after every other intent decision, learns from them:
   (data/gate/*.yml) as negatives;
 - an FAQ (``faq_intents``) becomes ``complain`` when P(complaint) >=
   ``faq_threshold`` and the FAQ retriever is not sure of an entry
-  (< ``faq_sure_confidence``: "燃气费怎么交" stays a question);
+  (< ``faq_sure_confidence``: "燃气费怎么交" stays a question), or, when it
+  is sure, at P(complaint) >= ``sure_faq_threshold``: a problem told in a
+  line is often on an FAQ entry's very subject ("厂里拖欠我两个月工资" and the
+  wage arrears entry at 0.93, "有人在楼顶违建加盖" and the illegal building
+  entry at 0.99), and the citizen asked for it to be dealt with, not for the
+  rules (the complaint form's opening says how to leave for a question);
 - a declined message (``rejected_intents``) becomes ``complain`` when
   P(complaint) >= ``rejected_threshold`` and the hotline gate does not call it
   surely everyday (P(hotline) >= ``rejected_min_p_hotline``; the detector
   alone, on a short everyday line of words it never saw, is sometimes sure of
-  a complaint: "凉拌黄瓜的做法");
+  a complaint: "凉拌黄瓜的做法"), or at P(complaint) >=
+  ``rejected_threshold_hotline`` when the gate half believes it is a hotline
+  matter (P(hotline) >= ``rejected_hotline_min``: "邻居家漏水渗到我家天花",
+  "的士不打表 一口价要五十");
 - a request for a service guide or a complaint about the hotline's own service
   (``misread_intents``) becomes ``complain`` when P(complaint) >=
   ``misread_threshold`` ("办营业执照卡了一个月都没批", "医生态度好差 骂病人": a
@@ -112,12 +120,19 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
             "faq_intents": ["faq"],
             "faq_threshold": 0.75,
             "faq_sure_confidence": 0.9,
+            # ...and, when the retriever is sure of its entry, at P(complaint)
+            # >= sure_faq_threshold (above 1: never)
+            "sure_faq_threshold": 1.01,
             "faq_retrieval_intent": "faq",
             # A declined message becomes a complaint at P(complaint) >=
             # rejected_threshold unless the gate is sure it is everyday.
             "rejected_intents": ["out_of_scope", "nlu_fallback"],
             "rejected_threshold": 0.85,
             "rejected_min_p_hotline": 0.05,
+            # ...or at P(complaint) >= rejected_threshold_hotline when the gate
+            # gives P(hotline) >= rejected_hotline_min (above 1: never)
+            "rejected_threshold_hotline": 1.01,
+            "rejected_hotline_min": 0.1,
             # A service guide request or a complaint about the hotline's own
             # service becomes a complaint at P(complaint) >= misread_threshold.
             "misread_intents": ["request_service_guide", "complain_service"],
@@ -156,8 +171,11 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
         for key in (
             "faq_threshold",
             "faq_sure_confidence",
+            "sure_faq_threshold",
             "rejected_threshold",
             "rejected_min_p_hotline",
+            "rejected_threshold_hotline",
+            "rejected_hotline_min",
             "misread_threshold",
         ):
             value = float(self._config[key])
@@ -278,12 +296,17 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
         name = (message.get(INTENT) or {}).get("name")
         if name in self._faq_intents:
             sure = faq_confidence(message, str(self._config["faq_retrieval_intent"]))
-            return p >= float(self._config["faq_threshold"]) and (sure or 0.0) < float(
-                self._config["faq_sure_confidence"]
-            )
+            if (sure or 0.0) >= float(self._config["faq_sure_confidence"]):
+                return p >= float(self._config["sure_faq_threshold"])
+            return p >= float(self._config["faq_threshold"])
         if name in self._rejected:
             gate = message.get(GATE_KEY) or {}
             p_hotline = gate.get("p_hotline")
+            if p_hotline is not None and float(p_hotline) >= float(
+                self._config["rejected_hotline_min"]
+            ):
+                if p >= float(self._config["rejected_threshold_hotline"]):
+                    return True
             return p >= float(self._config["rejected_threshold"]) and (
                 p_hotline is None
                 or float(p_hotline) >= float(self._config["rejected_min_p_hotline"])

@@ -86,7 +86,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.constants import RESPONSE_SELECTOR_PREDICTION_KEY, RESPONSE_SELECTOR_PROPERTY_NAME
-from rasa.shared.nlu.constants import INTENT, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -617,3 +617,11 @@ def faq_confidence(message: Message, intent: str = "faq") -> float | None:
     if not isinstance(response, dict) or response.get(PREDICTED_CONFIDENCE_KEY) is None:
         return None
     return float(response[PREDICTED_CONFIDENCE_KEY])
+
+
+def faq_entry(message: Message, intent: str = "faq") -> str | None:
+    """The FAQ retriever's top entry (``faq/<id>`` -> ``<id>``), or None."""
+    selector = (message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(intent) or {}
+    response = selector.get(RESPONSE_SELECTOR_PREDICTION_KEY)
+    key = response.get(INTENT_RESPONSE_KEY) if isinstance(response, dict) else None
+    return key.split("/", 1)[1] if isinstance(key, str) and "/" in key else None

@@ -20,15 +20,20 @@ still judges the result), and changes the intent in two cases only:
 - ``faq``, a catalog service named, a procedure asked for ("怎么办/弄/交/
   申请", "去哪办/补/换", "要带什么", "流程", "手续", ...; Cantonese read as
   Mandarin, hotline_rasa/cantonese.py) and the retriever not sure of its
-  entry (top confidence < ``service_confidence``): the intent becomes
-  ``request_service_guide`` with DIET's confidence.
+  entry (top confidence < ``service_confidence``), or sure of an entry that
+  answers no procedure (none of its phrasings in the FAQ catalog,
+  ``catalog``, asks one): the intent becomes ``request_service_guide`` with
+  DIET's confidence. The retriever has no "none of these": "社保卡掉了，要怎
+  么补一张" is the social security card's only entry, what the card is for, at
+  0.92, and "个税年度汇算具体怎么操作" the entry on who must file, at 0.97.
 
 Otherwise DIET's intent stands. A changed parse carries ``service_arbiter:
 {"from": intent, "diet_confidence": c, "service": id or None}``.
 
 The services' names and aliases are read from ``services`` (the catalog file,
-relative to the project) when the model is trained and kept in the model, so
-Rasa's process needs no catalog at run time; "names a service" is
+relative to the project), and the FAQ entries that answer no procedure from
+``catalog``, when the model is trained and kept in the model, so Rasa's
+process needs no catalog at run time; "names a service" is
 ``bot.knowledge.match_service``'s rule (hotline_rasa/service_names.py).
 
 ``faq_confidence`` 0.7 and ``service_confidence`` 0.6 were chosen on the
@@ -60,7 +65,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from hotline_rasa.cantonese import to_mandarin
-from hotline_rasa.hotline_gate import PROJECT_ROOT, faq_confidence
+from hotline_rasa.faq_retriever import read_catalog
+from hotline_rasa.hotline_gate import PROJECT_ROOT, faq_confidence, faq_entry
 from hotline_rasa.intents import put_first
 from hotline_rasa.service_names import load_service_names, named_service
 
@@ -68,6 +74,8 @@ logger = logging.getLogger(__name__)
 
 ARBITER_KEY = "service_arbiter"
 NAMES_FILE = "service_names.json"
+#: The FAQ entries none of whose phrasings asks a procedure.
+NO_PROCEDURE_FILE = "faq_without_procedure.json"
 
 #: A procedure asked for: how to apply, pay, handle; where to do it; what to
 #: bring; the steps, the formalities. Matched on the text with its Cantonese
@@ -90,6 +98,9 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
             "service_intent": "request_service_guide",
             # the catalog file, relative to the project
             "services": "data/knowledge/services.yml",
+            # the FAQ catalog, relative to the project (null: every entry is
+            # taken to answer a procedure)
+            "catalog": "data/knowledge/faq.yml",
             "faq_confidence": 0.7,
             "service_confidence": 0.6,
         }
@@ -100,11 +111,14 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
         model_storage: ModelStorage,
         resource: Resource,
         names: list[tuple[str, list[str]]] | None = None,
+        no_procedure: frozenset[str] = frozenset(),
     ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._names = names or []
+        #: FAQ entries that answer no procedure
+        self._no_procedure = no_procedure
         self._faq = str(self._config["faq_intent"])
         self._service = str(self._config["service_intent"])
         for key in ("faq_confidence", "service_confidence"):
@@ -126,28 +140,60 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
 
     @classmethod
     def catalog_path(cls, config: dict[str, Any]) -> Path:
+        """The service catalog."""
         path = Path(config.get("services") or cls.get_default_config()["services"])
         return path if path.is_absolute() else PROJECT_ROOT / path
 
     @classmethod
+    def faq_path(cls, config: dict[str, Any]) -> Path | None:
+        """The FAQ catalog, or None when the config sets none."""
+        value = {**cls.get_default_config(), **config}.get("catalog")
+        if not value:
+            return None
+        path = Path(str(value))
+        return path if path.is_absolute() else PROJECT_ROOT / path
+
+    @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The catalog's contents: it is not part of Rasa's training data."""
-        path = cls.catalog_path(config)
-        try:
-            return hashlib.sha256(path.read_bytes()).hexdigest()
-        except OSError as error:
-            return f"missing:{error}"
+        """The catalogs' contents: they are not part of Rasa's training data."""
+        digest = hashlib.sha256()
+        for path in (cls.catalog_path(config), cls.faq_path(config)):
+            if path is None:
+                continue
+            try:
+                digest.update(path.read_bytes())
+            except OSError as error:
+                return f"missing:{error}"
+        return digest.hexdigest()
+
+    @staticmethod
+    def entries_without_procedure(path: Path) -> frozenset[str]:
+        """The FAQ entries of a catalog none of whose phrasings asks a procedure."""
+        return frozenset(
+            entry
+            for entry, phrasings, _ in read_catalog(path)
+            if not any(PROCEDURE.search(to_mandarin(p)) for p in phrasings)
+        )
 
     def train(self, training_data: TrainingData) -> Resource:
         self._names = load_service_names(self.catalog_path(self._config))
+        faq = self.faq_path(self._config)
+        self._no_procedure = self.entries_without_procedure(faq) if faq else frozenset()
         self.persist()
-        logger.info("ServiceFaqArbiter knows %d services", len(self._names))
+        logger.info(
+            "ServiceFaqArbiter knows %d services, %d FAQ entries answering no procedure",
+            len(self._names),
+            len(self._no_procedure),
+        )
         return self._resource
 
     def persist(self) -> None:
         with self._model_storage.write_to(self._resource) as directory:
             (Path(directory) / NAMES_FILE).write_text(
                 json.dumps(self._names, ensure_ascii=False), encoding="utf-8"
+            )
+            (Path(directory) / NO_PROCEDURE_FILE).write_text(
+                json.dumps(sorted(self._no_procedure)), encoding="utf-8"
             )
 
     @classmethod
@@ -159,19 +205,29 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> ServiceFaqArbiter:
+        no_procedure: list[str] = []
         try:
             with model_storage.read_from(resource) as directory:
                 names = json.loads((Path(directory) / NAMES_FILE).read_text(encoding="utf-8"))
+                kept = Path(directory) / NO_PROCEDURE_FILE
+                if kept.is_file():  # a model trained before 2026-12-07 has none
+                    no_procedure = json.loads(kept.read_text(encoding="utf-8"))
         except (ValueError, FileNotFoundError):
             logger.warning("ServiceFaqArbiter: no service names in the model; intents unchanged")
             names = []
-        return cls(config, model_storage, resource, [(i, list(a)) for i, a in names])
+        return cls(
+            config,
+            model_storage,
+            resource,
+            [(i, list(a)) for i, a in names],
+            frozenset(str(entry) for entry in no_procedure),
+        )
 
     def decide(
-        self, intent: str | None, text: str, retriever: float | None
+        self, intent: str | None, text: str, retriever: float | None, entry: str | None = None
     ) -> tuple[str, str | None] | None:
         """(the intent to put in place of ``intent``, the service the text
-        names), or None to keep it."""
+        names), or None to keep it. ``entry`` is the retriever's top entry."""
         if not self._names or retriever is None:
             return None
         if intent == self._service:
@@ -179,7 +235,7 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
                 return self._faq, None
         elif (
             intent == self._faq
-            and retriever < self._faq_unsure
+            and (retriever < self._faq_unsure or entry in self._no_procedure)
             and PROCEDURE.search(to_mandarin(text))
         ):
             service = named_service(text, self._names)
@@ -193,7 +249,7 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
             name = intent.get("name")
             text = message.get(TEXT) or ""
             retriever = faq_confidence(message, self._faq)
-            decision = self.decide(name, text, retriever)
+            decision = self.decide(name, text, retriever, faq_entry(message, self._faq))
             if decision is None:
                 continue
             new, service = decision

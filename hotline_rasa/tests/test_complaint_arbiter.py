@@ -154,6 +154,23 @@ def test_an_faq_the_retriever_is_sure_of_stays_a_question(tmp_path: Path) -> Non
     assert _parse(arbiter, text, "faq", faq_confidence=0.5).get("intent")["name"] == "complain"
 
 
+def test_a_sure_faq_becomes_a_complaint_only_above_its_own_threshold(tmp_path: Path) -> None:
+    """A problem on an FAQ entry's very subject (the retriever sure of it) is a
+    complaint when the detector is surer still (sure_faq_threshold)."""
+    text = "楼下烧烤店每天吵到凌晨 睡不着"
+    p = _parse(_arbiter(tmp_path), text, "faq").get(COMPLAINT_KEY)["p"]
+    sure = {"faq_threshold": 0.0, "faq_sure_confidence": 0.9}
+    below = _arbiter(tmp_path / "below", **sure, sure_faq_threshold=max(0.0, p - 0.001))
+    message = _parse(below, text, "faq", faq_confidence=0.99)
+    assert message.get("intent")["name"] == "complain"
+    assert message.get(ARBITER_KEY)["from"] == "faq"
+    above = _arbiter(tmp_path / "above", **sure, sure_faq_threshold=min(1.0, p + 0.001))
+    assert _parse(above, text, "faq", faq_confidence=0.99).get("intent")["name"] == "faq"
+    # by default never: the retriever's sure entry stands
+    default = _arbiter(tmp_path / "default", **sure)
+    assert _parse(default, text, "faq", faq_confidence=0.99).get("intent")["name"] == "faq"
+
+
 def test_a_declined_line_the_gate_is_sure_is_everyday_stays_declined(tmp_path: Path) -> None:
     arbiter = _arbiter(tmp_path, rejected_threshold=0.5, rejected_min_p_hotline=0.05)
     text = "楼下烧烤店每天吵到凌晨 睡不着"
@@ -162,6 +179,25 @@ def test_a_declined_line_the_gate_is_sure_is_everyday_stays_declined(tmp_path: P
         == "out_of_scope"
     )
     assert _parse(arbiter, text, "out_of_scope", p_hotline=0.2).get("intent")["name"] == "complain"
+
+
+def test_a_declined_line_the_gate_half_believes_needs_less_evidence(tmp_path: Path) -> None:
+    text = "楼下烧烤店每天吵到凌晨 睡不着"
+    p = _parse(_arbiter(tmp_path), text, "out_of_scope").get(COMPLAINT_KEY)["p"]
+    config = {
+        "rejected_threshold": 1.0,
+        "rejected_threshold_hotline": max(0.0, p - 0.001),
+        "rejected_hotline_min": 0.1,
+    }
+    arbiter = _arbiter(tmp_path / "half", **config)
+    taken = _parse(arbiter, text, "out_of_scope", p_hotline=0.2)
+    assert taken.get("intent")["name"] == "complain"
+    everyday = _parse(arbiter, text, "nlu_fallback", p_hotline=0.05)
+    assert everyday.get("intent")["name"] == "nlu_fallback"
+    strict = _arbiter(tmp_path / "strict", **{**config, "rejected_threshold_hotline": 1.01})
+    assert _parse(strict, text, "out_of_scope", p_hotline=0.2).get("intent")["name"] == (
+        "out_of_scope"
+    )
 
 
 @pytest.mark.parametrize("intent", ["emergency", "inform", "greet", "check_ticket"])

@@ -51,13 +51,15 @@ def arbiter(tmp_path: Path) -> ServiceFaqArbiter:
     )
 
 
-def _message(text: str, intent: str, confidence: float, retriever: float | None) -> Message:
+def _message(
+    text: str, intent: str, confidence: float, retriever: float | None, entry: str = "some_entry"
+) -> Message:
     message = Message(data={"text": text})
     message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
     ranking = [{"name": intent, "confidence": confidence}, {"name": "consult", "confidence": 0.01}]
     message.set("intent_ranking", ranking, add_to_output=True)
     if retriever is not None:
-        key = "faq/some_entry"
+        key = f"faq/{entry}"
         message.set(
             "response_selector",
             {"faq": {"response": {"confidence": retriever, "intent_response_key": key}}},
@@ -178,3 +180,39 @@ def test_where_to_go_and_what_to_bring_are_procedures(
 def test_a_question_about_a_service_is_no_procedure(arbiter: ServiceFaqArbiter) -> None:
     message = _run(arbiter, "居住证有什么用", "faq", 0.99, 0.5)
     assert message.get("intent") == {"name": "faq", "confidence": 0.99}
+
+
+def test_an_faq_asking_a_procedure_with_a_sure_entry_answering_none_is_the_guide(
+    arbiter: ServiceFaqArbiter,
+) -> None:
+    """The retriever's only entry on the subject, sure, answers what the card
+    is for; the citizen asked how to replace it (data/knowledge/faq.yml)."""
+    message = _run(arbiter, "社保卡掉了，要怎么补一张", "faq", 1.0, 0.92, "si_card_functions")
+    assert message.get("intent") == {"name": "request_service_guide", "confidence": 1.0}
+    assert message.get(ARBITER_KEY)["service"] == "social_security_card"
+    # an entry that answers a procedure stands when the retriever is sure of it
+    answered = _run(arbiter, "违章罚款怎么交", "faq", 0.98, 0.95, "some_entry")
+    assert answered.get("intent") == {"name": "faq", "confidence": 0.98}
+    # no procedure asked: the entry stands
+    about = _run(arbiter, "社保卡有什么用", "faq", 1.0, 0.99, "si_card_functions")
+    assert about.get("intent") == {"name": "faq", "confidence": 1.0}
+
+
+def test_the_entries_answering_no_procedure_are_read_from_the_faq_catalog(
+    tmp_path: Path,
+) -> None:
+    catalog = tmp_path / "faq.yml"
+    catalog.write_text(
+        "entries:\n"
+        "  - {id: card_use, question: 社保卡有什么用, examples: [社保卡能坐地铁吗]}\n"
+        "  - {id: card_new, question: 社保卡丢了怎么补办, examples: [社保卡用途]}\n",
+        encoding="utf-8",
+    )
+    assert ServiceFaqArbiter.entries_without_procedure(catalog) == {"card_use"}
+    config = {"services": str(CATALOG), "catalog": str(catalog)}
+    first = ServiceFaqArbiter.fingerprint_addon(config)
+    catalog.write_text("entries:\n  - {id: card_use, question: 社保卡有什么用}\n", "utf-8")
+    assert ServiceFaqArbiter.fingerprint_addon(config) != first
+    faq = ROOT / "data" / "knowledge" / "faq.yml"
+    shipped = ServiceFaqArbiter.entries_without_procedure(faq)
+    assert "si_card_functions" in shipped and "edu_transfer_rules" in shipped
