@@ -28,6 +28,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.cantonese import load_cantonese
 from bot.dispatch.towns import TownsError, load_towns
 
 #: What an answer means. ``value``: an answer (``Reading.value``); ``refuse``:
@@ -91,35 +92,35 @@ def normalise_digits(text: str) -> str:
 
 # --- Cantonese -----------------------------------------------------------------
 
-#: Not after a word of place: 边 is then "side" (旁边, 这边, 路边), not "which".
-_NOT_A_SIDE = r"(?<![旁这那左右东西南北上下里外海河路街身两一半周])"
+#: The Cantonese words (data/language/cantonese.yml, the word table the NLU
+#: reads too: hotline_rasa/cantonese.py) as their Mandarin meaning, for
+#: *reading* an answer (what is stored keeps the citizen's words): "唔想留电话"
+#: refuses like "不想留电话", "唔使匿名" negates 匿名 like "不用匿名", "唔知边度"
+#: does not know. The rules below depend on the sentence around a word and are
+#: this reader's own, read before (:data:`_CANTONESE_FIRST`) and after
+#: (:data:`_CANTONESE_THEN`) the table's words.
+_WORDS = load_cantonese()
 
-#: Cantonese function words as their Mandarin equivalents, for *reading* an
-#: answer (what is stored keeps the citizen's words): "唔想留电话" refuses like
-#: "不想留电话", "唔使匿名" negates 匿名 like "不用匿名", "唔知边度" does not know.
-#: Only words that are not Mandarin themselves (系 only where it means 是: "联系"
-#: stays); a "唔" alone is a filler ("嗯").
-_CANTONESE = (
-    (re.compile(r"唔该|唔該"), "谢谢"),
-    (re.compile(r"唔好意思"), "不好意思"),
-    # "唔系好记得" (not very): 不太
+#: Read on the answer as written, before the table's words would take theirs.
+_CANTONESE_FIRST = (
+    # "唔系好记得" (not very): 不太, before the word 唔系 (不是)
     (re.compile(r"(?:唔系|唔係|不是)好(?=记得|記得|清楚|肯定|确定|知道|识|熟)"), "不太"),
-    # "使唔使" (need or not) before "唔使" (no need) inside it
-    (re.compile(r"使唔使|驶唔驶|洗唔洗"), "需不需要"),
-    (re.compile(r"唔使|唔驶|唔洗"), "不用"),
-    (re.compile(r"唔啱|不啱"), "不对"),
-    (re.compile(r"唔好"), "不要"),
-    (re.compile(r"记唔住|记唔到|记唔起"), "记不住"),
-    (re.compile(r"唔(?=[\u4e00-\u9fff])(?!唔)"), "不"),
-    # "冇嘢喇": nothing more (that is all)
+    # "冇嘢喇": nothing more (that is all), before the words 冇 and 嘢
     (re.compile(r"冇(?:嘢|事)(?=[喇啦了咯]+(?:[\s，,。!！]|$))"), "没事了"),
-    (re.compile(r"冇"), "没有"),
-    # "没得具体地点" (southwestern Mandarin): 没有
-    (re.compile(r"没得(?!到)"), "没有"),
-    (re.compile(r"木有"), "没有"),  # internet slang
+    # "系边", "喺边" at the end: is where, at where ("唔识讲系边"), before 喺 (在)
+    (re.compile(r"系边(?=[了啊呀吧哦嘛呢啦喇嘞咯噃]*(?:[\s，,。!！?？]|$))"), "是哪里"),
+    (re.compile(r"喺边(?=[了啊呀吧哦嘛呢啦喇嘞咯噃]*(?:[\s，,。!！?？]|$))"), "在哪里"),
+)
+
+#: Read after the table's words, on what they made of the answer.
+_CANTONESE_THEN = (
+    # a 唔 the words left, before a word: 不 ("唔想"); alone it is a filler ("嗯")
+    (re.compile(r"唔(?=[\u4e00-\u9fff])(?!唔)"), "不"),
     (re.compile(r"(?<=没有|唔係|不是)话(?=要|过|系|是|我)|(?<=[没唔不])话(?=要|过)"), "说"),
+    # 系 is 是 only after a subject or an adverb, at the start of a clause, before
+    # a number or after a field's name: "联系", "系统" stay
     (re.compile(
-        r"(?<=[我你佢都就唔不真又也仲还咪该])系(?!统|列|数)"
+        r"(?<=[我你他她佢都就唔不真又也仲还咪该])系(?!统|列|数)"
         r"|(?:^|(?<=[\s，,。]))系(?=[\u4e00-\u9fff\d])(?!统|列|数|里|着|好)|系(?=\d)"
     ),
      "是"),
@@ -127,35 +128,9 @@ _CANTONESE = (
         r"(?:(?<=地址)|(?<=地点)|(?<=位置)|(?<=时间)|(?<=电话)|(?<=号码)|(?<=名字)|(?<=单号)"
         r"|(?<=编号)|(?<=尾号)|(?<=正确)|(?<=应该)|(?<=其实))系"
     ), "是"),
-    (re.compile(_NOT_A_SIDE + r"(?:边度|边到|边处)"), "哪里"),
-    # "系边", "喺边" at the end: is where, at where ("唔识讲系边")
-    (re.compile(r"系边(?=[了啊呀吧哦嘛呢啦喇嘞咯噃]*(?:[\s，,。!！?？]|$))"), "是哪里"),
-    (re.compile(r"喺边(?=[了啊呀吧哦嘛呢啦喇嘞咯噃]*(?:[\s，,。!！?？]|$))"), "在哪里"),
-    (re.compile(r"喺"), "在"),
-    (re.compile(r"嗰度|嗰边|嗰处"), "那里"),
-    (re.compile(r"屋企"), "家"),  # home
-    (re.compile(r"呢度|呢边"), "这里"),
-    (re.compile(r"嗰"), "那"),
-    (re.compile(r"呢(?=[个件样排次])"), "这"),
     (re.compile(r"(?<=[记存写抄录留])低"), "下"),  # "记低", "冇存低": written down
-    (re.compile(r"等阵(?:先)?|等等先|等一阵"), "等一下"),
-    (re.compile(r"唔识|不识"), "不会"),
     # 点 as "how" ("唔知点讲") only after such words: 地点说错了 stays
     (re.compile(r"(?:^|(?<=[知我你要会识都又\s，,]))点(?=讲|说|做|办|搞|样|算|写|填)"), "怎么"),
-    (re.compile(r"边个"), "谁"),
-    # 边 as "which" ("边条路"), not as "side" ("旁边", "这边")
-    (re.compile(_NOT_A_SIDE + r"边(?=[条间座栋日天年个])"),
-     "哪"),
-    (re.compile(r"乜嘢|咩|乜"), "什么"),
-    (re.compile(r"琴日|寻日|尋日"), "昨天"),
-    (re.compile(r"听日|聽日"), "明天"),
-    (re.compile(r"出世纸|出世証|出世证"), "出生证"),  # the birth certificate
-    (re.compile(r"咗"), "了"),
-    (re.compile(r"嘅"), "的"),
-    (re.compile(r"畀|俾"), "给"),
-    (re.compile(r"揾|搵"), "找"),
-    (re.compile(r"睇"), "看"),
-    (re.compile(r"佢"), "他"),
 )
 
 
@@ -264,7 +239,10 @@ def _cantonese(text: str) -> str:
     text = text.translate(_TRADITIONAL)
     for pattern, repl in _HOMOPHONES:
         text = pattern.sub(repl, text)
-    for pattern, repl in _CANTONESE:
+    for pattern, repl in _CANTONESE_FIRST:
+        text = pattern.sub(repl, text)
+    text = _WORDS.read(text)
+    for pattern, repl in _CANTONESE_THEN:
         text = pattern.sub(repl, text)
     for pattern, repl in _EVERYDAY_WORDS:
         text = pattern.sub(repl, text)

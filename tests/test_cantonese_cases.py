@@ -4,9 +4,10 @@ Two readers of Cantonese exist, one per environment: the action server's
 (``actions.answers.mandarin``, for reading a form's answer, with the scope
 rules negations and refusals need) and the NLU's
 (``hotline_rasa.cantonese.to_mandarin``, for the scikit-learn components'
-features). No process imports both; they are held to the same cases here and
-in Rasa's environment (hotline_rasa/tests/test_cantonese.py), so the words
-both read cannot drift apart.
+features). No process imports both. Their words are one table,
+data/language/cantonese.yml (tests/test_cantonese_table.py); the rules around
+the words are each reader's own code, so both are held to the same cases here
+and in Rasa's environment (hotline_rasa/tests/test_cantonese.py).
 """
 
 from __future__ import annotations

@@ -16,11 +16,31 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
+from actions.answers import _WORDS, mandarin
 from bot.cantonese import CANTONESE_FILE, CantoneseTableError, load_cantonese
 from bot.config import ROOT
 
+TABLE = yaml.safe_load(CANTONESE_FILE.read_text(encoding="utf-8"))
+WORDS = [
+    (word, entry["mandarin"])
+    for entry in TABLE["words"]
+    for word in (
+        entry["cantonese"] if isinstance(entry["cantonese"], list) else [entry["cantonese"]]
+    )
+]
 ERRORS = json.loads((ROOT / "tests/data/cantonese_table_errors.json").read_text(encoding="utf-8"))
+
+
+def test_the_form_reader_reads_the_shared_table() -> None:
+    assert CANTONESE_FILE == ROOT / "data" / "language" / "cantonese.yml"
+    assert _WORDS.meanings == load_cantonese().meanings == dict(WORDS)
+
+
+@pytest.mark.parametrize(("word", "meaning"), WORDS)
+def test_the_form_reader_reads_every_word_of_the_table(word: str, meaning: str) -> None:
+    assert mandarin(word) == meaning
 
 
 @pytest.mark.parametrize(("text", "message"), ERRORS["cases"])
@@ -37,6 +57,17 @@ def test_a_missing_table_is_named(tmp_path: Path) -> None:
         load_cantonese(tmp_path / "nothing.yml")
 
 
-def test_the_table_loads() -> None:
-    assert CANTONESE_FILE == ROOT / "data" / "language" / "cantonese.yml"
-    assert load_cantonese().meanings["冇"] == "没有"
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("旁边度假村", "旁边度假村"),  # 边度 (where) not after a side: 旁边 + 度假
+        ("这边处理一下", "这边处理一下"),
+        ("几点办公", "几点办公"),  # 点办 (how to do) not after 几点
+        ("红木有限公司", "红木有限公司"),  # 木有 (slang 没有) not in 木 + 有限
+        ("完成日期", "完成日期"),  # 成日 (often) not in 完成 + 日期
+        ("凉茶点样煲", "凉茶怎样煲"),
+        ("仲有冇人喺度", "还有没有人在这里"),
+    ],
+)
+def test_the_guards_keep_mandarin_words(text: str, reading: str) -> None:
+    assert mandarin(text) == reading
