@@ -9,12 +9,23 @@ set eval/citizen_dev3, six of the ten FAQ questions declined were Cantonese,
 with the FAQ retriever at 0.06-0.3 (docs/experiments/2026-12-07-cantonese.md).
 
 ``to_mandarin`` rewrites the Cantonese words that have one Mandarin meaning
-(冇 → 没有, 点样 → 怎样, 喺 → 在, 睇 → 看, 揾 → 找, 咗 → 了...). A word that is
-also common Mandarin is left alone or rewritten only where it cannot be
-Mandarin: 系 only after a subject or at the start of a phrase (我系, 都系; not
-系统, 关系, 佛系), 仲 never in 仲裁 (labour arbitration), 人工 never (转人工 is
-a request for a person), 紧 never (紧急). Mandarin text comes back unchanged
+(冇 → 没有, 点样 → 怎样, 喺 → 在, 睇 → 看, 揾 → 找, 咗 → 了...): the word table
+data/language/cantonese.yml, which the action server's reader of a form's
+answer (bot/cantonese.py, actions/answers.py ``mandarin``) reads too; the two
+environments share the file, not code. A word that is also Mandarin is
+rewritten only where the table's guards say it cannot be Mandarin (仲 never in
+仲裁, 边度 never after 旁/这/路: 旁边度 is 旁边 + 度), or not at all: 人工 (转人工
+is a request for a person), 紧 (紧急). Mandarin text comes back unchanged
 (hotline_rasa/tests/test_cantonese.py).
+
+Two rules depend on the sentence around a word and stay in this code, read
+after the table's words:
+
+- 系 is 是 only after a subject or an adverb or at the start of a phrase (我系,
+  都系; not 系统, 关系, 佛系);
+- every 唔 the table's words left (唔想, 唔见) is 不. The form reader leaves a
+  lone 唔 (a filler, "嗯") alone; here a message that is only "唔" is too
+  short for that to matter, and "唔work" is 不work.
 
 Where it is applied: ``hotline_gate.normalise``, which every scikit-learn
 component (the gate, the FAQ and service retrievers, the complaint arbiter, the
@@ -30,121 +41,120 @@ Cantonese forms) see what the citizen wrote.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-#: Cantonese words and their Mandarin meaning. Only words that are not
-#: Mandarin themselves.
-_WORDS: tuple[tuple[str, str], ...] = (
-    # questions
-    ("使唔使", "需不需要"),
-    ("可唔可以", "可不可以"),
-    ("系唔系", "是不是"),
-    ("得唔得", "行不行"),
-    ("识唔识", "会不会"),
-    ("有冇", "有没有"),
-    ("系咪", "是不是"),
-    ("点样", "怎样"),
-    ("点知", "怎么知道"),
-    ("点计", "怎么算"),
-    ("点算", "怎么办"),
-    ("点解", "为什么"),
-    ("点办", "怎么办"),
-    ("点搞", "怎么弄"),
-    ("点定", "怎么定"),
-    ("点查", "怎么查"),
-    ("点申请", "怎么申请"),
-    ("点处理", "怎么处理"),
-    ("几多钱", "多少钱"),
-    ("几钱", "多少钱"),
-    ("几多", "多少"),
-    ("几耐", "多久"),
-    ("乜嘢", "什么"),
-    ("咩嘢", "什么"),
-    ("边度", "哪里"),
-    ("边处", "哪里"),
-    ("边个", "哪个"),
-    ("边间", "哪间"),
-    ("边位", "哪位"),
-    # thanks
-    ("唔该晒", "谢谢"),
-    ("多谢晒", "谢谢"),
-    ("唔该", "谢谢"),
-    # negation
-    ("唔系", "不是"),
-    ("唔使", "不用"),
-    ("唔得", "不行"),
-    ("唔知", "不知道"),
-    ("唔好", "不要"),
-    ("冇咗", "没了"),
-    ("冇错", "没错"),
-    ("冇", "没有"),
-    ("唔", "不"),
-    # people
-    ("佢哋", "他们"),
-    ("我哋", "我们"),
-    ("你哋", "你们"),
-    ("佢", "他"),
-    ("哋", "们"),
-    ("老细", "老板"),
-    ("差佬", "警察"),
-    # everyday words
-    ("喺度", "在这里"),
-    ("呢度", "这里"),
-    ("呢个", "这个"),
-    ("呢啲", "这些"),
-    ("嗰个", "那个"),
-    ("嗰度", "那里"),
-    ("嗰", "那"),
-    ("成日", "经常"),
-    ("落雨", "下雨"),
-    ("屋企", "家里"),
-    ("而家", "现在"),
-    ("琴日", "昨天"),
-    ("听日", "明天"),
-    ("啱啱", "刚刚"),
-    ("啱嚟", "刚来"),
-    ("揸车证", "驾驶证"),
-    ("揸车", "开车"),
-    ("揸", "开"),
-    ("架车", "辆车"),
-    ("白车", "救护车"),
-    ("出粮", "发工资"),
-    ("搞掂", "搞定"),
-    ("执到", "捡到"),
-    ("执笠", "倒闭"),
-    ("嘢", "东西"),
-    ("啲", "些"),
-    # verbs
-    ("揾", "找"),
-    ("睇", "看"),
-    ("俾", "给"),
-    ("畀", "给"),
-    ("攞", "拿"),
-    ("嚟", "来"),
-    ("喺", "在"),
-    # particles and aspect
-    ("咗", "了"),
-    ("嘅", "的"),
-    ("咁耐", "这么久"),
-    ("咁", "这么"),
-    ("噉", "这样"),
-    ("咩", "什么"),
-)
+import yaml
+
+#: The word table both environments read (the action server's reader:
+#: bot/cantonese.py). In Rasa's image as in the repository, beside this package.
+CANTONESE_FILE = Path(__file__).resolve().parent.parent / "data" / "language" / "cantonese.yml"
+ENTRY_KEYS = frozenset({"cantonese", "mandarin", "note", "not_after", "not_before"})
+FILE_KEYS = frozenset({"version", "guards", "words"})
+
+
+class CantoneseTableError(ValueError):
+    """The word table is malformed; the message names the entry."""
+
+
+@dataclass(frozen=True)
+class CantoneseWords:
+    #: every spelling and its Mandarin meaning
+    meanings: dict[str, str]
+    pattern: re.Pattern[str]
+
+    def read(self, text: str) -> str:
+        """``text`` with the table's words in Mandarin."""
+        if not text:
+            return text
+        return self.pattern.sub(lambda match: self.meanings[match.group(0)], text)
+
+
+def _text(path: Path, where: str, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or value != value.strip():
+        raise CantoneseTableError(f"{path}: {where}: {key!r} must be a non-empty text")
+    return value
+
+
+def _spellings(path: Path, where: str, value: Any) -> list[str]:
+    spellings = value if isinstance(value, list) else [value]
+    if not spellings:
+        raise CantoneseTableError(f"{path}: {where}: 'cantonese' must name a word")
+    words = [_text(path, where, "cantonese", word) for word in spellings]
+    if any(re.search(r"\s", word) for word in words):
+        raise CantoneseTableError(f"{path}: {where}: a Cantonese word has a space")
+    return words
+
+
+def _guard(path: Path, where: str, entry: dict[str, Any], key: str) -> str:
+    if key not in entry:
+        return ""
+    return f"[{re.escape(_text(path, where, key, entry[key]))}]"
+
+
+def load_cantonese(path: Path = CANTONESE_FILE) -> CantoneseWords:
+    """The words of ``path``, read as bot/cantonese.py reads them;
+    :class:`CantoneseTableError` names a malformed entry."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise CantoneseTableError(f"{path}: {error}") from error
+    if not isinstance(data, dict) or data.get("version") != 1:
+        raise CantoneseTableError(f"{path}: version must be 1")
+    if unknown := sorted(set(data) - FILE_KEYS):
+        raise CantoneseTableError(f"{path}: unknown keys {unknown}")
+    if not isinstance(data.get("guards", {}), dict):
+        raise CantoneseTableError(f"{path}: 'guards' must map names to characters")
+    entries = data.get("words")
+    if not isinstance(entries, list) or not entries:
+        raise CantoneseTableError(f"{path}: 'words' must be a non-empty list")
+    meanings: dict[str, str] = {}
+    owner: dict[str, str] = {}
+    pieces: list[tuple[str, str]] = []
+    for number, entry in enumerate(entries, 1):
+        where = f"entry {number}"
+        if not isinstance(entry, dict):
+            raise CantoneseTableError(f"{path}: {where} must be a mapping")
+        first = entry.get("cantonese")
+        first = first[0] if isinstance(first, list) and first else first
+        if isinstance(first, str):
+            where = f"{where} ({first})"
+        if unknown := sorted(set(entry) - ENTRY_KEYS):
+            raise CantoneseTableError(f"{path}: {where}: unknown keys {unknown}")
+        words = _spellings(path, where, entry.get("cantonese"))
+        mandarin = _text(path, where, "mandarin", entry.get("mandarin"))
+        if "note" in entry:
+            _text(path, where, "note", entry["note"])
+        after = _guard(path, where, entry, "not_after")
+        before = _guard(path, where, entry, "not_before")
+        for word in words:
+            if word == mandarin:
+                raise CantoneseTableError(f"{path}: {where}: {word} is its own meaning")
+            if word in owner:
+                raise CantoneseTableError(f"{path}: {where}: {word} is also {owner[word]}")
+            owner[word] = where
+            meanings[word] = mandarin
+            guarded = (f"(?<!{after})" if after else "") + re.escape(word)
+            pieces.append((word, guarded + (f"(?!{before})" if before else "")))
+    # the longest word first wherever two start alike (冇咗 before 冇)
+    pieces.sort(key=lambda piece: len(piece[0]), reverse=True)
+    return CantoneseWords(meanings, re.compile("|".join(regex for _, regex in pieces)))
+
+
+WORDS = load_cantonese()
 
 #: 系 is Cantonese 是 only after a subject or an adverb (我系, 佢系, 都系,
 #: 真系, 即系) or at the start of a phrase; elsewhere it is Mandarin 系
-#: (系统, 关系, 联系, 佛系, 中文系).
+#: (系统, 关系, 联系, 佛系, 中文系). Read after the table's words (佢 is 他 by then).
 _XI = re.compile(r"(?:(?<=[我你他她佢都就真即又只也亦仲还个定])|(?<![\w]))[系係](?![统列数])")
-#: 仲 is Cantonese 还 except in 仲裁 (arbitration) and 仲介.
-_ZHONG = re.compile(r"仲(?![裁介])")
-_MEANING = dict(_WORDS)
-#: the longest word first wherever two start alike (冇咗 before 冇)
-_PATTERN = re.compile("|".join(re.escape(word) for word in sorted(_MEANING, key=len, reverse=True)))
+#: Every 唔 the table's words left: 不.
+_NOT = re.compile("唔")
 
 
 def to_mandarin(text: str) -> str:
     """``text`` with its Cantonese words in Mandarin; Mandarin is unchanged."""
     if not text:
         return text
-    text = _PATTERN.sub(lambda match: _MEANING[match.group(0)], text)
-    text = _XI.sub("是", text)
-    return _ZHONG.sub("还", text)
+    text = _NOT.sub("不", WORDS.read(text))
+    return _XI.sub("是", text)

@@ -12,6 +12,7 @@ malformed file stops the reader with an error naming the entry
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -31,6 +32,10 @@ WORDS = [
     )
 ]
 ERRORS = json.loads((ROOT / "tests/data/cantonese_table_errors.json").read_text(encoding="utf-8"))
+#: What both modules define to read the table: the same code in both.
+LOADER = (
+    "CantoneseTableError", "CantoneseWords", "_text", "_spellings", "_guard", "load_cantonese"
+)
 
 
 def test_the_form_reader_reads_the_shared_table() -> None:
@@ -41,6 +46,39 @@ def test_the_form_reader_reads_the_shared_table() -> None:
 @pytest.mark.parametrize(("word", "meaning"), WORDS)
 def test_the_form_reader_reads_every_word_of_the_table(word: str, meaning: str) -> None:
     assert mandarin(word) == meaning
+
+
+def _definitions(path: Path) -> dict[str, str]:
+    """The module's top-level definitions as code, docstrings aside."""
+    found = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            for inner in ast.walk(node):
+                body = getattr(inner, "body", None)
+                if (
+                    isinstance(inner, (ast.FunctionDef, ast.ClassDef))
+                    and body
+                    and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant)
+                    and isinstance(body[0].value.value, str)
+                ):
+                    inner.body = body[1:] or [ast.Pass()]
+            found[node.name] = ast.dump(node)
+        elif isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            found[node.targets[0].id] = ast.dump(node.value)
+    return found
+
+
+def test_both_readers_load_the_table_with_the_same_code() -> None:
+    """hotline_rasa/cantonese.py is read as text here (Rasa's environment is
+    not imported): its loader is this one, and it loads the same file."""
+    app = _definitions(ROOT / "bot" / "cantonese.py")
+    nlu = _definitions(ROOT / "hotline_rasa" / "cantonese.py")
+    for name in (*LOADER, "ENTRY_KEYS", "FILE_KEYS"):
+        assert app[name] == nlu[name], name
+    # the NLU's file, beside its package: the repository's (ROOT) here
+    nlu_file = "Path(__file__).resolve().parent.parent / 'data' / 'language' / 'cantonese.yml'"
+    assert nlu["CANTONESE_FILE"] == ast.dump(ast.parse(nlu_file, mode="eval").body)
 
 
 @pytest.mark.parametrize(("text", "message"), ERRORS["cases"])

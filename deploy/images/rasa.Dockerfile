@@ -26,6 +26,9 @@ RUN groupadd --system --gid 10001 rasa \
 COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
 COPY hotline_rasa/ hotline_rasa/
+# The Cantonese word table hotline_rasa/cantonese.py reads on every message
+# (shared with the action server's image, which copies all of data/).
+COPY data/language/ data/language/
 COPY endpoints.yml endpoints.redis.yml credentials.yml ./
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \

@@ -1,16 +1,25 @@
 """Written Cantonese read as Mandarin (hotline_rasa/cantonese.py): every
 scikit-learn component's text (``hotline_gate.normalise``) carries the
-Mandarin words; Mandarin text is unchanged."""
+Mandarin words; Mandarin text is unchanged. The words are the table
+data/language/cantonese.yml, which the action server's reader of form answers
+loads too (tests/test_cantonese_table.py, in the app's environment)."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import yaml
 
-from hotline_rasa.cantonese import to_mandarin
+from hotline_rasa.cantonese import (
+    CANTONESE_FILE,
+    WORDS,
+    CantoneseTableError,
+    load_cantonese,
+    to_mandarin,
+)
 from hotline_rasa.hotline_gate import normalise
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[2]
     [
         ("点样睇自己社保交咗几多个月", "怎样看自己社保交了多少个月"),
         ("户口簿唔见咗 去边度补", "户口簿不见了 去哪里补"),
-        ("屋企突然冇电 要揾边个", "家里突然没有电 要找哪个"),
+        ("屋企突然冇电 要揾边个", "家里突然没有电 要找谁"),  # 边个: who
         ("退咗休仲使唔使交医保", "退了休还需不需要交医保"),
         ("你系唔系真人", "你是不是真人"),
         ("我系东莞人 系咪可以申请", "我是东莞人 是不是可以申请"),
@@ -85,3 +94,60 @@ def test_the_nlu_reads_cantonese_like_the_form_reader(cantonese: str, reading: s
     (actions.answers.mandarin, tests/test_cantonese_cases.py): the words
     both read are read alike."""
     assert to_mandarin(cantonese) == reading
+
+
+TABLE = yaml.safe_load(CANTONESE_FILE.read_text(encoding="utf-8"))
+TABLE_WORDS = [
+    (word, entry["mandarin"])
+    for entry in TABLE["words"]
+    for word in (
+        entry["cantonese"] if isinstance(entry["cantonese"], list) else [entry["cantonese"]]
+    )
+]
+
+
+def test_the_nlu_reads_the_shared_table() -> None:
+    """The file the action server reads (bot/cantonese.py), and the file the
+    training fingerprint covers (a changed word trains a new model)."""
+    assert CANTONESE_FILE == ROOT / "data" / "language" / "cantonese.yml"
+    assert WORDS.meanings == dict(TABLE_WORDS)
+    spec = importlib.util.spec_from_file_location("train_script", ROOT / "scripts" / "train.py")
+    assert spec is not None and spec.loader is not None
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    assert CANTONESE_FILE.relative_to(ROOT).as_posix() in train.SHARED_DATA_FILES
+
+
+@pytest.mark.parametrize(("word", "meaning"), TABLE_WORDS)
+def test_the_nlu_reads_every_word_of_the_table(word: str, meaning: str) -> None:
+    assert to_mandarin(word) == meaning
+
+
+TABLE_ERRORS = json.loads(
+    (ROOT / "tests" / "data" / "cantonese_table_errors.json").read_text(encoding="utf-8")
+)["cases"]
+
+
+@pytest.mark.parametrize(("text", "message"), TABLE_ERRORS)
+def test_a_malformed_table_names_the_entry(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "cantonese.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(CantoneseTableError) as error:
+        load_cantonese(path)
+    assert str(path) in str(error.value) and message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("帮我翻译成日语", "帮我翻译成日语"),  # 成日 (often) not in 翻译成 + 日语
+        ("地点搞错了", "地点搞错了"),  # 点搞 (how) not after 地
+        ("可以快点处理吗", "可以快点处理吗"),
+        ("那边处理一下", "那边处理一下"),  # 边处 (where) not after a side
+        ("唔好意思", "不好意思"),  # not 不要意思
+        ("唔知道啊", "不知道啊"),
+        ("凉茶点样煲", "凉茶怎样煲"),
+    ],
+)
+def test_the_guards_keep_mandarin_words(text: str, reading: str) -> None:
+    assert to_mandarin(text) == reading

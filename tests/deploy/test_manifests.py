@@ -470,6 +470,25 @@ def test_what_the_images_copy_exists() -> None:
                     assert (ROOT / source).exists(), (path.name, source)
 
 
+def test_both_images_hold_the_cantonese_word_table() -> None:
+    """data/language/cantonese.yml is read by hotline_rasa/cantonese.py on
+    every message and by the action server (bot/cantonese.py): each image
+    copies it where its reader looks (beside the package, under /app)."""
+    from bot.cantonese import CANTONESE_FILE
+
+    table = CANTONESE_FILE.relative_to(ROOT).as_posix()
+    for path, stage in (("rasa.Dockerfile", ""), ("app.Dockerfile", "app")):
+        lines = instruction(dockerfile_stages(IMAGES / path)[stage], "COPY")
+        copies = [line.split() for line in lines]
+        copied = [
+            source.rstrip("/")
+            for *sources, target in copies
+            for source in sources
+            if not source.startswith("--") and target.rstrip("/") == source.rstrip("/")
+        ]
+        assert any(table == source or table.startswith(source + "/") for source in copied), path
+
+
 def test_kubernetes_containers_are_locked_down() -> None:
     for c in containers():
         if c.name in ("nginx", "redis", "postgres"):
