@@ -81,6 +81,7 @@ from hotline_rasa.hotline_gate import (
     negatives_files,
     normalise,
     read_yaml,
+    reading_fingerprint,
 )
 from hotline_rasa.intents import put_first
 
@@ -205,8 +206,9 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The data files' contents: they are not part of Rasa's training data."""
-        digest = hashlib.sha256()
+        """The data files' contents (they are not part of Rasa's training data)
+        and how texts are read (hotline_gate.reading_fingerprint)."""
+        digest = hashlib.sha256(reading_fingerprint().encode())
         try:
             complaints, catalog, negatives = cls.data_files(config)
             for path in [*complaints, *([catalog] if catalog else []), *negatives]:

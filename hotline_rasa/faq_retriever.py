@@ -84,7 +84,13 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from hotline_rasa.hotline_gate import build_features, drop_stop_words, normalise, read_yaml
+from hotline_rasa.hotline_gate import (
+    build_features,
+    drop_stop_words,
+    normalise,
+    read_yaml,
+    reading_fingerprint,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -345,12 +351,15 @@ class FaqRetriever(GraphComponent, IntentClassifier):
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """The catalog's contents: they are not all part of Rasa's training data."""
         path = catalog_path({**cls.get_default_config(), **config})
+        reading = reading_fingerprint()  # how texts are read (hotline_gate)
         if path is None:
-            return f"format:{MODEL_FORMAT}"
+            return f"format:{MODEL_FORMAT}:{reading}"
         try:
-            return f"format:{MODEL_FORMAT}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+            return (
+                f"format:{MODEL_FORMAT}:{reading}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+            )
         except FileNotFoundError:
-            return f"format:{MODEL_FORMAT}:missing:{path}"
+            return f"format:{MODEL_FORMAT}:{reading}:missing:{path}"
 
     # --- training ------------------------------------------------------------
 

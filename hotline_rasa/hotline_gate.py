@@ -142,6 +142,21 @@ def normalise(text: str) -> str:
     return _DIGIT.sub("0", _SPACE.sub("", text))
 
 
+def reading_fingerprint() -> str:
+    """How texts are read before a classifier sees them: the Cantonese word
+    table (data/language/cantonese.yml) and the code of ``to_mandarin`` and
+    ``normalise``. Every component that trains on ``normalise``d or
+    ``to_mandarin``ed texts puts it in its ``fingerprint_addon``, so Rasa's
+    training cache retrains it when the reading changes (without it a cached
+    component kept the old reading while messages were read the new way)."""
+    from hotline_rasa import cantonese
+
+    digest = hashlib.sha256()
+    for path in (cantonese.CANTONESE_FILE, Path(cantonese.__file__), Path(__file__)):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def read_yaml(path: Path, error: type[Exception], what: str) -> Any:
     """``path``'s YAML; ``error`` naming the file when it is missing (``what``
     says whose file it is) or not valid YAML (the gate's negatives, the safety
@@ -438,8 +453,9 @@ class HotlineGate(GraphComponent, IntentClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The negatives files' contents: they are not part of Rasa's training data."""
-        digest = hashlib.sha256()
+        """The negatives files' contents (they are not part of Rasa's training
+        data) and how texts are read (``reading_fingerprint``)."""
+        digest = hashlib.sha256(reading_fingerprint().encode())
         patterns = config.get("negatives", cls.get_default_config()["negatives"])
         try:
             files = negatives_files(patterns)

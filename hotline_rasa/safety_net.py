@@ -75,6 +75,7 @@ from hotline_rasa.hotline_gate import (
     negatives_files,
     normalise,
     read_yaml,
+    reading_fingerprint,
 )
 from hotline_rasa.intents import put_first
 
@@ -281,8 +282,9 @@ class SafetyNet(GraphComponent, IntentClassifier):
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """The word file's and the detector's data files' contents: they are
-        not part of Rasa's training data."""
-        digest = hashlib.sha256()
+        not part of Rasa's training data), and how texts are read
+        (hotline_gate.reading_fingerprint)."""
+        digest = hashlib.sha256(reading_fingerprint().encode())
         try:
             digest.update(cls.words_path(config).read_bytes())
             if config.get("detector_threshold") is not None:

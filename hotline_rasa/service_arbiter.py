@@ -66,7 +66,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from hotline_rasa.cantonese import to_mandarin
 from hotline_rasa.faq_retriever import read_catalog
-from hotline_rasa.hotline_gate import PROJECT_ROOT, faq_confidence, faq_entry
+from hotline_rasa.hotline_gate import (
+    PROJECT_ROOT,
+    faq_confidence,
+    faq_entry,
+    reading_fingerprint,
+)
 from hotline_rasa.intents import put_first
 from hotline_rasa.service_names import load_service_names, named_service
 
@@ -155,8 +160,9 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
-        """The catalogs' contents: they are not part of Rasa's training data."""
-        digest = hashlib.sha256()
+        """The catalogs' contents (they are not part of Rasa's training data)
+        and how texts are read (hotline_gate.reading_fingerprint)."""
+        digest = hashlib.sha256(reading_fingerprint().encode())
         for path in (cls.catalog_path(config), cls.faq_path(config)):
             if path is None:
                 continue

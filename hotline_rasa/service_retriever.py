@@ -89,6 +89,7 @@ from hotline_rasa.hotline_gate import (
     GateDataError,
     load_negatives,
     negatives_files,
+    reading_fingerprint,
 )
 from hotline_rasa.intents import put_first
 from hotline_rasa.service_names import load_service_names, named_service
@@ -232,6 +233,7 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
         """The catalog's and the negatives files' contents: they are not part
         of Rasa's training data."""
         digest = hashlib.sha256(f"format:{MODEL_FORMAT}".encode())
+        digest.update(reading_fingerprint().encode())  # how texts are read (hotline_gate)
         try:
             digest.update(cls.catalog_path(config).read_bytes())
             for path in negatives_files(config.get("negatives") or []):

@@ -151,3 +151,43 @@ def test_a_malformed_table_names_the_entry(tmp_path: Path, text: str, message: s
 )
 def test_the_guards_keep_mandarin_words(text: str, reading: str) -> None:
     assert to_mandarin(text) == reading
+
+
+def test_every_component_reading_texts_retrains_when_the_table_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rasa's training cache keys a component on its config and inputs, not on
+    the files it reads: without the reading in their fingerprints, a cached
+    gate or retriever kept the old table's reading while messages were read
+    with the new one (hotline_gate.reading_fingerprint)."""
+    from hotline_rasa import cantonese
+    from hotline_rasa.complaint_arbiter import ComplaintArbiter
+    from hotline_rasa.faq_retriever import FaqRetriever
+    from hotline_rasa.hotline_gate import HotlineGate
+    from hotline_rasa.safety_net import SafetyNet
+    from hotline_rasa.service_arbiter import ServiceFaqArbiter
+    from hotline_rasa.service_retriever import ServiceRetriever
+
+    components = [
+        ComplaintArbiter,
+        FaqRetriever,
+        HotlineGate,
+        SafetyNet,
+        ServiceFaqArbiter,
+        ServiceRetriever,
+    ]
+    configs = {
+        SafetyNet: {"detector_threshold": 0.7},
+        ServiceRetriever: {"services": "data/knowledge/services.yml"},
+    }
+
+    def addons() -> list[str | None]:
+        return [c.fingerprint_addon(configs.get(c, {})) for c in components]
+
+    before = addons()
+    assert not any(a is None or a.startswith("missing") for a in before), before
+    table = tmp_path / "cantonese.yml"
+    table.write_bytes(cantonese.CANTONESE_FILE.read_bytes() + b"\n# changed\n")
+    monkeypatch.setattr(cantonese, "CANTONESE_FILE", table)
+    after = addons()
+    assert all(a != b for a, b in zip(before, after, strict=True))
