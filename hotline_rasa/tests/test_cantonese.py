@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -168,7 +169,7 @@ def test_every_component_reading_texts_retrains_when_the_table_changes(
     from hotline_rasa.service_arbiter import ServiceFaqArbiter
     from hotline_rasa.service_retriever import ServiceRetriever
 
-    components = [
+    components: list[Any] = [
         ComplaintArbiter,
         FaqRetriever,
         HotlineGate,
@@ -176,7 +177,7 @@ def test_every_component_reading_texts_retrains_when_the_table_changes(
         ServiceFaqArbiter,
         ServiceRetriever,
     ]
-    configs = {
+    configs: dict[Any, dict[str, Any]] = {
         SafetyNet: {"detector_threshold": 0.7},
         ServiceRetriever: {"services": "data/knowledge/services.yml"},
     }
