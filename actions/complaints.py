@@ -30,9 +30,11 @@ from actions._runtime import (
     EMERGENCY_TEXT,
     MENU_BUTTONS,
     data_cipher,
+    faq_prediction,
     faq_sure_out_of_context,
     latest_intent,
     latest_text,
+    record_event,
     sounds_like_danger,
     warn_if_danger,
     warned_in_form,
@@ -53,6 +55,7 @@ from actions.thresholds import COMPLAINT_FROM_ANSWER, COMPLAINT_OFFER
 from bot.db.crypto import DataKeyError
 from bot.db.routing import load_routing
 from bot.dispatch.dispatcher import Dispatch, dispatch
+from bot.knowledge import FaqEntry, format_answer, load_faq
 from bot.privacy import ENCRYPTED_PREFIX, mask_phone
 
 COMPLAINT_SLOTS = (
@@ -201,6 +204,18 @@ class ActionStartComplaint(Action):
             return events
         if kind == "suggestion":
             intro = "好的，我来帮您登记建议。"
+        elif rules := _rules_of_the_subject(tracker):
+            # A problem on an FAQ entry's very subject ("厂里拖欠我两个月工资",
+            # the retriever sure of the wage-arrears entry; Rasa's complaint
+            # arbiter, sure_faq_threshold): the rules first, so a citizen who
+            # only wanted them has them and needs not ask again (the same
+            # words would start the complaint again), then the registration.
+            dispatcher.utter_message(text=format_answer(rules))
+            await record_event("faq_answered", tracker, faq=rules.id)
+            intro = (
+                "您说的情况，我可以帮您登记投诉，交承办部门处理。"
+                "只想了解上面的规定的话，回复“取消”就可以。"
+            )
         elif (tracker.latest_message or {}).get(ARBITER_KEY) or intent == "inform":
             # The citizen told of a problem without saying "投诉" (Rasa's
             # complaint arbiter, hotline_rasa/complaint_arbiter.py): say what
@@ -213,6 +228,19 @@ class ActionStartComplaint(Action):
             intro = "好的，我来帮您登记投诉。"
         dispatcher.utter_message(text=intro + "需要了解几项信息，随时回复“取消”可以退出。")
         return events
+
+
+def _rules_of_the_subject(tracker: Tracker) -> FaqEntry | None:
+    """The FAQ entry a complaint is about when Rasa's complaint arbiter made it
+    so from an FAQ guess the retriever was sure of (>= FAQ_SURE_OUT_OF_CONTEXT,
+    the arbiter's faq_sure_confidence), else None."""
+    latest = tracker.latest_message or {}
+    if (latest.get(ARBITER_KEY) or {}).get("from") != "faq":
+        return None
+    if not faq_sure_out_of_context(latest):
+        return None
+    faq_id, _ = faq_prediction(latest)
+    return load_faq().get(faq_id or "")
 
 
 #: The button an FAQ answer offers when the message also told of a problem.

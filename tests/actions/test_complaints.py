@@ -66,6 +66,39 @@ async def test_a_problem_told_without_the_word_complaint_is_named_as_one() -> No
     assert dispatcher.messages[0]["text"].startswith("好的，我来帮您登记投诉。")
 
 
+async def test_a_problem_on_a_sure_faq_entrys_subject_gets_the_rules_then_the_complaint(
+    db: Database,
+) -> None:
+    """Rasa's complaint arbiter made a complaint of an FAQ guess the retriever
+    was sure of ("厂里拖欠我两个月工资", the wage-arrears entry at 0.93): the
+    entry's answer comes first, so a citizen who only wanted the rules has
+    them (asking again in the same words would start the complaint again),
+    then the registration with how to leave it."""
+    entry = next(iter(load_faq().values()))
+    parse = parse_data(
+        "厂里拖欠我两个月工资",
+        "complain",
+        response_selector={
+            "faq": {"response": {"intent_response_key": f"faq/{entry.id}", "confidence": 0.93}}
+        },
+    )
+    parse["complaint_arbiter"] = {"from": "faq", "confidence": 1.0, "p_complaint": 0.96}
+    dispatcher = CollectingDispatcher()
+    slots = slot_events(await ActionStartComplaint().run(dispatcher, tracker(parse), DOMAIN))
+    rules, opening = (m["text"] for m in dispatcher.messages)
+    assert rules == format_answer(entry)
+    assert opening.startswith("您说的情况，我可以帮您登记投诉") and "取消" in opening
+    assert slots["complaint_what"] == "厂里拖欠我两个月工资"
+    # the retriever unsure, or the arbiter turning a declined line: no rules
+    for confidence, turned_from in ((0.6, "faq"), (0.93, "out_of_scope")):
+        parse["response_selector"]["faq"]["response"]["confidence"] = confidence
+        parse["complaint_arbiter"]["from"] = turned_from
+        dispatcher = CollectingDispatcher()
+        await ActionStartComplaint().run(dispatcher, tracker(parse), DOMAIN)
+        assert len(dispatcher.messages) == 1
+        assert dispatcher.messages[0]["text"].startswith("听起来您是要反映一个问题")
+
+
 async def test_a_complaint_about_danger_going_on_gets_the_emergency_numbers_first() -> None:
     dispatcher = CollectingDispatcher()
     t = tracker(parse_data("楼下烧烤摊有人打架 我要投诉", "complain"))
