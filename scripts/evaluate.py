@@ -137,11 +137,16 @@ def answered_as_first_message(row: dict[str, Any]) -> bool:
     """Whether an FAQ question gets its right entry as a citizen's first
     message: decided ``faq`` (as in FAQ top-1), or read as a form's answer or
     a change with the retriever sure (>= FAQ_SURE_OUT_OF_CONTEXT) and, for a
-    form's answer, not taken for a complaint (COMPLAINT_FROM_ANSWER first)."""
+    form's answer, not taken for a complaint (COMPLAINT_FROM_ANSWER first), or
+    taken for a complaint by the complaint arbiter from an FAQ guess the
+    retriever was sure of (the complaint's opening gives that entry's answer
+    first, actions/complaints.py ``_rules_of_the_subject``)."""
     if row["faq_pred"] != row["faq_gold"]:
         return False
     if row["decision"] == "faq":
         return True
+    if row["decision"] == "complain" and row.get("complaint_from") == "faq":
+        return row["faq_conf"] >= FAQ_SURE_OUT_OF_CONTEXT
     p = row.get("complaint_p")
     told_a_problem = row["decision"] == "inform" and p is not None and p >= COMPLAINT_FROM_ANSWER
     return (
@@ -238,6 +243,7 @@ async def parse_all(model: str, rows: list[tuple[str, str, str | None]]) -> list
                 "faq_conf": faq_conf,
                 "rescued": bool(parse.get("faq_rescue")),
                 "complaint_p": (parse.get("complaint") or {}).get("p"),
+                "complaint_from": (parse.get("complaint_arbiter") or {}).get("from"),
             }
         )
     return out

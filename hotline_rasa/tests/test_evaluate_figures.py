@@ -55,3 +55,21 @@ def test_faq_questions_as_first_messages_count_the_dialogues_answers() -> None:
     assert result["faq_top1_accuracy"] == round(1 / 8, 4)
     assert result["faq_top1_first_message"] == round(3 / 8, 4)
     assert [r["decision"] for r in rows][:2] == ["faq", "edit_complaint"]
+
+
+def test_a_complaint_made_of_a_sure_faq_guess_counts_its_answer_as_a_first_message() -> None:
+    """The complaint arbiter took a problem on a sure FAQ entry's subject for a
+    complaint: the complaint's opening gives that entry's answer first
+    (actions/complaints.py), so the first-message figure counts it."""
+    evaluate = _evaluate()
+    sure = evaluate.FAQ_SURE_OUT_OF_CONTEXT
+    rows = [
+        {**_row("complain", sure), "complaint_from": "faq"},  # the rules first
+        {**_row("complain", sure - 0.01), "complaint_from": "faq"},  # unsure: no rules
+        {**_row("complain", 0.99), "complaint_from": "out_of_scope"},  # declined line
+        {**_row("complain", 0.99, right=False), "complaint_from": "faq"},  # wrong entry
+        _row("complain", 0.99),  # DIET's own complaint: the plain opening
+    ]
+    result = evaluate.figures(rows, 0.5, 0.1)
+    assert result["faq_top1_accuracy"] == 0.0
+    assert result["faq_top1_first_message"] == round(1 / 5, 4)
