@@ -371,7 +371,8 @@ def evaluate_set(model: str, folder: Path, name: str) -> tuple[dict[str, Any], b
         sys.stdout.write(
             f"  {'faq_top1_first_message':32s} {result['faq_top1_first_message']}  "
             f"(as a first message: also a sure FAQ (>= {FAQ_SURE_OUT_OF_CONTEXT}) read as "
-            f"a form's answer or a change, which the dialogue answers)\n"
+            f"a form's answer or a change, which the dialogue answers, or taken for a "
+            f"complaint, whose opening gives its answer first)\n"
         )
     if mixed:
         report = result["mixed"]

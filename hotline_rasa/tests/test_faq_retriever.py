@@ -23,6 +23,7 @@ from hotline_rasa.faq_retriever import (
     catalog_path,
     read_catalog,
 )
+from hotline_rasa.hotline_gate import reading_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -212,7 +213,10 @@ def test_the_catalog_is_part_of_the_fingerprint(tmp_path: Path) -> None:
     first = FaqRetriever.fingerprint_addon({"catalog": str(catalog)})
     write_catalog(catalog, {**FAQ, "new": ["新问题怎么办"]})
     assert FaqRetriever.fingerprint_addon({"catalog": str(catalog)}) != first
-    assert FaqRetriever.fingerprint_addon({"catalog": None}) == f"format:{MODEL_FORMAT}"
+    # no catalog: the layout and how texts are read (hotline_gate.reading_fingerprint)
+    assert FaqRetriever.fingerprint_addon({"catalog": None}) == (
+        f"format:{MODEL_FORMAT}:{reading_fingerprint()}"
+    )
 
 
 def test_a_retriever_of_another_layout_is_refused_at_load(tmp_path: Path) -> None:
