@@ -460,12 +460,9 @@ async def test_a_message_queued_behind_others_is_written_by_the_processing_repli
     assert len(db.transcripts.entries) == 1
 
 
-async def test_an_announced_result_that_vanished_does_not_spin_the_waiter(
-    fake_rasa: FakeRasa, make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A replica announced a result and stopped before storing it (shutdown)."""
-    hub = make_hub(MemoryStore(), fake_rasa.url)
-    lookups = []
+def count_lookups(hub: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The keys the hub's store is asked for from now on, in order."""
+    lookups: list[str] = []
     real_get = hub.store.get
 
     async def counting_get(key: str) -> str | None:
@@ -473,6 +470,15 @@ async def test_an_announced_result_that_vanished_does_not_spin_the_waiter(
         return await real_get(key)
 
     monkeypatch.setattr(hub.store, "get", counting_get)
+    return lookups
+
+
+async def test_an_announced_result_that_vanished_does_not_spin_the_waiter(
+    fake_rasa: FakeRasa, make_hub: HubFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica announced a result and stopped before storing it (shutdown)."""
+    hub = make_hub(MemoryStore(), fake_rasa.url)
+    lookups = count_lookups(hub, monkeypatch)
     lost = msg("你好", "gone")
     event = hub.results._events.setdefault("result:test:u1:gone", asyncio.Event())
     event.set()
@@ -549,14 +555,7 @@ async def test_a_wait_whose_timers_fire_early_does_not_spin_at_its_deadline(
     from bot import hub_results
 
     hub = make_hub(MemoryStore(), fake_rasa.url)
-    lookups = []
-    real_get = hub.store.get
-
-    async def counting_get(key: str) -> str | None:
-        lookups.append(key)
-        return await real_get(key)
-
-    monkeypatch.setattr(hub.store, "get", counting_get)
+    lookups = count_lookups(hub, monkeypatch)
     clock = EarlyTimerLoop(asyncio.get_running_loop(), early=0.0005, give_up=50)
     monkeypatch.setattr(hub_results, "asyncio", AsyncioWithLoop(clock))
     lost = msg("你好", "gone")
