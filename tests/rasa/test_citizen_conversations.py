@@ -16,7 +16,7 @@ from bot.app import create_app
 from bot.config import ConsoleSettings, ServiceHours, Settings, parse_rest_tokens
 from bot.db import Database
 from bot.db.crypto import Cipher
-from bot.knowledge import load_faq
+from bot.knowledge import format_answer, load_faq
 from bot.rasa_client import RasaClient
 from bot.store.memory import MemoryStore
 from channels import registry
@@ -122,6 +122,20 @@ async def test_changing_an_answer_with_nothing_pending_starts_no_blank_form(webh
     assert "发生了什么" not in text and "请确认" not in text
     text = Citizen.text(await citizen.say("地址说错了，是东城街道"))
     assert "目前没有正在填写" in text and "发生了什么" not in text and "请确认" not in text
+
+
+async def test_a_problem_on_an_faq_entrys_subject_gets_the_rules_then_the_complaint(
+    webhook: str,
+) -> None:
+    """A problem told in a line on an FAQ entry's very subject (the complaint
+    arbiter's sure_faq_threshold): the entry's answer first, then the
+    complaint with how to leave it; "取消" leaves it with the rules given."""
+    citizen = Citizen(webhook)
+    said = texts(await citizen.say("有人在楼顶违建加盖"))
+    rules = load_faq()["um_illegal_building_definition"]
+    assert len(said) >= 3 and said[0] == format_answer(rules), said
+    assert said[1].startswith("您说的情况，我可以帮您登记投诉"), said
+    assert "已取消" in Citizen.text(await citizen.say("取消"))
 
 
 async def test_guidance_takes_dont_know_and_back(webhook: str) -> None:
