@@ -39,18 +39,13 @@ MODEL_SUFFIX = ".tar.gz"
 #: Cantonese rewriting every component's text goes through, the intent
 #: ranking helper and the service name matcher.
 SHARED_COMPONENT_MODULES = ("cantonese", "intents", "service_names")
-#: Data files those modules read (no Rasa training data): the Cantonese word
-#: table hotline_rasa/cantonese.py reads at training time and on every message
-#: (the action server reads it too). Under data/ they are hashed anyway; named
-#: here, they stay in the fingerprint wherever they move.
-SHARED_DATA_FILES = ("data/language/cantonese.yml",)
 
 
 def inputs_hash(config: Path, root: Path = ROOT) -> str:
     """The training fingerprint: config, domain, every data file of ``root``
-    and the code of the project's own trained components and the data files
-    they read (a model trained by older code of the FAQ retriever or the
-    hotline gate, or by an older Cantonese word table, is not reused).
+    and the code of the project's own trained components (a model trained by
+    older code of the FAQ retriever or the hotline gate, or by an older
+    Cantonese word table, data/language/cantonese.yml, is not reused).
 
     Also read by the knowledge editor's page (bot/knowledge_editor/training.py,
     loading this file by path: stdlib only at the top) to tell which of its
@@ -65,8 +60,7 @@ def inputs_hash(config: Path, root: Path = ROOT) -> str:
     files += [
         p for p in (root / "hotline_rasa" / f"{m}.py" for m in sorted(set(modules))) if p.is_file()
     ]
-    files += [p for p in (root / name for name in SHARED_DATA_FILES) if p.is_file()]
-    for path in dict.fromkeys(files):  # each once, in order
+    for path in files:
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -116,34 +116,22 @@ def test_the_fingerprint_follows_the_code_the_components_share(
 
 
 def test_the_fingerprint_follows_the_cantonese_word_table(
-    train: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    train: ModuleType, tmp_path: Path
 ) -> None:
     """The word table every component's text is read through
     (data/language/cantonese.yml, read by hotline_rasa/cantonese.py) trains a
-    new model when a word changes; named in SHARED_DATA_FILES, also once it
-    moved out of data/. Under data/ it is hashed once."""
+    new model when a word changes: it is one of the data files hashed."""
     from bot.cantonese import CANTONESE_FILE
     from bot.config import ROOT
 
-    table = CANTONESE_FILE.relative_to(ROOT).as_posix()
-    assert table in train.SHARED_DATA_FILES
     (tmp_path / "hotline_rasa").mkdir()
     config = tmp_path / "config.yml"
     config.write_text("pipeline:\n  - name: hotline_rasa.hotline_gate.HotlineGate\n")
     (tmp_path / "domain.yml").write_text("version: '3.1'\n")
+    words = tmp_path / CANTONESE_FILE.relative_to(ROOT)
+    words.parent.mkdir(parents=True)
     one, two = "  - {cantonese: 冇, mandarin: 没有}\n", "  - {cantonese: 睇, mandarin: 看}\n"
-    for name in (table, "language/cantonese.yml"):
-        monkeypatch.setattr(train, "SHARED_DATA_FILES", (name,))
-        words = tmp_path / name
-        words.parent.mkdir(parents=True, exist_ok=True)
-        words.write_text(f"version: 1\nwords:\n{one}", encoding="utf-8")
-        before = train.inputs_hash(config, tmp_path)
-        words.write_text(f"version: 1\nwords:\n{one}{two}", encoding="utf-8")
-        assert train.inputs_hash(config, tmp_path) != before, name
-        words.unlink()
-    # under data/ and named: hashed once, as any data file
-    words = tmp_path / table
     words.write_text(f"version: 1\nwords:\n{one}", encoding="utf-8")
-    named = train.inputs_hash(config, tmp_path)
-    monkeypatch.setattr(train, "SHARED_DATA_FILES", ())
-    assert train.inputs_hash(config, tmp_path) == named
+    before = train.inputs_hash(config, tmp_path)
+    words.write_text(f"version: 1\nwords:\n{one}{two}", encoding="utf-8")
+    assert train.inputs_hash(config, tmp_path) != before
