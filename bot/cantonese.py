@@ -36,6 +36,8 @@ class CantoneseWords:
     #: every spelling and its Mandarin meaning
     meanings: dict[str, str]
     pattern: re.Pattern[str]
+    #: the table's YAML, as read (a Rasa model keeps the table it was trained with)
+    text: str
 
     def read(self, text: str) -> str:
         """``text`` with the table's words in Mandarin."""
@@ -44,13 +46,13 @@ class CantoneseWords:
         return self.pattern.sub(lambda match: self.meanings[match.group(0)], text)
 
 
-def _text(path: Path, where: str, key: str, value: Any) -> str:
+def _text(path: str, where: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise CantoneseTableError(f"{path}: {where}: {key!r} must be a non-empty text")
     return value
 
 
-def _spellings(path: Path, where: str, value: Any) -> list[str]:
+def _spellings(path: str, where: str, value: Any) -> list[str]:
     spellings = value if isinstance(value, list) else [value]
     if not spellings:
         raise CantoneseTableError(f"{path}: {where}: 'cantonese' must name a word")
@@ -60,17 +62,28 @@ def _spellings(path: Path, where: str, value: Any) -> list[str]:
     return words
 
 
-def _guard(path: Path, where: str, entry: dict[str, Any], key: str) -> str:
+def _guard(path: str, where: str, entry: dict[str, Any], key: str) -> str:
     if key not in entry:
         return ""
     return f"[{re.escape(_text(path, where, key, entry[key]))}]"
 
 
 def load_cantonese(path: Path = CANTONESE_FILE) -> CantoneseWords:
-    """The words of ``path``; :class:`CantoneseTableError` names a malformed entry."""
+    """The words of the table file ``path``; :class:`CantoneseTableError`
+    names a missing file or a malformed entry."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CantoneseTableError(f"{path}: {error}") from error
+    return read_cantonese(text, str(path))
+
+
+def read_cantonese(text: str, path: str) -> CantoneseWords:
+    """The words of a table's YAML ``text`` (``path`` names it in errors);
+    :class:`CantoneseTableError` names a malformed entry."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
         raise CantoneseTableError(f"{path}: {error}") from error
     if not isinstance(data, dict) or data.get("version") != 1:
         raise CantoneseTableError(f"{path}: version must be 1")
@@ -111,4 +124,4 @@ def load_cantonese(path: Path = CANTONESE_FILE) -> CantoneseWords:
             pieces.append((word, guarded + (f"(?!{before})" if before else "")))
     # the longest word first wherever two start alike (冇咗 before 冇)
     pieces.sort(key=lambda piece: len(piece[0]), reverse=True)
-    return CantoneseWords(meanings, re.compile("|".join(regex for _, regex in pieces)))
+    return CantoneseWords(meanings, re.compile("|".join(regex for _, regex in pieces)), text)

@@ -36,6 +36,13 @@ questions, with 12 more errors in all than this (docs/experiments/
 2026-12-07-cantonese.md). The message's text itself is not changed: the parse
 result, the tracker and the danger words (data/danger_words.yml, which hold
 Cantonese forms) see what the citizen wrote.
+
+Which table: the one the model was trained with. The gate keeps the table's
+text in the model (``HotlineGate.persist``) and installs it when the model is
+loaded (``use``), so a model read by an image whose data/language/cantonese.yml
+was since changed still reads messages as its classifiers learnt them; the
+image's file is what training reads, and what a model trained before the
+table travelled with it (no table inside) falls back to, with a warning.
 """
 
 from __future__ import annotations
@@ -63,6 +70,8 @@ class CantoneseWords:
     #: every spelling and its Mandarin meaning
     meanings: dict[str, str]
     pattern: re.Pattern[str]
+    #: the table's YAML, as read (a Rasa model keeps the table it was trained with)
+    text: str
 
     def read(self, text: str) -> str:
         """``text`` with the table's words in Mandarin."""
@@ -71,13 +80,13 @@ class CantoneseWords:
         return self.pattern.sub(lambda match: self.meanings[match.group(0)], text)
 
 
-def _text(path: Path, where: str, key: str, value: Any) -> str:
+def _text(path: str, where: str, key: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip() or value != value.strip():
         raise CantoneseTableError(f"{path}: {where}: {key!r} must be a non-empty text")
     return value
 
 
-def _spellings(path: Path, where: str, value: Any) -> list[str]:
+def _spellings(path: str, where: str, value: Any) -> list[str]:
     spellings = value if isinstance(value, list) else [value]
     if not spellings:
         raise CantoneseTableError(f"{path}: {where}: 'cantonese' must name a word")
@@ -87,18 +96,28 @@ def _spellings(path: Path, where: str, value: Any) -> list[str]:
     return words
 
 
-def _guard(path: Path, where: str, entry: dict[str, Any], key: str) -> str:
+def _guard(path: str, where: str, entry: dict[str, Any], key: str) -> str:
     if key not in entry:
         return ""
     return f"[{re.escape(_text(path, where, key, entry[key]))}]"
 
 
 def load_cantonese(path: Path = CANTONESE_FILE) -> CantoneseWords:
-    """The words of ``path``, read as bot/cantonese.py reads them;
+    """The words of the table file ``path``; :class:`CantoneseTableError`
+    names a missing file or a malformed entry."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CantoneseTableError(f"{path}: {error}") from error
+    return read_cantonese(text, str(path))
+
+
+def read_cantonese(text: str, path: str) -> CantoneseWords:
+    """The words of a table's YAML ``text`` (``path`` names it in errors);
     :class:`CantoneseTableError` names a malformed entry."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
         raise CantoneseTableError(f"{path}: {error}") from error
     if not isinstance(data, dict) or data.get("version") != 1:
         raise CantoneseTableError(f"{path}: version must be 1")
@@ -139,10 +158,21 @@ def load_cantonese(path: Path = CANTONESE_FILE) -> CantoneseWords:
             pieces.append((word, guarded + (f"(?!{before})" if before else "")))
     # the longest word first wherever two start alike (冇咗 before 冇)
     pieces.sort(key=lambda piece: len(piece[0]), reverse=True)
-    return CantoneseWords(meanings, re.compile("|".join(regex for _, regex in pieces)))
+    return CantoneseWords(meanings, re.compile("|".join(regex for _, regex in pieces)), text)
 
 
+#: The table messages are read with: the image's file until a model is
+#: loaded, then the table that model was trained with (``use``).
 WORDS = load_cantonese()
+
+
+def use(words: CantoneseWords) -> None:
+    """Read messages with ``words`` from now on. A loaded model installs the
+    table it was trained with (``HotlineGate.load``), so a model served from an
+    image holding another table reads messages as its classifiers were trained,
+    not as the image's file says. Rasa's process serves one model at a time."""
+    global WORDS
+    WORDS = words
 
 #: 系 is Cantonese 是 only after a subject or an adverb (我系, 佢系, 都系,
 #: 真系, 即系) or at the start of a phrase; elsewhere it is Mandarin 系

@@ -90,6 +90,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, PREDICTED_CON
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from hotline_rasa import cantonese
 from hotline_rasa.cantonese import to_mandarin
 from hotline_rasa.intents import put_first
 
@@ -102,6 +103,11 @@ FAQ_UNSUPPORTED = "faq_unsupported"
 #: ``hotline_gate.accepted`` of DIET's out_of_scope the gate turned into the FAQ.
 FAQ_SURE = "faq_sure"
 MODEL_FILE = "hotline_gate.joblib"
+#: The Cantonese word table the model was trained with (hotline_rasa/cantonese.py).
+CANTONESE_MODEL_FILE = "cantonese.yml"
+#: The persisted layout; part of the fingerprint (Rasa's cache does not key on
+#: code): 2 keeps the Cantonese table beside the gate.
+LAYOUT = 2
 NEGATIVES_KEY = "off_topic"
 
 #: Intents the gate never overrides: chit-chat (already a fine answer to an
@@ -149,12 +155,35 @@ def reading_fingerprint() -> str:
     ``to_mandarin``ed texts puts it in its ``fingerprint_addon``, so Rasa's
     training cache retrains it when the reading changes (without it a cached
     component kept the old reading while messages were read the new way)."""
-    from hotline_rasa import cantonese
-
     digest = hashlib.sha256()
     for path in (cantonese.CANTONESE_FILE, Path(cantonese.__file__), Path(__file__)):
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def use_the_models_table(table: str | None) -> None:
+    """Read messages with the Cantonese table a model was trained with (its
+    YAML ``table``, kept by ``HotlineGate.persist``), whatever the image's
+    data/language/cantonese.yml now says. A model without one (trained before
+    the table travelled with it) is read with the image's table, with a
+    warning; a malformed one stops the load (``CantoneseTableError`` names the
+    entry)."""
+    if table is None:
+        logger.warning(
+            "HotlineGate: the model keeps no Cantonese table (trained before it travelled "
+            "with the model); messages are read with the image's %s",
+            cantonese.CANTONESE_FILE,
+        )
+        cantonese.use(cantonese.load_cantonese())  # not a model loaded before it
+        return
+    words = cantonese.read_cantonese(table, f"the model's {CANTONESE_MODEL_FILE}")
+    if words.text != cantonese.load_cantonese().text:
+        logger.warning(
+            "HotlineGate: the model was trained with another Cantonese table than the "
+            "image's %s; messages are read with the model's, as its classifiers learnt them",
+            cantonese.CANTONESE_FILE,
+        )
+    cantonese.use(words)
 
 
 def read_yaml(path: Path, error: type[Exception], what: str) -> Any:
@@ -455,7 +484,7 @@ class HotlineGate(GraphComponent, IntentClassifier):
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """The negatives files' contents (they are not part of Rasa's training
         data) and how texts are read (``reading_fingerprint``)."""
-        digest = hashlib.sha256(reading_fingerprint().encode())
+        digest = hashlib.sha256(f"layout:{LAYOUT}:{reading_fingerprint()}".encode())
         patterns = config.get("negatives", cls.get_default_config()["negatives"])
         try:
             files = negatives_files(patterns)
@@ -498,6 +527,10 @@ class HotlineGate(GraphComponent, IntentClassifier):
 
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(self._model, Path(directory) / MODEL_FILE, compress=3)
+            # the table every component was trained with travels in the model
+            (Path(directory) / CANTONESE_MODEL_FILE).write_text(
+                cantonese.WORDS.text, encoding="utf-8"
+            )
 
     @classmethod
     def load(
@@ -510,12 +543,16 @@ class HotlineGate(GraphComponent, IntentClassifier):
     ) -> HotlineGate:
         import joblib
 
+        table: str | None = None
         try:
             with model_storage.read_from(resource) as directory:
                 model = joblib.load(Path(directory) / MODEL_FILE)
+                if (path := Path(directory) / CANTONESE_MODEL_FILE).is_file():
+                    table = path.read_text(encoding="utf-8")
         except (ValueError, FileNotFoundError):
             logger.warning("HotlineGate: no trained gate in the model; messages pass unchanged")
             model = None
+        use_the_models_table(table)
         return cls(config, model_storage, resource, model)
 
     # --- parsing --------------------------------------------------------------

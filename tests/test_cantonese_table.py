@@ -34,7 +34,13 @@ WORDS = [
 ERRORS = json.loads((ROOT / "tests/data/cantonese_table_errors.json").read_text(encoding="utf-8"))
 #: What both modules define to read the table: the same code in both.
 LOADER = (
-    "CantoneseTableError", "CantoneseWords", "_text", "_spellings", "_guard", "load_cantonese"
+    "CantoneseTableError",
+    "CantoneseWords",
+    "_text",
+    "_spellings",
+    "_guard",
+    "load_cantonese",
+    "read_cantonese",
 )
 
 

@@ -15,7 +15,9 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from hotline_rasa import cantonese
 from hotline_rasa.hotline_gate import (
+    CANTONESE_MODEL_FILE,
     GATE_KEY,
     GateDataError,
     HotlineGate,
@@ -164,6 +166,71 @@ def test_untrained_model_passes_messages_unchanged(tmp_path: Path, negatives: Pa
     song = parsed("给我放一首周杰伦的流行歌", "check_ticket")
     gate.process([song])
     assert song.get("intent")["name"] == "check_ticket"
+
+
+def _another_table() -> cantonese.CantoneseWords:
+    """The shipped table with 睇 read otherwise: an image whose file changed
+    after the model was trained."""
+    text = cantonese.CANTONESE_FILE.read_text(encoding="utf-8")
+    changed = text.replace("mandarin: 看\n", "mandarin: 瞧\n", 1)
+    assert changed != text
+    return cantonese.read_cantonese(changed, "another table")
+
+
+def test_the_model_reads_messages_with_the_table_it_was_trained_with(
+    tmp_path: Path, negatives: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """Trained with the shipped table; the image's file has since changed: the
+    loaded model reads 睇 as its classifiers learnt it, and says so."""
+    monkeypatch.setattr(cantonese, "WORDS", cantonese.WORDS)  # restored after
+    storage = model_storage(tmp_path)
+    resource = Resource("hotline_gate")
+    gate = HotlineGate.create(config(negatives), storage, resource, context())
+    gate.train(training_data())
+    with storage.read_from(resource) as directory:
+        kept = (Path(directory) / CANTONESE_MODEL_FILE).read_text(encoding="utf-8")
+    assert kept == cantonese.CANTONESE_FILE.read_text(encoding="utf-8")
+
+    monkeypatch.setattr(cantonese, "load_cantonese", lambda path=None: _another_table())
+    cantonese.use(_another_table())
+    assert normalise("睇下社保") == "瞧下社保"
+    HotlineGate.load(config(negatives), storage, resource, context())
+    assert normalise("睇下社保") == "看下社保"
+    assert "another Cantonese table" in caplog.text
+
+
+def test_a_model_without_a_table_reads_with_the_images(
+    tmp_path: Path, negatives: Path, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """A model trained before the table travelled with it: the image's table,
+    not the one a model loaded before it installed, and a warning."""
+    monkeypatch.setattr(cantonese, "WORDS", cantonese.WORDS)
+    storage = model_storage(tmp_path)
+    resource = Resource("hotline_gate")
+    HotlineGate.create(config(negatives), storage, resource, context()).train(training_data())
+    with storage.write_to(resource) as directory:
+        (Path(directory) / CANTONESE_MODEL_FILE).unlink()
+    cantonese.use(_another_table())
+    gate = HotlineGate.load(config(negatives), storage, resource, context())
+    assert normalise("睇下社保") == "看下社保"
+    assert "keeps no Cantonese table" in caplog.text
+    assert gate.p_hotline(["社保断缴了有什么影响"])[0] > 0.5  # the gate itself still loads
+
+
+def test_a_malformed_table_in_the_model_stops_the_load(
+    tmp_path: Path, negatives: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a gate silently turned off: the error names the model's table and the entry."""
+    monkeypatch.setattr(cantonese, "WORDS", cantonese.WORDS)
+    storage = model_storage(tmp_path)
+    resource = Resource("hotline_gate")
+    HotlineGate.create(config(negatives), storage, resource, context()).train(training_data())
+    with storage.write_to(resource) as directory:
+        (Path(directory) / CANTONESE_MODEL_FILE).write_text(
+            "version: 1\nwords:\n  - {cantonese: 睇}\n", encoding="utf-8"
+        )
+    with pytest.raises(cantonese.CantoneseTableError, match="the model's cantonese.yml: entry 1"):
+        HotlineGate.load(config(negatives), storage, resource, context())
 
 
 def test_bad_threshold_is_refused(tmp_path: Path, negatives: Path) -> None:
