@@ -140,11 +140,35 @@ _SPACE = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
 
 
+#: Pinyin initials citizens type for the hotline's commonest words ("gjj余额
+#: 在哪看", "sfz掉了"), each unambiguous in a hotline message (sb, hk are not:
+#: an insult, Hong Kong). Read only as a whole run of Latin letters.
+PINYIN_INITIALS = {
+    "gjj": "公积金",
+    "sfz": "身份证",
+    "jzz": "居住证",
+    "sbk": "社保卡",
+    "ybk": "医保卡",
+    "hkb": "户口本",
+    "jsz": "驾驶证",
+    "yyzz": "营业执照",
+}
+_INITIALS = re.compile(
+    r"(?<![a-z])(" + "|".join(PINYIN_INITIALS) + r")(?![a-z])", re.IGNORECASE
+)
+
+
+def read_initials(text: str) -> str:
+    """``text`` with the pinyin initials of ``PINYIN_INITIALS`` as their words."""
+    return _INITIALS.sub(lambda match: PINYIN_INITIALS[match.group(1).lower()], text)
+
+
 def normalise(text: str) -> str:
     """NFKC, Cantonese words in Mandarin (``cantonese.to_mandarin``), lower
-    case, no whitespace, every digit 0 (a sum and a ticket number differ by
-    their words, not by which digits they hold)."""
-    text = to_mandarin(unicodedata.normalize("NFKC", text or "")).lower()
+    case, pinyin initials as their words (``PINYIN_INITIALS``), no
+    whitespace, every digit 0 (a sum and a ticket number differ by their
+    words, not by which digits they hold)."""
+    text = read_initials(to_mandarin(unicodedata.normalize("NFKC", text or ""))).lower()
     return _DIGIT.sub("0", _SPACE.sub("", text))
 
 

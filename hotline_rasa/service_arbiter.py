@@ -70,6 +70,7 @@ from hotline_rasa.hotline_gate import (
     PROJECT_ROOT,
     faq_confidence,
     faq_entry,
+    read_initials,
     reading_fingerprint,
 )
 from hotline_rasa.intents import put_first
@@ -236,6 +237,7 @@ class ServiceFaqArbiter(GraphComponent, IntentClassifier):
         names), or None to keep it. ``entry`` is the retriever's top entry."""
         if not self._names or retriever is None:
             return None
+        text = read_initials(text)  # "gjj贷款" names 公积金贷款
         if intent == self._service:
             if retriever >= self._faq_sure and named_service(text, self._names) is None:
                 return self._faq, None

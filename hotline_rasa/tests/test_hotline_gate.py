@@ -270,6 +270,23 @@ def test_normalise() -> None:
     assert normalise(" Ａ１２ 3 ") == "a000"
 
 
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("gjj余额在哪个小程序能看", "公积金余额在哪个小程序能看"),
+        ("我GJJ还有几多钱 点查", "我公积金还有多少钱怎么查"),  # with the Cantonese table
+        ("用 sfz 办", "用身份证办"),
+        ("ｙｙｚｚ过期了", "营业执照过期了"),  # NFKC first
+        # only a whole run of Latin letters: words that hold them stay
+        ("gjjx", "gjjx"),
+        ("abcsfz", "abcsfz"),
+        ("sb每个月交多少", "sb每个月交多少"),  # sb is also an insult: not in the list
+    ],
+)
+def test_normalise_reads_pinyin_initials(text: str, reading: str) -> None:
+    assert normalise(text) == reading
+
+
 def test_shipped_negatives_load_and_are_not_nlu_data() -> None:
     files = sorted((ROOT / "data" / "gate").glob("*.yml"))
     assert files

@@ -115,6 +115,13 @@ def test_an_faq_asking_a_named_services_procedure_with_an_unsure_entry_is_the_gu
     }
 
 
+def test_pinyin_initials_name_a_service(arbiter: ServiceFaqArbiter) -> None:
+    """"gjj" is 公积金 (hotline_gate.PINYIN_INITIALS), as the classifiers read it."""
+    message = _run(arbiter, "gjj提取要什么材料", "faq", 0.98, 0.25)
+    assert message.get("intent") == {"name": "request_service_guide", "confidence": 0.98}
+    assert message.get(ARBITER_KEY)["service"] == "provident_fund_withdrawal"
+
+
 @pytest.mark.parametrize(
     ("text", "retriever"),
     [
