@@ -6,9 +6,9 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions._runtime import FAQ_MIN_CONFIDENCE, consecutive_misunderstandings
-from actions.complaints import ActionStartComplaint
+from actions.complaints import COMPLAINT_BUTTON, ActionStartComplaint, complaint_offer
 from actions.faq import ActionAnswerFaq, ActionHandleFallback
-from actions.thresholds import FAQ_ANSWER_CONFIDENCE
+from actions.thresholds import COMPLAINT_OFFER, FAQ_ANSWER_CONFIDENCE
 from bot.db import Database
 from bot.knowledge import format_answer, load_faq
 from tests.actions.helpers import faq_parse, parse_data, slot_events, tracker, user_event
@@ -382,6 +382,25 @@ def _faq_guess(parse: dict, faq_id: str, confidence: float) -> dict:
     """``parse`` with the FAQ retriever's guess, as Rasa sends every parse."""
     selector = faq_parse(parse["text"], faq_id, confidence)["response_selector"]
     return {**parse, "response_selector": selector}
+
+
+@pytest.mark.parametrize(
+    ("text", "p", "offered"),
+    [
+        ("退租房东扣押金不退", 0.74, True),  # a problem the citizen may want handled
+        ("培训机构关门跑路 学费退不回来", 0.84, True),
+        ("工资拖欠怎么维权", 0.3, False),  # a question
+        ("/faq", None, False),  # no P: no button
+    ],
+)
+def test_the_complaint_is_offered_from_p_0_6(text: str, p: float | None, offered: bool) -> None:
+    """The button below an FAQ answer (COMPLAINT_OFFER, 0.8 until the eleventh
+    session: 0.74 got the rules alone)."""
+    assert COMPLAINT_OFFER == 0.6
+    parse = faq_parse(text, _first_faq().id, 0.95)
+    if p is not None:
+        parse["complaint"] = {"p": p}
+    assert (complaint_offer(tracker(parse)) == COMPLAINT_BUTTON) is offered
 
 
 async def test_a_question_read_as_a_stray_answer_gets_the_faq_answer(db: Database) -> None:
