@@ -161,9 +161,11 @@ def read_cantonese(text: str, path: str) -> CantoneseWords:
     return CantoneseWords(meanings, re.compile("|".join(regex for _, regex in pieces)), text)
 
 
-#: The table messages are read with: the image's file until a model is
-#: loaded, then the table that model was trained with (``use``).
-WORDS = load_cantonese()
+#: The image's table, read once when the process starts.
+IMAGE_WORDS = load_cantonese()
+#: The table messages are read with: the image's until a model is loaded,
+#: then the table that model was trained with (``use``).
+WORDS = IMAGE_WORDS
 
 
 def use(words: CantoneseWords) -> None:

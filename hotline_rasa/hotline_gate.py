@@ -198,10 +198,10 @@ def use_the_models_table(table: str | None) -> None:
             "with the model); messages are read with the image's %s",
             cantonese.CANTONESE_FILE,
         )
-        cantonese.use(cantonese.load_cantonese())  # not a model loaded before it
+        cantonese.use(cantonese.IMAGE_WORDS)  # not a model loaded before it
         return
     words = cantonese.read_cantonese(table, f"the model's {CANTONESE_MODEL_FILE}")
-    if words.text != cantonese.load_cantonese().text:
+    if words.text != cantonese.IMAGE_WORDS.text:
         logger.warning(
             "HotlineGate: the model was trained with another Cantonese table than the "
             "image's %s; messages are read with the model's, as its classifiers learnt them",

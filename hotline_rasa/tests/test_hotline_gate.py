@@ -191,8 +191,9 @@ def test_the_model_reads_messages_with_the_table_it_was_trained_with(
         kept = (Path(directory) / CANTONESE_MODEL_FILE).read_text(encoding="utf-8")
     assert kept == cantonese.CANTONESE_FILE.read_text(encoding="utf-8")
 
-    monkeypatch.setattr(cantonese, "load_cantonese", lambda path=None: _another_table())
-    cantonese.use(_another_table())
+    image = _another_table()
+    monkeypatch.setattr(cantonese, "IMAGE_WORDS", image)
+    cantonese.use(image)
     assert normalise("睇下社保") == "瞧下社保"
     HotlineGate.load(config(negatives), storage, resource, context())
     assert normalise("睇下社保") == "看下社保"
