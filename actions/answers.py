@@ -203,8 +203,44 @@ def english(text: str) -> str:
 
 def mandarin(text: str) -> str:
     """Cantonese function words in Mandarin, to read an answer (never stored);
-    traditional characters as simplified ones, English phrases as Chinese."""
+    traditional characters as simplified ones, English phrases as Chinese,
+    pinyin initials as their words (:func:`read_initials`)."""
     return _cantonese(english(text))
+
+
+#: Pinyin initials citizens type for the hotline's commonest words ("gjj余额
+#: 在哪看", "sfz掉了"), each unambiguous in a hotline message (sb, hk are not:
+#: an insult, Hong Kong). Read only as a whole run of Latin letters. The NLU
+#: reads the same (hotline_rasa/hotline_gate.py ``PINYIN_INITIALS``, Rasa's
+#: environment, not imported here): tests/test_pinyin_initials.py holds this
+#: copy and ``read_initials`` to it. Each is as long as its words, so
+#: :func:`as_written` finds the citizen's "sfz" for a value read as 身份证.
+PINYIN_INITIALS = {
+    "gjj": "公积金",
+    "sfz": "身份证",
+    "jzz": "居住证",
+    "sbk": "社保卡",
+    "ybk": "医保卡",
+    "hkb": "户口本",
+    "jsz": "驾驶证",
+    "yyzz": "营业执照",
+}
+_INITIALS = re.compile(
+    r"(?<![a-z])(" + "|".join(PINYIN_INITIALS) + r")(?![a-z])", re.IGNORECASE
+)
+
+
+def read_initials(text: str) -> str:
+    """``text`` with the pinyin initials of ``PINYIN_INITIALS`` as their words."""
+    return _INITIALS.sub(lambda match: PINYIN_INITIALS[match.group(1).lower()], text)
+
+
+#: Full-width Latin letters ("ｓｆｚ", typed in a Chinese input's full-width
+#: mode) as ASCII, for reading (the NLU reads NFKC, which does the same).
+_FULL_WIDTH_LATIN = str.maketrans(
+    {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
+    | {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
+)
 
 
 #: Pinyin input's homophones of the words the forms read, where the typed word
@@ -236,7 +272,8 @@ _EVERYDAY_WORDS = (
 def _cantonese(text: str) -> str:
     """:func:`mandarin` without the English (read before splitting clauses:
     "human resources" is no "human")."""
-    text = text.translate(_TRADITIONAL)
+    # "sfz补办", "ｓｆｚ补办": 身份证补办
+    text = read_initials(text.translate(_TRADITIONAL).translate(_FULL_WIDTH_LATIN))
     for pattern, repl in _HOMOPHONES:
         text = pattern.sub(repl, text)
     for pattern, repl in _CANTONESE_FIRST:

@@ -1416,6 +1416,23 @@ async def test_a_corrected_number_keeps_the_words_around_it() -> None:
     assert slots == {"complaint_where": "幸福花园5栋", "contact_phone": None}
 
 
+async def test_pinyin_initials_are_read_and_the_citizens_words_kept() -> None:
+    """"sfz" reads as 身份证 (actions.answers.read_initials); what is stored is "sfz"."""
+    text = "sfz补办了三次都没办好"
+    slots, _ = await validate(
+        ValidateComplaintForm(), text, "inform", COMPLAINT, {"complaint_what": text},
+        "complaint_what",
+    )  # fmt: skip
+    assert slots == {"complaint_what": text}
+    filled = {**COMPLAINT, "complaint_what": "水管爆了"}
+    text = "刚才讲得不对 系sfz丢咗"  # 系 (是) before the words: a correction
+    slots, said = await validate(
+        ValidateComplaintForm(), text, "deny", filled, {"complaint_where": text}, "complaint_where"
+    )
+    assert slots == {"complaint_what": "sfz丢咗", "complaint_where": None}
+    assert "sfz丢咗" in said[0]
+
+
 async def test_corrections_in_other_words_keep_the_citizens_words() -> None:
     filled = {**COMPLAINT, "complaint_what": "水管爆了"}
     text = "刚才讲得不对 系水表爆咗"
