@@ -25,6 +25,7 @@ from actions._runtime import (
     record_event,
     warn_if_danger,
 )
+from actions.answers import read_initials
 from actions.complaints import ActionStartComplaint, complaint_offer, told_a_problem
 from actions.guidance import service_offer
 from actions.thresholds import FAQ_ANSWER_CONFIDENCE
@@ -139,7 +140,7 @@ async def answer_several(dispatcher: CollectingDispatcher, tracker: Tracker) -> 
             if entry not in answered:
                 answered.append(entry)
             continue
-        service = match_service(part)
+        service = match_service(read_initials(part))  # "gjj怎么提取", as the NLU reads it
         if (parse.get("intent") or {}).get("name") == "request_service_guide" and service:
             payload = f'/request_service_guide{{"service":"{service.id}"}}'
             offers.append({"title": f"办事指南：{service.name}"[:20], "payload": payload})

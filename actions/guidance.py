@@ -21,6 +21,7 @@ from actions.answers import (
     leaving,
     mandarin,
     not_but,
+    read_initials,
     read_mode,
     says_unknown,
 )
@@ -371,7 +372,7 @@ class ActionStartServiceGuide(Action):
         text = latest_text(tracker)
         service = (
             service_by_id(str(tracker.get_slot("service") or ""))
-            or match_service(text)
+            or match_service(read_initials(text))  # "sfz丢了怎么补": 身份证丢了
             # the entity of the model's service retriever (domain.yml fills the
             # slot from it; read here too, should the slot not be filled yet)
             or service_by_id(str(next(tracker.get_latest_entity_values("service"), "") or ""))
@@ -521,10 +522,9 @@ class ValidateServiceGuideForm(CitizenFormValidation):
             # "不是这个": the service understood was wrong. "不是这个，是社保卡"
             # (or "我要办的不是居住证，是户口迁入") names the right one: take it
             # (its way is asked next); else ask which service again.
-            said = not_but(text.removeprefix("/deny"))
-            other = (match_service(said[1]) if said else None) or match_service(
-                text.removeprefix("/deny")
-            )
+            told = read_initials(text.removeprefix("/deny"))  # "不是这个，是sfz"
+            said = not_but(told)
+            other = (match_service(said[1]) if said else None) or match_service(told)
             right = _RIGHT_ONE.search(mandarin(text))
             if right is not None and (other is None or other.id == tracker.get_slot("service")):
                 other = match_service(right.group(1)) or match_short_alias(

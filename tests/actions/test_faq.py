@@ -270,6 +270,28 @@ async def test_ordinary_questions_get_no_emergency_warning(db: Database) -> None
     assert len(texts) == 1 and "119" not in texts[0]["text"]
 
 
+async def test_a_part_in_pinyin_initials_offers_its_service_guide(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """"gjj怎么提取" as a part of several questions: 公积金提取's guide offered."""
+    from actions import faq
+    from actions.faq import answer_several
+
+    entry = _first_faq()
+
+    async def parse(part: str) -> dict:
+        if part.startswith("gjj"):
+            return parse_data(part, "request_service_guide")
+        return faq_parse(part, entry.id, 0.95)
+
+    monkeypatch.setattr(faq, "parse_text", parse)
+    dispatcher = CollectingDispatcher()
+    t = tracker(parse_data("社保断缴有什么影响？还有gjj怎么提取", "faq", 0.4))
+    assert await answer_several(dispatcher, t)
+    payloads = [b["payload"] for m in dispatcher.messages for b in m.get("buttons") or []]
+    assert '/request_service_guide{"service":"provident_fund_withdrawal"}' in payloads
+
+
 def test_several_questions_are_split_where_citizens_join_them() -> None:
     """Issue 21: the parts parsed on their own (the preamble is no question)."""
     from actions.faq import question_parts

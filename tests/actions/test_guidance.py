@@ -92,6 +92,52 @@ async def test_everyday_words_for_a_service(text: str, service: str) -> None:
 @pytest.mark.parametrize(
     ("text", "service"),
     [
+        ("sfz", "id_card"),
+        ("sfz补办", "id_card"),
+        ("SFZ丢了", "id_card"),
+        ("gjj提取", "provident_fund_withdrawal"),
+        ("jzz", "residence_permit"),
+        ("yyzz", "business_license"),
+        ("不是sfz 是gjj提取", "provident_fund_withdrawal"),
+    ],
+)
+async def test_pinyin_initials_name_a_service(text: str, service: str) -> None:
+    """"sfz补办" is 身份证补办 to the NLU (hotline_gate.PINYIN_INITIALS) and here."""
+    dispatcher = CollectingDispatcher()
+    result = await ValidateServiceGuideForm().validate_service(
+        text, dispatcher, tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result["service"] == service
+
+
+@pytest.mark.parametrize("text", ["sb", "hk", "gjjx", "HKBN"])
+async def test_letters_that_are_no_initials_name_no_service(text: str) -> None:
+    """sb and hk are not in the table; "gjjx" and "HKBN" hold initials inside a word."""
+    dispatcher = CollectingDispatcher()
+    result = await ValidateServiceGuideForm().validate_service(
+        text, dispatcher, tracker(parse_data(text, "inform")), DOMAIN
+    )
+    assert result == {"service": None}
+    assert "没有找到" in dispatcher.messages[0]["text"]
+
+
+async def test_a_request_in_pinyin_initials_fills_the_service() -> None:
+    t = tracker(parse_data("sfz丢了网上怎么补", "request_service_guide"))
+    slots = slot_events(await ActionStartServiceGuide().run(CollectingDispatcher(), t, DOMAIN))
+    assert slots["service"] == "id_card"
+
+
+async def test_the_way_question_takes_a_service_in_pinyin_initials() -> None:
+    t = tracker(parse_data("不是这个，是jzz", "deny"), slots={"service": "id_card"})
+    result = await ValidateServiceGuideForm().validate_service_mode(
+        "不是这个，是jzz", CollectingDispatcher(), t, DOMAIN
+    )
+    assert result == {"service": "residence_permit", "service_mode": None}
+
+
+@pytest.mark.parametrize(
+    ("text", "service"),
+    [
         ("交医保 居民的那种", "resident_medical_insurance"),
         ("失业了想领补助", "unemployment_benefit"),
         ("失业了想登记", "unemployment_registration"),
