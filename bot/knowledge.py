@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import yaml
 
@@ -33,6 +33,17 @@ log = logging.getLogger(__name__)
 
 KNOWLEDGE_DIR = ROOT / "data" / "knowledge"
 _ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+# PyYAML's libyaml parser (in its wheels) reads the same documents to the same
+# values as its pure-Python SafeLoader, about ten times faster: faq.yml (half
+# a megabyte) takes 0.03 s instead of 0.3 s, and the knowledge editor's save
+# reads it several times. SafeLoader where PyYAML was built without libyaml.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(stream: str | bytes | IO[str]) -> Any:
+    """``yaml.safe_load`` with libyaml's parser when PyYAML has it."""
+    return yaml.load(stream, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader
 
 
 class KnowledgeError(ValueError):
@@ -102,7 +113,7 @@ def _as_date(value: Any, where: str) -> dt.date:
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     with path.open(encoding="utf-8") as handle:
-        data = yaml.safe_load(handle)
+        data = load_yaml(handle)
     if not isinstance(data, dict):
         raise KnowledgeError(f"{path}: expected a mapping at the top level")
     return data

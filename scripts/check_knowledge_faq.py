@@ -22,7 +22,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.knowledge import load_yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FAQ = ROOT / "data" / "knowledge" / "faq.yml"
@@ -94,7 +96,7 @@ def norm(text: str) -> str:
 
 def check(path: Path) -> tuple[list[str], dict]:
     errors: list[str] = []
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         return [f"{path}: top level is not a mapping"], {}
     domains = data.get("domains") or {}
@@ -200,7 +202,7 @@ def check(path: Path) -> tuple[list[str], dict]:
     # Nor one of the service catalog's examples (those route to the service guide).
     services_path = path.parent / "services.yml"
     if services_path.exists():
-        services = yaml.safe_load(services_path.read_text(encoding="utf-8")) or {}
+        services = load_yaml(services_path.read_text(encoding="utf-8")) or {}
         for service in services.get("services") or []:
             for example in service.get("examples") or []:
                 owner = seen_examples.get(norm(str(example)))

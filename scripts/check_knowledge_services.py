@@ -18,7 +18,9 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import yaml
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bot.knowledge import load_yaml  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICES = ROOT / "data" / "knowledge" / "services.yml"
@@ -192,7 +194,7 @@ def check_matching(problems: list[str]) -> None:
 
 
 def check_nlu(path: Path, problems: list[str], counts: dict[str, int]) -> list[tuple[str, str]]:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     examples: list[tuple[str, str]] = []
     if str(data.get("version")) != "3.1":
         problems.append(f'{path.name}: version must be "3.1"')
@@ -216,7 +218,7 @@ def check_nlu(path: Path, problems: list[str], counts: dict[str, int]) -> list[t
 
 def main() -> int:
     problems: list[str] = []
-    services = yaml.safe_load(SERVICES.read_text(encoding="utf-8"))
+    services = load_yaml(SERVICES.read_text(encoding="utf-8"))
     examples = check_services(services, problems)
     check_matching(problems)
     counts: dict[str, int] = {}
@@ -240,7 +242,7 @@ def main() -> int:
         examples += check_nlu(path, [], {})
     faq_path = ROOT / "data" / "knowledge" / "faq.yml"
     if faq_path.exists():
-        faq = yaml.safe_load(faq_path.read_text(encoding="utf-8")) or {}
+        faq = load_yaml(faq_path.read_text(encoding="utf-8")) or {}
         for entry in faq.get("entries") or []:
             for text in [entry.get("question"), *(entry.get("examples") or [])]:
                 if text:

@@ -5,6 +5,7 @@ content and says so in the log. Always on a temporary copy of the files."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import os
 import shutil
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import _runtime
@@ -23,6 +25,7 @@ from bot.knowledge import (
     KnowledgeFile,
     load_faq,
     load_services,
+    load_yaml,
     parse_faq,
     service_by_id,
     use_knowledge_dir,
@@ -128,3 +131,16 @@ def test_edited_guidance_is_used_without_a_restart(knowledge: Path) -> None:
     changed = service_by_id(service.id)
     assert changed is not None and changed.department == "东莞市测试局"
     assert "承办部门：东莞市测试局" in render_guide(changed, "offline") != before
+
+
+@pytest.mark.parametrize("name", ["faq.yml", "services.yml"])
+def test_libyaml_reads_the_knowledge_files_as_the_pure_python_loader_does(name: str) -> None:
+    """bot.knowledge.load_yaml (libyaml's parser, which the knowledge editor's
+    save leans on to stay quick) gives the values ``yaml.safe_load`` gives."""
+    text = (ROOT / "data" / "knowledge" / name).read_text(encoding="utf-8")
+    assert load_yaml(text) == yaml.safe_load(text)
+    assert load_yaml("d: 2026-12-07\nn: 12345\ns: '0769'\n") == {
+        "d": dt.date(2026, 12, 7), "n": 12345, "s": "0769"
+    }  # fmt: skip
+    with pytest.raises(yaml.constructor.ConstructorError):  # safe: no Python objects
+        load_yaml("!!python/object/apply:os.system ['true']")

@@ -33,9 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from bot.db.unanswered import Unanswered
+from bot.knowledge import load_yaml
 from bot.knowledge_editor import faq_file, grouping
 from bot.knowledge_editor.faq_file import FaqEditError, KnowledgeNotWritable, storage_reason
 from bot.knowledge_editor.scripts import script
@@ -237,7 +236,7 @@ class KnowledgeEditor:
 
     @staticmethod
     def _read_yaml(path: Path) -> dict[str, Any]:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
             raise FaqEditError(f"{path.name} 格式有误，请先修复")
         return data

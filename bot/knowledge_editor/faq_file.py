@@ -34,6 +34,7 @@ from typing import Any
 
 import yaml
 
+from bot.knowledge import load_yaml
 from bot.knowledge_editor.scripts import script
 
 log = logging.getLogger(__name__)
@@ -227,7 +228,7 @@ def write_checked(path: Path, old_text: str, new_text: str, want: dict[str, Any]
     Raises :class:`FaqEditError` (file untouched) when the text does not parse
     to ``want`` or fails scripts/check_knowledge_faq.py.
     """
-    if yaml.safe_load(new_text) != want:
+    if load_yaml(new_text) != want:
         raise FaqEditError("自动修改的结果与预期不一致，已放弃修改，请手工编辑")
     try:
         fd, tmp = tempfile.mkstemp(prefix=".faq-edit-", suffix=".yml", dir=path.parent)

@@ -6,6 +6,7 @@ data/knowledge."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -209,3 +210,57 @@ async def test_a_read_only_knowledge_directory_is_said_and_the_draft_stays(
         path=str(screenshot_path("console-knowledge-read-only.png")), full_page=True
     )
     assert (folder / "faq.yml").read_bytes() == before
+
+
+async def test_a_save_that_gets_no_answer_is_said_and_can_be_tried_again(
+    door: tuple[FrontDoor, Path], browser: Any
+) -> None:
+    """The attach request is cut off before an answer (a dropped connection): the
+    result box says the save is not confirmed instead of staying empty, the
+    buttons wait while a save is under way, and the supervisor can try again."""
+    front_door, project = door
+    db = front_door.app[DB_KEY]
+    for text in FUND:
+        await db.unanswered.keep(reason="fallback", text=text, conversation_id="webchat:s1")
+    await front_door.app[USERS_KEY].create(
+        username="banzhang", password=PASSWORD, role="supervisor", display_name="王班长"
+    )
+    ctx = await browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
+    page = await ctx.new_page()
+    await page.goto(front_door.url + "/console/login")
+    await page.get_by_label("用户名").fill("banzhang")
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url(re.compile(r"/console/(?!login)"))
+    await page.goto(front_door.url + "/console/knowledge")
+    groups = page.locator("#kn-groups > li")
+    await expect(groups).to_have_count(1)
+    await groups.first.get_by_role("button").click()
+
+    held: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def hold(route: Any) -> None:  # answered below, once the page is seen waiting
+        held.put_nowait(route)
+
+    await page.route("**/console/api/knowledge/attach", hold)
+    detail = page.get_by_role("region", name="处理这组问题")
+    await detail.get_by_label("问答").select_option("hpf_withdrawal_conditions")
+    button = detail.get_by_role("button", name="加入问答")
+    await button.click()
+    result = page.locator("#kn-result")
+    await expect(result).to_have_text("正在保存…")
+    await expect(button).to_be_disabled()
+    route = await asyncio.wait_for(held.get(), timeout=10)
+    await route.abort("connectionreset")
+    await expect(result).to_contain_text("网络异常，未能确认是否保存成功")
+    await expect(result).to_have_class(re.compile("is-error"))
+    await expect(button).to_be_enabled()
+    await expect(groups).to_have_count(1)  # nothing was settled
+
+    await page.unroute("**/console/api/knowledge/attach")
+    await button.click()
+    await expect(result).to_contain_text("已加入问答")
+    await expect(groups).to_have_count(0)
+    data = yaml.safe_load((project / "data" / "knowledge" / "faq.yml").read_text("utf-8"))
+    entry = next(e for e in data["entries"] if e["id"] == "hpf_withdrawal_conditions")
+    assert set(FUND) <= set(entry["examples"])

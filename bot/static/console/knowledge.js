@@ -189,6 +189,25 @@
     reload(true);
   }
 
+  // One change at a time: the form's buttons wait for the answer (a second click
+  // would act on a group already handled), the result box says it is saving, and
+  // a request that never got an answer says so rather than leaving the box empty.
+  function send(form, path, body, done) {
+    var buttons = form.querySelectorAll("button");
+    var box = $("kn-result");
+    Array.prototype.forEach.call(buttons, function (b) { b.disabled = true; });
+    box.className = "kn-result";
+    box.textContent = "正在保存…";
+    return api(path, body).then(function (r) {
+      showResult(r, r.status === 200 ? done(r.body) : "");
+    }, function () {
+      box.className = "kn-result is-error";
+      box.textContent = "网络异常，未能确认是否保存成功，请刷新页面查看这组问题是否已处理。";
+    }).finally(function () {
+      Array.prototype.forEach.call(buttons, function (b) { b.disabled = false; });
+    });
+  }
+
   function currentIds() {
     return state.data.groups[state.current].ids;
   }
@@ -199,8 +218,8 @@
       event.preventDefault();
       if (state.current === null) { return; }
       var key = $("kn-attach-faq").value;
-      api("/console/api/knowledge/attach", { ids: currentIds(), faq_key: key, sentences: chosenSentences() })
-        .then(function (r) { showResult(r, "已加入问答 " + faqTitle(key) + "，新问法需重新训练后生效。"); });
+      send(event.target, "/console/api/knowledge/attach", { ids: currentIds(), faq_key: key, sentences: chosenSentences() },
+        function () { return "已加入问答 " + faqTitle(key) + "，新问法需重新训练后生效。"; });
     });
     $("kn-draft").addEventListener("submit", function (event) {
       event.preventDefault();
@@ -212,14 +231,14 @@
       });
       var extra = form.elements.extra.value.split("\n").map(function (s) { return s.trim(); })
         .filter(function (s) { return s; });
-      api("/console/api/knowledge/draft", { ids: currentIds(), entry: entry, sentences: chosenSentences(), extra: extra })
-        .then(function (r) { showResult(r, "已新增问答 " + entry.id + "，答案即时生效，问法需重新训练后才能被识别。"); });
+      send(form, "/console/api/knowledge/draft", { ids: currentIds(), entry: entry, sentences: chosenSentences(), extra: extra },
+        function () { return "已新增问答 " + entry.id + "，答案即时生效，问法需重新训练后才能被识别。"; });
     });
     $("kn-dismiss").addEventListener("submit", function (event) {
       event.preventDefault();
       if (state.current === null) { return; }
-      api("/console/api/knowledge/dismiss", { ids: currentIds(), reason: $("kn-dismiss-reason").value })
-        .then(function (r) { showResult(r, "已忽略 " + (r.body.dismissed || 0) + " 条问题。"); });
+      send(event.target, "/console/api/knowledge/dismiss", { ids: currentIds(), reason: $("kn-dismiss-reason").value },
+        function (body) { return "已忽略 " + (body.dismissed || 0) + " 条问题。"; });
     });
     $("kn-logout").addEventListener("click", function () {
       api("/console/logout", {}).finally(function () { window.location.assign("/console/login"); });
