@@ -44,11 +44,22 @@ sets (docs/experiments/2026-12-06-declined-service-requests.md): 25 of
 eval/service_naming/dev.yml's 37 declined requests named right, none of the
 1,372 off-topic tuning sentences started the guide.
 
+The other way round, with ``decline_off_topic``: a message whose intent is
+``request_service_guide``, which names no service (no entity, no catalog name)
+and whose off-topic share is >= ``decline_off_topic``, becomes
+``off_topic_intent`` with that share as its confidence. DIET read everyday
+questions as requests of the guide at 1.0 ("蚊子咬了很痒怎么办", "宜家买的床少
+了个配件，去哪里申请补发"), the gate half believed them, and the guide's form
+asked "请问您想办理哪项业务". The complaint arbiter, after this component, still
+takes a complaint from a declined message. Chosen on the tuning sets
+(docs/experiments/2026-12-07-mandarin-features.md, thirteenth session).
+
 Every message (whatever its intent) gets the parse key ``service_retriever:
 {"service": id or None, "confidence": c, "off_topic": share, "used": bool,
 "sure": bool}``: ``service`` the top class (None for ``__generic__``),
-``sure`` c >= threshold, ``used`` whether the entity was added, and
-``"rescued_from": intent`` when a declined message became a request. The
+``sure`` c >= threshold, ``used`` whether the entity was added,
+``"rescued_from": intent`` when a declined message became a request and
+``"declined_from": intent`` when a request became a declined message. The
 actions read it at the form's service question (actions/guidance.py: a
 free-text answer no matcher understood) and next to an FAQ answer (the guide
 of the service the question is about, offered as a button).
@@ -163,6 +174,9 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
             # against every class, __off_topic__ included); empty: never
             "rescue_intents": [],
             "rescue_threshold": 0.9,
+            # a request of the guide that names no service, whose off-topic
+            # share is >= this, becomes ``off_topic_intent`` (null: never)
+            "decline_off_topic": None,
             "ngram_range": [1, 3],
             "word_ngram_range": [1, 2],
             "pinyin_ngram_range": [1, 2],
@@ -198,6 +212,14 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
         if not 0.0 < rescue <= 1.0:
             raise ValueError(f"ServiceRetriever rescue_threshold {rescue} is not in (0, 1]")
         self._rescue_threshold = rescue
+        decline = self._config["decline_off_topic"]
+        if decline is not None and not 0.0 < float(decline) <= 1.0:
+            raise ValueError(f"ServiceRetriever decline_off_topic {decline} is not in (0, 1]")
+        off_topic_intent = self._config["off_topic_intent"]
+        if decline is not None and not off_topic_intent:
+            raise ValueError("ServiceRetriever decline_off_topic needs an off_topic_intent")
+        self._decline = None if decline is None else float(decline)
+        self._off_topic_intent = str(off_topic_intent or "")
         scale = self._config["scale"]
         per_log = float(self._config["scale_per_log_entry"])
         if scale != "auto" and (not isinstance(scale, (int, float)) or scale <= 0):
@@ -372,6 +394,12 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
             result.append((None if key == GENERIC else key, min(confidence, 1.0), off_share))
         return result
 
+    def _names_none(self, message: Message, text: str) -> bool:
+        """No service entity yet and none named by the catalog's matcher."""
+        return not any(
+            e.get("entity") == ENTITY for e in message.get(ENTITIES) or []
+        ) and (named_service(text, self._names) is None)
+
     def process(self, messages: list[Message]) -> list[Message]:
         if not messages or self._retriever is None:
             return messages
@@ -393,12 +421,22 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
                 # gate, but a request of one service; the guide's next question
                 # names it, with "不是这个"
                 put_first(message, GUIDE_INTENT, joint)
+            declined = (
+                self._decline is not None
+                and not rescued
+                and intent == GUIDE_INTENT
+                and off_share >= self._decline
+                and self._names_none(message, text)
+            )
+            if declined:
+                # "蚊子咬了很痒怎么办", "宜家买的床少了个配件，去哪里申请补发": DIET read
+                # an everyday question as a request of the guide (at 1.0), the gate
+                # half believed it, and the guide's form asked "请问您想办理哪项业务"
+                put_first(message, self._off_topic_intent, off_share)
             used = False
             if (
-                (rescued or (sure and intent in self._intents))
-                and not any(e.get("entity") == ENTITY for e in message.get(ENTITIES) or [])
-                and named_service(text, self._names) is None
-            ):
+                rescued or (sure and intent in self._intents and not declined)
+            ) and self._names_none(message, text):
                 entities = list(message.get(ENTITIES) or [])
                 entities.append(
                     {
@@ -421,5 +459,7 @@ class ServiceRetriever(GraphComponent, IntentClassifier):
             }
             if rescued:
                 verdict["rescued_from"] = intent
+            if declined:
+                verdict["declined_from"] = intent
             message.set(RETRIEVER_KEY, verdict, add_to_output=True)
         return messages

@@ -299,6 +299,47 @@ def test_no_rescue_below_its_threshold_or_for_other_intents(tmp_path: Path) -> N
         ServiceRetriever({"rescue_threshold": 0}, LocalModelStorage(tmp_path), Resource("z"))
 
 
+def test_an_everyday_question_read_as_the_guide_is_declined(tmp_path: Path) -> None:
+    """DIET's request of the guide naming no service, which the retriever's
+    off-topic class takes (share >= decline_off_topic), becomes out_of_scope:
+    the guide's form no longer asks an everyday question which service."""
+    component = rescuing(tmp_path, decline_off_topic=0.5)
+    message = Message(data={"text": "后天会不会下雨"})
+    message.set("intent", {"name": "request_service_guide", "confidence": 1.0}, add_to_output=True)
+    message.set(
+        "intent_ranking",
+        [{"name": "request_service_guide", "confidence": 1.0}, {"name": "faq", "confidence": 0.0}],
+        add_to_output=True,
+    )
+    message = component.process([message])[0]
+    verdict = message.get(RETRIEVER_KEY)
+    assert message.get("intent") == {"name": "out_of_scope", "confidence": verdict["off_topic"]}
+    assert verdict["off_topic"] >= 0.5 and verdict["declined_from"] == "request_service_guide"
+    ranking = [r["name"] for r in message.get("intent_ranking")]
+    assert ranking[:2] == ["out_of_scope", "request_service_guide"]
+    assert service_entities(message) == []
+
+
+def test_a_request_naming_a_service_or_of_no_service_is_not_declined(tmp_path: Path) -> None:
+    """Only an unnamed request the off-topic class is sure of: one naming a
+    catalog service, a request of no service in particular ("我要办事") and an
+    everyday question under its threshold, or with the guard off, stay the guide."""
+    component = rescuing(tmp_path, decline_off_topic=0.5)
+    for text in ["明天下雨 无犯罪证明还能去开吗", "我要办事"]:
+        message = parse(component, text)
+        assert message.get("intent")["name"] == "request_service_guide", text
+        assert "declined_from" not in message.get(RETRIEVER_KEY)
+    assert parse(component, "后天会不会下雨", "faq").get("intent")["name"] == "faq"
+    strict = rescuing(tmp_path / "strict", decline_off_topic=1.0)
+    assert parse(strict, "后天会不会下雨").get("intent")["name"] == "request_service_guide"
+    off = rescuing(tmp_path / "off")
+    assert parse(off, "后天会不会下雨").get("intent")["name"] == "request_service_guide"
+    with pytest.raises(ValueError, match="decline_off_topic"):
+        ServiceRetriever({"decline_off_topic": 0}, LocalModelStorage(tmp_path), Resource("z"))
+    with pytest.raises(ValueError, match="off_topic_intent"):
+        ServiceRetriever({"decline_off_topic": 0.9}, LocalModelStorage(tmp_path), Resource("z"))
+
+
 def test_the_negatives_are_in_the_fingerprint(tmp_path: Path) -> None:
     catalog = write_catalog(tmp_path / "services.yml")
     negatives = write_negatives(tmp_path / "everyday.yml", EVERYDAY)
