@@ -97,6 +97,24 @@ async def test_thumbs_down_in_the_widget_keeps_the_question(
     assert problems == []
 
 
+async def signed_in_supervisor(front_door: FrontDoor, browser: Any, **context: Any) -> Any:
+    """A page of a new browser context, signed in to the console as 王班长
+    (supervisor); on the page the login leads to."""
+    await front_door.app[USERS_KEY].create(
+        username="banzhang", password=PASSWORD, role="supervisor", display_name="王班长"
+    )
+    ctx = await browser.new_context(
+        locale="zh-CN", viewport={"width": 1440, "height": 900}, **context
+    )
+    page = await ctx.new_page()
+    await page.goto(front_door.url + "/console/login")
+    await page.get_by_label("用户名").fill("banzhang")
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.wait_for_url(re.compile(r"/console/(?!login)"))
+    return page
+
+
 async def test_supervisor_attaches_a_group_and_sees_it_await_training(
     door: tuple[FrontDoor, Path], browser: Any, screenshot_path: Callable[[str], Path]
 ) -> None:
@@ -108,21 +126,10 @@ async def test_supervisor_attaches_a_group_and_sees_it_await_training(
             action="action_handle_fallback",
         )  # fmt: skip
     await db.unanswered.keep(reason="handoff", text="今天天气怎么样呢", conversation_id="wechat:o")
-    await front_door.app[USERS_KEY].create(
-        username="banzhang", password=PASSWORD, role="supervisor", display_name="王班长"
-    )
-    ctx = await browser.new_context(
-        locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1440, "height": 900}
-    )
-    page = await ctx.new_page()
+    page = await signed_in_supervisor(front_door, browser, timezone_id="Asia/Shanghai")
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    await page.goto(front_door.url + "/console/login")
-    await page.get_by_label("用户名").fill("banzhang")
-    await page.get_by_label("密码").fill(PASSWORD)
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(re.compile(r"/console/(?!login)"))
     await page.wait_for_load_state("networkidle")
     await expect(page.get_by_role("link", name="知识库")).to_be_visible()
     problems.clear()
@@ -174,16 +181,7 @@ async def test_a_read_only_knowledge_directory_is_said_and_the_draft_stays(
     db = front_door.app[DB_KEY]
     for text in ID_CARD:
         await db.unanswered.keep(reason="fallback", text=text, conversation_id="webchat:s1")
-    await front_door.app[USERS_KEY].create(
-        username="banzhang", password=PASSWORD, role="supervisor", display_name="王班长"
-    )
-    ctx = await browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-    page = await ctx.new_page()
-    await page.goto(front_door.url + "/console/login")
-    await page.get_by_label("用户名").fill("banzhang")
-    await page.get_by_label("密码").fill(PASSWORD)
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(re.compile(r"/console/(?!login)"))
+    page = await signed_in_supervisor(front_door, browser)
     await page.goto(front_door.url + "/console/knowledge")
     notice = page.locator("#kn-storage")
     await expect(notice).to_be_visible()
@@ -222,16 +220,7 @@ async def test_a_save_that_gets_no_answer_is_said_and_can_be_tried_again(
     db = front_door.app[DB_KEY]
     for text in FUND:
         await db.unanswered.keep(reason="fallback", text=text, conversation_id="webchat:s1")
-    await front_door.app[USERS_KEY].create(
-        username="banzhang", password=PASSWORD, role="supervisor", display_name="王班长"
-    )
-    ctx = await browser.new_context(locale="zh-CN", viewport={"width": 1440, "height": 900})
-    page = await ctx.new_page()
-    await page.goto(front_door.url + "/console/login")
-    await page.get_by_label("用户名").fill("banzhang")
-    await page.get_by_label("密码").fill(PASSWORD)
-    await page.get_by_role("button", name="登录").click()
-    await page.wait_for_url(re.compile(r"/console/(?!login)"))
+    page = await signed_in_supervisor(front_door, browser)
     await page.goto(front_door.url + "/console/knowledge")
     groups = page.locator("#kn-groups > li")
     await expect(groups).to_have_count(1)
