@@ -58,6 +58,16 @@ on a probe set of everyday questions sharing the hotline's words, branch
 i-offtopic). A message without the retriever's output is left to the threshold
 above.
 
+Some intents are requests of the hotline's own kind, and their words say so
+(``required_words``): a complaint about the hotline's service names the
+hotline (你们, 12345, 热线, 接线员, 客服...), a ticket query names a ticket, a
+report or its progress (单, 进度, 投诉, 之前...). DIET read "裁判那个判罚球迷
+都在投诉，你觉得是点球吗" as ``record_service_complaint`` and "一个月减10斤有啥
+办法" as ``check_ticket``, and the gate half believed them. A message of such an
+intent holding none of its words becomes ``out_of_scope`` (confidence 1) with
+``"reason": "words_missing"``; the words are looked for in the NFKC text with
+Cantonese words in Mandarin (``plain_reading``), digits kept.
+
 In config.yml, after the FallbackClassifier::
 
     - name: hotline_rasa.hotline_gate.HotlineGate
@@ -100,6 +110,8 @@ OUT_OF_SCOPE = "out_of_scope"
 GATE_KEY = "hotline_gate"
 #: ``hotline_gate.reason`` of a message the FAQ check rejected.
 FAQ_UNSUPPORTED = "faq_unsupported"
+#: ``hotline_gate.reason`` of a message that holds none of its intent's words.
+WORDS_MISSING = "words_missing"
 #: ``hotline_gate.accepted`` of DIET's out_of_scope the gate turned into the FAQ.
 FAQ_SURE = "faq_sure"
 MODEL_FILE = "hotline_gate.joblib"
@@ -450,6 +462,10 @@ class HotlineGate(GraphComponent, IntentClassifier):
             # certain_faq_threshold (certain_faq_confidence above 1: never).
             "certain_faq_confidence": 1.1,
             "certain_faq_threshold": 0.5,
+            # {intent: regular expression}: a message of that intent holding
+            # none of the expression's words (read by ``plain_reading``) is no
+            # such request and becomes out_of_scope ({}: none).
+            "required_words": {},
             # Off-topic sentences (globs, relative to the project root).
             "negatives": ["data/gate/*.yml"],
             # Intents never overridden (see DEFAULT_EXEMPT).
@@ -484,6 +500,7 @@ class HotlineGate(GraphComponent, IntentClassifier):
         self._accept_sure = float(self._config["accept_faq_confidence"])
         self._certain = float(self._config["certain_faq_confidence"])
         self._certain_threshold = float(self._config["certain_faq_threshold"])
+        self._required = required_words(self._config["required_words"], self._exempt)
         for key in (
             "faq_threshold",
             "faq_sure_confidence",
@@ -613,6 +630,12 @@ class HotlineGate(GraphComponent, IntentClassifier):
                     name, p, confidence, self._faq_threshold, self._faq_sure, self._faq_intent
                 )
             )
+            words_missing = (
+                watched
+                and not (rejected or unsupported)
+                and name in self._required
+                and self._required[name].search(plain_reading(message.get(TEXT) or "")) is None
+            )
             accepted = self._model is not None and sure_faq(
                 name, p, confidence, self._accept, self._accept_sure
             )
@@ -620,16 +643,46 @@ class HotlineGate(GraphComponent, IntentClassifier):
                 put_first(message, self._faq_intent, confidence or 0.0)
             if rejected or unsupported:
                 put_first(message, OUT_OF_SCOPE, 1.0 - p)
+            if words_missing:
+                put_first(message, OUT_OF_SCOPE, 1.0)
             verdict: dict[str, Any] = {
                 "p_hotline": round(p, 4),
-                "rejected": bool(rejected or unsupported),
+                "rejected": bool(rejected or unsupported or words_missing),
             }
             if unsupported:
                 verdict["reason"] = FAQ_UNSUPPORTED
+            if words_missing:
+                verdict["reason"] = WORDS_MISSING
             if accepted:
                 verdict["accepted"] = FAQ_SURE
             message.set(GATE_KEY, verdict, add_to_output=True)
         return messages
+
+
+def plain_reading(text: str) -> str:
+    """The text the required words are looked for in: NFKC, Cantonese words
+    in Mandarin, lower case; digits and spaces kept ("12345" is the hotline,
+    a ticket number is six digits or more)."""
+    return to_mandarin(unicodedata.normalize("NFKC", text or "")).lower()
+
+
+def required_words(config: Any, exempt: frozenset[str]) -> dict[str, re.Pattern[str]]:
+    """``required_words`` compiled; a clear ValueError for a bad setting."""
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"HotlineGate required_words must map intents to expressions, not {config!r}"
+        )
+    compiled: dict[str, re.Pattern[str]] = {}
+    for intent, pattern in config.items():
+        if intent in exempt:
+            raise ValueError(f"HotlineGate required_words: {intent} is exempt from the gate")
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise ValueError(f"HotlineGate required_words: {intent} needs a non-empty expression")
+        try:
+            compiled[str(intent)] = re.compile(pattern)
+        except re.error as error:
+            raise ValueError(f"HotlineGate required_words: {intent}: {error}") from error
+    return compiled
 
 
 def rejection_threshold(

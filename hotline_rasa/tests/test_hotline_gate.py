@@ -325,11 +325,13 @@ def test_gate_on_the_shipped_training_data(tmp_path: Path) -> None:
 
     off_topic = ["帮我把闹钟定在明早六点", "放一首张学友的吻别", "二十三乘以十七等于多少"]
     hotline = ["社保卡丢了怎么补办", "楼下烧烤店天天吵到凌晨", "我要查一下工单进度"]
-    messages = [parsed(t, "check_ticket") for t in off_topic + hotline]
+    # "complain" stands for any watched intent: it has no required words
+    messages = [parsed(t, "complain") for t in off_topic + hotline]
     gate.process(messages)
     outcome = {m.get("text"): m.get("intent")["name"] for m in messages}
     assert {t: outcome[t] for t in off_topic} == {t: "out_of_scope" for t in off_topic}
-    assert {t: outcome[t] for t in hotline} == {t: "check_ticket" for t in hotline}
+    assert {t: outcome[t] for t in hotline} == {t: "complain" for t in hotline}
+    assert all(m.get(GATE_KEY).get("reason") is None for m in messages)
 
 
 # --- the FAQ check: an FAQ the gate half believes, with an unsure entry --------
@@ -515,6 +517,100 @@ def test_the_shipped_config_accepts_as_chosen() -> None:
         if c["name"].endswith("HotlineGate")
     )
     assert (gate["accept_threshold"], gate["accept_faq_confidence"]) == (0.75, 0.85)
+
+
+# --- required words: a request of the hotline's own kind names it ------------
+
+
+def shipped_required_words() -> dict[str, str]:
+    gate = next(
+        c
+        for c in yaml.safe_load((ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+        if c["name"].endswith("HotlineGate")
+    )
+    return gate["required_words"]
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("裁判那个判罚球迷都在投诉，你觉得是点球吗", "record_service_complaint"),
+        ("有人在评论区投诉我的笔记抄袭，我该怎么回", "record_service_complaint"),
+        ("一个月减10斤有啥办法", "check_ticket"),
+    ],
+)
+def test_a_request_without_its_words_is_declined(tmp_path: Path, text: str, intent: str) -> None:
+    gate = fixed_gate(tmp_path, {normalise(text): 0.9}, required_words=shipped_required_words())
+    message = parsed(text, intent)
+    gate.process([message])
+    assert message.get("intent") == {"name": "out_of_scope", "confidence": 1.0}
+    assert [r["name"] for r in message.get("intent_ranking")][:2] == ["out_of_scope", intent]
+    assert message.get(GATE_KEY) == {"p_hotline": 0.9, "rejected": True, "reason": "words_missing"}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("我要投诉你哋嘅客服", "record_service_complaint"),  # Cantonese 你哋 read as 你们
+        ("投诉１２３４５", "record_service_complaint"),  # full-width digits
+        ("帮我记一个投诉 对象是你们接线员", "record_service_complaint"),
+        ("我那单搞掂未啊", "check_ticket"),  # 搞掂 is read 搞定
+        ("20261205-000004", "check_ticket"),  # a ticket number alone
+        ("之前登记的路灯问题班结了没有", "check_ticket"),  # a typo of 办结
+        ("我上周投的那个事处理到哪了", "check_ticket"),
+        ("明天天气怎么样", "faq"),  # an intent without required words is left to the rest
+    ],
+)
+def test_a_request_with_its_words_is_kept(tmp_path: Path, text: str, intent: str) -> None:
+    gate = fixed_gate(tmp_path, {normalise(text): 0.9}, required_words=shipped_required_words())
+    message = parsed(text, intent)
+    gate.process([message])
+    assert message.get("intent")["name"] == intent
+    assert message.get(GATE_KEY) == {"p_hotline": 0.9, "rejected": False}
+
+
+def test_required_words_are_off_by_default(tmp_path: Path) -> None:
+    text = "一个月减10斤有啥办法"
+    gate = fixed_gate(tmp_path, {normalise(text): 0.9})
+    message = parsed(text, "check_ticket")
+    gate.process([message])
+    assert message.get("intent")["name"] == "check_ticket"
+
+
+def test_a_message_the_gate_rejects_keeps_the_gates_own_reason(tmp_path: Path) -> None:
+    text = "一个月减10斤有啥办法"
+    gate = fixed_gate(tmp_path, {normalise(text): 0.2}, required_words=shipped_required_words())
+    message = parsed(text, "check_ticket")
+    gate.process([message])
+    assert message.get("intent") == {"name": "out_of_scope", "confidence": 0.8}
+    assert message.get(GATE_KEY) == {"p_hotline": 0.2, "rejected": True}
+
+
+def test_every_training_example_of_a_guarded_intent_holds_its_words() -> None:
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    from hotline_rasa.hotline_gate import plain_reading, required_words
+
+    patterns = required_words(shipped_required_words(), frozenset())
+    examples = load_data(str(ROOT / "data" / "nlu")).intent_examples
+    for intent, pattern in patterns.items():
+        texts = [e.get("text") for e in examples if e.get("intent") == intent]
+        assert len(texts) >= 50
+        assert [t for t in texts if not pattern.search(plain_reading(t))] == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "error"),
+    [
+        (["check_ticket"], "must map intents"),
+        ({"greet": "你好"}, "exempt"),
+        ({"check_ticket": ""}, "non-empty"),
+        ({"check_ticket": "工单("}, "check_ticket"),
+    ],
+)
+def test_bad_required_words_are_refused(tmp_path: Path, setting: Any, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        fixed_gate(tmp_path, {}, required_words=setting)
 
 
 def test_the_pickled_features_keep_no_stop_words_and_give_the_same_vectors() -> None:
