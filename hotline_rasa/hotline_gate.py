@@ -64,9 +64,12 @@ hotline (你们, 12345, 热线, 接线员, 客服...), a ticket query names a ti
 report or its progress (单, 进度, 投诉, 之前...). DIET read "裁判那个判罚球迷
 都在投诉，你觉得是点球吗" as ``record_service_complaint`` and "一个月减10斤有啥
 办法" as ``check_ticket``, and the gate half believed them. A message of such an
-intent holding none of its words becomes ``out_of_scope`` (confidence 1) with
-``"reason": "words_missing"``; the words are looked for in the NFKC text with
-Cantonese words in Mandarin (``plain_reading``), digits kept.
+intent holding none of its words is read as DIET's ``out_of_scope``
+(confidence 1) with ``"reason": "words_missing"``, before the gate's other
+rules: the acceptance above may still answer it as an FAQ the gate and the retriever are sure
+of ("查一下我有冇违章", read as ``check_ticket`` by one seed's DIET, is the
+traffic-violation FAQ at 0.998). The words are looked for in the NFKC text
+with Cantonese words in Mandarin (``plain_reading``), digits kept.
 
 In config.yml, after the FallbackClassifier::
 
@@ -612,6 +615,16 @@ class HotlineGate(GraphComponent, IntentClassifier):
         for message, p in zip(messages, probabilities, strict=True):
             intent = message.get(INTENT) or {}
             name = intent.get("name")
+            words_missing = (
+                self._model is not None
+                and name in self._required
+                and self._required[name].search(plain_reading(message.get(TEXT) or "")) is None
+            )
+            if words_missing:
+                # not this request: read on as DIET's out_of_scope, which the
+                # acceptance below still answers as an FAQ it is sure of
+                put_first(message, OUT_OF_SCOPE, 1.0)
+                name = OUT_OF_SCOPE
             watched = self._model is not None and name is not None and name not in self._exempt
             confidence = faq_confidence(message, self._faq_intent)
             threshold = rejection_threshold(
@@ -630,12 +643,6 @@ class HotlineGate(GraphComponent, IntentClassifier):
                     name, p, confidence, self._faq_threshold, self._faq_sure, self._faq_intent
                 )
             )
-            words_missing = (
-                watched
-                and not (rejected or unsupported)
-                and name in self._required
-                and self._required[name].search(plain_reading(message.get(TEXT) or "")) is None
-            )
             accepted = self._model is not None and sure_faq(
                 name, p, confidence, self._accept, self._accept_sure
             )
@@ -643,11 +650,9 @@ class HotlineGate(GraphComponent, IntentClassifier):
                 put_first(message, self._faq_intent, confidence or 0.0)
             if rejected or unsupported:
                 put_first(message, OUT_OF_SCOPE, 1.0 - p)
-            if words_missing:
-                put_first(message, OUT_OF_SCOPE, 1.0)
             verdict: dict[str, Any] = {
                 "p_hotline": round(p, 4),
-                "rejected": bool(rejected or unsupported or words_missing),
+                "rejected": bool(rejected or unsupported or (words_missing and not accepted)),
             }
             if unsupported:
                 verdict["reason"] = FAQ_UNSUPPORTED

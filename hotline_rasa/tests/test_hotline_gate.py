@@ -577,13 +577,35 @@ def test_required_words_are_off_by_default(tmp_path: Path) -> None:
     assert message.get("intent")["name"] == "check_ticket"
 
 
-def test_a_message_the_gate_rejects_keeps_the_gates_own_reason(tmp_path: Path) -> None:
+def test_the_words_are_looked_at_before_p_hotline(tmp_path: Path) -> None:
     text = "一个月减10斤有啥办法"
     gate = fixed_gate(tmp_path, {normalise(text): 0.2}, required_words=shipped_required_words())
     message = parsed(text, "check_ticket")
     gate.process([message])
-    assert message.get("intent") == {"name": "out_of_scope", "confidence": 0.8}
-    assert message.get(GATE_KEY) == {"p_hotline": 0.2, "rejected": True}
+    assert message.get("intent") == {"name": "out_of_scope", "confidence": 1.0}
+    assert message.get(GATE_KEY) == {"p_hotline": 0.2, "rejected": True, "reason": "words_missing"}
+
+
+def test_a_request_without_its_words_may_still_be_a_sure_faq(tmp_path: Path) -> None:
+    """Read as DIET's out_of_scope, it meets the acceptance: a hotline matter
+    (P >= 0.75) whose entry the retriever is sure of (>= 0.85) is that FAQ."""
+    text = "查一下我有冇违章"
+    settings = {"accept_threshold": 0.75, "accept_faq_confidence": 0.85}
+    gate = fixed_gate(
+        tmp_path, {normalise(text): 0.78}, required_words=shipped_required_words(), **settings
+    )
+    message = faq_parsed(text, 0.998, intent="check_ticket")
+    gate.process([message])
+    assert message.get("intent") == {"name": "faq", "confidence": 0.998}
+    assert message.get(GATE_KEY) == {
+        "p_hotline": 0.78,
+        "rejected": False,
+        "reason": "words_missing",
+        "accepted": "faq_sure",
+    }
+    unsure = faq_parsed(text, 0.6, intent="check_ticket")
+    gate.process([unsure])
+    assert unsure.get("intent")["name"] == "out_of_scope"
 
 
 def test_every_training_example_of_a_guarded_intent_holds_its_words() -> None:
