@@ -42,6 +42,15 @@ This component, after every other intent decision, learns from them:
   supervisors; the hotline's own service complaints of the tuning sets had
   P <= 0.87).
 
+- the other way round, DIET's ``complain`` the detector doubts
+  (P(complaint) < ``doubt_threshold``) is no complaint: the FAQ
+  (``faq_retrieval_intent``) when the FAQ retriever's confidence is >=
+  ``doubt_faq_confidence`` ("老板拖欠工资三个月了怎么办", "共享单车停哪里才不
+  算乱停": P 0.04-0.16, their entries at 0.55-1.0), else ``out_of_scope``
+  ("公众号文章被人恶意举报删了，怎么申诉", "跟闺蜜吵架了，先道歉是不是很没面
+  子": P <= 0.11, the retriever <= 0.26); such a parse carries
+  ``complaint_doubted: {"to": intent, "confidence": c, "p_complaint": P}``.
+
 The numbers were chosen on the tuning sets (eval/heldout, eval/citizen_dev,
 eval/inscope_probe, the four off-topic dev and probe sets and the dispatch dev
 sets; docs/experiments/2026-12-06-complaint-arbiter.md). Every other intent is
@@ -91,6 +100,9 @@ logger = logging.getLogger(__name__)
 COMPLAINT_KEY = "complaint"
 #: A changed parse: ``{"from": intent, "confidence": c, "p_complaint": P}``.
 ARBITER_KEY = "complaint_arbiter"
+#: DIET's complaint the detector doubted: ``{"to": intent, "confidence": c, "p_complaint": P}``.
+DOUBT_KEY = "complaint_doubted"
+OUT_OF_SCOPE = "out_of_scope"
 MODEL_FILE = "complaint_detector.joblib"
 
 
@@ -138,6 +150,11 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
             # service becomes a complaint at P(complaint) >= misread_threshold.
             "misread_intents": ["request_service_guide", "complain_service"],
             "misread_threshold": 0.9,
+            # DIET's complaint at P(complaint) < doubt_threshold is the FAQ when
+            # the FAQ retriever's confidence >= doubt_faq_confidence, else
+            # out_of_scope (0: never)
+            "doubt_threshold": 0.0,
+            "doubt_faq_confidence": 0.5,
             # complaint descriptions (bot/dispatch's format), positives
             "complaints": ["data/complaints/*.yml"],
             # the FAQ catalog: its phrasings are questions, negatives (null: none)
@@ -178,6 +195,8 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
             "rejected_threshold_hotline",
             "rejected_hotline_min",
             "misread_threshold",
+            "doubt_threshold",
+            "doubt_faq_confidence",
         ):
             value = float(self._config[key])
             if not 0.0 <= value <= 1.01:
@@ -317,6 +336,33 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
             return p >= float(self._config["misread_threshold"])
         return False
 
+    def doubts_complaint(self, message: Message, p: float | None) -> bool:
+        """DIET's complaint with P(complaint) below ``doubt_threshold`` becomes
+        the FAQ the retriever is sure enough of, or out_of_scope; True when
+        the parse was changed."""
+        intent = message.get(INTENT) or {}
+        if p is None or intent.get("name") != self._intent:
+            return False
+        if p >= float(self._config["doubt_threshold"]):
+            return False
+        faq_intent = str(self._config["faq_retrieval_intent"])
+        sure = faq_confidence(message, faq_intent)
+        if sure is not None and sure >= float(self._config["doubt_faq_confidence"]):
+            to, confidence = faq_intent, sure
+        else:
+            to, confidence = OUT_OF_SCOPE, 1.0 - p
+        message.set(
+            DOUBT_KEY,
+            {
+                "to": to,
+                "confidence": round(float(intent.get("confidence") or 0.0), 4),
+                "p_complaint": round(p, 4),
+            },
+            add_to_output=True,
+        )
+        put_first(message, to, confidence)
+        return True
+
     def process(self, messages: list[Message]) -> list[Message]:
         if not messages:
             return messages
@@ -325,6 +371,8 @@ class ComplaintArbiter(GraphComponent, IntentClassifier):
             message.set(
                 COMPLAINT_KEY, {"p": None if p is None else round(p, 4)}, add_to_output=True
             )
+            if self.doubts_complaint(message, p):
+                continue
             if not self.turns_into_complaint(message, p):
                 continue
             intent = message.get(INTENT) or {}

@@ -17,6 +17,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from hotline_rasa.complaint_arbiter import (
     ARBITER_KEY,
     COMPLAINT_KEY,
+    DOUBT_KEY,
     ComplaintArbiter,
     ComplaintDataError,
     load_complaints,
@@ -229,6 +230,39 @@ def test_the_thresholds_decide(tmp_path: Path) -> None:
     assert _parse(high, text, "faq").get("intent")["name"] == "faq"
     low = _arbiter(tmp_path / "low", faq_threshold=max(0.0, p - 0.001))
     assert _parse(low, text, "faq").get("intent")["name"] == "complain"
+
+
+def test_a_complaint_the_detector_doubts_is_the_faq_or_declined(tmp_path: Path) -> None:
+    """DIET's complain with P(complaint) < doubt_threshold: the FAQ the
+    retriever is sure enough of (>= doubt_faq_confidence), else out_of_scope."""
+    arbiter = _arbiter(tmp_path, doubt_threshold=0.3, doubt_faq_confidence=0.5)
+    question = _parse(arbiter, "医保报销需要什么材料", "complain", faq_confidence=0.99)
+    p = question.get(COMPLAINT_KEY)["p"]
+    assert p < 0.3
+    assert question.get("intent") == {"name": "faq", "confidence": 0.99}
+    assert [r["name"] for r in question.get("intent_ranking")][:2] == ["faq", "complain"]
+    assert question.get(DOUBT_KEY) == {"to": "faq", "confidence": 0.97, "p_complaint": p}
+    assert question.get(ARBITER_KEY) is None
+    for confidence in (0.2, None):  # the retriever unsure, or no retriever
+        everyday = _parse(arbiter, "医保报销需要什么材料", "complain", faq_confidence=confidence)
+        assert everyday.get("intent")["name"] == "out_of_scope"
+        assert everyday.get("intent")["confidence"] == pytest.approx(1.0 - p)
+        assert everyday.get(DOUBT_KEY)["to"] == "out_of_scope"
+
+
+def test_a_complaint_the_detector_believes_is_left_alone(tmp_path: Path) -> None:
+    arbiter = _arbiter(tmp_path, doubt_threshold=0.3)
+    message = _parse(arbiter, "楼下烧烤店每天吵到凌晨 睡不着", "complain", faq_confidence=0.99)
+    assert message.get(COMPLAINT_KEY)["p"] >= 0.3
+    assert message.get("intent")["name"] == "complain" and message.get(DOUBT_KEY) is None
+
+
+def test_doubt_is_off_by_default_and_checked(tmp_path: Path) -> None:
+    arbiter = _arbiter(tmp_path)
+    message = _parse(arbiter, "医保报销需要什么材料", "complain", faq_confidence=0.99)
+    assert message.get("intent")["name"] == "complain" and message.get(DOUBT_KEY) is None
+    with pytest.raises(ValueError, match="doubt_threshold"):
+        _arbiter(tmp_path / "bad", doubt_threshold=1.5)
 
 
 def test_a_model_without_the_detector_changes_nothing(tmp_path: Path) -> None:
