@@ -66,9 +66,9 @@ report or its progress (单, 进度, 投诉, 之前...). DIET read "裁判那个
 办法" as ``check_ticket``, and the gate half believed them. A message of such an
 intent holding none of its words is read as DIET's ``out_of_scope``
 (confidence 1) with ``"reason": "words_missing"``, before the gate's other
-rules: the acceptance above may still answer it as an FAQ the gate and the retriever are sure
-of ("查一下我有冇违章", read as ``check_ticket`` by one seed's DIET, is the
-traffic-violation FAQ at 0.998). The words are looked for in the NFKC text
+rules: the acceptance above may still answer it as an FAQ the gate and the
+retriever are sure of ("查一下我有冇违章", read as ``check_ticket`` by one
+seed's DIET, is the traffic-violation FAQ at 0.998). The words are looked for in the NFKC text
 with Cantonese words in Mandarin (``plain_reading``), digits kept.
 
 In config.yml, after the FallbackClassifier::
@@ -467,7 +467,7 @@ class HotlineGate(GraphComponent, IntentClassifier):
             "certain_faq_threshold": 0.5,
             # {intent: regular expression}: a message of that intent holding
             # none of the expression's words (read by ``plain_reading``) is no
-            # such request and becomes out_of_scope ({}: none).
+            # such request; it is read on as DIET's out_of_scope ({}: none).
             "required_words": {},
             # Off-topic sentences (globs, relative to the project root).
             "negatives": ["data/gate/*.yml"],
